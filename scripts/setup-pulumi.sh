@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
-# Makes the pinned Pulumi CLI available and prints the directory holding it.
+# Makes the pinned Pulumi CLI and a Node.js language host available and prints the directory
+# holding them.
 #
-# Order of preference (cheapest first):
+# The CLI, in order of preference (cheapest first):
 #   1. the cache:      $PULUMI_CLI_CACHE/<version>/bin (default ~/.pulumi/versions/<version>/bin,
 #                      where PulumiCommand.install() would put it), reused when complete;
 #   2. a `pulumi` of exactly this version on PATH, with its language host beside it;
-#   3. the official installer, when get.pulumi.com is reachable;
+#   3. the official installer, when get.pulumi.com is reachable (ships the official host);
 #   4. a build from the Go modules with the local Go toolchain (no internet needed beyond the
-#      Go module proxy): pkg/v3 at the tag, the Node.js language host at the tag's commit.
+#      Go module proxy): pkg/v3 at the tag.
+# The language host: the official one when the CLI came with it (2, 3); otherwise our own,
+# built from tools/pulumi-language-nodejs (the official module is not served by the Go proxy)
+# and rebuilt whenever its sources change (a hash of them is stored beside the binary).
 # Only the directory is printed on stdout; progress goes to stderr so callers can capture it.
 set -euo pipefail
 
 VERSION="${PULUMI_VERSION:-3.259.0}"
 CACHE_ROOT="${PULUMI_CLI_CACHE:-$HOME/.pulumi/versions}"
 BIN="$CACHE_ROOT/$VERSION/bin"
+REPO="$(cd "$(dirname "$0")/.." && pwd)"
+HOST_SRC="$REPO/tools/pulumi-language-nodejs"
+HOST_STAMP="$BIN/.pulumi-language-nodejs.source-hash"
+LDFLAGS="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$VERSION"
 log() { echo "setup-pulumi: $*" >&2; }
 
 # Scripts the official tarball ships; a Go build has to provide them itself. They run the
@@ -30,25 +38,65 @@ SH
   chmod +x "$1/pulumi-resource-pulumi-nodejs" "$1/pulumi-analyzer-policy"
 }
 
-complete() {
+cli_ok() {
   [ -x "$1/pulumi" ] &&
     [ "$("$1/pulumi" version 2>/dev/null)" = "v$VERSION" ]
 }
 
-if complete "$BIN"; then
+complete() {
+  cli_ok "$1" && [ -x "$1/pulumi-language-nodejs" ]
+}
+
+# The version is part of the hash because it is linked into the binary.
+host_source_hash() {
+  (
+    cd "$HOST_SRC"
+    echo "$VERSION"
+    find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) ! -name '*_test.go' -print0 |
+      sort -z | xargs -0 sha256sum
+  ) | sha256sum | cut -d' ' -f1
+}
+
+# Our host is (re)built when missing or when its stamp is stale. A host without a stamp came
+# with the official CLI (installer or PATH) and is left alone.
+ensure_language_host() {
+  local want
+  if [ -x "$BIN/pulumi-language-nodejs" ] && [ ! -f "$HOST_STAMP" ]; then
+    return 0
+  fi
+  want="$(host_source_hash)"
+  if [ -x "$BIN/pulumi-language-nodejs" ] && [ "$(cat "$HOST_STAMP")" = "$want" ]; then
+    return 0
+  fi
+  command -v go >/dev/null || { log "no Go toolchain: cannot build the Node.js language host from $HOST_SRC"; exit 1; }
+  log "building the Node.js language host from tools/pulumi-language-nodejs"
+  local start=$(date +%s)
+  # Build beside the target and rename, so a concurrent run never executes a partial binary.
+  (cd "$HOST_SRC" && CGO_ENABLED=0 go build -trimpath -ldflags "$LDFLAGS" -o "$BIN/.pulumi-language-nodejs.tmp" .)
+  mv -f "$BIN/.pulumi-language-nodejs.tmp" "$BIN/pulumi-language-nodejs"
+  echo "$want" > "$HOST_STAMP"
+  log "built the language host in $(( $(date +%s) - start ))s"
+}
+
+finish() {
   [ -x "$BIN/pulumi-analyzer-policy" ] || write_plugin_scripts "$BIN"
-  log "using cached Pulumi CLI v$VERSION in $BIN"
+  ensure_language_host
   echo "$BIN"; exit 0
-fi
+}
 
 mkdir -p "$BIN"
+
+if cli_ok "$BIN"; then
+  log "using cached Pulumi CLI v$VERSION in $BIN"
+  finish
+fi
 
 onpath="$(command -v pulumi || true)"
 if [ -n "$onpath" ] && complete "$(dirname "$onpath")"; then
   log "using Pulumi CLI v$VERSION from PATH ($onpath)"
   cp -f "$(dirname "$onpath")"/pulumi* "$BIN/"
-  [ -x "$BIN/pulumi-analyzer-policy" ] || write_plugin_scripts "$BIN"
-  echo "$BIN"; exit 0
+  rm -f "$HOST_STAMP"
+  finish
 fi
 
 if curl -fsS --max-time 5 -o /dev/null https://get.pulumi.com/ 2>/dev/null; then
@@ -57,11 +105,12 @@ if curl -fsS --max-time 5 -o /dev/null https://get.pulumi.com/ 2>/dev/null; then
   curl -fsSL https://get.pulumi.com | sh -s -- --version "$VERSION" --install-root "$tmp" --no-edit-path >&2
   cp -f "$tmp"/bin/* "$BIN/"
   rm -rf "$tmp"
-  echo "$BIN"; exit 0
+  rm -f "$HOST_STAMP"
+  finish
 fi
 
 command -v go >/dev/null || { log "no cached CLI, no internet and no Go toolchain: cannot provide Pulumi v$VERSION"; exit 1; }
-log "building Pulumi CLI v$VERSION from Go modules (cold: about 20 minutes on 2 cores)"
+log "building Pulumi CLI v$VERSION from Go modules (cold: about 10 minutes on 2 cores)"
 start=$(date +%s)
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -90,8 +139,8 @@ import (
 GO
 go get "github.com/pulumi/pulumi/pkg/v3@v$VERSION" "github.com/pulumi/pulumi/sdk/v3@v$VERSION" >&2
 go mod tidy >&2
-ld="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$VERSION"
-go build -trimpath -ldflags "$ld" -o "$BIN/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
-write_plugin_scripts "$BIN"
+go build -trimpath -ldflags "$LDFLAGS" -o "$BIN/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
 log "built Pulumi CLI v$VERSION in $(( $(date +%s) - start ))s"
-echo "$BIN"
+cd "$REPO"
+unset GOFLAGS
+finish
