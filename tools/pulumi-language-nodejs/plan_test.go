@@ -86,25 +86,19 @@ func TestRunArgsFallsBackToPwdAndProgramForCLIsWithoutProgramInfo(t *testing.T) 
 	}
 }
 
-func TestPlanPluginPutsThePolicyPackDirectoryLastAndRunsInIt(t *testing.T) {
-	plan := PlanPlugin(&pulumirpc.RunPluginRequest{
-		Kind: "analyzer", Pwd: "/program", Args: []string{"127.0.0.1:9"},
-		Info: &pulumirpc.ProgramInfo{ProgramDirectory: "/packs/p"},
-	})
-	want := PluginPlan{Module: "@pulumi/pulumi/cmd/run-policy-pack", Args: []string{"127.0.0.1:9", "/packs/p"}, Dir: "/packs/p"}
-	if !reflect.DeepEqual(plan, want) {
-		t.Fatalf("got %+v, want %+v", plan, want)
+func TestPlanPluginPutsAPolicyPackDirectoryLastAndRunsInItButAResourcePluginDirectoryFirst(t *testing.T) {
+	cases := map[string]PluginPlan{
+		"analyzer": {Module: "@pulumi/pulumi/cmd/run-policy-pack", Args: []string{"127.0.0.1:9", "/plugins/x"}, Dir: "/plugins/x"},
+		"resource": {Module: "@pulumi/pulumi/cmd/run-plugin", Args: []string{"/plugins/x", "127.0.0.1:9"}, Dir: "/program"},
 	}
-}
-
-func TestPlanPluginPutsAResourcePluginDirectoryFirstAndRunsInPwd(t *testing.T) {
-	plan := PlanPlugin(&pulumirpc.RunPluginRequest{
-		Kind: "resource", Pwd: "/program", Args: []string{"127.0.0.1:9"},
-		Info: &pulumirpc.ProgramInfo{ProgramDirectory: "/plugins/x"},
-	})
-	want := PluginPlan{Module: "@pulumi/pulumi/cmd/run-plugin", Args: []string{"/plugins/x", "127.0.0.1:9"}, Dir: "/program"}
-	if !reflect.DeepEqual(plan, want) {
-		t.Fatalf("got %+v, want %+v", plan, want)
+	for kind, want := range cases {
+		plan := PlanPlugin(&pulumirpc.RunPluginRequest{
+			Kind: kind, Pwd: "/program", Args: []string{"127.0.0.1:9"},
+			Info: &pulumirpc.ProgramInfo{ProgramDirectory: "/plugins/x"},
+		})
+		if !reflect.DeepEqual(plan, want) {
+			t.Errorf("%s: got %+v, want %+v", kind, plan, want)
+		}
 	}
 }
 
