@@ -72,8 +72,9 @@ ensure_language_host() {
   log "building the Node.js language host from tools/pulumi-language-nodejs"
   local start=$(date +%s)
   # Build beside the target and rename, so a concurrent run never executes a partial binary.
-  (cd "$HOST_SRC" && CGO_ENABLED=0 go build -trimpath -ldflags "$LDFLAGS" -o "$BIN/.pulumi-language-nodejs.tmp" .)
-  mv -f "$BIN/.pulumi-language-nodejs.tmp" "$BIN/pulumi-language-nodejs"
+  local tmp="$BIN/.pulumi-language-nodejs.$$"
+  (cd "$HOST_SRC" && CGO_ENABLED=0 go build -trimpath -ldflags "$LDFLAGS" -o "$tmp" .)
+  mv -f "$tmp" "$BIN/pulumi-language-nodejs"
   echo "$want" > "$HOST_STAMP"
   log "built the language host in $(( $(date +%s) - start ))s"
 }
