@@ -24,9 +24,7 @@ interface Cli {
 
 // The project is copied under test/tools/.state (git-ignored) rather than os.tmpdir() so that
 // node resolves @pulumi/pulumi from the repository's node_modules, as a real checkout would.
-async function prepare(): Promise<Cli> {
-  const { stdout } = await run("bash", [path.join(repo, "scripts/setup-pulumi.sh")], { cwd: repo });
-  const bin = stdout.trim();
+async function prepare(bin: string): Promise<Cli> {
   const stateRoot = path.join(__dirname, ".state");
   fs.mkdirSync(stateRoot, { recursive: true });
   const project = fs.mkdtempSync(path.join(stateRoot, "lh-"));
@@ -71,10 +69,18 @@ async function initStack(cli: Cli): Promise<void> {
 
 describe("our Node.js language host with the real Pulumi CLI", function () {
   this.timeout(180_000);
+  let bin: string;
   let cli: Cli;
 
+  before(async function () {
+    // Instant when cached; on a fresh machine this is the cold Go build of the CLI (~9 min).
+    this.timeout(30 * 60_000);
+    const { stdout } = await run("bash", [path.join(repo, "scripts/setup-pulumi.sh")], { cwd: repo });
+    bin = stdout.trim();
+  });
+
   beforeEach(async () => {
-    cli = await prepare();
+    cli = await prepare(bin);
     await initStack(cli);
   });
 
