@@ -1,0 +1,97 @@
+// The CI workflows are checked by a real linter (actionlint, with shellcheck for `run:` scripts
+// when installed) and by what they must do: preview dev and prod with the policy pack on pull
+// requests through OIDC, and update dev on pushes to main.
+import * as assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { parse } from "yaml";
+
+const run = promisify(execFile);
+const repo = path.resolve(__dirname, "../..");
+const workflowDir = path.join(repo, ".github/workflows");
+
+async function actionlint(bin: string, files: string[]): Promise<{ code: number; output: string }> {
+    try {
+        const { stdout } = await run(path.join(bin, "actionlint"), ["-no-color", ...files], { cwd: repo });
+        return { code: 0, output: stdout };
+    } catch (e) {
+        const err = e as { code?: number; stdout?: string; stderr?: string };
+        return { code: err.code ?? -1, output: `${err.stdout ?? ""}${err.stderr ?? ""}` };
+    }
+}
+
+type Step = { uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string> };
+type Job = { if?: string; needs?: string | string[]; permissions?: Record<string, string>; strategy?: { matrix?: Record<string, unknown> }; steps: Step[] };
+
+describe("GitHub Actions workflows", function () {
+    let bin: string;
+    const files = fs.readdirSync(workflowDir).filter((f) => /\.ya?ml$/.test(f)).map((f) => path.join(workflowDir, f));
+    const workflow = parse(fs.readFileSync(path.join(workflowDir, "infra.yml"), "utf8")) as { on: Record<string, unknown>; jobs: Record<string, Job> };
+    const pulumiStep = (job: Job) => job.steps.find((s) => s.uses?.startsWith("pulumi/actions@"));
+
+    before(async function () {
+        // Instant when cached; a cold `go install` of actionlint takes about a minute.
+        this.timeout(10 * 60_000);
+        const { stdout } = await run("bash", [path.join(repo, "scripts/setup-tools.sh")], { cwd: repo });
+        bin = stdout.trim().split("\n").pop() ?? "";
+    });
+
+    it("pass actionlint", async function () {
+        this.timeout(60_000);
+        const { code, output } = await actionlint(bin, files);
+        assert.equal(code, 0, output);
+    });
+
+    it("would be rejected by actionlint if a job needed a missing job or misused an expression", async function () {
+        this.timeout(60_000);
+        const broken = fs.mkdtempSync(path.join(os.tmpdir(), "actionlint-"));
+        try {
+            const file = path.join(broken, "broken.yml");
+            fs.writeFileSync(file, "on: push\njobs:\n  a:\n    needs: nope\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.nope.nope }}\n");
+            const { code, output } = await actionlint(bin, [file]);
+            assert.equal(code, 1, output);
+            assert.match(output, /nope/);
+        } finally {
+            fs.rmSync(broken, { recursive: true, force: true });
+        }
+    });
+
+    it("previews dev and prod with the policy pack on pull requests and comments the result", () => {
+        assert.ok("pull_request" in workflow.on);
+        const preview = workflow.jobs.preview;
+        assert.deepEqual(preview.strategy?.matrix?.stack, ["dev", "prod"]);
+        const step = pulumiStep(preview);
+        assert.equal(step?.with?.command, "preview");
+        assert.equal(step?.with?.policyPacks, "policy");
+        assert.equal(step?.with?.["comment-on-pr"], true);
+        assert.match(String(step?.with?.["cloud-url"]), /vars\.PULUMI_BACKEND_URL/);
+    });
+
+    it("assumes an AWS role through OIDC before previewing, with no stored keys", () => {
+        const preview = workflow.jobs.preview;
+        assert.equal(preview.permissions?.["id-token"], "write");
+        const creds = preview.steps.findIndex((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@"));
+        assert.ok(creds >= 0 && creds < preview.steps.indexOf(pulumiStep(preview)!));
+        assert.match(String(preview.steps[creds].with?.["role-to-assume"]), /vars\./);
+        assert.doesNotMatch(fs.readFileSync(path.join(workflowDir, "infra.yml"), "utf8"), /aws-access-key-id|AWS_SECRET_ACCESS_KEY/);
+    });
+
+    it("updates only dev, only on pushes to main, with the policy pack", () => {
+        const update = workflow.jobs["update-dev"];
+        assert.match(String(update.if), /github\.event_name == 'push'/);
+        const step = pulumiStep(update);
+        assert.deepEqual([step?.with?.command, step?.with?.["stack-name"], step?.with?.policyPacks], ["up", "dev", "policy"]);
+        const upJobs = Object.values(workflow.jobs).filter((j) => pulumiStep(j)?.with?.command === "up");
+        assert.equal(upJobs.length, 1);
+    });
+
+    it("runs the policy tests and the offline policy check before any preview", () => {
+        const testSteps = workflow.jobs.test.steps.map((s) => s.run ?? "").join("\n");
+        assert.match(testSteps, /npm run policy:test/);
+        assert.match(testSteps, /policy:offline/);
+        assert.equal(workflow.jobs.preview.needs, "test");
+    });
+});
