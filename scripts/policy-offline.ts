@@ -1,0 +1,106 @@
+// `npm run policy:offline -- <stack> [--config key=value]... [--policy-config file.json]`
+//
+// The policy verdict without AWS credentials: evaluates the stack's program under Pulumi's
+// runtime mocks (scripts/offline/evaluate.ts) and runs every policy of the pack over the
+// resources it declares. Exits 1 on a mandatory violation, 2 on bad usage.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { DeclaredResource, PackConfig, runPolicies, Violation } from "../policy/run";
+
+export type Evaluate = (stack: string, opts?: { config?: Record<string, string> }) => Promise<DeclaredResource[]>;
+
+export const CAVEAT =
+    "Checked the inputs the program declares under Pulumi's mocks, not values only AWS knows " +
+    "(provider defaults, computed IDs, drift, resources outside this program). `pulumi preview --policy-pack policy` with credentials is the full check.";
+
+export interface OfflineOptions {
+    stack: string;
+    /** Stack config overrides (`todobackend:key` → value), e.g. to try a change without editing files. */
+    config?: Record<string, string>;
+    /** Policy config in `--policy-pack-config` format. */
+    policyConfig?: PackConfig;
+}
+
+export interface OfflineResult {
+    resources: number;
+    violations: Violation[];
+    mandatory: number;
+    report: string;
+}
+
+/** Renders violations the way `pulumi preview` groups them: level, policy, resource, message. */
+export function formatReport(stack: string, resources: number, violations: Violation[]): string {
+    const lines = [`Offline policy check of stack '${stack}': ${resources} resources evaluated.`];
+    for (const v of violations) {
+        const where = v.resource ? `${v.resource.name} (${v.resource.type})` : "stack";
+        lines.push(`  [${v.enforcementLevel}] ${v.policy}: ${where}`, `      ${v.message}`);
+    }
+    const mandatory = violations.filter((v) => v.enforcementLevel === "mandatory").length;
+    lines.push(violations.length === 0
+        ? "No policy violations."
+        : `${mandatory} mandatory and ${violations.length - mandatory} advisory violation(s).`);
+    lines.push(CAVEAT);
+    return lines.join("\n");
+}
+
+/** Evaluates `stack` with `evaluate` and runs the pack over what it declares. */
+export async function checkStack(options: OfflineOptions, evaluate: Evaluate = loadEvaluator()): Promise<OfflineResult> {
+    const resources = await evaluate(options.stack, { config: options.config });
+    const violations = await runPolicies(resources, { config: options.policyConfig });
+    const mandatory = violations.filter((v) => v.enforcementLevel === "mandatory").length;
+    return { resources: resources.length, violations, mandatory, report: formatReport(options.stack, resources.length, violations) };
+}
+
+/** The offline evaluation lives with the environment stacks; loaded lazily so tests can inject their own. */
+function loadEvaluator(): Evaluate {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require("./offline/evaluate") as { evaluateStack: Evaluate }).evaluateStack;
+}
+
+/** Parses the command line; throws with a usage message on anything it does not understand. */
+export function parseArgs(argv: string[]): OfflineOptions {
+    const usage = "usage: npm run policy:offline -- <stack> [--config key=value]... [--policy-config file.json]";
+    const config: Record<string, string> = {};
+    let stack: string | undefined;
+    let policyConfig: PackConfig | undefined;
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i];
+        if (arg === "--config") {
+            const pair = argv[++i] ?? "";
+            const eq = pair.indexOf("=");
+            if (eq <= 0) throw new Error(`--config needs key=value, got '${pair}'. ${usage}`);
+            const key = pair.slice(0, eq);
+            config[key.includes(":") ? key : `todobackend:${key}`] = pair.slice(eq + 1);
+        } else if (arg === "--policy-config") {
+            const file = argv[++i];
+            if (!file) throw new Error(`--policy-config needs a JSON file. ${usage}`);
+            policyConfig = JSON.parse(fs.readFileSync(path.resolve(file), "utf8")) as PackConfig;
+        } else if (arg.startsWith("-") || stack !== undefined) {
+            throw new Error(`unexpected argument '${arg}'. ${usage}`);
+        } else {
+            stack = arg;
+        }
+    }
+    if (!stack) throw new Error(`no stack given. ${usage}`);
+    return { stack, config, policyConfig };
+}
+
+async function main(): Promise<number> {
+    let options: OfflineOptions;
+    try {
+        options = parseArgs(process.argv.slice(2));
+    } catch (e) {
+        console.error((e as Error).message);
+        return 2;
+    }
+    const result = await checkStack(options);
+    console.log(result.report);
+    return result.mandatory > 0 ? 1 : 0;
+}
+
+if (require.main === module) {
+    main().then((code) => process.exit(code), (e: unknown) => {
+        console.error(`policy:offline failed: ${(e as Error).stack ?? String(e)}`);
+        process.exit(2);
+    });
+}
