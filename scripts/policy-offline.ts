@@ -1,4 +1,4 @@
-// `npm run policy:offline -- <stack> [--config key=value]... [--policy-config file.json]`
+// `npm run policy:offline -- <stack> [--config key=value]... [--policy-config file.json] [--resources file.json]`
 //
 // The policy verdict without AWS credentials: evaluates the stack's program under Pulumi's
 // runtime mocks (scripts/offline/evaluate.ts) and runs every policy of the pack over the
@@ -19,6 +19,8 @@ export interface OfflineOptions {
     config?: Record<string, string>;
     /** Policy config in `--policy-pack-config` format. */
     policyConfig?: PackConfig;
+    /** A JSON file of declared resources to check instead of evaluating the program (hand-built or saved lists). */
+    resourcesFile?: string;
 }
 
 export interface OfflineResult {
@@ -59,10 +61,11 @@ function loadEvaluator(): Evaluate {
 
 /** Parses the command line; throws with a usage message on anything it does not understand. */
 export function parseArgs(argv: string[]): OfflineOptions {
-    const usage = "usage: npm run policy:offline -- <stack> [--config key=value]... [--policy-config file.json]";
+    const usage = "usage: npm run policy:offline -- <stack> [--config key=value]... [--policy-config file.json] [--resources file.json]";
     const config: Record<string, string> = {};
     let stack: string | undefined;
     let policyConfig: PackConfig | undefined;
+    let resourcesFile: string | undefined;
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
         if (arg === "--config") {
@@ -75,6 +78,9 @@ export function parseArgs(argv: string[]): OfflineOptions {
             const file = argv[++i];
             if (!file) throw new Error(`--policy-config needs a JSON file. ${usage}`);
             policyConfig = JSON.parse(fs.readFileSync(path.resolve(file), "utf8")) as PackConfig;
+        } else if (arg === "--resources") {
+            resourcesFile = argv[++i];
+            if (!resourcesFile) throw new Error(`--resources needs a JSON file of declared resources. ${usage}`);
         } else if (arg.startsWith("-") || stack !== undefined) {
             throw new Error(`unexpected argument '${arg}'. ${usage}`);
         } else {
@@ -82,7 +88,7 @@ export function parseArgs(argv: string[]): OfflineOptions {
         }
     }
     if (!stack) throw new Error(`no stack given. ${usage}`);
-    return { stack, config, policyConfig };
+    return { stack, config, policyConfig, resourcesFile };
 }
 
 async function main(): Promise<number> {
@@ -93,7 +99,10 @@ async function main(): Promise<number> {
         console.error((e as Error).message);
         return 2;
     }
-    const result = await checkStack(options);
+    const file = options.resourcesFile;
+    const result = await checkStack(options, file
+        ? async () => JSON.parse(fs.readFileSync(path.resolve(file), "utf8")) as DeclaredResource[]
+        : loadEvaluator());
     console.log(result.report);
     return result.mandatory > 0 ? 1 : 0;
 }

@@ -1,6 +1,10 @@
 // The offline policy check over hand-built evaluations: verdict, exit decision, report text and
 // the command line. (Runs against the real program are in policyOfflineStacks.test.ts.)
 import * as assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { CAVEAT, checkStack, Evaluate, parseArgs } from "../../scripts/policy-offline";
 import { DeclaredResource } from "../../policy/run";
 
@@ -42,10 +46,39 @@ describe("offline policy check", () => {
 
     it("reads the stack, config overrides (project-prefixed when bare) and rejects the unknown", () => {
         assert.deepEqual(parseArgs(["prod", "--config", "dbInstanceClass=db.t4g.small", "--config", "aws:region=eu-west-1"]), {
-            stack: "prod", config: { "todobackend:dbInstanceClass": "db.t4g.small", "aws:region": "eu-west-1" }, policyConfig: undefined,
+            stack: "prod", config: { "todobackend:dbInstanceClass": "db.t4g.small", "aws:region": "eu-west-1" }, policyConfig: undefined, resourcesFile: undefined,
         });
+        assert.equal(parseArgs(["dev", "--resources", "list.json"]).resourcesFile, "list.json");
         assert.throws(() => parseArgs([]), /no stack given\. usage:/);
         assert.throws(() => parseArgs(["dev", "--config", "novalue"]), /--config needs key=value/);
         assert.throws(() => parseArgs(["dev", "prod"]), /unexpected argument 'prod'/);
+    });
+
+    describe("as a command", function () {
+        this.timeout(60_000);
+        const repo = path.resolve(__dirname, "../..");
+        let dir: string;
+        before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), "policy-offline-")); });
+        after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+        const command = (resources: DeclaredResource[]) => new Promise<{ code: number | null; stdout: string }>((resolve) => {
+            const file = path.join(dir, `${resources.length}-${Date.now()}.json`);
+            fs.writeFileSync(file, JSON.stringify(resources));
+            execFile(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/policy-offline.ts", "dev", "--resources", file],
+                { cwd: repo }, (err, stdout) => resolve({ code: err ? (err as { code?: number }).code ?? -1 : 0, stdout }));
+        });
+
+        it("exits 1 and prints the mandatory violation for a hand-built public database", async () => {
+            const { code, stdout } = await command([database(true)]);
+            assert.equal(code, 1, stdout);
+            assert.match(stdout, /\[mandatory\] rds-private-and-encrypted: dev-db/);
+            assert.match(stdout, /not values only AWS knows/);
+        });
+
+        it("exits 0 when only advisories remain", async () => {
+            const { code, stdout } = await command([database(false)]);
+            assert.equal(code, 0, stdout);
+            assert.match(stdout, /\[advisory\] rds-deletion-protection-advisory/);
+        });
     });
 });
