@@ -316,7 +316,9 @@ function configures(resource: { props: Record<string, any>; propertyDependencies
     bucket: { urn: string; name: string; props: Record<string, any> }): boolean {
     if ((resource.propertyDependencies?.bucket ?? []).some((d) => d.urn === bucket.urn)) return true;
     const ref = resource.props.bucket;
-    return typeof ref === "string" && [bucket.props.id, bucket.props.bucket, bucket.name].includes(ref);
+    // Offline, IDs come from runtime mocks, which conventionally derive them from the name.
+    const ids = [bucket.props.id, bucket.props.bucket, bucket.name, `${bucket.name}-id`, `${bucket.name}_id`];
+    return typeof ref === "string" && ids.includes(ref);
 }
 
 /** Every bucket is private and encrypted, which in provider v7 takes separate resources. */

@@ -19,6 +19,8 @@ export interface DeclaredResource {
     urn: string;
     parent?: string;
     inputs: Record<string, unknown>;
+    /** The ID the mocks gave it, when the evaluation records one; lets stack policies link resources by ID. */
+    id?: string;
 }
 
 /**
@@ -65,7 +67,9 @@ export async function runPolicies(resources: DeclaredResource[], options: { conf
     const byUrn = new Map<string, PolicyResource>();
     const policyResources: PolicyResource[] = resources.map((r) => {
         const pr = {
-            type: r.type, name: r.name, urn: r.urn, props: r.inputs as Record<string, any>, opts,
+            type: r.type, name: r.name, urn: r.urn, opts,
+            // Bridged providers report `id` among a resource's outputs; offline we only have the mock's.
+            props: (r.id === undefined ? r.inputs : { id: r.id, ...r.inputs }) as Record<string, any>,
             dependencies: [], propertyDependencies: {}, isType: unsupported, asType: unsupported,
         } as unknown as PolicyResource;
         byUrn.set(r.urn, pr);
