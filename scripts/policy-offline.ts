@@ -55,8 +55,14 @@ export async function checkStack(options: OfflineOptions, evaluate: Evaluate = l
 
 /** The offline evaluation lives with the environment stacks; loaded lazily so tests can inject their own. */
 function loadEvaluator(): Evaluate {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return (require("./offline/evaluate") as { evaluateStack: Evaluate }).evaluateStack;
+    try {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        return (require("./offline/evaluate") as { evaluateStack: Evaluate }).evaluateStack;
+    } catch (e) {
+        if ((e as { code?: string }).code !== "MODULE_NOT_FOUND" || !String((e as Error).message).includes("offline/evaluate")) throw e;
+        throw new Error("scripts/offline/evaluate.ts (the offline evaluation of a stack) is not in this checkout; " +
+            "pass a resource list with --resources <file.json> instead");
+    }
 }
 
 /** Parses the command line; throws with a usage message on anything it does not understand. */
@@ -109,7 +115,7 @@ async function main(): Promise<number> {
 
 if (require.main === module) {
     main().then((code) => process.exit(code), (e: unknown) => {
-        console.error(`policy:offline failed: ${(e as Error).stack ?? String(e)}`);
+        console.error(`policy:offline failed: ${e instanceof Error ? e.message : String(e)}`);
         process.exit(2);
     });
 }
