@@ -1,0 +1,74 @@
+import * as aws from "@pulumi/aws";
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { appBuildPolicy, assumeRolePolicy, deployPolicy } from "./lib/deliveryIam";
+
+export const BUILDSPEC_DIR = path.join(__dirname, "..", "buildspecs");
+export function readBuildspec(file: string): string {
+    return fs.readFileSync(path.join(BUILDSPEC_DIR, file), "utf8");
+}
+
+/** Official Pulumi image; deploy jobs need no Docker daemon. */
+export const PULUMI_IMAGE = "pulumi/pulumi-nodejs:3.259.0";
+
+export interface BuildProjectsArgs {
+    /** Prefix for project and role names. */
+    namePrefix: pulumi.Input<string>;
+    artifactBucketArn: pulumi.Input<string>;
+    appRepositoryArn: pulumi.Input<string>;
+    buildImageRepositoryArn: pulumi.Input<string>;
+    /** Full build image reference (repository URL with tag or digest). */
+    buildImage: pulumi.Input<string>;
+    stateBucketArn: pulumi.Input<string>;
+    stateBucketUrl: pulumi.Input<string>;
+    kmsKeyArn: pulumi.Input<string>;
+    secretsProvider: pulumi.Input<string>;
+    /** Role name prefix the environment stacks use; the deploy role may only create roles under it. @default "todobackend-" */
+    envRolePrefix?: pulumi.Input<string>;
+}
+
+/** The app build project (book §4) and the three Pulumi deploy projects. */
+export class BuildProjects extends pulumi.ComponentResource {
+    public readonly app: aws.codebuild.Project;
+    public readonly dev: aws.codebuild.Project;
+    public readonly changeSet: aws.codebuild.Project;
+    public readonly execute: aws.codebuild.Project;
+    public readonly appRole: aws.iam.Role;
+    public readonly deployRole: aws.iam.Role;
+
+    constructor(name: string, args: BuildProjectsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("todobackend:infra:BuildProjects", name, {}, opts);
+        const identity = aws.getCallerIdentityOutput({}, { parent: this });
+        const region = aws.getRegionOutput({}, { parent: this });
+        const base = { region: region.region, account: identity.accountId, projectPrefix: args.namePrefix, artifactBucketArn: args.artifactBucketArn };
+
+        this.appRole = new aws.iam.Role(`${name}-app`, { assumeRolePolicy: JSON.stringify(assumeRolePolicy("codebuild.amazonaws.com")) }, { parent: this });
+        new aws.iam.RolePolicy(`${name}-app`, { role: this.appRole.id, policy: pulumi.all([base, args.appRepositoryArn, args.buildImageRepositoryArn])
+            .apply(([b, app, img]) => JSON.stringify(appBuildPolicy({ ...b, appRepositoryArn: app, buildImageRepositoryArn: img }))) }, { parent: this });
+        this.deployRole = new aws.iam.Role(`${name}-deploy`, { assumeRolePolicy: JSON.stringify(assumeRolePolicy("codebuild.amazonaws.com")) }, { parent: this });
+        new aws.iam.RolePolicy(`${name}-deploy`, { role: this.deployRole.id, policy: pulumi.all([base, args.stateBucketArn, args.kmsKeyArn, args.envRolePrefix ?? "todobackend-"])
+            .apply(([b, state, key, prefix]) => JSON.stringify(deployPolicy({ ...b, stateBucketArn: state, kmsKeyArn: key, namePrefix: prefix }))) }, { parent: this });
+
+        const pipelineSource = (buildspec: string) => ({ type: "CODEPIPELINE", buildspec });
+        this.app = new aws.codebuild.Project(`${name}-app`, {
+            name: pulumi.interpolate`${args.namePrefix}build`, serviceRole: this.appRole.arn,
+            source: pipelineSource(readBuildspec("app-buildspec.yml")), artifacts: { type: "CODEPIPELINE" },
+            environment: { type: "LINUX_CONTAINER", computeType: "BUILD_GENERAL1_SMALL", image: args.buildImage,
+                imagePullCredentialsType: "CODEBUILD", privilegedMode: true },
+        }, { parent: this });
+        const deploy = (key: string, file: string) => new aws.codebuild.Project(`${name}-${key}`, {
+            name: pulumi.interpolate`${args.namePrefix}${key}`, serviceRole: this.deployRole.arn,
+            source: pipelineSource(readBuildspec(file)), artifacts: { type: "CODEPIPELINE" },
+            environment: { type: "LINUX_CONTAINER", computeType: "BUILD_GENERAL1_SMALL", image: PULUMI_IMAGE,
+                imagePullCredentialsType: "SERVICE_ROLE", privilegedMode: false, environmentVariables: [
+                    { name: "PULUMI_BACKEND_URL", value: args.stateBucketUrl },
+                    { name: "PULUMI_SECRETS_PROVIDER", value: args.secretsProvider },
+                ] },
+        }, { parent: this });
+        this.dev = deploy("deploy-dev", "deploy-dev.yml");
+        this.changeSet = deploy("changeset", "deploy-changeset.yml");
+        this.execute = deploy("execute", "deploy-execute.yml");
+        this.registerOutputs({ app: this.app.name });
+    }
+}

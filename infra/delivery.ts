@@ -1,0 +1,47 @@
+// The `delivery` stack, once per account: registries, images, state backend, builds and the pipeline.
+import * as pulumi from "@pulumi/pulumi";
+import { BuildProjects } from "./buildProjects";
+import { readDeliveryConfig } from "./config/delivery";
+import { DeliveryImages } from "./images";
+import { DeliveryPipeline } from "./pipeline";
+import { Registry } from "./registry";
+import { PrivateBucket, StateBackend } from "./stateBackend";
+
+export const CONNECTION_ACTIVATION =
+    "The CodeStar connection is created PENDING. Activate it once: AWS console → Developer Tools → Settings → " +
+    "Connections → select the connection → Update pending connection → authorise the GitHub app.";
+
+export function deliveryStack() {
+    const cfg = readDeliveryConfig();
+    const registry = new Registry("registry", { prefix: cfg.repositoryPrefix });
+    const images = new DeliveryImages("images", { buildImageRepositoryUrl: registry.buildImage.repositoryUrl,
+        xrayRepositoryUrl: registry.xray.repositoryUrl });
+    const artifacts = new PrivateBucket("artifacts", { expireDays: cfg.artifactExpiryDays });
+    const state = new StateBackend("pulumi", {});
+    const stateBucketUrl = pulumi.interpolate`s3://${state.bucket.bucket.bucket}`;
+    const secretsProvider = pulumi.interpolate`awskms://${state.alias.name}`;
+    const builds = new BuildProjects("builds", {
+        namePrefix: "todobackend-", artifactBucketArn: artifacts.bucket.arn, appRepositoryArn: registry.app.arn,
+        buildImageRepositoryArn: registry.buildImage.arn, buildImage: images.buildImage.imageUri,
+        stateBucketArn: state.bucket.bucket.arn, stateBucketUrl, kmsKeyArn: state.key.arn, secretsProvider,
+    });
+    const pipeline = new DeliveryPipeline("todobackend", {
+        artifactBucket: artifacts.bucket.bucket, artifactBucketArn: artifacts.bucket.arn,
+        appRepository: cfg.appRepository, deploymentRepository: cfg.deploymentRepository, branch: cfg.branch,
+        connectionProvider: cfg.connectionProvider, approvalTopicArn: cfg.approvalTopicArn,
+        projects: { app: builds.app, dev: builds.dev, changeSet: builds.changeSet, execute: builds.execute },
+    });
+    return {
+        appRepositoryUrl: registry.app.repositoryUrl,
+        buildImageRepositoryUrl: registry.buildImage.repositoryUrl,
+        xrayRepositoryUrl: registry.xray.repositoryUrl,
+        xrayImage: images.xray.imageUri,
+        pipelineName: pipeline.pipeline.name,
+        connectionArn: pipeline.connection.arn,
+        connectionActivation: CONNECTION_ACTIVATION,
+        stateBucketUrl,
+        secretsProvider,
+        kmsKeyAlias: state.alias.name,
+        artifactBucketName: artifacts.bucket.bucket,
+    };
+}

@@ -1,0 +1,10 @@
+// Names shared by the delivery components and their tests.
+export function repositoryNames(prefix: string) {
+    return { app: `${prefix}/todobackend`, buildImage: `${prefix}/codebuild`, xray: `${prefix}/xray` };
+}
+
+/** Bounds for the build/X-Ray repositories: keep the last N images of any tag status. */
+export function keepLastLifecyclePolicy(count = 10): string {
+    return JSON.stringify({ rules: [{ rulePriority: 10, description: `Keep last ${count} images`,
+        selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: count }, action: { type: "expire" } }] });
+}

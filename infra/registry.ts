@@ -1,0 +1,36 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { codebuildPullRepositoryPolicy, untaggedLifecyclePolicy } from "./lib/deliveryIam";
+import { keepLastLifecyclePolicy, repositoryNames } from "./lib/deliveryNaming";
+
+export interface RegistryArgs {
+    /** ECR name prefix. @default "docker-in-aws" */
+    prefix?: pulumi.Input<string>;
+}
+
+/** The three ECR repositories (book §2) with scanning, lifecycle rules and the CodeBuild pull policy. */
+export class Registry extends pulumi.ComponentResource {
+    public readonly app: aws.ecr.Repository;
+    public readonly buildImage: aws.ecr.Repository;
+    public readonly xray: aws.ecr.Repository;
+
+    constructor(name: string, args: RegistryArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("todobackend:infra:Registry", name, {}, opts);
+        const names = pulumi.output(args.prefix ?? "docker-in-aws").apply(repositoryNames);
+        // App tags are commit.build ids, never rewritten: immutable. The build/X-Ray images are
+        // re-pushed by the program under a fixed tag, so they stay mutable.
+        const repo = (key: "app" | "buildImage" | "xray", mutability: string) => new aws.ecr.Repository(`${name}-${key}`, {
+            name: names[key], imageTagMutability: mutability, forceDelete: false,
+            imageScanningConfiguration: { scanOnPush: true },
+            encryptionConfigurations: [{ encryptionType: "AES256" }],
+        }, { parent: this });
+        this.app = repo("app", "IMMUTABLE");
+        this.buildImage = repo("buildImage", "MUTABLE");
+        this.xray = repo("xray", "MUTABLE");
+        new aws.ecr.LifecyclePolicy(`${name}-app`, { repository: this.app.name, policy: untaggedLifecyclePolicy() }, { parent: this });
+        new aws.ecr.LifecyclePolicy(`${name}-buildImage`, { repository: this.buildImage.name, policy: keepLastLifecyclePolicy() }, { parent: this });
+        new aws.ecr.LifecyclePolicy(`${name}-xray`, { repository: this.xray.name, policy: keepLastLifecyclePolicy() }, { parent: this });
+        new aws.ecr.RepositoryPolicy(`${name}-buildImage`, { repository: this.buildImage.name, policy: codebuildPullRepositoryPolicy() }, { parent: this });
+        this.registerOutputs({ app: this.app.repositoryUrl, buildImage: this.buildImage.repositoryUrl, xray: this.xray.repositoryUrl });
+    }
+}

@@ -1,0 +1,52 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface PrivateBucketArgs {
+    /** Days after which objects (and noncurrent versions) expire; undefined keeps them. */
+    expireDays?: pulumi.Input<number>;
+    /** KMS key for SSE; AES256 when omitted. */
+    kmsKeyArn?: pulumi.Input<string>;
+}
+
+/** A versioned, encrypted bucket with every public access path blocked. */
+export class PrivateBucket extends pulumi.ComponentResource {
+    public readonly bucket: aws.s3.Bucket;
+
+    constructor(name: string, args: PrivateBucketArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("todobackend:infra:PrivateBucket", name, {}, opts);
+        this.bucket = new aws.s3.Bucket(name, { forceDestroy: false }, { parent: this });
+        new aws.s3.BucketVersioning(name, { bucket: this.bucket.id, versioningConfiguration: { status: "Enabled" } }, { parent: this });
+        new aws.s3.BucketServerSideEncryptionConfiguration(name, { bucket: this.bucket.id, rules: [{
+            applyServerSideEncryptionByDefault: args.kmsKeyArn
+                ? { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.kmsKeyArn } : { sseAlgorithm: "AES256" },
+            bucketKeyEnabled: true }] }, { parent: this });
+        new aws.s3.BucketPublicAccessBlock(name, { bucket: this.bucket.id, blockPublicAcls: true, blockPublicPolicy: true,
+            ignorePublicAcls: true, restrictPublicBuckets: true }, { parent: this });
+        if (args.expireDays !== undefined) {
+            new aws.s3.BucketLifecycleConfiguration(name, { bucket: this.bucket.id, rules: [{ id: "expire-old-artifacts", status: "Enabled",
+                filter: {}, expiration: { days: args.expireDays }, noncurrentVersionExpiration: { noncurrentDays: args.expireDays } }] }, { parent: this });
+        }
+        this.registerOutputs({ bucket: this.bucket.bucket });
+    }
+}
+
+export interface StateBackendArgs {
+    /** KMS alias name without "alias/". @default "todobackend-pulumi" */
+    keyAlias?: pulumi.Input<string>;
+}
+
+/** Pulumi's S3 state bucket and the KMS key used as the stacks' secrets provider. */
+export class StateBackend extends pulumi.ComponentResource {
+    public readonly key: aws.kms.Key;
+    public readonly alias: aws.kms.Alias;
+    public readonly bucket: PrivateBucket;
+
+    constructor(name: string, args: StateBackendArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("todobackend:infra:StateBackend", name, {}, opts);
+        this.key = new aws.kms.Key(name, { description: "Pulumi secrets provider for todobackend stacks", enableKeyRotation: true,
+            deletionWindowInDays: 30 }, { parent: this });
+        this.alias = new aws.kms.Alias(name, { name: pulumi.interpolate`alias/${args.keyAlias ?? "todobackend-pulumi"}`, targetKeyId: this.key.keyId }, { parent: this });
+        this.bucket = new PrivateBucket(`${name}-state`, { kmsKeyArn: this.key.arn }, { parent: this });
+        this.registerOutputs({ alias: this.alias.name, bucket: this.bucket.bucket.bucket });
+    }
+}
