@@ -1,0 +1,99 @@
+/**
+ * The service's one error taxonomy. Every failure a client can see is an AppError with a
+ * stable machine `code`, an HTTP `status` and a human message; the error middleware renders
+ * nothing else, so a raw CLI message or a stack trace can never reach a response.
+ */
+export class AppError extends Error {
+    constructor(
+        readonly code: string,
+        readonly status: number,
+        message: string,
+        readonly details?: Record<string, unknown>,
+    ) {
+        super(message);
+        this.name = "AppError";
+    }
+
+    /** The JSON body of an error response (and of a job's `error` field). */
+    toJSON(): { code: string; message: string; details?: Record<string, unknown> } {
+        return this.details === undefined
+            ? { code: this.code, message: this.message }
+            : { code: this.code, message: this.message, details: this.details };
+    }
+}
+
+export const isAppError = (err: unknown): err is AppError => err instanceof AppError;
+
+export const notFound = (message: string, details?: Record<string, unknown>) =>
+    new AppError("NOT_FOUND", 404, message, details);
+export const stackNotFound = (stack: string) =>
+    new AppError("STACK_NOT_FOUND", 404, `Unknown stack "${stack}": only stacks with a Pulumi.<stack>.yaml file in the project can be used.`, { stack });
+export const jobNotFound = (id: string) => new AppError("JOB_NOT_FOUND", 404, `No job with id "${id}".`, { id });
+export const invalidInput = (message: string, details?: Record<string, unknown>) =>
+    new AppError("INVALID_INPUT", 422, message, details);
+export const badRequest = (message: string, details?: Record<string, unknown>) =>
+    new AppError("BAD_REQUEST", 400, message, details);
+export const conflict = (message: string, details?: Record<string, unknown>) =>
+    new AppError("CONFLICT", 409, message, details);
+export const queueFull = (stack: string, limit: number) =>
+    new AppError("QUEUE_FULL", 409, `Stack "${stack}" already has ${limit} queued jobs; wait for them to finish or cancel one.`, { stack, limit });
+export const stackBusy = (stack: string) =>
+    new AppError("STACK_BUSY", 409, `Stack "${stack}" is busy and the request asked for noQueue; retry later or drop noQueue to wait in line.`, { stack });
+export const jobFinished = (id: string, state: string) =>
+    new AppError("JOB_FINISHED", 409, `Job "${id}" has already finished (${state}); nothing to cancel.`, { id, state });
+export const unauthenticated = (message: string) => new AppError("UNAUTHENTICATED", 401, message);
+export const forbidden = (message: string, details?: Record<string, unknown>) =>
+    new AppError("FORBIDDEN", 403, message, details);
+export const payloadTooLarge = (limitBytes: number) =>
+    new AppError("PAYLOAD_TOO_LARGE", 413, `Request body is larger than ${limitBytes} bytes.`, { limitBytes });
+export const planStale = (message: string, details?: Record<string, unknown>) =>
+    new AppError("PLAN_STALE", 409, message, details);
+export const shuttingDown = () =>
+    new AppError("SHUTTING_DOWN", 503, "The service is shutting down and accepts no new jobs; retry against the restarted service.");
+export const unavailable = (message: string, details?: Record<string, unknown>) =>
+    new AppError("UNAVAILABLE", 503, message, details);
+export const internal = () => new AppError("INTERNAL", 500, "Internal error; the service log has the details.");
+
+/** Codes a job's `error` can carry when the engine, not the client, failed. */
+export const engineError = {
+    concurrentUpdate: (stack: string) =>
+        new AppError("STACK_LOCKED", 409, `Stack "${stack}" is locked by another update outside this service; wait for it or run "pulumi cancel".`, { stack }),
+    stackMissing: (stack: string) =>
+        new AppError("STACK_NOT_FOUND", 404, `Stack "${stack}" does not exist in the backend.`, { stack }),
+    stackExists: (stack: string) => new AppError("STACK_EXISTS", 409, `Stack "${stack}" already exists in the backend.`, { stack }),
+    operationFailed: (stack: string, op: string) =>
+        new AppError("OPERATION_FAILED", 500, `The ${op} of stack "${stack}" failed; the job's log and events have the engine's diagnostics.`, { stack, op }),
+    policyViolation: (stack: string, op: string) =>
+        new AppError("POLICY_VIOLATION", 422, `The ${op} of stack "${stack}" was blocked by a mandatory policy; see the job summary's policy violations.`, { stack, op }),
+    cancelled: () => new AppError("CANCELLED", 409, "The job was cancelled."),
+    workerCrashed: (detail: string) => new AppError("WORKER_CRASHED", 500, `The job's worker process ended unexpectedly (${detail}).`),
+    interrupted: () => new AppError("INTERRUPTED", 500, "The service stopped while the job was running; re-run it."),
+};
+
+/**
+ * Maps anything thrown by the Automation API (or by a worker, where the error arrives as a
+ * plain `{name, message}` over IPC and `instanceof` no longer works) to an AppError. Matching
+ * is by the error's `name`, which the Automation API sets on each of its classes. The raw
+ * message is deliberately dropped: it is CLI output that may hold paths, secrets or traces.
+ */
+export function fromAutomationError(err: unknown, ctx: { stack: string; op: string }): AppError {
+    if (isAppError(err)) return err;
+    const name = typeof err === "object" && err !== null && "name" in err ? String((err as { name: unknown }).name) : "";
+    const message = typeof err === "object" && err !== null && "message" in err ? String((err as { message: unknown }).message) : "";
+    switch (name) {
+        case "ConcurrentUpdateError":
+            return engineError.concurrentUpdate(ctx.stack);
+        case "StackNotFoundError":
+            return engineError.stackMissing(ctx.stack);
+        case "StackAlreadyExistsError":
+            return engineError.stackExists(ctx.stack);
+        case "CommandError":
+            if (/mandatory polic(y|ies)|policy violation|violates? .*policy/i.test(message)) {
+                return engineError.policyViolation(ctx.stack, ctx.op);
+            }
+            if (/cancel+ed|canceled|interrupt/i.test(message)) return engineError.cancelled();
+            return engineError.operationFailed(ctx.stack, ctx.op);
+        default:
+            return engineError.operationFailed(ctx.stack, ctx.op);
+    }
+}
