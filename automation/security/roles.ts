@@ -1,0 +1,24 @@
+/**
+ * Roles are a strict ladder: each role can do everything the roles below it can.
+ * viewer reads; operator starts previews, refreshes and updates that need no approval;
+ * approver approves or rejects previews; admin destroys, unlocks and repairs.
+ */
+export const ROLES = ["viewer", "operator", "approver", "admin"] as const;
+export type Role = (typeof ROLES)[number];
+
+export function isRole(value: unknown): value is Role {
+    return typeof value === "string" && (ROLES as readonly string[]).includes(value);
+}
+
+/** True when `held` ranks at or above `required`. */
+export function hasRole(held: Role, required: Role): boolean {
+    return ROLES.indexOf(held) >= ROLES.indexOf(required);
+}
+
+/** Who made a request: every mutating request and audit entry is attributed to one. */
+export interface Principal {
+    name: string;
+    role: Role;
+    /** "token" for API callers, "webhook" for verified GitHub deliveries. */
+    via: "token" | "webhook";
+}

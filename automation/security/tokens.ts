@@ -1,0 +1,143 @@
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { z } from "zod";
+import { Principal, ROLES, Role, hasRole } from "./roles";
+
+/** One configured caller. Only the hash of the token is ever written anywhere. */
+export interface StoredToken {
+    name: string;
+    role: Role;
+    /** hex SHA-256 of the token; a slow KDF buys nothing because tokens carry 256 random bits. */
+    hash: string;
+    /** ISO time the token was created, for operators rotating tokens. */
+    createdAt?: string;
+}
+
+const TokenFile = z.object({
+    tokens: z.array(
+        z.object({
+            name: z.string().min(1).max(100),
+            role: z.enum(ROLES),
+            hash: z.string().regex(/^[0-9a-f]{64}$/, "hash must be 64 lowercase hex characters (SHA-256)"),
+            createdAt: z.string().optional(),
+        }),
+    ),
+});
+
+export function hashToken(token: string): string {
+    return createHash("sha256").update(token, "utf8").digest("hex");
+}
+
+/** 256-bit random token; the `tbk_` prefix lets secret scanners and the redactor recognise it. */
+export function generateToken(): string {
+    return `tbk_${randomBytes(32).toString("base64url")}`;
+}
+
+/** Same ladder as `hasRole`; kept under this name for callers thinking in tokens. */
+export const roleAtLeast = hasRole;
+
+/** Finds the holder of `token`, comparing every stored hash in constant time. */
+export function findToken(tokens: readonly StoredToken[], token: string): StoredToken | undefined {
+    const candidate = Buffer.from(hashToken(token), "hex");
+    let found: StoredToken | undefined;
+    for (const t of tokens) {
+        const stored = Buffer.from(t.hash, "hex");
+        // Visit every entry so the time taken does not reveal which one matched.
+        if (stored.length === candidate.length && timingSafeEqual(stored, candidate)) found = t;
+    }
+    return found;
+}
+
+/** What the auth middleware needs: a token in, a principal (or nobody) out. */
+export interface TokenVerifier {
+    verify(token: string): Principal | undefined;
+}
+
+/** A verifier over a fixed list, for tests and for embedding. */
+export function staticTokens(tokens: readonly StoredToken[]): TokenVerifier {
+    return {
+        verify: (token) => {
+            const t = findToken(tokens, token);
+            return t ? { name: t.name, role: t.role, via: "token" } : undefined;
+        },
+    };
+}
+
+/** Parses a token file's text; the error names the file and the offending entry. */
+export function parseTokenFile(text: string, file = "tokens file"): StoredToken[] {
+    let json: unknown;
+    try {
+        json = JSON.parse(text);
+    } catch (e) {
+        throw new Error(`${file} is not valid JSON (${(e as Error).message}); recreate it with npm run token`);
+    }
+    const parsed = TokenFile.safeParse(json);
+    if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        throw new Error(`${file}: ${issue.path.join(".") || "(root)"}: ${issue.message}; expected {"tokens":[{"name","role","hash"}]}`);
+    }
+    return parsed.data.tokens;
+}
+
+export function readTokenFile(file: string): StoredToken[] {
+    if (!fs.existsSync(file)) return [];
+    return parseTokenFile(fs.readFileSync(file, "utf8"), file);
+}
+
+/**
+ * Adds a token for `name` (replacing an earlier one of the same name, which rotates it) and
+ * returns the plain token, which exists only in the caller's hands from then on. Written to a
+ * temporary file and renamed so a running service never reads half a file.
+ */
+export function addToken(file: string, name: string, role: Role, now = new Date()): string {
+    if (!name.trim()) throw new Error("`name` must not be empty: say who or what will use the token");
+    const token = generateToken();
+    const tokens = readTokenFile(file).filter((t) => t.name !== name);
+    tokens.push({ name, role, hash: hashToken(token), createdAt: now.toISOString() });
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify({ tokens }, null, 2) + "\n", { mode: 0o600 });
+    fs.renameSync(tmp, file);
+    return token;
+}
+
+/**
+ * Verifier over the file named by AUTOMATION_TOKENS_FILE. The file is re-read when its inode, mtime or
+ * size changes, so tokens created or revoked with `npm run token` apply without a restart; a
+ * file that becomes invalid keeps the last good list rather than locking everyone out.
+ */
+export function fileTokens(file: string): TokenVerifier & { count(): number } {
+    let tokens = readTokenFile(file);
+    let seen = stamp(file);
+    const refresh = () => {
+        const now = stamp(file);
+        if (now === seen) return;
+        seen = now;
+        try {
+            tokens = readTokenFile(file);
+        } catch {
+            // keep the last good list; start-up validation reports a broken file loudly
+        }
+    };
+    return {
+        verify: (token) => {
+            refresh();
+            const t = findToken(tokens, token);
+            return t ? { name: t.name, role: t.role, via: "token" } : undefined;
+        },
+        count: () => {
+            refresh();
+            return tokens.length;
+        },
+    };
+}
+
+function stamp(file: string): string {
+    try {
+        const s = fs.statSync(file);
+        return `${s.ino}:${s.mtimeMs}:${s.size}`;
+    } catch {
+        return "absent";
+    }
+}

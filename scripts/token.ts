@@ -1,0 +1,37 @@
+/**
+ * Creates (or rotates) an API token of the automation service:
+ *   npm run token -- --name <who> --role <viewer|operator|approver|admin> [--file <path>]
+ * The token is printed once; only its SHA-256 hash is stored, in the file named by --file, else
+ * AUTOMATION_TOKENS_FILE, else `.automation/tokens.json` of the project.
+ */
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { ROLES, isRole } from "../automation/security/roles";
+import { addToken } from "../automation/security/tokens";
+
+export function defaultTokensFile(env: NodeJS.ProcessEnv = process.env, projectDir = path.resolve(__dirname, "..")): string {
+    return env.AUTOMATION_TOKENS_FILE || path.join(projectDir, ".automation", "tokens.json");
+}
+
+export function main(argv: string[], env: NodeJS.ProcessEnv = process.env): { code: number; out: string } {
+    let values: { name?: string; role?: string; file?: string };
+    try {
+        ({ values } = parseArgs({ args: argv, options: { name: { type: "string" }, role: { type: "string" }, file: { type: "string" } } }));
+    } catch (e) {
+        return { code: 2, out: `${(e as Error).message}\nusage: npm run token -- --name <who> --role <${ROLES.join("|")}>` };
+    }
+    if (!values.name) return { code: 2, out: "`--name` is required: say who or what will use the token, e.g. --name alice" };
+    if (!isRole(values.role)) return { code: 2, out: `\`--role\` must be one of ${ROLES.join(", ")}; got ${values.role ?? "nothing"}` };
+    const file = values.file ?? defaultTokensFile(env);
+    const token = addToken(file, values.name, values.role);
+    return {
+        code: 0,
+        out: `${token}\n` + `# token for ${values.name} (${values.role}); shown once, only its hash is stored in ${file}\n`,
+    };
+}
+
+if (require.main === module) {
+    const { code, out } = main(process.argv.slice(2));
+    (code === 0 ? process.stdout : process.stderr).write(out.endsWith("\n") ? out : out + "\n");
+    process.exitCode = code;
+}

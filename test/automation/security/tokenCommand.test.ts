@@ -1,0 +1,34 @@
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { defaultTokensFile, main } from "../../../scripts/token";
+import { fileTokens } from "../../../automation/security/tokens";
+
+describe("npm run token", () => {
+    let dir: string;
+    beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "token-cmd-"))));
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("prints a new token once and stores a hash the service accepts for that name and role", () => {
+        const file = path.join(dir, "tokens.json");
+        const { code, out } = main(["--name", "alice", "--role", "approver"], { AUTOMATION_TOKENS_FILE: file });
+        assert.equal(code, 0);
+        const token = out.split("\n")[0];
+        assert.match(token, /^tbk_/);
+        assert.deepEqual(fileTokens(file).verify(token), { name: "alice", role: "approver", via: "token" });
+    });
+    it("fails with exit code 2 on an unknown role, listing the roles, and writes nothing", () => {
+        const file = path.join(dir, "tokens.json");
+        const { code, out } = main(["--name", "bob", "--role", "root", "--file", file]);
+        assert.equal(code, 2);
+        assert.match(out, /viewer, operator, approver, admin/);
+        assert.ok(!fs.existsSync(file));
+    });
+    it("fails with exit code 2 without --name", () => {
+        assert.equal(main(["--role", "viewer", "--file", path.join(dir, "t.json")]).code, 2);
+    });
+    it("defaults to .automation/tokens.json of the project without AUTOMATION_TOKENS_FILE", () => {
+        assert.equal(defaultTokensFile({}, "/p"), path.join("/p", ".automation", "tokens.json"));
+    });
+});
