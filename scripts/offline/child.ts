@@ -1,0 +1,108 @@
+// Runs ONE program under Pulumi's runtime mocks and writes what it declared to a JSON file. It is
+// a process of its own because the mocks are process-global and Node caches the program module:
+// two evaluations in one process would share resources and config. Started by evaluate.ts.
+import * as fs from "node:fs";
+import * as pulumi from "@pulumi/pulumi";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import * as rpc from "@pulumi/pulumi/runtime/rpc";
+import { createMocks } from "./mocks";
+import type { ChildRequest, EvaluatedResource, Evaluation } from "./evaluate";
+
+const request = JSON.parse(process.env.TODOBACKEND_OFFLINE_REQUEST ?? "{}") as ChildRequest;
+const resources: EvaluatedResource[] = [];
+
+/**
+ * Turns the wire form of a resource's inputs into plain JSON. Secrets are unwrapped (policies must
+ * see the value) and their paths recorded so tests can assert that something IS a secret.
+ */
+export function plain(value: unknown, path: string, secretPaths: string[]): unknown {
+    if (Array.isArray(value)) return value.map((v, i) => plain(v, `${path}[${i}]`, secretPaths));
+    if (value === null || typeof value !== "object") return value === rpc.unknownValue ? "<unknown>" : value;
+    const obj = value as Record<string, unknown>;
+    const sig = obj[rpc.specialSigKey];
+    if (sig === rpc.specialSecretSig) {
+        secretPaths.push(path);
+        return plain(obj.value, path, secretPaths);
+    }
+    if (sig === rpc.specialOutputValueSig) {
+        if (obj.secret) secretPaths.push(path);
+        return "value" in obj ? plain(obj.value, path, secretPaths) : "<unknown>";
+    }
+    if (sig === rpc.specialResourceSig) return obj.id ?? obj.urn;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(obj)) {
+        if (k === rpc.specialSigKey) continue;
+        out[k] = plain(v, path ? `${path}.${k}` : k, secretPaths);
+    }
+    return out;
+}
+
+// The mock monitor hides the parent, URN and secretness from `mocks.newResource`; we read them
+// from the registration request and its response instead.
+type Callback = (err: unknown, resp?: { getUrn(): string; getId(): string }) => void;
+const register = MockMonitor.prototype.registerResource;
+MockMonitor.prototype.registerResource = function (this: MockMonitor, req: any, callback: Callback) {
+    return register.call(this, req, (err: unknown, resp?: { getUrn(): string; getId(): string }) => {
+        if (!err && resp) {
+            const secretPaths: string[] = [];
+            const inputs = plain(req.getObject()?.toJavaScript() ?? {}, "", secretPaths) as Record<string, unknown>;
+            resources.push({
+                type: req.getType(), name: req.getName(), urn: resp.getUrn(), parent: req.getParent() || undefined,
+                inputs, id: req.getCustom() ? resp.getId() || undefined : undefined, custom: req.getCustom(),
+                ...(secretPaths.length > 0 ? { secretPaths } : {}),
+            });
+        }
+        callback(err, resp);
+    });
+} as typeof register;
+
+async function resolve(value: unknown): Promise<{ value: unknown; secret: boolean }> {
+    const out = pulumi.output(value) as pulumi.Output<unknown>;
+    const [v, secret] = await Promise.all([
+        new Promise<unknown>((r) => out.apply((x) => { r(x); return x; })),
+        pulumi.isSecret(out),
+    ]);
+    return { value: v, secret };
+}
+
+async function settle(): Promise<void> {
+    // Registrations answer asynchronously; wait until no new resource appears between RPC drains.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> };
+    let seen = -1;
+    while (seen !== resources.length) {
+        seen = resources.length;
+        await waitForRPCs();
+        await new Promise((r) => setTimeout(r, 10));
+    }
+}
+
+async function main(): Promise<Evaluation> {
+    pulumi.runtime.setAllConfig(request.config, request.secretKeys);
+    const region = request.config["aws:region"] ?? "us-east-1";
+    await pulumi.runtime.setMocks(createMocks({ region, stackOutputs: request.stackOutputs }), request.project, request.stack, false);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require(request.module);
+    const program = request.exportName ? mod[request.exportName]() : mod;
+    const outputs: Record<string, unknown> = {};
+    const secretOutputs: string[] = [];
+    for (const [k, v] of Object.entries((await program) ?? {})) {
+        const r = await resolve(v);
+        outputs[k] = r.value;
+        if (r.secret) secretOutputs.push(k);
+    }
+    await settle();
+    return { resources, outputs, secretOutputs };
+}
+
+function fail(e: unknown): never {
+    const message = e instanceof Error ? e.message : String(e);
+    fs.writeFileSync(request.outFile, JSON.stringify({ error: message }));
+    process.exit(1);
+}
+process.on("unhandledRejection", fail);
+process.on("uncaughtException", fail);
+main().then((result) => {
+    fs.writeFileSync(request.outFile, JSON.stringify(result));
+    process.exit(0);
+}, fail);

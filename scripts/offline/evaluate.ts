@@ -1,0 +1,126 @@
+// Evaluates a stack (or one test program) of this project under Pulumi's runtime mocks, without
+// AWS and without the Pulumi CLI, and returns every resource it declares with its inputs. Each
+// evaluation runs in a fresh child process (child.ts): Pulumi's mocks are process-global and the
+// program module is cached, so in-process evaluations would bleed into each other.
+//
+// Users: `npm run plan:offline`, `npm run policy:offline`, the infra tests (test/infra/harness.ts)
+// and bench/infra.ts.
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parse } from "yaml";
+
+export const ROOT = path.resolve(__dirname, "..", "..");
+export const PROJECT = "todobackend";
+
+/** A resource as the program declared it. Same shape as policy/run.ts's DeclaredResource. */
+export interface EvaluatedResource {
+    type: string;
+    name: string;
+    urn: string;
+    parent?: string;
+    inputs: Record<string, unknown>;
+    /** The ID the mocks gave it (`<name>-id`). */
+    id?: string;
+    /** False for component resources. */
+    custom?: boolean;
+    /** Paths into `inputs` (`environment[0].value`, `masterPassword`) whose values are Pulumi secrets. */
+    secretPaths?: string[];
+}
+
+export interface Evaluation {
+    resources: EvaluatedResource[];
+    /** Stack outputs (or what the test program returned), resolved. */
+    outputs: Record<string, unknown>;
+    /** Names of outputs that are secrets. */
+    secretOutputs: string[];
+}
+
+export interface EvaluateOptions {
+    /** Config overrides, `todobackend:key` (a bare key gets the project prefix) → value. */
+    config?: Record<string, string>;
+    /** Outputs a StackReference sees, by referenced stack name; default: realistic delivery outputs. */
+    stackOutputs?: Record<string, Record<string, unknown>>;
+}
+
+/** What the parent sends the child; internal. */
+export interface ChildRequest {
+    project: string;
+    stack: string;
+    config: Record<string, string>;
+    secretKeys: string[];
+    module: string;
+    exportName?: string;
+    outFile: string;
+    stackOutputs?: Record<string, Record<string, unknown>>;
+}
+
+/** Reads `Pulumi.<stack>.yaml` as flat `project:key` → string config; refuses `secure:` values we cannot decrypt. */
+export function readStackConfig(stack: string, root = ROOT): Record<string, string> {
+    const file = path.join(root, `Pulumi.${stack}.yaml`);
+    if (!fs.existsSync(file)) {
+        throw new Error(`no stack '${stack}': ${path.relative(root, file)} does not exist. Fix: use dev, prod or delivery, or create the file`);
+    }
+    const doc = (parse(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+    const out: Record<string, string> = {};
+    for (const [key, value] of Object.entries(doc.config ?? {})) {
+        if (value && typeof value === "object" && "secure" in value) {
+            throw new Error(`${key} in Pulumi.${stack}.yaml is an encrypted secret, which an offline evaluation cannot read. ` +
+                "Fix: pass a stand-in with --config key=value");
+        }
+        out[key] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+    return out;
+}
+
+const qualify = (config: Record<string, string> = {}) =>
+    Object.fromEntries(Object.entries(config).map(([k, v]) => [k.includes(":") ? k : `${PROJECT}:${k}`, v]));
+
+function nodeBinary(): string {
+    // Node 22 from node_modules (the SDK needs it); the machine's own node may be older.
+    const local = path.join(ROOT, "node_modules", ".bin", "node");
+    return fs.existsSync(local) ? local : process.execPath;
+}
+
+async function runChild(request: Omit<ChildRequest, "outFile">): Promise<Evaluation> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "todobackend-offline-"));
+    const outFile = path.join(dir, "evaluation.json");
+    try {
+        const stderr = await new Promise<string>((resolve) => {
+            execFile(nodeBinary(), ["-r", "ts-node/register/transpile-only", path.join(__dirname, "child.ts")], {
+                cwd: ROOT, maxBuffer: 64 * 1024 * 1024,
+                env: { ...process.env, TODOBACKEND_OFFLINE_REQUEST: JSON.stringify({ ...request, outFile }),
+                    PULUMI_CONFIG: undefined, PULUMI_CONFIG_SECRET_KEYS: undefined, TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json") },
+            }, (_err, _stdout, err) => resolve(String(err)));
+        });
+        if (!fs.existsSync(outFile)) {
+            throw new Error(`offline evaluation of ${path.relative(ROOT, request.module)} crashed: ${stderr.trim().split("\n").slice(-15).join("\n")}`);
+        }
+        const result = JSON.parse(fs.readFileSync(outFile, "utf8")) as Evaluation | { error: string };
+        if ("error" in result) throw new Error(result.error);
+        return result;
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+/** Evaluates the real program (infra/) as `stack`, config from `Pulumi.<stack>.yaml` plus overrides. */
+export function evaluateStackFull(stack: string, opts: EvaluateOptions = {}): Promise<Evaluation> {
+    const config = { ...readStackConfig(stack), ...qualify(opts.config) };
+    return runChild({ project: PROJECT, stack, config, secretKeys: [], module: path.join(ROOT, "infra", "index.ts"), stackOutputs: opts.stackOutputs });
+}
+
+/**
+ * Evaluates `exportName()` of `modulePath` (a small program that builds one component and returns
+ * what it wants to inspect) as stack `stack` with exactly `config` — no stack file is read.
+ */
+export function evaluateProgram(modulePath: string, exportName: string, opts: EvaluateOptions & { stack?: string } = {}): Promise<Evaluation> {
+    return runChild({ project: PROJECT, stack: opts.stack ?? "dev", config: qualify(opts.config), secretKeys: [],
+        module: path.resolve(modulePath), exportName, stackOutputs: opts.stackOutputs });
+}
+
+/** The resources `stack` declares: what `npm run policy:offline` checks. */
+export async function evaluateStack(stack: string, opts: { config?: Record<string, string> } = {}): Promise<EvaluatedResource[]> {
+    return (await evaluateStackFull(stack, opts)).resources;
+}

@@ -1,0 +1,125 @@
+// Realistic mock state for the AWS resources and invokes this program uses. Under
+// `pulumi.runtime.setMocks` a resource's outputs are whatever we return here, so components that
+// read `vpc.privateSubnetIds`, `db.endpoint` or a StackReference's outputs see values shaped like
+// the real provider's rather than echoes of their own inputs.
+import type { MockCallArgs, MockCallResult, MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtime";
+
+export const MOCK_ACCOUNT = "123456789012";
+
+/** Outputs of the delivery stack as an environment stack's StackReference sees them. */
+export function deliveryOutputs(region: string): Record<string, string> {
+    const registry = `${MOCK_ACCOUNT}.dkr.ecr.${region}.amazonaws.com`;
+    return {
+        appRepositoryUrl: `${registry}/docker-in-aws/todobackend`,
+        xrayImage: `${registry}/docker-in-aws/xray@sha256:${"ab".repeat(32)}`,
+        xrayRepositoryUrl: `${registry}/docker-in-aws/xray`,
+        buildImageRepositoryUrl: `${registry}/docker-in-aws/codebuild`,
+    };
+}
+
+/** "aws:ecs/service:Service" → "ecs"; ARNs carry the real service prefix. */
+function arnService(type: string): string {
+    const mod = /^aws:([a-z0-9]+)\//.exec(type)?.[1] ?? "mock";
+    return ({ alb: "elasticloadbalancing", lb: "elasticloadbalancing", cloudwatch: "logs", autoscaling: "autoscaling",
+        servicediscovery: "servicediscovery", secretsmanager: "secretsmanager", appautoscaling: "application-autoscaling" } as Record<string, string>)[mod] ?? mod;
+}
+
+export interface MockOptions {
+    region: string;
+    /** StackReference outputs by referenced stack name; unlisted names get `deliveryOutputs`. */
+    stackOutputs?: Record<string, Record<string, unknown>>;
+}
+
+export function createMocks(opts: MockOptions) {
+    const { region } = opts;
+    const arn = (type: string, name: string) => `arn:aws:${arnService(type)}:${region}:${MOCK_ACCOUNT}:${name}`;
+    const azs = ["a", "b", "c"].map((s) => `${region}${s}`);
+
+    function newResource(a: MockResourceArgs): MockResourceResult {
+        const inputs = a.inputs ?? {};
+        const name: string = typeof inputs.name === "string" ? inputs.name : a.name;
+        const id = `${a.name}-id`;
+        const state: Record<string, unknown> = { ...inputs, arn: arn(a.type, name), name };
+        switch (a.type) {
+            case "pulumi:pulumi:StackReference":
+                return { id: inputs.name, state: { name: inputs.name, outputs: opts.stackOutputs?.[inputs.name] ?? deliveryOutputs(region), secretOutputNames: [] } };
+            case "awsx:ec2:Vpc": {
+                const n = Number(inputs.numberOfAvailabilityZones ?? (inputs.availabilityZoneNames?.length || 2));
+                const ids = (kind: string) => Array.from({ length: n }, (_, i) => `subnet-${kind}-${i}`);
+                Object.assign(state, { vpcId: `vpc-${a.name}`, publicSubnetIds: ids("public"), privateSubnetIds: ids("private"), isolatedSubnetIds: [] });
+                break;
+            }
+            case "aws:lb/loadBalancer:LoadBalancer":
+                Object.assign(state, { dnsName: `${name}-1234567890.${region}.elb.amazonaws.com`, arnSuffix: `app/${name}/0123456789abcdef`, zoneId: "Z35SXDOTRQ7X7K" });
+                break;
+            case "aws:lb/targetGroup:TargetGroup":
+                state.arnSuffix = `targetgroup/${name}/0123456789abcdef`;
+                break;
+            case "aws:rds/instance:Instance": {
+                const address = `${inputs.identifier ?? a.name}.abcdefghijkl.${region}.rds.amazonaws.com`;
+                Object.assign(state, { address, port: inputs.port ?? 3306, endpoint: `${address}:${inputs.port ?? 3306}`,
+                    masterUserSecrets: inputs.manageMasterUserPassword
+                        ? [{ secretArn: `arn:aws:secretsmanager:${region}:${MOCK_ACCOUNT}:secret:rds!db-${a.name}-AbCdEf`, secretStatus: "active", kmsKeyId: "" }]
+                        : [] });
+                break;
+            }
+            case "aws:secretsmanager/secret:Secret":
+                state.arn = `arn:aws:secretsmanager:${region}:${MOCK_ACCOUNT}:secret:${name}-AbCdEf`;
+                break;
+            case "aws:ecr/repository:Repository":
+                state.repositoryUrl = `${MOCK_ACCOUNT}.dkr.ecr.${region}.amazonaws.com/${inputs.name}`;
+                break;
+            case "aws:s3/bucket:Bucket":
+            case "aws:s3/bucketV2:BucketV2":
+                state.bucket = inputs.bucket ?? `${a.name}-bucket`;
+                break;
+            case "aws:kms/key:Key":
+                state.keyId = "key-1";
+                break;
+            case "awsx:ecr:Image":
+                state.imageUri = `${inputs.repositoryUrl}@sha256:abc`;
+                break;
+            case "aws:ec2/launchTemplate:LaunchTemplate":
+                Object.assign(state, { latestVersion: 1, defaultVersion: 1 });
+                break;
+            case "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace":
+                state.hostedZone = "Z0123456789MOCK";
+                break;
+            case "aws:lambda/function:Function":
+                state.invokeArn = `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/${state.arn}/invocations`;
+                break;
+            case "aws:lambda/invocation:Invocation":
+                state.result = JSON.stringify({ exitCode: 0 });
+                break;
+            case "aws:ecs/taskDefinition:TaskDefinition":
+                Object.assign(state, { arn: arn(a.type, `task-definition/${inputs.family}:1`), revision: 1 });
+                break;
+        }
+        return { id, state };
+    }
+
+    function call(a: MockCallArgs): MockCallResult {
+        const inputs = a.inputs ?? {};
+        switch (a.token) {
+            case "aws:index/getAvailabilityZones:getAvailabilityZones":
+                return { id: region, names: azs, zoneIds: azs.map((_, i) => `use1-az${i + 1}`), state: "available" };
+            case "aws:index/getCallerIdentity:getCallerIdentity":
+                return { id: MOCK_ACCOUNT, accountId: MOCK_ACCOUNT, arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/mock`, userId: "AIDAMOCK" };
+            case "aws:index/getRegion:getRegion":
+                return { id: region, name: region, region, description: region, endpoint: `ec2.${region}.amazonaws.com` };
+            case "aws:index/getPartition:getPartition":
+                return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" };
+            case "aws:ssm/getParameter:getParameter":
+                return { id: inputs.name, name: inputs.name, type: "String", value: "ami-0123456789abcdef0", insecureValue: "ami-0123456789abcdef0",
+                    arn: `arn:aws:ssm:${region}::parameter${inputs.name}`, version: 1, withDecryption: true };
+            case "aws:secretsmanager/getRandomPassword:getRandomPassword":
+                return { ...inputs, id: "random", randomPassword: "mock-random-password-0123456789abcdef" };
+            case "aws:ec2/getVpc:getVpc":
+                return { id: inputs.id ?? "vpc-default", cidrBlock: "172.31.0.0/16", arn: arn("aws:ec2/", `vpc/${inputs.id}`) };
+            default:
+                return inputs;
+        }
+    }
+
+    return { newResource, call };
+}
