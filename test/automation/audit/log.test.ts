@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { AuditLog, AuditRecord, canonicalJson } from "../../../automation/audit/log";
+import { createRedactor, REDACTED } from "../../../automation/security/redact";
+
+const rec = (action: string, stack = "dev", extra: Partial<AuditRecord> = {}): AuditRecord => ({
+    actor: { name: "alice", role: "admin", via: "token" },
+    action,
+    from: "127.0.0.1",
+    result: "ok",
+    stack,
+    ...extra,
+});
+
+describe("audit log", () => {
+    let dir: string;
+    let file: string;
+    beforeEach(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "audit-"));
+        file = path.join(dir, "audit.jsonl");
+    });
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("chains each entry to the hash of the one before and verifies a clean log", () => {
+        const log = new AuditLog(file);
+        const a = log.append(rec("job.create"));
+        const b = log.append(rec("approval.approve", "prod", { previewId: "p1", approvalId: "a1" }));
+        assert.equal(b.prev, a.hash);
+        assert.equal(b.seq, 2);
+        assert.deepEqual(log.verify(), { ok: true, entries: 2 });
+        log.close();
+    });
+    it("reports the first edited line when an entry's result is changed on disk", () => {
+        const log = new AuditLog(file);
+        for (let i = 0; i < 5; i++) log.append(rec("job.create"));
+        log.close();
+        const lines = fs.readFileSync(file, "utf8").split("\n");
+        lines[2] = lines[2].replace('"result":"ok"', '"result":"denied"');
+        fs.writeFileSync(file, lines.join("\n"));
+        const v = new AuditLog(file).verify();
+        assert.equal(v.ok, false);
+        assert.deepEqual(v.firstBad, { line: 3, seq: 3, reason: "content does not match its hash (entry edited)" });
+    });
+    it("reports a removed entry even when the attacker recomputed nothing", () => {
+        const log = new AuditLog(file);
+        for (let i = 0; i < 4; i++) log.append(rec("job.create"));
+        log.close();
+        const lines = fs.readFileSync(file, "utf8").split("\n");
+        lines.splice(1, 1);
+        fs.writeFileSync(file, lines.join("\n"));
+        const v = new AuditLog(file).verify();
+        assert.equal(v.firstBad?.line, 2);
+        assert.match(v.firstBad?.reason ?? "", /removed or inserted/);
+    });
+    it("continues the chain across a restart", () => {
+        const first = new AuditLog(file);
+        first.append(rec("job.create"));
+        first.close();
+        const second = new AuditLog(file);
+        assert.equal(second.append(rec("job.cancel")).seq, 2);
+        assert.equal(second.verify().ok, true);
+        second.close();
+    });
+    it("drops a torn last line left by a crash mid-write and records that it did", () => {
+        const log = new AuditLog(file);
+        log.append(rec("job.create"));
+        log.close();
+        fs.appendFileSync(file, '{"seq":2,"act');
+        const reopened = new AuditLog(file);
+        const { entries } = reopened.page();
+        assert.deepEqual(entries.map((e) => e.action), ["job.create", "audit.torn-tail-dropped"]);
+        assert.equal(reopened.verify().ok, true);
+        reopened.close();
+    });
+    it("pages by seq and filters by stack and action prefix", () => {
+        const log = new AuditLog(file);
+        for (let i = 0; i < 5; i++) log.append(rec(i % 2 ? "approval.approve" : "job.create", i < 3 ? "dev" : "prod"));
+        const p1 = log.page({ limit: 2 });
+        assert.deepEqual(p1.entries.map((e) => e.seq), [1, 2]);
+        assert.equal(p1.next, 2);
+        const p3 = log.page({ after: 4, limit: 2 });
+        assert.deepEqual(p3.entries.map((e) => e.seq), [5]);
+        assert.equal(p3.next, undefined);
+        assert.deepEqual(log.page({ stack: "prod" }).entries.map((e) => e.seq), [4, 5]);
+        assert.deepEqual(log.page({ action: "approval" }).entries.map((e) => e.seq), [2, 4]);
+        log.close();
+    });
+    it("writes no planted secret: records pass through the redactor first", () => {
+        const r = createRedactor({ secrets: ["planted-secret-42"] });
+        const log = new AuditLog(file, { redact: r.redactDeep });
+        log.append(rec("job.create", "dev", { details: { comment: "uses planted-secret-42" } }));
+        log.close();
+        const text = fs.readFileSync(file, "utf8");
+        assert.ok(!text.includes("planted-secret-42"));
+        assert.ok(text.includes(REDACTED));
+    });
+    it("hashes the same content the same way whatever the key order", () => {
+        assert.equal(canonicalJson({ b: 1, a: { d: [1, { y: 2, x: 1 }], c: null } }), canonicalJson({ a: { c: null, d: [1, { x: 1, y: 2 }] }, b: 1 }));
+    });
+});
