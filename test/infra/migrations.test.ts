@@ -1,0 +1,118 @@
+import * as assert from "node:assert/strict";
+import { migrationRunnerPolicy } from "../../infra/lib/appIam";
+import type { EcsLike, EcsTask, RunMigrationsDeps, RunTaskRequest } from "../../infra/functions/runMigrations/index.mjs";
+import { buildRunTaskRequest, interpretStoppedTask, runMigrations, startedTaskArn } from "../../infra/functions/runMigrations/index.mjs";
+
+const CLUSTER = "arn:aws:ecs:us-east-1:123456789012:cluster/todobackend-dev-cluster";
+const TASK_DEF = "arn:aws:ecs:us-east-1:123456789012:task-definition/todobackend-dev-migrate:7";
+const TASK = "arn:aws:ecs:us-east-1:123456789012:task/todobackend-dev-cluster/abc";
+const STRATEGY = [{ capacityProvider: "todobackend-dev-cp", weight: 1, base: 0 }];
+
+/** A fake ECS whose DescribeTasks walks through the given statuses; it records every call. */
+function fakeEcs(statuses: EcsTask[], runTaskResponse = { tasks: [{ taskArn: TASK }] }) {
+    const calls: { op: string; input: unknown }[] = [];
+    let i = 0;
+    const ecs: EcsLike = {
+        async runTask(input: RunTaskRequest) { calls.push({ op: "runTask", input }); return runTaskResponse; },
+        async describeTasks(input) { calls.push({ op: "describeTasks", input }); return { tasks: [{ taskArn: TASK, ...statuses[Math.min(i++, statuses.length - 1)] }] }; },
+    };
+    return { ecs, calls };
+}
+
+function deps(ecs: EcsLike, overrides: Partial<RunMigrationsDeps> = {}): RunMigrationsDeps & { slept: number[] } {
+    let clock = 1_000;
+    const slept: number[] = [];
+    return { ecs, slept, sleep: async (ms) => { slept.push(ms); clock += ms; }, now: () => clock,
+        deadline: 1_000 + 60_000, pollMs: 5_000, startedBy: "request-1", ...overrides };
+}
+
+const stopped = (containers: EcsTask["containers"], extra: Partial<EcsTask> = {}): EcsTask =>
+    ({ lastStatus: "STOPPED", containers, ...extra });
+
+describe("migrations runner handler", () => {
+    it("runs exactly one task of the given definition in the given cluster with the capacity provider strategy", () => {
+        assert.deepEqual(buildRunTaskRequest({ cluster: CLUSTER, taskDefinition: TASK_DEF, capacityProviderStrategy: STRATEGY }, "req-1"),
+            { cluster: CLUSTER, taskDefinition: TASK_DEF, count: 1, startedBy: "req-1", capacityProviderStrategy: STRATEGY });
+    });
+
+    it("truncates startedBy to the 36 characters ECS accepts", () => {
+        assert.equal(buildRunTaskRequest({ cluster: CLUSTER, taskDefinition: TASK_DEF }, "x".repeat(50)).startedBy.length, 36);
+    });
+
+    it("fails on an input without a task definition, naming the field", () => {
+        assert.throws(() => buildRunTaskRequest({ cluster: CLUSTER }, "r"), /input\.taskDefinition must be a non-empty string/);
+        assert.throws(() => buildRunTaskRequest({ cluster: CLUSTER, taskDefinition: TASK_DEF, capacityProviderStrategy: [] }, "r"),
+            /capacityProviderStrategy must be a non-empty list/);
+    });
+
+    it("fails when RunTask reports a placement failure, quoting ECS's reason", () => {
+        assert.throws(() => startedTaskArn({ failures: [{ arn: CLUSTER, reason: "RESOURCE:MEMORY" }] }), /RunTask failed: .*RESOURCE:MEMORY/);
+    });
+
+    it("accepts a stopped task only when every container exited 0", () => {
+        assert.equal(interpretStoppedTask(stopped([{ name: "migrate", exitCode: 0 }])).ok, true);
+        const failed = interpretStoppedTask(stopped([{ name: "migrate", exitCode: 1 }], { taskArn: TASK, stopCode: "EssentialContainerExited" }));
+        assert.equal(failed.ok, false);
+        assert.match(failed.message, /migrate exited 1; EssentialContainerExited/);
+    });
+
+    it("treats a container that never ran (no exit code) as a failure with its reason", () => {
+        const v = interpretStoppedTask(stopped([{ name: "migrate", reason: "CannotPullContainerError: not found" }]));
+        assert.equal(v.ok, false);
+        assert.match(v.message, /migrate did not run \(CannotPullContainerError: not found\)/);
+        assert.equal(interpretStoppedTask(stopped([])).ok, false);
+    });
+
+    it("polls until the task stops and succeeds when migrate exits 0", async () => {
+        const { ecs, calls } = fakeEcs([{ lastStatus: "PENDING" }, { lastStatus: "RUNNING" }, stopped([{ name: "migrate", exitCode: 0 }])]);
+        const d = deps(ecs);
+        const result = await runMigrations({ cluster: CLUSTER, taskDefinition: TASK_DEF }, d);
+        assert.equal(result.status, "SUCCEEDED");
+        assert.equal(result.taskArn, TASK);
+        assert.deepEqual(calls.map((c) => c.op), ["runTask", "describeTasks", "describeTasks", "describeTasks"]);
+        assert.deepEqual(calls[1].input, { cluster: CLUSTER, tasks: [TASK] });
+        assert.deepEqual(d.slept, [5_000, 5_000]);
+    });
+
+    it("fails the invocation when migrate exits non-zero", async () => {
+        const { ecs } = fakeEcs([stopped([{ name: "migrate", exitCode: 2 }])]);
+        await assert.rejects(runMigrations({ cluster: CLUSTER, taskDefinition: TASK_DEF }, deps(ecs)), /migrate exited 2/);
+    });
+
+    it("gives up with an error before the Lambda deadline when the task keeps running", async () => {
+        const { ecs, calls } = fakeEcs([{ lastStatus: "RUNNING" }]);
+        await assert.rejects(runMigrations({ cluster: CLUSTER, taskDefinition: TASK_DEF }, deps(ecs, { deadline: 1_000 + 12_000 })),
+            /still RUNNING when the runner ran out of time/);
+        assert.equal(calls.filter((c) => c.op === "describeTasks").length, 3);
+    });
+});
+
+describe("migrations runner policy", () => {
+    const doc = migrationRunnerPolicy({ region: "us-east-1", account: "123456789012", clusterArn: CLUSTER,
+        clusterName: "todobackend-dev-cluster", migrateFamily: "todobackend-dev-migrate",
+        passRoleArns: ["arn:aws:iam::123456789012:role/exec", "arn:aws:iam::123456789012:role/task"],
+        logGroupArn: "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/todobackend-dev-migrations" });
+
+    it("runs only the migrate family, only in this cluster; watches only this cluster's tasks", () => {
+        const inCluster = { ArnEquals: { "ecs:cluster": CLUSTER } };
+        assert.deepEqual(doc.Statement.slice(0, 2), [
+            { Sid: "RunMigrateTask", Effect: "Allow", Action: ["ecs:RunTask"],
+                Resource: "arn:aws:ecs:us-east-1:123456789012:task-definition/todobackend-dev-migrate:*", Condition: inCluster },
+            { Sid: "WatchMigrateTask", Effect: "Allow", Action: ["ecs:DescribeTasks"],
+                Resource: "arn:aws:ecs:us-east-1:123456789012:task/todobackend-dev-cluster/*", Condition: inCluster },
+        ]);
+    });
+
+    it("passes exactly the two task roles, and only to ECS tasks", () => {
+        assert.deepEqual(doc.Statement[2], { Sid: "PassMigrateRoles", Effect: "Allow", Action: ["iam:PassRole"],
+            Resource: ["arn:aws:iam::123456789012:role/exec", "arn:aws:iam::123456789012:role/task"],
+            Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } } });
+    });
+
+    it("writes only to its own log group and grants nothing else", () => {
+        assert.deepEqual(doc.Statement[3], { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+            Resource: "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/todobackend-dev-migrations:*" });
+        assert.equal(doc.Statement.length, 4);
+        assert.doesNotMatch(JSON.stringify(doc), /"\*"|ecs:\*/);
+    });
+});
