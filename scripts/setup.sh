@@ -15,4 +15,5 @@ bash scripts/setup-pulumi.sh >/dev/null
 for extra in scripts/setup-tools.sh; do
   [ -f "$extra" ] && bash "$extra"
 done
+bash scripts/setup-browser.sh >/dev/null
 echo "setup: done (node $(node_modules/.bin/node --version), pulumi $("$(bash scripts/setup-pulumi.sh 2>/dev/null)/pulumi" version))"

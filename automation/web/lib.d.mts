@@ -1,0 +1,67 @@
+// Types of lib.mjs for the TypeScript tests; the page itself loads lib.mjs without a build step.
+
+export interface SseEvent {
+    type: string;
+    data: string;
+    id: string;
+}
+
+export declare class SseParser {
+    lastEventId: string;
+    retry: number | undefined;
+    push(chunk: string): SseEvent[];
+}
+
+export declare function eventPayload(event: SseEvent): unknown;
+
+export interface ReadEventStreamOptions {
+    url: string;
+    token?: string;
+    onEvent(event: SseEvent): void;
+    isFinal(event: SseEvent): boolean;
+    signal?: AbortSignal;
+    fetchImpl?: typeof fetch;
+    sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+    maxReconnects?: number;
+    retryMs?: number;
+}
+
+export declare function readEventStream(options: ReadEventStreamOptions): Promise<{ lastEventId: string; reconnects: number }>;
+
+export declare class ApiError extends Error {
+    constructor(status: number, body: unknown);
+    status: number;
+    code: string | undefined;
+}
+
+export declare function apiErrorMessage(status: number, body: unknown): string;
+
+export declare const ROLES: readonly ["viewer", "operator", "approver", "admin"];
+
+export interface Permissions {
+    preview: boolean;
+    refresh: boolean;
+    update: boolean;
+    cancel: boolean;
+    approve: boolean;
+    destroy: boolean;
+}
+
+export declare function permissions(role: string | undefined): Permissions;
+export declare function isTerminal(state: string): boolean;
+export declare function stateLabel(state: unknown): { text: string; tone: "ok" | "busy" | "bad" | "neutral" };
+export declare function resourceName(urn: unknown): string;
+
+export interface SummaryInput {
+    counts?: Record<string, number>;
+    steps?: Array<{ urn?: string; type?: string; op?: string }>;
+}
+
+export declare function summaryTable(summary: SummaryInput | undefined | null): {
+    countRows: Array<{ op: string; count: number }>;
+    stepRows: Array<{ op: string; type: string; name: string; urn: string }>;
+};
+
+export declare function jobsQuery(filters?: { stack?: string; state?: string }): string;
+export declare function formatTime(iso: string | undefined | null): string;
+export declare function durationText(startIso: string | undefined | null, endIso: string | undefined | null, now?: number): string;

@@ -1,0 +1,280 @@
+// The dashboard's decisions, kept free of the DOM so node can test them: the SSE parser and
+// reconnecting reader, role permissions, state labels, the change-summary table and the
+// mapping of API errors to the message the page shows.
+
+/**
+ * Incremental Server-Sent Events parser following the WHATWG event-stream rules. It exists
+ * because EventSource cannot send an Authorization header: the page reads the stream with
+ * fetch() so the bearer token stays in a header instead of a URL that would land in logs.
+ */
+export class SseParser {
+    #buffer = "";
+    #data = [];
+    #hasData = false;
+    #type = "";
+    #started = false;
+    /** The last `id:` seen; sent back as Last-Event-ID when the stream is resumed. */
+    lastEventId = "";
+    /** Reconnection delay the server asked for with `retry:`, in milliseconds. */
+    retry = undefined;
+
+    /** Feeds a decoded chunk; returns the events it completed, in order. */
+    push(chunk) {
+        this.#buffer += chunk;
+        if (!this.#started && this.#buffer.length > 0) {
+            this.#started = true;
+            if (this.#buffer.charCodeAt(0) === 0xfeff) this.#buffer = this.#buffer.slice(1);
+        }
+        const events = [];
+        let start = 0;
+        for (let i = 0; i < this.#buffer.length; i++) {
+            const ch = this.#buffer[i];
+            if (ch !== "\n" && ch !== "\r") continue;
+            // A CR at the end of a chunk may be the first half of CRLF: wait for more input.
+            if (ch === "\r" && i === this.#buffer.length - 1) break;
+            const line = this.#buffer.slice(start, i);
+            if (ch === "\r" && this.#buffer[i + 1] === "\n") i++;
+            start = i + 1;
+            const event = this.#line(line);
+            if (event) events.push(event);
+        }
+        this.#buffer = this.#buffer.slice(start);
+        return events;
+    }
+
+    #line(line) {
+        if (line === "") return this.#dispatch();
+        if (line.startsWith(":")) return undefined;
+        const colon = line.indexOf(":");
+        const field = colon === -1 ? line : line.slice(0, colon);
+        let value = colon === -1 ? "" : line.slice(colon + 1);
+        if (value.startsWith(" ")) value = value.slice(1);
+        if (field === "data") {
+            this.#data.push(value);
+            this.#hasData = true;
+        } else if (field === "event") {
+            this.#type = value;
+        } else if (field === "id") {
+            if (!value.includes("\0")) this.lastEventId = value;
+        } else if (field === "retry") {
+            if (/^\d+$/.test(value)) this.retry = Number(value);
+        }
+        return undefined;
+    }
+
+    #dispatch() {
+        const type = this.#type || "message";
+        const hasData = this.#hasData;
+        const data = this.#data.join("\n");
+        this.#data = [];
+        this.#hasData = false;
+        this.#type = "";
+        if (!hasData) return undefined;
+        return { type, data, id: this.lastEventId };
+    }
+}
+
+/** Parses an SSE event's data as JSON, or returns the text itself when it is not JSON. */
+export function eventPayload(event) {
+    try {
+        return JSON.parse(event.data);
+    } catch {
+        return event.data;
+    }
+}
+
+/**
+ * Reads a job's event stream with fetch(), resuming with Last-Event-ID after a dropped
+ * connection until `isFinal(event)` says the job has ended or `signal` aborts. A 4xx answer
+ * is final (retrying cannot fix a bad token or an unknown job) and rejects with the API's
+ * message; network errors and 5xx are retried with the server's `retry:` delay.
+ *
+ * @returns {Promise<{ lastEventId: string, reconnects: number }>}
+ */
+export async function readEventStream({ url, token, onEvent, isFinal, signal, fetchImpl = fetch, sleep = defaultSleep, maxReconnects = 50, retryMs = 1000 }) {
+    let lastEventId = "";
+    let reconnects = 0;
+    for (;;) {
+        if (signal?.aborted) return { lastEventId, reconnects };
+        const headers = { accept: "text/event-stream" };
+        if (token) headers.authorization = `Bearer ${token}`;
+        if (lastEventId) headers["last-event-id"] = lastEventId;
+        const parser = new SseParser();
+        let finished = false;
+        try {
+            const response = await fetchImpl(url, { headers, signal });
+            if (response.status >= 400 && response.status < 500) {
+                throw new ApiError(response.status, await readErrorBody(response));
+            }
+            if (!response.ok || !response.body) throw new Error(`event stream answered ${response.status}`);
+            const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+            for (;;) {
+                const { value, done } = await reader.read();
+                if (done) break;
+                for (const event of parser.push(value)) {
+                    if (event.id) lastEventId = event.id;
+                    onEvent(event);
+                    if (isFinal(event)) finished = true;
+                }
+                if (finished) {
+                    await reader.cancel().catch(() => undefined);
+                    break;
+                }
+            }
+        } catch (err) {
+            if (err instanceof ApiError) throw err;
+            if (signal?.aborted) return { lastEventId, reconnects };
+        }
+        if (finished) return { lastEventId, reconnects };
+        if (reconnects >= maxReconnects) throw new Error(`the event stream dropped ${reconnects} times; reload the job`);
+        reconnects++;
+        await sleep(parser.retry ?? retryMs, signal);
+    }
+}
+
+function defaultSleep(ms, signal) {
+    return new Promise((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        signal?.addEventListener("abort", () => {
+            clearTimeout(timer);
+            resolve();
+        }, { once: true });
+    });
+}
+
+/** An API refusal carrying the service's own message, shown to the user as is. */
+export class ApiError extends Error {
+    constructor(status, body) {
+        super(apiErrorMessage(status, body));
+        this.name = "ApiError";
+        this.status = status;
+        this.code = errorBodyOf(body)?.code;
+    }
+}
+
+async function readErrorBody(response) {
+    const text = await response.text().catch(() => "");
+    try {
+        return JSON.parse(text);
+    } catch {
+        return text;
+    }
+}
+
+function errorBodyOf(body) {
+    if (!body || typeof body !== "object") return undefined;
+    const inner = body.error && typeof body.error === "object" ? body.error : body;
+    return typeof inner.message === "string" ? inner : undefined;
+}
+
+/**
+ * The sentence the page shows for a refused request: the API's own message (it names the
+ * fix, e.g. self-approval), prefixed with its code; a generic line when the body has none.
+ */
+export function apiErrorMessage(status, body) {
+    const err = errorBodyOf(body);
+    if (err) return err.code ? `${err.code}: ${err.message}` : err.message;
+    if (status === 401) return "The service did not accept the token; enter a valid one.";
+    if (status === 403) return "Your role does not allow this action.";
+    return `The service answered HTTP ${status}.`;
+}
+
+export const ROLES = ["viewer", "operator", "approver", "admin"];
+
+/** What a role may do, mirroring the service's ladder; the server still decides every request. */
+export function permissions(role) {
+    const rank = ROLES.indexOf(role);
+    const atLeast = (required) => rank >= 0 && rank >= ROLES.indexOf(required);
+    return {
+        preview: atLeast("operator"),
+        refresh: atLeast("operator"),
+        update: atLeast("operator"),
+        cancel: atLeast("operator"),
+        approve: atLeast("approver"),
+        destroy: atLeast("admin"),
+    };
+}
+
+const STATE_LABELS = {
+    idle: "Idle",
+    queued: "Queued",
+    running: "Running",
+    succeeded: "Succeeded",
+    failed: "Failed",
+    cancelled: "Cancelled",
+    interrupted: "Interrupted",
+    "stopped-by-guard": "Stopped by guard",
+    superseded: "Superseded",
+    "needs-repair": "Needs repair",
+};
+
+const TERMINAL = new Set(["succeeded", "failed", "cancelled", "interrupted", "stopped-by-guard", "superseded"]);
+
+/** True once a job can change no more (its event stream has ended). */
+export function isTerminal(state) {
+    return TERMINAL.has(state);
+}
+
+/**
+ * The visible text and a tone class for a stack or job state: the text carries the meaning,
+ * the tone only adds colour, so the state is readable without colour.
+ */
+export function stateLabel(state) {
+    const text = STATE_LABELS[state] ?? (typeof state === "string" && state ? state : "Unknown");
+    let tone = "neutral";
+    if (state === "succeeded" || state === "idle") tone = "ok";
+    else if (state === "running" || state === "queued") tone = "busy";
+    else if (state === "failed" || state === "interrupted" || state === "stopped-by-guard" || state === "needs-repair") tone = "bad";
+    return { text, tone };
+}
+
+const OPS = ["create", "update", "delete", "replace", "same"];
+
+/** The last segment of a Pulumi URN (`...::name`), the resource's logical name. */
+export function resourceName(urn) {
+    if (typeof urn !== "string") return "";
+    const at = urn.lastIndexOf("::");
+    return at === -1 ? urn : urn.slice(at + 2);
+}
+
+/**
+ * The change summary as table data: counts in a fixed operation order (then any other
+ * operation the engine reported), and one row per resource step sorted by operation and name.
+ */
+export function summaryTable(summary) {
+    const counts = summary?.counts && typeof summary.counts === "object" ? summary.counts : {};
+    const order = [...OPS, ...Object.keys(counts).filter((op) => !OPS.includes(op)).sort()];
+    const countRows = order.filter((op) => Number(counts[op]) > 0).map((op) => ({ op, count: Number(counts[op]) }));
+    const steps = Array.isArray(summary?.steps) ? summary.steps : [];
+    const rank = (op) => (OPS.includes(op) ? OPS.indexOf(op) : OPS.length);
+    const stepRows = steps
+        .map((step) => ({ op: String(step.op ?? ""), type: String(step.type ?? ""), name: resourceName(step.urn), urn: String(step.urn ?? "") }))
+        .sort((a, b) => rank(a.op) - rank(b.op) || a.op.localeCompare(b.op) || a.name.localeCompare(b.name));
+    return { countRows, stepRows };
+}
+
+/** The query string of the job list for the chosen filters; empty filters are left out. */
+export function jobsQuery({ stack, state } = {}) {
+    const params = new URLSearchParams();
+    if (stack) params.set("stack", stack);
+    if (state) params.set("state", state);
+    const text = params.toString();
+    return text ? `?${text}` : "";
+}
+
+/** A compact local time for a timestamp, or a dash when there is none. */
+export function formatTime(iso) {
+    if (!iso) return "—";
+    const date = new Date(iso);
+    if (Number.isNaN(date.getTime())) return "—";
+    return date.toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
+}
+
+/** Elapsed seconds between two timestamps (to now when the job is still running). */
+export function durationText(startIso, endIso, now = Date.now()) {
+    if (!startIso) return "—";
+    const start = new Date(startIso).getTime();
+    const end = endIso ? new Date(endIso).getTime() : now;
+    if (Number.isNaN(start) || Number.isNaN(end)) return "—";
+    return `${Math.max(0, (end - start) / 1000).toFixed(1)} s`;
+}

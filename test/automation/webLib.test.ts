@@ -1,0 +1,177 @@
+import assert from "node:assert/strict";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import {
+    ApiError,
+    SseParser,
+    apiErrorMessage,
+    durationText,
+    formatTime,
+    isTerminal,
+    jobsQuery,
+    permissions,
+    readEventStream,
+    resourceName,
+    stateLabel,
+    summaryTable,
+    type SseEvent,
+} from "../../automation/web/lib.mjs";
+
+describe("dashboard SSE parser", () => {
+    it("parses events split at arbitrary chunk boundaries, including a CRLF split in two", () => {
+        const stream = "id: 1\r\nevent: engine\r\ndata: {\"a\":1}\r\n\r\nid: 2\ndata: line one\ndata: line two\n\n";
+        for (let cut = 1; cut < stream.length; cut++) {
+            const parser = new SseParser();
+            const events = [...parser.push(stream.slice(0, cut)), ...parser.push(stream.slice(cut))];
+            assert.deepEqual(events, [
+                { type: "engine", data: "{\"a\":1}", id: "1" },
+                { type: "message", data: "line one\nline two", id: "2" },
+            ], `cut at ${cut}`);
+        }
+    });
+
+    it("ignores comments, unknown fields and blocks without data, and keeps the last id for resuming", () => {
+        const parser = new SseParser();
+        const events = parser.push(": keep-alive\n\nid: 7\nfoo: bar\n\nretry: 250\nretry: soon\ndata:x\n\r\r");
+        assert.deepEqual(events, [{ type: "message", data: "x", id: "7" }]);
+        assert.equal(parser.lastEventId, "7");
+        assert.equal(parser.retry, 250);
+    });
+
+    it("drops a leading byte-order mark and treats a bare CR as a line end", () => {
+        const parser = new SseParser();
+        assert.deepEqual(parser.push("\ufeffdata: a\r\rdata: b\r"), [{ type: "message", data: "a", id: "" }]);
+        assert.deepEqual(parser.push("\r"), [], "a CR at the end of a chunk may still become CRLF");
+        assert.deepEqual(parser.push("data: c\n\n"), [{ type: "message", data: "b", id: "" }, { type: "message", data: "c", id: "" }]);
+    });
+
+    it("does not dispatch an event whose blank line has not arrived yet", () => {
+        const parser = new SseParser();
+        assert.deepEqual(parser.push("data: partial\n"), []);
+        assert.deepEqual(parser.push("\n"), [{ type: "message", data: "partial", id: "" }]);
+    });
+});
+
+describe("dashboard event stream reader", () => {
+    let server: http.Server;
+    let url: string;
+    const seen: Array<{ auth?: string; lastEventId?: string }> = [];
+
+    before(async () => {
+        // Drops the first connection after two events; the reader must resume from id 2.
+        server = http.createServer((req, res) => {
+            seen.push({ auth: req.headers.authorization, lastEventId: req.headers["last-event-id"] as string | undefined });
+            if (req.url === "/forbidden") {
+                res.writeHead(403, { "content-type": "application/json" });
+                res.end(JSON.stringify({ error: { code: "FORBIDDEN", message: "this action needs role approver" } }));
+                return;
+            }
+            res.writeHead(200, { "content-type": "text/event-stream" });
+            const from = Number(req.headers["last-event-id"] ?? 0);
+            if (from === 0) {
+                res.write("retry: 5\n\nid: 1\ndata: {\"n\":1}\n\nid: 2\ndata: {\"n\":2}\n\n", () => res.destroy());
+                return;
+            }
+            res.end(`id: ${from + 1}\ndata: {"n":${from + 1}}\n\nid: ${from + 2}\nevent: end\ndata: {"state":"succeeded"}\n\n`);
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+
+    after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+    it("resumes after a dropped connection with Last-Event-ID and the bearer token, without repeating events", async () => {
+        seen.length = 0;
+        const events: SseEvent[] = [];
+        const delays: number[] = [];
+        const result = await readEventStream({
+            url: `${url}/events`,
+            token: "secret-token",
+            onEvent: (event) => events.push(event),
+            isFinal: (event) => event.type === "end",
+            sleep: async (ms) => {
+                delays.push(ms);
+            },
+        });
+        assert.deepEqual(events.map((e) => e.id), ["1", "2", "3", "4"]);
+        assert.equal(result.reconnects, 1);
+        assert.deepEqual(delays, [5], "waits the server's retry: delay");
+        assert.deepEqual(seen, [
+            { auth: "Bearer secret-token", lastEventId: undefined },
+            { auth: "Bearer secret-token", lastEventId: "2" },
+        ]);
+    });
+
+    it("rejects with the API's own message on a 4xx instead of retrying", async () => {
+        seen.length = 0;
+        await assert.rejects(
+            readEventStream({ url: `${url}/forbidden`, token: "t", onEvent: () => undefined, isFinal: () => false, sleep: async () => undefined }),
+            (err: unknown) => err instanceof ApiError && err.status === 403 && err.message === "FORBIDDEN: this action needs role approver",
+        );
+        assert.equal(seen.length, 1);
+    });
+});
+
+describe("dashboard view decisions", () => {
+    it("grants buttons along the role ladder and nothing to an unknown role", () => {
+        assert.deepEqual(permissions("viewer"), { preview: false, refresh: false, update: false, cancel: false, approve: false, destroy: false });
+        assert.deepEqual(permissions("operator"), { preview: true, refresh: true, update: true, cancel: true, approve: false, destroy: false });
+        assert.equal(permissions("approver").approve, true);
+        assert.equal(permissions("approver").destroy, false);
+        assert.equal(permissions("admin").destroy, true);
+        assert.equal(permissions("root").preview, false);
+        assert.equal(permissions(undefined).preview, false);
+    });
+
+    it("labels every state with words so it is readable without colour", () => {
+        assert.deepEqual(stateLabel("stopped-by-guard"), { text: "Stopped by guard", tone: "bad" });
+        assert.deepEqual(stateLabel("running"), { text: "Running", tone: "busy" });
+        assert.deepEqual(stateLabel("idle"), { text: "Idle", tone: "ok" });
+        assert.deepEqual(stateLabel("brand-new"), { text: "brand-new", tone: "neutral" });
+        assert.deepEqual(stateLabel(undefined), { text: "Unknown", tone: "neutral" });
+        assert.equal(isTerminal("running"), false);
+        assert.equal(isTerminal("superseded"), true);
+    });
+
+    it("orders the change summary by operation then name and leaves out zero counts", () => {
+        const table = summaryTable({
+            counts: { same: 1, create: 2, update: 0, "create-replacement": 1 },
+            steps: [
+                { urn: "urn:pulumi:dev::fixture::fixture:File::b", type: "fixture:File", op: "create" },
+                { urn: "urn:pulumi:dev::fixture::fixture:File::zz", type: "fixture:File", op: "same" },
+                { urn: "urn:pulumi:dev::fixture::fixture:File::a", type: "fixture:File", op: "create" },
+            ],
+        });
+        assert.deepEqual(table.countRows, [{ op: "create", count: 2 }, { op: "same", count: 1 }, { op: "create-replacement", count: 1 }]);
+        assert.deepEqual(table.stepRows.map((r) => `${r.op} ${r.name}`), ["create a", "create b", "same zz"]);
+        assert.deepEqual(summaryTable(undefined), { countRows: [], stepRows: [] });
+    });
+
+    it("takes a resource's name from the end of its URN", () => {
+        assert.equal(resourceName("urn:pulumi:prod::proj::pkg:mod:Type$child:Type::file-3"), "file-3");
+        assert.equal(resourceName("plain"), "plain");
+        assert.equal(resourceName(42), "");
+    });
+
+    it("shows the API's own error message and code, with a fallback per status", () => {
+        assert.equal(apiErrorMessage(403, { error: { code: "SELF_APPROVAL", message: "you triggered this preview" } }), "SELF_APPROVAL: you triggered this preview");
+        assert.equal(apiErrorMessage(409, { code: "STACK_BUSY", message: "busy" }), "STACK_BUSY: busy");
+        assert.equal(apiErrorMessage(401, "nope"), "The service did not accept the token; enter a valid one.");
+        assert.equal(apiErrorMessage(502, null), "The service answered HTTP 502.");
+    });
+
+    it("builds the job-list query only from filters that are set, encoded", () => {
+        assert.equal(jobsQuery({}), "");
+        assert.equal(jobsQuery({ stack: "dev", state: "" }), "?stack=dev");
+        assert.equal(jobsQuery({ stack: "a&b", state: "running" }), "?stack=a%26b&state=running");
+    });
+
+    it("formats times in UTC and durations in seconds, with a dash when unknown", () => {
+        assert.equal(formatTime("2026-11-25T09:03:04.567Z"), "2026-11-25 09:03:04Z");
+        assert.equal(formatTime(undefined), "—");
+        assert.equal(formatTime("garbage"), "—");
+        assert.equal(durationText("2026-11-25T09:00:00Z", "2026-11-25T09:00:02.5Z"), "2.5 s");
+        assert.equal(durationText("2026-11-25T09:00:00Z", null, Date.parse("2026-11-25T09:00:01Z")), "1.0 s");
+        assert.equal(durationText(null, null), "—");
+    });
+});
