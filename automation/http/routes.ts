@@ -1,0 +1,85 @@
+import { Router, type RequestHandler, type Response } from "express";
+import { invalidInput } from "../errors";
+import type { JobService } from "../jobs/service";
+import type { Job, Op } from "../jobs/types";
+import type { Role } from "../security/roles";
+import { principalOf } from "../security/middleware";
+import { DestroyBody, JobId, JobsQuery, LogQuery, PreviewBody, RefreshBody, StackName, UpdateBody, parse } from "./schemas";
+import { streamJobEvents } from "./sse";
+
+export interface AuthDeps {
+    authenticate: RequestHandler;
+    requireRole: (role: Role) => RequestHandler;
+}
+
+const stackParam = (raw: unknown) => parse(StackName, raw, "path.stack");
+const jobParam = (raw: unknown) => parse(JobId, raw, "path.id");
+
+function accepted(res: Response, job: Job): void {
+    res.status(202).location(`/v1/jobs/${job.id}`).json(job);
+}
+
+/** The /v1 API: thin handlers that validate, call the job service and render. */
+export function apiRouter(service: JobService, auth: AuthDeps): Router {
+    const r = Router();
+    const viewer = [auth.authenticate, auth.requireRole("viewer")];
+    const operator = [auth.authenticate, auth.requireRole("operator")];
+    const admin = [auth.authenticate, auth.requireRole("admin")];
+    const who = (res: Response) => principalOf(res)?.name ?? "unknown";
+
+    r.get("/stacks", ...viewer, (_req, res) => {
+        res.json({ stacks: service.listStacks() });
+    });
+    r.get("/stacks/:stack", ...viewer, (req, res) => {
+        res.json(service.stackStatus(stackParam(req.params.stack)));
+    });
+
+    const start = (op: Op, body: (raw: unknown, stack: string) => { noQueue?: boolean; message?: string; previewId?: string; mode?: "preview" | "apply" }): RequestHandler =>
+        async (req, res) => {
+            const stack = stackParam(req.params.stack);
+            service.assertStack(stack);
+            const options = body(req.body, stack);
+            accepted(res, await service.submit({ stack, op, options, triggeredBy: who(res) }));
+        };
+    r.post("/stacks/:stack/previews", ...operator, start("preview", (b) => parse(PreviewBody, b, "body")));
+    r.post("/stacks/:stack/updates", ...operator, start("update", (b) => parse(UpdateBody, b, "body")));
+    r.post("/stacks/:stack/refreshes", ...operator, start("refresh", (b) => parse(RefreshBody, b, "body")));
+    r.post(
+        "/stacks/:stack/destroys",
+        ...admin,
+        start("destroy", (b, stack) => {
+            const { confirm, ...rest } = parse(DestroyBody, b, "body");
+            // Typing the stack's name is the guard against destroying the wrong one by a slip.
+            if (confirm !== stack) throw invalidInput(`Destroying "${stack}" needs {"confirm": "${stack}"} in the body.`, { problems: [{ field: "body.confirm", problem: `must equal "${stack}"` }] });
+            return rest;
+        }),
+    );
+
+    r.get("/jobs", ...viewer, (req, res) => {
+        const q = parse(JobsQuery, req.query, "query");
+        res.json({ jobs: service.listJobs(q) });
+    });
+    r.get("/jobs/:id", ...viewer, (req, res) => {
+        res.json(service.getJob(jobParam(req.params.id)));
+    });
+    r.get("/jobs/:id/log", ...viewer, (req, res) => {
+        const id = jobParam(req.params.id);
+        const job = service.getJob(id);
+        const q = parse(LogQuery, req.query, "query");
+        const page = service.store.logPage(id, q.cursor ?? 0, q.limit ?? 200);
+        res.json({ jobId: id, state: job.state, ...page });
+    });
+    r.get("/jobs/:id/events", ...viewer, (req, res) => {
+        const id = jobParam(req.params.id);
+        service.getJob(id);
+        const raw = req.get("last-event-id") ?? (typeof req.query.lastEventId === "string" ? req.query.lastEventId : undefined);
+        const after = raw !== undefined && /^\d+$/.test(raw) ? Number(raw) : 0;
+        streamJobEvents(service.store, id, after, req, res);
+    });
+    r.post("/jobs/:id/cancel", ...operator, (req, res) => {
+        const id = jobParam(req.params.id);
+        const job = service.cancel(id, who(res));
+        res.status(job.state === "cancelled" ? 200 : 202).json(job);
+    });
+    return r;
+}

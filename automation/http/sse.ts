@@ -1,0 +1,54 @@
+import type { Request, Response } from "express";
+import type { JobStore } from "../jobs/store";
+import { isFinal, JobState, StoredEvent } from "../jobs/types";
+
+const HEARTBEAT_MS = 15_000;
+
+const isFinalStateEvent = (e: StoredEvent) => e.type === "state" && isFinal((e.data as { state: JobState }).state);
+
+/**
+ * Server-Sent Events of one job: the stored events after `afterSeq`, then new ones as they are
+ * written, ending after the job's final state. Each event's `id` is its sequence number, so a
+ * client that reconnects with `Last-Event-ID` continues exactly where it dropped. New events
+ * are read back from the store on notification rather than pushed from memory, so the stream
+ * is by construction the same as the stored record.
+ */
+export function streamJobEvents(store: JobStore, jobId: string, afterSeq: number, req: Request, res: Response): void {
+    res.status(200).set({
+        "Content-Type": "text/event-stream; charset=utf-8",
+        "Cache-Control": "no-cache, no-transform",
+        Connection: "keep-alive",
+        "X-Accel-Buffering": "no",
+    });
+    res.flushHeaders();
+    res.write("retry: 2000\n\n");
+    let last = afterSeq;
+    let closed = false;
+    const finish = () => {
+        if (closed) return;
+        closed = true;
+        unsubscribe();
+        clearInterval(heartbeat);
+        res.end();
+    };
+    const drain = () => {
+        if (closed) return;
+        for (;;) {
+            const batch = store.eventsAfter(jobId, last, 500);
+            for (const e of batch) {
+                res.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify({ seq: e.seq, type: e.type, at: e.at, data: e.data })}\n\n`);
+                last = e.seq;
+                if (isFinalStateEvent(e)) return finish();
+            }
+            if (batch.length < 500) break;
+        }
+        // A job settled before any final event was recorded (or one the client already saw).
+        const job = store.getJob(jobId);
+        if (job && isFinal(job.state) && store.eventsAfter(jobId, last, 1).length === 0) finish();
+    };
+    // Subscribe before the first read so nothing written in between is missed.
+    const unsubscribe = store.onEvent(jobId, drain);
+    const heartbeat = setInterval(() => res.write(": keep-alive\n\n"), HEARTBEAT_MS);
+    req.on("close", finish);
+    drain();
+}

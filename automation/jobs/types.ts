@@ -1,0 +1,74 @@
+export const OPS = ["preview", "update", "refresh", "destroy"] as const;
+export type Op = (typeof OPS)[number];
+
+export const JOB_STATES = ["queued", "running", "succeeded", "failed", "cancelled", "interrupted", "stopped-by-guard", "superseded"] as const;
+export type JobState = (typeof JOB_STATES)[number];
+export const FINAL_STATES: readonly JobState[] = ["succeeded", "failed", "cancelled", "interrupted", "stopped-by-guard", "superseded"];
+export const isFinal = (s: JobState) => FINAL_STATES.includes(s);
+
+/** What the caller asked for beyond the operation itself. */
+export interface JobOptions {
+    /** Update: the preview job whose approval this update applies (SAFE's guards check it). */
+    previewId?: string;
+    /** Refresh: "preview" reports drift only (default); "apply" writes the refreshed state. */
+    mode?: "preview" | "apply";
+    /** Refuse with 409 rather than wait when the stack is busy. */
+    noQueue?: boolean;
+    /** Free-form note from the caller (shown in the dashboard and audit). */
+    message?: string;
+}
+
+export interface ResourceStep {
+    urn: string;
+    type: string;
+    op: string;
+}
+
+export interface PolicyViolation {
+    policyPack: string;
+    policyName: string;
+    enforcementLevel: string;
+    message: string;
+    urn?: string;
+}
+
+export interface JobSummary {
+    /** Resources per engine operation, e.g. {"create": 2, "same": 1}. */
+    counts: Record<string, number>;
+    /** Every resource step the engine took or planned, with its operation. */
+    steps: ResourceStep[];
+    policyViolations: PolicyViolation[];
+    /** Stack outputs after a successful update/refresh/destroy, secrets masked. */
+    outputs?: Record<string, unknown>;
+    /** For stopped-by-guard: why the guard stopped the job. */
+    stopReason?: string;
+}
+
+export interface Job {
+    id: string;
+    stack: string;
+    op: Op;
+    state: JobState;
+    triggeredBy: string;
+    createdAt: string;
+    startedAt?: string;
+    finishedAt?: string;
+    options: JobOptions;
+    summary?: JobSummary;
+    error?: { code: string; message: string };
+}
+
+/** A structured event as stored and streamed: the engine's own events plus the job's state changes. */
+export interface StoredEvent {
+    seq: number;
+    jobId: string;
+    type: string;
+    at: string;
+    data: unknown;
+}
+
+export interface LogLine {
+    seq: number;
+    at: string;
+    text: string;
+}

@@ -1,0 +1,24 @@
+// Messages between the service and a job's worker process (Node IPC, JSON-serialisable).
+// Type-only module: the worker imports it with `import type`, so it costs nothing at run time.
+import type { JobOptions, Op } from "../jobs/types";
+
+export interface WorkerSpec {
+    jobId: string;
+    stack: string;
+    op: Op;
+    options: JobOptions;
+    projectDir: string;
+    /** Directory holding the `pulumi` binary. */
+    pulumiBin: string;
+    policyPacks: string[];
+}
+
+export type ParentMessage = { type: "start"; spec: WorkerSpec } | { type: "cancel" };
+
+export type WorkerMessage =
+    /** Secret config values and secret outputs: the parent teaches them to the job's redactor before anything else is stored. */
+    | { type: "secrets"; values: string[] }
+    | { type: "event"; event: Record<string, unknown> }
+    | { type: "output"; line: string }
+    | { type: "result"; outputs?: Record<string, unknown> }
+    | { type: "error"; name: string; message: string };

@@ -1,0 +1,47 @@
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { promisify } from "node:util";
+
+const STACK_FILE = /^Pulumi\.([A-Za-z0-9][A-Za-z0-9_.-]{0,99})\.ya?ml$/;
+
+/**
+ * The allow-list of stacks: those with a Pulumi.<stack>.yaml in the project. A request can
+ * only name one of these, so nothing a client sends reaches the CLI's command line raw.
+ */
+export function listStacks(projectDir: string): string[] {
+    let entries: string[];
+    try {
+        entries = fs.readdirSync(projectDir);
+    } catch {
+        return [];
+    }
+    return entries
+        .map((f) => STACK_FILE.exec(f)?.[1])
+        .filter((s): s is string => s !== undefined)
+        .sort();
+}
+
+export function isProjectDir(dir: string): boolean {
+    return fs.existsSync(path.join(dir, "Pulumi.yaml")) || fs.existsSync(path.join(dir, "Pulumi.yml"));
+}
+
+const run = promisify(execFile);
+
+/** `pulumi version` of the CLI in `bin` (e.g. "3.259.0"), or undefined when it does not run. */
+export async function cliVersion(bin: string): Promise<string | undefined> {
+    try {
+        const { stdout } = await run(path.join(bin, "pulumi"), ["version"], { timeout: 10_000, env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" } });
+        return stdout.trim().replace(/^v/, "") || undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+/** True when `have` ≥ `want` (both "x.y.z"). */
+export function versionAtLeast(have: string, want: string): boolean {
+    const a = have.split(/[.-]/).map((x) => parseInt(x, 10) || 0);
+    const b = want.split(/[.-]/).map((x) => parseInt(x, 10) || 0);
+    for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
+    return true;
+}
