@@ -1,4 +1,8 @@
 import * as assert from "node:assert/strict";
+import * as path from "node:path";
+import { Evaluated, evaluateProgram, policyDoc } from "./harness";
+import { TAGS } from "./programs/xray";
+import { validateXrayArgs } from "../../infra/xray";
 import { xrayContainerDefinitions, xrayDaemonAddress } from "../../infra/lib/appContainers";
 import { XRAY_WRITE_ACTIONS, xrayExecutionPolicy, xrayTaskPolicy } from "../../infra/lib/xrayIam";
 
@@ -33,5 +37,102 @@ describe("X-Ray daemon helpers", () => {
             { Sid: "XrayWrite", Effect: "Allow", Action: XRAY_WRITE_ACTIONS, Resource: "*" }] });
         assert.deepEqual(XRAY_WRITE_ACTIONS, ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
             "xray:GetSamplingTargets", "xray:GetSamplingStatisticSummaries"]);
+    });
+});
+
+describe("XrayDaemon component", () => {
+    let e: Evaluated;
+    before(async () => {
+        e = await evaluateProgram(path.join(__dirname, "programs", "xray.ts"), "xrayDaemon");
+    });
+    const T = {
+        sg: "aws:ec2/securityGroup:SecurityGroup", ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        egress: "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", role: "aws:iam/role:Role", policy: "aws:iam/rolePolicy:RolePolicy",
+        ns: "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace", disc: "aws:servicediscovery/service:Service",
+        task: "aws:ecs/taskDefinition:TaskDefinition", service: "aws:ecs/service:Service", logs: "aws:cloudwatch/logGroup:LogGroup",
+    };
+
+    it("creates a private DNS namespace on the environment's VPC with the configured name", () => {
+        const ns = e.one(T.ns, "xray-namespace").inputs;
+        assert.equal(ns.name, "dev.services.dockerinaws.org");
+        assert.equal(ns.vpc, "vpc-0123");
+    });
+
+    it("registers service xray with an A record of TTL 60, multivalue, and a custom health check", () => {
+        const d = e.one(T.disc, "xray-discovery").inputs;
+        assert.equal(d.name, "xray");
+        assert.deepEqual(d.dnsConfig, { namespaceId: "xray-namespace-id", routingPolicy: "MULTIVALUE", dnsRecords: [{ type: "A", ttl: 60 }] });
+        assert.deepEqual(d.healthCheckCustomConfig, { failureThreshold: 1 });
+        assert.equal(e.outputs.address, "xray.dev.services.dockerinaws.org:2000");
+    });
+
+    it("defines a 256/512 Fargate awsvpc task with the xray container, its roles and log group", () => {
+        const t = e.one(T.task, "xray").inputs;
+        assert.deepEqual({ family: t.family, requiresCompatibilities: t.requiresCompatibilities, networkMode: t.networkMode, cpu: t.cpu, memory: t.memory },
+            { family: "todobackend-dev-xray", requiresCompatibilities: ["FARGATE"], networkMode: "awsvpc", cpu: "256", memory: "512" });
+        assert.equal(t.executionRoleArn, "arn:aws:iam:us-east-1:123456789012:todobackend-dev-xray-execution");
+        assert.equal(t.taskRoleArn, "arn:aws:iam:us-east-1:123456789012:todobackend-dev-xray-task");
+        const [c] = JSON.parse(t.containerDefinitions);
+        assert.deepEqual({ name: c.name, image: c.image, command: c.command, portMappings: c.portMappings, environment: c.environment },
+            { name: "xray", image: "public.ecr.aws/xray/aws-xray-daemon:3.3.14", command: ["-o"],
+                portMappings: [{ containerPort: 2000, protocol: "udp" }], environment: [{ name: "AWS_REGION", value: "us-east-1" }] });
+        assert.equal(c.logConfiguration.options["awslogs-group"], "/todobackend-dev/ecs/xray");
+        const logs = e.one(T.logs, "xray").inputs;
+        assert.deepEqual([logs.name, logs.retentionInDays], ["/todobackend-dev/ecs/xray", 7]);
+    });
+
+    it("gives the execution and task roles to ECS tasks only, with the book's permissions on the right log group", () => {
+        for (const r of ["xray-execution", "xray-task"]) {
+            assert.deepEqual(policyDoc(e.one(T.role, r).inputs.assumeRolePolicy).Statement,
+                [{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }]);
+        }
+        const exec = policyDoc(e.one(T.policy, "xray-execution").inputs.policy);
+        assert.deepEqual(exec.Statement.map((s) => [s.Sid, s.Resource]), [["EcrPermissions", "*"],
+            ["CloudwatchLogsPermissions", "arn:aws:logs:us-east-1:123456789012:/todobackend-dev/ecs/xray:*"]]);
+        assert.equal(exec.Statement.length, 2);
+        assert.deepEqual(policyDoc(e.one(T.policy, "xray-task").inputs.policy).Statement.map((s) => s.Sid), ["XrayWrite"]);
+        assert.equal(e.one(T.policy, "xray-task").inputs.role, "xray-task-id");
+    });
+
+    it("runs 2 daemons on Fargate in private subnets without public IPs, registered in Cloud Map, 100/200", () => {
+        const s = e.one(T.service, "xray").inputs;
+        assert.deepEqual({ name: s.name, desiredCount: s.desiredCount, launchType: s.launchType, cluster: s.cluster,
+            min: s.deploymentMinimumHealthyPercent, max: s.deploymentMaximumPercent, net: s.networkConfiguration, reg: s.serviceRegistries },
+        { name: "todobackend-dev-xray", desiredCount: 2, launchType: "FARGATE", cluster: "arn:aws:ecs:us-east-1:123456789012:cluster/todobackend-dev-cluster",
+            min: 100, max: 200, net: { subnets: ["subnet-private-0", "subnet-private-1"], securityGroups: ["xray-sg-id"], assignPublicIp: false },
+            reg: { registryArn: "arn:aws:servicediscovery:us-east-1:123456789012:xray" } });
+    });
+
+    it("admits UDP 2000 only from the app's security group and lets out only HTTPS and DNS", () => {
+        const rules = (t: string) => e.byType(t).filter((r) => r.inputs.securityGroupId === "xray-sg-id")
+            .map((r) => ({ p: r.inputs.ipProtocol, from: r.inputs.fromPort, to: r.inputs.toPort, sg: r.inputs.referencedSecurityGroupId, cidr: r.inputs.cidrIpv4 }));
+        assert.deepEqual(rules(T.ingress), [{ p: "udp", from: 2000, to: 2000, sg: "sg-app", cidr: undefined }]);
+        assert.deepEqual(rules(T.egress), [{ p: "tcp", from: 443, to: 443, sg: undefined, cidr: "0.0.0.0/0" },
+            { p: "udp", from: 53, to: 53, sg: undefined, cidr: "0.0.0.0/0" }]);
+        assert.equal(e.one(T.sg, "xray-sg").inputs.vpcId, "vpc-0123");
+    });
+
+    it("lets the app's security group send UDP 2000 to the daemon and nowhere else", () => {
+        const appEgress = e.byType(T.egress).filter((r) => r.inputs.securityGroupId === "sg-app").map((r) => r.inputs);
+        assert.deepEqual(appEgress.map((r) => [r.ipProtocol, r.fromPort, r.toPort, r.referencedSecurityGroupId, r.cidrIpv4]),
+            [["udp", 2000, 2000, "xray-sg-id", undefined]]);
+    });
+
+    it("tags every taggable child with the base tags, parents every child to the component", () => {
+        const component = e.one("todobackend:infra:XrayDaemon", "xray");
+        const children = e.resources.filter((r) => r !== component);
+        assert.ok(children.length >= 14);
+        for (const r of children) {
+            assert.equal(r.parent, component.urn, r.name);
+            if (r.type === T.policy) continue;
+            for (const [k, v] of Object.entries(TAGS)) assert.equal(r.inputs.tags?.[k], v, `${r.type} ${r.name} tag ${k}`);
+        }
+    });
+
+    it("fails on a namespace that is not a domain, a zero daemon count or an invalid retention, naming the arg", () => {
+        assert.throws(() => validateXrayArgs({ namespaceName: "services_dockerinaws" }), /`namespaceName` must be a DNS domain name/);
+        assert.throws(() => validateXrayArgs({ namespaceName: "a.org", desiredCount: 0 }), /`desiredCount` must be a whole number from 1/);
+        assert.throws(() => validateXrayArgs({ namespaceName: "a.org", logRetentionDays: 10 }), /`logRetentionDays` 10 is not a CloudWatch Logs retention/);
+        assert.doesNotThrow(() => validateXrayArgs({ namespaceName: "services.dockerinaws.org.", desiredCount: 2, logRetentionDays: 7 }));
     });
 });

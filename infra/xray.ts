@@ -1,0 +1,132 @@
+// The X-Ray daemon as its own Fargate service, found by the app through Cloud Map (book §7). A
+// separate service rather than a sidecar so one pair of daemons serves every app task and the app's
+// task definition stays the book's; Cloud Map gives it a stable DNS name without a load balancer
+// (UDP cannot go through an ALB).
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { assumeRolePolicy } from "./lib/deliveryIam";
+import { XRAY_PORT, xrayContainerDefinitions, xrayDaemonAddress } from "./lib/appContainers";
+import { checkLogRetention, checkWholeNumber } from "./lib/validation";
+import { xrayExecutionPolicy, xrayTaskPolicy } from "./lib/xrayIam";
+
+/** The official daemon image, pinned (book §10 row 20); the delivery stack's own build may replace it. */
+export const DEFAULT_XRAY_IMAGE = "public.ecr.aws/xray/aws-xray-daemon:3.3.14";
+
+export interface XrayDaemonArgs {
+    /** Environment name that prefixes physical names, e.g. `todobackend-dev`. */
+    envName: pulumi.Input<string>;
+    /** VPC the namespace's private hosted zone is attached to and the security group lives in. */
+    vpcId: pulumi.Input<string>;
+    /** Subnets of the daemon tasks; private, reaching AWS APIs through NAT. */
+    privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    /** ECS cluster the service runs in (the environment's cluster; Fargate needs no instances). */
+    clusterArn: pulumi.Input<string>;
+    /** Security group of the app's hosts: the only source admitted on UDP 2000, and given egress to the daemon. */
+    appSecurityGroupId: pulumi.Input<string>;
+    /** Private DNS namespace, e.g. `dev.services.dockerinaws.org`; must differ between environments sharing a VPC. */
+    namespaceName: pulumi.Input<string>;
+    /** Daemon image. @default DEFAULT_XRAY_IMAGE */
+    image?: pulumi.Input<string>;
+    /** Running daemons. @default 2 */
+    desiredCount?: pulumi.Input<number>;
+    /** Days the daemon's logs are kept. @default 7 */
+    logRetentionDays?: pulumi.Input<number>;
+    /** Tags every taggable child carries (ManagedBy/Project/Stack/Environment). */
+    tags: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/** Cloud Map namespace + `xray` service, Fargate task and service, roles, log group and security group of the daemon. */
+export class XrayDaemon extends pulumi.ComponentResource {
+    public readonly namespace: aws.servicediscovery.PrivateDnsNamespace;
+    public readonly discoveryService: aws.servicediscovery.Service;
+    public readonly securityGroup: aws.ec2.SecurityGroup;
+    public readonly service: aws.ecs.Service;
+    /** `xray.<namespace>:2000`, the app's AWS_XRAY_DAEMON_ADDRESS. */
+    public readonly address: pulumi.Output<string>;
+
+    constructor(name: string, args: XrayDaemonArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("todobackend:infra:XrayDaemon", name, {}, opts);
+        validateXrayArgs(args);
+        const parent = { parent: this };
+        const region = aws.getRegionOutput({}, parent).region;
+        const tags = (role: string) => pulumi.all([args.tags, args.envName]).apply(([t, env]) => ({ ...t, Name: `${env}-${role}` }));
+
+        this.securityGroup = new aws.ec2.SecurityGroup(`${name}-sg`, {
+            vpcId: args.vpcId, description: pulumi.interpolate`${args.envName} X-Ray daemon`, tags: tags("xray"),
+        }, parent);
+        // Rules as separate resources: the app's group and this one refer to each other.
+        new aws.vpc.SecurityGroupIngressRule(`${name}-from-app`, {
+            securityGroupId: this.securityGroup.id, description: "X-Ray segments from the app",
+            ipProtocol: "udp", fromPort: XRAY_PORT, toPort: XRAY_PORT, referencedSecurityGroupId: args.appSecurityGroupId, tags: tags("xray-from-app"),
+        }, parent);
+        new aws.vpc.SecurityGroupEgressRule(`${name}-https`, {
+            securityGroupId: this.securityGroup.id, description: "X-Ray, ECR and CloudWatch Logs APIs",
+            ipProtocol: "tcp", fromPort: 443, toPort: 443, cidrIpv4: "0.0.0.0/0", tags: tags("xray-https"),
+        }, parent);
+        new aws.vpc.SecurityGroupEgressRule(`${name}-dns`, {
+            securityGroupId: this.securityGroup.id, description: "DNS",
+            ipProtocol: "udp", fromPort: 53, toPort: 53, cidrIpv4: "0.0.0.0/0", tags: tags("xray-dns"),
+        }, parent);
+        new aws.vpc.SecurityGroupEgressRule(`${name}-app-to-xray`, {
+            securityGroupId: args.appSecurityGroupId, description: "X-Ray segments to the daemon",
+            ipProtocol: "udp", fromPort: XRAY_PORT, toPort: XRAY_PORT, referencedSecurityGroupId: this.securityGroup.id, tags: tags("app-to-xray"),
+        }, parent);
+
+        const logGroup = new aws.cloudwatch.LogGroup(`${name}`, {
+            name: pulumi.interpolate`/${args.envName}/ecs/xray`, retentionInDays: args.logRetentionDays ?? 7, tags: tags("xray"),
+        }, parent);
+        const assume = JSON.stringify(assumeRolePolicy("ecs-tasks.amazonaws.com"));
+        const executionRole = new aws.iam.Role(`${name}-execution`, {
+            name: pulumi.interpolate`${args.envName}-xray-execution`, assumeRolePolicy: assume, tags: tags("xray-execution"),
+        }, parent);
+        new aws.iam.RolePolicy(`${name}-execution`, {
+            role: executionRole.id, policy: logGroup.arn.apply((arn) => JSON.stringify(xrayExecutionPolicy(arn))),
+        }, parent);
+        const taskRole = new aws.iam.Role(`${name}-task`, {
+            name: pulumi.interpolate`${args.envName}-xray-task`, assumeRolePolicy: assume, tags: tags("xray-task"),
+        }, parent);
+        new aws.iam.RolePolicy(`${name}-task`, { role: taskRole.id, policy: JSON.stringify(xrayTaskPolicy()) }, parent);
+
+        this.namespace = new aws.servicediscovery.PrivateDnsNamespace(`${name}-namespace`, {
+            name: args.namespaceName, vpc: args.vpcId, description: pulumi.interpolate`${args.namespaceName} namespace`, tags: tags("services"),
+        }, parent);
+        // A records (awsvpc gives each task its own IP on a fixed port); a custom health check
+        // because Route 53 cannot probe UDP, so ECS reports task health to Cloud Map instead.
+        this.discoveryService = new aws.servicediscovery.Service(`${name}-discovery`, {
+            name: "xray", description: "xray service",
+            dnsConfig: { namespaceId: this.namespace.id, routingPolicy: "MULTIVALUE", dnsRecords: [{ type: "A", ttl: 60 }] },
+            healthCheckCustomConfig: { failureThreshold: 1 }, tags: tags("xray"),
+        }, parent);
+
+        const taskDefinition = new aws.ecs.TaskDefinition(`${name}`, {
+            family: pulumi.interpolate`${args.envName}-xray`,
+            requiresCompatibilities: ["FARGATE"], networkMode: "awsvpc", cpu: "256", memory: "512",
+            executionRoleArn: executionRole.arn, taskRoleArn: taskRole.arn,
+            containerDefinitions: pulumi.all([args.image ?? DEFAULT_XRAY_IMAGE, region, logGroup.name])
+                .apply(([image, r, group]) => JSON.stringify(xrayContainerDefinitions({ image, region: r, logGroupName: group }))),
+            tags: tags("xray"),
+        }, parent);
+        this.service = new aws.ecs.Service(`${name}`, {
+            name: pulumi.interpolate`${args.envName}-xray`, cluster: args.clusterArn, taskDefinition: taskDefinition.arn,
+            desiredCount: args.desiredCount ?? 2, launchType: "FARGATE", platformVersion: "LATEST",
+            deploymentMinimumHealthyPercent: 100, deploymentMaximumPercent: 200,
+            networkConfiguration: { subnets: args.privateSubnetIds, securityGroups: [this.securityGroup.id], assignPublicIp: false },
+            serviceRegistries: { registryArn: this.discoveryService.arn },
+            propagateTags: "SERVICE", enableEcsManagedTags: true, tags: tags("xray"),
+        }, { parent: this, dependsOn: [logGroup] });
+
+        this.address = pulumi.output(args.namespaceName).apply(xrayDaemonAddress);
+        this.registerOutputs({ namespace: this.namespace.id, discoveryService: this.discoveryService.arn,
+            securityGroup: this.securityGroup.id, service: this.service.name, address: this.address });
+    }
+}
+
+/** Fails early on values known at program time; Inputs still unknown are checked by AWS. */
+export function validateXrayArgs(args: Pick<XrayDaemonArgs, "desiredCount" | "namespaceName" | "logRetentionDays">): void {
+    checkWholeNumber("desiredCount", args.desiredCount, 1, 10, "run at least one daemon (the book runs 2).");
+    const ns = args.namespaceName;
+    if (typeof ns === "string" && !/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\.?$/.test(ns)) {
+        throw new Error(`\`namespaceName\` must be a DNS domain name such as "dev.services.dockerinaws.org", got "${ns}".`);
+    }
+    checkLogRetention("logRetentionDays", args.logRetentionDays);
+}
