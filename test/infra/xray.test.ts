@@ -45,6 +45,8 @@ describe("XrayDaemon component", () => {
     before(async () => {
         e = await evaluateProgram(path.join(__dirname, "programs", "xray.ts"), "xrayDaemon");
     });
+    /** Inputs as the provider would read them; the harness types them `unknown`. */
+    const inputsOf = (type: string, name: string) => e.one(type, name).inputs as Record<string, any>;
     const T = {
         sg: "aws:ec2/securityGroup:SecurityGroup", ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
         egress: "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", role: "aws:iam/role:Role", policy: "aws:iam/rolePolicy:RolePolicy",
@@ -53,13 +55,13 @@ describe("XrayDaemon component", () => {
     };
 
     it("creates a private DNS namespace on the environment's VPC with the configured name", () => {
-        const ns = e.one(T.ns, "xray-namespace").inputs;
+        const ns = inputsOf(T.ns, "xray-namespace");
         assert.equal(ns.name, "dev.services.dockerinaws.org");
         assert.equal(ns.vpc, "vpc-0123");
     });
 
     it("registers service xray with an A record of TTL 60, multivalue, and a custom health check", () => {
-        const d = e.one(T.disc, "xray-discovery").inputs;
+        const d = inputsOf(T.disc, "xray-discovery");
         assert.equal(d.name, "xray");
         assert.deepEqual(d.dnsConfig, { namespaceId: "xray-namespace-id", routingPolicy: "MULTIVALUE", dnsRecords: [{ type: "A", ttl: 60 }] });
         assert.deepEqual(d.healthCheckCustomConfig, { failureThreshold: 1 });
@@ -67,7 +69,7 @@ describe("XrayDaemon component", () => {
     });
 
     it("defines a 256/512 Fargate awsvpc task with the xray container, its roles and log group", () => {
-        const t = e.one(T.task, "xray").inputs;
+        const t = inputsOf(T.task, "xray");
         assert.deepEqual({ family: t.family, requiresCompatibilities: t.requiresCompatibilities, networkMode: t.networkMode, cpu: t.cpu, memory: t.memory },
             { family: "todobackend-dev-xray", requiresCompatibilities: ["FARGATE"], networkMode: "awsvpc", cpu: "256", memory: "512" });
         assert.equal(t.executionRoleArn, "arn:aws:iam:us-east-1:123456789012:todobackend-dev-xray-execution");
@@ -77,7 +79,7 @@ describe("XrayDaemon component", () => {
             { name: "xray", image: "public.ecr.aws/xray/aws-xray-daemon:3.3.14", command: ["-o"],
                 portMappings: [{ containerPort: 2000, protocol: "udp" }], environment: [{ name: "AWS_REGION", value: "us-east-1" }] });
         assert.equal(c.logConfiguration.options["awslogs-group"], "/todobackend-dev/ecs/xray");
-        const logs = e.one(T.logs, "xray").inputs;
+        const logs = inputsOf(T.logs, "xray");
         assert.deepEqual([logs.name, logs.retentionInDays], ["/todobackend-dev/ecs/xray", 7]);
     });
 
@@ -95,7 +97,7 @@ describe("XrayDaemon component", () => {
     });
 
     it("runs 2 daemons on Fargate in private subnets without public IPs, registered in Cloud Map, 100/200", () => {
-        const s = e.one(T.service, "xray").inputs;
+        const s = inputsOf(T.service, "xray");
         assert.deepEqual({ name: s.name, desiredCount: s.desiredCount, launchType: s.launchType, cluster: s.cluster,
             min: s.deploymentMinimumHealthyPercent, max: s.deploymentMaximumPercent, net: s.networkConfiguration, reg: s.serviceRegistries },
         { name: "todobackend-dev-xray", desiredCount: 2, launchType: "FARGATE", cluster: "arn:aws:ecs:us-east-1:123456789012:cluster/todobackend-dev-cluster",
@@ -125,7 +127,7 @@ describe("XrayDaemon component", () => {
         for (const r of children) {
             assert.equal(r.parent, component.urn, r.name);
             if (r.type === T.policy) continue;
-            for (const [k, v] of Object.entries(TAGS)) assert.equal(r.inputs.tags?.[k], v, `${r.type} ${r.name} tag ${k}`);
+            for (const [k, v] of Object.entries(TAGS)) assert.equal((r.inputs.tags as Record<string, string> | undefined)?.[k], v, `${r.type} ${r.name} tag ${k}`);
         }
     });
 
