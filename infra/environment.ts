@@ -1,0 +1,43 @@
+// An environment stack (`dev`, `prod`): network, security groups, load balancer, database,
+// ECS cluster, the app with its migrations, and the X-Ray daemon. This file only wires the
+// components together; each concern lives in its own module.
+import * as pulumi from "@pulumi/pulumi";
+import { baseTags } from "./config/common";
+import { EnvironmentConfig, readEnvironmentConfig } from "./config/environment";
+import { Network } from "./network";
+import { SecurityGroups } from "./securityGroups";
+
+/** Where the app and X-Ray images come from: the delivery stack's outputs, or config until it exists. */
+export function imageSources(cfg: EnvironmentConfig): { appRepositoryUrl: pulumi.Output<string>; xrayImage: pulumi.Output<string> } {
+    if (cfg.deliveryStack === undefined) {
+        return { appRepositoryUrl: pulumi.output(cfg.appImageRepository!), xrayImage: pulumi.output(cfg.xrayImage) };
+    }
+    const delivery = new pulumi.StackReference("delivery", { name: cfg.deliveryStack });
+    return {
+        appRepositoryUrl: delivery.requireOutput("appRepositoryUrl") as pulumi.Output<string>,
+        xrayImage: delivery.requireOutput("xrayImage") as pulumi.Output<string>,
+    };
+}
+
+export function environmentStack() {
+    const cfg = readEnvironmentConfig();
+    const tags = baseTags(cfg.stack, cfg.stack);
+    const images = imageSources(cfg);
+
+    const network = new Network("network", {
+        ...(cfg.vpcId === undefined
+            ? { cidrBlock: cfg.vpcCidr, availabilityZones: cfg.availabilityZones, natGateways: cfg.natGateways }
+            : { vpcId: cfg.vpcId, publicSubnetIds: cfg.publicSubnetIds, privateSubnetIds: cfg.privateSubnetIds }),
+        tags,
+    });
+    const security = new SecurityGroups("security", {
+        vpcId: network.vpcId, namePrefix: cfg.envName, listenerPorts: cfg.certificateArn ? [80, 443] : [80], tags,
+    });
+
+    return {
+        vpcId: network.vpcId,
+        appImage: pulumi.interpolate`${images.appRepositoryUrl}:${cfg.imageTag}`,
+        xrayImage: images.xrayImage,
+        instanceSecurityGroupId: security.instanceSecurityGroupId,
+    };
+}

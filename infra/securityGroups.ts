@@ -1,0 +1,65 @@
+// The environment's four security groups and every rule between them (infra/lib/securityRules.ts).
+// One component owns them all because the rules reference each other's groups; the consumers
+// (load balancer, cluster, database, X-Ray) only take the group ids.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { Group, securityRules } from "./lib/securityRules";
+
+export interface SecurityGroupsArgs {
+    /** VPC of the groups. */
+    vpcId: pulumi.Input<string>;
+    /** Prefix of the groups' physical names, e.g. `todobackend-dev` → `todobackend-dev-alb-sg`. */
+    namePrefix: string;
+    /** Ports the ALB listens on; each is opened to the internet. @default [80] */
+    listenerPorts?: number[];
+    /** Tags of every group and rule. */
+    tags?: Record<string, string>;
+}
+
+const DESCRIPTIONS: Record<Group, string> = {
+    alb: "Application Load Balancer Security Group",
+    instances: "ECS container instances (the app)",
+    database: "Application Database Security Group",
+    xray: "X-Ray daemon tasks",
+};
+const SUFFIX: Record<Group, string> = { alb: "alb-sg", instances: "instances-sg", database: "db-sg", xray: "xray-sg" };
+
+export class SecurityGroups extends pulumi.ComponentResource {
+    readonly albSecurityGroupId: pulumi.Output<string>;
+    readonly instanceSecurityGroupId: pulumi.Output<string>;
+    readonly databaseSecurityGroupId: pulumi.Output<string>;
+    readonly xraySecurityGroupId: pulumi.Output<string>;
+
+    constructor(name: string, args: SecurityGroupsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("todobackend:infra:SecurityGroups", name, {}, opts);
+        for (const port of args.listenerPorts ?? []) {
+            if (port !== 80 && port !== 443) throw new Error(`SecurityGroups: \`listenerPorts\` may hold 80 and 443, got ${port}. Fix: serve HTTP on 80 and HTTPS on 443`);
+        }
+        const groups = {} as Record<Group, aws.ec2.SecurityGroup>;
+        for (const g of Object.keys(DESCRIPTIONS) as Group[]) {
+            const physical = `${args.namePrefix}-${SUFFIX[g]}`;
+            // No inline rules: the provider then manages none and removes AWS's default allow-all egress.
+            groups[g] = new aws.ec2.SecurityGroup(`${name}-${g}`, {
+                name: physical, description: `${args.namePrefix} ${DESCRIPTIONS[g]}`, vpcId: args.vpcId,
+                tags: { ...args.tags, Name: physical },
+            }, { parent: this });
+        }
+        for (const rule of securityRules(args.listenerPorts ?? [80])) {
+            const common = {
+                securityGroupId: groups[rule.group].id, ipProtocol: rule.protocol, fromPort: rule.fromPort, toPort: rule.toPort,
+                description: rule.description, tags: { ...args.tags, Name: `${args.namePrefix}-${rule.key}` },
+                ...("cidr" in rule.peer ? { cidrIpv4: rule.peer.cidr } : { referencedSecurityGroupId: groups[rule.peer.group].id }),
+            };
+            if (rule.direction === "ingress") new aws.vpc.SecurityGroupIngressRule(`${name}-${rule.key}`, common, { parent: this });
+            else new aws.vpc.SecurityGroupEgressRule(`${name}-${rule.key}`, common, { parent: this });
+        }
+        this.albSecurityGroupId = groups.alb.id;
+        this.instanceSecurityGroupId = groups.instances.id;
+        this.databaseSecurityGroupId = groups.database.id;
+        this.xraySecurityGroupId = groups.xray.id;
+        this.registerOutputs({
+            albSecurityGroupId: this.albSecurityGroupId, instanceSecurityGroupId: this.instanceSecurityGroupId,
+            databaseSecurityGroupId: this.databaseSecurityGroupId, xraySecurityGroupId: this.xraySecurityGroupId,
+        });
+    }
+}
