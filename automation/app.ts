@@ -4,6 +4,7 @@ import { AppError, badRequest, internal, isAppError, notFound, payloadTooLarge }
 import { opsRouter, type Readiness } from "./http/ops";
 import { openApiDocument } from "./http/openapi";
 import { apiRouter, type AuthDeps } from "./http/routes";
+import { whoamiRouter } from "./http/whoami";
 import type { JobService } from "./jobs/service";
 import type { Logger } from "./logger";
 import type { ServiceMetrics } from "./metrics";
@@ -61,6 +62,7 @@ function defineRoutes(app: express.Application, deps: AppDeps): void {
     });
     for (const router of deps.routers ?? []) app.use("/v1", router);
     app.use("/v1", apiRouter(deps.service, deps.auth));
+    app.use("/v1", whoamiRouter(deps.auth));
     if (deps.webDir && fs.existsSync(deps.webDir)) {
         app.use(
             "/",

@@ -65,3 +65,14 @@ export declare function summaryTable(summary: SummaryInput | undefined | null): 
 export declare function jobsQuery(filters?: { stack?: string; state?: string }): string;
 export declare function formatTime(iso: string | undefined | null): string;
 export declare function durationText(startIso: string | undefined | null, endIso: string | undefined | null, now?: number): string;
+
+export interface StreamedEvent {
+    seq?: number;
+    type: string;
+    at?: string;
+    data: unknown;
+}
+
+export declare function stripColour(text: unknown): string;
+export declare function logLinesFromEvent(stored: StreamedEvent): Array<{ kind: "output" | "error" | "step" | "state"; text: string }>;
+export declare function isFinalEvent(stored: StreamedEvent | undefined): boolean;

@@ -278,3 +278,65 @@ export function durationText(startIso, endIso, now = Date.now()) {
     if (Number.isNaN(start) || Number.isNaN(end)) return "—";
     return `${Math.max(0, (end - start) / 1000).toFixed(1)} s`;
 }
+
+// The engine's messages carry ANSI colours and Pulumi's own colour tags (`<{%reset%}>`).
+const COLOUR_CODES = /\u001b\[[0-9;]*[A-Za-z]|<\{%[^%]*%\}>/g;
+
+/** Removes terminal colour codes and Pulumi colour tags from an engine message. */
+export function stripColour(text) {
+    return String(text ?? "").replace(COLOUR_CODES, "");
+}
+
+/**
+ * The log lines one streamed event contributes: the engine's own output and diagnostics,
+ * each resource step, policy findings and the job's state changes. The text is untrusted
+ * (program output) and is only ever rendered as text.
+ *
+ * @param {{ type: string, data: unknown }} stored the event's JSON payload as the service streams it
+ * @returns {Array<{ kind: string, text: string }>}
+ */
+export function logLinesFromEvent(stored) {
+    const type = stored?.type;
+    const data = stored?.data && typeof stored.data === "object" ? stored.data : {};
+    const body = data[type] && typeof data[type] === "object" ? data[type] : data;
+    const lines = (kind, text) =>
+        stripColour(text)
+            .split(/\r?\n/)
+            .filter((line) => line.trim() !== "")
+            .map((line) => ({ kind, text: line }));
+    switch (type) {
+        case "stdoutEvent":
+            return lines("output", body.message);
+        case "diagnosticEvent":
+            if (body.ephemeral) return [];
+            return lines(body.severity === "error" ? "error" : "output", `${body.severity ? `${body.severity}: ` : ""}${body.message ?? ""}`);
+        case "resourcePreEvent": {
+            const m = body.metadata ?? {};
+            if (!m.op || m.op === "same") return [];
+            return [{ kind: "step", text: `${m.op} ${m.type ?? ""} ${resourceName(m.urn)}`.replace(/\s+/g, " ").trim() }];
+        }
+        case "resOpFailedEvent":
+            return [{ kind: "error", text: `failed ${body.metadata?.op ?? ""} ${resourceName(body.metadata?.urn)}`.replace(/\s+/g, " ").trim() }];
+        case "policyEvent":
+            return lines("error", `policy ${body.policyPackName ?? ""}/${body.policyName ?? ""} (${body.enforcementLevel ?? ""}): ${body.message ?? ""}`);
+        case "summaryEvent": {
+            const changes = Object.entries(body.resourceChanges ?? {}).map(([op, n]) => `${op} ${n}`);
+            return [{ kind: "state", text: `summary: ${changes.length ? changes.join(", ") : "no changes"}` }];
+        }
+        case "state": {
+            const error = data.error?.message ? ` — ${data.error.message}` : "";
+            return [{ kind: "state", text: `job ${stateLabel(data.state).text.toLowerCase()}${error}` }];
+        }
+        case "cancelRequested":
+            return [{ kind: "state", text: `cancel requested by ${data.by ?? "someone"}` }];
+        case "forceKill":
+            return [{ kind: "error", text: "the job did not stop in time; its process was killed" }];
+        default:
+            return [];
+    }
+}
+
+/** True for the streamed event that ends a job's stream: its final state. */
+export function isFinalEvent(stored) {
+    return stored?.type === "state" && isTerminal(stored?.data?.state);
+}

@@ -7,12 +7,15 @@ import {
     apiErrorMessage,
     durationText,
     formatTime,
+    isFinalEvent,
     isTerminal,
     jobsQuery,
+    logLinesFromEvent,
     permissions,
     readEventStream,
     resourceName,
     stateLabel,
+    stripColour,
     summaryTable,
     type SseEvent,
 } from "../../automation/web/lib.mjs";
@@ -173,5 +176,33 @@ describe("dashboard view decisions", () => {
         assert.equal(durationText("2026-11-25T09:00:00Z", "2026-11-25T09:00:02.5Z"), "2.5 s");
         assert.equal(durationText("2026-11-25T09:00:00Z", null, Date.parse("2026-11-25T09:00:01Z")), "1.0 s");
         assert.equal(durationText(null, null), "—");
+    });
+});
+
+describe("dashboard live log lines", () => {
+    it("turns engine output, diagnostics and steps into plain lines without colour codes", () => {
+        assert.deepEqual(logLinesFromEvent({ type: "stdoutEvent", data: { sequence: 3, stdoutEvent: { message: "\u001b[1mPreviewing\u001b[0m update\n\n<{%reset%}>done<{%reset%}>\n", color: "raw" } } }), [
+            { kind: "output", text: "Previewing update" },
+            { kind: "output", text: "done" },
+        ]);
+        assert.deepEqual(logLinesFromEvent({ type: "diagnosticEvent", data: { diagnosticEvent: { severity: "error", message: "boom" } } }), [{ kind: "error", text: "error: boom" }]);
+        assert.deepEqual(logLinesFromEvent({ type: "diagnosticEvent", data: { diagnosticEvent: { severity: "info", message: "tick", ephemeral: true } } }), []);
+        assert.deepEqual(logLinesFromEvent({ type: "resourcePreEvent", data: { resourcePreEvent: { metadata: { op: "create", type: "fixture:File", urn: "urn:pulumi:dev::p::fixture:File::f-1" } } } }), [{ kind: "step", text: "create fixture:File f-1" }]);
+        assert.deepEqual(logLinesFromEvent({ type: "resourcePreEvent", data: { resourcePreEvent: { metadata: { op: "same", urn: "u" } } } }), []);
+        assert.deepEqual(logLinesFromEvent({ type: "summaryEvent", data: { summaryEvent: { resourceChanges: { create: 3 } } } }), [{ kind: "state", text: "summary: create 3" }]);
+    });
+
+    it("announces state changes with the error message and recognises the final one", () => {
+        assert.deepEqual(logLinesFromEvent({ type: "state", data: { state: "failed", error: { code: "X", message: "the preview failed" } } }), [{ kind: "state", text: "job failed — the preview failed" }]);
+        assert.equal(isFinalEvent({ type: "state", data: { state: "running" } }), false);
+        assert.equal(isFinalEvent({ type: "state", data: { state: "cancelled" } }), true);
+        assert.equal(isFinalEvent({ type: "stdoutEvent", data: { state: "succeeded" } }), false);
+        assert.deepEqual(logLinesFromEvent({ type: "somethingNew", data: {} }), []);
+    });
+
+    it("keeps markup in untrusted output as literal text", () => {
+        const text = "<img src=x onerror=alert(1)>";
+        assert.deepEqual(logLinesFromEvent({ type: "stdoutEvent", data: { stdoutEvent: { message: text } } }), [{ kind: "output", text }]);
+        assert.equal(stripColour(text), text);
     });
 });

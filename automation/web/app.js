@@ -1,0 +1,425 @@
+// The dashboard: plain DOM code over the /v1 API. Every piece of data reaches the page through
+// textContent (never innerHTML): stack names, job fields and above all the log are untrusted.
+import {
+    ApiError,
+    durationText,
+    eventPayload,
+    formatTime,
+    isFinalEvent,
+    isTerminal,
+    jobsQuery,
+    logLinesFromEvent,
+    permissions,
+    readEventStream,
+    stateLabel,
+    summaryTable,
+} from "./lib.mjs";
+
+// sessionStorage, not localStorage: the token leaves with the tab.
+const TOKEN_KEY = "todobackend.dashboard.token";
+const POLL_MS = 2000;
+
+const $ = (id) => document.getElementById(id);
+
+const view = {
+    token: sessionStorage.getItem(TOKEN_KEY) ?? "",
+    me: undefined,
+    stacks: [],
+    jobId: undefined,
+    job: undefined,
+    stream: undefined,
+    pollTimer: undefined,
+    jobRefresh: undefined,
+};
+
+/** Creates an element whose text is set with textContent; attributes are plain strings. */
+function el(tag, { text, className, attrs } = {}, children = []) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = String(text);
+    for (const [name, value] of Object.entries(attrs ?? {})) node.setAttribute(name, String(value));
+    for (const child of children) if (child) node.append(child);
+    return node;
+}
+
+function stateBadge(state) {
+    const { text, tone } = stateLabel(state);
+    return el("span", { text, className: `state ${tone}` });
+}
+
+function showMessage(text, kind = "error") {
+    const box = $("message");
+    box.textContent = text;
+    box.className = kind === "info" ? "message info" : "message";
+    box.setAttribute("role", kind === "info" ? "status" : "alert");
+    box.hidden = false;
+}
+
+function clearMessage() {
+    $("message").hidden = true;
+    $("message").textContent = "";
+}
+
+async function api(path, { method = "GET", body } = {}) {
+    const headers = { accept: "application/json", authorization: `Bearer ${view.token}` };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await response.text();
+    let data;
+    try {
+        data = text ? JSON.parse(text) : undefined;
+    } catch {
+        data = text;
+    }
+    if (!response.ok) throw new ApiError(response.status, data);
+    return data;
+}
+
+/** Runs a user action and shows the API's refusal (its own message) instead of failing silently. */
+async function act(label, action) {
+    try {
+        const result = await action();
+        return result;
+    } catch (err) {
+        showMessage(err instanceof ApiError ? `${label} refused — ${err.message}` : `${label} failed: ${err.message ?? err}`);
+        return undefined;
+    }
+}
+
+// ---- sign-in -------------------------------------------------------------------------------
+
+async function signIn() {
+    if (!view.token) {
+        view.me = undefined;
+        $("whoami").textContent = "Not signed in.";
+        $("content").hidden = true;
+        return;
+    }
+    try {
+        view.me = await api("/v1/whoami");
+        $("whoami").textContent = `Signed in as ${view.me.name} (${view.me.role}).`;
+        $("content").hidden = false;
+        clearMessage();
+        await refresh();
+        schedulePoll();
+        openFromHash();
+    } catch (err) {
+        view.me = undefined;
+        $("content").hidden = true;
+        $("whoami").textContent = "Not signed in.";
+        showMessage(err instanceof ApiError ? err.message : `The service cannot be reached: ${err.message ?? err}`);
+    }
+}
+
+function can(action) {
+    return permissions(view.me?.role)[action];
+}
+
+$("token-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    view.token = $("token").value.trim();
+    $("token").value = "";
+    sessionStorage.setItem(TOKEN_KEY, view.token);
+    void signIn();
+});
+
+$("forget-token").addEventListener("click", () => {
+    sessionStorage.removeItem(TOKEN_KEY);
+    view.token = "";
+    stopStream();
+    clearTimeout(view.pollTimer);
+    clearMessage();
+    void signIn();
+});
+
+// ---- stacks and jobs -----------------------------------------------------------------------
+
+function schedulePoll() {
+    clearTimeout(view.pollTimer);
+    view.pollTimer = setTimeout(async () => {
+        if (!document.hidden && view.me) await refresh().catch(() => undefined);
+        if (view.me) schedulePoll();
+    }, POLL_MS);
+}
+
+async function refresh() {
+    const [stacks, jobs] = await Promise.all([api("/v1/stacks"), api(`/v1/jobs${jobsQuery({ stack: $("filter-stack").value, state: $("filter-state").value })}`)]);
+    view.stacks = stacks.stacks ?? [];
+    renderStacks(view.stacks);
+    renderStackFilter(view.stacks);
+    renderJobs(jobs.jobs ?? []);
+}
+
+function startButton(stack, op, label) {
+    const button = el("button", { text: label, attrs: { type: "button", "aria-label": `${label} ${stack}`, "data-op": op } });
+    button.addEventListener("click", async () => {
+        button.disabled = true;
+        const job = await act(`${label} of ${stack}`, () => api(`/v1/stacks/${encodeURIComponent(stack)}/${op}`, { method: "POST", body: {} }));
+        button.disabled = false;
+        if (job) {
+            clearMessage();
+            location.hash = `#/jobs/${job.id}`;
+            await refresh().catch(() => undefined);
+        }
+    });
+    return button;
+}
+
+function openJobButton(id, text) {
+    const button = el("button", { text, className: "link", attrs: { type: "button", "aria-label": `Open job ${id}` } });
+    button.addEventListener("click", () => {
+        location.hash = `#/jobs/${id}`;
+    });
+    return button;
+}
+
+function renderStacks(stacks) {
+    const body = $("stacks").tBodies[0];
+    const rows = stacks.map((stack) => {
+        const last = stack.lastJob
+            ? el("span", {}, [openJobButton(stack.lastJob.id, stack.lastJob.op), document.createTextNode(" "), stateBadge(stack.lastJob.state), document.createTextNode(` ${formatTime(stack.lastJob.finishedAt ?? stack.lastJob.createdAt)}`)])
+            : el("span", { text: "none yet" });
+        const actions = el("div", { className: "actions" }, [
+            can("preview") && startButton(stack.name, "previews", "Preview"),
+            can("refresh") && startButton(stack.name, "refreshes", "Refresh"),
+            can("update") && startButton(stack.name, "updates", "Update"),
+        ]);
+        if (!actions.childElementCount) actions.append(el("span", { text: "read-only" }));
+        return el("tr", { attrs: { "data-stack": stack.name } }, [
+            el("th", { text: stack.name, attrs: { scope: "row" } }),
+            el("td", {}, [stateBadge(stack.state)]),
+            el("td", { text: stack.queued ?? 0 }),
+            el("td", {}, [last]),
+            el("td", {}, [actions]),
+        ]);
+    });
+    body.replaceChildren(...rows);
+}
+
+function renderStackFilter(stacks) {
+    const select = $("filter-stack");
+    const chosen = select.value;
+    const options = [el("option", { text: "All stacks", attrs: { value: "" } }), ...stacks.map((s) => el("option", { text: s.name, attrs: { value: s.name } }))];
+    select.replaceChildren(...options);
+    select.value = stacks.some((s) => s.name === chosen) ? chosen : "";
+}
+
+function renderJobs(jobs) {
+    const rows = jobs.map((job) =>
+        el("tr", { attrs: { "data-job": job.id, "aria-current": job.id === view.jobId ? "true" : "false" } }, [
+            el("td", {}, [openJobButton(job.id, job.id.slice(0, 8))]),
+            el("td", { text: job.stack }),
+            el("td", { text: job.op }),
+            el("td", {}, [stateBadge(job.state)]),
+            el("td", { text: job.triggeredBy ?? "" }),
+            el("td", { text: formatTime(job.createdAt) }),
+            el("td", { text: durationText(job.startedAt, job.finishedAt) }),
+        ]),
+    );
+    $("jobs").tBodies[0].replaceChildren(...rows);
+    $("jobs-empty").hidden = jobs.length > 0;
+}
+
+$("jobs-filter").addEventListener("submit", (event) => {
+    event.preventDefault();
+    void act("Filtering jobs", refresh);
+});
+
+// ---- one job -------------------------------------------------------------------------------
+
+function openFromHash() {
+    const match = /^#\/jobs\/([A-Za-z0-9_-]+)$/.exec(location.hash);
+    if (!match || !view.me) return;
+    if (match[1] !== view.jobId) void openJob(match[1]);
+}
+
+window.addEventListener("hashchange", openFromHash);
+
+function stopStream() {
+    view.stream?.abort();
+    view.stream = undefined;
+    clearTimeout(view.jobRefresh);
+}
+
+async function openJob(id) {
+    stopStream();
+    view.jobId = id;
+    view.job = undefined;
+    $("log").replaceChildren();
+    $("approval").hidden = true;
+    const job = await act("Opening the job", () => api(`/v1/jobs/${encodeURIComponent(id)}`));
+    if (!job || view.jobId !== id) return;
+    $("job").hidden = false;
+    renderJob(job);
+    for (const row of $("jobs").tBodies[0].rows) row.setAttribute("aria-current", row.dataset.job === id ? "true" : "false");
+    $("job-heading").focus?.();
+    streamJob(id);
+}
+
+async function reloadJob() {
+    const id = view.jobId;
+    if (!id) return;
+    const job = await api(`/v1/jobs/${encodeURIComponent(id)}`).catch(() => undefined);
+    if (job && view.jobId === id) renderJob(job);
+}
+
+/** Re-reads the job at most every second while events arrive, for the summary table. */
+function scheduleJobReload() {
+    if (view.jobRefresh) return;
+    view.jobRefresh = setTimeout(() => {
+        view.jobRefresh = undefined;
+        void reloadJob();
+    }, 1000);
+}
+
+function renderJob(job) {
+    view.job = job;
+    $("job-heading").textContent = `${job.op[0].toUpperCase()}${job.op.slice(1)} of ${job.stack}`;
+    const meta = [
+        ["Job", job.id],
+        ["State", stateBadge(job.state)],
+        ["Triggered by", job.triggeredBy],
+        ["Created", formatTime(job.createdAt)],
+        ["Started", formatTime(job.startedAt)],
+        ["Finished", formatTime(job.finishedAt)],
+        ["Duration", durationText(job.startedAt, job.finishedAt)],
+    ];
+    if (job.options?.previewId) meta.push(["From preview", job.options.previewId]);
+    if (job.options?.message) meta.push(["Message", job.options.message]);
+    if (job.summary?.stopReason) meta.push(["Stopped because", job.summary.stopReason]);
+    if (job.error) meta.push(["Error", `${job.error.code}: ${job.error.message}`]);
+    $("job-meta").replaceChildren(
+        ...meta.flatMap(([term, value]) => [el("dt", { text: term }), typeof value === "string" || value === undefined ? el("dd", { text: value ?? "—" }) : el("dd", {}, [value])]),
+    );
+    $("job").dataset.state = job.state;
+
+    const cancel = $("cancel-job");
+    cancel.hidden = !can("cancel") || isTerminal(job.state);
+
+    const update = $("update-from-preview");
+    update.hidden = !(job.op === "preview" && job.state === "succeeded" && can("update"));
+
+    renderSummary(job.summary);
+    void renderApproval(job);
+}
+
+function renderSummary(summary) {
+    const { countRows, stepRows } = summaryTable(summary);
+    $("summary-counts").tBodies[0].replaceChildren(...countRows.map((r) => el("tr", {}, [el("td", { text: r.op }), el("td", { text: r.count })])));
+    $("summary-steps").tBodies[0].replaceChildren(
+        ...stepRows.map((r) => el("tr", { attrs: { title: r.urn } }, [el("td", { text: r.op }), el("td", { text: r.name }), el("td", { text: r.type })])),
+    );
+    $("summary-counts").hidden = countRows.length === 0;
+    $("summary-steps").hidden = stepRows.length === 0;
+    $("summary-empty").hidden = countRows.length + stepRows.length > 0;
+    const violations = Array.isArray(summary?.policyViolations) ? summary.policyViolations : [];
+    $("policy-violations").hidden = violations.length === 0;
+    $("policy-violations").querySelector("ul").replaceChildren(
+        ...violations.map((v) => el("li", { text: `${v.policyPack}/${v.policyName} (${v.enforcementLevel}): ${v.message}` })),
+    );
+}
+
+async function renderApproval(job) {
+    const panel = $("approval");
+    if (job.op !== "preview" || job.state !== "succeeded") {
+        panel.hidden = true;
+        return;
+    }
+    // The approvals route belongs to the safety layer; a service without it has no panel.
+    let record;
+    try {
+        record = await api(`/v1/jobs/${encodeURIComponent(job.id)}/approvals`);
+    } catch (err) {
+        if (err instanceof ApiError && (err.status === 404 || err.status === 405)) {
+            panel.hidden = true;
+            return;
+        }
+        record = undefined;
+    }
+    if (view.jobId !== job.id) return;
+    panel.hidden = false;
+    const approvals = Array.isArray(record?.approvals) ? record.approvals : Array.isArray(record) ? record : [];
+    $("approval-list").replaceChildren(
+        ...approvals.map((a) => el("li", { text: `${a.decision === "reject" ? "Rejected" : "Approved"} by ${a.by ?? a.principal ?? a.approver ?? "someone"}${a.comment ? `: ${a.comment}` : ""} (${formatTime(a.at ?? a.createdAt)})` })),
+    );
+    $("approval-status").textContent = record?.status ? `Status: ${record.status}` : approvals.length ? "" : "No decision yet.";
+    const allowed = can("approve");
+    $("approval-form").hidden = !allowed;
+    $("approve").disabled = !allowed;
+    $("reject").disabled = !allowed;
+}
+
+async function decide(decision) {
+    const job = view.job;
+    if (!job) return;
+    const comment = $("approval-comment").value.trim();
+    const label = decision === "approve" ? "Approval" : "Rejection";
+    const result = await act(label, () => api(`/v1/jobs/${encodeURIComponent(job.id)}/approvals`, { method: "POST", body: comment ? { decision, comment } : { decision } }));
+    if (result) {
+        $("approval-comment").value = "";
+        showMessage(`${label} recorded for preview ${job.id}.`, "info");
+        await reloadJob();
+    }
+}
+
+$("approve").addEventListener("click", () => void decide("approve"));
+$("reject").addEventListener("click", () => void decide("reject"));
+
+$("cancel-job").addEventListener("click", async () => {
+    const job = view.job;
+    if (!job) return;
+    const result = await act("Cancel", () => api(`/v1/jobs/${encodeURIComponent(job.id)}/cancel`, { method: "POST", body: {} }));
+    if (result) renderJob(result);
+});
+
+$("update-from-preview").addEventListener("click", async () => {
+    const job = view.job;
+    if (!job) return;
+    const update = await act(`Update of ${job.stack}`, () => api(`/v1/stacks/${encodeURIComponent(job.stack)}/updates`, { method: "POST", body: { previewId: job.id } }));
+    if (update) {
+        clearMessage();
+        location.hash = `#/jobs/${update.id}`;
+    }
+});
+
+function appendLog(lines) {
+    const log = $("log");
+    const follow = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
+    for (const line of lines) log.append(el("span", { text: `${line.text}\n`, className: line.kind }));
+    if (follow) log.scrollTop = log.scrollHeight;
+}
+
+function streamJob(id) {
+    const controller = new AbortController();
+    view.stream = controller;
+    const status = $("stream-status");
+    status.textContent = "Streaming live events…";
+    let finalState;
+    readEventStream({
+        url: `/v1/jobs/${encodeURIComponent(id)}/events`,
+        token: view.token,
+        signal: controller.signal,
+        onEvent: (event) => {
+            if (view.stream !== controller) return;
+            const stored = eventPayload(event);
+            appendLog(logLinesFromEvent(stored));
+            if (stored?.type === "state") finalState = stored.data?.state;
+            if (stored?.type === "state" || stored?.type === "summaryEvent") void reloadJob();
+            else if (stored?.type === "resourcePreEvent") scheduleJobReload();
+        },
+        isFinal: (event) => isFinalEvent(eventPayload(event)),
+    }).then(
+        () => {
+            if (view.stream !== controller) return;
+            status.textContent = finalState ? `Stream ended: the job is ${stateLabel(finalState).text.toLowerCase()}.` : "Stream closed.";
+            void reloadJob();
+            void refresh().catch(() => undefined);
+        },
+        (err) => {
+            if (view.stream !== controller) return;
+            status.textContent = `Live log unavailable: ${err?.message ?? err}`;
+        },
+    );
+}
+
+void signIn();
