@@ -1,0 +1,193 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { OPS, Op } from "../jobs/types";
+import { ROLES, Role } from "../security/roles";
+
+/** Rules for one operation on one stack. */
+export interface OperationPolicy {
+    /** Lowest role that may start the operation. */
+    role: Role;
+    /** Approvals of a preview needed before it may run; 0 = none. */
+    approvals: number;
+    /** Lowest role that may approve. */
+    approverRole: Role;
+    /** When non-empty, only these principals may approve (on top of approverRole). */
+    approvers: string[];
+}
+
+/** A UTC time range during which the listed operations are refused. */
+export interface FreezeWindow {
+    /** ISO start, inclusive, for a one-off window. */
+    start?: string;
+    /** ISO end, exclusive, for a one-off window. */
+    end?: string;
+    /** Weekly window: days (mon..sun) and HH:MM-HH:MM in UTC. */
+    days?: string[];
+    from?: string;
+    to?: string;
+    operations: Op[];
+    reason: string;
+}
+
+export interface EnvironmentPolicy {
+    stack: string;
+    /** Where the policy came from: a file path, or "default". */
+    source: string;
+    operations: Record<Op, OperationPolicy>;
+    /** Minutes an approval stays valid. */
+    approvalTtlMinutes: number;
+    github: {
+        /** Preview this stack on pull requests. */
+        previewOnPullRequest: boolean;
+        /** Update this stack on pushes to `branch`, without approval. */
+        updateOnPush: boolean;
+        branch: string;
+    };
+    freezeWindows: FreezeWindow[];
+}
+
+/**
+ * The policy of a stack without a file: everything works for an operator with no approval,
+ * destroy is admin-only, no GitHub triggers. This keeps the service usable on any project.
+ */
+export function defaultPolicy(stack: string): EnvironmentPolicy {
+    const op = (role: Role): OperationPolicy => ({ role, approvals: 0, approverRole: "approver", approvers: [] });
+    return {
+        stack,
+        source: "default",
+        operations: { preview: op("operator"), refresh: op("operator"), update: op("operator"), destroy: op("admin") },
+        approvalTtlMinutes: 24 * 60,
+        github: { previewOnPullRequest: false, updateOnPush: false, branch: "main" },
+        freezeWindows: [],
+    };
+}
+
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "must be HH:MM (24 h, UTC)");
+const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), "must be an ISO 8601 time, e.g. 2026-12-24T00:00:00Z");
+const DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] as const;
+
+const OperationSchema = z
+    .object({
+        role: z.enum(ROLES).optional(),
+        approvals: z.number().int().min(0).max(10).optional(),
+        approverRole: z.enum(ROLES).optional(),
+        approvers: z.array(z.string().min(1)).optional(),
+    })
+    .strict();
+
+const FreezeSchema = z
+    .object({
+        start: isoTime.optional(),
+        end: isoTime.optional(),
+        days: z.array(z.enum(DAYS)).min(1).optional(),
+        from: hhmm.optional(),
+        to: hhmm.optional(),
+        operations: z.array(z.enum(OPS)).min(1).default(["update", "destroy"]),
+        reason: z.string().min(1).default("freeze window"),
+    })
+    .strict()
+    .refine((w) => (w.start !== undefined && w.end !== undefined) !== (w.days !== undefined), {
+        message: "a freeze window is either one-off (start and end) or weekly (days, from, to)",
+    })
+    .refine((w) => w.days === undefined || (w.from !== undefined && w.to !== undefined), { message: "a weekly freeze window needs from and to" })
+    .refine((w) => w.start === undefined || w.end === undefined || Date.parse(w.start) < Date.parse(w.end), { message: "start must be before end" });
+
+const PolicySchema = z
+    .object({
+        stack: z.string().optional(),
+        operations: z
+            .object({ preview: OperationSchema.optional(), refresh: OperationSchema.optional(), update: OperationSchema.optional(), destroy: OperationSchema.optional() })
+            .strict()
+            .optional(),
+        approvalTtlMinutes: z.number().int().min(1).max(30 * 24 * 60).optional(),
+        github: z
+            .object({ previewOnPullRequest: z.boolean().optional(), updateOnPush: z.boolean().optional(), branch: z.string().min(1).optional() })
+            .strict()
+            .optional(),
+        freezeWindows: z.array(FreezeSchema).optional(),
+    })
+    .strict();
+
+export class PolicyError extends Error {
+    constructor(readonly file: string, readonly problems: string[]) {
+        super(`${file}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+        this.name = "PolicyError";
+    }
+}
+
+/** Parses the text of `environments/<stack>.yaml`; every problem names its key path. */
+export function parsePolicy(stack: string, text: string, file = `${stack}.yaml`): EnvironmentPolicy {
+    let raw: unknown;
+    try {
+        raw = parseYaml(text) ?? {};
+    } catch (e) {
+        throw new PolicyError(file, [`not valid YAML: ${(e as Error).message.split("\n")[0]}`]);
+    }
+    const parsed = PolicySchema.safeParse(raw);
+    if (!parsed.success) throw new PolicyError(file, parsed.error.issues.map((i) => `${i.path.join(".") || "(top level)"}: ${i.message}`));
+    const p = parsed.data;
+    if (p.stack !== undefined && p.stack !== stack) throw new PolicyError(file, [`stack: says "${p.stack}" but the file is for stack "${stack}"; rename the file or fix the key`]);
+    const base = defaultPolicy(stack);
+    const operations = { ...base.operations };
+    const problems: string[] = [];
+    for (const op of OPS) {
+        const o = p.operations?.[op];
+        if (!o) continue;
+        operations[op] = { ...base.operations[op], ...o, approvers: o.approvers ?? [] };
+        if (op === "preview" && operations[op].approvals > 0) problems.push("operations.preview.approvals: previews change nothing and cannot need approval; set 0");
+    }
+    const github = { ...base.github, previewOnPullRequest: true, ...p.github };
+    if (github.updateOnPush && operations.update.approvals > 0) {
+        problems.push("github.updateOnPush: cannot be true while operations.update.approvals > 0 (a push cannot carry an approval)");
+    }
+    if (problems.length) throw new PolicyError(file, problems);
+    return {
+        stack,
+        source: file,
+        operations,
+        approvalTtlMinutes: p.approvalTtlMinutes ?? base.approvalTtlMinutes,
+        github,
+        freezeWindows: (p.freezeWindows ?? []) as FreezeWindow[],
+    };
+}
+
+/** `AUTOMATION_ENVIRONMENTS_DIR`, else `<project>/environments`. */
+export function environmentsDir(projectDir: string, env: NodeJS.ProcessEnv = process.env): string {
+    return env.AUTOMATION_ENVIRONMENTS_DIR ? path.resolve(env.AUTOMATION_ENVIRONMENTS_DIR) : path.join(projectDir, "environments");
+}
+
+export interface LoadedPolicies {
+    policies: Map<string, EnvironmentPolicy>;
+    /** Policy files naming no stack of the project: reported at start-up, not fatal. */
+    unused: string[];
+}
+
+/**
+ * Reads the policies of `stacks` from `dir` (`<stack>.yaml` or `.yml`), using the default for
+ * stacks without a file. Throws one PolicyError listing every bad file, so start-up fails
+ * with all problems at once.
+ */
+export function loadPolicies(dir: string, stacks: readonly string[]): LoadedPolicies {
+    const policies = new Map<string, EnvironmentPolicy>();
+    const problems: string[] = [];
+    const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)) : [];
+    const unused = files.filter((f) => !stacks.includes(f.replace(/\.ya?ml$/, ""))).map((f) => path.join(dir, f));
+    for (const stack of stacks) {
+        const file = files.find((f) => f === `${stack}.yaml` || f === `${stack}.yml`);
+        if (!file) {
+            policies.set(stack, defaultPolicy(stack));
+            continue;
+        }
+        const full = path.join(dir, file);
+        try {
+            policies.set(stack, parsePolicy(stack, fs.readFileSync(full, "utf8"), full));
+        } catch (e) {
+            if (e instanceof PolicyError) problems.push(e.message);
+            else throw e;
+        }
+    }
+    if (problems.length) throw new PolicyError(dir, problems);
+    return { policies, unused };
+}

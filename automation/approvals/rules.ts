@@ -1,0 +1,201 @@
+import { AppError, conflict, forbidden, invalidInput } from "../errors";
+import type { Job, Op, ResourceStep } from "../jobs/types";
+import { Principal, hasRole } from "../security/roles";
+import type { EnvironmentPolicy, FreezeWindow } from "./policy";
+
+/** One approver's decision on one preview, as stored. */
+export interface Approval {
+    id: string;
+    previewId: string;
+    stack: string;
+    /** The operation the preview is approved for. */
+    operation: "update" | "destroy";
+    decision: "approve" | "reject";
+    by: string;
+    role: string;
+    comment?: string;
+    at: string;
+}
+
+const DAY_INDEX: Record<string, number> = { sun: 0, mon: 1, tue: 2, wed: 3, thu: 4, fri: 5, sat: 6 };
+const minutes = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+
+/** The freeze window that blocks `op` at `now`, if any. Weekly windows may wrap midnight. */
+export function activeFreeze(policy: EnvironmentPolicy, op: Op, now: Date): FreezeWindow | undefined {
+    return policy.freezeWindows.find((w) => {
+        if (!w.operations.includes(op)) return false;
+        if (w.start && w.end) return now.getTime() >= Date.parse(w.start) && now.getTime() < Date.parse(w.end);
+        if (!w.days || !w.from || !w.to) return false;
+        const m = now.getUTCHours() * 60 + now.getUTCMinutes();
+        const from = minutes(w.from);
+        const to = minutes(w.to);
+        const day = now.getUTCDay();
+        const onDay = (d: number) => w.days!.some((x) => DAY_INDEX[x] === d);
+        if (from <= to) return onDay(day) && m >= from && m < to;
+        // wraps midnight: the evening belongs to a listed day, the early morning to the day after it
+        return (onDay(day) && m >= from) || (onDay((day + 6) % 7) && m < to);
+    });
+}
+
+/** Refuses a principal below the policy's role for `op` (403) or an op inside a freeze (409). */
+export function checkMayStart(policy: EnvironmentPolicy, op: Op, principal: Pick<Principal, "name" | "role">, now: Date): void {
+    const need = policy.operations[op].role;
+    if (!hasRole(principal.role, need)) {
+        throw forbidden(`${op} of stack "${policy.stack}" needs role ${need} (policy ${policy.source}); ${principal.name} has ${principal.role}`, {
+            required: need,
+            held: principal.role,
+            stack: policy.stack,
+            op,
+        });
+    }
+    const freeze = activeFreeze(policy, op, now);
+    if (freeze) {
+        throw new AppError("FROZEN", 409, `Stack "${policy.stack}" is in a freeze window for ${op}: ${freeze.reason}. Wait for it to end.`, {
+            stack: policy.stack,
+            op,
+            window: freeze,
+        });
+    }
+}
+
+/** Approvals `op` on this stack needs; 0 means it runs without one. */
+export function needsApproval(policy: EnvironmentPolicy, op: Op): number {
+    return policy.operations[op].approvals;
+}
+
+export interface ApprovalContext {
+    policy: EnvironmentPolicy;
+    operation: "update" | "destroy";
+    preview: Job;
+    /** The newest succeeded preview of the stack: only it can be approved or applied. */
+    latestPreviewId: string | undefined;
+    approvals: readonly Approval[];
+    now: Date;
+}
+
+const expired = (at: string, ttlMinutes: number, now: Date) => now.getTime() - Date.parse(at) > ttlMinutes * 60_000;
+
+/** Why `preview` cannot be acted on at all, or undefined: not a preview, failed, superseded, too old. */
+function previewProblem(ctx: Omit<ApprovalContext, "approvals" | "operation">): AppError | undefined {
+    const { preview, policy, now } = ctx;
+    if (preview.op !== "preview") return invalidInput(`Job "${preview.id}" is a ${preview.op}, not a preview; approvals bind to previews.`, { jobId: preview.id });
+    if (preview.stack !== policy.stack) return invalidInput(`Preview "${preview.id}" is of stack "${preview.stack}", not "${policy.stack}".`, { jobId: preview.id });
+    if (preview.state !== "succeeded") return conflict(`Preview "${preview.id}" is ${preview.state}; only a succeeded preview can be approved or applied.`, { jobId: preview.id, state: preview.state });
+    if (ctx.latestPreviewId !== preview.id) {
+        return new AppError("PREVIEW_SUPERSEDED", 409, `Preview "${preview.id}" was superseded by the newer preview "${ctx.latestPreviewId}"; approve that one.`, {
+            previewId: preview.id,
+            latestPreviewId: ctx.latestPreviewId,
+        });
+    }
+    if (expired(preview.finishedAt ?? preview.createdAt, policy.approvalTtlMinutes, now)) {
+        return new AppError("PREVIEW_EXPIRED", 409, `Preview "${preview.id}" is older than ${policy.approvalTtlMinutes} minutes (approvalTtlMinutes); run a new preview.`, {
+            previewId: preview.id,
+        });
+    }
+    return undefined;
+}
+
+/**
+ * Throws the reason `principal` may not approve or reject `preview`: the author of the preview
+ * can never approve it, the approver needs the policy's role (and name, if listed), and only
+ * the latest, unexpired, succeeded preview can be approved, once per approver.
+ */
+export function checkCanApprove(ctx: ApprovalContext, principal: Pick<Principal, "name" | "role">): void {
+    const problem = previewProblem(ctx);
+    if (problem) throw problem;
+    const rule = ctx.policy.operations[ctx.operation];
+    if (principal.name === ctx.preview.triggeredBy) {
+        throw new AppError("SELF_APPROVAL", 403, `${principal.name} ran preview "${ctx.preview.id}" and cannot approve it; ask another approver.`, {
+            previewId: ctx.preview.id,
+        });
+    }
+    if (!hasRole(principal.role, rule.approverRole)) {
+        throw forbidden(`Approving a ${ctx.operation} of "${ctx.policy.stack}" needs role ${rule.approverRole}; ${principal.name} has ${principal.role}.`, {
+            required: rule.approverRole,
+            held: principal.role,
+        });
+    }
+    if (rule.approvers.length > 0 && !rule.approvers.includes(principal.name)) {
+        throw forbidden(`Only ${rule.approvers.join(", ")} may approve a ${ctx.operation} of "${ctx.policy.stack}" (policy ${ctx.policy.source}).`, {
+            approvers: rule.approvers,
+        });
+    }
+    if (ctx.approvals.some((a) => a.previewId === ctx.preview.id && a.operation === ctx.operation && a.by === principal.name)) {
+        throw new AppError("ALREADY_DECIDED", 409, `${principal.name} has already decided on preview "${ctx.preview.id}".`, { previewId: ctx.preview.id });
+    }
+}
+
+export interface ApprovalStatus {
+    required: number;
+    /** Unexpired approvals from distinct, eligible approvers. */
+    approvedBy: string[];
+    rejectedBy: string[];
+    satisfied: boolean;
+}
+
+/** Counts what is valid now: approvals expire, and a rejection vetoes. */
+export function approvalStatus(ctx: ApprovalContext): ApprovalStatus {
+    const required = needsApproval(ctx.policy, ctx.operation);
+    const mine = ctx.approvals.filter((a) => a.previewId === ctx.preview.id && a.operation === ctx.operation && !expired(a.at, ctx.policy.approvalTtlMinutes, ctx.now));
+    const approvedBy = [...new Set(mine.filter((a) => a.decision === "approve" && a.by !== ctx.preview.triggeredBy).map((a) => a.by))];
+    const rejectedBy = [...new Set(mine.filter((a) => a.decision === "reject").map((a) => a.by))];
+    return { required, approvedBy, rejectedBy, satisfied: rejectedBy.length === 0 && approvedBy.length >= required };
+}
+
+/**
+ * Admission of an update or destroy. Without approval needed and without a preview named it
+ * runs as a plain operation. Otherwise the named preview must be the stack's latest succeeded,
+ * unexpired one with enough approvals and no rejection. (Fingerprints are checked separately.)
+ */
+export function checkApplyAllowed(ctx: Omit<ApprovalContext, "preview"> & { preview: Job | undefined; previewId: string | undefined }): void {
+    const required = needsApproval(ctx.policy, ctx.operation);
+    if (ctx.previewId === undefined) {
+        if (required === 0) return;
+        throw new AppError("APPROVAL_REQUIRED", 422, `A ${ctx.operation} of "${ctx.policy.stack}" needs ${required} approval(s) of a preview (policy ${ctx.policy.source}); send previewId of an approved preview.`, {
+            stack: ctx.policy.stack,
+            required,
+        });
+    }
+    if (!ctx.preview) throw invalidInput(`previewId "${ctx.previewId}" names no job.`, { previewId: ctx.previewId });
+    const problem = previewProblem({ ...ctx, preview: ctx.preview });
+    if (problem) throw problem;
+    if (required === 0) return;
+    const status = approvalStatus({ ...ctx, preview: ctx.preview });
+    if (!status.satisfied) {
+        throw new AppError(
+            "NOT_APPROVED",
+            409,
+            status.rejectedBy.length
+                ? `Preview "${ctx.preview.id}" was rejected by ${status.rejectedBy.join(", ")}.`
+                : `Preview "${ctx.preview.id}" has ${status.approvedBy.length} of ${status.required} approval(s) for ${ctx.operation}.`,
+            { previewId: ctx.preview.id, ...status },
+        );
+    }
+}
+
+/** Engine step ops that change nothing and need no approval. */
+const HARMLESS_OPS = new Set(["same", "read", "refresh"]);
+
+/**
+ * A guard over the engine events of an update applying an approved preview: the first
+ * resource step whose (urn, op) the preview did not contain yields the stop reason.
+ */
+export function stepGuard(approved: readonly ResourceStep[]): (event: Record<string, unknown>) => string | undefined {
+    const allowed = new Set(approved.map((s) => `${s.op} ${s.urn}`));
+    return (event) => {
+        const pre = event.resourcePreEvent as { metadata?: { op?: string; urn?: string } } | undefined;
+        const m = pre?.metadata;
+        if (!m?.op || !m.urn || HARMLESS_OPS.has(m.op)) return undefined;
+        if (allowed.has(`${m.op} ${m.urn}`)) return undefined;
+        return `The engine started a step the approved preview did not contain: ${m.op} ${m.urn}.`;
+    };
+}
+
+/** Destroys bound to a preview may only delete. */
+export function destroyGuard(): (event: Record<string, unknown>) => string | undefined {
+    return (event) => {
+        const m = (event.resourcePreEvent as { metadata?: { op?: string; urn?: string } } | undefined)?.metadata;
+        if (!m?.op || !m.urn || HARMLESS_OPS.has(m.op) || m.op === "delete") return undefined;
+        return `A destroy started a ${m.op} of ${m.urn}.`;
+    };
+}

@@ -1,0 +1,58 @@
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { compareFingerprint, computeFingerprint, Fingerprint, programFiles, StateSnapshot } from "../../../automation/approvals/fingerprint";
+
+describe("preview fingerprint", () => {
+    let dir: string;
+    let state: StateSnapshot;
+    const read = async () => state;
+    beforeEach(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "fp-"));
+        fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: p\nruntime: nodejs\nmain: src/\n");
+        fs.mkdirSync(path.join(dir, "src"));
+        fs.writeFileSync(path.join(dir, "src", "index.ts"), "export const x = 1;\n");
+        fs.writeFileSync(path.join(dir, "package-lock.json"), "{}\n");
+        fs.writeFileSync(path.join(dir, "Pulumi.prod.yaml"), "config:\n  p:size: small\n");
+        fs.writeFileSync(path.join(dir, "README.md"), "docs\n");
+        state = { version: 3, deployment: { resources: [{ urn: "u", outputs: { a: 1 } }] } };
+    });
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const fp = () => computeFingerprint(dir, "prod", read);
+    const parts = (a: Fingerprint, b: Fingerprint) => compareFingerprint(a, b).map((c) => c.part);
+
+    it("is unchanged when nothing changed, and when files outside the program change", async () => {
+        const before = await fp();
+        fs.writeFileSync(path.join(dir, "README.md"), "more docs\n");
+        assert.deepEqual(compareFingerprint(before, await fp()), []);
+    });
+    it("says the state changed when a new update happened", async () => {
+        const before = await fp();
+        state = { version: 4, deployment: state.deployment };
+        assert.deepEqual(compareFingerprint(before, await fp()), [{ part: "state", message: "the stack was changed by update #4 (the preview saw #3)" }]);
+    });
+    it("says the state changed when the exported state differs at the same version", async () => {
+        const before = await fp();
+        state = { version: 3, deployment: { resources: [{ urn: "u", outputs: { a: 2 } }] } };
+        assert.deepEqual(parts(before, await fp()), ["state"]);
+    });
+    it("says the program changed when a program file or the lockfile changes", async () => {
+        const before = await fp();
+        fs.writeFileSync(path.join(dir, "src", "index.ts"), "export const x = 2;\n");
+        assert.deepEqual(parts(before, await fp()), ["program"]);
+        const mid = await fp();
+        fs.writeFileSync(path.join(dir, "package-lock.json"), '{"v":2}\n');
+        assert.deepEqual(parts(mid, await fp()), ["program"]);
+    });
+    it("says the config changed when the stack's config file changes, and only that", async () => {
+        const before = await fp();
+        fs.writeFileSync(path.join(dir, "Pulumi.prod.yaml"), "config:\n  p:size: large\n");
+        assert.deepEqual(parts(before, await fp()), ["config"]);
+    });
+    it("counts Pulumi.yaml and the main directory as program, stack files and node_modules not", () => {
+        fs.mkdirSync(path.join(dir, "src", "node_modules"));
+        fs.writeFileSync(path.join(dir, "src", "node_modules", "x.js"), "");
+        assert.deepEqual(programFiles(dir).map((f) => path.relative(dir, f)), ["Pulumi.yaml", "package-lock.json", path.join("src", "index.ts")]);
+    });
+});
