@@ -1,4 +1,8 @@
 import * as assert from "node:assert/strict";
+import * as path from "node:path";
+import { Evaluated, evaluateProgram, policyDoc } from "./harness";
+import { TAGS } from "./programs/migrations";
+import { RUNNER_SOURCE, migrationsInput } from "../../infra/migrations";
 import { migrationRunnerPolicy } from "../../infra/lib/appIam";
 import type { EcsLike, EcsTask, RunMigrationsDeps, RunTaskRequest } from "../../infra/functions/runMigrations/index.mjs";
 import { buildRunTaskRequest, interpretStoppedTask, runMigrations, startedTaskArn } from "../../infra/functions/runMigrations/index.mjs";
@@ -114,5 +118,60 @@ describe("migrations runner policy", () => {
             Resource: "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/todobackend-dev-migrations:*" });
         assert.equal(doc.Statement.length, 4);
         assert.doesNotMatch(JSON.stringify(doc), /"\*"|ecs:\*/);
+    });
+});
+
+describe("Migrations component", () => {
+    let e: Evaluated;
+    before(async () => {
+        e = await evaluateProgram(path.join(__dirname, "programs", "migrations.ts"), "migrations", { stack: "prod" });
+    });
+    const inputsOf = (type: string, name: string) => e.one(type, name).inputs as Record<string, any>;
+    const PROD_TASK_DEF = "arn:aws:ecs:us-east-1:123456789012:task-definition/todobackend-prod-migrate:3";
+
+    it("deploys the runner from this repo on a current Node runtime with Lambda's longest timeout", () => {
+        const fn = inputsOf("aws:lambda/function:Function", "migrations");
+        assert.deepEqual({ name: fn.name, runtime: fn.runtime, handler: fn.handler, timeout: fn.timeout, role: fn.role, logGroup: fn.loggingConfig.logGroup },
+            { name: "todobackend-prod-migrations", runtime: "nodejs22.x", handler: "index.handler", timeout: 900,
+                role: "arn:aws:iam:us-east-1:123456789012:todobackend-prod-migrations", logGroup: "/aws/lambda/todobackend-prod-migrations" });
+        assert.match(RUNNER_SOURCE, /infra\/functions\/runMigrations\/index\.mjs$/);
+        const logs = inputsOf("aws:cloudwatch/logGroup:LogGroup", "migrations");
+        assert.deepEqual([logs.name, logs.retentionInDays], ["/aws/lambda/todobackend-prod-migrations", 7]);
+    });
+
+    it("invokes the runner with the migrate task definition ARN, and re-invokes when it changes", () => {
+        const inv = inputsOf("aws:lambda/invocation:Invocation", "migrations");
+        assert.equal(inv.functionName, "todobackend-prod-migrations");
+        assert.deepEqual(JSON.parse(inv.input), { cluster: "arn:aws:ecs:us-east-1:123456789012:cluster/todobackend-prod-cluster",
+            taskDefinition: PROD_TASK_DEF, capacityProviderStrategy: [{ capacityProvider: "todobackend-prod-capacity", weight: 1, base: 0 }] });
+        assert.deepEqual(inv.triggers, { taskDefinition: PROD_TASK_DEF });
+        assert.equal(inv.lifecycleScope, undefined, "runs on create and on every change only, never on destroy");
+    });
+
+    it("sends the runner an input its handler accepts", () => {
+        const input = migrationsInput("c", "td", "cp");
+        assert.deepEqual(buildRunTaskRequest(input, "r").capacityProviderStrategy, input.capacityProviderStrategy);
+    });
+
+    it("lets only Lambda assume the runner role, limited to this cluster, family, two roles and log group", () => {
+        assert.deepEqual(policyDoc(inputsOf("aws:iam/role:Role", "migrations").assumeRolePolicy).Statement,
+            [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }]);
+        const doc = policyDoc(inputsOf("aws:iam/rolePolicy:RolePolicy", "migrations").policy);
+        assert.deepEqual(doc.Statement.map((s) => [s.Sid, s.Resource]), [
+            ["RunMigrateTask", "arn:aws:ecs:us-east-1:123456789012:task-definition/todobackend-prod-migrate:*"],
+            ["WatchMigrateTask", "arn:aws:ecs:us-east-1:123456789012:task/todobackend-prod-cluster/*"],
+            ["PassMigrateRoles", ["arn:aws:iam::123456789012:role/todobackend-prod-app-execution", "arn:aws:iam::123456789012:role/todobackend-prod-app-task"]],
+            ["Logs", "arn:aws:logs:us-east-1:123456789012:/aws/lambda/todobackend-prod-migrations:*"],
+        ]);
+        assert.deepEqual(doc.Statement[0].Condition, { ArnEquals: { "ecs:cluster": "arn:aws:ecs:us-east-1:123456789012:cluster/todobackend-prod-cluster" } });
+    });
+
+    it("tags the runner, its role and log group and parents them to the component", () => {
+        const component = e.one("todobackend:infra:Migrations", "migrations");
+        for (const r of e.resources.filter((x) => x !== component)) {
+            assert.equal(r.parent, component.urn, r.name);
+            if (r.type === "aws:iam/rolePolicy:RolePolicy" || r.type === "aws:lambda/invocation:Invocation") continue;
+            for (const [k, v] of Object.entries(TAGS)) assert.equal((r.inputs.tags as Record<string, string>)[k], v, `${r.type} ${k}`);
+        }
     });
 });
