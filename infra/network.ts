@@ -27,6 +27,18 @@ export function natStrategy(natGateways: NatGateways): awsx.types.enums.ec2.NatG
     return natGateways === "perAz" ? awsx.ec2.NatGatewayStrategy.OnePerAz : awsx.ec2.NatGatewayStrategy.Single;
 }
 
+/** Refuses half an existing network and fewer than two AZs, before anything is registered. */
+export function validateNetworkArgs(args: NetworkArgs): void {
+    const existing = [args.vpcId, args.publicSubnetIds, args.privateSubnetIds];
+    if (existing.some((v) => v !== undefined) && existing.some((v) => v === undefined)) {
+        throw new Error("Network: `vpcId`, `publicSubnetIds` and `privateSubnetIds` go together. Fix: give all three, or none to create a VPC");
+    }
+    const azs = args.availabilityZones ?? 2;
+    if (!Number.isInteger(azs) || azs < 2) {
+        throw new Error(`Network: \`availabilityZones\` must be an integer ≥ 2, got ${azs}. Fix: pass 2 or 3`);
+    }
+}
+
 export class Network extends pulumi.ComponentResource {
     readonly vpcId: pulumi.Output<string>;
     readonly publicSubnetIds: pulumi.Output<string[]>;
@@ -35,15 +47,9 @@ export class Network extends pulumi.ComponentResource {
     readonly vpc?: awsx.ec2.Vpc;
 
     constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
+        validateNetworkArgs(args);
         super("todobackend:infra:Network", name, {}, opts);
-        const existing = [args.vpcId, args.publicSubnetIds, args.privateSubnetIds];
-        if (existing.some((v) => v !== undefined) && existing.some((v) => v === undefined)) {
-            throw new Error("Network: `vpcId`, `publicSubnetIds` and `privateSubnetIds` go together. Fix: give all three, or none to create a VPC");
-        }
         const azs = args.availabilityZones ?? 2;
-        if (!Number.isInteger(azs) || azs < 2) {
-            throw new Error(`Network: \`availabilityZones\` must be an integer ≥ 2, got ${azs}. Fix: pass 2 or 3`);
-        }
 
         if (args.vpcId !== undefined) {
             this.vpcId = pulumi.output(args.vpcId);

@@ -31,10 +31,10 @@ export class SecurityGroups extends pulumi.ComponentResource {
     readonly xraySecurityGroupId: pulumi.Output<string>;
 
     constructor(name: string, args: SecurityGroupsArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("todobackend:infra:SecurityGroups", name, {}, opts);
         for (const port of args.listenerPorts ?? []) {
             if (port !== 80 && port !== 443) throw new Error(`SecurityGroups: \`listenerPorts\` may hold 80 and 443, got ${port}. Fix: serve HTTP on 80 and HTTPS on 443`);
         }
+        super("todobackend:infra:SecurityGroups", name, {}, opts);
         const groups = {} as Record<Group, aws.ec2.SecurityGroup>;
         for (const g of Object.keys(DESCRIPTIONS) as Group[]) {
             const physical = `${args.namePrefix}-${SUFFIX[g]}`;
