@@ -1,4 +1,8 @@
 import * as assert from "node:assert/strict";
+import * as path from "node:path";
+import { Evaluated, evaluateProgram, policyDoc } from "./harness";
+import { DB_SECRET as PROGRAM_DB_SECRET, TAGS } from "./programs/appService";
+import { newDjangoSecretKey, validateAppServiceArgs } from "../../infra/appService";
 import { AppContainerArgs, appContainerDefinitions, imageReference, migrateContainerDefinitions } from "../../infra/lib/appContainers";
 import { appExecutionPolicy, appTaskPolicy } from "../../infra/lib/appIam";
 
@@ -80,5 +84,135 @@ describe("app IAM helpers", () => {
         const doc = appTaskPolicy();
         assert.deepEqual(doc.Statement.map((s) => s.Sid), ["XrayWrite"]);
         assert.doesNotMatch(JSON.stringify(doc), /secretsmanager|kms/);
+    });
+});
+
+describe("AppService component", () => {
+    let e: Evaluated;
+    before(async () => {
+        e = await evaluateProgram(path.join(__dirname, "programs", "appService.ts"), "appService");
+    });
+    const inputsOf = (type: string, name: string) => e.one(type, name).inputs as Record<string, any>;
+    const T = { task: "aws:ecs/taskDefinition:TaskDefinition", service: "aws:ecs/service:Service", role: "aws:iam/role:Role",
+        policy: "aws:iam/rolePolicy:RolePolicy", secret: "aws:secretsmanager/secret:Secret", version: "aws:secretsmanager/secretVersion:SecretVersion" };
+    const DJANGO = "arn:aws:secretsmanager:us-east-1:123456789012:secret:app-django-AbCdEf";
+    const IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/docker-in-aws/todobackend:abc123.build-1";
+    const options = (type: string, name: string) =>
+        (e.outputs.options as Record<string, { dependsOn: string[]; ignoreChanges: string[] }>)[`${type}::${name}`];
+    const urnOf = (type: string, name: string) => e.one(type, name).urn;
+
+    it("logs to /<env>/ecs/todobackend for 7 days", () => {
+        const logs = inputsOf("aws:cloudwatch/logGroup:LogGroup", "app");
+        assert.deepEqual([logs.name, logs.retentionInDays], ["/todobackend-dev/ecs/todobackend", 7]);
+    });
+
+    it("defines the app task: family = env, EC2 bridge mode, host volume /data/public, both roles", () => {
+        const t = inputsOf(T.task, "app");
+        assert.deepEqual({ family: t.family, compat: t.requiresCompatibilities, mode: t.networkMode, volumes: t.volumes,
+            exec: t.executionRoleArn, task: t.taskRoleArn },
+        { family: "todobackend-dev", compat: ["EC2"], mode: "bridge", volumes: [{ name: "public", hostPath: "/data/public" }],
+            exec: "arn:aws:iam:us-east-1:123456789012:todobackend-dev-app-execution", task: "arn:aws:iam:us-east-1:123456789012:todobackend-dev-app-task" });
+    });
+
+    it("runs the configured image with the environment (X-Ray address included) and both secrets by ARN", () => {
+        const [app, collectstatic] = JSON.parse(inputsOf(T.task, "app").containerDefinitions);
+        assert.deepEqual([app.name, app.image, collectstatic.name, collectstatic.image], ["todobackend", IMAGE, "collectstatic", IMAGE]);
+        assert.deepEqual(app.environment, [
+            { name: "DJANGO_SETTINGS_MODULE", value: "todobackend.settings_release" },
+            { name: "MYSQL_HOST", value: "todobackend-dev.abcdefghijkl.us-east-1.rds.amazonaws.com" },
+            { name: "MYSQL_USER", value: "todobackend" }, { name: "MYSQL_DATABASE", value: "todobackend" },
+            { name: "AWS_DEFAULT_REGION", value: "us-east-1" },
+            { name: "AWS_XRAY_DAEMON_ADDRESS", value: "xray.dev.services.dockerinaws.org:2000" }]);
+        assert.deepEqual(app.secrets, [{ name: "MYSQL_PASSWORD", valueFrom: `${PROGRAM_DB_SECRET}:password::` },
+            { name: "SECRET_KEY", valueFrom: DJANGO }]);
+        assert.equal(app.logConfiguration.options["awslogs-group"], "/todobackend-dev/ecs/todobackend");
+    });
+
+    it("defines <env>-migrate with the migrate container, the same image, environment and secrets", () => {
+        const t = inputsOf(T.task, "app-migrate");
+        assert.equal(t.family, "todobackend-dev-migrate");
+        const [migrate] = JSON.parse(t.containerDefinitions);
+        const [app] = JSON.parse(inputsOf(T.task, "app").containerDefinitions);
+        assert.deepEqual([migrate.name, migrate.image, migrate.command], ["migrate", IMAGE, ["python3", "manage.py", "migrate", "--no-input"]]);
+        assert.deepEqual([migrate.environment, migrate.secrets], [app.environment, app.secrets]);
+    });
+
+    it("generates the Django key once as a Pulumi secret in a per-environment Secrets Manager secret", () => {
+        assert.equal(inputsOf(T.secret, "app-django").namePrefix, "todobackend-dev/django-secret-key-");
+        const version = e.one(T.version, "app-django");
+        assert.ok(e.isSecret(version, "secretString"), "the generated key is a Pulumi secret");
+        assert.match(String(version.inputs.secretString), /^[A-Za-z0-9_-]{64}$/);
+        assert.deepEqual(options(T.version, "app-django").ignoreChanges, ["secretString"]);
+    });
+
+    it("lets the execution role read exactly the database and Django secrets; the task role only writes traces", () => {
+        const exec = policyDoc(inputsOf(T.policy, "app-execution").policy);
+        assert.deepEqual(exec.Statement.find((s) => s.Sid === "ReadAppSecrets")?.Resource, [PROGRAM_DB_SECRET, DJANGO]);
+        assert.deepEqual(exec.Statement.map((s) => s.Sid), ["EcrPermissions", "CloudwatchLogsPermissions", "ReadAppSecrets"]);
+        assert.deepEqual(policyDoc(inputsOf(T.policy, "app-task").policy).Statement.map((s) => [s.Sid, s.Resource]), [["XrayWrite", "*"]]);
+        for (const r of ["app-execution", "app-task"]) {
+            assert.deepEqual(policyDoc(inputsOf(T.role, r).assumeRolePolicy).Statement[0].Principal, { Service: "ecs-tasks.amazonaws.com" });
+        }
+    });
+
+    it("runs the service on the capacity provider behind the target group, 100/200, circuit breaker with rollback", () => {
+        const s = inputsOf(T.service, "app");
+        assert.deepEqual({ name: s.name, cluster: s.cluster, taskDefinition: s.taskDefinition, desiredCount: s.desiredCount,
+            cps: s.capacityProviderStrategies, lbs: s.loadBalancers, min: s.deploymentMinimumHealthyPercent, max: s.deploymentMaximumPercent,
+            cb: s.deploymentCircuitBreaker, launchType: s.launchType, iamRole: s.iamRole }, {
+            name: "todobackend", cluster: "arn:aws:ecs:us-east-1:123456789012:cluster/todobackend-dev-cluster",
+            taskDefinition: "arn:aws:ecs:us-east-1:123456789012:task-definition/todobackend-dev:1", desiredCount: 2,
+            cps: [{ capacityProvider: "todobackend-dev-capacity", weight: 1, base: 0 }],
+            lbs: [{ targetGroupArn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/todobackend-dev/0123", containerName: "todobackend", containerPort: 8000 }],
+            min: 100, max: 200, cb: { enable: true, rollback: true }, launchType: undefined, iamRole: undefined });
+    });
+
+    it("updates the service only after the migrations ran, and leaves the task count to autoscaling", () => {
+        assert.deepEqual(options(T.service, "app").dependsOn.sort(), [urnOf("todobackend:infra:Migrations", "app-migrations"),
+            urnOf("aws:cloudwatch/logGroup:LogGroup", "app")].sort());
+        assert.deepEqual(options(T.service, "app").ignoreChanges, ["desiredCount"]);
+        const inv = JSON.parse(inputsOf("aws:lambda/invocation:Invocation", "app-migrations").input);
+        assert.equal(inv.taskDefinition, "arn:aws:ecs:us-east-1:123456789012:task-definition/todobackend-dev-migrate:1");
+        assert.equal(e.one("aws:lambda/invocation:Invocation", "app-migrations").parent, urnOf("todobackend:infra:Migrations", "app-migrations"));
+    });
+
+    it("starts no task before the Django key exists and the execution role may read it", () => {
+        const expected = [urnOf(T.version, "app-django"), urnOf(T.policy, "app-execution")].sort();
+        assert.deepEqual(options(T.task, "app").dependsOn.sort(), expected);
+        assert.deepEqual(options(T.task, "app-migrate").dependsOn.sort(), expected);
+    });
+
+    it("scales the service between 1 and 4 tasks, tracking 40 % average CPU", () => {
+        const target = inputsOf("aws:appautoscaling/target:Target", "app");
+        assert.deepEqual({ ns: target.serviceNamespace, dim: target.scalableDimension, id: target.resourceId, min: target.minCapacity, max: target.maxCapacity },
+            { ns: "ecs", dim: "ecs:service:DesiredCount", id: "service/todobackend-dev-cluster/todobackend", min: 1, max: 4 });
+        const policy = inputsOf("aws:appautoscaling/policy:Policy", "app-cpu");
+        assert.deepEqual([policy.policyType, policy.resourceId, policy.targetTrackingScalingPolicyConfiguration], ["TargetTrackingScaling",
+            "service/todobackend-dev-cluster/todobackend", { predefinedMetricSpecification: { predefinedMetricType: "ECSServiceAverageCPUUtilization" },
+                targetValue: 40, scaleInCooldown: 360, scaleOutCooldown: 60 }]);
+    });
+
+    it("tags every taggable child with the base tags and parents it under the component", () => {
+        const component = e.one("todobackend:infra:AppService", "app");
+        const untaggable = ["aws:iam/rolePolicy:RolePolicy", "aws:lambda/invocation:Invocation", T.version, "aws:appautoscaling/policy:Policy"];
+        const mine = e.resources.filter((r) => r.parent === component.urn);
+        assert.ok(mine.length >= 13, `${mine.length} children`);
+        const taggable = e.resources.filter((x) => x.custom && !untaggable.includes(x.type));
+        assert.ok(taggable.length >= 10, `${taggable.length} taggable resources`);
+        for (const r of taggable) {
+            for (const [k, v] of Object.entries(TAGS)) assert.equal((r.inputs.tags as Record<string, string> | undefined)?.[k], v, `${r.type} ${r.name} tag ${k}`);
+        }
+    });
+
+    it("fails on autoscaling bounds that cannot hold, naming the arg", () => {
+        assert.throws(() => validateAppServiceArgs({ minCapacity: 3, maxCapacity: 2 }), /`minCapacity` \(3\) is above `maxCapacity` \(2\)/);
+        assert.throws(() => validateAppServiceArgs({ desiredCount: 5 }), /`desiredCount` must be a whole number from 1 to 4/);
+        assert.throws(() => validateAppServiceArgs({ targetCpuPercent: 100 }), /`targetCpuPercent`/);
+        assert.throws(() => validateAppServiceArgs({ logRetentionDays: 8 }), /`logRetentionDays` 8/);
+        assert.doesNotThrow(() => validateAppServiceArgs({ desiredCount: 1, minCapacity: 1, maxCapacity: 4, targetCpuPercent: 40, logRetentionDays: 7 }));
+    });
+
+    it("generates a different 64-character key each time it is asked", () => {
+        assert.notEqual(newDjangoSecretKey(), newDjangoSecretKey());
     });
 });

@@ -1,0 +1,181 @@
+// The todobackend app on the environment's ECS cluster (book §6.4, §6.5, §6.7): log group, the app
+// and migrate task definitions, the Django secret, task roles, migrations before every rollout,
+// the ECS service behind the ALB target group, and CPU-based service autoscaling.
+import * as aws from "@pulumi/aws";
+import * as crypto from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+import { APP_CONTAINER, APP_PORT, AppContainerArgs, PUBLIC_VOLUME, appContainerDefinitions, imageReference,
+    migrateContainerDefinitions } from "./lib/appContainers";
+import { appExecutionPolicy, appTaskPolicy } from "./lib/appIam";
+import { assumeRolePolicy } from "./lib/deliveryIam";
+import { checkLogRetention, checkWholeNumber } from "./lib/validation";
+import { Migrations } from "./migrations";
+
+export interface AppServiceArgs {
+    /** Environment name that prefixes physical names, e.g. `todobackend-dev` (book: the stack name). */
+    envName: pulumi.Input<string>;
+    clusterArn: pulumi.Input<string>;
+    clusterName: pulumi.Input<string>;
+    /** The cluster's EC2 capacity provider; the service and the migrate task are placed with it. */
+    capacityProviderName: pulumi.Input<string>;
+    /** ALB target group (HTTP 8000, instance targets) the service registers `todobackend:8000` in. */
+    targetGroupArn: pulumi.Input<string>;
+    /** ARN of a listener forwarding to the target group: ECS refuses a target group no load balancer uses yet. */
+    listenerArn: pulumi.Input<string>;
+    /** App image repository without tag, e.g. `<account>.dkr.ecr.<region>.amazonaws.com/docker-in-aws/todobackend`. */
+    appRepository: pulumi.Input<string>;
+    /** Image tag; the pipeline sets it from version.json. @default "latest" */
+    imageTag?: pulumi.Input<string>;
+    /** Database host name (RDS address, no port). */
+    databaseHost: pulumi.Input<string>;
+    /** Secrets Manager secret holding the database password as a JSON field. */
+    databaseSecretArn: pulumi.Input<string>;
+    /** JSON key of the password in that secret. @default "password" (RDS-managed secrets) */
+    databasePasswordKey?: pulumi.Input<string>;
+    /** @default "todobackend" */
+    databaseUser?: pulumi.Input<string>;
+    /** @default "todobackend" */
+    databaseName?: pulumi.Input<string>;
+    /** `<host>:<port>` of the X-Ray daemon, e.g. `xray.dev.services.dockerinaws.org:2000`. */
+    xrayDaemonAddress: pulumi.Input<string>;
+    /** Tasks at creation; autoscaling owns the count afterwards. @default 1 */
+    desiredCount?: pulumi.Input<number>;
+    /** Autoscaling bounds. @default 1 and 4 (book) */
+    minCapacity?: pulumi.Input<number>;
+    maxCapacity?: pulumi.Input<number>;
+    /** Average service CPU the target-tracking policy holds. @default 40 (the book's scale-out threshold) */
+    targetCpuPercent?: pulumi.Input<number>;
+    /** Days the app's logs are kept. @default 7 */
+    logRetentionDays?: pulumi.Input<number>;
+    /** Tags every taggable child carries (ManagedBy/Project/Stack/Environment). */
+    tags: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/** Log group, task definitions, Django secret, roles, migrations, ECS service and its autoscaling. */
+export class AppService extends pulumi.ComponentResource {
+    public readonly logGroup: aws.cloudwatch.LogGroup;
+    public readonly taskDefinition: aws.ecs.TaskDefinition;
+    public readonly migrateTaskDefinition: aws.ecs.TaskDefinition;
+    public readonly djangoSecret: aws.secretsmanager.Secret;
+    public readonly migrations: Migrations;
+    public readonly service: aws.ecs.Service;
+
+    constructor(name: string, args: AppServiceArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("todobackend:infra:AppService", name, {}, opts);
+        validateAppServiceArgs(args);
+        const parent = { parent: this };
+        const region = aws.getRegionOutput({}, parent).region;
+        const tags = (role: string) => pulumi.all([args.tags, args.envName]).apply(([t, env]) => ({ ...t, Name: `${env}-${role}` }));
+
+        this.logGroup = new aws.cloudwatch.LogGroup(`${name}`, {
+            name: pulumi.interpolate`/${args.envName}/ecs/todobackend`, retentionInDays: args.logRetentionDays ?? 7, tags: tags("todobackend"),
+        }, parent);
+
+        // Django's SECRET_KEY: generated once and kept in Secrets Manager. The value is a Pulumi
+        // secret and `ignoreChanges` keeps the first one, so later runs do not rotate it (rotate
+        // with `pulumi up --replace <urn of the version>`). A prefix, not a fixed name, because a
+        // deleted secret's name stays reserved for its recovery window.
+        this.djangoSecret = new aws.secretsmanager.Secret(`${name}-django`, {
+            namePrefix: pulumi.interpolate`${args.envName}/django-secret-key-`,
+            description: pulumi.interpolate`Django SECRET_KEY of ${args.envName}`, tags: tags("django-secret-key"),
+        }, parent);
+        const djangoSecretVersion = new aws.secretsmanager.SecretVersion(`${name}-django`, {
+            secretId: this.djangoSecret.id, secretString: pulumi.secret(newDjangoSecretKey()),
+        }, { parent: this, ignoreChanges: ["secretString"] });
+
+        const assume = JSON.stringify(assumeRolePolicy("ecs-tasks.amazonaws.com"));
+        const executionRole = new aws.iam.Role(`${name}-execution`, {
+            name: pulumi.interpolate`${args.envName}-app-execution`, assumeRolePolicy: assume, tags: tags("app-execution"),
+        }, parent);
+        const executionPolicy = new aws.iam.RolePolicy(`${name}-execution`, {
+            role: executionRole.id,
+            policy: pulumi.all([this.logGroup.arn, args.databaseSecretArn, this.djangoSecret.arn]).apply(([logs, db, django]) =>
+                JSON.stringify(appExecutionPolicy({ logGroupArn: logs, secretArns: [db, django] }))),
+        }, parent);
+        const taskRole = new aws.iam.Role(`${name}-task`, {
+            name: pulumi.interpolate`${args.envName}-app-task`, assumeRolePolicy: assume, tags: tags("app-task"),
+        }, parent);
+        new aws.iam.RolePolicy(`${name}-task`, { role: taskRole.id, policy: JSON.stringify(appTaskPolicy()) }, parent);
+
+        const containerArgs = pulumi.all([args.appRepository, args.imageTag ?? "latest", region, this.logGroup.name, args.databaseHost,
+            args.databaseUser ?? "todobackend", args.databaseName ?? "todobackend", args.xrayDaemonAddress, args.databaseSecretArn,
+            args.databasePasswordKey ?? "password", this.djangoSecret.arn])
+            .apply(([repository, tag, r, logGroupName, databaseHost, databaseUser, databaseName, xray, dbSecret, key, django]): AppContainerArgs => ({
+                image: imageReference(repository, tag), region: r, logGroupName, databaseHost, databaseUser, databaseName,
+                xrayDaemonAddress: xray, databaseSecretArn: dbSecret, databasePasswordKey: key, djangoSecretArn: django }));
+        // Tasks must not start before the secret has a value and the execution role may read it.
+        const taskDefinitionOpts = { parent: this, dependsOn: [djangoSecretVersion, executionPolicy] };
+        // Bridge networking with dynamic host ports (book): several tasks per instance behind the ALB.
+        this.taskDefinition = new aws.ecs.TaskDefinition(`${name}`, {
+            family: args.envName, requiresCompatibilities: ["EC2"], networkMode: "bridge",
+            executionRoleArn: executionRole.arn, taskRoleArn: taskRole.arn,
+            volumes: [{ name: PUBLIC_VOLUME, hostPath: "/data/public" }],
+            containerDefinitions: containerArgs.apply((c) => JSON.stringify(appContainerDefinitions(c))), tags: tags("todobackend"),
+        }, taskDefinitionOpts);
+        this.migrateTaskDefinition = new aws.ecs.TaskDefinition(`${name}-migrate`, {
+            family: pulumi.interpolate`${args.envName}-migrate`, requiresCompatibilities: ["EC2"], networkMode: "bridge",
+            executionRoleArn: executionRole.arn, taskRoleArn: taskRole.arn,
+            containerDefinitions: containerArgs.apply((c) => JSON.stringify(migrateContainerDefinitions(c))), tags: tags("migrate"),
+        }, taskDefinitionOpts);
+
+        this.migrations = new Migrations(`${name}-migrations`, {
+            envName: args.envName, clusterArn: args.clusterArn, clusterName: args.clusterName, capacityProviderName: args.capacityProviderName,
+            taskDefinitionArn: this.migrateTaskDefinition.arn, taskDefinitionFamily: this.migrateTaskDefinition.family,
+            executionRoleArn: executionRole.arn, taskRoleArn: taskRole.arn, logRetentionDays: args.logRetentionDays, tags: args.tags,
+        }, parent);
+
+        this.service = new aws.ecs.Service(`${name}`, {
+            name: "todobackend", cluster: args.clusterArn, taskDefinition: this.taskDefinition.arn, desiredCount: args.desiredCount ?? 1,
+            capacityProviderStrategies: [{ capacityProvider: args.capacityProviderName, weight: 1, base: 0 }],
+            loadBalancers: [{
+                // Read through the listener so the service waits for it (book: DependsOn listener).
+                targetGroupArn: pulumi.all([args.targetGroupArn, args.listenerArn]).apply(([tg]) => tg),
+                containerName: APP_CONTAINER, containerPort: APP_PORT,
+            }],
+            deploymentMinimumHealthyPercent: 100, deploymentMaximumPercent: 200,
+            deploymentCircuitBreaker: { enable: true, rollback: true },
+            // `pulumi up` (and so the pipeline) fails when a rollout does not settle or is rolled back.
+            waitForSteadyState: true,
+            propagateTags: "SERVICE", enableEcsManagedTags: true, tags: tags("todobackend"),
+        }, { parent: this, dependsOn: [this.migrations, this.logGroup], ignoreChanges: ["desiredCount"] });
+
+        const target = new aws.appautoscaling.Target(`${name}`, {
+            serviceNamespace: "ecs", scalableDimension: "ecs:service:DesiredCount",
+            resourceId: pulumi.interpolate`service/${args.clusterName}/${this.service.name}`,
+            minCapacity: args.minCapacity ?? 1, maxCapacity: args.maxCapacity ?? 4, tags: tags("todobackend"),
+        }, parent);
+        // Target tracking replaces the book's two step policies and their CPU alarms (20 % / 40 %).
+        new aws.appautoscaling.Policy(`${name}-cpu`, {
+            name: pulumi.interpolate`${args.envName}-todobackend-cpu`, policyType: "TargetTrackingScaling",
+            serviceNamespace: target.serviceNamespace, scalableDimension: target.scalableDimension, resourceId: target.resourceId,
+            targetTrackingScalingPolicyConfiguration: {
+                predefinedMetricSpecification: { predefinedMetricType: "ECSServiceAverageCPUUtilization" },
+                targetValue: args.targetCpuPercent ?? 40, scaleInCooldown: 360, scaleOutCooldown: 60,
+            },
+        }, parent);
+
+        this.registerOutputs({ service: this.service.name, taskDefinition: this.taskDefinition.arn,
+            migrateTaskDefinition: this.migrateTaskDefinition.arn, logGroup: this.logGroup.name, djangoSecret: this.djangoSecret.arn });
+    }
+}
+
+/** 48 random bytes as base64url: 64 characters, no quotes (the book's key excluded quote characters). */
+export function newDjangoSecretKey(): string {
+    return crypto.randomBytes(48).toString("base64url");
+}
+
+/** Fails early on values known at program time; Inputs still unknown are checked by AWS. */
+export function validateAppServiceArgs(args: Pick<AppServiceArgs, "desiredCount" | "minCapacity" | "maxCapacity" | "targetCpuPercent" | "logRetentionDays">): void {
+    const min = args.minCapacity ?? 1;
+    const max = args.maxCapacity ?? 4;
+    checkWholeNumber("minCapacity", min, 1, 100, "keep at least one task running.");
+    checkWholeNumber("maxCapacity", max, 1, 100, "set a ceiling of at least `minCapacity`.");
+    if (typeof min === "number" && typeof max === "number" && min > max) {
+        throw new Error(`\`minCapacity\` (${min}) is above \`maxCapacity\` (${max}). Fix: raise maxCapacity or lower minCapacity.`);
+    }
+    if (typeof min === "number" && typeof max === "number") {
+        checkWholeNumber("desiredCount", args.desiredCount ?? 1, min, max, "stay within the autoscaling bounds minCapacity..maxCapacity.");
+    }
+    checkWholeNumber("targetCpuPercent", args.targetCpuPercent, 10, 90, "pick a CPU target between 10 and 90 percent.");
+    checkLogRetention("logRetentionDays", args.logRetentionDays);
+}
