@@ -385,7 +385,7 @@ $("update-from-preview").addEventListener("click", async () => {
 function appendLog(lines) {
     const log = $("log");
     const follow = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
-    for (const line of lines) log.append(el("span", { text: `${line.text}\n`, className: line.kind }));
+    for (const line of lines) log.append(el("span", { text: `${line.text}\n`, className: `line-${line.kind}` }));
     if (follow) log.scrollTop = log.scrollHeight;
 }
 
@@ -411,7 +411,7 @@ function streamJob(id) {
     }).then(
         () => {
             if (view.stream !== controller) return;
-            status.textContent = finalState ? `Stream ended: the job is ${stateLabel(finalState).text.toLowerCase()}.` : "Stream closed.";
+            status.textContent = finalState ? `Stream ended: job ${stateLabel(finalState).text.toLowerCase()}.` : "Stream closed.";
             void reloadJob();
             void refresh().catch(() => undefined);
         },

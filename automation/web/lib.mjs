@@ -308,7 +308,8 @@ export function logLinesFromEvent(stored) {
         case "stdoutEvent":
             return lines("output", body.message);
         case "diagnosticEvent":
-            if (body.ephemeral) return [];
+            // Debug diagnostics (provider source, RPC traces) are what `pulumi -v` would add.
+            if (body.ephemeral || body.severity === "debug") return [];
             return lines(body.severity === "error" ? "error" : "output", `${body.severity ? `${body.severity}: ` : ""}${body.message ?? ""}`);
         case "resourcePreEvent": {
             const m = body.metadata ?? {};

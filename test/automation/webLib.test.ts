@@ -187,6 +187,7 @@ describe("dashboard live log lines", () => {
         ]);
         assert.deepEqual(logLinesFromEvent({ type: "diagnosticEvent", data: { diagnosticEvent: { severity: "error", message: "boom" } } }), [{ kind: "error", text: "error: boom" }]);
         assert.deepEqual(logLinesFromEvent({ type: "diagnosticEvent", data: { diagnosticEvent: { severity: "info", message: "tick", ephemeral: true } } }), []);
+        assert.deepEqual(logLinesFromEvent({ type: "diagnosticEvent", data: { diagnosticEvent: { severity: "debug", message: "RegisterResource RPC prepared" } } }), []);
         assert.deepEqual(logLinesFromEvent({ type: "resourcePreEvent", data: { resourcePreEvent: { metadata: { op: "create", type: "fixture:File", urn: "urn:pulumi:dev::p::fixture:File::f-1" } } } }), [{ kind: "step", text: "create fixture:File f-1" }]);
         assert.deepEqual(logLinesFromEvent({ type: "resourcePreEvent", data: { resourcePreEvent: { metadata: { op: "same", urn: "u" } } } }), []);
         assert.deepEqual(logLinesFromEvent({ type: "summaryEvent", data: { summaryEvent: { resourceChanges: { create: 3 } } } }), [{ kind: "state", text: "summary: create 3" }]);
