@@ -5,7 +5,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { assumeRolePolicy } from "./lib/deliveryIam";
-import { XRAY_PORT, xrayContainerDefinitions, xrayDaemonAddress } from "./lib/appContainers";
+import { xrayContainerDefinitions, xrayDaemonAddress } from "./lib/appContainers";
 import { checkLogRetention, checkWholeNumber } from "./lib/validation";
 import { xrayExecutionPolicy, xrayTaskPolicy } from "./lib/xrayIam";
 
@@ -21,8 +21,12 @@ export interface XrayDaemonArgs {
     privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
     /** ECS cluster the service runs in (the environment's cluster; Fargate needs no instances). */
     clusterArn: pulumi.Input<string>;
-    /** Security group of the app's hosts: the only source admitted on UDP 2000, and given egress to the daemon. */
-    appSecurityGroupId: pulumi.Input<string>;
+    /**
+     * Security group of the daemon tasks. The environment's SecurityGroups component owns it and its
+     * rules (UDP 2000 in from the app's instances only; HTTPS and DNS out), because they reference the
+     * app's group and vice versa.
+     */
+    securityGroupId: pulumi.Input<string>;
     /** Private DNS namespace, e.g. `dev.services.dockerinaws.org`; must differ between environments sharing a VPC. */
     namespaceName: pulumi.Input<string>;
     /** Daemon image. @default DEFAULT_XRAY_IMAGE */
@@ -35,11 +39,10 @@ export interface XrayDaemonArgs {
     tags: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
-/** Cloud Map namespace + `xray` service, Fargate task and service, roles, log group and security group of the daemon. */
+/** Cloud Map namespace + `xray` service, Fargate task and service, roles and log group of the daemon. */
 export class XrayDaemon extends pulumi.ComponentResource {
     public readonly namespace: aws.servicediscovery.PrivateDnsNamespace;
     public readonly discoveryService: aws.servicediscovery.Service;
-    public readonly securityGroup: aws.ec2.SecurityGroup;
     public readonly service: aws.ecs.Service;
     /** `xray.<namespace>:2000`, the app's AWS_XRAY_DAEMON_ADDRESS. */
     public readonly address: pulumi.Output<string>;
@@ -50,27 +53,6 @@ export class XrayDaemon extends pulumi.ComponentResource {
         const parent = { parent: this };
         const region = aws.getRegionOutput({}, parent).region;
         const tags = (role: string) => pulumi.all([args.tags, args.envName]).apply(([t, env]) => ({ ...t, Name: `${env}-${role}` }));
-
-        this.securityGroup = new aws.ec2.SecurityGroup(`${name}-sg`, {
-            vpcId: args.vpcId, description: pulumi.interpolate`${args.envName} X-Ray daemon`, tags: tags("xray"),
-        }, parent);
-        // Rules as separate resources: the app's group and this one refer to each other.
-        new aws.vpc.SecurityGroupIngressRule(`${name}-from-app`, {
-            securityGroupId: this.securityGroup.id, description: "X-Ray segments from the app",
-            ipProtocol: "udp", fromPort: XRAY_PORT, toPort: XRAY_PORT, referencedSecurityGroupId: args.appSecurityGroupId, tags: tags("xray-from-app"),
-        }, parent);
-        new aws.vpc.SecurityGroupEgressRule(`${name}-https`, {
-            securityGroupId: this.securityGroup.id, description: "X-Ray, ECR and CloudWatch Logs APIs",
-            ipProtocol: "tcp", fromPort: 443, toPort: 443, cidrIpv4: "0.0.0.0/0", tags: tags("xray-https"),
-        }, parent);
-        new aws.vpc.SecurityGroupEgressRule(`${name}-dns`, {
-            securityGroupId: this.securityGroup.id, description: "DNS",
-            ipProtocol: "udp", fromPort: 53, toPort: 53, cidrIpv4: "0.0.0.0/0", tags: tags("xray-dns"),
-        }, parent);
-        new aws.vpc.SecurityGroupEgressRule(`${name}-app-to-xray`, {
-            securityGroupId: args.appSecurityGroupId, description: "X-Ray segments to the daemon",
-            ipProtocol: "udp", fromPort: XRAY_PORT, toPort: XRAY_PORT, referencedSecurityGroupId: this.securityGroup.id, tags: tags("app-to-xray"),
-        }, parent);
 
         const logGroup = new aws.cloudwatch.LogGroup(`${name}`, {
             name: pulumi.interpolate`/${args.envName}/ecs/xray`, retentionInDays: args.logRetentionDays ?? 7, tags: tags("xray"),
@@ -110,14 +92,14 @@ export class XrayDaemon extends pulumi.ComponentResource {
             name: pulumi.interpolate`${args.envName}-xray`, cluster: args.clusterArn, taskDefinition: taskDefinition.arn,
             desiredCount: args.desiredCount ?? 2, launchType: "FARGATE", platformVersion: "LATEST",
             deploymentMinimumHealthyPercent: 100, deploymentMaximumPercent: 200,
-            networkConfiguration: { subnets: args.privateSubnetIds, securityGroups: [this.securityGroup.id], assignPublicIp: false },
+            networkConfiguration: { subnets: args.privateSubnetIds, securityGroups: [args.securityGroupId], assignPublicIp: false },
             serviceRegistries: { registryArn: this.discoveryService.arn },
             propagateTags: "SERVICE", enableEcsManagedTags: true, tags: tags("xray"),
         }, { parent: this, dependsOn: [logGroup] });
 
         this.address = pulumi.output(args.namespaceName).apply(xrayDaemonAddress);
         this.registerOutputs({ namespace: this.namespace.id, discoveryService: this.discoveryService.arn,
-            securityGroup: this.securityGroup.id, service: this.service.name, address: this.address });
+            service: this.service.name, address: this.address });
     }
 }
 

@@ -48,8 +48,7 @@ describe("XrayDaemon component", () => {
     /** Inputs as the provider would read them; the harness types them `unknown`. */
     const inputsOf = (type: string, name: string) => e.one(type, name).inputs as Record<string, any>;
     const T = {
-        sg: "aws:ec2/securityGroup:SecurityGroup", ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-        egress: "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", role: "aws:iam/role:Role", policy: "aws:iam/rolePolicy:RolePolicy",
+        role: "aws:iam/role:Role", policy: "aws:iam/rolePolicy:RolePolicy",
         ns: "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace", disc: "aws:servicediscovery/service:Service",
         task: "aws:ecs/taskDefinition:TaskDefinition", service: "aws:ecs/service:Service", logs: "aws:cloudwatch/logGroup:LogGroup",
     };
@@ -101,29 +100,14 @@ describe("XrayDaemon component", () => {
         assert.deepEqual({ name: s.name, desiredCount: s.desiredCount, launchType: s.launchType, cluster: s.cluster,
             min: s.deploymentMinimumHealthyPercent, max: s.deploymentMaximumPercent, net: s.networkConfiguration, reg: s.serviceRegistries },
         { name: "todobackend-dev-xray", desiredCount: 2, launchType: "FARGATE", cluster: "arn:aws:ecs:us-east-1:123456789012:cluster/todobackend-dev-cluster",
-            min: 100, max: 200, net: { subnets: ["subnet-private-0", "subnet-private-1"], securityGroups: ["xray-sg-id"], assignPublicIp: false },
+            min: 100, max: 200, net: { subnets: ["subnet-private-0", "subnet-private-1"], securityGroups: ["sg-xray"], assignPublicIp: false },
             reg: { registryArn: "arn:aws:servicediscovery:us-east-1:123456789012:xray" } });
-    });
-
-    it("admits UDP 2000 only from the app's security group and lets out only HTTPS and DNS", () => {
-        const rules = (t: string) => e.byType(t).filter((r) => r.inputs.securityGroupId === "xray-sg-id")
-            .map((r) => ({ p: r.inputs.ipProtocol, from: r.inputs.fromPort, to: r.inputs.toPort, sg: r.inputs.referencedSecurityGroupId, cidr: r.inputs.cidrIpv4 }));
-        assert.deepEqual(rules(T.ingress), [{ p: "udp", from: 2000, to: 2000, sg: "sg-app", cidr: undefined }]);
-        assert.deepEqual(rules(T.egress), [{ p: "tcp", from: 443, to: 443, sg: undefined, cidr: "0.0.0.0/0" },
-            { p: "udp", from: 53, to: 53, sg: undefined, cidr: "0.0.0.0/0" }]);
-        assert.equal(e.one(T.sg, "xray-sg").inputs.vpcId, "vpc-0123");
-    });
-
-    it("lets the app's security group send UDP 2000 to the daemon and nowhere else", () => {
-        const appEgress = e.byType(T.egress).filter((r) => r.inputs.securityGroupId === "sg-app").map((r) => r.inputs);
-        assert.deepEqual(appEgress.map((r) => [r.ipProtocol, r.fromPort, r.toPort, r.referencedSecurityGroupId, r.cidrIpv4]),
-            [["udp", 2000, 2000, "xray-sg-id", undefined]]);
     });
 
     it("tags every taggable child with the base tags, parents every child to the component", () => {
         const component = e.one("todobackend:infra:XrayDaemon", "xray");
         const children = e.resources.filter((r) => r !== component);
-        assert.ok(children.length >= 14);
+        assert.ok(children.length >= 9, `${children.length} children`);
         for (const r of children) {
             assert.equal(r.parent, component.urn, r.name);
             if (r.type === T.policy) continue;

@@ -1,4 +1,4 @@
-// One XrayDaemon with fixed ids standing in for ENV-A's network, cluster and app security group.
+// One XrayDaemon with fixed ids standing in for the network, the cluster and the daemon's security group.
 import { XrayDaemon } from "../../../infra/xray";
 
 export const TAGS = { ManagedBy: "Pulumi", Project: "todobackend", Stack: "dev", Environment: "dev" };
@@ -6,8 +6,8 @@ export const TAGS = { ManagedBy: "Pulumi", Project: "todobackend", Stack: "dev",
 export function xrayDaemon() {
     const xray = new XrayDaemon("xray", {
         envName: "todobackend-dev", vpcId: "vpc-0123", privateSubnetIds: ["subnet-private-0", "subnet-private-1"],
-        clusterArn: "arn:aws:ecs:us-east-1:123456789012:cluster/todobackend-dev-cluster", appSecurityGroupId: "sg-app",
+        clusterArn: "arn:aws:ecs:us-east-1:123456789012:cluster/todobackend-dev-cluster", securityGroupId: "sg-xray",
         namespaceName: "dev.services.dockerinaws.org", tags: TAGS,
     });
-    return { address: xray.address, securityGroupId: xray.securityGroup.id, serviceName: xray.service.name };
+    return { address: xray.address, serviceName: xray.service.name };
 }
