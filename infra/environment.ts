@@ -4,6 +4,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { baseTags } from "./config/common";
 import { EnvironmentConfig, readEnvironmentConfig } from "./config/environment";
+import { Cluster } from "./cluster";
+import { Database } from "./database";
+import { LoadBalancer } from "./loadBalancer";
 import { Network } from "./network";
 import { SecurityGroups } from "./securityGroups";
 
@@ -34,10 +37,27 @@ export function environmentStack() {
         vpcId: network.vpcId, namePrefix: cfg.envName, listenerPorts: cfg.certificateArn ? [80, 443] : [80], tags,
     });
 
+    const loadBalancer = new LoadBalancer("web", {
+        vpcId: network.vpcId, subnetIds: network.publicSubnetIds, securityGroupId: security.albSecurityGroupId,
+        namePrefix: cfg.envName, certificateArn: cfg.certificateArn, tags,
+    });
+    const database = new Database("db", {
+        subnetIds: network.privateSubnetIds, securityGroupId: security.databaseSecurityGroupId, namePrefix: cfg.envName,
+        instanceClass: cfg.dbInstanceClass, engineVersion: cfg.dbEngineVersion, allocatedStorage: cfg.dbAllocatedStorage,
+        multiAz: cfg.dbMultiAz, backupRetentionDays: cfg.dbBackupRetentionDays, deletionProtection: cfg.dbDeletionProtection,
+        finalSnapshot: cfg.production, tags,
+    });
+    const cluster = new Cluster("ecs", {
+        subnetIds: network.privateSubnetIds, securityGroupId: security.instanceSecurityGroupId, namePrefix: cfg.envName,
+        instanceType: cfg.instanceType, minSize: cfg.clusterMinSize, maxSize: cfg.clusterMaxSize, amiId: cfg.amiId, tags,
+    });
+
     return {
+        publicUrl: loadBalancer.publicUrl,
+        clusterName: cluster.clusterName,
+        dbEndpoint: database.endpoint,
         vpcId: network.vpcId,
         appImage: pulumi.interpolate`${images.appRepositoryUrl}:${cfg.imageTag}`,
         xrayImage: images.xrayImage,
-        instanceSecurityGroupId: security.instanceSecurityGroupId,
     };
 }

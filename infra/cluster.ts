@@ -1,0 +1,130 @@
+// The ECS cluster on EC2 (book §6.2, modernised per §10 #14, #15): a launch template (IMDSv2, the
+// ECS-optimised AL2023 AMI, user data joining the cluster), an Auto Scaling group in the private
+// subnets and a capacity provider whose managed scaling and termination protection replace the
+// book's capacity and lifecycle-hook Lambdas. No key pair and no SSH: SSM Session Manager instead.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { clusterUserData, ECS_AMI_PARAMETER, instanceAssumeRolePolicy, instanceManagedPolicyArns } from "./lib/cluster";
+
+export interface ClusterArgs {
+    /** Private subnets of the Auto Scaling group. */
+    subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    /** The instances' security group (SecurityGroups.instanceSecurityGroupId). */
+    securityGroupId: pulumi.Input<string>;
+    /** Prefix of physical names, e.g. `todobackend-dev` → cluster `todobackend-dev-cluster`. */
+    namePrefix: string;
+    /** @default "t3.micro" */
+    instanceType?: pulumi.Input<string>;
+    /** Auto Scaling group minimum. @default 1 */
+    minSize?: number;
+    /** Auto Scaling group maximum. @default 4 (the book's) */
+    maxSize?: number;
+    /** AMI of the instances. @default the ECS-optimised AL2023 AMI read from SSM at each deploy */
+    amiId?: pulumi.Input<string>;
+    /** Percent of cluster capacity managed scaling aims to use. @default 100 */
+    targetCapacity?: number;
+    /** Tags of every resource; also propagated to the instances and their volumes. */
+    tags?: Record<string, string>;
+}
+
+export function validateClusterArgs(args: ClusterArgs): void {
+    const min = args.minSize ?? 1;
+    const max = args.maxSize ?? 4;
+    if (!Number.isInteger(min) || !Number.isInteger(max) || min < 0 || max < 1 || min > max) {
+        throw new Error(`Cluster: \`minSize\` (${min}) and \`maxSize\` (${max}) must be integers with 0 ≤ minSize ≤ maxSize and maxSize ≥ 1. Fix: e.g. minSize 1, maxSize 4`);
+    }
+    const target = args.targetCapacity ?? 100;
+    if (!Number.isInteger(target) || target < 1 || target > 100) {
+        throw new Error(`Cluster: \`targetCapacity\` must be an integer percentage 1–100, got ${target}. Fix: pass 100 to pack instances fully`);
+    }
+}
+
+export class Cluster extends pulumi.ComponentResource {
+    readonly cluster: aws.ecs.Cluster;
+    readonly clusterName: pulumi.Output<string>;
+    readonly clusterArn: pulumi.Output<string>;
+    readonly capacityProviderName: pulumi.Output<string>;
+    readonly instanceRole: aws.iam.Role;
+    readonly autoScalingGroup: aws.autoscaling.Group;
+    /** The cluster with its capacity provider attached: run tasks and services after this. */
+    readonly capacityProviders: aws.ecs.ClusterCapacityProviders;
+
+    constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        validateClusterArgs(args);
+        super("todobackend:infra:Cluster", name, {}, opts);
+        const clusterName = `${args.namePrefix}-cluster`;
+        const instanceName = `${args.namePrefix}-instance`;
+
+        this.cluster = new aws.ecs.Cluster(name, { name: clusterName, tags: { ...args.tags, Name: clusterName } }, { parent: this });
+
+        this.instanceRole = new aws.iam.Role(`${name}-instance`, {
+            name: `${args.namePrefix}-ecs-instance`, assumeRolePolicy: instanceAssumeRolePolicy(),
+            description: `ECS container instances of ${clusterName}`, tags: args.tags,
+        }, { parent: this });
+        const partition = aws.getPartitionOutput({}, { parent: this }).partition;
+        const policies = partition.apply(instanceManagedPolicyArns);
+        for (const key of ["ecs", "ssm"] as const) {
+            new aws.iam.RolePolicyAttachment(`${name}-instance-${key}`, {
+                role: this.instanceRole.name, policyArn: policies[key],
+            }, { parent: this });
+        }
+        const profile = new aws.iam.InstanceProfile(`${name}-instance`, {
+            name: `${args.namePrefix}-ecs-instance`, role: this.instanceRole.name, tags: args.tags,
+        }, { parent: this });
+
+        const imageId = args.amiId ?? aws.ssm.getParameterOutput({ name: ECS_AMI_PARAMETER }, { parent: this }).value;
+        const instanceTags = { ...args.tags, Name: instanceName };
+        const launchTemplate = new aws.ec2.LaunchTemplate(`${name}-instances`, {
+            name: `${args.namePrefix}-instances`, imageId, instanceType: args.instanceType ?? "t3.micro",
+            iamInstanceProfile: { arn: profile.arn },
+            vpcSecurityGroupIds: [args.securityGroupId],
+            userData: Buffer.from(clusterUserData(clusterName)).toString("base64"),
+            // IMDSv2 only; hop limit 1 keeps bridge-mode containers away from the instance role's
+            // credentials (they use their task role).
+            metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
+            blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: 30, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } }],
+            tagSpecifications: [
+                { resourceType: "instance", tags: instanceTags },
+                { resourceType: "volume", tags: instanceTags },
+            ],
+            updateDefaultVersion: true,
+            tags: args.tags,
+        }, { parent: this });
+
+        this.autoScalingGroup = new aws.autoscaling.Group(`${name}-instances`, {
+            name: `${args.namePrefix}-instances`, vpcZoneIdentifiers: args.subnetIds,
+            minSize: args.minSize ?? 1, maxSize: args.maxSize ?? 4,
+            launchTemplate: { id: launchTemplate.id, version: "$Latest" },
+            // Managed termination protection needs scale-in protection on the group's instances.
+            protectFromScaleIn: true,
+            healthCheckType: "EC2",
+            tags: [
+                ...Object.entries({ ...instanceTags }).map(([key, value]) => ({ key, value, propagateAtLaunch: true })),
+                // ECS adds this tag to groups behind a capacity provider; declaring it avoids a diff.
+                { key: "AmazonECSManaged", value: "true", propagateAtLaunch: true },
+            ],
+        }, { parent: this, ignoreChanges: ["desiredCapacity"] });
+
+        const capacityProvider = new aws.ecs.CapacityProvider(`${name}-ec2`, {
+            name: `${args.namePrefix}-ec2`,
+            autoScalingGroupProvider: {
+                autoScalingGroupArn: this.autoScalingGroup.arn,
+                managedTerminationProtection: "ENABLED",
+                managedDraining: "ENABLED",
+                managedScaling: { status: "ENABLED", targetCapacity: args.targetCapacity ?? 100, minimumScalingStepSize: 1, maximumScalingStepSize: 2 },
+            },
+            tags: args.tags,
+        }, { parent: this });
+
+        this.capacityProviders = new aws.ecs.ClusterCapacityProviders(name, {
+            clusterName: this.cluster.name,
+            capacityProviders: [capacityProvider.name],
+            defaultCapacityProviderStrategies: [{ capacityProvider: capacityProvider.name, weight: 1, base: 0 }],
+        }, { parent: this });
+
+        this.clusterName = this.capacityProviders.clusterName;
+        this.clusterArn = this.cluster.arn;
+        this.capacityProviderName = capacityProvider.name;
+        this.registerOutputs({ clusterName: this.clusterName, clusterArn: this.clusterArn, capacityProviderName: this.capacityProviderName });
+    }
+}

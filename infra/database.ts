@@ -1,0 +1,97 @@
+// The app's MySQL database (book §6.6, modernised per §10 #9, #11): MySQL 8, gp3 ≥ 20 GiB,
+// encrypted, private, reachable only through its security group, with the master password
+// generated and rotated by RDS in its own Secrets Manager secret, so no password ever passes
+// through config, code or Pulumi state.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface DatabaseArgs {
+    /** Private subnets in ≥ 2 AZs. */
+    subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    /** The database security group (SecurityGroups.databaseSecurityGroupId). */
+    securityGroupId: pulumi.Input<string>;
+    /** Prefix of physical names, e.g. `todobackend-dev` → `todobackend-dev-db`. */
+    namePrefix: string;
+    /** @default "db.t4g.micro" */
+    instanceClass?: string;
+    /** @default "8.0" */
+    engineVersion?: string;
+    /** GiB of gp3 storage; RDS needs ≥ 20. @default 20 */
+    allocatedStorage?: number;
+    /** Standby in a second AZ. @default false */
+    multiAz?: boolean;
+    /** Days of automated backups. @default 7 */
+    backupRetentionDays?: number;
+    /** Refuse deletion (prod). @default false */
+    deletionProtection?: boolean;
+    /** Take a final snapshot when the instance is deleted (prod); dev skips it. @default false */
+    finalSnapshot?: boolean;
+    /** Master user and the app's MYSQL_USER. @default "todobackend" (the book's) */
+    username?: string;
+    /** Schema the app uses, its MYSQL_DATABASE. @default "todobackend" (the book's) */
+    databaseName?: string;
+    /** Tags of every resource. */
+    tags?: Record<string, string>;
+}
+
+/** Refuses settings RDS would reject or that break the book's intent, before anything is registered. */
+export function validateDatabaseArgs(args: DatabaseArgs): void {
+    if ((args.allocatedStorage ?? 20) < 20) {
+        throw new Error(`Database: \`allocatedStorage\` must be ≥ 20 GiB for gp3 MySQL, got ${args.allocatedStorage}. Fix: pass 20 or more`);
+    }
+    if (!/^8\.(0|4)(\.\d+)?$/.test(args.engineVersion ?? "8.0")) {
+        throw new Error(`Database: \`engineVersion\` must be MySQL 8.0 or 8.4, got ${args.engineVersion}. Fix: pass "8.0" or "8.4"`);
+    }
+    if (args.deletionProtection && !args.finalSnapshot) {
+        throw new Error("Database: `deletionProtection` without `finalSnapshot` protects the instance but not its data. Fix: set finalSnapshot: true as well");
+    }
+}
+
+export class Database extends pulumi.ComponentResource {
+    readonly instance: aws.rds.Instance;
+    /** Host name the app connects to (MYSQL_HOST). */
+    readonly address: pulumi.Output<string>;
+    /** `host:port`. */
+    readonly endpoint: pulumi.Output<string>;
+    /** ARN of the RDS-managed secret holding `{"username", "password"}`; ECS `secrets` read `<arn>:password::`. */
+    readonly masterUserSecretArn: pulumi.Output<string>;
+    readonly username: string;
+    readonly databaseName: string;
+
+    constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
+        validateDatabaseArgs(args);
+        super("todobackend:infra:Database", name, {}, opts);
+        this.username = args.username ?? "todobackend";
+        this.databaseName = args.databaseName ?? "todobackend";
+        const identifier = `${args.namePrefix}-db`;
+
+        const subnetGroup = new aws.rds.SubnetGroup(`${name}-subnets`, {
+            name: `${args.namePrefix}-db-subnet-group`, description: "Application Database Subnet Group",
+            subnetIds: args.subnetIds, tags: { ...args.tags, Name: `${args.namePrefix}-db-subnet-group` },
+        }, { parent: this });
+
+        this.instance = new aws.rds.Instance(name, {
+            identifier, engine: "mysql", engineVersion: args.engineVersion ?? "8.0",
+            instanceClass: args.instanceClass ?? "db.t4g.micro",
+            allocatedStorage: args.allocatedStorage ?? 20, storageType: "gp3", storageEncrypted: true,
+            dbName: this.databaseName, username: this.username, manageMasterUserPassword: true,
+            dbSubnetGroupName: subnetGroup.name, vpcSecurityGroupIds: [args.securityGroupId], publiclyAccessible: false,
+            multiAz: args.multiAz ?? false,
+            backupRetentionPeriod: args.backupRetentionDays ?? 7,
+            deletionProtection: args.deletionProtection ?? false,
+            skipFinalSnapshot: !(args.finalSnapshot ?? false),
+            finalSnapshotIdentifier: args.finalSnapshot ? `${identifier}-final` : undefined,
+            copyTagsToSnapshot: true,
+            autoMinorVersionUpgrade: true,
+            tags: { ...args.tags, Name: identifier },
+        }, { parent: this });
+
+        this.address = this.instance.address;
+        this.endpoint = this.instance.endpoint;
+        this.masterUserSecretArn = this.instance.masterUserSecrets.apply((s) => {
+            if (!s?.[0]?.secretArn) throw new Error(`Database ${identifier}: RDS reported no managed master user secret`);
+            return s[0].secretArn;
+        });
+        this.registerOutputs({ address: this.address, endpoint: this.endpoint, masterUserSecretArn: this.masterUserSecretArn });
+    }
+}
