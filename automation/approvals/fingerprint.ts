@@ -40,9 +40,14 @@ export function compareFingerprint(approved: Fingerprint, now: Fingerprint): Fin
 
 const sha256 = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
 
-/** Hash of an exported deployment, independent of key order. */
+/**
+ * Hash of an exported deployment's resources and pending operations, independent of key
+ * order. The manifest (time, CLI version) is left out: creating an empty stack or upgrading
+ * the CLI changes no resource and must not void an approval.
+ */
 export function stateHash(deployment: unknown): string {
-    return sha256(canonicalJson(deployment ?? null));
+    const d = (deployment ?? {}) as { resources?: unknown[]; pending_operations?: unknown[] };
+    return sha256(canonicalJson({ resources: d.resources ?? [], pending_operations: d.pending_operations ?? [] }));
 }
 
 const LOCKFILES = ["package-lock.json", "yarn.lock", "pnpm-lock.yaml", "npm-shrinkwrap.json"];

@@ -1,0 +1,31 @@
+import { Router } from "express";
+import { z } from "zod";
+import type { ApprovalService } from "../approvals/service";
+import { unauthenticated } from "../errors";
+import { principalOf } from "../security/middleware";
+import type { AuthDeps } from "./routes";
+import { JobId, parse } from "./schemas";
+
+export const ApprovalBody = z.strictObject({
+    decision: z.enum(["approve", "reject"]),
+    /** What the preview is approved for. @default "update" */
+    operation: z.enum(["update", "destroy"]).optional(),
+    comment: z.string().max(2000).optional(),
+});
+
+/** `POST /v1/jobs/:id/approvals` (approver) and `GET /v1/jobs/:id/approvals` (viewer). */
+export function approvalsRouter(approvals: ApprovalService, auth: AuthDeps): Router {
+    const r = Router();
+    r.post("/jobs/:id/approvals", auth.authenticate, auth.requireRole("approver"), (req, res) => {
+        const id = parse(JobId, req.params.id, "path.id");
+        const body = parse(ApprovalBody, req.body, "body");
+        const principal = principalOf(res);
+        if (!principal) throw unauthenticated("this route needs an authenticated caller");
+        const result = approvals.decide(id, principal, { decision: body.decision, operation: body.operation ?? "update", comment: body.comment }, req.ip ?? "unknown");
+        res.status(201).json(result);
+    });
+    r.get("/jobs/:id/approvals", auth.authenticate, auth.requireRole("viewer"), (req, res) => {
+        res.json(approvals.list(parse(JobId, req.params.id, "path.id")));
+    });
+    return r;
+}

@@ -1,0 +1,59 @@
+// Stack-state operations the safety layer needs (fingerprints, repair), run from the service
+// process. None of them runs the program: they read or write the backend through the CLI.
+import * as path from "node:path";
+import { LocalWorkspace, PulumiCommand, type Deployment, type Stack } from "@pulumi/pulumi/automation";
+
+export interface EngineContext {
+    projectDir: string;
+    /** Directory holding the `pulumi` binary. */
+    pulumiBin: string;
+    /** Backend, passphrase and PATH, as given to workers. */
+    env: NodeJS.ProcessEnv;
+}
+
+let command: { bin: string; cmd: Promise<PulumiCommand> } | undefined;
+
+async function openStack(ctx: EngineContext, stackName: string): Promise<Stack | undefined> {
+    // `PulumiCommand.get` runs `pulumi version`; once per process is enough.
+    if (command?.bin !== ctx.pulumiBin) command = { bin: ctx.pulumiBin, cmd: PulumiCommand.get({ root: path.dirname(ctx.pulumiBin) }) };
+    const pulumiCommand = await command.cmd;
+    const envVars = Object.fromEntries(Object.entries(ctx.env).filter((e): e is [string, string] => typeof e[1] === "string"));
+    try {
+        return await LocalWorkspace.selectStack({ stackName, workDir: ctx.projectDir }, { pulumiCommand, envVars });
+    } catch (e) {
+        if ((e as { name?: string }).name === "StackNotFoundError") return undefined;
+        throw e;
+    }
+}
+
+/** The version of the stack's last update (0 if none or no stack) and its exported deployment. */
+export async function readStackState(ctx: EngineContext, stackName: string): Promise<{ version: number; deployment: unknown }> {
+    const stack = await openStack(ctx, stackName);
+    if (!stack) return { version: 0, deployment: null };
+    const [history, exported] = await Promise.all([stack.history(1, 1), stack.exportStack()]);
+    return { version: history[0]?.version ?? 0, deployment: exported.deployment };
+}
+
+/** `pulumi stack export`: the whole checkpoint, secrets still encrypted. */
+export async function exportStackState(ctx: EngineContext, stackName: string): Promise<Deployment | undefined> {
+    const stack = await openStack(ctx, stackName);
+    return stack ? stack.exportStack() : undefined;
+}
+
+/** `pulumi stack import`: replaces the stack's checkpoint. */
+export async function importStackState(ctx: EngineContext, stackName: string, state: Deployment): Promise<void> {
+    const stack = await openStack(ctx, stackName);
+    if (!stack) throw new Error(`stack ${stackName} does not exist`);
+    await stack.importStack(state);
+}
+
+/**
+ * `pulumi refresh --clear-pending-creates --yes`: reads every resource back from its provider
+ * and drops pending creates (the engine cannot know whether they exist). Runs provider code,
+ * so it needs the program's plugins like any refresh.
+ */
+export async function refreshClearingPendingCreates(ctx: EngineContext, stackName: string): Promise<void> {
+    const stack = await openStack(ctx, stackName);
+    if (!stack) throw new Error(`stack ${stackName} does not exist`);
+    await stack.refresh({ clearPendingCreates: true });
+}
