@@ -26,6 +26,8 @@ export interface BuildProjectsArgs {
     secretsProvider: pulumi.Input<string>;
     /** Role name prefix the environment stacks use; the deploy role may only create roles under it. @default "todobackend-" */
     envRolePrefix?: pulumi.Input<string>;
+    /** Tags for the roles and projects (the stack's base tags). @default - none */
+    tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
 /** The app build project (book §4) and the three Pulumi deploy projects. */
@@ -43,10 +45,10 @@ export class BuildProjects extends pulumi.ComponentResource {
         const region = aws.getRegionOutput({}, { parent: this });
         const base = { region: region.region, account: identity.accountId, projectPrefix: args.namePrefix, artifactBucketArn: args.artifactBucketArn };
 
-        this.appRole = new aws.iam.Role(`${name}-app`, { assumeRolePolicy: JSON.stringify(assumeRolePolicy("codebuild.amazonaws.com")) }, { parent: this });
+        this.appRole = new aws.iam.Role(`${name}-app`, { assumeRolePolicy: JSON.stringify(assumeRolePolicy("codebuild.amazonaws.com")), tags: args.tags }, { parent: this });
         new aws.iam.RolePolicy(`${name}-app`, { role: this.appRole.id, policy: pulumi.all([base, args.appRepositoryArn, args.buildImageRepositoryArn])
             .apply(([b, app, img]) => JSON.stringify(appBuildPolicy({ ...b, appRepositoryArn: app, buildImageRepositoryArn: img }))) }, { parent: this });
-        this.deployRole = new aws.iam.Role(`${name}-deploy`, { assumeRolePolicy: JSON.stringify(assumeRolePolicy("codebuild.amazonaws.com")) }, { parent: this });
+        this.deployRole = new aws.iam.Role(`${name}-deploy`, { assumeRolePolicy: JSON.stringify(assumeRolePolicy("codebuild.amazonaws.com")), tags: args.tags }, { parent: this });
         new aws.iam.RolePolicy(`${name}-deploy`, { role: this.deployRole.id, policy: pulumi.all([base, args.stateBucketArn, args.kmsKeyArn, args.envRolePrefix ?? "todobackend-"])
             .apply(([b, state, key, prefix]) => JSON.stringify(deployPolicy({ ...b, stateBucketArn: state, kmsKeyArn: key, namePrefix: prefix }))) }, { parent: this });
 
@@ -56,6 +58,7 @@ export class BuildProjects extends pulumi.ComponentResource {
             source: pipelineSource(readBuildspec("app-buildspec.yml")), artifacts: { type: "CODEPIPELINE" },
             environment: { type: "LINUX_CONTAINER", computeType: "BUILD_GENERAL1_SMALL", image: args.buildImage,
                 imagePullCredentialsType: "CODEBUILD", privilegedMode: true },
+            tags: args.tags,
         }, { parent: this });
         const deploy = (key: string, file: string) => new aws.codebuild.Project(`${name}-${key}`, {
             name: pulumi.interpolate`${args.namePrefix}${key}`, serviceRole: this.deployRole.arn,
@@ -65,6 +68,7 @@ export class BuildProjects extends pulumi.ComponentResource {
                     { name: "PULUMI_BACKEND_URL", value: args.stateBucketUrl },
                     { name: "PULUMI_SECRETS_PROVIDER", value: args.secretsProvider },
                 ] },
+            tags: args.tags,
         }, { parent: this });
         this.dev = deploy("deploy-dev", "deploy-dev.yml");
         this.changeSet = deploy("changeset", "deploy-changeset.yml");

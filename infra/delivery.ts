@@ -1,6 +1,7 @@
 // The `delivery` stack, once per account: registries, images, state backend, builds and the pipeline.
 import * as pulumi from "@pulumi/pulumi";
 import { BuildProjects } from "./buildProjects";
+import { baseTags } from "./config/common";
 import { readDeliveryConfig } from "./config/delivery";
 import { DeliveryImages } from "./images";
 import { DeliveryPipeline } from "./pipeline";
@@ -13,22 +14,24 @@ export const CONNECTION_ACTIVATION =
 
 export function deliveryStack() {
     const cfg = readDeliveryConfig();
-    const registry = new Registry("registry", { prefix: cfg.repositoryPrefix });
+    // On each resource's own `tags`, not provider defaultTags: the policy pack reads declared inputs.
+    const tags = baseTags(pulumi.getStack(), pulumi.getStack());
+    const registry = new Registry("registry", { prefix: cfg.repositoryPrefix, tags });
     const images = new DeliveryImages("images", { buildImageRepositoryUrl: registry.buildImage.repositoryUrl,
         xrayRepositoryUrl: registry.xray.repositoryUrl });
-    const artifacts = new PrivateBucket("artifacts", { expireDays: cfg.artifactExpiryDays });
-    const state = new StateBackend("pulumi", {});
+    const artifacts = new PrivateBucket("artifacts", { expireDays: cfg.artifactExpiryDays, tags });
+    const state = new StateBackend("pulumi", { tags });
     const stateBucketUrl = pulumi.interpolate`s3://${state.bucket.bucket.bucket}`;
     const secretsProvider = pulumi.interpolate`awskms://${state.alias.name}`;
     const builds = new BuildProjects("builds", {
         namePrefix: "todobackend-", artifactBucketArn: artifacts.bucket.arn, appRepositoryArn: registry.app.arn,
         buildImageRepositoryArn: registry.buildImage.arn, buildImage: images.buildImage.imageUri,
-        stateBucketArn: state.bucket.bucket.arn, stateBucketUrl, kmsKeyArn: state.key.arn, secretsProvider,
+        stateBucketArn: state.bucket.bucket.arn, stateBucketUrl, kmsKeyArn: state.key.arn, secretsProvider, tags,
     });
     const pipeline = new DeliveryPipeline("todobackend", {
         artifactBucket: artifacts.bucket.bucket, artifactBucketArn: artifacts.bucket.arn,
         appRepository: cfg.appRepository, deploymentRepository: cfg.deploymentRepository, branch: cfg.branch,
-        connectionProvider: cfg.connectionProvider, approvalTopicArn: cfg.approvalTopicArn,
+        connectionProvider: cfg.connectionProvider, approvalTopicArn: cfg.approvalTopicArn, tags,
         projects: { app: builds.app, dev: builds.dev, changeSet: builds.changeSet, execute: builds.execute },
     });
     return {

@@ -14,6 +14,8 @@ export interface DeliveryPipelineArgs {
     /** @default "GitHub" */
     connectionProvider?: pulumi.Input<string>;
     approvalTopicArn?: pulumi.Input<string>;
+    /** Tags for the connection, role and pipeline (the stack's base tags). @default - none */
+    tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
     projects: { app: aws.codebuild.Project; dev: aws.codebuild.Project; changeSet: aws.codebuild.Project; execute: aws.codebuild.Project };
 }
 
@@ -26,9 +28,9 @@ export class DeliveryPipeline extends pulumi.ComponentResource {
         super("todobackend:infra:DeliveryPipeline", name, {}, opts);
         // Created PENDING: AWS requires a person to complete the OAuth handshake once in the console.
         this.connection = new aws.codestarconnections.Connection(name, { name: `${name}-source`.slice(0, 32),
-            providerType: args.connectionProvider ?? "GitHub" }, { parent: this });
+            providerType: args.connectionProvider ?? "GitHub", tags: args.tags }, { parent: this });
         const p = args.projects;
-        const role = new aws.iam.Role(name, { assumeRolePolicy: JSON.stringify(assumeRolePolicy("codepipeline.amazonaws.com")) }, { parent: this });
+        const role = new aws.iam.Role(name, { assumeRolePolicy: JSON.stringify(assumeRolePolicy("codepipeline.amazonaws.com")), tags: args.tags }, { parent: this });
         new aws.iam.RolePolicy(name, { role: role.id, policy: pulumi.all([args.artifactBucketArn, this.connection.arn,
             p.app.arn, p.dev.arn, p.changeSet.arn, p.execute.arn, args.approvalTopicArn]).apply(([bucket, conn, a, d, c, e, topic]) =>
             JSON.stringify(pipelinePolicy({ artifactBucketArn: bucket, connectionArn: conn, buildProjectArns: [a, d, c, e], approvalTopicArn: topic }))) }, { parent: this });
@@ -38,7 +40,7 @@ export class DeliveryPipeline extends pulumi.ComponentResource {
         const stages = pulumi.all([names, args.approvalTopicArn])
             .apply(([n, topic]) => pipelineStages({ ...(n as Omit<StageNames, "approvalTopicArn">), approvalTopicArn: topic }));
         this.pipeline = new aws.codepipeline.Pipeline(name, { name: args.pipelineName ?? "todobackend", roleArn: role.arn, pipelineType: "V2",
-            artifactStores: [{ location: args.artifactBucket, type: "S3" }], stages }, { parent: this });
+            artifactStores: [{ location: args.artifactBucket, type: "S3" }], stages, tags: args.tags }, { parent: this });
         this.registerOutputs({ pipelineName: this.pipeline.name, connectionArn: this.connection.arn });
     }
 }

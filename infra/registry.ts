@@ -6,6 +6,8 @@ import { keepLastLifecyclePolicy, repositoryNames } from "./lib/deliveryNaming";
 export interface RegistryArgs {
     /** ECR name prefix. @default "docker-in-aws" */
     prefix?: pulumi.Input<string>;
+    /** Tags put on every repository (the stack's base tags). @default - none */
+    tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
 /** The three ECR repositories (book §2) with scanning, lifecycle rules and the CodeBuild pull policy. */
@@ -22,7 +24,7 @@ export class Registry extends pulumi.ComponentResource {
         const repo = (key: "app" | "buildImage" | "xray", mutability: string) => new aws.ecr.Repository(`${name}-${key}`, {
             name: names[key], imageTagMutability: mutability, forceDelete: false,
             imageScanningConfiguration: { scanOnPush: true },
-            encryptionConfigurations: [{ encryptionType: "AES256" }],
+            encryptionConfigurations: [{ encryptionType: "AES256" }], tags: args.tags,
         }, { parent: this });
         this.app = repo("app", "IMMUTABLE");
         this.buildImage = repo("buildImage", "MUTABLE");

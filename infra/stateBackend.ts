@@ -6,6 +6,8 @@ export interface PrivateBucketArgs {
     expireDays?: pulumi.Input<number>;
     /** KMS key for SSE; AES256 when omitted. */
     kmsKeyArn?: pulumi.Input<string>;
+    /** Tags for the bucket (the stack's base tags). @default - none */
+    tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
 /** A versioned, encrypted bucket with every public access path blocked. */
@@ -14,7 +16,7 @@ export class PrivateBucket extends pulumi.ComponentResource {
 
     constructor(name: string, args: PrivateBucketArgs, opts?: pulumi.ComponentResourceOptions) {
         super("todobackend:infra:PrivateBucket", name, {}, opts);
-        this.bucket = new aws.s3.Bucket(name, { forceDestroy: false }, { parent: this });
+        this.bucket = new aws.s3.Bucket(name, { forceDestroy: false, tags: args.tags }, { parent: this });
         new aws.s3.BucketVersioning(name, { bucket: this.bucket.id, versioningConfiguration: { status: "Enabled" } }, { parent: this });
         new aws.s3.BucketServerSideEncryptionConfiguration(name, { bucket: this.bucket.id, rules: [{
             applyServerSideEncryptionByDefault: args.kmsKeyArn
@@ -33,6 +35,8 @@ export class PrivateBucket extends pulumi.ComponentResource {
 export interface StateBackendArgs {
     /** KMS alias name without "alias/". @default "todobackend-pulumi" */
     keyAlias?: pulumi.Input<string>;
+    /** Tags for the key and the state bucket (the stack's base tags). @default - none */
+    tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
 /** Pulumi's S3 state bucket and the KMS key used as the stacks' secrets provider. */
@@ -44,9 +48,9 @@ export class StateBackend extends pulumi.ComponentResource {
     constructor(name: string, args: StateBackendArgs, opts?: pulumi.ComponentResourceOptions) {
         super("todobackend:infra:StateBackend", name, {}, opts);
         this.key = new aws.kms.Key(name, { description: "Pulumi secrets provider for todobackend stacks", enableKeyRotation: true,
-            deletionWindowInDays: 30 }, { parent: this });
+            deletionWindowInDays: 30, tags: args.tags }, { parent: this });
         this.alias = new aws.kms.Alias(name, { name: pulumi.interpolate`alias/${args.keyAlias ?? "todobackend-pulumi"}`, targetKeyId: this.key.keyId }, { parent: this });
-        this.bucket = new PrivateBucket(`${name}-state`, { kmsKeyArn: this.key.arn }, { parent: this });
+        this.bucket = new PrivateBucket(`${name}-state`, { kmsKeyArn: this.key.arn, tags: args.tags }, { parent: this });
         this.registerOutputs({ alias: this.alias.name, bucket: this.bucket.bucket.bucket });
     }
 }

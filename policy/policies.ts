@@ -352,14 +352,17 @@ export const codebuildPrivilegedOnlyForImageBuild: ResourceValidationPolicy = {
             privilegedProjectPattern: {
                 type: "string",
                 default: "(^|-)(app-?build|build)$",
-                description: "Regular expression on the resource name of the project allowed to run privileged.",
+                description: "Regular expression on the name of the project allowed to run privileged: its CodeBuild project name, or its Pulumi resource name when it has none.",
             },
         },
     },
     validateResource: (args, report) => {
         if (args.type !== Types.codebuildProject || args.props.environment?.privilegedMode !== true) return;
         const { privilegedProjectPattern } = args.getConfig<{ privilegedProjectPattern: string }>();
-        if (!new RegExp(privilegedProjectPattern).test(args.name)) {
+        // The project name is what the pipeline and the console show; the resource name is a
+        // program-internal label (the delivery stack's app build is `builds-app`, named `todobackend-build`).
+        const projectName = typeof args.props.name === "string" && args.props.name !== "" ? args.props.name : args.name;
+        if (!new RegExp(privilegedProjectPattern).test(projectName)) {
             report(`CodeBuild project '${args.name}' runs in privileged mode. Fix: set environment.privilegedMode: false; only the app image build (Docker-in-Docker) needs it.`);
         }
     },
@@ -403,6 +406,7 @@ export const taggedTypes: readonly string[] = [
     "aws:ecs/taskDefinition:TaskDefinition", "aws:lambda/function:Function",
     "aws:secretsmanager/secret:Secret", "aws:codepipeline/pipeline:Pipeline", "aws:rds/subnetGroup:SubnetGroup",
     "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace", "aws:servicediscovery/service:Service",
+    "aws:kms/key:Key", "aws:codestarconnections/connection:Connection",
 ];
 
 /** Cost reports and ownership rely on the base tags every component receives. */

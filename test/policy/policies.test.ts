@@ -263,6 +263,14 @@ describe("codebuild-privileged-only-app-build", () => {
         assert.deepEqual(await messages(codebuildPrivilegedOnlyForImageBuild, [project("todobackend-preview", false)]), []);
     });
 
+    it("recognises the app build by its CodeBuild project name, not by its resource name", async () => {
+        const named = (resourceName: string, projectName: string) => resource("aws:codebuild/project:Project", resourceName,
+            { name: projectName, environment: { privilegedMode: true, computeType: "BUILD_GENERAL1_SMALL" }, tags });
+        assert.deepEqual(await messages(codebuildPrivilegedOnlyForImageBuild, [named("builds-app", "todobackend-build")]), []);
+        assert.match((await messages(codebuildPrivilegedOnlyForImageBuild, [named("builds-app-build", "todobackend-deploy-dev")]))[0],
+            /'builds-app-build' runs in privileged mode/);
+    });
+
     it("names the privileged project through config", async () => {
         const config = { "codebuild-privileged-only-app-build": { privilegedProjectPattern: "-image$" } };
         assert.deepEqual(await messages(codebuildPrivilegedOnlyForImageBuild, [project("todobackend-image", true)], config), []);
