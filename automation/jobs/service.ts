@@ -14,7 +14,7 @@ import type { Logger } from "../logger";
 import type { StartWorker, WorkerHandle, WorkerOutcome } from "../pulumi/spawn";
 import { JobQueue } from "./queue";
 import type { JobStore } from "./store";
-import { emptySummary, eventType, foldEvent } from "./summary";
+import { compactEvent, emptySummary, eventType, foldEvent } from "./summary";
 import { isFinal, Job, JobOptions, JobState, JobSummary, Op } from "./types";
 
 /** What a guard may answer to an engine event: nothing, or stop the job (with a reason). */
@@ -262,7 +262,8 @@ export class JobService {
                 {
                     onSecrets: (values) => store.useSecrets(job.id, values),
                     onOutput: (line) => store.appendLog(job.id, line),
-                    onEvent: (event) => {
+                    onEvent: (raw) => {
+                        const event = compactEvent(raw);
                         store.appendEvent(job.id, eventType(event), event);
                         foldEvent(summary, event);
                         // Progress for readers, at most every 250 ms: the store is synchronous.

@@ -1,5 +1,26 @@
 import type { JobSummary } from "./types";
 
+/** Summaries whose counts came from the engine's own summaryEvent (authoritative). */
+const sawSummary = new WeakSet<JobSummary>();
+
+function countSteps(steps: JobSummary["steps"]): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const s of steps) counts[s.op] = (counts[s.op] ?? 0) + 1;
+    return counts;
+}
+
+/**
+ * Drops the dynamic providers' serialised source (`__provider`, kilobytes per resource and
+ * per event) from an engine event before it is stored or streamed: it is code, not state.
+ */
+export function compactEvent<T>(value: T): T {
+    if (Array.isArray(value)) return value.map((v) => compactEvent(v)) as T;
+    if (value && typeof value === "object") {
+        return Object.fromEntries(Object.entries(value).filter(([k]) => k !== "__provider").map(([k, v]) => [k, compactEvent(v)])) as T;
+    }
+    return value;
+}
+
 export const emptySummary = (): JobSummary => ({ counts: {}, steps: [], policyViolations: [] });
 
 /** The engine event's kind: the one payload key besides sequence and timestamp. */
@@ -18,13 +39,27 @@ export function foldEvent(summary: JobSummary, event: Record<string, unknown>): 
     if (!body) return summary;
     if (type === "resourcePreEvent") {
         const m = body.metadata as { op?: string; urn?: string; type?: string } | undefined;
-        if (m?.op && m.urn && m.op !== "same") {
+        // Provider registrations are bookkeeping, not changes: the engine leaves them out of its counts too.
+        if (m?.op && m.urn && m.op !== "same" && !m.type?.startsWith("pulumi:providers:")) {
             summary.steps.push({ urn: m.urn, type: m.type ?? "", op: m.op });
-            summary.counts[m.op] = (summary.counts[m.op] ?? 0) + 1;
+            if (!sawSummary.has(summary)) summary.counts = countSteps(summary.steps);
+        }
+    } else if (type === "resOutputsEvent") {
+        // A refresh step only says "refresh"; its outcome (same, update = drift, delete = gone)
+        // arrives with the resource's outputs.
+        const m = body.metadata as { op?: string; urn?: string } | undefined;
+        const i = summary.steps.findIndex((s) => s.urn === m?.urn && s.op === "refresh");
+        if (i >= 0 && m?.op) {
+            if (m.op === "same") summary.steps.splice(i, 1);
+            else summary.steps[i] = { ...summary.steps[i], op: m.op };
+            if (!sawSummary.has(summary)) summary.counts = countSteps(summary.steps);
         }
     } else if (type === "summaryEvent") {
         const changes = body.resourceChanges as Record<string, number> | undefined;
-        if (changes) summary.counts = { ...changes };
+        if (changes) {
+            summary.counts = { ...changes };
+            sawSummary.add(summary);
+        }
     } else if (type === "policyEvent") {
         summary.policyViolations.push({
             policyPack: String(body.policyPackName ?? ""),

@@ -38,7 +38,7 @@ export const startWorker: StartWorker = (spec, env, handlers) => {
     const child = fork(WORKER_ENTRY, [], {
         detached: true,
         env,
-        execArgv: ["--experimental-strip-types", "--disable-warning=ExperimentalWarning"],
+        execArgv: ["--experimental-strip-types", "--disable-warning=ExperimentalWarning", "--disable-warning=MODULE_TYPELESS_PACKAGE_JSON"],
         stdio: ["ignore", "pipe", "pipe", "ipc"],
         serialization: "json",
     });

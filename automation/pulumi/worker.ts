@@ -3,8 +3,8 @@
 // service and gives force-cancel a process group to kill.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation";
-import type { EngineEvent, OutputMap, Stack } from "@pulumi/pulumi/automation";
+import { LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation/index.js";
+import type { EngineEvent, OutputMap, Stack } from "@pulumi/pulumi/automation/index.js";
 import type { ParentMessage, WorkerMessage, WorkerSpec } from "./protocol";
 
 const abort = new AbortController();

@@ -1,0 +1,229 @@
+// The automation service through HTTP against the real Pulumi CLI, a real file:// backend and
+// real worker processes, on a private copy of the fixture project (files stand in for cloud
+// resources). One server for the whole file; each test uses its own stack where it can.
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { Job } from "../../automation/jobs/types";
+import { Harness, startHarness } from "./harness";
+import { readSse } from "./sse";
+
+describe("automation service over HTTP with the real Pulumi CLI", function () {
+    this.timeout(180_000);
+    let h: Harness;
+    const out = (stack: string, file: string) => path.join(h.projectDir, "out", stack, file);
+    const start = async (stack: string, op: string, body: unknown = {}, token?: string) => {
+        const r = await h.call("POST", `/v1/stacks/${stack}/${op}`, { token: token ?? h.tokens.admin, body });
+        assert.equal(r.status, 202, JSON.stringify(r.body));
+        return r.body as Job;
+    };
+    const hasEvent = (jobId: string, type: string) => h.server.store.eventsAfter(jobId, 0, 10_000).some((e) => e.type === type);
+
+    before(async function () {
+        this.timeout(60_000);
+        h = await startHarness({ env: { AUTOMATION_QUEUE_LIMIT: "4", AUTOMATION_CONCURRENCY: "2" } });
+    });
+    after(async () => h?.stop());
+
+    describe("operations", () => {
+        it("previews dev: 202 with a Location, a summary matching the fixture, and no file written", async () => {
+            const r = await h.call("POST", "/v1/stacks/dev/previews", { token: h.tokens.operator, body: {} });
+            assert.equal(r.status, 202);
+            assert.equal(r.headers.get("location"), `/v1/jobs/${r.body.id}`);
+            assert.equal(r.body.triggeredBy, "otto-operator");
+            const job = await h.waitFor(r.body.id);
+            assert.equal(job.state, "succeeded");
+            // The fixture's dev stack: two items plus the stack itself.
+            assert.deepEqual(job.summary?.counts, { create: 3 });
+            const items = job.summary!.steps.filter((s) => s.type === "pulumi-nodejs:dynamic:Resource");
+            assert.deepEqual(items.map((s) => [s.urn.split("::").pop(), s.op]).sort(), [["item-0", "create"], ["item-1", "create"]]);
+            assert.equal(fs.existsSync(out("dev", "item-0.txt")), false);
+            const fetched = await h.call("GET", `/v1/jobs/${job.id}`, { token: h.tokens.viewer });
+            assert.deepEqual(fetched.body.summary.counts, { create: 3 });
+        });
+
+        it("updates dev: the fixture's files appear on disk and the stack reports its outputs", async () => {
+            const job = await h.waitFor((await start("dev", "updates")).id);
+            assert.equal(job.state, "succeeded", JSON.stringify(job.error));
+            assert.equal(fs.readFileSync(out("dev", "item-0.txt"), "utf8"), "v1");
+            assert.equal(fs.readFileSync(out("dev", "item-1.txt"), "utf8"), "v1");
+            const stack = await h.call("GET", "/v1/stacks/dev", { token: h.tokens.viewer });
+            assert.equal(stack.body.state, "idle");
+            assert.equal(stack.body.lastJob.id, job.id);
+            assert.equal(stack.body.outputs.count, 2);
+            const log = await h.call("GET", `/v1/jobs/${job.id}/log?limit=3`, { token: h.tokens.viewer });
+            assert.equal(log.body.lines.length, 3);
+            const rest = await h.call("GET", `/v1/jobs/${job.id}/log?cursor=${log.body.nextCursor}`, { token: h.tokens.viewer });
+            assert.equal(rest.body.lines[0].seq, 4, "the next page starts after the cursor");
+        });
+
+        it("detects a file changed behind Pulumi's back with a refresh, and leaves the file alone", async () => {
+            fs.writeFileSync(out("dev", "item-0.txt"), "edited by hand");
+            const job = await h.waitFor((await start("dev", "refreshes", {}, h.tokens.operator)).id);
+            assert.equal(job.state, "succeeded", JSON.stringify(job.error));
+            assert.equal(job.summary?.counts.update, 1);
+            assert.deepEqual(
+                job.summary!.steps.map((s) => [s.urn.split("::").pop(), s.op]),
+                [["item-0", "update"]],
+            );
+            assert.equal(fs.readFileSync(out("dev", "item-0.txt"), "utf8"), "edited by hand");
+        });
+
+        it("streams a running job's events over SSE as stored, ending with the final state, and resumes after Last-Event-ID", async () => {
+            const job = await start("dev", "previews", {}, h.tokens.operator);
+            const url = `${h.url}/v1/jobs/${job.id}/events`;
+            const firstPart = await readSse(url, h.tokens.viewer, { stopAfter: 3 });
+            const rest = await readSse(url, h.tokens.viewer, { lastEventId: firstPart[2].id });
+            const stored = h.server.store.eventsAfter(job.id, 0, 10_000);
+            const streamed = [...firstPart, ...rest];
+            assert.deepEqual(streamed.map((e) => e.id), stored.map((e) => e.seq));
+            assert.deepEqual(streamed.map((e) => e.event), stored.map((e) => e.type));
+            assert.deepEqual(streamed.map((e) => e.data.data), stored.map((e) => e.data));
+            const last = streamed[streamed.length - 1];
+            assert.equal(last.event, "state");
+            assert.equal(last.data.data.state, "succeeded");
+            assert.ok(streamed.some((e) => e.event === "resourcePreEvent"), "engine events are streamed");
+        });
+
+        it("refuses a destroy without {\"confirm\": \"<stack>\"} and lets only an admin destroy", async () => {
+            const none = await h.call("POST", "/v1/stacks/dev/destroys", { token: h.tokens.admin, body: {} });
+            assert.equal(none.status, 422);
+            const wrong = await h.call("POST", "/v1/stacks/dev/destroys", { token: h.tokens.admin, body: { confirm: "prod" } });
+            assert.equal(wrong.status, 422);
+            assert.equal(wrong.body.error.code, "INVALID_INPUT");
+            const operator = await h.call("POST", "/v1/stacks/dev/destroys", { token: h.tokens.operator, body: { confirm: "dev" } });
+            assert.equal(operator.status, 403);
+            assert.equal(h.server.store.listJobs({ stack: "dev" }).filter((j) => j.op === "destroy").length, 0);
+            assert.ok(fs.existsSync(out("dev", "item-1.txt")));
+        });
+
+        it("destroys dev when confirmed, removing its files", async () => {
+            const job = await h.waitFor((await start("dev", "destroys", { confirm: "dev" })).id);
+            assert.equal(job.state, "succeeded", JSON.stringify(job.error));
+            assert.equal(fs.existsSync(out("dev", "item-1.txt")), false);
+        });
+
+        it("fails an update whose resource fails with OPERATION_FAILED, keeping the engine's message in the log only", async () => {
+            h.configure("broken", { failOn: "create", count: 1 });
+            const job = await h.waitFor((await start("broken", "updates")).id);
+            assert.equal(job.state, "failed");
+            assert.equal(job.error?.code, "OPERATION_FAILED");
+            const api = await h.call("GET", `/v1/jobs/${job.id}`, { token: h.tokens.viewer });
+            assert.doesNotMatch(JSON.stringify(api.body), /stand-in cloud refused/);
+            const log = await h.call("GET", `/v1/jobs/${job.id}/log?limit=1000`, { token: h.tokens.viewer });
+            assert.match(log.body.lines.map((l: { text: string }) => l.text).join("\n"), /stand-in cloud refused to create item-0\.txt/);
+        });
+    });
+
+    describe("cancellation", () => {
+        it("removes a queued job without running it", async () => {
+            h.configure("slow", { delayMs: 2500, count: 1 });
+            const running = await start("slow", "updates");
+            const queued = await start("slow", "previews");
+            const r = await h.call("POST", `/v1/jobs/${queued.id}/cancel`, { token: h.tokens.operator });
+            assert.equal(r.status, 200);
+            assert.equal(r.body.state, "cancelled");
+            await h.waitFor(running.id);
+            const after = h.server.store.getJob(queued.id)!;
+            assert.equal(after.state, "cancelled");
+            assert.equal(after.startedAt, undefined, "a cancelled queued job never starts");
+            const again = await h.call("POST", `/v1/jobs/${queued.id}/cancel`, { token: h.tokens.operator });
+            assert.equal(again.status, 409);
+            assert.equal(again.body.error.code, "JOB_FINISHED");
+        });
+
+        it("stops a running update gracefully, leaving the stack unlocked for the next update", async () => {
+            h.configure("slow", { delayMs: 2500, count: 2, content: "v2" });
+            const job = await start("slow", "updates");
+            await h.waitFor(job.id, () => hasEvent(job.id, "resourcePreEvent"));
+            const r = await h.call("POST", `/v1/jobs/${job.id}/cancel`, { token: h.tokens.operator });
+            assert.equal(r.status, 202);
+            const done = await h.waitFor(job.id);
+            assert.equal(done.state, "cancelled");
+            assert.equal(hasEvent(job.id, "forceKill"), false, "the engine stopped within the grace period");
+            h.configure("slow", { delayMs: 0, count: 2, content: "v3" });
+            const next = await h.waitFor((await start("slow", "updates")).id);
+            assert.equal(next.state, "succeeded", JSON.stringify(next.error));
+        });
+
+        it("kills the process group of a job that does not stop within the grace period", async () => {
+            h.configure("stuck", { delayMs: 120_000, count: 1 });
+            const job = await start("stuck", "updates");
+            await h.waitFor(job.id, () => hasEvent(job.id, "resourcePreEvent"));
+            const asked = Date.now();
+            await h.call("POST", `/v1/jobs/${job.id}/cancel`, { token: h.tokens.operator });
+            const done = await h.waitFor(job.id, undefined, 60_000);
+            assert.equal(done.state, "cancelled");
+            assert.ok(hasEvent(job.id, "forceKill"));
+            assert.ok(Date.now() - asked < 60_000, "did not wait for the stuck create to finish");
+        });
+    });
+
+    describe("queueing", () => {
+        it("runs 20 concurrent requests over two stacks without overlapping on a stack or surfacing ConcurrentUpdateError", async () => {
+            h.configure("dev", { count: 2, content: "c1" });
+            h.configure("prod", { count: 3, content: "c1" });
+            const pattern = ["updates", "previews", "previews", "refreshes", "previews", "previews", "updates", "previews", "previews", "previews"];
+            const requests = pattern.flatMap((op) => ["dev", "prod"].map((stack) => ({ stack, op })));
+            const answers = await Promise.all(requests.map(({ stack, op }) => h.call("POST", `/v1/stacks/${stack}/${op}`, { token: h.tokens.operator, body: {} })));
+            assert.deepEqual(answers.map((a) => a.status), requests.map(() => 202));
+            const jobs = await Promise.all(answers.map((a) => h.waitFor(a.body.id, undefined, 150_000)));
+            for (const j of jobs) {
+                assert.ok(["succeeded", "superseded"].includes(j.state), `${j.op} on ${j.stack}: ${j.state} ${JSON.stringify(j.error)}`);
+                assert.notEqual(j.error?.code, "STACK_LOCKED");
+            }
+            for (const stack of ["dev", "prod"]) {
+                const ran = jobs.filter((j) => j.stack === stack && j.startedAt).sort((a, b) => a.startedAt!.localeCompare(b.startedAt!));
+                for (let i = 1; i < ran.length; i++) assert.ok(ran[i].startedAt! >= ran[i - 1].finishedAt!, `${stack}: ${ran[i].id} started before ${ran[i - 1].id} finished`);
+            }
+            assert.ok(jobs.some((j) => j.state === "superseded"), "queued previews of a stack coalesce");
+            assert.equal(fs.readFileSync(out("prod", "item-2.txt"), "utf8"), "c1");
+        });
+    });
+
+    describe("errors", () => {
+        it("answers 401 without a token and 403 when the role is too low", async () => {
+            const anon = await h.call("GET", "/v1/stacks");
+            assert.equal(anon.status, 401);
+            assert.equal(anon.body.error.code, "UNAUTHENTICATED");
+            const viewer = await h.call("POST", "/v1/stacks/dev/previews", { token: h.tokens.viewer, body: {} });
+            assert.equal(viewer.status, 403);
+            assert.equal(viewer.body.error.code, "FORBIDDEN");
+        });
+
+        it("answers 404 for an unknown stack, job or route, as JSON", async () => {
+            const stack = await h.call("POST", "/v1/stacks/staging/previews", { token: h.tokens.operator, body: {} });
+            assert.deepEqual([stack.status, stack.body.error.code], [404, "STACK_NOT_FOUND"]);
+            const job = await h.call("GET", "/v1/jobs/00000000-0000-4000-8000-000000000000", { token: h.tokens.viewer });
+            assert.deepEqual([job.status, job.body.error.code], [404, "JOB_NOT_FOUND"]);
+            const route = await h.call("GET", "/v1/nothing-here", { token: h.tokens.viewer });
+            assert.deepEqual([route.status, route.body.error.code], [404, "NOT_FOUND"]);
+        });
+
+        it("answers 422 for a malformed stack name or unknown body field, 400 for broken JSON, 413 for a huge body", async () => {
+            const name = await h.call("POST", "/v1/stacks/..%2Fetc/previews", { token: h.tokens.operator, body: {} });
+            assert.equal(name.status, 422);
+            const field = await h.call("POST", "/v1/stacks/dev/previews", { token: h.tokens.operator, body: { stack: "x; rm -rf /" } });
+            assert.equal(field.status, 422);
+            assert.equal(field.body.error.details.problems[0].field, "body");
+            const json = await h.call("POST", "/v1/stacks/dev/previews", { token: h.tokens.operator, raw: "{not json" });
+            assert.deepEqual([json.status, json.body.error.code], [400, "BAD_REQUEST"]);
+            const big = await h.call("POST", "/v1/stacks/dev/previews", { token: h.tokens.operator, body: { message: "x".repeat(100_000) } });
+            assert.deepEqual([big.status, big.body.error.code], [413, "PAYLOAD_TOO_LARGE"]);
+            assert.equal(h.server.store.listJobs({ stack: "dev", state: "queued" }).length, 0);
+        });
+
+        it("answers 409 STACK_BUSY for noQueue on a busy stack and 409 QUEUE_FULL beyond the queue limit", async () => {
+            h.configure("slow", { delayMs: 2000, count: 1, content: "q" });
+            const running = await start("slow", "updates");
+            const busy = await h.call("POST", "/v1/stacks/slow/refreshes", { token: h.tokens.operator, body: { noQueue: true } });
+            assert.deepEqual([busy.status, busy.body.error.code], [409, "STACK_BUSY"]);
+            const queued: Job[] = [];
+            for (let i = 0; i < 4; i++) queued.push(await start("slow", "refreshes"));
+            const full = await h.call("POST", "/v1/stacks/slow/refreshes", { token: h.tokens.operator, body: {} });
+            assert.deepEqual([full.status, full.body.error.code], [409, "QUEUE_FULL"]);
+            for (const q of queued) await h.call("POST", `/v1/jobs/${q.id}/cancel`, { token: h.tokens.operator });
+            await h.waitFor(running.id);
+        });
+    });
+});
