@@ -7,9 +7,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { APP_CONTAINER, APP_PORT, AppContainerArgs, PUBLIC_VOLUME, appContainerDefinitions, imageReference,
     migrateContainerDefinitions } from "./lib/appContainers";
 import { appExecutionPolicy, appTaskPolicy } from "./lib/appIam";
-import { assumeRolePolicy } from "./lib/deliveryIam";
 import { checkLogRetention, checkWholeNumber } from "./lib/validation";
 import { Migrations } from "./migrations";
+import { TagsInput, namedTags, taskRoles } from "./taskRoles";
 
 export interface AppServiceArgs {
     /** Environment name that prefixes physical names, e.g. `todobackend-dev` (book: the stack name). */
@@ -48,7 +48,7 @@ export interface AppServiceArgs {
     /** Days the app's logs are kept. @default 7 */
     logRetentionDays?: pulumi.Input<number>;
     /** Tags every taggable child carries (ManagedBy/Project/Stack/Environment). */
-    tags: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    tags: TagsInput;
 }
 
 /** Log group, task definitions, Django secret, roles, migrations, ECS service and its autoscaling. */
@@ -65,7 +65,7 @@ export class AppService extends pulumi.ComponentResource {
         validateAppServiceArgs(args);
         const parent = { parent: this };
         const region = aws.getRegionOutput({}, parent).region;
-        const tags = (role: string) => pulumi.all([args.tags, args.envName]).apply(([t, env]) => ({ ...t, Name: `${env}-${role}` }));
+        const tags = namedTags(args.tags, args.envName);
 
         this.logGroup = new aws.cloudwatch.LogGroup(`${name}`, {
             name: pulumi.interpolate`/${args.envName}/ecs/todobackend`, retentionInDays: args.logRetentionDays ?? 7, tags: tags("todobackend"),
@@ -83,19 +83,10 @@ export class AppService extends pulumi.ComponentResource {
             secretId: this.djangoSecret.id, secretString: pulumi.secret(newDjangoSecretKey()),
         }, { parent: this, ignoreChanges: ["secretString"] });
 
-        const assume = JSON.stringify(assumeRolePolicy("ecs-tasks.amazonaws.com"));
-        const executionRole = new aws.iam.Role(`${name}-execution`, {
-            name: pulumi.interpolate`${args.envName}-app-execution`, assumeRolePolicy: assume, tags: tags("app-execution"),
-        }, parent);
-        const executionPolicy = new aws.iam.RolePolicy(`${name}-execution`, {
-            role: executionRole.id,
-            policy: pulumi.all([this.logGroup.arn, args.databaseSecretArn, this.djangoSecret.arn]).apply(([logs, db, django]) =>
+        const { executionRole, executionPolicy, taskRole } = taskRoles(name, { envName: args.envName, kind: "app", tags: args.tags,
+            executionPolicy: pulumi.all([this.logGroup.arn, args.databaseSecretArn, this.djangoSecret.arn]).apply(([logs, db, django]) =>
                 JSON.stringify(appExecutionPolicy({ logGroupArn: logs, secretArns: [db, django] }))),
-        }, parent);
-        const taskRole = new aws.iam.Role(`${name}-task`, {
-            name: pulumi.interpolate`${args.envName}-app-task`, assumeRolePolicy: assume, tags: tags("app-task"),
-        }, parent);
-        new aws.iam.RolePolicy(`${name}-task`, { role: taskRole.id, policy: JSON.stringify(appTaskPolicy()) }, parent);
+            taskPolicy: JSON.stringify(appTaskPolicy()) }, this);
 
         const containerArgs = pulumi.all([args.appRepository, args.imageTag ?? "latest", region, this.logGroup.name, args.databaseHost,
             args.databaseUser ?? "todobackend", args.databaseName ?? "todobackend", args.xrayDaemonAddress, args.databaseSecretArn,

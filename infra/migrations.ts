@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { assumeRolePolicy } from "./lib/deliveryIam";
 import { migrationRunnerPolicy } from "./lib/appIam";
 import { checkLogRetention } from "./lib/validation";
+import { TagsInput } from "./taskRoles";
 
 export const RUNNER_SOURCE = path.join(__dirname, "functions", "runMigrations", "index.mjs");
 /** Current Node runtime; its bundled AWS SDK v3 is all the runner needs, so there is nothing to package. */
@@ -32,7 +33,7 @@ export interface MigrationsArgs {
     /** Days the runner's logs are kept. @default 7 */
     logRetentionDays?: pulumi.Input<number>;
     /** Tags every taggable child carries. */
-    tags: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    tags: TagsInput;
 }
 
 /** The runner Lambda, its role and log group, and the invocation that runs the migrations. */

@@ -4,10 +4,10 @@
 // (UDP cannot go through an ALB).
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { assumeRolePolicy } from "./lib/deliveryIam";
 import { xrayContainerDefinitions, xrayDaemonAddress } from "./lib/appContainers";
 import { checkLogRetention, checkWholeNumber } from "./lib/validation";
 import { xrayExecutionPolicy, xrayTaskPolicy } from "./lib/xrayIam";
+import { TagsInput, namedTags, taskRoles } from "./taskRoles";
 
 /** The official daemon image, pinned (book §10 row 20); the delivery stack's own build may replace it. */
 export const DEFAULT_XRAY_IMAGE = "public.ecr.aws/xray/aws-xray-daemon:3.3.14";
@@ -36,7 +36,7 @@ export interface XrayDaemonArgs {
     /** Days the daemon's logs are kept. @default 7 */
     logRetentionDays?: pulumi.Input<number>;
     /** Tags every taggable child carries (ManagedBy/Project/Stack/Environment). */
-    tags: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    tags: TagsInput;
 }
 
 /** Cloud Map namespace + `xray` service, Fargate task and service, roles and log group of the daemon. */
@@ -52,22 +52,14 @@ export class XrayDaemon extends pulumi.ComponentResource {
         validateXrayArgs(args);
         const parent = { parent: this };
         const region = aws.getRegionOutput({}, parent).region;
-        const tags = (role: string) => pulumi.all([args.tags, args.envName]).apply(([t, env]) => ({ ...t, Name: `${env}-${role}` }));
+        const tags = namedTags(args.tags, args.envName);
 
         const logGroup = new aws.cloudwatch.LogGroup(`${name}`, {
             name: pulumi.interpolate`/${args.envName}/ecs/xray`, retentionInDays: args.logRetentionDays ?? 7, tags: tags("xray"),
         }, parent);
-        const assume = JSON.stringify(assumeRolePolicy("ecs-tasks.amazonaws.com"));
-        const executionRole = new aws.iam.Role(`${name}-execution`, {
-            name: pulumi.interpolate`${args.envName}-xray-execution`, assumeRolePolicy: assume, tags: tags("xray-execution"),
-        }, parent);
-        new aws.iam.RolePolicy(`${name}-execution`, {
-            role: executionRole.id, policy: logGroup.arn.apply((arn) => JSON.stringify(xrayExecutionPolicy(arn))),
-        }, parent);
-        const taskRole = new aws.iam.Role(`${name}-task`, {
-            name: pulumi.interpolate`${args.envName}-xray-task`, assumeRolePolicy: assume, tags: tags("xray-task"),
-        }, parent);
-        new aws.iam.RolePolicy(`${name}-task`, { role: taskRole.id, policy: JSON.stringify(xrayTaskPolicy()) }, parent);
+        const { executionRole, taskRole } = taskRoles(name, { envName: args.envName, kind: "xray", tags: args.tags,
+            executionPolicy: logGroup.arn.apply((arn) => JSON.stringify(xrayExecutionPolicy(arn))),
+            taskPolicy: JSON.stringify(xrayTaskPolicy()) }, this);
 
         this.namespace = new aws.servicediscovery.PrivateDnsNamespace(`${name}-namespace`, {
             name: args.namespaceName, vpc: args.vpcId, description: pulumi.interpolate`${args.namespaceName} namespace`, tags: tags("services"),
