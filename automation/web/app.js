@@ -2,6 +2,7 @@
 // textContent (never innerHTML): stack names, job fields and above all the log are untrusted.
 import {
     ApiError,
+    approvalSummary,
     durationText,
     eventPayload,
     formatTime,
@@ -329,24 +330,19 @@ async function renderApproval(job) {
     let record;
     try {
         record = await api(`/v1/jobs/${encodeURIComponent(job.id)}/approvals`);
-    } catch (err) {
-        if (err instanceof ApiError && (err.status === 404 || err.status === 405)) {
-            panel.hidden = true;
-            return;
-        }
+    } catch {
         record = undefined;
     }
     if (view.jobId !== job.id) return;
-    panel.hidden = false;
-    const approvals = Array.isArray(record?.approvals) ? record.approvals : Array.isArray(record) ? record : [];
-    $("approval-list").replaceChildren(
-        ...approvals.map((a) => el("li", { text: `${a.decision === "reject" ? "Rejected" : "Approved"} by ${a.by ?? a.principal ?? a.approver ?? "someone"}${a.comment ? `: ${a.comment}` : ""} (${formatTime(a.at ?? a.createdAt)})` })),
-    );
-    $("approval-status").textContent = record?.status ? `Status: ${record.status}` : approvals.length ? "" : "No decision yet.";
-    const allowed = can("approve");
-    $("approval-form").hidden = !allowed;
-    $("approve").disabled = !allowed;
-    $("reject").disabled = !allowed;
+    const summary = approvalSummary(record);
+    panel.hidden = !summary.needed;
+    if (!summary.needed) return;
+    $("approval-status").textContent = summary.text;
+    $("approval-list").replaceChildren(...summary.decisions.map((text) => el("li", { text })));
+    // Only roles that can approve see the form; the service still checks self-approval etc.
+    $("approval-form").hidden = !can("approve");
+    $("approve").disabled = !summary.open;
+    $("reject").disabled = !summary.open;
 }
 
 async function decide(decision) {

@@ -76,3 +76,11 @@ export interface StreamedEvent {
 export declare function stripColour(text: unknown): string;
 export declare function logLinesFromEvent(stored: StreamedEvent): Array<{ kind: "output" | "error" | "step" | "state"; text: string }>;
 export declare function isFinalEvent(stored: StreamedEvent | undefined): boolean;
+
+export interface ApprovalRecord {
+    approvals?: Array<{ decision: string; by: string; operation?: string; comment?: string; at?: string }>;
+    update?: { required: number; approvedBy: string[]; rejectedBy: string[]; satisfied: boolean };
+    latest?: boolean;
+}
+
+export declare function approvalSummary(record: ApprovalRecord | undefined | null): { needed: boolean; open: boolean; text: string; decisions: string[] };

@@ -341,3 +341,28 @@ export function logLinesFromEvent(stored) {
 export function isFinalEvent(stored) {
     return stored?.type === "state" && isTerminal(stored?.data?.state);
 }
+
+/**
+ * What the approval panel says about a preview, from `GET /v1/jobs/{id}/approvals`: whether
+ * the stack's policy wants approvals for an update at all, the decisions so far, and whether
+ * deciding still makes sense (a newer preview supersedes this one).
+ *
+ * @returns {{ needed: boolean, open: boolean, text: string, decisions: string[] }}
+ */
+export function approvalSummary(record) {
+    const status = record?.update;
+    const required = Number(status?.required ?? 0);
+    const approvals = Array.isArray(record?.approvals) ? record.approvals : [];
+    const decisions = approvals
+        .filter((a) => (a.operation ?? "update") === "update")
+        .map((a) => `${a.decision === "reject" ? "Rejected" : "Approved"} by ${a.by}${a.comment ? `: ${a.comment}` : ""} (${formatTime(a.at)})`);
+    if (!(required > 0)) return { needed: false, open: false, text: "The stack's policy needs no approval for an update.", decisions };
+    const approvedBy = Array.isArray(status.approvedBy) ? status.approvedBy : [];
+    const rejectedBy = Array.isArray(status.rejectedBy) ? status.rejectedBy : [];
+    let text;
+    if (rejectedBy.length) text = `Rejected by ${rejectedBy.join(", ")}: the update cannot run from this preview.`;
+    else if (status.satisfied) text = `Approved (${approvedBy.length} of ${required}) by ${approvedBy.join(", ")}: the update may run from this preview.`;
+    else text = `Waiting for approval: ${approvedBy.length} of ${required}${approvedBy.length ? ` (${approvedBy.join(", ")})` : ""}.`;
+    if (record.latest === false) text += " A newer preview of the stack supersedes this one.";
+    return { needed: true, open: record.latest !== false && rejectedBy.length === 0, text, decisions };
+}

@@ -3,6 +3,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import {
     ApiError,
+    approvalSummary,
     SseParser,
     apiErrorMessage,
     durationText,
@@ -205,5 +206,38 @@ describe("dashboard live log lines", () => {
         const text = "<img src=x onerror=alert(1)>";
         assert.deepEqual(logLinesFromEvent({ type: "stdoutEvent", data: { stdoutEvent: { message: text } } }), [{ kind: "output", text }]);
         assert.equal(stripColour(text), text);
+    });
+});
+
+describe("dashboard approval panel", () => {
+    const at = "2026-11-25T10:00:00Z";
+    it("says no approval is needed when the policy requires none", () => {
+        assert.deepEqual(approvalSummary({ approvals: [], update: { required: 0, approvedBy: [], rejectedBy: [], satisfied: true }, latest: true }), {
+            needed: false,
+            open: false,
+            text: "The stack's policy needs no approval for an update.",
+            decisions: [],
+        });
+    });
+
+    it("counts approvals towards the requirement and lists each decision with its comment", () => {
+        const summary = approvalSummary({
+            approvals: [{ decision: "approve", by: "ann", operation: "update", comment: "looks right", at }],
+            update: { required: 2, approvedBy: ["ann"], rejectedBy: [], satisfied: false },
+            latest: true,
+        });
+        assert.equal(summary.text, "Waiting for approval: 1 of 2 (ann).");
+        assert.equal(summary.open, true);
+        assert.deepEqual(summary.decisions, ["Approved by ann: looks right (2026-11-25 10:00:00Z)"]);
+        assert.equal(approvalSummary({ update: { required: 1, approvedBy: ["ann"], rejectedBy: [], satisfied: true }, latest: true }).text, "Approved (1 of 1) by ann: the update may run from this preview.");
+    });
+
+    it("closes the decision on a rejection or when a newer preview supersedes this one", () => {
+        const rejected = approvalSummary({ update: { required: 1, approvedBy: [], rejectedBy: ["bob"], satisfied: false }, latest: true });
+        assert.equal(rejected.open, false);
+        assert.match(rejected.text, /^Rejected by bob/);
+        const stale = approvalSummary({ update: { required: 1, approvedBy: [], rejectedBy: [], satisfied: false }, latest: false });
+        assert.equal(stale.open, false);
+        assert.match(stale.text, /newer preview of the stack supersedes this one/);
     });
 });

@@ -1,0 +1,186 @@
+// The dashboard in headless Chromium against the real service (real CLI, file:// backend,
+// worker processes) on a copy of the fixture project.
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { execFileSync } from "node:child_process";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { Job } from "../../automation/jobs/types";
+import { startHarness, type Harness } from "./harness";
+
+const CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+];
+const JOB_TIMEOUT_MS = 120_000;
+
+/** The page globals the callbacks evaluated in the browser touch (tsconfig has no DOM lib). */
+interface PageGlobals {
+    document: { querySelector(selector: string): { textContent: string | null } | null };
+    location: { hash: string };
+    __injected?: number;
+}
+
+describe("the dashboard in headless Chromium", function () {
+    this.timeout(240_000);
+
+    let h: Harness;
+    let browser: BrowserContext;
+    let profileDir: string;
+    let shotDir: string;
+    const problems: string[] = [];
+
+    before(async () => {
+        const executablePath = execFileSync("bash", [path.resolve(__dirname, "../../scripts/setup-browser.sh")], { encoding: "utf8" }).trim();
+        h = await startHarness();
+        // A fresh profile per run: nothing cached or stored from an earlier run can help the page.
+        profileDir = fs.mkdtempSync(path.join(os.tmpdir(), "dashboard-profile-"));
+        shotDir = fs.mkdtempSync(path.join(os.tmpdir(), "dashboard-shots-"));
+        browser = await chromium.launchPersistentContext(profileDir, { executablePath, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 900 } });
+    });
+
+    after(async () => {
+        await browser?.close();
+        await h?.stop();
+        if (profileDir) fs.rmSync(profileDir, { recursive: true, force: true });
+    });
+
+    beforeEach(() => {
+        problems.length = 0;
+    });
+
+    afterEach(function () {
+        // Any script error or CSP violation means part of the page silently did not work.
+        if (this.currentTest?.state === "passed") assert.deepEqual(problems, [], "no script errors or CSP violations in the page");
+    });
+
+    /** A new tab (its own sessionStorage) signed in with `token`. */
+    async function openAs(token: string): Promise<Page> {
+        const page = await browser.newPage();
+        page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
+        page.on("console", (msg) => {
+            if (/Content.Security.Policy|Refused to/i.test(msg.text())) problems.push(`console: ${msg.text()}`);
+        });
+        await page.goto(`${h.url}/`);
+        await page.getByLabel("API token").fill(token);
+        await page.getByRole("button", { name: "Use token" }).click();
+        await page.getByText(/^Signed in as /).waitFor();
+        return page;
+    }
+
+    async function waitForStreamEnd(page: Page, state: string): Promise<void> {
+        await page.getByText(`Stream ended: job ${state}.`).waitFor({ timeout: JOB_TIMEOUT_MS });
+    }
+
+    function openJobId(page: Page): string {
+        const match = /#\/jobs\/(.+)$/.exec(page.url());
+        assert.ok(match, `the page shows a job (url ${page.url()})`);
+        return match[1];
+    }
+
+    async function apiJob(id: string): Promise<Job> {
+        const res = await h.call("GET", `/v1/jobs/${id}`, { token: h.tokens.viewer });
+        assert.equal(res.status, 200);
+        return res.body as Job;
+    }
+
+    it("lists the fixture's stacks with their state in words, under a strict CSP", async () => {
+        const page = await openAs(h.tokens.operator);
+        const response = await page.request.get(`${h.url}/`);
+        assert.match(response.headers()["content-security-policy"] ?? "", /default-src 'none'|default-src 'self'/);
+        const rows = page.locator("#stacks tbody tr");
+        await rows.first().waitFor();
+        assert.deepEqual(await rows.locator("th").allTextContents(), ["dev", "prod"]);
+        assert.deepEqual(await rows.locator(".state").allTextContents(), ["Idle", "Idle"]);
+        assert.equal(await page.getByText("Signed in as otto-operator (operator).").count(), 1);
+        await page.close();
+    });
+
+    it("starts a preview from the page and shows the job, its streamed log and the change summary the API reports", async () => {
+        const page = await openAs(h.tokens.operator);
+        await page.getByRole("button", { name: "Preview dev" }).click();
+        await page.getByRole("heading", { name: "Preview of dev" }).waitFor();
+        await waitForStreamEnd(page, "succeeded");
+        const id = openJobId(page);
+
+        const job = await apiJob(id);
+        assert.equal(job.state, "succeeded");
+        assert.equal(job.triggeredBy, "otto-operator");
+        const steps = page.locator("#summary-steps tbody tr");
+        const shown: string[] = [];
+        for (const row of await steps.all()) shown.push((await row.locator("td").allTextContents()).join(" "));
+        shown.sort();
+        const expected = job.summary!.steps.map((s) => `${s.op} ${s.urn.split("::").pop()} ${s.type}`).sort();
+        assert.deepEqual(shown, expected, "the summary table is the API's per-resource steps");
+        // The fixture's dev stack has two items; the first preview creates both.
+        for (const item of ["item-0", "item-1"]) assert.ok(shown.some((row) => row.startsWith(`create ${item} `)), `${item} is created`);
+        const log = await page.locator("#log").textContent();
+        assert.match(log ?? "", /job running/);
+        assert.match(log ?? "", /create \S+ item-0/);
+        assert.match(log ?? "", /job succeeded/);
+        // The job list shows it too, with its state in words.
+        await page.locator(`#jobs tbody tr[data-job="${id}"]`).getByText("Succeeded").waitFor();
+        await page.screenshot({ path: path.join(shotDir, "preview.png"), fullPage: true });
+        await page.close();
+    });
+
+    it("streams log lines while the job is still running", async () => {
+        h.configure("dev", { count: 2, delayMs: 4000 });
+        const page = await openAs(h.tokens.operator);
+        await page.getByRole("button", { name: "Update dev" }).click();
+        await page.getByRole("heading", { name: "Update of dev" }).waitFor();
+        // A creation takes 4 s in the stand-in cloud: its step must be on screen before the job ends.
+        await page.waitForFunction(
+            () => {
+                const { document } = globalThis as unknown as PageGlobals;
+                return /create \S+ item-\d/.test(document.querySelector("#log")?.textContent ?? "") && document.querySelector("#job-meta .state")?.textContent === "Running";
+            },
+            undefined,
+            { timeout: JOB_TIMEOUT_MS },
+        );
+        await waitForStreamEnd(page, "succeeded");
+        assert.equal((await apiJob(openJobId(page))).state, "succeeded");
+        await page.close();
+    });
+
+    it("shows markup in the log as text: an injected <img onerror> is neither an element nor run", async () => {
+        const payload = "<img src=x onerror=window.__injected=1>";
+        h.configure("dev", { count: 1, prefix: payload, failOn: "create" });
+        const page = await openAs(h.tokens.operator);
+        await page.getByRole("button", { name: "Update dev" }).click();
+        await waitForStreamEnd(page, "failed");
+        const log = (await page.locator("#log").textContent()) ?? "";
+        assert.ok(log.includes(`refused to create ${payload}`), `the log shows the markup literally:\n${log}`);
+        assert.equal(await page.locator("#log img").count(), 0, "no element was made from the log text");
+        assert.equal(await page.evaluate(() => (globalThis as unknown as PageGlobals).__injected), undefined);
+        await page.screenshot({ path: path.join(shotDir, "injected.png"), fullPage: true });
+        await page.close();
+    });
+
+    it("gives a viewer no buttons that change anything", async () => {
+        const page = await openAs(h.tokens.viewer);
+        await page.locator("#stacks tbody tr").first().waitFor();
+        assert.equal(await page.locator("#stacks button[data-op]").count(), 0, "no preview/refresh/update buttons");
+        assert.deepEqual(await page.locator("#stacks tbody tr td:last-child").allTextContents(), ["read-only", "read-only"]);
+        // A preview someone else started: while it runs there is no cancel for a viewer.
+        const started = await h.call("POST", "/v1/stacks/prod/previews", { token: h.tokens.operator, body: {} });
+        assert.equal(started.status, 202);
+        await page.evaluate((id) => {
+            (globalThis as unknown as PageGlobals).location.hash = `#/jobs/${id}`;
+        }, started.body.id as string);
+        await page.getByRole("heading", { name: "Preview of prod" }).waitFor();
+        assert.equal(await page.getByRole("button", { name: "Cancel job" }).count(), 0);
+        await page.getByText(/^Stream ended/).waitFor({ timeout: JOB_TIMEOUT_MS });
+        assert.equal(await page.getByRole("button", { name: "Cancel job" }).count(), 0);
+        assert.equal(await page.getByRole("button", { name: "Update with this preview" }).count(), 0);
+        assert.equal(await page.getByRole("button", { name: /Approve|Reject/ }).count(), 0);
+        await page.close();
+    });
+});
