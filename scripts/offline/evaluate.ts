@@ -83,7 +83,23 @@ function nodeBinary(): string {
     return fs.existsSync(local) ? local : process.execPath;
 }
 
-async function runChild(request: Omit<ChildRequest, "outFile">): Promise<Evaluation> {
+// An evaluation is a pure function of its request, and each costs a process start and ~2 s of
+// loading the AWS SDK: test files and commands in one process share the results.
+const memo = new Map<string, Promise<Evaluation>>();
+
+function runChild(request: Omit<ChildRequest, "outFile">): Promise<Evaluation> {
+    const key = JSON.stringify(request);
+    let result = memo.get(key);
+    if (!result) {
+        result = spawnChild(request);
+        memo.set(key, result);
+        result.catch(() => memo.delete(key));
+    }
+    // Callers may edit what they get (the policy tests do), so each gets its own copy.
+    return result.then((e) => structuredClone(e));
+}
+
+async function spawnChild(request: Omit<ChildRequest, "outFile">): Promise<Evaluation> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "todobackend-offline-"));
     const outFile = path.join(dir, "evaluation.json");
     try {

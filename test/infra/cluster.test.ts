@@ -1,0 +1,107 @@
+// ECS on EC2: launch template, Auto Scaling group, capacity provider and the instance role.
+import * as assert from "node:assert/strict";
+import * as path from "node:path";
+import { validateClusterArgs } from "../../infra/cluster";
+import { clusterUserData, ECS_AMI_PARAMETER, instanceAssumeRolePolicy, instanceManagedPolicyArns } from "../../infra/lib/cluster";
+import { Evaluated, evaluateProgram } from "./harness";
+import { TAGS } from "./programs/components";
+
+const LT = "aws:ec2/launchTemplate:LaunchTemplate";
+const ASG = "aws:autoscaling/group:Group";
+
+describe("cluster helpers", () => {
+    it("writes ECS_CLUSTER and prepares /data/public for uid 1000 in the user data", () => {
+        assert.equal(clusterUserData("todobackend-dev-cluster"), [
+            "#!/bin/bash", "set -euo pipefail",
+            'echo "ECS_CLUSTER=todobackend-dev-cluster" >> /etc/ecs/ecs.config',
+            "mkdir -p /data/public", "chown -R 1000:1000 /data/public", "",
+        ].join("\n"));
+    });
+
+    it("refuses a cluster name that would break the user data", () => {
+        assert.throws(() => clusterUserData("dev; rm -rf /"), /is not a valid ECS cluster name/);
+    });
+
+    it("lets only EC2 assume the instance role, with the managed ECS and SSM policies", () => {
+        assert.deepEqual(JSON.parse(instanceAssumeRolePolicy()), { Version: "2012-10-17",
+            Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }] });
+        assert.deepEqual(instanceManagedPolicyArns("aws-cn"), {
+            ecs: "arn:aws-cn:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role",
+            ssm: "arn:aws-cn:iam::aws:policy/AmazonSSMManagedInstanceCore" });
+    });
+
+    it("refuses a minimum above the maximum and a target capacity over 100", () => {
+        const base = { subnetIds: [], securityGroupId: "sg", namePrefix: "x" };
+        assert.throws(() => validateClusterArgs({ ...base, minSize: 5, maxSize: 4 }), /`minSize` \(5\) and `maxSize` \(4\)/);
+        assert.throws(() => validateClusterArgs({ ...base, targetCapacity: 120 }), /`targetCapacity` must be an integer percentage 1–100, got 120/);
+    });
+});
+
+describe("cluster", () => {
+    let e: Evaluated;
+    before(async () => {
+        e = await evaluateProgram(path.join(__dirname, "programs", "components.ts"), "clusters");
+    });
+
+    it("names the cluster <env>-cluster and attaches the capacity provider as its default", () => {
+        assert.deepEqual(e.one("aws:ecs/cluster:Cluster", "ssm").inputs, { name: "todobackend-dev-cluster", tags: { ...TAGS, Name: "todobackend-dev-cluster" } });
+        assert.deepEqual(e.one("aws:ecs/clusterCapacityProviders:ClusterCapacityProviders", "ssm").inputs, {
+            clusterName: "todobackend-dev-cluster", capacityProviders: ["todobackend-dev-ec2"],
+            defaultCapacityProviderStrategies: [{ capacityProvider: "todobackend-dev-ec2", weight: 1, base: 0 }],
+        });
+        assert.equal(e.outputs.clusterName, "todobackend-dev-cluster");
+    });
+
+    it("launches the SSM-published AL2023 ECS AMI with IMDSv2 required, no key pair and encrypted gp3", () => {
+        const lt = e.one(LT, "ssm-instances").inputs;
+        assert.equal(ECS_AMI_PARAMETER, "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id");
+        assert.equal(lt.imageId, "ami-0123456789abcdef0");
+        assert.equal(lt.instanceType, "t3.micro");
+        assert.deepEqual(lt.metadataOptions, { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 });
+        assert.equal(lt.keyName, undefined);
+        assert.deepEqual(lt.vpcSecurityGroupIds, ["sg-instances"]);
+        assert.deepEqual(lt.iamInstanceProfile, { arn: "arn:aws:iam:us-east-1:123456789012:todobackend-dev-ecs-instance" });
+        assert.equal(Buffer.from(String(lt.userData), "base64").toString(), clusterUserData("todobackend-dev-cluster"));
+        assert.deepEqual(lt.blockDeviceMappings, [{ deviceName: "/dev/xvda", ebs: { volumeSize: 30, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } }]);
+        assert.deepEqual(lt.tagSpecifications, ["instance", "volume"].map((resourceType) => ({ resourceType, tags: { ...TAGS, Name: "todobackend-dev-instance" } })));
+    });
+
+    it("uses the configured AMI and instance type when given", () => {
+        const lt = e.one(LT, "pinned-instances").inputs;
+        assert.deepEqual([lt.imageId, lt.instanceType], ["ami-0fedcba9876543210", "t3.small"]);
+    });
+
+    it("runs the Auto Scaling group in the private subnets, protected from scale-in, tagging its instances", () => {
+        const asg = e.one(ASG, "ssm-instances").inputs;
+        assert.deepEqual([asg.name, asg.vpcZoneIdentifiers, asg.minSize, asg.maxSize, asg.protectFromScaleIn, asg.desiredCapacity],
+            ["todobackend-dev-instances", ["subnet-private-0", "subnet-private-1"], 1, 4, true, undefined]);
+        assert.deepEqual(asg.launchTemplate, { id: "ssm-instances-id", version: "$Latest" });
+        assert.deepEqual(asg.tags, [...Object.entries({ ...TAGS, Name: "todobackend-dev-instance" }).map(([key, value]) => ({ key, value, propagateAtLaunch: true })),
+            { key: "AmazonECSManaged", value: "true", propagateAtLaunch: true }]);
+        assert.deepEqual([e.one(ASG, "pinned-instances").inputs.minSize, e.one(ASG, "pinned-instances").inputs.maxSize], [2, 6]);
+    });
+
+    it("scales the group through a capacity provider with managed scaling, termination protection and draining", () => {
+        assert.deepEqual(e.one("aws:ecs/capacityProvider:CapacityProvider", "ssm-ec2").inputs, {
+            name: "todobackend-dev-ec2",
+            autoScalingGroupProvider: {
+                autoScalingGroupArn: "arn:aws:autoscaling:us-east-1:123456789012:todobackend-dev-instances",
+                managedTerminationProtection: "ENABLED", managedDraining: "ENABLED",
+                managedScaling: { status: "ENABLED", targetCapacity: 100, minimumScalingStepSize: 1, maximumScalingStepSize: 2 },
+            },
+            tags: TAGS,
+        });
+    });
+
+    it("gives the instances only the managed ECS and SSM policies, no inline grants", () => {
+        const attachments = e.byType("aws:iam/rolePolicyAttachment:RolePolicyAttachment").filter((a) => a.name.startsWith("ssm-"));
+        assert.deepEqual(attachments.map((a) => [a.inputs.role, a.inputs.policyArn]), [
+            ["todobackend-dev-ecs-instance", "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"],
+            ["todobackend-dev-ecs-instance", "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"],
+        ]);
+        assert.equal(e.byType("aws:iam/rolePolicy:RolePolicy").length, 0);
+        const role = e.one("aws:iam/role:Role", "ssm-instance").inputs;
+        assert.deepEqual(JSON.parse(String(role.assumeRolePolicy)), JSON.parse(instanceAssumeRolePolicy()));
+        assert.deepEqual(e.one("aws:iam/instanceProfile:InstanceProfile", "ssm-instance").inputs.role, "todobackend-dev-ecs-instance");
+    });
+});
