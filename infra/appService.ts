@@ -15,6 +15,10 @@ export interface AppServiceArgs {
     /** Environment name that prefixes physical names, e.g. `todobackend-dev` (book: the stack name). */
     envName: pulumi.Input<string>;
     clusterArn: pulumi.Input<string>;
+    /**
+     * Name of the cluster, taken from its capacity-provider association: the service and the
+     * migrate task wait for it, since ECS refuses a capacity provider the cluster does not have yet.
+     */
     clusterName: pulumi.Input<string>;
     /** The cluster's EC2 capacity provider; the service and the migrate task are placed with it. */
     capacityProviderName: pulumi.Input<string>;
@@ -109,15 +113,16 @@ export class AppService extends pulumi.ComponentResource {
             containerDefinitions: containerArgs.apply((c) => JSON.stringify(migrateContainerDefinitions(c))), tags: tags("migrate"),
         }, taskDefinitionOpts);
 
+        const capacityProvider = pulumi.all([args.capacityProviderName, args.clusterName]).apply(([cp]) => cp);
         this.migrations = new Migrations(`${name}-migrations`, {
-            envName: args.envName, clusterArn: args.clusterArn, clusterName: args.clusterName, capacityProviderName: args.capacityProviderName,
+            envName: args.envName, clusterArn: args.clusterArn, clusterName: args.clusterName, capacityProviderName: capacityProvider,
             taskDefinitionArn: this.migrateTaskDefinition.arn, taskDefinitionFamily: this.migrateTaskDefinition.family,
             executionRoleArn: executionRole.arn, taskRoleArn: taskRole.arn, logRetentionDays: args.logRetentionDays, tags: args.tags,
         }, parent);
 
         this.service = new aws.ecs.Service(`${name}`, {
             name: "todobackend", cluster: args.clusterArn, taskDefinition: this.taskDefinition.arn, desiredCount: args.desiredCount ?? 1,
-            capacityProviderStrategies: [{ capacityProvider: args.capacityProviderName, weight: 1, base: 0 }],
+            capacityProviderStrategies: [{ capacityProvider, weight: 1, base: 0 }],
             loadBalancers: [{
                 // Read through the listener so the service waits for it (book: DependsOn listener).
                 targetGroupArn: pulumi.all([args.targetGroupArn, args.listenerArn]).apply(([tg]) => tg),

@@ -4,11 +4,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { baseTags } from "./config/common";
 import { EnvironmentConfig, readEnvironmentConfig } from "./config/environment";
+import { AppService } from "./appService";
 import { Cluster } from "./cluster";
 import { Database } from "./database";
 import { LoadBalancer } from "./loadBalancer";
 import { Network } from "./network";
 import { SecurityGroups } from "./securityGroups";
+import { XrayDaemon } from "./xray";
 
 /** Where the app and X-Ray images come from: the delivery stack's outputs, or config until it exists. */
 export function imageSources(cfg: EnvironmentConfig): { appRepositoryUrl: pulumi.Output<string>; xrayImage: pulumi.Output<string> } {
@@ -51,9 +53,24 @@ export function environmentStack() {
         subnetIds: network.privateSubnetIds, securityGroupId: security.instanceSecurityGroupId, namePrefix: cfg.envName,
         instanceType: cfg.instanceType, minSize: cfg.clusterMinSize, maxSize: cfg.clusterMaxSize, amiId: cfg.amiId, tags,
     });
+    const xray = new XrayDaemon("xray", {
+        envName: cfg.envName, vpcId: network.vpcId, privateSubnetIds: network.privateSubnetIds, clusterArn: cluster.clusterArn,
+        securityGroupId: security.xraySecurityGroupId, namespaceName: cfg.xrayNamespace, image: images.xrayImage,
+        logRetentionDays: cfg.logRetentionDays, tags,
+    });
+    const app = new AppService("app", {
+        envName: cfg.envName, clusterArn: cluster.clusterArn, clusterName: cluster.clusterName,
+        capacityProviderName: cluster.capacityProviderName, targetGroupArn: loadBalancer.targetGroup.arn,
+        listenerArn: loadBalancer.listener.arn, appRepository: images.appRepositoryUrl, imageTag: cfg.imageTag,
+        databaseHost: database.address, databaseSecretArn: database.masterUserSecretArn, xrayDaemonAddress: xray.address,
+        desiredCount: cfg.desiredCount, minCapacity: cfg.appMinCount, maxCapacity: cfg.appMaxCount,
+        logRetentionDays: cfg.logRetentionDays, tags,
+    });
 
     return {
         publicUrl: loadBalancer.publicUrl,
+        serviceName: app.service.name,
+        xrayAddress: xray.address,
         clusterName: cluster.clusterName,
         dbEndpoint: database.endpoint,
         vpcId: network.vpcId,
