@@ -122,7 +122,7 @@ export async function startServer(config: ServiceConfig, overrides: ServerOverri
 
     // Recovery before listening: jobs the previous process was running are settled first, so
     // nobody reads a "running" job that no worker runs.
-    const { interrupted, requeued } = service.recover();
+    const { interrupted, requeued } = await service.recover();
     await overrides.recovery?.scan();
     service.resume(requeued);
     if (interrupted.length || requeued.length) logger.info({ interrupted: interrupted.length, requeued: requeued.length }, "recovered jobs from the store");
@@ -162,7 +162,10 @@ async function main(): Promise<void> {
         }
         throw e;
     }
-    const running = await startServer(config);
+    // Loaded here, not at the top: the safety layer builds on this module's exports.
+    const { createSafetyLayer } = await import("./safety");
+    const safety = createSafetyLayer(config);
+    const running = await startServer(config, safety);
     const onSignal = (signal: string) => {
         running.logger.info({ signal }, "signal received");
         void running.stop().then(() => process.exit(0));

@@ -182,14 +182,50 @@ export class JobService {
         }, this.deps.cancelGraceMs);
     }
 
-    /** After a restart: settle jobs the dead process was running, and line up the queued ones again. */
-    recover(): { interrupted: Job[]; requeued: Job[] } {
-        const interrupted = this.deps.store.jobsInStates(["running"]).map((j) => {
+    /**
+     * After a restart: settle jobs the dead process was running, and list the queued ones to
+     * line up again. A worker that outlived the old service (it cancels itself when its parent
+     * goes) gets the cancel grace period to release its stack's lock, then its group is killed,
+     * so the next job on that stack does not meet a live lock.
+     */
+    async recover(): Promise<{ interrupted: Job[]; requeued: Job[] }> {
+        const running = this.deps.store.jobsInStates(["running"]);
+        await Promise.all(running.map((j) => this.reapOrphan(j)));
+        const interrupted = running.map((j) => {
             const e = engineError.interrupted();
             return this.settle(j.id, "interrupted", { error: { code: e.code, message: e.message } });
         });
         const requeued = this.deps.store.jobsInStates(["queued"]);
         return { interrupted, requeued };
+    }
+
+    private async reapOrphan(job: Job): Promise<void> {
+        const pid = this.deps.store.workerPid(job.id);
+        const alive = () => {
+            try {
+                process.kill(-pid!, 0);
+                return true;
+            } catch {
+                return false;
+            }
+        };
+        if (!pid || !alive()) return;
+        this.deps.logger.warn({ jobId: job.id, pid }, "worker of an interrupted job still running; giving it the cancel grace period");
+        try {
+            process.kill(pid, "SIGINT");
+        } catch {
+            /* gone meanwhile */
+        }
+        const until = Date.now() + this.deps.cancelGraceMs;
+        while (alive() && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+        if (alive()) {
+            this.deps.store.appendEvent(job.id, "forceKill", { afterMs: this.deps.cancelGraceMs, orphan: true });
+            try {
+                process.kill(-pid, "SIGKILL");
+            } catch {
+                /* gone meanwhile */
+            }
+        }
     }
 
     /** Re-admits stored queued jobs (after `recover` and any lock repair). */
@@ -263,6 +299,8 @@ export class JobService {
                     onSecrets: (values) => store.useSecrets(job.id, values),
                     onOutput: (line) => store.appendLog(job.id, line),
                     onEvent: (raw) => {
+                        // The language host's debug chatter is not a change anyone watches.
+                        if ((raw.diagnosticEvent as { severity?: string } | undefined)?.severity === "debug") return;
                         const event = compactEvent(raw);
                         store.appendEvent(job.id, eventType(event), event);
                         foldEvent(summary, event);
@@ -280,6 +318,7 @@ export class JobService {
             );
             const active: Active = { handle };
             this.active.set(job.id, active);
+            store.setWorkerPid(job.id, handle.pid);
             log.info({ pid: handle.pid }, "job started");
             const outcome = await handle.done;
             clearTimeout(active.killTimer);

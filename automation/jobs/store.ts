@@ -22,7 +22,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     finished_at TEXT,
     options TEXT NOT NULL,
     summary TEXT,
-    error TEXT
+    error TEXT,
+    -- the worker's pid (= its process group) while running, so a restarted service can find orphans
+    worker_pid INTEGER
 );
 CREATE INDEX IF NOT EXISTS jobs_stack ON jobs (stack, n);
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, n);
@@ -55,6 +57,7 @@ interface JobRow {
     options: string;
     summary: string | null;
     error: string | null;
+    worker_pid: number | null;
 }
 
 const toJob = (r: JobRow): Job => ({
@@ -103,6 +106,9 @@ export class JobStore {
         this.database = new DatabaseSync(file);
         this.database.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
         this.database.exec(SCHEMA);
+        // Stores created before worker_pid existed gain the column in place.
+        const columns = this.database.prepare("PRAGMA table_info(jobs)").all() as { name: string }[];
+        if (!columns.some((c) => c.name === "worker_pid")) this.database.exec("ALTER TABLE jobs ADD COLUMN worker_pid INTEGER");
         this.n = (this.database.prepare("SELECT coalesce(max(n), 0) AS n FROM jobs").get() as { n: number }).n;
         // Many SSE clients may watch one job; each adds one listener.
         this.changes.setMaxListeners(0);
@@ -180,6 +186,16 @@ export class JobStore {
         }
         const row = this.database.prepare(`SELECT * FROM jobs WHERE ${where.join(" AND ")} ORDER BY n DESC LIMIT 1`).get(...params) as JobRow | undefined;
         return row ? toJob(row) : undefined;
+    }
+
+    /** The pid of a running job's worker; a restarted service stops orphans by it. */
+    workerPid(id: string): number | undefined {
+        const row = this.database.prepare("SELECT worker_pid FROM jobs WHERE id = ?").get(id) as { worker_pid: number | null } | undefined;
+        return row?.worker_pid ?? undefined;
+    }
+
+    setWorkerPid(id: string, pid: number): void {
+        this.database.prepare("UPDATE jobs SET worker_pid = ? WHERE id = ?").run(pid, id);
     }
 
     markRunning(id: string, now = new Date()): Job {

@@ -21,6 +21,9 @@ describe("automation service over HTTP with the real Pulumi CLI", function () {
         return r.body as Job;
     };
     const hasEvent = (jobId: string, type: string) => h.server.store.eventsAfter(jobId, 0, 10_000).some((e) => e.type === type);
+    /** True once the engine has started working on the named fixture item. */
+    const itemStarted = (jobId: string, item: string) =>
+        h.server.store.eventsAfter(jobId, 0, 10_000).some((e) => e.type === "resourcePreEvent" && JSON.stringify(e.data).includes(`dynamic:Resource::${item}"`));
 
     before(async function () {
         this.timeout(60_000);
@@ -143,7 +146,7 @@ describe("automation service over HTTP with the real Pulumi CLI", function () {
         it("stops a running update gracefully, leaving the stack unlocked for the next update", async () => {
             h.configure("slow", { delayMs: 2500, count: 2, content: "v2" });
             const job = await start("slow", "updates");
-            await h.waitFor(job.id, () => hasEvent(job.id, "resourcePreEvent"));
+            await h.waitFor(job.id, () => itemStarted(job.id, "item-0"));
             const r = await h.call("POST", `/v1/jobs/${job.id}/cancel`, { token: h.tokens.operator });
             assert.equal(r.status, 202);
             const done = await h.waitFor(job.id);
@@ -156,7 +159,7 @@ describe("automation service over HTTP with the real Pulumi CLI", function () {
         it("kills the process group of a job that does not stop within the grace period", async () => {
             h.configure("stuck", { hangMs: 120_000, count: 1 });
             const job = await start("stuck", "updates");
-            await h.waitFor(job.id, () => hasEvent(job.id, "resourcePreEvent"));
+            await h.waitFor(job.id, () => itemStarted(job.id, "item-0"));
             const asked = Date.now();
             await h.call("POST", `/v1/jobs/${job.id}/cancel`, { token: h.tokens.operator });
             const done = await h.waitFor(job.id, undefined, 60_000);
