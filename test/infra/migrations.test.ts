@@ -1,11 +1,12 @@
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { Evaluated, evaluateProgram, policyDoc } from "./harness";
 import { TAGS } from "./programs/migrations";
 import { RUNNER_SOURCE, migrationsInput } from "../../infra/migrations";
 import { migrationRunnerPolicy } from "../../infra/lib/appIam";
 import type { EcsLike, EcsTask, RunMigrationsDeps, RunTaskRequest } from "../../infra/functions/runMigrations/index.mjs";
-import { buildRunTaskRequest, interpretStoppedTask, runMigrations, startedTaskArn } from "../../infra/functions/runMigrations/index.mjs";
+import { buildRunTaskRequest, createHandler, interpretStoppedTask, runMigrations, startedTaskArn } from "../../infra/functions/runMigrations/index.mjs";
 
 const CLUSTER = "arn:aws:ecs:us-east-1:123456789012:cluster/todobackend-dev-cluster";
 const TASK_DEF = "arn:aws:ecs:us-east-1:123456789012:task-definition/todobackend-dev-migrate:7";
@@ -89,6 +90,17 @@ describe("migrations runner handler", () => {
             /still RUNNING when the runner ran out of time/);
         assert.equal(calls.filter((c) => c.op === "describeTasks").length, 3);
     });
+
+    it("the handler tags the task with the Lambda request id and stops 10 s before Lambda's deadline", async () => {
+        const { ecs, calls } = fakeEcs([{ lastStatus: "RUNNING" }]);
+        let clock = 0;
+        const handler = createHandler({ ecs: async () => ecs, now: () => clock, sleep: async (ms) => { clock += ms; }, pollMs: 5_000 });
+        await assert.rejects(handler({ cluster: CLUSTER, taskDefinition: TASK_DEF }, { awsRequestId: "lambda-req-7", getRemainingTimeInMillis: () => 30_000 }),
+            /ran out of time/);
+        assert.equal((calls[0].input as RunTaskRequest).startedBy, "lambda-req-7");
+        assert.equal(clock, 20_000, "30 s left minus 10 s: polls up to 20 s, never sleeps past it");
+        assert.equal(calls.filter((c) => c.op === "describeTasks").length, 5);
+    });
 });
 
 describe("migrations runner policy", () => {
@@ -134,7 +146,10 @@ describe("Migrations component", () => {
         assert.deepEqual({ name: fn.name, runtime: fn.runtime, handler: fn.handler, timeout: fn.timeout, role: fn.role, logGroup: fn.loggingConfig.logGroup },
             { name: "todobackend-prod-migrations", runtime: "nodejs22.x", handler: "index.handler", timeout: 900,
                 role: "arn:aws:iam:us-east-1:123456789012:todobackend-prod-migrations", logGroup: "/aws/lambda/todobackend-prod-migrations" });
+        assert.deepEqual(fn.code, { __pulumiArchive: true, assets: { "index.mjs": { __pulumiAsset: true, path: RUNNER_SOURCE } } },
+            "ships only the handler, which needs nothing beyond the runtime's SDK");
         assert.match(RUNNER_SOURCE, /infra\/functions\/runMigrations\/index\.mjs$/);
+        assert.ok(fs.existsSync(RUNNER_SOURCE));
         const logs = inputsOf("aws:cloudwatch/logGroup:LogGroup", "migrations");
         assert.deepEqual([logs.name, logs.retentionInDays], ["/aws/lambda/todobackend-prod-migrations", 7]);
     });

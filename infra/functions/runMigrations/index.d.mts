@@ -24,4 +24,7 @@ export function buildRunTaskRequest(event: unknown, startedBy: string): RunTaskR
 export function startedTaskArn(response: RunTaskResponse): string;
 export function interpretStoppedTask(task: EcsTask): { ok: boolean; message: string };
 export function runMigrations(event: unknown, deps: RunMigrationsDeps): Promise<RunMigrationsResult>;
-export function handler(event: unknown, context: { getRemainingTimeInMillis(): number; awsRequestId: string }): Promise<RunMigrationsResult>;
+export interface LambdaContext { getRemainingTimeInMillis(): number; awsRequestId: string }
+export type Handler = (event: unknown, context: LambdaContext) => Promise<RunMigrationsResult>;
+export function createHandler(deps?: { ecs?: () => Promise<EcsLike>; sleep?(ms: number): Promise<void>; now?(): number; pollMs?: number }): Handler;
+export const handler: Handler;

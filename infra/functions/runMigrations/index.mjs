@@ -71,21 +71,31 @@ export async function runMigrations(event, deps) {
     }
 }
 
-export async function handler(event, context) {
+/** An ECS client of the SDK v3 the Lambda runtime ships, behind the two calls the runner makes. */
+async function sdkEcs() {
     const { ECSClient, RunTaskCommand, DescribeTasksCommand } = await import("@aws-sdk/client-ecs");
     const client = new ECSClient({});
-    const result = await runMigrations(event, {
-        ecs: {
-            runTask: (input) => client.send(new RunTaskCommand(input)),
-            describeTasks: (input) => client.send(new DescribeTasksCommand(input)),
-        },
-        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-        now: () => Date.now(),
-        // Keep 10 s to report the failure ourselves rather than be killed mid-poll.
-        deadline: Date.now() + context.getRemainingTimeInMillis() - 10_000,
-        pollMs: 6_000,
-        startedBy: context.awsRequestId,
-    });
-    console.log(JSON.stringify(result));
-    return result;
+    return {
+        runTask: (input) => client.send(new RunTaskCommand(input)),
+        describeTasks: (input) => client.send(new DescribeTasksCommand(input)),
+    };
 }
+
+/**
+ * The Lambda handler over an ECS factory and a clock, so its use of the context (deadline, request
+ * id) is tested too. Lambda passes a callback third, hence a factory rather than a default argument.
+ */
+export function createHandler({ ecs = sdkEcs, sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms)), now = () => Date.now(), pollMs = 6_000 } = {}) {
+    return async (event, context) => {
+        const result = await runMigrations(event, {
+            ecs: await ecs(), sleep, now, pollMs,
+            // Keep 10 s to report the failure ourselves rather than be killed mid-poll.
+            deadline: now() + context.getRemainingTimeInMillis() - 10_000,
+            startedBy: context.awsRequestId,
+        });
+        console.log(JSON.stringify(result));
+        return result;
+    };
+}
+
+export const handler = createHandler();
