@@ -1,5 +1,9 @@
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { Router } from "express";
+import { parse as parseYaml } from "yaml";
+import type { Op } from "./jobs/types";
+import { principalOf } from "./security/middleware";
 import { computeFingerprint } from "./approvals/fingerprint";
 import { environmentsDir, EnvironmentPolicy, defaultPolicy, loadPolicies } from "./approvals/policy";
 import { ApprovalService } from "./approvals/service";
@@ -10,6 +14,9 @@ import { approvalsRouter } from "./http/approvals";
 import { auditRequests, auditRouter } from "./http/audit";
 import type { AuthDeps } from "./http/routes";
 import { workerEnvironment } from "./jobs/service";
+import { isFinal } from "./jobs/types";
+import { repairRouter } from "./http/repair";
+import { RecoveryService } from "./recovery/service";
 import { listStacks } from "./pulumi/stacks";
 import { EngineContext, readStackState } from "./pulumi/state";
 import { authenticate, createRedactor, fileTokens, requireRole, type TokenVerifier } from "./security";
@@ -17,6 +24,7 @@ import { ensurePassphrase, type ServerOverrides } from "./server";
 
 export interface SafetyLayer extends Required<Pick<ServerOverrides, "guards" | "routers" | "tokens" | "recovery">> {
     approvals: ApprovalService;
+    recoveryService: RecoveryService;
     audit: AuditLog;
     store: SafetyStore;
     policies: Map<string, EnvironmentPolicy>;
@@ -57,6 +65,16 @@ export function createSafetyLayer(config: ServiceConfig, options: SafetyOptions 
         roleOf: (name) => tokens.roleOf?.(name),
         now: options.now,
     });
+    const recoveryService = new RecoveryService({
+        backendUrl: config.backendUrl,
+        project: projectName(config.projectDir),
+        stacks: () => listStacks(config.projectDir),
+        store,
+        audit,
+        engine,
+        dataDir: config.dataDir,
+        now: options.now,
+    });
     const auth: AuthDeps = { authenticate: authenticate(tokens), requireRole };
     return {
         approvals,
@@ -66,17 +84,63 @@ export function createSafetyLayer(config: ServiceConfig, options: SafetyOptions 
         unusedPolicyFiles: unused,
         tokens,
         guards: approvals,
-        recovery: { scan: () => undefined },
+        recoveryService,
+        recovery: recoveryService,
         routers: (ctx) => {
             approvals.bind(ctx.store);
+            ctx.store.onJobChange((job) => {
+                if (!isFinal(job.state)) return;
+                audit.append({
+                    actor: { name: job.triggeredBy, via: job.triggeredBy.startsWith("github") ? "webhook" : "token" },
+                    action: `job.${job.op}`,
+                    from: "service",
+                    result: job.state,
+                    stack: job.stack,
+                    jobId: job.id,
+                    ...(job.options.previewId ? { previewId: job.options.previewId } : {}),
+                    ...(job.error ? { details: { error: job.error } } : {}),
+                });
+                // A job that did not finish cleanly may have left a lock or pending operations.
+                if (job.op !== "preview" && job.state !== "succeeded" && job.state !== "superseded") {
+                    recoveryService.scanStack(job.stack, `after ${job.op} ${job.id} ended ${job.state}`).catch((e: unknown) => ctx.logger.warn({ err: e, stack: job.stack }, "post-job recovery scan failed"));
+                }
+            });
             if (unused.length) ctx.logger.warn({ files: unused }, "environment policy files name no stack of the project");
             const recorder = Router();
             recorder.use(auditRequests(audit));
-            return [recorder, approvalsRouter(approvals, auth), auditRouter(audit, auth)];
+            return [recorder, policyGate(approvals, auth, () => listStacks(config.projectDir)), approvalsRouter(approvals, auth), auditRouter(audit, auth), repairRouter(recoveryService, ctx.service, auth)];
         },
         close: () => {
             audit.close();
             store.close();
         },
     };
+}
+
+const OP_OF_ROUTE: Record<string, Op> = { previews: "preview", updates: "update", refreshes: "refresh", destroys: "destroy" };
+
+/**
+ * Runs before the core's operation routes: applies the stack's policy (role per operation,
+ * freeze windows, destroy approvals) and falls through to them. Unknown stacks fall through
+ * untouched so the core answers 404.
+ */
+function policyGate(approvals: ApprovalService, auth: AuthDeps, stacks: () => string[]): Router {
+    const r = Router();
+    r.post("/stacks/:stack/:kind", auth.authenticate, async (req, res, next) => {
+        const op = OP_OF_ROUTE[String(req.params.kind)];
+        const stack = String(req.params.stack);
+        const principal = principalOf(res);
+        if (!op || !principal || !stacks().includes(stack)) return next();
+        const previewId = typeof req.body?.previewId === "string" ? req.body.previewId : undefined;
+        await approvals.checkRequest(stack, op, principal, previewId);
+        next();
+    });
+    return r;
+}
+
+function projectName(projectDir: string): string {
+    const file = ["Pulumi.yaml", "Pulumi.yml"].map((f) => path.join(projectDir, f)).find((f) => fs.existsSync(f));
+    const name = file ? (parseYaml(fs.readFileSync(file, "utf8")) as { name?: unknown } | null)?.name : undefined;
+    if (typeof name !== "string") throw new Error(`no project name in ${projectDir}/Pulumi.yaml`);
+    return name;
 }

@@ -46,9 +46,43 @@ export class ApprovalService implements Guards {
         this.now = deps.now ?? (() => new Date());
     }
 
-    /** The job store arrives after the service is built (the core creates it). */
-    bind(jobs: JobLookup): void {
+    /**
+     * The job store arrives after the service is built (the core creates it). A preview's
+     * fingerprint is taken when it starts running, in parallel with it: the per-stack queue
+     * keeps the state still meanwhile, and the preview is not slowed down.
+     */
+    bind(jobs: JobLookup & { onJobChange?(listener: (job: Job) => void): () => void }): void {
         this.jobs = jobs;
+        jobs.onJobChange?.((job) => {
+            if (job.op === "preview" && job.state === "running" && !this.pending.has(job.id)) this.capture(job);
+        });
+    }
+
+    private capture(job: Job): void {
+        const p = this.deps
+            .fingerprint(job.stack)
+            .then((fp) => {
+                this.deps.store.setFingerprint(job.id, job.stack, fp, this.now());
+                return fp;
+            })
+            .catch((err: unknown) => {
+                this.deps.onGuardError?.(err, job);
+                return undefined;
+            })
+            .finally(() => this.pending.delete(job.id));
+        this.pending.set(job.id, p);
+    }
+
+    /**
+     * Request-time checks of any operation, before the job is created: the policy's role for
+     * the operation, freeze windows, and for a destroy the same approval and fingerprint checks
+     * an update gets from the job service's guard.
+     */
+    async checkRequest(stack: string, op: Op, principal: Pick<Principal, "name" | "role">, previewId: string | undefined): Promise<void> {
+        checkMayStart(this.policy(stack), op, principal, this.now());
+        if (op === "destroy") {
+            await this.beforeStart({ id: "", stack, op, state: "queued", triggeredBy: principal.name, createdAt: this.now().toISOString(), options: previewId ? { previewId } : {} }, "admit");
+        }
     }
 
     private lookup(): JobLookup {
@@ -74,17 +108,8 @@ export class ApprovalService implements Guards {
             // a freeze may have begun while the job waited in the queue
             checkMayStart(policy, job.op, { name: job.triggeredBy, role: "admin" }, this.now());
         }
-        if (job.op === "preview" && phase === "start") {
-            // In parallel with the preview: the per-stack queue keeps the state still meanwhile.
-            const p = this.deps
-                .fingerprint(job.stack)
-                .then((fp) => {
-                    this.deps.store.setFingerprint(job.id, job.stack, fp, this.now());
-                    return fp;
-                })
-                .catch(() => undefined)
-                .finally(() => this.pending.delete(job.id));
-            this.pending.set(job.id, p);
+        if (job.op === "preview" && phase === "start" && job.id && !this.pending.has(job.id)) {
+            this.capture(job);
             return;
         }
         if (!isApplyOp(job.op)) return;

@@ -1,0 +1,34 @@
+import { Router } from "express";
+import { z } from "zod";
+import { stackBusy, unauthenticated } from "../errors";
+import type { JobService } from "../jobs/service";
+import type { RecoveryService } from "../recovery/service";
+import { principalOf } from "../security/middleware";
+import type { AuthDeps } from "./routes";
+import { StackName, parse } from "./schemas";
+
+export const RepairBody = z.strictObject({
+    /** `strip` removes pending operations from the checkpoint; `refresh` reads resources back first. @default "strip" */
+    method: z.enum(["strip", "refresh"]).optional(),
+});
+
+/** `POST /v1/stacks/:stack/repair` (admin) and `GET /v1/stacks/:stack/repair` (viewer: the findings). */
+export function repairRouter(recovery: RecoveryService, service: JobService, auth: AuthDeps): Router {
+    const r = Router();
+    r.get("/stacks/:stack/repair", auth.authenticate, auth.requireRole("viewer"), (req, res) => {
+        const stack = parse(StackName, req.params.stack, "path.stack");
+        service.assertStack(stack);
+        res.json(recovery.health(stack));
+    });
+    r.post("/stacks/:stack/repair", auth.authenticate, auth.requireRole("admin"), async (req, res) => {
+        const stack = parse(StackName, req.params.stack, "path.stack");
+        service.assertStack(stack);
+        const body = parse(RepairBody, req.body, "body");
+        const principal = principalOf(res);
+        if (!principal) throw unauthenticated("this route needs an authenticated caller");
+        // Repair edits the checkpoint: never beside a job of this service on the same stack.
+        if (service.stackStatus(stack).state !== "idle") throw stackBusy(stack);
+        res.json(await recovery.repair(stack, body.method ?? "strip", principal, req.ip ?? "unknown"));
+    });
+    return r;
+}

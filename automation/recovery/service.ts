@@ -1,0 +1,152 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { SafetyStore } from "../approvals/store";
+import type { AuditActor, AuditLog } from "../audit/log";
+import { AppError } from "../errors";
+import { EngineContext, exportStackState, importStackState, refreshClearingPendingCreates } from "../pulumi/state";
+import { Finding, PendingOperation, ProcessProbe, localProbe, needsRepair, scanStack } from "./scan";
+
+export interface RecoveryDeps {
+    /** `file:///dir` backends get lock and checkpoint inspection; others get pending operations via export. */
+    backendUrl: string;
+    project: string;
+    stacks: () => string[];
+    store: SafetyStore;
+    audit: AuditLog;
+    engine: EngineContext;
+    /** Backups of exported state go to `<dataDir>/backups`. */
+    dataDir: string;
+    probe?: ProcessProbe;
+    now?: () => Date;
+}
+
+export interface StackHealth {
+    stack: string;
+    state: "ok" | "needs-repair";
+    findings: Finding[];
+    checkedAt?: string;
+}
+
+export interface RepairResult {
+    stack: string;
+    method: "strip" | "refresh";
+    backup: string;
+    clearedLocks: string[];
+    droppedOperations: PendingOperation[];
+    after: StackHealth;
+}
+
+const SYSTEM: AuditActor = { name: "recovery", via: "system" };
+
+/**
+ * Crash recovery as a feature: finds what a killed `pulumi` left behind (locks, pending
+ * operations), clears only locks proven stale, marks the rest `needs-repair`, and repairs on
+ * request after backing up the state.
+ */
+export class RecoveryService {
+    private readonly probe: ProcessProbe;
+    private readonly now: () => Date;
+
+    constructor(private readonly deps: RecoveryDeps) {
+        this.probe = deps.probe ?? localProbe;
+        this.now = deps.now ?? (() => new Date());
+    }
+
+    private get backendDir(): string | undefined {
+        return this.deps.backendUrl.startsWith("file://") ? this.deps.backendUrl.slice("file://".length) : undefined;
+    }
+
+    private async inspect(stack: string, clearStale: boolean): Promise<Finding[]> {
+        if (this.backendDir) return scanStack(this.backendDir, this.deps.project, stack, { probe: this.probe, clearStale });
+        const exported = await exportStackState(this.deps.engine, stack);
+        const pending = ((exported?.deployment as { pending_operations?: { type?: string; resource?: { urn?: string } }[] } | undefined)?.pending_operations ?? []).map((p) => ({
+            type: String(p.type ?? "unknown"),
+            urn: String(p.resource?.urn ?? ""),
+        }));
+        return pending.length ? [{ kind: "pending-operations", operations: pending }] : [];
+    }
+
+    /** Scans one stack, clears proven-stale locks, records and audits what it found. */
+    async scanStack(stack: string, why: string): Promise<StackHealth> {
+        const findings = await this.inspect(stack, true);
+        for (const f of findings) {
+            if (f.kind === "stale-lock") {
+                this.deps.audit.append({ actor: SYSTEM, action: "recovery.lock-cleared", from: "local", result: "ok", stack, details: { why, lock: f.lock } });
+            }
+        }
+        const broken = needsRepair(findings);
+        const problems = findings.filter((f) => f.kind !== "stale-lock");
+        const before = this.deps.store.findingsOf(stack);
+        this.deps.store.setFindings(stack, broken || problems.length ? problems : undefined, this.now());
+        if (broken || findings.some((f) => f.kind === "live-lock" || f.kind === "foreign-lock")) {
+            this.deps.audit.append({ actor: SYSTEM, action: broken ? "recovery.needs-repair" : "recovery.lock-held", from: "local", result: broken ? "needs-repair" : "reported", stack, details: { why, findings: problems } });
+        } else if (before) {
+            this.deps.audit.append({ actor: SYSTEM, action: "recovery.healthy", from: "local", result: "ok", stack, details: { why } });
+        }
+        return this.health(stack);
+    }
+
+    /** Start-up scan of every stack; never throws (a broken stack must not keep the service down). */
+    async scan(): Promise<StackHealth[]> {
+        const out: StackHealth[] = [];
+        for (const stack of this.deps.stacks()) {
+            try {
+                out.push(await this.scanStack(stack, "start-up"));
+            } catch (e) {
+                this.deps.audit.append({ actor: SYSTEM, action: "recovery.scan-failed", from: "local", result: "failed", stack, details: { error: (e as Error).message } });
+            }
+        }
+        return out;
+    }
+
+    health(stack: string): StackHealth {
+        const rec = this.deps.store.findingsOf(stack);
+        const findings = (rec?.findings ?? []) as Finding[];
+        return { stack, state: needsRepair(findings) ? "needs-repair" : "ok", findings, ...(rec ? { checkedAt: rec.at } : {}) };
+    }
+
+    /**
+     * Backs up the exported state, then clears pending operations: `strip` removes them from
+     * the checkpoint and imports it; `refresh` runs `refresh --clear-pending-creates` (reads
+     * every resource back) and strips whatever remains. A lock held by a live process or
+     * another host stops the repair with 409 and the holder.
+     */
+    async repair(stack: string, method: "strip" | "refresh", actor: AuditActor, from: string): Promise<RepairResult> {
+        const findings = await this.inspect(stack, true);
+        const clearedLocks = findings.flatMap((f) => (f.kind === "stale-lock" && f.cleared ? [f.lock.file] : []));
+        const held = findings.find((f) => f.kind === "live-lock" || f.kind === "foreign-lock");
+        if (held && (held.kind === "live-lock" || held.kind === "foreign-lock")) {
+            this.deps.audit.append({ actor, action: "stack.repair", from, result: "STACK_LOCKED", stack, details: { holder: held.lock } });
+            throw new AppError(
+                "STACK_LOCKED",
+                409,
+                `Stack "${stack}" is locked by pid ${held.lock.pid} on ${held.lock.hostname} (${held.lock.username}, since ${held.lock.timestamp}), which ${held.kind === "live-lock" ? "is still running" : "is another host"}; stop it there or wait.`,
+                { stack, holder: held.lock },
+            );
+        }
+        const exported = await exportStackState(this.deps.engine, stack);
+        if (!exported) throw new AppError("STACK_NOT_FOUND", 404, `Stack "${stack}" does not exist in the backend; nothing to repair.`, { stack });
+        const dir = path.join(this.deps.dataDir, "backups");
+        fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+        const backup = path.join(dir, `${stack}-${this.now().toISOString().replace(/[:.]/g, "-")}.json`);
+        // Secrets in an export stay encrypted; the file is still kept private.
+        fs.writeFileSync(backup, JSON.stringify(exported, null, 2), { mode: 0o600, flag: "wx" });
+        const deployment = exported.deployment as { pending_operations?: { type?: string; resource?: { urn?: string } }[] };
+        const dropped = (deployment.pending_operations ?? []).map((p) => ({ type: String(p.type ?? "unknown"), urn: String(p.resource?.urn ?? "") }));
+        try {
+            if (method === "refresh" && dropped.length) await refreshClearingPendingCreates(this.deps.engine, stack);
+            const current = method === "refresh" ? await exportStackState(this.deps.engine, stack) : exported;
+            const d = current?.deployment as { pending_operations?: unknown[] } | undefined;
+            if (current && d?.pending_operations?.length) {
+                const { pending_operations: _dropped, ...rest } = d;
+                await importStackState(this.deps.engine, stack, { version: current.version, deployment: rest });
+            }
+        } catch (e) {
+            this.deps.audit.append({ actor, action: "stack.repair", from, result: "failed", stack, details: { method, backup, error: (e as Error).message } });
+            throw new AppError("REPAIR_FAILED", 500, `Repairing "${stack}" failed; the state before the attempt is backed up in ${path.basename(backup)}.`, { stack, backup: path.basename(backup) });
+        }
+        const after = await this.scanStack(stack, "repair");
+        this.deps.audit.append({ actor, action: "stack.repair", from, result: "ok", stack, details: { method, backup, clearedLocks, droppedOperations: dropped, after: after.state } });
+        return { stack, method, backup, clearedLocks, droppedOperations: dropped, after };
+    }
+}
