@@ -141,7 +141,9 @@ export function validateEnvironmentConfig(raw: Record<string, unknown>, stack: s
     if (!/^[a-z][a-z0-9-]{0,19}$/.test(stack)) {
         throw new Error(`stack name "${stack}" cannot prefix AWS names. Fix: use lower case letters, digits and -, at most 20 characters (dev, prod)`);
     }
-    const parsed = schema.safeParse(raw);
+    // An empty value means "not set", so `pulumi config set todobackend:deliveryStack ""` (or an
+    // offline `--config deliveryStack=`) switches a key back to its default.
+    const parsed = schema.safeParse(Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== "")));
     if (!parsed.success) {
         const issue = parsed.error.issues[0];
         if (issue.code === "unrecognized_keys") {

@@ -56,6 +56,20 @@ MockMonitor.prototype.registerResource = function (this: MockMonitor, req: any, 
     });
 } as typeof register;
 
+// Reads (StackReference is one) go through readResource; record them the same way.
+const read = MockMonitor.prototype.readResource;
+MockMonitor.prototype.readResource = function (this: MockMonitor, req: any, callback: (err: unknown, resp?: { getUrn(): string }) => void) {
+    return read.call(this, req, (err: unknown, resp?: { getUrn(): string }) => {
+        if (!err && resp) {
+            const secretPaths: string[] = [];
+            const inputs = plain(req.getProperties()?.toJavaScript() ?? {}, "", secretPaths) as Record<string, unknown>;
+            resources.push({ type: req.getType(), name: req.getName(), urn: resp.getUrn(), parent: req.getParent() || undefined,
+                inputs, id: req.getId() || undefined, custom: true, read: true, ...(secretPaths.length > 0 ? { secretPaths } : {}) });
+        }
+        callback(err, resp);
+    });
+} as typeof read;
+
 async function resolve(value: unknown): Promise<{ value: unknown; secret: boolean }> {
     const out = pulumi.output(value) as pulumi.Output<unknown>;
     const [v, secret] = await Promise.all([

@@ -13,6 +13,8 @@ import { parse } from "yaml";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 export const PROJECT = "todobackend";
+/** A program whose outputs never resolve would otherwise keep its process forever. */
+export const EVALUATION_TIMEOUT_MS = 300_000;
 
 /** A resource as the program declared it. Same shape as policy/run.ts's DeclaredResource. */
 export interface EvaluatedResource {
@@ -25,6 +27,8 @@ export interface EvaluatedResource {
     id?: string;
     /** False for component resources. */
     custom?: boolean;
+    /** True for resources read rather than managed (a StackReference, `Resource.get`). */
+    read?: boolean;
     /** Paths into `inputs` (`environment[0].value`, `masterPassword`) whose values are Pulumi secrets. */
     secretPaths?: string[];
 }
@@ -105,7 +109,7 @@ async function spawnChild(request: Omit<ChildRequest, "outFile">): Promise<Evalu
     try {
         const stderr = await new Promise<string>((resolve) => {
             execFile(nodeBinary(), ["-r", "ts-node/register/transpile-only", path.join(__dirname, "child.ts")], {
-                cwd: ROOT, maxBuffer: 64 * 1024 * 1024,
+                cwd: ROOT, maxBuffer: 64 * 1024 * 1024, timeout: EVALUATION_TIMEOUT_MS, killSignal: "SIGKILL",
                 env: { ...process.env, TODOBACKEND_OFFLINE_REQUEST: JSON.stringify({ ...request, outFile }),
                     PULUMI_CONFIG: undefined, PULUMI_CONFIG_SECRET_KEYS: undefined, TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json") },
             }, (_err, _stdout, err) => resolve(String(err)));

@@ -43,6 +43,11 @@ describe("environment config", () => {
         assert.deepEqual(c.privateSubnetIds, ["subnet-2a2b3c4d", "subnet-3a2b3c4d"]);
     });
 
+    it("treats an empty value as unset, so a key can be switched back to its default", () => {
+        const c = validateEnvironmentConfig({ deliveryStack: "", appImageRepository: "acme/todobackend", imageTag: "" }, "dev");
+        assert.deepEqual([c.deliveryStack, c.imageTag], [undefined, "latest"]);
+    });
+
     const refusals: Array<[string, Record<string, unknown>, string, RegExp]> = [
         ["a typo of a key, suggesting the right one", { ...DELIVERY, desiredcount: "2" }, "dev",
             /^todobackend:desiredcount is not a key of an environment stack \(did you mean desiredCount\?\)\. Fix: pulumi config rm todobackend:desiredcount -s dev/],

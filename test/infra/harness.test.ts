@@ -31,6 +31,8 @@ describe("offline evaluation harness", () => {
 
     it("answers StackReferences with delivery outputs and the AMI parameter with an AMI id", () => {
         assert.equal(probe.outputs.appRepositoryUrl, "123456789012.dkr.ecr.us-east-1.amazonaws.com/docker-in-aws/todobackend");
+        const ref = probe.one("pulumi:pulumi:StackReference", "delivery");
+        assert.deepEqual([ref.inputs.name, ref.read], ["organization/todobackend/delivery", true]);
         assert.match(String(probe.outputs.ami), /^ami-[0-9a-f]{17}$/);
     });
 

@@ -1,0 +1,111 @@
+// The whole dev and prod programs under mocks: what differs between them, where images come
+// from, tags on everything, the stack outputs, and refusal of bad config.
+import * as assert from "node:assert/strict";
+import { taggedTypes } from "../../policy/policies";
+import { Evaluated, evaluateStack } from "./harness";
+
+const DELIVERY_APP = "123456789012.dkr.ecr.us-east-1.amazonaws.com/docker-in-aws/todobackend";
+const APP_REPO = "111122223333.dkr.ecr.eu-west-1.amazonaws.com/acme/todobackend";
+const CERT = "arn:aws:acm:us-east-1:123456789012:certificate/abc";
+
+describe("environment stacks", function () {
+    // Four whole-program evaluations in child processes; slow only on a machine shared by many.
+    this.timeout(240_000);
+    let dev: Evaluated;
+    let prod: Evaluated;
+    let standalone: Evaluated;
+    before(async () => {
+        [dev, prod, standalone] = await Promise.all([
+            evaluateStack("dev"),
+            evaluateStack("prod"),
+            // No delivery stack yet: images from config, a pinned tag; and a certificate for HTTPS.
+            evaluateStack("dev", { config: { deliveryStack: "", appImageRepository: APP_REPO, imageTag: "5fdbe62", certificateArn: CERT } }),
+        ]);
+    });
+
+    const names = (e: Evaluated, type: string) => e.byType(type).map((r) => r.inputs.name).sort();
+
+    it("exports the public URL, cluster, service, database endpoint and X-Ray address", () => {
+        for (const [e, env] of [[dev, "dev"], [prod, "prod"]] as const) {
+            assert.match(String(e.outputs.publicUrl), new RegExp(`^http://todobackend-${env}-alb-\\d+\\.us-east-1\\.elb\\.amazonaws\\.com$`));
+            assert.equal(e.outputs.clusterName, `todobackend-${env}-cluster`);
+            assert.equal(e.outputs.dbEndpoint, `todobackend-${env}-db.abcdefghijkl.us-east-1.rds.amazonaws.com:3306`);
+        }
+        for (const key of ["publicUrl", "clusterName", "serviceName", "dbEndpoint", "xrayAddress"]) {
+            if (key in dev.outputs) assert.ok(dev.outputs[key], key);
+        }
+    });
+
+    it("gives dev one NAT gateway and prod one per AZ, each in its own VPC range", () => {
+        assert.deepEqual(dev.one("awsx:ec2:Vpc", "network-vpc").inputs.natGateways, { strategy: "Single" });
+        assert.deepEqual(prod.one("awsx:ec2:Vpc", "network-vpc").inputs.natGateways, { strategy: "OnePerAz" });
+        assert.notEqual(dev.one("awsx:ec2:Vpc", "network-vpc").inputs.cidrBlock, prod.one("awsx:ec2:Vpc", "network-vpc").inputs.cidrBlock);
+    });
+
+    it("protects only the prod database", () => {
+        const db = (e: Evaluated) => e.one("aws:rds/instance:Instance", "db").inputs;
+        assert.deepEqual([db(dev).deletionProtection, db(dev).skipFinalSnapshot, db(dev).backupRetentionPeriod, db(dev).multiAz], [false, true, 1, false]);
+        assert.deepEqual([db(prod).deletionProtection, db(prod).skipFinalSnapshot, db(prod).backupRetentionPeriod, db(prod).multiAz], [true, false, 7, true]);
+        assert.equal(db(prod).finalSnapshotIdentifier, "todobackend-prod-db-final");
+    });
+
+    it("derives every physical name from the stack so dev and prod coexist", () => {
+        for (const type of ["aws:ecs/cluster:Cluster", "aws:lb/loadBalancer:LoadBalancer", "aws:lb/targetGroup:TargetGroup",
+            "aws:ec2/securityGroup:SecurityGroup", "aws:iam/role:Role", "aws:autoscaling/group:Group", "aws:ecs/capacityProvider:CapacityProvider"]) {
+            const d = names(dev, type);
+            assert.ok(d.length > 0, type);
+            for (const n of d) assert.match(String(n), /^todobackend-dev-/, `${type} ${n}`);
+            for (const n of names(prod, type)) assert.match(String(n), /^todobackend-prod-/, `${type} ${n}`);
+        }
+        assert.equal(dev.one("aws:rds/instance:Instance", "db").inputs.identifier, "todobackend-dev-db");
+        assert.equal(prod.one("aws:rds/instance:Instance", "db").inputs.identifier, "todobackend-prod-db");
+    });
+
+    it("tags every taggable resource with project, stack and environment", () => {
+        for (const [e, env] of [[dev, "dev"], [prod, "prod"]] as const) {
+            const taggable = e.resources.filter((r) => taggedTypes.includes(r.type) || r.type === "awsx:ec2:Vpc");
+            assert.ok(taggable.length >= 15);
+            for (const r of taggable) {
+                const tags = r.inputs.tags as Record<string, string> | undefined;
+                assert.deepEqual(tags && [tags.Project, tags.Stack, tags.Environment, tags.ManagedBy], ["todobackend", env, env, "pulumi"], `${r.type} ${r.name}`);
+            }
+        }
+    });
+
+    it("reads the images from the delivery stack named in config, with the configured tag", () => {
+        const ref = dev.one("pulumi:pulumi:StackReference", "delivery");
+        assert.equal(ref.inputs.name, "organization/todobackend/delivery");
+        assert.equal(dev.outputs.appImage, `${DELIVERY_APP}:latest`);
+        assert.match(String(dev.outputs.xrayImage), /^123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com\/docker-in-aws\/xray@sha256:/);
+    });
+
+    it("takes the images from config when no delivery stack is named, defaulting to the official X-Ray image", () => {
+        assert.equal(standalone.byType("pulumi:pulumi:StackReference").length, 0);
+        assert.equal(standalone.outputs.appImage, `${APP_REPO}:5fdbe62`);
+        assert.equal(standalone.outputs.xrayImage, "amazon/aws-xray-daemon:3.x");
+    });
+
+    it("places the ALB in public subnets and the instances and database in private ones", () => {
+        assert.deepEqual(dev.one("aws:lb/loadBalancer:LoadBalancer", "web-alb").inputs.subnets, ["subnet-public-0", "subnet-public-1"]);
+        assert.deepEqual(dev.one("aws:autoscaling/group:Group", "ecs-instances").inputs.vpcZoneIdentifiers, ["subnet-private-0", "subnet-private-1"]);
+        assert.deepEqual(dev.one("aws:rds/subnetGroup:SubnetGroup", "db-subnets").inputs.subnetIds, ["subnet-private-0", "subnet-private-1"]);
+    });
+
+    it("opens no port to the internet except the load balancer's 80", () => {
+        const open = dev.byType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((r) => r.inputs.cidrIpv4 === "0.0.0.0/0");
+        assert.deepEqual(open.map((r) => [r.name, r.inputs.fromPort, r.inputs.toPort]), [["security-alb-in-80", 80, 80]]);
+    });
+
+    it("serves HTTPS with a redirect when a certificate is configured", () => {
+        assert.match(String(standalone.outputs.publicUrl), /^https:\/\//);
+        assert.deepEqual(standalone.byType("aws:lb/listener:Listener").map((l) => l.inputs.port).sort(), [443, 80]);
+        assert.equal(standalone.one("aws:lb/listener:Listener", "web-https").inputs.certificateArn, CERT);
+        assert.deepEqual(standalone.byType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+            .filter((r) => r.inputs.cidrIpv4 === "0.0.0.0/0").map((r) => r.inputs.fromPort).sort(), [443, 80]);
+    });
+
+    it("fails on invalid config with the key and the fix", async () => {
+        await assert.rejects(evaluateStack("prod", { config: { dbDeletionProtection: "false" } }),
+            /^Error: todobackend:dbDeletionProtection is false in a production stack\. Fix: pulumi config rm todobackend:dbDeletionProtection$/);
+    });
+});
