@@ -9,9 +9,6 @@ import { checkLogRetention, checkWholeNumber } from "./lib/validation";
 import { xrayExecutionPolicy, xrayTaskPolicy } from "./lib/xrayIam";
 import { TagsInput, namedTags, taskRoles } from "./taskRoles";
 
-/** The official daemon image, pinned (book §10 row 20); the delivery stack's own build may replace it. */
-export const DEFAULT_XRAY_IMAGE = "public.ecr.aws/xray/aws-xray-daemon:3.3.14";
-
 export interface XrayDaemonArgs {
     /** Environment name that prefixes physical names, e.g. `todobackend-dev`. */
     envName: pulumi.Input<string>;
@@ -29,8 +26,8 @@ export interface XrayDaemonArgs {
     securityGroupId: pulumi.Input<string>;
     /** Private DNS namespace, e.g. `dev.services.dockerinaws.org`; must differ between environments sharing a VPC. */
     namespaceName: pulumi.Input<string>;
-    /** Daemon image. @default DEFAULT_XRAY_IMAGE */
-    image?: pulumi.Input<string>;
+    /** Daemon image: the delivery stack's build, or the official image (config `xrayImage`). */
+    image: pulumi.Input<string>;
     /** Running daemons. @default 2 */
     desiredCount?: pulumi.Input<number>;
     /** Days the daemon's logs are kept. @default 7 */
@@ -76,7 +73,7 @@ export class XrayDaemon extends pulumi.ComponentResource {
             family: pulumi.interpolate`${args.envName}-xray`,
             requiresCompatibilities: ["FARGATE"], networkMode: "awsvpc", cpu: "256", memory: "512",
             executionRoleArn: executionRole.arn, taskRoleArn: taskRole.arn,
-            containerDefinitions: pulumi.all([args.image ?? DEFAULT_XRAY_IMAGE, region, logGroup.name])
+            containerDefinitions: pulumi.all([args.image, region, logGroup.name])
                 .apply(([image, r, group]) => JSON.stringify(xrayContainerDefinitions({ image, region: r, logGroupName: group }))),
             tags: tags("xray"),
         }, parent);
