@@ -12,7 +12,7 @@ import { TagsInput, namedTags, taskRoles } from "./taskRoles";
 export interface XrayDaemonArgs {
     /** Environment name that prefixes physical names, e.g. `todobackend-dev`. */
     envName: pulumi.Input<string>;
-    /** VPC the namespace's private hosted zone is attached to and the security group lives in. */
+    /** VPC the namespace's private hosted zone is attached to. */
     vpcId: pulumi.Input<string>;
     /** Subnets of the daemon tasks; private, reaching AWS APIs through NAT. */
     privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
