@@ -1,0 +1,135 @@
+// `npm run plan:offline -- <stack> [--config key=value]... [--json]`
+//
+// What `pulumi preview` would create, without AWS credentials or the Pulumi CLI: evaluates the
+// stack's program under Pulumi's runtime mocks (scripts/offline/evaluate.ts) and prints every
+// resource by component with its key settings, then the stack outputs. Values only AWS knows
+// (IDs, ARNs, DNS names) are the mocks' stand-ins. `--json` prints the resources instead, in the
+// format `npm run policy:offline -- <stack> --resources <file>` reads.
+import { EvaluatedResource, Evaluation, evaluateStackFull } from "./offline/evaluate";
+
+type Inputs = Record<string, any>;
+/** Turns a mock ID into the physical name of the resource it belongs to, for readable references. */
+type Resolve = (id: unknown) => string;
+
+const ports = (i: Inputs) => (i.fromPort === i.toPort ? `${i.fromPort}` : `${i.fromPort}-${i.toPort}`);
+const list = (v: unknown) => (Array.isArray(v) ? v.join(",") : String(v ?? ""));
+const json = (v: unknown): any => (typeof v === "string" ? (() => { try { return JSON.parse(v); } catch { return v; } })() : v);
+
+/** The settings worth reading for each resource type; the name alone for the rest. */
+const SUMMARIES: Record<string, (i: Inputs, ref: Resolve) => string> = {
+    "awsx:ec2:Vpc": (i) => `cidr=${i.cidrBlock} azs=${i.numberOfAvailabilityZones} nat=${i.natGateways?.strategy}`,
+    "aws:ec2/securityGroup:SecurityGroup": (i) => `${i.name}`,
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": (i, ref) => `${ref(i.securityGroupId)} in ${i.ipProtocol} ${ports(i)} from ${i.cidrIpv4 ?? ref(i.referencedSecurityGroupId)}`,
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": (i, ref) => `${ref(i.securityGroupId)} out ${i.ipProtocol} ${ports(i)} to ${i.cidrIpv4 ?? ref(i.referencedSecurityGroupId)}`,
+    "aws:lb/loadBalancer:LoadBalancer": (i) => `${i.name} ${i.internal ? "internal" : "internet-facing"} idle=${i.idleTimeout}s subnets=${list(i.subnets)}`,
+    "aws:lb/targetGroup:TargetGroup": (i) => `${i.name} ${i.protocol}:${i.port} ${i.targetType} deregistration=${i.deregistrationDelay}s`,
+    "aws:lb/listener:Listener": (i) => `${i.protocol}:${i.port} → ${(i.defaultActions ?? []).map((a: Inputs) => a.type).join(",")}`,
+    "aws:rds/instance:Instance": (i) => `${i.identifier} ${i.engine} ${i.engineVersion} ${i.instanceClass} ${i.allocatedStorage}GiB ${i.storageType}` +
+        ` encrypted=${i.storageEncrypted} public=${i.publiclyAccessible} multiAz=${i.multiAz} backups=${i.backupRetentionPeriod}d` +
+        ` deletionProtection=${i.deletionProtection} finalSnapshot=${!i.skipFinalSnapshot} managedPassword=${i.manageMasterUserPassword}`,
+    "aws:rds/subnetGroup:SubnetGroup": (i) => `${i.name} subnets=${list(i.subnetIds)}`,
+    "aws:ecs/cluster:Cluster": (i) => `${i.name}`,
+    "aws:ec2/launchTemplate:LaunchTemplate": (i) => `${i.name} ${i.instanceType} ami=${i.imageId} imds=${i.metadataOptions?.httpTokens === "required" ? "v2-only" : "v1+v2"}` +
+        ` keyPair=${i.keyName ?? "none"}`,
+    "aws:autoscaling/group:Group": (i) => `${i.name} size=${i.minSize}-${i.maxSize} subnets=${list(i.vpcZoneIdentifiers)} scaleInProtection=${i.protectFromScaleIn}`,
+    "aws:ecs/capacityProvider:CapacityProvider": (i) => `${i.name} managedScaling=${i.autoScalingGroupProvider?.managedScaling?.status}` +
+        ` target=${i.autoScalingGroupProvider?.managedScaling?.targetCapacity}% terminationProtection=${i.autoScalingGroupProvider?.managedTerminationProtection}`,
+    "aws:iam/role:Role": (i) => `${i.name ?? ""} trusts ${list([json(i.assumeRolePolicy)?.Statement ?? []].flat().map((s: Inputs) => s?.Principal?.Service ?? s?.Principal?.AWS))}`,
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": (i) => `${i.role} ← ${i.policyArn}`,
+    "aws:iam/rolePolicy:RolePolicy": (i, ref) => `${ref(i.role)}: ${[json(i.policy)?.Statement ?? []].flat().map((s: Inputs) => list(s.Action)).join(" | ")}`,
+    "aws:ecs/taskDefinition:TaskDefinition": (i) => `${i.family} ${list(i.requiresCompatibilities) || "EC2"} network=${i.networkMode ?? "bridge"}` +
+        `${i.cpu ? ` cpu=${i.cpu} memory=${i.memory}` : ""} containers=${list((json(i.containerDefinitions) ?? []).map((c: Inputs) => c.name))}`,
+    "aws:ecs/service:Service": (i) => `${i.name} desired=${i.desiredCount} ${i.launchType ?? (i.capacityProviderStrategies ?? []).map((s: Inputs) => s.capacityProvider).join(",")}` +
+        ` deployment=${i.deploymentMinimumHealthyPercent}/${i.deploymentMaximumPercent}`,
+    "aws:cloudwatch/logGroup:LogGroup": (i) => `${i.name} retention=${i.retentionInDays}d`,
+    "aws:lambda/function:Function": (i) => `${i.name ?? ""} ${i.runtime} timeout=${i.timeout}s`,
+    "aws:appautoscaling/target:Target": (i) => `${i.resourceId} ${i.minCapacity}-${i.maxCapacity}`,
+    "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace": (i) => `${i.name}`,
+    "aws:servicediscovery/service:Service": (i) => `${i.name} ${(i.dnsConfig?.dnsRecords ?? []).map((r: Inputs) => `${r.type} ttl=${r.ttl}`).join(",")}`,
+    "pulumi:pulumi:StackReference": (i) => `${i.name}`,
+};
+
+/** One line of settings for a resource. */
+export function summarize(r: EvaluatedResource, ref: Resolve = String): string {
+    const summary = SUMMARIES[r.type];
+    if (summary) return summary(r.inputs, ref).trim();
+    return typeof r.inputs.name === "string" ? r.inputs.name : "";
+}
+
+/** The inventory as text: components in declaration order, their children indented beneath. */
+export function renderInventory(stack: string, evaluation: Evaluation): string {
+    const { resources, outputs, secretOutputs } = evaluation;
+    const children = new Map<string | undefined, EvaluatedResource[]>();
+    for (const r of resources) children.set(r.parent, [...(children.get(r.parent) ?? []), r]);
+    const known = new Set(resources.map((r) => r.urn));
+    const names = new Map(resources.filter((r) => r.id).map((r) => [r.id, typeof r.inputs.name === "string" ? r.inputs.name : r.name]));
+    const ref: Resolve = (id) => names.get(String(id)) ?? String(id);
+    const lines = [`Stack '${stack}' under mocks: ${resources.filter((r) => r.custom !== false).length} resources in ` +
+        `${resources.filter((r) => r.custom === false).length} components.`, ""];
+    const walk = (r: EvaluatedResource, depth: number) => {
+        const settings = summarize(r, ref);
+        lines.push(`${"  ".repeat(depth)}${r.type} ${r.name}${settings ? `  ${settings}` : ""}${r.secretPaths ? `  [secret: ${r.secretPaths.join(", ")}]` : ""}`);
+        for (const c of children.get(r.urn) ?? []) walk(c, depth + 1);
+    };
+    for (const r of resources.filter((x) => !x.parent || !known.has(x.parent))) walk(r, 0);
+    lines.push("", "Outputs:");
+    for (const [k, v] of Object.entries(outputs)) lines.push(`  ${k}: ${secretOutputs.includes(k) ? "[secret]" : JSON.stringify(v)}`);
+    lines.push("", "IDs, ARNs and DNS names are the mocks' stand-ins; `pulumi preview` with AWS credentials shows the real plan.");
+    return lines.join("\n");
+}
+
+/** `r` with the value at each of its secret paths replaced by "[secret]". */
+export function maskSecrets(r: EvaluatedResource): EvaluatedResource {
+    const inputs = structuredClone(r.inputs);
+    for (const p of r.secretPaths ?? []) {
+        const keys = p.split(/\.|\[(\d+)\]/).filter((k) => k !== undefined && k !== "");
+        let node: any = inputs;
+        for (const k of keys.slice(0, -1)) node = node?.[k];
+        if (node && keys.length > 0) node[keys[keys.length - 1]] = "[secret]";
+    }
+    return { ...r, inputs };
+}
+
+export function parsePlanArgs(argv: string[]): { stack: string; config: Record<string, string>; json: boolean } {
+    const usage = "usage: npm run plan:offline -- <stack> [--config key=value]... [--json]";
+    const config: Record<string, string> = {};
+    let stack: string | undefined;
+    let asJson = false;
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i];
+        if (arg === "--config") {
+            const pair = argv[++i] ?? "";
+            const eq = pair.indexOf("=");
+            if (eq <= 0) throw new Error(`--config needs key=value, got '${pair}'. ${usage}`);
+            config[pair.slice(0, eq)] = pair.slice(eq + 1);
+        } else if (arg === "--json") {
+            asJson = true;
+        } else if (arg.startsWith("-") || stack !== undefined) {
+            throw new Error(`unexpected argument '${arg}'. ${usage}`);
+        } else {
+            stack = arg;
+        }
+    }
+    if (!stack) throw new Error(`no stack given (dev, prod or delivery). ${usage}`);
+    return { stack, config, json: asJson };
+}
+
+async function main(): Promise<number> {
+    let args: ReturnType<typeof parsePlanArgs>;
+    try {
+        args = parsePlanArgs(process.argv.slice(2));
+    } catch (e) {
+        console.error((e as Error).message);
+        return 2;
+    }
+    const evaluation = await evaluateStackFull(args.stack, { config: args.config });
+    console.log(args.json ? JSON.stringify(evaluation.resources.map(maskSecrets), null, 2) : renderInventory(args.stack, evaluation));
+    return 0;
+}
+
+if (require.main === module) {
+    main().then((code) => process.exit(code), (e: unknown) => {
+        console.error(`plan:offline failed: ${e instanceof Error ? e.message : String(e)}`);
+        process.exit(1);
+    });
+}
