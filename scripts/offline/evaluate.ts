@@ -46,6 +46,8 @@ export interface EvaluateOptions {
     config?: Record<string, string>;
     /** Outputs a StackReference sees, by referenced stack name; default: realistic delivery outputs. */
     stackOutputs?: Record<string, Record<string, unknown>>;
+    /** Reuse an identical earlier evaluation of this process. @default true (bench/infra.ts turns it off) */
+    cache?: boolean;
 }
 
 /** What the parent sends the child; internal. */
@@ -91,7 +93,8 @@ function nodeBinary(): string {
 // loading the AWS SDK: test files and commands in one process share the results.
 const memo = new Map<string, Promise<Evaluation>>();
 
-function runChild(request: Omit<ChildRequest, "outFile">): Promise<Evaluation> {
+function runChild(request: Omit<ChildRequest, "outFile">, cache = true): Promise<Evaluation> {
+    if (!cache) return spawnChild(request);
     const key = JSON.stringify(request);
     let result = memo.get(key);
     if (!result) {
@@ -128,7 +131,7 @@ async function spawnChild(request: Omit<ChildRequest, "outFile">): Promise<Evalu
 /** Evaluates the real program (infra/) as `stack`, config from `Pulumi.<stack>.yaml` plus overrides. */
 export function evaluateStackFull(stack: string, opts: EvaluateOptions = {}): Promise<Evaluation> {
     const config = { ...readStackConfig(stack), ...qualify(opts.config) };
-    return runChild({ project: PROJECT, stack, config, secretKeys: [], module: path.join(ROOT, "infra", "index.ts"), stackOutputs: opts.stackOutputs });
+    return runChild({ project: PROJECT, stack, config, secretKeys: [], module: path.join(ROOT, "infra", "index.ts"), stackOutputs: opts.stackOutputs }, opts.cache);
 }
 
 /**
@@ -137,7 +140,7 @@ export function evaluateStackFull(stack: string, opts: EvaluateOptions = {}): Pr
  */
 export function evaluateProgram(modulePath: string, exportName: string, opts: EvaluateOptions & { stack?: string } = {}): Promise<Evaluation> {
     return runChild({ project: PROJECT, stack: opts.stack ?? "dev", config: qualify(opts.config), secretKeys: [],
-        module: path.resolve(modulePath), exportName, stackOutputs: opts.stackOutputs });
+        module: path.resolve(modulePath), exportName, stackOutputs: opts.stackOutputs }, opts.cache);
 }
 
 /** The resources `stack` declares: what `npm run policy:offline` checks. */
