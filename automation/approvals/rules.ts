@@ -173,6 +173,13 @@ export function checkApplyAllowed(ctx: Omit<ApprovalContext, "preview"> & { prev
     }
 }
 
+/**
+ * Provider resources hold configuration only and touch no cloud; a preview does not always
+ * list the default provider's create (an update does), so they never stop an update. Any
+ * effect a provider change has shows up as steps of real resources, which are checked.
+ */
+const isProviderUrn = (urn: string) => /::pulumi:providers:[^:]+::/.test(urn);
+
 /** Engine step ops that change nothing and need no approval. */
 const HARMLESS_OPS = new Set(["same", "read", "refresh"]);
 
@@ -185,7 +192,7 @@ export function stepGuard(approved: readonly ResourceStep[]): (event: Record<str
     return (event) => {
         const pre = event.resourcePreEvent as { metadata?: { op?: string; urn?: string } } | undefined;
         const m = pre?.metadata;
-        if (!m?.op || !m.urn || HARMLESS_OPS.has(m.op)) return undefined;
+        if (!m?.op || !m.urn || HARMLESS_OPS.has(m.op) || isProviderUrn(m.urn)) return undefined;
         if (allowed.has(`${m.op} ${m.urn}`)) return undefined;
         return `The engine started a step the approved preview did not contain: ${m.op} ${m.urn}.`;
     };

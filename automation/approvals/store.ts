@@ -89,9 +89,9 @@ export class SafetyStore {
         return Number(r.changes) === 1;
     }
 
-    setFindings(stack: string, findings: unknown[] | undefined, now = new Date()): void {
-        if (!findings || findings.length === 0) this.db.prepare("DELETE FROM stack_findings WHERE stack = ?").run(stack);
-        else this.db.prepare("INSERT OR REPLACE INTO stack_findings (stack, findings, at) VALUES (?, ?, ?)").run(stack, JSON.stringify(findings), now.toISOString());
+    /** The latest scan of a stack; an empty list records that it was checked and found healthy. */
+    setFindings(stack: string, findings: readonly unknown[], now = new Date()): void {
+        this.db.prepare("INSERT OR REPLACE INTO stack_findings (stack, findings, at) VALUES (?, ?, ?)").run(stack, JSON.stringify(findings), now.toISOString());
     }
 
     findingsOf(stack: string): { findings: unknown[]; at: string } | undefined {

@@ -77,10 +77,10 @@ export class RecoveryService {
         const broken = needsRepair(findings);
         const problems = findings.filter((f) => f.kind !== "stale-lock");
         const before = this.deps.store.findingsOf(stack);
-        this.deps.store.setFindings(stack, broken || problems.length ? problems : undefined, this.now());
+        this.deps.store.setFindings(stack, problems, this.now());
         if (broken || findings.some((f) => f.kind === "live-lock" || f.kind === "foreign-lock")) {
             this.deps.audit.append({ actor: SYSTEM, action: broken ? "recovery.needs-repair" : "recovery.lock-held", from: "local", result: broken ? "needs-repair" : "reported", stack, details: { why, findings: problems } });
-        } else if (before) {
+        } else if (before?.findings.length) {
             this.deps.audit.append({ actor: SYSTEM, action: "recovery.healthy", from: "local", result: "ok", stack, details: { why } });
         }
         return this.health(stack);

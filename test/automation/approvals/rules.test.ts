@@ -124,6 +124,9 @@ describe("step guard", () => {
         assert.equal(guard(ev("same", "urn:z")), undefined);
         assert.equal(guard({ sequence: 2, diagnosticEvent: { message: "x" } }), undefined);
     });
+    it("lets the default provider's create through although previews do not list it", () => {
+        assert.equal(guard(ev("create", "urn:pulumi:prod::fixture::pulumi:providers:pulumi-nodejs::default")), undefined);
+    });
     it("stops at a step the preview did not contain, naming it", () => {
         assert.equal(guard(ev("create", "urn:c")), "The engine started a step the approved preview did not contain: create urn:c.");
     });

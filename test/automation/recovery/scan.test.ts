@@ -1,0 +1,86 @@
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as zlib from "node:zlib";
+import { backendPaths, judgeLock, LockInfo, needsRepair, ProcessProbe, readPendingOperations, scanStack } from "../../../automation/recovery/scan";
+
+const probe = (alive: number[], cmd: Record<number, string> = {}): ProcessProbe => ({
+    hostname: "here",
+    alive: (pid) => alive.includes(pid),
+    commandLine: (pid) => cmd[pid],
+});
+const lock = (pid: number, hostname = "here"): LockInfo => ({ file: "x", pid, hostname, username: "u", timestamp: "t" });
+
+describe("lock judgement", () => {
+    it("calls a lock stale only when this host wrote it and its pid is dead", () => {
+        assert.equal(judgeLock(lock(10), probe([])), "stale");
+        assert.equal(judgeLock(lock(10), probe([10], { 10: "/usr/bin/pulumi up" })), "live");
+    });
+    it("never calls a lock from another host stale, even with a dead-looking pid", () => {
+        assert.equal(judgeLock(lock(10, "elsewhere"), probe([])), "foreign");
+    });
+    it("calls a lock stale when its pid was reused by a process that is not pulumi", () => {
+        assert.equal(judgeLock(lock(10), probe([10], { 10: "nginx: worker" })), "stale");
+    });
+    it("keeps a lock whose live pid's command line cannot be read", () => {
+        assert.equal(judgeLock(lock(10), probe([10])), "live");
+    });
+});
+
+describe("stack scan of a file backend", () => {
+    let dir: string;
+    beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "scan-"))));
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const plant = (name: string, content: object) => {
+        const { locks } = backendPaths(dir, "proj", "prod");
+        fs.mkdirSync(locks, { recursive: true });
+        fs.writeFileSync(path.join(locks, name), JSON.stringify(content));
+        return path.join(locks, name);
+    };
+    const checkpoint = (pending: object[], gzip = false) => {
+        const { checkpoint: file } = backendPaths(dir, "proj", "prod");
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        const text = JSON.stringify({ version: 3, checkpoint: { stack: "organization/proj/prod", latest: { resources: [], pending_operations: pending } } });
+        if (gzip) fs.writeFileSync(`${file}.gz`, zlib.gzipSync(text));
+        else fs.writeFileSync(file, text);
+    };
+
+    it("deletes a stale lock, keeps live and foreign ones, and reports all three", () => {
+        const stale = plant("a.json", { pid: 1, username: "u", hostname: "here", timestamp: "t" });
+        const live = plant("b.json", { pid: 2, username: "u", hostname: "here", timestamp: "t" });
+        const foreign = plant("c.json", { pid: 3, username: "u", hostname: "ci-7", timestamp: "t" });
+        const findings = scanStack(dir, "proj", "prod", { probe: probe([2], { 2: "pulumi up" }), clearStale: true });
+        assert.deepEqual(findings.map((f) => f.kind).sort(), ["foreign-lock", "live-lock", "stale-lock"]);
+        assert.ok(!fs.existsSync(stale));
+        assert.ok(fs.existsSync(live) && fs.existsSync(foreign));
+        assert.equal(needsRepair(findings), false);
+    });
+    it("only reports a stale lock when not asked to clear it", () => {
+        const stale = plant("a.json", { pid: 1, username: "u", hostname: "here", timestamp: "t" });
+        assert.deepEqual(scanStack(dir, "proj", "prod", { probe: probe([]) }).map((f) => f.kind), ["stale-lock"]);
+        assert.ok(fs.existsSync(stale));
+    });
+    it("reports pending operations with their type and urn, from plain or gzipped checkpoints", () => {
+        const ops = [{ type: "creating", resource: { urn: "urn:pulumi:prod::proj::t::a" } }];
+        checkpoint(ops);
+        const findings = scanStack(dir, "proj", "prod", { probe: probe([]) });
+        assert.deepEqual(findings, [{ kind: "pending-operations", operations: [{ type: "creating", urn: "urn:pulumi:prod::proj::t::a" }] }]);
+        assert.equal(needsRepair(findings), true);
+        fs.rmSync(backendPaths(dir, "proj", "prod").checkpoint);
+        checkpoint(ops, true);
+        assert.deepEqual(readPendingOperations(backendPaths(dir, "proj", "prod").checkpoint), [{ type: "creating", urn: "urn:pulumi:prod::proj::t::a" }]);
+    });
+    it("reports an unreadable lock file and leaves it for an operator", () => {
+        const { locks } = backendPaths(dir, "proj", "prod");
+        fs.mkdirSync(locks, { recursive: true });
+        fs.writeFileSync(path.join(locks, "bad.json"), "{");
+        const findings = scanStack(dir, "proj", "prod", { probe: probe([]), clearStale: true });
+        assert.equal(findings[0].kind, "unreadable-lock");
+        assert.equal(needsRepair(findings), true);
+        assert.ok(fs.existsSync(path.join(locks, "bad.json")));
+    });
+    it("finds nothing on a stack that never ran", () => {
+        assert.deepEqual(scanStack(dir, "proj", "prod"), []);
+    });
+});
