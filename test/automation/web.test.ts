@@ -7,6 +7,8 @@ import * as path from "node:path";
 import { execFileSync } from "node:child_process";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import type { Job } from "../../automation/jobs/types";
+import { createSafetyLayer, type SafetyLayer } from "../../automation/safety";
+import { addToken } from "../../automation/security/tokens";
 import { startHarness, type Harness } from "./harness";
 
 const CHROMIUM_ARGS = [
@@ -32,6 +34,9 @@ describe("the dashboard in headless Chromium", function () {
     this.timeout(240_000);
 
     let h: Harness;
+    let safety: SafetyLayer;
+    let envDir: string;
+    const approvers = { ann: "", bob: "" };
     let browser: BrowserContext;
     let profileDir: string;
     let shotDir: string;
@@ -40,6 +45,13 @@ describe("the dashboard in headless Chromium", function () {
     before(async () => {
         const executablePath = execFileSync("bash", [path.resolve(__dirname, "../../scripts/setup-browser.sh")], { encoding: "utf8" }).trim();
         h = await startHarness();
+        // The service as `npm start` builds it, with prod updates needing one approval.
+        envDir = fs.mkdtempSync(path.join(os.tmpdir(), "dashboard-envs-"));
+        fs.writeFileSync(path.join(envDir, "prod.yaml"), "operations:\n  update: { approvals: 1, approverRole: approver }\n");
+        approvers.ann = addToken(h.server.config.tokensFile, "ann-approver", "approver");
+        approvers.bob = addToken(h.server.config.tokensFile, "bob-approver", "approver");
+        safety = createSafetyLayer(h.server.config, { env: { ...process.env, AUTOMATION_ENVIRONMENTS_DIR: envDir } });
+        await h.restart(safety);
         // A fresh profile per run: nothing cached or stored from an earlier run can help the page.
         profileDir = fs.mkdtempSync(path.join(os.tmpdir(), "dashboard-profile-"));
         shotDir = fs.mkdtempSync(path.join(os.tmpdir(), "dashboard-shots-"));
@@ -49,6 +61,8 @@ describe("the dashboard in headless Chromium", function () {
     after(async () => {
         await browser?.close();
         await h?.stop();
+        safety?.close();
+        if (envDir) fs.rmSync(envDir, { recursive: true, force: true });
         if (profileDir) fs.rmSync(profileDir, { recursive: true, force: true });
     });
 
@@ -164,7 +178,7 @@ describe("the dashboard in headless Chromium", function () {
         await page.close();
     });
 
-    it("gives a viewer no buttons that change anything", async () => {
+    it("gives a viewer no buttons that change anything, only the state of things", async () => {
         const page = await openAs(h.tokens.viewer);
         await page.locator("#stacks tbody tr").first().waitFor();
         assert.equal(await page.locator("#stacks button[data-op]").count(), 0, "no preview/refresh/update buttons");
@@ -180,7 +194,51 @@ describe("the dashboard in headless Chromium", function () {
         await page.getByText(/^Stream ended/).waitFor({ timeout: JOB_TIMEOUT_MS });
         assert.equal(await page.getByRole("button", { name: "Cancel job" }).count(), 0);
         assert.equal(await page.getByRole("button", { name: "Update with this preview" }).count(), 0);
+        // prod updates need an approval: a viewer sees where it stands, without the form.
+        await page.getByText("Waiting for approval: 0 of 1.").waitFor();
         assert.equal(await page.getByRole("button", { name: /Approve|Reject/ }).count(), 0);
+        await page.close();
+    });
+
+    it("refuses a self-approval with the API's message, then shows another approver's approval", async () => {
+        const ann = await openAs(approvers.ann);
+        await ann.getByRole("button", { name: "Preview prod" }).click();
+        await waitForStreamEnd(ann, "succeeded");
+        const id = openJobId(ann);
+        await ann.getByText("Waiting for approval: 0 of 1.").waitFor();
+
+        const refusal = ann.waitForResponse((r) => r.url().endsWith(`/v1/jobs/${id}/approvals`) && r.request().method() === "POST");
+        await ann.getByRole("button", { name: "Approve preview" }).click();
+        const refused = await refusal;
+        assert.equal(refused.status(), 403);
+        const apiError = ((await refused.json()) as { error: { code: string; message: string } }).error;
+        assert.equal(apiError.code, "SELF_APPROVAL");
+        const alert = ann.getByRole("alert");
+        await alert.getByText(apiError.message, { exact: false }).waitFor();
+        assert.equal(await alert.textContent(), `Approval refused — SELF_APPROVAL: ${apiError.message}`);
+        await ann.close();
+
+        const bob = await openAs(approvers.bob);
+        await bob.evaluate((jobId) => {
+            (globalThis as unknown as PageGlobals).location.hash = `#/jobs/${jobId}`;
+        }, id);
+        await bob.getByText("Waiting for approval: 0 of 1.").waitFor();
+        await bob.getByLabel("Comment").fill("summary matches the change request");
+        await bob.getByRole("button", { name: "Approve preview" }).click();
+        await bob.getByText("Approved (1 of 1) by bob-approver: the update may run from this preview.").waitFor();
+        await bob.getByText(/^Approved by bob-approver: summary matches the change request \(/).waitFor();
+        const record = await h.call("GET", `/v1/jobs/${id}/approvals`, { token: h.tokens.viewer });
+        assert.deepEqual(record.body.update.approvedBy, ["bob-approver"], "the page's approval reached the service");
+        await bob.screenshot({ path: path.join(shotDir, "approved.png"), fullPage: true });
+        await bob.close();
+    });
+
+    it("shows the API's refusal when an operator updates prod without an approved preview", async () => {
+        const page = await openAs(h.tokens.operator);
+        await page.getByRole("button", { name: "Update prod" }).click();
+        const alert = page.getByRole("alert");
+        await alert.getByText(/^Update of prod refused — APPROVAL_REQUIRED: /).waitFor();
+        assert.equal(await page.locator("#job").isHidden(), true, "no job was opened");
         await page.close();
     });
 });
