@@ -168,7 +168,10 @@ async function main(): Promise<void> {
     const running = await startServer(config, safety);
     const onSignal = (signal: string) => {
         running.logger.info({ signal }, "signal received");
-        void running.stop().then(() => process.exit(0));
+        void running
+            .stop()
+            .then(() => safety.close())
+            .then(() => process.exit(0));
     };
     process.once("SIGTERM", () => onSignal("SIGTERM"));
     process.once("SIGINT", () => onSignal("SIGINT"));
