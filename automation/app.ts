@@ -52,7 +52,8 @@ function defineCommonMiddlewares(app: express.Application, deps: AppDeps): void 
         });
         next();
     });
-    app.use(express.json({ limit: deps.bodyLimit, strict: true }));
+    // The raw bytes are kept for routes that verify a signature over them (GitHub webhooks).
+    app.use(express.json({ limit: deps.bodyLimit, strict: true, verify: (req, _res, buf) => void ((req as { rawBody?: Buffer }).rawBody = buf) }));
 }
 
 function defineRoutes(app: express.Application, deps: AppDeps): void {
