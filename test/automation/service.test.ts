@@ -192,6 +192,33 @@ describe("automation service over HTTP with the real Pulumi CLI", function () {
         });
     });
 
+    describe("operations endpoints", () => {
+        it("reports ready with the CLI version, a writable backend and store, without a token", async () => {
+            const health = await h.call("GET", "/healthz");
+            assert.equal(health.status, 200);
+            const ready = await h.call("GET", "/readyz");
+            assert.equal(ready.status, 200);
+            assert.match(ready.body.checks.cli.detail, /pulumi v3\.\d+\.\d+/);
+            assert.equal(ready.body.checks.backend.ok, true);
+            assert.equal(ready.body.checks.store.ok, true);
+        });
+
+        it("exposes Prometheus metrics with jobs by op, stack and result", async () => {
+            const m = await h.call("GET", "/metrics");
+            assert.equal(m.status, 200);
+            assert.match(m.body, /automation_jobs_total\{op="update",stack="dev",result="succeeded"\} \d+/);
+            assert.match(m.body, /automation_queue_depth \d+/);
+            assert.match(m.body, /automation_cli_spawns_total\{op="preview"\} \d+/);
+        });
+
+        it("serves an OpenAPI document describing every /v1 operation route", async () => {
+            const doc = await h.call("GET", "/v1/openapi.json");
+            assert.equal(doc.status, 200);
+            for (const p of ["/v1/stacks/{stack}/previews", "/v1/stacks/{stack}/destroys", "/v1/jobs/{id}/events", "/v1/jobs/{id}/cancel"]) assert.ok(doc.body.paths[p], p);
+            assert.deepEqual(doc.body.paths["/v1/stacks/{stack}/destroys"].post.requestBody.content["application/json"].schema.required, ["confirm"]);
+        });
+    });
+
     describe("errors", () => {
         it("answers 401 without a token and 403 when the role is too low", async () => {
             const anon = await h.call("GET", "/v1/stacks");

@@ -1,0 +1,161 @@
+// The job use cases with a scripted worker in place of the Pulumi CLI: guard hooks, crashes,
+// forced kills and shutdown, which the real engine cannot be made to do on demand.
+// What this does NOT prove: that the real worker reports these outcomes (service.test.ts does).
+import * as assert from "node:assert/strict";
+import { AppError, planStale } from "../../automation/errors";
+import { Guards, JobService } from "../../automation/jobs/service";
+import { JobStore } from "../../automation/jobs/store";
+import { silentLogger } from "../../automation/logger";
+import type { StartWorker, WorkerHandlers, WorkerOutcome } from "../../automation/pulumi/spawn";
+import { createRedactor } from "../../automation/security/redact";
+
+interface Script {
+    handlers: WorkerHandlers;
+    finish(outcome: WorkerOutcome): void;
+    cancelled: boolean;
+    killed: boolean;
+}
+
+function setup(opts: { guards?: Guards; cancelGraceMs?: number } = {}) {
+    const store = new JobStore(":memory:", createRedactor, {});
+    const scripts: Script[] = [];
+    const startWorker: StartWorker = (_spec, _env, handlers) => {
+        let finish!: (o: WorkerOutcome) => void;
+        const done = new Promise<WorkerOutcome>((r) => (finish = r));
+        const script: Script = { handlers, finish, cancelled: false, killed: false };
+        scripts.push(script);
+        return {
+            pid: -1,
+            done,
+            cancel: () => (script.cancelled = true),
+            kill: () => {
+                script.killed = true;
+                finish({ kind: "crashed", code: null, signal: "SIGKILL" });
+            },
+        };
+    };
+    const service = new JobService({
+        store,
+        logger: silentLogger(),
+        startWorker,
+        guards: opts.guards,
+        stacks: () => ["dev", "prod"],
+        projectDir: "/nowhere",
+        pulumiBin: "/nowhere",
+        policyPacks: [],
+        workerEnv: {},
+        concurrency: 2,
+        queueLimit: 5,
+        cancelGraceMs: opts.cancelGraceMs ?? 50,
+    });
+    const settled = async (id: string) => {
+        for (let i = 0; i < 200; i++) {
+            const j = store.getJob(id)!;
+            if (!["queued", "running"].includes(j.state)) return j;
+            await new Promise((r) => setTimeout(r, 5));
+        }
+        throw new Error(`job ${id} did not settle`);
+    };
+    const tick = () => new Promise((r) => setImmediate(r));
+    return { store, service, scripts, settled, tick };
+}
+
+const step = (name: string, op = "create") => ({ sequence: 1, resourcePreEvent: { metadata: { op, urn: `urn:pulumi:dev::fixture::pulumi-nodejs:dynamic:Resource::${name}`, type: "pulumi-nodejs:dynamic:Resource" } } });
+
+describe("job service", () => {
+    it("answers an update with the guard's AppError at admission and stores no job", async () => {
+        const { service, store } = setup({ guards: { beforeStart: (_j, phase) => { if (phase === "admit") throw planStale("the stack changed since the preview"); }, onEvent: () => undefined } });
+        await assert.rejects(service.submit({ stack: "dev", op: "update", triggeredBy: "ada" }), (e: AppError) => e.code === "PLAN_STALE" && e.status === 409);
+        assert.equal(store.listJobs().length, 0);
+    });
+
+    it("fails a queued update with the guard's code when the guard refuses at start", async () => {
+        const { service, settled, scripts } = setup({ guards: { beforeStart: (_j, phase) => { if (phase === "start") throw planStale("moved while queued"); }, onEvent: () => undefined } });
+        const job = await service.submit({ stack: "dev", op: "update", triggeredBy: "ada" });
+        const done = await settled(job.id);
+        assert.equal(done.state, "failed");
+        assert.equal(done.error?.code, "PLAN_STALE");
+        assert.equal(scripts.length, 0, "no worker was started");
+    });
+
+    it("stops a job gracefully when a guard says stop, marking it stopped-by-guard with the reason", async () => {
+        const seen: string[] = [];
+        const { service, settled, scripts, tick } = setup({
+            guards: {
+                beforeStart: () => undefined,
+                onEvent: (_job, e) => {
+                    const urn = (e.resourcePreEvent as { metadata: { urn: string } } | undefined)?.metadata.urn ?? "";
+                    seen.push(urn);
+                    return urn.endsWith("surprise") ? { stop: "step not in the approved preview: surprise" } : undefined;
+                },
+            },
+            cancelGraceMs: 10_000,
+        });
+        const job = await service.submit({ stack: "dev", op: "update", triggeredBy: "ada" });
+        await tick();
+        scripts[0].handlers.onEvent(step("expected"));
+        assert.equal(scripts[0].cancelled, false);
+        scripts[0].handlers.onEvent(step("surprise"));
+        assert.equal(scripts[0].cancelled, true);
+        scripts[0].finish({ kind: "failed", name: "Cancelled", message: "update canceled" });
+        const done = await settled(job.id);
+        assert.equal(done.state, "stopped-by-guard");
+        assert.equal(done.summary?.stopReason, "step not in the approved preview: surprise");
+        assert.equal(done.error?.code, "STOPPED_BY_GUARD");
+        assert.equal(seen.length, 2);
+    });
+
+    it("kills a cancelled job's worker after the grace period and records the forced kill", async () => {
+        const { service, settled, scripts, store, tick } = setup({ cancelGraceMs: 30 });
+        const job = await service.submit({ stack: "dev", op: "update", triggeredBy: "ada" });
+        await tick();
+        service.cancel(job.id, "otto");
+        assert.equal(scripts[0].cancelled, true);
+        const done = await settled(job.id);
+        assert.equal(scripts[0].killed, true);
+        assert.equal(done.state, "cancelled");
+        assert.ok(store.eventsAfter(job.id, 0).some((e) => e.type === "forceKill"));
+    });
+
+    it("marks a job whose worker dies without a report as failed with WORKER_CRASHED, then runs the next job", async () => {
+        const { service, settled, scripts, tick } = setup();
+        const a = await service.submit({ stack: "dev", op: "update", triggeredBy: "ada" });
+        const b = await service.submit({ stack: "dev", op: "refresh", triggeredBy: "ada" });
+        await tick();
+        scripts[0].finish({ kind: "crashed", code: null, signal: "SIGSEGV" });
+        const done = await settled(a.id);
+        assert.equal(done.error?.code, "WORKER_CRASHED");
+        await tick();
+        assert.equal(scripts.length, 2);
+        scripts[1].finish({ kind: "succeeded" });
+        assert.equal((await settled(b.id)).state, "succeeded");
+    });
+
+    it("on shutdown stops running jobs after the grace period as interrupted and leaves queued jobs queued", async () => {
+        const { service, store, scripts, tick } = setup({ cancelGraceMs: 20 });
+        const running = await service.submit({ stack: "dev", op: "update", triggeredBy: "ada" });
+        const queued = await service.submit({ stack: "dev", op: "preview", triggeredBy: "ada" });
+        await tick();
+        await service.shutdown(20);
+        assert.equal(store.getJob(running.id)!.state, "interrupted");
+        assert.equal(store.getJob(queued.id)!.state, "queued");
+        assert.equal(scripts.length, 1);
+        await assert.rejects(service.submit({ stack: "prod", op: "preview", triggeredBy: "ada" }), (e: AppError) => e.code === "SHUTTING_DOWN");
+    });
+
+    it("records the summary from engine events and redacts the job's secrets from stored events", async () => {
+        const { service, settled, scripts, store, tick } = setup();
+        const job = await service.submit({ stack: "dev", op: "update", triggeredBy: "ada" });
+        await tick();
+        scripts[0].handlers.onSecrets(["s3cr3t-value"]);
+        scripts[0].handlers.onEvent({ sequence: 2, diagnosticEvent: { message: "password is s3cr3t-value", severity: "info" } });
+        scripts[0].handlers.onEvent(step("item-0"));
+        scripts[0].handlers.onEvent({ sequence: 3, summaryEvent: { resourceChanges: { create: 2 } } });
+        scripts[0].finish({ kind: "succeeded", outputs: { url: "x", token: "[secret]" } });
+        const done = await settled(job.id);
+        assert.deepEqual(done.summary?.counts, { create: 2 });
+        assert.deepEqual(done.summary?.steps.map((s) => s.op), ["create"]);
+        assert.deepEqual(done.summary?.outputs, { url: "x", token: "[secret]" });
+        assert.doesNotMatch(JSON.stringify(store.eventsAfter(job.id, 0)), /s3cr3t-value/);
+    });
+});
