@@ -117,6 +117,26 @@ describe("the dashboard in headless Chromium", function () {
         await page.close();
     });
 
+    it("can be used from the keyboard alone: sign in with Enter, Tab to a stack's buttons", async () => {
+        const page = await browser.newPage();
+        await page.goto(`${h.url}/`);
+        await page.keyboard.press("Tab");
+        await page.keyboard.type(h.tokens.operator);
+        await page.keyboard.press("Enter");
+        await page.getByText("Signed in as otto-operator (operator).").waitFor();
+        await page.locator("#stacks tbody tr").first().waitFor();
+        const reached: string[] = [];
+        for (let i = 0; i < 12 && !reached.includes("Preview dev"); i++) {
+            await page.keyboard.press("Tab");
+            reached.push(await page.evaluate(() => {
+                const active = (globalThis as unknown as { document: { activeElement: { getAttribute(n: string): string | null; textContent: string | null } | null } }).document.activeElement;
+                return active?.getAttribute("aria-label") ?? active?.textContent ?? "";
+            }));
+        }
+        assert.ok(reached.includes("Preview dev"), `Tab reaches the Preview button of dev (focus went: ${reached.join(" → ")})`);
+        await page.close();
+    });
+
     it("starts a preview from the page and shows the job, its streamed log and the change summary the API reports", async () => {
         const page = await openAs(h.tokens.operator);
         await page.getByRole("button", { name: "Preview dev" }).click();
@@ -145,12 +165,12 @@ describe("the dashboard in headless Chromium", function () {
         await page.close();
     });
 
-    it("streams log lines while the job is still running", async () => {
-        h.configure("dev", { count: 2, delayMs: 4000 });
+    it("streams log lines while the job is still running, and cancels it from the page", async () => {
+        h.configure("dev", { count: 2, delayMs: 6000 });
         const page = await openAs(h.tokens.operator);
         await page.getByRole("button", { name: "Update dev" }).click();
         await page.getByRole("heading", { name: "Update of dev" }).waitFor();
-        // A creation takes 4 s in the stand-in cloud: its step must be on screen before the job ends.
+        // A creation takes 6 s in the stand-in cloud: its step must be on screen before the job ends.
         await page.waitForFunction(
             () => {
                 const { document } = globalThis as unknown as PageGlobals;
@@ -159,8 +179,11 @@ describe("the dashboard in headless Chromium", function () {
             undefined,
             { timeout: JOB_TIMEOUT_MS },
         );
-        await waitForStreamEnd(page, "succeeded");
-        assert.equal((await apiJob(openJobId(page))).state, "succeeded");
+        await page.getByRole("button", { name: "Cancel job" }).click();
+        await waitForStreamEnd(page, "cancelled");
+        assert.equal((await apiJob(openJobId(page))).state, "cancelled");
+        assert.match((await page.locator("#log").textContent()) ?? "", /cancel requested by otto-operator/);
+        assert.equal(await page.getByRole("button", { name: "Cancel job" }).count(), 0, "nothing left to cancel");
         await page.close();
     });
 
