@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { appBuildPolicy, assumeRolePolicy, deployPolicy } from "./lib/deliveryIam";
+import { appBuildProjectName } from "./lib/deliveryNaming";
 
 export const BUILDSPEC_DIR = path.join(__dirname, "..", "buildspecs");
 export function readBuildspec(file: string): string {
@@ -26,6 +27,8 @@ export interface BuildProjectsArgs {
     secretsProvider: pulumi.Input<string>;
     /** Role name prefix the environment stacks use; the deploy role may only create roles under it. @default "todobackend-" */
     envRolePrefix?: pulumi.Input<string>;
+    /** ExecuteChangeSet applies with `pulumi up --plan <approved plan>` (USE_UPDATE_PLAN). @default true */
+    useUpdatePlan?: pulumi.Input<boolean>;
     /** Tags for the roles and projects (the stack's base tags). @default - none */
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
@@ -54,25 +57,27 @@ export class BuildProjects extends pulumi.ComponentResource {
 
         const pipelineSource = (buildspec: string) => ({ type: "CODEPIPELINE", buildspec });
         this.app = new aws.codebuild.Project(`${name}-app`, {
-            name: pulumi.interpolate`${args.namePrefix}build`, serviceRole: this.appRole.arn,
+            name: pulumi.output(args.namePrefix).apply(appBuildProjectName), serviceRole: this.appRole.arn,
             source: pipelineSource(readBuildspec("app-buildspec.yml")), artifacts: { type: "CODEPIPELINE" },
             environment: { type: "LINUX_CONTAINER", computeType: "BUILD_GENERAL1_SMALL", image: args.buildImage,
                 imagePullCredentialsType: "CODEBUILD", privilegedMode: true },
             tags: args.tags,
         }, { parent: this });
-        const deploy = (key: string, file: string) => new aws.codebuild.Project(`${name}-${key}`, {
+        const deploy = (key: string, file: string, extraVariables: aws.types.input.codebuild.ProjectEnvironmentEnvironmentVariable[] = []) => new aws.codebuild.Project(`${name}-${key}`, {
             name: pulumi.interpolate`${args.namePrefix}${key}`, serviceRole: this.deployRole.arn,
             source: pipelineSource(readBuildspec(file)), artifacts: { type: "CODEPIPELINE" },
             environment: { type: "LINUX_CONTAINER", computeType: "BUILD_GENERAL1_SMALL", image: PULUMI_IMAGE,
                 imagePullCredentialsType: "SERVICE_ROLE", privilegedMode: false, environmentVariables: [
                     { name: "PULUMI_BACKEND_URL", value: args.stateBucketUrl },
                     { name: "PULUMI_SECRETS_PROVIDER", value: args.secretsProvider },
+                    ...extraVariables,
                 ] },
             tags: args.tags,
         }, { parent: this });
         this.dev = deploy("deploy-dev", "deploy-dev.yml");
         this.changeSet = deploy("changeset", "deploy-changeset.yml");
-        this.execute = deploy("execute", "deploy-execute.yml");
+        this.execute = deploy("execute", "deploy-execute.yml", [
+            { name: "USE_UPDATE_PLAN", value: pulumi.output(args.useUpdatePlan ?? true).apply((use) => String(use)) }]);
         this.registerOutputs({ app: this.app.name });
     }
 }

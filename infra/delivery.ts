@@ -12,11 +12,14 @@ export const CONNECTION_ACTIVATION =
     "The CodeStar connection is created PENDING. Activate it once: AWS console → Developer Tools → Settings → " +
     "Connections → select the connection → Update pending connection → authorise the GitHub app.";
 
+/** Prefix of the CodeBuild project names (`todobackend-build`, `todobackend-deploy-dev`, ...). */
+const PROJECT_PREFIX = "todobackend-";
+
 export function deliveryStack() {
     const cfg = readDeliveryConfig();
     // On each resource's own `tags`, not provider defaultTags: the policy pack reads declared inputs.
     const tags = baseTags(pulumi.getStack(), pulumi.getStack());
-    const registry = new Registry("registry", { prefix: cfg.repositoryPrefix, tags });
+    const registry = new Registry("registry", { prefix: cfg.repositoryPrefix, projectPrefix: PROJECT_PREFIX, tags });
     const images = new DeliveryImages("images", { buildImageRepositoryUrl: registry.buildImage.repositoryUrl,
         xrayRepositoryUrl: registry.xray.repositoryUrl });
     const artifacts = new PrivateBucket("artifacts", { expireDays: cfg.artifactExpiryDays, tags });
@@ -24,9 +27,9 @@ export function deliveryStack() {
     const stateBucketUrl = pulumi.interpolate`s3://${state.bucket.bucket.bucket}`;
     const secretsProvider = pulumi.interpolate`awskms://${state.alias.name}`;
     const builds = new BuildProjects("builds", {
-        namePrefix: "todobackend-", artifactBucketArn: artifacts.bucket.arn, appRepositoryArn: registry.app.arn,
+        namePrefix: PROJECT_PREFIX, artifactBucketArn: artifacts.bucket.arn, appRepositoryArn: registry.app.arn,
         buildImageRepositoryArn: registry.buildImage.arn, buildImage: images.buildImage.imageUri,
-        stateBucketArn: state.bucket.bucket.arn, stateBucketUrl, kmsKeyArn: state.key.arn, secretsProvider, tags,
+        stateBucketArn: state.bucket.bucket.arn, stateBucketUrl, kmsKeyArn: state.key.arn, secretsProvider, useUpdatePlan: cfg.useUpdatePlan, tags,
     });
     const pipeline = new DeliveryPipeline("todobackend", {
         artifactBucket: artifacts.bucket.bucket, artifactBucketArn: artifacts.bucket.arn,

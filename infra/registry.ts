@@ -1,11 +1,13 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { codebuildPullRepositoryPolicy, untaggedLifecyclePolicy } from "./lib/deliveryIam";
-import { keepLastLifecyclePolicy, repositoryNames } from "./lib/deliveryNaming";
+import { appBuildProjectName, keepLastLifecyclePolicy, repositoryNames } from "./lib/deliveryNaming";
 
 export interface RegistryArgs {
     /** ECR name prefix. @default "docker-in-aws" */
     prefix?: pulumi.Input<string>;
+    /** Name prefix of the CodeBuild projects; the app build (`<prefix>build`) alone may pull the build image. @default "todobackend-" */
+    projectPrefix?: pulumi.Input<string>;
     /** Tags put on every repository (the stack's base tags). @default - none */
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
@@ -19,20 +21,26 @@ export class Registry extends pulumi.ComponentResource {
     constructor(name: string, args: RegistryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("todobackend:infra:Registry", name, {}, opts);
         const names = pulumi.output(args.prefix ?? "docker-in-aws").apply(repositoryNames);
-        // App tags are commit.build ids, never rewritten: immutable. The build/X-Ray images are
-        // re-pushed by the program under a fixed tag, so they stay mutable.
+        // App tags are commit.build ids, never rewritten: immutable, except `latest`, which the
+        // app Makefile's `publish` moves on every build. The build/X-Ray images are re-pushed by
+        // the program under a fixed tag and referenced by digest, so they stay mutable.
         const repo = (key: "app" | "buildImage" | "xray", mutability: string) => new aws.ecr.Repository(`${name}-${key}`, {
             name: names[key], imageTagMutability: mutability, forceDelete: false,
+            imageTagMutabilityExclusionFilters: mutability === "IMMUTABLE_WITH_EXCLUSION" ? [{ filter: "latest", filterType: "WILDCARD" }] : undefined,
             imageScanningConfiguration: { scanOnPush: true },
             encryptionConfigurations: [{ encryptionType: "AES256" }], tags: args.tags,
         }, { parent: this });
-        this.app = repo("app", "IMMUTABLE");
+        this.app = repo("app", "IMMUTABLE_WITH_EXCLUSION");
         this.buildImage = repo("buildImage", "MUTABLE");
         this.xray = repo("xray", "MUTABLE");
         new aws.ecr.LifecyclePolicy(`${name}-app`, { repository: this.app.name, policy: untaggedLifecyclePolicy() }, { parent: this });
         new aws.ecr.LifecyclePolicy(`${name}-buildImage`, { repository: this.buildImage.name, policy: keepLastLifecyclePolicy() }, { parent: this });
         new aws.ecr.LifecyclePolicy(`${name}-xray`, { repository: this.xray.name, policy: keepLastLifecyclePolicy() }, { parent: this });
-        new aws.ecr.RepositoryPolicy(`${name}-buildImage`, { repository: this.buildImage.name, policy: codebuildPullRepositoryPolicy() }, { parent: this });
+        const identity = aws.getCallerIdentityOutput({}, { parent: this });
+        const region = aws.getRegionOutput({}, { parent: this });
+        const pullPolicy = pulumi.all([region.region, identity.accountId, args.projectPrefix ?? "todobackend-"])
+            .apply(([r, account, prefix]) => codebuildPullRepositoryPolicy({ region: r, account, projectName: appBuildProjectName(prefix) }));
+        new aws.ecr.RepositoryPolicy(`${name}-buildImage`, { repository: this.buildImage.name, policy: pullPolicy }, { parent: this });
         this.registerOutputs({ app: this.app.repositoryUrl, buildImage: this.buildImage.repositoryUrl, xray: this.xray.repositoryUrl });
     }
 }

@@ -27,7 +27,7 @@ describe("app buildspec", () => {
         const pre: string[] = s.phases.pre_build.commands;
         const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bs-"));
         const script = [pre[2], pre[3], 'echo "$APP_VERSION"'].join("\n");
-        const out = execFileSync("bash", ["-c", script], { cwd: tmp, env: { PATH: process.env.PATH,
+        const out = execFileSync("bash", ["-c", script], { cwd: tmp, stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH,
             CODEBUILD_BUILD_ID: "todobackend-build:0f3c-11", CODEBUILD_RESOLVED_SOURCE_VERSION: "abc1234" } }).toString().trim();
         assert.equal(out, "abc1234.0f3c-11");
     });
@@ -37,13 +37,13 @@ describe("deploy buildspecs", () => {
     it("reads the image tag from ApplicationVersion/version.json", () => {
         const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bs-"));
         fs.writeFileSync(path.join(tmp, "version.json"), '{"Version": "abc1234.42"}');
-        const out = execFileSync("bash", [path.join(dir, "deploy-common.sh")], { env: { PATH: process.env.PATH, CODEBUILD_SRC_DIR_ApplicationVersion: tmp } }).toString().trim();
+        const out = execFileSync("bash", [path.join(dir, "deploy-common.sh")], { stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH, CODEBUILD_SRC_DIR_ApplicationVersion: tmp } }).toString().trim();
         assert.equal(out, "abc1234.42");
     });
     it("fails instead of deploying an empty tag when version.json has no Version", () => {
         const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bs-"));
         fs.writeFileSync(path.join(tmp, "version.json"), "{}");
-        assert.throws(() => execFileSync("bash", [path.join(dir, "deploy-common.sh")], { stdio: "pipe", env: { PATH: process.env.PATH, CODEBUILD_SRC_DIR_ApplicationVersion: tmp } }));
+        assert.throws(() => execFileSync("bash", [path.join(dir, "deploy-common.sh")], { stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH, CODEBUILD_SRC_DIR_ApplicationVersion: tmp } }));
     });
     it("deploys dev with the policy pack on the S3 backend and KMS secrets provider", () => {
         const c: string[] = spec("deploy-dev.yml").phases.build.commands;
@@ -51,15 +51,95 @@ describe("deploy buildspecs", () => {
         assert.ok(c.some((x) => x.includes('--secrets-provider "$PULUMI_SECRETS_PROVIDER"')));
         assert.equal(c.at(-1), "pulumi up -s dev --yes --non-interactive --policy-pack policy");
     });
-    it("saves the prod plan and readable diff as the ChangeSet artifact", () => {
+    it("saves the prod plan and readable diff as the ChangeSet artifact, failing when the preview fails", () => {
         const s = spec("deploy-changeset.yml");
-        assert.ok(s.phases.build.commands.some((x: string) => /^pulumi preview -s prod .*--policy-pack policy --save-plan plan\.json \| tee preview\.txt$/.test(x)));
+        assert.ok(s.phases.build.commands.some((x: string) =>
+            /^set -o pipefail; pulumi preview -s prod .*--policy-pack policy --save-plan plan\.json \| tee preview\.txt$/.test(x)));
         assert.deepEqual(s.artifacts.files, ["plan.json", "preview.txt", "tag.txt"]);
     });
-    it("applies prod with the approved plan and tag only", () => {
+    it("exports the tag, a change summary and the build's URL for the approver", () => {
+        const s = spec("deploy-changeset.yml");
+        assert.deepEqual(s.env["exported-variables"], ["APP_VERSION", "PREVIEW_SUMMARY", "PREVIEW_URL"]);
+        const c: string[] = s.phases.build.commands;
+        assert.ok(c.includes('export PREVIEW_SUMMARY="$(node buildspecs/plan-check.js summary plan.json)"'));
+        assert.ok(c.includes('export PREVIEW_URL="$CODEBUILD_BUILD_URL"'));
+    });
+    it("applies prod with the approved tag only after a fresh preview matches the approved plan", () => {
         const c: string[] = spec("deploy-execute.yml").phases.build.commands;
         assert.match(c[0], /ChangeSetPlan\/tag\.txt/);
-        assert.equal(c.at(-1), 'pulumi up -s prod --yes --non-interactive --policy-pack policy --plan "$CODEBUILD_SRC_DIR_ChangeSetPlan/plan.json"');
-        assert.ok(!c.some((x) => x.includes("preview")));
+        const compare = c.indexOf('node buildspecs/plan-check.js compare "$CODEBUILD_SRC_DIR_ChangeSetPlan/plan.json" current-plan.json');
+        const preview = c.findIndex((x) => /^pulumi preview -s prod .*--save-plan current-plan\.json/.test(x));
+        const up = c.findIndex((x) => x.includes("pulumi up -s prod"));
+        assert.ok(preview >= 0 && preview < compare && compare < up, `preview ${preview}, compare ${compare}, up ${up}`);
+        assert.equal(up, c.length - 1);
+    });
+});
+
+describe("deploy-execute's update", () => {
+    // Runs the buildspec's last command with a stand-in `pulumi` that prints its arguments.
+    const upArgs = (useUpdatePlan?: string) => {
+        const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bs-"));
+        fs.writeFileSync(path.join(tmp, "pulumi"), '#!/usr/bin/env bash\nprintf "%s\\n" "$@"\n', { mode: 0o755 });
+        const command = (spec("deploy-execute.yml").phases.build.commands as string[]).at(-1)!;
+        return execFileSync("bash", ["-c", command], { stdio: ["ignore", "pipe", "pipe"], env: { PATH: `${tmp}:${process.env.PATH}`, CODEBUILD_SRC_DIR_ChangeSetPlan: "/approved",
+            ...(useUpdatePlan === undefined ? {} : { USE_UPDATE_PLAN: useUpdatePlan }) } }).toString().trim().split("\n");
+    };
+    it("passes the approved plan to pulumi up by default", () => {
+        assert.deepEqual(upArgs(), ["up", "-s", "prod", "--yes", "--non-interactive", "--policy-pack", "policy", "--plan", "/approved/plan.json"]);
+        assert.deepEqual(upArgs("true"), upArgs());
+    });
+    it("drops --plan when USE_UPDATE_PLAN is false, leaving the comparison as the guard", () => {
+        assert.deepEqual(upArgs("false"), ["up", "-s", "prod", "--yes", "--non-interactive", "--policy-pack", "policy"]);
+    });
+});
+
+describe("plan-check.js on plans written by the Pulumi CLI", () => {
+    const plans = path.join(__dirname, "fixtures-delivery", "plans");
+    const run = (...args: string[]) => {
+        try {
+            return { code: 0, out: execFileSync(process.execPath, [path.join(dir, "plan-check.js"), ...args], { stdio: "pipe" }).toString() };
+        } catch (e) {
+            const err = e as { status: number; stdout: Buffer; stderr: Buffer };
+            return { code: err.status, out: `${err.stdout}${err.stderr}` };
+        }
+    };
+    const plan = (f: string) => path.join(plans, f);
+
+    it("summarises the planned steps for the approver, leaving out unchanged resources", () => {
+        assert.deepEqual(run("summary", plan("approved.json")), { code: 0, out: "1 to create, 2 to update\n" });
+    });
+    it("says so when a plan changes nothing", () => {
+        const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bs-"));
+        const nothing = JSON.parse(fs.readFileSync(plan("approved.json"), "utf8"));
+        for (const rp of Object.values(nothing.resourcePlans) as Array<{ steps: string[] }>) rp.steps = ["same"];
+        fs.writeFileSync(path.join(tmp, "same.json"), JSON.stringify(nothing));
+        assert.deepEqual(run("summary", path.join(tmp, "same.json")), { code: 0, out: "no changes\n" });
+    });
+    it("accepts a fresh preview that takes the approved steps with the approved inputs", () => {
+        const r = run("compare", plan("approved.json"), plan("unchanged.json"));
+        assert.equal(r.code, 0, r.out);
+    });
+    it("refuses when the same steps would now set different values, naming the resource", () => {
+        const r = run("compare", plan("approved.json"), plan("changed-value.json"));
+        assert.equal(r.code, 1);
+        assert.match(r.out, /Refusing to update prod: the preview no longer matches the approved one/);
+        assert.match(r.out, /dynamic:Resource::a: update with different inputs than approved/);
+        assert.doesNotMatch(r.out, /Resource::b/);
+    });
+    it("refuses when a step appears or changes kind since approval", () => {
+        const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bs-"));
+        const drifted = JSON.parse(fs.readFileSync(plan("approved.json"), "utf8"));
+        const b = Object.keys(drifted.resourcePlans).find((u) => u.endsWith("::b"))!;
+        drifted.resourcePlans[b].steps = ["replace"];
+        drifted.resourcePlans["urn:pulumi:dev::planprobe::pulumi-nodejs:dynamic:Resource::c"] = { steps: ["delete"] };
+        fs.writeFileSync(path.join(tmp, "drifted.json"), JSON.stringify(drifted));
+        const r = run("compare", plan("approved.json"), path.join(tmp, "drifted.json"));
+        assert.equal(r.code, 1);
+        assert.match(r.out, /Resource::b: approved create, now replace/);
+        assert.match(r.out, /Resource::c: approved absent, now delete/);
+    });
+    it("exits 2 on a file that is not a plan and on bad usage", () => {
+        assert.equal(run("summary", path.join(dir, "deploy-dev.yml")).code, 2);
+        assert.equal(run("compare", plan("approved.json")).code, 2);
     });
 });

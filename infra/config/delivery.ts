@@ -16,6 +16,8 @@ export interface DeliveryConfig {
     approvalTopicArn?: string;
     /** Days before pipeline artifacts expire. @default 30 */
     artifactExpiryDays: number;
+    /** ExecuteChangeSet passes the approved update plan to `pulumi up --plan`. @default true */
+    useUpdatePlan: boolean;
 }
 
 const REPO = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
@@ -28,6 +30,13 @@ export function validateDeliveryConfig(raw: Partial<Record<keyof DeliveryConfig,
         }
         return v;
     };
+    const bool = (k: keyof DeliveryConfig, d: boolean): boolean => {
+        const v = raw[k] ?? d;
+        if (typeof v !== "boolean") {
+            throw new Error(`todobackend:${k} must be true or false. Fix: pulumi config set --type bool todobackend:${k} false`);
+        }
+        return v;
+    };
     const cfg: DeliveryConfig = {
         repositoryPrefix: str("repositoryPrefix", "docker-in-aws"),
         appRepository: str("appRepository"),
@@ -36,6 +45,7 @@ export function validateDeliveryConfig(raw: Partial<Record<keyof DeliveryConfig,
         connectionProvider: str("connectionProvider", "GitHub"),
         approvalTopicArn: raw.approvalTopicArn === undefined ? undefined : String(raw.approvalTopicArn),
         artifactExpiryDays: Number(raw.artifactExpiryDays ?? 30),
+        useUpdatePlan: bool("useUpdatePlan", true),
     };
     for (const k of ["appRepository", "deploymentRepository"] as const) {
         if (!REPO.test(cfg[k])) {
@@ -60,5 +70,6 @@ export function readDeliveryConfig(config: pulumi.Config = new pulumi.Config("to
         connectionProvider: config.get("connectionProvider"),
         approvalTopicArn: config.get("approvalTopicArn"),
         artifactExpiryDays: config.getNumber("artifactExpiryDays"),
+        useUpdatePlan: config.getBoolean("useUpdatePlan"),
     });
 }

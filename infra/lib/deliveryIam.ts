@@ -16,10 +16,18 @@ export function untaggedLifecyclePolicy(days = 7): string {
         action: { type: "expire" } }] });
 }
 
-/** Build-image repository policy: CodeBuild's own identity pulls (no foreign accounts). */
-export function codebuildPullRepositoryPolicy(): string {
+export interface PullPolicyArgs { region: string; account: string; projectName: string }
+
+/**
+ * Build-image repository policy (book §2): CodeBuild's own identity pulls, with no foreign account.
+ * The service principal alone would let any account's CodeBuild project pull (confused deputy), so
+ * the source account and the app build project are pinned.
+ */
+export function codebuildPullRepositoryPolicy(a: PullPolicyArgs): string {
     return JSON.stringify({ Version: "2012-10-17", Statement: [{ Sid: "CodeBuildAccess", Effect: "Allow",
-        Principal: { Service: "codebuild.amazonaws.com" }, Action: ECR_PULL }] });
+        Principal: { Service: "codebuild.amazonaws.com" }, Action: ECR_PULL,
+        Condition: { ArnLike: { "aws:SourceArn": `arn:aws:codebuild:${a.region}:${a.account}:project/${a.projectName}` },
+            StringEquals: { "aws:SourceAccount": a.account } } }] });
 }
 
 function logsStatement(region: string, account: string, projectPrefix: string): Statement {

@@ -8,3 +8,8 @@ export function keepLastLifecyclePolicy(count = 10): string {
     return JSON.stringify({ rules: [{ rulePriority: 10, description: `Keep last ${count} images`,
         selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: count }, action: { type: "expire" } }] });
 }
+
+/** The app build project's name; the build-image repository policy trusts exactly this project. */
+export function appBuildProjectName(projectPrefix: string): string {
+    return `${projectPrefix}build`;
+}

@@ -1,176 +1,313 @@
+// The delivery stack as the program declares it: each evaluation runs the real program in a fresh
+// process under Pulumi's mocks (test/infra/harness.ts), so no mocks leak into other test files.
 import * as assert from "node:assert/strict";
-import * as pulumi from "@pulumi/pulumi";
-import { appBuildPolicy, deployPolicy, PolicyDocument } from "../../infra/lib/deliveryIam";
+import { Evaluated, evaluateStack, policyDoc } from "./harness";
+import { appBuildPolicy, codebuildPullRepositoryPolicy, deployPolicy } from "../../infra/lib/deliveryIam";
+import { appBuildProjectName } from "../../infra/lib/deliveryNaming";
+import { pipelineStages } from "../../infra/lib/pipelineStages";
 import { validateDeliveryConfig } from "../../infra/config/delivery";
 
-interface Recorded { type: string; name: string; inputs: any }
-const resources: Recorded[] = [];
-let outputs: Record<string, unknown> = {};
-
-function unwrap(o: pulumi.Output<unknown>): Promise<unknown> {
-    return new Promise((resolve) => o.apply((v) => { resolve(v); return v; }));
-}
-const byType = (t: string) => resources.filter((r) => r.type === t);
-const one = (t: string, name: string) => {
-    const r = resources.find((x) => x.type === t && x.name === name);
-    assert.ok(r, `no ${t} named ${name}; have ${resources.filter((x) => x.type === t).map((x) => x.name)}`);
-    return r;
+const ACCOUNT = "123456789012";
+const arn = (service: string, name: string) => `arn:aws:${service}:us-east-1:${ACCOUNT}:${name}`;
+const TOPIC = `arn:aws:sns:us-east-1:${ACCOUNT}:approvals`;
+const T = {
+    repo: "aws:ecr/repository:Repository", lifecycle: "aws:ecr/lifecyclePolicy:LifecyclePolicy",
+    repoPolicy: "aws:ecr/repositoryPolicy:RepositoryPolicy", project: "aws:codebuild/project:Project",
+    role: "aws:iam/role:Role", rolePolicy: "aws:iam/rolePolicy:RolePolicy", pipeline: "aws:codepipeline/pipeline:Pipeline",
+    bucket: "aws:s3/bucket:Bucket", pab: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    versioning: "aws:s3/bucketVersioning:BucketVersioning",
+    sse: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    bucketLifecycle: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
 };
+const TAGS = { ManagedBy: "pulumi", Project: "todobackend", Stack: "delivery", Environment: "delivery" };
 
-before(async function () {
-    pulumi.runtime.setAllConfig({
-        "todobackend:role": "delivery", "todobackend:appRepository": "acme/todobackend",
-        "todobackend:deploymentRepository": "acme/todobackend-aws", "todobackend:branch": "main",
-        "todobackend:approvalTopicArn": "arn:aws:sns:us-east-1:123456789012:approvals",
+describe("delivery stack", function () {
+    this.timeout(120_000);
+    let d: Evaluated;
+    let committed: Evaluated;
+    before(async () => {
+        [d, committed] = await Promise.all([
+            evaluateStack("delivery", { config: { appRepository: "acme/todobackend", deploymentRepository: "acme/todobackend-aws",
+                branch: "main", approvalTopicArn: TOPIC } }),
+            evaluateStack("delivery", { config: { useUpdatePlan: "false" } }),
+        ]);
     });
-    await pulumi.runtime.setMocks({
-        newResource(a) {
-            resources.push({ type: a.type, name: a.name, inputs: a.inputs });
-            const id = `${a.name}-id`;
-            const arn = `arn:aws:mock:us-east-1:123456789012:${a.name}`;
-            const extra: Record<string, unknown> = { arn };
-            if (a.type === "aws:ecr/repository:Repository") extra.repositoryUrl = `123456789012.dkr.ecr.us-east-1.amazonaws.com/${a.inputs.name}`;
-            if (a.type === "aws:s3/bucket:Bucket") extra.bucket = `${a.name}-bucket`;
-            if (a.type === "aws:kms/key:Key") extra.keyId = "key-1";
-            if (a.type === "awsx:ecr:Image") extra.imageUri = `${a.inputs.repositoryUrl}@sha256:abc`;
-            return { id, state: { ...a.inputs, ...extra } };
-        },
-        call(a) {
-            if (a.token === "aws:index/getCallerIdentity:getCallerIdentity") return { accountId: "123456789012" };
-            if (a.token === "aws:index/getRegion:getRegion") return { region: "us-east-1", name: "us-east-1" };
-            return a.inputs;
-        },
-    }, "todobackend", "delivery", true);
-    const stack = require("../../infra/delivery").deliveryStack() as Record<string, pulumi.Output<unknown> | string>;
-    for (const [k, v] of Object.entries(stack)) outputs[k] = pulumi.Output.isInstance(v) ? await unwrap(v) : v;
-    await new Promise((r) => setTimeout(r, 50));
-});
+    const inputs = (type: string, name: string) => d.one(type, name).inputs as Record<string, any>;
 
-describe("delivery stack", () => {
-    it("exports every output the environment stacks read", () => {
-        assert.deepEqual(Object.keys(outputs).sort(), ["appRepositoryUrl", "artifactBucketName", "buildImageRepositoryUrl",
-            "connectionActivation", "connectionArn", "kmsKeyAlias", "pipelineName", "secretsProvider", "stateBucketUrl",
-            "xrayImage", "xrayRepositoryUrl"]);
-        assert.equal(outputs.appRepositoryUrl, "123456789012.dkr.ecr.us-east-1.amazonaws.com/docker-in-aws/todobackend");
-        assert.equal(outputs.stateBucketUrl, "s3://pulumi-state-bucket");
-        assert.equal(outputs.secretsProvider, "awskms://alias/todobackend-pulumi");
-        assert.match(String(outputs.xrayImage), /docker-in-aws\/xray@sha256:/);
+    it("exports the repository URLs, pipeline, connection with its activation step, state bucket and KMS alias", () => {
+        assert.deepEqual(d.outputs, {
+            appRepositoryUrl: `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/docker-in-aws/todobackend`,
+            buildImageRepositoryUrl: `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/docker-in-aws/codebuild`,
+            xrayRepositoryUrl: `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/docker-in-aws/xray`,
+            xrayImage: `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/docker-in-aws/xray@sha256:abc`,
+            pipelineName: "todobackend",
+            connectionArn: arn("codestarconnections", "todobackend-source"),
+            connectionActivation: d.outputs.connectionActivation,
+            stateBucketUrl: "s3://pulumi-state-bucket",
+            secretsProvider: "awskms://alias/todobackend-pulumi",
+            kmsKeyAlias: "alias/todobackend-pulumi",
+            artifactBucketName: "artifacts-bucket",
+        });
+        assert.match(String(d.outputs.connectionActivation), /PENDING.*Update pending connection/);
     });
 
-    it("scans every repository on push and keeps app tags immutable", () => {
-        const repos = byType("aws:ecr/repository:Repository");
-        assert.deepEqual(repos.map((r) => r.inputs.name).sort(), ["docker-in-aws/codebuild", "docker-in-aws/todobackend", "docker-in-aws/xray"]);
-        for (const r of repos) assert.equal(r.inputs.imageScanningConfiguration.scanOnPush, true);
-        assert.equal(one("aws:ecr/repository:Repository", "registry-app").inputs.imageTagMutability, "IMMUTABLE");
+    it("puts the base tags on every taggable resource it declares", () => {
+        const taggable = [T.repo, T.bucket, T.role, T.project, T.pipeline, "aws:kms/key:Key", "aws:codestarconnections/connection:Connection"];
+        const resources = d.resources.filter((r) => taggable.includes(r.type));
+        assert.equal(resources.length, 15);
+        for (const r of resources) assert.deepEqual(r.inputs.tags, TAGS, `${r.type} ${r.name}`);
     });
 
-    it("expires untagged app images after 7 days with the book's rule", () => {
-        const policy = JSON.parse(one("aws:ecr/lifecyclePolicy:LifecyclePolicy", "registry-app").inputs.policy);
-        assert.deepEqual(policy.rules, [{ rulePriority: 10, description: "Untagged images",
-            selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 7 }, action: { type: "expire" } }]);
-    });
-
-    it("lets only the CodeBuild service pull the build image, with no foreign account", () => {
-        const policy = JSON.parse(one("aws:ecr/repositoryPolicy:RepositoryPolicy", "registry-buildImage").inputs.policy);
-        assert.deepEqual(policy.Statement.map((s: any) => s.Principal), [{ Service: "codebuild.amazonaws.com" }]);
-        assert.doesNotMatch(JSON.stringify(policy), /158949774536|ecr:PutImage/);
-    });
-
-    it("encrypts, versions and blocks public access on the artifact and state buckets", () => {
-        for (const name of ["artifacts", "pulumi-state"]) {
-            const pab = one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", name).inputs;
-            assert.deepEqual([pab.blockPublicAcls, pab.blockPublicPolicy, pab.ignorePublicAcls, pab.restrictPublicBuckets], [true, true, true, true]);
-            assert.equal(one("aws:s3/bucketVersioning:BucketVersioning", name).inputs.versioningConfiguration.status, "Enabled");
-            assert.ok(one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", name).inputs.rules[0].applyServerSideEncryptionByDefault.sseAlgorithm);
-        }
-        assert.equal(one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "pulumi-state")
-            .inputs.rules[0].applyServerSideEncryptionByDefault.sseAlgorithm, "aws:kms");
-        assert.equal(one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "artifacts").inputs.rules[0].expiration.days, 30);
-    });
-
-    it("runs the app build privileged on the pushed build image, from and to CodePipeline", () => {
-        const p = one("aws:codebuild/project:Project", "builds-app").inputs;
-        assert.equal(p.environment.privilegedMode, true);
-        assert.equal(p.environment.type, "LINUX_CONTAINER");
-        assert.equal(p.environment.image, "123456789012.dkr.ecr.us-east-1.amazonaws.com/docker-in-aws/codebuild@sha256:abc");
-        assert.equal(p.environment.imagePullCredentialsType, "CODEBUILD");
-        assert.equal(p.source.type, "CODEPIPELINE");
-        assert.equal(p.artifacts.type, "CODEPIPELINE");
-        const deploy = one("aws:codebuild/project:Project", "builds-deploy-dev").inputs;
-        assert.equal(deploy.environment.privilegedMode, false);
-        assert.deepEqual(deploy.environment.environmentVariables.map((v: any) => [v.name, v.value]),
-            [["PULUMI_BACKEND_URL", "s3://pulumi-state-bucket"], ["PULUMI_SECRETS_PROVIDER", "awskms://alias/todobackend-pulumi"]]);
-    });
-
-    it("never attaches managed admin policies and never allows push on '*'", () => {
-        assert.equal(byType("aws:iam/rolePolicyAttachment:RolePolicyAttachment").length, 0);
-        for (const rp of byType("aws:iam/rolePolicy:RolePolicy")) {
-            const doc: PolicyDocument = JSON.parse(rp.inputs.policy);
-            for (const s of doc.Statement) {
-                assert.ok(!s.Action.includes("*"), `${rp.name}/${s.Sid} allows *`);
-                if (s.Action.includes("ecr:PutImage")) assert.notEqual(s.Resource, "*");
-                if (s.Action.some((a) => a.startsWith("iam:"))) assert.notEqual(s.Resource, "*", `${rp.name}/${s.Sid}`);
+    describe("registry", () => {
+        it("scans every repository on push and encrypts it", () => {
+            const repos = d.byType(T.repo);
+            assert.deepEqual(repos.map((r) => r.inputs.name).sort(), ["docker-in-aws/codebuild", "docker-in-aws/todobackend", "docker-in-aws/xray"]);
+            for (const r of repos) {
+                assert.deepEqual(r.inputs.imageScanningConfiguration, { scanOnPush: true });
+                assert.deepEqual(r.inputs.encryptionConfigurations, [{ encryptionType: "AES256" }]);
             }
+        });
+
+        it("makes app tags immutable except the `latest` the app Makefile moves on every publish", () => {
+            const app = inputs(T.repo, "registry-app");
+            assert.equal(app.imageTagMutability, "IMMUTABLE_WITH_EXCLUSION");
+            assert.deepEqual(app.imageTagMutabilityExclusionFilters, [{ filter: "latest", filterType: "WILDCARD" }]);
+            assert.equal(inputs(T.repo, "registry-buildImage").imageTagMutability, "MUTABLE");
+        });
+
+        it("expires untagged app images after 7 days with the book's rule", () => {
+            const l = inputs(T.lifecycle, "registry-app");
+            assert.equal(l.repository, "docker-in-aws/todobackend");
+            assert.deepEqual(JSON.parse(l.policy), { rules: [{ rulePriority: 10, description: "Untagged images",
+                selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 7 }, action: { type: "expire" } }] });
+        });
+
+        it("bounds the build and X-Ray repositories to their last 10 images", () => {
+            for (const [name, repo] of [["registry-buildImage", "docker-in-aws/codebuild"], ["registry-xray", "docker-in-aws/xray"]]) {
+                const l = inputs(T.lifecycle, name);
+                assert.equal(l.repository, repo);
+                assert.deepEqual(JSON.parse(l.policy).rules, [{ rulePriority: 10, description: "Keep last 10 images",
+                    selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: 10 }, action: { type: "expire" } }]);
+            }
+        });
+
+        it("lets only this account's app build project pull the build image through CodeBuild's identity", () => {
+            const p = inputs(T.repoPolicy, "registry-buildImage");
+            assert.equal(p.repository, "docker-in-aws/codebuild");
+            assert.deepEqual(policyDoc(p.policy), { Version: "2012-10-17", Statement: [{ Sid: "CodeBuildAccess", Effect: "Allow",
+                Principal: { Service: "codebuild.amazonaws.com" },
+                Action: ["ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage", "ecr:BatchCheckLayerAvailability"],
+                Condition: { ArnLike: { "aws:SourceArn": `arn:aws:codebuild:us-east-1:${ACCOUNT}:project/todobackend-build` },
+                    StringEquals: { "aws:SourceAccount": ACCOUNT } } }] });
+            assert.equal(d.byType(T.repoPolicy).length, 1, "no other repository has a resource policy");
+        });
+
+        it("builds both images from this repository's Dockerfiles for x86_64", () => {
+            const images = d.byType("awsx:ecr:Image").map((r) => [r.name, r.inputs.repositoryUrl, String(r.inputs.dockerfile).replace(/.*\/images\//, "images/"), r.inputs.platform]);
+            assert.deepEqual(images, [
+                ["images-codebuild", `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/docker-in-aws/codebuild`, "images/Dockerfile.codebuild", "linux/amd64"],
+                ["images-xray", `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/docker-in-aws/xray`, "images/Dockerfile.xray", "linux/amd64"],
+            ]);
+        });
+    });
+
+    describe("buckets", () => {
+        for (const name of ["artifacts", "pulumi-state"]) {
+            it(`blocks every public path on, versions and encrypts the ${name} bucket`, () => {
+                const id = d.one(T.bucket, name).id;
+                assert.deepEqual(inputs(T.pab, name), { bucket: id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+                assert.deepEqual(inputs(T.versioning, name), { bucket: id, versioningConfiguration: { status: "Enabled" } });
+                assert.equal(inputs(T.sse, name).bucket, id);
+                assert.equal(inputs(T.bucket, name).forceDestroy, false);
+            });
         }
-        const app = JSON.parse(one("aws:iam/rolePolicy:RolePolicy", "builds-app").inputs.policy) as PolicyDocument;
-        assert.deepEqual(app.Statement.find((s) => s.Sid === "PushApp")!.Resource, "arn:aws:mock:us-east-1:123456789012:registry-app");
+
+        it("encrypts artifacts with S3 keys and state with the stack's KMS key", () => {
+            assert.deepEqual(inputs(T.sse, "artifacts").rules, [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }]);
+            assert.deepEqual(inputs(T.sse, "pulumi-state").rules, [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms",
+                kmsMasterKeyId: arn("kms", "pulumi") }, bucketKeyEnabled: true }]);
+            assert.deepEqual(inputs("aws:kms/key:Key", "pulumi").enableKeyRotation, true);
+        });
+
+        it("expires old artifacts and their old versions after 30 days, and never the state", () => {
+            assert.deepEqual(inputs(T.bucketLifecycle, "artifacts"), { bucket: d.one(T.bucket, "artifacts").id, rules: [{ id: "expire-old-artifacts",
+                status: "Enabled", filter: {}, expiration: { days: 30 }, noncurrentVersionExpiration: { noncurrentDays: 30 } }] });
+            assert.deepEqual(d.byType(T.bucketLifecycle).map((r) => r.name), ["artifacts"]);
+        });
+    });
+
+    describe("build projects", () => {
+        it("runs the app build privileged on the pushed build image (by digest), from and to CodePipeline", () => {
+            const p = inputs(T.project, "builds-app");
+            assert.equal(p.name, "todobackend-build");
+            assert.deepEqual(p.environment, { type: "LINUX_CONTAINER", computeType: "BUILD_GENERAL1_SMALL", privilegedMode: true,
+                image: `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/docker-in-aws/codebuild@sha256:abc`, imagePullCredentialsType: "CODEBUILD" });
+            assert.equal(p.source.type, "CODEPIPELINE");
+            assert.match(p.source.buildspec, /make publish/);
+            assert.deepEqual(p.artifacts, { type: "CODEPIPELINE" });
+            assert.equal(p.serviceRole, arn("iam", "builds-app"));
+        });
+
+        it("runs the Pulumi deploy projects unprivileged on the official image with the stack's backend and secrets provider", () => {
+            const expected: Record<string, [string, string]> = {
+                "builds-deploy-dev": ["todobackend-deploy-dev", "pulumi up -s dev"],
+                "builds-changeset": ["todobackend-changeset", "pulumi preview -s prod"],
+                "builds-execute": ["todobackend-execute", "pulumi up -s prod"],
+            };
+            for (const [resource, [name, command]] of Object.entries(expected)) {
+                const p = inputs(T.project, resource);
+                assert.equal(p.name, name);
+                assert.equal(p.environment.privilegedMode, false, name);
+                assert.equal(p.environment.image, "pulumi/pulumi-nodejs:3.259.0");
+                assert.equal(p.environment.imagePullCredentialsType, "SERVICE_ROLE");
+                assert.deepEqual(p.environment.environmentVariables.slice(0, 2), [
+                    { name: "PULUMI_BACKEND_URL", value: "s3://pulumi-state-bucket" },
+                    { name: "PULUMI_SECRETS_PROVIDER", value: "awskms://alias/todobackend-pulumi" }]);
+                assert.ok(p.source.buildspec.includes(command), `${name} runs ${command}`);
+                assert.equal(p.serviceRole, arn("iam", "builds-deploy"));
+            }
+            assert.deepEqual(d.byType(T.project).filter((r) => (r.inputs.environment as any).privilegedMode).map((r) => r.name), ["builds-app"]);
+        });
+
+        it("applies prod with the approved update plan unless useUpdatePlan is off", () => {
+            const useUpdatePlan = (e: Evaluated) => (e.one(T.project, "builds-execute").inputs.environment as any).environmentVariables.at(-1);
+            assert.deepEqual(useUpdatePlan(d), { name: "USE_UPDATE_PLAN", value: "true" });
+            assert.deepEqual(useUpdatePlan(committed), { name: "USE_UPDATE_PLAN", value: "false" });
+        });
+    });
+
+    describe("IAM", () => {
+        it("lets only CodeBuild assume the build roles and only CodePipeline the pipeline role", () => {
+            const trusted = (name: string) => policyDoc(inputs(T.role, name).assumeRolePolicy).Statement.map((s) => [s.Effect, s.Principal, s.Action]);
+            assert.deepEqual(trusted("builds-app"), [["Allow", { Service: "codebuild.amazonaws.com" }, "sts:AssumeRole"]]);
+            assert.deepEqual(trusted("builds-deploy"), [["Allow", { Service: "codebuild.amazonaws.com" }, "sts:AssumeRole"]]);
+            assert.deepEqual(trusted("todobackend"), [["Allow", { Service: "codepipeline.amazonaws.com" }, "sts:AssumeRole"]]);
+        });
+
+        it("gives the app build logs, artifacts, push to the app repository only and pull of the build image", () => {
+            assert.deepEqual(policyDoc(inputs(T.rolePolicy, "builds-app").policy), { Version: "2012-10-17", Statement: [
+                { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                    Resource: `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:/aws/codebuild/todobackend-*` },
+                { Sid: "Artifacts", Effect: "Allow", Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"], Resource: `${arn("s3", "artifacts")}/*` },
+                { Sid: "EcrAuth", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },
+                { Sid: "PushApp", Effect: "Allow", Action: ["ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage", "ecr:BatchCheckLayerAvailability",
+                    "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage"], Resource: arn("ecr", "docker-in-aws/todobackend") },
+                { Sid: "PullBuildImage", Effect: "Allow", Action: ["ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage", "ecr:BatchCheckLayerAvailability"],
+                    Resource: arn("ecr", "docker-in-aws/codebuild") },
+            ] });
+        });
+
+        it("scopes the deploy role to the environment stacks' services in this region, its own IAM prefix, the state bucket and key", () => {
+            assert.deepEqual(policyDoc(inputs(T.rolePolicy, "builds-deploy").policy).Statement, [
+                { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                    Resource: `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:/aws/codebuild/todobackend-*` },
+                { Sid: "Artifacts", Effect: "Allow", Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"], Resource: `${arn("s3", "artifacts")}/*` },
+                { Sid: "EnvironmentServices", Effect: "Allow", Action: ["ec2:*", "ecs:*", "elasticloadbalancing:*", "rds:*", "secretsmanager:*", "logs:*",
+                    "lambda:*", "servicediscovery:*", "autoscaling:*", "application-autoscaling:*", "cloudwatch:*", "xray:*"], Resource: "*",
+                    Condition: { StringEquals: { "aws:RequestedRegion": "us-east-1" } } },
+                { Sid: "SsmRead", Effect: "Allow", Action: ["ssm:GetParameter", "ssm:GetParameters"], Resource: "arn:aws:ssm:us-east-1::parameter/aws/service/*" },
+                { Sid: "IamByPrefix", Effect: "Allow", Action: ["iam:CreateRole", "iam:DeleteRole", "iam:GetRole", "iam:TagRole", "iam:UntagRole",
+                    "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:GetRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy",
+                    "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole", "iam:PassRole",
+                    "iam:CreateInstanceProfile", "iam:DeleteInstanceProfile", "iam:GetInstanceProfile", "iam:AddRoleToInstanceProfile",
+                    "iam:RemoveRoleFromInstanceProfile", "iam:UpdateAssumeRolePolicy"],
+                    Resource: [`arn:aws:iam::${ACCOUNT}:role/todobackend-*`, `arn:aws:iam::${ACCOUNT}:instance-profile/todobackend-*`] },
+                { Sid: "ServiceLinkedRoles", Effect: "Allow", Action: ["iam:CreateServiceLinkedRole"], Resource: `arn:aws:iam::${ACCOUNT}:role/aws-service-role/*` },
+                { Sid: "StateBucket", Effect: "Allow", Action: ["s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                    Resource: [arn("s3", "pulumi-state"), `${arn("s3", "pulumi-state")}/*`] },
+                { Sid: "SecretsKey", Effect: "Allow", Action: ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"], Resource: arn("kms", "pulumi") },
+            ]);
+        });
+
+        it("gives the pipeline its artifacts, the connection, its four projects and the approval topic", () => {
+            assert.deepEqual(policyDoc(inputs(T.rolePolicy, "todobackend").policy).Statement, [
+                { Sid: "Artifacts", Effect: "Allow", Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:GetBucketVersioning"],
+                    Resource: [arn("s3", "artifacts"), `${arn("s3", "artifacts")}/*`] },
+                { Sid: "Connection", Effect: "Allow", Action: ["codestar-connections:UseConnection"], Resource: arn("codestarconnections", "todobackend-source") },
+                { Sid: "Builds", Effect: "Allow", Action: ["codebuild:StartBuild", "codebuild:BatchGetBuilds"],
+                    Resource: ["todobackend-build", "todobackend-deploy-dev", "todobackend-changeset", "todobackend-execute"].map((n) => arn("codebuild", n)) },
+                { Sid: "ApprovalTopic", Effect: "Allow", Action: ["sns:Publish"], Resource: TOPIC },
+            ]);
+            assert.ok(!policyDoc(committed.one(T.rolePolicy, "todobackend").inputs.policy).Statement.some((s) => s.Sid === "ApprovalTopic"));
+        });
+
+        it("attaches no managed policy, grants no '*' action, no push or IAM on '*'", () => {
+            assert.equal(d.byType("aws:iam/rolePolicyAttachment:RolePolicyAttachment").length, 0);
+            for (const r of d.byType(T.role)) assert.equal(r.inputs.managedPolicyArns, undefined, r.name);
+            for (const rp of d.byType(T.rolePolicy)) {
+                for (const s of policyDoc(rp.inputs.policy).Statement) {
+                    assert.ok(!s.Action.includes("*") && !s.Action.includes("*:*"), `${rp.name}/${s.Sid}`);
+                    if (s.Action.some((a: string) => a === "ecr:PutImage" || a.startsWith("iam:"))) assert.notEqual(s.Resource, "*", `${rp.name}/${s.Sid}`);
+                }
+            }
+            assert.doesNotMatch(JSON.stringify(d.resources), /AdministratorAccess|PowerUser|158949774536/);
+        });
     });
 
     describe("pipeline", () => {
-        const pipe = () => one("aws:codepipeline/pipeline:Pipeline", "todobackend").inputs;
+        const pipe = () => inputs(T.pipeline, "todobackend");
         const action = (stage: string, name: string) => pipe().stages.find((s: any) => s.name === stage).actions.find((a: any) => a.name === name);
 
-        it("is a V2 pipeline storing artifacts in the artifact bucket", () => {
+        it("is a V2 pipeline with its own role storing artifacts in the artifact bucket", () => {
             assert.equal(pipe().pipelineType, "V2");
+            assert.equal(pipe().roleArn, arn("iam", "todobackend"));
             assert.deepEqual(pipe().artifactStores, [{ location: "artifacts-bucket", type: "S3" }]);
         });
 
-        it("runs Source, Build, Dev, Production in the book's order", () => {
-            assert.deepEqual(pipe().stages.map((s: any) => s.name), ["Source", "Build", "Dev", "Production"]);
-            assert.deepEqual(pipe().stages.map((s: any) => s.actions.map((a: any) => a.name)),
-                [["MyApp", "DeploymentRepository"], ["Build"], ["Deploy"], ["ChangeSet", "ApproveChangeSet", "ExecuteChangeSet"]]);
+        it("runs Source, Build, Dev, Production with the book's action names", () => {
+            assert.deepEqual(pipe().stages.map((s: any) => [s.name, s.actions.map((a: any) => a.name)]), [
+                ["Source", ["MyApp", "DeploymentRepository"]], ["Build", ["Build"]], ["Dev", ["Deploy"]],
+                ["Production", ["ChangeSet", "ApproveChangeSet", "ExecuteChangeSet"]]]);
         });
 
-        it("sources both repositories through the program's connection on the configured branch", () => {
+        it("sources both repositories in parallel through the program's connection on the configured branch", () => {
+            assert.deepEqual(inputs("aws:codestarconnections/connection:Connection", "todobackend").providerType, "GitHub");
             for (const [name, repo] of [["MyApp", "acme/todobackend"], ["DeploymentRepository", "acme/todobackend-aws"]]) {
-                const a = action("Source", name);
-                assert.equal(a.provider, "CodeStarSourceConnection");
-                assert.deepEqual(a.outputArtifacts, [name]);
-                assert.equal(a.configuration.ConnectionArn, "arn:aws:mock:us-east-1:123456789012:todobackend");
-                assert.equal(a.configuration.FullRepositoryId, repo);
-                assert.equal(a.configuration.BranchName, "main");
+                assert.deepEqual(action("Source", name), { name, category: "Source", owner: "AWS", provider: "CodeStarSourceConnection", version: "1",
+                    runOrder: 1, outputArtifacts: [name], configuration: { ConnectionArn: arn("codestarconnections", "todobackend-source"),
+                        FullRepositoryId: repo, BranchName: "main", OutputArtifactFormat: "CODE_ZIP", DetectChanges: "true" } });
             }
         });
 
-        it("builds MyApp into ApplicationVersion and deploys dev from it", () => {
-            const b = action("Build", "Build");
-            assert.deepEqual([b.provider, b.inputArtifacts, b.outputArtifacts, b.configuration.ProjectName],
-                ["CodeBuild", ["MyApp"], ["ApplicationVersion"], "todobackend-build"]);
-            const d = action("Dev", "Deploy");
-            assert.deepEqual([d.provider, d.inputArtifacts, d.configuration], ["CodeBuild", ["DeploymentRepository", "ApplicationVersion"],
-                { ProjectName: "todobackend-deploy-dev", PrimarySource: "DeploymentRepository" }]);
+        it("builds MyApp into ApplicationVersion and deploys dev from this repository with that version", () => {
+            assert.deepEqual(action("Build", "Build"), { name: "Build", category: "Build", owner: "AWS", provider: "CodeBuild", version: "1", runOrder: 1,
+                inputArtifacts: ["MyApp"], outputArtifacts: ["ApplicationVersion"], configuration: { ProjectName: "todobackend-build" } });
+            assert.deepEqual(action("Dev", "Deploy"), { name: "Deploy", category: "Build", owner: "AWS", provider: "CodeBuild", version: "1", runOrder: 1,
+                inputArtifacts: ["DeploymentRepository", "ApplicationVersion"],
+                configuration: { ProjectName: "todobackend-deploy-dev", PrimarySource: "DeploymentRepository" } });
         });
 
-        it("puts the manual approval between the saved preview and the update that applies it", () => {
-            const [cs, ap, ex] = ["ChangeSet", "ApproveChangeSet", "ExecuteChangeSet"].map((n) => action("Production", n));
-            assert.deepEqual([cs.runOrder, ap.runOrder, ex.runOrder], [1, 2, 3]);
-            assert.deepEqual([cs.provider, ap.provider, ex.provider], ["CodeBuild", "Manual", "CodeBuild"]);
-            assert.deepEqual(cs.outputArtifacts, ["ChangeSetPlan"]);
-            assert.deepEqual(ex.inputArtifacts, ["DeploymentRepository", "ChangeSetPlan"]);
-            assert.equal(ap.category, "Approval");
-            assert.equal(ap.configuration.NotificationArn, "arn:aws:sns:us-east-1:123456789012:approvals");
-            assert.equal(ex.configuration.ProjectName, "todobackend-execute");
+        it("saves the prod preview, asks for approval with its summary and link, then applies the approved plan", () => {
+            assert.deepEqual(action("Production", "ChangeSet"), { name: "ChangeSet", category: "Build", owner: "AWS", provider: "CodeBuild", version: "1",
+                runOrder: 1, namespace: "ChangeSet", inputArtifacts: ["DeploymentRepository", "ApplicationVersion"], outputArtifacts: ["ChangeSetPlan"],
+                configuration: { ProjectName: "todobackend-changeset", PrimarySource: "DeploymentRepository" } });
+            const approve = action("Production", "ApproveChangeSet");
+            assert.deepEqual([approve.category, approve.owner, approve.provider, approve.runOrder], ["Approval", "AWS", "Manual", 2]);
+            assert.equal(approve.configuration.NotificationArn, TOPIC);
+            assert.equal(approve.configuration.ExternalEntityLink, "#{ChangeSet.PREVIEW_URL}");
+            assert.match(approve.configuration.CustomData, /#\{ChangeSet\.APP_VERSION\}: #\{ChangeSet\.PREVIEW_SUMMARY\}/);
+            assert.ok(approve.configuration.CustomData.length <= 500, "CodePipeline caps CustomData at 500 characters");
+            assert.deepEqual(action("Production", "ExecuteChangeSet"), { name: "ExecuteChangeSet", category: "Build", owner: "AWS", provider: "CodeBuild",
+                version: "1", runOrder: 3, inputArtifacts: ["DeploymentRepository", "ChangeSetPlan"],
+                configuration: { ProjectName: "todobackend-execute", PrimarySource: "DeploymentRepository" } });
+        });
+
+        it("notifies no topic when none is configured", () => {
+            const approve = (committed.one(T.pipeline, "todobackend").inputs.stages as any[])[3].actions[1];
+            assert.equal(approve.configuration.NotificationArn, undefined);
         });
     });
 });
 
-describe("delivery IAM documents", () => {
+describe("delivery decisions", () => {
     const base = { region: "eu-west-1", account: "111", projectPrefix: "tb-", artifactBucketArn: "arn:aws:s3:::art" };
+
     it("scopes app pushes to the app repository alone", () => {
         const doc = appBuildPolicy({ ...base, appRepositoryArn: "arn:app", buildImageRepositoryArn: "arn:img" });
-        const push = doc.Statement.filter((s) => s.Action.includes("ecr:PutImage"));
-        assert.deepEqual(push.map((s) => s.Resource), ["arn:app"]);
+        assert.deepEqual(doc.Statement.filter((s) => s.Action.includes("ecr:PutImage")).map((s) => s.Resource), ["arn:app"]);
+        assert.deepEqual(doc.Statement.filter((s) => s.Resource === "*").map((s) => s.Action), [["ecr:GetAuthorizationToken"]]);
     });
+
     it("limits the deploy role's IAM actions to the environment name prefix and the stack's region", () => {
         const doc = deployPolicy({ ...base, stateBucketArn: "arn:aws:s3:::st", kmsKeyArn: "arn:key", namePrefix: "todobackend-" });
         assert.deepEqual(doc.Statement.find((s) => s.Sid === "IamByPrefix")!.Resource,
@@ -178,14 +315,39 @@ describe("delivery IAM documents", () => {
         assert.deepEqual(doc.Statement.find((s) => s.Sid === "EnvironmentServices")!.Condition, { StringEquals: { "aws:RequestedRegion": "eu-west-1" } });
         assert.ok(!JSON.stringify(doc).match(/AdministratorAccess|PowerUser|"iam:\*"/));
     });
+
+    it("pins the build-image pull to one project of one account", () => {
+        const doc = JSON.parse(codebuildPullRepositoryPolicy({ region: "eu-west-1", account: "111", projectName: appBuildProjectName("tb-") }));
+        assert.deepEqual(doc.Statement[0].Condition, { ArnLike: { "aws:SourceArn": "arn:aws:codebuild:eu-west-1:111:project/tb-build" },
+            StringEquals: { "aws:SourceAccount": "111" } });
+    });
+
+    it("orders Production as preview, approval, update whatever the names", () => {
+        const stages = pipelineStages({ connectionArn: "c", appRepository: "a/b", deploymentRepository: "a/c", branch: "b",
+            appBuildProject: "p1", devProject: "p2", changeSetProject: "p3", executeProject: "p4" });
+        const prod = stages.find((s) => s.name === "Production")!.actions;
+        assert.deepEqual(prod.map((a) => [a.name, a.runOrder, a.configuration.ProjectName]),
+            [["ChangeSet", 1, "p3"], ["ApproveChangeSet", 2, undefined], ["ExecuteChangeSet", 3, "p4"]]);
+        assert.equal(prod[1].configuration.NotificationArn, undefined);
+    });
 });
 
 describe("delivery config", () => {
     it("refuses a repository that is not owner/name and names the key to fix", () => {
         assert.throws(() => validateDeliveryConfig({ appRepository: "todobackend", deploymentRepository: "a/b" }), /todobackend:appRepository.*Fix/);
     });
-    it("defaults the prefix to docker-in-aws and the branch to master", () => {
+
+    it("refuses a missing repository, a bad prefix, a non-positive expiry and a non-boolean useUpdatePlan", () => {
+        const ok = { appRepository: "a/b", deploymentRepository: "a/c" };
+        assert.throws(() => validateDeliveryConfig({ appRepository: "a/b" }), /todobackend:deploymentRepository is required\. Fix: pulumi config set/);
+        assert.throws(() => validateDeliveryConfig({ ...ok, repositoryPrefix: "Docker In AWS" }), /todobackend:repositoryPrefix .* Fix:/);
+        assert.throws(() => validateDeliveryConfig({ ...ok, artifactExpiryDays: 0 }), /todobackend:artifactExpiryDays must be a positive integer/);
+        assert.throws(() => validateDeliveryConfig({ ...ok, useUpdatePlan: "no" }), /todobackend:useUpdatePlan must be true or false/);
+    });
+
+    it("defaults the prefix to docker-in-aws, the branch to master, 30-day artifacts and update plans on", () => {
         const c = validateDeliveryConfig({ appRepository: "a/b", deploymentRepository: "a/c" });
-        assert.deepEqual([c.repositoryPrefix, c.branch, c.artifactExpiryDays], ["docker-in-aws", "master", 30]);
+        assert.deepEqual([c.repositoryPrefix, c.branch, c.artifactExpiryDays, c.useUpdatePlan, c.connectionProvider, c.approvalTopicArn],
+            ["docker-in-aws", "master", 30, true, "GitHub", undefined]);
     });
 });
