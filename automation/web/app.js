@@ -124,23 +124,36 @@ $("token-form").addEventListener("submit", (event) => {
     void signIn();
 });
 
-$("forget-token").addEventListener("click", () => {
-    sessionStorage.removeItem(TOKEN_KEY);
-    view.token = "";
-    stopStream();
-    clearTimeout(view.pollTimer);
-    clearMessage();
-    void signIn();
-});
+$("forget-token").addEventListener("click", () => signOut());
 
 // ---- stacks and jobs -----------------------------------------------------------------------
 
 function schedulePoll() {
     clearTimeout(view.pollTimer);
     view.pollTimer = setTimeout(async () => {
-        if (!document.hidden && view.me) await refresh().catch(() => undefined);
+        if (!document.hidden && view.me) {
+            try {
+                await refresh();
+            } catch (err) {
+                // A revoked or rotated token: say so and sign out rather than show stale data.
+                if (err instanceof ApiError && err.status === 401) return signOut(`Your token is no longer accepted — ${err.message}`);
+            }
+        }
         if (view.me) schedulePoll();
     }, POLL_MS);
+}
+
+function signOut(reason) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    view.token = "";
+    view.me = undefined;
+    view.jobId = undefined;
+    stopStream();
+    clearTimeout(view.pollTimer);
+    $("content").hidden = true;
+    $("whoami").textContent = "Not signed in.";
+    if (reason) showMessage(reason);
+    else clearMessage();
 }
 
 async function refresh() {

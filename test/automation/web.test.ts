@@ -117,6 +117,18 @@ describe("the dashboard in headless Chromium", function () {
         await page.close();
     });
 
+    it("signs out with the service's message when the token is revoked while the page is open", async () => {
+        const token = addToken(h.server.config.tokensFile, "rita-rotated", "viewer");
+        const page = await openAs(token);
+        await page.locator("#stacks tbody tr").first().waitFor();
+        addToken(h.server.config.tokensFile, "rita-rotated", "viewer"); // rotation revokes the old token
+        await page.getByRole("alert").getByText(/^Your token is no longer accepted — UNAUTHENTICATED: /).waitFor();
+        await page.getByText("Not signed in.").waitFor();
+        assert.equal(await page.locator("#stacks").isVisible(), false, "no stale data stays on screen");
+        assert.equal(await page.evaluate(() => (globalThis as unknown as { sessionStorage: { length: number } }).sessionStorage.length), 0, "the token is gone from the tab");
+        await page.close();
+    });
+
     it("can be used from the keyboard alone: sign in with Enter, Tab to a stack's buttons", async () => {
         const page = await browser.newPage();
         await page.goto(`${h.url}/`);
