@@ -17,6 +17,9 @@ import { workerEnvironment } from "./jobs/service";
 import { isFinal } from "./jobs/types";
 import { repairRouter } from "./http/repair";
 import { RecoveryService } from "./recovery/service";
+import { webhooksRouter } from "./http/webhooks";
+import { GitHubClient } from "./webhooks/github";
+import { WebhookConfig, WebhookHandler } from "./webhooks/handler";
 import { listStacks } from "./pulumi/stacks";
 import { EngineContext, readStackState } from "./pulumi/state";
 import { authenticate, createRedactor, fileTokens, requireRole, type TokenVerifier } from "./security";
@@ -76,6 +79,8 @@ export function createSafetyLayer(config: ServiceConfig, options: SafetyOptions 
         now: options.now,
     });
     const auth: AuthDeps = { authenticate: authenticate(tokens), requireRole };
+    const webhookConfig = readWebhookConfig(env);
+    const github = env.AUTOMATION_GITHUB_TOKEN ? new GitHubClient({ token: env.AUTOMATION_GITHUB_TOKEN, apiUrl: env.AUTOMATION_GITHUB_API_URL }) : undefined;
     return {
         approvals,
         audit,
@@ -88,8 +93,23 @@ export function createSafetyLayer(config: ServiceConfig, options: SafetyOptions 
         recovery: recoveryService,
         routers: (ctx) => {
             approvals.bind(ctx.store);
+            const webhooks = webhookConfig
+                ? new WebhookHandler({
+                      config: webhookConfig,
+                      store,
+                      audit,
+                      stacks: () => listStacks(config.projectDir),
+                      policyOf: (stack) => policies.get(stack) ?? defaultPolicy(stack),
+                      submit: (input) => ctx.service.submit(input),
+                      github,
+                      jobLog: (jobId) => ctx.store.logPage(jobId, 0, 2000).lines.map((l) => l.text),
+                      redact: redactor.redact,
+                      onError: (err, context) => ctx.logger.warn({ err, ...context }, "posting the PR comment failed"),
+                  })
+                : undefined;
             ctx.store.onJobChange((job) => {
                 if (!isFinal(job.state)) return;
+                void webhooks?.jobFinished(job);
                 audit.append({
                     actor: { name: job.triggeredBy, via: job.triggeredBy.startsWith("github") ? "webhook" : "token" },
                     action: `job.${job.op}`,
@@ -108,7 +128,7 @@ export function createSafetyLayer(config: ServiceConfig, options: SafetyOptions 
             if (unused.length) ctx.logger.warn({ files: unused }, "environment policy files name no stack of the project");
             const recorder = Router();
             recorder.use(auditRequests(audit));
-            return [recorder, policyGate(approvals, auth, () => listStacks(config.projectDir)), approvalsRouter(approvals, auth), auditRouter(audit, auth), repairRouter(recoveryService, ctx.service, auth)];
+            return [recorder, policyGate(approvals, auth, () => listStacks(config.projectDir)), approvalsRouter(approvals, auth), auditRouter(audit, auth), repairRouter(recoveryService, ctx.service, auth), webhooksRouter(webhooks)];
         },
         close: () => {
             audit.close();
@@ -143,4 +163,19 @@ function projectName(projectDir: string): string {
     const name = file ? (parseYaml(fs.readFileSync(file, "utf8")) as { name?: unknown } | null)?.name : undefined;
     if (typeof name !== "string") throw new Error(`no project name in ${projectDir}/Pulumi.yaml`);
     return name;
+}
+
+/**
+ * Webhooks are on when AUTOMATION_GITHUB_WEBHOOK_SECRET is set; then the repository
+ * allow-list is required, so a leaked secret alone cannot trigger runs from any repository.
+ */
+export function readWebhookConfig(env: NodeJS.ProcessEnv): WebhookConfig | undefined {
+    const secret = env.AUTOMATION_GITHUB_WEBHOOK_SECRET;
+    if (!secret) return undefined;
+    if (secret.length < 16) throw new Error("AUTOMATION_GITHUB_WEBHOOK_SECRET must be at least 16 characters; generate one with `openssl rand -hex 32`");
+    const repositories = (env.AUTOMATION_GITHUB_REPOSITORIES ?? "").split(",").map((r) => r.trim()).filter(Boolean);
+    if (!repositories.length) throw new Error("AUTOMATION_GITHUB_REPOSITORIES must list the owner/name repositories allowed to send webhooks");
+    const bad = repositories.find((r) => !/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(r));
+    if (bad) throw new Error(`AUTOMATION_GITHUB_REPOSITORIES: "${bad}" is not owner/name`);
+    return { secret, repositories };
 }

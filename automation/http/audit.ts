@@ -31,10 +31,10 @@ const MUTATING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 export function auditRequests(audit: AuditLog): RequestHandler {
     return (req, res, next) => {
         res.on("finish", () => {
+            // the webhook route records its own, richer entries, rejections included
+            if (req.originalUrl.startsWith("/v1/webhooks/")) return;
             const denied = res.statusCode === 401 || res.statusCode === 403;
             if (!MUTATING.has(req.method) && !denied) return;
-            // the webhook route records its own, richer entries
-            if (req.originalUrl.startsWith("/v1/webhooks/") && !denied) return;
             const principal = principalOf(res);
             const location = res.getHeader("location");
             const jobId = typeof location === "string" ? /\/v1\/jobs\/([^/]+)$/.exec(location)?.[1] : undefined;

@@ -1,0 +1,135 @@
+import type { EnvironmentPolicy } from "../approvals/policy";
+import type { SafetyStore } from "../approvals/store";
+import type { AuditLog } from "../audit/log";
+import { AppError, badRequest } from "../errors";
+import type { Job, JobOptions, Op } from "../jobs/types";
+import { verifyGithubSignature } from "../security/signature";
+import { formatPreviewComment, markerFor, splitComment } from "./comment";
+import { GitHubClient, upsertComments } from "./github";
+
+export interface WebhookConfig {
+    /** Shared secret of the GitHub webhook (AUTOMATION_GITHUB_WEBHOOK_SECRET). */
+    secret: string;
+    /** `owner/name` of the repositories allowed to trigger anything (AUTOMATION_GITHUB_REPOSITORIES). */
+    repositories: readonly string[];
+}
+
+export interface WebhookDeps {
+    config: WebhookConfig;
+    store: SafetyStore;
+    audit: AuditLog;
+    stacks: () => string[];
+    policyOf: (stack: string) => EnvironmentPolicy;
+    submit: (input: { stack: string; op: Op; options: JobOptions; triggeredBy: string }) => Promise<Job>;
+    /** Posts preview results on the PR when a token is configured. */
+    github?: GitHubClient;
+    /** What the PR comment needs once the preview has finished. */
+    jobLog?: (jobId: string) => string[];
+    redact: (text: string) => string;
+    onError?: (err: unknown, context: Record<string, unknown>) => void;
+}
+
+export interface WebhookHeaders {
+    signature?: string;
+    event?: string;
+    delivery?: string;
+}
+
+export interface WebhookResult {
+    status: number;
+    body: { event: string; delivery: string; jobs: { id: string; stack: string; op: Op }[]; ignored?: string };
+}
+
+const PR_ACTIONS = new Set(["opened", "synchronize", "reopened"]);
+
+interface PrTarget {
+    repo: string;
+    number: number;
+    sha?: string;
+}
+
+/**
+ * GitHub deliveries: signature over the raw body (constant time), repository allow-list,
+ * delivery-id replay protection, then previews for pull requests and updates for pushes as
+ * the stacks' policies allow. Rejections do nothing but answer and audit.
+ */
+export class WebhookHandler {
+    private readonly awaiting = new Map<string, PrTarget>();
+
+    constructor(private readonly deps: WebhookDeps) {}
+
+    private reject(code: string, status: number, message: string, from: string, headers: WebhookHeaders, details: Record<string, unknown> = {}): never {
+        this.deps.audit.append({ actor: { name: "github", via: "webhook" }, action: "webhook.rejected", from, result: code, details: { event: headers.event, delivery: headers.delivery, ...details } });
+        throw new AppError(code, status, message, details);
+    }
+
+    async handle(headers: WebhookHeaders, rawBody: Buffer | undefined, from: string): Promise<WebhookResult> {
+        if (!rawBody || !verifyGithubSignature(this.deps.config.secret, rawBody, headers.signature)) {
+            this.reject("BAD_SIGNATURE", 401, "X-Hub-Signature-256 does not match the body signed with the webhook secret.", from, headers);
+        }
+        const event = headers.event;
+        const delivery = headers.delivery;
+        if (!event || !delivery || !/^[A-Za-z0-9-]{1,100}$/.test(delivery)) throw badRequest("X-GitHub-Event and X-GitHub-Delivery are required.");
+        let payload: Record<string, any>;
+        try {
+            payload = JSON.parse(rawBody!.toString("utf8")) as Record<string, any>;
+        } catch {
+            throw badRequest("The webhook body is not JSON; configure the webhook with content type application/json.");
+        }
+        const repo = String(payload.repository?.full_name ?? "");
+        if (!this.deps.config.repositories.includes(repo)) {
+            this.reject("REPOSITORY_NOT_ALLOWED", 403, `Repository "${repo}" is not in AUTOMATION_GITHUB_REPOSITORIES.`, from, headers, { repository: repo });
+        }
+        if (!this.deps.store.recordDelivery(delivery, event)) {
+            this.reject("DUPLICATE_DELIVERY", 409, `Delivery ${delivery} was already processed.`, from, headers, { repository: repo });
+        }
+        const sender = `github:${String(payload.sender?.login ?? "unknown")}`;
+        const jobs: Job[] = [];
+        let ignored: string | undefined;
+        const stacks = this.deps.stacks();
+        if (event === "pull_request" && PR_ACTIONS.has(String(payload.action))) {
+            const pr: PrTarget = { repo, number: Number(payload.pull_request?.number ?? payload.number), sha: payload.pull_request?.head?.sha };
+            for (const stack of stacks.filter((s) => this.deps.policyOf(s).github.previewOnPullRequest)) {
+                const job = await this.deps.submit({ stack, op: "preview", options: { message: `PR #${pr.number}${pr.sha ? ` ${String(pr.sha).slice(0, 12)}` : ""}` }, triggeredBy: sender });
+                jobs.push(job);
+                this.awaiting.set(job.id, pr);
+            }
+        } else if (event === "push" && !payload.deleted) {
+            const ref = String(payload.ref ?? "");
+            for (const stack of stacks) {
+                const p = this.deps.policyOf(stack).github;
+                if (p.updateOnPush && ref === `refs/heads/${p.branch}`) {
+                    jobs.push(await this.deps.submit({ stack, op: "update", options: { message: `push ${String(payload.after ?? "").slice(0, 12)}` }, triggeredBy: sender }));
+                }
+            }
+            if (!jobs.length) ignored = `no stack updates on pushes to ${ref}`;
+        } else {
+            ignored = event === "ping" ? "pong" : `event ${event}${payload.action ? `/${payload.action}` : ""} triggers nothing`;
+        }
+        this.deps.audit.append({
+            actor: { name: sender, via: "webhook" },
+            action: `webhook.${event}`,
+            from,
+            result: "ok",
+            details: { delivery, repository: repo, jobs: jobs.map((j) => ({ id: j.id, stack: j.stack, op: j.op })), ...(ignored ? { ignored } : {}) },
+        });
+        return { status: jobs.length ? 202 : 200, body: { event, delivery, jobs: jobs.map((j) => ({ id: j.id, stack: j.stack, op: j.op })), ...(ignored ? { ignored } : {}) } };
+    }
+
+    /** Called for every finished job: posts the PR comment of previews this handler started. */
+    async jobFinished(job: Job): Promise<void> {
+        const pr = this.awaiting.get(job.id);
+        if (!pr) return;
+        this.awaiting.delete(job.id);
+        if (!this.deps.github) return;
+        try {
+            const body = this.deps.redact(formatPreviewComment({ job, log: this.deps.jobLog?.(job.id) ?? [], sha: pr.sha }));
+            const marker = markerFor(job.stack);
+            const result = await upsertComments(this.deps.github, pr.repo, pr.number, marker, splitComment(body, marker));
+            this.deps.audit.append({ actor: { name: "github", via: "webhook" }, action: "webhook.comment", from: "service", result: "ok", stack: job.stack, jobId: job.id, details: { repository: pr.repo, pr: pr.number, ...result } });
+        } catch (e) {
+            this.deps.onError?.(e, { jobId: job.id, repository: pr.repo, pr: pr.number });
+            this.deps.audit.append({ actor: { name: "github", via: "webhook" }, action: "webhook.comment", from: "service", result: "failed", stack: job.stack, jobId: job.id, details: { repository: pr.repo, pr: pr.number } });
+        }
+    }
+}

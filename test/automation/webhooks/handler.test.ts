@@ -1,0 +1,170 @@
+import assert from "node:assert/strict";
+import { createHmac, randomUUID } from "node:crypto";
+import * as fs from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parsePolicy } from "../../../automation/approvals/policy";
+import { SafetyStore } from "../../../automation/approvals/store";
+import { AuditLog } from "../../../automation/audit/log";
+import type { Job, JobOptions, Op } from "../../../automation/jobs/types";
+import { createRedactor } from "../../../automation/security/redact";
+import { markerFor } from "../../../automation/webhooks/comment";
+import { GitHubClient, upsertComments } from "../../../automation/webhooks/github";
+import { WebhookHandler } from "../../../automation/webhooks/handler";
+
+const SECRET = "webhook-secret-0123456789";
+
+/** A stand-in for api.github.com's issue comments on 127.0.0.1, recording every request. */
+async function fakeGitHub(): Promise<{ url: string; comments: Map<number, string>; requests: { method: string; url: string; auth?: string }[]; close(): Promise<void> }> {
+    const comments = new Map<number, string>();
+    const requests: { method: string; url: string; auth?: string }[] = [];
+    let next = 100;
+    const server: Server = createServer((req, res) => {
+        let body = "";
+        req.on("data", (c) => (body += c));
+        req.on("end", () => {
+            requests.push({ method: req.method!, url: req.url!, auth: req.headers.authorization });
+            const json = (status: number, v: unknown) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(v));
+            if (req.method === "GET" && /\/issues\/7\/comments/.test(req.url!)) return json(200, [...comments].map(([id, b]) => ({ id, body: b })));
+            if (req.method === "POST" && /\/issues\/7\/comments$/.test(req.url!)) {
+                const id = next++;
+                comments.set(id, JSON.parse(body).body);
+                return json(201, { id, body: comments.get(id) });
+            }
+            const m = /\/issues\/comments\/(\d+)$/.exec(req.url!);
+            if (req.method === "PATCH" && m && comments.has(Number(m[1]))) {
+                comments.set(Number(m[1]), JSON.parse(body).body);
+                return json(200, { id: Number(m[1]), body: comments.get(Number(m[1])) });
+            }
+            json(404, { message: "Not Found" });
+        });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, comments, requests, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+describe("GitHub client", () => {
+    it("creates the comment parts once, then updates them in place and marks parts no longer needed superseded", async () => {
+        const gh = await fakeGitHub();
+        try {
+            const client = new GitHubClient({ token: "ghp_" + "t".repeat(36), apiUrl: gh.url });
+            gh.comments.set(1, "someone else's comment");
+            const marker = markerFor("prod");
+            assert.deepEqual(await upsertComments(client, "acme/infra", 7, marker, [`${marker} a`, `${marker} b`]), { created: 2, updated: 0 });
+            assert.deepEqual(await upsertComments(client, "acme/infra", 7, marker, [`${marker} c`]), { created: 0, updated: 2 });
+            assert.deepEqual([...gh.comments.values()], ["someone else's comment", `${marker} c`, `${marker}\n_Superseded by a newer preview above._`]);
+            assert.ok(gh.requests.every((r) => r.auth === `Bearer ghp_${"t".repeat(36)}`));
+        } finally {
+            await gh.close();
+        }
+    });
+    it("fails with the status when GitHub refuses", async () => {
+        const gh = await fakeGitHub();
+        try {
+            const client = new GitHubClient({ token: "x", apiUrl: gh.url });
+            await assert.rejects(client.updateComment("acme/infra", 999, "x"), /answered 404/);
+        } finally {
+            await gh.close();
+        }
+    });
+});
+
+describe("GitHub webhook deliveries", () => {
+    let dir: string;
+    let store: SafetyStore;
+    let audit: AuditLog;
+    let submitted: { stack: string; op: Op; options: JobOptions; triggeredBy: string }[];
+    let handler: WebhookHandler;
+    let gh: Awaited<ReturnType<typeof fakeGitHub>>;
+    const policies = {
+        dev: parsePolicy("dev", "github: { updateOnPush: true }\n"),
+        prod: parsePolicy("prod", "operations:\n  update: { approvals: 1 }\n"),
+        sandbox: parsePolicy("sandbox", "github: { previewOnPullRequest: false }\n"),
+    };
+    const logs = new Map<string, string[]>();
+
+    beforeEach(async () => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "hooks-"));
+        store = new SafetyStore(path.join(dir, "safety.sqlite"));
+        audit = new AuditLog(path.join(dir, "audit.jsonl"));
+        submitted = [];
+        gh = await fakeGitHub();
+        handler = new WebhookHandler({
+            config: { secret: SECRET, repositories: ["acme/infra"] },
+            store,
+            audit,
+            stacks: () => ["dev", "prod", "sandbox"],
+            policyOf: (s) => policies[s as keyof typeof policies],
+            submit: async (input) => {
+                submitted.push(input);
+                return { id: randomUUID(), stack: input.stack, op: input.op, state: "queued", triggeredBy: input.triggeredBy, createdAt: "", options: input.options };
+            },
+            github: new GitHubClient({ token: "t", apiUrl: gh.url }),
+            jobLog: (id) => logs.get(id) ?? [],
+            redact: createRedactor({ secrets: ["planted-secret-value"] }).redact,
+        });
+    });
+    afterEach(async () => {
+        store.close();
+        audit.close();
+        await gh.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    const deliver = (event: string, payload: object, opts: { secret?: string; delivery?: string; tamper?: boolean } = {}) => {
+        const raw = Buffer.from(JSON.stringify(payload));
+        const signature = "sha256=" + createHmac("sha256", opts.secret ?? SECRET).update(raw).digest("hex");
+        const body = opts.tamper ? Buffer.from(JSON.stringify({ ...payload, injected: true })) : raw;
+        return handler.handle({ signature, event, delivery: opts.delivery ?? randomUUID() }, body, "192.0.2.1");
+    };
+    const pr = { action: "opened", number: 7, repository: { full_name: "acme/infra" }, sender: { login: "octo" }, pull_request: { number: 7, head: { sha: "abcdef0123456789" } } };
+    const codeOf = async (p: Promise<unknown>) => p.then(() => "none", (e: { code: string }) => e.code);
+
+    it("previews every stack whose policy asks for it when a pull request opens", async () => {
+        const r = await deliver("pull_request", pr);
+        assert.equal(r.status, 202);
+        assert.deepEqual(submitted.map((s) => [s.stack, s.op, s.triggeredBy]), [["dev", "preview", "github:octo"], ["prod", "preview", "github:octo"]]);
+    });
+    it("refuses a bad signature, a tampered body and a missing signature with 401 and starts nothing", async () => {
+        assert.equal(await codeOf(deliver("pull_request", pr, { secret: "wrong-secret-0123456789" })), "BAD_SIGNATURE");
+        assert.equal(await codeOf(deliver("pull_request", pr, { tamper: true })), "BAD_SIGNATURE");
+        assert.equal(await codeOf(handler.handle({ event: "pull_request", delivery: "d1" }, Buffer.from("{}"), "x")), "BAD_SIGNATURE");
+        assert.equal(submitted.length, 0);
+        assert.equal(audit.page({ action: "webhook.rejected" }).entries.length, 3);
+    });
+    it("refuses a replayed delivery id with 409 and starts nothing the second time", async () => {
+        await deliver("pull_request", pr, { delivery: "same-delivery" });
+        const before = submitted.length;
+        assert.equal(await codeOf(deliver("pull_request", pr, { delivery: "same-delivery" })), "DUPLICATE_DELIVERY");
+        assert.equal(submitted.length, before);
+    });
+    it("refuses a repository outside the allow-list with 403 and starts nothing", async () => {
+        assert.equal(await codeOf(deliver("pull_request", { ...pr, repository: { full_name: "evil/fork" } })), "REPOSITORY_NOT_ALLOWED");
+        assert.equal(submitted.length, 0);
+    });
+    it("updates only the stacks that update on pushes, and only for their branch", async () => {
+        await deliver("push", { ref: "refs/heads/main", after: "0123456789abcdef", repository: { full_name: "acme/infra" }, sender: { login: "octo" } });
+        assert.deepEqual(submitted.map((s) => [s.stack, s.op]), [["dev", "update"]]);
+        const other = await deliver("push", { ref: "refs/heads/feature", repository: { full_name: "acme/infra" }, sender: { login: "octo" } });
+        assert.equal(other.status, 200);
+        assert.equal(submitted.length, 1);
+    });
+    it("answers a ping without starting anything", async () => {
+        const r = await deliver("ping", { zen: "x", repository: { full_name: "acme/infra" } });
+        assert.deepEqual([r.status, r.body.ignored], [200, "pong"]);
+    });
+    it("posts the finished preview on the PR with planted secrets redacted", async () => {
+        const r = await deliver("pull_request", pr);
+        const id = r.body.jobs[0].id;
+        logs.set(id, ["creating token.txt with planted-secret-value"]);
+        const finished: Job = { id, stack: "dev", op: "preview", state: "succeeded", triggeredBy: "github:octo", createdAt: "", options: {}, summary: { counts: { create: 1 }, steps: [], policyViolations: [] } };
+        await handler.jobFinished(finished);
+        const posted = [...gh.comments.values()];
+        assert.equal(posted.length, 1);
+        assert.match(posted[0], /Pulumi preview of `dev`: succeeded/);
+        assert.ok(!posted[0].includes("planted-secret-value"));
+        assert.ok(posted[0].includes("[secret]"));
+    });
+});
