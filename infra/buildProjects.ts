@@ -18,6 +18,8 @@ export interface BuildProjectsArgs {
     namePrefix: pulumi.Input<string>;
     artifactBucketArn: pulumi.Input<string>;
     appRepositoryArn: pulumi.Input<string>;
+    /** App repository URL, handed to the app build as REPOSITORY_URI so its Makefile needs no hard-coded registry. */
+    appRepositoryUrl: pulumi.Input<string>;
     buildImageRepositoryArn: pulumi.Input<string>;
     /** Full build image reference (repository URL with tag or digest). */
     buildImage: pulumi.Input<string>;
@@ -59,8 +61,12 @@ export class BuildProjects extends pulumi.ComponentResource {
         this.app = new aws.codebuild.Project(`${name}-app`, {
             name: pulumi.output(args.namePrefix).apply(appBuildProjectName), serviceRole: this.appRole.arn,
             source: pipelineSource(readBuildspec("app-buildspec.yml")), artifacts: { type: "CODEPIPELINE" },
+            // The book's Makefile and compose file hard-code the author's account (book §11.14); these let them not.
             environment: { type: "LINUX_CONTAINER", computeType: "BUILD_GENERAL1_SMALL", image: args.buildImage,
-                imagePullCredentialsType: "CODEBUILD", privilegedMode: true },
+                imagePullCredentialsType: "CODEBUILD", privilegedMode: true, environmentVariables: [
+                    { name: "AWS_ACCOUNT_ID", value: identity.accountId },
+                    { name: "REPOSITORY_URI", value: args.appRepositoryUrl },
+                ] },
             tags: args.tags,
         }, { parent: this });
         const deploy = (key: string, file: string, extraVariables: aws.types.input.codebuild.ProjectEnvironmentEnvironmentVariable[] = []) => new aws.codebuild.Project(`${name}-${key}`, {

@@ -27,7 +27,7 @@ export function deliveryStack() {
     const stateBucketUrl = pulumi.interpolate`s3://${state.bucket.bucket.bucket}`;
     const secretsProvider = pulumi.interpolate`awskms://${state.alias.name}`;
     const builds = new BuildProjects("builds", {
-        namePrefix: PROJECT_PREFIX, artifactBucketArn: artifacts.bucket.arn, appRepositoryArn: registry.app.arn,
+        namePrefix: PROJECT_PREFIX, artifactBucketArn: artifacts.bucket.arn, appRepositoryArn: registry.app.arn, appRepositoryUrl: registry.app.repositoryUrl,
         buildImageRepositoryArn: registry.buildImage.arn, buildImage: images.buildImage.imageUri,
         stateBucketArn: state.bucket.bucket.arn, stateBucketUrl, kmsKeyArn: state.key.arn, secretsProvider, useUpdatePlan: cfg.useUpdatePlan, tags,
     });

@@ -141,7 +141,9 @@ describe("delivery stack", function () {
             const p = inputs(T.project, "builds-app");
             assert.equal(p.name, "todobackend-build");
             assert.deepEqual(p.environment, { type: "LINUX_CONTAINER", computeType: "BUILD_GENERAL1_SMALL", privilegedMode: true,
-                image: `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/docker-in-aws/codebuild@sha256:abc`, imagePullCredentialsType: "CODEBUILD" });
+                image: `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/docker-in-aws/codebuild@sha256:abc`, imagePullCredentialsType: "CODEBUILD",
+                environmentVariables: [{ name: "AWS_ACCOUNT_ID", value: ACCOUNT },
+                    { name: "REPOSITORY_URI", value: `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/docker-in-aws/todobackend` }] });
             assert.equal(p.source.type, "CODEPIPELINE");
             assert.match(p.source.buildspec, /make publish/);
             assert.deepEqual(p.artifacts, { type: "CODEPIPELINE" });

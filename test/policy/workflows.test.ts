@@ -94,4 +94,24 @@ describe("GitHub Actions workflows", function () {
         assert.match(testSteps, /policy:offline/);
         assert.equal(workflow.jobs.preview.needs, "test");
     });
+
+    it("checks dev, prod and delivery offline and fails the job when one of them fails", async () => {
+        // Runs the step's script the way the runner does (bash -eo pipefail) with a stand-in npm
+        // that records each call and fails for the stack named in FAIL_STACK.
+        const step = workflow.jobs.test.steps.find((s) => /policy:offline/.test(s.run ?? ""))!;
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wf-"));
+        const log = path.join(dir, "calls");
+        fs.writeFileSync(path.join(dir, "npm"), `#!/usr/bin/env bash\necho "$*" >> "${log}"\n[ "\${@: -1}" != "$FAIL_STACK" ]\n`, { mode: 0o755 });
+        const script = (failStack: string) => run("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", step.run!],
+            { env: { PATH: `${dir}:${process.env.PATH}`, FAIL_STACK: failStack } }).then(() => 0, (e: { code?: number }) => e.code ?? -1);
+        try {
+            assert.equal(await script("none"), 0);
+            assert.deepEqual(fs.readFileSync(log, "utf8").trim().split("\n").map((l) => l.split(" ").at(-1)), ["dev", "prod", "delivery"]);
+            fs.rmSync(log);
+            assert.notEqual(await script("prod"), 0);
+            assert.deepEqual(fs.readFileSync(log, "utf8").trim().split("\n").map((l) => l.split(" ").at(-1)), ["dev", "prod"]);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
 });
