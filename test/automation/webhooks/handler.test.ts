@@ -26,19 +26,17 @@ async function fakeGitHub(): Promise<{ url: string; comments: Map<number, string
         req.on("data", (c) => (body += c));
         req.on("end", () => {
             requests.push({ method: req.method!, url: req.url!, auth: req.headers.authorization });
-            const json = (status: number, v: unknown) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(v));
-            if (req.method === "GET" && /\/issues\/7\/comments/.test(req.url!)) return json(200, [...comments].map(([id, b]) => ({ id, body: b })));
-            if (req.method === "POST" && /\/issues\/7\/comments$/.test(req.url!)) {
+            const json = (status: number, v: unknown) => void res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(v));
+            const m = /\/issues\/comments\/(\d+)$/.exec(req.url!);
+            if (req.method === "GET" && /\/issues\/7\/comments/.test(req.url!)) json(200, [...comments].map(([id, b]) => ({ id, body: b })));
+            else if (req.method === "POST" && /\/issues\/7\/comments$/.test(req.url!)) {
                 const id = next++;
                 comments.set(id, JSON.parse(body).body);
-                return json(201, { id, body: comments.get(id) });
-            }
-            const m = /\/issues\/comments\/(\d+)$/.exec(req.url!);
-            if (req.method === "PATCH" && m && comments.has(Number(m[1]))) {
+                json(201, { id, body: comments.get(id) });
+            } else if (req.method === "PATCH" && m && comments.has(Number(m[1]))) {
                 comments.set(Number(m[1]), JSON.parse(body).body);
-                return json(200, { id: Number(m[1]), body: comments.get(Number(m[1])) });
-            }
-            json(404, { message: "Not Found" });
+                json(200, { id: Number(m[1]), body: comments.get(Number(m[1])) });
+            } else json(404, { message: "Not Found" });
         });
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
