@@ -3,6 +3,7 @@
 import {
     ApiError,
     approvalSummary,
+    collectLogPages,
     durationText,
     eventPayload,
     formatTime,
@@ -31,6 +32,7 @@ const view = {
     stream: undefined,
     pollTimer: undefined,
     jobRefresh: undefined,
+    outputCursor: 0,
 };
 
 /** Creates an element whose text is set with textContent; attributes are plain strings. */
@@ -261,6 +263,9 @@ async function openJob(id) {
     view.job = undefined;
     $("log").replaceChildren();
     $("approval").hidden = true;
+    view.outputCursor = 0;
+    $("cli-log").replaceChildren();
+    $("cli-output").open = false;
     const job = await act("Opening the job", () => api(`/v1/jobs/${encodeURIComponent(id)}`));
     if (!job || view.jobId !== id) return;
     $("job").hidden = false;
@@ -390,6 +395,26 @@ $("update-from-preview").addEventListener("click", async () => {
         location.hash = `#/jobs/${update.id}`;
     }
 });
+
+/** Appends the job's stored CLI output from where the last read stopped. */
+async function loadOutput() {
+    const id = view.jobId;
+    if (!id) return;
+    const button = $("more-output");
+    button.disabled = true;
+    const result = await act("Reading the CLI output", () =>
+        collectLogPages((cursor) => api(`/v1/jobs/${encodeURIComponent(id)}/log?cursor=${cursor}&limit=200`), view.outputCursor, { pageSize: 200 }),
+    );
+    button.disabled = false;
+    if (!result || view.jobId !== id) return;
+    view.outputCursor = result.cursor;
+    $("cli-log").append(...result.lines.map((line) => `${line}\n`));
+}
+
+$("cli-output").addEventListener("toggle", () => {
+    if ($("cli-output").open && view.outputCursor === 0) void loadOutput();
+});
+$("more-output").addEventListener("click", () => void loadOutput());
 
 function appendLog(lines) {
     const log = $("log");

@@ -84,3 +84,9 @@ export interface ApprovalRecord {
 }
 
 export declare function approvalSummary(record: ApprovalRecord | undefined | null): { needed: boolean; open: boolean; text: string; decisions: string[] };
+
+export declare function collectLogPages(
+    fetchPage: (cursor: number) => Promise<{ lines: Array<{ text: string }>; nextCursor: number }>,
+    cursor?: number,
+    options?: { pageSize?: number; maxPages?: number },
+): Promise<{ lines: string[]; cursor: number; more: boolean }>;

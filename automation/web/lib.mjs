@@ -366,3 +366,24 @@ export function approvalSummary(record) {
     if (record.latest === false) text += " A newer preview of the stack supersedes this one.";
     return { needed: true, open: record.latest !== false && rejectedBy.length === 0, text, decisions };
 }
+
+/**
+ * Reads the job's stored CLI output page by page from `cursor`, stopping at a short page (the
+ * end for now) or after `maxPages` so a huge log cannot freeze the tab; the caller continues
+ * from the returned cursor.
+ *
+ * @param {(cursor: number) => Promise<{ lines: Array<{ text: string }>, nextCursor: number }>} fetchPage
+ * @returns {Promise<{ lines: string[], cursor: number, more: boolean }>}
+ */
+export async function collectLogPages(fetchPage, cursor = 0, { pageSize = 200, maxPages = 10 } = {}) {
+    const lines = [];
+    for (let page = 0; page < maxPages; page++) {
+        const result = await fetchPage(cursor);
+        const got = Array.isArray(result?.lines) ? result.lines : [];
+        for (const line of got) lines.push(stripColour(line.text));
+        const next = Number(result?.nextCursor ?? cursor);
+        if (got.length < pageSize || next <= cursor) return { lines, cursor: next, more: false };
+        cursor = next;
+    }
+    return { lines, cursor, more: true };
+}

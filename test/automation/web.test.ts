@@ -9,6 +9,7 @@ import { chromium, type BrowserContext, type Page } from "playwright-core";
 import type { Job } from "../../automation/jobs/types";
 import { createSafetyLayer, type SafetyLayer } from "../../automation/safety";
 import { addToken } from "../../automation/security/tokens";
+import { stripColour } from "../../automation/web/lib.mjs";
 import { startHarness, type Harness } from "./harness";
 
 const CHROMIUM_ARGS = [
@@ -171,6 +172,13 @@ describe("the dashboard in headless Chromium", function () {
         assert.match(log ?? "", /job running/);
         assert.match(log ?? "", /create \S+ item-0/);
         assert.match(log ?? "", /job succeeded/);
+        // The stored CLI output, read page by page when the reader asks for it.
+        await page.getByText("CLI output", { exact: true }).click();
+        const stored = await h.call("GET", `/v1/jobs/${id}/log?limit=500`, { token: h.tokens.viewer });
+        const expectedOutput = (stored.body.lines as Array<{ text: string }>).map((l) => `${stripColour(l.text)}\n`).join("");
+        assert.ok(expectedOutput.length > 0, "the CLI wrote output");
+        await page.waitForFunction((n) => ((globalThis as unknown as PageGlobals).document.querySelector("#cli-log")?.textContent ?? "").length >= n, expectedOutput.length);
+        assert.equal(await page.locator("#cli-log").textContent(), expectedOutput);
         // The job list shows it too, with its state in words.
         await page.locator(`#jobs tbody tr[data-job="${id}"]`).getByText("Succeeded").waitFor();
         await page.screenshot({ path: path.join(shotDir, "preview.png"), fullPage: true });

@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import {
     ApiError,
     approvalSummary,
+    collectLogPages,
     SseParser,
     apiErrorMessage,
     durationText,
@@ -239,5 +240,28 @@ describe("dashboard approval panel", () => {
         const stale = approvalSummary({ update: { required: 1, approvedBy: [], rejectedBy: [], satisfied: false }, latest: false });
         assert.equal(stale.open, false);
         assert.match(stale.text, /newer preview of the stack supersedes this one/);
+    });
+});
+
+describe("dashboard CLI output pages", () => {
+    const store = Array.from({ length: 5 }, (_, i) => ({ seq: i + 1, text: `\u001b[32mline ${i + 1}\u001b[0m` }));
+    const fetchPage = (size: number, asked: number[]) => async (cursor: number) => {
+        asked.push(cursor);
+        const lines = store.filter((l) => l.seq > cursor).slice(0, size);
+        return { lines, nextCursor: lines.length ? lines[lines.length - 1].seq : cursor };
+    };
+
+    it("follows the cursor until a short page and strips colour codes", async () => {
+        const asked: number[] = [];
+        const result = await collectLogPages(fetchPage(2, asked), 0, { pageSize: 2 });
+        assert.deepEqual(result, { lines: ["line 1", "line 2", "line 3", "line 4", "line 5"], cursor: 5, more: false });
+        assert.deepEqual(asked, [0, 2, 4]);
+    });
+
+    it("stops after maxPages and says there is more, resuming from its cursor", async () => {
+        const first = await collectLogPages(fetchPage(2, []), 0, { pageSize: 2, maxPages: 1 });
+        assert.deepEqual(first, { lines: ["line 1", "line 2"], cursor: 2, more: true });
+        const rest = await collectLogPages(fetchPage(2, []), first.cursor, { pageSize: 2 });
+        assert.deepEqual(rest.lines, ["line 3", "line 4", "line 5"]);
     });
 });
