@@ -10,21 +10,15 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
+import type { DeclaredResource } from "../../policy/run";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 export const PROJECT = "todobackend";
 /** A program whose outputs never resolve would otherwise keep its process forever. */
 export const EVALUATION_TIMEOUT_MS = 300_000;
 
-/** A resource as the program declared it. Same shape as policy/run.ts's DeclaredResource. */
-export interface EvaluatedResource {
-    type: string;
-    name: string;
-    urn: string;
-    parent?: string;
-    inputs: Record<string, unknown>;
-    /** The ID the mocks gave it (`<name>-id`). */
-    id?: string;
+/** A resource as the program declared it: policy/run.ts's DeclaredResource, plus what tests need. */
+export interface EvaluatedResource extends DeclaredResource {
     /** False for component resources. */
     custom?: boolean;
     /** True for resources read rather than managed (a StackReference, `Resource.get`). */

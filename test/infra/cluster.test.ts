@@ -1,10 +1,9 @@
 // ECS on EC2: launch template, Auto Scaling group, capacity provider and the instance role.
 import * as assert from "node:assert/strict";
-import * as path from "node:path";
 import { validateClusterArgs } from "../../infra/cluster";
 import { clusterUserData, ECS_AMI_PARAMETER, instanceAssumeRolePolicy, instanceManagedPolicyArns } from "../../infra/lib/cluster";
 import { Evaluated, evaluateProgram } from "./harness";
-import { TAGS } from "./programs/components";
+import { COMPONENTS_PROGRAM, TAGS } from "./programs/components";
 
 const LT = "aws:ec2/launchTemplate:LaunchTemplate";
 const ASG = "aws:autoscaling/group:Group";
@@ -40,7 +39,7 @@ describe("cluster helpers", () => {
 describe("cluster", () => {
     let e: Evaluated;
     before(async () => {
-        e = await evaluateProgram(path.join(__dirname, "programs", "components.ts"), "clusters");
+        e = await evaluateProgram(COMPONENTS_PROGRAM, "all");
     });
 
     it("names the cluster <env>-cluster and attaches the capacity provider as its default", () => {

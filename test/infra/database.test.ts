@@ -1,16 +1,15 @@
 // RDS MySQL: private, encrypted, modern engine and storage, RDS-managed password; prod protections.
 import * as assert from "node:assert/strict";
-import * as path from "node:path";
 import { validateDatabaseArgs } from "../../infra/database";
 import { Evaluated, evaluateProgram } from "./harness";
-import { TAGS } from "./programs/components";
+import { COMPONENTS_PROGRAM, TAGS } from "./programs/components";
 
 const RDS = "aws:rds/instance:Instance";
 
 describe("database", () => {
     let e: Evaluated;
     before(async () => {
-        e = await evaluateProgram(path.join(__dirname, "programs", "components.ts"), "databases");
+        e = await evaluateProgram(COMPONENTS_PROGRAM, "all");
     });
 
     it("declares a private, encrypted MySQL 8.0 on db.t4g.micro with 20 GiB gp3 and an RDS-managed password", () => {

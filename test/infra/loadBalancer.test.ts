@@ -1,8 +1,7 @@
 // The ALB, its target group and listeners: the book's values, and HTTPS when a certificate is set.
 import * as assert from "node:assert/strict";
-import * as path from "node:path";
 import { Evaluated, evaluateProgram } from "./harness";
-import { TAGS } from "./programs/components";
+import { COMPONENTS_PROGRAM, TAGS } from "./programs/components";
 import { TLS_POLICY } from "../../infra/loadBalancer";
 
 const LB = "aws:lb/loadBalancer:LoadBalancer";
@@ -12,7 +11,7 @@ const LISTENER = "aws:lb/listener:Listener";
 describe("load balancer", () => {
     let e: Evaluated;
     before(async () => {
-        e = await evaluateProgram(path.join(__dirname, "programs", "components.ts"), "loadBalancers");
+        e = await evaluateProgram(COMPONENTS_PROGRAM, "all");
     });
 
     it("is internet-facing in the public subnets behind its group, idle timeout 30 (book §6.3)", () => {

@@ -1,11 +1,10 @@
 // Network and security groups: the VPC's shape in both modes, and every rule between the groups.
 import * as assert from "node:assert/strict";
-import * as path from "node:path";
 import { validateNetworkArgs } from "../../infra/network";
 import { ANYWHERE, securityRules } from "../../infra/lib/securityRules";
 import { Evaluated, evaluateProgram } from "./harness";
+import { COMPONENTS_PROGRAM, TAGS } from "./programs/components";
 
-const TAGS = { Project: "todobackend", Stack: "dev", Environment: "dev", ManagedBy: "pulumi" };
 const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
 const EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule";
 const SG = "aws:ec2/securityGroup:SecurityGroup";
@@ -13,7 +12,7 @@ const SG = "aws:ec2/securityGroup:SecurityGroup";
 describe("network", () => {
     let e: Evaluated;
     before(async () => {
-        e = await evaluateProgram(path.join(__dirname, "programs", "network.ts"), "program");
+        e = await evaluateProgram(COMPONENTS_PROGRAM, "all");
     });
 
     it("creates an awsx VPC with public and private subnets over the requested AZs, NAT per AZ and DNS on", () => {

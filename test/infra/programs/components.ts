@@ -1,11 +1,27 @@
-// Test programs for single components, each evaluated once by its test file.
+// One test program declaring every foundation component in the variants the tests inspect. It is
+// evaluated once per mocha process (evaluations are shared), whichever test file asks first.
 import { Cluster } from "../../../infra/cluster";
 import { Database } from "../../../infra/database";
 import { LoadBalancer } from "../../../infra/loadBalancer";
+import { Network } from "../../../infra/network";
+import { SecurityGroups } from "../../../infra/securityGroups";
 
 export const TAGS = { Project: "todobackend", Stack: "dev", Environment: "dev", ManagedBy: "pulumi" };
 const PUBLIC = ["subnet-public-0", "subnet-public-1"];
 const PRIVATE = ["subnet-private-0", "subnet-private-1"];
+
+export const COMPONENTS_PROGRAM = __filename;
+
+export function networks() {
+    const created = new Network("created", { cidrBlock: "10.20.0.0/16", availabilityZones: 3, natGateways: "perAz", tags: TAGS });
+    const existing = new Network("existing", { vpcId: "vpc-0a1b2c3d", publicSubnetIds: ["subnet-0a", "subnet-0b"], privateSubnetIds: ["subnet-1a", "subnet-1b"], tags: TAGS });
+    new SecurityGroups("sg", { vpcId: created.vpcId, namePrefix: "todobackend-dev", tags: TAGS });
+    new SecurityGroups("tls", { vpcId: created.vpcId, namePrefix: "todobackend-prod", listenerPorts: [80, 443], tags: TAGS });
+    return {
+        createdVpcId: created.vpcId, createdPrivate: created.privateSubnetIds, createdPublic: created.publicSubnetIds,
+        existingVpcId: existing.vpcId, existingPrivate: existing.privateSubnetIds, existingPublic: existing.publicSubnetIds,
+    };
+}
 
 export function loadBalancers() {
     const http = new LoadBalancer("plain", { vpcId: "vpc-1", subnetIds: PUBLIC, securityGroupId: "sg-alb", namePrefix: "todobackend-dev", tags: TAGS });
@@ -28,4 +44,8 @@ export function clusters() {
     new Cluster("pinned", { subnetIds: PRIVATE, securityGroupId: "sg-instances", namePrefix: "todobackend-prod", tags: TAGS,
         amiId: "ami-0fedcba9876543210", instanceType: "t3.small", minSize: 2, maxSize: 6 });
     return { clusterName: ssm.clusterName, capacityProviderName: ssm.capacityProviderName };
+}
+
+export function all() {
+    return { ...networks(), ...loadBalancers(), ...databases(), ...clusters() };
 }
