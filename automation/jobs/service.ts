@@ -3,7 +3,6 @@ import {
     AppError,
     engineError,
     fromAutomationError,
-    invalidInput,
     isAppError,
     jobFinished,
     jobNotFound,
@@ -351,9 +350,11 @@ export class JobService {
             this.settle(job.id, "succeeded", { summary: { ...summary, ...(outcome.outputs ? { outputs: outcome.outputs } : {}) } });
             return;
         }
-        if (outcome.kind === "failed") log.warn({ name: outcome.name, message: outcome.message }, "job failed");
+        // The engine's message may hold this job's secrets, which only the store's per-job
+        // redactor knows: it goes to the job log, the service log gets its kind only.
+        if (outcome.kind === "failed") log.warn({ name: outcome.name }, "job failed; the engine's message is in the job log");
         if (outcome.kind === "crashed") log.warn({ code: outcome.code, signal: outcome.signal }, "worker ended without a result");
-        if (outcome.kind !== "succeeded" && outcome.kind === "failed") this.deps.store.appendLog(job.id, `error: ${outcome.name}: ${outcome.message}`);
+        if (outcome.kind === "failed") this.deps.store.appendLog(job.id, `error: ${outcome.name}: ${outcome.message}`);
         if (stopping) {
             if (outcome.kind === "succeeded" && stopping.state !== "stopped-by-guard") {
                 // The engine finished before the stop landed: the work is done, so say so.
@@ -386,8 +387,3 @@ export function workerEnvironment(input: { base: NodeJS.ProcessEnv; pulumiBin: s
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     };
 }
-
-export const validateOp = (op: string): Op => {
-    if (op === "preview" || op === "update" || op === "refresh" || op === "destroy") return op;
-    throw invalidInput(`Unknown operation "${op}".`);
-};

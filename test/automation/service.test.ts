@@ -143,7 +143,7 @@ describe("automation service over HTTP with the real Pulumi CLI", function () {
             assert.equal(again.body.error.code, "JOB_FINISHED");
         });
 
-        it("stops a running update gracefully, leaving the stack unlocked for the next update", async () => {
+        it("stops a running update gracefully, releasing the stack's lock", async () => {
             h.configure("slow", { delayMs: 2500, count: 2, content: "v2" });
             const job = await start("slow", "updates");
             await h.waitFor(job.id, () => itemStarted(job.id, "item-0"));
