@@ -106,7 +106,8 @@ async function main(): Promise<Evaluation> {
         if (r.secret) secretOutputs.push(k);
     }
     await settle();
-    return { resources, outputs, secretOutputs };
+    const cpu = process.cpuUsage();
+    return { resources, outputs, secretOutputs, cpuMs: Math.round((cpu.user + cpu.system) / 1000) };
 }
 
 function fail(e: unknown): never {

@@ -33,6 +33,8 @@ export interface Evaluation {
     outputs: Record<string, unknown>;
     /** Names of outputs that are secrets. */
     secretOutputs: string[];
+    /** CPU time (user + system) the evaluating process used, in ms: comparable on a busy machine, unlike wall time. */
+    cpuMs?: number;
 }
 
 export interface EvaluateOptions {
