@@ -81,8 +81,7 @@ async function api(path, { method = "GET", body } = {}) {
 /** Runs a user action and shows the API's refusal (its own message) instead of failing silently. */
 async function act(label, action) {
     try {
-        const result = await action();
-        return result;
+        return await action();
     } catch (err) {
         showMessage(err instanceof ApiError ? `${label} refused — ${err.message}` : `${label} failed: ${err.message ?? err}`);
         return undefined;
@@ -107,6 +106,8 @@ async function signIn() {
         schedulePoll();
         openFromHash();
     } catch (err) {
+        // A refused token is forgotten; an unreachable service keeps it for the next try.
+        if (err instanceof ApiError && err.status === 401) return signOut(`The service refused the token — ${err.message}`);
         view.me = undefined;
         $("content").hidden = true;
         $("whoami").textContent = "Not signed in.";

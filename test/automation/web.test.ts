@@ -118,6 +118,17 @@ describe("the dashboard in headless Chromium", function () {
         await page.close();
     });
 
+    it("refuses an unknown token with the service's message and keeps nothing of it", async () => {
+        const page = await browser.newPage();
+        await page.goto(`${h.url}/`);
+        await page.getByLabel("API token").fill("tbk_not-a-token-of-this-service");
+        await page.getByRole("button", { name: "Use token" }).click();
+        await page.getByRole("alert").getByText(/^The service refused the token — UNAUTHENTICATED: /).waitFor();
+        assert.equal(await page.locator("#content").isVisible(), false);
+        assert.equal(await page.evaluate(() => (globalThis as unknown as { sessionStorage: { length: number } }).sessionStorage.length), 0);
+        await page.close();
+    });
+
     it("signs out with the service's message when the token is revoked while the page is open", async () => {
         const token = addToken(h.server.config.tokensFile, "rita-rotated", "viewer");
         const page = await openAs(token);
