@@ -10,22 +10,29 @@ export function readBuildspec(file: string): string {
     return fs.readFileSync(path.join(BUILDSPEC_DIR, file), "utf8");
 }
 
-/** Official Pulumi image; deploy jobs need no Docker daemon. */
+/** Official Pulumi image (public, Docker Hub, pulled with CodeBuild's identity); deploy jobs need no Docker daemon. */
 export const PULUMI_IMAGE = "pulumi/pulumi-nodejs:3.259.0";
 
 export interface BuildProjectsArgs {
-    /** Prefix for project and role names. */
+    /** Prefix of the project names (`<prefix>build`, `<prefix>deploy-dev`, ...) and of their log groups. */
     namePrefix: pulumi.Input<string>;
+    /** Pipeline artifact bucket the builds read and write. */
     artifactBucketArn: pulumi.Input<string>;
+    /** The app repository, the only one the app build may push to. */
     appRepositoryArn: pulumi.Input<string>;
     /** App repository URL, handed to the app build as REPOSITORY_URI so its Makefile needs no hard-coded registry. */
     appRepositoryUrl: pulumi.Input<string>;
+    /** The build image's repository, which the app build may pull from. */
     buildImageRepositoryArn: pulumi.Input<string>;
     /** Full build image reference (repository URL with tag or digest). */
     buildImage: pulumi.Input<string>;
+    /** Pulumi state bucket the deploy projects read and write. */
     stateBucketArn: pulumi.Input<string>;
+    /** Its backend URL (`s3://...`), PULUMI_BACKEND_URL of the deploy projects. */
     stateBucketUrl: pulumi.Input<string>;
+    /** KMS key of the stacks' secrets provider (and the state bucket's encryption). */
     kmsKeyArn: pulumi.Input<string>;
+    /** Secrets provider URL (`awskms://alias/...`), PULUMI_SECRETS_PROVIDER of the deploy projects. */
     secretsProvider: pulumi.Input<string>;
     /** Role name prefix the environment stacks use; the deploy role may only create roles under it. @default "todobackend-" */
     envRolePrefix?: pulumi.Input<string>;
@@ -73,7 +80,7 @@ export class BuildProjects extends pulumi.ComponentResource {
             name: pulumi.interpolate`${args.namePrefix}${key}`, serviceRole: this.deployRole.arn,
             source: pipelineSource(readBuildspec(file)), artifacts: { type: "CODEPIPELINE" },
             environment: { type: "LINUX_CONTAINER", computeType: "BUILD_GENERAL1_SMALL", image: PULUMI_IMAGE,
-                imagePullCredentialsType: "SERVICE_ROLE", privilegedMode: false, environmentVariables: [
+                imagePullCredentialsType: "CODEBUILD", privilegedMode: false, environmentVariables: [
                     { name: "PULUMI_BACKEND_URL", value: args.stateBucketUrl },
                     { name: "PULUMI_SECRETS_PROVIDER", value: args.secretsProvider },
                     ...extraVariables,

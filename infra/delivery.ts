@@ -35,7 +35,8 @@ export function deliveryStack() {
         artifactBucket: artifacts.bucket.bucket, artifactBucketArn: artifacts.bucket.arn,
         appRepository: cfg.appRepository, deploymentRepository: cfg.deploymentRepository, branch: cfg.branch,
         connectionProvider: cfg.connectionProvider, approvalTopicArn: cfg.approvalTopicArn, tags,
-        projects: { app: builds.app, dev: builds.dev, changeSet: builds.changeSet, execute: builds.execute },
+        appBuildProject: builds.app.name, devProject: builds.dev.name, changeSetProject: builds.changeSet.name,
+        executeProject: builds.execute.name, buildProjectArns: [builds.app.arn, builds.dev.arn, builds.changeSet.arn, builds.execute.arn],
     });
     return {
         appRepositoryUrl: registry.app.repositoryUrl,

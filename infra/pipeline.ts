@@ -1,22 +1,38 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { assumeRolePolicy, pipelinePolicy } from "./lib/deliveryIam";
+import { CONNECTION_PROVIDERS } from "./config/delivery";
 import { pipelineStages, StageNames } from "./lib/pipelineStages";
 
 export interface DeliveryPipelineArgs {
     /** Pipeline name. @default "todobackend" */
     pipelineName?: pulumi.Input<string>;
+    /** Name of the bucket the pipeline stores artifacts in. */
     artifactBucket: pulumi.Input<string>;
+    /** ARN of that bucket, for the pipeline role's policy. */
     artifactBucketArn: pulumi.Input<string>;
+    /** The app repository as "owner/name" (source action `MyApp`). */
     appRepository: pulumi.Input<string>;
+    /** This infrastructure repository as "owner/name" (source action `DeploymentRepository`). */
     deploymentRepository: pulumi.Input<string>;
+    /** Branch both source actions follow. */
     branch: pulumi.Input<string>;
-    /** @default "GitHub" */
+    /** Provider of the CodeStar connection, one of CONNECTION_PROVIDERS. @default "GitHub" */
     connectionProvider?: pulumi.Input<string>;
+    /** SNS topic the approval action notifies. @default - no notification */
     approvalTopicArn?: pulumi.Input<string>;
+    /** CodeBuild project of the Build stage (the app image build). */
+    appBuildProject: pulumi.Input<string>;
+    /** CodeBuild project of Dev/Deploy (`pulumi up -s dev`). */
+    devProject: pulumi.Input<string>;
+    /** CodeBuild project of Production/ChangeSet (`pulumi preview -s prod --save-plan`). */
+    changeSetProject: pulumi.Input<string>;
+    /** CodeBuild project of Production/ExecuteChangeSet (`pulumi up -s prod --plan`). */
+    executeProject: pulumi.Input<string>;
+    /** ARNs of those four projects, the only ones the pipeline role may start. */
+    buildProjectArns: pulumi.Input<string>[];
     /** Tags for the connection, role and pipeline (the stack's base tags). @default - none */
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-    projects: { app: aws.codebuild.Project; dev: aws.codebuild.Project; changeSet: aws.codebuild.Project; execute: aws.codebuild.Project };
 }
 
 /** The CodeStar connection and the V2 pipeline Source → Build → Dev → Production. */
@@ -26,19 +42,23 @@ export class DeliveryPipeline extends pulumi.ComponentResource {
 
     constructor(name: string, args: DeliveryPipelineArgs, opts?: pulumi.ComponentResourceOptions) {
         super("todobackend:infra:DeliveryPipeline", name, {}, opts);
+        if (typeof args.connectionProvider === "string" && !CONNECTION_PROVIDERS.includes(args.connectionProvider)) {
+            throw new Error(`connectionProvider "${args.connectionProvider}" is not a CodeStar connection provider. Fix: use one of ${CONNECTION_PROVIDERS.join(", ")}`);
+        }
+        if (args.buildProjectArns.length !== 4) {
+            throw new Error(`buildProjectArns must list the 4 projects the pipeline runs, got ${args.buildProjectArns.length}. Fix: pass the app, dev, changeset and execute project ARNs`);
+        }
         // Created PENDING: AWS requires a person to complete the OAuth handshake once in the console.
         this.connection = new aws.codestarconnections.Connection(name, { name: `${name}-source`.slice(0, 32),
             providerType: args.connectionProvider ?? "GitHub", tags: args.tags }, { parent: this });
-        const p = args.projects;
         const role = new aws.iam.Role(name, { assumeRolePolicy: JSON.stringify(assumeRolePolicy("codepipeline.amazonaws.com")), tags: args.tags }, { parent: this });
         new aws.iam.RolePolicy(name, { role: role.id, policy: pulumi.all([args.artifactBucketArn, this.connection.arn,
-            p.app.arn, p.dev.arn, p.changeSet.arn, p.execute.arn, args.approvalTopicArn]).apply(([bucket, conn, a, d, c, e, topic]) =>
-            JSON.stringify(pipelinePolicy({ artifactBucketArn: bucket, connectionArn: conn, buildProjectArns: [a, d, c, e], approvalTopicArn: topic }))) }, { parent: this });
+            pulumi.all(args.buildProjectArns), args.approvalTopicArn]).apply(([bucket, conn, projects, topic]) =>
+            JSON.stringify(pipelinePolicy({ artifactBucketArn: bucket, connectionArn: conn, buildProjectArns: projects, approvalTopicArn: topic }))) }, { parent: this });
         const names = pulumi.all({ connectionArn: this.connection.arn, appRepository: args.appRepository,
-            deploymentRepository: args.deploymentRepository, branch: args.branch, appBuildProject: p.app.name,
-            devProject: p.dev.name, changeSetProject: p.changeSet.name, executeProject: p.execute.name });
-        const stages = pulumi.all([names, args.approvalTopicArn])
-            .apply(([n, topic]) => pipelineStages({ ...(n as Omit<StageNames, "approvalTopicArn">), approvalTopicArn: topic }));
+            deploymentRepository: args.deploymentRepository, branch: args.branch, appBuildProject: args.appBuildProject,
+            devProject: args.devProject, changeSetProject: args.changeSetProject, executeProject: args.executeProject });
+        const stages = pulumi.all([names, args.approvalTopicArn]).apply(([n, topic]) => pipelineStages({ ...(n as Omit<StageNames, "approvalTopicArn">), approvalTopicArn: topic }));
         this.pipeline = new aws.codepipeline.Pipeline(name, { name: args.pipelineName ?? "todobackend", roleArn: role.arn, pipelineType: "V2",
             artifactStores: [{ location: args.artifactBucket, type: "S3" }], stages, tags: args.tags }, { parent: this });
         this.registerOutputs({ pipelineName: this.pipeline.name, connectionArn: this.connection.arn });

@@ -2,9 +2,9 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
 export interface PrivateBucketArgs {
-    /** Days after which objects (and noncurrent versions) expire; undefined keeps them. */
+    /** Days after which objects (and noncurrent versions) expire. @default - objects are kept */
     expireDays?: pulumi.Input<number>;
-    /** KMS key for SSE; AES256 when omitted. */
+    /** KMS key for SSE. @default - S3-managed keys (AES256) */
     kmsKeyArn?: pulumi.Input<string>;
     /** Tags for the bucket (the stack's base tags). @default - none */
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
@@ -16,6 +16,9 @@ export class PrivateBucket extends pulumi.ComponentResource {
 
     constructor(name: string, args: PrivateBucketArgs, opts?: pulumi.ComponentResourceOptions) {
         super("todobackend:infra:PrivateBucket", name, {}, opts);
+        if (typeof args.expireDays === "number" && !(Number.isInteger(args.expireDays) && args.expireDays >= 1)) {
+            throw new Error(`expireDays must be a whole number of days ≥ 1, got ${args.expireDays}. Fix: pass e.g. 30, or omit it to keep objects`);
+        }
         this.bucket = new aws.s3.Bucket(name, { forceDestroy: false, tags: args.tags }, { parent: this });
         new aws.s3.BucketVersioning(name, { bucket: this.bucket.id, versioningConfiguration: { status: "Enabled" } }, { parent: this });
         new aws.s3.BucketServerSideEncryptionConfiguration(name, { bucket: this.bucket.id, rules: [{

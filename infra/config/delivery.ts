@@ -22,6 +22,9 @@ export interface DeliveryConfig {
 
 const REPO = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 
+/** Providers a CodeStar connection can be created for. */
+export const CONNECTION_PROVIDERS = ["GitHub", "GitHubEnterpriseServer", "Bitbucket", "GitLab", "GitLabSelfManaged"];
+
 export function validateDeliveryConfig(raw: Partial<Record<keyof DeliveryConfig, unknown>>): DeliveryConfig {
     const str = (k: keyof DeliveryConfig, d?: string): string => {
         const v = raw[k] ?? d;
@@ -51,6 +54,10 @@ export function validateDeliveryConfig(raw: Partial<Record<keyof DeliveryConfig,
         if (!REPO.test(cfg[k])) {
             throw new Error(`todobackend:${k} must be "owner/name", got "${cfg[k]}". Fix: pulumi config set todobackend:${k} owner/name`);
         }
+    }
+    if (!CONNECTION_PROVIDERS.includes(cfg.connectionProvider)) {
+        throw new Error(`todobackend:connectionProvider "${cfg.connectionProvider}" is not a CodeStar connection provider. ` +
+            `Fix: pulumi config set todobackend:connectionProvider ${CONNECTION_PROVIDERS[0]} (or ${CONNECTION_PROVIDERS.slice(1).join(", ")})`);
     }
     if (!/^[a-z0-9][a-z0-9._/-]*$/.test(cfg.repositoryPrefix)) {
         throw new Error(`todobackend:repositoryPrefix "${cfg.repositoryPrefix}" is not a valid ECR name prefix. Fix: use lower case, digits, . _ / -`);

@@ -1,7 +1,8 @@
 // The delivery stack as the program declares it: each evaluation runs the real program in a fresh
 // process under Pulumi's mocks (test/infra/harness.ts), so no mocks leak into other test files.
 import * as assert from "node:assert/strict";
-import { Evaluated, evaluateStack, policyDoc } from "./harness";
+import * as path from "node:path";
+import { Evaluated, evaluateProgram, evaluateStack, policyDoc } from "./harness";
 import { appBuildPolicy, codebuildPullRepositoryPolicy, deployPolicy } from "../../infra/lib/deliveryIam";
 import { appBuildProjectName } from "../../infra/lib/deliveryNaming";
 import { pipelineStages } from "../../infra/lib/pipelineStages";
@@ -161,7 +162,7 @@ describe("delivery stack", function () {
                 assert.equal(p.name, name);
                 assert.equal(p.environment.privilegedMode, false, name);
                 assert.equal(p.environment.image, "pulumi/pulumi-nodejs:3.259.0");
-                assert.equal(p.environment.imagePullCredentialsType, "SERVICE_ROLE");
+                assert.equal(p.environment.imagePullCredentialsType, "CODEBUILD");
                 assert.deepEqual(p.environment.environmentVariables.slice(0, 2), [
                     { name: "PULUMI_BACKEND_URL", value: "s3://pulumi-state-bucket" },
                     { name: "PULUMI_SECRETS_PROVIDER", value: "awskms://alias/todobackend-pulumi" }]);
@@ -301,6 +302,20 @@ describe("delivery stack", function () {
     });
 });
 
+describe("delivery components", function () {
+    this.timeout(120_000);
+    const refusals = path.join(__dirname, "programs", "deliveryRefusals.ts");
+
+    it("refuses bad arguments before creating anything, naming the argument and the fix", async () => {
+        await Promise.all([
+            assert.rejects(evaluateProgram(refusals, "fractionalExpiry"), /expireDays must be a whole number of days ≥ 1, got 0\.5\. Fix:/),
+            assert.rejects(evaluateProgram(refusals, "missingDockerfiles"), /contextDir ".*programs" has no Dockerfile\.codebuild\. Fix:/),
+            assert.rejects(evaluateProgram(refusals, "unknownConnectionProvider"), /connectionProvider "CodeCommit" is not a CodeStar connection provider\. Fix: use one of GitHub/),
+            assert.rejects(evaluateProgram(refusals, "threeProjects"), /buildProjectArns must list the 4 projects the pipeline runs, got 3\. Fix:/),
+        ]);
+    });
+});
+
 describe("delivery decisions", () => {
     const base = { region: "eu-west-1", account: "111", projectPrefix: "tb-", artifactBucketArn: "arn:aws:s3:::art" };
 
@@ -345,6 +360,8 @@ describe("delivery config", () => {
         assert.throws(() => validateDeliveryConfig({ ...ok, repositoryPrefix: "Docker In AWS" }), /todobackend:repositoryPrefix .* Fix:/);
         assert.throws(() => validateDeliveryConfig({ ...ok, artifactExpiryDays: 0 }), /todobackend:artifactExpiryDays must be a positive integer/);
         assert.throws(() => validateDeliveryConfig({ ...ok, useUpdatePlan: "no" }), /todobackend:useUpdatePlan must be true or false/);
+        assert.throws(() => validateDeliveryConfig({ ...ok, connectionProvider: "CodeCommit" }),
+            /todobackend:connectionProvider "CodeCommit" is not a CodeStar connection provider\. Fix: .*GitHub/);
     });
 
     it("defaults the prefix to docker-in-aws, the branch to master, 30-day artifacts and update plans on", () => {
