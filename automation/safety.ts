@@ -22,7 +22,7 @@ import { GitHubClient } from "./webhooks/github";
 import { WebhookConfig, WebhookHandler } from "./webhooks/handler";
 import { listStacks } from "./pulumi/stacks";
 import { EngineContext, readStackState } from "./pulumi/state";
-import { authenticate, createRedactor, fileTokens, requireRole, type TokenVerifier } from "./security";
+import { authenticate, createRedactor, fileTokens, identify, mutationRateLimit, requireRole, type TokenVerifier } from "./security";
 import { ensurePassphrase, type ServerOverrides } from "./server";
 
 export interface SafetyLayer extends Required<Pick<ServerOverrides, "guards" | "routers" | "tokens" | "recovery">> {
@@ -80,6 +80,7 @@ export function createSafetyLayer(config: ServiceConfig, options: SafetyOptions 
     });
     const auth: AuthDeps = { authenticate: authenticate(tokens), requireRole };
     const webhookConfig = readWebhookConfig(env);
+    const rateLimit = readRateLimit(env);
     const github = env.AUTOMATION_GITHUB_TOKEN ? new GitHubClient({ token: env.AUTOMATION_GITHUB_TOKEN, apiUrl: env.AUTOMATION_GITHUB_API_URL }) : undefined;
     return {
         approvals,
@@ -127,7 +128,7 @@ export function createSafetyLayer(config: ServiceConfig, options: SafetyOptions 
             });
             if (unused.length) ctx.logger.warn({ files: unused }, "environment policy files name no stack of the project");
             const recorder = Router();
-            recorder.use(auditRequests(audit));
+            recorder.use(auditRequests(audit), identify(tokens), mutationRateLimit({ limit: rateLimit }));
             return [recorder, policyGate(approvals, auth, () => listStacks(config.projectDir)), approvalsRouter(approvals, auth), auditRouter(audit, auth), repairRouter(recoveryService, ctx.service, auth), webhooksRouter(webhooks)];
         },
         close: () => {
@@ -178,4 +179,13 @@ export function readWebhookConfig(env: NodeJS.ProcessEnv): WebhookConfig | undef
     const bad = repositories.find((r) => !/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(r));
     if (bad) throw new Error(`AUTOMATION_GITHUB_REPOSITORIES: "${bad}" is not owner/name`);
     return { secret, repositories };
+}
+
+/** Mutating requests per caller per minute (AUTOMATION_RATE_LIMIT_PER_MINUTE). @default 120 */
+export function readRateLimit(env: NodeJS.ProcessEnv): number {
+    const raw = env.AUTOMATION_RATE_LIMIT_PER_MINUTE;
+    if (raw === undefined || raw === "") return 120;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new Error(`AUTOMATION_RATE_LIMIT_PER_MINUTE must be a whole number from 1 to 100000 (got "${raw}")`);
+    return n;
 }

@@ -30,6 +30,20 @@ export function authenticate(tokens: TokenVerifier): RequestHandler {
     };
 }
 
+/**
+ * Sets the principal when the request carries a known token and otherwise lets it through
+ * untouched, for middleware that only wants to know who is calling (rate limiting, audit)
+ * on routes whose own authentication comes later or is not a token (webhooks).
+ */
+export function identify(tokens: TokenVerifier): RequestHandler {
+    return (req: Request, res: Response, next: NextFunction) => {
+        const match = /^Bearer\s+(\S+)\s*$/i.exec(req.get("authorization") ?? "");
+        const principal = match ? tokens.verify(match[1]) : undefined;
+        if (principal) res.locals.principal = principal;
+        next();
+    };
+}
+
 /** Fails with 403 unless the authenticated principal ranks at or above `role`. */
 export function requireRole(role: Role): RequestHandler {
     return (_req: Request, res: Response, next: NextFunction) => {

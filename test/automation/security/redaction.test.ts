@@ -1,0 +1,153 @@
+// A planted secret config value, a secret output and a credential in the workers' environment
+// must be absent from every sink: job JSON, job log, SSE, audit log, server log, PR comment.
+// Real service, real CLI; the fixture's non-secret config is made to carry the planted values
+// so that the engine's own events, outputs and error messages contain them.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { createHmac, randomUUID } from "node:crypto";
+import * as fs from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import * as path from "node:path";
+import { loadConfig } from "../../../automation/config";
+import { createLogger } from "../../../automation/logger";
+import { createSafetyLayer, SafetyLayer } from "../../../automation/safety";
+import { RunningServer, startServer } from "../../../automation/server";
+import { createRedactor } from "../../../automation/security/redact";
+import { call, prepareFixture, until } from "../harness";
+import { readSse } from "../sse";
+
+describe("redaction of planted secrets from every sink (real CLI)", function () {
+    this.timeout(300_000);
+    const SECRET_CONFIG = `cfgsecret${randomUUID().slice(0, 8)}`;
+    const ENV_CREDENTIAL = `envcred${randomUUID().slice(0, 12)}`;
+    const WEBHOOK_SECRET = "webhook-secret-0123456789abcdef";
+    const fx = prepareFixture();
+    const serverLog: string[] = [];
+    const comments: string[] = [];
+    let gh: ReturnType<typeof createServer>;
+    let server: RunningServer | undefined;
+    let safety: SafetyLayer | undefined;
+    const saved = process.env.AWS_SECRET_ACCESS_KEY;
+    let cli: (...args: string[]) => void;
+    const api = (method: string, url: string, o: Parameters<typeof call>[3] = {}) => call(server!.url, method, url, o);
+    const waitJob = (id: string) =>
+        until(() => {
+            const j = server!.store.getJob(id);
+            return j && !["queued", "running"].includes(j.state) ? j : undefined;
+        }, `job ${id}`, 180_000);
+    const assertClean = (what: string, text: string) => {
+        assert.ok(!text.includes(SECRET_CONFIG), `${what} holds the secret config value`);
+        assert.ok(!text.includes(ENV_CREDENTIAL), `${what} holds the environment credential`);
+    };
+
+    before(async () => {
+        gh = createServer((req, res) => {
+            let body = "";
+            req.on("data", (c) => (body += c));
+            req.on("end", () => {
+                if (req.method === "POST") comments.push(JSON.parse(body).body);
+                res.writeHead(req.method === "POST" ? 201 : 200, { "content-type": "application/json" }).end(req.method === "GET" ? "[]" : JSON.stringify({ id: comments.length, body: "" }));
+            });
+        });
+        await new Promise<void>((r) => gh.listen(0, "127.0.0.1", r));
+        const envDir = path.join(fx.dataDir, "environments");
+        fs.mkdirSync(envDir, { recursive: true });
+        fs.writeFileSync(path.join(envDir, "prod.yaml"), "github: { previewOnPullRequest: true }\n");
+        const env = {
+            PORT: "0",
+            AUTOMATION_PROJECT_DIR: fx.projectDir,
+            AUTOMATION_DATA_DIR: fx.dataDir,
+            PULUMI_CONFIG_PASSPHRASE: "fixture-passphrase",
+            AUTOMATION_ENVIRONMENTS_DIR: envDir,
+            AUTOMATION_GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET,
+            AUTOMATION_GITHUB_REPOSITORIES: "acme/infra",
+            AUTOMATION_GITHUB_TOKEN: "ghp_" + "k".repeat(36),
+            AUTOMATION_GITHUB_API_URL: `http://127.0.0.1:${(gh.address() as AddressInfo).port}`,
+        };
+        const config = loadConfig(env);
+        cli = (...args: string[]) => {
+            const r = spawnSync(path.join(config.pulumiBin, "pulumi"), [...args, "--non-interactive"], {
+                cwd: fx.projectDir,
+                encoding: "utf8",
+                env: { ...process.env, PULUMI_BACKEND_URL: config.backendUrl, PULUMI_CONFIG_PASSPHRASE: "fixture-passphrase", PULUMI_SKIP_UPDATE_CHECK: "true" },
+            });
+            assert.equal(r.status, 0, r.stderr);
+        };
+        fs.mkdirSync(config.backendUrl.slice("file://".length), { recursive: true });
+        fs.rmSync(path.join(fx.projectDir, "Pulumi.prod.yaml"));
+        cli("stack", "init", "prod");
+        cli("config", "set", "--secret", "token", SECRET_CONFIG, "-s", "prod");
+        // non-secret config carrying the planted values into file names, contents, outputs and errors
+        cli("config", "set", "prefix", `item-${SECRET_CONFIG}`, "-s", "prod");
+        cli("config", "set", "content", `content-${ENV_CREDENTIAL}`, "-s", "prod");
+        process.env.AWS_SECRET_ACCESS_KEY = ENV_CREDENTIAL;
+        // the server log exactly as server.ts builds it, captured instead of written to stdout
+        const logger = createLogger({ level: "debug", redactor: createRedactor({ env: { ...process.env } }), destination: { write: (s: string) => void serverLog.push(s) } });
+        safety = createSafetyLayer(config, { env: { ...process.env, ...env } });
+        server = await startServer(config, { ...safety, logger });
+    });
+    after(async () => {
+        await server?.stop();
+        safety?.close();
+        await new Promise((r) => gh.close(r));
+        if (saved === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
+        else process.env.AWS_SECRET_ACCESS_KEY = saved;
+    });
+
+    let updateId: string;
+    it("keeps them out of the PR comment of a webhook-triggered preview", async () => {
+        const raw = Buffer.from(JSON.stringify({ action: "opened", number: 7, repository: { full_name: "acme/infra" }, sender: { login: "octo" }, pull_request: { number: 7, head: { sha: "abc" } } }));
+        const signature = "sha256=" + createHmac("sha256", WEBHOOK_SECRET).update(raw).digest("hex");
+        const r = await api("POST", "/v1/webhooks/github", { raw: raw.toString(), headers: { "x-hub-signature-256": signature, "x-github-event": "pull_request", "x-github-delivery": randomUUID() } });
+        assert.equal(r.status, 202, JSON.stringify(r.body));
+        const job = await waitJob(r.body.jobs[0].id);
+        assert.equal(job.state, "succeeded", JSON.stringify(job.error));
+        await until(() => (comments.length ? true : undefined), "PR comment");
+        assert.match(comments[0], /Pulumi preview of `prod`/);
+        assertClean("PR comment", comments.join("\n"));
+    });
+    it("keeps them out of a succeeded update's job JSON, log and SSE stream", async () => {
+        const r = await api("POST", "/v1/stacks/prod/updates", { token: fx.tokens.operator, body: {} });
+        assert.equal(r.status, 202, JSON.stringify(r.body));
+        updateId = r.body.id;
+        const job = await waitJob(updateId);
+        assert.equal(job.state, "succeeded", JSON.stringify(job.error));
+        const json = await api("GET", `/v1/jobs/${updateId}`, { token: fx.tokens.viewer });
+        assert.equal(json.body.summary.outputs.tokenEcho, "[secret]");
+        // the planted value really reached the engine: the files exist under the secret-bearing names
+        assert.ok(fs.readdirSync(path.join(fx.projectDir, "out", "prod")).some((f) => f.includes(SECRET_CONFIG)));
+        assertClean("job JSON", JSON.stringify(json.body));
+        const log = await api("GET", `/v1/jobs/${updateId}/log?limit=1000`, { token: fx.tokens.viewer });
+        assert.ok(log.body.lines.length > 0);
+        assertClean("job log", JSON.stringify(log.body));
+        const events = await readSse(`${server!.url}/v1/jobs/${updateId}/events`, fx.tokens.viewer);
+        assert.ok(events.length > 5);
+        assertClean("SSE", JSON.stringify(events));
+    });
+    it("keeps them out of a failed update's error, log and the server log", async () => {
+        // a create that fails with the secret-bearing file name in the provider's error message
+        cli("config", "set", "count", "3", "-s", "prod");
+        cli("config", "set", "failOn", "create", "-s", "prod");
+        const r = await api("POST", "/v1/stacks/prod/updates", { token: fx.tokens.operator, body: {} });
+        const job = await waitJob(r.body.id);
+        assert.equal(job.state, "failed");
+        assertClean("failed job", JSON.stringify(job));
+        const log = await api("GET", `/v1/jobs/${job.id}/log?limit=1000`, { token: fx.tokens.viewer });
+        const events = await readSse(`${server!.url}/v1/jobs/${job.id}/events`, fx.tokens.viewer);
+        assert.ok(JSON.stringify(events).includes("refused to create"), `the provider's error is not in the events: ${JSON.stringify(job.error)} ${JSON.stringify(log.body).slice(0, 3000)}`);
+        assertClean("failed job events", JSON.stringify(events));
+        assertClean("failed job log", JSON.stringify(log.body));
+        assert.ok(serverLog.some((l) => l.includes(job.id)));
+        assertClean("server log", serverLog.join(""));
+    });
+    it("keeps them out of the audit log file and the audit API", async () => {
+        const a = await api("GET", "/v1/audit?limit=500", { token: fx.tokens.admin });
+        assert.ok(a.body.entries.length > 3);
+        assertClean("audit API", JSON.stringify(a.body));
+        assertClean("audit file", fs.readFileSync(path.join(fx.dataDir, "audit.jsonl"), "utf8"));
+        for (const f of fs.readdirSync(fx.dataDir).filter((f) => f.startsWith("jobs.sqlite") || f.startsWith("safety.sqlite"))) {
+            assertClean(`store file ${f}`, fs.readFileSync(path.join(fx.dataDir, f)).toString("latin1"));
+        }
+    });
+});
