@@ -10,7 +10,7 @@ import { Guards, JobService, workerEnvironment } from "./jobs/service";
 import { JobStore } from "./jobs/store";
 import { createLogger, Logger } from "./logger";
 import { createMetrics } from "./metrics";
-import { startWorker as forkWorker, type StartWorker } from "./pulumi/spawn";
+import { createWorkerPool, type StartWorker } from "./pulumi/spawn";
 import { cliVersion, isProjectDir, listStacks, versionAtLeast } from "./pulumi/stacks";
 import { authenticate, createRedactor, fileTokens, requireRole, type TokenVerifier } from "./security";
 
@@ -80,10 +80,11 @@ export async function startServer(config: ServiceConfig, overrides: ServerOverri
     if (config.backendUrl.startsWith("file://")) fs.mkdirSync(config.backendUrl.slice("file://".length), { recursive: true });
     const store = new JobStore(path.join(config.dataDir, "jobs.sqlite"), createRedactor, redactEnv);
     const metrics = createMetrics();
+    const pool = createWorkerPool(config.concurrency);
     const service = new JobService({
         store,
         logger,
-        startWorker: overrides.startWorker ?? forkWorker,
+        startWorker: overrides.startWorker ?? pool.start,
         guards: overrides.guards,
         metrics,
         stacks: () => listStacks(config.projectDir),
@@ -124,6 +125,7 @@ export async function startServer(config: ServiceConfig, overrides: ServerOverri
     // nobody reads a "running" job that no worker runs.
     const { interrupted, requeued } = await service.recover();
     await overrides.recovery?.scan();
+    if (!overrides.startWorker) pool.prewarm(workerEnv, config.pulumiBin);
     service.resume(requeued);
     if (interrupted.length || requeued.length) logger.info({ interrupted: interrupted.length, requeued: requeued.length }, "recovered jobs from the store");
 
@@ -143,6 +145,7 @@ export async function startServer(config: ServiceConfig, overrides: ServerOverri
             // Stop accepting connections, but keep serving open ones (SSE watchers see the end).
             server.close();
             await service.shutdown(config.shutdownGraceMs);
+            pool.close();
             server.closeAllConnections();
             store.close();
             logger.info("shut down");

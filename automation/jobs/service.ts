@@ -80,6 +80,8 @@ export interface StackStatus {
 export class JobService {
     private readonly queue: JobQueue;
     private readonly active = new Map<string, Active>();
+    /** Stacks a job of this process has run on; their workers skip `stack select`. */
+    private readonly knownStacks = new Set<string>();
     private readonly guards: Guards;
     private accepting = true;
 
@@ -292,6 +294,7 @@ export class JobService {
                     projectDir: this.deps.projectDir,
                     pulumiBin: this.deps.pulumiBin,
                     policyPacks: job.op === "preview" || job.op === "update" ? this.deps.policyPacks : [],
+                    stackKnown: this.knownStacks.has(job.stack),
                 },
                 this.deps.workerEnv,
                 {
@@ -345,6 +348,7 @@ export class JobService {
 
     private finishRun(job: Job, outcome: WorkerOutcome, summary: JobSummary, active: Active, log: Logger): void {
         const stopping = active.stopping;
+        if (outcome.kind === "succeeded" || summary.steps.length > 0) this.knownStacks.add(job.stack);
         if (outcome.kind === "succeeded" && !stopping) {
             log.info({ counts: summary.counts }, "job succeeded");
             this.settle(job.id, "succeeded", { summary: { ...summary, ...(outcome.outputs ? { outputs: outcome.outputs } : {}) } });

@@ -11,6 +11,8 @@ export interface WorkerSpec {
     /** Directory holding the `pulumi` binary. */
     pulumiBin: string;
     policyPacks: string[];
+    /** The stack exists in the backend (an earlier job ran on it), so selecting it can be skipped. */
+    stackKnown: boolean;
 }
 
 export type ParentMessage = { type: "start"; spec: WorkerSpec } | { type: "cancel" };

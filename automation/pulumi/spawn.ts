@@ -1,4 +1,4 @@
-import { fork } from "node:child_process";
+import { fork, type ChildProcess } from "node:child_process";
 import * as path from "node:path";
 import type { ParentMessage, WorkerMessage, WorkerSpec } from "./protocol";
 
@@ -29,30 +29,43 @@ export type StartWorker = (spec: WorkerSpec, env: NodeJS.ProcessEnv, handlers: W
 
 const WORKER_ENTRY = path.join(__dirname, "worker.ts");
 
+/** A forked worker, possibly still idle; `run` hands it its one job. */
+interface Forked {
+    child: ChildProcess;
+    env: NodeJS.ProcessEnv;
+    pulumiBin: string;
+    run(spec: WorkerSpec, handlers: WorkerHandlers): WorkerHandle;
+}
+
 /**
- * Forks the worker for one job in its own process group (`detached`), so the group can be
- * killed as one without touching the service. The worker is TypeScript with only type imports
- * of this project, so Node's type stripping runs it without a compiler in the way.
+ * Forks a worker in its own process group (`detached`), so the group can be killed as one
+ * without touching the service. The worker is TypeScript with only type imports of this
+ * project, so Node's type stripping runs it without a compiler in the way. It loads the
+ * Automation API and asks the CLI its version at once, before it has a job: that start-up is
+ * what a warm worker saves a job.
  */
-export const startWorker: StartWorker = (spec, env, handlers) => {
-    const child = fork(WORKER_ENTRY, [], {
+function forkWorker(env: NodeJS.ProcessEnv, pulumiBin: string): Forked {
+    const child = fork(WORKER_ENTRY, [pulumiBin], {
         detached: true,
         env,
         execArgv: ["--experimental-strip-types", "--disable-warning=ExperimentalWarning", "--disable-warning=MODULE_TYPELESS_PACKAGE_JSON"],
         stdio: ["ignore", "pipe", "pipe", "ipc"],
         serialization: "json",
     });
+    let handlers: WorkerHandlers | undefined;
+    // Output before the job is bound (start-up warnings) is kept for the job's log.
+    const early: string[] = [];
     let reported: WorkerOutcome | undefined;
     child.on("message", (m: WorkerMessage) => {
         switch (m.type) {
             case "secrets":
-                handlers.onSecrets(m.values);
+                handlers?.onSecrets(m.values);
                 break;
             case "event":
-                handlers.onEvent(m.event);
+                handlers?.onEvent(m.event);
                 break;
             case "output":
-                handlers.onOutput(m.line);
+                handlers?.onOutput(m.line);
                 break;
             case "result":
                 reported = { kind: "succeeded", outputs: m.outputs };
@@ -62,9 +75,12 @@ export const startWorker: StartWorker = (spec, env, handlers) => {
                 break;
         }
     });
-    // Anything the worker or its children print outside the protocol is still log material.
     const toLog = (chunk: Buffer) => {
-        for (const line of chunk.toString("utf8").split("\n")) if (line.trim()) handlers.onOutput(line);
+        for (const line of chunk.toString("utf8").split("\n")) {
+            if (!line.trim()) continue;
+            if (handlers) handlers.onOutput(line);
+            else if (early.length < 100) early.push(line);
+        }
     };
     child.stdout?.on("data", toLog);
     child.stderr?.on("data", toLog);
@@ -75,25 +91,84 @@ export const startWorker: StartWorker = (spec, env, handlers) => {
     const post = (m: ParentMessage) => {
         if (child.connected) child.send(m);
     };
-    post({ type: "start", spec });
     return {
-        pid: child.pid ?? -1,
-        cancel: () => {
-            post({ type: "cancel" });
-            // IPC may be gone (worker busy or broken); the signal reaches it regardless.
-            try {
-                child.kill("SIGINT");
-            } catch {
-                /* already exited */
-            }
+        child,
+        env,
+        pulumiBin,
+        run(spec, h) {
+            handlers = h;
+            early.splice(0).forEach((l) => h.onOutput(l));
+            post({ type: "start", spec });
+            return {
+                pid: child.pid ?? -1,
+                cancel: () => {
+                    post({ type: "cancel" });
+                    // IPC may be gone (worker busy or broken); the signal reaches it regardless.
+                    try {
+                        child.kill("SIGINT");
+                    } catch {
+                        /* already exited */
+                    }
+                },
+                kill: () => killGroup(child),
+                done,
+            };
         },
-        kill: () => {
-            try {
-                if (child.pid) process.kill(-child.pid, "SIGKILL");
-            } catch {
-                /* group already gone */
-            }
-        },
-        done,
     };
-};
+}
+
+function killGroup(child: ChildProcess): void {
+    try {
+        if (child.pid) process.kill(-child.pid, "SIGKILL");
+    } catch {
+        /* group already gone */
+    }
+}
+
+/** Starts one cold worker per job: the simplest starter, for tools and tests. */
+export const startWorker: StartWorker = (spec, env, handlers) => forkWorker(env, spec.pulumiBin).run(spec, handlers);
+
+export interface WorkerPool {
+    start: StartWorker;
+    /** Forks idle workers up to the pool size now, e.g. at service start. */
+    prewarm(env: NodeJS.ProcessEnv, pulumiBin: string): void;
+    /** Kills the idle workers (running jobs are the job service's to stop). */
+    close(): void;
+}
+
+/**
+ * Keeps up to `size` workers forked and initialised ahead of their jobs, so a job does not pay
+ * Node's start, the Automation API's load and `pulumi version` (seconds on a busy machine).
+ * Each worker still runs exactly one job; the pool refills when a job ends rather than when it
+ * starts, so the refill does not compete with the starting job for the CPU.
+ */
+export function createWorkerPool(size: number): WorkerPool {
+    const idle: Forked[] = [];
+    let closed = false;
+    const usable = (f: Forked) => f.child.connected && f.child.exitCode === null && f.child.signalCode === null;
+    const add = (env: NodeJS.ProcessEnv, pulumiBin: string) => {
+        const f = forkWorker(env, pulumiBin);
+        idle.push(f);
+        f.child.once("exit", () => {
+            const i = idle.indexOf(f);
+            if (i >= 0) idle.splice(i, 1);
+        });
+    };
+    const prewarm = (env: NodeJS.ProcessEnv, pulumiBin: string) => {
+        while (!closed && idle.filter(usable).length < size) add(env, pulumiBin);
+    };
+    return {
+        prewarm,
+        start(spec, env, handlers) {
+            const i = idle.findIndex((f) => usable(f) && f.env === env && f.pulumiBin === spec.pulumiBin);
+            const forked = i >= 0 ? idle.splice(i, 1)[0] : forkWorker(env, spec.pulumiBin);
+            const handle = forked.run(spec, handlers);
+            void handle.done.then(() => prewarm(env, spec.pulumiBin));
+            return handle;
+        },
+        close() {
+            closed = true;
+            for (const f of idle.splice(0)) killGroup(f.child);
+        },
+    };
+}

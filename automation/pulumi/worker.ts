@@ -3,11 +3,16 @@
 // service and gives force-cancel a process group to kill.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation/index.js";
+import { LocalWorkspace, PulumiCommand, Stack as StackApi } from "@pulumi/pulumi/automation/index.js";
 import type { EngineEvent, OutputMap, Stack } from "@pulumi/pulumi/automation/index.js";
 import type { ParentMessage, WorkerMessage, WorkerSpec } from "./protocol";
 
 const abort = new AbortController();
+let started = false;
+// Started before any job arrives (a warm worker waits with this done): `pulumi version` runs once here.
+const pulumiBin = process.argv[2];
+const prepared = PulumiCommand.get({ root: path.dirname(pulumiBin) });
+prepared.catch(() => undefined); // reported by the job that awaits it
 const send = (m: WorkerMessage) => new Promise<void>((resolve) => (process.send ? process.send(m, () => resolve()) : resolve()));
 
 // Graceful cancel: the Automation API turns the abort into one SIGINT to the CLI, which lets
@@ -15,10 +20,28 @@ const send = (m: WorkerMessage) => new Promise<void>((resolve) => (process.send 
 process.on("SIGINT", () => abort.abort());
 process.on("message", (m: ParentMessage) => {
     if (m.type === "cancel") abort.abort();
-    else if (m.type === "start") void main(m.spec);
+    else if (m.type === "start" && !started) {
+        started = true;
+        void main(m.spec);
+    }
 });
-// Without the parent there is nobody to report to; cancel rather than run on unobserved.
-process.on("disconnect", () => abort.abort());
+// Without the parent there is nobody to report to: an idle worker leaves, a busy one cancels
+// rather than run on unobserved.
+process.on("disconnect", () => {
+    if (!started) process.exit(0);
+    abort.abort();
+});
+
+/**
+ * The job's stack. For a stack the service has run before, `stack select` is skipped: every
+ * command names `--stack` itself, so the select would only cost one more CLI start.
+ */
+async function openStack(spec: WorkerSpec, pulumiCommand: PulumiCommand): Promise<Stack> {
+    if (!spec.stackKnown) return LocalWorkspace.createOrSelectStack({ stackName: spec.stack, workDir: spec.projectDir }, { pulumiCommand });
+    const workspace = await LocalWorkspace.create({ workDir: spec.projectDir, pulumiCommand });
+    workspace.selectStack = async () => undefined;
+    return StackApi.select(spec.stack, workspace);
+}
 
 /** Only stack files that hold a `secure:` value need the (slower) decrypting config call. */
 function hasSecureConfig(spec: WorkerSpec): boolean {
@@ -76,14 +99,23 @@ async function run(spec: WorkerSpec, stack: Stack): Promise<Record<string, unkno
 
 async function main(spec: WorkerSpec): Promise<void> {
     try {
-        const pulumiCommand = await PulumiCommand.get({ root: path.dirname(spec.pulumiBin) });
-        const stack = await LocalWorkspace.createOrSelectStack({ stackName: spec.stack, workDir: spec.projectDir }, { pulumiCommand });
+        const pulumiCommand = await prepared;
+        let stack = await openStack(spec, pulumiCommand);
         if (hasSecureConfig(spec)) {
             const config = await stack.getAllConfig();
             const values = Object.values(config).filter((c) => c.secret).map((c) => c.value);
             await send({ type: "secrets", values });
         }
-        const outputs = await run(spec, stack);
+        let outputs: Record<string, unknown> | undefined;
+        try {
+            outputs = await run(spec, stack);
+        } catch (err) {
+            // The stack vanished from the backend behind the service's back: create it and retry
+            // once (nothing ran: the CLI stops before the engine when the stack is missing).
+            if (!spec.stackKnown || (err as Error).name !== "StackNotFoundError") throw err;
+            stack = await openStack({ ...spec, stackKnown: false }, pulumiCommand);
+            outputs = await run(spec, stack);
+        }
         await send({ type: "result", outputs });
         process.exit(0);
     } catch (err) {
