@@ -22,7 +22,8 @@ const CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ];
-const JOB_TIMEOUT_MS = 120_000;
+// Generous: each job runs the real CLI, and the test machine is shared by several test runs.
+const JOB_TIMEOUT_MS = 180_000;
 
 /** The page globals the callbacks evaluated in the browser touch (tsconfig has no DOM lib). */
 interface PageGlobals {
@@ -32,7 +33,7 @@ interface PageGlobals {
 }
 
 describe("the dashboard in headless Chromium", function () {
-    this.timeout(240_000);
+    this.timeout(300_000);
 
     let h: Harness;
     let safety: SafetyLayer;
@@ -91,7 +92,15 @@ describe("the dashboard in headless Chromium", function () {
     }
 
     async function waitForStreamEnd(page: Page, state: string): Promise<void> {
-        await page.getByText(`Stream ended: job ${state}.`).waitFor({ timeout: JOB_TIMEOUT_MS });
+        try {
+            await page.getByText(`Stream ended: job ${state}.`).waitFor({ timeout: JOB_TIMEOUT_MS });
+        } catch (err) {
+            // Say what the page and the service saw instead, so a failure is diagnosable.
+            const status = await page.locator("#stream-status").textContent().catch(() => "?");
+            const id = /#\/jobs\/(.+)$/.exec(page.url())?.[1];
+            const job = id ? (await h.call("GET", `/v1/jobs/${id}`, { token: h.tokens.viewer })).body : undefined;
+            throw new Error(`expected the stream to end with ${state}; page says "${status}", job is ${JSON.stringify(job?.state)} ${JSON.stringify(job?.error ?? "")}: ${(err as Error).message}`);
+        }
     }
 
     function openJobId(page: Page): string {
