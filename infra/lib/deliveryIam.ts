@@ -58,12 +58,21 @@ export interface DeployPolicyArgs { region: string; account: string; projectPref
 export const DEPLOY_SERVICES = ["ec2", "ecs", "elasticloadbalancing", "rds", "secretsmanager", "logs", "lambda",
     "servicediscovery", "autoscaling", "application-autoscaling", "cloudwatch", "xray"];
 
+/** What `servicediscovery:CreatePrivateDnsNamespace` and its services need from Route 53. */
+export const ROUTE53_FOR_CLOUD_MAP = ["route53:CreateHostedZone", "route53:DeleteHostedZone", "route53:GetHostedZone",
+    "route53:ListHostedZonesByName", "route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets", "route53:GetChange",
+    "route53:CreateHealthCheck", "route53:DeleteHealthCheck", "route53:GetHealthCheck", "route53:UpdateHealthCheck",
+    "route53:ChangeTagsForResource", "route53:ListTagsForResource"];
+
 export function deployPolicy(a: DeployPolicyArgs): PolicyDocument {
     return { Version: "2012-10-17", Statement: [
         logsStatement(a.region, a.account, a.projectPrefix),
         artifactStatement(a.artifactBucketArn),
         { Sid: "EnvironmentServices", Effect: "Allow", Action: DEPLOY_SERVICES.map((s) => `${s}:*`), Resource: "*",
             Condition: { StringEquals: { "aws:RequestedRegion": a.region } } },
+        // Cloud Map's private DNS namespace is a Route 53 hosted zone created with the caller's
+        // rights. Route 53 is global (its calls carry us-east-1), so no region condition here.
+        { Sid: "CloudMapDns", Effect: "Allow", Action: ROUTE53_FOR_CLOUD_MAP, Resource: "*" },
         { Sid: "SsmRead", Effect: "Allow", Action: ["ssm:GetParameter", "ssm:GetParameters"], Resource: `arn:aws:ssm:${a.region}::parameter/aws/service/*` },
         { Sid: "IamByPrefix", Effect: "Allow", Action: ["iam:CreateRole", "iam:DeleteRole", "iam:GetRole", "iam:TagRole", "iam:UntagRole",
             "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:GetRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy",

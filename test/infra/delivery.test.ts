@@ -26,11 +26,13 @@ describe("delivery stack", function () {
     this.timeout(120_000);
     let d: Evaluated;
     let committed: Evaluated;
+    let dev: Evaluated;
     before(async () => {
-        [d, committed] = await Promise.all([
+        [d, committed, dev] = await Promise.all([
             evaluateStack("delivery", { config: { appRepository: "acme/todobackend", deploymentRepository: "acme/todobackend-aws",
                 branch: "main", approvalTopicArn: TOPIC } }),
             evaluateStack("delivery", { config: { useUpdatePlan: "false" } }),
+            evaluateStack("dev"),
         ]);
     });
     const inputs = (type: string, name: string) => d.one(type, name).inputs as Record<string, any>;
@@ -208,6 +210,10 @@ describe("delivery stack", function () {
                 { Sid: "EnvironmentServices", Effect: "Allow", Action: ["ec2:*", "ecs:*", "elasticloadbalancing:*", "rds:*", "secretsmanager:*", "logs:*",
                     "lambda:*", "servicediscovery:*", "autoscaling:*", "application-autoscaling:*", "cloudwatch:*", "xray:*"], Resource: "*",
                     Condition: { StringEquals: { "aws:RequestedRegion": "us-east-1" } } },
+                { Sid: "CloudMapDns", Effect: "Allow", Action: ["route53:CreateHostedZone", "route53:DeleteHostedZone", "route53:GetHostedZone",
+                    "route53:ListHostedZonesByName", "route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets", "route53:GetChange",
+                    "route53:CreateHealthCheck", "route53:DeleteHealthCheck", "route53:GetHealthCheck", "route53:UpdateHealthCheck",
+                    "route53:ChangeTagsForResource", "route53:ListTagsForResource"], Resource: "*" },
                 { Sid: "SsmRead", Effect: "Allow", Action: ["ssm:GetParameter", "ssm:GetParameters"], Resource: "arn:aws:ssm:us-east-1::parameter/aws/service/*" },
                 { Sid: "IamByPrefix", Effect: "Allow", Action: ["iam:CreateRole", "iam:DeleteRole", "iam:GetRole", "iam:TagRole", "iam:UntagRole",
                     "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:GetRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy",
@@ -232,6 +238,22 @@ describe("delivery stack", function () {
                 { Sid: "ApprovalTopic", Effect: "Allow", Action: ["sns:Publish"], Resource: TOPIC },
             ]);
             assert.ok(!policyDoc(committed.one(T.rolePolicy, "todobackend").inputs.policy).Statement.some((s) => s.Sid === "ApprovalTopic"));
+        });
+
+        it("lets the deploy role reach every AWS service whose resources the dev stack declares", () => {
+            const iamPrefix = (type: string): string[] => {
+                if (type === "awsx:ec2:Vpc") return ["ec2"];
+                if (type === "aws:cloudwatch/logGroup:LogGroup") return ["logs"];
+                if (type.startsWith("aws:servicediscovery/privateDnsNamespace")) return ["servicediscovery", "route53"];
+                const module = /^aws:([a-z0-9]+)\//.exec(type)?.[1];
+                if (!module) return [];
+                return [({ vpc: "ec2", lb: "elasticloadbalancing", appautoscaling: "application-autoscaling" } as Record<string, string>)[module] ?? module];
+            };
+            const granted = policyDoc(inputs(T.rolePolicy, "builds-deploy").policy).Statement.flatMap((s) => s.Action as string[])
+                .map((a) => a.split(":")[0]);
+            const needed = [...new Set(dev.resources.flatMap((r) => iamPrefix(r.type)))].sort();
+            assert.ok(needed.length >= 10, `dev declares only ${needed}`);
+            assert.deepEqual(needed.filter((svc) => !granted.includes(svc)), []);
         });
 
         it("attaches no managed policy, grants no '*' action, no push or IAM on '*'", () => {
