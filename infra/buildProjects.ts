@@ -91,6 +91,7 @@ export class BuildProjects extends pulumi.ComponentResource {
         this.changeSet = deploy("changeset", "deploy-changeset.yml");
         this.execute = deploy("execute", "deploy-execute.yml", [
             { name: "USE_UPDATE_PLAN", value: pulumi.output(args.useUpdatePlan ?? true).apply((use) => String(use)) }]);
-        this.registerOutputs({ app: this.app.name });
+        this.registerOutputs({ app: this.app.name, dev: this.dev.name, changeSet: this.changeSet.name, execute: this.execute.name,
+            appRole: this.appRole.arn, deployRole: this.deployRole.arn });
     }
 }
