@@ -82,6 +82,8 @@ export class JobService {
     private readonly active = new Map<string, Active>();
     /** Stacks a job of this process has run on; their workers skip `stack select`. */
     private readonly knownStacks = new Set<string>();
+    /** Jobs cancelled between leaving the queue and starting their worker, with who cancelled. */
+    private readonly cancelledBeforeStart = new Map<string, string>();
     private readonly guards: Guards;
     private accepting = true;
 
@@ -167,6 +169,8 @@ export class JobService {
         }
         const active = this.active.get(id);
         if (active) this.stop(id, active, { state: "cancelled", reason: `Cancelled by ${by}.` });
+        // Taken off the queue but not yet running (its start guard is still deciding).
+        else this.cancelledBeforeStart.set(id, by);
         this.deps.store.appendEvent(id, "cancelRequested", { by });
         return this.getJob(id);
     }
@@ -279,6 +283,12 @@ export class JobService {
                     this.settle(queued.id, "failed", { error: { code: e.code, message: e.message } });
                     return;
                 }
+            }
+            const cancelledBy = this.cancelledBeforeStart.get(queued.id);
+            if (cancelledBy !== undefined) {
+                this.cancelledBeforeStart.delete(queued.id);
+                this.settle(queued.id, "cancelled", { error: { code: "CANCELLED", message: `Cancelled by ${cancelledBy} before it started.` } });
+                return;
             }
             const job = store.markRunning(queued.id);
             store.appendEvent(job.id, "state", { state: "running" });

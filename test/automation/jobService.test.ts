@@ -78,6 +78,19 @@ describe("job service", () => {
         assert.equal(scripts.length, 0, "no worker was started");
     });
 
+    it("cancels an update whose start guard is still deciding, without starting its worker", async () => {
+        let release!: () => void;
+        const deciding = new Promise<void>((r) => (release = r));
+        const { service, settled, scripts, tick } = setup({ guards: { beforeStart: (_j, phase) => (phase === "start" ? deciding : undefined), onEvent: () => undefined } });
+        const job = await service.submit({ stack: "dev", op: "update", triggeredBy: "ada" });
+        await tick();
+        service.cancel(job.id, "otto");
+        release();
+        const done = await settled(job.id);
+        assert.equal(done.state, "cancelled");
+        assert.equal(scripts.length, 0);
+    });
+
     it("stops a job gracefully when a guard says stop, marking it stopped-by-guard with the reason", async () => {
         const seen: string[] = [];
         const { service, settled, scripts, tick } = setup({
