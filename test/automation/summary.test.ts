@@ -1,0 +1,60 @@
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { compactEvent, emptySummary, foldEvent } from "../../automation/jobs/summary";
+import { listStacks, versionAtLeast } from "../../automation/pulumi/stacks";
+
+const pre = (op: string, name: string, type = "pulumi-nodejs:dynamic:Resource") => ({ sequence: 1, resourcePreEvent: { metadata: { op, urn: `urn:pulumi:dev::p::${type}::${name}`, type } } });
+const outs = (op: string, name: string) => ({ sequence: 2, resOutputsEvent: { metadata: { op, urn: `urn:pulumi:dev::p::pulumi-nodejs:dynamic:Resource::${name}` } } });
+
+describe("change summary from engine events", () => {
+    it("records each planned step with its operation, leaving out unchanged resources and providers", () => {
+        const s = emptySummary();
+        [pre("create", "a"), pre("same", "b"), pre("create", "default", "pulumi:providers:pulumi-nodejs"), pre("replace", "c")].forEach((e) => foldEvent(s, e));
+        assert.deepEqual(s.steps.map((x) => [x.urn.split("::").pop(), x.op]), [["a", "create"], ["c", "replace"]]);
+        assert.deepEqual(s.counts, { create: 1, replace: 1 });
+    });
+
+    it("takes the engine's own counts once its summary event arrives", () => {
+        const s = emptySummary();
+        foldEvent(s, pre("create", "a"));
+        foldEvent(s, { sequence: 9, summaryEvent: { resourceChanges: { create: 1, same: 4 } } });
+        foldEvent(s, pre("create", "late"));
+        assert.deepEqual(s.counts, { create: 1, same: 4 });
+    });
+
+    it("turns refresh steps into their outcome: drift as update, unchanged dropped", () => {
+        const s = emptySummary();
+        [pre("refresh", "a"), pre("refresh", "b"), outs("update", "a"), outs("same", "b")].forEach((e) => foldEvent(s, e));
+        assert.deepEqual(s.steps.map((x) => [x.urn.split("::").pop(), x.op]), [["a", "update"]]);
+        assert.deepEqual(s.counts, { update: 1 });
+    });
+
+    it("collects policy violations with their pack, policy, level and message", () => {
+        const s = foldEvent(emptySummary(), { sequence: 3, policyEvent: { policyPackName: "fixture-policy", policyName: "no-forbidden-files", enforcementLevel: "mandatory", message: "nope", resourceUrn: "urn:x" } });
+        assert.deepEqual(s.policyViolations, [{ policyPack: "fixture-policy", policyName: "no-forbidden-files", enforcementLevel: "mandatory", message: "nope", urn: "urn:x" }]);
+    });
+
+    it("drops the dynamic providers' serialised source from events, keeping everything else", () => {
+        const e = { resourcePreEvent: { metadata: { new: { inputs: { __provider: "exports.handler = ...", path: "/a" } }, list: [{ __provider: "x", k: 1 }] } } };
+        assert.deepEqual(compactEvent(e), { resourcePreEvent: { metadata: { new: { inputs: { path: "/a" } }, list: [{ k: 1 }] } } });
+    });
+});
+
+describe("stack allow-list and CLI version", () => {
+    it("allows exactly the stacks with a Pulumi.<stack>.yaml in the project", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stacks-"));
+        for (const f of ["Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yml", "Pulumi..yaml", "Pulumi.-x.yaml", "notes.yaml"]) fs.writeFileSync(path.join(dir, f), "");
+        assert.deepEqual(listStacks(dir), ["dev", "prod"]);
+        fs.rmSync(dir, { recursive: true });
+        assert.deepEqual(listStacks(dir), []);
+    });
+
+    it("compares CLI versions numerically", () => {
+        assert.equal(versionAtLeast("3.259.0", "3.259.0"), true);
+        assert.equal(versionAtLeast("3.1000.0", "3.259.0"), true);
+        assert.equal(versionAtLeast("3.99.9", "3.259.0"), false);
+        assert.equal(versionAtLeast("4.0.0", "3.259.0"), true);
+    });
+});
