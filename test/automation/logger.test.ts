@@ -1,0 +1,38 @@
+import * as assert from "node:assert/strict";
+import { Writable } from "node:stream";
+import { createLogger } from "../../automation/logger";
+import { createRedactor } from "../../automation/security/redact";
+
+function capture() {
+    const lines: string[] = [];
+    const destination = new Writable({
+        write(chunk, _enc, done) {
+            lines.push(String(chunk));
+            done();
+        },
+    });
+    return { lines, destination };
+}
+
+describe("service logger", () => {
+    it("writes JSON lines with the secrets the redactor knows replaced, in messages, fields and errors", () => {
+        const { lines, destination } = capture();
+        const log = createLogger({ redactor: createRedactor({ env: { PULUMI_CONFIG_PASSPHRASE: "correct-horse" } }), destination });
+        log.info({ detail: { pass: "correct-horse" } }, "using correct-horse");
+        log.error(new Error("failed with correct-horse"));
+        const entries = lines.map((l) => JSON.parse(l));
+        assert.equal(entries.length, 2);
+        assert.doesNotMatch(lines.join(""), /correct-horse/);
+        assert.equal(entries[0].msg, "using [secret]");
+        assert.equal(entries[0].detail.pass, "[secret]");
+        assert.equal(entries[1].err.message, "failed with [secret]");
+    });
+
+    it("drops entries below the configured level", () => {
+        const { lines, destination } = capture();
+        const log = createLogger({ level: "warn", redactor: createRedactor(), destination });
+        log.info("quiet");
+        log.warn("loud");
+        assert.deepEqual(lines.map((l) => JSON.parse(l).msg), ["loud"]);
+    });
+});
