@@ -102,7 +102,26 @@ function runChild(request: Omit<ChildRequest, "outFile">, cache = true): Promise
     return result.then((e) => structuredClone(e));
 }
 
+// At most one evaluation per CPU at a time: test files may start theirs as they load, and more
+// processes than cores only add memory and context switches.
+const MAX_CONCURRENT = Math.max(1, Number(process.env.TODOBACKEND_OFFLINE_CONCURRENCY) || os.cpus().length);
+let running = 0;
+const waiting: Array<() => void> = [];
+
 async function spawnChild(request: Omit<ChildRequest, "outFile">): Promise<Evaluation> {
+    // A finishing evaluation hands its slot straight to the next waiter, so none can slip in between.
+    if (running < MAX_CONCURRENT) running++;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+        return await runInChild(request);
+    } finally {
+        const next = waiting.shift();
+        if (next) next();
+        else running--;
+    }
+}
+
+async function runInChild(request: Omit<ChildRequest, "outFile">): Promise<Evaluation> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "todobackend-offline-"));
     const outFile = path.join(dir, "evaluation.json");
     try {

@@ -2,8 +2,10 @@
 import * as assert from "node:assert/strict";
 import { validateClusterArgs } from "../../infra/cluster";
 import { clusterUserData, ECS_AMI_PARAMETER, instanceAssumeRolePolicy, instanceManagedPolicyArns } from "../../infra/lib/cluster";
-import { Evaluated, evaluateProgram } from "./harness";
+import { EVALUATION_WAIT_MS, Evaluated, evaluateProgram, startEarly } from "./harness";
 import { COMPONENTS_PROGRAM, TAGS } from "./programs/components";
+
+const components = startEarly(evaluateProgram(COMPONENTS_PROGRAM, "all"));
 
 const LT = "aws:ec2/launchTemplate:LaunchTemplate";
 const ASG = "aws:autoscaling/group:Group";
@@ -36,10 +38,11 @@ describe("cluster helpers", () => {
     });
 });
 
-describe("cluster", () => {
+describe("cluster", function () {
+    this.timeout(EVALUATION_WAIT_MS);
     let e: Evaluated;
     before(async () => {
-        e = await evaluateProgram(COMPONENTS_PROGRAM, "all");
+        e = await components;
     });
 
     it("names the cluster <env>-cluster and attaches the capacity provider as its default", () => {

@@ -1,15 +1,18 @@
 // RDS MySQL: private, encrypted, modern engine and storage, RDS-managed password; prod protections.
 import * as assert from "node:assert/strict";
 import { validateDatabaseArgs } from "../../infra/database";
-import { Evaluated, evaluateProgram } from "./harness";
+import { EVALUATION_WAIT_MS, Evaluated, evaluateProgram, startEarly } from "./harness";
 import { COMPONENTS_PROGRAM, TAGS } from "./programs/components";
+
+const components = startEarly(evaluateProgram(COMPONENTS_PROGRAM, "all"));
 
 const RDS = "aws:rds/instance:Instance";
 
-describe("database", () => {
+describe("database", function () {
+    this.timeout(EVALUATION_WAIT_MS);
     let e: Evaluated;
     before(async () => {
-        e = await evaluateProgram(COMPONENTS_PROGRAM, "all");
+        e = await components;
     });
 
     it("declares a private, encrypted MySQL 8.0 on db.t4g.micro with 20 GiB gp3 and an RDS-managed password", () => {

@@ -2,25 +2,29 @@
 // from, tags on everything, the stack outputs, and refusal of bad config.
 import * as assert from "node:assert/strict";
 import { taggedTypes } from "../../policy/policies";
-import { Evaluated, evaluateStack } from "./harness";
+import { EVALUATION_WAIT_MS, Evaluated, evaluateStack, startEarly } from "./harness";
 
 const DELIVERY_APP = "123456789012.dkr.ecr.us-east-1.amazonaws.com/docker-in-aws/todobackend";
 const APP_REPO = "111122223333.dkr.ecr.eu-west-1.amazonaws.com/acme/todobackend";
 const CERT = "arn:aws:acm:us-east-1:123456789012:certificate/abc";
 
+// Started as mocha loads this file (see startEarly), awaited in `before`.
+const stacks = startEarly(Promise.all([
+    evaluateStack("dev"),
+    evaluateStack("prod"),
+    // No delivery stack yet: images from config, a pinned tag; a certificate for HTTPS; the
+    // book's mode of an existing VPC and subnets.
+    evaluateStack("dev", { config: { deliveryStack: "", appImageRepository: APP_REPO, imageTag: "5fdbe62", certificateArn: CERT,
+        vpcCidr: "", vpcId: "vpc-0f8233a8", publicSubnetIds: "subnet-0a5d3ece,subnet-0324e246", privateSubnetIds: "subnet-01111111,subnet-02222222" } }),
+]));
+
 describe("environment stacks", function () {
-    // Four whole-program evaluations in child processes; slow only on a machine shared by many.
-    this.timeout(240_000);
+    this.timeout(EVALUATION_WAIT_MS);
     let dev: Evaluated;
     let prod: Evaluated;
     let standalone: Evaluated;
     before(async () => {
-        [dev, prod, standalone] = await Promise.all([
-            evaluateStack("dev"),
-            evaluateStack("prod"),
-            // No delivery stack yet: images from config, a pinned tag; and a certificate for HTTPS.
-            evaluateStack("dev", { config: { deliveryStack: "", appImageRepository: APP_REPO, imageTag: "5fdbe62", certificateArn: CERT } }),
-        ]);
+        [dev, prod, standalone] = await stacks;
     });
 
     const names = (e: Evaluated, type: string) => e.byType(type).map((r) => r.inputs.name).sort();
@@ -89,6 +93,15 @@ describe("environment stacks", function () {
         assert.deepEqual(dev.one("aws:lb/loadBalancer:LoadBalancer", "web-alb").inputs.subnets, ["subnet-public-0", "subnet-public-1"]);
         assert.deepEqual(dev.one("aws:autoscaling/group:Group", "ecs-instances").inputs.vpcZoneIdentifiers, ["subnet-private-0", "subnet-private-1"]);
         assert.deepEqual(dev.one("aws:rds/subnetGroup:SubnetGroup", "db-subnets").inputs.subnetIds, ["subnet-private-0", "subnet-private-1"]);
+    });
+
+    it("builds in an existing VPC's subnets without creating a network when config names them", () => {
+        assert.equal(standalone.byType("awsx:ec2:Vpc").length, 0);
+        assert.equal(standalone.outputs.vpcId, "vpc-0f8233a8");
+        for (const g of standalone.byType("aws:ec2/securityGroup:SecurityGroup")) assert.equal(g.inputs.vpcId, "vpc-0f8233a8");
+        assert.deepEqual(standalone.one("aws:lb/loadBalancer:LoadBalancer", "web-alb").inputs.subnets, ["subnet-0a5d3ece", "subnet-0324e246"]);
+        assert.deepEqual(standalone.one("aws:autoscaling/group:Group", "ecs-instances").inputs.vpcZoneIdentifiers, ["subnet-01111111", "subnet-02222222"]);
+        assert.deepEqual(standalone.one("aws:rds/subnetGroup:SubnetGroup", "db-subnets").inputs.subnetIds, ["subnet-01111111", "subnet-02222222"]);
     });
 
     it("opens no port to the internet except the load balancer's 80", () => {

@@ -1,15 +1,17 @@
 // The offline evaluation every infra test and `npm run plan:offline` rely on.
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
-import { Evaluated, evaluateProgram, evaluateStack } from "./harness";
+import { EVALUATION_WAIT_MS, Evaluated, evaluateProgram, evaluateStack, startEarly } from "./harness";
 import { readStackConfig } from "../../scripts/offline/evaluate";
 
 const probeModule = path.join(__dirname, "programs", "harnessProbe.ts");
+const probeEvaluation = startEarly(evaluateProgram(probeModule, "probe", { config: { password: "hunter2" } }));
 
-describe("offline evaluation harness", () => {
+describe("offline evaluation harness", function () {
+    this.timeout(EVALUATION_WAIT_MS);
     let probe: Evaluated;
     before(async () => {
-        probe = await evaluateProgram(probeModule, "probe", { config: { password: "hunter2" } });
+        probe = await probeEvaluation;
     });
 
     it("records each resource's parent URN and URN", () => {

@@ -40,6 +40,22 @@ export async function evaluateProgram(modulePath: string, exportName: string, op
     return wrap(await evaluateProgramRaw(modulePath, exportName, opts));
 }
 
+/**
+ * How long a `before` may wait for its evaluation: evaluations queue (one per CPU) behind those
+ * other files started early, and a machine shared by many engineers makes each one slow.
+ */
+export const EVALUATION_WAIT_MS = 240_000;
+
+/**
+ * Marks an evaluation started at a test file's top level, as mocha loads the file, so the child
+ * processes of all files run while earlier files test (at most one per CPU, see evaluate.ts);
+ * `before` then awaits it. Failures surface there, not as unhandled rejections at load.
+ */
+export function startEarly<T>(evaluation: Promise<T>): Promise<T> {
+    evaluation.catch(() => undefined);
+    return evaluation;
+}
+
 /** Parses an IAM policy input (JSON text or object). */
 export function policyDoc(value: unknown): { Version?: string; Statement: Array<Record<string, any>> } {
     return (typeof value === "string" ? JSON.parse(value) : value) as { Statement: Array<Record<string, any>> };

@@ -1,17 +1,20 @@
 // The ALB, its target group and listeners: the book's values, and HTTPS when a certificate is set.
 import * as assert from "node:assert/strict";
-import { Evaluated, evaluateProgram } from "./harness";
+import { EVALUATION_WAIT_MS, Evaluated, evaluateProgram, startEarly } from "./harness";
 import { COMPONENTS_PROGRAM, TAGS } from "./programs/components";
 import { TLS_POLICY } from "../../infra/loadBalancer";
+
+const components = startEarly(evaluateProgram(COMPONENTS_PROGRAM, "all"));
 
 const LB = "aws:lb/loadBalancer:LoadBalancer";
 const TG = "aws:lb/targetGroup:TargetGroup";
 const LISTENER = "aws:lb/listener:Listener";
 
-describe("load balancer", () => {
+describe("load balancer", function () {
+    this.timeout(EVALUATION_WAIT_MS);
     let e: Evaluated;
     before(async () => {
-        e = await evaluateProgram(COMPONENTS_PROGRAM, "all");
+        e = await components;
     });
 
     it("is internet-facing in the public subnets behind its group, idle timeout 30 (book §6.3)", () => {

@@ -2,17 +2,20 @@
 import * as assert from "node:assert/strict";
 import { validateNetworkArgs } from "../../infra/network";
 import { ANYWHERE, securityRules } from "../../infra/lib/securityRules";
-import { Evaluated, evaluateProgram } from "./harness";
+import { EVALUATION_WAIT_MS, Evaluated, evaluateProgram, startEarly } from "./harness";
 import { COMPONENTS_PROGRAM, TAGS } from "./programs/components";
+
+const components = startEarly(evaluateProgram(COMPONENTS_PROGRAM, "all"));
 
 const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
 const EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule";
 const SG = "aws:ec2/securityGroup:SecurityGroup";
 
-describe("network", () => {
+describe("network", function () {
+    this.timeout(EVALUATION_WAIT_MS);
     let e: Evaluated;
     before(async () => {
-        e = await evaluateProgram(COMPONENTS_PROGRAM, "all");
+        e = await components;
     });
 
     it("creates an awsx VPC with public and private subnets over the requested AZs, NAT per AZ and DNS on", () => {
