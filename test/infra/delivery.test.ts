@@ -326,15 +326,14 @@ describe("delivery stack", function () {
 
 describe("delivery components", function () {
     this.timeout(120_000);
-    const refusals = path.join(__dirname, "programs", "deliveryRefusals.ts");
 
-    it("refuses bad arguments before creating anything, naming the argument and the fix", async () => {
-        await Promise.all([
-            assert.rejects(evaluateProgram(refusals, "fractionalExpiry"), /expireDays must be a whole number of days ≥ 1, got 0\.5\. Fix:/),
-            assert.rejects(evaluateProgram(refusals, "missingDockerfiles"), /contextDir ".*programs" has no Dockerfile\.codebuild\. Fix:/),
-            assert.rejects(evaluateProgram(refusals, "unknownConnectionProvider"), /connectionProvider "CodeCommit" is not a CodeStar connection provider\. Fix: use one of GitHub/),
-            assert.rejects(evaluateProgram(refusals, "threeProjects"), /buildProjectArns must list the 4 projects the pipeline runs, got 3\. Fix:/),
-        ]);
+    it("refuse bad arguments before creating any child, naming the argument and the fix", async () => {
+        const e = await evaluateProgram(path.join(__dirname, "programs", "deliveryRefusals.ts"), "refusals");
+        assert.match(String(e.outputs.fractionalExpiry), /^expireDays must be a whole number of days ≥ 1, got 0\.5\. Fix:/);
+        assert.match(String(e.outputs.missingDockerfiles), /^contextDir ".*programs" has no Dockerfile\.codebuild\. Fix:/);
+        assert.match(String(e.outputs.unknownConnectionProvider), /^connectionProvider "CodeCommit" is not a CodeStar connection provider\. Fix: use one of GitHub/);
+        assert.match(String(e.outputs.threeProjects), /^buildProjectArns must list the 4 projects the pipeline runs, got 3\. Fix:/);
+        assert.deepEqual(e.resources.filter((r) => r.custom).map((r) => r.type), [], "no child resource was declared");
     });
 });
 

@@ -1,4 +1,5 @@
-// Delivery components given arguments they must refuse; each export is one evaluation.
+// Delivery components given arguments they must refuse. Each attempt is caught so that one
+// evaluation reports every refusal message as an output.
 import { DeliveryImages } from "../../../infra/images";
 import { DeliveryPipeline } from "../../../infra/pipeline";
 import { PrivateBucket } from "../../../infra/stateBackend";
@@ -8,22 +9,20 @@ const pipelineArgs = {
     appBuildProject: "p1", devProject: "p2", changeSetProject: "p3", executeProject: "p4", buildProjectArns: ["1", "2", "3", "4"],
 };
 
-export function fractionalExpiry() {
-    new PrivateBucket("artifacts", { expireDays: 0.5 });
-    return {};
+function attempt(create: () => unknown): string {
+    try {
+        create();
+        return "accepted";
+    } catch (e) {
+        return (e as Error).message;
+    }
 }
 
-export function missingDockerfiles() {
-    new DeliveryImages("images", { buildImageRepositoryUrl: "r/codebuild", xrayRepositoryUrl: "r/xray", contextDir: __dirname });
-    return {};
-}
-
-export function unknownConnectionProvider() {
-    new DeliveryPipeline("todobackend", { ...pipelineArgs, connectionProvider: "CodeCommit" });
-    return {};
-}
-
-export function threeProjects() {
-    new DeliveryPipeline("todobackend", { ...pipelineArgs, buildProjectArns: ["1", "2", "3"] });
-    return {};
+export function refusals() {
+    return {
+        fractionalExpiry: attempt(() => new PrivateBucket("artifacts", { expireDays: 0.5 })),
+        missingDockerfiles: attempt(() => new DeliveryImages("images", { buildImageRepositoryUrl: "r/codebuild", xrayRepositoryUrl: "r/xray", contextDir: __dirname })),
+        unknownConnectionProvider: attempt(() => new DeliveryPipeline("pipeline-a", { ...pipelineArgs, connectionProvider: "CodeCommit" })),
+        threeProjects: attempt(() => new DeliveryPipeline("pipeline-b", { ...pipelineArgs, buildProjectArns: ["1", "2", "3"] })),
+    };
 }
