@@ -44,6 +44,14 @@ describe("deploy buildspecs", () => {
         fs.writeFileSync(path.join(tmp, "version.json"), "{}");
         assert.throws(() => execFileSync("bash", [path.join(dir, "deploy-common.sh")], { stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH, CODEBUILD_SRC_DIR_ApplicationVersion: tmp } }));
     });
+    it("take dev's and the prod preview's tag from version.json, and prod's update from the approved preview", () => {
+        for (const file of ["deploy-dev.yml", "deploy-changeset.yml"]) {
+            const c: string[] = spec(file).phases.build.commands;
+            assert.equal(c[0], "export APP_VERSION=$(bash buildspecs/deploy-common.sh)", file);
+            assert.ok(c.some((x) => x.includes('pulumi config set todobackend:imageTag "$APP_VERSION"')), file);
+        }
+        assert.equal(spec("deploy-execute.yml").phases.build.commands[0], 'export APP_VERSION=$(cat "$CODEBUILD_SRC_DIR_ChangeSetPlan/tag.txt")');
+    });
     it("deploys dev with the policy pack on the S3 backend and KMS secrets provider", () => {
         const c: string[] = spec("deploy-dev.yml").phases.build.commands;
         assert.ok(c.includes('pulumi login "$PULUMI_BACKEND_URL"'));
