@@ -183,7 +183,8 @@ function startButton(stack, op, label) {
 }
 
 function openJobButton(id, text) {
-    const button = el("button", { text, className: "link", attrs: { type: "button", "aria-label": `Open job ${id}` } });
+    // The accessible name starts with the visible text (WCAG "label in name"), then says which job.
+    const button = el("button", { text, className: "link", attrs: { type: "button", "aria-label": `${text}, job ${id}` } });
     button.addEventListener("click", () => {
         location.hash = `#/jobs/${id}`;
     });

@@ -57,7 +57,9 @@ describe("the dashboard in headless Chromium", function () {
         // A fresh profile per run: nothing cached or stored from an earlier run can help the page.
         profileDir = fs.mkdtempSync(path.join(os.tmpdir(), "dashboard-profile-"));
         shotDir = fs.mkdtempSync(path.join(os.tmpdir(), "dashboard-shots-"));
-        browser = await chromium.launchPersistentContext(profileDir, { executablePath, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 900 } });
+        const launch = () => chromium.launchPersistentContext(profileDir, { executablePath, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 900 } });
+        // Chromium has been seen to crash at start-up once on this loaded, shared machine: one retry.
+        browser = await launch().catch(() => launch());
     });
 
     after(async () => {
@@ -101,6 +103,19 @@ describe("the dashboard in headless Chromium", function () {
             const job = id ? (await h.call("GET", `/v1/jobs/${id}`, { token: h.tokens.viewer })).body : undefined;
             throw new Error(`expected the stream to end with ${state}; page says "${status}", job is ${JSON.stringify(job?.state)} ${JSON.stringify(job?.error ?? "")}: ${(err as Error).message}`);
         }
+    }
+
+    /**
+     * Runs axe-core's WCAG 2 A/AA rules on the page as it is. The engine is injected through the
+     * DevTools protocol, which the page's CSP does not govern, so the page itself stays strict.
+     */
+    async function accessibilityViolations(page: Page): Promise<string[]> {
+        await page.evaluate(fs.readFileSync(require.resolve("axe-core/axe.min.js"), "utf8"));
+        return page.evaluate(async () => {
+            const { axe } = globalThis as unknown as { axe: { run(context: unknown, options: unknown): Promise<{ violations: Array<{ id: string; help: string; nodes: Array<{ target: unknown }> }> }> } };
+            const result = await axe.run((globalThis as unknown as { document: unknown }).document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } });
+            return result.violations.map((v) => `${v.id}: ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`);
+        });
     }
 
     function openJobId(page: Page): string {
@@ -201,6 +216,7 @@ describe("the dashboard in headless Chromium", function () {
         assert.equal(await page.locator("#cli-log").textContent(), expectedOutput);
         // The job list shows it too, with its state in words.
         await page.locator(`#jobs tbody tr[data-job="${id}"]`).getByText("Succeeded").waitFor();
+        assert.deepEqual(await accessibilityViolations(page), [], "no WCAG 2 A/AA violations with a job open");
         await page.screenshot({ path: path.join(shotDir, "preview.png"), fullPage: true });
         await page.close();
     });
@@ -292,6 +308,7 @@ describe("the dashboard in headless Chromium", function () {
         await bob.getByText(/^Approved by bob-approver: summary matches the change request \(/).waitFor();
         const record = await h.call("GET", `/v1/jobs/${id}/approvals`, { token: h.tokens.viewer });
         assert.deepEqual(record.body.update.approvedBy, ["bob-approver"], "the page's approval reached the service");
+        assert.deepEqual(await accessibilityViolations(bob), [], "no WCAG 2 A/AA violations with the approval form open");
         await bob.screenshot({ path: path.join(shotDir, "approved.png"), fullPage: true });
         await bob.close();
     });
