@@ -1,0 +1,292 @@
+// Shared machinery of the service benchmarks and the reliability suite: a private copy of the
+// fixture project, the real service as its own process (what `npm start` runs), HTTP and SSE
+// clients, /proc sampling and the BENCHMARKS.md section writer.
+import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { PULUMI_VERSION } from "../automation/config";
+import type { Job } from "../automation/jobs/types";
+import { addToken } from "../automation/security/tokens";
+
+export const REPO = path.resolve(__dirname, "..");
+const FIXTURE = path.join(REPO, "test/fixture/project");
+/** Inside the repo (gitignored) so the fixture program resolves @pulumi/pulumi from node_modules. */
+const RESULTS = path.join(REPO, "bench/results");
+export const PULUMI_BIN = process.env.AUTOMATION_PULUMI_BIN ?? path.join(os.homedir(), ".pulumi/versions", PULUMI_VERSION, "bin");
+export const PASSPHRASE = "bench-passphrase";
+
+export interface Tokens {
+    viewer: string;
+    operator: string;
+    approver: string;
+    admin: string;
+}
+
+export interface Workspace {
+    root: string;
+    projectDir: string;
+    dataDir: string;
+    backendDir: string;
+    tokensFile: string;
+    tokens: Tokens;
+    /** Rewrites Pulumi.<stack>.yaml with these `fixture:` knobs (see test/fixture/project/index.js). */
+    configure(stack: string, knobs: Record<string, string | number>): void;
+}
+
+/** A fresh copy of the fixture project, its own data dir and backend, and a token per role. */
+export function prepareWorkspace(label: string): Workspace {
+    fs.mkdirSync(RESULTS, { recursive: true });
+    const root = fs.mkdtempSync(path.join(RESULTS, `${label}-`));
+    const projectDir = path.join(root, "project");
+    fs.cpSync(FIXTURE, projectDir, { recursive: true, filter: (src) => !src.includes(`${path.sep}out`) });
+    const dataDir = path.join(root, "data");
+    const tokensFile = path.join(dataDir, "tokens.json");
+    return {
+        root,
+        projectDir,
+        dataDir,
+        backendDir: path.join(root, "state"),
+        tokensFile,
+        tokens: {
+            viewer: addToken(tokensFile, "bench-viewer", "viewer"),
+            operator: addToken(tokensFile, "bench-operator", "operator"),
+            approver: addToken(tokensFile, "bench-approver", "approver"),
+            admin: addToken(tokensFile, "bench-admin", "admin"),
+        },
+        configure(stack, knobs) {
+            const lines = Object.entries(knobs).map(([k, v]) => `  fixture:${k}: ${JSON.stringify(String(v))}`);
+            fs.writeFileSync(path.join(projectDir, `Pulumi.${stack}.yaml`), `config:\n${lines.join("\n")}\n`);
+        },
+    };
+}
+
+/** The environment a bare CLI run needs to see the same stacks as the service. */
+export function cliEnv(w: Workspace): NodeJS.ProcessEnv {
+    return {
+        ...process.env,
+        PATH: [PULUMI_BIN, path.dirname(process.execPath), process.env.PATH ?? ""].join(path.delimiter),
+        PULUMI_BACKEND_URL: `file://${w.backendDir}`,
+        PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    };
+}
+
+export function cliVersion(): string {
+    return execFileSync(path.join(PULUMI_BIN, "pulumi"), ["version"], { env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" } })
+        .toString()
+        .trim();
+}
+
+export interface ServiceProcess {
+    child: ChildProcess;
+    pid: number;
+    url: string;
+    exited: Promise<number | null>;
+    /** Every stdout/stderr line the service wrote (JSON log lines). */
+    lines: string[];
+    /** SIGTERM and wait (graceful shutdown). */
+    stop(): Promise<void>;
+}
+
+/**
+ * Starts `automation/server.ts` (the `npm start` entry, safety layer included) on the
+ * workspace and resolves once it logs its address.
+ */
+export async function startService(w: Workspace, env: Record<string, string> = {}): Promise<ServiceProcess> {
+    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "--disable-warning=ExperimentalWarning", "automation/server.ts"], {
+        cwd: REPO,
+        env: {
+            ...process.env,
+            PORT: "0",
+            AUTOMATION_PROJECT_DIR: w.projectDir,
+            AUTOMATION_DATA_DIR: w.dataDir,
+            AUTOMATION_TOKENS_FILE: w.tokensFile,
+            PULUMI_BACKEND_URL: `file://${w.backendDir}`,
+            PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
+            AUTOMATION_PULUMI_BIN: PULUMI_BIN,
+            ...env,
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+    });
+    const lines: string[] = [];
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const url = await new Promise<string>((resolve, reject) => {
+        const collect = (chunk: Buffer) => {
+            for (const l of chunk.toString().split("\n")) if (l.trim()) lines.push(l);
+            const m = /"url":"(http:[^"]+)"/.exec(lines.join("\n"));
+            if (m) resolve(m[1]);
+        };
+        child.stdout!.on("data", collect);
+        child.stderr!.on("data", collect);
+        child.on("exit", (code) => reject(new Error(`service exited (${code}) before listening:\n${lines.slice(-20).join("\n")}`)));
+        // The address comes from the info-level "listening" line; a quieter LOG_LEVEL hides it.
+        setTimeout(() => reject(new Error(`service did not log its address within 60 s:\n${lines.slice(-20).join("\n")}`)), 60_000).unref();
+    });
+    return {
+        child,
+        pid: child.pid!,
+        url,
+        exited,
+        lines,
+        async stop() {
+            if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+            await exited;
+        },
+    };
+}
+
+export interface Reply {
+    status: number;
+    body: any;
+}
+
+export async function api(base: string, method: string, url: string, token?: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<Reply> {
+    const headers: Record<string, string> = { ...extraHeaders };
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (body !== undefined) headers["content-type"] ??= "application/json";
+    const res = await fetch(base + url, { method, headers, body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body) });
+    const text = await res.text();
+    try {
+        return { status: res.status, body: JSON.parse(text) };
+    } catch {
+        return { status: res.status, body: text };
+    }
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export const isTerminal = (state: string) => !["queued", "running"].includes(state);
+
+/** Polls a job until it reaches a final state (or `timeoutMs`). */
+export async function waitJob(base: string, token: string, id: string, timeoutMs = 180_000, everyMs = 100): Promise<Job> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const r = await api(base, "GET", `/v1/jobs/${id}`, token);
+        if (r.status === 200 && isTerminal(r.body.state)) return r.body as Job;
+        if (Date.now() > deadline) throw new Error(`job ${id} still ${r.body?.state} after ${timeoutMs} ms`);
+        await sleep(everyMs);
+    }
+}
+
+export interface SseRecord {
+    id: number;
+    event: string;
+    data: any;
+    /** performance.now() when the record arrived. */
+    at: number;
+}
+
+/** Reads a job's SSE stream to its end (the server closes it after the final state). */
+export async function readSse(base: string, token: string, jobId: string, onRecord?: (r: SseRecord) => void): Promise<SseRecord[]> {
+    const res = await fetch(`${base}/v1/jobs/${jobId}/events`, { headers: { authorization: `Bearer ${token}`, accept: "text/event-stream" } });
+    if (res.status !== 200 || !res.body) throw new Error(`SSE answered ${res.status}`);
+    const records: SseRecord[] = [];
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        const at = performance.now();
+        buffer += decoder.decode(chunk, { stream: true });
+        let cut: number;
+        while ((cut = buffer.indexOf("\n\n")) >= 0) {
+            const block = buffer.slice(0, cut);
+            buffer = buffer.slice(cut + 2);
+            const fields = new Map<string, string>();
+            for (const line of block.split("\n")) {
+                if (!line || line.startsWith(":")) continue;
+                const colon = line.indexOf(":");
+                fields.set(line.slice(0, colon), line.slice(colon + 1).trimStart());
+            }
+            if (!fields.has("id")) continue;
+            const record = { id: Number(fields.get("id")), event: fields.get("event") ?? "message", data: JSON.parse(fields.get("data") ?? "null"), at };
+            records.push(record);
+            onRecord?.(record);
+        }
+    }
+    return records;
+}
+
+export interface ProcStat {
+    pid: number;
+    ppid: number;
+    comm: string;
+}
+
+function procStat(pid: number): ProcStat | undefined {
+    try {
+        const s = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        // comm may hold spaces and parentheses: split after the last ')'
+        const close = s.lastIndexOf(")");
+        const rest = s.slice(close + 2).split(" ");
+        return { pid, ppid: Number(rest[1]), comm: s.slice(s.indexOf("(") + 1, close) };
+    } catch {
+        return undefined;
+    }
+}
+
+/** Processes whose parent is `pid`, transitively. */
+export function descendants(pid: number): ProcStat[] {
+    const all = fs
+        .readdirSync("/proc")
+        .filter((d) => /^\d+$/.test(d))
+        .map((d) => procStat(Number(d)))
+        .filter((p): p is ProcStat => p !== undefined);
+    const out: ProcStat[] = [];
+    const frontier = [pid];
+    while (frontier.length) {
+        const parent = frontier.pop()!;
+        for (const p of all) if (p.ppid === parent) (out.push(p), frontier.push(p.pid));
+    }
+    return out;
+}
+
+/** VmRSS and VmHWM (peak) of a process in MiB, or undefined once it is gone. */
+export function memoryOf(pid: number): { rss: number; peak: number } | undefined {
+    try {
+        const s = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+        const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(s)?.[1] ?? 0);
+        return { rss: kb("VmRSS") / 1024, peak: kb("VmHWM") / 1024 };
+    } catch {
+        return undefined;
+    }
+}
+
+export function median(xs: number[]): number {
+    const s = [...xs].sort((a, b) => a - b);
+    const m = Math.floor(s.length / 2);
+    return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Nearest-rank percentile (p in 0..100). */
+export function percentile(xs: number[], p: number): number {
+    const s = [...xs].sort((a, b) => a - b);
+    return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+}
+
+export const fmt = (n: number, digits = 2) => n.toFixed(digits);
+
+export function machineFacts(): string {
+    return `${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? "unknown"}), ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, load average ${os.loadavg().map((l) => l.toFixed(1)).join(" / ")} at start (shared with other engineers' work), Node ${process.version}, Pulumi CLI ${cliVersion()}, ${new Date().toISOString()}`;
+}
+
+/**
+ * Replaces the text between `<!-- bench:<name>:start -->` and `<!-- bench:<name>:end -->` in
+ * BENCHMARKS.md (appending the section when absent), so each script refreshes its own figures
+ * and leaves the hand-written analysis around them alone.
+ */
+export function writeSection(name: string, markdown: string, file = path.join(REPO, "BENCHMARKS.md")): void {
+    const start = `<!-- bench:${name}:start -->`;
+    const end = `<!-- bench:${name}:end -->`;
+    const block = `${start}\n${markdown.trim()}\n${end}`;
+    const text = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "# Benchmarks\n";
+    const i = text.indexOf(start);
+    const j = text.indexOf(end);
+    const next = i >= 0 && j > i ? text.slice(0, i) + block + text.slice(j + end.length) : `${text.trimEnd()}\n\n${block}\n`;
+    fs.writeFileSync(file, next);
+}
+
+/** Markdown table from rows of cells. */
+export function table(head: string[], rows: (string | number)[][]): string {
+    const line = (cells: (string | number)[]) => `| ${cells.join(" | ")} |`;
+    return [line(head), line(head.map(() => "---")), ...rows.map(line)].join("\n");
+}

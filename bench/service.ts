@@ -1,0 +1,286 @@
+// Benchmarks of the automation service against SPEC §8, measured on the real service process,
+// the real Pulumi CLI and a real file:// backend, on loopback, with the fixture project:
+//   1. service-triggered preview vs bare `pulumi preview` (median of BENCH_RUNS, default 5)
+//   2. POST → first SSE event
+//   3. dev + prod updates in parallel vs one after the other
+//   4. read-endpoint latency at 200 req/s (open loop) while two updates run
+//   5. service and worker memory
+// Prints a table and refreshes the `service` section of BENCHMARKS.md.
+//
+//   npm run bench:service            (BENCH_RUNS=5 BENCH_RATE=200 BENCH_SECONDS=10)
+import { spawn } from "node:child_process";
+import * as http from "node:http";
+import * as path from "node:path";
+import {
+    api,
+    cliEnv,
+    descendants,
+    fmt,
+    machineFacts,
+    median,
+    memoryOf,
+    PULUMI_BIN,
+    percentile,
+    prepareWorkspace,
+    readSse,
+    ServiceProcess,
+    sleep,
+    startService,
+    table,
+    waitJob,
+    Workspace,
+    writeSection,
+} from "./lib";
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const RATE = Number(process.env.BENCH_RATE ?? 200);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+/** Per-resource delay of the stand-in cloud in the parallel/serial comparison. */
+const UPDATE_DELAY_MS = Number(process.env.BENCH_UPDATE_DELAY_MS ?? 2000);
+
+interface PreviewRun {
+    totalMs: number;
+    firstRecordMs: number;
+    runningMs: number;
+    firstEngineEventMs: number;
+    state: string;
+}
+
+/** POST a preview and read its SSE stream to the end; times are from just before the POST. */
+async function servicePreview(svc: ServiceProcess, w: Workspace, stack: string): Promise<PreviewRun> {
+    const t0 = performance.now();
+    const posted = await api(svc.url, "POST", `/v1/stacks/${stack}/previews`, w.tokens.operator, {});
+    if (posted.status !== 202) throw new Error(`preview refused: ${posted.status} ${JSON.stringify(posted.body)}`);
+    const records = await readSse(svc.url, w.tokens.viewer, posted.body.id);
+    const last = records[records.length - 1];
+    const running = records.find((r) => r.event === "state" && r.data.data.state === "running");
+    const engine = records.find((r) => r.event !== "state");
+    return {
+        totalMs: last.at - t0,
+        firstRecordMs: records[0].at - t0,
+        runningMs: (running?.at ?? NaN) - t0,
+        firstEngineEventMs: (engine?.at ?? NaN) - t0,
+        state: last.data.data.state,
+    };
+}
+
+/** `pulumi preview` straight from a shell, on the same project, stack and backend. */
+async function barePreview(w: Workspace, stack: string): Promise<number> {
+    const t0 = performance.now();
+    const code = await new Promise<number | null>((resolve) => {
+        const child = spawn(path.join(PULUMI_BIN, "pulumi"), ["preview", "--stack", stack, "--non-interactive"], { cwd: w.projectDir, env: cliEnv(w), stdio: "ignore" });
+        child.on("exit", resolve);
+    });
+    if (code !== 0) throw new Error(`bare pulumi preview exited ${code}`);
+    return performance.now() - t0;
+}
+
+async function update(svc: ServiceProcess, w: Workspace, stack: string): Promise<string> {
+    const r = await api(svc.url, "POST", `/v1/stacks/${stack}/updates`, w.tokens.operator, {});
+    if (r.status !== 202) throw new Error(`update of ${stack} refused: ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body.id;
+}
+
+async function updateAndWait(svc: ServiceProcess, w: Workspace, stack: string): Promise<void> {
+    const job = await waitJob(svc.url, w.tokens.viewer, await update(svc, w, stack), 300_000, 50);
+    if (job.state !== "succeeded") throw new Error(`update of ${stack} ended ${job.state}: ${JSON.stringify(job.error)}`);
+}
+
+/** Samples the service's and its workers' memory until stopped; workers are its direct children. */
+function memorySampler(servicePid: number) {
+    let servicePeak = 0;
+    let workerPeak = 0;
+    let treePeak = 0;
+    let running = true;
+    const loop = (async () => {
+        while (running) {
+            const s = memoryOf(servicePid);
+            if (s) servicePeak = Math.max(servicePeak, s.peak);
+            const kids = descendants(servicePid);
+            for (const worker of kids.filter((k) => k.comm === "node" || k.comm.startsWith("node"))) {
+                const wm = memoryOf(worker.pid);
+                if (!wm) continue;
+                // Only direct children are workers; the rest of the tree is the CLI, the language host, the program, providers.
+                if (worker.ppid === servicePid) {
+                    workerPeak = Math.max(workerPeak, wm.peak);
+                    const tree = [worker, ...descendants(worker.pid)].reduce((sum, p) => sum + (memoryOf(p.pid)?.rss ?? 0), 0);
+                    treePeak = Math.max(treePeak, tree);
+                }
+            }
+            await sleep(250);
+        }
+    })();
+    return {
+        async stop() {
+            running = false;
+            await loop;
+            return { servicePeak, workerPeak, treePeak };
+        },
+    };
+}
+
+interface LoadResult {
+    sent: number;
+    ok: number;
+    errors: number;
+    /** From the scheduled send time (open loop: generator lag counts against the service). */
+    scheduled: number[];
+    /** From the moment the request was actually written. */
+    service: number[];
+}
+
+/**
+ * Open-loop load: request i is due at t0 + i/rate whether or not earlier ones answered, so a
+ * slow response cannot hold back the next ones (no coordinated omission).
+ */
+async function openLoop(base: string, token: string, paths: string[], rate: number, seconds: number): Promise<LoadResult> {
+    const url = new URL(base);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+    const total = Math.round(rate * seconds);
+    const result: LoadResult = { sent: 0, ok: 0, errors: 0, scheduled: [], service: [] };
+    const inflight: Promise<void>[] = [];
+    const fire = (i: number, due: number) =>
+        new Promise<void>((resolve) => {
+            const sentAt = performance.now();
+            const req = http.request({ host: url.hostname, port: url.port, path: paths[i % paths.length], agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
+                res.resume();
+                res.on("end", () => {
+                    const end = performance.now();
+                    if (res.statusCode === 200) result.ok++;
+                    else result.errors++;
+                    result.scheduled.push(end - due);
+                    result.service.push(end - sentAt);
+                    resolve();
+                });
+            });
+            req.on("error", () => {
+                result.errors++;
+                resolve();
+            });
+            req.end();
+        });
+    const t0 = performance.now() + 50;
+    let i = 0;
+    while (i < total) {
+        const now = performance.now();
+        while (i < total && t0 + (i * 1000) / rate <= now) {
+            inflight.push(fire(i, t0 + (i * 1000) / rate));
+            result.sent++;
+            i++;
+        }
+        await new Promise((r) => setTimeout(r, 1));
+    }
+    await Promise.all(inflight);
+    agent.destroy();
+    return result;
+}
+
+async function main(): Promise<void> {
+    const facts = machineFacts();
+    console.log(`machine: ${facts}`);
+    const w = prepareWorkspace("service");
+    w.configure("dev", { count: 2 });
+    w.configure("prod", { count: 3 });
+    const svc = await startService(w, { AUTOMATION_CONCURRENCY: "2" });
+    const idle = memoryOf(svc.pid)!;
+    const sampler = memorySampler(svc.pid);
+    try {
+        // The stacks exist and hold resources before anything is timed.
+        await Promise.all([updateAndWait(svc, w, "dev"), updateAndWait(svc, w, "prod")]);
+        // One untimed run of each warms the page cache and the CLI's plugin lookups.
+        await servicePreview(svc, w, "dev");
+        await barePreview(w, "dev");
+
+        // 1 + 2. Interleaved so that the machine's (shared) load hits both sides alike.
+        const svcRuns: PreviewRun[] = [];
+        const cliRuns: number[] = [];
+        for (let i = 0; i < RUNS; i++) {
+            svcRuns.push(await servicePreview(svc, w, "dev"));
+            cliRuns.push(await barePreview(w, "dev"));
+            console.log(`preview ${i + 1}/${RUNS}: service ${fmt(svcRuns[i].totalMs / 1000)} s, bare CLI ${fmt(cliRuns[i] / 1000)} s, first engine event ${fmt(svcRuns[i].firstEngineEventMs / 1000)} s`);
+        }
+        const failedPreviews = svcRuns.filter((r) => r.state !== "succeeded").length;
+
+        // 3. Updates that change every item (content flips) with a stand-in cloud that takes UPDATE_DELAY_MS per call.
+        const serial: number[] = [];
+        const parallel: number[] = [];
+        let version = 1;
+        const flip = () => {
+            version++;
+            w.configure("dev", { count: 2, delayMs: UPDATE_DELAY_MS, content: `v${version}` });
+            w.configure("prod", { count: 3, delayMs: UPDATE_DELAY_MS, content: `v${version}` });
+        };
+        for (let i = 0; i < Math.max(3, Math.ceil(RUNS / 2)); i++) {
+            flip();
+            let t0 = performance.now();
+            await updateAndWait(svc, w, "dev");
+            await updateAndWait(svc, w, "prod");
+            serial.push(performance.now() - t0);
+            flip();
+            t0 = performance.now();
+            await Promise.all([updateAndWait(svc, w, "dev"), updateAndWait(svc, w, "prod")]);
+            parallel.push(performance.now() - t0);
+            console.log(`updates ${i + 1}: serial ${fmt(serial[i] / 1000)} s, parallel ${fmt(parallel[i] / 1000)} s`);
+        }
+
+        // 4. Two long updates run while the read endpoints take an open-loop load.
+        version++;
+        const longDelay = (SECONDS + 10) * 1000;
+        w.configure("dev", { count: 2, delayMs: longDelay, content: `v${version}` });
+        w.configure("prod", { count: 3, delayMs: longDelay, content: `v${version}` });
+        const jobs = [await update(svc, w, "dev"), await update(svc, w, "prod")];
+        for (;;) {
+            const states = await Promise.all(jobs.map(async (id) => (await api(svc.url, "GET", `/v1/jobs/${id}`, w.tokens.viewer)).body));
+            if (states.every((j) => j.summary?.steps?.length)) break;
+            await sleep(100);
+        }
+        const paths = ["/v1/stacks", `/v1/jobs/${jobs[0]}`, `/v1/jobs/${jobs[1]}`];
+        const load = await openLoop(svc.url, w.tokens.viewer, paths, RATE, SECONDS);
+        const during = await Promise.all(jobs.map(async (id) => (await api(svc.url, "GET", `/v1/jobs/${id}`, w.tokens.viewer)).body.state));
+        for (const id of jobs) await waitJob(svc.url, w.tokens.viewer, id, 300_000);
+        const mem = await sampler.stop();
+
+        // Figures.
+        const svcMedian = median(svcRuns.map((r) => r.totalMs));
+        const cliMedian = median(cliRuns);
+        const ratio = svcMedian / cliMedian;
+        const firstEngine = svcRuns.map((r) => r.firstEngineEventMs);
+        const firstRecord = svcRuns.map((r) => r.firstRecordMs);
+        const serialMedian = median(serial);
+        const parallelMedian = median(parallel);
+        const p = (xs: number[], q: number) => fmt(percentile(xs, q), 1);
+        const verdict = (ok: boolean) => (ok ? "met" : "**missed**");
+        const rows: (string | number)[][] = [
+            [`Service preview (POST → final SSE event), median of ${RUNS}`, `${fmt(svcMedian / 1000)} s (runs: ${svcRuns.map((r) => fmt(r.totalMs / 1000)).join(", ")})`, "", ""],
+            [`Bare \`pulumi preview\`, median of ${RUNS}`, `${fmt(cliMedian / 1000)} s (runs: ${cliRuns.map((r) => fmt(r / 1000)).join(", ")})`, "", ""],
+            ["Preview ratio service / bare", `${fmt(ratio)}×`, "≤ 1.10×", verdict(ratio <= 1.1)],
+            ["POST → first SSE event (stored `queued` state), median / max", `${fmt(median(firstRecord), 0)} / ${fmt(Math.max(...firstRecord), 0)} ms`, "", ""],
+            ["POST → first engine event over SSE, median / max", `${fmt(median(firstEngine), 0)} / ${fmt(Math.max(...firstEngine), 0)} ms`, "≤ 1.5 s", verdict(Math.max(...firstEngine) <= 1500)],
+            [`dev + prod updates, serial (median of ${serial.length}; ${UPDATE_DELAY_MS} ms per cloud call)`, `${fmt(serialMedian / 1000)} s`, "", ""],
+            [`dev + prod updates, parallel (median of ${parallel.length})`, `${fmt(parallelMedian / 1000)} s`, "", ""],
+            ["Parallel / serial", `${fmt(parallelMedian / serialMedian)}×`, "≤ 0.65×", verdict(parallelMedian / serialMedian <= 0.65)],
+            [
+                `Read latency, ${RATE} req/s open loop for ${SECONDS} s, 2 updates running (jobs were ${during.join("/")} at the end)`,
+                `p50 ${p(load.scheduled, 50)} ms, p99 ${p(load.scheduled, 99)} ms, max ${p(load.scheduled, 100)} ms (${load.ok}/${load.sent} 200, ${load.errors} errors)`,
+                "p99 ≤ 20 ms",
+                verdict(percentile(load.scheduled, 99) <= 20 && load.errors === 0),
+            ],
+            ["  same, from the actual send (without generator lag)", `p50 ${p(load.service, 50)} ms, p99 ${p(load.service, 99)} ms`, "", ""],
+            ["Service RSS idle / peak (VmHWM)", `${fmt(idle.rss, 0)} / ${fmt(mem.servicePeak, 0)} MiB`, "", ""],
+            ["Worker process RSS peak (VmHWM)", `${fmt(mem.workerPeak, 0)} MiB`, "", ""],
+            ["Worker tree RSS peak (worker + CLI + language host + program + providers)", `${fmt(mem.treePeak, 0)} MiB`, "", ""],
+        ];
+        if (failedPreviews) rows.push(["Service previews not succeeded", String(failedPreviews), "0", "**missed**"]);
+        const md = table(["Measure", "Figure", "Target", ""], rows);
+        console.log(`\n${md}\n`);
+        writeSection("service", `Run of \`npm run bench:service\`: ${facts}.\n\n${md}`);
+    } finally {
+        await sampler.stop();
+        await svc.stop();
+    }
+}
+
+main().catch((e: unknown) => {
+    console.error(e);
+    process.exit(1);
+});
