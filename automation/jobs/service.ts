@@ -114,7 +114,7 @@ export class JobService {
         }
         const job = this.deps.store.createJob({ stack: input.stack, op: input.op, triggeredBy: input.triggeredBy, options });
         this.deps.store.appendEvent(job.id, "state", { state: "queued" });
-        for (const old of this.queue.enqueue(job)) this.settle(old.id, "superseded", { error: { code: "SUPERSEDED", message: `Superseded by the newer preview ${job.id}.` } });
+        this.enqueue(job);
         return this.deps.store.getJob(job.id)!;
     }
 
@@ -235,9 +235,11 @@ export class JobService {
 
     /** Re-admits stored queued jobs (after `recover` and any lock repair). */
     resume(jobs: Job[]): void {
-        for (const job of jobs) {
-            for (const old of this.queue.enqueue(job)) this.settle(old.id, "superseded", { error: { code: "SUPERSEDED", message: `Superseded by the newer preview ${job.id}.` } });
-        }
+        for (const job of jobs) this.enqueue(job);
+    }
+
+    private enqueue(job: Job): void {
+        for (const old of this.queue.enqueue(job)) this.settle(old.id, "superseded", { error: { code: "SUPERSEDED", message: `Superseded by the newer preview ${job.id}.` } });
     }
 
     queueDepth(): { running: number; waiting: number } {
