@@ -67,13 +67,17 @@ export async function startServer(config: ServiceConfig, overrides: ServerOverri
     if (!isProjectDir(config.projectDir)) throw new ConfigError([`AUTOMATION_PROJECT_DIR: ${config.projectDir} has no Pulumi.yaml; point it at a Pulumi project`]);
     fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     const passphrase = ensurePassphrase(config);
-    const workerEnv = workerEnvironment({
-        base: process.env,
-        pulumiBin: config.pulumiBin,
-        nodeBin: path.dirname(process.execPath),
-        backendUrl: config.backendUrl,
-        passphrase,
-    });
+    const workerEnv = {
+        ...workerEnvironment({
+            base: process.env,
+            pulumiBin: config.pulumiBin,
+            nodeBin: path.dirname(process.execPath),
+            backendUrl: config.backendUrl,
+            passphrase,
+        }),
+        // where previews in mode "plan" save their update plans (see pulumi/worker.ts)
+        AUTOMATION_PLANS_DIR: path.join(config.dataDir, "plans"),
+    };
     // The base redactor knows the passphrase and every credential in the workers' environment.
     const redactEnv = { ...workerEnv, PULUMI_CONFIG_PASSPHRASE: passphrase };
     const logger = overrides.logger ?? createLogger({ level: config.logLevel, redactor: createRedactor({ env: redactEnv }) });

@@ -98,12 +98,19 @@ export function gitCommit(projectDir: string): string | undefined {
     }
 }
 
+/**
+ * Hash of the stack's config file as data, without `encryptionsalt`: the CLI adds the salt
+ * when the first preview creates the stack, which changes no setting. Comments and layout do
+ * not count either; a changed value, key, secure value or secrets provider does.
+ */
 export function configHash(projectDir: string, stack: string): string {
     for (const ext of ["yaml", "yml"]) {
         const f = path.join(projectDir, `Pulumi.${stack}.${ext}`);
-        if (fs.existsSync(f)) return sha256(fs.readFileSync(f));
+        if (!fs.existsSync(f)) continue;
+        const { encryptionsalt: _salt, ...settings } = (parseYaml(fs.readFileSync(f, "utf8")) ?? {}) as Record<string, unknown>;
+        return sha256(canonicalJson(settings));
     }
-    return sha256("");
+    return sha256(canonicalJson({}));
 }
 
 /** What the engine module reports about a stack's state. */

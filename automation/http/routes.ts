@@ -1,7 +1,7 @@
 import { Router, type RequestHandler, type Response } from "express";
 import { invalidInput } from "../errors";
 import type { JobService } from "../jobs/service";
-import type { Job, Op } from "../jobs/types";
+import type { Job, JobOptions, Op } from "../jobs/types";
 import type { Role } from "../security/roles";
 import { principalOf } from "../security/middleware";
 import { DestroyBody, JobId, JobsQuery, LogQuery, PreviewBody, RefreshBody, StackName, UpdateBody, parse } from "./schemas";
@@ -34,7 +34,7 @@ export function apiRouter(service: JobService, auth: AuthDeps): Router {
         res.json(service.stackStatus(stackParam(req.params.stack)));
     });
 
-    const start = (op: Op, body: (raw: unknown, stack: string) => { noQueue?: boolean; message?: string; previewId?: string; mode?: "preview" | "apply" }): RequestHandler =>
+    const start = (op: Op, body: (raw: unknown, stack: string) => { noQueue?: boolean; message?: string; previewId?: string; mode?: JobOptions["mode"] }): RequestHandler =>
         async (req, res) => {
             const stack = stackParam(req.params.stack);
             service.assertStack(stack);

@@ -12,7 +12,7 @@ const common = {
     message: z.string().max(500).optional(),
 };
 
-export const PreviewBody = z.strictObject({ ...common });
+export const PreviewBody = z.strictObject({ ...common, mode: z.enum(["plan"]).optional() });
 export const UpdateBody = z.strictObject({ ...common, previewId: JobId.optional() });
 export const RefreshBody = z.strictObject({ ...common, mode: z.enum(["preview", "apply"]).optional() });
 export const DestroyBody = z.strictObject({ ...common, confirm: z.string(), previewId: JobId.optional() });

@@ -10,8 +10,12 @@ export const isFinal = (s: JobState) => FINAL_STATES.includes(s);
 export interface JobOptions {
     /** Update: the preview job whose approval this update applies (SAFE's guards check it). */
     previewId?: string;
-    /** Refresh: "preview" reports drift only (default); "apply" writes the refreshed state. */
-    mode?: "preview" | "apply";
+    /**
+     * Refresh: "preview" reports drift only (default); "apply" writes the refreshed state.
+     * Preview: "plan" also saves a Pulumi update plan, which an update naming the preview
+     * then applies with `--plan` (SAFE's approvals).
+     */
+    mode?: "preview" | "apply" | "plan";
     /** Refuse with 409 rather than wait when the stack is busy. */
     noQueue?: boolean;
     /** Free-form note from the caller (shown in the dashboard and audit). */

@@ -50,6 +50,14 @@ describe("preview fingerprint", () => {
         fs.writeFileSync(path.join(dir, "Pulumi.prod.yaml"), "config:\n  p:size: large\n");
         assert.deepEqual(parts(before, await fp()), ["config"]);
     });
+    it("ignores the encryption salt the CLI adds when a preview creates the stack", async () => {
+        fs.rmSync(path.join(dir, "Pulumi.prod.yaml"));
+        const before = await fp();
+        fs.writeFileSync(path.join(dir, "Pulumi.prod.yaml"), "encryptionsalt: v1:abc:def\n");
+        assert.deepEqual(compareFingerprint(before, await fp()), []);
+        fs.writeFileSync(path.join(dir, "Pulumi.prod.yaml"), "encryptionsalt: v1:abc:def\nconfig:\n  p:size: small\n");
+        assert.deepEqual(parts(before, await fp()), ["config"]);
+    });
     it("counts Pulumi.yaml and the main directory as program, stack files and node_modules not", () => {
         fs.mkdirSync(path.join(dir, "src", "node_modules"));
         fs.writeFileSync(path.join(dir, "src", "node_modules", "x.js"), "");
