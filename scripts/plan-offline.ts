@@ -5,7 +5,10 @@
 // resource by component with its key settings, then the stack outputs. Values only AWS knows
 // (IDs, ARNs, DNS names) are the mocks' stand-ins. `--json` prints the resources instead, in the
 // format `npm run policy:offline -- <stack> --resources <file>` reads.
+import { parseArgs } from "node:util";
 import { EvaluatedResource, Evaluation, evaluateStackFull } from "./offline/evaluate";
+
+const PLAN_OPTIONS = { config: { type: "string", multiple: true }, json: { type: "boolean" } } as const;
 
 type Inputs = Record<string, any>;
 /** Turns a mock ID into the physical name of the resource it belongs to, for readable references. */
@@ -92,26 +95,22 @@ export function maskSecrets(r: EvaluatedResource): EvaluatedResource {
 
 export function parsePlanArgs(argv: string[]): { stack: string; config: Record<string, string>; json: boolean } {
     const usage = "usage: npm run plan:offline -- <stack> [--config key=value]... [--json]";
-    const config: Record<string, string> = {};
-    let stack: string | undefined;
-    let asJson = false;
-    for (let i = 0; i < argv.length; i++) {
-        const arg = argv[i];
-        if (arg === "--config") {
-            const pair = argv[++i] ?? "";
-            const eq = pair.indexOf("=");
-            if (eq <= 0) throw new Error(`--config needs key=value, got '${pair}'. ${usage}`);
-            config[pair.slice(0, eq)] = pair.slice(eq + 1);
-        } else if (arg === "--json") {
-            asJson = true;
-        } else if (arg.startsWith("-") || stack !== undefined) {
-            throw new Error(`unexpected argument '${arg}'. ${usage}`);
-        } else {
-            stack = arg;
-        }
+    let parsed: ReturnType<typeof parseArgs<{ allowPositionals: true; options: typeof PLAN_OPTIONS }>>;
+    try {
+        parsed = parseArgs({ args: argv, allowPositionals: true, options: PLAN_OPTIONS });
+    } catch (e) {
+        throw new Error(`${(e as Error).message}. ${usage}`);
     }
+    const [stack, ...extra] = parsed.positionals;
     if (!stack) throw new Error(`no stack given (dev, prod or delivery). ${usage}`);
-    return { stack, config, json: asJson };
+    if (extra.length > 0) throw new Error(`unexpected argument '${extra[0]}'. ${usage}`);
+    const config: Record<string, string> = {};
+    for (const pair of parsed.values.config ?? []) {
+        const eq = pair.indexOf("=");
+        if (eq <= 0) throw new Error(`--config needs key=value, got '${pair}'. ${usage}`);
+        config[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+    return { stack, config, json: parsed.values.json ?? false };
 }
 
 async function main(): Promise<number> {
