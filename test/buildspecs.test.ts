@@ -30,6 +30,23 @@ describe("app buildspec", () => {
             CODEBUILD_BUILD_ID: "todobackend-build:0f3c-11", CODEBUILD_RESOLVED_SOURCE_VERSION: "abc1234" } }).toString().trim();
         assert.equal(out, "abc1234.0f3c-11");
     });
+    it("writes version.json with that APP_VERSION through the book's Makefile, without a .git directory", () => {
+        // The book's Makefile lines (book §3.3): the env var must win over `git rev-parse`, which
+        // fails in a CodePipeline source artifact.
+        const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bs-"));
+        fs.writeFileSync(path.join(tmp, "Makefile"),
+            "export APP_VERSION ?= $(shell git rev-parse --short HEAD)\nversion:\n\t@ echo '{\"Version\": \"$(APP_VERSION)\"}'\n");
+        const pre: string[] = s.phases.pre_build.commands;
+        const build: string[] = s.phases.build.commands;
+        execFileSync("bash", ["-c", [pre[2], pre[3], build.at(-1)!].join("\n")], { cwd: tmp, stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH,
+            CODEBUILD_BUILD_ID: "todobackend-build:0f3c-11", CODEBUILD_RESOLVED_SOURCE_VERSION: "abc1234" } });
+        assert.deepEqual(JSON.parse(fs.readFileSync(path.join(tmp, "version.json"), "utf8")), { Version: "abc1234.0f3c-11" });
+        assert.deepEqual(s.artifacts.files, ["version.json"]);
+        // ...and the deploy jobs read back exactly that tag from the ApplicationVersion artifact.
+        const tag = execFileSync("bash", [path.join(dir, "deploy-common.sh")], { stdio: ["ignore", "pipe", "pipe"],
+            env: { PATH: process.env.PATH, CODEBUILD_SRC_DIR_ApplicationVersion: tmp } }).toString().trim();
+        assert.equal(tag, "abc1234.0f3c-11");
+    });
 });
 
 describe("deploy buildspecs", () => {
