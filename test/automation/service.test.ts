@@ -96,6 +96,14 @@ describe("automation service over HTTP with the real Pulumi CLI", function () {
             assert.ok(streamedEvents.some((e) => e.event === "resourcePreEvent"), "engine events are streamed");
         });
 
+        it("resumes a finished job's stream from ?lastEventId= and ends at once when nothing is left", async () => {
+            const stored = h.server.store.eventsAfter(refreshJob, 0, 10_000);
+            const tail = await readSse(`${h.url}/v1/jobs/${refreshJob}/events?lastEventId=${stored[stored.length - 3].seq}`, h.tokens.viewer);
+            assert.deepEqual(tail.map((e) => e.id), stored.slice(-2).map((e) => e.seq));
+            const none = await readSse(`${h.url}/v1/jobs/${refreshJob}/events`, h.tokens.viewer, { lastEventId: stored[stored.length - 1].seq });
+            assert.deepEqual(none, []);
+        });
+
         it("refuses a destroy without {\"confirm\": \"<stack>\"} and lets only an admin destroy", async () => {
             const none = await h.call("POST", "/v1/stacks/dev/destroys", { token: h.tokens.admin, body: {} });
             assert.equal(none.status, 422);
