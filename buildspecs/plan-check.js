@@ -6,7 +6,8 @@
 //       One line for the approver: "2 to create, 1 to update" (or "no changes").
 //   node buildspecs/plan-check.js compare <approved.json> <current.json>
 //       Exit 0 when a fresh preview would take exactly the approved steps with the approved goals,
-//       else exit 1 naming each resource that differs. ExecuteChangeSet runs it before
+//       else exit 1 naming each resource that differs. Secret values are compared only as "a
+//       secret" (their ciphertext changes on every preview); `--plan` is what pins them. ExecuteChangeSet runs it before
 //       `pulumi up --plan`, so prod is refused even when update plans are switched off
 //       (USE_UPDATE_PLAN=false, for their known false "violates plan" errors).
 "use strict";
@@ -20,9 +21,18 @@ function readPlan(file) {
     return plan.resourcePlans;
 }
 
-/** JSON with object keys sorted, so equal goals compare equal whatever their key order. */
+// How Pulumi marks a secret in a plan: its value is encrypted with a fresh nonce on every preview.
+const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/**
+ * JSON with object keys sorted, so equal goals compare equal whatever their key order. Secrets
+ * become "<secret>": their ciphertext differs between two previews of the same value, and
+ * comparing it would refuse every update that changes a secret.
+ */
 function canonical(value) {
     if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+    if (value && typeof value === "object" && value[SECRET_SIG_KEY] === SECRET_SIG) return JSON.stringify("<secret>");
     if (value && typeof value === "object") {
         return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(",")}}`;
     }

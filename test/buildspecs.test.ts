@@ -162,6 +162,22 @@ describe("plan-check.js on plans written by the Pulumi CLI", () => {
         assert.match(r.out, /Resource::b: approved create, now replace/);
         assert.match(r.out, /Resource::c: approved absent, now delete/);
     });
+    it("treats two encryptions of a secret input as equal, since each preview encrypts afresh", () => {
+        // The shape the CLI writes for a changed secret input (seen with v3.259.0 and a passphrase provider).
+        const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bs-"));
+        const withSecret = (ciphertext: string) => {
+            const p = JSON.parse(fs.readFileSync(plan("approved.json"), "utf8"));
+            const a = Object.keys(p.resourcePlans).find((u) => u.endsWith("::a"))!;
+            p.resourcePlans[a].goal.inputDiff = { updates: { s: { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", ciphertext } } };
+            const file = path.join(tmp, `${ciphertext.length}-${ciphertext.slice(-4)}.json`);
+            fs.writeFileSync(file, JSON.stringify(p));
+            return file;
+        };
+        const r = run("compare", withSecret("v1:7ejWbSg47lfGH8U5:6N4ZbUIe1cT/TxkDqZ0lgzDx875j6ZE="), withSecret("v1:Qm9vZ3VzTm9uY2Ux:aGVsbG8gd29ybGQgYWdhaW4="));
+        assert.equal(r.code, 0, r.out);
+        assert.equal(run("compare", withSecret("v1:7ejWbSg47lfGH8U5:6N4ZbUIe1cT/TxkDqZ0lgzDx875j6ZE="), plan("approved.json")).code, 1,
+            "a secret where the approved plan had a plain value still differs");
+    });
     it("exits 2 on a file that is not a plan and on bad usage", () => {
         assert.equal(run("summary", path.join(dir, "deploy-dev.yml")).code, 2);
         assert.equal(run("compare", plan("approved.json")).code, 2);
