@@ -1,0 +1,61 @@
+// The stack policy applied to requests before any job exists: roles per operation and freeze
+// windows, through the real service's HTTP stack (nothing here reaches the Pulumi CLI).
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { createSafetyLayer, SafetyLayer } from "../../../automation/safety";
+import { Harness, startHarness } from "../harness";
+
+describe("stack policy at the door of the operation routes", function () {
+    this.timeout(120_000);
+    let h: Harness;
+    let safety: SafetyLayer;
+
+    before(async () => {
+        h = await startHarness();
+        const envDir = path.join(h.dataDir, "environments");
+        fs.mkdirSync(envDir, { recursive: true });
+        fs.writeFileSync(
+            path.join(envDir, "prod.yaml"),
+            "operations:\n  update: { role: admin }\nfreezeWindows:\n  - { start: '2000-01-01T00:00:00Z', end: '2999-01-01T00:00:00Z', operations: [refresh], reason: audit season }\n",
+        );
+        safety = createSafetyLayer(h.server.config, { env: { ...process.env, AUTOMATION_ENVIRONMENTS_DIR: envDir, AUTOMATION_RATE_LIMIT_PER_MINUTE: "3" } });
+        await h.restart(safety);
+    });
+    after(async () => {
+        await h?.stop();
+        safety?.close();
+    });
+
+    it("answers 403 naming the policy's role when an operator starts an update the policy reserves for admins", async () => {
+        const r = await h.call("POST", "/v1/stacks/prod/updates", { token: h.tokens.operator, body: {} });
+        assert.equal(r.status, 403);
+        assert.deepEqual([r.body.error.code, r.body.error.details.required], ["FORBIDDEN", "admin"]);
+        assert.equal(h.server.store.listJobs({}).length, 0);
+    });
+    it("answers 409 FROZEN inside a freeze window and creates no job", async () => {
+        const r = await h.call("POST", "/v1/stacks/prod/refreshes", { token: h.tokens.admin, body: {} });
+        assert.equal(r.status, 409);
+        assert.equal(r.body.error.code, "FROZEN");
+        assert.match(r.body.error.message, /audit season/);
+        assert.equal(h.server.store.listJobs({}).length, 0);
+    });
+    it("records each refusal in the audit log with the caller and the status", async () => {
+        const r = await h.call("GET", "/v1/audit?action=http.post", { token: h.tokens.admin });
+        assert.deepEqual(
+            r.body.entries.map((e: { actor: { name: string }; details: { status: number } }) => [e.actor.name, e.details.status]),
+            [["otto-operator", 403], ["ada-admin", 409]],
+        );
+    });
+    it("answers 429 RATE_LIMITED once a caller exceeds the configured mutations per minute", async () => {
+        // the admin's frozen refresh above was the first of 3
+        const statuses: number[] = [];
+        for (let i = 0; i < 2; i++) statuses.push((await h.call("POST", "/v1/stacks/prod/refreshes", { token: h.tokens.admin, body: {} })).status);
+        assert.deepEqual(statuses, [409, 409]);
+        const r = await h.call("POST", "/v1/stacks/prod/refreshes", { token: h.tokens.admin, body: {} });
+        assert.equal(r.status, 429);
+        assert.equal(r.body.error.code, "RATE_LIMITED");
+        // another caller still gets through to the policy
+        assert.equal((await h.call("POST", "/v1/stacks/prod/updates", { token: h.tokens.viewer, body: {} })).status, 403);
+    });
+});
