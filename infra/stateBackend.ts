@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { denyInsecureTransportPolicy } from "./lib/deliveryIam";
 
 export interface PrivateBucketArgs {
     /** Days after which objects (and noncurrent versions) expire. @default - objects are kept */
@@ -10,7 +11,7 @@ export interface PrivateBucketArgs {
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
-/** A versioned, encrypted bucket with every public access path blocked. */
+/** A versioned, encrypted bucket with every public access path blocked and plain-HTTP access denied. */
 export class PrivateBucket extends pulumi.ComponentResource {
     public readonly bucket: aws.s3.Bucket;
 
@@ -25,8 +26,11 @@ export class PrivateBucket extends pulumi.ComponentResource {
             applyServerSideEncryptionByDefault: args.kmsKeyArn
                 ? { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.kmsKeyArn } : { sseAlgorithm: "AES256" },
             bucketKeyEnabled: true }] }, { parent: this });
-        new aws.s3.BucketPublicAccessBlock(name, { bucket: this.bucket.id, blockPublicAcls: true, blockPublicPolicy: true,
+        const publicAccessBlock = new aws.s3.BucketPublicAccessBlock(name, { bucket: this.bucket.id, blockPublicAcls: true, blockPublicPolicy: true,
             ignorePublicAcls: true, restrictPublicBuckets: true }, { parent: this });
+        // After the block, so the bucket is never without it; the policy only denies (plain-HTTP requests).
+        new aws.s3.BucketPolicy(name, { bucket: this.bucket.id, policy: this.bucket.arn.apply((arn) => JSON.stringify(denyInsecureTransportPolicy(arn))) },
+            { parent: this, dependsOn: [publicAccessBlock] });
         if (args.expireDays !== undefined) {
             new aws.s3.BucketLifecycleConfiguration(name, { bucket: this.bucket.id, rules: [{ id: "expire-old-artifacts", status: "Enabled",
                 filter: {}, expiration: { days: args.expireDays }, noncurrentVersionExpiration: { noncurrentDays: args.expireDays } }] }, { parent: this });

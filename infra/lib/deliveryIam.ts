@@ -30,6 +30,12 @@ export function codebuildPullRepositoryPolicy(a: PullPolicyArgs): string {
             StringEquals: { "aws:SourceAccount": a.account } } }] });
 }
 
+/** Bucket policy refusing every request that is not over TLS (the delivery buckets hold state and artifacts). */
+export function denyInsecureTransportPolicy(bucketArn: string): object {
+    return { Version: "2012-10-17", Statement: [{ Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*",
+        Resource: [bucketArn, `${bucketArn}/*`], Condition: { Bool: { "aws:SecureTransport": "false" } } }] };
+}
+
 function logsStatement(region: string, account: string, projectPrefix: string): Statement {
     return { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
         Resource: `arn:aws:logs:${region}:${account}:log-group:/aws/codebuild/${projectPrefix}*` };

@@ -116,12 +116,16 @@ describe("delivery stack", function () {
 
     describe("buckets", () => {
         for (const name of ["artifacts", "pulumi-state"]) {
-            it(`blocks every public path on, versions and encrypts the ${name} bucket`, () => {
+            it(`blocks every public path on, versions and encrypts the ${name} bucket, and refuses plain HTTP`, () => {
                 const id = d.one(T.bucket, name).id;
                 assert.deepEqual(inputs(T.pab, name), { bucket: id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
                 assert.deepEqual(inputs(T.versioning, name), { bucket: id, versioningConfiguration: { status: "Enabled" } });
                 assert.equal(inputs(T.sse, name).bucket, id);
                 assert.equal(inputs(T.bucket, name).forceDestroy, false);
+                const bucketArn = arn("s3", name);
+                assert.deepEqual(inputs("aws:s3/bucketPolicy:BucketPolicy", name), { bucket: id, policy: JSON.stringify({ Version: "2012-10-17",
+                    Statement: [{ Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: [bucketArn, `${bucketArn}/*`],
+                        Condition: { Bool: { "aws:SecureTransport": "false" } } }] }) });
             });
         }
 
