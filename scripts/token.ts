@@ -2,15 +2,18 @@
  * Creates (or rotates) an API token of the automation service:
  *   npm run token -- --name <who> --role <viewer|operator|approver|admin> [--file <path>]
  * The token is printed once; only its SHA-256 hash is stored, in the file named by --file, else
- * AUTOMATION_TOKENS_FILE, else `.automation/tokens.json` of the project.
+ * AUTOMATION_TOKENS_FILE, else `tokens.json` in AUTOMATION_DATA_DIR (default `.automation/`).
  */
 import * as path from "node:path";
 import { parseArgs } from "node:util";
+import { loadConfig } from "../automation/config";
 import { ROLES, isRole } from "../automation/security/roles";
 import { addToken } from "../automation/security/tokens";
 
+/** The file the service reads: the same rule as its configuration (automation/config.ts). */
 export function defaultTokensFile(env: NodeJS.ProcessEnv = process.env, projectDir = path.resolve(__dirname, "..")): string {
-    return env.AUTOMATION_TOKENS_FILE || path.join(projectDir, ".automation", "tokens.json");
+    const { AUTOMATION_TOKENS_FILE, AUTOMATION_DATA_DIR, AUTOMATION_PROJECT_DIR } = env;
+    return loadConfig({ AUTOMATION_PROJECT_DIR: AUTOMATION_PROJECT_DIR ?? projectDir, AUTOMATION_DATA_DIR, AUTOMATION_TOKENS_FILE }).tokensFile;
 }
 
 export function main(argv: string[], env: NodeJS.ProcessEnv = process.env): { code: number; out: string } {

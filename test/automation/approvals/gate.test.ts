@@ -47,6 +47,16 @@ describe("stack policy at the door of the operation routes", function () {
             [["otto-operator", 403], ["ada-admin", 409]],
         );
     });
+    it("reports an audit entry edited on disk as the first bad line of the chain", async () => {
+        const file = path.join(h.dataDir, "audit.jsonl");
+        const lines = fs.readFileSync(file, "utf8").split("\n");
+        const i = lines.findIndex((l) => l.includes('"status":403'));
+        lines[i] = lines[i].replace('"result":"denied"', '"result":"ok"');
+        fs.writeFileSync(file, lines.join("\n"));
+        const r = await h.call("GET", "/v1/audit", { token: h.tokens.admin });
+        assert.equal(r.body.verification.ok, false);
+        assert.deepEqual(r.body.verification.firstBad, { line: i + 1, seq: i + 1, reason: "content does not match its hash (entry edited)" });
+    });
     it("answers 429 RATE_LIMITED once a caller exceeds the configured mutations per minute", async () => {
         // the admin's frozen refresh above was the first of 3
         const statuses: number[] = [];

@@ -28,7 +28,9 @@ describe("npm run token", () => {
     it("fails with exit code 2 without --name", () => {
         assert.equal(main(["--role", "viewer", "--file", path.join(dir, "t.json")]).code, 2);
     });
-    it("defaults to .automation/tokens.json of the project without AUTOMATION_TOKENS_FILE", () => {
+    it("uses the service's file: tokens.json in the data dir, .automation/ of the project by default", () => {
         assert.equal(defaultTokensFile({}, "/p"), path.join("/p", ".automation", "tokens.json"));
+        assert.equal(defaultTokensFile({ AUTOMATION_DATA_DIR: "/data" }, "/p"), path.join("/data", "tokens.json"));
+        assert.equal(defaultTokensFile({ AUTOMATION_TOKENS_FILE: "/etc/t.json", AUTOMATION_DATA_DIR: "/data" }, "/p"), "/etc/t.json");
     });
 });
