@@ -251,6 +251,19 @@ export function memoryOf(pid: number): { rss: number; peak: number } | undefined
     }
 }
 
+/**
+ * CPU time a process used and time it spent runnable but waiting for a core (Linux
+ * /proc/<pid>/schedstat), in ms: the second shows how much of a latency is the machine's load.
+ */
+export function schedOf(pid: number): { cpuMs: number; waitMs: number } | undefined {
+    try {
+        const [run, wait] = fs.readFileSync(`/proc/${pid}/schedstat`, "utf8").trim().split(/\s+/).map(Number);
+        return { cpuMs: run / 1e6, waitMs: wait / 1e6 };
+    } catch {
+        return undefined;
+    }
+}
+
 export function median(xs: number[]): number {
     const s = [...xs].sort((a, b) => a - b);
     const m = Math.floor(s.length / 2);

@@ -10,6 +10,7 @@
 //   npm run bench:service            (BENCH_RUNS=5 BENCH_RATE=200 BENCH_SECONDS=10)
 import { spawn } from "node:child_process";
 import * as http from "node:http";
+import * as os from "node:os";
 import * as path from "node:path";
 import {
     api,
@@ -23,6 +24,7 @@ import {
     percentile,
     prepareWorkspace,
     readSse,
+    schedOf,
     ServiceProcess,
     sleep,
     startService,
@@ -223,9 +225,10 @@ async function main(): Promise<void> {
             console.log(`updates ${i + 1}: serial ${fmt(serial[i] / 1000)} s, parallel ${fmt(parallel[i] / 1000)} s`);
         }
 
-        // 4. Two long updates run while the read endpoints take an open-loop load.
+        // 4. Baseline: the same load with no job running, then two long updates run under it.
+        const idleLoad = await openLoop(svc.url, w.tokens.viewer, ["/v1/stacks", `/v1/jobs/${(await api(svc.url, "GET", "/v1/jobs?limit=1", w.tokens.viewer)).body.jobs[0].id}`], RATE, Math.min(SECONDS, 5));
         version++;
-        const longDelay = (SECONDS + 10) * 1000;
+        const longDelay = (SECONDS + 30) * 1000;
         w.configure("dev", { count: 2, delayMs: longDelay, content: `v${version}` });
         w.configure("prod", { count: 3, delayMs: longDelay, content: `v${version}` });
         const jobs = [await update(svc, w, "dev"), await update(svc, w, "prod")];
@@ -235,7 +238,12 @@ async function main(): Promise<void> {
             await sleep(100);
         }
         const paths = ["/v1/stacks", `/v1/jobs/${jobs[0]}`, `/v1/jobs/${jobs[1]}`];
+        const schedBefore = schedOf(svc.pid)!;
+        const loadAvg = os.loadavg()[0];
         const load = await openLoop(svc.url, w.tokens.viewer, paths, RATE, SECONDS);
+        const schedAfter = schedOf(svc.pid)!;
+        const cpuShare = (schedAfter.cpuMs - schedBefore.cpuMs) / (SECONDS * 1000);
+        const waitShare = (schedAfter.waitMs - schedBefore.waitMs) / (SECONDS * 1000);
         const during = await Promise.all(jobs.map(async (id) => (await api(svc.url, "GET", `/v1/jobs/${id}`, w.tokens.viewer)).body.state));
         for (const id of jobs) await waitJob(svc.url, w.tokens.viewer, id, 300_000);
         const mem = await sampler.stop();
@@ -266,6 +274,13 @@ async function main(): Promise<void> {
                 verdict(percentile(load.scheduled, 99) <= 20 && load.errors === 0),
             ],
             ["  same, from the actual send (without generator lag)", `p50 ${p(load.service, 50)} ms, p99 ${p(load.service, 99)} ms`, "", ""],
+            [
+                "  service process during the load: CPU used / runnable but waiting for a core (per second of load)",
+                `${fmt(cpuShare * 1000, 0)} ms / ${fmt(waitShare * 1000, 0)} ms (1-min load average ${fmt(loadAvg, 1)} on ${os.cpus().length} cores)`,
+                "",
+                "",
+            ],
+            [`  same load with no job running (${Math.min(SECONDS, 5)} s)`, `p50 ${p(idleLoad.scheduled, 50)} ms, p99 ${p(idleLoad.scheduled, 99)} ms (${idleLoad.ok}/${idleLoad.sent} 200)`, "", ""],
             ["Service RSS idle / peak (VmHWM)", `${fmt(idle.rss, 0)} / ${fmt(mem.servicePeak, 0)} MiB`, "", ""],
             ["Worker process RSS peak (VmHWM)", `${fmt(mem.workerPeak, 0)} MiB`, "", ""],
             ["Worker tree RSS peak (worker + CLI + language host + program + providers)", `${fmt(mem.treePeak, 0)} MiB`, "", ""],
