@@ -17,7 +17,7 @@ describe("stack policy at the door of the operation routes", function () {
         fs.mkdirSync(envDir, { recursive: true });
         fs.writeFileSync(
             path.join(envDir, "prod.yaml"),
-            "operations:\n  update: { role: admin }\nfreezeWindows:\n  - { start: '2000-01-01T00:00:00Z', end: '2999-01-01T00:00:00Z', operations: [refresh], reason: audit season }\n",
+            "operations:\n  update: { role: admin }\n  destroy: { role: admin, approvals: 1 }\nfreezeWindows:\n  - { start: '2000-01-01T00:00:00Z', end: '2999-01-01T00:00:00Z', operations: [refresh], reason: audit season }\n",
         );
         safety = createSafetyLayer(h.server.config, { env: { ...process.env, AUTOMATION_ENVIRONMENTS_DIR: envDir, AUTOMATION_RATE_LIMIT_PER_MINUTE: "3" } });
         await h.restart(safety);
@@ -40,11 +40,17 @@ describe("stack policy at the door of the operation routes", function () {
         assert.match(r.body.error.message, /audit season/);
         assert.equal(h.server.store.listJobs({}).length, 0);
     });
+    it("answers 422 APPROVAL_REQUIRED to a destroy that needs an approved preview and names none", async () => {
+        const r = await h.call("POST", "/v1/stacks/prod/destroys", { token: h.tokens.admin, body: { confirm: "prod" } });
+        assert.equal(r.status, 422);
+        assert.equal(r.body.error.code, "APPROVAL_REQUIRED");
+        assert.equal(h.server.store.listJobs({}).length, 0);
+    });
     it("records each refusal in the audit log with the caller and the status", async () => {
         const r = await h.call("GET", "/v1/audit?action=http.post", { token: h.tokens.admin });
         assert.deepEqual(
             r.body.entries.map((e: { actor: { name: string }; details: { status: number } }) => [e.actor.name, e.details.status]),
-            [["otto-operator", 403], ["ada-admin", 409]],
+            [["otto-operator", 403], ["ada-admin", 409], ["ada-admin", 422]],
         );
     });
     it("reports an audit entry edited on disk as the first bad line of the chain", async () => {
@@ -58,10 +64,10 @@ describe("stack policy at the door of the operation routes", function () {
         assert.deepEqual(r.body.verification.firstBad, { line: i + 1, seq: i + 1, reason: "content does not match its hash (entry edited)" });
     });
     it("answers 429 RATE_LIMITED once a caller exceeds the configured mutations per minute", async () => {
-        // the admin's frozen refresh above was the first of 3
+        // the admin's frozen refresh and refused destroy above were the first 2 of 3
         const statuses: number[] = [];
-        for (let i = 0; i < 2; i++) statuses.push((await h.call("POST", "/v1/stacks/prod/refreshes", { token: h.tokens.admin, body: {} })).status);
-        assert.deepEqual(statuses, [409, 409]);
+        for (let i = 0; i < 1; i++) statuses.push((await h.call("POST", "/v1/stacks/prod/refreshes", { token: h.tokens.admin, body: {} })).status);
+        assert.deepEqual(statuses, [409]);
         const r = await h.call("POST", "/v1/stacks/prod/refreshes", { token: h.tokens.admin, body: {} });
         assert.equal(r.status, 429);
         assert.equal(r.body.error.code, "RATE_LIMITED");
