@@ -9,6 +9,7 @@ import { Cluster } from "./cluster";
 import { Database } from "./database";
 import { LoadBalancer } from "./loadBalancer";
 import { Network } from "./network";
+import { imageReference } from "./lib/appContainers";
 import { SecurityGroups } from "./securityGroups";
 import { XrayDaemon } from "./xray";
 
@@ -62,7 +63,8 @@ export function environmentStack() {
         envName: cfg.envName, clusterArn: cluster.clusterArn, clusterName: cluster.clusterName,
         capacityProviderName: cluster.capacityProviderName, targetGroupArn: loadBalancer.targetGroup.arn,
         listenerArn: loadBalancer.listener.arn, appRepository: images.appRepositoryUrl, imageTag: cfg.imageTag,
-        databaseHost: database.address, databaseSecretArn: database.masterUserSecretArn, xrayDaemonAddress: xray.address,
+        databaseHost: database.address, databaseSecretArn: database.masterUserSecretArn, databaseUser: database.username,
+        databaseName: database.databaseName, xrayDaemonAddress: xray.address,
         desiredCount: cfg.desiredCount, minCapacity: cfg.appMinCount, maxCapacity: cfg.appMaxCount,
         logRetentionDays: cfg.logRetentionDays, tags,
     });
@@ -74,7 +76,7 @@ export function environmentStack() {
         clusterName: cluster.clusterName,
         dbEndpoint: database.endpoint,
         vpcId: network.vpcId,
-        appImage: pulumi.interpolate`${images.appRepositoryUrl}:${cfg.imageTag}`,
+        appImage: images.appRepositoryUrl.apply((repository) => imageReference(repository, cfg.imageTag)),
         xrayImage: images.xrayImage,
     };
 }
