@@ -2,7 +2,7 @@
 // process under Pulumi's mocks (test/infra/harness.ts), so no mocks leak into other test files.
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
-import { Evaluated, evaluateProgram, evaluateStack, policyDoc } from "./harness";
+import { EVALUATION_WAIT_MS, Evaluated, evaluateProgram, evaluateStack, policyDoc, startEarly } from "./harness";
 import { appBuildPolicy, codebuildPullRepositoryPolicy, deployPolicy } from "../../infra/lib/deliveryIam";
 import { appBuildProjectName } from "../../infra/lib/deliveryNaming";
 import { pipelineStages } from "../../infra/lib/pipelineStages";
@@ -22,18 +22,23 @@ const T = {
 };
 const TAGS = { ManagedBy: "pulumi", Project: "todobackend", Stack: "delivery", Environment: "delivery" };
 
+// Started as mocha loads this file (see startEarly), awaited in `before`.
+const stacks = startEarly(Promise.all([
+    evaluateStack("delivery", { config: { appRepository: "acme/todobackend", deploymentRepository: "acme/todobackend-aws",
+        branch: "main", approvalTopicArn: TOPIC } }),
+    // As committed (no topic), with update plans switched off.
+    evaluateStack("delivery", { config: { useUpdatePlan: "false" } }),
+    evaluateStack("dev"),
+]));
+const refusals = startEarly(evaluateProgram(path.join(__dirname, "programs", "deliveryRefusals.ts"), "refusals"));
+
 describe("delivery stack", function () {
-    this.timeout(120_000);
+    this.timeout(EVALUATION_WAIT_MS);
     let d: Evaluated;
     let committed: Evaluated;
     let dev: Evaluated;
     before(async () => {
-        [d, committed, dev] = await Promise.all([
-            evaluateStack("delivery", { config: { appRepository: "acme/todobackend", deploymentRepository: "acme/todobackend-aws",
-                branch: "main", approvalTopicArn: TOPIC } }),
-            evaluateStack("delivery", { config: { useUpdatePlan: "false" } }),
-            evaluateStack("dev"),
-        ]);
+        [d, committed, dev] = await stacks;
     });
     const inputs = (type: string, name: string) => d.one(type, name).inputs as Record<string, any>;
 
@@ -329,10 +334,10 @@ describe("delivery stack", function () {
 });
 
 describe("delivery components", function () {
-    this.timeout(120_000);
+    this.timeout(EVALUATION_WAIT_MS);
 
     it("refuse bad arguments before creating any child, naming the argument and the fix", async () => {
-        const e = await evaluateProgram(path.join(__dirname, "programs", "deliveryRefusals.ts"), "refusals");
+        const e = await refusals;
         assert.match(String(e.outputs.fractionalExpiry), /^expireDays must be a whole number of days ≥ 1, got 0\.5\. Fix:/);
         assert.match(String(e.outputs.missingDockerfiles), /^contextDir ".*programs" has no Dockerfile\.codebuild\. Fix:/);
         assert.match(String(e.outputs.unknownConnectionProvider), /^connectionProvider "CodeCommit" is not a CodeStar connection provider\. Fix: use one of GitHub/);

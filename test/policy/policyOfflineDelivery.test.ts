@@ -4,11 +4,14 @@ import * as assert from "node:assert/strict";
 import { evaluateStack } from "../../scripts/offline/evaluate";
 import { checkStack } from "../../scripts/policy-offline";
 import { DeclaredResource, runPolicies } from "../../policy/run";
+import { EVALUATION_WAIT_MS, startEarly } from "../infra/harness";
+
+const evaluation = startEarly(evaluateStack("delivery"));
 
 describe("offline policy check of the delivery stack", function () {
-    this.timeout(120_000);
+    this.timeout(EVALUATION_WAIT_MS);
     let resources: DeclaredResource[];
-    before(async () => { resources = await evaluateStack("delivery"); });
+    before(async () => { resources = await evaluation; });
 
     it("reports no violation at all for the stack as committed", async () => {
         const result = await checkStack({ stack: "delivery" }, async () => resources);
