@@ -3,29 +3,22 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { createSafetyLayer, SafetyLayer } from "../../../automation/safety";
-import { Harness, startHarness } from "../harness";
+import { SafeHarness, startSafeHarness } from "./safeHarness";
 
 describe("stack policy at the door of the operation routes", function () {
     this.timeout(120_000);
-    let h: Harness;
-    let safety: SafetyLayer;
+    let h: SafeHarness;
 
     before(async () => {
-        h = await startHarness();
-        const envDir = path.join(h.dataDir, "environments");
-        fs.mkdirSync(envDir, { recursive: true });
-        fs.writeFileSync(
-            path.join(envDir, "prod.yaml"),
-            "operations:\n  update: { role: admin }\n  destroy: { role: admin, approvals: 1 }\nfreezeWindows:\n  - { start: '2000-01-01T00:00:00Z', end: '2999-01-01T00:00:00Z', operations: [refresh], reason: audit season }\n",
+        h = await startSafeHarness(
+            {
+                "prod.yaml":
+                    "operations:\n  update: { role: admin }\n  destroy: { role: admin, approvals: 1 }\nfreezeWindows:\n  - { start: '2000-01-01T00:00:00Z', end: '2999-01-01T00:00:00Z', operations: [refresh], reason: audit season }\n",
+            },
+            { AUTOMATION_RATE_LIMIT_PER_MINUTE: "3" },
         );
-        safety = createSafetyLayer(h.server.config, { env: { ...process.env, AUTOMATION_ENVIRONMENTS_DIR: envDir, AUTOMATION_RATE_LIMIT_PER_MINUTE: "3" } });
-        await h.restart(safety);
     });
-    after(async () => {
-        await h?.stop();
-        safety?.close();
-    });
+    after(() => h?.close());
 
     it("answers 403 naming the policy's role when an operator starts an update the policy reserves for admins", async () => {
         const r = await h.call("POST", "/v1/stacks/prod/updates", { token: h.tokens.operator, body: {} });

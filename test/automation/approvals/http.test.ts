@@ -2,33 +2,22 @@
 // fixture project, with the safety layer built as `npm start` builds it.
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { createSafetyLayer, SafetyLayer } from "../../../automation/safety";
 import { addToken } from "../../../automation/security/tokens";
-import { Harness, startHarness, until } from "../harness";
+import { until } from "../harness";
+import { SafeHarness, startSafeHarness } from "./safeHarness";
 
 describe("approvals bound to previews, over HTTP with the real Pulumi CLI", function () {
     this.timeout(300_000);
-    let h: Harness;
-    let safety: SafetyLayer;
-    let envDir: string;
+    let h: SafeHarness;
     const t = { alice: "", bob: "" };
 
     before(async () => {
-        h = await startHarness();
-        envDir = fs.mkdtempSync(path.join(os.tmpdir(), "envs-"));
-        fs.writeFileSync(path.join(envDir, "prod.yaml"), "operations:\n  update: { approvals: 1, approverRole: approver }\n  destroy: { role: admin, approvals: 1 }\n");
-        t.alice = addToken(h.server.config.tokensFile, "alice-approver", "approver");
-        t.bob = addToken(h.server.config.tokensFile, "bob-approver", "approver");
-        safety = createSafetyLayer(h.server.config, { env: { ...process.env, AUTOMATION_ENVIRONMENTS_DIR: envDir } });
-        await h.restart(safety);
+        h = await startSafeHarness({ "prod.yaml": "operations:\n  update: { approvals: 1, approverRole: approver }\n  destroy: { role: admin, approvals: 1 }\n" });
+        t.alice = addToken(h.tokensFile, "alice-approver", "approver");
+        t.bob = addToken(h.tokensFile, "bob-approver", "approver");
     });
-    after(async () => {
-        await h?.stop();
-        safety?.close();
-        fs.rmSync(envDir, { recursive: true, force: true });
-    });
+    after(() => h?.close());
 
     const preview = async (token: string) => {
         const r = await h.call("POST", "/v1/stacks/prod/previews", { token, body: {} });

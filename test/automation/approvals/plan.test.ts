@@ -3,29 +3,19 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { createSafetyLayer, SafetyLayer } from "../../../automation/safety";
 import { addToken } from "../../../automation/security/tokens";
-import { Harness, startHarness } from "../harness";
+import { SafeHarness, startSafeHarness } from "./safeHarness";
 
 describe("update plans for approved previews (mode plan), with the real Pulumi CLI", function () {
     this.timeout(300_000);
-    let h: Harness;
-    let safety: SafetyLayer;
+    let h: SafeHarness;
     let approver: string;
 
     before(async () => {
-        h = await startHarness();
-        const envDir = path.join(h.dataDir, "environments");
-        fs.mkdirSync(envDir, { recursive: true });
-        fs.writeFileSync(path.join(envDir, "prod.yaml"), "operations:\n  update: { approvals: 1 }\n");
+        h = await startSafeHarness({ "prod.yaml": "operations:\n  update: { approvals: 1 }\n" });
         approver = addToken(h.tokensFile, "bob-approver", "approver");
-        safety = createSafetyLayer(h.server.config, { env: { ...process.env, AUTOMATION_ENVIRONMENTS_DIR: envDir } });
-        await h.restart(safety);
     });
-    after(async () => {
-        await h?.stop();
-        safety?.close();
-    });
+    after(() => h?.close());
 
     const planOf = (id: string) => path.join(h.dataDir, "plans", `${id}.json`);
     const previewWithPlan = async () => {
