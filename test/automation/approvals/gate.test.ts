@@ -1,6 +1,7 @@
 // The stack policy applied to requests before any job exists: roles per operation and freeze
 // windows, through the real service's HTTP stack (nothing here reaches the Pulumi CLI).
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { SafeHarness, startSafeHarness } from "./safeHarness";
@@ -15,7 +16,7 @@ describe("stack policy at the door of the operation routes", function () {
                 "prod.yaml":
                     "operations:\n  update: { role: admin }\n  destroy: { role: admin, approvals: 1 }\nfreezeWindows:\n  - { start: '2000-01-01T00:00:00Z', end: '2999-01-01T00:00:00Z', operations: [refresh], reason: audit season }\n",
             },
-            { AUTOMATION_RATE_LIMIT_PER_MINUTE: "3" },
+            { AUTOMATION_RATE_LIMIT_PER_MINUTE: "3", AUTOMATION_GITHUB_WEBHOOK_SECRET: "webhook-secret-0123456789", AUTOMATION_GITHUB_REPOSITORIES: "acme/infra" },
         );
     });
     after(() => h?.close());
@@ -37,6 +38,14 @@ describe("stack policy at the door of the operation routes", function () {
         const r = await h.call("POST", "/v1/stacks/prod/destroys", { token: h.tokens.admin, body: { confirm: "prod" } });
         assert.equal(r.status, 422);
         assert.equal(r.body.error.code, "APPROVAL_REQUIRED");
+        assert.equal(h.server.store.listJobs({}).length, 0);
+    });
+    it("answers 401 to a webhook whose signature does not match its raw body, creating no job", async () => {
+        const raw = JSON.stringify({ action: "opened", number: 1, repository: { full_name: "acme/infra" } });
+        const signature = "sha256=" + createHmac("sha256", "webhook-secret-0123456789").update(raw + " ").digest("hex");
+        const r = await h.call("POST", "/v1/webhooks/github", { raw, headers: { "x-hub-signature-256": signature, "x-github-event": "pull_request", "x-github-delivery": "d-1" } });
+        assert.equal(r.status, 401);
+        assert.equal(r.body.error.code, "BAD_SIGNATURE");
         assert.equal(h.server.store.listJobs({}).length, 0);
     });
     it("records each refusal in the audit log with the caller and the status", async () => {
