@@ -44,6 +44,8 @@ export interface EvaluateOptions {
     stackOutputs?: Record<string, Record<string, unknown>>;
     /** Reuse an identical earlier evaluation of this process. @default true (bench/infra.ts turns it off) */
     cache?: boolean;
+    /** Queue behind evaluations requested without it (a test file starting its own early). @default false */
+    background?: boolean;
 }
 
 /** What the parent sends the child; internal. */
@@ -87,38 +89,48 @@ function nodeBinary(): string {
 
 // An evaluation is a pure function of its request, and each costs a process start and ~2 s of
 // loading the AWS SDK: test files and commands in one process share the results.
-const memo = new Map<string, Promise<Evaluation>>();
+const memo = new Map<string, { result: Promise<Evaluation>; ticket: Ticket }>();
 
-function runChild(request: Omit<ChildRequest, "outFile">, cache = true): Promise<Evaluation> {
-    if (!cache) return spawnChild(request);
+function runChild(request: Omit<ChildRequest, "outFile">, opts: EvaluateOptions): Promise<Evaluation> {
+    const background = opts.background ?? false;
+    if (opts.cache === false) return spawnChild(request, { background }).result;
     const key = JSON.stringify(request);
-    let result = memo.get(key);
-    if (!result) {
-        result = spawnChild(request);
-        memo.set(key, result);
-        result.catch(() => memo.delete(key));
+    let entry = memo.get(key);
+    if (!entry) {
+        entry = spawnChild(request, { background });
+        memo.set(key, entry);
+        entry.result.catch(() => memo.delete(key));
+    } else if (!background) {
+        // Someone waits for it now: it no longer queues behind other files' early starts.
+        entry.ticket.background = false;
     }
     // Callers may edit what they get (the policy tests do), so each gets its own copy.
-    return result.then((e) => structuredClone(e));
+    return entry.result.then((e) => structuredClone(e));
 }
 
 // At most one evaluation per CPU at a time: test files may start theirs as they load, and more
-// processes than cores only add memory and context switches.
+// processes than cores only add memory and context switches. Evaluations someone awaits now go
+// before background ones (started early), so a file's `before` is not starved by later files.
 const MAX_CONCURRENT = Math.max(1, Number(process.env.TODOBACKEND_OFFLINE_CONCURRENCY) || os.cpus().length);
+interface Ticket { background: boolean; start?: () => void }
 let running = 0;
-const waiting: Array<() => void> = [];
+const queue: Ticket[] = [];
 
-async function spawnChild(request: Omit<ChildRequest, "outFile">): Promise<Evaluation> {
-    // A finishing evaluation hands its slot straight to the next waiter, so none can slip in between.
-    if (running < MAX_CONCURRENT) running++;
-    else await new Promise<void>((resolve) => waiting.push(resolve));
-    try {
-        return await runInChild(request);
-    } finally {
-        const next = waiting.shift();
-        if (next) next();
-        else running--;
-    }
+function spawnChild(request: Omit<ChildRequest, "outFile">, ticket: Ticket): { result: Promise<Evaluation>; ticket: Ticket } {
+    const result = (async () => {
+        // A finishing evaluation hands its slot straight to the next ticket, so none can slip in between.
+        if (running < MAX_CONCURRENT) running++;
+        else await new Promise<void>((resolve) => { ticket.start = resolve; queue.push(ticket); });
+        try {
+            return await runInChild(request);
+        } finally {
+            const i = queue.findIndex((t) => !t.background);
+            const [next] = queue.splice(i >= 0 ? i : 0, 1);
+            if (next) next.start!();
+            else running--;
+        }
+    })();
+    return { result, ticket };
 }
 
 async function runInChild(request: Omit<ChildRequest, "outFile">): Promise<Evaluation> {
@@ -146,7 +158,7 @@ async function runInChild(request: Omit<ChildRequest, "outFile">): Promise<Evalu
 /** Evaluates the real program (infra/) as `stack`, config from `Pulumi.<stack>.yaml` plus overrides. */
 export function evaluateStackFull(stack: string, opts: EvaluateOptions = {}): Promise<Evaluation> {
     const config = { ...readStackConfig(stack), ...qualify(opts.config) };
-    return runChild({ project: PROJECT, stack, config, secretKeys: [], module: path.join(ROOT, "infra", "index.ts"), stackOutputs: opts.stackOutputs }, opts.cache);
+    return runChild({ project: PROJECT, stack, config, secretKeys: [], module: path.join(ROOT, "infra", "index.ts"), stackOutputs: opts.stackOutputs }, opts);
 }
 
 /**
@@ -155,7 +167,7 @@ export function evaluateStackFull(stack: string, opts: EvaluateOptions = {}): Pr
  */
 export function evaluateProgram(modulePath: string, exportName: string, opts: EvaluateOptions & { stack?: string } = {}): Promise<Evaluation> {
     return runChild({ project: PROJECT, stack: opts.stack ?? "dev", config: qualify(opts.config), secretKeys: [],
-        module: path.resolve(modulePath), exportName, stackOutputs: opts.stackOutputs }, opts.cache);
+        module: path.resolve(modulePath), exportName, stackOutputs: opts.stackOutputs }, opts);
 }
 
 /** The resources `stack` declares: what `npm run policy:offline` checks. */

@@ -5,7 +5,7 @@ import { clusterUserData, ECS_AMI_PARAMETER, instanceAssumeRolePolicy, instanceM
 import { EVALUATION_WAIT_MS, Evaluated, evaluateProgram, startEarly } from "./harness";
 import { COMPONENTS_PROGRAM, TAGS } from "./programs/components";
 
-const components = startEarly(evaluateProgram(COMPONENTS_PROGRAM, "all"));
+startEarly(evaluateProgram(COMPONENTS_PROGRAM, "all", { background: true }));
 
 const LT = "aws:ec2/launchTemplate:LaunchTemplate";
 const ASG = "aws:autoscaling/group:Group";
@@ -42,7 +42,7 @@ describe("cluster", function () {
     this.timeout(EVALUATION_WAIT_MS);
     let e: Evaluated;
     before(async () => {
-        e = await components;
+        e = await evaluateProgram(COMPONENTS_PROGRAM, "all");
     });
 
     it("names the cluster <env>-cluster and attaches the capacity provider as its default", () => {

@@ -4,7 +4,7 @@ import { validateDatabaseArgs } from "../../infra/database";
 import { EVALUATION_WAIT_MS, Evaluated, evaluateProgram, startEarly } from "./harness";
 import { COMPONENTS_PROGRAM, TAGS } from "./programs/components";
 
-const components = startEarly(evaluateProgram(COMPONENTS_PROGRAM, "all"));
+startEarly(evaluateProgram(COMPONENTS_PROGRAM, "all", { background: true }));
 
 const RDS = "aws:rds/instance:Instance";
 
@@ -12,7 +12,7 @@ describe("database", function () {
     this.timeout(EVALUATION_WAIT_MS);
     let e: Evaluated;
     before(async () => {
-        e = await components;
+        e = await evaluateProgram(COMPONENTS_PROGRAM, "all");
     });
 
     it("declares a private, encrypted MySQL 8.0 on db.t4g.micro with 20 GiB gp3 and an RDS-managed password", () => {

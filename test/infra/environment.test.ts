@@ -8,15 +8,14 @@ const DELIVERY_APP = "123456789012.dkr.ecr.us-east-1.amazonaws.com/docker-in-aws
 const APP_REPO = "111122223333.dkr.ecr.eu-west-1.amazonaws.com/acme/todobackend";
 const CERT = "arn:aws:acm:us-east-1:123456789012:certificate/abc";
 
-// Started as mocha loads this file (see startEarly), awaited in `before`.
-const stacks = startEarly(Promise.all([
-    evaluateStack("dev"),
-    evaluateStack("prod"),
-    // No delivery stack yet: images from config, a pinned tag; a certificate for HTTPS; the
-    // book's mode of an existing VPC and subnets.
-    evaluateStack("dev", { config: { deliveryStack: "", appImageRepository: APP_REPO, imageTag: "5fdbe62", certificateArn: CERT,
-        vpcCidr: "", vpcId: "vpc-0f8233a8", publicSubnetIds: "subnet-0a5d3ece,subnet-0324e246", privateSubnetIds: "subnet-01111111,subnet-02222222" } }),
-]));
+// No delivery stack yet: images from config, a pinned tag; a certificate for HTTPS; the book's
+// mode of an existing VPC and subnets.
+const STANDALONE = { deliveryStack: "", appImageRepository: APP_REPO, imageTag: "5fdbe62", certificateArn: CERT,
+    vpcCidr: "", vpcId: "vpc-0f8233a8", publicSubnetIds: "subnet-0a5d3ece,subnet-0324e246", privateSubnetIds: "subnet-01111111,subnet-02222222" };
+const evaluateAll = (background: boolean) => Promise.all([
+    evaluateStack("dev", { background }), evaluateStack("prod", { background }), evaluateStack("dev", { config: STANDALONE, background }),
+]);
+startEarly(evaluateAll(true));
 
 describe("environment stacks", function () {
     this.timeout(EVALUATION_WAIT_MS);
@@ -24,7 +23,7 @@ describe("environment stacks", function () {
     let prod: Evaluated;
     let standalone: Evaluated;
     before(async () => {
-        [dev, prod, standalone] = await stacks;
+        [dev, prod, standalone] = await evaluateAll(false);
     });
 
     const names = (e: Evaluated, type: string) => e.byType(type).map((r) => r.inputs.name).sort();

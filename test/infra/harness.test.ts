@@ -5,13 +5,14 @@ import { EVALUATION_WAIT_MS, Evaluated, evaluateProgram, evaluateStack, startEar
 import { readStackConfig } from "../../scripts/offline/evaluate";
 
 const probeModule = path.join(__dirname, "programs", "harnessProbe.ts");
-const probeEvaluation = startEarly(evaluateProgram(probeModule, "probe", { config: { password: "hunter2" } }));
+const PROBE_CONFIG = { password: "hunter2" };
+startEarly(evaluateProgram(probeModule, "probe", { config: PROBE_CONFIG, background: true }));
 
 describe("offline evaluation harness", function () {
     this.timeout(EVALUATION_WAIT_MS);
     let probe: Evaluated;
     before(async () => {
-        probe = await probeEvaluation;
+        probe = await evaluateProgram(probeModule, "probe", { config: PROBE_CONFIG });
     });
 
     it("records each resource's parent URN and URN", () => {

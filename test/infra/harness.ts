@@ -47,9 +47,11 @@ export async function evaluateProgram(modulePath: string, exportName: string, op
 export const EVALUATION_WAIT_MS = 240_000;
 
 /**
- * Marks an evaluation started at a test file's top level, as mocha loads the file, so the child
- * processes of all files run while earlier files test (at most one per CPU, see evaluate.ts);
- * `before` then awaits it. Failures surface there, not as unhandled rejections at load.
+ * Wraps an evaluation a test file starts at its top level with `{ background: true }`, as mocha
+ * loads it: the child processes of all files then run (one per CPU, see evaluate.ts) while
+ * earlier files test. The file's `before` asks for the same evaluation again without
+ * `background`, which shares the running one and moves it ahead of other files' early starts.
+ * A failure surfaces there, not as an unhandled rejection at load.
  */
 export function startEarly<T>(evaluation: Promise<T>): Promise<T> {
     evaluation.catch(() => undefined);

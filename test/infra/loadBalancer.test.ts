@@ -4,7 +4,7 @@ import { EVALUATION_WAIT_MS, Evaluated, evaluateProgram, startEarly } from "./ha
 import { COMPONENTS_PROGRAM, TAGS } from "./programs/components";
 import { TLS_POLICY } from "../../infra/loadBalancer";
 
-const components = startEarly(evaluateProgram(COMPONENTS_PROGRAM, "all"));
+startEarly(evaluateProgram(COMPONENTS_PROGRAM, "all", { background: true }));
 
 const LB = "aws:lb/loadBalancer:LoadBalancer";
 const TG = "aws:lb/targetGroup:TargetGroup";
@@ -14,7 +14,7 @@ describe("load balancer", function () {
     this.timeout(EVALUATION_WAIT_MS);
     let e: Evaluated;
     before(async () => {
-        e = await components;
+        e = await evaluateProgram(COMPONENTS_PROGRAM, "all");
     });
 
     it("is internet-facing in the public subnets behind its group, idle timeout 30 (book §6.3)", () => {

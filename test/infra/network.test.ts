@@ -5,7 +5,7 @@ import { ANYWHERE, securityRules } from "../../infra/lib/securityRules";
 import { EVALUATION_WAIT_MS, Evaluated, evaluateProgram, startEarly } from "./harness";
 import { COMPONENTS_PROGRAM, TAGS } from "./programs/components";
 
-const components = startEarly(evaluateProgram(COMPONENTS_PROGRAM, "all"));
+startEarly(evaluateProgram(COMPONENTS_PROGRAM, "all", { background: true }));
 
 const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
 const EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule";
@@ -15,7 +15,7 @@ describe("network", function () {
     this.timeout(EVALUATION_WAIT_MS);
     let e: Evaluated;
     before(async () => {
-        e = await components;
+        e = await evaluateProgram(COMPONENTS_PROGRAM, "all");
     });
 
     it("creates an awsx VPC with public and private subnets over the requested AZs, NAT per AZ and DNS on", () => {
