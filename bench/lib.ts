@@ -177,9 +177,13 @@ export interface SseRecord {
     at: number;
 }
 
-/** Reads a job's SSE stream to its end (the server closes it after the final state). */
-export async function readSse(base: string, token: string, jobId: string, onRecord?: (r: SseRecord) => void): Promise<SseRecord[]> {
-    const res = await fetch(`${base}/v1/jobs/${jobId}/events`, { headers: { authorization: `Bearer ${token}`, accept: "text/event-stream" } });
+/**
+ * Reads a job's SSE stream to its end (the server closes it after the final state), or until
+ * `onRecord` returns true.
+ */
+export async function readSse(base: string, token: string, jobId: string, onRecord?: (r: SseRecord) => boolean | void): Promise<SseRecord[]> {
+    const controller = new AbortController();
+    const res = await fetch(`${base}/v1/jobs/${jobId}/events`, { headers: { authorization: `Bearer ${token}`, accept: "text/event-stream" }, signal: controller.signal });
     if (res.status !== 200 || !res.body) throw new Error(`SSE answered ${res.status}`);
     const records: SseRecord[] = [];
     const decoder = new TextDecoder();
@@ -200,7 +204,10 @@ export async function readSse(base: string, token: string, jobId: string, onReco
             if (!fields.has("id")) continue;
             const record = { id: Number(fields.get("id")), event: fields.get("event") ?? "message", data: JSON.parse(fields.get("data") ?? "null"), at };
             records.push(record);
-            onRecord?.(record);
+            if (onRecord?.(record)) {
+                controller.abort();
+                return records;
+            }
         }
     }
     return records;

@@ -39,6 +39,8 @@ const RATE = Number(process.env.BENCH_RATE ?? 200);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 /** Per-resource delay of the stand-in cloud in the parallel/serial comparison. */
 const UPDATE_DELAY_MS = Number(process.env.BENCH_UPDATE_DELAY_MS ?? 2000);
+/** Which measurements to run; a partial run writes its own BENCHMARKS.md section. */
+const PARTS = new Set((process.env.BENCH_PARTS ?? "preview,parallel,load").split(","));
 
 interface PreviewRun {
     totalMs: number;
@@ -190,13 +192,15 @@ async function main(): Promise<void> {
         // The stacks exist and hold resources before anything is timed.
         await Promise.all([updateAndWait(svc, w, "dev"), updateAndWait(svc, w, "prod")]);
         // One untimed run of each warms the page cache and the CLI's plugin lookups.
-        await servicePreview(svc, w, "dev");
-        await barePreview(w, "dev");
+        if (PARTS.has("preview")) {
+            await servicePreview(svc, w, "dev");
+            await barePreview(w, "dev");
+        }
 
         // 1 + 2. Interleaved so that the machine's (shared) load hits both sides alike.
         const svcRuns: PreviewRun[] = [];
         const cliRuns: number[] = [];
-        for (let i = 0; i < RUNS; i++) {
+        for (let i = 0; PARTS.has("preview") && i < RUNS; i++) {
             svcRuns.push(await servicePreview(svc, w, "dev"));
             cliRuns.push(await barePreview(w, "dev"));
             console.log(`preview ${i + 1}/${RUNS}: service ${fmt(svcRuns[i].totalMs / 1000)} s, bare CLI ${fmt(cliRuns[i] / 1000)} s, first engine event ${fmt(svcRuns[i].firstEngineEventMs / 1000)} s`);
@@ -212,7 +216,7 @@ async function main(): Promise<void> {
             w.configure("dev", { count: 2, delayMs: UPDATE_DELAY_MS, content: `v${version}` });
             w.configure("prod", { count: 3, delayMs: UPDATE_DELAY_MS, content: `v${version}` });
         };
-        for (let i = 0; i < Math.max(3, Math.ceil(RUNS / 2)); i++) {
+        for (let i = 0; PARTS.has("parallel") && i < Math.max(3, Math.ceil(RUNS / 2)); i++) {
             flip();
             let t0 = performance.now();
             await updateAndWait(svc, w, "dev");
@@ -232,11 +236,9 @@ async function main(): Promise<void> {
         w.configure("dev", { count: 2, delayMs: longDelay, content: `v${version}` });
         w.configure("prod", { count: 3, delayMs: longDelay, content: `v${version}` });
         const jobs = [await update(svc, w, "dev"), await update(svc, w, "prod")];
-        for (;;) {
-            const states = await Promise.all(jobs.map(async (id) => (await api(svc.url, "GET", `/v1/jobs/${id}`, w.tokens.viewer)).body));
-            if (states.every((j) => j.summary?.steps?.length)) break;
-            await sleep(100);
-        }
+        // Mid-update: the engine has begun a resource step (seen on the event stream, which is
+        // live; the job's stored summary is only refreshed when a later event arrives).
+        await Promise.all(jobs.map((id) => readSse(svc.url, w.tokens.viewer, id, (r) => r.event === "resourcePreEvent")));
         const paths = ["/v1/stacks", `/v1/jobs/${jobs[0]}`, `/v1/jobs/${jobs[1]}`];
         const schedBefore = schedOf(svc.pid)!;
         const loadAvg = os.loadavg()[0];
@@ -258,6 +260,7 @@ async function main(): Promise<void> {
         const parallelMedian = median(parallel);
         const p = (xs: number[], q: number) => fmt(percentile(xs, q), 1);
         const verdict = (ok: boolean) => (ok ? "met" : "**missed**");
+        const part = (name: string, n: number) => (PARTS.has(name) ? n : 0);
         const rows: (string | number)[][] = [
             [`Service preview (POST → final SSE event), median of ${RUNS}`, `${fmt(svcMedian / 1000)} s (runs: ${svcRuns.map((r) => fmt(r.totalMs / 1000)).join(", ")})`, "", ""],
             [`Bare \`pulumi preview\`, median of ${RUNS}`, `${fmt(cliMedian / 1000)} s (runs: ${cliRuns.map((r) => fmt(r / 1000)).join(", ")})`, "", ""],
@@ -285,10 +288,14 @@ async function main(): Promise<void> {
             ["Worker process RSS peak (VmHWM)", `${fmt(mem.workerPeak, 0)} MiB`, "", ""],
             ["Worker tree RSS peak (worker + CLI + language host + program + providers)", `${fmt(mem.treePeak, 0)} MiB`, "", ""],
         ];
+        const [previewRows, parallelRows, loadRows] = [rows.slice(0, 5), rows.slice(5, 8), rows.slice(8)];
+        rows.length = 0;
+        rows.push(...previewRows.slice(0, part("preview", 5)), ...parallelRows.slice(0, part("parallel", 3)), ...loadRows.slice(0, part("load", loadRows.length)));
         if (failedPreviews) rows.push(["Service previews not succeeded", String(failedPreviews), "0", "**missed**"]);
         const md = table(["Measure", "Figure", "Target", ""], rows);
         console.log(`\n${md}\n`);
-        writeSection("service", `Run of \`npm run bench:service\`: ${facts}.\n\n${md}`);
+        const all = PARTS.has("preview") && PARTS.has("parallel") && PARTS.has("load");
+        writeSection(all ? "service" : `service-${[...PARTS].join("-")}`, `Run of \`${all ? "" : `BENCH_PARTS=${[...PARTS].join(",")} `}npm run bench:service\`: ${facts}.\n\n${md}`);
     } finally {
         await sampler.stop();
         await svc.stop();
