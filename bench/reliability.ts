@@ -15,7 +15,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import fc from "fast-check";
 import type { Job } from "../automation/jobs/types";
-import { api, descendants, isTerminal, machineFacts, prepareWorkspace, ServiceProcess, sleep, startService, table, waitJob, Workspace, writeSection } from "./lib";
+import { api, descendants, isTerminal, machineFacts, prepareWorkspace, readSse, ServiceProcess, sleep, startService, table, waitJob, Workspace, writeSection } from "./lib";
 
 const PARTS = new Set((process.env.BENCH_PARTS ?? "kill,restart,concurrent,malformed").split(","));
 const KILLS = Number(process.env.BENCH_KILLS ?? 10);
@@ -51,6 +51,11 @@ async function auditAfter(svc: ServiceProcess, w: Workspace, afterSeq: number): 
 async function lastAuditSeq(svc: ServiceProcess, w: Workspace): Promise<number> {
     const page = await auditAfter(svc, w, 0);
     return page?.entries.at(-1)?.seq ?? 0;
+}
+
+/** Resolves once the job's engine has started a step on one of the fixture's items. */
+async function itemStepBegun(svc: ServiceProcess, w: Workspace, jobId: string): Promise<void> {
+    await readSse(svc.url, w.tokens.viewer, jobId, (r) => r.event === "resourcePreEvent" && /::item-\d+$/.test(String(r.data?.data?.resourcePreEvent?.metadata?.urn ?? "")));
 }
 
 /** The worker running a job: the service's child whose tree holds the `pulumi` CLI. */
@@ -102,12 +107,13 @@ async function killWorkers(svc: ServiceProcess, w: Workspace): Promise<Row[]> {
     for (let i = 1; i <= KILLS; i++) {
         const wholeTree = i % 2 === 0;
         const seqBefore = await lastAuditSeq(svc, w);
-        w.configure(stack, { count: 3, delayMs: 3000, content: `kill-${i}` });
+        w.configure(stack, { count: 3, delayMs: 8000, content: `kill-${i}` });
         const posted = await post(svc, w, stack, "updates");
         if (posted.status !== 202) throw new Error(`update refused: ${posted.status} ${JSON.stringify(posted.body)}`);
         const id = posted.body.id as string;
-        // Mid-update: the engine has announced its first resource step.
-        await until("the update's first step", async () => ((await api(svc.url, "GET", `/v1/jobs/${id}`, w.tokens.viewer)).body.summary?.steps?.length ? true : undefined));
+        // Mid-update: the engine has begun changing an item (live event stream; the stored
+        // summary is only refreshed by a later event).
+        await itemStepBegun(svc, w, id);
         const worker = jobWorker(svc.pid);
         if (!worker) throw new Error(`round ${i}: no worker with a pulumi CLI under the service`);
         for (const pid of wholeTree ? [worker.pid, ...worker.tree] : [worker.pid]) {
@@ -172,18 +178,15 @@ async function killService(w: Workspace, start: () => Promise<ServiceProcess>, s
     let final = 0;
     const states: Record<string, number> = {};
     for (let round = 1; round <= rounds; round++) {
-        w.configure("dev", { count: 1, delayMs: 4000, content: `svc-${round}` });
-        w.configure("prod", { count: 1, delayMs: 4000, content: `svc-${round}` });
+        w.configure("dev", { count: 1, delayMs: 8000, content: `svc-${round}` });
+        w.configure("prod", { count: 1, delayMs: 8000, content: `svc-${round}` });
         const ids: string[] = [];
         for (const [stack, kind] of [["dev", "updates"], ["prod", "updates"], ["dev", "refreshes"], ["prod", "previews"], ["dev", "previews"], ["prod", "refreshes"]] as const) {
             const r = await post(svc, w, stack, kind);
             if (r.status === 202) ids.push(r.body.id);
         }
         posted += ids.length;
-        await until("an update to be running", async () => {
-            const jobs = await Promise.all(ids.slice(0, 2).map(async (id) => (await api(svc.url, "GET", `/v1/jobs/${id}`, w.tokens.viewer)).body));
-            return jobs.some((j) => j.summary?.steps?.length) ? true : undefined;
-        });
+        await itemStepBegun(svc, w, ids[0]);
         svc.child.kill("SIGKILL");
         await svc.exited;
         svc = await start();
