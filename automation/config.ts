@@ -1,3 +1,4 @@
+import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { z } from "zod";
@@ -48,11 +49,14 @@ const EnvSchema = z.object({
     AUTOMATION_CANCEL_GRACE_MS: int(0, 3_600_000).default(15_000),
     /** On SIGTERM, how long running jobs may finish before they are cancelled and marked interrupted. @default 30000 */
     AUTOMATION_SHUTDOWN_GRACE_MS: int(0, 3_600_000).default(30_000),
-    /** Comma-separated policy pack directories run on every preview and update. @default none */
+    /**
+     * Comma-separated policy pack directories run on every preview and update; set but empty
+     * turns packs off. @default <project>/policy when it holds a PulumiPolicy.yaml, else none
+     */
     AUTOMATION_POLICY_PACKS: z
         .string()
         .optional()
-        .transform((s) => (s ?? "").split(",").map((p) => p.trim()).filter(Boolean).map((p) => path.resolve(p))),
+        .transform((s) => (s === undefined ? undefined : s.split(",").map((p) => p.trim()).filter(Boolean).map((p) => path.resolve(p)))),
     /** Token file (hashed bearer tokens, see `npm run token`). @default <data dir>/tokens.json */
     AUTOMATION_TOKENS_FILE: absPath.optional(),
     /** Largest accepted request body in bytes. @default 65536 */
@@ -60,6 +64,20 @@ const EnvSchema = z.object({
     /** pino level. @default info */
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
+
+const KEEP_EMPTY = new Set(["AUTOMATION_POLICY_PACKS"]);
+
+/** Where a project keeps its own policy pack; the CI pipeline and the buildspecs run the same one. */
+export const PROJECT_POLICY_DIR = "policy";
+
+/**
+ * The packs a project gets without AUTOMATION_POLICY_PACKS: its own `policy/` pack when it has
+ * one, so the service's previews are held to the same rules as CI's.
+ */
+export function defaultPolicyPacks(projectDir: string): string[] {
+    const dir = path.join(projectDir, PROJECT_POLICY_DIR);
+    return fs.existsSync(path.join(dir, "PulumiPolicy.yaml")) ? [dir] : [];
+}
 
 export interface ServiceConfig {
     port: number;
@@ -92,7 +110,8 @@ export class ConfigError extends Error {
  * variable, what it got and what it needs, so a start-up fails with one readable message.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
-    const known = Object.fromEntries(Object.keys(EnvSchema.shape).map((k) => [k, env[k] === "" ? undefined : env[k]]));
+    // Empty means unset, except for the policy packs, where empty is the way to turn the default pack off.
+    const known = Object.fromEntries(Object.keys(EnvSchema.shape).map((k) => [k, env[k] === "" && !KEEP_EMPTY.has(k) ? undefined : env[k]]));
     const parsed = EnvSchema.safeParse(known);
     if (!parsed.success) {
         throw new ConfigError(
@@ -118,7 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
         queueLimit: e.AUTOMATION_QUEUE_LIMIT,
         cancelGraceMs: e.AUTOMATION_CANCEL_GRACE_MS,
         shutdownGraceMs: e.AUTOMATION_SHUTDOWN_GRACE_MS,
-        policyPacks: e.AUTOMATION_POLICY_PACKS,
+        policyPacks: e.AUTOMATION_POLICY_PACKS ?? defaultPolicyPacks(e.AUTOMATION_PROJECT_DIR),
         tokensFile: e.AUTOMATION_TOKENS_FILE ?? path.join(dataDir, "tokens.json"),
         bodyLimit: e.AUTOMATION_BODY_LIMIT,
         logLevel: e.LOG_LEVEL,

@@ -11,7 +11,27 @@ describe("service configuration", () => {
         assert.equal(c.concurrency, 2);
         assert.equal(c.port, 8080);
         assert.equal(c.passphrase, undefined);
-        assert.deepEqual(c.policyPacks, []);
+    });
+
+    describe("policy packs", () => {
+        const fixtureProject = path.resolve(__dirname, "../fixture/project");
+
+        it("runs the project's own policy/ pack when AUTOMATION_POLICY_PACKS is unset", () => {
+            assert.deepEqual(loadConfig({}).policyPacks, [path.join(REPO_ROOT, "policy")]);
+        });
+
+        it("runs no pack when AUTOMATION_POLICY_PACKS is set but empty", () => {
+            assert.deepEqual(loadConfig({ AUTOMATION_POLICY_PACKS: "" }).policyPacks, []);
+            assert.deepEqual(loadConfig({ AUTOMATION_POLICY_PACKS: " , " }).policyPacks, []);
+        });
+
+        it("runs no pack for a project without a policy/PulumiPolicy.yaml", () => {
+            assert.deepEqual(loadConfig({ AUTOMATION_PROJECT_DIR: fixtureProject }).policyPacks, []);
+        });
+
+        it("runs only the listed packs when AUTOMATION_POLICY_PACKS names some, not the project's own as well", () => {
+            assert.deepEqual(loadConfig({ AUTOMATION_POLICY_PACKS: "/packs/a" }).policyPacks, ["/packs/a"]);
+        });
     });
 
     it("passes PULUMI_BACKEND_URL and PULUMI_CONFIG_PASSPHRASE through and splits policy packs", () => {

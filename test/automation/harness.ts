@@ -90,8 +90,10 @@ export interface Harness extends FixtureCopy {
     stop(): Promise<void>;
 }
 
-export async function startHarness(opts: { env?: Record<string, string>; overrides?: ServerOverrides } = {}): Promise<Harness> {
+export async function startHarness(opts: { env?: Record<string, string>; overrides?: ServerOverrides; prepare?: (copy: FixtureCopy) => void } = {}): Promise<Harness> {
     const copy = prepareFixture();
+    // before the configuration is read, since some of it depends on what the project holds
+    opts.prepare?.(copy);
     const config = loadConfig({
         PORT: "0",
         AUTOMATION_PROJECT_DIR: copy.projectDir,
