@@ -182,15 +182,17 @@ export interface SseRecord {
  * `onRecord` returns true.
  */
 export async function readSse(base: string, token: string, jobId: string, onRecord?: (r: SseRecord) => boolean | void): Promise<SseRecord[]> {
-    const controller = new AbortController();
-    const res = await fetch(`${base}/v1/jobs/${jobId}/events`, { headers: { authorization: `Bearer ${token}`, accept: "text/event-stream" }, signal: controller.signal });
+    const res = await fetch(`${base}/v1/jobs/${jobId}/events`, { headers: { authorization: `Bearer ${token}`, accept: "text/event-stream" } });
     if (res.status !== 200 || !res.body) throw new Error(`SSE answered ${res.status}`);
     const records: SseRecord[] = [];
     const decoder = new TextDecoder();
+    const reader = res.body.getReader();
     let buffer = "";
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return records;
         const at = performance.now();
-        buffer += decoder.decode(chunk, { stream: true });
+        buffer += decoder.decode(value, { stream: true });
         let cut: number;
         while ((cut = buffer.indexOf("\n\n")) >= 0) {
             const block = buffer.slice(0, cut);
@@ -205,12 +207,12 @@ export async function readSse(base: string, token: string, jobId: string, onReco
             const record = { id: Number(fields.get("id")), event: fields.get("event") ?? "message", data: JSON.parse(fields.get("data") ?? "null"), at };
             records.push(record);
             if (onRecord?.(record)) {
-                controller.abort();
+                // Dropping the connection is how a watcher leaves; the server cleans up on close.
+                await reader.cancel().catch(() => undefined);
                 return records;
             }
         }
     }
-    return records;
 }
 
 export interface ProcStat {
