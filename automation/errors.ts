@@ -48,6 +48,15 @@ export const payloadTooLarge = (limitBytes: number) =>
     new AppError("PAYLOAD_TOO_LARGE", 413, `Request body is larger than ${limitBytes} bytes.`, { limitBytes });
 export const planStale = (message: string, details?: Record<string, unknown>) =>
     new AppError("PLAN_STALE", 409, message, details);
+/** The URL of a stack's repair findings and action; every NEEDS_REPAIR answer names it. */
+export const repairPath = (stack: string) => `/v1/stacks/${encodeURIComponent(stack)}/repair`;
+export const needsRepair = (stack: string, op: string, findings: readonly object[]) =>
+    new AppError(
+        "NEEDS_REPAIR",
+        409,
+        `Stack "${stack}" needs repair before it can run a ${op}: a run that did not finish left its state inconsistent (pending operations or a lock nobody may clear). See GET ${repairPath(stack)}, then repair it with POST ${repairPath(stack)} (role admin).`,
+        { stack, repair: repairPath(stack), findings },
+    );
 export const shuttingDown = () =>
     new AppError("SHUTTING_DOWN", 503, "The service is shutting down and accepts no new jobs; retry against the restarted service.");
 export const unavailable = (message: string, details?: Record<string, unknown>) =>

@@ -25,7 +25,7 @@ import { EngineContext, readStackState } from "./pulumi/state";
 import { authenticate, createRedactor, fileTokens, identify, mutationRateLimit, requireRole, type TokenVerifier } from "./security";
 import { ensurePassphrase, type ServerOverrides } from "./server";
 
-export interface SafetyLayer extends Required<Pick<ServerOverrides, "guards" | "routers" | "tokens" | "recovery">> {
+export interface SafetyLayer extends Required<Pick<ServerOverrides, "guards" | "routers" | "tokens" | "recovery" | "repair">> {
     approvals: ApprovalService;
     recoveryService: RecoveryService;
     audit: AuditLog;
@@ -92,6 +92,7 @@ export function createSafetyLayer(config: ServiceConfig, options: SafetyOptions 
         guards: approvals,
         recoveryService,
         recovery: recoveryService,
+        repair: recoveryService,
         routers: (ctx) => {
             approvals.bind(ctx.store);
             const webhooks = webhookConfig
@@ -121,8 +122,9 @@ export function createSafetyLayer(config: ServiceConfig, options: SafetyOptions 
                     ...(job.options.previewId ? { previewId: job.options.previewId } : {}),
                     ...(job.error ? { details: { error: job.error } } : {}),
                 });
-                // A job that did not finish cleanly may have left a lock or pending operations.
-                if (job.op !== "preview" && job.state !== "succeeded" && job.state !== "superseded") {
+                // A job that did not finish cleanly may have left a lock or pending operations
+                // (a forced cancel always may); one that never started cannot have.
+                if (job.op !== "preview" && job.startedAt && job.state !== "succeeded") {
                     recoveryService.scanStack(job.stack, `after ${job.op} ${job.id} ended ${job.state}`).catch((e: unknown) => ctx.logger.warn({ err: e, stack: job.stack }, "post-job recovery scan failed"));
                 }
             });

@@ -6,7 +6,7 @@ import type { Router } from "express";
 import { createApp } from "./app";
 import { ConfigError, PULUMI_VERSION, ServiceConfig, loadConfig } from "./config";
 import type { Readiness } from "./http/ops";
-import { Guards, JobService, workerEnvironment } from "./jobs/service";
+import { Guards, JobService, RepairGate, workerEnvironment } from "./jobs/service";
 import { JobStore } from "./jobs/store";
 import { createLogger, Logger } from "./logger";
 import { createMetrics } from "./metrics";
@@ -19,6 +19,8 @@ export interface ServerOverrides {
     guards?: Guards;
     /** Runs at start-up after running jobs are marked interrupted and before the queue resumes. */
     recovery?: { scan(): Promise<unknown> | unknown };
+    /** Which stacks need repair (shown on the stacks, and no new job runs on them). */
+    repair?: RepairGate;
     routers?: (ctx: { service: JobService; store: JobStore; logger: Logger; config: ServiceConfig }) => Router[];
     tokens?: TokenVerifier;
     startWorker?: StartWorker;
@@ -90,6 +92,7 @@ export async function startServer(config: ServiceConfig, overrides: ServerOverri
         logger,
         startWorker: overrides.startWorker ?? pool.start,
         guards: overrides.guards,
+        repair: overrides.repair,
         metrics,
         stacks: () => listStacks(config.projectDir),
         projectDir: config.projectDir,

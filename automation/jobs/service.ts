@@ -6,6 +6,7 @@ import {
     isAppError,
     jobFinished,
     jobNotFound,
+    needsRepair,
     shuttingDown,
     stackNotFound,
 } from "../errors";
@@ -32,6 +33,24 @@ export interface Guards {
 
 export const noGuards: Guards = { beforeStart: () => undefined, onEvent: () => undefined };
 
+/** A stack's repair status as the crash recovery last found it. */
+export interface RepairStatus {
+    /** True while a run that did not finish has left the stack needing an admin's repair. */
+    needed: boolean;
+    findings: readonly object[];
+    checkedAt?: string;
+}
+
+/**
+ * The crash recovery seen from the job service (the safety layer's RecoveryService): stacks
+ * that need repair take no new job of any kind until an admin repairs them.
+ */
+export interface RepairGate {
+    repairStatus(stack: string): RepairStatus;
+    /** Resolves when any scan of the stack under way has finished (one follows every failed or cancelled apply). */
+    settled(stack: string): Promise<void>;
+}
+
 export interface JobMetrics {
     jobStarted(job: Job): void;
     jobFinished(job: Job, seconds: number): void;
@@ -42,6 +61,8 @@ export interface JobServiceDeps {
     logger: Logger;
     startWorker: StartWorker;
     guards?: Guards;
+    /** Without one, stacks are never marked as needing repair. */
+    repair?: RepairGate;
     metrics?: JobMetrics;
     /** The project's stack allow-list, read fresh on each call. */
     stacks: () => string[];
@@ -70,6 +91,8 @@ export interface StackStatus {
     lastJob?: Pick<Job, "id" | "op" | "state" | "createdAt" | "finishedAt">;
     /** Outputs after the last successful update, refresh or destroy; secrets masked. */
     outputs?: Record<string, unknown>;
+    /** Present when crash recovery runs (the safety layer); `needed` blocks new jobs with 409 NEEDS_REPAIR. */
+    repair?: RepairStatus;
 }
 
 /**
@@ -104,6 +127,7 @@ export class JobService {
     async submit(input: { stack: string; op: Op; options?: JobOptions; triggeredBy: string }): Promise<Job> {
         this.assertStack(input.stack);
         if (!this.accepting) throw shuttingDown();
+        this.assertRepaired(input.stack, input.op);
         const options = input.options ?? {};
         this.queue.checkAdmission(input.stack, input.op, options.noQueue);
         if (input.op === "update") {
@@ -116,6 +140,11 @@ export class JobService {
         this.deps.store.appendEvent(job.id, "state", { state: "queued" });
         this.enqueue(job);
         return this.deps.store.getJob(job.id)!;
+    }
+
+    private assertRepaired(stack: string, op: Op): void {
+        const status = this.deps.repair?.repairStatus(stack);
+        if (status?.needed) throw needsRepair(stack, op, status.findings);
     }
 
     getJob(id: string): Job {
@@ -135,6 +164,7 @@ export class JobService {
         const last = this.deps.store.lastJob(stack);
         const withOutputs = this.deps.store.lastJob(stack, ["succeeded"], ["update", "refresh", "destroy"]);
         const outputs = this.lastOutputs(stack, withOutputs);
+        const repair = this.deps.repair?.repairStatus(stack);
         return {
             name: stack,
             state: running ? "running" : queued > 0 ? "queued" : "idle",
@@ -142,6 +172,7 @@ export class JobService {
             queued,
             ...(last ? { lastJob: { id: last.id, op: last.op, state: last.state, createdAt: last.createdAt, finishedAt: last.finishedAt } } : {}),
             ...(outputs ? { outputs } : {}),
+            ...(repair ? { repair } : {}),
         };
     }
 
@@ -277,14 +308,15 @@ export class JobService {
         const { store, logger } = this.deps;
         const log = logger.child({ jobId: queued.id, stack: queued.stack, op: queued.op });
         try {
-            if (queued.op === "update") {
-                try {
-                    await this.guards.beforeStart(queued, "start");
-                } catch (err) {
-                    const e = isAppError(err) ? err : fromAutomationError(err, queued);
-                    this.settle(queued.id, "failed", { error: { code: e.code, message: e.message } });
-                    return;
-                }
+            try {
+                // The job ahead of this one may have died mid-apply; its scan decides whether this one may run.
+                await this.deps.repair?.settled(queued.stack);
+                this.assertRepaired(queued.stack, queued.op);
+                if (queued.op === "update") await this.guards.beforeStart(queued, "start");
+            } catch (err) {
+                const e = isAppError(err) ? err : fromAutomationError(err, queued);
+                this.settle(queued.id, "failed", { error: { code: e.code, message: e.message } });
+                return;
             }
             const cancelledBy = this.cancelledBeforeStart.get(queued.id);
             if (cancelledBy !== undefined) {

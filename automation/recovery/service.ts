@@ -3,6 +3,7 @@ import * as path from "node:path";
 import type { SafetyStore } from "../approvals/store";
 import type { AuditActor, AuditLog } from "../audit/log";
 import { AppError } from "../errors";
+import type { RepairGate, RepairStatus } from "../jobs/service";
 import { EngineContext, exportStackState, importStackState, refreshClearingPendingCreates } from "../pulumi/state";
 import { Finding, PendingOperation, ProcessProbe, localProbe, needsRepair, scanStack } from "./scan";
 
@@ -43,9 +44,11 @@ const SYSTEM: AuditActor = { name: "recovery", via: "system" };
  * operations), clears only locks proven stale, marks the rest `needs-repair`, and repairs on
  * request after backing up the state.
  */
-export class RecoveryService {
+export class RecoveryService implements RepairGate {
     private readonly probe: ProcessProbe;
     private readonly now: () => Date;
+    /** Scans under way per stack, so a job about to start can wait for the verdict. */
+    private readonly scanning = new Map<string, Promise<unknown>>();
 
     constructor(private readonly deps: RecoveryDeps) {
         this.probe = deps.probe ?? localProbe;
@@ -67,7 +70,28 @@ export class RecoveryService {
     }
 
     /** Scans one stack, clears proven-stale locks, records and audits what it found. */
-    async scanStack(stack: string, why: string): Promise<StackHealth> {
+    scanStack(stack: string, why: string): Promise<StackHealth> {
+        // Registered before the first await: a job the queue starts right after this call waits for it.
+        const previous = this.scanning.get(stack) ?? Promise.resolve();
+        const scan = previous.catch(() => undefined).then(() => this.scanNow(stack, why));
+        const tracked = scan.finally(() => {
+            if (this.scanning.get(stack) === tracked) this.scanning.delete(stack);
+        });
+        tracked.catch(() => undefined);
+        this.scanning.set(stack, tracked);
+        return scan;
+    }
+
+    async settled(stack: string): Promise<void> {
+        await this.scanning.get(stack)?.catch(() => undefined);
+    }
+
+    repairStatus(stack: string): RepairStatus {
+        const h = this.health(stack);
+        return { needed: h.state === "needs-repair", findings: h.findings, ...(h.checkedAt ? { checkedAt: h.checkedAt } : {}) };
+    }
+
+    private async scanNow(stack: string, why: string): Promise<StackHealth> {
         const findings = await this.inspect(stack, true);
         for (const f of findings) {
             if (f.kind === "stale-lock") {
