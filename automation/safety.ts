@@ -149,15 +149,17 @@ const OP_OF_ROUTE: Record<string, Op> = { previews: "preview", updates: "update"
  */
 function policyGate(approvals: ApprovalService, auth: AuthDeps, stacks: () => string[]): Router {
     const r = Router();
-    r.post("/stacks/:stack/:kind", auth.authenticate, async (req, res, next) => {
-        const op = OP_OF_ROUTE[String(req.params.kind)];
-        const stack = String(req.params.stack);
-        const principal = principalOf(res);
-        if (!op || !principal || !stacks().includes(stack)) return next();
-        const previewId = typeof req.body?.previewId === "string" ? req.body.previewId : undefined;
-        await approvals.checkRequest(stack, op, principal, previewId);
-        next();
-    });
+    // One route per operation, the same paths as the core's, so the gate adds no route of its own.
+    for (const [kind, op] of Object.entries(OP_OF_ROUTE)) {
+        r.post(`/stacks/:stack/${kind}`, auth.authenticate, async (req, res, next) => {
+            const stack = String(req.params.stack);
+            const principal = principalOf(res);
+            if (!principal || !stacks().includes(stack)) return next();
+            const previewId = typeof req.body?.previewId === "string" ? req.body.previewId : undefined;
+            await approvals.checkRequest(stack, op, principal, previewId);
+            next();
+        });
+    }
     return r;
 }
 

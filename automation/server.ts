@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
-import type { Router } from "express";
+import type { Application, Router } from "express";
 import { createApp } from "./app";
 import { ConfigError, PULUMI_VERSION, ServiceConfig, loadConfig } from "./config";
 import type { Readiness } from "./http/ops";
@@ -30,6 +30,8 @@ export interface ServerOverrides {
 
 export interface RunningServer {
     url: string;
+    /** The Express app, for tools that inspect its routes (the OpenAPI coverage test). */
+    app: Application;
     config: ServiceConfig;
     service: JobService;
     store: JobStore;
@@ -157,7 +159,7 @@ export async function startServer(config: ServiceConfig, overrides: ServerOverri
             store.close();
             logger.info("shut down");
         })());
-    return { url, config, service, store, logger, stop };
+    return { url, app, config, service, store, logger, stop };
 }
 
 /** Process entry: `npm start`. */

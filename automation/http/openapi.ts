@@ -1,11 +1,19 @@
 import { z } from "zod";
 import { JOB_STATES, OPS } from "../jobs/types";
+import { ApprovalBody } from "./approvals";
+import { AuditQuery } from "./audit";
+import { RepairBody } from "./repair";
 import { DestroyBody, PreviewBody, RefreshBody, UpdateBody } from "./schemas";
 
 // Request bodies come from the same zod schemas the routes validate with, so the document
 // cannot drift from what the service accepts.
 const bodySchema = (schema: z.ZodType) => z.toJSONSchema(schema, { target: "openapi-3.0", io: "input" });
 
+/** Query parameters from a zod object schema, one per field. */
+function queryParams(schema: z.ZodObject): Record<string, unknown>[] {
+    const properties = (bodySchema(schema) as { properties?: Record<string, unknown> }).properties ?? {};
+    return Object.entries(properties).map(([name, schema]) => ({ name, in: "query", schema }));
+}
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: unknown) => ({ "application/json": { schema } });
 const errorResponse = (description: string) => ({ description, content: json(ref("Error")) });
@@ -29,9 +37,10 @@ function startOp(op: string, role: string, body: z.ZodType, extra = "") {
                 202: { description: "Queued.", headers: { Location: { schema: { type: "string" } } }, content: json(ref("Job")) },
                 ...common,
                 404: errorResponse("Unknown stack (STACK_NOT_FOUND)."),
-                409: errorResponse("Stack busy with noQueue (STACK_BUSY), queue full (QUEUE_FULL), or a guard refused (e.g. PLAN_STALE)."),
+                409: errorResponse("Stack busy with noQueue (STACK_BUSY), queue full (QUEUE_FULL), stack needs repair (NEEDS_REPAIR: see /v1/stacks/{stack}/repair), or a guard refused (e.g. PLAN_STALE, FROZEN)."),
                 413: errorResponse("Body too large (PAYLOAD_TOO_LARGE)."),
-                422: errorResponse("Invalid input (INVALID_INPUT)."),
+                422: errorResponse("Invalid input (INVALID_INPUT), or an approval the stack's policy needs is missing (APPROVAL_REQUIRED)."),
+                503: errorResponse("The service is shutting down (SHUTTING_DOWN)."),
             },
         },
     };
@@ -89,7 +98,41 @@ export function openApiDocument(): Record<string, unknown> {
                         queued: { type: "integer" },
                         lastJob: { type: "object" },
                         outputs: { type: "object" },
+                        repair: {
+                            type: "object",
+                            description: "Present when crash recovery runs (npm start). needed: a run that did not finish left pending operations or a lock nobody may clear; new jobs get 409 NEEDS_REPAIR until POST /v1/stacks/{stack}/repair clears it.",
+                            required: ["needed", "findings"],
+                            properties: { needed: { type: "boolean" }, findings: { type: "array", items: ref("Finding") }, checkedAt: { type: "string", format: "date-time" } },
+                        },
                     },
+                },
+                Finding: {
+                    type: "object",
+                    required: ["kind"],
+                    properties: {
+                        kind: { type: "string", enum: ["stale-lock", "live-lock", "foreign-lock", "unreadable-lock", "pending-operations"] },
+                        lock: { type: "object", properties: { file: { type: "string" }, pid: { type: "integer" }, username: { type: "string" }, hostname: { type: "string" }, timestamp: { type: "string" } } },
+                        cleared: { type: "boolean" },
+                        operations: { type: "array", items: { type: "object", properties: { type: { type: "string" }, urn: { type: "string" } } } },
+                    },
+                },
+                Approval: {
+                    type: "object",
+                    properties: {
+                        id: { type: "string" },
+                        previewId: { type: "string", format: "uuid" },
+                        stack: { type: "string" },
+                        operation: { type: "string", enum: ["update", "destroy"] },
+                        decision: { type: "string", enum: ["approve", "reject"] },
+                        by: { type: "string" },
+                        role: { type: "string" },
+                        comment: { type: "string" },
+                        at: { type: "string", format: "date-time" },
+                    },
+                },
+                ApprovalStatus: {
+                    type: "object",
+                    properties: { required: { type: "integer" }, approvedBy: { type: "array", items: { type: "string" } }, rejectedBy: { type: "array", items: { type: "string" } }, satisfied: { type: "boolean" } },
                 },
             },
         },
@@ -144,6 +187,112 @@ export function openApiDocument(): Record<string, unknown> {
                     responses: { 200: { description: "Cancelled.", content: json(ref("Job")) }, 202: { description: "Stopping.", content: json(ref("Job")) }, ...common, 404: errorResponse("Unknown job."), 409: errorResponse("Already finished (JOB_FINISHED).") },
                 },
             },
+            "/v1/jobs/{id}/approvals": {
+                get: {
+                    summary: "A preview's approvals and whether they suffice for an update or destroy (role viewer)",
+                    tags: ["approvals"],
+                    parameters: [idParam],
+                    responses: {
+                        200: {
+                            description: "Approvals of the preview.",
+                            content: json({ type: "object", properties: { previewId: { type: "string" }, stack: { type: "string" }, approvals: { type: "array", items: ref("Approval") }, update: ref("ApprovalStatus"), destroy: ref("ApprovalStatus"), latest: { type: "boolean", description: "False once a newer preview of the stack exists (approvals of this one are void)." } } }),
+                        },
+                        ...common,
+                        404: errorResponse("Unknown job."),
+                    },
+                },
+                post: {
+                    summary: "Approve or reject a preview (role approver; the stack's policy may name the approvers)",
+                    description: "The preview's author cannot approve it. Approvals expire (approvalTtlMinutes) and are void once a newer preview of the stack exists.",
+                    tags: ["approvals"],
+                    parameters: [idParam],
+                    requestBody: { required: true, content: json(bodySchema(ApprovalBody)) },
+                    responses: {
+                        201: { description: "Recorded.", content: json({ type: "object", properties: { approval: ref("Approval"), status: ref("ApprovalStatus") } }) },
+                        ...common,
+                        403: errorResponse("Role too low or not a listed approver (FORBIDDEN), or the preview's own author (SELF_APPROVAL)."),
+                        404: errorResponse("Unknown job."),
+                        409: errorResponse("Not a preview that can be approved now (CONFLICT: not succeeded, superseded, expired) or already decided by this caller (ALREADY_DECIDED)."),
+                        422: errorResponse("Invalid body (INVALID_INPUT)."),
+                    },
+                },
+            },
+            "/v1/stacks/{stack}/repair": {
+                get: {
+                    summary: "What crash recovery last found on the stack (role viewer)",
+                    tags: ["stacks"],
+                    parameters: [stackParam],
+                    responses: {
+                        200: { description: "Findings.", content: json({ type: "object", properties: { stack: { type: "string" }, state: { type: "string", enum: ["ok", "needs-repair"] }, findings: { type: "array", items: ref("Finding") }, checkedAt: { type: "string", format: "date-time" } } }) },
+                        ...common,
+                        404: errorResponse("Unknown stack."),
+                    },
+                },
+                post: {
+                    summary: "Repair the stack (role admin): back up the exported state, then clear pending operations",
+                    description: "method strip (default) removes pending operations and imports the state; refresh runs refresh --clear-pending-creates first. Audited.",
+                    tags: ["stacks"],
+                    parameters: [stackParam],
+                    requestBody: { required: false, content: json(bodySchema(RepairBody)) },
+                    responses: {
+                        200: {
+                            description: "Repaired; lists what was dropped (a pending create may have made a resource Pulumi no longer tracks: import it).",
+                            content: json({ type: "object", properties: { stack: { type: "string" }, method: { type: "string" }, backup: { type: "string" }, clearedLocks: { type: "array", items: { type: "string" } }, droppedOperations: { type: "array", items: { type: "object" } }, after: { type: "object" } } }),
+                        },
+                        ...common,
+                        404: errorResponse("Unknown stack (STACK_NOT_FOUND)."),
+                        409: errorResponse("A job of the stack runs (STACK_BUSY) or a live process holds its lock (STACK_LOCKED, with the holder)."),
+                        422: errorResponse("Invalid body."),
+                        500: errorResponse("The repair failed (REPAIR_FAILED); the state before it is backed up."),
+                    },
+                },
+            },
+            "/v1/audit": {
+                get: {
+                    summary: "A page of the audit log and the verification of its hash chain (role admin)",
+                    tags: ["audit"],
+                    parameters: queryParams(AuditQuery),
+                    responses: {
+                        200: {
+                            description: "Entries after `after`; continue with `next`. verification.ok is false with firstBad {line, seq, reason} when a line was edited, removed or inserted.",
+                            content: json({ type: "object", properties: { entries: { type: "array", items: { type: "object" } }, next: { type: "integer" }, verification: { type: "object", properties: { ok: { type: "boolean" }, entries: { type: "integer" }, firstBad: { type: "object" } } } } }),
+                        },
+                        ...common,
+                        422: errorResponse("Invalid query."),
+                    },
+                },
+            },
+            "/v1/webhooks/github": {
+                post: {
+                    summary: "GitHub webhook: pull_request → previews, push to the policy's branch → updates",
+                    description: "Authenticated by the HMAC X-Hub-Signature-256 over the raw body, not a bearer token. 404 WEBHOOKS_DISABLED without AUTOMATION_GITHUB_WEBHOOK_SECRET.",
+                    security: [],
+                    tags: ["webhooks"],
+                    parameters: [
+                        { name: "X-Hub-Signature-256", in: "header", required: true, schema: { type: "string" } },
+                        { name: "X-GitHub-Event", in: "header", required: true, schema: { type: "string" } },
+                        { name: "X-GitHub-Delivery", in: "header", required: true, schema: { type: "string" } },
+                    ],
+                    requestBody: { required: true, content: json({ type: "object", description: "GitHub's event payload." }) },
+                    responses: {
+                        200: { description: "Handled; lists the jobs started (or why none)." },
+                        202: { description: "Jobs started." },
+                        401: errorResponse("Bad or missing signature (BAD_SIGNATURE)."),
+                        403: errorResponse("Repository not on the allow-list (REPOSITORY_NOT_ALLOWED)."),
+                        404: errorResponse("Webhooks are off (WEBHOOKS_DISABLED)."),
+                        409: errorResponse("Delivery id seen before (DUPLICATE_DELIVERY)."),
+                    },
+                },
+            },
+            "/v1/whoami": {
+                get: {
+                    summary: "The caller's token name and role (role viewer)",
+                    description: "For clients that hide what a role cannot do; grants nothing by itself.",
+                    tags: ["auth"],
+                    responses: { 200: { description: "The caller.", content: json({ type: "object", required: ["name", "role"], properties: { name: { type: "string" }, role: { type: "string", enum: ["viewer", "operator", "approver", "admin"] } } }) }, ...common },
+                },
+            },
+            "/v1/openapi.json": { get: { summary: "This document", security: [], tags: ["ops"], responses: { 200: { description: "OpenAPI 3.0 JSON." } } } },
             "/healthz": { get: { summary: "Liveness", security: [], tags: ["ops"], responses: { 200: { description: "Alive." } } } },
             "/readyz": { get: { summary: "Readiness: CLI version, backend and store writable", security: [], tags: ["ops"], responses: { 200: { description: "Ready." }, 503: { description: "Not ready; checks say why." } } } },
             "/metrics": { get: { summary: "Prometheus metrics", security: [], tags: ["ops"], responses: { 200: { description: "text/plain exposition format" } } } },
