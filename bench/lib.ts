@@ -8,11 +8,9 @@ import * as path from "node:path";
 import { PULUMI_VERSION } from "../automation/config";
 import type { Job } from "../automation/jobs/types";
 import { addToken } from "../automation/security/tokens";
+import { FixtureCopy, prepareFixture } from "../test/automation/harness";
 
 export const REPO = path.resolve(__dirname, "..");
-const FIXTURE = path.join(REPO, "test/fixture/project");
-/** Inside the repo (gitignored) so the fixture program resolves @pulumi/pulumi from node_modules. */
-const RESULTS = path.join(REPO, "bench/results");
 export const PULUMI_BIN = process.env.AUTOMATION_PULUMI_BIN ?? path.join(os.homedir(), ".pulumi/versions", PULUMI_VERSION, "bin");
 export const PASSPHRASE = "bench-passphrase";
 
@@ -23,42 +21,20 @@ export interface Tokens {
     admin: string;
 }
 
-export interface Workspace {
+export interface Workspace extends FixtureCopy {
     root: string;
-    projectDir: string;
-    dataDir: string;
     backendDir: string;
-    tokensFile: string;
     tokens: Tokens;
-    /** Rewrites Pulumi.<stack>.yaml with these `fixture:` knobs (see test/fixture/project/index.js). */
-    configure(stack: string, knobs: Record<string, string | number>): void;
 }
 
-/** A fresh copy of the fixture project, its own data dir and backend, and a token per role. */
-export function prepareWorkspace(label: string): Workspace {
-    fs.mkdirSync(RESULTS, { recursive: true });
-    const root = fs.mkdtempSync(path.join(RESULTS, `${label}-`));
-    const projectDir = path.join(root, "project");
-    fs.cpSync(FIXTURE, projectDir, { recursive: true, filter: (src) => !src.includes(`${path.sep}out`) });
-    const dataDir = path.join(root, "data");
-    const tokensFile = path.join(dataDir, "tokens.json");
-    return {
-        root,
-        projectDir,
-        dataDir,
-        backendDir: path.join(root, "state"),
-        tokensFile,
-        tokens: {
-            viewer: addToken(tokensFile, "bench-viewer", "viewer"),
-            operator: addToken(tokensFile, "bench-operator", "operator"),
-            approver: addToken(tokensFile, "bench-approver", "approver"),
-            admin: addToken(tokensFile, "bench-admin", "admin"),
-        },
-        configure(stack, knobs) {
-            const lines = Object.entries(knobs).map(([k, v]) => `  fixture:${k}: ${JSON.stringify(String(v))}`);
-            fs.writeFileSync(path.join(projectDir, `Pulumi.${stack}.yaml`), `config:\n${lines.join("\n")}\n`);
-        },
-    };
+/**
+ * A fresh copy of the fixture project (the integration tests' own, in test/automation/.state),
+ * plus a backend directory of its own and an approver token.
+ */
+export function prepareWorkspace(): Workspace {
+    const f = prepareFixture();
+    const root = path.dirname(f.dataDir);
+    return { ...f, root, backendDir: path.join(root, "state"), tokens: { ...f.tokens, approver: addToken(f.tokensFile, "bench-approver", "approver") } };
 }
 
 /** The environment a bare CLI run needs to see the same stacks as the service. */

@@ -385,7 +385,7 @@ async function malformed(svc: ServiceProcess, w: Workspace): Promise<Row[]> {
 async function main(): Promise<void> {
     const facts = machineFacts();
     console.log(`machine: ${facts}`);
-    const w = prepareWorkspace("reliability");
+    const w = prepareWorkspace();
     w.configure("dev", { count: 2 });
     w.configure("prod", { count: 2 });
     const start = () => startService(w, SERVICE_ENV);

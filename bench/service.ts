@@ -210,7 +210,7 @@ async function openLoop(base: string, token: string, paths: string[], rate: numb
 async function main(): Promise<void> {
     const facts = machineFacts();
     console.log(`machine: ${facts}`);
-    const w = prepareWorkspace("service");
+    const w = prepareWorkspace();
     w.configure("dev", { count: 2 });
     w.configure("prod", { count: 3 });
     const svc = await startService(w, { AUTOMATION_CONCURRENCY: "2" });
