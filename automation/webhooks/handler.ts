@@ -37,7 +37,15 @@ export interface WebhookHeaders {
 
 export interface WebhookResult {
     status: number;
-    body: { event: string; delivery: string; jobs: { id: string; stack: string; op: Op }[]; ignored?: string };
+    body: { event: string; delivery: string; jobs: { id: string; stack: string; op: Op }[]; refused?: Refusal[]; ignored?: string };
+}
+
+/** A stack the delivery would have started a job on, and why the service refused it. */
+export interface Refusal {
+    stack: string;
+    op: Op;
+    code: string;
+    message: string;
 }
 
 const PR_ACTIONS = new Set(["opened", "synchronize", "reopened"]);
@@ -85,24 +93,36 @@ export class WebhookHandler {
         }
         const sender = `github:${String(payload.sender?.login ?? "unknown")}`;
         const jobs: Job[] = [];
+        const refused: Refusal[] = [];
+        // One stack refusing (needs repair, queue full) must not cost the other stacks their run.
+        const submit = async (stack: string, op: Op, options: JobOptions): Promise<Job | undefined> => {
+            try {
+                const job = await this.deps.submit({ stack, op, options, triggeredBy: sender });
+                jobs.push(job);
+                return job;
+            } catch (e) {
+                if (!(e instanceof AppError)) throw e;
+                refused.push({ stack, op, code: e.code, message: e.message });
+                return undefined;
+            }
+        };
         let ignored: string | undefined;
         const stacks = this.deps.stacks();
         if (event === "pull_request" && PR_ACTIONS.has(String(payload.action))) {
             const pr: PrTarget = { repo, number: Number(payload.pull_request?.number ?? payload.number), sha: payload.pull_request?.head?.sha };
             for (const stack of stacks.filter((s) => this.deps.policyOf(s).github.previewOnPullRequest)) {
-                const job = await this.deps.submit({ stack, op: "preview", options: { message: `PR #${pr.number}${pr.sha ? ` ${String(pr.sha).slice(0, 12)}` : ""}` }, triggeredBy: sender });
-                jobs.push(job);
-                this.awaiting.set(job.id, pr);
+                const job = await submit(stack, "preview", { message: `PR #${pr.number}${pr.sha ? ` ${String(pr.sha).slice(0, 12)}` : ""}` });
+                if (job) this.awaiting.set(job.id, pr);
             }
         } else if (event === "push" && !payload.deleted) {
             const ref = String(payload.ref ?? "");
             for (const stack of stacks) {
                 const p = this.deps.policyOf(stack).github;
                 if (p.updateOnPush && ref === `refs/heads/${p.branch}`) {
-                    jobs.push(await this.deps.submit({ stack, op: "update", options: { message: `push ${String(payload.after ?? "").slice(0, 12)}` }, triggeredBy: sender }));
+                    await submit(stack, "update", { message: `push ${String(payload.after ?? "").slice(0, 12)}` });
                 }
             }
-            if (!jobs.length) ignored = `no stack updates on pushes to ${ref}`;
+            if (!jobs.length && !refused.length) ignored = `no stack updates on pushes to ${ref}`;
         } else {
             ignored = event === "ping" ? "pong" : `event ${event}${payload.action ? `/${payload.action}` : ""} triggers nothing`;
         }
@@ -111,9 +131,9 @@ export class WebhookHandler {
             action: `webhook.${event}`,
             from,
             result: "ok",
-            details: { delivery, repository: repo, jobs: jobs.map((j) => ({ id: j.id, stack: j.stack, op: j.op })), ...(ignored ? { ignored } : {}) },
+            details: { delivery, repository: repo, jobs: jobs.map((j) => ({ id: j.id, stack: j.stack, op: j.op })), ...(refused.length ? { refused } : {}), ...(ignored ? { ignored } : {}) },
         });
-        return { status: jobs.length ? 202 : 200, body: { event, delivery, jobs: jobs.map((j) => ({ id: j.id, stack: j.stack, op: j.op })), ...(ignored ? { ignored } : {}) } };
+        return { status: jobs.length ? 202 : 200, body: { event, delivery, jobs: jobs.map((j) => ({ id: j.id, stack: j.stack, op: j.op })), ...(refused.length ? { refused } : {}), ...(ignored ? { ignored } : {}) } };
     }
 
     /** Called for every finished job: posts the PR comment of previews this handler started. */

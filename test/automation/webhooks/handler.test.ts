@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { parsePolicy } from "../../../automation/approvals/policy";
 import { SafetyStore } from "../../../automation/approvals/store";
 import { AuditLog } from "../../../automation/audit/log";
+import { needsRepair } from "../../../automation/errors";
 import type { Job, JobOptions, Op } from "../../../automation/jobs/types";
 import { createRedactor } from "../../../automation/security/redact";
 import { markerFor } from "../../../automation/webhooks/comment";
@@ -74,6 +75,8 @@ describe("GitHub webhook deliveries", () => {
     let store: SafetyStore;
     let audit: AuditLog;
     let submitted: { stack: string; op: Op; options: JobOptions; triggeredBy: string }[];
+    /** Stacks the fake service refuses as the real one does a stack that needs repair. */
+    let needingRepair: Set<string>;
     let handler: WebhookHandler;
     let gh: Awaited<ReturnType<typeof fakeGitHub>>;
     const policies = {
@@ -88,6 +91,7 @@ describe("GitHub webhook deliveries", () => {
         store = new SafetyStore(path.join(dir, "safety.sqlite"));
         audit = new AuditLog(path.join(dir, "audit.jsonl"));
         submitted = [];
+        needingRepair = new Set();
         gh = await fakeGitHub();
         handler = new WebhookHandler({
             config: { secret: SECRET, repositories: ["acme/infra"] },
@@ -96,6 +100,7 @@ describe("GitHub webhook deliveries", () => {
             stacks: () => ["dev", "prod", "sandbox"],
             policyOf: (s) => policies[s as keyof typeof policies],
             submit: async (input) => {
+                if (needingRepair.has(input.stack)) throw needsRepair(input.stack, input.op, []);
                 submitted.push(input);
                 return { id: randomUUID(), stack: input.stack, op: input.op, state: "queued", triggeredBy: input.triggeredBy, createdAt: "", options: input.options };
             },
@@ -125,6 +130,16 @@ describe("GitHub webhook deliveries", () => {
         assert.equal(r.status, 202);
         assert.deepEqual(submitted.map((s) => [s.stack, s.op, s.triggeredBy]), [["dev", "preview", "github:octo"], ["prod", "preview", "github:octo"]]);
     });
+    it("still previews the other stacks when one refuses (needs repair), listing the refusal in the answer and the audit log", async () => {
+        needingRepair.add("dev");
+        const r = await deliver("pull_request", pr);
+        assert.equal(r.status, 202);
+        assert.deepEqual(r.body.jobs.map((j) => j.stack), ["prod"]);
+        assert.deepEqual(r.body.refused?.map((x) => [x.stack, x.op, x.code]), [["dev", "preview", "NEEDS_REPAIR"]]);
+        const entry = audit.page({ action: "webhook.pull_request" }).entries.at(-1);
+        assert.equal((entry?.details as { refused?: { code: string }[] }).refused?.[0].code, "NEEDS_REPAIR");
+    });
+
     it("refuses a bad signature, a tampered body and a missing signature with 401 and starts nothing", async () => {
         assert.equal(await codeOf(deliver("pull_request", pr, { secret: "wrong-secret-0123456789" })), "BAD_SIGNATURE");
         assert.equal(await codeOf(deliver("pull_request", pr, { tamper: true })), "BAD_SIGNATURE");
