@@ -205,7 +205,8 @@ function renderStacks(stacks) {
         if (!actions.childElementCount) actions.append(el("span", { text: "read-only" }));
         return el("tr", { attrs: { "data-stack": stack.name } }, [
             el("th", { text: stack.name, attrs: { scope: "row" } }),
-            el("td", {}, [stateBadge(stack.state)]),
+            // Repair is beside the queue state, not instead of it: a stack can be both queued and broken.
+            el("td", {}, [stateBadge(stack.state), ...(stack.repair?.needed ? [document.createTextNode(" "), stateBadge("needs-repair")] : [])]),
             el("td", { text: stack.queued ?? 0 }),
             el("td", {}, [last]),
             el("td", {}, [actions]),
