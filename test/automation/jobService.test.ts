@@ -3,7 +3,7 @@
 // What this does NOT prove: that the real worker reports these outcomes (service.test.ts does).
 import * as assert from "node:assert/strict";
 import { AppError, planStale } from "../../automation/errors";
-import { Guards, JobService } from "../../automation/jobs/service";
+import { Guards, JobService, RepairGate } from "../../automation/jobs/service";
 import { JobStore } from "../../automation/jobs/store";
 import { silentLogger } from "../../automation/logger";
 import type { StartWorker, WorkerHandlers, WorkerOutcome } from "../../automation/pulumi/spawn";
@@ -16,7 +16,7 @@ interface Script {
     killed: boolean;
 }
 
-function setup(opts: { guards?: Guards; cancelGraceMs?: number } = {}) {
+function setup(opts: { guards?: Guards; repair?: RepairGate; cancelGraceMs?: number } = {}) {
     const store = new JobStore(":memory:", createRedactor, {});
     const scripts: Script[] = [];
     const startWorker: StartWorker = (_spec, _env, handlers) => {
@@ -39,6 +39,7 @@ function setup(opts: { guards?: Guards; cancelGraceMs?: number } = {}) {
         logger: silentLogger(),
         startWorker,
         guards: opts.guards,
+        repair: opts.repair,
         stacks: () => ["dev", "prod"],
         projectDir: "/nowhere",
         pulumiBin: "/nowhere",
@@ -62,7 +63,62 @@ function setup(opts: { guards?: Guards; cancelGraceMs?: number } = {}) {
 
 const step = (name: string, op = "create") => ({ sequence: 1, resourcePreEvent: { metadata: { op, urn: `urn:pulumi:dev::fixture::pulumi-nodejs:dynamic:Resource::${name}`, type: "pulumi-nodejs:dynamic:Resource" } } });
 
+/** A repair gate whose verdict and pending scan the test controls. */
+function scriptedRepair() {
+    const broken = new Set<string>();
+    let finishScan: (() => void) | undefined;
+    let scan: Promise<void> | undefined;
+    const gate: RepairGate = {
+        repairStatus: (stack) => ({ needed: broken.has(stack), findings: broken.has(stack) ? [{ kind: "pending-operations" }] : [] }),
+        settled: async () => scan,
+    };
+    return {
+        gate,
+        broken,
+        startScan: () => void (scan = new Promise<void>((r) => (finishScan = r))),
+        finishScan: () => finishScan?.(),
+    };
+}
+
 describe("job service", () => {
+    it("refuses any operation on a stack that needs repair with 409 NEEDS_REPAIR naming the repair route, storing no job", async () => {
+        const repair = scriptedRepair();
+        repair.broken.add("dev");
+        const { service, store } = setup({ repair: repair.gate });
+        for (const op of ["preview", "update", "refresh", "destroy"] as const) {
+            await assert.rejects(service.submit({ stack: "dev", op, triggeredBy: "ada" }), (e: AppError) => e.code === "NEEDS_REPAIR" && e.status === 409 && /POST \/v1\/stacks\/dev\/repair/.test(e.message));
+        }
+        assert.equal(store.listJobs().length, 0);
+        assert.equal((await service.submit({ stack: "prod", op: "preview", triggeredBy: "ada" })).state, "queued");
+    });
+
+    it("shows the repair status on the stack only when a repair gate is present", () => {
+        const repair = scriptedRepair();
+        repair.broken.add("dev");
+        assert.deepEqual(setup({ repair: repair.gate }).service.stackStatus("dev").repair, { needed: true, findings: [{ kind: "pending-operations" }] });
+        assert.equal(setup().service.stackStatus("dev").repair, undefined);
+    });
+
+    it("starts a queued job only after the stack's scan, and fails it with NEEDS_REPAIR when the scan found the stack broken", async () => {
+        const repair = scriptedRepair();
+        const { service, settled, scripts, tick } = setup({ repair: repair.gate });
+        const first = await service.submit({ stack: "dev", op: "update", triggeredBy: "ada" });
+        const queued = await service.submit({ stack: "dev", op: "preview", triggeredBy: "ada" });
+        await tick();
+        // the update dies mid-apply; its scan is under way when the preview's turn comes
+        repair.startScan();
+        scripts[0].finish({ kind: "crashed", code: null, signal: "SIGKILL" });
+        await settled(first.id);
+        await tick();
+        assert.equal(service.getJob(queued.id).state, "queued", "waits for the scan");
+        assert.equal(scripts.length, 1);
+        repair.broken.add("dev");
+        repair.finishScan();
+        const done = await settled(queued.id);
+        assert.deepEqual([done.state, done.error?.code, done.startedAt], ["failed", "NEEDS_REPAIR", undefined]);
+        assert.equal(scripts.length, 1, "no worker was started for it");
+    });
+
     it("answers an update with the guard's AppError at admission and stores no job", async () => {
         const { service, store } = setup({ guards: { beforeStart: (_j, phase) => { if (phase === "admit") throw planStale("the stack changed since the preview"); }, onEvent: () => undefined } });
         await assert.rejects(service.submit({ stack: "dev", op: "update", triggeredBy: "ada" }), (e: AppError) => e.code === "PLAN_STALE" && e.status === 409);
