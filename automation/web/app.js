@@ -13,6 +13,7 @@ import {
     logLinesFromEvent,
     permissions,
     readEventStream,
+    stackStates,
     stateLabel,
     summaryTable,
 } from "./lib.mjs";
@@ -205,8 +206,7 @@ function renderStacks(stacks) {
         if (!actions.childElementCount) actions.append(el("span", { text: "read-only" }));
         return el("tr", { attrs: { "data-stack": stack.name } }, [
             el("th", { text: stack.name, attrs: { scope: "row" } }),
-            // Repair is beside the queue state, not instead of it: a stack can be both queued and broken.
-            el("td", {}, [stateBadge(stack.state), ...(stack.repair?.needed ? [document.createTextNode(" "), stateBadge("needs-repair")] : [])]),
+            el("td", {}, stackStates(stack).flatMap((state, i) => (i ? [document.createTextNode(" "), stateBadge(state)] : [stateBadge(state)]))),
             el("td", { text: stack.queued ?? 0 }),
             el("td", {}, [last]),
             el("td", {}, [actions]),

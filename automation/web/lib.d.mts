@@ -50,6 +50,7 @@ export interface Permissions {
 export declare function permissions(role: string | undefined): Permissions;
 export declare function isTerminal(state: string): boolean;
 export declare function stateLabel(state: unknown): { text: string; tone: "ok" | "busy" | "bad" | "neutral" };
+export declare function stackStates(stack: { state?: string; repair?: { needed?: boolean } } | undefined): string[];
 export declare function resourceName(urn: unknown): string;
 
 export interface SummaryInput {

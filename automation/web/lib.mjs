@@ -228,6 +228,14 @@ export function stateLabel(state) {
     return { text, tone };
 }
 
+/**
+ * The states a stack row shows: what its queue does, and beside it `needs-repair` when crash
+ * recovery says so (the service refuses new jobs until an admin repairs it).
+ */
+export function stackStates(stack) {
+    return [stack?.state ?? "unknown", ...(stack?.repair?.needed === true ? ["needs-repair"] : [])];
+}
+
 const OPS = ["create", "update", "delete", "replace", "same"];
 
 /** The last segment of a Pulumi URN (`...::name`), the resource's logical name. */

@@ -16,6 +16,7 @@ import {
     permissions,
     readEventStream,
     resourceName,
+    stackStates,
     stateLabel,
     stripColour,
     summaryTable,
@@ -136,6 +137,13 @@ describe("dashboard view decisions", () => {
         assert.deepEqual(stateLabel(undefined), { text: "Unknown", tone: "neutral" });
         assert.equal(isTerminal("running"), false);
         assert.equal(isTerminal("superseded"), true);
+    });
+
+    it("shows a stack's queue state, and needs-repair beside it only when recovery says so", () => {
+        assert.deepEqual(stackStates({ state: "idle", repair: { needed: true } }), ["idle", "needs-repair"]);
+        assert.deepEqual(stackStates({ state: "queued", repair: { needed: false } }), ["queued"]);
+        assert.deepEqual(stackStates({ state: "running" }), ["running"]);
+        assert.deepEqual(stateLabel("needs-repair"), { text: "Needs repair", tone: "bad" });
     });
 
     it("orders the change summary by operation then name and leaves out zero counts", () => {
