@@ -151,6 +151,18 @@ function reniceWorkers(servicePid: number) {
     };
 }
 
+/** The service's own view of a window: event-loop delay (prom-client resets it per scrape) and GC time. */
+async function scrapeMetrics(base: string): Promise<{ lagMaxMs: number; lagP99Ms: number; gcMs: number; gcCount: number }> {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const value = (re: RegExp) => [...text.matchAll(re)].reduce((sum, m) => sum + Number(m[1]), 0);
+    return {
+        lagMaxMs: value(/^automation_nodejs_eventloop_lag_max_seconds (\S+)$/gm) * 1000,
+        lagP99Ms: value(/^automation_nodejs_eventloop_lag_p99_seconds (\S+)$/gm) * 1000,
+        gcMs: value(/^automation_nodejs_gc_duration_seconds_sum\{[^}]*\} (\S+)$/gm) * 1000,
+        gcCount: value(/^automation_nodejs_gc_duration_seconds_count\{[^}]*\} (\S+)$/gm),
+    };
+}
+
 interface LoadResult {
     sent: number;
     ok: number;
@@ -269,10 +281,12 @@ async function main(): Promise<void> {
         await Promise.all(jobs.map((id) => readSse(svc.url, w.tokens.viewer, id, (r) => r.event === "resourcePreEvent")));
         const paths = ["/v1/stacks", `/v1/jobs/${jobs[0]}`, `/v1/jobs/${jobs[1]}`];
         const renicer = NICE_WORKERS ? reniceWorkers(svc.pid) : undefined;
+        const metricsBefore = await scrapeMetrics(svc.url);
         const schedBefore = schedOf(svc.pid)!;
         const loadAvg = os.loadavg()[0];
         const load = await openLoop(svc.url, w.tokens.viewer, paths, RATE, SECONDS);
         const schedAfter = schedOf(svc.pid)!;
+        const metricsAfter = await scrapeMetrics(svc.url);
         await renicer?.stop();
         const cpuShare = (schedAfter.cpuMs - schedBefore.cpuMs) / (SECONDS * 1000);
         const waitShare = (schedAfter.waitMs - schedBefore.waitMs) / (SECONDS * 1000);
@@ -310,6 +324,12 @@ async function main(): Promise<void> {
             [
                 "  service process during the load: CPU used / runnable but waiting for a core (per second of load)",
                 `${fmt(cpuShare * 1000, 0)} ms / ${fmt(waitShare * 1000, 0)} ms (1-min load average ${fmt(loadAvg, 1)} on ${os.cpus().length} cores)`,
+                "",
+                "",
+            ],
+            [
+                "  service event loop during the load: delay p99 / max; GC time (collections)",
+                `${fmt(metricsAfter.lagP99Ms, 1)} / ${fmt(metricsAfter.lagMaxMs, 1)} ms; ${fmt(metricsAfter.gcMs - metricsBefore.gcMs, 0)} ms (${metricsAfter.gcCount - metricsBefore.gcCount})`,
                 "",
                 "",
             ],
