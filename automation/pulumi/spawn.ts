@@ -1,4 +1,7 @@
 import { fork, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import type { ParentMessage, WorkerMessage, WorkerSpec } from "./protocol";
 
@@ -35,6 +38,8 @@ interface Forked {
     env: NodeJS.ProcessEnv;
     pulumiBin: string;
     run(spec: WorkerSpec, handlers: WorkerHandlers): WorkerHandle;
+    /** Kills the worker and everything it started. */
+    kill(): void;
 }
 
 /**
@@ -44,14 +49,25 @@ interface Forked {
  * Automation API and asks the CLI its version at once, before it has a job: that start-up is
  * what a warm worker saves a job.
  */
+/** Niceness of job processes: below the service, which must keep answering reads. */
+const WORKER_NICENESS = 10;
+
 function forkWorker(env: NodeJS.ProcessEnv, pulumiBin: string): Forked {
+    const tag = randomUUID();
     const child = fork(WORKER_ENTRY, [pulumiBin], {
         detached: true,
-        env,
+        env: { ...env, [WORKER_TAG]: tag },
         execArgv: ["--experimental-strip-types", "--disable-warning=ExperimentalWarning", "--disable-warning=MODULE_TYPELESS_PACKAGE_JSON"],
         stdio: ["ignore", "pipe", "pipe", "ipc"],
         serialization: "json",
     });
+    // Jobs are batch work: at a lower CPU priority (inherited by the CLI and its plugins) they
+    // never make an API read wait for a core (BENCHMARKS.md: read p99 was run-queue wait).
+    try {
+        if (child.pid) os.setPriority(child.pid, WORKER_NICENESS);
+    } catch {
+        /* not permitted here: jobs run at the service's priority */
+    }
     let handlers: WorkerHandlers | undefined;
     // Output before the job is bound (start-up warnings) is kept for the job's log.
     const early: string[] = [];
@@ -85,7 +101,13 @@ function forkWorker(env: NodeJS.ProcessEnv, pulumiBin: string): Forked {
     child.stdout?.on("data", toLog);
     child.stderr?.on("data", toLog);
     const done = new Promise<WorkerOutcome>((resolve) => {
-        child.on("exit", (code, signal) => resolve(reported ?? { kind: "crashed", code, signal }));
+        child.on("exit", (code, signal) => {
+            // A worker that died without reporting leaves its CLI, language host and providers
+            // behind in its group, holding the stack's lock; reap them so the recovery scan sees
+            // a settled stack, not a half-dead update.
+            if (!reported) killJobProcesses(child, tag);
+            resolve(reported ?? { kind: "crashed", code, signal });
+        });
         child.on("error", () => resolve(reported ?? { kind: "crashed", code: null, signal: null }));
     });
     const post = (m: ParentMessage) => {
@@ -95,6 +117,7 @@ function forkWorker(env: NodeJS.ProcessEnv, pulumiBin: string): Forked {
         child,
         env,
         pulumiBin,
+        kill: () => killJobProcesses(child, tag),
         run(spec, h) {
             handlers = h;
             early.splice(0).forEach((l) => h.onOutput(l));
@@ -110,11 +133,52 @@ function forkWorker(env: NodeJS.ProcessEnv, pulumiBin: string): Forked {
                         /* already exited */
                     }
                 },
-                kill: () => killGroup(child),
+                kill: () => killJobProcesses(child, tag),
                 done,
             };
         },
     };
+}
+
+/**
+ * Every job process carries this variable (inherited from its worker), because the process
+ * group is not enough: the CLI starts its language host and providers in groups of their own,
+ * and once the worker or the CLI dies they are reparented to init. Their environment is the one
+ * mark they keep.
+ */
+const WORKER_TAG = "AUTOMATION_WORKER_TAG";
+
+/** Live processes whose environment carries `tag` (Linux /proc; elsewhere none are found). */
+function taggedProcesses(tag: string): number[] {
+    const needle = Buffer.from(`${WORKER_TAG}=${tag}\0`);
+    let entries: string[];
+    try {
+        entries = fs.readdirSync("/proc");
+    } catch {
+        return [];
+    }
+    const found: number[] = [];
+    for (const entry of entries) {
+        if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+        try {
+            if (fs.readFileSync(`/proc/${entry}/environ`).includes(needle)) found.push(Number(entry));
+        } catch {
+            /* ended while we looked, or not ours to read */
+        }
+    }
+    return found;
+}
+
+/** SIGKILLs the worker's group and every process it started, wherever they ended up. */
+function killJobProcesses(child: ChildProcess, tag: string): void {
+    killGroup(child);
+    for (const pid of taggedProcesses(tag)) {
+        try {
+            process.kill(pid, "SIGKILL");
+        } catch {
+            /* already gone */
+        }
+    }
 }
 
 function killGroup(child: ChildProcess): void {
@@ -168,7 +232,7 @@ export function createWorkerPool(size: number): WorkerPool {
         },
         close() {
             closed = true;
-            for (const f of idle.splice(0)) killGroup(f.child);
+            for (const f of idle.splice(0)) f.kill();
         },
     };
 }
