@@ -46,7 +46,9 @@ describe("the dashboard in headless Chromium", function () {
 
     before(async () => {
         const executablePath = execFileSync("bash", [path.resolve(__dirname, "../../scripts/setup-browser.sh")], { encoding: "utf8" }).trim();
-        h = await startHarness();
+        // A grace longer than the cancel test's 6 s creation keeps that cancel graceful: the CLI
+        // finishes the step and releases its lock, so dev needs no repair for the tests after it.
+        h = await startHarness({ env: { AUTOMATION_CANCEL_GRACE_MS: "30000" } });
         // The service as `npm start` builds it, with prod updates needing one approval.
         envDir = fs.mkdtempSync(path.join(os.tmpdir(), "dashboard-envs-"));
         fs.writeFileSync(path.join(envDir, "prod.yaml"), "operations:\n  update: { approvals: 1, approverRole: approver }\n");
