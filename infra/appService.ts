@@ -9,7 +9,8 @@ import { APP_CONTAINER, APP_PORT, AppContainerArgs, PUBLIC_VOLUME, appContainerD
 import { appExecutionPolicy, appTaskPolicy } from "./lib/appIam";
 import { checkLogRetention, checkWholeNumber } from "./lib/validation";
 import { Migrations } from "./migrations";
-import { TagsInput, namedTags, taskRoles } from "./taskRoles";
+import { TagsInput } from "./config/common";
+import { namedTags, taskRoles } from "./taskRoles";
 
 export interface AppServiceArgs {
     /** Environment name that prefixes physical names, e.g. `todobackend-dev` (book: the stack name). */

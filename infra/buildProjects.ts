@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { TagsInput } from "./config/common";
 import { appBuildPolicy, assumeRolePolicy, deployPolicy } from "./lib/deliveryIam";
 import { appBuildProjectName } from "./lib/deliveryNaming";
 
@@ -39,7 +40,7 @@ export interface BuildProjectsArgs {
     /** ExecuteChangeSet applies with `pulumi up --plan <approved plan>` (USE_UPDATE_PLAN). @default true */
     useUpdatePlan?: pulumi.Input<boolean>;
     /** Tags for the roles and projects (the stack's base tags). @default - none */
-    tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    tags?: TagsInput;
 }
 
 /** The app build project (book §4) and the three Pulumi deploy projects. */

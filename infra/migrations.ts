@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { assumeRolePolicy } from "./lib/deliveryIam";
 import { migrationRunnerPolicy } from "./lib/appIam";
 import { checkLogRetention } from "./lib/validation";
-import { TagsInput } from "./taskRoles";
+import { TagsInput } from "./config/common";
 
 export const RUNNER_SOURCE = path.join(__dirname, "functions", "runMigrations", "index.mjs");
 /** Current Node runtime; its bundled AWS SDK v3 is all the runner needs, so there is nothing to package. */

@@ -3,6 +3,7 @@
 // book's default-VPC mode. Consumers only see ids, so both modes look alike to them.
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
+import { TagsInput } from "./config/common";
 import type { NatGateways } from "./config/environment";
 
 export interface NetworkArgs {
@@ -19,7 +20,7 @@ export interface NetworkArgs {
     /** Existing private subnets, used only with vpcId. */
     privateSubnetIds?: pulumi.Input<pulumi.Input<string>[]>;
     /** Tags of every resource. */
-    tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    tags?: TagsInput;
 }
 
 /** The awsx NAT strategy for our two settings. */

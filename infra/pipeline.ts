@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { TagsInput } from "./config/common";
 import { assumeRolePolicy, pipelinePolicy } from "./lib/deliveryIam";
 import { CONNECTION_PROVIDERS } from "./config/delivery";
 import { pipelineStages, StageNames } from "./lib/pipelineStages";
@@ -32,7 +33,7 @@ export interface DeliveryPipelineArgs {
     /** ARNs of those four projects, the only ones the pipeline role may start. */
     buildProjectArns: pulumi.Input<string>[];
     /** Tags for the connection, role and pipeline (the stack's base tags). @default - none */
-    tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    tags?: TagsInput;
 }
 
 /** The CodeStar connection and the V2 pipeline Source → Build → Dev → Production. */

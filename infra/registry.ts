@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { TagsInput } from "./config/common";
 import { codebuildPullRepositoryPolicy, untaggedLifecyclePolicy } from "./lib/deliveryIam";
 import { appBuildProjectName, keepLastLifecyclePolicy, repositoryNames } from "./lib/deliveryNaming";
 
@@ -9,7 +10,7 @@ export interface RegistryArgs {
     /** Name prefix of the CodeBuild projects; the app build (`<prefix>build`) alone may pull the build image. @default "todobackend-" */
     projectPrefix?: pulumi.Input<string>;
     /** Tags put on every repository (the stack's base tags). @default - none */
-    tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    tags?: TagsInput;
 }
 
 /** The three ECR repositories (book §2) with scanning, lifecycle rules and the CodeBuild pull policy. */

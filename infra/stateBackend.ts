@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { TagsInput } from "./config/common";
 import { denyInsecureTransportPolicy } from "./lib/deliveryIam";
 
 export interface PrivateBucketArgs {
@@ -8,7 +9,7 @@ export interface PrivateBucketArgs {
     /** KMS key for SSE. @default - S3-managed keys (AES256) */
     kmsKeyArn?: pulumi.Input<string>;
     /** Tags for the bucket (the stack's base tags). @default - none */
-    tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    tags?: TagsInput;
 }
 
 /** A versioned, encrypted bucket with every public access path blocked and plain-HTTP access denied. */
@@ -43,7 +44,7 @@ export interface StateBackendArgs {
     /** KMS alias name without "alias/". @default "todobackend-pulumi" */
     keyAlias?: pulumi.Input<string>;
     /** Tags for the key and the state bucket (the stack's base tags). @default - none */
-    tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    tags?: TagsInput;
 }
 
 /** Pulumi's S3 state bucket and the KMS key used as the stacks' secrets provider. */

@@ -2,9 +2,9 @@
 // A helper rather than a component: the roles belong to the component that owns the task.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { TagsInput } from "./config/common";
 import { assumeRolePolicy } from "./lib/deliveryIam";
 
-export type TagsInput = pulumi.Input<Record<string, pulumi.Input<string>>>;
 
 /** `tags` plus `Name: <envName>-<role>`, for a component's children. */
 export function namedTags(tags: TagsInput, envName: pulumi.Input<string>): (role: string) => pulumi.Output<Record<string, string>> {

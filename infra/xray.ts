@@ -7,7 +7,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { xrayContainerDefinitions, xrayDaemonAddress } from "./lib/appContainers";
 import { checkLogRetention, checkWholeNumber } from "./lib/validation";
 import { xrayExecutionPolicy, xrayTaskPolicy } from "./lib/xrayIam";
-import { TagsInput, namedTags, taskRoles } from "./taskRoles";
+import { TagsInput } from "./config/common";
+import { namedTags, taskRoles } from "./taskRoles";
 
 export interface XrayDaemonArgs {
     /** Environment name that prefixes physical names, e.g. `todobackend-dev`. */

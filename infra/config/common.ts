@@ -1,6 +1,8 @@
 // Names and tags every environment resource shares. Physical names derive from the stack
 // (`todobackend-dev-cluster`, `todobackend-prod-cluster`) so dev and prod coexist in one account
 // (book §8.2, whose stacks were `todobackend-dev` and `todobackend-prod`).
+import type * as pulumi from "@pulumi/pulumi";
+
 export const PROJECT = "todobackend";
 
 /** The environment's name prefix: `todobackend-<stack>`, the book's CloudFormation stack name. */
@@ -18,6 +20,9 @@ export function physicalName(envName: string, suffix: string, maxLength = 255): 
 }
 
 export type Tags = Record<string, string>;
+
+/** Tags as a component arg: the stack's base tags, possibly still unresolved. */
+export type TagsInput = pulumi.Input<Record<string, pulumi.Input<string>>>;
 
 /**
  * The tags the policy pack's `required-tags` demands (ManagedBy, Project, Stack) plus Environment.
