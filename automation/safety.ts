@@ -56,7 +56,9 @@ export function createSafetyLayer(config: ServiceConfig, options: SafetyOptions 
         env: workerEnvironment({ base: env, pulumiBin: config.pulumiBin, nodeBin: path.dirname(process.execPath), backendUrl: config.backendUrl, passphrase }),
     };
     const redactor = createRedactor({ env: { ...engine.env, PULUMI_CONFIG_PASSPHRASE: passphrase } });
-    const { policies, unused } = loadPolicies(environmentsDir(config.projectDir, env), listStacks(config.projectDir));
+    // Read on each call, so a stack file added while the service runs is known at once.
+    const stacks = () => listStacks(config.projectDir);
+    const { policies, unused } = loadPolicies(environmentsDir(config.projectDir, env), stacks());
     const store = new SafetyStore(path.join(config.dataDir, "safety.sqlite"));
     const audit = new AuditLog(path.join(config.dataDir, "audit.jsonl"), { redact: redactor.redactDeep, now: options.now });
     const tokens = options.tokens ?? fileTokens(config.tokensFile);
@@ -71,7 +73,7 @@ export function createSafetyLayer(config: ServiceConfig, options: SafetyOptions 
     const recoveryService = new RecoveryService({
         backendUrl: config.backendUrl,
         project: projectName(config.projectDir),
-        stacks: () => listStacks(config.projectDir),
+        stacks,
         store,
         audit,
         engine,
@@ -100,7 +102,7 @@ export function createSafetyLayer(config: ServiceConfig, options: SafetyOptions 
                       config: webhookConfig,
                       store,
                       audit,
-                      stacks: () => listStacks(config.projectDir),
+                      stacks,
                       policyOf: (stack) => policies.get(stack) ?? defaultPolicy(stack),
                       submit: (input) => ctx.service.submit(input),
                       github,
@@ -131,7 +133,7 @@ export function createSafetyLayer(config: ServiceConfig, options: SafetyOptions 
             if (unused.length) ctx.logger.warn({ files: unused }, "environment policy files name no stack of the project");
             const recorder = Router();
             recorder.use(auditRequests(audit), identify(tokens), mutationRateLimit({ limit: rateLimit }));
-            return [recorder, policyGate(approvals, auth, () => listStacks(config.projectDir)), approvalsRouter(approvals, auth), auditRouter(audit, auth), repairRouter(recoveryService, ctx.service, auth), webhooksRouter(webhooks)];
+            return [recorder, policyGate(approvals, auth, stacks), approvalsRouter(approvals, auth), auditRouter(audit, auth), repairRouter(recoveryService, ctx.service, auth), webhooksRouter(webhooks)];
         },
         close: () => {
             audit.close();
