@@ -46,7 +46,10 @@ export const localProbe: ProcessProbe = {
     },
     commandLine(pid) {
         try {
-            return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
+            // Empty while the process is between exec images (or a zombie): that proves nothing,
+            // so it reads as "unknown", never as "not pulumi".
+            const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim();
+            return cmd === "" ? undefined : cmd;
         } catch {
             return undefined;
         }

@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { loadConfig } from "../../../automation/config";
 import { silentLogger } from "../../../automation/logger";
-import { backendPaths, readLocks, readPendingOperations } from "../../../automation/recovery/scan";
+import { backendPaths, localProbe, readLocks, readPendingOperations } from "../../../automation/recovery/scan";
 import { createSafetyLayer, SafetyLayer } from "../../../automation/safety";
 import { RunningServer, startServer } from "../../../automation/server";
 import { call, prepareFixture, until } from "../harness";
@@ -67,6 +67,8 @@ describe("crash recovery after a SIGKILLed pulumi up (real CLI, file backend)", 
     });
     it("refuses to repair while a live process holds the lock, naming the holder, and removes nothing", async () => {
         const holder = spawn("bash", ["-c", "exec -a pulumi-holder sleep 60"], { stdio: "ignore" });
+        // The holder must already be the renamed sleep, not bash mid-exec, when the service looks.
+        await until(() => (localProbe.commandLine!(holder.pid!)?.startsWith("pulumi-holder") ? true : undefined), "the lock holder running", 10_000);
         const file = path.join(paths.locks, "live.json");
         fs.mkdirSync(paths.locks, { recursive: true });
         fs.writeFileSync(file, JSON.stringify({ pid: holder.pid, username: "someone", hostname: os.hostname(), timestamp: new Date().toISOString() }));

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
-import { backendPaths, judgeLock, LockInfo, needsRepair, ProcessProbe, readPendingOperations, scanStack } from "../../../automation/recovery/scan";
+import { backendPaths, judgeLock, localProbe, LockInfo, needsRepair, ProcessProbe, readPendingOperations, scanStack } from "../../../automation/recovery/scan";
 
 const probe = (alive: number[], cmd: Record<number, string> = {}): ProcessProbe => ({
     hostname: "here",
@@ -25,6 +27,19 @@ describe("lock judgement", () => {
     });
     it("keeps a lock whose live pid's command line cannot be read", () => {
         assert.equal(judgeLock(lock(10), probe([10])), "live");
+    });
+    it("keeps a lock whose live pid shows an empty command line, as a process between exec images or a zombie does", async () => {
+        // The inner `sleep 0` is never reaped by the exec'd outer sleep: a real zombie with an empty cmdline.
+        const parent = spawn("bash", ["-c", "sleep 0 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] });
+        try {
+            const zombie = Number((await once(parent.stdout!, "data"))[0].toString().trim());
+            for (let i = 0; i < 100 && !fs.readFileSync(`/proc/${zombie}/stat`, "utf8").includes(") Z "); i++) await new Promise((r) => setTimeout(r, 20));
+            assert.equal(fs.readFileSync(`/proc/${zombie}/cmdline`, "utf8"), "");
+            assert.equal(localProbe.commandLine!(zombie), undefined);
+            assert.equal(judgeLock({ ...lock(zombie), hostname: os.hostname() }, localProbe), "live");
+        } finally {
+            parent.kill("SIGKILL");
+        }
     });
 });
 
