@@ -18,6 +18,7 @@ import { isFinal } from "./jobs/types";
 import { repairRouter } from "./http/repair";
 import { RecoveryService } from "./recovery/service";
 import { webhooksRouter } from "./http/webhooks";
+import { Checkouts } from "./sources/checkouts";
 import { GitHubClient } from "./webhooks/github";
 import { WebhookConfig, WebhookHandler } from "./webhooks/handler";
 import { listStacks } from "./pulumi/stacks";
@@ -25,7 +26,7 @@ import { EngineContext, readStackState } from "./pulumi/state";
 import { authenticate, createRedactor, fileTokens, identify, mutationRateLimit, requireRole, type TokenVerifier } from "./security";
 import { ensurePassphrase, type ServerOverrides } from "./server";
 
-export interface SafetyLayer extends Required<Pick<ServerOverrides, "guards" | "routers" | "tokens" | "recovery" | "repair">> {
+export interface SafetyLayer extends Required<Pick<ServerOverrides, "guards" | "routers" | "tokens" | "recovery" | "repair">>, Pick<ServerOverrides, "checkouts"> {
     approvals: ApprovalService;
     recoveryService: RecoveryService;
     audit: AuditLog;
@@ -84,6 +85,9 @@ export function createSafetyLayer(config: ServiceConfig, options: SafetyOptions 
     const webhookConfig = readWebhookConfig(env);
     const rateLimit = readRateLimit(env);
     const github = env.AUTOMATION_GITHUB_TOKEN ? new GitHubClient({ token: env.AUTOMATION_GITHUB_TOKEN, apiUrl: env.AUTOMATION_GITHUB_API_URL }) : undefined;
+    const checkouts = webhookConfig
+        ? new Checkouts({ dataDir: config.dataDir, projectDir: config.projectDir, urlTemplate: webhookConfig.gitUrl, projectPath: webhookConfig.projectPath, token: env.AUTOMATION_GITHUB_TOKEN })
+        : undefined;
     return {
         approvals,
         audit,
@@ -95,6 +99,7 @@ export function createSafetyLayer(config: ServiceConfig, options: SafetyOptions 
         recoveryService,
         recovery: recoveryService,
         repair: recoveryService,
+        ...(checkouts ? { checkouts } : {}),
         routers: (ctx) => {
             approvals.bind(ctx.store);
             const webhooks = webhookConfig
@@ -172,11 +177,19 @@ function projectName(projectDir: string): string {
     return name;
 }
 
+/** The webhook's settings plus where pull-request heads are fetched from. */
+export interface WebhookSettings extends WebhookConfig {
+    /** AUTOMATION_GITHUB_GIT_URL, `{repository}` standing for owner/name. @default https://github.com/{repository}.git */
+    gitUrl: string;
+    /** AUTOMATION_GITHUB_PROJECT_PATH: the Pulumi project's directory in the repository. @default "." */
+    projectPath: string;
+}
+
 /**
  * Webhooks are on when AUTOMATION_GITHUB_WEBHOOK_SECRET is set; then the repository
  * allow-list is required, so a leaked secret alone cannot trigger runs from any repository.
  */
-export function readWebhookConfig(env: NodeJS.ProcessEnv): WebhookConfig | undefined {
+export function readWebhookConfig(env: NodeJS.ProcessEnv): WebhookSettings | undefined {
     const secret = env.AUTOMATION_GITHUB_WEBHOOK_SECRET;
     if (!secret) return undefined;
     if (secret.length < 16) throw new Error("AUTOMATION_GITHUB_WEBHOOK_SECRET must be at least 16 characters; generate one with `openssl rand -hex 32`");
@@ -184,7 +197,15 @@ export function readWebhookConfig(env: NodeJS.ProcessEnv): WebhookConfig | undef
     if (!repositories.length) throw new Error("AUTOMATION_GITHUB_REPOSITORIES must list the owner/name repositories allowed to send webhooks");
     const bad = repositories.find((r) => !/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(r));
     if (bad) throw new Error(`AUTOMATION_GITHUB_REPOSITORIES: "${bad}" is not owner/name`);
-    return { secret, repositories };
+    const gitUrl = env.AUTOMATION_GITHUB_GIT_URL?.trim() || "https://github.com/{repository}.git";
+    if (!gitUrl.includes("{repository}")) throw new Error(`AUTOMATION_GITHUB_GIT_URL must contain {repository} (got "${gitUrl}"), e.g. https://github.com/{repository}.git`);
+    const projectPath = env.AUTOMATION_GITHUB_PROJECT_PATH?.trim() || ".";
+    if (path.isAbsolute(projectPath) || path.normalize(projectPath).split(path.sep)[0] === "..") {
+        throw new Error(`AUTOMATION_GITHUB_PROJECT_PATH must be a relative path inside the repository (got "${projectPath}")`);
+    }
+    const forks = env.AUTOMATION_GITHUB_ALLOW_FORKS?.trim() ?? "";
+    if (!["", "true", "false"].includes(forks)) throw new Error(`AUTOMATION_GITHUB_ALLOW_FORKS must be true or false (got "${forks}")`);
+    return { secret, repositories, gitUrl, projectPath, allowForks: forks === "true" };
 }
 
 /** Mutating requests per caller per minute (AUTOMATION_RATE_LIMIT_PER_MINUTE). @default 120 */

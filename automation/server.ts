@@ -13,6 +13,7 @@ import { createMetrics } from "./metrics";
 import { createWorkerPool, type StartWorker } from "./pulumi/spawn";
 import { cliVersion, isProjectDir, listStacks, versionAtLeast } from "./pulumi/stacks";
 import { authenticate, createRedactor, fileTokens, requireRole, type TokenVerifier } from "./security";
+import type { SourceCheckouts } from "./sources/checkouts";
 
 /** Extension points for the safety layer and for tests; everything has a working default. */
 export interface ServerOverrides {
@@ -21,6 +22,8 @@ export interface ServerOverrides {
     recovery?: { scan(): Promise<unknown> | unknown };
     /** Which stacks need repair (shown on the stacks, and no new job runs on them). */
     repair?: RepairGate;
+    /** Pull-request checkouts for webhook previews (the safety layer's, when webhooks are on). */
+    checkouts?: SourceCheckouts;
     routers?: (ctx: { service: JobService; store: JobStore; logger: Logger; config: ServiceConfig }) => Router[];
     tokens?: TokenVerifier;
     startWorker?: StartWorker;
@@ -98,6 +101,7 @@ export async function startServer(config: ServiceConfig, overrides: ServerOverri
         metrics,
         stacks: () => listStacks(config.projectDir),
         projectDir: config.projectDir,
+        checkouts: overrides.checkouts,
         pulumiBin: config.pulumiBin,
         policyPacks: config.policyPacks,
         workerEnv,
@@ -134,6 +138,8 @@ export async function startServer(config: ServiceConfig, overrides: ServerOverri
     // nobody reads a "running" job that no worker runs.
     const { interrupted, requeued } = await service.recover();
     await overrides.recovery?.scan();
+    const leftovers = await overrides.checkouts?.pruneLeftovers?.();
+    if (leftovers) logger.info({ removed: leftovers }, "removed pull-request checkouts of jobs the previous process ran");
     if (!overrides.startWorker) pool.prewarm(workerEnv, config.pulumiBin);
     service.resume(requeued);
     if (interrupted.length || requeued.length) logger.info({ interrupted: interrupted.length, requeued: requeued.length }, "recovered jobs from the store");

@@ -80,6 +80,15 @@ function previewProblem(ctx: Omit<ApprovalContext, "approvals" | "operation">): 
     const { preview, policy, now } = ctx;
     if (preview.op !== "preview") return invalidInput(`Job "${preview.id}" is a ${preview.op}, not a preview; approvals bind to previews.`, { jobId: preview.id });
     if (preview.stack !== policy.stack) return invalidInput(`Preview "${preview.id}" is of stack "${preview.stack}", not "${policy.stack}".`, { jobId: preview.id });
+    if (preview.options.source) {
+        const { pullRequest, sha } = preview.options.source;
+        return new AppError(
+            "PREVIEW_OF_PULL_REQUEST",
+            409,
+            `Preview "${preview.id}" ran pull request #${pullRequest} at ${sha.slice(0, 12)}, not the service's checkout that an update applies; merge it, then preview the stack and approve that preview.`,
+            { previewId: preview.id, source: preview.options.source },
+        );
+    }
     if (preview.state !== "succeeded") return conflict(`Preview "${preview.id}" is ${preview.state}; only a succeeded preview can be approved or applied.`, { jobId: preview.id, state: preview.state });
     if (ctx.latestPreviewId !== preview.id) {
         return new AppError("PREVIEW_SUPERSEDED", 409, `Preview "${preview.id}" was superseded by the newer preview "${ctx.latestPreviewId}"; approve that one.`, {

@@ -12,7 +12,7 @@ import type { SafetyStore } from "./store";
 /** The slice of the core's job store the approvals need. */
 export interface JobLookup {
     getJob(id: string): Job | undefined;
-    lastJob(stack: string, states?: readonly Job["state"][], ops?: readonly Op[]): Job | undefined;
+    lastJob(stack: string, states?: readonly Job["state"][], ops?: readonly Op[], ownCheckoutOnly?: boolean): Job | undefined;
 }
 
 export interface ApprovalServiceDeps {
@@ -54,7 +54,7 @@ export class ApprovalService implements Guards {
     bind(jobs: JobLookup & { onJobChange?(listener: (job: Job) => void): () => void }): void {
         this.jobs = jobs;
         jobs.onJobChange?.((job) => {
-            if (job.op === "preview" && job.state === "running" && !this.pending.has(job.id)) this.capture(job);
+            if (job.op === "preview" && !job.options.source && job.state === "running" && !this.pending.has(job.id)) this.capture(job);
         });
     }
 
@@ -95,7 +95,8 @@ export class ApprovalService implements Guards {
     }
 
     private latestPreviewId(stack: string): string | undefined {
-        return this.lookup().lastJob(stack, ["succeeded"], ["preview"])?.id;
+        // A pull request's preview shows code the service does not run, so it never supersedes.
+        return this.lookup().lastJob(stack, ["succeeded"], ["preview"], true)?.id;
     }
 
     // ---- Guards -------------------------------------------------------------------------
@@ -108,7 +109,7 @@ export class ApprovalService implements Guards {
             // a freeze may have begun while the job waited in the queue
             checkMayStart(policy, job.op, { name: job.triggeredBy, role: "admin" }, this.now());
         }
-        if (job.op === "preview" && phase === "start" && job.id && !this.pending.has(job.id)) {
+        if (job.op === "preview" && !job.options.source && phase === "start" && job.id && !this.pending.has(job.id)) {
             this.capture(job);
             return;
         }

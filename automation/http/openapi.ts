@@ -75,7 +75,20 @@ export function openApiDocument(): Record<string, unknown> {
                         createdAt: { type: "string", format: "date-time" },
                         startedAt: { type: "string", format: "date-time" },
                         finishedAt: { type: "string", format: "date-time" },
-                        options: { type: "object" },
+                        options: {
+                            type: "object",
+                            properties: {
+                                previewId: { type: "string", format: "uuid" },
+                                mode: { type: "string", enum: ["preview", "apply", "plan"] },
+                                noQueue: { type: "boolean" },
+                                message: { type: "string" },
+                                source: {
+                                    type: "object",
+                                    description: "Set by the GitHub webhook: the preview ran this pull request's head commit, checked out for the job, and cannot be approved.",
+                                    properties: { repository: { type: "string" }, pullRequest: { type: "integer" }, sha: { type: "string" } },
+                                },
+                            },
+                        },
                         summary: {
                             type: "object",
                             properties: {

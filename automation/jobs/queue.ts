@@ -1,5 +1,5 @@
 import { queueFull, stackBusy } from "../errors";
-import type { Job } from "./types";
+import { Job, JobOptions, sourceKey } from "./types";
 
 export interface JobQueueOptions {
     /** Jobs running at once across all stacks. */
@@ -28,23 +28,24 @@ export class JobQueue {
      * QUEUE_FULL when the stack's line is at the limit. A preview that will supersede a waiting
      * preview does not lengthen the line, so it is always admitted.
      */
-    checkAdmission(stack: string, op: Job["op"], noQueue = false): void {
+    checkAdmission(stack: string, op: Job["op"], noQueue = false, options: JobOptions = {}): void {
         const line = this.waiting.filter((j) => j.stack === stack);
         if (noQueue && (this.running.has(stack) || line.length > 0)) throw stackBusy(stack);
-        if (op === "preview" && line.some((j) => j.op === "preview")) return;
+        if (op === "preview" && line.some((j) => j.op === "preview" && sourceKey(j.options) === sourceKey(options))) return;
         if (line.length >= this.options.queueLimit) throw queueFull(stack, this.options.queueLimit);
     }
 
     /**
      * Adds a job (already recorded as queued) and returns the waiting previews of its stack that
-     * a new preview replaces: only the newest preview of a stack is worth running.
+     * a new preview replaces: only the newest preview of a stack is worth running, per source
+     * (a pull request's preview never replaces one of the service's checkout, or another PR's).
      */
     enqueue(job: Job): Job[] {
         const superseded: Job[] = [];
         if (job.op === "preview") {
             for (let i = this.waiting.length - 1; i >= 0; i--) {
                 const w = this.waiting[i];
-                if (w.stack === job.stack && w.op === "preview") superseded.unshift(...this.waiting.splice(i, 1));
+                if (w.stack === job.stack && w.op === "preview" && sourceKey(w.options) === sourceKey(job.options)) superseded.unshift(...this.waiting.splice(i, 1));
             }
         }
         this.waiting.push(job);

@@ -3,6 +3,7 @@ import {
     AppError,
     engineError,
     fromAutomationError,
+    invalidInput,
     isAppError,
     jobFinished,
     jobNotFound,
@@ -12,6 +13,7 @@ import {
 } from "../errors";
 import type { Logger } from "../logger";
 import type { StartWorker, WorkerHandle, WorkerOutcome } from "../pulumi/spawn";
+import type { Checkout, SourceCheckouts } from "../sources/checkouts";
 import { JobQueue } from "./queue";
 import type { JobStore } from "./store";
 import { compactEvent, emptySummary, eventType, foldEvent } from "./summary";
@@ -67,6 +69,8 @@ export interface JobServiceDeps {
     /** The project's stack allow-list, read fresh on each call. */
     stacks: () => string[];
     projectDir: string;
+    /** Checks out a pull request's head for jobs that name one (`options.source`); without it such jobs are refused. */
+    checkouts?: SourceCheckouts;
     pulumiBin: string;
     policyPacks: string[];
     /** Environment of every worker: backend, passphrase, PATH to the CLI. */
@@ -129,12 +133,16 @@ export class JobService {
         if (!this.accepting) throw shuttingDown();
         this.assertRepaired(input.stack, input.op);
         const options = input.options ?? {};
-        this.queue.checkAdmission(input.stack, input.op, options.noQueue);
+        if (options.source && (input.op !== "preview" || options.mode === "plan")) {
+            throw invalidInput("Only a plain preview can run on a pull request's head: updates and plans run the service's checkout.");
+        }
+        if (options.source && !this.deps.checkouts) throw invalidInput("This service checks out no pull requests: GitHub webhooks are off.");
+        this.queue.checkAdmission(input.stack, input.op, options.noQueue, options);
         if (input.op === "update") {
             const draft: Job = { id: "", stack: input.stack, op: input.op, state: "queued", triggeredBy: input.triggeredBy, createdAt: new Date().toISOString(), options };
             await this.guards.beforeStart(draft, "admit");
             // The guard may have awaited; admission is decided again on the queue as it is now.
-            this.queue.checkAdmission(input.stack, input.op, options.noQueue);
+            this.queue.checkAdmission(input.stack, input.op, options.noQueue, options);
         }
         const job = this.deps.store.createJob({ stack: input.stack, op: input.op, triggeredBy: input.triggeredBy, options });
         this.deps.store.appendEvent(job.id, "state", { state: "queued" });
@@ -307,6 +315,7 @@ export class JobService {
     private async run(queued: Job): Promise<void> {
         const { store, logger } = this.deps;
         const log = logger.child({ jobId: queued.id, stack: queued.stack, op: queued.op });
+        let checkout: Checkout | undefined;
         try {
             try {
                 // The job ahead of this one may have died mid-apply; its scan decides whether this one may run.
@@ -318,15 +327,23 @@ export class JobService {
                 this.settle(queued.id, "failed", { error: { code: e.code, message: e.message } });
                 return;
             }
-            const cancelledBy = this.cancelledBeforeStart.get(queued.id);
-            if (cancelledBy !== undefined) {
-                this.cancelledBeforeStart.delete(queued.id);
-                this.settle(queued.id, "cancelled", { error: { code: "CANCELLED", message: `Cancelled by ${cancelledBy} before it started.` } });
-                return;
-            }
+            if (this.cancelledBefore(queued.id, "before it started")) return;
             const job = store.markRunning(queued.id);
             store.appendEvent(job.id, "state", { state: "running" });
             this.deps.metrics?.jobStarted(job);
+            if (job.options.source) {
+                // Fetching can take a while: the job is running (and cancellable) meanwhile.
+                try {
+                    if (!this.deps.checkouts) throw invalidInput("This service checks out no pull requests: GitHub webhooks are off.");
+                    checkout = await this.deps.checkouts.prepare(job.id, job.options.source, (line) => store.appendLog(job.id, line));
+                } catch (err) {
+                    const e = isAppError(err) ? err : engineError.operationFailed(job.stack, job.op);
+                    if (!isAppError(err)) log.error(err as Error, "checkout failed");
+                    this.settle(job.id, "failed", { error: { code: e.code, message: e.message } });
+                    return;
+                }
+                if (this.cancelledBefore(job.id, "while its pull request was checked out")) return;
+            }
             const summary = emptySummary();
             let lastSummaryWrite = 0;
             const handle = this.deps.startWorker(
@@ -335,7 +352,7 @@ export class JobService {
                     stack: job.stack,
                     op: job.op,
                     options: job.options,
-                    projectDir: this.deps.projectDir,
+                    projectDir: checkout?.projectDir ?? this.deps.projectDir,
                     pulumiBin: this.deps.pulumiBin,
                     policyPacks: job.op === "preview" || job.op === "update" ? this.deps.policyPacks : [],
                     stackKnown: this.knownStacks.has(job.stack),
@@ -374,7 +391,18 @@ export class JobService {
             log.error(err as Error, "job runner failed");
             const e = engineError.operationFailed(queued.stack, queued.op);
             this.settle(queued.id, "failed", { error: { code: e.code, message: e.message } });
+        } finally {
+            await checkout?.release().catch((err: unknown) => log.warn({ err }, "removing the job's checkout failed"));
         }
+    }
+
+    /** Settles a job cancelled while it had no worker yet; true when it was. */
+    private cancelledBefore(id: string, when: string): boolean {
+        const by = this.cancelledBeforeStart.get(id);
+        if (by === undefined) return false;
+        this.cancelledBeforeStart.delete(id);
+        this.settle(id, "cancelled", { error: { code: "CANCELLED", message: `Cancelled by ${by} ${when}.` } });
+        return true;
     }
 
     private guardVerdict(job: Job, event: Record<string, unknown>, log: Logger): string | undefined {

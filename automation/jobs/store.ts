@@ -173,8 +173,10 @@ export class JobStore {
     }
 
     /** The newest job of `stack` in one of `states` (e.g. the last finished one). */
-    lastJob(stack: string, states?: readonly JobState[], ops?: readonly Op[]): Job | undefined {
+    /** The newest job of `stack`, optionally only in `states`, of `ops`, and of the service's own checkout. */
+    lastJob(stack: string, states?: readonly JobState[], ops?: readonly Op[], ownCheckoutOnly = false): Job | undefined {
         const where = ["stack = ?"];
+        if (ownCheckoutOnly) where.push("json_extract(options, '$.source') IS NULL");
         const params: string[] = [stack];
         if (states?.length) {
             where.push(`state IN (${states.map(() => "?").join(", ")})`);

@@ -6,6 +6,15 @@ export type JobState = (typeof JOB_STATES)[number];
 export const FINAL_STATES: readonly JobState[] = ["succeeded", "failed", "cancelled", "interrupted", "stopped-by-guard", "superseded"];
 export const isFinal = (s: JobState) => FINAL_STATES.includes(s);
 
+/** A pull request's head commit a job runs on instead of the service's own checkout. */
+export interface PullRequestSource {
+    /** `owner/name`, one of AUTOMATION_GITHUB_REPOSITORIES. */
+    repository: string;
+    pullRequest: number;
+    /** The full head commit sha the delivery named. */
+    sha: string;
+}
+
 /** What the caller asked for beyond the operation itself. */
 export interface JobOptions {
     /** Update: the preview job whose approval this update applies (SAFE's guards check it). */
@@ -20,7 +29,15 @@ export interface JobOptions {
     noQueue?: boolean;
     /** Free-form note from the caller (shown in the dashboard and audit). */
     message?: string;
+    /**
+     * Preview only, set by the GitHub webhook: run on this pull request's head, checked out
+     * for the job. Such a preview can never be approved (updates run the service's checkout).
+     */
+    source?: PullRequestSource;
 }
+
+/** Jobs of one source supersede each other: the same pull request, or the service's checkout. */
+export const sourceKey = (options: JobOptions): string => (options.source ? `${options.source.repository}#${options.source.pullRequest}` : "");
 
 export interface ResourceStep {
     urn: string;

@@ -12,6 +12,12 @@ export interface WebhookConfig {
     secret: string;
     /** `owner/name` of the repositories allowed to trigger anything (AUTOMATION_GITHUB_REPOSITORIES). */
     repositories: readonly string[];
+    /**
+     * Preview pull requests whose head lives in a fork (AUTOMATION_GITHUB_ALLOW_FORKS): their
+     * program would run with the service's credentials, written by someone outside the repository.
+     * @default false
+     */
+    allowForks?: boolean;
 }
 
 export interface WebhookDeps {
@@ -109,10 +115,20 @@ export class WebhookHandler {
         let ignored: string | undefined;
         const stacks = this.deps.stacks();
         if (event === "pull_request" && PR_ACTIONS.has(String(payload.action))) {
-            const pr: PrTarget = { repo, number: Number(payload.pull_request?.number ?? payload.number), sha: payload.pull_request?.head?.sha };
-            for (const stack of stacks.filter((s) => this.deps.policyOf(s).github.previewOnPullRequest)) {
-                const job = await submit(stack, "preview", { message: `PR #${pr.number}${pr.sha ? ` ${String(pr.sha).slice(0, 12)}` : ""}` });
-                if (job) this.awaiting.set(job.id, pr);
+            const number = Number(payload.pull_request?.number ?? payload.number);
+            const sha = String(payload.pull_request?.head?.sha ?? "");
+            const headRepo = String(payload.pull_request?.head?.repo?.full_name ?? "");
+            if (!Number.isInteger(number) || number < 1 || !/^[0-9a-f]{40}$/.test(sha)) throw badRequest("A pull_request delivery needs pull_request.number and pull_request.head.sha.");
+            const previewed = stacks.filter((s) => this.deps.policyOf(s).github.previewOnPullRequest);
+            if (headRepo !== repo && !this.deps.config.allowForks) {
+                // The fork's code would run here with this service's credentials.
+                for (const stack of previewed) refused.push({ stack, op: "preview", code: "FORK_NOT_ALLOWED", message: `Pull request #${number} comes from the fork "${headRepo || "unknown"}"; its program is not previewed here (AUTOMATION_GITHUB_ALLOW_FORKS).` });
+            } else {
+                const pr: PrTarget = { repo, number, sha };
+                for (const stack of previewed) {
+                    const job = await submit(stack, "preview", { message: `PR #${number} ${sha.slice(0, 12)}`, source: { repository: repo, pullRequest: number, sha } });
+                    if (job) this.awaiting.set(job.id, pr);
+                }
             }
         } else if (event === "push" && !payload.deleted) {
             const ref = String(payload.ref ?? "");

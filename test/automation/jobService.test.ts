@@ -6,7 +6,9 @@ import { AppError, planStale } from "../../automation/errors";
 import { Guards, JobService, RepairGate } from "../../automation/jobs/service";
 import { JobStore } from "../../automation/jobs/store";
 import { silentLogger } from "../../automation/logger";
+import type { WorkerSpec } from "../../automation/pulumi/protocol";
 import type { StartWorker, WorkerHandlers, WorkerOutcome } from "../../automation/pulumi/spawn";
+import type { SourceCheckouts } from "../../automation/sources/checkouts";
 import { createRedactor } from "../../automation/security/redact";
 
 interface Script {
@@ -16,10 +18,12 @@ interface Script {
     killed: boolean;
 }
 
-function setup(opts: { guards?: Guards; repair?: RepairGate; cancelGraceMs?: number } = {}) {
+function setup(opts: { guards?: Guards; repair?: RepairGate; cancelGraceMs?: number; checkouts?: SourceCheckouts } = {}) {
     const store = new JobStore(":memory:", createRedactor, {});
     const scripts: Script[] = [];
-    const startWorker: StartWorker = (_spec, _env, handlers) => {
+    const specs: WorkerSpec[] = [];
+    const startWorker: StartWorker = (spec, _env, handlers) => {
+        specs.push(spec);
         let finish!: (o: WorkerOutcome) => void;
         const done = new Promise<WorkerOutcome>((r) => (finish = r));
         const script: Script = { handlers, finish, cancelled: false, killed: false };
@@ -40,6 +44,7 @@ function setup(opts: { guards?: Guards; repair?: RepairGate; cancelGraceMs?: num
         startWorker,
         guards: opts.guards,
         repair: opts.repair,
+        checkouts: opts.checkouts,
         stacks: () => ["dev", "prod"],
         projectDir: "/nowhere",
         pulumiBin: "/nowhere",
@@ -58,8 +63,24 @@ function setup(opts: { guards?: Guards; repair?: RepairGate; cancelGraceMs?: num
         throw new Error(`job ${id} did not settle`);
     };
     const tick = () => new Promise((r) => setImmediate(r));
-    return { store, service, scripts, settled, tick };
+    return { store, service, scripts, specs, settled, tick };
 }
+
+/** Checkouts whose fetch the test finishes, recording releases. */
+function scriptedCheckouts() {
+    const released: string[] = [];
+    let finishFetch!: () => void;
+    const fetched = new Promise<void>((r) => (finishFetch = r));
+    const checkouts: SourceCheckouts = {
+        async prepare(jobId, source, log) {
+            log(`fetching ${source.sha}`);
+            await fetched;
+            return { projectDir: `/checkouts/${jobId}`, release: async () => void released.push(jobId) };
+        },
+    };
+    return { checkouts, released, finishFetch };
+}
+const source = { repository: "acme/infra", pullRequest: 3, sha: "ab".repeat(20) };
 
 const step = (name: string, op = "create") => ({ sequence: 1, resourcePreEvent: { metadata: { op, urn: `urn:pulumi:dev::fixture::pulumi-nodejs:dynamic:Resource::${name}`, type: "pulumi-nodejs:dynamic:Resource" } } });
 
@@ -119,6 +140,40 @@ describe("job service", () => {
         assert.equal(scripts.length, 1, "no worker was started for it");
     });
 
+    it("runs a pull request's preview in its checkout, then releases the checkout", async () => {
+        const co = scriptedCheckouts();
+        const { service, scripts, specs, settled, tick } = setup({ checkouts: co.checkouts });
+        const job = await service.submit({ stack: "dev", op: "preview", options: { source }, triggeredBy: "github:octo" });
+        await tick();
+        assert.equal(service.getJob(job.id).state, "running");
+        assert.equal(scripts.length, 0);
+        co.finishFetch();
+        while (!scripts.length) await tick();
+        assert.equal(specs[0].projectDir, `/checkouts/${job.id}`);
+        scripts[0].finish({ kind: "succeeded" });
+        await settled(job.id);
+        while (!co.released.length) await tick();
+        assert.deepEqual(co.released, [job.id]);
+    });
+    it("cancels a pull request's preview while its head is fetched, starting no worker and releasing the checkout", async () => {
+        const co = scriptedCheckouts();
+        const { service, scripts, settled, tick } = setup({ checkouts: co.checkouts });
+        const job = await service.submit({ stack: "dev", op: "preview", options: { source }, triggeredBy: "github:octo" });
+        await tick();
+        service.cancel(job.id, "otto");
+        co.finishFetch();
+        const done = await settled(job.id);
+        assert.equal(done.state, "cancelled");
+        assert.match(done.error!.message, /Cancelled by otto while its pull request was checked out/);
+        assert.equal(scripts.length, 0);
+        while (!co.released.length) await tick();
+    });
+    it("refuses a pull-request source on anything but a plain preview, and when no checkouts are configured", async () => {
+        const { service } = setup({ checkouts: scriptedCheckouts().checkouts });
+        await assert.rejects(service.submit({ stack: "dev", op: "update", options: { source }, triggeredBy: "t" }), (e: AppError) => e.status === 422 && /Only a plain preview/.test(e.message));
+        await assert.rejects(service.submit({ stack: "dev", op: "preview", options: { source, mode: "plan" }, triggeredBy: "t" }), (e: AppError) => e.status === 422);
+        await assert.rejects(setup().service.submit({ stack: "dev", op: "preview", options: { source }, triggeredBy: "t" }), /GitHub webhooks are off/);
+    });
     it("answers an update with the guard's AppError at admission and stores no job", async () => {
         const { service, store } = setup({ guards: { beforeStart: (_j, phase) => { if (phase === "admit") throw planStale("the stack changed since the preview"); }, onEvent: () => undefined } });
         await assert.rejects(service.submit({ stack: "dev", op: "update", triggeredBy: "ada" }), (e: AppError) => e.code === "PLAN_STALE" && e.status === 409);

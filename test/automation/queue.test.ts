@@ -70,6 +70,31 @@ describe("job queue", () => {
         assert.equal(queue.waitingOn("prod").length, 1);
     });
 
+    it("supersedes a waiting pull-request preview only with a newer preview of the same pull request", () => {
+        const { queue } = harness(1);
+        queue.enqueue(job("dev"));
+        const pr = (n: number, sha: string) => ({ ...job("dev", "preview"), options: { source: { repository: "acme/infra", pullRequest: n, sha } } });
+        const own = job("dev", "preview");
+        const pr3 = pr(3, "a".repeat(40));
+        const pr4 = pr(4, "b".repeat(40));
+        queue.enqueue(own);
+        queue.enqueue(pr3);
+        queue.enqueue(pr4);
+        const pr3b = pr(3, "c".repeat(40));
+        assert.deepEqual(queue.enqueue(pr3b).map((j) => j.id), [pr3.id]);
+        assert.deepEqual(queue.enqueue(job("dev", "preview")).map((j) => j.id), [own.id]);
+        assert.deepEqual(queue.waitingOn("dev").map((j) => j.id).slice(0, 2), [pr4.id, pr3b.id]);
+    });
+    it("admits past the queue limit only a preview that replaces one of the same source", () => {
+        const { queue } = harness(1, 2);
+        queue.enqueue(job("dev"));
+        queue.enqueue(job("dev", "preview"));
+        queue.enqueue(job("dev", "refresh"));
+        const source = { repository: "acme/infra", pullRequest: 3, sha: "a".repeat(40) };
+        assert.doesNotThrow(() => queue.checkAdmission("dev", "preview"));
+        assert.throws(() => queue.checkAdmission("dev", "preview", false, { source }), (e: AppError) => e.code === "QUEUE_FULL");
+    });
+
     it("refuses with STACK_BUSY when noQueue meets a busy stack, and with QUEUE_FULL at the limit", () => {
         const { queue } = harness(2, 2);
         queue.enqueue(job("dev"));

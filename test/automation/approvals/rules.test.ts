@@ -54,6 +54,11 @@ describe("approval rules", () => {
     it("refuses approving a preview superseded by a newer one", () => {
         assert.equal(codeOf(() => checkCanApprove(ctx({ latestPreviewId: "p2" }), { name: "alice", role: "approver" })), "PREVIEW_SUPERSEDED");
     });
+    it("refuses approving, or applying, a preview that ran a pull request's head instead of the service's checkout", () => {
+        const ofPr = { ...preview, options: { source: { repository: "acme/infra", pullRequest: 3, sha: "ab".repeat(20) } } };
+        assert.equal(codeOf(() => checkCanApprove(ctx({ preview: ofPr }), { name: "alice", role: "approver" })), "PREVIEW_OF_PULL_REQUEST");
+        assert.equal(codeOf(() => checkApplyAllowed({ ...ctx({ preview: ofPr, approvals: [approval("alice")] }), previewId: "p1" })), "PREVIEW_OF_PULL_REQUEST");
+    });
     it("refuses approving a failed preview or a job that is not a preview", () => {
         assert.equal(codeOf(() => checkCanApprove(ctx({ preview: { ...preview, state: "failed" } }), { name: "alice", role: "approver" })), "CONFLICT");
         assert.equal(codeOf(() => checkCanApprove(ctx({ preview: { ...preview, op: "update" } }), { name: "alice", role: "approver" })), "INVALID_INPUT");

@@ -13,7 +13,7 @@ import type { Job, JobOptions, Op } from "../../../automation/jobs/types";
 import { createRedactor } from "../../../automation/security/redact";
 import { markerFor } from "../../../automation/webhooks/comment";
 import { GitHubClient, upsertComments } from "../../../automation/webhooks/github";
-import { WebhookHandler } from "../../../automation/webhooks/handler";
+import { WebhookDeps, WebhookHandler } from "../../../automation/webhooks/handler";
 
 const SECRET = "webhook-secret-0123456789";
 
@@ -78,6 +78,7 @@ describe("GitHub webhook deliveries", () => {
     /** Stacks the fake service refuses as the real one does a stack that needs repair. */
     let needingRepair: Set<string>;
     let handler: WebhookHandler;
+    let deps: WebhookDeps;
     let gh: Awaited<ReturnType<typeof fakeGitHub>>;
     const policies = {
         dev: parsePolicy("dev", "github: { updateOnPush: true }\n"),
@@ -93,7 +94,7 @@ describe("GitHub webhook deliveries", () => {
         submitted = [];
         needingRepair = new Set();
         gh = await fakeGitHub();
-        handler = new WebhookHandler({
+        handler = new WebhookHandler((deps = {
             config: { secret: SECRET, repositories: ["acme/infra"] },
             store,
             audit,
@@ -107,7 +108,7 @@ describe("GitHub webhook deliveries", () => {
             github: new GitHubClient({ token: "t", apiUrl: gh.url }),
             jobLog: (id) => logs.get(id) ?? [],
             redact: createRedactor({ secrets: ["planted-secret-value"] }).redact,
-        });
+        }));
     });
     afterEach(async () => {
         store.close();
@@ -122,13 +123,34 @@ describe("GitHub webhook deliveries", () => {
         const body = opts.tamper ? Buffer.from(JSON.stringify({ ...payload, injected: true })) : raw;
         return handler.handle({ signature, event, delivery: opts.delivery ?? randomUUID() }, body, "192.0.2.1");
     };
-    const pr = { action: "opened", number: 7, repository: { full_name: "acme/infra" }, sender: { login: "octo" }, pull_request: { number: 7, head: { sha: "abcdef0123456789" } } };
+    const pr = { action: "opened", number: 7, repository: { full_name: "acme/infra" }, sender: { login: "octo" }, pull_request: { number: 7, head: { sha: "abcdef0123456789abcdef0123456789abcdef01", repo: { full_name: "acme/infra" } } } };
     const codeOf = async (p: Promise<unknown>) => p.then(() => "none", (e: { code: string }) => e.code);
 
     it("previews every stack whose policy asks for it when a pull request opens", async () => {
         const r = await deliver("pull_request", pr);
         assert.equal(r.status, 202);
         assert.deepEqual(submitted.map((s) => [s.stack, s.op, s.triggeredBy]), [["dev", "preview", "github:octo"], ["prod", "preview", "github:octo"]]);
+    });
+    it("previews the pull request's head commit, not the service's checkout", async () => {
+        await deliver("pull_request", pr);
+        const source = { repository: "acme/infra", pullRequest: 7, sha: pr.pull_request.head.sha };
+        assert.deepEqual(submitted.map((s) => s.options.source), [source, source]);
+    });
+    it("refuses to preview a pull request from a fork unless forks are allowed, naming the fork", async () => {
+        const fork = { ...pr, pull_request: { ...pr.pull_request, head: { ...pr.pull_request.head, repo: { full_name: "mallory/infra" } } } };
+        const r = await deliver("pull_request", fork);
+        assert.equal(r.status, 200);
+        assert.equal(submitted.length, 0);
+        assert.deepEqual(r.body.refused?.map((x) => [x.stack, x.code]), [["dev", "FORK_NOT_ALLOWED"], ["prod", "FORK_NOT_ALLOWED"]]);
+        assert.match(r.body.refused![0].message, /mallory\/infra/);
+        handler = new WebhookHandler({ ...deps, config: { ...deps.config, allowForks: true } });
+        assert.equal((await deliver("pull_request", fork)).status, 202);
+        assert.equal(submitted.length, 2);
+    });
+    it("answers 400 to a pull request delivery without a full head sha and starts nothing", async () => {
+        const bad = { ...pr, pull_request: { ...pr.pull_request, head: { ...pr.pull_request.head, sha: "abc; rm -rf /" } } };
+        assert.equal(await codeOf(deliver("pull_request", bad)), "BAD_REQUEST");
+        assert.equal(submitted.length, 0);
     });
     it("still previews the other stacks when one refuses (needs repair), listing the refusal in the answer and the audit log", async () => {
         needingRepair.add("dev");

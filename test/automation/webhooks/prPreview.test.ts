@@ -1,0 +1,113 @@
+// A pull_request webhook previews the PR's head commit, end to end: the real service, CLI and
+// file:// backend, the fixture project as a git repository whose "GitHub" is a local bare
+// repository holding the PR head only under refs/pull/3/head, as GitHub does.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { createHmac, randomUUID } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { Job } from "../../../automation/jobs/types";
+import { addToken } from "../../../automation/security/tokens";
+import { SafeHarness, startSafeHarness } from "../approvals/safeHarness";
+import { until } from "../harness";
+
+const SECRET = "pr-preview-webhook-secret";
+const git = (cwd: string, ...args: string[]) =>
+    execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.org", "-c", "init.defaultBranch=main", ...args], { cwd, encoding: "utf8" }).trim();
+
+describe("pull-request previews of the head commit, with the real Pulumi CLI", function () {
+    this.timeout(300_000);
+    let h: SafeHarness;
+    let remotes: string;
+    let mainSha: string;
+    let prSha: string;
+    let approver: string;
+
+    before(async () => {
+        remotes = fs.mkdtempSync(path.join(os.tmpdir(), "pr-remotes-"));
+        h = await startSafeHarness(
+            { "dev.yaml": "github: { previewOnPullRequest: true }\n", "prod.yaml": "github: { previewOnPullRequest: false }\n" },
+            { AUTOMATION_GITHUB_WEBHOOK_SECRET: SECRET, AUTOMATION_GITHUB_REPOSITORIES: "acme/infra", AUTOMATION_GITHUB_GIT_URL: `file://${remotes}/{repository}.git` },
+        );
+        approver = addToken(h.tokensFile, "alice-approver", "approver");
+        // Items go to one absolute directory, so the checkout's location changes no input.
+        h.configure("dev", { dir: path.join(h.dataDir, "items-dev") });
+        git(h.projectDir, "init", "-q");
+        git(h.projectDir, "add", ".");
+        git(h.projectDir, "commit", "-qm", "main");
+        mainSha = git(h.projectDir, "rev-parse", "HEAD");
+        const bare = path.join(remotes, "acme", "infra.git");
+        fs.mkdirSync(path.dirname(bare), { recursive: true });
+        git(h.projectDir, "init", "-q", "--bare", bare);
+        git(h.projectDir, "checkout", "-qb", "feature");
+        fs.appendFileSync(path.join(h.projectDir, "index.js"), 'new Item("from-pull-request", { ...common, fileName: "pr.txt" });\n');
+        git(h.projectDir, "commit", "-qam", "a resource only the pull request has");
+        prSha = git(h.projectDir, "rev-parse", "HEAD");
+        git(h.projectDir, "push", "-q", bare, "main", "feature:refs/pull/3/head");
+        git(h.projectDir, "checkout", "-q", "main");
+        git(h.projectDir, "branch", "-qD", "feature");
+    });
+    after(async () => {
+        await h?.close();
+        fs.rmSync(remotes, { recursive: true, force: true });
+    });
+
+    const deliver = (sha: string, action = "opened") => {
+        const raw = JSON.stringify({
+            action,
+            number: 3,
+            repository: { full_name: "acme/infra" },
+            sender: { login: "octo" },
+            pull_request: { number: 3, head: { sha, repo: { full_name: "acme/infra" } } },
+        });
+        const signature = "sha256=" + createHmac("sha256", SECRET).update(raw).digest("hex");
+        return h.call("POST", "/v1/webhooks/github", { raw, headers: { "x-hub-signature-256": signature, "x-github-event": "pull_request", "x-github-delivery": randomUUID() } });
+    };
+    const created = (job: Job) => job.summary!.steps.filter((s) => s.op === "create" && s.type !== "pulumi:pulumi:Stack").map((s) => s.urn.split("::").pop());
+    const checkoutsLeft = () => {
+        const dir = path.join(h.dataDir, "checkouts");
+        return fs.existsSync(dir) ? fs.readdirSync(dir) : [];
+    };
+
+    let prPreview: Job;
+    let ownPreview: Job;
+    it("previews the pull request's head commit, with the program the pull request proposes", async () => {
+        const r = await deliver(prSha);
+        assert.equal(r.status, 202, JSON.stringify(r.body));
+        assert.deepEqual(r.body.jobs.map((j: { stack: string; op: string }) => [j.stack, j.op]), [["dev", "preview"]]);
+        prPreview = await h.waitFor(r.body.jobs[0].id);
+        assert.equal(prPreview.state, "succeeded", JSON.stringify(prPreview.error));
+        assert.deepEqual(prPreview.options.source, { repository: "acme/infra", pullRequest: 3, sha: prSha });
+        assert.deepEqual(created(prPreview).sort(), ["from-pull-request", "item-0", "item-1"]);
+        const log = h.server.store.logPage(prPreview.id, 0, 1000).lines.map((l) => l.text);
+        assert.ok(log.includes(`previewing pull request #3 of acme/infra at ${prSha}`), log.slice(0, 5).join("\n"));
+    });
+    it("leaves the service's own checkout as it was and removes the job's worktree", async () => {
+        assert.equal(git(h.projectDir, "rev-parse", "HEAD"), mainSha);
+        assert.equal(git(h.projectDir, "status", "--porcelain"), "");
+        await until(() => (checkoutsLeft().length === 0 ? true : undefined), "the job's checkout removed", 10_000);
+        const own = await h.call("POST", "/v1/stacks/dev/previews", { token: h.tokens.operator, body: {} });
+        ownPreview = await h.waitFor(own.body.id);
+        assert.deepEqual(created(ownPreview).sort(), ["item-0", "item-1"]);
+    });
+    it("refuses to approve the pull request's preview, which never supersedes the checkout's own", async () => {
+        const r = await deliver(prSha, "synchronize");
+        const again = await h.waitFor(r.body.jobs[0].id);
+        assert.equal(again.state, "succeeded", JSON.stringify(again.error));
+        const refused = await h.call("POST", `/v1/jobs/${again.id}/approvals`, { token: approver, body: { decision: "approve" } });
+        assert.equal(refused.status, 409);
+        assert.equal(refused.body.error.code, "PREVIEW_OF_PULL_REQUEST");
+        assert.match(refused.body.error.message, /ran pull request #3 at [0-9a-f]{12}, not the service's checkout/);
+        const own = await h.call("GET", `/v1/jobs/${ownPreview.id}/approvals`, { token: h.tokens.viewer });
+        assert.equal(own.body.latest, true);
+    });
+    it("fails the job with CHECKOUT_FAILED, saying why, when the head commit cannot be fetched", async () => {
+        const r = await deliver("0".repeat(40));
+        const job = await h.waitFor(r.body.jobs[0].id);
+        assert.equal(job.state, "failed");
+        assert.equal(job.error?.code, "CHECKOUT_FAILED");
+        assert.match(job.error!.message, /could not be fetched from acme\/infra/);
+        assert.deepEqual(checkoutsLeft(), []);
+    });
+});
