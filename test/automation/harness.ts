@@ -1,5 +1,7 @@
 // Starts the real service (real CLI, real file:// backend, real worker processes) on a private
 // copy of the fixture project, with a token per role, for the HTTP integration tests.
+import { execFileSync } from "node:child_process";
+import { createHmac, randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadConfig } from "../../automation/config";
@@ -20,10 +22,31 @@ export interface FixtureCopy {
     configure(stack: string, config: Record<string, string | number>): void;
 }
 
+let swept = false;
+
+/**
+ * Removes the copies of test runs that have ended (the pid in the name no longer runs), so
+ * `.state/` holds the last run's copies for a look after a failure, not every run's.
+ */
+function sweepEndedRuns(): void {
+    if (swept) return;
+    swept = true;
+    for (const name of fs.existsSync(stateRoot) ? fs.readdirSync(stateRoot) : []) {
+        const pid = Number(/^svc-(\d+)-/.exec(name)?.[1]);
+        if (!pid || pid === process.pid) continue;
+        try {
+            process.kill(pid, 0);
+        } catch (e) {
+            if ((e as NodeJS.ErrnoException).code === "ESRCH") fs.rmSync(path.join(stateRoot, name), { recursive: true, force: true });
+        }
+    }
+}
+
 /** A private copy of the fixture project plus a data dir holding a token per role. */
 export function prepareFixture(): FixtureCopy {
+    sweepEndedRuns();
     fs.mkdirSync(stateRoot, { recursive: true });
-    const root = fs.mkdtempSync(path.join(stateRoot, "svc-"));
+    const root = fs.mkdtempSync(path.join(stateRoot, `svc-${process.pid}-`));
     const projectDir = path.join(root, "project");
     fs.cpSync(fixture, projectDir, { recursive: true, filter: (src) => !src.includes(`${path.sep}out`) });
     const dataDir = path.join(root, "data");
@@ -42,6 +65,50 @@ export function prepareFixture(): FixtureCopy {
             fs.writeFileSync(path.join(projectDir, `Pulumi.${stack}.yaml`), `config:\n${lines.join("\n")}\n`);
         },
     };
+}
+
+const git = (cwd: string, ...args: string[]) =>
+    execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.org", "-c", "init.defaultBranch=main", ...args], { cwd, encoding: "utf8" }).trim();
+
+/**
+ * Makes `projectDir` a git repository on `main` and publishes it to a bare repository standing
+ * in for GitHub at `<remotes>/<repository>.git`. `change`, when given, is committed on top as
+ * pull request `number`'s head, which the remote holds only under `refs/pull/<n>/head` (as
+ * GitHub does); the project is left on `main`. Point AUTOMATION_GITHUB_GIT_URL at
+ * `file://<remotes>/{repository}.git`.
+ */
+export function publishPullRequest(projectDir: string, remotes: string, opts: { repository: string; number: number; change?: () => void }): { mainSha: string; headSha: string } {
+    git(projectDir, "init", "-q");
+    git(projectDir, "add", ".");
+    git(projectDir, "commit", "-qm", "main");
+    const mainSha = git(projectDir, "rev-parse", "HEAD");
+    const bare = path.join(remotes, `${opts.repository}.git`);
+    fs.mkdirSync(path.dirname(bare), { recursive: true });
+    git(projectDir, "init", "-q", "--bare", bare);
+    let headSha = mainSha;
+    if (opts.change) {
+        git(projectDir, "checkout", "-qb", "pull-request");
+        opts.change();
+        git(projectDir, "commit", "-qam", "the pull request's change");
+        headSha = git(projectDir, "rev-parse", "HEAD");
+        git(projectDir, "checkout", "-q", "main");
+    }
+    git(projectDir, "push", "-q", bare, "main", `${headSha}:refs/pull/${opts.number}/head`);
+    if (opts.change) git(projectDir, "branch", "-qD", "pull-request");
+    return { mainSha, headSha };
+}
+
+/** A signed GitHub `pull_request` delivery (opened/synchronize) of `repository`'s PR `number` at `sha`. */
+export function pullRequestDelivery(secret: string, input: { repository: string; number: number; sha: string; action?: string }): { raw: string; headers: Record<string, string> } {
+    const raw = JSON.stringify({
+        action: input.action ?? "opened",
+        number: input.number,
+        repository: { full_name: input.repository },
+        sender: { login: "octo" },
+        pull_request: { number: input.number, head: { sha: input.sha, repo: { full_name: input.repository } } },
+    });
+    const signature = "sha256=" + createHmac("sha256", secret).update(raw).digest("hex");
+    return { raw, headers: { "x-hub-signature-256": signature, "x-github-event": "pull_request", "x-github-delivery": randomUUID() } };
 }
 
 export interface Reply {

@@ -14,7 +14,7 @@ import { createLogger } from "../../../automation/logger";
 import { createSafetyLayer, SafetyLayer } from "../../../automation/safety";
 import { RunningServer, startServer } from "../../../automation/server";
 import { createRedactor } from "../../../automation/security/redact";
-import { call, prepareFixture, until } from "../harness";
+import { call, prepareFixture, publishPullRequest, pullRequestDelivery, until } from "../harness";
 import { readSse } from "../sse";
 
 describe("redaction of planted secrets from every sink (real CLI)", function () {
@@ -30,6 +30,7 @@ describe("redaction of planted secrets from every sink (real CLI)", function () 
     let safety: SafetyLayer | undefined;
     const saved = process.env.AWS_SECRET_ACCESS_KEY;
     let cli: (...args: string[]) => void;
+    let headSha: string;
     const api = (method: string, url: string, o: Parameters<typeof call>[3] = {}) => call(server!.url, method, url, o);
     const waitJob = (id: string) =>
         until(() => {
@@ -64,6 +65,7 @@ describe("redaction of planted secrets from every sink (real CLI)", function () 
             AUTOMATION_GITHUB_REPOSITORIES: "acme/infra",
             AUTOMATION_GITHUB_TOKEN: "ghp_" + "k".repeat(36),
             AUTOMATION_GITHUB_API_URL: `http://127.0.0.1:${(gh.address() as AddressInfo).port}`,
+            AUTOMATION_GITHUB_GIT_URL: `file://${path.join(path.dirname(fx.dataDir), "remotes")}/{repository}.git`,
         };
         const config = loadConfig(env);
         cli = (...args: string[]) => {
@@ -82,6 +84,8 @@ describe("redaction of planted secrets from every sink (real CLI)", function () 
         cli("config", "set", "prefix", `item-${SECRET_CONFIG}`, "-s", "prod");
         cli("config", "set", "content", `content-${ENV_CREDENTIAL}`, "-s", "prod");
         process.env.AWS_SECRET_ACCESS_KEY = ENV_CREDENTIAL;
+        // the webhook previews the pull request's head: this very project, published as PR #7
+        ({ headSha } = publishPullRequest(fx.projectDir, path.join(path.dirname(fx.dataDir), "remotes"), { repository: "acme/infra", number: 7 }));
         // the server log exactly as server.ts builds it, captured instead of written to stdout
         const logger = createLogger({ level: "debug", redactor: createRedactor({ env: { ...process.env } }), destination: { write: (s: string) => void serverLog.push(s) } });
         safety = createSafetyLayer(config, { env: { ...process.env, ...env } });
@@ -97,9 +101,8 @@ describe("redaction of planted secrets from every sink (real CLI)", function () 
 
     let updateId: string;
     it("keeps them out of the PR comment of a webhook-triggered preview", async () => {
-        const raw = Buffer.from(JSON.stringify({ action: "opened", number: 7, repository: { full_name: "acme/infra" }, sender: { login: "octo" }, pull_request: { number: 7, head: { sha: "abc" } } }));
-        const signature = "sha256=" + createHmac("sha256", WEBHOOK_SECRET).update(raw).digest("hex");
-        const r = await api("POST", "/v1/webhooks/github", { raw: raw.toString(), headers: { "x-hub-signature-256": signature, "x-github-event": "pull_request", "x-github-delivery": randomUUID() } });
+        const { raw, headers } = pullRequestDelivery(WEBHOOK_SECRET, { repository: "acme/infra", number: 7, sha: headSha });
+        const r = await api("POST", "/v1/webhooks/github", { raw, headers });
         assert.equal(r.status, 202, JSON.stringify(r.body));
         const job = await waitJob(r.body.jobs[0].id);
         assert.equal(job.state, "succeeded", JSON.stringify(job.error));

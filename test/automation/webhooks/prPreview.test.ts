@@ -3,18 +3,16 @@
 // repository holding the PR head only under refs/pull/3/head, as GitHub does.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { createHmac, randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { Job } from "../../../automation/jobs/types";
 import { addToken } from "../../../automation/security/tokens";
 import { SafeHarness, startSafeHarness } from "../approvals/safeHarness";
-import { until } from "../harness";
+import { publishPullRequest, pullRequestDelivery, until } from "../harness";
 
 const SECRET = "pr-preview-webhook-secret";
-const git = (cwd: string, ...args: string[]) =>
-    execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.org", "-c", "init.defaultBranch=main", ...args], { cwd, encoding: "utf8" }).trim();
+const git = (cwd: string, ...args: string[]) => execFileSync("git", args, { cwd, encoding: "utf8" }).trim();
 
 describe("pull-request previews of the head commit, with the real Pulumi CLI", function () {
     this.timeout(300_000);
@@ -33,20 +31,11 @@ describe("pull-request previews of the head commit, with the real Pulumi CLI", f
         approver = addToken(h.tokensFile, "alice-approver", "approver");
         // Items go to one absolute directory, so the checkout's location changes no input.
         h.configure("dev", { dir: path.join(h.dataDir, "items-dev") });
-        git(h.projectDir, "init", "-q");
-        git(h.projectDir, "add", ".");
-        git(h.projectDir, "commit", "-qm", "main");
-        mainSha = git(h.projectDir, "rev-parse", "HEAD");
-        const bare = path.join(remotes, "acme", "infra.git");
-        fs.mkdirSync(path.dirname(bare), { recursive: true });
-        git(h.projectDir, "init", "-q", "--bare", bare);
-        git(h.projectDir, "checkout", "-qb", "feature");
-        fs.appendFileSync(path.join(h.projectDir, "index.js"), 'new Item("from-pull-request", { ...common, fileName: "pr.txt" });\n');
-        git(h.projectDir, "commit", "-qam", "a resource only the pull request has");
-        prSha = git(h.projectDir, "rev-parse", "HEAD");
-        git(h.projectDir, "push", "-q", bare, "main", "feature:refs/pull/3/head");
-        git(h.projectDir, "checkout", "-q", "main");
-        git(h.projectDir, "branch", "-qD", "feature");
+        ({ mainSha, headSha: prSha } = publishPullRequest(h.projectDir, remotes, {
+            repository: "acme/infra",
+            number: 3,
+            change: () => fs.appendFileSync(path.join(h.projectDir, "index.js"), 'new Item("from-pull-request", { ...common, fileName: "pr.txt" });\n'),
+        }));
     });
     after(async () => {
         await h?.close();
@@ -54,15 +43,8 @@ describe("pull-request previews of the head commit, with the real Pulumi CLI", f
     });
 
     const deliver = (sha: string, action = "opened") => {
-        const raw = JSON.stringify({
-            action,
-            number: 3,
-            repository: { full_name: "acme/infra" },
-            sender: { login: "octo" },
-            pull_request: { number: 3, head: { sha, repo: { full_name: "acme/infra" } } },
-        });
-        const signature = "sha256=" + createHmac("sha256", SECRET).update(raw).digest("hex");
-        return h.call("POST", "/v1/webhooks/github", { raw, headers: { "x-hub-signature-256": signature, "x-github-event": "pull_request", "x-github-delivery": randomUUID() } });
+        const { raw, headers } = pullRequestDelivery(SECRET, { repository: "acme/infra", number: 3, sha, action });
+        return h.call("POST", "/v1/webhooks/github", { raw, headers });
     };
     const created = (job: Job) => job.summary!.steps.filter((s) => s.op === "create" && s.type !== "pulumi:pulumi:Stack").map((s) => s.urn.split("::").pop());
     const checkoutsLeft = () => {
