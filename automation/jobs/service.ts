@@ -345,7 +345,15 @@ export class JobService {
                 if (this.cancelledBefore(job.id, "while its pull request was checked out")) return;
             }
             const summary = emptySummary();
+            // Progress for readers, at most every 250 ms (the store is synchronous), and always
+            // within 250 ms of the last event, so a pause in the engine shows the latest steps.
             let lastSummaryWrite = 0;
+            let summaryTimer: NodeJS.Timeout | undefined;
+            const writeSummary = () => {
+                summaryTimer = undefined;
+                lastSummaryWrite = Date.now();
+                store.updateSummary(job.id, summary);
+            };
             const handle = this.deps.startWorker(
                 {
                     jobId: job.id,
@@ -367,12 +375,9 @@ export class JobService {
                         const event = compactEvent(raw);
                         store.appendEvent(job.id, eventType(event), event);
                         foldEvent(summary, event);
-                        // Progress for readers, at most every 250 ms: the store is synchronous.
-                        const now = Date.now();
-                        if (now - lastSummaryWrite > 250) {
-                            lastSummaryWrite = now;
-                            store.updateSummary(job.id, summary);
-                        }
+                        const since = Date.now() - lastSummaryWrite;
+                        if (since > 250) writeSummary();
+                        else summaryTimer ??= setTimeout(writeSummary, 250 - since);
                         const verdict = this.guardVerdict(job, event, log);
                         const active = this.active.get(job.id);
                         if (verdict && active) this.stop(job.id, active, { state: "stopped-by-guard", reason: verdict });
@@ -385,6 +390,8 @@ export class JobService {
             log.info({ pid: handle.pid }, "job started");
             const outcome = await handle.done;
             clearTimeout(active.killTimer);
+            // The final summary is written when the job settles.
+            clearTimeout(summaryTimer);
             this.active.delete(job.id);
             this.finishRun(job, outcome, summary, active, log);
         } catch (err) {

@@ -282,4 +282,17 @@ describe("job service", () => {
         assert.deepEqual(done.summary?.outputs, { url: "x", token: "[secret]" });
         assert.doesNotMatch(JSON.stringify(store.eventsAfter(job.id, 0)), /s3cr3t-value/);
     });
+    it("shows a running job's latest steps within 250 ms of its last event, even when no event follows", async () => {
+        const { service, scripts, store, tick, settled } = setup();
+        const job = await service.submit({ stack: "dev", op: "update", triggeredBy: "ada" });
+        await tick();
+        for (const name of ["item-0", "item-1", "item-2"]) scripts[0].handlers.onEvent(step(name));
+        // the first event is written at once; the two in the same 250 ms wait for the trailing write
+        assert.equal(store.getJob(job.id)!.summary?.steps.length, 1);
+        await new Promise((r) => setTimeout(r, 300));
+        assert.equal(store.getJob(job.id)!.state, "running");
+        assert.deepEqual(store.getJob(job.id)!.summary?.steps.map((s) => s.urn.split("::").pop()), ["item-0", "item-1", "item-2"]);
+        scripts[0].finish({ kind: "succeeded" });
+        await settled(job.id);
+    });
 });
