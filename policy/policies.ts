@@ -316,8 +316,8 @@ function configures(resource: { props: Record<string, any>; propertyDependencies
     bucket: { urn: string; name: string; props: Record<string, any> }): boolean {
     if ((resource.propertyDependencies?.bucket ?? []).some((d) => d.urn === bucket.urn)) return true;
     const ref = resource.props.bucket;
-    // Offline, IDs come from runtime mocks, which conventionally derive them from the name.
-    const ids = [bucket.props.id, bucket.props.bucket, bucket.name, `${bucket.name}-id`, `${bucket.name}_id`];
+    // Where the id is known (an update, or the offline check, which records the mocks' ids).
+    const ids = [bucket.props.id, bucket.props.bucket, bucket.name];
     return typeof ref === "string" && ids.includes(ref);
 }
 
