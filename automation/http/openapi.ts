@@ -2,7 +2,7 @@ import { z } from "zod";
 import { JOB_STATES, OPS } from "../jobs/types";
 import { ApprovalBody } from "./approvals";
 import { AuditQuery } from "./audit";
-import { RepairBody } from "./repair";
+import { RepairBody, UnlockBody } from "./repair";
 import { DestroyBody, PreviewBody, RefreshBody, UpdateBody } from "./schemas";
 
 // Request bodies come from the same zod schemas the routes validate with, so the document
@@ -257,6 +257,27 @@ export function openApiDocument(): Record<string, unknown> {
                         409: errorResponse("A job of the stack runs (STACK_BUSY) or a live process holds its lock (STACK_LOCKED, with the holder)."),
                         422: errorResponse("Invalid body."),
                         500: errorResponse("The repair failed (REPAIR_FAILED); the state before it is backed up."),
+                    },
+                },
+            },
+            "/v1/stacks/{stack}/unlock": {
+                post: {
+                    summary: "Remove the stack's locks (role admin): the override for a lock the service may not clear itself",
+                    description:
+                        'For a lock held by a live process or another host (repair answers 409 STACK_LOCKED), or on a backend the service cannot inspect. Runs pulumi cancel; does not stop the holder, so make sure it is gone. Needs {"confirm": "<stack>"}. Audited with the holders removed.',
+                    tags: ["stacks"],
+                    parameters: [stackParam],
+                    requestBody: { required: true, content: json(bodySchema(UnlockBody)) },
+                    responses: {
+                        200: {
+                            description: "Unlocked; the locks removed (file backends) and the stack's health after.",
+                            content: json({ type: "object", properties: { stack: { type: "string" }, removedLocks: { type: "array", items: { type: "object" } }, after: { type: "object" } } }),
+                        },
+                        ...common,
+                        404: errorResponse("Unknown stack, or not in the backend (STACK_NOT_FOUND)."),
+                        409: errorResponse("A job of this service runs on the stack (STACK_BUSY)."),
+                        422: errorResponse("Missing or wrong confirm (INVALID_INPUT)."),
+                        500: errorResponse("pulumi cancel failed (UNLOCK_FAILED)."),
                     },
                 },
             },

@@ -1,6 +1,6 @@
 import { Router } from "express";
 import { z } from "zod";
-import { stackBusy, unauthenticated } from "../errors";
+import { invalidInput, stackBusy, unauthenticated } from "../errors";
 import type { JobService } from "../jobs/service";
 import type { RecoveryService } from "../recovery/service";
 import { principalOf } from "../security/middleware";
@@ -12,7 +12,16 @@ export const RepairBody = z.strictObject({
     method: z.enum(["strip", "refresh"]).optional(),
 });
 
-/** `POST /v1/stacks/:stack/repair` (admin) and `GET /v1/stacks/:stack/repair` (viewer: the findings). */
+/** Unlocking is an override, so it is confirmed like a destroy. */
+export const UnlockBody = z.strictObject({
+    /** Must equal the stack's name. */
+    confirm: z.string(),
+});
+
+/**
+ * `POST /v1/stacks/:stack/repair` (admin), `GET /v1/stacks/:stack/repair` (viewer: the
+ * findings) and `POST /v1/stacks/:stack/unlock` (admin: remove a lock nobody else may).
+ */
 export function repairRouter(recovery: RecoveryService, service: JobService, auth: AuthDeps): Router {
     const r = Router();
     r.get("/stacks/:stack/repair", auth.authenticate, auth.requireRole("viewer"), (req, res) => {
@@ -29,6 +38,17 @@ export function repairRouter(recovery: RecoveryService, service: JobService, aut
         // Repair edits the checkpoint: never beside a job of this service on the same stack.
         if (service.stackStatus(stack).state !== "idle") throw stackBusy(stack);
         res.json(await recovery.repair(stack, body.method ?? "strip", principal, req.ip ?? "unknown"));
+    });
+    r.post("/stacks/:stack/unlock", auth.authenticate, auth.requireRole("admin"), async (req, res) => {
+        const stack = parse(StackName, req.params.stack, "path.stack");
+        service.assertStack(stack);
+        const { confirm } = parse(UnlockBody, req.body ?? {}, "body");
+        if (confirm !== stack) throw invalidInput(`Unlocking "${stack}" needs {"confirm": "${stack}"} in the body.`, { problems: [{ field: "body.confirm", problem: `must equal "${stack}"` }] });
+        const principal = principalOf(res);
+        if (!principal) throw unauthenticated("this route needs an authenticated caller");
+        // The lock of this service's own running job is never an override's business.
+        if (service.stackStatus(stack).state === "running") throw stackBusy(stack);
+        res.json(await recovery.unlock(stack, principal, req.ip ?? "unknown"));
     });
     return r;
 }

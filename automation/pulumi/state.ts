@@ -57,3 +57,14 @@ export async function refreshClearingPendingCreates(ctx: EngineContext, stackNam
     if (!stack) throw new Error(`stack ${stackName} does not exist`);
     await stack.refresh({ clearPendingCreates: true });
 }
+
+/**
+ * `pulumi cancel --yes`: on a self-managed backend, removes every lock of the stack. The lock's
+ * holder, should it still run, is not stopped; the caller decides that it may go.
+ */
+export async function removeStackLocks(ctx: EngineContext, stackName: string): Promise<boolean> {
+    const stack = await openStack(ctx, stackName);
+    if (!stack) return false;
+    await stack.cancel();
+    return true;
+}

@@ -4,8 +4,8 @@ import type { SafetyStore } from "../approvals/store";
 import type { AuditActor, AuditLog } from "../audit/log";
 import { AppError } from "../errors";
 import type { RepairGate, RepairStatus } from "../jobs/service";
-import { EngineContext, exportStackState, importStackState, refreshClearingPendingCreates } from "../pulumi/state";
-import { Finding, PendingOperation, ProcessProbe, localProbe, needsRepair, scanStack } from "./scan";
+import { EngineContext, exportStackState, importStackState, refreshClearingPendingCreates, removeStackLocks } from "../pulumi/state";
+import { Finding, LockInfo, PendingOperation, ProcessProbe, localProbe, needsRepair, scanStack } from "./scan";
 
 export interface RecoveryDeps {
     /** `file:///dir` backends get lock and checkpoint inspection; others get pending operations via export. */
@@ -34,6 +34,13 @@ export interface RepairResult {
     backup: string;
     clearedLocks: string[];
     droppedOperations: PendingOperation[];
+    after: StackHealth;
+}
+
+export interface UnlockResult {
+    stack: string;
+    /** The locks found just before they were removed (file backends; other backends cannot be listed). */
+    removedLocks: LockInfo[];
     after: StackHealth;
 }
 
@@ -127,6 +134,27 @@ export class RecoveryService implements RepairGate {
         const rec = this.deps.store.findingsOf(stack);
         const findings = (rec?.findings ?? []) as Finding[];
         return { stack, state: needsRepair(findings) ? "needs-repair" : "ok", findings, ...(rec ? { checkedAt: rec.at } : {}) };
+    }
+
+    /**
+     * An admin's override for a lock nobody else may clear (a live process, another host, or a
+     * backend the service cannot inspect): removes the stack's locks with `pulumi cancel`,
+     * listing and auditing the holders it removed. Pending operations stay for the repair.
+     */
+    async unlock(stack: string, actor: AuditActor, from: string): Promise<UnlockResult> {
+        const before = this.backendDir ? scanStack(this.backendDir, this.deps.project, stack, { probe: this.probe }) : [];
+        const removedLocks = before.flatMap((f) => ("lock" in f ? [f.lock] : []));
+        let existed: boolean;
+        try {
+            existed = await removeStackLocks(this.deps.engine, stack);
+        } catch (e) {
+            this.deps.audit.append({ actor, action: "stack.unlock", from, result: "failed", stack, details: { locks: removedLocks, error: (e as Error).message } });
+            throw new AppError("UNLOCK_FAILED", 500, `Removing the locks of "${stack}" failed; the service log has the CLI's answer.`, { stack });
+        }
+        if (!existed) throw new AppError("STACK_NOT_FOUND", 404, `Stack "${stack}" does not exist in the backend; it has no lock.`, { stack });
+        this.deps.audit.append({ actor, action: "stack.unlock", from, result: "ok", stack, details: { removedLocks } });
+        const after = await this.scanStack(stack, "unlock");
+        return { stack, removedLocks, after };
     }
 
     /**
