@@ -102,6 +102,7 @@ export class Checkouts implements SourceCheckouts {
         return stdout.trim();
     }
 
+    /** Runs `work` after every earlier piece of work on the same mirror has ended. */
     private serialised<T>(key: string, work: () => Promise<T>): Promise<T> {
         const previous = this.mirrorLocks.get(key) ?? Promise.resolve();
         const next = previous.catch(() => undefined).then(work);
@@ -143,11 +144,13 @@ export class Checkouts implements SourceCheckouts {
         const mirror = await this.fetch(source, url, log);
         const dir = path.join(this.checkoutsDir, jobId);
         fs.mkdirSync(this.checkoutsDir, { recursive: true, mode: 0o700 });
-        const release = async () => {
-            await this.git(["--git-dir", mirror, "worktree", "remove", "--force", dir], url).catch(() => undefined);
-            fs.rmSync(dir, { recursive: true, force: true });
-            await this.git(["--git-dir", mirror, "worktree", "prune"], url).catch(() => undefined);
-        };
+        // Serialised with fetches and adds: a prune must not meet a worktree being added.
+        const release = () =>
+            this.serialised(mirror, async () => {
+                await this.git(["--git-dir", mirror, "worktree", "remove", "--force", dir], url).catch(() => undefined);
+                fs.rmSync(dir, { recursive: true, force: true });
+                await this.git(["--git-dir", mirror, "worktree", "prune"], url).catch(() => undefined);
+            });
         try {
             await this.serialised(mirror, () => this.git(["--git-dir", mirror, "worktree", "add", "--quiet", "--detach", "--force", dir, source.sha], url));
             const projectDir = path.join(dir, this.projectPath);
