@@ -53,6 +53,8 @@ export interface RepairGate {
     settled(stack: string): Promise<void>;
 }
 
+const noCheckouts = () => invalidInput("This service checks out no pull requests: GitHub webhooks are off.");
+
 export interface JobMetrics {
     jobStarted(job: Job): void;
     jobFinished(job: Job, seconds: number): void;
@@ -136,7 +138,7 @@ export class JobService {
         if (options.source && (input.op !== "preview" || options.mode === "plan")) {
             throw invalidInput("Only a plain preview can run on a pull request's head: updates and plans run the service's checkout.");
         }
-        if (options.source && !this.deps.checkouts) throw invalidInput("This service checks out no pull requests: GitHub webhooks are off.");
+        if (options.source && !this.deps.checkouts) throw noCheckouts();
         this.queue.checkAdmission(input.stack, input.op, options.noQueue, options);
         if (input.op === "update") {
             const draft: Job = { id: "", stack: input.stack, op: input.op, state: "queued", triggeredBy: input.triggeredBy, createdAt: new Date().toISOString(), options };
@@ -331,19 +333,16 @@ export class JobService {
             const job = store.markRunning(queued.id);
             store.appendEvent(job.id, "state", { state: "running" });
             this.deps.metrics?.jobStarted(job);
-            if (job.options.source) {
+            try {
                 // Fetching can take a while: the job is running (and cancellable) meanwhile.
-                try {
-                    if (!this.deps.checkouts) throw invalidInput("This service checks out no pull requests: GitHub webhooks are off.");
-                    checkout = await this.deps.checkouts.prepare(job.id, job.options.source, (line) => store.appendLog(job.id, line));
-                } catch (err) {
-                    const e = isAppError(err) ? err : engineError.operationFailed(job.stack, job.op);
-                    if (!isAppError(err)) log.error(err as Error, "checkout failed");
-                    this.settle(job.id, "failed", { error: { code: e.code, message: e.message } });
-                    return;
-                }
-                if (this.cancelledBefore(job.id, "while its pull request was checked out")) return;
+                checkout = await this.checkoutFor(job);
+            } catch (err) {
+                const e = isAppError(err) ? err : engineError.operationFailed(job.stack, job.op);
+                if (!isAppError(err)) log.error(err as Error, "checkout failed");
+                this.settle(job.id, "failed", { error: { code: e.code, message: e.message } });
+                return;
             }
+            if (checkout && this.cancelledBefore(job.id, "while its pull request was checked out")) return;
             const summary = emptySummary();
             // Progress for readers, at most every 250 ms (the store is synchronous), and always
             // within 250 ms of the last event, so a pause in the engine shows the latest steps.
@@ -401,6 +400,14 @@ export class JobService {
         } finally {
             await checkout?.release().catch((err: unknown) => log.warn({ err }, "removing the job's checkout failed"));
         }
+    }
+
+    /** The pull-request head a job runs on, checked out; undefined for the service's own checkout. */
+    private async checkoutFor(job: Job): Promise<Checkout | undefined> {
+        if (!job.options.source) return undefined;
+        // A job queued before a restart that turned webhooks off.
+        if (!this.deps.checkouts) throw noCheckouts();
+        return this.deps.checkouts.prepare(job.id, job.options.source, (line) => this.deps.store.appendLog(job.id, line));
     }
 
     /** Settles a job cancelled while it had no worker yet; true when it was. */
