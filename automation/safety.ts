@@ -18,7 +18,7 @@ import { isFinal } from "./jobs/types";
 import { repairRouter } from "./http/repair";
 import { RecoveryService } from "./recovery/service";
 import { webhooksRouter } from "./http/webhooks";
-import { Checkouts } from "./sources/checkouts";
+import { Checkouts, isInsideRepository, REPOSITORY } from "./sources/checkouts";
 import { GitHubClient } from "./webhooks/github";
 import { WebhookConfig, WebhookHandler } from "./webhooks/handler";
 import { listStacks } from "./pulumi/stacks";
@@ -195,14 +195,12 @@ export function readWebhookConfig(env: NodeJS.ProcessEnv): WebhookSettings | und
     if (secret.length < 16) throw new Error("AUTOMATION_GITHUB_WEBHOOK_SECRET must be at least 16 characters; generate one with `openssl rand -hex 32`");
     const repositories = (env.AUTOMATION_GITHUB_REPOSITORIES ?? "").split(",").map((r) => r.trim()).filter(Boolean);
     if (!repositories.length) throw new Error("AUTOMATION_GITHUB_REPOSITORIES must list the owner/name repositories allowed to send webhooks");
-    const bad = repositories.find((r) => !/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(r));
+    const bad = repositories.find((r) => !REPOSITORY.test(r));
     if (bad) throw new Error(`AUTOMATION_GITHUB_REPOSITORIES: "${bad}" is not owner/name`);
     const gitUrl = env.AUTOMATION_GITHUB_GIT_URL?.trim() || "https://github.com/{repository}.git";
     if (!gitUrl.includes("{repository}")) throw new Error(`AUTOMATION_GITHUB_GIT_URL must contain {repository} (got "${gitUrl}"), e.g. https://github.com/{repository}.git`);
     const projectPath = env.AUTOMATION_GITHUB_PROJECT_PATH?.trim() || ".";
-    if (path.isAbsolute(projectPath) || path.normalize(projectPath).split(path.sep)[0] === "..") {
-        throw new Error(`AUTOMATION_GITHUB_PROJECT_PATH must be a relative path inside the repository (got "${projectPath}")`);
-    }
+    if (!isInsideRepository(projectPath)) throw new Error(`AUTOMATION_GITHUB_PROJECT_PATH must be a relative path inside the repository (got "${projectPath}")`);
     const forks = env.AUTOMATION_GITHUB_ALLOW_FORKS?.trim() ?? "";
     if (!["", "true", "false"].includes(forks)) throw new Error(`AUTOMATION_GITHUB_ALLOW_FORKS must be true or false (got "${forks}")`);
     return { secret, repositories, gitUrl, projectPath, allowForks: forks === "true" };

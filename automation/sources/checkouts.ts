@@ -42,7 +42,11 @@ export interface SourceCheckouts {
 export const checkoutFailed = (message: string, details?: Record<string, unknown>) => new AppError("CHECKOUT_FAILED", 502, message, details);
 
 const SHA = /^[0-9a-f]{40}$/;
-const REPOSITORY = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+/** A GitHub `owner/name`. */
+export const REPOSITORY = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+
+/** True when `projectPath` stays inside the repository (relative, no leading `..`). */
+export const isInsideRepository = (projectPath: string): boolean => !path.isAbsolute(projectPath) && path.normalize(projectPath).split(path.sep)[0] !== "..";
 /** Files whose difference means the PR's dependencies are not the ones installed here. */
 const LOCKFILES = ["package-lock.json", "yarn.lock", "pnpm-lock.yaml"];
 
@@ -84,9 +88,7 @@ export class Checkouts implements SourceCheckouts {
         this.urlTemplate = options.urlTemplate ?? "https://github.com/{repository}.git";
         this.projectPath = options.projectPath ?? ".";
         this.timeoutMs = options.timeoutMs ?? 300_000;
-        if (path.isAbsolute(this.projectPath) || path.normalize(this.projectPath).split(path.sep)[0] === "..") {
-            throw new Error(`AUTOMATION_GITHUB_PROJECT_PATH must be a path inside the repository (got "${this.projectPath}")`);
-        }
+        if (!isInsideRepository(this.projectPath)) throw new Error(`projectPath must be a path inside the repository (got "${this.projectPath}")`);
     }
 
     get checkoutsDir(): string {
