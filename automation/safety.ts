@@ -5,7 +5,7 @@ import { parse as parseYaml } from "yaml";
 import type { Op } from "./jobs/types";
 import { principalOf } from "./security/middleware";
 import { computeFingerprint } from "./approvals/fingerprint";
-import { environmentsDir, EnvironmentPolicy, defaultPolicy, loadPolicies } from "./approvals/policy";
+import { environmentsDir, PolicySet } from "./approvals/policy";
 import { ApprovalService } from "./approvals/service";
 import { SafetyStore } from "./approvals/store";
 import { AuditLog } from "./audit/log";
@@ -24,6 +24,7 @@ import { WebhookConfig, WebhookHandler } from "./webhooks/handler";
 import { listStacks } from "./pulumi/stacks";
 import { EngineContext, readStackState } from "./pulumi/state";
 import { authenticate, createRedactor, fileTokens, identify, mutationRateLimit, requireRole, type TokenVerifier } from "./security";
+import type { Logger } from "./logger";
 import { ensurePassphrase, type ServerOverrides } from "./server";
 
 export interface SafetyLayer extends Required<Pick<ServerOverrides, "guards" | "routers" | "tokens" | "recovery" | "repair">>, Pick<ServerOverrides, "checkouts"> {
@@ -31,7 +32,7 @@ export interface SafetyLayer extends Required<Pick<ServerOverrides, "guards" | "
     recoveryService: RecoveryService;
     audit: AuditLog;
     store: SafetyStore;
-    policies: Map<string, EnvironmentPolicy>;
+    policies: PolicySet;
     /** Policy files naming no stack of the project (logged at start-up). */
     unusedPolicyFiles: string[];
     close(): void;
@@ -59,14 +60,26 @@ export function createSafetyLayer(config: ServiceConfig, options: SafetyOptions 
     const redactor = createRedactor({ env: { ...engine.env, PULUMI_CONFIG_PASSPHRASE: passphrase } });
     // Read on each call, so a stack file added while the service runs is known at once.
     const stacks = () => listStacks(config.projectDir);
-    const { policies, unused } = loadPolicies(environmentsDir(config.projectDir, env), stacks());
+    // Set once the core's logger exists (routers); policy files can change before that only in theory.
+    let logger: Logger | undefined;
     const store = new SafetyStore(path.join(config.dataDir, "safety.sqlite"));
     const audit = new AuditLog(path.join(config.dataDir, "audit.jsonl"), { redact: redactor.redactDeep, now: options.now });
+    const policies = new PolicySet(environmentsDir(config.projectDir, env), stacks, {
+        onInvalid: (e) => {
+            logger?.error({ problems: e.problems }, "environment policy files changed and do not validate; stacks keep their last valid policy");
+            audit.append({ actor: { name: "policies", via: "system" }, action: "policy.invalid", from: "local", result: "refused", details: { dir: e.file, problems: e.problems } });
+        },
+        onReload: (dir) => {
+            logger?.info({ dir }, "environment policies re-read");
+            audit.append({ actor: { name: "policies", via: "system" }, action: "policy.reloaded", from: "local", result: "ok", details: { dir } });
+        },
+    });
+    const policyOf = (stack: string) => policies.get(stack);
     const tokens = options.tokens ?? fileTokens(config.tokensFile);
     const approvals = new ApprovalService({
         store,
         audit,
-        policyOf: (stack) => policies.get(stack) ?? defaultPolicy(stack),
+        policyOf,
         fingerprint: (stack) => computeFingerprint(config.projectDir, stack, (s) => readStackState(engine, s)),
         roleOf: (name) => tokens.roleOf?.(name),
         now: options.now,
@@ -93,7 +106,7 @@ export function createSafetyLayer(config: ServiceConfig, options: SafetyOptions 
         audit,
         store,
         policies,
-        unusedPolicyFiles: unused,
+        unusedPolicyFiles: policies.unused,
         tokens,
         guards: approvals,
         recoveryService,
@@ -101,6 +114,7 @@ export function createSafetyLayer(config: ServiceConfig, options: SafetyOptions 
         repair: recoveryService,
         ...(checkouts ? { checkouts } : {}),
         routers: (ctx) => {
+            logger = ctx.logger;
             approvals.bind(ctx.store);
             const webhooks = webhookConfig
                 ? new WebhookHandler({
@@ -108,7 +122,7 @@ export function createSafetyLayer(config: ServiceConfig, options: SafetyOptions 
                       store,
                       audit,
                       stacks,
-                      policyOf: (stack) => policies.get(stack) ?? defaultPolicy(stack),
+                      policyOf,
                       submit: (input) => ctx.service.submit(input),
                       github,
                       jobLog: (jobId) => ctx.store.logPage(jobId, 0, 2000).lines.map((l) => l.text),
@@ -135,7 +149,7 @@ export function createSafetyLayer(config: ServiceConfig, options: SafetyOptions 
                     recoveryService.scanStack(job.stack, `after ${job.op} ${job.id} ended ${job.state}`).catch((e: unknown) => ctx.logger.warn({ err: e, stack: job.stack }, "post-job recovery scan failed"));
                 }
             });
-            if (unused.length) ctx.logger.warn({ files: unused }, "environment policy files name no stack of the project");
+            if (policies.unused.length) ctx.logger.warn({ files: policies.unused }, "environment policy files name no stack of the project");
             const recorder = Router();
             recorder.use(auditRequests(audit), identify(tokens), mutationRateLimit({ limit: rateLimit }));
             return [recorder, policyGate(approvals, auth, stacks), approvalsRouter(approvals, auth), auditRouter(audit, auth), repairRouter(recoveryService, ctx.service, auth), webhooksRouter(webhooks)];

@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { AppError } from "../errors";
 import { OPS, Op } from "../jobs/types";
 import { ROLES, Role } from "../security/roles";
 
@@ -164,6 +165,18 @@ export interface LoadedPolicies {
     unused: string[];
 }
 
+const isPolicyFile = (f: string) => /\.ya?ml$/.test(f);
+
+/** The policy of `stack` as `dir` says: its `<stack>.yaml`/`.yml`, else the default. */
+function readPolicy(dir: string, files: readonly string[], stack: string): EnvironmentPolicy {
+    const file = files.find((f) => f === `${stack}.yaml` || f === `${stack}.yml`);
+    if (!file) return defaultPolicy(stack);
+    const full = path.join(dir, file);
+    return parsePolicy(stack, fs.readFileSync(full, "utf8"), full);
+}
+
+const policyFiles = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir).filter(isPolicyFile).sort() : []);
+
 /**
  * Reads the policies of `stacks` from `dir` (`<stack>.yaml` or `.yml`), using the default for
  * stacks without a file. Throws one PolicyError listing every bad file, so start-up fails
@@ -172,17 +185,11 @@ export interface LoadedPolicies {
 export function loadPolicies(dir: string, stacks: readonly string[]): LoadedPolicies {
     const policies = new Map<string, EnvironmentPolicy>();
     const problems: string[] = [];
-    const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)) : [];
+    const files = policyFiles(dir);
     const unused = files.filter((f) => !stacks.includes(f.replace(/\.ya?ml$/, ""))).map((f) => path.join(dir, f));
     for (const stack of stacks) {
-        const file = files.find((f) => f === `${stack}.yaml` || f === `${stack}.yml`);
-        if (!file) {
-            policies.set(stack, defaultPolicy(stack));
-            continue;
-        }
-        const full = path.join(dir, file);
         try {
-            policies.set(stack, parsePolicy(stack, fs.readFileSync(full, "utf8"), full));
+            policies.set(stack, readPolicy(dir, files, stack));
         } catch (e) {
             if (e instanceof PolicyError) problems.push(e.message);
             else throw e;
@@ -190,4 +197,88 @@ export function loadPolicies(dir: string, stacks: readonly string[]): LoadedPoli
     }
     if (problems.length) throw new PolicyError(dir, problems);
     return { policies, unused };
+}
+
+export const policyInvalid = (stack: string, error: PolicyError) =>
+    new AppError("POLICY_INVALID", 503, `The policy file of "${stack}" does not validate, and no valid version of it was loaded before; nothing runs on "${stack}" until it is fixed. ${error.message}`, {
+        stack,
+        file: error.file,
+        problems: error.problems,
+    });
+
+export interface PolicySetOptions {
+    /** Called once per change of the files that does not validate, with every problem. */
+    onInvalid?: (error: PolicyError) => void;
+    /** Called after a change of the files was read and every policy validated. */
+    onReload?: (dir: string) => void;
+}
+
+/** A stack's policy and whether a file said it (a default is never "the last valid version"). */
+type Entry = { policy: EnvironmentPolicy; fromFile: boolean } | PolicyError;
+
+const hasFile = (files: readonly string[], stack: string) => files.includes(`${stack}.yaml`) || files.includes(`${stack}.yml`);
+
+/**
+ * The environment policies as their files say now. Built at start-up, where any bad file stops
+ * the service; afterwards every lookup compares the directory (file names, sizes, mtimes) and
+ * the stack list with the last read and re-reads on a change, so a freeze window, a new
+ * approver or a new stack's policy applies without a restart. A file edited into something
+ * invalid keeps its stack on the file's last valid version (and is reported); a stack whose
+ * file has never validated refuses everything with 503 POLICY_INVALID rather than fall back to
+ * the permissive default.
+ */
+export class PolicySet {
+    private readonly current = new Map<string, Entry>();
+    private stamp: string;
+    /** Policy files naming no stack of the project at start-up. */
+    readonly unused: string[];
+
+    constructor(
+        readonly dir: string,
+        private readonly stacks: () => string[],
+        private readonly options: PolicySetOptions = {},
+    ) {
+        const { policies, unused } = loadPolicies(dir, stacks());
+        const files = policyFiles(dir);
+        for (const [stack, policy] of policies) this.current.set(stack, { policy, fromFile: hasFile(files, stack) });
+        this.unused = unused;
+        this.stamp = this.readStamp(stacks());
+    }
+
+    private readStamp(stacks: readonly string[]): string {
+        const files = policyFiles(this.dir).map((f) => {
+            const st = fs.statSync(path.join(this.dir, f), { throwIfNoEntry: false });
+            return `${f}:${st?.size}:${st?.mtimeMs}`;
+        });
+        return [stacks.join(","), ...files].join("|");
+    }
+
+    private refresh(): void {
+        const stacks = this.stacks();
+        const stamp = this.readStamp(stacks);
+        if (stamp === this.stamp) return;
+        this.stamp = stamp;
+        const files = policyFiles(this.dir);
+        const problems: string[] = [];
+        for (const stack of stacks) {
+            try {
+                this.current.set(stack, { policy: readPolicy(this.dir, files, stack), fromFile: hasFile(files, stack) });
+            } catch (e) {
+                if (!(e instanceof PolicyError)) throw e;
+                problems.push(e.message);
+                const last = this.current.get(stack);
+                if (last === undefined || last instanceof PolicyError || !last.fromFile) this.current.set(stack, e);
+            }
+        }
+        if (problems.length) this.options.onInvalid?.(new PolicyError(this.dir, problems));
+        else this.options.onReload?.(this.dir);
+    }
+
+    /** The stack's policy now; throws 503 POLICY_INVALID for a stack whose file never validated. */
+    get(stack: string): EnvironmentPolicy {
+        this.refresh();
+        const entry = this.current.get(stack);
+        if (entry instanceof PolicyError) throw policyInvalid(stack, entry);
+        return entry?.policy ?? defaultPolicy(stack);
+    }
 }

@@ -40,7 +40,7 @@ function startOp(op: string, role: string, body: z.ZodType, extra = "") {
                 409: errorResponse("Stack busy with noQueue (STACK_BUSY), queue full (QUEUE_FULL), stack needs repair (NEEDS_REPAIR: see /v1/stacks/{stack}/repair), or a guard refused (e.g. PLAN_STALE, FROZEN)."),
                 413: errorResponse("Body too large (PAYLOAD_TOO_LARGE)."),
                 422: errorResponse("Invalid input (INVALID_INPUT), or an approval the stack's policy needs is missing (APPROVAL_REQUIRED)."),
-                503: errorResponse("The service is shutting down (SHUTTING_DOWN)."),
+                503: errorResponse("The service is shutting down (SHUTTING_DOWN), or the stack's policy file has never validated (POLICY_INVALID)."),
             },
         },
     };

@@ -112,6 +112,16 @@ export class WebhookHandler {
                 return undefined;
             }
         };
+        // A stack whose policy file does not validate is refused by name; the others still run.
+        const policyOf = (stack: string, op: Op) => {
+            try {
+                return this.deps.policyOf(stack).github;
+            } catch (e) {
+                if (!(e instanceof AppError)) throw e;
+                refused.push({ stack, op, code: e.code, message: e.message });
+                return undefined;
+            }
+        };
         let ignored: string | undefined;
         const stacks = this.deps.stacks();
         if (event === "pull_request" && PR_ACTIONS.has(String(payload.action))) {
@@ -119,7 +129,7 @@ export class WebhookHandler {
             const sha = String(payload.pull_request?.head?.sha ?? "");
             const headRepo = String(payload.pull_request?.head?.repo?.full_name ?? "");
             if (!Number.isInteger(number) || number < 1 || !/^[0-9a-f]{40}$/.test(sha)) throw badRequest("A pull_request delivery needs pull_request.number and pull_request.head.sha.");
-            const previewed = stacks.filter((s) => this.deps.policyOf(s).github.previewOnPullRequest);
+            const previewed = stacks.filter((s) => policyOf(s, "preview")?.previewOnPullRequest);
             if (headRepo !== repo && !this.deps.config.allowForks) {
                 // The fork's code would run here with this service's credentials.
                 for (const stack of previewed) refused.push({ stack, op: "preview", code: "FORK_NOT_ALLOWED", message: `Pull request #${number} comes from the fork "${headRepo || "unknown"}"; its program is not previewed here (AUTOMATION_GITHUB_ALLOW_FORKS).` });
@@ -133,8 +143,8 @@ export class WebhookHandler {
         } else if (event === "push" && !payload.deleted) {
             const ref = String(payload.ref ?? "");
             for (const stack of stacks) {
-                const p = this.deps.policyOf(stack).github;
-                if (p.updateOnPush && ref === `refs/heads/${p.branch}`) {
+                const p = policyOf(stack, "update");
+                if (p?.updateOnPush && ref === `refs/heads/${p.branch}`) {
                     await submit(stack, "update", { message: `push ${String(payload.after ?? "").slice(0, 12)}` });
                 }
             }

@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { defaultPolicy, environmentsDir, loadPolicies, parsePolicy, PolicyError } from "../../../automation/approvals/policy";
+import { AppError } from "../../../automation/errors";
+import { defaultPolicy, environmentsDir, loadPolicies, parsePolicy, PolicyError, PolicySet } from "../../../automation/approvals/policy";
+import { policyEditor } from "./editPolicy";
 
 const repoEnvironments = path.resolve(__dirname, "../../../environments");
 
@@ -75,5 +77,66 @@ describe("environment policies", () => {
     it("reads the directory from AUTOMATION_ENVIRONMENTS_DIR, else <project>/environments", () => {
         assert.equal(environmentsDir("/p", {}), path.join("/p", "environments"));
         assert.equal(environmentsDir("/p", { AUTOMATION_ENVIRONMENTS_DIR: "/etc/envs" }), "/etc/envs");
+    });
+});
+
+describe("environment policies edited while the service runs", () => {
+    let dir: string;
+    let stacks: string[];
+    const edit = policyEditor(() => dir);
+    const frozen = "freezeWindows:\n  - { start: '2000-01-01T00:00:00Z', end: '2999-01-01T00:00:00Z', reason: release week }\n";
+    beforeEach(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "envs-"));
+        stacks = ["dev", "prod"];
+        edit("prod.yaml", "operations:\n  update: { approvals: 1 }\n");
+    });
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("applies a freeze window added to a file at the next lookup, without a restart", () => {
+        const reloads: string[] = [];
+        const set = new PolicySet(dir, () => stacks, { onReload: (d) => reloads.push(d) });
+        assert.deepEqual(set.get("prod").freezeWindows, []);
+        edit("prod.yaml", "operations:\n  update: { approvals: 1 }\n" + frozen);
+        assert.equal(set.get("prod").freezeWindows[0].reason, "release week");
+        assert.equal(set.get("prod").operations.update.approvals, 1);
+        assert.deepEqual(reloads, [dir], "one reload for one change, however many lookups");
+    });
+    it("keeps a stack on its last valid policy when its file is edited into something invalid, and reports every problem once", () => {
+        const invalid: PolicyError[] = [];
+        const set = new PolicySet(dir, () => stacks, { onInvalid: (e) => invalid.push(e) });
+        edit("prod.yaml", "operations:\n  update: { approvals: -1 }\n");
+        assert.equal(set.get("prod").operations.update.approvals, 1);
+        assert.equal(set.get("prod").operations.update.approvals, 1);
+        assert.equal(invalid.length, 1);
+        assert.match(invalid[0].problems.join("\n"), /prod\.yaml[\s\S]*operations\.update\.approvals/);
+        edit("prod.yaml", "operations:\n  update: { approvals: 2 }\n");
+        assert.equal(set.get("prod").operations.update.approvals, 2);
+    });
+    it("returns to the default when a stack's file is removed", () => {
+        const set = new PolicySet(dir, () => stacks);
+        fs.rmSync(path.join(dir, "prod.yaml"));
+        assert.deepEqual(set.get("prod"), defaultPolicy("prod"));
+    });
+    it("gives a stack added to the project later the policy its file names, not the default", () => {
+        const set = new PolicySet(dir, () => stacks);
+        assert.deepEqual(set.get("staging"), defaultPolicy("staging"));
+        edit("staging.yaml", "operations:\n  update: { approvals: 1 }\n");
+        stacks = [...stacks, "staging"];
+        assert.equal(set.get("staging").operations.update.approvals, 1);
+    });
+    it("refuses everything on a stack whose file has never validated with 503 POLICY_INVALID, naming the file and the fix", () => {
+        const set = new PolicySet(dir, () => stacks);
+        edit("dev.yml", "github:\n  branch: 3\n");
+        assert.throws(
+            () => set.get("dev"),
+            (e: unknown) => e instanceof AppError && e.code === "POLICY_INVALID" && e.status === 503 && /dev\.yml/.test(e.message) && /github\.branch/.test(e.message),
+        );
+        assert.equal(set.get("prod").operations.update.approvals, 1, "other stacks go on");
+        edit("dev.yml", "github:\n  branch: main\n");
+        assert.equal(set.get("dev").github.branch, "main");
+    });
+    it("still refuses to start on a bad file, listing it", () => {
+        edit("dev.yaml", "approvalTtlMinutes: 0\n");
+        assert.throws(() => new PolicySet(dir, () => stacks), (e: unknown) => e instanceof PolicyError && /dev\.yaml/.test(e.message));
     });
 });

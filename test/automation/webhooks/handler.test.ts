@@ -5,7 +5,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parsePolicy } from "../../../automation/approvals/policy";
+import { parsePolicy, PolicyError, policyInvalid } from "../../../automation/approvals/policy";
 import { SafetyStore } from "../../../automation/approvals/store";
 import { AuditLog } from "../../../automation/audit/log";
 import { needsRepair } from "../../../automation/errors";
@@ -160,6 +160,24 @@ describe("GitHub webhook deliveries", () => {
         assert.deepEqual(r.body.refused?.map((x) => [x.stack, x.op, x.code]), [["dev", "preview", "NEEDS_REPAIR"]]);
         const entry = audit.page({ action: "webhook.pull_request" }).entries.at(-1);
         assert.equal((entry?.details as { refused?: { code: string }[] }).refused?.[0].code, "NEEDS_REPAIR");
+    });
+
+    it("refuses by name a stack whose policy file does not validate and still runs the others, for pull requests and pushes", async () => {
+        const invalid = (stack: string) => policyInvalid(stack, new PolicyError(`${stack}.yaml`, ["github.branch: expected string"]));
+        deps.policyOf = (s) => {
+            if (s === "dev") throw invalid(s);
+            return policies[s as keyof typeof policies];
+        };
+        const r = await deliver("pull_request", pr);
+        assert.deepEqual(r.body.jobs.map((j) => j.stack), ["prod"]);
+        assert.deepEqual(r.body.refused?.map((x) => [x.stack, x.op, x.code]), [["dev", "preview", "POLICY_INVALID"]]);
+        deps.policyOf = (s) => {
+            if (s === "prod") throw invalid(s);
+            return policies[s as keyof typeof policies];
+        };
+        const push = await deliver("push", { ref: "refs/heads/main", after: "0".repeat(40), repository: { full_name: "acme/infra" } });
+        assert.deepEqual(push.body.jobs.map((j) => [j.stack, j.op]), [["dev", "update"]]);
+        assert.deepEqual(push.body.refused?.map((x) => [x.stack, x.op, x.code]), [["prod", "update", "POLICY_INVALID"]]);
     });
 
     it("refuses a bad signature, a tampered body and a missing signature with 401 and starts nothing", async () => {
