@@ -23,6 +23,13 @@ export interface CheckoutsOptions {
     token?: string;
     /** @default 300000 (5 minutes per git command) */
     timeoutMs?: number;
+    /**
+     * How often, at most, a mirror that no job is using drops the commits it fetched
+     * (`git gc --prune=now`), so a long-running service does not keep every PR head it ever
+     * previewed; a head previewed again within the interval is not fetched again.
+     * @default 3600000 (1 hour)
+     */
+    gcIntervalMs?: number;
 }
 
 /** A pull request's head checked out for one job; `release` removes it. */
@@ -82,12 +89,16 @@ export class Checkouts implements SourceCheckouts {
     private readonly urlTemplate: string;
     private readonly projectPath: string;
     private readonly timeoutMs: number;
+    private readonly gcIntervalMs: number;
     private readonly mirrorLocks = new Map<string, Promise<unknown>>();
+    /** When each mirror last dropped its commits (or was first used by this process). */
+    private readonly lastGc = new Map<string, number>();
 
     constructor(private readonly options: CheckoutsOptions) {
         this.urlTemplate = options.urlTemplate ?? "https://github.com/{repository}.git";
         this.projectPath = options.projectPath ?? ".";
         this.timeoutMs = options.timeoutMs ?? 300_000;
+        this.gcIntervalMs = options.gcIntervalMs ?? 3_600_000;
         if (!isInsideRepository(this.projectPath)) throw new Error(`projectPath must be a path inside the repository (got "${this.projectPath}")`);
     }
 
@@ -117,6 +128,7 @@ export class Checkouts implements SourceCheckouts {
     private async fetch(source: PullRequestSource, url: string, log: (line: string) => void): Promise<string> {
         const mirror = this.mirrorOf(source.repository);
         return this.serialised(mirror, async () => {
+            if (!this.lastGc.has(mirror)) this.lastGc.set(mirror, Date.now());
             if (!fs.existsSync(path.join(mirror, "HEAD"))) {
                 fs.mkdirSync(mirror, { recursive: true });
                 await this.git(["init", "--quiet", "--bare", mirror], url);
@@ -127,7 +139,7 @@ export class Checkouts implements SourceCheckouts {
             try {
                 await this.git(["--git-dir", mirror, "fetch", "--quiet", "--no-tags", "--depth=1", "--", url, source.sha], url);
             } catch {
-                await this.git(["--git-dir", mirror, "fetch", "--quiet", "--no-tags", "--depth=1", "--", url, `+refs/pull/${source.pullRequest}/head:refs/pull/${source.pullRequest}/head`], url).catch(() => undefined);
+                await this.git(["--git-dir", mirror, "fetch", "--quiet", "--no-tags", "--depth=1", "--", url, `refs/pull/${source.pullRequest}/head`], url).catch(() => undefined);
             }
             if (!(await has())) {
                 throw checkoutFailed(
@@ -152,6 +164,7 @@ export class Checkouts implements SourceCheckouts {
                 await this.git(["--git-dir", mirror, "worktree", "remove", "--force", dir], url).catch(() => undefined);
                 fs.rmSync(dir, { recursive: true, force: true });
                 await this.git(["--git-dir", mirror, "worktree", "prune"], url).catch(() => undefined);
+                await this.dropUnusedCommits(mirror);
             });
         try {
             await this.serialised(mirror, () => this.git(["--git-dir", mirror, "worktree", "add", "--quiet", "--detach", "--force", dir, source.sha], url));
@@ -167,6 +180,19 @@ export class Checkouts implements SourceCheckouts {
             if (e instanceof AppError) throw e;
             throw checkoutFailed(`Checking out ${source.sha.slice(0, 12)} of ${source.repository} failed.`, { repository: source.repository, sha: source.sha });
         }
+    }
+
+    /**
+     * Fetches keep no refs, so once no worktree holds a commit `gc --prune=now` removes it.
+     * Runs inside the mirror's serialisation, so it never meets a fetch or an add.
+     */
+    private async dropUnusedCommits(mirror: string): Promise<void> {
+        if (Date.now() - (this.lastGc.get(mirror) ?? 0) < this.gcIntervalMs) return;
+        const worktrees = await this.git(["--git-dir", mirror, "worktree", "list", "--porcelain"], "").catch(() => "");
+        // The bare mirror itself is listed first; any other entry is a job still running.
+        if (worktrees.split("\n").filter((l) => l.startsWith("worktree ")).length > 1) return;
+        this.lastGc.set(mirror, Date.now());
+        await this.git(["--git-dir", mirror, "gc", "--quiet", "--prune=now"], "").catch(() => undefined);
     }
 
     /**
@@ -187,14 +213,19 @@ export class Checkouts implements SourceCheckouts {
         if (changed.length) log(`warning: the pull request changes ${changed.join(", ")}; it is previewed with the dependencies installed for the service`);
     }
 
-    /** Removes worktrees a previous process left behind (it died mid-job). */
+    /** Removes worktrees a previous process left behind (it died mid-job) and the commits they held. */
     async pruneLeftovers(): Promise<number> {
         if (!fs.existsSync(this.checkoutsDir)) return 0;
         const left = fs.readdirSync(this.checkoutsDir);
         for (const d of left) fs.rmSync(path.join(this.checkoutsDir, d), { recursive: true, force: true });
         const mirrors = path.join(this.options.dataDir, "git");
         if (fs.existsSync(mirrors)) {
-            for (const m of fs.readdirSync(mirrors)) await this.git(["--git-dir", path.join(mirrors, m), "worktree", "prune"], "").catch(() => undefined);
+            for (const m of fs.readdirSync(mirrors)) {
+                const mirror = path.join(mirrors, m);
+                await this.git(["--git-dir", mirror, "worktree", "prune"], "").catch(() => undefined);
+                this.lastGc.delete(mirror);
+                await this.dropUnusedCommits(mirror);
+            }
         }
         return left.length;
     }

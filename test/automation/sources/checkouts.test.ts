@@ -1,7 +1,7 @@
 // Pull-request checkouts with the real git against a local bare repository standing in for
 // GitHub (it carries the PR head only under refs/pull/<n>/head, as GitHub does).
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -79,6 +79,20 @@ describe("pull-request checkouts", () => {
         await (await checkouts.prepare("job-2", source(), (l) => lines.push(l))).release();
         assert.equal(lines.filter((l) => l.startsWith("fetching")).length, 1);
     });
+    it("drops the fetched commits once no job uses them (gc interval 0), and fetches them again when asked", async () => {
+        const pruning = new Checkouts({ dataDir: path.join(root, "data"), projectDir: serviceProject, urlTemplate: `file://${remotes}/{repository}.git`, projectPath: "deploy", gcIntervalMs: 0 });
+        const mirror = path.join(root, "data", "git", "acme__infra.git");
+        const has = (sha: string) => spawnSync("git", ["--git-dir", mirror, "cat-file", "-e", `${sha}^{commit}`]).status === 0;
+        const [a, b] = await Promise.all([pruning.prepare("job-a", source(), () => undefined), pruning.prepare("job-b", source(), () => undefined)]);
+        await a.release();
+        assert.ok(has(prSha), "kept while job-b still uses it");
+        await b.release();
+        assert.ok(!has(prSha), "dropped with the last job");
+        assert.match(git(root, "--git-dir", mirror, "count-objects", "-v"), /^count: 0\n[\s\S]*^in-pack: 0$/m);
+        const again = await pruning.prepare("job-c", source(), () => undefined);
+        assert.equal(git(again.projectDir, "rev-parse", "HEAD"), prSha);
+        await again.release();
+    });
     it("checks out two jobs of the same repository at once", async () => {
         const [a, b] = await Promise.all([checkouts.prepare("job-a", source(), () => undefined), checkouts.prepare("job-b", source(), () => undefined)]);
         assert.equal(git(a.projectDir, "rev-parse", "HEAD"), prSha);
@@ -104,10 +118,12 @@ describe("pull-request checkouts", () => {
         await assert.rejects(checkouts.prepare("job-1", { ...source(), pullRequest: 0 }, () => undefined), /is not a pull request number/);
         assert.throws(() => repositoryUrl("https://github.com/{repository}.git", "acme/../../etc"), /is not an owner\/name repository/);
     });
-    it("removes checkouts a dead process left behind at start-up", async () => {
+    it("removes checkouts a dead process left behind at start-up, and the commits they held", async () => {
         await checkouts.prepare("job-1", source(), () => undefined);
         assert.equal(await new Checkouts({ dataDir: path.join(root, "data"), projectDir: serviceProject }).pruneLeftovers(), 1);
         assert.deepEqual(fs.readdirSync(path.join(root, "data", "checkouts")), []);
+        const mirror = path.join(root, "data", "git", "acme__infra.git");
+        assert.notEqual(spawnSync("git", ["--git-dir", mirror, "cat-file", "-e", `${prSha}^{commit}`]).status, 0);
     });
 });
 
