@@ -62,7 +62,13 @@ export interface VerifyResult {
     firstBad?: { line: number; seq?: number; reason: string };
 }
 
-/** Checks every line: parseable, consecutive seq, links to the previous hash, hash matches. */
+/** The action of the entry recording, at start-up, that entries were cut from the log's end. */
+export const TRUNCATED = "audit.truncated";
+
+/**
+ * Checks every line: parseable, consecutive seq, links to the previous hash, hash matches, and
+ * no entry saying the end of the log was cut off (the chain resumes after such a cut).
+ */
 export function verifyLines(lines: readonly string[]): VerifyResult {
     let prev = GENESIS;
     let expectedSeq = 1;
@@ -78,6 +84,10 @@ export function verifyLines(lines: readonly string[]): VerifyResult {
         if (e.seq !== expectedSeq) return { ok: false, entries: lines.length, firstBad: { line, seq: e.seq, reason: `seq ${e.seq} where ${expectedSeq} was expected (entry removed or inserted)` } };
         if (e.prev !== prev) return { ok: false, entries: lines.length, firstBad: { line, seq: e.seq, reason: "prev does not match the hash of the entry before it" } };
         if (entryHash(rest) !== hash) return { ok: false, entries: lines.length, firstBad: { line, seq: e.seq, reason: "content does not match its hash (entry edited)" } };
+        if (e.action === TRUNCATED) {
+            const missing = e.details?.missing as { fromSeq: number; toSeq: number } | undefined;
+            return { ok: false, entries: lines.length, firstBad: { line, seq: e.seq, reason: `entries ${missing?.fromSeq}–${missing?.toSeq} were cut from the end of the log while the service was down` } };
+        }
         prev = hash;
         expectedSeq++;
     }
@@ -108,7 +118,10 @@ export interface AuditLogOptions {
 /**
  * Append-only, hash-chained JSON Lines file. Each append is written with one `write` and
  * fsync'd before it returns, so an acknowledged entry survives a crash or power loss; one
- * process (the service) writes it. A separate file rather than a table in the job store,
+ * process (the service) writes it. The chain cannot show lines cut from its end, so the head
+ * (last seq and hash) is also kept in memory and in `<file>.head`, written after the fsync:
+ * `verify` compares the file with the head, and a start-up that finds the file shorter than
+ * the head records an `audit.truncated` entry, which verification then reports. A separate file rather than a table in the job store,
  * because it must outlive and be checkable without the service (`jq`, `sha256sum`), can be
  * shipped to write-once storage line by line, and an UPDATE in SQLite leaves no trace.
  */
@@ -125,6 +138,7 @@ export class AuditLog {
         fs.mkdirSync(path.dirname(file), { recursive: true });
         const tornBytes = this.dropTornTail();
         const lines = this.lines();
+        let tailReadable = true;
         if (lines.length > 0) {
             try {
                 const last = JSON.parse(lines[lines.length - 1]) as AuditEntry;
@@ -133,9 +147,20 @@ export class AuditLog {
             } catch {
                 // a tampered last line: keep appending after it; verify() reports it
                 this.seq = lines.length;
+                tailReadable = false;
             }
         }
+        const head = this.readHead();
         this.fd = fs.openSync(file, "a", 0o600);
+        if (head && tailReadable && (head.seq > this.seq || (head.seq === this.seq && head.hash !== this.prev))) {
+            this.append({
+                actor: { name: "audit", via: "system" },
+                action: TRUNCATED,
+                from: "local",
+                result: "tampered",
+                details: { missing: { fromSeq: Math.min(this.seq + 1, head.seq), toSeq: head.seq }, lastHash: head.hash },
+            });
+        }
         if (tornBytes > 0) {
             this.append({ actor: { name: "audit", via: "system" }, action: "audit.torn-tail-dropped", from: "local", result: "ok", details: { bytes: tornBytes } });
         }
@@ -151,6 +176,19 @@ export class AuditLog {
         return buf.length - keep;
     }
 
+    private get headFile(): string {
+        return `${this.file}.head`;
+    }
+
+    private readHead(): { seq: number; hash: string } | undefined {
+        try {
+            const head = JSON.parse(fs.readFileSync(this.headFile, "utf8")) as { seq: unknown; hash: unknown };
+            return typeof head.seq === "number" && typeof head.hash === "string" ? { seq: head.seq, hash: head.hash } : undefined;
+        } catch {
+            return undefined;
+        }
+    }
+
     private lines(): string[] {
         if (!fs.existsSync(this.file)) return [];
         return fs.readFileSync(this.file, "utf8").split("\n").filter((l) => l.length > 0);
@@ -164,11 +202,20 @@ export class AuditLog {
         fs.fsyncSync(this.fd);
         this.seq = entry.seq;
         this.prev = entry.hash;
+        // After the fsync, so the head is never ahead of what the file durably holds.
+        fs.writeFileSync(this.headFile, JSON.stringify({ seq: entry.seq, hash: entry.hash }) + "\n", { mode: 0o600 });
         return entry;
     }
 
     verify(): VerifyResult {
-        return verifyLines(this.lines());
+        const lines = this.lines();
+        const result = verifyLines(lines);
+        if (!result.ok || this.seq === 0) return result;
+        const last = JSON.parse(lines[lines.length - 1] ?? "null") as AuditEntry | null;
+        if (last?.seq !== this.seq || last.hash !== this.prev) {
+            return { ok: false, entries: lines.length, firstBad: { line: lines.length + 1, seq: (last?.seq ?? 0) + 1, reason: `the log ends at seq ${last?.seq ?? 0}, but this service wrote up to seq ${this.seq} (entries cut from the end)` } };
+        }
+        return result;
     }
 
     page(query: AuditQuery = {}): AuditPage {

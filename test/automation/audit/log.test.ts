@@ -54,6 +54,32 @@ describe("audit log", () => {
         assert.equal(v.firstBad?.line, 2);
         assert.match(v.firstBad?.reason ?? "", /removed or inserted/);
     });
+    it("reports entries cut from the end while the service runs, naming the last seq it wrote", () => {
+        const log = new AuditLog(file);
+        for (let i = 0; i < 4; i++) log.append(rec("job.create"));
+        const lines = fs.readFileSync(file, "utf8").split("\n").filter(Boolean);
+        fs.writeFileSync(file, lines.slice(0, 2).join("\n") + "\n");
+        assert.deepEqual(log.verify(), { ok: false, entries: 2, firstBad: { line: 3, seq: 3, reason: "the log ends at seq 2, but this service wrote up to seq 4 (entries cut from the end)" } });
+        log.close();
+    });
+    it("records at start-up, and then always reports, entries cut from the end while the service was down", () => {
+        const log = new AuditLog(file);
+        for (let i = 0; i < 5; i++) log.append(rec("job.create"));
+        log.close();
+        const lines = fs.readFileSync(file, "utf8").split("\n").filter(Boolean);
+        fs.writeFileSync(file, lines.slice(0, 3).join("\n") + "\n");
+        const reopened = new AuditLog(file);
+        const cut = reopened.page({ action: "audit.truncated" }).entries[0];
+        assert.deepEqual([cut.seq, cut.result, cut.details?.missing], [4, "tampered", { fromSeq: 4, toSeq: 5 }]);
+        reopened.append(rec("job.cancel"));
+        const expected = { ok: false, entries: 5, firstBad: { line: 4, seq: 4, reason: "entries 4–5 were cut from the end of the log while the service was down" } };
+        assert.deepEqual(reopened.verify(), expected);
+        reopened.close();
+        const again = new AuditLog(file);
+        assert.deepEqual(again.verify(), expected, "the finding survives the next restart");
+        assert.equal(again.page({ action: "audit.truncated" }).entries.length, 1, "and is recorded once");
+        again.close();
+    });
     it("continues the chain across a restart", () => {
         const first = new AuditLog(file);
         first.append(rec("job.create"));
