@@ -54,6 +54,11 @@ export interface AppServiceArgs {
     logRetentionDays?: pulumi.Input<number>;
     /** Tags every taggable child carries (ManagedBy/Project/Stack/Environment). */
     tags: TagsInput;
+    /**
+     * Permissions boundary of the roles this component creates (the delivery stack's
+     * `environmentRoleBoundaryArn`, which its deploy role requires). @default - none
+     */
+    permissionsBoundary?: pulumi.Input<string>;
 }
 
 /** Log group, task definitions, Django secret, roles, migrations, ECS service and its autoscaling. */
@@ -88,7 +93,7 @@ export class AppService extends pulumi.ComponentResource {
             secretId: this.djangoSecret.id, secretString: pulumi.secret(newDjangoSecretKey()),
         }, { parent: this, ignoreChanges: ["secretString"] });
 
-        const { executionRole, executionPolicy, taskRole } = taskRoles(name, { envName: args.envName, kind: "app", tags: args.tags,
+        const { executionRole, executionPolicy, taskRole } = taskRoles(name, { envName: args.envName, kind: "app", tags: args.tags, permissionsBoundary: args.permissionsBoundary,
             executionPolicy: pulumi.all([this.logGroup.arn, args.databaseSecretArn, this.djangoSecret.arn]).apply(([logs, db, django]) =>
                 JSON.stringify(appExecutionPolicy({ logGroupArn: logs, secretArns: [db, django] }))),
             taskPolicy: JSON.stringify(appTaskPolicy()) }, this);
@@ -118,7 +123,8 @@ export class AppService extends pulumi.ComponentResource {
         this.migrations = new Migrations(`${name}-migrations`, {
             envName: args.envName, clusterArn: args.clusterArn, clusterName: args.clusterName, capacityProviderName: capacityProvider,
             taskDefinitionArn: this.migrateTaskDefinition.arn, taskDefinitionFamily: this.migrateTaskDefinition.family,
-            executionRoleArn: executionRole.arn, taskRoleArn: taskRole.arn, logRetentionDays: args.logRetentionDays, tags: args.tags,
+            executionRoleArn: executionRole.arn, taskRoleArn: taskRole.arn, logRetentionDays: args.logRetentionDays,
+            permissionsBoundary: args.permissionsBoundary, tags: args.tags,
         }, parent);
 
         this.service = new aws.ecs.Service(`${name}`, {

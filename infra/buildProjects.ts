@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { TagsInput } from "./config/common";
+import { environmentBoundaryPolicy } from "./lib/boundaryIam";
 import { appBuildPolicy, assumeRolePolicy, deployPolicy } from "./lib/deliveryIam";
 import { appBuildProjectName } from "./lib/deliveryNaming";
 
@@ -43,7 +44,10 @@ export interface BuildProjectsArgs {
     tags?: TagsInput;
 }
 
-/** The app build project (book §4) and the three Pulumi deploy projects. */
+/**
+ * The app build project (book §4), the three Pulumi deploy projects, and the permissions
+ * boundary the deploy role must put on every role it creates for the environments.
+ */
 export class BuildProjects extends pulumi.ComponentResource {
     public readonly app: aws.codebuild.Project;
     public readonly dev: aws.codebuild.Project;
@@ -51,6 +55,8 @@ export class BuildProjects extends pulumi.ComponentResource {
     public readonly execute: aws.codebuild.Project;
     public readonly appRole: aws.iam.Role;
     public readonly deployRole: aws.iam.Role;
+    /** The boundary of every environment role; the environment stacks read its ARN from the delivery stack. */
+    public readonly environmentBoundary: aws.iam.Policy;
 
     constructor(name: string, args: BuildProjectsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("todobackend:infra:BuildProjects", name, {}, opts);
@@ -61,9 +67,16 @@ export class BuildProjects extends pulumi.ComponentResource {
         this.appRole = new aws.iam.Role(`${name}-app`, { assumeRolePolicy: JSON.stringify(assumeRolePolicy("codebuild.amazonaws.com")), tags: args.tags }, { parent: this });
         new aws.iam.RolePolicy(`${name}-app`, { role: this.appRole.id, policy: pulumi.all([base, args.appRepositoryArn, args.buildImageRepositoryArn])
             .apply(([b, app, img]) => JSON.stringify(appBuildPolicy({ ...b, appRepositoryArn: app, buildImageRepositoryArn: img }))) }, { parent: this });
+        const rolePrefix = args.envRolePrefix ?? "todobackend-";
+        this.environmentBoundary = new aws.iam.Policy(`${name}-environment-boundary`, {
+            name: pulumi.interpolate`${args.namePrefix}environment-boundary`,
+            description: "Permissions boundary of the environment stacks' roles: the most any of them may do",
+            policy: pulumi.all([identity.accountId, rolePrefix]).apply(([account, prefix]) => JSON.stringify(environmentBoundaryPolicy({ account, rolePrefix: prefix }))),
+            tags: args.tags,
+        }, { parent: this });
         this.deployRole = new aws.iam.Role(`${name}-deploy`, { assumeRolePolicy: JSON.stringify(assumeRolePolicy("codebuild.amazonaws.com")), tags: args.tags }, { parent: this });
-        new aws.iam.RolePolicy(`${name}-deploy`, { role: this.deployRole.id, policy: pulumi.all([base, args.stateBucketArn, args.kmsKeyArn, args.envRolePrefix ?? "todobackend-"])
-            .apply(([b, state, key, prefix]) => JSON.stringify(deployPolicy({ ...b, stateBucketArn: state, kmsKeyArn: key, namePrefix: prefix }))) }, { parent: this });
+        new aws.iam.RolePolicy(`${name}-deploy`, { role: this.deployRole.id, policy: pulumi.all([base, args.stateBucketArn, args.kmsKeyArn, rolePrefix, this.environmentBoundary.arn])
+            .apply(([b, state, key, prefix, boundary]) => JSON.stringify(deployPolicy({ ...b, stateBucketArn: state, kmsKeyArn: key, namePrefix: prefix, boundaryArn: boundary }))) }, { parent: this });
 
         const pipelineSource = (buildspec: string) => ({ type: "CODEPIPELINE", buildspec });
         this.app = new aws.codebuild.Project(`${name}-app`, {
@@ -93,6 +106,6 @@ export class BuildProjects extends pulumi.ComponentResource {
         this.execute = deploy("execute", "deploy-execute.yml", [
             { name: "USE_UPDATE_PLAN", value: pulumi.output(args.useUpdatePlan ?? true).apply((use) => String(use)) }]);
         this.registerOutputs({ app: this.app.name, dev: this.dev.name, changeSet: this.changeSet.name, execute: this.execute.name,
-            appRole: this.appRole.arn, deployRole: this.deployRole.arn });
+            appRole: this.appRole.arn, deployRole: this.deployRole.arn, environmentBoundary: this.environmentBoundary.arn });
     }
 }

@@ -25,6 +25,11 @@ export interface ClusterArgs {
     targetCapacity?: number;
     /** Tags of every resource; also propagated to the instances and their volumes. */
     tags?: Record<string, string>;
+    /**
+     * Permissions boundary of the roles this component creates (the delivery stack's
+     * `environmentRoleBoundaryArn`, which its deploy role requires). @default - none
+     */
+    permissionsBoundary?: pulumi.Input<string>;
 }
 
 export function validateClusterArgs(args: ClusterArgs): void {
@@ -58,7 +63,7 @@ export class Cluster extends pulumi.ComponentResource {
         this.cluster = new aws.ecs.Cluster(name, { name: clusterName, tags: { ...args.tags, Name: clusterName } }, { parent: this });
 
         this.instanceRole = new aws.iam.Role(`${name}-instance`, {
-            name: `${args.namePrefix}-ecs-instance`, assumeRolePolicy: instanceAssumeRolePolicy(),
+            name: `${args.namePrefix}-ecs-instance`, assumeRolePolicy: instanceAssumeRolePolicy(), permissionsBoundary: args.permissionsBoundary,
             description: `ECS container instances of ${clusterName}`, tags: args.tags,
         }, { parent: this });
         const partition = aws.getPartitionOutput({}, { parent: this }).partition;

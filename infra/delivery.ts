@@ -50,5 +50,7 @@ export function deliveryStack() {
         secretsProvider,
         kmsKeyAlias: state.alias.name,
         artifactBucketName: artifacts.bucket.bucket,
+        /** Every role of the environment stacks carries it (they read it through their StackReference). */
+        environmentRoleBoundaryArn: builds.environmentBoundary.arn,
     };
 }

@@ -13,8 +13,16 @@ import { imageReference } from "./lib/appContainers";
 import { SecurityGroups } from "./securityGroups";
 import { XrayDaemon } from "./xray";
 
-/** Where the app and X-Ray images come from: the delivery stack's outputs, or config until it exists. */
-export function imageSources(cfg: EnvironmentConfig): { appRepositoryUrl: pulumi.Output<string>; xrayImage: pulumi.Output<string> } {
+/** What an environment takes from the delivery stack. */
+export interface DeliveryInputs {
+    appRepositoryUrl: pulumi.Output<string>;
+    xrayImage: pulumi.Output<string>;
+    /** The boundary the delivery stack's deploy role requires on every role it creates; none without a delivery stack. */
+    roleBoundaryArn?: pulumi.Output<string>;
+}
+
+/** The images (and the role boundary) from the delivery stack's outputs, or the images from config until it exists. */
+export function deliveryInputs(cfg: EnvironmentConfig): DeliveryInputs {
     if (cfg.deliveryStack === undefined) {
         return { appRepositoryUrl: pulumi.output(cfg.appImageRepository!), xrayImage: pulumi.output(cfg.xrayImage) };
     }
@@ -22,13 +30,15 @@ export function imageSources(cfg: EnvironmentConfig): { appRepositoryUrl: pulumi
     return {
         appRepositoryUrl: delivery.requireOutput("appRepositoryUrl") as pulumi.Output<string>,
         xrayImage: delivery.requireOutput("xrayImage") as pulumi.Output<string>,
+        roleBoundaryArn: delivery.requireOutput("environmentRoleBoundaryArn") as pulumi.Output<string>,
     };
 }
 
 export function environmentStack() {
     const cfg = readEnvironmentConfig();
     const tags = baseTags(cfg.stack, cfg.stack);
-    const images = imageSources(cfg);
+    const delivery = deliveryInputs(cfg);
+    const permissionsBoundary = delivery.roleBoundaryArn;
 
     const network = new Network("network", {
         ...(cfg.vpcId === undefined
@@ -52,21 +62,21 @@ export function environmentStack() {
     });
     const cluster = new Cluster("ecs", {
         subnetIds: network.privateSubnetIds, securityGroupId: security.instanceSecurityGroupId, namePrefix: cfg.envName,
-        instanceType: cfg.instanceType, minSize: cfg.clusterMinSize, maxSize: cfg.clusterMaxSize, amiId: cfg.amiId, tags,
+        instanceType: cfg.instanceType, minSize: cfg.clusterMinSize, maxSize: cfg.clusterMaxSize, amiId: cfg.amiId, permissionsBoundary, tags,
     });
     const xray = new XrayDaemon("xray", {
         envName: cfg.envName, vpcId: network.vpcId, privateSubnetIds: network.privateSubnetIds, clusterArn: cluster.clusterArn,
-        securityGroupId: security.xraySecurityGroupId, namespaceName: cfg.xrayNamespace, image: images.xrayImage,
-        logRetentionDays: cfg.logRetentionDays, tags,
+        securityGroupId: security.xraySecurityGroupId, namespaceName: cfg.xrayNamespace, image: delivery.xrayImage,
+        logRetentionDays: cfg.logRetentionDays, permissionsBoundary, tags,
     });
     const app = new AppService("app", {
         envName: cfg.envName, clusterArn: cluster.clusterArn, clusterName: cluster.clusterName,
         capacityProviderName: cluster.capacityProviderName, targetGroupArn: loadBalancer.targetGroup.arn,
-        listenerArn: loadBalancer.listener.arn, appRepository: images.appRepositoryUrl, imageTag: cfg.imageTag,
+        listenerArn: loadBalancer.listener.arn, appRepository: delivery.appRepositoryUrl, imageTag: cfg.imageTag,
         databaseHost: database.address, databaseSecretArn: database.masterUserSecretArn, databaseUser: database.username,
         databaseName: database.databaseName, xrayDaemonAddress: xray.address,
         desiredCount: cfg.desiredCount, minCapacity: cfg.appMinCount, maxCapacity: cfg.appMaxCount,
-        logRetentionDays: cfg.logRetentionDays, tags,
+        logRetentionDays: cfg.logRetentionDays, permissionsBoundary, tags,
     });
 
     return {
@@ -76,7 +86,7 @@ export function environmentStack() {
         clusterName: cluster.clusterName,
         dbEndpoint: database.endpoint,
         vpcId: network.vpcId,
-        appImage: images.appRepositoryUrl.apply((repository) => imageReference(repository, cfg.imageTag)),
-        xrayImage: images.xrayImage,
+        appImage: delivery.appRepositoryUrl.apply((repository) => imageReference(repository, cfg.imageTag)),
+        xrayImage: delivery.xrayImage,
     };
 }

@@ -34,6 +34,11 @@ export interface MigrationsArgs {
     logRetentionDays?: pulumi.Input<number>;
     /** Tags every taggable child carries. */
     tags: TagsInput;
+    /**
+     * Permissions boundary of the roles this component creates (the delivery stack's
+     * `environmentRoleBoundaryArn`, which its deploy role requires). @default - none
+     */
+    permissionsBoundary?: pulumi.Input<string>;
 }
 
 /** The runner Lambda, its role and log group, and the invocation that runs the migrations. */
@@ -55,7 +60,7 @@ export class Migrations extends pulumi.ComponentResource {
             name: pulumi.interpolate`/aws/lambda/${functionName}`, retentionInDays: args.logRetentionDays ?? 7, tags,
         }, parent);
         const role = new aws.iam.Role(`${name}`, {
-            name: functionName, assumeRolePolicy: JSON.stringify(assumeRolePolicy("lambda.amazonaws.com")), tags,
+            name: functionName, assumeRolePolicy: JSON.stringify(assumeRolePolicy("lambda.amazonaws.com")), permissionsBoundary: args.permissionsBoundary, tags,
         }, parent);
         const policy = new aws.iam.RolePolicy(`${name}`, {
             role: role.id,

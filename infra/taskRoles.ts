@@ -20,6 +20,11 @@ export interface TaskRolesArgs {
     /** Policy of the role the task's code runs as. */
     taskPolicy: pulumi.Input<string>;
     tags: TagsInput;
+    /**
+     * Permissions boundary of the roles this component creates (the delivery stack's
+     * `environmentRoleBoundaryArn`, which its deploy role requires). @default - none
+     */
+    permissionsBoundary?: pulumi.Input<string>;
 }
 
 export interface TaskRoles {
@@ -34,7 +39,8 @@ export function taskRoles(name: string, args: TaskRolesArgs, parent: pulumi.Reso
     const assume = JSON.stringify(assumeRolePolicy("ecs-tasks.amazonaws.com"));
     const role = (suffix: string, policy: pulumi.Input<string>) => {
         const r = new aws.iam.Role(`${name}-${suffix}`, {
-            name: pulumi.interpolate`${args.envName}-${args.kind}-${suffix}`, assumeRolePolicy: assume, tags: tags(`${args.kind}-${suffix}`),
+            name: pulumi.interpolate`${args.envName}-${args.kind}-${suffix}`, assumeRolePolicy: assume, permissionsBoundary: args.permissionsBoundary,
+            tags: tags(`${args.kind}-${suffix}`),
         }, { parent });
         return { role: r, policy: new aws.iam.RolePolicy(`${name}-${suffix}`, { role: r.id, policy }, { parent }) };
     };

@@ -35,6 +35,11 @@ export interface XrayDaemonArgs {
     logRetentionDays?: pulumi.Input<number>;
     /** Tags every taggable child carries (ManagedBy/Project/Stack/Environment). */
     tags: TagsInput;
+    /**
+     * Permissions boundary of the roles this component creates (the delivery stack's
+     * `environmentRoleBoundaryArn`, which its deploy role requires). @default - none
+     */
+    permissionsBoundary?: pulumi.Input<string>;
 }
 
 /** Cloud Map namespace + `xray` service, Fargate task and service, roles and log group of the daemon. */
@@ -55,7 +60,7 @@ export class XrayDaemon extends pulumi.ComponentResource {
         const logGroup = new aws.cloudwatch.LogGroup(`${name}`, {
             name: pulumi.interpolate`/${args.envName}/ecs/xray`, retentionInDays: args.logRetentionDays ?? 7, tags: tags("xray"),
         }, parent);
-        const { executionRole, taskRole } = taskRoles(name, { envName: args.envName, kind: "xray", tags: args.tags,
+        const { executionRole, taskRole } = taskRoles(name, { envName: args.envName, kind: "xray", tags: args.tags, permissionsBoundary: args.permissionsBoundary,
             executionPolicy: logGroup.arn.apply((arn) => JSON.stringify(xrayExecutionPolicy(arn))),
             taskPolicy: JSON.stringify(xrayTaskPolicy()) }, this);
 

@@ -406,7 +406,7 @@ export const taggedTypes: readonly string[] = [
     "aws:ecs/taskDefinition:TaskDefinition", "aws:lambda/function:Function",
     "aws:secretsmanager/secret:Secret", "aws:codepipeline/pipeline:Pipeline", "aws:rds/subnetGroup:SubnetGroup",
     "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace", "aws:servicediscovery/service:Service",
-    "aws:kms/key:Key", "aws:codestarconnections/connection:Connection",
+    "aws:kms/key:Key", "aws:codestarconnections/connection:Connection", "aws:iam/policy:Policy",
 ];
 
 /** Cost reports and ownership rely on the base tags every component receives. */

@@ -1,5 +1,5 @@
 // IAM documents for the delivery stack as pure functions, so every statement is unit-tested.
-export interface Statement { Sid: string; Effect: "Allow"; Action: string[]; Resource: string | string[]; Condition?: object }
+export interface Statement { Sid: string; Effect: "Allow" | "Deny"; Action: string[]; Resource: string | string[]; Condition?: object }
 export interface PolicyDocument { Version: "2012-10-17"; Statement: Statement[] }
 
 export const ECR_PULL = ["ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage", "ecr:BatchCheckLayerAvailability"];
@@ -58,7 +58,15 @@ export function appBuildPolicy(a: AppBuildPolicyArgs): PolicyDocument {
     ] };
 }
 
-export interface DeployPolicyArgs { region: string; account: string; projectPrefix: string; artifactBucketArn: string; stateBucketArn: string; kmsKeyArn: string; namePrefix: string }
+export interface DeployPolicyArgs {
+    region: string; account: string; projectPrefix: string; artifactBucketArn: string; stateBucketArn: string; kmsKeyArn: string; namePrefix: string;
+    /** The environment roles' permissions boundary (boundaryIam.ts): roles are created and edited only with it attached. */
+    boundaryArn: string;
+}
+
+/** Role writes that could raise a role's rights; each needs the boundary on the role (`iam:PermissionsBoundary`). */
+export const BOUNDED_ROLE_WRITES = ["iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy",
+    "iam:DetachRolePolicy", "iam:PutRolePermissionsBoundary"];
 
 /** Services the environment stacks create; scoped by service, never AdministratorAccess/PowerUser. */
 export const DEPLOY_SERVICES = ["ec2", "ecs", "elasticloadbalancing", "rds", "secretsmanager", "logs", "lambda",
@@ -80,12 +88,17 @@ export function deployPolicy(a: DeployPolicyArgs): PolicyDocument {
         // rights. Route 53 is global (its calls carry us-east-1), so no region condition here.
         { Sid: "CloudMapDns", Effect: "Allow", Action: ROUTE53_FOR_CLOUD_MAP, Resource: "*" },
         { Sid: "SsmRead", Effect: "Allow", Action: ["ssm:GetParameter", "ssm:GetParameters"], Resource: `arn:aws:ssm:${a.region}::parameter/aws/service/*` },
-        { Sid: "IamByPrefix", Effect: "Allow", Action: ["iam:CreateRole", "iam:DeleteRole", "iam:GetRole", "iam:TagRole", "iam:UntagRole",
-            "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:GetRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy",
-            "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole", "iam:PassRole",
+        // Without the boundary condition, PutRolePolicy + PassRole would let a deploy mint an
+        // administrator role and hand it to a Lambda function: escalation to the whole account.
+        { Sid: "RoleWritesWithinBoundary", Effect: "Allow", Action: BOUNDED_ROLE_WRITES, Resource: `arn:aws:iam::${a.account}:role/${a.namePrefix}*`,
+            Condition: { StringEquals: { "iam:PermissionsBoundary": a.boundaryArn } } },
+        { Sid: "IamByPrefix", Effect: "Allow", Action: ["iam:DeleteRole", "iam:GetRole", "iam:TagRole", "iam:UntagRole",
+            "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole", "iam:PassRole",
             "iam:CreateInstanceProfile", "iam:DeleteInstanceProfile", "iam:GetInstanceProfile", "iam:AddRoleToInstanceProfile",
             "iam:RemoveRoleFromInstanceProfile", "iam:UpdateAssumeRolePolicy"],
             Resource: [`arn:aws:iam::${a.account}:role/${a.namePrefix}*`, `arn:aws:iam::${a.account}:instance-profile/${a.namePrefix}*`] },
+        { Sid: "KeepBoundary", Effect: "Deny", Action: ["iam:DeleteRolePermissionsBoundary", "iam:CreatePolicyVersion", "iam:DeletePolicy",
+            "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion"], Resource: [`arn:aws:iam::${a.account}:role/*`, a.boundaryArn] },
         { Sid: "ServiceLinkedRoles", Effect: "Allow", Action: ["iam:CreateServiceLinkedRole"], Resource: `arn:aws:iam::${a.account}:role/aws-service-role/*` },
         { Sid: "StateBucket", Effect: "Allow", Action: ["s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource: [a.stateBucketArn, `${a.stateBucketArn}/*`] },
         { Sid: "SecretsKey", Effect: "Allow", Action: ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"], Resource: a.kmsKeyArn },

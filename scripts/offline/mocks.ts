@@ -14,6 +14,7 @@ export function deliveryOutputs(region: string): Record<string, string> {
         xrayImage: `${registry}/docker-in-aws/xray@sha256:${"ab".repeat(32)}`,
         xrayRepositoryUrl: `${registry}/docker-in-aws/xray`,
         buildImageRepositoryUrl: `${registry}/docker-in-aws/codebuild`,
+        environmentRoleBoundaryArn: `arn:aws:iam::${MOCK_ACCOUNT}:policy/todobackend-environment-boundary`,
     };
 }
 

@@ -3,7 +3,10 @@
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
 import { EVALUATION_WAIT_MS, Evaluated, evaluateProgram, evaluateStack, policyDoc, startEarly } from "./harness";
-import { appBuildPolicy, codebuildPullRepositoryPolicy, deployPolicy } from "../../infra/lib/deliveryIam";
+import { environmentBoundaryPolicy, INSTANCE_AGENT_ACTIONS } from "../../infra/lib/boundaryIam";
+import { appBuildPolicy, BOUNDED_ROLE_WRITES, codebuildPullRepositoryPolicy, deployPolicy, PolicyDocument } from "../../infra/lib/deliveryIam";
+import { appExecutionPolicy, appTaskPolicy, migrationRunnerPolicy } from "../../infra/lib/appIam";
+import { xrayExecutionPolicy, xrayTaskPolicy } from "../../infra/lib/xrayIam";
 import { appBuildProjectName } from "../../infra/lib/deliveryNaming";
 import { pipelineStages } from "../../infra/lib/pipelineStages";
 import { validateDeliveryConfig } from "../../infra/config/delivery";
@@ -11,6 +14,7 @@ import { validateDeliveryConfig } from "../../infra/config/delivery";
 const ACCOUNT = "123456789012";
 const arn = (service: string, name: string) => `arn:aws:${service}:us-east-1:${ACCOUNT}:${name}`;
 const TOPIC = `arn:aws:sns:us-east-1:${ACCOUNT}:approvals`;
+const BOUNDARY = arn("iam", "todobackend-environment-boundary");
 const T = {
     repo: "aws:ecr/repository:Repository", lifecycle: "aws:ecr/lifecyclePolicy:LifecyclePolicy",
     repoPolicy: "aws:ecr/repositoryPolicy:RepositoryPolicy", project: "aws:codebuild/project:Project",
@@ -55,14 +59,15 @@ describe("delivery stack", function () {
             secretsProvider: "awskms://alias/todobackend-pulumi",
             kmsKeyAlias: "alias/todobackend-pulumi",
             artifactBucketName: "artifacts-bucket",
+            environmentRoleBoundaryArn: BOUNDARY,
         });
         assert.match(String(d.outputs.connectionActivation), /PENDING.*Update pending connection/);
     });
 
     it("puts the base tags on every taggable resource it declares", () => {
-        const taggable = [T.repo, T.bucket, T.role, T.project, T.pipeline, "aws:kms/key:Key", "aws:codestarconnections/connection:Connection"];
+        const taggable = [T.repo, T.bucket, T.role, T.project, T.pipeline, "aws:kms/key:Key", "aws:codestarconnections/connection:Connection", "aws:iam/policy:Policy"];
         const resources = d.resources.filter((r) => taggable.includes(r.type));
-        assert.equal(resources.length, 15);
+        assert.equal(resources.length, 16);
         for (const r of resources) assert.deepEqual(r.inputs.tags, TAGS, `${r.type} ${r.name}`);
     });
 
@@ -224,12 +229,16 @@ describe("delivery stack", function () {
                     "route53:CreateHealthCheck", "route53:DeleteHealthCheck", "route53:GetHealthCheck", "route53:UpdateHealthCheck",
                     "route53:ChangeTagsForResource", "route53:ListTagsForResource"], Resource: "*" },
                 { Sid: "SsmRead", Effect: "Allow", Action: ["ssm:GetParameter", "ssm:GetParameters"], Resource: "arn:aws:ssm:us-east-1::parameter/aws/service/*" },
-                { Sid: "IamByPrefix", Effect: "Allow", Action: ["iam:CreateRole", "iam:DeleteRole", "iam:GetRole", "iam:TagRole", "iam:UntagRole",
-                    "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:GetRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy",
-                    "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole", "iam:PassRole",
+                { Sid: "RoleWritesWithinBoundary", Effect: "Allow", Action: ["iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy",
+                    "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePermissionsBoundary"], Resource: `arn:aws:iam::${ACCOUNT}:role/todobackend-*`,
+                    Condition: { StringEquals: { "iam:PermissionsBoundary": BOUNDARY } } },
+                { Sid: "IamByPrefix", Effect: "Allow", Action: ["iam:DeleteRole", "iam:GetRole", "iam:TagRole", "iam:UntagRole",
+                    "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole", "iam:PassRole",
                     "iam:CreateInstanceProfile", "iam:DeleteInstanceProfile", "iam:GetInstanceProfile", "iam:AddRoleToInstanceProfile",
                     "iam:RemoveRoleFromInstanceProfile", "iam:UpdateAssumeRolePolicy"],
                     Resource: [`arn:aws:iam::${ACCOUNT}:role/todobackend-*`, `arn:aws:iam::${ACCOUNT}:instance-profile/todobackend-*`] },
+                { Sid: "KeepBoundary", Effect: "Deny", Action: ["iam:DeleteRolePermissionsBoundary", "iam:CreatePolicyVersion", "iam:DeletePolicy",
+                    "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion"], Resource: [`arn:aws:iam::${ACCOUNT}:role/*`, BOUNDARY] },
                 { Sid: "ServiceLinkedRoles", Effect: "Allow", Action: ["iam:CreateServiceLinkedRole"], Resource: `arn:aws:iam::${ACCOUNT}:role/aws-service-role/*` },
                 { Sid: "StateBucket", Effect: "Allow", Action: ["s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
                     Resource: [arn("s3", "pulumi-state"), `${arn("s3", "pulumi-state")}/*`] },
@@ -263,6 +272,14 @@ describe("delivery stack", function () {
             const needed = [...new Set(dev.resources.flatMap((r) => iamPrefix(r.type)))].sort();
             assert.ok(needed.length >= 10, `dev declares only ${needed}`);
             assert.deepEqual(needed.filter((svc) => !granted.includes(svc)), []);
+        });
+
+        it("creates the environment roles' permissions boundary, capping them to running tasks, pulling images, logs, traces, secrets and SSM", () => {
+            const b = d.one("aws:iam/policy:Policy", "builds-environment-boundary").inputs;
+            assert.equal(b.name, "todobackend-environment-boundary");
+            assert.deepEqual(b.tags, TAGS);
+            assert.deepEqual(policyDoc(b.policy), environmentBoundaryPolicy({ account: ACCOUNT, rolePrefix: "todobackend-" }));
+            assert.equal(d.outputs.environmentRoleBoundaryArn, BOUNDARY);
         });
 
         it("attaches no managed policy, grants no '*' action, no push or IAM on '*'", () => {
@@ -356,11 +373,60 @@ describe("delivery decisions", () => {
     });
 
     it("limits the deploy role's IAM actions to the environment name prefix and the stack's region", () => {
-        const doc = deployPolicy({ ...base, stateBucketArn: "arn:aws:s3:::st", kmsKeyArn: "arn:key", namePrefix: "todobackend-" });
+        const doc = deployPolicy({ ...base, stateBucketArn: "arn:aws:s3:::st", kmsKeyArn: "arn:key", namePrefix: "todobackend-", boundaryArn: "arn:b" });
         assert.deepEqual(doc.Statement.find((s) => s.Sid === "IamByPrefix")!.Resource,
             ["arn:aws:iam::111:role/todobackend-*", "arn:aws:iam::111:instance-profile/todobackend-*"]);
         assert.deepEqual(doc.Statement.find((s) => s.Sid === "EnvironmentServices")!.Condition, { StringEquals: { "aws:RequestedRegion": "eu-west-1" } });
         assert.ok(!JSON.stringify(doc).match(/AdministratorAccess|PowerUser|"iam:\*"/));
+    });
+
+    it("lets the deploy role create or edit a role only with the environment boundary on it, and never remove it", () => {
+        const doc = deployPolicy({ ...base, stateBucketArn: "arn:aws:s3:::st", kmsKeyArn: "arn:key", namePrefix: "todobackend-", boundaryArn: "arn:b" });
+        const bounded = doc.Statement.find((s) => s.Sid === "RoleWritesWithinBoundary")!;
+        assert.deepEqual(bounded.Condition, { StringEquals: { "iam:PermissionsBoundary": "arn:b" } });
+        // Every action that can add rights to a role is under the condition, and nowhere else.
+        for (const action of ["iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:PutRolePermissionsBoundary"]) {
+            assert.deepEqual(doc.Statement.filter((s) => s.Effect === "Allow" && s.Action.includes(action)).map((s) => s.Sid), ["RoleWritesWithinBoundary"], action);
+        }
+        assert.deepEqual(bounded.Action, BOUNDED_ROLE_WRITES);
+        const deny = doc.Statement.find((s) => s.Effect === "Deny")!;
+        assert.ok(deny.Action.includes("iam:DeleteRolePermissionsBoundary") && deny.Action.includes("iam:CreatePolicyVersion"));
+        assert.ok((deny.Resource as string[]).includes("arn:b"));
+    });
+
+    describe("the environment roles' permissions boundary", () => {
+        const boundary = environmentBoundaryPolicy({ account: "111", rolePrefix: "todobackend-" });
+        /** IAM action matching: `*` in a granted action matches any run of characters, case-insensitively. */
+        const grants = (doc: PolicyDocument, action: string) => doc.Statement.some((s) => s.Effect === "Allow" &&
+            s.Action.some((g) => new RegExp(`^${g.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`, "i").test(action)));
+        const environmentPolicies: Record<string, PolicyDocument> = {
+            appExecution: appExecutionPolicy({ logGroupArn: "arn:lg", secretArns: ["arn:s1", "arn:s2"] }),
+            appTask: appTaskPolicy(),
+            migrationRunner: migrationRunnerPolicy({ region: "eu-west-1", account: "111", clusterArn: "arn:c", clusterName: "c",
+                migrateFamily: "f", passRoleArns: ["arn:aws:iam::111:role/todobackend-dev-app-execution"], logGroupArn: "arn:lg" }),
+            xrayExecution: xrayExecutionPolicy("arn:lg"),
+            xrayTask: xrayTaskPolicy(),
+        };
+
+        it("allows every action the environment's own role policies grant, so it takes nothing they need", () => {
+            for (const [name, doc] of Object.entries(environmentPolicies)) {
+                for (const action of doc.Statement.flatMap((s) => s.Action)) assert.ok(grants(boundary, action), `${name}: ${action}`);
+            }
+        });
+        it("allows what the ECS and SSM agents on the instances call (the instance role's managed policies)", () => {
+            for (const action of ["ecs:RegisterContainerInstance", "ecs:Poll", "ecs:SubmitTaskStateChange", "ecs:StartTelemetrySession",
+                "ecr:GetAuthorizationToken", "ecr:BatchGetImage", "logs:PutLogEvents", "ec2:DescribeTags", "ssm:UpdateInstanceInformation",
+                "ssmmessages:OpenControlChannel", "ec2messages:GetMessages"]) assert.ok(grants(boundary, action), action);
+            assert.ok(INSTANCE_AGENT_ACTIONS.every((a) => grants(boundary, a)));
+        });
+        it("allows no IAM write, no S3, no STS, no KMS key use and no passing of roles outside the environment prefix", () => {
+            for (const action of ["iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:CreateUser", "iam:CreateAccessKey",
+                "s3:GetObject", "sts:AssumeRole", "kms:Decrypt", "lambda:CreateFunction", "ec2:RunInstances", "ssm:SendCommand"]) {
+                assert.ok(!grants(boundary, action), action);
+            }
+            assert.deepEqual(boundary.Statement.filter((s) => s.Action.some((a) => a.startsWith("iam:"))).map((s) => [s.Action, s.Resource, s.Condition]),
+                [[["iam:PassRole"], "arn:aws:iam::111:role/todobackend-*", { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } }]]);
+        });
     });
 
     it("pins the build-image pull to one project of one account", () => {

@@ -2,6 +2,7 @@
 // from, tags on everything, the stack outputs, and refusal of bad config.
 import * as assert from "node:assert/strict";
 import { taggedTypes } from "../../policy/policies";
+import { deliveryOutputs } from "../../scripts/offline/mocks";
 import { EVALUATION_WAIT_MS, Evaluated, evaluateStack, startEarly } from "./harness";
 
 const DELIVERY_APP = "123456789012.dkr.ecr.us-east-1.amazonaws.com/docker-in-aws/todobackend";
@@ -80,6 +81,15 @@ describe("environment stacks", function () {
         assert.equal(ref.inputs.name, "organization/todobackend/delivery");
         assert.equal(dev.outputs.appImage, `${DELIVERY_APP}:latest`);
         assert.match(String(dev.outputs.xrayImage), /^123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com\/docker-in-aws\/xray@sha256:/);
+    });
+
+    it("puts the delivery stack's permissions boundary on every role it creates, which the deploy role requires", () => {
+        for (const e of [dev, prod]) {
+            const roles = e.byType("aws:iam/role:Role");
+            assert.deepEqual(roles.map((r) => r.name).sort(), ["app-execution", "app-migrations", "app-task", "ecs-instance", "xray-execution", "xray-task"]);
+            for (const r of roles) assert.equal(r.inputs.permissionsBoundary, deliveryOutputs("us-east-1").environmentRoleBoundaryArn, r.name);
+        }
+        for (const r of standalone.byType("aws:iam/role:Role")) assert.equal(r.inputs.permissionsBoundary, undefined, `${r.name}: no delivery stack, no boundary`);
     });
 
     it("takes the images from config when no delivery stack is named, defaulting to the official X-Ray image", () => {

@@ -35,7 +35,7 @@ describe("offline policy check of the delivery stack", function () {
         const untagged = resources.map((r) => (r.inputs.tags ? { ...r, inputs: { ...r.inputs, tags: undefined } } : r));
         const names = (await runPolicies(untagged)).filter((v) => v.policy === "required-tags").map((v) => `${v.resource?.type}::${v.resource?.name}`);
         for (const type of ["aws:ecr/repository:Repository", "aws:s3/bucket:Bucket", "aws:iam/role:Role", "aws:codebuild/project:Project",
-            "aws:codepipeline/pipeline:Pipeline", "aws:kms/key:Key", "aws:codestarconnections/connection:Connection"]) {
+            "aws:codepipeline/pipeline:Pipeline", "aws:kms/key:Key", "aws:codestarconnections/connection:Connection", "aws:iam/policy:Policy"]) {
             assert.ok(names.some((n) => n.startsWith(`${type}::`)), `no required-tags violation for ${type}: ${names.join(", ")}`);
         }
         assert.equal(names.length, resources.filter((r) => r.inputs.tags).length);
