@@ -213,11 +213,6 @@ export interface PolicySetOptions {
     onReload?: (dir: string) => void;
 }
 
-/** A stack's policy and whether a file said it (a default is never "the last valid version"). */
-type Entry = { policy: EnvironmentPolicy; fromFile: boolean } | PolicyError;
-
-const hasFile = (files: readonly string[], stack: string) => files.includes(`${stack}.yaml`) || files.includes(`${stack}.yml`);
-
 /**
  * The environment policies as their files say now. Built at start-up, where any bad file stops
  * the service; afterwards every lookup compares the directory (file names, sizes, mtimes) and
@@ -228,7 +223,7 @@ const hasFile = (files: readonly string[], stack: string) => files.includes(`${s
  * the permissive default.
  */
 export class PolicySet {
-    private readonly current = new Map<string, Entry>();
+    private readonly current = new Map<string, EnvironmentPolicy | PolicyError>();
     private stamp: string;
     /** Policy files naming no stack of the project at start-up. */
     readonly unused: string[];
@@ -239,8 +234,7 @@ export class PolicySet {
         private readonly options: PolicySetOptions = {},
     ) {
         const { policies, unused } = loadPolicies(dir, stacks());
-        const files = policyFiles(dir);
-        for (const [stack, policy] of policies) this.current.set(stack, { policy, fromFile: hasFile(files, stack) });
+        for (const [stack, policy] of policies) this.current.set(stack, policy);
         this.unused = unused;
         this.stamp = this.readStamp(stacks());
     }
@@ -262,12 +256,13 @@ export class PolicySet {
         const problems: string[] = [];
         for (const stack of stacks) {
             try {
-                this.current.set(stack, { policy: readPolicy(this.dir, files, stack), fromFile: hasFile(files, stack) });
+                this.current.set(stack, readPolicy(this.dir, files, stack));
             } catch (e) {
                 if (!(e instanceof PolicyError)) throw e;
                 problems.push(e.message);
                 const last = this.current.get(stack);
-                if (last === undefined || last instanceof PolicyError || !last.fromFile) this.current.set(stack, e);
+                // Only a version a file said is "last valid"; a default never stands in for a broken file.
+                if (last === undefined || last instanceof PolicyError || last.source === "default") this.current.set(stack, e);
             }
         }
         if (problems.length) this.options.onInvalid?.(new PolicyError(this.dir, problems));
@@ -277,8 +272,8 @@ export class PolicySet {
     /** The stack's policy now; throws 503 POLICY_INVALID for a stack whose file never validated. */
     get(stack: string): EnvironmentPolicy {
         this.refresh();
-        const entry = this.current.get(stack);
-        if (entry instanceof PolicyError) throw policyInvalid(stack, entry);
-        return entry?.policy ?? defaultPolicy(stack);
+        const policy = this.current.get(stack) ?? defaultPolicy(stack);
+        if (policy instanceof PolicyError) throw policyInvalid(stack, policy);
+        return policy;
     }
 }

@@ -121,9 +121,11 @@ export interface AuditLogOptions {
  * process (the service) writes it. The chain cannot show lines cut from its end, so the head
  * (last seq and hash) is also kept in memory and in `<file>.head`, written after the fsync:
  * `verify` compares the file with the head, and a start-up that finds the file shorter than
- * the head records an `audit.truncated` entry, which verification then reports. A separate file rather than a table in the job store,
- * because it must outlive and be checkable without the service (`jq`, `sha256sum`), can be
- * shipped to write-once storage line by line, and an UPDATE in SQLite leaves no trace.
+ * the head records an `audit.truncated` entry, which verification then reports.
+ *
+ * A separate file rather than a table in the job store, because it must outlive and be
+ * checkable without the service (`jq`, `sha256sum`), can be shipped to write-once storage
+ * line by line, and an UPDATE in SQLite leaves no trace.
  */
 export class AuditLog {
     private fd: number;
