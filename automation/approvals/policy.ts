@@ -233,26 +233,29 @@ export class PolicySet {
         private readonly stacks: () => string[],
         private readonly options: PolicySetOptions = {},
     ) {
-        const { policies, unused } = loadPolicies(dir, stacks());
+        const current = stacks();
+        // Stamp before reading: an edit landing between the two is then seen at the next lookup.
+        this.stamp = this.snapshot(current).stamp;
+        const { policies, unused } = loadPolicies(dir, current);
         for (const [stack, policy] of policies) this.current.set(stack, policy);
         this.unused = unused;
-        this.stamp = this.readStamp(stacks());
     }
 
-    private readStamp(stacks: readonly string[]): string {
-        const files = policyFiles(this.dir).map((f) => {
+    /** The policy files now, and a stamp of them (names, sizes, mtimes) and of the stack list. */
+    private snapshot(stacks: readonly string[]): { files: string[]; stamp: string } {
+        const files = policyFiles(this.dir);
+        const stats = files.map((f) => {
             const st = fs.statSync(path.join(this.dir, f), { throwIfNoEntry: false });
             return `${f}:${st?.size}:${st?.mtimeMs}`;
         });
-        return [stacks.join(","), ...files].join("|");
+        return { files, stamp: [stacks.join(","), ...stats].join("|") };
     }
 
     private refresh(): void {
         const stacks = this.stacks();
-        const stamp = this.readStamp(stacks);
+        const { files, stamp } = this.snapshot(stacks);
         if (stamp === this.stamp) return;
         this.stamp = stamp;
-        const files = policyFiles(this.dir);
         const problems: string[] = [];
         for (const stack of stacks) {
             try {

@@ -100,26 +100,27 @@ export class WebhookHandler {
         const sender = `github:${String(payload.sender?.login ?? "unknown")}`;
         const jobs: Job[] = [];
         const refused: Refusal[] = [];
-        // One stack refusing (needs repair, queue full) must not cost the other stacks their run.
+        // One stack refusing (needs repair, queue full, a policy file that does not validate)
+        // must not cost the other stacks their run: the refusal is listed by name instead.
+        const refuse = (stack: string, op: Op, e: unknown): undefined => {
+            if (!(e instanceof AppError)) throw e;
+            refused.push({ stack, op, code: e.code, message: e.message });
+            return undefined;
+        };
         const submit = async (stack: string, op: Op, options: JobOptions): Promise<Job | undefined> => {
             try {
                 const job = await this.deps.submit({ stack, op, options, triggeredBy: sender });
                 jobs.push(job);
                 return job;
             } catch (e) {
-                if (!(e instanceof AppError)) throw e;
-                refused.push({ stack, op, code: e.code, message: e.message });
-                return undefined;
+                return refuse(stack, op, e);
             }
         };
-        // A stack whose policy file does not validate is refused by name; the others still run.
         const policyOf = (stack: string, op: Op) => {
             try {
                 return this.deps.policyOf(stack).github;
             } catch (e) {
-                if (!(e instanceof AppError)) throw e;
-                refused.push({ stack, op, code: e.code, message: e.message });
-                return undefined;
+                return refuse(stack, op, e);
             }
         };
         let ignored: string | undefined;

@@ -278,7 +278,21 @@ describe("delivery stack", function () {
             const b = d.one("aws:iam/policy:Policy", "builds-environment-boundary").inputs;
             assert.equal(b.name, "todobackend-environment-boundary");
             assert.deepEqual(b.tags, TAGS);
-            assert.deepEqual(policyDoc(b.policy), environmentBoundaryPolicy({ account: ACCOUNT, rolePrefix: "todobackend-" }));
+            assert.deepEqual(policyDoc(b.policy), { Version: "2012-10-17", Statement: [
+                { Sid: "Agents", Effect: "Allow", Action: ["ecs:*", "ec2:DescribeTags", "ssm:DescribeAssociation", "ssm:GetDeployablePatchSnapshotForInstance",
+                    "ssm:GetDocument", "ssm:DescribeDocument", "ssm:GetManifest", "ssm:GetParameter", "ssm:GetParameters", "ssm:ListAssociations",
+                    "ssm:ListInstanceAssociations", "ssm:PutInventory", "ssm:PutComplianceItems", "ssm:PutConfigurePackageResult",
+                    "ssm:UpdateAssociationStatus", "ssm:UpdateInstanceAssociationStatus", "ssm:UpdateInstanceInformation",
+                    "ssmmessages:*", "ec2messages:*"], Resource: "*" },
+                { Sid: "PullImages", Effect: "Allow", Action: ["ecr:GetAuthorizationToken", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage",
+                    "ecr:BatchCheckLayerAvailability"], Resource: "*" },
+                { Sid: "WriteLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: "*" },
+                { Sid: "WriteTraces", Effect: "Allow", Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
+                    "xray:GetSamplingTargets", "xray:GetSamplingStatisticSummaries"], Resource: "*" },
+                { Sid: "ReadSecrets", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: "*" },
+                { Sid: "PassEnvironmentRoles", Effect: "Allow", Action: ["iam:PassRole"], Resource: `arn:aws:iam::${ACCOUNT}:role/todobackend-*`,
+                    Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } } },
+            ] });
             assert.equal(d.outputs.environmentRoleBoundaryArn, BOUNDARY);
         });
 
