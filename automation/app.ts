@@ -1,26 +1,41 @@
 import * as fs from "node:fs";
-import express, { type ErrorRequestHandler, type Router } from "express";
+import express, { type ErrorRequestHandler } from "express";
+import type { ApprovalService } from "./approvals/service";
+import type { AuditLog } from "./audit/log";
 import { AppError, badRequest, internal, isAppError, notFound, payloadTooLarge } from "./errors";
+import { approvalsRouter } from "./http/approvals";
+import { auditRequests, auditRouter } from "./http/audit";
 import { opsRouter, type Readiness } from "./http/ops";
 import { openApiDocument } from "./http/openapi";
+import { repairRouter } from "./http/repair";
 import { apiRouter, type AuthDeps } from "./http/routes";
+import { webhooksRouter } from "./http/webhooks";
 import { whoamiRouter } from "./http/whoami";
 import type { JobService } from "./jobs/service";
 import type { Logger } from "./logger";
 import type { ServiceMetrics } from "./metrics";
+import type { RecoveryService } from "./recovery/service";
+import { authenticate, identify, mutationRateLimit, requireRole, type TokenVerifier } from "./security";
+import type { WebhookHandler } from "./webhooks/handler";
 
+/** Everything the HTTP layer serves, built by the assembly (assembly.ts); routes do their own auth. */
 export interface AppDeps {
-    service: JobService;
+    jobs: JobService;
+    approvals: ApprovalService;
+    audit: AuditLog;
+    recovery: RecoveryService;
+    /** Absent when GitHub webhooks are off: the route then answers 404. */
+    webhooks?: WebhookHandler;
+    tokens: TokenVerifier;
     logger: Logger;
-    auth: AuthDeps;
     metrics: ServiceMetrics;
     readiness: () => Promise<Readiness>;
     /** Largest accepted JSON body in bytes; larger ones get 413. */
     bodyLimit: number;
+    /** Mutating requests per caller per minute. */
+    rateLimitPerMinute: number;
     /** Directory of the dashboard's static files, served at `/`. @default none */
     webDir?: string;
-    /** Further routers under /v1 (approvals, audit, webhooks, repair); each does its own auth. */
-    routers?: Router[];
 }
 
 /**
@@ -30,7 +45,7 @@ export interface AppDeps {
 export const CONTENT_SECURITY_POLICY =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-/** Builds the HTTP app from its dependencies; listening is server.ts's business. */
+/** Builds the HTTP app from its dependencies; listening is the assembly's business. */
 export function createApp(deps: AppDeps): express.Application {
     const app = express();
     defineCommonMiddlewares(app, deps);
@@ -61,9 +76,15 @@ function defineRoutes(app: express.Application, deps: AppDeps): void {
     app.get("/v1/openapi.json", (_req, res) => {
         res.json(openApiDocument());
     });
-    for (const router of deps.routers ?? []) app.use("/v1", router);
-    app.use("/v1", apiRouter(deps.service, deps.auth));
-    app.use("/v1", whoamiRouter(deps.auth));
+    const auth: AuthDeps = { authenticate: authenticate(deps.tokens), requireRole };
+    // Every /v1 request is recorded when answered and rate-limited per caller before its route runs.
+    app.use("/v1", auditRequests(deps.audit), identify(deps.tokens), mutationRateLimit({ limit: deps.rateLimitPerMinute }));
+    app.use("/v1", apiRouter(deps.jobs, auth));
+    app.use("/v1", approvalsRouter(deps.approvals, auth));
+    app.use("/v1", auditRouter(deps.audit, auth));
+    app.use("/v1", repairRouter(deps.recovery, deps.jobs, auth));
+    app.use("/v1", webhooksRouter(deps.webhooks));
+    app.use("/v1", whoamiRouter(auth));
     if (deps.webDir && fs.existsSync(deps.webDir)) {
         app.use(
             "/",
@@ -84,6 +105,8 @@ function fromBodyParser(err: unknown, limit: number): AppError | undefined {
     if (type === "entity.too.large") return payloadTooLarge(limit);
     if (type === "entity.parse.failed") return badRequest("The request body is not valid JSON.");
     if (type === "encoding.unsupported" || type === "charset.unsupported") return new AppError("UNSUPPORTED_MEDIA_TYPE", 415, "Send the body as UTF-8 JSON.");
+    // The router could not decode a path parameter (`%ZZ`).
+    if (err instanceof URIError) return badRequest("The request path is not valid percent-encoding.");
     return undefined;
 }
 

@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { z } from "zod";
+import { isInsideRepository, REPOSITORY } from "./sources/checkouts";
 
 /** The repository root: the project the service operates on when none is configured. */
 export const REPO_ROOT = path.resolve(__dirname, "..");
@@ -63,9 +64,40 @@ const EnvSchema = z.object({
     AUTOMATION_BODY_LIMIT: int(256, 10 * 1024 * 1024).default(65_536),
     /** pino level. @default info */
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    /** Directory of the environment policies (`<stack>.yaml`). @default <project>/environments */
+    AUTOMATION_ENVIRONMENTS_DIR: absPath.optional(),
+    /** Mutating requests per caller per minute. @default 120 */
+    AUTOMATION_RATE_LIMIT_PER_MINUTE: int(1, 100_000).default(120),
+    /** Shared secret of the GitHub webhook; setting it turns webhooks on. @default off */
+    AUTOMATION_GITHUB_WEBHOOK_SECRET: z.string().min(16, "must be at least 16 characters; generate one with `openssl rand -hex 32`").optional(),
+    /** Comma-separated owner/name repositories allowed to send webhooks (required with the secret). */
+    AUTOMATION_GITHUB_REPOSITORIES: z
+        .string()
+        .optional()
+        .transform((s) => (s ?? "").split(",").map((r) => r.trim()).filter(Boolean))
+        .pipe(z.array(z.string().regex(REPOSITORY, "must list owner/name repositories, comma-separated"))),
+    /** Where pull-request heads are fetched from; `{repository}` stands for owner/name. @default https://github.com/{repository}.git */
+    AUTOMATION_GITHUB_GIT_URL: z.string().trim().includes("{repository}", { message: "must contain {repository}, e.g. https://github.com/{repository}.git" }).default("https://github.com/{repository}.git"),
+    /** The Pulumi project's directory inside the repository. @default . */
+    AUTOMATION_GITHUB_PROJECT_PATH: z.string().trim().refine(isInsideRepository, "must be a relative path inside the repository").default("."),
+    /** Preview pull requests from forks (their code would run here). @default false */
+    AUTOMATION_GITHUB_ALLOW_FORKS: z.enum(["true", "false"], { message: "must be true or false" }).default("false"),
+    /** Token for PR comments and private fetches. @default none (no comments) */
+    AUTOMATION_GITHUB_TOKEN: z.string().min(1).optional(),
+    /** GitHub API base URL (GitHub Enterprise). @default https://api.github.com */
+    AUTOMATION_GITHUB_API_URL: z.url({ message: "must be a URL such as https://api.github.com" }).optional(),
 });
 
 const KEEP_EMPTY = new Set(["AUTOMATION_POLICY_PACKS"]);
+/** Variables whose values are never echoed in a configuration error. */
+const SECRET_KEYS = new Set(["PULUMI_CONFIG_PASSPHRASE", "AUTOMATION_GITHUB_WEBHOOK_SECRET", "AUTOMATION_GITHUB_TOKEN"]);
+
+/**
+ * The service's own variables are not the programs' business: a job's worker inherits the
+ * service's environment (cloud credentials, proxies) without them, so no program — least of
+ * all a pull request's — can read the webhook secret or the GitHub token.
+ */
+const isServiceVariable = (key: string) => key.startsWith("AUTOMATION_") || key === "PORT" || key === "HOST" || key === "LOG_LEVEL";
 
 /** Where a project keeps its own policy pack; the CI pipeline and the buildspecs run the same one. */
 export const PROJECT_POLICY_DIR = "policy";
@@ -96,6 +128,27 @@ export interface ServiceConfig {
     tokensFile: string;
     bodyLimit: number;
     logLevel: z.infer<typeof EnvSchema>["LOG_LEVEL"];
+    environmentsDir: string;
+    rateLimitPerMinute: number;
+    /** Present when GitHub webhooks are on. */
+    webhooks?: WebhookSettings;
+    /** Present when a GitHub token is configured (PR comments, private fetches). */
+    github?: { token: string; apiUrl?: string };
+    /** What every job's worker inherits: the process environment without the service's own variables. */
+    inheritedEnv: Readonly<Record<string, string>>;
+}
+
+/** GitHub webhooks: who may send them and where pull-request heads are fetched from. */
+export interface WebhookSettings {
+    secret: string;
+    /** owner/name of the repositories allowed to trigger anything. */
+    repositories: readonly string[];
+    /** `{repository}` stands for owner/name. */
+    gitUrl: string;
+    /** The Pulumi project's directory in the repository. */
+    projectPath: string;
+    /** Preview pull requests from forks: their program would run here, written by an outsider. */
+    allowForks: boolean;
 }
 
 export class ConfigError extends Error {
@@ -118,12 +171,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
             parsed.error.issues.map((i) => {
                 const key = String(i.path[0]);
                 const got = known[key];
-                const shown = key === "PULUMI_CONFIG_PASSPHRASE" || got === undefined ? "" : ` (got "${got}")`;
+                const shown = SECRET_KEYS.has(key) || got === undefined ? "" : ` (got "${got}")`;
                 return `${key}: ${i.message}${shown}`;
             }),
         );
     }
     const e = parsed.data;
+    // Webhooks are on with the secret; then the allow-list is required, so a leaked secret
+    // alone cannot trigger runs from any repository.
+    if (e.AUTOMATION_GITHUB_WEBHOOK_SECRET && !e.AUTOMATION_GITHUB_REPOSITORIES.length) {
+        throw new ConfigError(["AUTOMATION_GITHUB_REPOSITORIES: must list the owner/name repositories allowed to send webhooks (AUTOMATION_GITHUB_WEBHOOK_SECRET is set)"]);
+    }
     const dataDir = e.AUTOMATION_DATA_DIR ?? path.join(e.AUTOMATION_PROJECT_DIR, ".automation");
     return {
         port: e.PORT,
@@ -141,5 +199,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
         tokensFile: e.AUTOMATION_TOKENS_FILE ?? path.join(dataDir, "tokens.json"),
         bodyLimit: e.AUTOMATION_BODY_LIMIT,
         logLevel: e.LOG_LEVEL,
+        environmentsDir: e.AUTOMATION_ENVIRONMENTS_DIR ?? path.join(e.AUTOMATION_PROJECT_DIR, "environments"),
+        rateLimitPerMinute: e.AUTOMATION_RATE_LIMIT_PER_MINUTE,
+        ...(e.AUTOMATION_GITHUB_WEBHOOK_SECRET
+            ? {
+                  webhooks: {
+                      secret: e.AUTOMATION_GITHUB_WEBHOOK_SECRET,
+                      repositories: e.AUTOMATION_GITHUB_REPOSITORIES,
+                      gitUrl: e.AUTOMATION_GITHUB_GIT_URL,
+                      projectPath: e.AUTOMATION_GITHUB_PROJECT_PATH,
+                      allowForks: e.AUTOMATION_GITHUB_ALLOW_FORKS === "true",
+                  },
+              }
+            : {}),
+        ...(e.AUTOMATION_GITHUB_TOKEN ? { github: { token: e.AUTOMATION_GITHUB_TOKEN, ...(e.AUTOMATION_GITHUB_API_URL ? { apiUrl: e.AUTOMATION_GITHUB_API_URL } : {}) } } : {}),
+        inheritedEnv: Object.fromEntries(Object.entries(env).filter((kv): kv is [string, string] => typeof kv[1] === "string" && !isServiceVariable(kv[0]))),
     };
 }

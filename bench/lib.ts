@@ -67,11 +67,11 @@ export interface ServiceProcess {
 }
 
 /**
- * Starts `automation/server.ts` (the `npm start` entry, safety layer included) on the
+ * Starts `automation/main.ts` (the `npm start` entry) on the
  * workspace and resolves once it logs its address.
  */
 export async function startService(w: Workspace, env: Record<string, string> = {}): Promise<ServiceProcess> {
-    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "--disable-warning=ExperimentalWarning", "automation/server.ts"], {
+    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "--disable-warning=ExperimentalWarning", "automation/main.ts"], {
         cwd: REPO,
         env: {
             ...process.env,

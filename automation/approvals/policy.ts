@@ -138,6 +138,8 @@ export function parsePolicy(stack: string, text: string, file = `${stack}.yaml`)
         if (!o) continue;
         operations[op] = { ...base.operations[op], ...o, approvers: o.approvers ?? [] };
         if (op === "preview" && operations[op].approvals > 0) problems.push("operations.preview.approvals: previews change nothing and cannot need approval; set 0");
+        // A refresh has no reviewable preview an approval could bind to; restrict it by role instead.
+        if (op === "refresh" && operations[op].approvals > 0) problems.push("operations.refresh.approvals: a refresh cannot be bound to an approved preview; set 0 and restrict it with operations.refresh.role");
     }
     const github = { ...base.github, previewOnPullRequest: true, ...p.github };
     if (github.updateOnPush && operations.update.approvals > 0) {
@@ -152,11 +154,6 @@ export function parsePolicy(stack: string, text: string, file = `${stack}.yaml`)
         github,
         freezeWindows: (p.freezeWindows ?? []) as FreezeWindow[],
     };
-}
-
-/** `AUTOMATION_ENVIRONMENTS_DIR`, else `<project>/environments`. */
-export function environmentsDir(projectDir: string, env: NodeJS.ProcessEnv = process.env): string {
-    return env.AUTOMATION_ENVIRONMENTS_DIR ? path.resolve(env.AUTOMATION_ENVIRONMENTS_DIR) : path.join(projectDir, "environments");
 }
 
 export interface LoadedPolicies {

@@ -1,6 +1,6 @@
 import { AppError, conflict, forbidden, invalidInput } from "../errors";
 import type { Job, Op, ResourceStep } from "../jobs/types";
-import { Principal, hasRole } from "../security/roles";
+import { Principal, Role, hasRole } from "../security/roles";
 import type { EnvironmentPolicy, FreezeWindow } from "./policy";
 
 /** One approver's decision on one preview, as stored. */
@@ -39,6 +39,12 @@ export function activeFreeze(policy: EnvironmentPolicy, op: Op, now: Date): Free
 
 /** Refuses a principal below the policy's role for `op` (403) or an op inside a freeze (409). */
 export function checkMayStart(policy: EnvironmentPolicy, op: Op, principal: Pick<Principal, "name" | "role">, now: Date): void {
+    checkRole(policy, op, principal);
+    checkFreeze(policy, op, now);
+}
+
+/** Refuses (403) a principal below the policy's role for `op`. */
+export function checkRole(policy: EnvironmentPolicy, op: Op, principal: Pick<Principal, "name" | "role">): void {
     const need = policy.operations[op].role;
     if (!hasRole(principal.role, need)) {
         throw forbidden(`${op} of stack "${policy.stack}" needs role ${need} (policy ${policy.source}); ${principal.name} has ${principal.role}`, {
@@ -48,6 +54,10 @@ export function checkMayStart(policy: EnvironmentPolicy, op: Op, principal: Pick
             op,
         });
     }
+}
+
+/** Refuses (409 FROZEN) an operation inside one of the policy's freeze windows. */
+export function checkFreeze(policy: EnvironmentPolicy, op: Op, now: Date): void {
     const freeze = activeFreeze(policy, op, now);
     if (freeze) {
         throw new AppError("FROZEN", 409, `Stack "${policy.stack}" is in a freeze window for ${op}: ${freeze.reason}. Wait for it to end.`, {
@@ -71,6 +81,12 @@ export interface ApprovalContext {
     latestPreviewId: string | undefined;
     approvals: readonly Approval[];
     now: Date;
+    /**
+     * The role the approver holds now (undefined once their token is revoked). An approval
+     * counts only while its approver could still give it under the current policy.
+     * @default every approval keeps the role it was given with
+     */
+    roleOf?: (name: string) => Role | undefined;
 }
 
 const expired = (at: string, ttlMinutes: number, now: Date) => now.getTime() - Date.parse(at) > ttlMinutes * 60_000;
@@ -136,19 +152,38 @@ export function checkCanApprove(ctx: ApprovalContext, principal: Pick<Principal,
 
 export interface ApprovalStatus {
     required: number;
-    /** Unexpired approvals from distinct, eligible approvers. */
+    /** Unexpired approvals from distinct approvers eligible now. */
     approvedBy: string[];
     rejectedBy: string[];
+    /** Approvals that no longer count: the approver's token was revoked or lost the role, or the policy's approvers changed. */
+    ineligible: { by: string; reason: string }[];
     satisfied: boolean;
 }
 
-/** Counts what is valid now: approvals expire, and a rejection vetoes. */
+/** Why `a` no longer counts under the policy and tokens of now, or undefined when it does. */
+function ineligibility(ctx: ApprovalContext, a: Approval): string | undefined {
+    const rule = ctx.policy.operations[ctx.operation];
+    const role = ctx.roleOf ? ctx.roleOf(a.by) : (a.role as Role);
+    if (role === undefined) return "the approver's token no longer exists";
+    if (!hasRole(role, rule.approverRole)) return `the approver now holds ${role}; the policy needs ${rule.approverRole}`;
+    if (rule.approvers.length > 0 && !rule.approvers.includes(a.by)) return `the policy's approvers are now ${rule.approvers.join(", ")}`;
+    return undefined;
+}
+
+/** Counts what is valid now: approvals expire, approvers must still be eligible, and a rejection vetoes. */
 export function approvalStatus(ctx: ApprovalContext): ApprovalStatus {
     const required = needsApproval(ctx.policy, ctx.operation);
     const mine = ctx.approvals.filter((a) => a.previewId === ctx.preview.id && a.operation === ctx.operation && !expired(a.at, ctx.policy.approvalTtlMinutes, ctx.now));
-    const approvedBy = [...new Set(mine.filter((a) => a.decision === "approve" && a.by !== ctx.preview.triggeredBy).map((a) => a.by))];
+    const ineligible: ApprovalStatus["ineligible"] = [];
+    const approvedBy = new Set<string>();
+    for (const a of mine) {
+        if (a.decision !== "approve" || a.by === ctx.preview.triggeredBy) continue;
+        const reason = ineligibility(ctx, a);
+        if (reason) ineligible.push({ by: a.by, reason });
+        else approvedBy.add(a.by);
+    }
     const rejectedBy = [...new Set(mine.filter((a) => a.decision === "reject").map((a) => a.by))];
-    return { required, approvedBy, rejectedBy, satisfied: rejectedBy.length === 0 && approvedBy.length >= required };
+    return { required, approvedBy: [...approvedBy], rejectedBy, ineligible, satisfied: rejectedBy.length === 0 && approvedBy.size >= required };
 }
 
 /**
@@ -176,7 +211,7 @@ export function checkApplyAllowed(ctx: Omit<ApprovalContext, "preview"> & { prev
             409,
             status.rejectedBy.length
                 ? `Preview "${ctx.preview.id}" was rejected by ${status.rejectedBy.join(", ")}.`
-                : `Preview "${ctx.preview.id}" has ${status.approvedBy.length} of ${status.required} approval(s) for ${ctx.operation}.`,
+                : `Preview "${ctx.preview.id}" has ${status.approvedBy.length} of ${status.required} approval(s) for ${ctx.operation}${status.ineligible.length ? ` (${status.ineligible.map((i) => `${i.by}'s no longer counts: ${i.reason}`).join("; ")})` : ""}.`,
             { previewId: ctx.preview.id, ...status },
         );
     }

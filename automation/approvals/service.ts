@@ -1,42 +1,42 @@
 import type { AuditLog } from "../audit/log";
 import { AppError, jobNotFound, planStale } from "../errors";
-import type { GuardVerdict, Guards } from "../jobs/service";
-import type { Job, Op } from "../jobs/types";
+import type { GuardVerdict } from "../jobs/service";
+import type { Job } from "../jobs/types";
 import type { Principal, Role } from "../security/roles";
+import type { ApprovalStore } from "./store";
 import { compareFingerprint, Fingerprint } from "./fingerprint";
 import type { EnvironmentPolicy } from "./policy";
-import { defaultPolicy } from "./policy";
-import { Approval, ApprovalStatus, approvalStatus, checkApplyAllowed, checkCanApprove, checkMayStart, destroyGuard, stepGuard } from "./rules";
-import type { SafetyStore } from "./store";
+import { Approval, ApprovalContext, ApprovalStatus, approvalStatus, checkApplyAllowed, checkCanApprove, destroyGuard, stepGuard } from "./rules";
 
-/** The slice of the core's job store the approvals need. */
+/** The reads of jobs the approvals need (the job service's read side). */
 export interface JobLookup {
-    getJob(id: string): Job | undefined;
-    lastJob(stack: string, states?: readonly Job["state"][], ops?: readonly Op[], ownCheckoutOnly?: boolean): Job | undefined;
+    findJob(id: string): Job | undefined;
+    latestPreview(stack: string): Job | undefined;
 }
 
 export interface ApprovalServiceDeps {
-    store: SafetyStore;
+    store: ApprovalStore;
+    jobs: JobLookup;
     audit: AuditLog;
+    /** The stack's policy now (throws 503 POLICY_INVALID for a file that never validated). */
     policyOf: (stack: string) => EnvironmentPolicy;
     /** The current fingerprint of a stack (state read through the engine module). */
     fingerprint: (stack: string) => Promise<Fingerprint>;
-    /** Role of a job's `triggeredBy`, to apply the policy's per-operation role. */
+    /** The role a name's token holds now; undefined once revoked. */
     roleOf: (name: string) => Role | undefined;
     now?: () => Date;
-    onGuardError?: (err: unknown, job: Job) => void;
+    onFingerprintError?: (err: unknown, job: Job) => void;
 }
 
 type ApplyOp = "update" | "destroy";
-const isApplyOp = (op: Op): op is ApplyOp => op === "update" || op === "destroy";
+export const isApplyOp = (op: Job["op"]): op is ApplyOp => op === "update" || op === "destroy";
 
 /**
- * Approvals bound to previews, and the guards that enforce them on the job service:
- * admission and start of updates/destroys check approvals and the preview's fingerprint;
- * engine events of an update applying a preview are checked against its steps.
+ * Approvals bound to previews: decisions, their status under the current policy and tokens,
+ * the check that an update or destroy applies an approved, unchanged preview (run by the
+ * admission guard at both moments), and the step guard over the engine events of such a job.
  */
-export class ApprovalService implements Guards {
-    private jobs: JobLookup | undefined;
+export class ApprovalService {
     /** Fingerprints being computed for previews that are running. */
     private readonly pending = new Map<string, Promise<Fingerprint | undefined>>();
     private readonly eventGuards = new Map<string, (event: Record<string, unknown>) => string | undefined>();
@@ -47,18 +47,12 @@ export class ApprovalService implements Guards {
     }
 
     /**
-     * The job store arrives after the service is built (the core creates it). A preview's
-     * fingerprint is taken when it starts running, in parallel with it: the per-stack queue
-     * keeps the state still meanwhile, and the preview is not slowed down.
+     * A preview of the service's checkout has started: its fingerprint is taken now, in
+     * parallel with it (the per-stack queue keeps the state still meanwhile, and the preview
+     * is not slowed down).
      */
-    bind(jobs: JobLookup & { onJobChange?(listener: (job: Job) => void): () => void }): void {
-        this.jobs = jobs;
-        jobs.onJobChange?.((job) => {
-            if (job.op === "preview" && !job.options.source && job.state === "running" && !this.pending.has(job.id)) this.capture(job);
-        });
-    }
-
-    private capture(job: Job): void {
+    previewStarted(job: Job): void {
+        if (job.op !== "preview" || job.options.source || this.pending.has(job.id)) return;
         const p = this.deps
             .fingerprint(job.stack)
             .then((fp) => {
@@ -66,77 +60,56 @@ export class ApprovalService implements Guards {
                 return fp;
             })
             .catch((err: unknown) => {
-                this.deps.onGuardError?.(err, job);
+                this.deps.onFingerprintError?.(err, job);
                 return undefined;
             })
             .finally(() => this.pending.delete(job.id));
         this.pending.set(job.id, p);
     }
 
+    private context(preview: Job, operation: ApplyOp, policy = this.deps.policyOf(preview.stack)): ApprovalContext {
+        return {
+            policy,
+            operation,
+            preview,
+            latestPreviewId: this.deps.jobs.latestPreview(preview.stack)?.id,
+            approvals: this.deps.store.approvalsOf(preview.id),
+            now: this.now(),
+            roleOf: this.deps.roleOf,
+        };
+    }
+
     /**
-     * Request-time checks of any operation, before the job is created: the policy's role for
-     * the operation, freeze windows, and for a destroy the same approval and fingerprint checks
-     * an update gets from the job service's guard.
+     * Throws why an update or destroy may not apply now: the named preview must be the stack's
+     * latest succeeded, unexpired one, approved enough by approvers eligible under the current
+     * policy and tokens, and the stack, program and config unchanged since it ran.
      */
-    async checkRequest(stack: string, op: Op, principal: Pick<Principal, "name" | "role">, previewId: string | undefined): Promise<void> {
-        checkMayStart(this.policy(stack), op, principal, this.now());
-        if (op === "destroy") {
-            await this.beforeStart({ id: "", stack, op, state: "queued", triggeredBy: principal.name, createdAt: this.now().toISOString(), options: previewId ? { previewId } : {} }, "admit");
-        }
-    }
-
-    private lookup(): JobLookup {
-        if (!this.jobs) throw new Error("ApprovalService used before bind(jobs)");
-        return this.jobs;
-    }
-
-    private policy(stack: string): EnvironmentPolicy {
-        return this.deps.policyOf(stack) ?? defaultPolicy(stack);
-    }
-
-    private latestPreviewId(stack: string): string | undefined {
-        // A pull request's preview shows code the service does not run, so it never supersedes.
-        return this.lookup().lastJob(stack, ["succeeded"], ["preview"], true)?.id;
-    }
-
-    // ---- Guards -------------------------------------------------------------------------
-
-    async beforeStart(job: Job, phase: "admit" | "start"): Promise<void> {
-        const policy = this.policy(job.stack);
-        const role = this.deps.roleOf(job.triggeredBy);
-        if (phase === "admit" && role) checkMayStart(policy, job.op, { name: job.triggeredBy, role }, this.now());
-        if (phase === "start" && job.op !== "preview") {
-            // a freeze may have begun while the job waited in the queue
-            checkMayStart(policy, job.op, { name: job.triggeredBy, role: "admin" }, this.now());
-        }
-        if (job.op === "preview" && !job.options.source && phase === "start" && job.id && !this.pending.has(job.id)) {
-            this.capture(job);
-            return;
-        }
+    async checkApply(job: Job, policy: EnvironmentPolicy, moment: "submit" | "start"): Promise<void> {
         if (!isApplyOp(job.op)) return;
         const previewId = job.options.previewId;
-        const preview = previewId ? this.lookup().getJob(previewId) : undefined;
+        const preview = previewId ? this.deps.jobs.findJob(previewId) : undefined;
         checkApplyAllowed({
             policy,
             operation: job.op,
             previewId,
             preview,
-            latestPreviewId: this.latestPreviewId(job.stack),
+            latestPreviewId: this.deps.jobs.latestPreview(job.stack)?.id,
             approvals: previewId ? this.deps.store.approvalsOf(previewId) : [],
             now: this.now(),
+            roleOf: this.deps.roleOf,
         });
         if (!preview) return;
         const changes = await this.staleness(preview);
         if (changes.length) {
             this.deps.audit.append({
-                actor: { name: job.triggeredBy, via: "token" },
+                actor: { name: job.triggeredBy, via: job.triggeredVia },
                 action: `${job.op}.refused`,
                 from: "service",
                 result: "PLAN_STALE",
                 stack: job.stack,
                 previewId: preview.id,
                 ...(job.id ? { jobId: job.id } : {}),
-                details: { phase, changes },
+                details: { phase: moment, changes },
             });
             throw planStale(`The stack changed since preview "${preview.id}": ${changes.map((c) => c.message).join("; ")}. Run a new preview and get it approved.`, {
                 previewId: preview.id,
@@ -148,15 +121,16 @@ export class ApprovalService implements Guards {
     /** What changed since `preview` ran; a preview without a fingerprint counts as stale. */
     async staleness(preview: Job): Promise<{ part: string; message: string }[]> {
         const approved = (await this.pending.get(preview.id)) ?? this.deps.store.fingerprintOf(preview.id);
-        if (!approved) return [{ part: "preview", message: "the preview has no recorded fingerprint (it ran before the safety layer or its state could not be read)" }];
+        if (!approved) return [{ part: "preview", message: "the preview has no recorded fingerprint (its state could not be read when it ran)" }];
         return compareFingerprint(approved, await this.deps.fingerprint(preview.stack));
     }
 
+    /** The step guard of an update or destroy applying a preview. */
     onEvent(job: Job, event: Record<string, unknown>): GuardVerdict {
         if (!isApplyOp(job.op) || !job.options.previewId) return undefined;
         let guard = this.eventGuards.get(job.id);
         if (!guard) {
-            const preview = this.lookup().getJob(job.options.previewId);
+            const preview = this.deps.jobs.findJob(job.options.previewId);
             guard = job.op === "destroy" ? destroyGuard() : stepGuard(preview?.summary?.steps ?? []);
             this.eventGuards.set(job.id, guard);
         }
@@ -176,7 +150,10 @@ export class ApprovalService implements Guards {
         return { stop: reason };
     }
 
-    // ---- Approvals ----------------------------------------------------------------------
+    /** A job has ended: its step guard is no longer needed. */
+    jobFinished(job: Job): void {
+        this.eventGuards.delete(job.id);
+    }
 
     decide(
         previewId: string,
@@ -184,17 +161,8 @@ export class ApprovalService implements Guards {
         input: { decision: "approve" | "reject"; operation: ApplyOp; comment?: string },
         from: string,
     ): { approval: Approval; status: ApprovalStatus } {
-        const preview = this.lookup().getJob(previewId);
-        if (!preview) throw jobNotFound(previewId);
-        const policy = this.policy(preview.stack);
-        const ctx = {
-            policy,
-            operation: input.operation,
-            preview,
-            latestPreviewId: this.latestPreviewId(preview.stack),
-            approvals: this.deps.store.approvalsOf(previewId),
-            now: this.now(),
-        };
+        const preview = this.lookup(previewId);
+        const ctx = this.context(preview, input.operation);
         try {
             checkCanApprove(ctx, principal);
         } catch (e) {
@@ -235,19 +203,21 @@ export class ApprovalService implements Guards {
     }
 
     list(previewId: string): { previewId: string; stack: string; approvals: Approval[]; update: ApprovalStatus; destroy: ApprovalStatus; latest: boolean } {
-        const preview = this.lookup().getJob(previewId);
-        if (!preview) throw jobNotFound(previewId);
-        const policy = this.policy(preview.stack);
-        const approvals = this.deps.store.approvalsOf(previewId);
-        const latestPreviewId = this.latestPreviewId(preview.stack);
-        const base = { policy, preview, latestPreviewId, approvals, now: this.now() };
+        const preview = this.lookup(previewId);
+        const base = this.context(preview, "update");
         return {
             previewId,
             stack: preview.stack,
-            approvals,
-            update: approvalStatus({ ...base, operation: "update" }),
+            approvals: base.approvals as Approval[],
+            update: approvalStatus(base),
             destroy: approvalStatus({ ...base, operation: "destroy" }),
-            latest: latestPreviewId === previewId,
+            latest: base.latestPreviewId === previewId,
         };
+    }
+
+    private lookup(previewId: string): Job {
+        const preview = this.deps.jobs.findJob(previewId);
+        if (!preview) throw jobNotFound(previewId);
+        return preview;
     }
 }

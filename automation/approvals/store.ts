@@ -1,7 +1,5 @@
 import { randomUUID } from "node:crypto";
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { DatabaseSync } from "node:sqlite";
+import type { DatabaseSync } from "node:sqlite";
 import type { Fingerprint } from "./fingerprint";
 import type { Approval } from "./rules";
 
@@ -24,30 +22,14 @@ CREATE TABLE IF NOT EXISTS fingerprints (
     fingerprint TEXT NOT NULL,
     at TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS webhook_deliveries (
-    delivery_id TEXT PRIMARY KEY,
-    event TEXT NOT NULL,
-    at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS stack_findings (
-    stack TEXT PRIMARY KEY,
-    findings TEXT NOT NULL,
-    at TEXT NOT NULL
-);
 `;
 
 /**
- * The safety layer's durable records: approvals, preview fingerprints, seen webhook deliveries
- * and stacks needing repair. A SQLite file of its own (WAL, synchronous=FULL) beside the job
- * store, so the job store's schema stays the core's and the two can evolve apart.
+ * The approvals' durable records: decisions and the fingerprints of the previews they bind to,
+ * in tables of their own in the durable SQLite file (see storage/sqlite.ts).
  */
-export class SafetyStore {
-    private readonly db: DatabaseSync;
-
-    constructor(file: string) {
-        fs.mkdirSync(path.dirname(file), { recursive: true });
-        this.db = new DatabaseSync(file);
-        this.db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;");
+export class ApprovalStore {
+    constructor(private readonly db: DatabaseSync) {
         this.db.exec(SCHEMA);
     }
 
@@ -81,25 +63,5 @@ export class SafetyStore {
     fingerprintOf(previewId: string): Fingerprint | undefined {
         const row = this.db.prepare("SELECT fingerprint FROM fingerprints WHERE preview_id = ?").get(previewId) as { fingerprint: string } | undefined;
         return row ? (JSON.parse(row.fingerprint) as Fingerprint) : undefined;
-    }
-
-    /** Records a delivery id; false when it was seen before (a replay). Atomic: one INSERT. */
-    recordDelivery(deliveryId: string, event: string, now = new Date()): boolean {
-        const r = this.db.prepare("INSERT OR IGNORE INTO webhook_deliveries (delivery_id, event, at) VALUES (?, ?, ?)").run(deliveryId, event, now.toISOString());
-        return Number(r.changes) === 1;
-    }
-
-    /** The latest scan of a stack; an empty list records that it was checked and found healthy. */
-    setFindings(stack: string, findings: readonly unknown[], now = new Date()): void {
-        this.db.prepare("INSERT OR REPLACE INTO stack_findings (stack, findings, at) VALUES (?, ?, ?)").run(stack, JSON.stringify(findings), now.toISOString());
-    }
-
-    findingsOf(stack: string): { findings: unknown[]; at: string } | undefined {
-        const row = this.db.prepare("SELECT findings, at FROM stack_findings WHERE stack = ?").get(stack) as { findings: string; at: string } | undefined;
-        return row ? { findings: JSON.parse(row.findings) as unknown[], at: row.at } : undefined;
-    }
-
-    close(): void {
-        this.db.close();
     }
 }

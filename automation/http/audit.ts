@@ -24,6 +24,16 @@ export function auditRouter(audit: AuditLog, auth: AuthDeps): Router {
 
 const MUTATING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
+/** A path segment decoded, or as sent when it does not decode (`%ZZ`): this runs after the response, where nothing may throw. */
+export function decodedSegment(raw: string | undefined): string | undefined {
+    if (raw === undefined) return undefined;
+    try {
+        return decodeURIComponent(raw);
+    } catch {
+        return raw;
+    }
+}
+
 /**
  * Records every mutating /v1 request, and every refused one (401/403), when its response is
  * sent: who, what, from where, which preview, and the status. Mount before the routes.
@@ -39,13 +49,13 @@ export function auditRequests(audit: AuditLog): RequestHandler {
             const location = res.getHeader("location");
             const jobId = typeof location === "string" ? /\/v1\/jobs\/([^/]+)$/.exec(location)?.[1] : undefined;
             const body = (req.body ?? {}) as { previewId?: unknown };
-            const stack = /\/v1\/stacks\/([^/]+)/.exec(req.originalUrl)?.[1];
+            const stack = decodedSegment(/\/v1\/stacks\/([^/?]+)/.exec(req.originalUrl)?.[1]);
             audit.append({
                 actor: principal ?? { name: "anonymous", via: "token" },
                 action: `http.${req.method.toLowerCase()}`,
                 from: req.ip ?? "unknown",
                 result: denied ? "denied" : res.statusCode < 400 ? "ok" : "failed",
-                ...(stack ? { stack: decodeURIComponent(stack) } : {}),
+                ...(stack ? { stack } : {}),
                 ...(jobId ? { jobId } : {}),
                 ...(typeof body.previewId === "string" ? { previewId: body.previewId } : {}),
                 details: { path: req.originalUrl.split("?")[0], status: res.statusCode },

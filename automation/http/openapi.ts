@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { JOB_STATES, OPS } from "../jobs/types";
+import { STACK_NAME_PATTERN } from "../pulumi/stacks";
 import { ApprovalBody } from "./approvals";
 import { AuditQuery } from "./audit";
 import { RepairBody, UnlockBody } from "./repair";
@@ -17,7 +18,7 @@ function queryParams(schema: z.ZodObject): Record<string, unknown>[] {
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: unknown) => ({ "application/json": { schema } });
 const errorResponse = (description: string) => ({ description, content: json(ref("Error")) });
-const stackParam = { name: "stack", in: "path", required: true, schema: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$" }, description: "A stack with a Pulumi.<stack>.yaml in the project." };
+const stackParam = { name: "stack", in: "path", required: true, schema: { type: "string", pattern: `^${STACK_NAME_PATTERN}$` }, description: "A stack with a Pulumi.<stack>.yaml in the project." };
 const idParam = { name: "id", in: "path", required: true, schema: { type: "string", format: "uuid" } };
 
 const common = {

@@ -1,5 +1,5 @@
 import { Router, type RequestHandler, type Response } from "express";
-import { invalidInput } from "../errors";
+import { invalidInput, unauthenticated } from "../errors";
 import type { JobService } from "../jobs/service";
 import type { Job, JobOptions, Op } from "../jobs/types";
 import type { Role } from "../security/roles";
@@ -26,6 +26,11 @@ export function apiRouter(service: JobService, auth: AuthDeps): Router {
     const operator = [auth.authenticate, auth.requireRole("operator")];
     const admin = [auth.authenticate, auth.requireRole("admin")];
     const who = (res: Response) => principalOf(res)?.name ?? "unknown";
+    const caller = (res: Response) => {
+        const principal = principalOf(res);
+        if (!principal) throw unauthenticated("this route needs an authenticated caller");
+        return principal;
+    };
 
     r.get("/stacks", ...viewer, (_req, res) => {
         res.json({ stacks: service.listStacks() });
@@ -39,7 +44,7 @@ export function apiRouter(service: JobService, auth: AuthDeps): Router {
             const stack = stackParam(req.params.stack);
             service.assertStack(stack);
             const options = body(req.body, stack);
-            accepted(res, await service.submit({ stack, op, options, triggeredBy: who(res) }));
+            accepted(res, await service.submit({ stack, op, options, principal: caller(res) }));
         };
     r.post("/stacks/:stack/previews", ...operator, start("preview", (b) => parse(PreviewBody, b, "body")));
     r.post("/stacks/:stack/updates", ...operator, start("update", (b) => parse(UpdateBody, b, "body")));
@@ -66,7 +71,7 @@ export function apiRouter(service: JobService, auth: AuthDeps): Router {
         const id = jobParam(req.params.id);
         const job = service.getJob(id);
         const q = parse(LogQuery, req.query, "query");
-        const page = service.store.logPage(id, q.cursor ?? 0, q.limit ?? 200);
+        const page = service.logPage(id, q.cursor ?? 0, q.limit ?? 200);
         res.json({ jobId: id, state: job.state, ...page });
     });
     r.get("/jobs/:id/events", ...viewer, (req, res) => {
@@ -74,7 +79,7 @@ export function apiRouter(service: JobService, auth: AuthDeps): Router {
         service.getJob(id);
         const raw = req.get("last-event-id") ?? (typeof req.query.lastEventId === "string" ? req.query.lastEventId : undefined);
         const after = raw !== undefined && /^\d+$/.test(raw) ? Number(raw) : 0;
-        streamJobEvents(service.store, id, after, req, res);
+        streamJobEvents(service, id, after, req, res);
     });
     r.post("/jobs/:id/cancel", ...operator, (req, res) => {
         const id = jobParam(req.params.id);

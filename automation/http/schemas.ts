@@ -1,9 +1,10 @@
 import { z } from "zod";
 import { invalidInput } from "../errors";
 import { JOB_STATES } from "../jobs/types";
+import { STACK_NAME_PATTERN } from "../pulumi/stacks";
 
 /** Stack names as Pulumi allows them; anything else is refused before the allow-list lookup. */
-export const StackName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, "must be 1-100 letters, digits, '.', '_' or '-'");
+export const StackName = z.string().regex(new RegExp(`^${STACK_NAME_PATTERN}$`), "must be 1-100 letters, digits, '.', '_' or '-'");
 export const JobId = z.uuid({ message: "must be a job id (UUID)" });
 
 const common = {

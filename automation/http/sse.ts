@@ -1,5 +1,5 @@
 import type { Request, Response } from "express";
-import type { JobStore } from "../jobs/store";
+import type { JobService } from "../jobs/service";
 import { isFinal, JobState, StoredEvent } from "../jobs/types";
 
 const HEARTBEAT_MS = 15_000;
@@ -13,7 +13,7 @@ const isFinalStateEvent = (e: StoredEvent) => e.type === "state" && isFinal((e.d
  * are read back from the store on notification rather than pushed from memory, so the stream
  * is by construction the same as the stored record.
  */
-export function streamJobEvents(store: JobStore, jobId: string, afterSeq: number, req: Request, res: Response): void {
+export function streamJobEvents(jobs: Pick<JobService, "eventsAfter" | "findJob" | "watch">, jobId: string, afterSeq: number, req: Request, res: Response): void {
     res.status(200).set({
         "Content-Type": "text/event-stream; charset=utf-8",
         "Cache-Control": "no-cache, no-transform",
@@ -34,7 +34,7 @@ export function streamJobEvents(store: JobStore, jobId: string, afterSeq: number
     const drain = () => {
         if (closed) return;
         for (;;) {
-            const batch = store.eventsAfter(jobId, last, 500);
+            const batch = jobs.eventsAfter(jobId, last, 500);
             for (const e of batch) {
                 res.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify({ seq: e.seq, type: e.type, at: e.at, data: e.data })}\n\n`);
                 last = e.seq;
@@ -43,11 +43,11 @@ export function streamJobEvents(store: JobStore, jobId: string, afterSeq: number
             if (batch.length < 500) break;
         }
         // A job settled before any final event was recorded (or one the client already saw).
-        const job = store.getJob(jobId);
-        if (job && isFinal(job.state) && store.eventsAfter(jobId, last, 1).length === 0) finish();
+        const job = jobs.findJob(jobId);
+        if (job && isFinal(job.state) && jobs.eventsAfter(jobId, last, 1).length === 0) finish();
     };
     // Subscribe before the first read so nothing written in between is missed.
-    const unsubscribe = store.onEvent(jobId, drain);
+    const unsubscribe = jobs.watch(jobId, drain);
     const heartbeat = setInterval(() => res.write(": keep-alive\n\n"), HEARTBEAT_MS);
     req.on("close", finish);
     drain();

@@ -1,3 +1,9 @@
+// The job service: the use cases on jobs and the running of each job. Over 300 lines because
+// running a job (guard at start, checkout, worker, events, summary, cancel and kill, settling)
+// is one state machine whose states are easiest to check when they are read in one place; the
+// reads live in reader.ts, the queue in queue.ts, redaction in redaction.ts.
+import { EventEmitter } from "node:events";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import {
     AppError,
@@ -6,34 +12,46 @@ import {
     invalidInput,
     isAppError,
     jobFinished,
-    jobNotFound,
-    needsRepair,
     shuttingDown,
     stackNotFound,
 } from "../errors";
 import type { Logger } from "../logger";
 import type { StartWorker, WorkerHandle, WorkerOutcome } from "../pulumi/spawn";
+import type { Principal } from "../security/roles";
 import type { Checkout, SourceCheckouts } from "../sources/checkouts";
 import { JobQueue } from "./queue";
+import { JobReader } from "./reader";
+import { JobRedactors } from "./redaction";
 import type { JobStore } from "./store";
 import { compactEvent, emptySummary, eventType, foldEvent } from "./summary";
-import { isFinal, Job, JobOptions, JobState, JobSummary, Op } from "./types";
+import { isFinal, Job, JobOptions, JobState, JobSummary, Op, StoredEvent } from "./types";
 
 /** What a guard may answer to an engine event: nothing, or stop the job (with a reason). */
 export type GuardVerdict = void | undefined | "stop" | { stop: string };
 
 /**
- * Hooks for the safety layer (approvals bound to previews). `beforeStart` runs twice for an
- * update: at admission (`phase: "admit"`, job not yet stored: an AppError becomes the HTTP
- * answer, e.g. 409 PLAN_STALE) and right before its worker starts (`phase: "start"`: an AppError
- * fails the job with that code, since the stack may have moved while it waited).
+ * The one admission path of every operation, with its two moments. `admit` runs at submit,
+ * before anything is stored: an AppError is the caller's answer. `beforeStart` runs when the
+ * job leaves the queue: the same checks against the policy, tokens, approvals and repair state
+ * as they are then (the stack, the policy or the caller's token may have changed while the job
+ * waited); an AppError fails the job with its code. `onEvent` sees each engine event of a
+ * running job and may stop it.
  */
-export interface Guards {
-    beforeStart(job: Job, phase: "admit" | "start"): void | Promise<void>;
+export interface JobGuard {
+    admit(job: Job, principal: Principal): void | Promise<void>;
+    beforeStart(job: Job): void | Promise<void>;
     onEvent(job: Job, event: Record<string, unknown>): GuardVerdict;
 }
 
-export const noGuards: Guards = { beforeStart: () => undefined, onEvent: () => undefined };
+/** A guard that admits everything, for tests of the job machinery alone. */
+export const openGuard: JobGuard = { admit: () => undefined, beforeStart: () => undefined, onEvent: () => undefined };
+
+/** The moments of a job other modules follow (audit, PR comments, recovery scans, fingerprints). */
+export interface JobLifecycle {
+    queued: Job;
+    started: Job;
+    finished: Job;
+}
 
 /** A stack's repair status as the crash recovery last found it. */
 export interface RepairStatus {
@@ -43,14 +61,9 @@ export interface RepairStatus {
     checkedAt?: string;
 }
 
-/**
- * The crash recovery seen from the job service (the safety layer's RecoveryService): stacks
- * that need repair take no new job of any kind until an admin repairs them.
- */
-export interface RepairGate {
+/** What the stacks' status shows of the crash recovery (the admission guard enforces it). */
+export interface RepairView {
     repairStatus(stack: string): RepairStatus;
-    /** Resolves when any scan of the stack under way has finished (one follows every failed or cancelled apply). */
-    settled(stack: string): Promise<void>;
 }
 
 const noCheckouts = () => invalidInput("This service checks out no pull requests: GitHub webhooks are off.");
@@ -64,9 +77,9 @@ export interface JobServiceDeps {
     store: JobStore;
     logger: Logger;
     startWorker: StartWorker;
-    guards?: Guards;
-    /** Without one, stacks are never marked as needing repair. */
-    repair?: RepairGate;
+    guard: JobGuard;
+    /** Shown on each stack's status. */
+    repair?: RepairView;
     metrics?: JobMetrics;
     /** The project's stack allow-list, read fresh on each call. */
     stacks: () => string[];
@@ -77,6 +90,10 @@ export interface JobServiceDeps {
     policyPacks: string[];
     /** Environment of every worker: backend, passphrase, PATH to the CLI. */
     workerEnv: NodeJS.ProcessEnv;
+    /** Variables whose credential-named values never reach the store (the workers' and the service's own). @default workerEnv */
+    credentials?: Readonly<Record<string, string | undefined>>;
+    /** Where previews in mode "plan" save their update plans. */
+    plansDir: string;
     concurrency: number;
     queueLimit: number;
     cancelGraceMs: number;
@@ -102,69 +119,104 @@ export interface StackStatus {
 }
 
 /**
- * The service's use cases: start, list, inspect and cancel jobs. Requests become stored jobs,
- * the queue decides when each runs, and each run is one worker process whose events, log and
- * outcome land in the store. HTTP routes call this and nothing deeper.
+ * The service's use cases and the only door to job data: submit (through the one admission
+ * guard), list, inspect, page the log, watch the events of, and cancel jobs. Requests become
+ * stored jobs, the queue decides when each runs, and each run is one worker process whose
+ * events, log and outcome land in the store, redacted here first. Other modules follow jobs
+ * through `on` (lifecycle) and `watch` (one job's events), never through the store.
+
  */
-export class JobService {
+export class JobService extends JobReader {
     private readonly queue: JobQueue;
     private readonly active = new Map<string, Active>();
     /** Stacks a job of this process has run on; their workers skip `stack select`. */
     private readonly knownStacks = new Set<string>();
     /** Jobs cancelled between leaving the queue and starting their worker, with who cancelled. */
     private readonly cancelledBeforeStart = new Map<string, string>();
-    private readonly guards: Guards;
+    private readonly lifecycle = new EventEmitter();
+    private readonly streams = new EventEmitter();
+    private readonly redactors: JobRedactors;
     private accepting = true;
 
     constructor(private readonly deps: JobServiceDeps) {
-        this.guards = deps.guards ?? noGuards;
+        super(deps.store);
+        this.redactors = new JobRedactors(deps.credentials ?? deps.workerEnv);
         this.queue = new JobQueue({ concurrency: deps.concurrency, queueLimit: deps.queueLimit, run: (job) => this.run(job) });
+        // Many SSE clients may watch one job; each adds one listener.
+        this.streams.setMaxListeners(0);
+        this.lifecycle.setMaxListeners(0);
     }
 
-    get store(): JobStore {
-        return this.deps.store;
+    /**
+     * Follows a moment of every job. A listener that throws is logged and never disturbs the
+     * job or the other listeners. Returns the unsubscribe function.
+     */
+    on<K extends keyof JobLifecycle>(moment: K, listener: (job: JobLifecycle[K]) => void | Promise<void>): () => void {
+        const safe = (job: Job) => {
+            try {
+                const p = listener(job);
+                if (p) p.catch((err: unknown) => this.deps.logger.error({ err, jobId: job.id, moment }, "job lifecycle listener failed"));
+            } catch (err) {
+                this.deps.logger.error({ err, jobId: job.id, moment }, "job lifecycle listener failed");
+            }
+        };
+        this.lifecycle.on(moment, safe);
+        return () => this.lifecycle.off(moment, safe);
+    }
+
+    /** Calls `listener` after each new stored event of `jobId`. Returns the unsubscribe function. */
+    watch(jobId: string, listener: (e: StoredEvent) => void): () => void {
+        this.streams.on(jobId, listener);
+        return () => this.streams.off(jobId, listener);
     }
 
     assertStack(stack: string): void {
         if (!this.deps.stacks().includes(stack)) throw stackNotFound(stack);
     }
 
-    /** Admits a new job or throws the AppError the caller should see. */
-    async submit(input: { stack: string; op: Op; options?: JobOptions; triggeredBy: string }): Promise<Job> {
+    /**
+     * Admits a new job for `principal` or throws the AppError the caller should see: the
+     * queue's limits, then the admission guard (role, freeze windows, approvals, repair state,
+     * policy validity), then the queue again, since the guard may have awaited.
+     */
+    async submit(input: { stack: string; op: Op; options?: JobOptions; principal: Principal }): Promise<Job> {
         this.assertStack(input.stack);
         if (!this.accepting) throw shuttingDown();
-        this.assertRepaired(input.stack, input.op);
         const options = input.options ?? {};
         if (options.source && (input.op !== "preview" || options.mode === "plan")) {
             throw invalidInput("Only a plain preview can run on a pull request's head: updates and plans run the service's checkout.");
         }
         if (options.source && !this.deps.checkouts) throw noCheckouts();
         this.queue.checkAdmission(input.stack, input.op, options.noQueue, options);
-        if (input.op === "update") {
-            const draft: Job = { id: "", stack: input.stack, op: input.op, state: "queued", triggeredBy: input.triggeredBy, createdAt: new Date().toISOString(), options };
-            await this.guards.beforeStart(draft, "admit");
-            // The guard may have awaited; admission is decided again on the queue as it is now.
-            this.queue.checkAdmission(input.stack, input.op, options.noQueue, options);
-        }
-        const job = this.deps.store.createJob({ stack: input.stack, op: input.op, triggeredBy: input.triggeredBy, options });
-        this.deps.store.appendEvent(job.id, "state", { state: "queued" });
+        const { principal } = input;
+        const redactor = this.redactors.of("");
+        const draft = {
+            stack: input.stack,
+            op: input.op,
+            triggeredBy: redactor.redact(principal.name),
+            triggeredVia: principal.via,
+            options: redactor.redactDeep(options),
+        };
+        await this.deps.guard.admit({ ...draft, id: "", state: "queued", createdAt: new Date().toISOString() }, principal);
+        this.queue.checkAdmission(input.stack, input.op, options.noQueue, options);
+        const job = this.deps.store.createJob(draft);
+        this.appendEvent(job.id, "state", { state: "queued" });
+        this.emit("queued", job);
         this.enqueue(job);
-        return this.deps.store.getJob(job.id)!;
+        return this.getJob(job.id);
     }
 
-    private assertRepaired(stack: string, op: Op): void {
-        const status = this.deps.repair?.repairStatus(stack);
-        if (status?.needed) throw needsRepair(stack, op, status.findings);
+    private emit(moment: keyof JobLifecycle, job: Job): void {
+        this.lifecycle.emit(moment, job);
     }
 
-    getJob(id: string): Job {
-        const job = this.deps.store.getJob(id);
-        if (!job) throw jobNotFound(id);
-        return job;
+    private appendEvent(jobId: string, type: string, data: unknown): void {
+        const event = this.deps.store.appendEvent(jobId, type, this.redactors.of(jobId).redactDeep(data));
+        this.streams.emit(jobId, event);
     }
 
-    listJobs(filter: { stack?: string; state?: JobState; limit?: number }): Job[] {
-        return this.deps.store.listJobs(filter);
+    private appendLog(jobId: string, text: string): void {
+        this.deps.store.appendLog(jobId, this.redactors.of(jobId).redact(text));
     }
 
     stackStatus(stack: string): StackStatus {
@@ -172,7 +224,7 @@ export class JobService {
         const running = this.queue.runningOn(stack);
         const queued = this.queue.waitingOn(stack).length;
         const last = this.deps.store.lastJob(stack);
-        const withOutputs = this.deps.store.lastJob(stack, ["succeeded"], ["update", "refresh", "destroy"]);
+        const withOutputs = this.deps.store.lastJob(stack, { states: ["succeeded"], ops: ["update", "refresh", "destroy"] });
         const outputs = this.lastOutputs(stack, withOutputs);
         const repair = this.deps.repair?.repairStatus(stack);
         return {
@@ -190,7 +242,7 @@ export class JobService {
         // A preview-only refresh records no outputs; look past it to the last job that did.
         if (!job) return undefined;
         if (job.summary?.outputs) return job.summary.outputs;
-        const update = this.deps.store.lastJob(stack, ["succeeded"], ["update", "destroy"]);
+        const update = this.deps.store.lastJob(stack, { states: ["succeeded"], ops: ["update", "destroy"] });
         return update?.summary?.outputs;
     }
 
@@ -212,7 +264,7 @@ export class JobService {
         if (active) this.stop(id, active, { state: "cancelled", reason: `Cancelled by ${by}.` });
         // Taken off the queue but not yet running (its start guard is still deciding).
         else this.cancelledBeforeStart.set(id, by);
-        this.deps.store.appendEvent(id, "cancelRequested", { by });
+        this.appendEvent(id, "cancelRequested", { by });
         return this.getJob(id);
     }
 
@@ -223,7 +275,7 @@ export class JobService {
         active.handle.cancel();
         active.killTimer = setTimeout(() => {
             this.deps.logger.warn({ jobId: id, graceMs: this.deps.cancelGraceMs }, "job still running after the grace period; killing its process group");
-            this.deps.store.appendEvent(id, "forceKill", { afterMs: this.deps.cancelGraceMs });
+            this.appendEvent(id, "forceKill", { afterMs: this.deps.cancelGraceMs });
             active.handle.kill();
         }, this.deps.cancelGraceMs);
     }
@@ -265,7 +317,7 @@ export class JobService {
         const until = Date.now() + this.deps.cancelGraceMs;
         while (alive() && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
         if (alive()) {
-            this.deps.store.appendEvent(job.id, "forceKill", { afterMs: this.deps.cancelGraceMs, orphan: true });
+            this.appendEvent(job.id, "forceKill", { afterMs: this.deps.cancelGraceMs, orphan: true });
             try {
                 process.kill(-pid, "SIGKILL");
             } catch {
@@ -306,10 +358,12 @@ export class JobService {
     }
 
     private settle(id: string, state: JobState, result: { summary?: JobSummary; error?: { code: string; message: string } }): Job {
-        this.deps.store.appendEvent(id, "state", { state, ...(result.error ? { error: result.error } : {}) });
-        const job = this.deps.store.finish(id, state, result);
+        this.appendEvent(id, "state", { state, ...(result.error ? { error: result.error } : {}) });
+        const job = this.deps.store.finish(id, state, this.redactors.of(id).redactDeep(result));
+        this.redactors.forget(id);
         if (job.startedAt) this.deps.metrics?.jobFinished(job, (Date.parse(job.finishedAt!) - Date.parse(job.startedAt)) / 1000);
         else this.deps.metrics?.jobFinished(job, 0);
+        this.emit("finished", job);
         return job;
     }
 
@@ -320,10 +374,7 @@ export class JobService {
         let checkout: Checkout | undefined;
         try {
             try {
-                // The job ahead of this one may have died mid-apply; its scan decides whether this one may run.
-                await this.deps.repair?.settled(queued.stack);
-                this.assertRepaired(queued.stack, queued.op);
-                if (queued.op === "update") await this.guards.beforeStart(queued, "start");
+                await this.deps.guard.beforeStart(queued);
             } catch (err) {
                 const e = isAppError(err) ? err : fromAutomationError(err, queued);
                 this.settle(queued.id, "failed", { error: { code: e.code, message: e.message } });
@@ -331,8 +382,9 @@ export class JobService {
             }
             if (this.cancelledBefore(queued.id, "before it started")) return;
             const job = store.markRunning(queued.id);
-            store.appendEvent(job.id, "state", { state: "running" });
+            this.appendEvent(job.id, "state", { state: "running" });
             this.deps.metrics?.jobStarted(job);
+            this.emit("started", job);
             try {
                 // Fetching can take a while: the job is running (and cancellable) meanwhile.
                 checkout = await this.checkoutFor(job);
@@ -351,7 +403,7 @@ export class JobService {
             const writeSummary = () => {
                 summaryTimer = undefined;
                 lastSummaryWrite = Date.now();
-                store.updateSummary(job.id, summary);
+                store.updateSummary(job.id, this.redactors.of(job.id).redactDeep(summary));
             };
             const handle = this.deps.startWorker(
                 {
@@ -363,16 +415,17 @@ export class JobService {
                     pulumiBin: this.deps.pulumiBin,
                     policyPacks: job.op === "preview" || job.op === "update" ? this.deps.policyPacks : [],
                     stackKnown: this.knownStacks.has(job.stack),
+                    ...this.planFileOf(job),
                 },
                 this.deps.workerEnv,
                 {
-                    onSecrets: (values) => store.useSecrets(job.id, values),
-                    onOutput: (line) => store.appendLog(job.id, line),
+                    onSecrets: (values) => this.redactors.learn(job.id, values),
+                    onOutput: (line) => this.appendLog(job.id, line),
                     onEvent: (raw) => {
                         // The language host's debug chatter is not a change anyone watches.
                         if ((raw.diagnosticEvent as { severity?: string } | undefined)?.severity === "debug") return;
                         const event = compactEvent(raw);
-                        store.appendEvent(job.id, eventType(event), event);
+                        this.appendEvent(job.id, eventType(event), event);
                         foldEvent(summary, event);
                         const since = Date.now() - lastSummaryWrite;
                         if (since > 250) writeSummary();
@@ -407,7 +460,14 @@ export class JobService {
         if (!job.options.source) return undefined;
         // A job queued before a restart that turned webhooks off.
         if (!this.deps.checkouts) throw noCheckouts();
-        return this.deps.checkouts.prepare(job.id, job.options.source, (line) => this.deps.store.appendLog(job.id, line));
+        return this.deps.checkouts.prepare(job.id, job.options.source, (line) => this.appendLog(job.id, line));
+    }
+
+    /** A preview in mode "plan" saves its update plan; an update of such a preview applies it. */
+    private planFileOf(job: Job): { planFile?: string } {
+        if (job.op === "preview" && job.options.mode === "plan") return { planFile: path.join(this.deps.plansDir, `${job.id}.json`) };
+        const saved = job.op === "update" && job.options.previewId ? path.join(this.deps.plansDir, `${job.options.previewId}.json`) : undefined;
+        return saved && fs.existsSync(saved) ? { planFile: saved } : {};
     }
 
     /** Settles a job cancelled while it had no worker yet; true when it was. */
@@ -421,7 +481,7 @@ export class JobService {
 
     private guardVerdict(job: Job, event: Record<string, unknown>, log: Logger): string | undefined {
         try {
-            const v = this.guards.onEvent(job, event);
+            const v = this.deps.guard.onEvent(job, event);
             if (v === "stop") return "A guard stopped the job.";
             if (v && typeof v === "object") return v.stop;
         } catch (err) {
@@ -444,7 +504,7 @@ export class JobService {
         // redactor knows: it goes to the job log, the service log gets its kind only.
         if (outcome.kind === "failed") log.warn({ name: outcome.name }, "job failed; the engine's message is in the job log");
         if (outcome.kind === "crashed") log.warn({ code: outcome.code, signal: outcome.signal }, "worker ended without a result");
-        if (outcome.kind === "failed") this.deps.store.appendLog(job.id, `error: ${outcome.name}: ${outcome.message}`);
+        if (outcome.kind === "failed") this.appendLog(job.id, `error: ${outcome.name}: ${outcome.message}`);
         if (stopping) {
             if (outcome.kind === "succeeded" && stopping.state !== "stopped-by-guard") {
                 // The engine finished before the stop landed: the work is done, so say so.
@@ -464,16 +524,4 @@ export class JobService {
         else error = fromAutomationError({ name: outcome.kind === "failed" ? outcome.name : "Error", message: outcome.kind === "failed" ? outcome.message : "" }, job);
         this.settle(job.id, "failed", { summary, error: { code: error.code, message: error.message } });
     }
-}
-
-/** The environment every worker gets: the CLI and Node 22 first on PATH, backend and secrets provider. */
-export function workerEnvironment(input: { base: NodeJS.ProcessEnv; pulumiBin: string; nodeBin: string; backendUrl: string; passphrase: string }): NodeJS.ProcessEnv {
-    return {
-        ...input.base,
-        PATH: [input.pulumiBin, input.nodeBin, input.base.PATH ?? ""].join(path.delimiter),
-        PULUMI_BACKEND_URL: input.backendUrl,
-        PULUMI_CONFIG_PASSPHRASE: input.passphrase,
-        PULUMI_SKIP_UPDATE_CHECK: "true",
-        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-    };
 }

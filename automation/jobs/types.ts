@@ -71,6 +71,8 @@ export interface Job {
     op: Op;
     state: JobState;
     triggeredBy: string;
+    /** How `triggeredBy` was authenticated: a bearer token, or a verified GitHub delivery. */
+    triggeredVia: "token" | "webhook";
     createdAt: string;
     startedAt?: string;
     finishedAt?: string;

@@ -13,6 +13,11 @@ export interface WorkerSpec {
     policyPacks: string[];
     /** The stack exists in the backend (an earlier job ran on it), so selecting it can be skipped. */
     stackKnown: boolean;
+    /**
+     * The job's update plan: a preview in mode "plan" saves one here; an update applying such a
+     * preview runs with `--plan` on it, so the engine refuses anything the preview did not show.
+     */
+    planFile?: string;
 }
 
 export type ParentMessage = { type: "start"; spec: WorkerSpec } | { type: "cancel" };

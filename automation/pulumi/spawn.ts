@@ -236,3 +236,15 @@ export function createWorkerPool(size: number): WorkerPool {
         },
     };
 }
+
+/** The environment every worker gets: the CLI and Node 22 first on PATH, backend and secrets provider. */
+export function workerEnvironment(input: { base: Readonly<Record<string, string>>; pulumiBin: string; nodeBin: string; backendUrl: string; passphrase: string }): NodeJS.ProcessEnv {
+    return {
+        ...input.base,
+        PATH: [input.pulumiBin, input.nodeBin, input.base.PATH ?? ""].join(path.delimiter),
+        PULUMI_BACKEND_URL: input.backendUrl,
+        PULUMI_CONFIG_PASSPHRASE: input.passphrase,
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    };
+}

@@ -3,7 +3,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
 
-const STACK_FILE = /^Pulumi\.([A-Za-z0-9][A-Za-z0-9_.-]{0,99})\.ya?ml$/;
+/** A stack name as the service accepts it (Pulumi allows these); the one copy of the pattern. */
+export const STACK_NAME_PATTERN = "[A-Za-z0-9][A-Za-z0-9_.-]{0,99}";
+const STACK_FILE = new RegExp(`^Pulumi\\.(${STACK_NAME_PATTERN})\\.ya?ml$`);
 
 /**
  * The allow-list of stacks: those with a Pulumi.<stack>.yaml in the project. A request can

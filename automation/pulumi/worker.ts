@@ -64,21 +64,6 @@ function maskOutputs(outputs: OutputMap): { masked: Record<string, unknown>; sec
     return { masked, secrets };
 }
 
-/**
- * Update plans (SAFE's `mode: "plan"`): a preview in that mode saves one per job under
- * AUTOMATION_PLANS_DIR, and an update naming that preview runs with `--plan` on it.
- */
-function planFile(spec: WorkerSpec): string | undefined {
-    const dir = process.env.AUTOMATION_PLANS_DIR;
-    if (!dir) return undefined;
-    if (spec.op === "preview" && spec.options.mode === "plan") {
-        fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-        return path.join(dir, `${spec.jobId}.json`);
-    }
-    const saved = spec.op === "update" && spec.options.previewId ? path.join(dir, `${spec.options.previewId}.json`) : undefined;
-    return saved && fs.existsSync(saved) ? saved : undefined;
-}
-
 async function run(spec: WorkerSpec, stack: Stack): Promise<Record<string, unknown> | undefined> {
     const common = {
         signal: abort.signal,
@@ -88,8 +73,8 @@ async function run(spec: WorkerSpec, stack: Stack): Promise<Record<string, unkno
         },
     };
     const policy = spec.policyPacks.length ? { policyPacks: spec.policyPacks } : {};
-    const plan = planFile(spec);
-    const planned = plan ? { plan } : {};
+    if (spec.planFile && spec.op === "preview") fs.mkdirSync(path.dirname(spec.planFile), { recursive: true, mode: 0o700 });
+    const planned = spec.planFile ? { plan: spec.planFile } : {};
     switch (spec.op) {
         case "preview":
             await stack.preview({ ...common, ...policy, ...planned });

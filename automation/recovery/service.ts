@@ -1,9 +1,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { SafetyStore } from "../approvals/store";
 import type { AuditActor, AuditLog } from "../audit/log";
 import { AppError } from "../errors";
-import type { RepairGate, RepairStatus } from "../jobs/service";
+import type { RepairStatus, RepairView } from "../jobs/service";
+import type { FindingsStore } from "./findings";
 import { EngineContext, exportStackState, importStackState, refreshClearingPendingCreates, removeStackLocks } from "../pulumi/state";
 import { Finding, LockInfo, PendingOperation, ProcessProbe, localProbe, needsRepair, scanStack } from "./scan";
 
@@ -12,7 +12,7 @@ export interface RecoveryDeps {
     backendUrl: string;
     project: string;
     stacks: () => string[];
-    store: SafetyStore;
+    store: FindingsStore;
     audit: AuditLog;
     engine: EngineContext;
     /** Backups of exported state go to `<dataDir>/backups`. */
@@ -51,7 +51,7 @@ const SYSTEM: AuditActor = { name: "recovery", via: "system" };
  * operations), clears only locks proven stale, marks the rest `needs-repair`, and repairs on
  * request after backing up the state.
  */
-export class RecoveryService implements RepairGate {
+export class RecoveryService implements RepairView {
     private readonly probe: ProcessProbe;
     private readonly now: () => Date;
     /** Scans under way per stack, so a job about to start can wait for the verdict. */

@@ -52,8 +52,8 @@ export function findToken(tokens: readonly StoredToken[], token: string): Stored
 /** What the auth middleware needs: a token in, a principal (or nobody) out. */
 export interface TokenVerifier {
     verify(token: string): Principal | undefined;
-    /** Role of the token named `name`, so policies can check who started a stored job. */
-    roleOf?(name: string): Role | undefined;
+    /** Role of the token named `name` now, so the admission guard and approvals check who started or approved a stored job. */
+    roleOf(name: string): Role | undefined;
 }
 
 /** A verifier over a fixed list, for tests and for embedding. */
@@ -110,7 +110,7 @@ export function addToken(file: string, name: string, role: Role, now = new Date(
  * size changes, so tokens created or revoked with `npm run token` apply without a restart; a
  * file that becomes invalid keeps the last good list rather than locking everyone out.
  */
-export function fileTokens(file: string): Required<TokenVerifier> & { count(): number } {
+export function fileTokens(file: string): TokenVerifier & { count(): number } {
     let tokens = readTokenFile(file);
     let seen = stamp(file);
     const refresh = () => {

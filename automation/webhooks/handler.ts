@@ -1,8 +1,9 @@
 import type { EnvironmentPolicy } from "../approvals/policy";
-import type { SafetyStore } from "../approvals/store";
 import type { AuditLog } from "../audit/log";
 import { AppError, badRequest } from "../errors";
 import type { Job, JobOptions, Op } from "../jobs/types";
+import type { Principal } from "../security/roles";
+import type { DeliveryStore } from "./deliveries";
 import { verifyGithubSignature } from "../security/signature";
 import { formatPreviewComment, markerFor, splitComment } from "./comment";
 import { GitHubClient, upsertComments } from "./github";
@@ -22,11 +23,11 @@ export interface WebhookConfig {
 
 export interface WebhookDeps {
     config: WebhookConfig;
-    store: SafetyStore;
+    store: DeliveryStore;
     audit: AuditLog;
     stacks: () => string[];
     policyOf: (stack: string) => EnvironmentPolicy;
-    submit: (input: { stack: string; op: Op; options: JobOptions; triggeredBy: string }) => Promise<Job>;
+    submit: (input: { stack: string; op: Op; options: JobOptions; principal: Principal }) => Promise<Job>;
     /** Posts preview results on the PR when a token is configured. */
     github?: GitHubClient;
     /** What the PR comment needs once the preview has finished. */
@@ -98,6 +99,9 @@ export class WebhookHandler {
             this.reject("DUPLICATE_DELIVERY", 409, `Delivery ${delivery} was already processed.`, from, headers, { repository: repo });
         }
         const sender = `github:${String(payload.sender?.login ?? "unknown")}`;
+        // Authorised by the stack's policy (its github section), not by a role: the admission
+        // guard checks that section at submit and again when the job leaves the queue.
+        const principal: Principal = { name: sender, role: "operator", via: "webhook" };
         const jobs: Job[] = [];
         const refused: Refusal[] = [];
         // One stack refusing (needs repair, queue full, a policy file that does not validate)
@@ -109,7 +113,7 @@ export class WebhookHandler {
         };
         const submit = async (stack: string, op: Op, options: JobOptions): Promise<Job | undefined> => {
             try {
-                const job = await this.deps.submit({ stack, op, options, triggeredBy: sender });
+                const job = await this.deps.submit({ stack, op, options, principal });
                 jobs.push(job);
                 return job;
             } catch (e) {

@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { loadConfig } from "../../automation/config";
 import type { Job } from "../../automation/jobs/types";
 import { silentLogger } from "../../automation/logger";
-import { RunningServer, ServerOverrides, startServer } from "../../automation/server";
+import { AssemblyOptions, RunningService, startService } from "../../automation/assembly";
 import { addToken } from "../../automation/security/tokens";
 
 const fixture = path.resolve(__dirname, "../fixture/project");
@@ -150,30 +150,47 @@ export async function until<T>(check: () => T | undefined | Promise<T | undefine
 
 export interface Harness extends FixtureCopy {
     url: string;
-    server: RunningServer;
+    server: RunningService;
     call(method: string, url: string, opts?: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<Reply>;
     waitFor(jobId: string, done?: (job: Job) => boolean, timeoutMs?: number): Promise<Job>;
-    restart(overrides?: ServerOverrides): Promise<void>;
+    restart(overrides?: AssemblyOptions): Promise<void>;
     stop(): Promise<void>;
 }
 
-export async function startHarness(opts: { env?: Record<string, string>; overrides?: ServerOverrides; prepare?: (copy: FixtureCopy) => void } = {}): Promise<Harness> {
+export interface HarnessOptions {
+    env?: Record<string, string>;
+    overrides?: AssemblyOptions;
+    /** Environment policies (file name → YAML), written to `<data dir>/environments` before the start. */
+    policies?: Record<string, string>;
+    prepare?: (copy: FixtureCopy) => void;
+}
+
+/** The directory the harness's environment policies live in (AUTOMATION_ENVIRONMENTS_DIR). */
+export const environmentsDirOf = (copy: Pick<FixtureCopy, "dataDir">) => path.join(copy.dataDir, "environments");
+
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
     const copy = prepareFixture();
+    const envDir = environmentsDirOf(copy);
+    fs.mkdirSync(envDir, { recursive: true });
+    for (const [file, yaml] of Object.entries(opts.policies ?? {})) fs.writeFileSync(path.join(envDir, file), yaml);
     // before the configuration is read, since some of it depends on what the project holds
     opts.prepare?.(copy);
     const config = loadConfig({
+        ...process.env,
         PORT: "0",
         AUTOMATION_PROJECT_DIR: copy.projectDir,
         AUTOMATION_DATA_DIR: copy.dataDir,
+        AUTOMATION_ENVIRONMENTS_DIR: envDir,
         PULUMI_CONFIG_PASSPHRASE: "fixture-passphrase",
         AUTOMATION_CANCEL_GRACE_MS: "4000",
         AUTOMATION_SHUTDOWN_GRACE_MS: "500",
+        AUTOMATION_RATE_LIMIT_PER_MINUTE: "100000",
         ...opts.env,
     });
     const h: Harness = {
         ...copy,
         url: "",
-        server: undefined as unknown as RunningServer,
+        server: undefined as unknown as RunningService,
         call: (method, url, o) => call(h.url, method, url, o),
         waitFor: (jobId, done = (j) => !["queued", "running"].includes(j.state), timeoutMs = 90_000) =>
             until(() => {
@@ -182,14 +199,14 @@ export async function startHarness(opts: { env?: Record<string, string>; overrid
             }, `job ${jobId}`, timeoutMs),
         async restart(overrides) {
             await h.server.stop();
-            h.server = await startServer(config, { logger: silentLogger(), ...opts.overrides, ...overrides });
+            h.server = await startService(config, { logger: silentLogger(), ...opts.overrides, ...overrides });
             h.url = h.server.url;
         },
         async stop() {
             await h.server.stop();
         },
     };
-    h.server = await startServer(config, { logger: silentLogger(), ...opts.overrides });
+    h.server = await startService(config, { logger: silentLogger(), ...opts.overrides });
     h.url = h.server.url;
     return h;
 }

@@ -3,13 +3,15 @@
 // What this does NOT prove: that the real worker reports these outcomes (service.test.ts does).
 import * as assert from "node:assert/strict";
 import { AppError, planStale } from "../../automation/errors";
-import { Guards, JobService, RepairGate } from "../../automation/jobs/service";
-import { JobStore } from "../../automation/jobs/store";
+import { AdmissionGuard } from "../../automation/admission/guard";
+import { defaultPolicy } from "../../automation/approvals/policy";
+import { JobGuard, JobService, openGuard, RepairStatus } from "../../automation/jobs/service";
+import { SqliteJobStore } from "../../automation/jobs/sqliteStore";
+import type { Principal } from "../../automation/security/roles";
 import { silentLogger } from "../../automation/logger";
 import type { WorkerSpec } from "../../automation/pulumi/protocol";
 import type { StartWorker, WorkerHandlers, WorkerOutcome } from "../../automation/pulumi/spawn";
 import type { SourceCheckouts } from "../../automation/sources/checkouts";
-import { createRedactor } from "../../automation/security/redact";
 
 interface Script {
     handlers: WorkerHandlers;
@@ -18,8 +20,11 @@ interface Script {
     killed: boolean;
 }
 
-function setup(opts: { guards?: Guards; repair?: RepairGate; cancelGraceMs?: number; checkouts?: SourceCheckouts } = {}) {
-    const store = new JobStore(":memory:", createRedactor, {});
+/** An admin's token, or a GitHub delivery for `github:` names. */
+const as = (name: string): Principal => (name.startsWith("github:") ? { name, role: "operator", via: "webhook" } : { name, role: "admin", via: "token" });
+
+function setup(opts: { guard?: JobGuard; repair?: { repairStatus(stack: string): RepairStatus }; cancelGraceMs?: number; checkouts?: SourceCheckouts; credentials?: Record<string, string> } = {}) {
+    const store = new SqliteJobStore(":memory:");
     const scripts: Script[] = [];
     const specs: WorkerSpec[] = [];
     const startWorker: StartWorker = (spec, _env, handlers) => {
@@ -42,8 +47,10 @@ function setup(opts: { guards?: Guards; repair?: RepairGate; cancelGraceMs?: num
         store,
         logger: silentLogger(),
         startWorker,
-        guards: opts.guards,
+        guard: opts.guard ?? openGuard,
         repair: opts.repair,
+        credentials: opts.credentials,
+        plansDir: "/nowhere/plans",
         checkouts: opts.checkouts,
         stacks: () => ["dev", "prod"],
         projectDir: "/nowhere",
@@ -84,17 +91,19 @@ const source = { repository: "acme/infra", pullRequest: 3, sha: "ab".repeat(20) 
 
 const step = (name: string, op = "create") => ({ sequence: 1, resourcePreEvent: { metadata: { op, urn: `urn:pulumi:dev::fixture::pulumi-nodejs:dynamic:Resource::${name}`, type: "pulumi-nodejs:dynamic:Resource" } } });
 
-/** A repair gate whose verdict and pending scan the test controls. */
+/** A repair verdict and pending scan the test controls, enforced by the real admission guard with default policies. */
 function scriptedRepair() {
     const broken = new Set<string>();
     let finishScan: (() => void) | undefined;
     let scan: Promise<void> | undefined;
-    const gate: RepairGate = {
-        repairStatus: (stack) => ({ needed: broken.has(stack), findings: broken.has(stack) ? [{ kind: "pending-operations" }] : [] }),
+    const gate = {
+        repairStatus: (stack: string) => ({ needed: broken.has(stack), findings: broken.has(stack) ? [{ kind: "pending-operations" }] : [] }),
         settled: async () => scan,
     };
+    const guard = new AdmissionGuard({ policyOf: defaultPolicy, approvals: { checkApply: async () => undefined, onEvent: () => undefined }, repair: gate, roleOf: () => "admin" });
     return {
         gate,
+        guard,
         broken,
         startScan: () => void (scan = new Promise<void>((r) => (finishScan = r))),
         finishScan: () => finishScan?.(),
@@ -105,12 +114,12 @@ describe("job service", () => {
     it("refuses any operation on a stack that needs repair with 409 NEEDS_REPAIR naming the repair route, storing no job", async () => {
         const repair = scriptedRepair();
         repair.broken.add("dev");
-        const { service, store } = setup({ repair: repair.gate });
+        const { service, store } = setup({ repair: repair.gate, guard: repair.guard });
         for (const op of ["preview", "update", "refresh", "destroy"] as const) {
-            await assert.rejects(service.submit({ stack: "dev", op, triggeredBy: "ada" }), (e: AppError) => e.code === "NEEDS_REPAIR" && e.status === 409 && /POST \/v1\/stacks\/dev\/repair/.test(e.message));
+            await assert.rejects(service.submit({ stack: "dev", op, principal: as("ada") }), (e: AppError) => e.code === "NEEDS_REPAIR" && e.status === 409 && /POST \/v1\/stacks\/dev\/repair/.test(e.message));
         }
         assert.equal(store.listJobs().length, 0);
-        assert.equal((await service.submit({ stack: "prod", op: "preview", triggeredBy: "ada" })).state, "queued");
+        assert.equal((await service.submit({ stack: "prod", op: "preview", principal: as("ada") })).state, "queued");
     });
 
     it("shows the repair status on the stack only when a repair gate is present", () => {
@@ -122,9 +131,9 @@ describe("job service", () => {
 
     it("starts a queued job only after the stack's scan, and fails it with NEEDS_REPAIR when the scan found the stack broken", async () => {
         const repair = scriptedRepair();
-        const { service, settled, scripts, tick } = setup({ repair: repair.gate });
-        const first = await service.submit({ stack: "dev", op: "update", triggeredBy: "ada" });
-        const queued = await service.submit({ stack: "dev", op: "preview", triggeredBy: "ada" });
+        const { service, settled, scripts, tick } = setup({ repair: repair.gate, guard: repair.guard });
+        const first = await service.submit({ stack: "dev", op: "update", principal: as("ada") });
+        const queued = await service.submit({ stack: "dev", op: "preview", principal: as("ada") });
         await tick();
         // the update dies mid-apply; its scan is under way when the preview's turn comes
         repair.startScan();
@@ -143,7 +152,7 @@ describe("job service", () => {
     it("runs a pull request's preview in its checkout, then releases the checkout", async () => {
         const co = scriptedCheckouts();
         const { service, scripts, specs, settled, tick } = setup({ checkouts: co.checkouts });
-        const job = await service.submit({ stack: "dev", op: "preview", options: { source }, triggeredBy: "github:octo" });
+        const job = await service.submit({ stack: "dev", op: "preview", options: { source }, principal: as("github:octo") });
         await tick();
         assert.equal(service.getJob(job.id).state, "running");
         assert.equal(scripts.length, 0);
@@ -158,7 +167,7 @@ describe("job service", () => {
     it("cancels a pull request's preview while its head is fetched, starting no worker and releasing the checkout", async () => {
         const co = scriptedCheckouts();
         const { service, scripts, settled, tick } = setup({ checkouts: co.checkouts });
-        const job = await service.submit({ stack: "dev", op: "preview", options: { source }, triggeredBy: "github:octo" });
+        const job = await service.submit({ stack: "dev", op: "preview", options: { source }, principal: as("github:octo") });
         await tick();
         service.cancel(job.id, "otto");
         co.finishFetch();
@@ -170,19 +179,19 @@ describe("job service", () => {
     });
     it("refuses a pull-request source on anything but a plain preview, and when no checkouts are configured", async () => {
         const { service } = setup({ checkouts: scriptedCheckouts().checkouts });
-        await assert.rejects(service.submit({ stack: "dev", op: "update", options: { source }, triggeredBy: "t" }), (e: AppError) => e.status === 422 && /Only a plain preview/.test(e.message));
-        await assert.rejects(service.submit({ stack: "dev", op: "preview", options: { source, mode: "plan" }, triggeredBy: "t" }), (e: AppError) => e.status === 422);
-        await assert.rejects(setup().service.submit({ stack: "dev", op: "preview", options: { source }, triggeredBy: "t" }), /GitHub webhooks are off/);
+        await assert.rejects(service.submit({ stack: "dev", op: "update", options: { source }, principal: as("t") }), (e: AppError) => e.status === 422 && /Only a plain preview/.test(e.message));
+        await assert.rejects(service.submit({ stack: "dev", op: "preview", options: { source, mode: "plan" }, principal: as("t") }), (e: AppError) => e.status === 422);
+        await assert.rejects(setup().service.submit({ stack: "dev", op: "preview", options: { source }, principal: as("t") }), /GitHub webhooks are off/);
     });
     it("answers an update with the guard's AppError at admission and stores no job", async () => {
-        const { service, store } = setup({ guards: { beforeStart: (_j, phase) => { if (phase === "admit") throw planStale("the stack changed since the preview"); }, onEvent: () => undefined } });
-        await assert.rejects(service.submit({ stack: "dev", op: "update", triggeredBy: "ada" }), (e: AppError) => e.code === "PLAN_STALE" && e.status === 409);
+        const { service, store } = setup({ guard: { ...openGuard, admit: () => { throw planStale("the stack changed since the preview"); } } });
+        await assert.rejects(service.submit({ stack: "dev", op: "update", principal: as("ada") }), (e: AppError) => e.code === "PLAN_STALE" && e.status === 409);
         assert.equal(store.listJobs().length, 0);
     });
 
     it("fails a queued update with the guard's code when the guard refuses at start", async () => {
-        const { service, settled, scripts } = setup({ guards: { beforeStart: (_j, phase) => { if (phase === "start") throw planStale("moved while queued"); }, onEvent: () => undefined } });
-        const job = await service.submit({ stack: "dev", op: "update", triggeredBy: "ada" });
+        const { service, settled, scripts } = setup({ guard: { ...openGuard, beforeStart: () => { throw planStale("moved while queued"); } } });
+        const job = await service.submit({ stack: "dev", op: "update", principal: as("ada") });
         const done = await settled(job.id);
         assert.equal(done.state, "failed");
         assert.equal(done.error?.code, "PLAN_STALE");
@@ -192,8 +201,8 @@ describe("job service", () => {
     it("cancels an update whose start guard is still deciding, without starting its worker", async () => {
         let release!: () => void;
         const deciding = new Promise<void>((r) => (release = r));
-        const { service, settled, scripts, tick } = setup({ guards: { beforeStart: (_j, phase) => (phase === "start" ? deciding : undefined), onEvent: () => undefined } });
-        const job = await service.submit({ stack: "dev", op: "update", triggeredBy: "ada" });
+        const { service, settled, scripts, tick } = setup({ guard: { ...openGuard, beforeStart: () => deciding } });
+        const job = await service.submit({ stack: "dev", op: "update", principal: as("ada") });
         await tick();
         service.cancel(job.id, "otto");
         release();
@@ -205,8 +214,8 @@ describe("job service", () => {
     it("stops a job gracefully when a guard says stop, marking it stopped-by-guard with the reason", async () => {
         const seen: string[] = [];
         const { service, settled, scripts, tick } = setup({
-            guards: {
-                beforeStart: () => undefined,
+            guard: {
+                ...openGuard,
                 onEvent: (_job, e) => {
                     const urn = (e.resourcePreEvent as { metadata: { urn: string } } | undefined)?.metadata.urn ?? "";
                     seen.push(urn);
@@ -215,7 +224,7 @@ describe("job service", () => {
             },
             cancelGraceMs: 10_000,
         });
-        const job = await service.submit({ stack: "dev", op: "update", triggeredBy: "ada" });
+        const job = await service.submit({ stack: "dev", op: "update", principal: as("ada") });
         await tick();
         scripts[0].handlers.onEvent(step("expected"));
         assert.equal(scripts[0].cancelled, false);
@@ -231,7 +240,7 @@ describe("job service", () => {
 
     it("kills a cancelled job's worker after the grace period and records the forced kill", async () => {
         const { service, settled, scripts, store, tick } = setup({ cancelGraceMs: 30 });
-        const job = await service.submit({ stack: "dev", op: "update", triggeredBy: "ada" });
+        const job = await service.submit({ stack: "dev", op: "update", principal: as("ada") });
         await tick();
         service.cancel(job.id, "otto");
         assert.equal(scripts[0].cancelled, true);
@@ -243,8 +252,8 @@ describe("job service", () => {
 
     it("marks a job whose worker dies without a report as failed with WORKER_CRASHED, then runs the next job", async () => {
         const { service, settled, scripts, tick } = setup();
-        const a = await service.submit({ stack: "dev", op: "update", triggeredBy: "ada" });
-        const b = await service.submit({ stack: "dev", op: "refresh", triggeredBy: "ada" });
+        const a = await service.submit({ stack: "dev", op: "update", principal: as("ada") });
+        const b = await service.submit({ stack: "dev", op: "refresh", principal: as("ada") });
         await tick();
         scripts[0].finish({ kind: "crashed", code: null, signal: "SIGSEGV" });
         const done = await settled(a.id);
@@ -257,19 +266,19 @@ describe("job service", () => {
 
     it("on shutdown stops running jobs after the grace period as interrupted and leaves queued jobs queued", async () => {
         const { service, store, scripts, tick } = setup({ cancelGraceMs: 20 });
-        const running = await service.submit({ stack: "dev", op: "update", triggeredBy: "ada" });
-        const queued = await service.submit({ stack: "dev", op: "preview", triggeredBy: "ada" });
+        const running = await service.submit({ stack: "dev", op: "update", principal: as("ada") });
+        const queued = await service.submit({ stack: "dev", op: "preview", principal: as("ada") });
         await tick();
         await service.shutdown(20);
         assert.equal(store.getJob(running.id)!.state, "interrupted");
         assert.equal(store.getJob(queued.id)!.state, "queued");
         assert.equal(scripts.length, 1);
-        await assert.rejects(service.submit({ stack: "prod", op: "preview", triggeredBy: "ada" }), (e: AppError) => e.code === "SHUTTING_DOWN");
+        await assert.rejects(service.submit({ stack: "prod", op: "preview", principal: as("ada") }), (e: AppError) => e.code === "SHUTTING_DOWN");
     });
 
     it("records the summary from engine events and redacts the job's secrets from stored events", async () => {
         const { service, settled, scripts, store, tick } = setup();
-        const job = await service.submit({ stack: "dev", op: "update", triggeredBy: "ada" });
+        const job = await service.submit({ stack: "dev", op: "update", principal: as("ada") });
         await tick();
         scripts[0].handlers.onSecrets(["s3cr3t-value"]);
         scripts[0].handlers.onEvent({ sequence: 2, diagnosticEvent: { message: "password is s3cr3t-value", severity: "info" } });
@@ -284,7 +293,7 @@ describe("job service", () => {
     });
     it("shows a running job's latest steps within 250 ms of its last event, even when no event follows", async () => {
         const { service, scripts, store, tick, settled } = setup();
-        const job = await service.submit({ stack: "dev", op: "update", triggeredBy: "ada" });
+        const job = await service.submit({ stack: "dev", op: "update", principal: as("ada") });
         await tick();
         for (const name of ["item-0", "item-1", "item-2"]) scripts[0].handlers.onEvent(step(name));
         // the first event is written at once; the two in the same 250 ms wait for the trailing write
@@ -294,5 +303,44 @@ describe("job service", () => {
         assert.deepEqual(store.getJob(job.id)!.summary?.steps.map((s) => s.urn.split("::").pop()), ["item-0", "item-1", "item-2"]);
         scripts[0].finish({ kind: "succeeded" });
         await settled(job.id);
+    });
+
+    it("redacts a job's secret values and the service's credentials from everything it stores", async () => {
+        const { service, settled, scripts, store, tick } = setup({ credentials: { PULUMI_CONFIG_PASSPHRASE: "env-pass-phrase" } });
+        const job = await service.submit({ stack: "dev", op: "update", principal: as("ada") });
+        await tick();
+        scripts[0].handlers.onSecrets(["hunter2-secret"]);
+        scripts[0].handlers.onOutput("token=hunter2-secret pass=env-pass-phrase");
+        scripts[0].handlers.onEvent({ sequence: 2, diagnosticEvent: { message: "saw hunter2-secret", severity: "info" } });
+        scripts[0].finish({ kind: "failed", name: "CommandError", message: "hunter2-secret leaked" });
+        const done = await settled(job.id);
+        const everything = JSON.stringify([done, store.eventsAfter(job.id, 0), store.logPage(job.id, 0)]);
+        assert.doesNotMatch(everything, /hunter2-secret|env-pass-phrase/);
+        assert.equal(store.logPage(job.id, 0).lines[0].text, "token=[secret] pass=[secret]");
+    });
+
+    it("tells lifecycle followers of each job's queued, started and finished moments, and a watcher of its events only", async () => {
+        const { service, settled, scripts, tick } = setup();
+        const moments: string[] = [];
+        for (const m of ["queued", "started", "finished"] as const) service.on(m, (job) => void moments.push(`${m}:${job.op}`));
+        // a follower that throws disturbs neither the job nor the others
+        service.on("started", () => {
+            throw new Error("broken follower");
+        });
+        const a = await service.submit({ stack: "dev", op: "update", principal: as("ada") });
+        const b = await service.submit({ stack: "prod", op: "preview", principal: as("ada") });
+        await tick();
+        const seen: string[] = [];
+        const off = service.watch(a.id, (e) => void seen.push(e.type));
+        scripts[0].handlers.onEvent(step("item-0"));
+        scripts[1].handlers.onEvent(step("other-job"));
+        off();
+        scripts[0].handlers.onEvent(step("item-1"));
+        scripts[0].finish({ kind: "succeeded" });
+        scripts[1].finish({ kind: "succeeded" });
+        await settled(a.id);
+        await settled(b.id);
+        assert.deepEqual(seen, ["resourcePreEvent"]);
+        assert.deepEqual(moments.sort(), ["finished:preview", "finished:update", "queued:preview", "queued:update", "started:preview", "started:update"]);
     });
 });

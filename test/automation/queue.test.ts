@@ -4,7 +4,7 @@ import { JobQueue } from "../../automation/jobs/queue";
 import type { Job, Op } from "../../automation/jobs/types";
 
 let n = 0;
-const job = (stack: string, op: Op = "update"): Job => ({ id: `j${++n}`, stack, op, state: "queued", triggeredBy: "t", createdAt: "", options: {} });
+const job = (stack: string, op: Op = "update"): Job => ({ id: `j${++n}`, stack, op, state: "queued", triggeredBy: "t", triggeredVia: "token", createdAt: "", options: {} });
 
 /** A queue whose jobs run until the test finishes them, recording the order they start in. */
 function harness(concurrency = 2, queueLimit = 5) {

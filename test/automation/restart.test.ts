@@ -13,9 +13,9 @@ interface Proc {
     exited: Promise<number | null>;
 }
 
-/** Starts automation/server.ts and resolves once it logs the address it listens on. */
+/** Starts automation/main.ts and resolves once it logs the address it listens on. */
 async function startProcess(f: FixtureCopy, env: Record<string, string> = {}): Promise<Proc> {
-    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "--disable-warning=ExperimentalWarning", "automation/server.ts"], {
+    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "--disable-warning=ExperimentalWarning", "automation/main.ts"], {
         cwd: repo,
         env: {
             ...process.env,

@@ -2,13 +2,13 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { JobStore } from "../../automation/jobs/store";
-import { createRedactor } from "../../automation/security/redact";
+import { SqliteJobStore } from "../../automation/jobs/sqliteStore";
+import type { JobStore } from "../../automation/jobs/store";
 
-describe("job store", () => {
+describe("the SQLite job store", () => {
     let dir: string;
     let store: JobStore;
-    const open = () => new JobStore(path.join(dir, "jobs.sqlite"), createRedactor, { PULUMI_CONFIG_PASSPHRASE: "env-pass-phrase" });
+    const open = () => new SqliteJobStore(path.join(dir, "jobs.sqlite"));
 
     beforeEach(() => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "store-"));
@@ -20,7 +20,7 @@ describe("job store", () => {
     });
 
     it("keeps jobs, events and log lines across a reopen of the file", () => {
-        const job = store.createJob({ stack: "dev", op: "update", triggeredBy: "ada", options: { message: "hi" } });
+        const job = store.createJob({ stack: "dev", op: "update", triggeredBy: "ada", triggeredVia: "token", options: { message: "hi" } });
         store.markRunning(job.id);
         store.appendEvent(job.id, "state", { state: "running" });
         store.appendLog(job.id, "line one");
@@ -36,9 +36,9 @@ describe("job store", () => {
     });
 
     it("lists jobs newest first, filtered by stack and state", () => {
-        const a = store.createJob({ stack: "dev", op: "preview", triggeredBy: "t" });
-        const b = store.createJob({ stack: "prod", op: "preview", triggeredBy: "t" });
-        const c = store.createJob({ stack: "dev", op: "update", triggeredBy: "t" });
+        const a = store.createJob({ stack: "dev", op: "preview", triggeredBy: "t", triggeredVia: "token" });
+        const b = store.createJob({ stack: "prod", op: "preview", triggeredBy: "t", triggeredVia: "token" });
+        const c = store.createJob({ stack: "dev", op: "update", triggeredBy: "t", triggeredVia: "token" });
         store.finish(a.id, "succeeded");
         assert.deepEqual(store.listJobs().map((j) => j.id), [c.id, b.id, a.id]);
         assert.deepEqual(store.listJobs({ stack: "dev" }).map((j) => j.id), [c.id, a.id]);
@@ -46,19 +46,8 @@ describe("job store", () => {
         assert.deepEqual(store.jobsInStates(["queued"]).map((j) => j.id), [b.id, c.id]);
     });
 
-    it("redacts a job's secret values and the environment's credentials from everything it stores", () => {
-        const job = store.createJob({ stack: "dev", op: "update", triggeredBy: "t" });
-        store.useSecrets(job.id, ["hunter2-secret"]);
-        store.appendLog(job.id, "token=hunter2-secret pass=env-pass-phrase");
-        store.appendEvent(job.id, "diagnosticEvent", { message: "saw hunter2-secret" });
-        store.finish(job.id, "failed", { error: { code: "X", message: "hunter2-secret leaked" }, summary: { counts: {}, steps: [], policyViolations: [], outputs: { k: "hunter2-secret" } } });
-        const raw = fs.readFileSync(path.join(dir, "jobs.sqlite")).toString("latin1") + (fs.existsSync(path.join(dir, "jobs.sqlite-wal")) ? fs.readFileSync(path.join(dir, "jobs.sqlite-wal")).toString("latin1") : "");
-        assert.doesNotMatch(raw, /hunter2-secret|env-pass-phrase/);
-        assert.equal(store.logPage(job.id, 0).lines[0].text, "token=[secret] pass=[secret]");
-    });
-
     it("pages the log by cursor", () => {
-        const job = store.createJob({ stack: "dev", op: "preview", triggeredBy: "t" });
+        const job = store.createJob({ stack: "dev", op: "preview", triggeredBy: "t", triggeredVia: "token" });
         for (let i = 1; i <= 5; i++) store.appendLog(job.id, `l${i}`);
         const first = store.logPage(job.id, 0, 2);
         assert.deepEqual(first.lines.map((l) => l.text), ["l1", "l2"]);
@@ -66,16 +55,14 @@ describe("job store", () => {
         assert.deepEqual(second.lines.map((l) => l.text), ["l3", "l4", "l5"]);
         assert.equal(store.logPage(job.id, second.nextCursor).lines.length, 0);
     });
-
-    it("notifies event listeners of new events of their job only", () => {
-        const a = store.createJob({ stack: "dev", op: "preview", triggeredBy: "t" });
-        const b = store.createJob({ stack: "dev", op: "preview", triggeredBy: "t" });
-        const seen: number[] = [];
-        const off = store.onEvent(a.id, (e) => seen.push(e.seq));
-        store.appendEvent(a.id, "x", {});
-        store.appendEvent(b.id, "x", {});
-        off();
-        store.appendEvent(a.id, "x", {});
-        assert.deepEqual(seen, [1]);
+    it("keeps how the caller was authenticated, and finds the newest job by stack, state, op and source", () => {
+        const pr = store.createJob({ stack: "dev", op: "preview", triggeredBy: "github:octo", triggeredVia: "webhook", options: { source: { repository: "a/b", pullRequest: 1, sha: "f".repeat(40) } } });
+        const own = store.createJob({ stack: "dev", op: "preview", triggeredBy: "ada", triggeredVia: "token" });
+        store.finish(pr.id, "succeeded");
+        store.finish(own.id, "succeeded");
+        assert.equal(store.getJob(pr.id)!.triggeredVia, "webhook");
+        assert.equal(store.lastJob("dev")!.id, own.id);
+        assert.equal(store.lastJob("dev", { states: ["succeeded"], ops: ["preview"], ownCheckoutOnly: true })!.id, own.id);
+        assert.equal(store.lastJob("dev", { started: true }), undefined, "neither job ever reached a worker");
     });
 });

@@ -7,7 +7,6 @@ import * as path from "node:path";
 import { execFileSync } from "node:child_process";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import type { Job } from "../../automation/jobs/types";
-import { createSafetyLayer, type SafetyLayer } from "../../automation/safety";
 import { addToken } from "../../automation/security/tokens";
 import { stripColour } from "../../automation/web/lib.mjs";
 import { startHarness, type Harness } from "./harness";
@@ -36,8 +35,6 @@ describe("the dashboard in headless Chromium", function () {
     this.timeout(300_000);
 
     let h: Harness;
-    let safety: SafetyLayer;
-    let envDir: string;
     const approvers = { ann: "", bob: "" };
     let browser: BrowserContext;
     let profileDir: string;
@@ -48,14 +45,10 @@ describe("the dashboard in headless Chromium", function () {
         const executablePath = execFileSync("bash", [path.resolve(__dirname, "../../scripts/setup-browser.sh")], { encoding: "utf8" }).trim();
         // A grace longer than the cancel test's 6 s creation keeps that cancel graceful: the CLI
         // finishes the step and releases its lock, so dev needs no repair for the tests after it.
-        h = await startHarness({ env: { AUTOMATION_CANCEL_GRACE_MS: "30000" } });
         // The service as `npm start` builds it, with prod updates needing one approval.
-        envDir = fs.mkdtempSync(path.join(os.tmpdir(), "dashboard-envs-"));
-        fs.writeFileSync(path.join(envDir, "prod.yaml"), "operations:\n  update: { approvals: 1, approverRole: approver }\n");
+        h = await startHarness({ env: { AUTOMATION_CANCEL_GRACE_MS: "30000" }, policies: { "prod.yaml": "operations:\n  update: { approvals: 1, approverRole: approver }\n" } });
         approvers.ann = addToken(h.server.config.tokensFile, "ann-approver", "approver");
         approvers.bob = addToken(h.server.config.tokensFile, "bob-approver", "approver");
-        safety = createSafetyLayer(h.server.config, { env: { ...process.env, AUTOMATION_ENVIRONMENTS_DIR: envDir } });
-        await h.restart(safety);
         // A fresh profile per run: nothing cached or stored from an earlier run can help the page.
         profileDir = fs.mkdtempSync(path.join(os.tmpdir(), "dashboard-profile-"));
         shotDir = fs.mkdtempSync(path.join(os.tmpdir(), "dashboard-shots-"));
@@ -67,8 +60,6 @@ describe("the dashboard in headless Chromium", function () {
     after(async () => {
         await browser?.close();
         await h?.stop();
-        safety?.close();
-        if (envDir) fs.rmSync(envDir, { recursive: true, force: true });
         if (profileDir) fs.rmSync(profileDir, { recursive: true, force: true });
     });
 

@@ -6,8 +6,8 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadConfig } from "../../automation/config";
-import { workerEnvironment } from "../../automation/jobs/service";
-import { startWorker } from "../../automation/pulumi/spawn";
+
+import { startWorker, workerEnvironment } from "../../automation/pulumi/spawn";
 import { prepareFixture, until } from "./harness";
 
 interface Proc { pid: number; ppid: number; pgid: number; cmd: string }
@@ -51,10 +51,10 @@ describe("a worker killed in the middle of an update", function () {
     it("takes its CLI, language host and providers down with it instead of leaving them running", async () => {
         const copy = prepareFixture();
         copy.configure("dev", { count: 2, delayMs: 60_000 });
-        const config = loadConfig({ AUTOMATION_PROJECT_DIR: copy.projectDir, AUTOMATION_DATA_DIR: copy.dataDir });
+        const config = loadConfig({ ...process.env, AUTOMATION_PROJECT_DIR: copy.projectDir, AUTOMATION_DATA_DIR: copy.dataDir });
         fs.mkdirSync(path.join(copy.dataDir, "state"), { recursive: true });
         const env = workerEnvironment({
-            base: process.env, pulumiBin: config.pulumiBin, nodeBin: path.dirname(process.execPath),
+            base: config.inheritedEnv, pulumiBin: config.pulumiBin, nodeBin: path.dirname(process.execPath),
             backendUrl: `file://${path.join(copy.dataDir, "state")}`, passphrase: "worker-crash-test",
         });
         let creating = false;

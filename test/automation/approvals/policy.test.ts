@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { AppError } from "../../../automation/errors";
-import { defaultPolicy, environmentsDir, loadPolicies, parsePolicy, PolicyError, PolicySet } from "../../../automation/approvals/policy";
+import { defaultPolicy, loadPolicies, parsePolicy, PolicyError, PolicySet } from "../../../automation/approvals/policy";
 import { policyEditor } from "./editPolicy";
 
 const repoEnvironments = path.resolve(__dirname, "../../../environments");
@@ -73,10 +73,6 @@ describe("environment policies", () => {
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
-    });
-    it("reads the directory from AUTOMATION_ENVIRONMENTS_DIR, else <project>/environments", () => {
-        assert.equal(environmentsDir("/p", {}), path.join("/p", "environments"));
-        assert.equal(environmentsDir("/p", { AUTOMATION_ENVIRONMENTS_DIR: "/etc/envs" }), "/etc/envs");
     });
 });
 

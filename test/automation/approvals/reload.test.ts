@@ -15,7 +15,7 @@ describe("environment policy files edited while the service runs", function () {
 
     before(async () => {
         h = await startSafeHarness({ "prod.yaml": "operations:\n  update: { approvals: 1 }\n" });
-        envDir = h.safety.policies.dir;
+        envDir = h.server.policies.dir;
     });
     after(() => h?.close());
 

@@ -10,7 +10,7 @@ const preview: Job = {
     stack: "prod",
     op: "preview",
     state: "succeeded",
-    triggeredBy: "olga",
+    triggeredBy: "olga", triggeredVia: "token",
     createdAt: "2026-11-25T09:50:00Z",
     finishedAt: "2026-11-25T09:51:00Z",
     options: {},
@@ -70,7 +70,7 @@ describe("approval rules", () => {
         assert.equal(codeOf(() => checkCanApprove(ctx({ approvals: [approval("alice")] }), { name: "alice", role: "approver" })), "ALREADY_DECIDED");
     });
     it("counts distinct unexpired approvals and lets any rejection veto", () => {
-        assert.deepEqual(approvalStatus(ctx({ approvals: [approval("alice")] })), { required: 1, approvedBy: ["alice"], rejectedBy: [], satisfied: true });
+        assert.deepEqual(approvalStatus(ctx({ approvals: [approval("alice")] })), { required: 1, approvedBy: ["alice"], rejectedBy: [], ineligible: [], satisfied: true });
         assert.equal(approvalStatus(ctx({ approvals: [approval("alice"), approval("bob", { decision: "reject" })] })).satisfied, false);
         assert.equal(approvalStatus(ctx({ approvals: [approval("alice", { at: "2026-11-25T08:00:00Z" })] })).satisfied, false);
         assert.equal(approvalStatus(ctx({ operation: "destroy", approvals: [approval("alice", { operation: "destroy" })] })).satisfied, false);

@@ -9,8 +9,7 @@ import * as path from "node:path";
 import { loadConfig } from "../../../automation/config";
 import { silentLogger } from "../../../automation/logger";
 import { backendPaths, localProbe, readLocks, readPendingOperations } from "../../../automation/recovery/scan";
-import { createSafetyLayer, SafetyLayer } from "../../../automation/safety";
-import { RunningServer, startServer } from "../../../automation/server";
+import { RunningService, startService } from "../../../automation/assembly";
 import { call, prepareFixture, until } from "../harness";
 
 describe("crash recovery after a SIGKILLed pulumi up (real CLI, file backend)", function () {
@@ -27,8 +26,7 @@ describe("crash recovery after a SIGKILLed pulumi up (real CLI, file backend)", 
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     };
-    let server: RunningServer | undefined;
-    let safety: SafetyLayer | undefined;
+    let server: RunningService | undefined;
     const api = (method: string, url: string, o: Parameters<typeof call>[3] = {}) => call(server!.url, method, url, o);
 
     before(async () => {
@@ -44,7 +42,6 @@ describe("crash recovery after a SIGKILLed pulumi up (real CLI, file backend)", 
     });
     after(async () => {
         await server?.stop();
-        safety?.close();
     });
 
     it("leaves a lock file and pending creates behind, as the real CLI does", () => {
@@ -52,8 +49,7 @@ describe("crash recovery after a SIGKILLed pulumi up (real CLI, file backend)", 
         assert.deepEqual([...new Set(readPendingOperations(paths.checkpoint).map((p) => p.type))], ["creating"]);
     });
     it("clears the dead process's lock at start-up and marks the stack needs-repair with the pending creates", async () => {
-        safety = createSafetyLayer(config);
-        server = await startServer(config, { ...safety, logger: silentLogger() });
+        server = await startService(config, { logger: silentLogger() });
         assert.equal(readLocks(paths.locks).length, 0);
         const r = await api("GET", "/v1/stacks/prod/repair", { token: fx.tokens.viewer });
         assert.equal(r.body.state, "needs-repair");

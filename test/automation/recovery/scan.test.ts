@@ -29,11 +29,12 @@ describe("lock judgement", () => {
         assert.equal(judgeLock(lock(10), probe([10])), "live");
     });
     it("keeps a lock whose live pid shows an empty command line, as a process between exec images or a zombie does", async () => {
-        // The inner `sleep 0` is never reaped by the exec'd outer sleep: a real zombie with an empty cmdline.
-        const parent = spawn("bash", ["-c", "sleep 0 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] });
+        // The inner sleep ends after bash has exec'd into the outer one, which never reaps it: a
+        // real zombie with an empty cmdline. (A `sleep 0` could end, and be reaped by bash, first.)
+        const parent = spawn("bash", ["-c", "sleep 0.3 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] });
         try {
             const zombie = Number((await once(parent.stdout!, "data"))[0].toString().trim());
-            for (let i = 0; i < 100 && !fs.readFileSync(`/proc/${zombie}/stat`, "utf8").includes(") Z "); i++) await new Promise((r) => setTimeout(r, 20));
+            for (let i = 0; i < 150 && !fs.readFileSync(`/proc/${zombie}/stat`, "utf8").includes(") Z "); i++) await new Promise((r) => setTimeout(r, 20));
             assert.equal(fs.readFileSync(`/proc/${zombie}/cmdline`, "utf8"), "");
             assert.equal(localProbe.commandLine!(zombie), undefined);
             assert.equal(judgeLock({ ...lock(zombie), hostname: os.hostname() }, localProbe), "live");

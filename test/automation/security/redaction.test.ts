@@ -11,8 +11,7 @@ import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { loadConfig } from "../../../automation/config";
 import { createLogger } from "../../../automation/logger";
-import { createSafetyLayer, SafetyLayer } from "../../../automation/safety";
-import { RunningServer, startServer } from "../../../automation/server";
+import { RunningService, startService } from "../../../automation/assembly";
 import { createRedactor } from "../../../automation/security/redact";
 import { call, prepareFixture, publishPullRequest, pullRequestDelivery, until } from "../harness";
 import { readSse } from "../sse";
@@ -26,8 +25,7 @@ describe("redaction of planted secrets from every sink (real CLI)", function () 
     const serverLog: string[] = [];
     const comments: string[] = [];
     let gh: ReturnType<typeof createServer>;
-    let server: RunningServer | undefined;
-    let safety: SafetyLayer | undefined;
+    let server: RunningService | undefined;
     const saved = process.env.AWS_SECRET_ACCESS_KEY;
     let cli: (...args: string[]) => void;
     let headSha: string;
@@ -67,7 +65,9 @@ describe("redaction of planted secrets from every sink (real CLI)", function () 
             AUTOMATION_GITHUB_API_URL: `http://127.0.0.1:${(gh.address() as AddressInfo).port}`,
             AUTOMATION_GITHUB_GIT_URL: `file://${path.join(path.dirname(fx.dataDir), "remotes")}/{repository}.git`,
         };
-        const config = loadConfig(env);
+        // The workers inherit the service's environment, credential included.
+        process.env.AWS_SECRET_ACCESS_KEY = ENV_CREDENTIAL;
+        const config = loadConfig({ ...process.env, ...env });
         cli = (...args: string[]) => {
             const r = spawnSync(path.join(config.pulumiBin, "pulumi"), [...args, "--non-interactive"], {
                 cwd: fx.projectDir,
@@ -83,17 +83,14 @@ describe("redaction of planted secrets from every sink (real CLI)", function () 
         // non-secret config carrying the planted values into file names, contents, outputs and errors
         cli("config", "set", "prefix", `item-${SECRET_CONFIG}`, "-s", "prod");
         cli("config", "set", "content", `content-${ENV_CREDENTIAL}`, "-s", "prod");
-        process.env.AWS_SECRET_ACCESS_KEY = ENV_CREDENTIAL;
         // the webhook previews the pull request's head: this very project, published as PR #7
         ({ headSha } = publishPullRequest(fx.projectDir, path.join(path.dirname(fx.dataDir), "remotes"), { repository: "acme/infra", number: 7 }));
-        // the server log exactly as server.ts builds it, captured instead of written to stdout
+        // the server log exactly as the assembly builds it, captured instead of written to stdout
         const logger = createLogger({ level: "debug", redactor: createRedactor({ env: { ...process.env } }), destination: { write: (s: string) => void serverLog.push(s) } });
-        safety = createSafetyLayer(config, { env: { ...process.env, ...env } });
-        server = await startServer(config, { ...safety, logger });
+        server = await startService(config, { logger });
     });
     after(async () => {
         await server?.stop();
-        safety?.close();
         await new Promise((r) => gh.close(r));
         if (saved === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
         else process.env.AWS_SECRET_ACCESS_KEY = saved;

@@ -8,7 +8,7 @@ const job = (steps: number, logLines: number): { job: Job; log: string[] } => ({
         stack: "prod",
         op: "preview",
         state: "succeeded",
-        triggeredBy: "github:octo",
+        triggeredBy: "github:octo", triggeredVia: "token",
         createdAt: "2026-11-25T10:00:00Z",
         options: {},
         summary: {

@@ -6,7 +6,10 @@ import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parsePolicy, PolicyError, policyInvalid } from "../../../automation/approvals/policy";
-import { SafetyStore } from "../../../automation/approvals/store";
+import { openSqlite } from "../../../automation/storage/sqlite";
+import { DeliveryStore } from "../../../automation/webhooks/deliveries";
+import type { DatabaseSync } from "node:sqlite";
+import type { Principal } from "../../../automation/security/roles";
 import { AuditLog } from "../../../automation/audit/log";
 import { needsRepair } from "../../../automation/errors";
 import type { Job, JobOptions, Op } from "../../../automation/jobs/types";
@@ -72,9 +75,10 @@ describe("GitHub client", () => {
 
 describe("GitHub webhook deliveries", () => {
     let dir: string;
-    let store: SafetyStore;
+    let store: DeliveryStore;
+    let db: DatabaseSync;
     let audit: AuditLog;
-    let submitted: { stack: string; op: Op; options: JobOptions; triggeredBy: string }[];
+    let submitted: { stack: string; op: Op; options: JobOptions; principal: Principal }[];
     /** Stacks the fake service refuses as the real one does a stack that needs repair. */
     let needingRepair: Set<string>;
     let handler: WebhookHandler;
@@ -89,7 +93,8 @@ describe("GitHub webhook deliveries", () => {
 
     beforeEach(async () => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "hooks-"));
-        store = new SafetyStore(path.join(dir, "safety.sqlite"));
+        db = openSqlite(path.join(dir, "safety.sqlite"), { durable: true });
+        store = new DeliveryStore(db);
         audit = new AuditLog(path.join(dir, "audit.jsonl"));
         submitted = [];
         needingRepair = new Set();
@@ -103,7 +108,7 @@ describe("GitHub webhook deliveries", () => {
             submit: async (input) => {
                 if (needingRepair.has(input.stack)) throw needsRepair(input.stack, input.op, []);
                 submitted.push(input);
-                return { id: randomUUID(), stack: input.stack, op: input.op, state: "queued", triggeredBy: input.triggeredBy, createdAt: "", options: input.options };
+                return { id: randomUUID(), stack: input.stack, op: input.op, state: "queued", triggeredBy: input.principal.name, triggeredVia: input.principal.via, createdAt: "", options: input.options };
             },
             github: new GitHubClient({ token: "t", apiUrl: gh.url }),
             jobLog: (id) => logs.get(id) ?? [],
@@ -111,7 +116,7 @@ describe("GitHub webhook deliveries", () => {
         }));
     });
     afterEach(async () => {
-        store.close();
+        db.close();
         audit.close();
         await gh.close();
         fs.rmSync(dir, { recursive: true, force: true });
@@ -129,7 +134,7 @@ describe("GitHub webhook deliveries", () => {
     it("previews every stack whose policy asks for it when a pull request opens", async () => {
         const r = await deliver("pull_request", pr);
         assert.equal(r.status, 202);
-        assert.deepEqual(submitted.map((s) => [s.stack, s.op, s.triggeredBy]), [["dev", "preview", "github:octo"], ["prod", "preview", "github:octo"]]);
+        assert.deepEqual(submitted.map((s) => [s.stack, s.op, s.principal.name, s.principal.via]), [["dev", "preview", "github:octo", "webhook"], ["prod", "preview", "github:octo", "webhook"]]);
     });
     it("previews the pull request's head commit, not the service's checkout", async () => {
         await deliver("pull_request", pr);
@@ -212,7 +217,7 @@ describe("GitHub webhook deliveries", () => {
         const r = await deliver("pull_request", pr);
         const id = r.body.jobs[0].id;
         logs.set(id, ["creating token.txt with planted-secret-value"]);
-        const finished: Job = { id, stack: "dev", op: "preview", state: "succeeded", triggeredBy: "github:octo", createdAt: "", options: {}, summary: { counts: { create: 1 }, steps: [], policyViolations: [] } };
+        const finished: Job = { id, stack: "dev", op: "preview", state: "succeeded", triggeredBy: "github:octo", triggeredVia: "webhook", createdAt: "", options: {}, summary: { counts: { create: 1 }, steps: [], policyViolations: [] } };
         await handler.jobFinished(finished);
         const posted = [...gh.comments.values()];
         assert.equal(posted.length, 1);

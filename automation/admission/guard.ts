@@ -1,0 +1,89 @@
+import type { ApprovalService } from "../approvals/service";
+import type { EnvironmentPolicy } from "../approvals/policy";
+import { checkFreeze, checkRole } from "../approvals/rules";
+import { AppError, forbidden, needsRepair } from "../errors";
+import type { GuardVerdict, JobGuard, RepairStatus } from "../jobs/service";
+import type { Job } from "../jobs/types";
+import type { Principal, Role } from "../security/roles";
+
+export interface AdmissionDeps {
+    /** The stack's policy now; throws 503 POLICY_INVALID for a file that never validated. */
+    policyOf: (stack: string) => EnvironmentPolicy;
+    approvals: Pick<ApprovalService, "checkApply" | "onEvent">;
+    repair: {
+        repairStatus(stack: string): RepairStatus;
+        /** Resolves when a scan of the stack under way has finished (one follows every failed apply). */
+        settled(stack: string): Promise<void>;
+    };
+    /** The role a token's name holds now; undefined once it is revoked. */
+    roleOf: (name: string) => Role | undefined;
+    now?: () => Date;
+}
+
+export type Moment = "submit" | "start";
+
+/**
+ * The one admission path of every operation (preview, update, refresh, destroy), applied at
+ * both moments: when the job is submitted, for the caller who submits it, and when it leaves
+ * the queue, for the caller as the tokens say then. Each time, in this order: the stack's
+ * policy must validate; the caller must be allowed the operation (a token's role, or for a
+ * GitHub delivery the policy's github section); no freeze window may cover it; the stack must
+ * not need repair; an update or destroy must apply an approved, unchanged preview where the
+ * policy says so.
+ */
+export class AdmissionGuard implements JobGuard {
+    private readonly now: () => Date;
+
+    constructor(private readonly deps: AdmissionDeps) {
+        this.now = deps.now ?? (() => new Date());
+    }
+
+    admit(job: Job, principal: Principal): Promise<void> {
+        return this.check(job, principal, "submit");
+    }
+
+    async beforeStart(job: Job): Promise<void> {
+        // The job ahead of this one may have died mid-apply; its scan decides whether this one may run.
+        await this.deps.repair.settled(job.stack);
+        await this.check(job, this.principalNow(job), "start");
+    }
+
+    onEvent(job: Job, event: Record<string, unknown>): GuardVerdict {
+        return this.deps.approvals.onEvent(job, event);
+    }
+
+    /** Who started `job`, as the tokens say now: a revoked token starts nothing. */
+    private principalNow(job: Job): Principal {
+        if (job.triggeredVia === "webhook") return { name: job.triggeredBy, role: "operator", via: "webhook" };
+        const role = this.deps.roleOf(job.triggeredBy);
+        if (!role) {
+            throw new AppError("TOKEN_REVOKED", 403, `The token of ${job.triggeredBy}, who queued this ${job.op}, no longer exists; nothing runs on a revoked token's behalf.`, {
+                triggeredBy: job.triggeredBy,
+            });
+        }
+        return { name: job.triggeredBy, role, via: "token" };
+    }
+
+    private async check(job: Job, principal: Principal, moment: Moment): Promise<void> {
+        const policy = this.deps.policyOf(job.stack);
+        if (principal.via === "webhook") checkGitHubTrigger(policy, job);
+        else checkRole(policy, job.op, principal);
+        checkFreeze(policy, job.op, this.now());
+        const repair = this.deps.repair.repairStatus(job.stack);
+        if (repair.needed) throw needsRepair(job.stack, job.op, repair.findings);
+        await this.deps.approvals.checkApply(job, policy, moment);
+    }
+}
+
+/**
+ * A GitHub delivery may start only what the stack's policy lets GitHub start: previews of pull
+ * requests, and updates on pushes (which the policy allows only without approvals).
+ */
+export function checkGitHubTrigger(policy: EnvironmentPolicy, job: Pick<Job, "op" | "options" | "stack">): void {
+    const allowed = (job.op === "preview" && job.options.source !== undefined && policy.github.previewOnPullRequest) || (job.op === "update" && policy.github.updateOnPush);
+    if (allowed) return;
+    throw forbidden(`The policy of "${job.stack}" (${policy.source}) does not let GitHub deliveries start a ${job.op}${job.op === "preview" ? " (github.previewOnPullRequest)" : job.op === "update" ? " (github.updateOnPush)" : ""}.`, {
+        stack: job.stack,
+        op: job.op,
+    });
+}

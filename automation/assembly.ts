@@ -1,0 +1,293 @@
+// The one place the service is put together, in dependency order:
+//   configuration → stores → audit → tokens, policies → approvals → recovery → admission guard
+//   → job service → webhooks → HTTP app → listening.
+// No module imports this one but the process entry (main.ts) and the tests; every part gets
+// what it needs through its constructor, so nothing is connected after it is built.
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import type { AddressInfo } from "node:net";
+import * as path from "node:path";
+import type { Application } from "express";
+import { parse as parseYaml } from "yaml";
+import { AdmissionGuard } from "./admission/guard";
+import { computeFingerprint } from "./approvals/fingerprint";
+import { PolicySet } from "./approvals/policy";
+import { ApprovalService } from "./approvals/service";
+import { ApprovalStore } from "./approvals/store";
+import { createApp } from "./app";
+import { AuditLog } from "./audit/log";
+import { ConfigError, PULUMI_VERSION, type ServiceConfig } from "./config";
+import type { Readiness } from "./http/ops";
+import { JobReader } from "./jobs/reader";
+import { JobService } from "./jobs/service";
+import { SqliteJobStore } from "./jobs/sqliteStore";
+import type { JobStore } from "./jobs/store";
+import type { Job } from "./jobs/types";
+import { createLogger, type Logger } from "./logger";
+import { createMetrics } from "./metrics";
+import { createWorkerPool, workerEnvironment, type StartWorker } from "./pulumi/spawn";
+import { cliVersion, isProjectDir, listStacks, versionAtLeast } from "./pulumi/stacks";
+import { readStackState, type EngineContext } from "./pulumi/state";
+import { FindingsStore } from "./recovery/findings";
+import { RecoveryService } from "./recovery/service";
+import { createRedactor, fileTokens, type TokenVerifier } from "./security";
+import { Checkouts } from "./sources/checkouts";
+import { secureDataDir } from "./storage/dataDir";
+import { openSqlite } from "./storage/sqlite";
+import { DeliveryStore } from "./webhooks/deliveries";
+import { GitHubClient } from "./webhooks/github";
+import { WebhookHandler } from "./webhooks/handler";
+
+/** What tests and tools may put in place of the real part; everything has a working default. */
+export interface AssemblyOptions {
+    logger?: Logger;
+    startWorker?: StartWorker;
+    tokens?: TokenVerifier;
+    webDir?: string;
+    now?: () => Date;
+}
+
+export interface RunningService {
+    url: string;
+    /** The Express app, for tools that inspect its routes (the OpenAPI coverage test). */
+    app: Application;
+    config: ServiceConfig;
+    jobs: JobService;
+    approvals: ApprovalService;
+    audit: AuditLog;
+    recovery: RecoveryService;
+    policies: PolicySet;
+    /** For tests that tamper with stored jobs; nothing in the service reads it but the job service. */
+    store: JobStore;
+    logger: Logger;
+    /** Graceful stop: no new work, running jobs get the shutdown grace, then interrupted. */
+    stop(): Promise<void>;
+}
+
+/**
+ * The passphrase of the embedded default: the configured one, else one generated on first
+ * start and kept beside the state (mode 0600) so the stacks stay decryptable across restarts.
+ */
+export function ensurePassphrase(config: ServiceConfig): string {
+    if (config.passphrase) return config.passphrase;
+    const file = path.join(config.dataDir, "passphrase");
+    if (fs.existsSync(file)) return fs.readFileSync(file, "utf8").trim();
+    fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    const passphrase = randomBytes(32).toString("base64url");
+    fs.writeFileSync(file, passphrase + "\n", { mode: 0o600, flag: "wx" });
+    return passphrase;
+}
+
+function probeWritable(dir: string): { ok: boolean; detail?: string } {
+    try {
+        fs.mkdirSync(dir, { recursive: true });
+        const probe = path.join(dir, `.ready-${process.pid}`);
+        fs.writeFileSync(probe, "ok");
+        fs.rmSync(probe);
+        return { ok: true };
+    } catch (e) {
+        return { ok: false, detail: `cannot write ${dir}: ${(e as NodeJS.ErrnoException).code ?? "error"}` };
+    }
+}
+
+function projectName(projectDir: string): string {
+    const file = ["Pulumi.yaml", "Pulumi.yml"].map((f) => path.join(projectDir, f)).find((f) => fs.existsSync(f));
+    const name = file ? (parseYaml(fs.readFileSync(file, "utf8")) as { name?: unknown } | null)?.name : undefined;
+    if (typeof name !== "string") throw new ConfigError([`AUTOMATION_PROJECT_DIR: ${projectDir}/Pulumi.yaml names no project`]);
+    return name;
+}
+
+/** Builds the whole service from a validated configuration, settles what a previous process left, and listens. */
+export async function startService(config: ServiceConfig, options: AssemblyOptions = {}): Promise<RunningService> {
+    // Configuration and secrets: the worker environment and the one redactor are built once, here.
+    if (!isProjectDir(config.projectDir)) throw new ConfigError([`AUTOMATION_PROJECT_DIR: ${config.projectDir} has no Pulumi.yaml; point it at a Pulumi project`]);
+    const project = projectName(config.projectDir);
+    const tightened = secureDataDir(config.dataDir);
+    const passphrase = ensurePassphrase(config);
+    const workerEnv = workerEnvironment({ base: config.inheritedEnv, pulumiBin: config.pulumiBin, nodeBin: path.dirname(process.execPath), backendUrl: config.backendUrl, passphrase });
+    const credentials = {
+        ...workerEnv,
+        ...(config.webhooks ? { AUTOMATION_GITHUB_WEBHOOK_SECRET: config.webhooks.secret } : {}),
+        ...(config.github ? { AUTOMATION_GITHUB_TOKEN: config.github.token } : {}),
+    };
+    const redactor = createRedactor({ env: credentials });
+    const logger = options.logger ?? createLogger({ level: config.logLevel, redactor });
+    if (tightened.length) logger.warn({ dataDir: config.dataDir, tightened }, "the data dir held files others could read; made them private to the service's user (0700/0600)");
+    if (config.backendUrl.startsWith("file://")) fs.mkdirSync(config.backendUrl.slice("file://".length), { recursive: true });
+    const now = options.now ?? (() => new Date());
+    const stacks = () => listStacks(config.projectDir);
+
+    // Stores: the job store, and one durable file for the approvals, deliveries and findings.
+    const jobStore = new SqliteJobStore(path.join(config.dataDir, "jobs.sqlite"));
+    const durable = openSqlite(path.join(config.dataDir, "safety.sqlite"), { durable: true });
+    const audit = new AuditLog(path.join(config.dataDir, "audit.jsonl"), { redact: redactor.redactDeep, now });
+
+    // Who may do what.
+    const tokens = options.tokens ?? fileTokens(config.tokensFile);
+    const policies = new PolicySet(config.environmentsDir, stacks, {
+        onInvalid: (e) => {
+            logger.error({ problems: e.problems }, "environment policy files changed and do not validate; stacks keep their last valid policy");
+            audit.append({ actor: { name: "policies", via: "system" }, action: "policy.invalid", from: "local", result: "refused", details: { dir: e.file, problems: e.problems } });
+        },
+        onReload: (dir) => {
+            logger.info({ dir }, "environment policies re-read");
+            audit.append({ actor: { name: "policies", via: "system" }, action: "policy.reloaded", from: "local", result: "ok", details: { dir } });
+        },
+    });
+    const policyOf = (stack: string) => policies.get(stack);
+    const roleOf = (name: string) => tokens.roleOf(name);
+    const engine: EngineContext = { projectDir: config.projectDir, pulumiBin: config.pulumiBin, env: workerEnv };
+    const approvals = new ApprovalService({
+        store: new ApprovalStore(durable),
+        jobs: new JobReader(jobStore),
+        audit,
+        policyOf,
+        fingerprint: (stack) => computeFingerprint(config.projectDir, stack, (s) => readStackState(engine, s)),
+        roleOf,
+        now,
+        onFingerprintError: (err, job) => logger.warn({ err, jobId: job.id }, "taking the preview's fingerprint failed; it cannot be applied"),
+    });
+    const recovery = new RecoveryService({ backendUrl: config.backendUrl, project, stacks, store: new FindingsStore(durable), audit, engine, dataDir: config.dataDir, now });
+    const guard = new AdmissionGuard({ policyOf, approvals, repair: recovery, roleOf, now });
+
+    // The jobs.
+    const webhookSettings = config.webhooks;
+    const checkouts = webhookSettings
+        ? new Checkouts({ dataDir: config.dataDir, projectDir: config.projectDir, urlTemplate: webhookSettings.gitUrl, projectPath: webhookSettings.projectPath, token: config.github?.token })
+        : undefined;
+    const metrics = createMetrics();
+    const pool = createWorkerPool(config.concurrency);
+    const jobs = new JobService({
+        store: jobStore,
+        logger,
+        startWorker: options.startWorker ?? pool.start,
+        guard,
+        repair: recovery,
+        metrics,
+        stacks,
+        projectDir: config.projectDir,
+        checkouts,
+        pulumiBin: config.pulumiBin,
+        policyPacks: config.policyPacks,
+        workerEnv,
+        credentials,
+        plansDir: path.join(config.dataDir, "plans"),
+        concurrency: config.concurrency,
+        queueLimit: config.queueLimit,
+        cancelGraceMs: config.cancelGraceMs,
+    });
+    metrics.watchQueue(() => jobs.queueDepth());
+    const webhooks = webhookSettings
+        ? new WebhookHandler({
+              config: webhookSettings,
+              store: new DeliveryStore(durable),
+              audit,
+              stacks,
+              policyOf,
+              submit: (input) => jobs.submit(input),
+              github: config.github ? new GitHubClient({ token: config.github.token, apiUrl: config.github.apiUrl }) : undefined,
+              jobLog: (jobId) => jobs.logPage(jobId, 0, 2000).lines.map((l) => l.text),
+              redact: redactor.redact,
+              onError: (err, context) => logger.warn({ err, ...context }, "posting the PR comment failed"),
+          })
+        : undefined;
+
+    // Who follows the jobs.
+    jobs.on("started", (job) => approvals.previewStarted(job));
+    jobs.on("finished", (job) => {
+        approvals.jobFinished(job);
+        audit.append(jobAuditRecord(job));
+        // A job that did not finish cleanly may have left a lock or pending operations (a forced
+        // cancel always may); one that never started cannot have.
+        if (job.op !== "preview" && job.startedAt && job.state !== "succeeded") {
+            recovery.scanStack(job.stack, `after ${job.op} ${job.id} ended ${job.state}`).catch((e: unknown) => logger.warn({ err: e, stack: job.stack }, "post-job recovery scan failed"));
+        }
+    });
+    if (webhooks) jobs.on("finished", (job) => webhooks.jobFinished(job));
+
+    let cachedVersion: string | undefined;
+    const readiness = async (): Promise<Readiness> => {
+        cachedVersion ??= await cliVersion(config.pulumiBin);
+        const cli = cachedVersion
+            ? { ok: versionAtLeast(cachedVersion, PULUMI_VERSION), detail: `pulumi v${cachedVersion} (need ≥ v${PULUMI_VERSION})` }
+            : { ok: false, detail: `no working pulumi in ${config.pulumiBin}; run scripts/setup-pulumi.sh` };
+        const backend = config.backendUrl.startsWith("file://") ? probeWritable(config.backendUrl.slice("file://".length)) : { ok: true, detail: "remote backend (not probed)" };
+        const checks = { cli, backend, store: probeWritable(config.dataDir) };
+        return { ready: Object.values(checks).every((c) => c.ok), checks };
+    };
+    const app = createApp({
+        jobs,
+        approvals,
+        audit,
+        recovery,
+        webhooks,
+        tokens,
+        logger,
+        metrics,
+        readiness,
+        bodyLimit: config.bodyLimit,
+        rateLimitPerMinute: config.rateLimitPerMinute,
+        webDir: options.webDir ?? path.join(__dirname, "web"),
+    });
+
+    // Settle what the previous process left before listening, so nobody reads a "running" job
+    // that no worker runs and no job starts on a stack a crash left inconsistent.
+    const { interrupted, requeued } = await jobs.recover();
+    await recovery.scan();
+    const leftovers = await checkouts?.pruneLeftovers();
+    if (leftovers) logger.info({ removed: leftovers }, "removed pull-request checkouts of jobs the previous process ran");
+    if (!options.startWorker) pool.prewarm(workerEnv, config.pulumiBin);
+    jobs.resume(requeued);
+    if (interrupted.length || requeued.length) logger.info({ interrupted: interrupted.length, requeued: requeued.length }, "recovered jobs from the store");
+    logger.info({ policies: Object.fromEntries(stacks().map((s) => [s, policySource(policies, s)])) }, "environment policies per stack");
+    if (policies.unused.length) logger.warn({ files: policies.unused }, "environment policy files name no stack of the project");
+
+    const server = app.listen(config.port, config.host);
+    await new Promise<void>((resolve, reject) => {
+        server.once("listening", resolve);
+        server.once("error", reject);
+    });
+    const { port } = server.address() as AddressInfo;
+    const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
+    logger.info({ url, projectDir: config.projectDir, stacks: stacks(), dataDir: config.dataDir }, "automation service listening");
+
+    let stopping: Promise<void> | undefined;
+    const stop = () =>
+        (stopping ??= (async () => {
+            logger.info({ graceMs: config.shutdownGraceMs }, "shutting down: no new jobs; waiting for running ones");
+            // Stop accepting connections, but keep serving open ones (SSE watchers see the end).
+            server.close();
+            await jobs.shutdown(config.shutdownGraceMs);
+            pool.close();
+            server.closeAllConnections();
+            jobStore.close();
+            audit.close();
+            durable.close();
+            logger.info("shut down");
+        })());
+    return { url, app, config, jobs, approvals, audit, recovery, policies, store: jobStore, logger, stop };
+}
+
+/** Where a stack's policy comes from, for the start-up log: its file, the default, or the error. */
+function policySource(policies: PolicySet, stack: string): string {
+    try {
+        return policies.get(stack).source;
+    } catch (e) {
+        return `invalid (${(e as Error).message.split("\n")[0]})`;
+    }
+}
+
+function jobAuditRecord(job: Job) {
+    return {
+        actor: { name: job.triggeredBy, via: job.triggeredVia },
+        action: `job.${job.op}`,
+        from: "service",
+        result: job.state,
+        stack: job.stack,
+        jobId: job.id,
+        ...(job.options.previewId ? { previewId: job.options.previewId } : {}),
+        ...(job.error ? { details: { error: job.error } } : {}),
+    };
+}
+
+

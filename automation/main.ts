@@ -1,0 +1,29 @@
+// Process entry (`npm start`): configuration from the environment, the assembled service,
+// and the signals that stop it gracefully.
+import { startService } from "./assembly";
+import { ConfigError, loadConfig, type ServiceConfig } from "./config";
+
+async function main(): Promise<void> {
+    let config: ServiceConfig;
+    try {
+        config = loadConfig();
+    } catch (e) {
+        if (e instanceof ConfigError) {
+            process.stderr.write(`${e.message}\n`);
+            process.exit(2);
+        }
+        throw e;
+    }
+    const running = await startService(config);
+    const onSignal = (signal: string) => {
+        running.logger.info({ signal }, "signal received");
+        void running.stop().then(() => process.exit(0));
+    };
+    process.once("SIGTERM", () => onSignal("SIGTERM"));
+    process.once("SIGINT", () => onSignal("SIGINT"));
+}
+
+main().catch((e: unknown) => {
+    process.stderr.write(`automation service failed to start: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(e instanceof ConfigError ? 2 : 1);
+});
