@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import type { AddressInfo } from "node:net";
+import * as os from "node:os";
 import * as path from "node:path";
 import type { Application } from "express";
 import { parse as parseYaml } from "yaml";
@@ -16,7 +17,7 @@ import { ApprovalService } from "./approvals/service";
 import { ApprovalStore } from "./approvals/store";
 import { createApp } from "./app";
 import { AuditLog } from "./audit/log";
-import { ConfigError, PULUMI_VERSION, type ServiceConfig } from "./config";
+import { ConfigError, PULUMI_VERSION, REPO_ROOT, type ServiceConfig } from "./config";
 import type { Readiness } from "./http/ops";
 import { JobReader } from "./jobs/reader";
 import { JobService } from "./jobs/service";
@@ -26,6 +27,7 @@ import type { Job } from "./jobs/types";
 import { createLogger, type Logger } from "./logger";
 import { createMetrics } from "./metrics";
 import { createWorkerPool, workerEnvironment, type StartWorker } from "./pulumi/spawn";
+import { sandboxArgs, sandboxEnvironment } from "./pulumi/sandbox";
 import { cliVersion, isProjectDir, listStacks, versionAtLeast } from "./pulumi/stacks";
 import { readStackState, type EngineContext } from "./pulumi/state";
 import { FindingsStore } from "./recovery/findings";
@@ -113,7 +115,8 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
     const redactor = createRedactor({ env: credentials });
     const logger = options.logger ?? createLogger({ level: config.logLevel, redactor });
     if (tightened.length) logger.warn({ dataDir: config.dataDir, tightened }, "the data dir held files others could read; made them private to the service's user (0700/0600)");
-    if (config.backendUrl.startsWith("file://")) fs.mkdirSync(config.backendUrl.slice("file://".length), { recursive: true });
+    const backendDir = config.backendUrl.startsWith("file://") ? config.backendUrl.slice("file://".length) : undefined;
+    if (backendDir) fs.mkdirSync(backendDir, { recursive: true });
     const now = options.now ?? (() => new Date());
     const stacks = () => listStacks(config.projectDir);
 
@@ -155,6 +158,23 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
     const checkouts = webhookSettings
         ? new Checkouts({ dataDir: config.dataDir, projectDir: config.projectDir, urlTemplate: webhookSettings.gitUrl, projectPath: webhookSettings.projectPath, token: config.github?.token })
         : undefined;
+    const pullRequestWorker = webhookSettings
+        ? {
+              env: sandboxEnvironment(workerEnv, webhookSettings.sandbox.env),
+              sandbox: (checkoutRoot: string) => ({
+                  bwrap: webhookSettings.sandbox.bwrap,
+                  args: sandboxArgs(
+                      {
+                          hide: [config.dataDir, path.dirname(config.tokensFile), os.homedir()],
+                          // the service's code and node_modules, the project, the CLI and plugins, a file backend's state
+                          readOnly: [REPO_ROOT, config.projectDir, path.dirname(process.execPath), config.pulumiBin, path.join(os.homedir(), ".pulumi", "plugins"), ...(backendDir ? [backendDir] : [])],
+                          network: webhookSettings.sandbox.network,
+                      },
+                      checkoutRoot,
+                  ),
+              }),
+          }
+        : undefined;
     const metrics = createMetrics();
     const pool = createWorkerPool(config.concurrency);
     const jobs = new JobService({
@@ -167,6 +187,7 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
         stacks,
         projectDir: config.projectDir,
         checkouts,
+        pullRequestWorker,
         pulumiBin: config.pulumiBin,
         policyPacks: config.policyPacks,
         workerEnv,

@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { z } from "zod";
+import { findBwrap } from "./pulumi/sandbox";
 import { isInsideRepository, REPOSITORY } from "./sources/checkouts";
 
 /** The repository root: the project the service operates on when none is configured. */
@@ -84,6 +85,17 @@ const EnvSchema = z.object({
     AUTOMATION_GITHUB_ALLOW_FORKS: z.enum(["true", "false"], { message: "must be true or false" }).default("false"),
     /** Token for PR comments and private fetches. @default none (no comments) */
     AUTOMATION_GITHUB_TOKEN: z.string().min(1).optional(),
+    /**
+     * Comma-separated names of variables a pull request's sandboxed preview may see besides
+     * PATH, locale and the Pulumi ones (e.g. read-only cloud credentials). @default none
+     */
+    AUTOMATION_PR_PREVIEW_ENV: z
+        .string()
+        .optional()
+        .transform((s) => (s ?? "").split(",").map((v) => v.trim()).filter(Boolean))
+        .pipe(z.array(z.string().regex(/^(?!AUTOMATION_)[A-Za-z_][A-Za-z0-9_]*$/, "must list variable names, none of the service's own AUTOMATION_* ones"))),
+    /** Let pull-request previews reach the network (a preview of a real cloud needs it). @default false */
+    AUTOMATION_PR_PREVIEW_NETWORK: z.enum(["true", "false"], { message: "must be true or false" }).default("false"),
     /** GitHub API base URL (GitHub Enterprise). @default https://api.github.com */
     AUTOMATION_GITHUB_API_URL: z.url({ message: "must be a URL such as https://api.github.com" }).optional(),
 });
@@ -149,6 +161,8 @@ export interface WebhookSettings {
     projectPath: string;
     /** Preview pull requests from forks: their program would run here, written by an outsider. */
     allowForks: boolean;
+    /** The sandbox of pull-request previews (pulumi/sandbox.ts). */
+    sandbox: { bwrap: string; network: boolean; env: readonly string[] };
 }
 
 export class ConfigError extends Error {
@@ -182,6 +196,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     if (e.AUTOMATION_GITHUB_WEBHOOK_SECRET && !e.AUTOMATION_GITHUB_REPOSITORIES.length) {
         throw new ConfigError(["AUTOMATION_GITHUB_REPOSITORIES: must list the owner/name repositories allowed to send webhooks (AUTOMATION_GITHUB_WEBHOOK_SECRET is set)"]);
     }
+    // Pull-request previews run a stranger's code: without the sandbox, webhooks stay off.
+    const bwrap = e.AUTOMATION_GITHUB_WEBHOOK_SECRET ? findBwrap(env.PATH) : undefined;
+    if (e.AUTOMATION_GITHUB_WEBHOOK_SECRET && !bwrap) {
+        throw new ConfigError(["AUTOMATION_GITHUB_WEBHOOK_SECRET: webhooks preview pull requests inside a bubblewrap sandbox, and no bwrap is on PATH; install it (npm run setup does: apt-get install bubblewrap)"]);
+    }
     const dataDir = e.AUTOMATION_DATA_DIR ?? path.join(e.AUTOMATION_PROJECT_DIR, ".automation");
     return {
         port: e.PORT,
@@ -209,6 +228,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
                       gitUrl: e.AUTOMATION_GITHUB_GIT_URL,
                       projectPath: e.AUTOMATION_GITHUB_PROJECT_PATH,
                       allowForks: e.AUTOMATION_GITHUB_ALLOW_FORKS === "true",
+                      sandbox: { bwrap: bwrap!, network: e.AUTOMATION_PR_PREVIEW_NETWORK === "true", env: e.AUTOMATION_PR_PREVIEW_ENV },
                   },
               }
             : {}),

@@ -16,7 +16,7 @@ import {
     stackNotFound,
 } from "../errors";
 import type { Logger } from "../logger";
-import type { StartWorker, WorkerHandle, WorkerOutcome } from "../pulumi/spawn";
+import type { StartWorker, WorkerHandle, WorkerOutcome, WorkerSpec } from "../pulumi/spawn";
 import type { Principal } from "../security/roles";
 import type { Checkout, SourceCheckouts } from "../sources/checkouts";
 import { JobQueue } from "./queue";
@@ -86,6 +86,8 @@ export interface JobServiceDeps {
     projectDir: string;
     /** Checks out a pull request's head for jobs that name one (`options.source`); without it such jobs are refused. */
     checkouts?: SourceCheckouts;
+    /** How a pull request's preview runs: sandboxed, with an environment of its own (pulumi/sandbox.ts). Required with `checkouts`. */
+    pullRequestWorker?: { env: NodeJS.ProcessEnv; sandbox(checkoutRoot: string): NonNullable<WorkerSpec["sandbox"]> };
     pulumiBin: string;
     policyPacks: string[];
     /** Environment of every worker: backend, passphrase, PATH to the CLI. */
@@ -395,6 +397,9 @@ export class JobService extends JobReader {
                 return;
             }
             if (checkout && this.cancelledBefore(job.id, "while its pull request was checked out")) return;
+            // A pull request's code runs sandboxed, never with the service's environment.
+            const pr = checkout ? this.deps.pullRequestWorker : undefined;
+            if (checkout && !pr) throw new Error("pull-request checkouts need pullRequestWorker");
             const summary = emptySummary();
             // Progress for readers, at most every 250 ms (the store is synchronous), and always
             // within 250 ms of the last event, so a pause in the engine shows the latest steps.
@@ -416,8 +421,9 @@ export class JobService extends JobReader {
                     policyPacks: job.op === "preview" || job.op === "update" ? this.deps.policyPacks : [],
                     stackKnown: this.knownStacks.has(job.stack),
                     ...this.planFileOf(job),
+                    ...(checkout && pr ? { sandbox: pr.sandbox(checkout.root) } : {}),
                 },
-                this.deps.workerEnv,
+                pr ? pr.env : this.deps.workerEnv,
                 {
                     onSecrets: (values) => this.redactors.learn(job.id, values),
                     onOutput: (line) => this.appendLog(job.id, line),

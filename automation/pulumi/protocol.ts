@@ -18,6 +18,8 @@ export interface WorkerSpec {
      * preview runs with `--plan` on it, so the engine refuses anything the preview did not show.
      */
     planFile?: string;
+    /** Run the worker inside this bubblewrap sandbox (pull-request previews; see pulumi/sandbox.ts). */
+    sandbox?: { bwrap: string; args: string[] };
 }
 
 export type ParentMessage = { type: "start"; spec: WorkerSpec } | { type: "cancel" };

@@ -52,12 +52,16 @@ interface Forked {
 /** Niceness of job processes: below the service, which must keep answering reads. */
 const WORKER_NICENESS = 10;
 
-function forkWorker(env: NodeJS.ProcessEnv, pulumiBin: string): Forked {
+const NODE_FLAGS = ["--experimental-strip-types", "--disable-warning=ExperimentalWarning", "--disable-warning=MODULE_TYPELESS_PACKAGE_JSON"];
+
+function forkWorker(env: NodeJS.ProcessEnv, pulumiBin: string, sandbox?: WorkerSpec["sandbox"]): Forked {
     const tag = randomUUID();
+    // In a sandbox, bubblewrap runs Node: `bwrap <args> -- node <flags> worker.ts`; the IPC
+    // channel (an inherited descriptor named in the environment) passes through it.
     const child = fork(WORKER_ENTRY, [pulumiBin], {
         detached: true,
         env: { ...env, [WORKER_TAG]: tag },
-        execArgv: ["--experimental-strip-types", "--disable-warning=ExperimentalWarning", "--disable-warning=MODULE_TYPELESS_PACKAGE_JSON"],
+        ...(sandbox ? { execPath: sandbox.bwrap, execArgv: [...sandbox.args, "--", process.execPath, ...NODE_FLAGS] } : { execArgv: NODE_FLAGS }),
         stdio: ["ignore", "pipe", "pipe", "ipc"],
         serialization: "json",
     });
@@ -190,7 +194,7 @@ function killGroup(child: ChildProcess): void {
 }
 
 /** Starts one cold worker per job: the simplest starter, for tools and tests. */
-export const startWorker: StartWorker = (spec, env, handlers) => forkWorker(env, spec.pulumiBin).run(spec, handlers);
+export const startWorker: StartWorker = (spec, env, handlers) => forkWorker(env, spec.pulumiBin, spec.sandbox).run(spec, handlers);
 
 export interface WorkerPool {
     start: StartWorker;
@@ -224,6 +228,8 @@ export function createWorkerPool(size: number): WorkerPool {
     return {
         prewarm,
         start(spec, env, handlers) {
+            // A sandboxed job gets a worker of its own: a warm one runs outside the sandbox.
+            if (spec.sandbox) return forkWorker(env, spec.pulumiBin, spec.sandbox).run(spec, handlers);
             const i = idle.findIndex((f) => usable(f) && f.env === env && f.pulumiBin === spec.pulumiBin);
             const forked = i >= 0 ? idle.splice(i, 1)[0] : forkWorker(env, spec.pulumiBin);
             const handle = forked.run(spec, handlers);

@@ -36,7 +36,15 @@ export interface Redactor {
     extend(secrets: readonly string[]): Redactor;
 }
 
-/** The literal values a redactor built from `options` removes, for tests and diagnostics. */
+/** Secrets at least this long are also redacted in their base64, base64url and hex forms. */
+export const MIN_ENCODED_SECRET_LENGTH = 8;
+
+/**
+ * The literal values a redactor built from `options` removes, for tests and diagnostics: each
+ * secret, its JSON-escaped form and, for longer ones, the encodings a program most easily
+ * prints it in. No redactor can catch every encoding, which is why secrets a job need not
+ * have never reach it (docs/safety.md, "Threat model").
+ */
 export function secretLiterals(options: RedactorOptions): string[] {
     const literals = new Set<string>();
     const add = (s: string) => {
@@ -45,6 +53,9 @@ export function secretLiterals(options: RedactorOptions): string[] {
         // A secret with quotes, backslashes or newlines appears escaped inside stored JSON.
         const escaped = JSON.stringify(s).slice(1, -1);
         if (escaped !== s) literals.add(escaped);
+        if (s.length < MIN_ENCODED_SECRET_LENGTH) return;
+        const bytes = Buffer.from(s, "utf8");
+        for (const encoded of [bytes.toString("base64"), bytes.toString("base64").replace(/=+$/, ""), bytes.toString("base64url"), bytes.toString("hex")]) literals.add(encoded);
     };
     for (const s of options.secrets ?? []) add(s);
     for (const [k, v] of Object.entries(options.env ?? {})) if (v && CREDENTIAL_ENV.test(k)) add(v);

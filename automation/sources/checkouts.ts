@@ -34,6 +34,8 @@ export interface CheckoutsOptions {
 
 /** A pull request's head checked out for one job; `release` removes it. */
 export interface Checkout {
+    /** The job's worktree: the one directory a sandboxed pull-request preview may write. */
+    root: string;
     /** The Pulumi project inside the worktree: the job's workspace directory. */
     projectDir: string;
     release(): Promise<void>;
@@ -174,7 +176,7 @@ export class Checkouts implements SourceCheckouts {
             }
             this.borrowDependencies(projectDir, log);
             log(`previewing pull request #${source.pullRequest} of ${source.repository} at ${source.sha}`);
-            return { projectDir, release };
+            return { root: dir, projectDir, release };
         } catch (e) {
             await release();
             if (e instanceof AppError) throw e;

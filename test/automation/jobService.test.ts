@@ -27,8 +27,10 @@ function setup(opts: { guard?: JobGuard; repair?: { repairStatus(stack: string):
     const store = new SqliteJobStore(":memory:");
     const scripts: Script[] = [];
     const specs: WorkerSpec[] = [];
-    const startWorker: StartWorker = (spec, _env, handlers) => {
+    const envs: NodeJS.ProcessEnv[] = [];
+    const startWorker: StartWorker = (spec, env, handlers) => {
         specs.push(spec);
+        envs.push(env);
         let finish!: (o: WorkerOutcome) => void;
         const done = new Promise<WorkerOutcome>((r) => (finish = r));
         const script: Script = { handlers, finish, cancelled: false, killed: false };
@@ -52,6 +54,7 @@ function setup(opts: { guard?: JobGuard; repair?: { repairStatus(stack: string):
         credentials: opts.credentials,
         plansDir: "/nowhere/plans",
         checkouts: opts.checkouts,
+        pullRequestWorker: { env: { PULUMI_BACKEND_URL: "file:///state" }, sandbox: (root) => ({ bwrap: "/usr/bin/bwrap", args: ["--bind", root, root] }) },
         stacks: () => ["dev", "prod"],
         projectDir: "/nowhere",
         pulumiBin: "/nowhere",
@@ -70,7 +73,7 @@ function setup(opts: { guard?: JobGuard; repair?: { repairStatus(stack: string):
         throw new Error(`job ${id} did not settle`);
     };
     const tick = () => new Promise((r) => setImmediate(r));
-    return { store, service, scripts, specs, settled, tick };
+    return { store, service, scripts, specs, envs, settled, tick };
 }
 
 /** Checkouts whose fetch the test finishes, recording releases. */
@@ -82,7 +85,7 @@ function scriptedCheckouts() {
         async prepare(jobId, source, log) {
             log(`fetching ${source.sha}`);
             await fetched;
-            return { projectDir: `/checkouts/${jobId}`, release: async () => void released.push(jobId) };
+            return { root: `/checkouts/${jobId}`, projectDir: `/checkouts/${jobId}/infra`, release: async () => void released.push(jobId) };
         },
     };
     return { checkouts, released, finishFetch };
@@ -151,14 +154,16 @@ describe("job service", () => {
 
     it("runs a pull request's preview in its checkout, then releases the checkout", async () => {
         const co = scriptedCheckouts();
-        const { service, scripts, specs, settled, tick } = setup({ checkouts: co.checkouts });
+        const { service, scripts, specs, envs, settled, tick } = setup({ checkouts: co.checkouts });
         const job = await service.submit({ stack: "dev", op: "preview", options: { source }, principal: as("github:octo") });
         await tick();
         assert.equal(service.getJob(job.id).state, "running");
         assert.equal(scripts.length, 0);
         co.finishFetch();
         while (!scripts.length) await tick();
-        assert.equal(specs[0].projectDir, `/checkouts/${job.id}`);
+        assert.equal(specs[0].projectDir, `/checkouts/${job.id}/infra`);
+        assert.deepEqual(specs[0].sandbox, { bwrap: "/usr/bin/bwrap", args: ["--bind", `/checkouts/${job.id}`, `/checkouts/${job.id}`] }, "sandboxed in its worktree");
+        assert.deepEqual(envs[0], { PULUMI_BACKEND_URL: "file:///state" }, "with the pull-request environment, not the service's");
         scripts[0].finish({ kind: "succeeded" });
         await settled(job.id);
         while (!co.released.length) await tick();

@@ -154,6 +154,13 @@ describe("redactor", () => {
         const out = r.redact(`pw=db-password-123 key=${env.AWS_SECRET_ACCESS_KEY} pass=hunter22 home=/root`);
         assert.equal(out, `pw=${REDACTED} key=${REDACTED} pass=${REDACTED} home=/root`);
     });
+    it("removes a secret printed as base64 (padded or not), base64url or hex, as a program trying to slip it past would", () => {
+        const secret = "db-password-123";
+        const bytes = Buffer.from(secret);
+        for (const encoded of [bytes.toString("base64"), bytes.toString("base64").replace(/=+$/, ""), bytes.toString("base64url"), bytes.toString("hex")]) {
+            assert.equal(r.redact(`leak ${encoded} end`), `leak ${REDACTED} end`, encoded);
+        }
+    });
     it("removes access key ids, GitHub tokens, private keys, service tokens and bearer tokens by pattern", () => {
         const planted = [
             "AKIAIOSFODNN7EXAMPLE",

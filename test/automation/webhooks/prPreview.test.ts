@@ -31,6 +31,10 @@ describe("pull-request previews of the head commit, with the real Pulumi CLI", f
         approver = addToken(h.tokensFile, "alice-approver", "approver");
         // Items go to one absolute directory, so the checkout's location changes no input.
         h.configure("dev", { dir: path.join(h.dataDir, "items-dev") });
+        // The stack exists (and its file holds its salt) in the backend before any pull request: a sandboxed preview can read
+        // the state but never create it (the state is read-only to pull-request code).
+        const first = await h.call("POST", "/v1/stacks/dev/previews", { token: h.tokens.operator, body: {} });
+        assert.equal((await h.waitFor(first.body.id)).state, "succeeded");
         ({ mainSha, headSha: prSha } = publishPullRequest(h.projectDir, remotes, {
             repository: "acme/infra",
             number: 3,
