@@ -4,7 +4,7 @@ import type { ApprovalService } from "./approvals/service";
 import type { AuditLog } from "./audit/log";
 import { AppError, badRequest, internal, isAppError, notFound, payloadTooLarge } from "./errors";
 import { approvalsRouter } from "./http/approvals";
-import { auditRequests, auditRouter } from "./http/audit";
+import { auditRequests, auditRouter, type RefusalSampler } from "./http/audit";
 import { opsRouter, type Readiness } from "./http/ops";
 import { openApiDocument } from "./http/openapi";
 import { repairRouter } from "./http/repair";
@@ -15,7 +15,7 @@ import type { JobService } from "./jobs/service";
 import type { Logger } from "./logger";
 import type { ServiceMetrics } from "./metrics";
 import type { RecoveryService } from "./recovery/service";
-import { authenticate, identify, mutationRateLimit, requireRole, type TokenVerifier } from "./security";
+import { authenticate, identify, mutationRateLimit, refusalRateLimit, requireRole, type TokenVerifier } from "./security";
 import type { WebhookHandler } from "./webhooks/handler";
 
 /** Everything the HTTP layer serves, built by the assembly (assembly.ts); routes do their own auth. */
@@ -34,6 +34,10 @@ export interface AppDeps {
     bodyLimit: number;
     /** Mutating requests per caller per minute. */
     rateLimitPerMinute: number;
+    /** Refused requests of any method per caller (per address without a token) per minute. */
+    refusalRateLimitPerMinute: number;
+    /** Where refused requests are recorded, sampled. */
+    refusals: RefusalSampler;
     /** Directory of the dashboard's static files, served at `/`. @default none */
     webDir?: string;
 }
@@ -78,7 +82,13 @@ function defineRoutes(app: express.Application, deps: AppDeps): void {
     });
     const auth: AuthDeps = { authenticate: authenticate(deps.tokens), requireRole };
     // Every /v1 request is recorded when answered and rate-limited per caller before its route runs.
-    app.use("/v1", auditRequests(deps.audit), identify(deps.tokens), mutationRateLimit({ limit: deps.rateLimitPerMinute }));
+    app.use(
+        "/v1",
+        auditRequests(deps.audit, deps.refusals),
+        identify(deps.tokens),
+        refusalRateLimit({ limit: deps.refusalRateLimitPerMinute }),
+        mutationRateLimit({ limit: deps.rateLimitPerMinute }),
+    );
     app.use("/v1", apiRouter(deps.jobs, auth));
     app.use("/v1", approvalsRouter(deps.approvals, auth));
     app.use("/v1", auditRouter(deps.audit, auth));

@@ -18,6 +18,7 @@ import { ApprovalStore } from "./approvals/store";
 import { createApp } from "./app";
 import { AuditLog } from "./audit/log";
 import { ConfigError, PULUMI_VERSION, REPO_ROOT, type ServiceConfig } from "./config";
+import { RefusalSampler } from "./http/audit";
 import type { Readiness } from "./http/ops";
 import { JobReader } from "./jobs/reader";
 import { JobService } from "./jobs/service";
@@ -123,7 +124,7 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
     // Stores: the job store, and one durable file for the approvals, deliveries and findings.
     const jobStore = new SqliteJobStore(path.join(config.dataDir, "jobs.sqlite"));
     const durable = openSqlite(path.join(config.dataDir, "safety.sqlite"), { durable: true });
-    const audit = new AuditLog(path.join(config.dataDir, "audit.jsonl"), { redact: redactor.redactDeep, now });
+    const audit = new AuditLog(path.join(config.dataDir, "audit.jsonl"), { redact: redactor.redactDeep, now, maxBytes: config.auditMaxBytes });
 
     // Who may do what.
     const tokens = options.tokens ?? fileTokens(config.tokensFile);
@@ -167,7 +168,8 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
                       {
                           hide: [config.dataDir, path.dirname(config.tokensFile), os.homedir()],
                           // the service's code and node_modules, the project, the CLI and plugins, a file backend's state
-                          readOnly: [REPO_ROOT, config.projectDir, path.dirname(process.execPath), config.pulumiBin, path.join(os.homedir(), ".pulumi", "plugins"), ...(backendDir ? [backendDir] : [])],
+                          readOnly: [REPO_ROOT, config.projectDir, path.dirname(process.execPath), config.pulumiBin, ...(backendDir ? [backendDir] : [])],
+                          plugins: path.join(os.homedir(), ".pulumi", "plugins"),
                           network: webhookSettings.sandbox.network,
                       },
                       checkoutRoot,
@@ -236,6 +238,7 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
         const checks = { cli, backend, store: probeWritable(config.dataDir) };
         return { ready: Object.values(checks).every((c) => c.ok), checks };
     };
+    const refusals = new RefusalSampler(audit, { onRefused: (status) => metrics.refused(status), now });
     const app = createApp({
         jobs,
         approvals,
@@ -248,6 +251,8 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
         readiness,
         bodyLimit: config.bodyLimit,
         rateLimitPerMinute: config.rateLimitPerMinute,
+        refusalRateLimitPerMinute: config.refusalRateLimitPerMinute,
+        refusals,
         webDir: options.webDir ?? path.join(__dirname, "web"),
     });
 
@@ -282,6 +287,7 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
             pool.close();
             server.closeAllConnections();
             jobStore.close();
+            refusals.close();
             audit.close();
             durable.close();
             logger.info("shut down");

@@ -69,6 +69,10 @@ const EnvSchema = z.object({
     AUTOMATION_ENVIRONMENTS_DIR: absPath.optional(),
     /** Mutating requests per caller per minute. @default 120 */
     AUTOMATION_RATE_LIMIT_PER_MINUTE: int(1, 100_000).default(120),
+    /** Refused requests (401, 403, 4xx of any method) per caller, or per address without a token, per minute. @default 60 */
+    AUTOMATION_REFUSAL_RATE_LIMIT_PER_MINUTE: int(1, 100_000).default(60),
+    /** Size after which the audit log is rotated (the chain goes on in the next file). @default 67108864 (64 MiB) */
+    AUTOMATION_AUDIT_MAX_BYTES: int(4096, 2 ** 40).default(64 * 1024 * 1024),
     /** Shared secret of the GitHub webhook; setting it turns webhooks on. @default off */
     AUTOMATION_GITHUB_WEBHOOK_SECRET: z.string().min(16, "must be at least 16 characters; generate one with `openssl rand -hex 32`").optional(),
     /** Comma-separated owner/name repositories allowed to send webhooks (required with the secret). */
@@ -142,6 +146,8 @@ export interface ServiceConfig {
     logLevel: z.infer<typeof EnvSchema>["LOG_LEVEL"];
     environmentsDir: string;
     rateLimitPerMinute: number;
+    refusalRateLimitPerMinute: number;
+    auditMaxBytes: number;
     /** Present when GitHub webhooks are on. */
     webhooks?: WebhookSettings;
     /** Present when a GitHub token is configured (PR comments, private fetches). */
@@ -220,6 +226,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
         logLevel: e.LOG_LEVEL,
         environmentsDir: e.AUTOMATION_ENVIRONMENTS_DIR ?? path.join(e.AUTOMATION_PROJECT_DIR, "environments"),
         rateLimitPerMinute: e.AUTOMATION_RATE_LIMIT_PER_MINUTE,
+        refusalRateLimitPerMinute: e.AUTOMATION_REFUSAL_RATE_LIMIT_PER_MINUTE,
+        auditMaxBytes: e.AUTOMATION_AUDIT_MAX_BYTES,
         ...(e.AUTOMATION_GITHUB_WEBHOOK_SECRET
             ? {
                   webhooks: {

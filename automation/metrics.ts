@@ -7,6 +7,8 @@ export interface ServiceMetrics extends JobMetrics {
     /** Wires the queue gauges to a live source, read at scrape time. */
     watchQueue(depth: () => { running: number; waiting: number }): void;
     observeHttp(method: string, route: string, status: number, seconds: number): void;
+    /** A refused request (401, 403, 400, 429): counted, while the audit log keeps only a sample. */
+    refused(status: number): void;
 }
 
 /** One registry per service instance (tests build several apps in one process). */
@@ -29,6 +31,7 @@ export function createMetrics(): ServiceMetrics {
         buckets: [0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1],
         registers: [registry],
     });
+    const refused = new Counter({ name: "automation_http_refused_total", help: "Requests refused as unauthenticated, forbidden, malformed or rate-limited, by status.", labelNames: ["status"], registers: [registry] });
     let depth = () => ({ running: 0, waiting: 0 });
     new Gauge({
         name: "automation_queue_depth",
@@ -55,5 +58,6 @@ export function createMetrics(): ServiceMetrics {
             if (seconds > 0) duration.observe({ op: job.op, stack: job.stack }, seconds);
         },
         observeHttp: (method, route, status, seconds) => http.observe({ method, route, status: String(status) }, seconds),
+        refused: (status) => refused.inc({ status: String(status) }),
     };
 }

@@ -66,32 +66,124 @@ export interface VerifyResult {
 export const TRUNCATED = "audit.truncated";
 
 /**
- * Checks every line: parseable, consecutive seq, links to the previous hash, hash matches, and
- * no entry saying the end of the log was cut off (the chain resumes after such a cut).
+ * Checks lines one at a time, as they are read: parseable, consecutive seq, linked to the
+ * previous hash, hash matching, and no entry saying the end of the log was cut off (the chain
+ * resumes after such a cut). Nothing but the last hash is kept, so a log of any size verifies
+ * in constant memory.
  */
-export function verifyLines(lines: readonly string[]): VerifyResult {
-    let prev = GENESIS;
-    let expectedSeq = 1;
-    for (let i = 0; i < lines.length; i++) {
-        const line = i + 1;
+export class ChainVerifier {
+    private prev = GENESIS;
+    private expectedSeq = 1;
+    private line = 0;
+    private bad: VerifyResult["firstBad"];
+
+    /** Feeds the next line; false once the chain is broken (the rest need not be read). */
+    feed(text: string): boolean {
+        if (this.bad) return false;
+        const line = ++this.line;
         let e: AuditEntry;
         try {
-            e = JSON.parse(lines[i]) as AuditEntry;
+            e = JSON.parse(text) as AuditEntry;
         } catch {
-            return { ok: false, entries: lines.length, firstBad: { line, reason: "not valid JSON" } };
+            this.bad = { line, reason: "not valid JSON" };
+            return false;
         }
         const { hash, ...rest } = e;
-        if (e.seq !== expectedSeq) return { ok: false, entries: lines.length, firstBad: { line, seq: e.seq, reason: `seq ${e.seq} where ${expectedSeq} was expected (entry removed or inserted)` } };
-        if (e.prev !== prev) return { ok: false, entries: lines.length, firstBad: { line, seq: e.seq, reason: "prev does not match the hash of the entry before it" } };
-        if (entryHash(rest) !== hash) return { ok: false, entries: lines.length, firstBad: { line, seq: e.seq, reason: "content does not match its hash (entry edited)" } };
-        if (e.action === TRUNCATED) {
+        if (e.seq !== this.expectedSeq) this.bad = { line, seq: e.seq, reason: `seq ${e.seq} where ${this.expectedSeq} was expected (entry removed or inserted)` };
+        else if (e.prev !== this.prev) this.bad = { line, seq: e.seq, reason: "prev does not match the hash of the entry before it" };
+        else if (entryHash(rest) !== hash) this.bad = { line, seq: e.seq, reason: "content does not match its hash (entry edited)" };
+        else if (e.action === TRUNCATED) {
             const missing = e.details?.missing as { fromSeq: number; toSeq: number } | undefined;
-            return { ok: false, entries: lines.length, firstBad: { line, seq: e.seq, reason: `entries ${missing?.fromSeq}–${missing?.toSeq} were cut from the end of the log while the service was down` } };
+            this.bad = { line, seq: e.seq, reason: `entries ${missing?.fromSeq}–${missing?.toSeq} were cut from the end of the log while the service was down` };
         }
-        prev = hash;
-        expectedSeq++;
+        if (this.bad) return false;
+        this.prev = hash;
+        this.expectedSeq++;
+        return true;
     }
-    return { ok: true, entries: lines.length };
+
+    /** The verdict; `entries` counts the lines read, which is every line unless the chain broke. */
+    result(totalLines = this.line): VerifyResult {
+        return this.bad ? { ok: false, entries: totalLines, firstBad: this.bad } : { ok: true, entries: this.line };
+    }
+
+    get lastSeq(): number {
+        return this.expectedSeq - 1;
+    }
+
+    get lastHash(): string {
+        return this.prev;
+    }
+}
+
+/** Verifies whole lines held in memory (small logs, tests). */
+export function verifyLines(lines: readonly string[]): VerifyResult {
+    const v = new ChainVerifier();
+    for (const l of lines) if (!v.feed(l)) break;
+    return v.result(lines.length);
+}
+
+/** The non-empty lines of `file`, read in chunks: a log of any size never sits whole in memory. */
+export function* readLines(file: string, chunkBytes = 1 << 16): Generator<string> {
+    let fd: number;
+    try {
+        fd = fs.openSync(file, "r");
+    } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
+        throw e;
+    }
+    try {
+        const buf = Buffer.alloc(chunkBytes);
+        let carry = Buffer.alloc(0);
+        for (;;) {
+            const n = fs.readSync(fd, buf, 0, buf.length, null);
+            if (n === 0) break;
+            let data = Buffer.concat([carry, buf.subarray(0, n)]);
+            let nl: number;
+            while ((nl = data.indexOf(0x0a)) >= 0) {
+                if (nl > 0) yield data.subarray(0, nl).toString("utf8");
+                data = data.subarray(nl + 1);
+            }
+            carry = Buffer.from(data);
+        }
+        if (carry.length) yield carry.toString("utf8");
+    } finally {
+        fs.closeSync(fd);
+    }
+}
+
+/** The last non-empty line of `file`, read from its end. */
+function lastLine(file: string): string | undefined {
+    if (!fs.existsSync(file)) return undefined;
+    const size = fs.statSync(file).size;
+    const fd = fs.openSync(file, "r");
+    try {
+        let tail = Buffer.alloc(0);
+        for (let end = size; end > 0; ) {
+            const start = Math.max(0, end - (1 << 16));
+            const buf = Buffer.alloc(end - start);
+            fs.readSync(fd, buf, 0, buf.length, start);
+            tail = Buffer.concat([buf, tail]);
+            const trimmed = tail.subarray(0, tail[tail.length - 1] === 0x0a ? tail.length - 1 : tail.length);
+            const nl = trimmed.lastIndexOf(0x0a);
+            if (nl >= 0 || start === 0) return trimmed.subarray(nl + 1).toString("utf8") || undefined;
+            end = start;
+        }
+        return undefined;
+    } finally {
+        fs.closeSync(fd);
+    }
+}
+
+/** Longest string kept in an entry; longer ones (a 14,000-character path) are cut with a note. */
+export const MAX_AUDIT_STRING = 1024;
+
+/** Cuts every string in a record to MAX_AUDIT_STRING characters. */
+function capStrings<T>(value: T): T {
+    if (typeof value === "string") return (value.length > MAX_AUDIT_STRING ? `${value.slice(0, MAX_AUDIT_STRING)}…[${value.length - MAX_AUDIT_STRING} more characters]` : value) as T;
+    if (Array.isArray(value)) return value.map(capStrings) as T;
+    if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, capStrings(v)])) as T;
+    return value;
 }
 
 export interface AuditPage {
@@ -113,15 +205,22 @@ export interface AuditLogOptions {
     /** Applied to every record before it is written; the service passes its redactor. */
     redact?: <T>(value: T) => T;
     now?: () => Date;
+    /**
+     * Size after which the file is rotated: renamed to `<file>.<n>` (n = 1, 2, ... oldest
+     * first) and a new one begun, the chain going on across files. @default 64 MiB
+     */
+    maxBytes?: number;
 }
 
 /**
  * Append-only, hash-chained JSON Lines file. Each append is written with one `write` and
  * fsync'd before it returns, so an acknowledged entry survives a crash or power loss; one
- * process (the service) writes it. The chain cannot show lines cut from its end, so the head
- * (last seq and hash) is also kept in memory and in `<file>.head`, written after the fsync:
- * `verify` compares the file with the head, and a start-up that finds the file shorter than
- * the head records an `audit.truncated` entry, which verification then reports.
+ * process (the service) writes it. Past `maxBytes` the file is rotated; the chain runs on
+ * through the rotated files, which verification and paging read oldest first, line by line.
+ * The chain cannot show lines cut from its end, so the head (last seq and hash) is also kept in
+ * memory and in `<file>.head`, written after the fsync: `verify` compares the log with the
+ * head, and a start-up that finds the log shorter than the head records an `audit.truncated`
+ * entry, which verification then reports.
  *
  * A separate file rather than a table in the job store, because it must outlive and be
  * checkable without the service (`jq`, `sha256sum`), can be shipped to write-once storage
@@ -131,29 +230,36 @@ export class AuditLog {
     private fd: number;
     private seq = 0;
     private prev = GENESIS;
+    private bytes = 0;
     private readonly redact: <T>(value: T) => T;
     private readonly now: () => Date;
+    private readonly maxBytes: number;
 
     constructor(readonly file: string, options: AuditLogOptions = {}) {
         this.redact = options.redact ?? (<T>(v: T) => v);
         this.now = options.now ?? (() => new Date());
+        this.maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
         fs.mkdirSync(path.dirname(file), { recursive: true });
         const tornBytes = this.dropTornTail();
-        const lines = this.lines();
+        const files = this.files();
+        const last = files.reduceRight<string | undefined>((found, f) => found ?? lastLine(f), undefined);
         let tailReadable = true;
-        if (lines.length > 0) {
+        if (last !== undefined) {
             try {
-                const last = JSON.parse(lines[lines.length - 1]) as AuditEntry;
-                this.seq = last.seq;
-                this.prev = last.hash;
+                const entry = JSON.parse(last) as AuditEntry;
+                this.seq = entry.seq;
+                this.prev = entry.hash;
             } catch {
                 // a tampered last line: keep appending after it; verify() reports it
-                this.seq = lines.length;
+                let n = 0;
+                for (const f of files) for (const _ of readLines(f)) n++;
+                this.seq = n;
                 tailReadable = false;
             }
         }
         const head = this.readHead();
         this.fd = fs.openSync(file, "a", 0o600);
+        this.bytes = fs.fstatSync(this.fd).size;
         if (head && tailReadable && (head.seq > this.seq || (head.seq === this.seq && head.hash !== this.prev))) {
             this.append({
                 actor: { name: "audit", via: "system" },
@@ -168,14 +274,44 @@ export class AuditLog {
         }
     }
 
+    /** The rotated files, oldest first, then the current one. */
+    files(): string[] {
+        const dir = path.dirname(this.file);
+        const base = path.basename(this.file);
+        const rotated = fs
+            .readdirSync(dir)
+            .map((f) => ({ f, n: f.startsWith(`${base}.`) ? Number(f.slice(base.length + 1)) : NaN }))
+            .filter((x) => Number.isInteger(x.n) && x.n > 0)
+            .sort((a, b) => a.n - b.n)
+            .map((x) => path.join(dir, x.f));
+        return [...rotated, this.file];
+    }
+
     /** A crash mid-write can leave a last line without its newline; it was never acknowledged. */
     private dropTornTail(): number {
         if (!fs.existsSync(this.file)) return 0;
-        const buf = fs.readFileSync(this.file);
-        if (buf.length === 0 || buf[buf.length - 1] === 0x0a) return 0;
-        const keep = buf.lastIndexOf(0x0a) + 1;
-        fs.truncateSync(this.file, keep);
-        return buf.length - keep;
+        const size = fs.statSync(this.file).size;
+        if (size === 0) return 0;
+        const fd = fs.openSync(this.file, "r");
+        try {
+            // Only the tail is read: the last newline lies within the last line's length.
+            for (let end = size; end > 0; ) {
+                const start = Math.max(0, end - (1 << 16));
+                const buf = Buffer.alloc(end - start);
+                fs.readSync(fd, buf, 0, buf.length, start);
+                if (end === size && buf[buf.length - 1] === 0x0a) return 0;
+                const nl = buf.lastIndexOf(0x0a);
+                if (nl >= 0 || start === 0) {
+                    const keep = nl >= 0 ? start + nl + 1 : 0;
+                    fs.truncateSync(this.file, keep);
+                    return size - keep;
+                }
+                end = start;
+            }
+            return 0;
+        } finally {
+            fs.closeSync(fd);
+        }
     }
 
     private get headFile(): string {
@@ -191,31 +327,48 @@ export class AuditLog {
         }
     }
 
-    private lines(): string[] {
-        if (!fs.existsSync(this.file)) return [];
-        return fs.readFileSync(this.file, "utf8").split("\n").filter((l) => l.length > 0);
+    /** Every line of the log, rotated files first, read as a stream. */
+    private *lines(): Generator<string> {
+        for (const f of this.files()) yield* readLines(f);
     }
 
     append(record: AuditRecord): AuditEntry {
-        const clean = this.redact(record);
+        const clean = capStrings(this.redact(record));
         const body: Omit<AuditEntry, "hash"> = { ...clean, seq: this.seq + 1, at: this.now().toISOString(), prev: this.prev };
         const entry: AuditEntry = { ...body, hash: entryHash(body) };
-        fs.writeSync(this.fd, JSON.stringify(entry) + "\n");
+        const line = JSON.stringify(entry) + "\n";
+        fs.writeSync(this.fd, line);
         fs.fsyncSync(this.fd);
         this.seq = entry.seq;
         this.prev = entry.hash;
+        this.bytes += Buffer.byteLength(line);
         // After the fsync, so the head is never ahead of what the file durably holds.
         fs.writeFileSync(this.headFile, JSON.stringify({ seq: entry.seq, hash: entry.hash }) + "\n", { mode: 0o600 });
+        if (this.bytes >= this.maxBytes) this.rotate();
         return entry;
     }
 
+    /** Moves the full file aside as the next `<file>.<n>` and begins an empty one; the chain goes on. */
+    private rotate(): void {
+        fs.closeSync(this.fd);
+        const rotated = this.files().length; // rotated files + the current one: the next number
+        fs.renameSync(this.file, `${this.file}.${rotated}`);
+        this.fd = fs.openSync(this.file, "a", 0o600);
+        this.bytes = 0;
+    }
+
     verify(): VerifyResult {
-        const lines = this.lines();
-        const result = verifyLines(lines);
+        const v = new ChainVerifier();
+        let total = 0;
+        let broken = false;
+        for (const line of this.lines()) {
+            total++;
+            if (!broken && !v.feed(line)) broken = true;
+        }
+        const result = v.result(total);
         if (!result.ok || this.seq === 0) return result;
-        const last = JSON.parse(lines[lines.length - 1] ?? "null") as AuditEntry | null;
-        if (last?.seq !== this.seq || last.hash !== this.prev) {
-            return { ok: false, entries: lines.length, firstBad: { line: lines.length + 1, seq: (last?.seq ?? 0) + 1, reason: `the log ends at seq ${last?.seq ?? 0}, but this service wrote up to seq ${this.seq} (entries cut from the end)` } };
+        if (v.lastSeq !== this.seq || v.lastHash !== this.prev) {
+            return { ok: false, entries: total, firstBad: { line: total + 1, seq: v.lastSeq + 1, reason: `the log ends at seq ${v.lastSeq}, but this service wrote up to seq ${this.seq} (entries cut from the end)` } };
         }
         return result;
     }

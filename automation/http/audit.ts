@@ -1,6 +1,6 @@
 import { Router, type RequestHandler } from "express";
 import { z } from "zod";
-import type { AuditLog } from "../audit/log";
+import type { AuditLog, AuditRecord } from "../audit/log";
 import { principalOf } from "../security/middleware";
 import type { AuthDeps } from "./routes";
 import { StackName, parse } from "./schemas";
@@ -23,6 +23,8 @@ export function auditRouter(audit: AuditLog, auth: AuthDeps): Router {
 }
 
 const MUTATING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+/** Refusals that anyone can cause by the thousand: sampled, not written one entry each. */
+const REFUSALS = new Set([400, 401, 403, 429]);
 
 /** A path segment decoded, or as sent when it does not decode (`%ZZ`): this runs after the response, where nothing may throw. */
 export function decodedSegment(raw: string | undefined): string | undefined {
@@ -35,31 +37,86 @@ export function decodedSegment(raw: string | undefined): string | undefined {
 }
 
 /**
- * Records every mutating /v1 request, and every refused one (401/403), when its response is
- * sent: who, what, from where, which preview, and the status. Mount before the routes.
+ * Records refused requests without letting a flood fill the disk: the first refusal of each
+ * (address, caller, status) in a window is written in full, the others only counted, and one
+ * `http.refused-repeats` entry per key gives the count when the window ends. At most `maxKeys`
+ * keys are tracked; beyond that, refusals are counted under one overflow key.
  */
-export function auditRequests(audit: AuditLog): RequestHandler {
+export class RefusalSampler {
+    private windows = new Map<string, { count: number; since: string; sample: AuditRecord }>();
+    private readonly timer: NodeJS.Timeout;
+
+    constructor(
+        private readonly audit: Pick<AuditLog, "append">,
+        private readonly options: { windowMs?: number; maxKeys?: number; onRefused?: (status: number) => void; now?: () => Date } = {},
+    ) {
+        this.timer = setInterval(() => this.flush(), options.windowMs ?? 60_000);
+        this.timer.unref();
+    }
+
+    record(status: number, record: AuditRecord): void {
+        this.options.onRefused?.(status);
+        let key = `${record.from}|${record.actor.name}|${status}`;
+        if (!this.windows.has(key) && this.windows.size >= (this.options.maxKeys ?? 1000)) key = "overflow";
+        const w = this.windows.get(key);
+        if (w) {
+            w.count++;
+            return;
+        }
+        this.windows.set(key, { count: 0, since: (this.options.now?.() ?? new Date()).toISOString(), sample: record });
+        this.audit.append(key === "overflow" ? { ...record, details: { ...record.details, overflow: true } } : record);
+    }
+
+    /** Writes the counts of the window that ends now. */
+    flush(): void {
+        const ended = this.windows;
+        this.windows = new Map();
+        for (const [key, w] of ended) {
+            if (w.count === 0) continue;
+            const { actor, from, action } = w.sample;
+            this.audit.append({ actor, from, action: "http.refused-repeats", result: "denied", details: { of: action, key, repeats: w.count, since: w.since } });
+        }
+    }
+
+    close(): void {
+        clearInterval(this.timer);
+        this.flush();
+    }
+}
+
+/**
+ * Records every mutating /v1 request, and every refused one (400, 401, 403, 429, through the
+ * sampler), when its response is sent: who, what, from where, which preview, and the status.
+ * Mount before the routes. Nothing here may throw: it runs after the response.
+ */
+export function auditRequests(audit: AuditLog, refusals: RefusalSampler): RequestHandler {
     return (req, res, next) => {
         res.on("finish", () => {
-            // the webhook route records its own, richer entries, rejections included
-            if (req.originalUrl.startsWith("/v1/webhooks/")) return;
-            const denied = res.statusCode === 401 || res.statusCode === 403;
-            if (!MUTATING.has(req.method) && !denied) return;
-            const principal = principalOf(res);
-            const location = res.getHeader("location");
-            const jobId = typeof location === "string" ? /\/v1\/jobs\/([^/]+)$/.exec(location)?.[1] : undefined;
-            const body = (req.body ?? {}) as { previewId?: unknown };
-            const stack = decodedSegment(/\/v1\/stacks\/([^/?]+)/.exec(req.originalUrl)?.[1]);
-            audit.append({
-                actor: principal ?? { name: "anonymous", via: "token" },
-                action: `http.${req.method.toLowerCase()}`,
-                from: req.ip ?? "unknown",
-                result: denied ? "denied" : res.statusCode < 400 ? "ok" : "failed",
-                ...(stack ? { stack } : {}),
-                ...(jobId ? { jobId } : {}),
-                ...(typeof body.previewId === "string" ? { previewId: body.previewId } : {}),
-                details: { path: req.originalUrl.split("?")[0], status: res.statusCode },
-            });
+            try {
+                // the webhook route records its own, richer entries, rejections included
+                if (req.originalUrl.startsWith("/v1/webhooks/")) return;
+                const refused = REFUSALS.has(res.statusCode);
+                if (!MUTATING.has(req.method) && !refused) return;
+                const principal = principalOf(res);
+                const location = res.getHeader("location");
+                const jobId = typeof location === "string" ? /\/v1\/jobs\/([^/]+)$/.exec(location)?.[1] : undefined;
+                const body = (req.body ?? {}) as { previewId?: unknown };
+                const stack = decodedSegment(/\/v1\/stacks\/([^/?]+)/.exec(req.originalUrl)?.[1]);
+                const record: AuditRecord = {
+                    actor: principal ?? { name: "anonymous", via: "token" },
+                    action: `http.${req.method.toLowerCase().slice(0, 10)}`,
+                    from: req.ip ?? "unknown",
+                    result: res.statusCode === 401 || res.statusCode === 403 ? "denied" : res.statusCode === 429 ? "rate-limited" : res.statusCode < 400 ? "ok" : "failed",
+                    ...(stack ? { stack } : {}),
+                    ...(jobId ? { jobId } : {}),
+                    ...(typeof body.previewId === "string" ? { previewId: body.previewId } : {}),
+                    details: { path: req.originalUrl.split("?")[0], status: res.statusCode },
+                };
+                if (refused) refusals.record(res.statusCode, record);
+                else audit.append(record);
+            } catch {
+                // The response is gone; an audit failure must not take the process with it.
+            }
         });
         next();
     };

@@ -1,5 +1,4 @@
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 
 /**
@@ -27,9 +26,14 @@ export interface SandboxSettings {
      * (the worker and the program's dependencies), the CLI and its plugins, a `file://` state.
      */
     readOnly: readonly string[];
+    /** The Pulumi plugins directory (`~/.pulumi/plugins`), shown read-only in the sandbox's home. */
+    plugins?: string;
     /** Let the preview reach the network (and the service's loopback). @default false */
     network: boolean;
 }
+
+/** The sandbox's home: scratch space in its private /tmp, where the CLI keeps its workspace files. */
+export const SANDBOX_HOME = "/tmp/home";
 
 const depth = (p: string) => path.resolve(p).split(path.sep).filter(Boolean).length;
 
@@ -49,6 +53,7 @@ export function sandboxArgs(settings: SandboxSettings, checkoutRoot: string): st
     // Stable sort: at one depth, hides come before what is shown again.
     mounts.sort((a, b) => depth(a[1]) - depth(b[1]));
     for (const [kind, p] of mounts) args.push(kind, p, ...(kind === "--tmpfs" ? [] : [p]));
+    if (settings.plugins && fs.existsSync(settings.plugins)) args.push("--ro-bind", path.resolve(settings.plugins), path.join(SANDBOX_HOME, ".pulumi", "plugins"));
     // The empty stand-ins become read-only once everything inside them is mounted.
     for (const [kind, p] of mounts) if (kind === "--tmpfs") args.push("--remount-ro", p);
     args.push("--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--new-session", "--cap-drop", "ALL");
@@ -61,15 +66,17 @@ export function sandboxArgs(settings: SandboxSettings, checkoutRoot: string): st
 const BASE_VARIABLES = ["PATH", "LANG", "LC_ALL", "TZ"];
 
 /**
- * The environment of a sandboxed preview: PATH and locale, a private HOME, the Pulumi backend
+ * The environment of a sandboxed preview: PATH and locale, a scratch HOME, the Pulumi backend
  * and passphrase (the preview must read and decrypt the stack's state), and the variables the
  * configuration names (`AUTOMATION_PR_PREVIEW_ENV`, e.g. read-only cloud credentials); never the
  * service's credentials or its own settings.
  */
 export function sandboxEnvironment(workerEnv: Readonly<NodeJS.ProcessEnv>, allowed: readonly string[]): NodeJS.ProcessEnv {
-    const env: NodeJS.ProcessEnv = { HOME: os.homedir() };
+    const env: NodeJS.ProcessEnv = { HOME: SANDBOX_HOME };
     for (const key of [...BASE_VARIABLES, ...allowed]) if (workerEnv[key] !== undefined) env[key] = workerEnv[key];
     for (const [key, value] of Object.entries(workerEnv)) if (key.startsWith("PULUMI_")) env[key] = value;
+    // The CLI finds its home through the user database, not HOME: name it, in the scratch home.
+    env.PULUMI_HOME = path.join(SANDBOX_HOME, ".pulumi");
     return env;
 }
 

@@ -29,3 +29,25 @@ export function mutationRateLimit(options: MutationRateLimitOptions = {}): Reque
         validate: { keyGeneratorIpFallback: false },
     });
 }
+
+/**
+ * Limits refused requests (any status from 400 up) of every method, per caller, or per client
+ * address without a valid token: a flood of unauthenticated or malformed requests gets 429
+ * after `limit` in a window, whatever its method, while a caller whose requests succeed is never
+ * slowed. Counted when the response is sent, so the verdict is the route's own. The signed
+ * webhook route is not limited here: a stranger's flood from one address must not lock GitHub out.
+ */
+export function refusalRateLimit(options: MutationRateLimitOptions = {}): RequestHandler {
+    return rateLimit({
+        windowMs: options.windowMs ?? 60_000,
+        limit: options.limit ?? 60,
+        standardHeaders: "draft-8",
+        legacyHeaders: false,
+        skipSuccessfulRequests: true,
+        skip: (req) => req.originalUrl.startsWith("/v1/webhooks/"),
+        keyGenerator: (req, res) => principalOf(res)?.name ?? `ip:${req.ip}`,
+        handler: (_req, _res, next, opts) =>
+            next(new AppError("RATE_LIMITED", 429, `Too many refused requests; at most ${opts.limit} per ${Math.round(opts.windowMs / 1000)} s per caller. Check the token and the request.`, { limit: opts.limit, windowMs: opts.windowMs })),
+        validate: { keyGeneratorIpFallback: false },
+    });
+}

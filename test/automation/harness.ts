@@ -185,6 +185,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
         AUTOMATION_CANCEL_GRACE_MS: "4000",
         AUTOMATION_SHUTDOWN_GRACE_MS: "500",
         AUTOMATION_RATE_LIMIT_PER_MINUTE: "100000",
+        AUTOMATION_REFUSAL_RATE_LIMIT_PER_MINUTE: "100000",
         ...opts.env,
     });
     const h: Harness = {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { AuditLog, AuditRecord, canonicalJson } from "../../../automation/audit/log";
+import { AuditLog, AuditRecord, canonicalJson, MAX_AUDIT_STRING, readLines } from "../../../automation/audit/log";
 import { createRedactor, REDACTED } from "../../../automation/security/redact";
 
 const rec = (action: string, stack = "dev", extra: Partial<AuditRecord> = {}): AuditRecord => ({
@@ -124,5 +124,45 @@ describe("audit log", () => {
     });
     it("hashes the same content the same way whatever the key order", () => {
         assert.equal(canonicalJson({ b: 1, a: { d: [1, { y: 2, x: 1 }], c: null } }), canonicalJson({ a: { c: null, d: [1, { x: 1, y: 2 }] }, b: 1 }));
+    });
+    it("rotates past its size limit into numbered files and keeps one chain across them, verified and paged in order", () => {
+        const log = new AuditLog(file, { maxBytes: 2000 });
+        for (let i = 0; i < 40; i++) log.append(rec("job.create", "dev", { details: { i } }));
+        const files = log.files();
+        assert.ok(files.length >= 4, files.join(", "));
+        assert.deepEqual(files.slice(0, 3).map((f) => path.basename(f)), ["audit.jsonl.1", "audit.jsonl.2", "audit.jsonl.3"]);
+        for (const f of files.slice(0, -1)) assert.ok(fs.statSync(f).size < 2000 + 600, `${f} is about the limit`);
+        assert.deepEqual(log.verify(), { ok: true, entries: 40 });
+        assert.deepEqual(log.page({ after: 10, limit: 5 }).entries.map((e) => e.seq), [11, 12, 13, 14, 15]);
+        log.close();
+        // a restart continues the chain from the newest file, even when the current one is empty
+        const again = new AuditLog(file, { maxBytes: 2000 });
+        assert.equal(again.append(rec("job.create")).seq, 41);
+        assert.equal(again.verify().ok, true);
+        again.close();
+    });
+    it("finds an entry edited in a rotated file", () => {
+        const log = new AuditLog(file, { maxBytes: 2000 });
+        for (let i = 0; i < 30; i++) log.append(rec("job.create", "dev", { details: { i } }));
+        const first = `${file}.1`;
+        fs.writeFileSync(first, fs.readFileSync(first, "utf8").replace('"i":2}', '"i":99}'));
+        const v = log.verify();
+        assert.equal(v.ok, false);
+        assert.deepEqual([v.firstBad?.seq, v.firstBad?.reason], [3, "content does not match its hash (entry edited)"]);
+        log.close();
+    });
+    it("cuts a 14,000-character string to 1 KiB with a note of what was cut, so a hostile path cannot bloat it", () => {
+        const log = new AuditLog(file);
+        const entry = log.append(rec("http.get", "dev", { details: { path: "/v1/" + "a".repeat(14_000) } }));
+        const p = entry.details!.path as string;
+        assert.equal(p.length, MAX_AUDIT_STRING + `…[${14_005 - MAX_AUDIT_STRING} more characters]`.length);
+        assert.ok(fs.statSync(file).size < 2 * MAX_AUDIT_STRING);
+        assert.equal(log.verify().ok, true);
+        log.close();
+    });
+    it("reads lines across chunk boundaries, so a log of any size is read a piece at a time", () => {
+        fs.writeFileSync(file, "first line\nsecond, longer line\n\nthird");
+        assert.deepEqual([...readLines(file, 7)], ["first line", "second, longer line", "third"]);
+        assert.deepEqual([...readLines(path.join(dir, "absent"))], []);
     });
 });

@@ -30,12 +30,19 @@ describe("the pull-request sandbox's arguments and environment", () => {
         for (const flag of ["--unshare-pid", "--unshare-ipc", "--unshare-net", "--die-with-parent", "--new-session"]) assert.ok(args.includes(flag), flag);
         assert.deepEqual(args.slice(args.indexOf("--cap-drop"), args.indexOf("--cap-drop") + 2), ["--cap-drop", "ALL"]);
     });
+    it("shows the Pulumi plugins read-only in the sandbox's scratch home", () => {
+        const plugins = path.join(root, "plugins");
+        fs.mkdirSync(plugins);
+        const args = sandboxArgs({ hide: [], readOnly: [], plugins, network: false }, checkout);
+        const i = args.indexOf(plugins);
+        assert.deepEqual(args.slice(i - 1, i + 2), ["--ro-bind", plugins, "/tmp/home/.pulumi/plugins"]);
+    });
     it("shares the network only when the configuration grants it", () => {
         assert.ok(!sandboxArgs({ hide: [], readOnly: [], network: true }, checkout).includes("--unshare-net"));
     });
     it("passes PATH, locale, the Pulumi variables and the named ones, and nothing else of the service's", () => {
         const env = sandboxEnvironment({ PATH: "/bin", LANG: "C", PULUMI_BACKEND_URL: "file:///s", PULUMI_CONFIG_PASSPHRASE: "p", AWS_REGION: "eu-west-1", AWS_SECRET_ACCESS_KEY: "k", GITHUB_TOKEN: "t" }, ["AWS_REGION"]);
-        assert.deepEqual(env, { HOME: os.homedir(), PATH: "/bin", LANG: "C", PULUMI_BACKEND_URL: "file:///s", PULUMI_CONFIG_PASSPHRASE: "p", AWS_REGION: "eu-west-1" });
+        assert.deepEqual(env, { HOME: "/tmp/home", PULUMI_HOME: "/tmp/home/.pulumi", PATH: "/bin", LANG: "C", PULUMI_BACKEND_URL: "file:///s", PULUMI_CONFIG_PASSPHRASE: "p", AWS_REGION: "eu-west-1" });
     });
     it("finds bubblewrap on PATH, which npm run setup installs", () => {
         assert.match(findBwrap() ?? "", /\/bwrap$/);

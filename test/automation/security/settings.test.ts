@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { ConfigError, loadConfig } from "../../../automation/config";
+import { findBwrap } from "../../../automation/pulumi/sandbox";
 
 /** The configuration's problems as loadConfig reports them, or [] when it loads. */
 function problems(env: Record<string, string>): string[] {
@@ -22,7 +23,16 @@ describe("webhook, rate-limit and policy settings from the one configuration sch
             gitUrl: "https://github.com/{repository}.git",
             projectPath: ".",
             allowForks: false,
+            sandbox: { bwrap: findBwrap()!, network: false, env: [] },
         });
+    });
+    it("refuses to turn webhooks on where bubblewrap, the sandbox of pull-request previews, is missing", () => {
+        assert.match(problems({ PATH: "/nonexistent", AUTOMATION_GITHUB_WEBHOOK_SECRET: "s".repeat(16), AUTOMATION_GITHUB_REPOSITORIES: "a/b" }).join("\n"), /no bwrap is on PATH; install it/);
+    });
+    it("reads what a pull-request preview may see: named variables (never the service's own) and the network", () => {
+        const base = { AUTOMATION_GITHUB_WEBHOOK_SECRET: "s".repeat(16), AUTOMATION_GITHUB_REPOSITORIES: "a/b" };
+        assert.deepEqual(loadConfig({ ...base, AUTOMATION_PR_PREVIEW_ENV: "AWS_REGION, AWS_PROFILE", AUTOMATION_PR_PREVIEW_NETWORK: "true" }).webhooks?.sandbox, { bwrap: findBwrap()!, network: true, env: ["AWS_REGION", "AWS_PROFILE"] });
+        assert.match(problems({ ...base, AUTOMATION_PR_PREVIEW_ENV: "AUTOMATION_GITHUB_TOKEN" }).join("\n"), /AUTOMATION_PR_PREVIEW_ENV: must list variable names, none of the service's own/);
     });
     it("reads where pull-request heads come from and whether forks are previewed, refusing what cannot work", () => {
         const base = { AUTOMATION_GITHUB_WEBHOOK_SECRET: "s".repeat(16), AUTOMATION_GITHUB_REPOSITORIES: "acme/infra" };

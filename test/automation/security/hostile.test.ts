@@ -1,0 +1,69 @@
+// Hostile requests on loopback against the real service, each one a finding of the trust
+// review (issue "Service trust, second pass") reproduced: before its fix each of these broke
+// the service; rerun the file to check them all again.
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Harness, startHarness } from "../harness";
+
+const metric = (text: string, name: string, labels: string) => Number(new RegExp(`^${name}\\{${labels}\\} (\\d+)`, "m").exec(text)?.[1] ?? 0);
+
+describe("hostile requests against the real service", function () {
+    this.timeout(180_000);
+    let h: Harness;
+    const auditBytes = () => fs.readdirSync(h.dataDir).filter((f) => f.startsWith("audit.jsonl") && !f.endsWith(".head")).reduce((n, f) => n + fs.statSync(path.join(h.dataDir, f)).size, 0);
+
+    before(async () => {
+        h = await startHarness({ env: { AUTOMATION_REFUSAL_RATE_LIMIT_PER_MINUTE: "50" } });
+    });
+    after(() => h?.stop());
+
+    it("answers an undecodable stack name (%ZZ) with 400 to POST, PUT and DELETE without a token, stays up, lets a running update finish, and records it", async () => {
+        h.configure("dev", { count: 2, delayMs: 1500 });
+        const update = await h.call("POST", "/v1/stacks/dev/updates", { token: h.tokens.operator, body: {} });
+        assert.equal(update.status, 202);
+        for (const method of ["POST", "PUT", "DELETE"]) {
+            const r = await h.call(method, "/v1/stacks/%ZZ/previews");
+            assert.equal(r.status, 400, `${method}: ${JSON.stringify(r.body)}`);
+            assert.equal(r.body.error.code, "BAD_REQUEST");
+        }
+        assert.equal((await h.call("GET", "/healthz")).status, 200);
+        assert.equal((await h.waitFor(update.body.id)).state, "succeeded");
+        const audit = await h.call("GET", "/v1/audit?action=http", { token: h.tokens.admin });
+        const recorded = audit.body.entries.find((e: { details?: { path?: string } }) => e.details?.path === "/v1/stacks/%ZZ/previews");
+        assert.ok(recorded, "the malformed request is in the audit log");
+        assert.deepEqual([recorded.details.status, recorded.actor.name, recorded.stack], [400, "anonymous", "%ZZ"]);
+    });
+
+    it("turns a flood of unauthenticated requests with 14,000-character paths into 429 after the limit, for every method, writing a sample and a count instead of an entry each", async () => {
+        const before = auditBytes();
+        const longPath = `/v1/jobs/${"x".repeat(14_000)}`;
+        const statuses: number[] = [];
+        for (let i = 0; i < 300; i++) statuses.push((await h.call("GET", longPath)).status);
+        for (const method of ["POST", "PUT", "DELETE", "PATCH"]) statuses.push((await h.call(method, longPath)).status);
+        // the %ZZ requests of the test before count too: 3 of the 50
+        assert.equal(statuses.filter((s) => s === 401).length, 47);
+        assert.equal(statuses.filter((s) => s === 429).length, 304 - 47);
+        assert.deepEqual(statuses.slice(-4), [429, 429, 429, 429], "every method is limited");
+        const metrics = await (await fetch(`${h.url}/metrics`)).text();
+        assert.equal(metric(metrics, "automation_http_refused_total", 'status="401"'), 47);
+        assert.equal(metric(metrics, "automation_http_refused_total", 'status="429"'), 257);
+        const grown = auditBytes() - before;
+        assert.ok(grown < 8 * 1024, `the audit log grew ${grown} bytes for 304 refused requests`);
+        // a token holder is not held back by a stranger's flood from the same address
+        assert.equal((await h.call("GET", "/v1/stacks", { token: h.tokens.viewer })).status, 200);
+    });
+
+    it("writes the count of the repeats at the end of the window, and the log still verifies after a restart", async () => {
+        await h.restart();
+        const audit = await h.call("GET", "/v1/audit?action=http.refused-repeats", { token: h.tokens.admin });
+        assert.equal(audit.status, 200);
+        const repeats = audit.body.entries.map((e: { details: { repeats: number; key: string } }) => [e.details.key.split("|").slice(1).join("|"), e.details.repeats]);
+        assert.deepEqual(repeats.sort(), [
+            ["anonymous|400", 2],
+            ["anonymous|401", 46],
+            ["anonymous|429", 256],
+        ]);
+        assert.equal(audit.body.verification.ok, true);
+    });
+});
