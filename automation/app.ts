@@ -32,6 +32,8 @@ export interface AppDeps {
     readiness: () => Promise<Readiness>;
     /** Largest accepted JSON body in bytes; larger ones get 413. */
     bodyLimit: number;
+    /** Largest accepted GitHub delivery in bytes: GitHub's deliveries are larger than any API request. */
+    webhookBodyLimit: number;
     /** Mutating requests per caller per minute. */
     rateLimitPerMinute: number;
     /** Refused requests of any method per caller (per address without a token) per minute. */
@@ -71,8 +73,9 @@ function defineCommonMiddlewares(app: express.Application, deps: AppDeps): void 
         });
         next();
     });
-    // The raw bytes are kept for routes that verify a signature over them (GitHub webhooks).
-    app.use(express.json({ limit: deps.bodyLimit, strict: true, verify: (req, _res, buf) => void ((req as { rawBody?: Buffer }).rawBody = buf) }));
+    // GitHub deliveries are kept as raw bytes, which their signature covers, under their own limit.
+    app.use("/v1/webhooks/github", express.raw({ type: () => true, limit: deps.webhookBodyLimit }));
+    app.use(express.json({ limit: deps.bodyLimit, strict: true }));
 }
 
 function defineRoutes(app: express.Application, deps: AppDeps): void {
@@ -112,7 +115,7 @@ function defineRoutes(app: express.Application, deps: AppDeps): void {
 /** Errors from the JSON body parser carry a `type`; map the ones a client can cause. */
 function fromBodyParser(err: unknown, limit: number): AppError | undefined {
     const type = (err as { type?: unknown })?.type;
-    if (type === "entity.too.large") return payloadTooLarge(limit);
+    if (type === "entity.too.large") return payloadTooLarge((err as { limit?: number }).limit ?? limit);
     if (type === "entity.parse.failed") return badRequest("The request body is not valid JSON.");
     if (type === "encoding.unsupported" || type === "charset.unsupported") return new AppError("UNSUPPORTED_MEDIA_TYPE", 415, "Send the body as UTF-8 JSON.");
     // The router could not decode a path parameter (`%ZZ`).

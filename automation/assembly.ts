@@ -125,6 +125,9 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
     const jobStore = new SqliteJobStore(path.join(config.dataDir, "jobs.sqlite"));
     const durable = openSqlite(path.join(config.dataDir, "safety.sqlite"), { durable: true });
     const audit = new AuditLog(path.join(config.dataDir, "audit.jsonl"), { redact: redactor.redactDeep, now, maxBytes: config.auditMaxBytes });
+    const metrics = createMetrics();
+    // Refused requests are counted, and recorded as a sample per window (a flood must not fill the disk).
+    const refusals = new RefusalSampler(audit, { onRefused: (status) => metrics.refused(status), now });
 
     // Who may do what.
     const tokens = options.tokens ?? fileTokens(config.tokensFile);
@@ -177,7 +180,6 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
               }),
           }
         : undefined;
-    const metrics = createMetrics();
     const pool = createWorkerPool(config.concurrency);
     const jobs = new JobService({
         store: jobStore,
@@ -205,6 +207,8 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
               config: webhookSettings,
               store: new DeliveryStore(durable),
               audit,
+              refusals,
+              badSignatureLimit: config.refusalRateLimitPerMinute,
               stacks,
               policyOf,
               submit: (input) => jobs.submit(input),
@@ -238,7 +242,6 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
         const checks = { cli, backend, store: probeWritable(config.dataDir) };
         return { ready: Object.values(checks).every((c) => c.ok), checks };
     };
-    const refusals = new RefusalSampler(audit, { onRefused: (status) => metrics.refused(status), now });
     const app = createApp({
         jobs,
         approvals,
@@ -251,6 +254,7 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
         readiness,
         bodyLimit: config.bodyLimit,
         rateLimitPerMinute: config.rateLimitPerMinute,
+        webhookBodyLimit: config.webhookBodyLimit,
         refusalRateLimitPerMinute: config.refusalRateLimitPerMinute,
         refusals,
         webDir: options.webDir ?? path.join(__dirname, "web"),

@@ -63,6 +63,8 @@ const EnvSchema = z.object({
     AUTOMATION_TOKENS_FILE: absPath.optional(),
     /** Largest accepted request body in bytes. @default 65536 */
     AUTOMATION_BODY_LIMIT: int(256, 10 * 1024 * 1024).default(65_536),
+    /** Largest accepted GitHub delivery in bytes (GitHub sends up to 25 MB). @default 26214400 */
+    AUTOMATION_WEBHOOK_BODY_LIMIT: int(1024, 100 * 1024 * 1024).default(25 * 1024 * 1024),
     /** pino level. @default info */
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     /** Directory of the environment policies (`<stack>.yaml`). @default <project>/environments */
@@ -143,6 +145,7 @@ export interface ServiceConfig {
     policyPacks: string[];
     tokensFile: string;
     bodyLimit: number;
+    webhookBodyLimit: number;
     logLevel: z.infer<typeof EnvSchema>["LOG_LEVEL"];
     environmentsDir: string;
     rateLimitPerMinute: number;
@@ -223,6 +226,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
         policyPacks: e.AUTOMATION_POLICY_PACKS ?? defaultPolicyPacks(e.AUTOMATION_PROJECT_DIR),
         tokensFile: e.AUTOMATION_TOKENS_FILE ?? path.join(dataDir, "tokens.json"),
         bodyLimit: e.AUTOMATION_BODY_LIMIT,
+        webhookBodyLimit: e.AUTOMATION_WEBHOOK_BODY_LIMIT,
         logLevel: e.LOG_LEVEL,
         environmentsDir: e.AUTOMATION_ENVIRONMENTS_DIR ?? path.join(e.AUTOMATION_PROJECT_DIR, "environments"),
         rateLimitPerMinute: e.AUTOMATION_RATE_LIMIT_PER_MINUTE,

@@ -12,7 +12,7 @@ export function webhooksRouter(handler: WebhookHandler | undefined): Router {
         if (!handler) throw new AppError("WEBHOOKS_DISABLED", 404, "GitHub webhooks are off; set AUTOMATION_GITHUB_WEBHOOK_SECRET and AUTOMATION_GITHUB_REPOSITORIES.");
         const result = await handler.handle(
             { signature: req.get("x-hub-signature-256"), event: req.get("x-github-event"), delivery: req.get("x-github-delivery") },
-            (req as { rawBody?: Buffer }).rawBody,
+            Buffer.isBuffer(req.body) ? req.body : undefined,
             req.ip ?? "unknown",
         );
         res.status(result.status).json(result.body);

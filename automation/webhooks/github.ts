@@ -9,6 +9,8 @@ export interface GitHubClientOptions {
 export interface IssueComment {
     id: number;
     body: string;
+    /** The account that wrote it. */
+    author?: string;
 }
 
 export class GitHubError extends Error {
@@ -21,6 +23,7 @@ export class GitHubError extends Error {
 export class GitHubClient {
     private readonly apiUrl: string;
     private readonly fetch: typeof fetch;
+    private me: Promise<string> | undefined;
 
     constructor(private readonly options: GitHubClientOptions) {
         this.apiUrl = (options.apiUrl ?? "https://api.github.com").replace(/\/$/, "");
@@ -47,10 +50,17 @@ export class GitHubClient {
         const all: IssueComment[] = [];
         for (let page = 1; page <= 20; page++) {
             const batch = await this.request<IssueComment[]>("GET", `/repos/${repo}/issues/${issue}/comments?per_page=100&page=${page}`);
-            all.push(...batch.map((c) => ({ id: c.id, body: c.body })));
+            all.push(...batch.map((c) => ({ id: c.id, body: c.body, author: (c as { user?: { login?: string } }).user?.login })));
             if (batch.length < 100) break;
         }
         return all;
+    }
+
+    /** The login of the account the token acts as (asked once). */
+    login(): Promise<string> {
+        this.me ??= this.request<{ login: string }>("GET", "/user").then((u) => u.login);
+        this.me.catch(() => (this.me = undefined));
+        return this.me;
     }
 
     createComment(repo: string, issue: number, body: string): Promise<IssueComment> {
@@ -65,9 +75,11 @@ export class GitHubClient {
 /**
  * Posts `parts` on a PR, replacing the service's earlier comments that carry `marker` (in
  * order) instead of piling up new ones; earlier parts no longer needed are marked superseded.
+ * Only comments the service's own account wrote are edited: anyone can paste the marker.
  */
 export async function upsertComments(client: GitHubClient, repo: string, issue: number, marker: string, parts: readonly string[]): Promise<{ created: number; updated: number }> {
-    const existing = (await client.listComments(repo, issue)).filter((c) => c.body.includes(marker)).sort((a, b) => a.id - b.id);
+    const me = await client.login();
+    const existing = (await client.listComments(repo, issue)).filter((c) => c.author === me && c.body.includes(marker)).sort((a, b) => a.id - b.id);
     let created = 0;
     let updated = 0;
     for (let i = 0; i < parts.length; i++) {

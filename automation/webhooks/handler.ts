@@ -1,6 +1,7 @@
 import type { EnvironmentPolicy } from "../approvals/policy";
-import type { AuditLog } from "../audit/log";
-import { AppError, badRequest } from "../errors";
+import type { AuditLog, AuditRecord } from "../audit/log";
+import { createHash } from "node:crypto";
+import { AppError } from "../errors";
 import type { Job, JobOptions, Op } from "../jobs/types";
 import type { Principal } from "../security/roles";
 import type { DeliveryStore } from "./deliveries";
@@ -25,6 +26,10 @@ export interface WebhookDeps {
     config: WebhookConfig;
     store: DeliveryStore;
     audit: AuditLog;
+    /** Records unsigned (bad-signature) requests, sampled: anyone can send them by the thousand. */
+    refusals: { record(status: number, record: AuditRecord): void };
+    /** Bad-signature requests one address may send per minute before it gets 429; signed deliveries are never limited. @default 60 */
+    badSignatureLimit?: number;
     stacks: () => string[];
     policyOf: (stack: string) => EnvironmentPolicy;
     submit: (input: { stack: string; op: Op; options: JobOptions; principal: Principal }) => Promise<Job>;
@@ -70,33 +75,61 @@ interface PrTarget {
  */
 export class WebhookHandler {
     private readonly awaiting = new Map<string, PrTarget>();
+    /** Bad-signature requests per address in the current minute. */
+    private unsigned = new Map<string, number>();
+    private unsignedWindow = 0;
 
     constructor(private readonly deps: WebhookDeps) {}
 
+    /** A rejection of a signed delivery (it came from GitHub): audited in full. */
     private reject(code: string, status: number, message: string, from: string, headers: WebhookHeaders, details: Record<string, unknown> = {}): never {
         this.deps.audit.append({ actor: { name: "github", via: "webhook" }, action: "webhook.rejected", from, result: code, details: { event: headers.event, delivery: headers.delivery, ...details } });
         throw new AppError(code, status, message, details);
     }
 
-    async handle(headers: WebhookHeaders, rawBody: Buffer | undefined, from: string): Promise<WebhookResult> {
-        if (!rawBody || !verifyGithubSignature(this.deps.config.secret, rawBody, headers.signature)) {
-            this.reject("BAD_SIGNATURE", 401, "X-Hub-Signature-256 does not match the body signed with the webhook secret.", from, headers);
+    /** An unsigned request: sampled, and after the limit per address answered 429 without a record. */
+    private rejectUnsigned(from: string, headers: WebhookHeaders): never {
+        const minute = Math.floor(Date.now() / 60_000);
+        if (minute !== this.unsignedWindow) {
+            this.unsignedWindow = minute;
+            this.unsigned = new Map();
         }
+        const seen = (this.unsigned.get(from) ?? 0) + 1;
+        if (this.unsigned.size < 10_000 || this.unsigned.has(from)) this.unsigned.set(from, seen);
+        const limit = this.deps.badSignatureLimit ?? 60;
+        if (seen > limit) {
+            this.deps.refusals.record(429, { actor: { name: "anonymous", via: "webhook" }, action: "webhook.rejected", from, result: "RATE_LIMITED" });
+            throw new AppError("RATE_LIMITED", 429, `Too many requests with a bad signature from this address; at most ${limit} per minute.`, { limit });
+        }
+        this.deps.refusals.record(401, { actor: { name: "anonymous", via: "webhook" }, action: "webhook.rejected", from, result: "BAD_SIGNATURE", details: { event: headers.event?.slice(0, 100), delivery: headers.delivery?.slice(0, 100) } });
+        throw new AppError("BAD_SIGNATURE", 401, "X-Hub-Signature-256 does not match the body signed with the webhook secret.");
+    }
+
+    async handle(headers: WebhookHeaders, rawBody: Buffer | undefined, from: string): Promise<WebhookResult> {
+        if (!rawBody || !verifyGithubSignature(this.deps.config.secret, rawBody, headers.signature)) this.rejectUnsigned(from, headers);
+        // Signed from here on: every rejection is GitHub's delivery, audited in full, and none
+        // of them records the delivery, so a corrected redelivery is not refused as a replay.
         const event = headers.event;
         const delivery = headers.delivery;
-        if (!event || !delivery || !/^[A-Za-z0-9-]{1,100}$/.test(delivery)) throw badRequest("X-GitHub-Event and X-GitHub-Delivery are required.");
-        let payload: Record<string, any>;
+        if (!event || !delivery || !/^[A-Za-z0-9-]{1,100}$/.test(delivery)) this.reject("BAD_REQUEST", 400, "X-GitHub-Event and X-GitHub-Delivery are required.", from, headers);
+        let payload: Record<string, any> = {};
         try {
             payload = JSON.parse(rawBody!.toString("utf8")) as Record<string, any>;
         } catch {
-            throw badRequest("The webhook body is not JSON; configure the webhook with content type application/json.");
+            this.reject("BAD_REQUEST", 400, "The webhook body is not JSON; configure the webhook with content type application/json.", from, headers);
         }
         const repo = String(payload.repository?.full_name ?? "");
         if (!this.deps.config.repositories.includes(repo)) {
             this.reject("REPOSITORY_NOT_ALLOWED", 403, `Repository "${repo}" is not in AUTOMATION_GITHUB_REPOSITORIES.`, from, headers, { repository: repo });
         }
-        if (!this.deps.store.recordDelivery(delivery, event)) {
-            this.reject("DUPLICATE_DELIVERY", 409, `Delivery ${delivery} was already processed.`, from, headers, { repository: repo });
+        const isPullRequest = event === "pull_request" && PR_ACTIONS.has(String(payload.action));
+        const pr = isPullRequest ? { number: Number(payload.pull_request?.number ?? payload.number), sha: String(payload.pull_request?.head?.sha ?? "") } : undefined;
+        if (pr && (!Number.isInteger(pr.number) || pr.number < 1 || !/^[0-9a-f]{40}$/.test(pr.sha))) {
+            this.reject("BAD_REQUEST", 400, "A pull_request delivery needs pull_request.number and pull_request.head.sha.", from, headers, { repository: repo });
+        }
+        const bodyHash = createHash("sha256").update(rawBody!).digest("hex");
+        if (!this.deps.store.recordDelivery(delivery!, event!, bodyHash)) {
+            this.reject("DUPLICATE_DELIVERY", 409, `Delivery ${delivery} (or one with the same signed body) was already processed.`, from, headers, { repository: repo });
         }
         const sender = `github:${String(payload.sender?.login ?? "unknown")}`;
         // Authorised by the stack's policy (its github section), not by a role: the admission
@@ -129,11 +162,9 @@ export class WebhookHandler {
         };
         let ignored: string | undefined;
         const stacks = this.deps.stacks();
-        if (event === "pull_request" && PR_ACTIONS.has(String(payload.action))) {
-            const number = Number(payload.pull_request?.number ?? payload.number);
-            const sha = String(payload.pull_request?.head?.sha ?? "");
+        if (pr) {
+            const { number, sha } = pr;
             const headRepo = String(payload.pull_request?.head?.repo?.full_name ?? "");
-            if (!Number.isInteger(number) || number < 1 || !/^[0-9a-f]{40}$/.test(sha)) throw badRequest("A pull_request delivery needs pull_request.number and pull_request.head.sha.");
             const previewed = stacks.filter((s) => policyOf(s, "preview")?.previewOnPullRequest);
             if (headRepo !== repo && !this.deps.config.allowForks) {
                 // The fork's code would run here with this service's credentials.

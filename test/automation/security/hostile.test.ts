@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { createHmac, randomUUID } from "node:crypto";
 import { Harness, startHarness } from "../harness";
 
 const metric = (text: string, name: string, labels: string) => Number(new RegExp(`^${name}\\{${labels}\\} (\\d+)`, "m").exec(text)?.[1] ?? 0);
@@ -67,3 +68,42 @@ describe("hostile requests against the real service", function () {
         assert.equal(audit.body.verification.ok, true);
     });
 });
+
+describe("hostile webhook traffic against the real service", function () {
+    this.timeout(120_000);
+    const SECRET = "hostile-webhook-secret-0123456789";
+    let h: Harness;
+    const signed = (payload: object, delivery = randomUUID()) => {
+        const raw = JSON.stringify(payload);
+        return { raw, headers: { "x-hub-signature-256": "sha256=" + createHmac("sha256", SECRET).update(raw).digest("hex"), "x-github-event": "ping", "x-github-delivery": delivery } };
+    };
+
+    before(async () => {
+        h = await startHarness({ env: { AUTOMATION_REFUSAL_RATE_LIMIT_PER_MINUTE: "20", AUTOMATION_GITHUB_WEBHOOK_SECRET: SECRET, AUTOMATION_GITHUB_REPOSITORIES: "acme/infra" } });
+    });
+    after(() => h?.stop());
+
+    it("accepts a signed delivery larger than the API's 64 KiB body limit (GitHub sends up to 25 MB)", async () => {
+        const big = signed({ zen: "x".repeat(200 * 1024), repository: { full_name: "acme/infra" } });
+        const r = await h.call("POST", "/v1/webhooks/github", big);
+        assert.deepEqual([r.status, r.body.ignored], [200, "pong"]);
+        const api = await h.call("POST", "/v1/stacks/dev/previews", { token: h.tokens.operator, raw: JSON.stringify({ message: "x".repeat(70 * 1024) }) });
+        assert.equal(api.status, 413, "the API keeps its own limit");
+    });
+    it("keeps running signed deliveries while a stranger floods the API and the webhook route from the same address", async () => {
+        for (let i = 0; i < 40; i++) await h.call("POST", "/v1/stacks/dev/previews");
+        const bad = signed({ repository: { full_name: "acme/infra" } });
+        const codes: number[] = [];
+        for (let i = 0; i < 40; i++) codes.push((await h.call("POST", "/v1/webhooks/github", { raw: bad.raw, headers: { ...bad.headers, "x-hub-signature-256": "sha256=" + "0".repeat(64) } })).status);
+        assert.deepEqual([codes.filter((c) => c === 401).length, codes.filter((c) => c === 429).length], [20, 20]);
+        const r = await h.call("POST", "/v1/webhooks/github", signed({ repository: { full_name: "acme/infra" } }));
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+    });
+    it("refuses a signed body replayed with a new delivery id", async () => {
+        const first = signed({ repository: { full_name: "acme/infra" }, hook_id: 1 });
+        assert.equal((await h.call("POST", "/v1/webhooks/github", first)).status, 200);
+        const again = await h.call("POST", "/v1/webhooks/github", { raw: first.raw, headers: { ...first.headers, "x-github-delivery": randomUUID() } });
+        assert.deepEqual([again.status, again.body.error.code], [409, "DUPLICATE_DELIVERY"]);
+    });
+});
+

@@ -46,7 +46,7 @@ describe("redaction of planted secrets from every sink (real CLI)", function () 
             req.on("data", (c) => (body += c));
             req.on("end", () => {
                 if (req.method === "POST") comments.push(JSON.parse(body).body);
-                res.writeHead(req.method === "POST" ? 201 : 200, { "content-type": "application/json" }).end(req.method === "GET" ? "[]" : JSON.stringify({ id: comments.length, body: "" }));
+                res.writeHead(req.method === "POST" ? 201 : 200, { "content-type": "application/json" }).end(req.method === "GET" ? (req.url === "/user" ? '{"login":"automation-bot"}' : "[]") : JSON.stringify({ id: comments.length, body: "" }));
             });
         });
         await new Promise<void>((r) => gh.listen(0, "127.0.0.1", r));

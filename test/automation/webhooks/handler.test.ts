@@ -21,8 +21,10 @@ import { WebhookDeps, WebhookHandler } from "../../../automation/webhooks/handle
 const SECRET = "webhook-secret-0123456789";
 
 /** A stand-in for api.github.com's issue comments on 127.0.0.1, recording every request. */
-async function fakeGitHub(): Promise<{ url: string; comments: Map<number, string>; requests: { method: string; url: string; auth?: string }[]; close(): Promise<void> }> {
+/** GitHub's comment API for PR 7, as the account "automation-bot"; `authors` holds who wrote each comment (default: the bot). */
+async function fakeGitHub(): Promise<{ url: string; comments: Map<number, string>; authors: Map<number, string>; requests: { method: string; url: string; auth?: string }[]; close(): Promise<void> }> {
     const comments = new Map<number, string>();
+    const authors = new Map<number, string>();
     const requests: { method: string; url: string; auth?: string }[] = [];
     let next = 100;
     const server: Server = createServer((req, res) => {
@@ -32,7 +34,8 @@ async function fakeGitHub(): Promise<{ url: string; comments: Map<number, string
             requests.push({ method: req.method!, url: req.url!, auth: req.headers.authorization });
             const json = (status: number, v: unknown) => void res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(v));
             const m = /\/issues\/comments\/(\d+)$/.exec(req.url!);
-            if (req.method === "GET" && /\/issues\/7\/comments/.test(req.url!)) json(200, [...comments].map(([id, b]) => ({ id, body: b })));
+            if (req.method === "GET" && req.url === "/user") json(200, { login: "automation-bot" });
+            else if (req.method === "GET" && /\/issues\/7\/comments/.test(req.url!)) json(200, [...comments].map(([id, b]) => ({ id, body: b, user: { login: authors.get(id) ?? "automation-bot" } })));
             else if (req.method === "POST" && /\/issues\/7\/comments$/.test(req.url!)) {
                 const id = next++;
                 comments.set(id, JSON.parse(body).body);
@@ -44,7 +47,7 @@ async function fakeGitHub(): Promise<{ url: string; comments: Map<number, string
         });
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, comments, requests, close: () => new Promise((r) => server.close(() => r())) };
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, comments, authors, requests, close: () => new Promise((r) => server.close(() => r())) };
 }
 
 describe("GitHub client", () => {
@@ -58,6 +61,22 @@ describe("GitHub client", () => {
             assert.deepEqual(await upsertComments(client, "acme/infra", 7, marker, [`${marker} c`]), { created: 0, updated: 2 });
             assert.deepEqual([...gh.comments.values()], ["someone else's comment", `${marker} c`, `${marker}\n_Superseded by a newer preview above._`]);
             assert.ok(gh.requests.every((r) => r.auth === `Bearer ghp_${"t".repeat(36)}`));
+        } finally {
+            await gh.close();
+        }
+    });
+    it("never edits a comment another account wrote, even one that carries the service's marker", async () => {
+        const gh = await fakeGitHub();
+        try {
+            const client = new GitHubClient({ token: "t", apiUrl: gh.url });
+            const marker = markerFor("prod");
+            gh.comments.set(1, `${marker} planted by mallory`);
+            gh.authors.set(1, "mallory");
+            assert.deepEqual(await upsertComments(client, "acme/infra", 7, marker, [`${marker} preview`]), { created: 1, updated: 0 });
+            assert.equal(gh.comments.get(1), `${marker} planted by mallory`);
+            assert.equal(gh.requests.filter((r) => r.url === "/user").length, 1, "the account is asked once");
+            await upsertComments(client, "acme/infra", 7, marker, [`${marker} again`]);
+            assert.equal(gh.requests.filter((r) => r.url === "/user").length, 1);
         } finally {
             await gh.close();
         }
@@ -103,6 +122,7 @@ describe("GitHub webhook deliveries", () => {
             config: { secret: SECRET, repositories: ["acme/infra"] },
             store,
             audit,
+            refusals: { record: (_status, r) => void audit.append(r) },
             stacks: () => ["dev", "prod", "sandbox"],
             policyOf: (s) => policies[s as keyof typeof policies],
             submit: async (input) => {
@@ -149,13 +169,33 @@ describe("GitHub webhook deliveries", () => {
         assert.deepEqual(r.body.refused?.map((x) => [x.stack, x.code]), [["dev", "FORK_NOT_ALLOWED"], ["prod", "FORK_NOT_ALLOWED"]]);
         assert.match(r.body.refused![0].message, /mallory\/infra/);
         handler = new WebhookHandler({ ...deps, config: { ...deps.config, allowForks: true } });
-        assert.equal((await deliver("pull_request", fork)).status, 202);
+        assert.equal((await deliver("pull_request", { ...fork, action: "synchronize" })).status, 202);
         assert.equal(submitted.length, 2);
     });
     it("answers 400 to a pull request delivery without a full head sha and starts nothing", async () => {
         const bad = { ...pr, pull_request: { ...pr.pull_request, head: { ...pr.pull_request.head, sha: "abc; rm -rf /" } } };
         assert.equal(await codeOf(deliver("pull_request", bad)), "BAD_REQUEST");
         assert.equal(submitted.length, 0);
+    });
+    it("refuses the same signed body replayed under a new delivery id with 409, starting nothing the second time", async () => {
+        assert.equal((await deliver("pull_request", pr, { delivery: "first-id" })).status, 202);
+        assert.equal(submitted.length, 2);
+        assert.equal(await codeOf(deliver("pull_request", pr, { delivery: "a-fresh-id" })), "DUPLICATE_DELIVERY");
+        assert.equal(submitted.length, 2);
+    });
+    it("does not use up the id of a delivery it rejected as invalid, and audits the rejection", async () => {
+        const bad = { ...pr, pull_request: { ...pr.pull_request, head: { ...pr.pull_request.head, sha: "short" } } };
+        assert.equal(await codeOf(deliver("pull_request", bad, { delivery: "retried-id" })), "BAD_REQUEST");
+        assert.equal((await deliver("pull_request", pr, { delivery: "retried-id" })).status, 202);
+        const rejected = audit.page({ action: "webhook.rejected" }).entries.map((e) => [e.result, e.details?.delivery]);
+        assert.deepEqual(rejected, [["BAD_REQUEST", "retried-id"]]);
+    });
+    it("answers 429 to an address's bad signatures past the limit, while signed deliveries from that address still run", async () => {
+        handler = new WebhookHandler({ ...deps, badSignatureLimit: 3 });
+        const codes: string[] = [];
+        for (let i = 0; i < 5; i++) codes.push(await codeOf(deliver("pull_request", pr, { secret: "wrong-secret" })));
+        assert.deepEqual(codes, ["BAD_SIGNATURE", "BAD_SIGNATURE", "BAD_SIGNATURE", "RATE_LIMITED", "RATE_LIMITED"]);
+        assert.equal((await deliver("pull_request", pr)).status, 202);
     });
     it("still previews the other stacks when one refuses (needs repair), listing the refusal in the answer and the audit log", async () => {
         needingRepair.add("dev");
