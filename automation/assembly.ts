@@ -153,6 +153,7 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
         roleOf,
         now,
         onFingerprintError: (err, job) => logger.warn({ err, jobId: job.id }, "taking the preview's fingerprint failed; it cannot be applied"),
+        redact: redactor.redact,
     });
     const recovery = new RecoveryService({ backendUrl: config.backendUrl, project, stacks, store: new FindingsStore(durable), audit, engine, dataDir: config.dataDir, now });
     const guard = new AdmissionGuard({ policyOf, approvals, repair: recovery, roleOf, now });

@@ -26,6 +26,8 @@ export interface ApprovalServiceDeps {
     roleOf: (name: string) => Role | undefined;
     now?: () => Date;
     onFingerprintError?: (err: unknown, job: Job) => void;
+    /** Applied to a decision's comment before it is stored or served: a pasted token must not reach viewers. @default none */
+    redact?: (text: string) => string;
 }
 
 type ApplyOp = "update" | "destroy";
@@ -179,6 +181,7 @@ export class ApprovalService {
             }
             throw e;
         }
+        const comment = input.comment === undefined ? undefined : (this.deps.redact ?? ((t: string) => t))(input.comment);
         const approval = this.deps.store.addApproval({
             previewId,
             stack: preview.stack,
@@ -186,7 +189,7 @@ export class ApprovalService {
             decision: input.decision,
             by: principal.name,
             role: principal.role,
-            ...(input.comment ? { comment: input.comment } : {}),
+            ...(comment ? { comment } : {}),
             at: this.now().toISOString(),
         });
         this.deps.audit.append({
@@ -197,7 +200,7 @@ export class ApprovalService {
             stack: preview.stack,
             previewId,
             approvalId: approval.id,
-            details: { operation: input.operation, ...(input.comment ? { comment: input.comment } : {}) },
+            details: { operation: input.operation, ...(comment ? { comment } : {}) },
         });
         return { approval, status: approvalStatus({ ...ctx, approvals: this.deps.store.approvalsOf(previewId) }) };
     }

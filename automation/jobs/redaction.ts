@@ -18,10 +18,33 @@ export class JobRedactors {
     }
 
     learn(jobId: string, secrets: readonly string[]): void {
-        this.byJob.set(jobId, this.of(jobId).extend(secrets));
+        this.byJob.set(jobId, this.of(jobId).extend(secrets.flatMap(secretLeaves)));
     }
 
     forget(jobId: string): void {
         this.byJob.delete(jobId);
     }
+}
+
+/**
+ * A secret and, when it is structured (`pulumi config set --secret --path` makes the whole
+ * object secret, and the CLI reports it as JSON), each string and number inside it: the program
+ * may print one leaf alone, which the whole JSON text would never match.
+ */
+export function secretLeaves(secret: string): string[] {
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(secret);
+    } catch {
+        return [secret];
+    }
+    if (!parsed || typeof parsed !== "object") return [secret];
+    const leaves: string[] = [secret];
+    const walk = (v: unknown): void => {
+        if (typeof v === "string") leaves.push(v);
+        else if (typeof v === "number") leaves.push(String(v));
+        else if (v && typeof v === "object") Object.values(v).forEach(walk);
+    };
+    walk(parsed);
+    return leaves;
 }

@@ -98,7 +98,7 @@ export function addToken(file: string, name: string, role: Role, now = new Date(
     const token = generateToken();
     const tokens = readTokenFile(file).filter((t) => t.name !== name);
     tokens.push({ name, role, hash: hashToken(token), createdAt: now.toISOString() });
-    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
     const tmp = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, JSON.stringify({ tokens }, null, 2) + "\n", { mode: 0o600 });
     fs.renameSync(tmp, file);

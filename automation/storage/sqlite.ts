@@ -10,6 +10,8 @@ import { DatabaseSync } from "node:sqlite";
 export function openSqlite(file: string, options: { durable?: boolean } = {}): DatabaseSync {
     if (file !== ":memory:") fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     const db = new DatabaseSync(file);
+    // Private to the service's user whatever the umask; SQLite gives its -wal and -shm files the same mode.
+    if (file !== ":memory:") fs.chmodSync(file, 0o600);
     db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${options.durable ? "FULL" : "NORMAL"}; PRAGMA busy_timeout = 5000;`);
     return db;
 }

@@ -314,14 +314,16 @@ describe("job service", () => {
         const { service, settled, scripts, store, tick } = setup({ credentials: { PULUMI_CONFIG_PASSPHRASE: "env-pass-phrase" } });
         const job = await service.submit({ stack: "dev", op: "update", principal: as("ada") });
         await tick();
-        scripts[0].handlers.onSecrets(["hunter2-secret"]);
+        scripts[0].handlers.onSecrets(["hunter2-secret", JSON.stringify({ db: { password: "leaf-secret-1" }, port: 54329 })]);
         scripts[0].handlers.onOutput("token=hunter2-secret pass=env-pass-phrase");
+        // a secret set with --secret --path arrives as one JSON value; the program prints one leaf
+        scripts[0].handlers.onOutput("db password leaf-secret-1 on port 54329");
         scripts[0].handlers.onEvent({ sequence: 2, diagnosticEvent: { message: "saw hunter2-secret", severity: "info" } });
         scripts[0].finish({ kind: "failed", name: "CommandError", message: "hunter2-secret leaked" });
         const done = await settled(job.id);
         const everything = JSON.stringify([done, store.eventsAfter(job.id, 0), store.logPage(job.id, 0)]);
-        assert.doesNotMatch(everything, /hunter2-secret|env-pass-phrase/);
-        assert.equal(store.logPage(job.id, 0).lines[0].text, "token=[secret] pass=[secret]");
+        assert.doesNotMatch(everything, /hunter2-secret|env-pass-phrase|leaf-secret-1|54329/);
+        assert.deepEqual(store.logPage(job.id, 0).lines.slice(0, 2).map((l) => l.text), ["token=[secret] pass=[secret]", "db password [secret] on port [secret]"]);
     });
 
     it("tells lifecycle followers of each job's queued, started and finished moments, and a watcher of its events only", async () => {

@@ -21,6 +21,8 @@ import { Job, OPS, Op } from "../../../automation/jobs/types";
 import { silentLogger } from "../../../automation/logger";
 import type { StartWorker, WorkerOutcome } from "../../../automation/pulumi/spawn";
 import type { Principal, Role } from "../../../automation/security/roles";
+import { createRedactor } from "../../../automation/security/redact";
+import { generateToken } from "../../../automation/security/tokens";
 import { openSqlite } from "../../../automation/storage/sqlite";
 import { policyEditor } from "../approvals/editPolicy";
 
@@ -65,6 +67,7 @@ function world(): World {
         // the stack never changes under these tests: a constant fingerprint
         fingerprint: async () => ({ state: { version: 1, hash: "s" }, program: { hash: "p" }, config: { hash: "c" } }),
         roleOf: (name) => roles.get(name),
+        redact: createRedactor().redact,
     });
     const repair = { repairStatus: (s: string) => ({ needed: broken.has(s), findings: broken.has(s) ? [{ kind: "pending-operations" }] : [] }), settled: async () => undefined };
     const guard = new AdmissionGuard({ policyOf: (s) => policies.get(s), approvals, repair, roleOf: (name) => roles.get(name) });
@@ -257,6 +260,14 @@ describe("one admission path for every operation, at submit and when the job lea
             while (!w.workers.some((x) => x.op === "update")) await new Promise((r) => setTimeout(r, 5));
             w.workers.forEach((x) => x.finish({ kind: "succeeded" }));
             assert.equal((await settled(w, job.id)).state, "succeeded");
+        });
+        it("stores and serves an approval's comment redacted: a token pasted into it never reaches viewers", async () => {
+            const preview = await approvedPreview();
+            const pasted = generateToken();
+            w.approvals.decide(preview.id, token("bob", "approver"), { decision: "approve", operation: "update", comment: `lgtm, use ${pasted} and AKIAABCDEFGHIJKLMNOP` }, "test");
+            const served = JSON.stringify(w.approvals.list(preview.id));
+            assert.ok(!served.includes(pasted) && !served.includes("AKIAABCDEFGHIJKLMNOP"), served);
+            assert.ok(served.includes("lgtm, use [secret] and [secret]"));
         });
         it("refuses the update at submit once the approver's token is revoked (NOT_APPROVED, naming why)", async () => {
             const preview = await approvedPreview();
