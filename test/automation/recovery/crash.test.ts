@@ -11,6 +11,7 @@ import { silentLogger } from "../../../automation/logger";
 import { backendPaths, localProbe, readLocks, readPendingOperations } from "../../../automation/recovery/scan";
 import { RunningService, startService } from "../../../automation/assembly";
 import { call, prepareFixture, until } from "../harness";
+import { processTag } from "../processes";
 
 describe("crash recovery after a SIGKILLed pulumi up (real CLI, file backend)", function () {
     this.timeout(300_000);
@@ -18,8 +19,11 @@ describe("crash recovery after a SIGKILLed pulumi up (real CLI, file backend)", 
     const config = loadConfig({ PORT: "0", AUTOMATION_PROJECT_DIR: fx.projectDir, AUTOMATION_DATA_DIR: fx.dataDir, PULUMI_CONFIG_PASSPHRASE: "fixture-passphrase" });
     const backendDir = config.backendUrl.slice("file://".length);
     const paths = backendPaths(backendDir, "fixture", "prod");
+    // The killed CLI's language host and providers outlive it; the tag finds them afterwards.
+    const tag = processTag();
     const env = {
         ...process.env,
+        ...tag.env,
         PATH: [config.pulumiBin, path.dirname(process.execPath), process.env.PATH].join(path.delimiter),
         PULUMI_BACKEND_URL: config.backendUrl,
         PULUMI_CONFIG_PASSPHRASE: "fixture-passphrase",
@@ -39,9 +43,13 @@ describe("crash recovery after a SIGKILLed pulumi up (real CLI, file backend)", 
         await until(() => (readPendingOperations(paths.checkpoint).length >= 3 ? true : undefined), "pending creates in the checkpoint", 120_000);
         process.kill(-up.pid!, "SIGKILL");
         await new Promise((r) => up.once("exit", r));
+        // What a crashed host leaves: nothing of the killed update runs on (its provider would
+        // otherwise sit out its 60 s creates, and then live on, orphaned).
+        tag.killAll();
     });
     after(async () => {
         await server?.stop();
+        tag.killAll();
     });
 
     it("leaves a lock file and pending creates behind, as the real CLI does", () => {
