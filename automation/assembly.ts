@@ -198,6 +198,13 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
         workerEnv,
         credentials,
         plansDir: path.join(config.dataDir, "plans"),
+        plansByDefault: (stack) => {
+            try {
+                return policyOf(stack).operations.update.approvals > 0;
+            } catch {
+                return false; // an invalid policy refuses the job at admission anyway
+            }
+        },
         concurrency: config.concurrency,
         queueLimit: config.queueLimit,
         cancelGraceMs: config.cancelGraceMs,

@@ -50,35 +50,68 @@ export function stateHash(deployment: unknown): string {
     return sha256(canonicalJson({ resources: d.resources ?? [], pending_operations: d.pending_operations ?? [] }));
 }
 
-const LOCKFILES = ["package-lock.json", "yarn.lock", "pnpm-lock.yaml", "npm-shrinkwrap.json"];
-const SKIP_DIRS = new Set(["node_modules", "dist", "bin", "obj", "__pycache__"]);
-const MAX_FILES = 20_000;
+const SKIP_DIRS = new Set(["node_modules", "__pycache__"]);
+const MAX_FILES = 50_000;
 
-/** The files that make up the program: Pulumi.yaml, the `main` directory, package manifests. */
+/** The top of the git work tree that holds `dir` (and does not ignore it), or undefined. */
+function gitTop(dir: string): string | undefined {
+    const git = (...args: string[]) => execFileSync("git", args, { cwd: dir, stdio: ["ignore", "pipe", "ignore"], timeout: 5000 }).toString().trim();
+    let top: string;
+    try {
+        top = git("rev-parse", "--show-toplevel");
+    } catch {
+        return undefined;
+    }
+    try {
+        git("check-ignore", "-q", dir);
+        return undefined; // a project the enclosing repository ignores is not its to describe
+    } catch {
+        return top || undefined;
+    }
+}
+
+/** Stack config files are fingerprinted on their own (config part), without the salt the CLI adds. */
+const isStackFile = (file: string, projectDir: string) => path.dirname(file) === projectDir && /^Pulumi\..+\.ya?ml$/.test(path.basename(file));
+
+/**
+ * Every file the program can read: a program may `require` or read any file of its repository
+ * (this one reads `buildspecs/` and `images/` beside `infra/`), so in a git work tree it is
+ * every file git tracks or would track (`ls-files --cached --others --exclude-standard`: the
+ * committed tree plus uncommitted and untracked changes, without ignored files such as
+ * `node_modules` or the service's data dir); outside one, every file under the project
+ * except dot-directories and `node_modules`. The lockfile stands for the installed packages.
+ * Stack config files are left to the config part.
+ */
 export function programFiles(projectDir: string): string[] {
-    const projectFile = ["Pulumi.yaml", "Pulumi.yml"].map((f) => path.join(projectDir, f)).find((f) => fs.existsSync(f));
-    if (!projectFile) throw new Error(`no Pulumi.yaml in ${projectDir}`);
-    const project = (parseYaml(fs.readFileSync(projectFile, "utf8")) ?? {}) as { main?: string };
-    const mainDir = path.resolve(projectDir, project.main ?? ".");
-    const files = new Set<string>([projectFile]);
-    for (const f of [...LOCKFILES, "package.json", "tsconfig.json"]) if (fs.existsSync(path.join(projectDir, f))) files.add(path.join(projectDir, f));
-    const walk = (dir: string) => {
-        for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-            // dot-directories hold state, caches and VCS data, never program code
-            if (e.name.startsWith(".")) continue;
-            const full = path.join(dir, e.name);
-            if (e.isDirectory()) {
-                if (!SKIP_DIRS.has(e.name)) walk(full);
-            } else if (e.isFile() && !/^Pulumi\..+\.ya?ml$/.test(e.name)) {
-                // stack config files are fingerprinted on their own
-                files.add(full);
-                if (files.size > MAX_FILES) throw new Error(`more than ${MAX_FILES} program files under ${mainDir}; set main in Pulumi.yaml to the program's directory`);
-            }
-        }
+    const dir = path.resolve(projectDir);
+    if (!["Pulumi.yaml", "Pulumi.yml"].some((f) => fs.existsSync(path.join(dir, f)))) throw new Error(`no Pulumi.yaml in ${dir}`);
+    const top = gitTop(dir);
+    const files: string[] = [];
+    const add = (file: string) => {
+        if (isStackFile(file, dir)) return;
+        files.push(file);
+        if (files.length > MAX_FILES) throw new Error(`more than ${MAX_FILES} files in ${top ?? dir}; an approval cannot pin that many`);
     };
-    if (fs.statSync(mainDir).isDirectory()) walk(mainDir);
-    else files.add(mainDir);
-    return [...files].sort();
+    if (top) {
+        const listed = execFileSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: top, maxBuffer: 64 * 1024 * 1024, timeout: 30_000 }).toString("utf8");
+        // a tracked file deleted in the work tree counts by its absence (it is not hashed)
+        for (const rel of new Set(listed.split("\0").filter(Boolean))) {
+            const full = path.join(top, rel);
+            if (fs.existsSync(full) && fs.lstatSync(full).isFile()) add(full);
+        }
+    } else {
+        const walk = (d: string) => {
+            for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+                if (e.name.startsWith(".")) continue;
+                const full = path.join(d, e.name);
+                if (e.isDirectory()) {
+                    if (!SKIP_DIRS.has(e.name)) walk(full);
+                } else if (e.isFile()) add(full);
+            }
+        };
+        walk(dir);
+    }
+    return files.sort();
 }
 
 /** Content hash over program file paths (relative) and bytes. */

@@ -96,6 +96,12 @@ export interface JobServiceDeps {
     credentials?: Readonly<Record<string, string | undefined>>;
     /** Where previews in mode "plan" save their update plans. */
     plansDir: string;
+    /**
+     * Stacks whose previews save an update plan unless the caller names a mode: those whose
+     * updates need approval, so the approved update runs with `--plan` and the engine itself
+     * refuses any step the reviewed preview did not contain. @default none
+     */
+    plansByDefault?: (stack: string) => boolean;
     concurrency: number;
     queueLimit: number;
     cancelGraceMs: number;
@@ -190,6 +196,7 @@ export class JobService extends JobReader {
         }
         if (options.source && !this.deps.checkouts) throw noCheckouts();
         this.queue.checkAdmission(input.stack, input.op, options.noQueue, options);
+        const defaultPlan = input.op === "preview" && !options.mode && !options.source && this.deps.plansByDefault?.(input.stack);
         const { principal } = input;
         const redactor = this.redactors.of("");
         const draft = {
@@ -197,7 +204,7 @@ export class JobService extends JobReader {
             op: input.op,
             triggeredBy: redactor.redact(principal.name),
             triggeredVia: principal.via,
-            options: redactor.redactDeep(options),
+            options: redactor.redactDeep(defaultPlan ? { ...options, mode: "plan" as const } : options),
         };
         await this.deps.guard.admit({ ...draft, id: "", state: "queued", createdAt: new Date().toISOString() }, principal);
         this.queue.checkAdmission(input.stack, input.op, options.noQueue, options);

@@ -42,6 +42,9 @@ function sweepEndedRuns(): void {
     }
 }
 
+const git = (cwd: string, ...args: string[]) =>
+    execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.org", "-c", "init.defaultBranch=main", ...args], { cwd, encoding: "utf8" }).trim();
+
 /** A private copy of the fixture project plus a data dir holding a token per role. */
 export function prepareFixture(): FixtureCopy {
     sweepEndedRuns();
@@ -49,6 +52,10 @@ export function prepareFixture(): FixtureCopy {
     const root = fs.mkdtempSync(path.join(stateRoot, `svc-${process.pid}-`));
     const projectDir = path.join(root, "project");
     fs.cpSync(fixture, projectDir, { recursive: true, filter: (src) => !src.includes(`${path.sep}out`) });
+    // A repository of its own, as a deployed project is: what an approval pins is its git tree.
+    git(projectDir, "init", "-q");
+    git(projectDir, "add", ".");
+    git(projectDir, "commit", "-qm", "fixture");
     const dataDir = path.join(root, "data");
     const tokensFile = path.join(dataDir, "tokens.json");
     return {
@@ -67,9 +74,6 @@ export function prepareFixture(): FixtureCopy {
     };
 }
 
-const git = (cwd: string, ...args: string[]) =>
-    execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.org", "-c", "init.defaultBranch=main", ...args], { cwd, encoding: "utf8" }).trim();
-
 /**
  * Makes `projectDir` a git repository on `main` and publishes it to a bare repository standing
  * in for GitHub at `<remotes>/<repository>.git`. `change`, when given, is committed on top as
@@ -78,9 +82,8 @@ const git = (cwd: string, ...args: string[]) =>
  * `file://<remotes>/{repository}.git`.
  */
 export function publishPullRequest(projectDir: string, remotes: string, opts: { repository: string; number: number; change?: () => void }): { mainSha: string; headSha: string } {
-    git(projectDir, "init", "-q");
     git(projectDir, "add", ".");
-    git(projectDir, "commit", "-qm", "main");
+    if (git(projectDir, "status", "--porcelain")) git(projectDir, "commit", "-qm", "main");
     const mainSha = git(projectDir, "rev-parse", "HEAD");
     const bare = path.join(remotes, `${opts.repository}.git`);
     fs.mkdirSync(path.dirname(bare), { recursive: true });
