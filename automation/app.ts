@@ -34,6 +34,8 @@ export interface AppDeps {
     bodyLimit: number;
     /** Largest accepted GitHub delivery in bytes: GitHub's deliveries are larger than any API request. */
     webhookBodyLimit: number;
+    /** Event streams one caller may hold open. */
+    streamsPerCaller: number;
     /** Mutating requests per caller per minute. */
     rateLimitPerMinute: number;
     /** Refused requests of any method per caller (per address without a token) per minute. */
@@ -92,7 +94,7 @@ function defineRoutes(app: express.Application, deps: AppDeps): void {
         refusalRateLimit({ limit: deps.refusalRateLimitPerMinute }),
         mutationRateLimit({ limit: deps.rateLimitPerMinute }),
     );
-    app.use("/v1", apiRouter(deps.jobs, auth));
+    app.use("/v1", apiRouter(deps.jobs, auth, { streamsPerCaller: deps.streamsPerCaller }));
     app.use("/v1", approvalsRouter(deps.approvals, auth));
     app.use("/v1", auditRouter(deps.audit, auth));
     app.use("/v1", repairRouter(deps.recovery, deps.jobs, auth));

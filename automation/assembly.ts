@@ -208,6 +208,7 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
         concurrency: config.concurrency,
         queueLimit: config.queueLimit,
         cancelGraceMs: config.cancelGraceMs,
+        limits: config.jobLimits,
     });
     metrics.watchQueue(() => jobs.queueDepth());
     const webhooks = webhookSettings
@@ -263,6 +264,7 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
         bodyLimit: config.bodyLimit,
         rateLimitPerMinute: config.rateLimitPerMinute,
         webhookBodyLimit: config.webhookBodyLimit,
+        streamsPerCaller: config.streamsPerCaller,
         refusalRateLimitPerMinute: config.refusalRateLimitPerMinute,
         refusals,
         webDir: options.webDir ?? path.join(__dirname, "web"),

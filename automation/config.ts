@@ -61,6 +61,12 @@ const EnvSchema = z.object({
         .transform((s) => (s === undefined ? undefined : s.split(",").map((p) => p.trim()).filter(Boolean).map((p) => path.resolve(p)))),
     /** Token file (hashed bearer tokens, see `npm run token`). @default <data dir>/tokens.json */
     AUTOMATION_TOKENS_FILE: absPath.optional(),
+    /** Log lines one job may store; past it a marker says so and the rest is dropped. @default 20000 */
+    AUTOMATION_JOB_LOG_LINES: int(100, 10_000_000).default(20_000),
+    /** Engine events one job may store (its summary still counts every step). @default 20000 */
+    AUTOMATION_JOB_EVENTS: int(100, 10_000_000).default(20_000),
+    /** Event streams (SSE) one caller may hold open at once. @default 10 */
+    AUTOMATION_SSE_STREAMS_PER_CALLER: int(1, 1000).default(10),
     /** Largest accepted request body in bytes. @default 65536 */
     AUTOMATION_BODY_LIMIT: int(256, 10 * 1024 * 1024).default(65_536),
     /** Largest accepted GitHub delivery in bytes (GitHub sends up to 25 MB). @default 26214400 */
@@ -146,6 +152,8 @@ export interface ServiceConfig {
     tokensFile: string;
     bodyLimit: number;
     webhookBodyLimit: number;
+    jobLimits: { logLines: number; events: number };
+    streamsPerCaller: number;
     logLevel: z.infer<typeof EnvSchema>["LOG_LEVEL"];
     environmentsDir: string;
     rateLimitPerMinute: number;
@@ -227,6 +235,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
         tokensFile: e.AUTOMATION_TOKENS_FILE ?? path.join(dataDir, "tokens.json"),
         bodyLimit: e.AUTOMATION_BODY_LIMIT,
         webhookBodyLimit: e.AUTOMATION_WEBHOOK_BODY_LIMIT,
+        jobLimits: { logLines: e.AUTOMATION_JOB_LOG_LINES, events: e.AUTOMATION_JOB_EVENTS },
+        streamsPerCaller: e.AUTOMATION_SSE_STREAMS_PER_CALLER,
         logLevel: e.LOG_LEVEL,
         environmentsDir: e.AUTOMATION_ENVIRONMENTS_DIR ?? path.join(e.AUTOMATION_PROJECT_DIR, "environments"),
         rateLimitPerMinute: e.AUTOMATION_RATE_LIMIT_PER_MINUTE,

@@ -1,5 +1,5 @@
 import { Router, type RequestHandler, type Response } from "express";
-import { invalidInput, unauthenticated } from "../errors";
+import { AppError, invalidInput, unauthenticated } from "../errors";
 import type { JobService } from "../jobs/service";
 import type { Job, JobOptions, Op } from "../jobs/types";
 import type { Role } from "../security/roles";
@@ -12,6 +12,9 @@ export interface AuthDeps {
     requireRole: (role: Role) => RequestHandler;
 }
 
+/** Event streams one caller may hold open at once. */
+export const DEFAULT_STREAMS_PER_CALLER = 10;
+
 const stackParam = (raw: unknown) => parse(StackName, raw, "path.stack");
 const jobParam = (raw: unknown) => parse(JobId, raw, "path.id");
 
@@ -20,8 +23,10 @@ function accepted(res: Response, job: Job): void {
 }
 
 /** The /v1 API: thin handlers that validate, call the job service and render. */
-export function apiRouter(service: JobService, auth: AuthDeps): Router {
+export function apiRouter(service: JobService, auth: AuthDeps, limits: { streamsPerCaller?: number } = {}): Router {
     const r = Router();
+    const streams = new Map<string, number>();
+    const streamsPerCaller = limits.streamsPerCaller ?? DEFAULT_STREAMS_PER_CALLER;
     const viewer = [auth.authenticate, auth.requireRole("viewer")];
     const operator = [auth.authenticate, auth.requireRole("operator")];
     const admin = [auth.authenticate, auth.requireRole("admin")];
@@ -79,6 +84,16 @@ export function apiRouter(service: JobService, auth: AuthDeps): Router {
         service.getJob(id);
         const raw = req.get("last-event-id") ?? (typeof req.query.lastEventId === "string" ? req.query.lastEventId : undefined);
         const after = raw !== undefined && /^\d+$/.test(raw) ? Number(raw) : 0;
+        // Each open stream holds a socket and a store reader: a caller gets a bounded number.
+        const name = who(res);
+        const open = streams.get(name) ?? 0;
+        if (open >= streamsPerCaller) throw new AppError("TOO_MANY_STREAMS", 429, `${name} already has ${open} event streams open; close one first (at most ${streamsPerCaller} per caller).`, { limit: streamsPerCaller });
+        streams.set(name, open + 1);
+        res.once("close", () => {
+            const left = (streams.get(name) ?? 1) - 1;
+            if (left > 0) streams.set(name, left);
+            else streams.delete(name);
+        });
         streamJobEvents(service, id, after, req, res);
     });
     r.post("/jobs/:id/cancel", ...operator, (req, res) => {

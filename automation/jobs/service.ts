@@ -105,7 +105,14 @@ export interface JobServiceDeps {
     concurrency: number;
     queueLimit: number;
     cancelGraceMs: number;
+    /** What one job may store; past it a marker says so and the rest is dropped. @default 20,000 log lines, 20,000 engine events */
+    limits?: { logLines: number; events: number };
 }
+
+/** Longest log line stored; a longer one is cut with a note (a program can print anything). */
+export const MAX_LOG_LINE = 8192;
+/** Events the job service writes itself: never dropped, whatever the job printed. */
+const OWN_EVENTS = new Set(["state", "cancelRequested", "forceKill"]);
 
 interface Active {
     handle: WorkerHandle;
@@ -144,6 +151,8 @@ export class JobService extends JobReader {
     private readonly lifecycle = new EventEmitter();
     private readonly streams = new EventEmitter();
     private readonly redactors: JobRedactors;
+    /** Log lines and engine events stored per running job, for the limits. */
+    private readonly stored = new Map<string, { log: number; events: number }>();
     private accepting = true;
 
     constructor(private readonly deps: JobServiceDeps) {
@@ -219,12 +228,32 @@ export class JobService extends JobReader {
         this.lifecycle.emit(moment, job);
     }
 
+    private counts(jobId: string): { log: number; events: number } {
+        let c = this.stored.get(jobId);
+        if (!c) this.stored.set(jobId, (c = { log: 0, events: 0 }));
+        return c;
+    }
+
     private appendEvent(jobId: string, type: string, data: unknown): void {
+        if (!OWN_EVENTS.has(type)) {
+            const limit = this.deps.limits?.events ?? 20_000;
+            const n = ++this.counts(jobId).events;
+            if (n > limit + 1) return;
+            if (n === limit + 1) {
+                type = "truncated";
+                data = { message: `The job produced more than ${limit} engine events; the rest is not kept (the summary still counts every step).`, limit };
+            }
+        }
         const event = this.deps.store.appendEvent(jobId, type, this.redactors.of(jobId).redactDeep(data));
         this.streams.emit(jobId, event);
     }
 
     private appendLog(jobId: string, text: string): void {
+        const limit = this.deps.limits?.logLines ?? 20_000;
+        const n = ++this.counts(jobId).log;
+        if (n > limit + 1) return;
+        if (n === limit + 1) text = `[log truncated: the job printed more than ${limit} lines; the rest is not kept]`;
+        else if (text.length > MAX_LOG_LINE) text = `${text.slice(0, MAX_LOG_LINE)}…[line cut: ${text.length - MAX_LOG_LINE} more characters]`;
         this.deps.store.appendLog(jobId, this.redactors.of(jobId).redact(text));
     }
 
@@ -370,6 +399,7 @@ export class JobService extends JobReader {
         this.appendEvent(id, "state", { state, ...(result.error ? { error: result.error } : {}) });
         const job = this.deps.store.finish(id, state, this.redactors.of(id).redactDeep(result));
         this.redactors.forget(id);
+        this.stored.delete(id);
         if (job.startedAt) this.deps.metrics?.jobFinished(job, (Date.parse(job.finishedAt!) - Date.parse(job.startedAt)) / 1000);
         else this.deps.metrics?.jobFinished(job, 0);
         this.emit("finished", job);

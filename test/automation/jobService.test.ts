@@ -23,7 +23,7 @@ interface Script {
 /** An admin's token, or a GitHub delivery for `github:` names. */
 const as = (name: string): Principal => (name.startsWith("github:") ? { name, role: "operator", via: "webhook" } : { name, role: "admin", via: "token" });
 
-function setup(opts: { guard?: JobGuard; repair?: { repairStatus(stack: string): RepairStatus }; cancelGraceMs?: number; checkouts?: SourceCheckouts; credentials?: Record<string, string> } = {}) {
+function setup(opts: { guard?: JobGuard; repair?: { repairStatus(stack: string): RepairStatus }; cancelGraceMs?: number; checkouts?: SourceCheckouts; credentials?: Record<string, string>; limits?: { logLines: number; events: number } } = {}) {
     const store = new SqliteJobStore(":memory:");
     const scripts: Script[] = [];
     const specs: WorkerSpec[] = [];
@@ -52,6 +52,7 @@ function setup(opts: { guard?: JobGuard; repair?: { repairStatus(stack: string):
         guard: opts.guard ?? openGuard,
         repair: opts.repair,
         credentials: opts.credentials,
+        limits: opts.limits,
         plansDir: "/nowhere/plans",
         checkouts: opts.checkouts,
         pullRequestWorker: { env: { PULUMI_BACKEND_URL: "file:///state" }, sandbox: (root) => ({ bwrap: "/usr/bin/bwrap", args: ["--bind", root, root] }) },
@@ -349,5 +350,23 @@ describe("job service", () => {
         await settled(b.id);
         assert.deepEqual(seen, ["resourcePreEvent"]);
         assert.deepEqual(moments.sort(), ["finished:preview", "finished:update", "queued:preview", "queued:update", "started:preview", "started:update"]);
+    });
+
+    it("keeps a job's log and engine events within their limits, each ending with a marker, and cuts an overlong line", async () => {
+        const { service, settled, scripts, store, tick } = setup({ limits: { logLines: 5, events: 4 } });
+        const job = await service.submit({ stack: "dev", op: "update", principal: as("ada") });
+        await tick();
+        scripts[0].handlers.onOutput("x".repeat(20_000));
+        for (let i = 0; i < 300; i++) scripts[0].handlers.onOutput(`line ${i}`);
+        for (let i = 0; i < 300; i++) scripts[0].handlers.onEvent(step(`item-${i}`));
+        scripts[0].finish({ kind: "succeeded" });
+        const done = await settled(job.id);
+        const lines = store.logPage(job.id, 0, 1000).lines.map((l) => l.text);
+        assert.equal(lines.length, 6);
+        assert.equal(lines[0], `${"x".repeat(8192)}…[line cut: ${20_000 - 8192} more characters]`);
+        assert.equal(lines[5], "[log truncated: the job printed more than 5 lines; the rest is not kept]");
+        const types = store.eventsAfter(job.id, 0, 1000).map((e) => e.type);
+        assert.deepEqual(types, ["state", "state", "resourcePreEvent", "resourcePreEvent", "resourcePreEvent", "resourcePreEvent", "truncated", "state"]);
+        assert.equal(done.summary?.steps.length, 300, "the summary still counts every step");
     });
 });

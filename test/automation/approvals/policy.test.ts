@@ -33,9 +33,15 @@ describe("environment policies", () => {
         );
         assert.equal(p.github.previewOnPullRequest, false);
     });
+    it("makes this repository's delivery stack (pipeline, deploy roles, state bucket, KMS key) need an approver's approval to update or destroy", () => {
+        const p = loadPolicies(repoEnvironments, ["delivery"]).policies.get("delivery")!;
+        assert.equal(p.source, path.join(repoEnvironments, "delivery.yaml"));
+        assert.deepEqual([p.operations.update.approvals, p.operations.update.approverRole, p.operations.destroy.approvals, p.operations.destroy.role], [1, "approver", 1, "admin"]);
+        assert.equal(p.github.updateOnPush, false);
+    });
     it("reports policy files that name no stack of the project without failing", () => {
         const { unused } = loadPolicies(repoEnvironments, ["dev"]);
-        assert.deepEqual(unused, [path.join(repoEnvironments, "prod.yaml")]);
+        assert.deepEqual(unused, [path.join(repoEnvironments, "delivery.yaml"), path.join(repoEnvironments, "prod.yaml")]);
     });
     it("fails with every problem at once, each naming its key", () => {
         const text = "operations:\n  update:\n    approvals: -1\n    role: boss\nunknownKey: 1\n";

@@ -107,3 +107,35 @@ describe("hostile webhook traffic against the real service", function () {
     });
 });
 
+
+describe("event streams a caller holds open, on the real service", function () {
+    this.timeout(120_000);
+    let h: Harness;
+    before(async () => {
+        h = await startHarness({ env: { AUTOMATION_SSE_STREAMS_PER_CALLER: "2" } });
+    });
+    after(() => h?.stop());
+
+    it("answers 429 TOO_MANY_STREAMS to a caller's stream past the limit, and takes one again once a stream closes", async () => {
+        h.configure("dev", { count: 2, delayMs: 4000 });
+        const up = await h.call("POST", "/v1/stacks/dev/updates", { token: h.tokens.operator, body: {} });
+        const open = async () => {
+            const abort = new AbortController();
+            const res = await fetch(`${h.url}/v1/jobs/${up.body.id}/events`, { headers: { authorization: `Bearer ${h.tokens.viewer}` }, signal: abort.signal });
+            return { status: res.status, body: res.status === 200 ? undefined : await res.json(), close: () => abort.abort() };
+        };
+        const a = await open();
+        const b = await open();
+        const c = await open();
+        assert.deepEqual([a.status, b.status, c.status], [200, 200, 429]);
+        assert.equal(c.body.error.code, "TOO_MANY_STREAMS");
+        assert.equal((await fetch(`${h.url}/v1/jobs/${up.body.id}/events`, { headers: { authorization: `Bearer ${h.tokens.operator}` } }).then((r) => { void r.body?.cancel(); return r.status; })), 200, "another caller is not held back");
+        a.close();
+        await new Promise((r) => setTimeout(r, 200));
+        const d = await open();
+        assert.equal(d.status, 200);
+        b.close();
+        d.close();
+        await h.waitFor(up.body.id);
+    });
+});
