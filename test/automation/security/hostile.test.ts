@@ -122,13 +122,13 @@ describe("event streams a caller holds open, on the real service", function () {
         const open = async () => {
             const abort = new AbortController();
             const res = await fetch(`${h.url}/v1/jobs/${up.body.id}/events`, { headers: { authorization: `Bearer ${h.tokens.viewer}` }, signal: abort.signal });
-            return { status: res.status, body: res.status === 200 ? undefined : await res.json(), close: () => abort.abort() };
+            return { status: res.status, body: (res.status === 200 ? undefined : await res.json()) as { error: { code: string } } | undefined, close: () => abort.abort() };
         };
         const a = await open();
         const b = await open();
         const c = await open();
         assert.deepEqual([a.status, b.status, c.status], [200, 200, 429]);
-        assert.equal(c.body.error.code, "TOO_MANY_STREAMS");
+        assert.equal(c.body?.error.code, "TOO_MANY_STREAMS");
         assert.equal((await fetch(`${h.url}/v1/jobs/${up.body.id}/events`, { headers: { authorization: `Bearer ${h.tokens.operator}` } }).then((r) => { void r.body?.cancel(); return r.status; })), 200, "another caller is not held back");
         a.close();
         await new Promise((r) => setTimeout(r, 200));
