@@ -7,12 +7,12 @@
 //            program prints 300,000 lines; /healthz latency meanwhile
 //
 //   npm run bench:hostile           (BENCH_PARTS=fuzz,readers BENCH_FUZZ=10000 BENCH_LINES=300000)
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import fc from "fast-check";
-import { api, fmt, machineFacts, median, memoryOf, prepareWorkspace, startService, table, waitJob, writeSection, type ServiceProcess, type Workspace } from "./lib";
+import { api, fmt, machineFacts, median, memoryOf, prepareWorkspace, startService, stateDigest, table, waitJob, writeSection, type BenchRequest, type ServiceProcess, type Workspace } from "./lib";
 
 const PARTS = new Set((process.env.BENCH_PARTS ?? "fuzz,readers").split(","));
 const FUZZ = Number(process.env.BENCH_FUZZ ?? 10_000);
@@ -21,16 +21,9 @@ const SEED = 20261202;
 type Row = (string | number)[];
 const verdict = (ok: boolean) => (ok ? "met" : "MISSED");
 
-interface Hostile {
-    what: string;
-    method: string;
-    path: string;
-    headers: Record<string, string>;
-    body?: string;
-}
 
 /** Requests wrong in one or more ways at once: paths, methods, headers and bodies an attacker sends. */
-function hostileRequests(w: Workspace): fc.Arbitrary<Hostile> {
+function hostileRequests(w: Workspace): fc.Arbitrary<BenchRequest> {
     const token = fc.constantFrom(w.tokens.viewer, w.tokens.operator, w.tokens.admin, "not-a-token", "");
     const method = fc.constantFrom("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD");
     const route = fc.constantFrom("/v1/stacks/{s}/previews", "/v1/stacks/{s}/updates", "/v1/stacks/{s}/destroys", "/v1/stacks/{s}/repair", "/v1/stacks/{s}/unlock", "/v1/jobs/{s}", "/v1/jobs/{s}/cancel", "/v1/jobs/{s}/approvals", "/v1/jobs/{s}/log", "/v1/audit", "/v1/webhooks/github", "/v1/{s}");
@@ -56,22 +49,6 @@ function hostileRequests(w: Workspace): fc.Arbitrary<Hostile> {
         const hasBody = r.body !== undefined && !["GET", "HEAD"].includes(r.method);
         return { what: r.route, method: r.method, path: r.route.replace("{s}", r.segment) + r.query, headers, ...(hasBody ? { body: r.body } : {}) };
     });
-}
-
-/** Backend state and stand-in cloud files, hashed: a request that changed anything changes this. */
-function stateDigest(w: Workspace): string {
-    const h = createHash("sha256");
-    const walk = (dir: string) => {
-        if (!fs.existsSync(dir)) return;
-        for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-            const full = path.join(dir, e.name);
-            if (e.isDirectory()) walk(full);
-            else if (!full.includes(`${path.sep}.pulumi${path.sep}locks`)) h.update(full).update(fs.readFileSync(full));
-        }
-    };
-    walk(w.backendDir);
-    walk(path.join(w.projectDir, "out"));
-    return h.digest("hex");
 }
 
 const auditBytes = (w: Workspace) => fs.readdirSync(w.dataDir).filter((f) => f.startsWith("audit.jsonl") && !f.endsWith(".head")).reduce((n, f) => n + fs.statSync(path.join(w.dataDir, f)).size, 0);

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 // Shared machinery of the service benchmarks and the reliability suite: a private copy of the
 // fixture project, the real service as its own process (what `npm start` runs), HTTP and SSE
 // clients, /proc sampling and the BENCHMARKS.md section writer.
@@ -287,4 +288,29 @@ export function writeSection(name: string, markdown: string, file = path.join(RE
 export function table(head: string[], rows: (string | number)[][]): string {
     const line = (cells: (string | number)[]) => `| ${cells.join(" | ")} |`;
     return [line(head), line(head.map(() => "---")), ...rows.map(line)].join("\n");
+}
+
+/** A digest of everything a request could change: the backend's state and the stand-in cloud's files (locks aside). */
+export function stateDigest(w: Workspace): string {
+    const hash = createHash("sha256");
+    const walk = (dir: string) => {
+        if (!fs.existsSync(dir)) return;
+        for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+            const p = path.join(dir, e.name);
+            if (e.isDirectory()) walk(p);
+            else if (!p.includes(`${path.sep}.pulumi${path.sep}locks`)) hash.update(p).update(fs.readFileSync(p));
+        }
+    };
+    walk(w.backendDir);
+    walk(path.join(w.projectDir, "out"));
+    return hash.digest("hex");
+}
+
+/** One request a bench sends as it is: what it tries, and its method, path, headers and body. */
+export interface BenchRequest {
+    what: string;
+    method: string;
+    path: string;
+    headers: Record<string, string>;
+    body?: string;
 }

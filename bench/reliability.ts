@@ -15,7 +15,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import fc from "fast-check";
 import type { Job } from "../automation/jobs/types";
-import { api, descendants, isTerminal, machineFacts, prepareWorkspace, readSse, ServiceProcess, sleep, startService, table, waitJob, Workspace, writeSection } from "./lib";
+import { api, descendants, isTerminal, machineFacts, prepareWorkspace, readSse, ServiceProcess, sleep, startService, stateDigest, table, waitJob, Workspace, writeSection, type BenchRequest } from "./lib";
 
 const PARTS = new Set((process.env.BENCH_PARTS ?? "kill,restart,concurrent,malformed").split(","));
 const KILLS = Number(process.env.BENCH_KILLS ?? 10);
@@ -271,33 +271,9 @@ async function concurrent(svc: ServiceProcess, w: Workspace): Promise<Row[]> {
     ];
 }
 
-/** A digest of everything a request could change: the backend's state and the stand-in cloud's files. */
-function stateDigest(w: Workspace): string {
-    const hash = createHash("sha256");
-    const walk = (dir: string) => {
-        if (!fs.existsSync(dir)) return;
-        for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-            const p = path.join(dir, e.name);
-            // Backups (.bak) and history are rewritten only by operations, which is the point; locks too.
-            if (e.isDirectory()) walk(p);
-            else hash.update(p).update(fs.readFileSync(p));
-        }
-    };
-    walk(w.backendDir);
-    walk(path.join(w.projectDir, "out"));
-    return hash.digest("hex");
-}
-
-interface Malformed {
-    what: string;
-    method: string;
-    path: string;
-    headers: Record<string, string>;
-    body?: string;
-}
 
 /** fast-check arbitraries of requests that are wrong in exactly one way the API must refuse. */
-function malformedRequests(w: Workspace): fc.Arbitrary<Malformed> {
+function malformedRequests(w: Workspace): fc.Arbitrary<BenchRequest> {
     const stacks = fc.constantFrom("dev", "prod");
     const kinds = fc.constantFrom("previews", "updates", "refreshes", "destroys");
     const json = { "content-type": "application/json" };

@@ -14,7 +14,11 @@ export interface DatabaseArgs {
     namePrefix: string;
     /** @default "db.t4g.micro" */
     instanceClass?: string;
-    /** @default "8.0" */
+    /**
+     * MySQL 8.4 or 8.0. 8.0 left RDS standard support on 2026-07-31: a new 8.0 instance would be
+     * enrolled in (and billed for) Extended Support, which this component turns off, so only an
+     * existing 8.0 instance keeps it until its upgrade (docs/infra.md). @default "8.4"
+     */
     engineVersion?: string;
     /** GiB of gp3 storage; RDS needs ≥ 20. @default 20 */
     allocatedStorage?: number;
@@ -39,8 +43,8 @@ export function validateDatabaseArgs(args: DatabaseArgs): void {
     if ((args.allocatedStorage ?? 20) < 20) {
         throw new Error(`Database: \`allocatedStorage\` must be ≥ 20 GiB for gp3 MySQL, got ${args.allocatedStorage}. Fix: pass 20 or more`);
     }
-    if (!/^8\.(0|4)(\.\d+)?$/.test(args.engineVersion ?? "8.0")) {
-        throw new Error(`Database: \`engineVersion\` must be MySQL 8.0 or 8.4, got ${args.engineVersion}. Fix: pass "8.0" or "8.4"`);
+    if (!/^8\.(0|4)(\.\d+)?$/.test(args.engineVersion ?? "8.4")) {
+        throw new Error(`Database: \`engineVersion\` must be MySQL 8.0 or 8.4, got ${args.engineVersion}. Fix: pass "8.4" (or "8.0" for an instance not yet upgraded)`);
     }
     if (args.deletionProtection && !args.finalSnapshot) {
         throw new Error("Database: `deletionProtection` without `finalSnapshot` protects the instance but not its data. Fix: set finalSnapshot: true as well");
@@ -71,7 +75,11 @@ export class Database extends pulumi.ComponentResource {
         }, { parent: this });
 
         this.instance = new aws.rds.Instance(name, {
-            identifier, engine: "mysql", engineVersion: args.engineVersion ?? "8.0",
+            identifier, engine: "mysql", engineVersion: args.engineVersion ?? "8.4",
+            // Explicit, so nothing is enrolled in paid Extended Support by default; and 8.0 → 8.4
+            // is a major upgrade RDS only runs when allowed (in the maintenance window).
+            engineLifecycleSupport: "open-source-rds-extended-support-disabled",
+            allowMajorVersionUpgrade: true,
             instanceClass: args.instanceClass ?? "db.t4g.micro",
             allocatedStorage: args.allocatedStorage ?? 20, storageType: "gp3", storageEncrypted: true,
             dbName: this.databaseName, username: this.username, manageMasterUserPassword: true,

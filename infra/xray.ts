@@ -72,7 +72,8 @@ export class XrayDaemon extends pulumi.ComponentResource {
         this.discoveryService = new aws.servicediscovery.Service(`${name}-discovery`, {
             name: "xray", description: "xray service",
             dnsConfig: { namespaceId: this.namespace.id, routingPolicy: "MULTIVALUE", dnsRecords: [{ type: "A", ttl: 60 }] },
-            healthCheckCustomConfig: { failureThreshold: 1 }, tags: tags("xray"),
+            // failureThreshold is deprecated and always 1: the empty block is the whole setting.
+            healthCheckCustomConfig: {}, tags: tags("xray"),
         }, parent);
 
         const taskDefinition = new aws.ecs.TaskDefinition(`${name}`, {

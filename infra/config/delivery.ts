@@ -23,7 +23,11 @@ export interface DeliveryConfig {
 const REPO = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 
 /** Providers a CodeStar connection can be created for. */
-export const CONNECTION_PROVIDERS = ["GitHub", "GitHubEnterpriseServer", "Bitbucket", "GitLab", "GitLabSelfManaged"];
+/**
+ * CodeStar connection providers the program can create. GitHub Enterprise Server and GitLab
+ * self-managed need a host resource (`hostArn`) this program does not create, so they are left out.
+ */
+export const CONNECTION_PROVIDERS = ["GitHub", "Bitbucket", "GitLab"];
 
 export function validateDeliveryConfig(raw: Partial<Record<keyof DeliveryConfig, unknown>>): DeliveryConfig {
     const str = (k: keyof DeliveryConfig, d?: string): string => {

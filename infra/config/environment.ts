@@ -40,7 +40,7 @@ export interface EnvironmentConfig {
 
     /** @default "db.t4g.micro" */
     dbInstanceClass: string;
-    /** MySQL 8.0 or 8.4 (a minor version may be given). @default "8.0" */
+    /** MySQL 8.4 or 8.0 (a minor version may be given; 8.0 is past standard support). @default "8.4" */
     dbEngineVersion: string;
     /** GiB of gp3 storage, ≥ 20. @default 20 */
     dbAllocatedStorage: number;
@@ -122,7 +122,7 @@ const EXAMPLES: Record<string, string> = {
     production: "true", vpcCidr: "10.0.0.0/16", availabilityZones: "2", natGateways: "single", vpcId: "vpc-0123abcd",
     publicSubnetIds: "subnet-0123abcd,subnet-4567ef01", privateSubnetIds: "subnet-89ab0123,subnet-cdef4567",
     instanceType: "t3.micro", clusterMinSize: "1", clusterMaxSize: "4", amiId: "ami-0123456789abcdef0",
-    dbInstanceClass: "db.t4g.micro", dbEngineVersion: "8.0", dbAllocatedStorage: "20", dbMultiAz: "false",
+    dbInstanceClass: "db.t4g.micro", dbEngineVersion: "8.4", dbAllocatedStorage: "20", dbMultiAz: "false",
     dbBackupRetentionDays: "7", dbDeletionProtection: "true", certificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/<id>",
     desiredCount: "1", appMinCount: "1", appMaxCount: "4", imageTag: "latest", deliveryStack: "organization/todobackend/delivery",
     appImageRepository: "123456789012.dkr.ecr.us-east-1.amazonaws.com/docker-in-aws/todobackend",
@@ -187,7 +187,7 @@ export function validateEnvironmentConfig(raw: Record<string, unknown>, stack: s
         clusterMaxSize: c.clusterMaxSize ?? 4,
         amiId: c.amiId,
         dbInstanceClass: c.dbInstanceClass ?? "db.t4g.micro",
-        dbEngineVersion: c.dbEngineVersion ?? "8.0",
+        dbEngineVersion: c.dbEngineVersion ?? "8.4",
         dbAllocatedStorage: c.dbAllocatedStorage ?? 20,
         dbMultiAz: c.dbMultiAz ?? production,
         dbBackupRetentionDays: c.dbBackupRetentionDays ?? (production ? 7 : 1),

@@ -3,6 +3,8 @@
 import { execFileSync } from "node:child_process";
 import { createHmac, randomUUID } from "node:crypto";
 import * as fs from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { loadConfig } from "../../automation/config";
 import type { Job } from "../../automation/jobs/types";
@@ -213,4 +215,23 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     h.server = await startService(config, { logger: silentLogger(), ...opts.overrides });
     h.url = h.server.url;
     return h;
+}
+
+/**
+ * GitHub's comment API as the account "automation-bot", on loopback: every comment body posted
+ * is kept in `comments`; listing answers none. Set AUTOMATION_GITHUB_API_URL to `url`.
+ */
+export async function commentSink(): Promise<{ url: string; comments: string[]; close(): Promise<void> }> {
+    const comments: string[] = [];
+    const server = createServer((req, res) => {
+        let body = "";
+        req.on("data", (c) => (body += c));
+        req.on("end", () => {
+            if (req.method === "POST") comments.push(JSON.parse(body).body);
+            const answer = req.method !== "GET" ? { id: comments.length, body: "" } : req.url === "/user" ? { login: "automation-bot" } : [];
+            res.writeHead(req.method === "POST" ? 201 : 200, { "content-type": "application/json" }).end(JSON.stringify(answer));
+        });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, comments, close: () => new Promise((r) => server.close(() => r())) };
 }

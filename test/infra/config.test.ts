@@ -23,7 +23,7 @@ describe("environment config", () => {
         const c = validateEnvironmentConfig(DELIVERY, "dev");
         assert.equal(c.envName, "todobackend-dev");
         assert.deepEqual([c.imageTag, c.desiredCount, c.appMinCount, c.appMaxCount, c.logRetentionDays], ["latest", 1, 1, 4, 7]);
-        assert.deepEqual([c.dbEngineVersion, c.dbInstanceClass, c.dbAllocatedStorage], ["8.0", "db.t4g.micro", 20]);
+        assert.deepEqual([c.dbEngineVersion, c.dbInstanceClass, c.dbAllocatedStorage], ["8.4", "db.t4g.micro", 20]);
         assert.deepEqual([c.instanceType, c.clusterMinSize, c.clusterMaxSize, c.amiId], ["t3.micro", 1, 4, undefined]);
         assert.deepEqual([c.vpcCidr, c.availabilityZones, c.vpcId], ["10.0.0.0/16", 2, undefined]);
         assert.equal(c.xrayNamespace, "dev.services.dockerinaws.org");
@@ -53,7 +53,7 @@ describe("environment config", () => {
             /^todobackend:desiredcount is not a key of an environment stack \(did you mean desiredCount\?\)\. Fix: pulumi config rm todobackend:desiredcount -s dev/],
         ["10 GiB of storage (the book's, below RDS's minimum)", { ...DELIVERY, dbAllocatedStorage: "10" }, "dev",
             /^todobackend:dbAllocatedStorage is invalid \("10"\).*>=20\. Fix: pulumi config set todobackend:dbAllocatedStorage 20$/],
-        ["MySQL 5.7", { ...DELIVERY, dbEngineVersion: "5.7" }, "dev", /^todobackend:dbEngineVersion .*MySQL 8\.0 or 8\.4\. Fix: pulumi config set todobackend:dbEngineVersion 8\.0$/],
+        ["MySQL 5.7", { ...DELIVERY, dbEngineVersion: "5.7" }, "dev", /^todobackend:dbEngineVersion .*MySQL 8\.0 or 8\.4\. Fix: pulumi config set todobackend:dbEngineVersion 8\.4$/],
         ["a db.t2 class", { ...DELIVERY, dbInstanceClass: "db.t2.micro" }, "dev", /^todobackend:dbInstanceClass .*db\.t3 or db\.t4g/],
         ["a non-number count", { ...DELIVERY, desiredCount: "two" }, "dev", /^todobackend:desiredCount is invalid \("two"\).*Fix: pulumi config set todobackend:desiredCount 1$/],
         ["a boolean that is not one", { ...DELIVERY, production: "maybe" }, "dev", /^todobackend:production is invalid \("maybe"\): must be true or false\./],

@@ -15,9 +15,9 @@ describe("database", function () {
         e = await evaluateProgram(COMPONENTS_PROGRAM, "all");
     });
 
-    it("declares a private, encrypted MySQL 8.0 on db.t4g.micro with 20 GiB gp3 and an RDS-managed password", () => {
+    it("declares a private, encrypted MySQL 8.4 (Extended Support off) on db.t4g.micro with 20 GiB gp3 and an RDS-managed password", () => {
         assert.deepEqual(e.one(RDS, "dev").inputs, {
-            identifier: "todobackend-dev-db", engine: "mysql", engineVersion: "8.0", instanceClass: "db.t4g.micro",
+            identifier: "todobackend-dev-db", engine: "mysql", engineVersion: "8.4", engineLifecycleSupport: "open-source-rds-extended-support-disabled", allowMajorVersionUpgrade: true, instanceClass: "db.t4g.micro",
             allocatedStorage: 20, storageType: "gp3", storageEncrypted: true,
             dbName: "todobackend", username: "todobackend", manageMasterUserPassword: true,
             dbSubnetGroupName: "todobackend-dev-db-subnet-group", vpcSecurityGroupIds: ["sg-db"], publiclyAccessible: false,

@@ -9,14 +9,14 @@ const sg: EvaluatedResource = { type: "aws:ec2/securityGroup:SecurityGroup", nam
 const rule: EvaluatedResource = { type: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", name: "sg-db-in", urn: urn("rule", "in"), id: "r",
     inputs: { securityGroupId: "sg-db-id", ipProtocol: "tcp", fromPort: 3306, toPort: 3306, referencedSecurityGroupId: "sg-app-id" } };
 const db: EvaluatedResource = { type: "aws:rds/instance:Instance", name: "db", urn: urn("aws:rds/instance:Instance", "db"), parent: component.urn, id: "db-id",
-    inputs: { identifier: "todobackend-dev-db", engine: "mysql", engineVersion: "8.0", instanceClass: "db.t4g.micro", allocatedStorage: 20, storageType: "gp3",
+    inputs: { identifier: "todobackend-dev-db", engine: "mysql", engineVersion: "8.4", instanceClass: "db.t4g.micro", allocatedStorage: 20, storageType: "gp3",
         storageEncrypted: true, publiclyAccessible: false, multiAz: false, backupRetentionPeriod: 1, deletionProtection: false, skipFinalSnapshot: true,
         manageMasterUserPassword: true } };
 const secret: EvaluatedResource = { type: "aws:secretsmanager/secretVersion:SecretVersion", name: "s", urn: urn("sv", "s"), inputs: { secretString: "x" }, secretPaths: ["secretString"] };
 
 describe("plan:offline inventory", () => {
     it("shows the database settings a reviewer checks", () => {
-        assert.equal(summarize(db), "todobackend-dev-db mysql 8.0 db.t4g.micro 20GiB gp3 encrypted=true public=false multiAz=false backups=1d " +
+        assert.equal(summarize(db), "todobackend-dev-db mysql 8.4 db.t4g.micro 20GiB gp3 encrypted=true public=false multiAz=false backups=1d " +
             "deletionProtection=false finalSnapshot=false managedPassword=true");
     });
 

@@ -63,7 +63,7 @@ describe("XrayDaemon component", () => {
         const d = inputsOf(T.disc, "xray-discovery");
         assert.equal(d.name, "xray");
         assert.deepEqual(d.dnsConfig, { namespaceId: "xray-namespace-id", routingPolicy: "MULTIVALUE", dnsRecords: [{ type: "A", ttl: 60 }] });
-        assert.deepEqual(d.healthCheckCustomConfig, { failureThreshold: 1 });
+        assert.deepEqual(d.healthCheckCustomConfig, {}, "no deprecated failureThreshold");
         assert.equal(e.outputs.address, "xray.dev.services.dockerinaws.org:2000");
     });
 

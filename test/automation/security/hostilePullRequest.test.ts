@@ -5,13 +5,11 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { REPO_ROOT } from "../../../automation/config";
 import { addToken } from "../../../automation/security/tokens";
-import { Harness, publishPullRequest, pullRequestDelivery, startHarness } from "../harness";
+import { commentSink, Harness, publishPullRequest, pullRequestDelivery, startHarness } from "../harness";
 
 const WEBHOOK_SECRET = "hostile-pr-webhook-secret-0123456789";
 const GITHUB_TOKEN = "ghp_" + "h".repeat(36);
@@ -51,8 +49,8 @@ describe("a pull request whose program attacks the service, previewed in the san
     this.timeout(300_000);
     let h: Harness;
     let remotes: string;
-    let gh: ReturnType<typeof createServer>;
-    const comments: string[] = [];
+    let gh: Awaited<ReturnType<typeof commentSink>>;
+    let comments: string[] = [];
     let log: string[];
     let before: Record<string, string>;
     const guarded = () => ({
@@ -64,15 +62,8 @@ describe("a pull request whose program attacks the service, previewed in the san
     });
 
     it("runs the attacking preview to its end, so every attempt below was really made", async () => {
-        gh = createServer((req, res) => {
-            let body = "";
-            req.on("data", (c) => (body += c));
-            req.on("end", () => {
-                if (req.method === "POST") comments.push(JSON.parse(body).body);
-                res.writeHead(req.method === "POST" ? 201 : 200, { "content-type": "application/json" }).end(req.method === "GET" ? (req.url === "/user" ? '{"login":"automation-bot"}' : "[]") : JSON.stringify({ id: comments.length, body: "" }));
-            });
-        });
-        await new Promise<void>((r) => gh.listen(0, "127.0.0.1", r));
+        gh = await commentSink();
+        comments = gh.comments;
         remotes = fs.mkdtempSync(path.join(os.tmpdir(), "hostile-remotes-"));
         h = await startHarness({
             policies: { "dev.yaml": "github: { previewOnPullRequest: true }\n" },
@@ -81,7 +72,7 @@ describe("a pull request whose program attacks the service, previewed in the san
                 AUTOMATION_GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET,
                 AUTOMATION_GITHUB_REPOSITORIES: "acme/infra",
                 AUTOMATION_GITHUB_TOKEN: GITHUB_TOKEN,
-                AUTOMATION_GITHUB_API_URL: `http://127.0.0.1:${(gh.address() as AddressInfo).port}`,
+                AUTOMATION_GITHUB_API_URL: gh.url,
                 AUTOMATION_GITHUB_GIT_URL: `file://${remotes}/{repository}.git`,
             },
         });
@@ -152,7 +143,7 @@ describe("a pull request whose program attacks the service, previewed in the san
 
     after(async () => {
         await h?.stop();
-        await new Promise((r) => gh?.close(r));
+        await gh?.close();
         if (remotes) fs.rmSync(remotes, { recursive: true, force: true });
     });
 });

@@ -6,14 +6,12 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHmac, randomUUID } from "node:crypto";
 import * as fs from "node:fs";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { loadConfig } from "../../../automation/config";
 import { createLogger } from "../../../automation/logger";
 import { RunningService, startService } from "../../../automation/assembly";
 import { createRedactor } from "../../../automation/security/redact";
-import { call, prepareFixture, publishPullRequest, pullRequestDelivery, until } from "../harness";
+import { call, commentSink, prepareFixture, publishPullRequest, pullRequestDelivery, until } from "../harness";
 import { readSse } from "../sse";
 
 describe("redaction of planted secrets from every sink (real CLI)", function () {
@@ -23,8 +21,8 @@ describe("redaction of planted secrets from every sink (real CLI)", function () 
     const WEBHOOK_SECRET = "webhook-secret-0123456789abcdef";
     const fx = prepareFixture();
     const serverLog: string[] = [];
-    const comments: string[] = [];
-    let gh: ReturnType<typeof createServer>;
+    let comments: string[] = [];
+    let gh: Awaited<ReturnType<typeof commentSink>>;
     let server: RunningService | undefined;
     const saved = process.env.AWS_SECRET_ACCESS_KEY;
     let cli: (...args: string[]) => void;
@@ -41,15 +39,8 @@ describe("redaction of planted secrets from every sink (real CLI)", function () 
     };
 
     before(async () => {
-        gh = createServer((req, res) => {
-            let body = "";
-            req.on("data", (c) => (body += c));
-            req.on("end", () => {
-                if (req.method === "POST") comments.push(JSON.parse(body).body);
-                res.writeHead(req.method === "POST" ? 201 : 200, { "content-type": "application/json" }).end(req.method === "GET" ? (req.url === "/user" ? '{"login":"automation-bot"}' : "[]") : JSON.stringify({ id: comments.length, body: "" }));
-            });
-        });
-        await new Promise<void>((r) => gh.listen(0, "127.0.0.1", r));
+        gh = await commentSink();
+        comments = gh.comments;
         const envDir = path.join(fx.dataDir, "environments");
         fs.mkdirSync(envDir, { recursive: true });
         fs.writeFileSync(path.join(envDir, "prod.yaml"), "github: { previewOnPullRequest: true }\n");
@@ -62,7 +53,7 @@ describe("redaction of planted secrets from every sink (real CLI)", function () 
             AUTOMATION_GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET,
             AUTOMATION_GITHUB_REPOSITORIES: "acme/infra",
             AUTOMATION_GITHUB_TOKEN: "ghp_" + "k".repeat(36),
-            AUTOMATION_GITHUB_API_URL: `http://127.0.0.1:${(gh.address() as AddressInfo).port}`,
+            AUTOMATION_GITHUB_API_URL: gh.url,
             AUTOMATION_GITHUB_GIT_URL: `file://${path.join(path.dirname(fx.dataDir), "remotes")}/{repository}.git`,
         };
         // The workers inherit the service's environment, credential included.
@@ -91,7 +82,7 @@ describe("redaction of planted secrets from every sink (real CLI)", function () 
     });
     after(async () => {
         await server?.stop();
-        await new Promise((r) => gh.close(r));
+        await gh.close();
         if (saved === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
         else process.env.AWS_SECRET_ACCESS_KEY = saved;
     });
