@@ -2,6 +2,10 @@
 // a broken edit keeps the last valid policy, a file that never validated shuts its stack.
 // Only the last request, once the file is fixed, reaches the real Pulumi CLI.
 import assert from "node:assert/strict";
+import * as path from "node:path";
+import { createLogger } from "../../../automation/logger";
+import { createRedactor } from "../../../automation/security/redact";
+import { environmentsDirOf, startHarness } from "../harness";
 import { SafeHarness, startSafeHarness } from "./safeHarness";
 import { policyEditor } from "./editPolicy";
 
@@ -49,5 +53,20 @@ describe("environment policy files edited while the service runs", function () {
         const r = await refresh("prod");
         assert.equal(r.status, 202, JSON.stringify(r.body));
         assert.equal((await h.waitFor(r.body.id)).state, "succeeded");
+    });
+});
+
+describe("the policy each stack got, at start-up", function () {
+    this.timeout(60_000);
+    it("logs, per stack, the file its policy came from or that it runs on the default", async () => {
+        const lines: string[] = [];
+        const logger = createLogger({ level: "info", redactor: createRedactor(), destination: { write: (s: string) => void lines.push(s) } });
+        const h = await startHarness({ policies: { "prod.yaml": "operations:\n  update: { approvals: 1 }\n" }, overrides: { logger } });
+        try {
+            const entry = lines.map((l) => JSON.parse(l) as { msg: string; policies?: Record<string, string> }).find((l) => l.msg === "environment policies per stack");
+            assert.deepEqual(entry?.policies, { dev: "default", prod: path.join(environmentsDirOf(h), "prod.yaml") });
+        } finally {
+            await h.stop();
+        }
     });
 });
