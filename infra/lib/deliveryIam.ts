@@ -95,7 +95,9 @@ export function deployPolicy(a: DeployPolicyArgs): PolicyDocument {
         { Sid: "IamByPrefix", Effect: "Allow", Action: ["iam:DeleteRole", "iam:GetRole", "iam:TagRole", "iam:UntagRole",
             "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole", "iam:PassRole",
             "iam:CreateInstanceProfile", "iam:DeleteInstanceProfile", "iam:GetInstanceProfile", "iam:AddRoleToInstanceProfile",
-            "iam:RemoveRoleFromInstanceProfile", "iam:UpdateAssumeRolePolicy"],
+            "iam:RemoveRoleFromInstanceProfile", "iam:UpdateAssumeRolePolicy",
+            // The provider sends tags with CreateInstanceProfile (tag-on-create), which needs the tag action too.
+            "iam:TagInstanceProfile", "iam:UntagInstanceProfile", "iam:ListInstanceProfileTags", "iam:ListRoleTags"],
             Resource: [`arn:aws:iam::${a.account}:role/${a.namePrefix}*`, `arn:aws:iam::${a.account}:instance-profile/${a.namePrefix}*`] },
         { Sid: "KeepBoundary", Effect: "Deny", Action: ["iam:DeleteRolePermissionsBoundary", "iam:CreatePolicyVersion", "iam:DeletePolicy",
             "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion"], Resource: [`arn:aws:iam::${a.account}:role/*`, a.boundaryArn] },

@@ -46,6 +46,15 @@ describe("delivery stack", function () {
     });
     const inputs = (type: string, name: string) => d.one(type, name).inputs as Record<string, any>;
 
+    it("lets the deploy role tag on create every tagged IAM resource the dev stack declares, as the provider sends the tags with the create", () => {
+        // Tag-on-create: with tags, CreateRole, CreateInstanceProfile and CreatePolicy also need the
+        // matching tag action (AWS Service Authorization Reference for IAM, "dependent actions").
+        const TAG_ON_CREATE: Record<string, string> = { "aws:iam/role:Role": "iam:TagRole", "aws:iam/instanceProfile:InstanceProfile": "iam:TagInstanceProfile", "aws:iam/policy:Policy": "iam:TagPolicy" };
+        const allowed = new Set(policyDoc(inputs(T.rolePolicy, "builds-deploy").policy).Statement.filter((s) => s.Effect === "Allow").flatMap((s) => [s.Action].flat() as string[]));
+        const needed = new Set(dev.resources.filter((r) => TAG_ON_CREATE[r.type] && Object.keys((r.inputs.tags as object | undefined) ?? {}).length > 0).map((r) => TAG_ON_CREATE[r.type]));
+        assert.ok(needed.has("iam:TagInstanceProfile"), "the cluster's instance profile is tagged");
+        assert.deepEqual([...needed].filter((action) => !allowed.has(action)), []);
+    });
     it("exports the repository URLs, pipeline, connection with its activation step, state bucket and KMS alias", () => {
         assert.deepEqual(d.outputs, {
             appRepositoryUrl: `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/docker-in-aws/todobackend`,
@@ -235,7 +244,8 @@ describe("delivery stack", function () {
                 { Sid: "IamByPrefix", Effect: "Allow", Action: ["iam:DeleteRole", "iam:GetRole", "iam:TagRole", "iam:UntagRole",
                     "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole", "iam:PassRole",
                     "iam:CreateInstanceProfile", "iam:DeleteInstanceProfile", "iam:GetInstanceProfile", "iam:AddRoleToInstanceProfile",
-                    "iam:RemoveRoleFromInstanceProfile", "iam:UpdateAssumeRolePolicy"],
+                    "iam:RemoveRoleFromInstanceProfile", "iam:UpdateAssumeRolePolicy",
+                    "iam:TagInstanceProfile", "iam:UntagInstanceProfile", "iam:ListInstanceProfileTags", "iam:ListRoleTags"],
                     Resource: [`arn:aws:iam::${ACCOUNT}:role/todobackend-*`, `arn:aws:iam::${ACCOUNT}:instance-profile/todobackend-*`] },
                 { Sid: "KeepBoundary", Effect: "Deny", Action: ["iam:DeleteRolePermissionsBoundary", "iam:CreatePolicyVersion", "iam:DeletePolicy",
                     "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion"], Resource: [`arn:aws:iam::${ACCOUNT}:role/*`, BOUNDARY] },
