@@ -25,7 +25,8 @@ const SEED = Number(process.env.BENCH_SEED ?? 20261125);
  * The default of 120 mutating requests per caller per minute would answer most of a 1,000-request
  * burst with 429 before validation ever ran; raised so the suite exercises validation.
  */
-const SERVICE_ENV = { AUTOMATION_RATE_LIMIT_PER_MINUTE: "100000", AUTOMATION_CANCEL_GRACE_MS: "5000", AUTOMATION_SHUTDOWN_GRACE_MS: "2000" };
+// The limits on mutating and refused requests per caller are the hostile bench's business; here one caller sends everything.
+const SERVICE_ENV = { AUTOMATION_RATE_LIMIT_PER_MINUTE: "100000", AUTOMATION_REFUSAL_RATE_LIMIT_PER_MINUTE: "100000", AUTOMATION_CANCEL_GRACE_MS: "5000", AUTOMATION_SHUTDOWN_GRACE_MS: "2000" };
 const CONCURRENT_MARKERS = /ConcurrentUpdateError|CONCURRENT_UPDATE|currently locked by/i;
 
 type Row = [string, string, string, string];
