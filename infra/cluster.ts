@@ -99,9 +99,18 @@ export class Cluster extends pulumi.ComponentResource {
         this.autoScalingGroup = new aws.autoscaling.Group(`${name}-instances`, {
             name: `${args.namePrefix}-instances`, vpcZoneIdentifiers: args.subnetIds,
             minSize: args.minSize ?? 1, maxSize: args.maxSize ?? 4,
-            launchTemplate: { id: launchTemplate.id, version: "$Latest" },
+            // The template's version number, not "$Latest": a new version (a new AMI, a changed
+            // instance type) is then a change of the group, which starts the instance refresh.
+            launchTemplate: { id: launchTemplate.id, version: pulumi.interpolate`${launchTemplate.latestVersion}` },
             // Managed termination protection needs scale-in protection on the group's instances.
             protectFromScaleIn: true,
+            // Without a refresh, scale-in protection keeps the old instances (and their old AMI)
+            // forever. Rolling, launch before terminate (capacity never below 100 %), protected
+            // instances included, rolled back if the new ones do not become healthy.
+            instanceRefresh: {
+                strategy: "Rolling",
+                preferences: { minHealthyPercentage: 100, maxHealthyPercentage: 200, scaleInProtectedInstances: "Refresh", skipMatching: true, autoRollback: true, instanceWarmup: "300" },
+            },
             healthCheckType: "EC2",
             tags: [
                 ...Object.entries({ ...instanceTags }).map(([key, value]) => ({ key, value, propagateAtLaunch: true })),

@@ -77,10 +77,20 @@ describe("cluster", function () {
         const asg = e.one(ASG, "ssm-instances").inputs;
         assert.deepEqual([asg.name, asg.vpcZoneIdentifiers, asg.minSize, asg.maxSize, asg.protectFromScaleIn, asg.desiredCapacity],
             ["todobackend-dev-instances", ["subnet-private-0", "subnet-private-1"], 1, 4, true, undefined]);
-        assert.deepEqual(asg.launchTemplate, { id: "ssm-instances-id", version: "$Latest" });
+        // the mocks give every launch template version 1 (scripts/offline/mocks.ts)
+        assert.deepEqual(asg.launchTemplate, { id: "ssm-instances-id", version: "1" });
         assert.deepEqual(asg.tags, [...Object.entries({ ...TAGS, Name: "todobackend-dev-instance" }).map(([key, value]) => ({ key, value, propagateAtLaunch: true })),
             { key: "AmazonECSManaged", value: "true", propagateAtLaunch: true }]);
         assert.deepEqual([e.one(ASG, "pinned-instances").inputs.minSize, e.one(ASG, "pinned-instances").inputs.maxSize], [2, 6]);
+    });
+
+    it("re-images the instances when the launch template changes: a rolling refresh that keeps full capacity and includes protected instances", () => {
+        const asg = e.one(ASG, "ssm-instances").inputs;
+        assert.notEqual((asg.launchTemplate as { version: string }).version, "$Latest", "a refresh never starts on $Latest");
+        assert.deepEqual(asg.instanceRefresh, {
+            strategy: "Rolling",
+            preferences: { minHealthyPercentage: 100, maxHealthyPercentage: 200, scaleInProtectedInstances: "Refresh", skipMatching: true, autoRollback: true, instanceWarmup: "300" },
+        });
     });
 
     it("scales the group through a capacity provider with managed scaling, termination protection and draining", () => {
