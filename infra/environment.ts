@@ -82,6 +82,8 @@ export function environmentStack() {
     return {
         publicUrl: loadBalancer.publicUrl,
         serviceName: app.service.name,
+        // What the deploy buildspecs' rollout check expects the primary deployment to run.
+        appTaskDefinitionArn: app.taskDefinition.arn,
         xrayAddress: xray.address,
         clusterName: cluster.clusterName,
         dbEndpoint: database.endpoint,

@@ -73,7 +73,7 @@ describe("deploy buildspecs", () => {
         const c: string[] = spec("deploy-dev.yml").phases.build.commands;
         assert.ok(c.includes('pulumi login "$PULUMI_BACKEND_URL"'));
         assert.ok(c.some((x) => x.includes('--secrets-provider "$PULUMI_SECRETS_PROVIDER"')));
-        assert.equal(c.at(-1), "pulumi up -s dev --yes --non-interactive --policy-pack policy");
+        assert.deepEqual(c.slice(-2), ["pulumi up -s dev --yes --non-interactive --policy-pack policy", "node buildspecs/rollout-check.js dev"]);
     });
     it("saves the prod plan and readable diff as the ChangeSet artifact, failing when the preview fails", () => {
         const s = spec("deploy-changeset.yml");
@@ -95,7 +95,7 @@ describe("deploy buildspecs", () => {
         const preview = c.findIndex((x) => /^pulumi preview -s prod .*--save-plan current-plan\.json/.test(x));
         const up = c.findIndex((x) => x.includes("pulumi up -s prod"));
         assert.ok(preview >= 0 && preview < compare && compare < up, `preview ${preview}, compare ${compare}, up ${up}`);
-        assert.equal(up, c.length - 1);
+        assert.deepEqual(c.slice(up + 1), ["node buildspecs/rollout-check.js prod"], "the rollout is checked after the update");
     });
 });
 
@@ -104,7 +104,8 @@ describe("deploy-execute's update", () => {
     const upArgs = (useUpdatePlan?: string) => {
         const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bs-"));
         fs.writeFileSync(path.join(tmp, "pulumi"), '#!/usr/bin/env bash\nprintf "%s\\n" "$@"\n', { mode: 0o755 });
-        const command = (spec("deploy-execute.yml").phases.build.commands as string[]).at(-1)!;
+        const commands = spec("deploy-execute.yml").phases.build.commands as string[];
+        const command = commands.find((c) => c.includes("pulumi up -s prod"))!;
         return execFileSync("bash", ["-c", command], { stdio: ["ignore", "pipe", "pipe"], env: { PATH: `${tmp}:${process.env.PATH}`, CODEBUILD_SRC_DIR_ChangeSetPlan: "/approved",
             ...(useUpdatePlan === undefined ? {} : { USE_UPDATE_PLAN: useUpdatePlan }) } }).toString().trim().split("\n");
     };
@@ -114,6 +115,51 @@ describe("deploy-execute's update", () => {
     });
     it("drops --plan when USE_UPDATE_PLAN is false, leaving the comparison as the guard", () => {
         assert.deepEqual(upArgs("false"), ["up", "-s", "prod", "--yes", "--non-interactive", "--policy-pack", "policy"]);
+    });
+});
+
+describe("rollout-check.js on DescribeServices answers", () => {
+    // Answers in the shape ECS DescribeServices returns (AWS API reference), written here: this
+    // machine has no AWS account to record them from. NEW is what the stack declares.
+    const fixtures = path.resolve(__dirname, "fixtures-delivery/rollout");
+    const NEW = "arn:aws:ecs:us-east-1:123456789012:task-definition/todobackend-dev:42";
+    const judge = (file: string) => {
+        try {
+            return { code: 0, out: execFileSync(process.execPath, [path.join(dir, "rollout-check.js"), "judge", path.join(fixtures, file), NEW], { stdio: "pipe" }).toString().trim() };
+        } catch (e) {
+            const err = e as { status: number; stdout: Buffer };
+            return { code: err.status, out: err.stdout.toString().trim() };
+        }
+    };
+    it("passes a primary deployment of the new task definition whose rollout COMPLETED", () => {
+        assert.deepEqual(judge("completed.json"), { code: 0, out: `completed: todobackend runs ${NEW} (1/1 tasks), rollout COMPLETED` });
+    });
+    it("fails a deployment the circuit breaker rolled back, though its rollout says COMPLETED, naming the task definition that runs", () => {
+        const r = judge("rolled-back.json");
+        assert.equal(r.code, 1);
+        assert.match(r.out, /^failed: the primary deployment runs .*todobackend-dev:41, not .*todobackend-dev:42: ECS rolled the deployment back \(last event: .*deployment failed: tasks failed to start\.\)$/);
+    });
+    it("fails a FAILED rollout with ECS's reason, and a service ECS does not know", () => {
+        assert.deepEqual(judge("failed.json"), { code: 1, out: `failed: the rollout of ${NEW} FAILED: ECS deployment circuit breaker: tasks failed to start.` });
+        assert.match(judge("missing.json").out, /^failed: ECS found no such service \(.*MISSING/);
+    });
+    it("keeps polling while the rollout is in progress and passes once it completes (stand-in pulumi and aws on PATH)", () => {
+        const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "rollout-"));
+        const answers = ["in-progress.json", "in-progress.json", "completed.json"].map((f) => path.join(fixtures, f));
+        fs.writeFileSync(path.join(tmp, "pulumi"), `#!/usr/bin/env bash\necho '{"clusterName":"todobackend-dev-cluster","serviceName":"todobackend","appTaskDefinitionArn":"${NEW}"}'\n`, { mode: 0o755 });
+        // each call of `aws` answers the next recorded answer
+        fs.writeFileSync(path.join(tmp, "aws"), `#!/usr/bin/env bash\nn=$(cat "${tmp}/n" 2>/dev/null || echo 0); echo $((n+1)) > "${tmp}/n"\nanswers=(${answers.join(" ")})\ncat "\${answers[$n]}"\n`, { mode: 0o755 });
+        const out = execFileSync(process.execPath, [path.join(dir, "rollout-check.js"), "dev"], { env: { PATH: `${tmp}:${process.env.PATH}`, ROLLOUT_POLL_SECONDS: "0" }, stdio: "pipe" }).toString();
+        assert.deepEqual(out.trim().split("\n").map((l) => l.split(":")[1].trim()), ["in-progress", "in-progress", "completed"]);
+        fs.writeFileSync(path.join(tmp, "n"), "0");
+        fs.writeFileSync(path.join(tmp, "aws"), `#!/usr/bin/env bash\ncat ${path.join(fixtures, "rolled-back.json")}\n`, { mode: 0o755 });
+        assert.throws(() => execFileSync(process.execPath, [path.join(dir, "rollout-check.js"), "dev"], { env: { PATH: `${tmp}:${process.env.PATH}`, ROLLOUT_POLL_SECONDS: "0" }, stdio: "pipe" }), (e: { status: number }) => e.status === 1);
+    });
+    it("gives up after ROLLOUT_TIMEOUT_SECONDS on a rollout that never completes", () => {
+        const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "rollout-"));
+        fs.writeFileSync(path.join(tmp, "pulumi"), `#!/usr/bin/env bash\necho '{"clusterName":"c","serviceName":"todobackend","appTaskDefinitionArn":"${NEW}"}'\n`, { mode: 0o755 });
+        fs.writeFileSync(path.join(tmp, "aws"), `#!/usr/bin/env bash\ncat ${path.join(fixtures, "in-progress.json")}\n`, { mode: 0o755 });
+        assert.throws(() => execFileSync(process.execPath, [path.join(dir, "rollout-check.js"), "dev"], { env: { PATH: `${tmp}:${process.env.PATH}`, ROLLOUT_POLL_SECONDS: "1", ROLLOUT_TIMEOUT_SECONDS: "2" }, stdio: "pipe" }), (e: { status: number; stderr: Buffer }) => e.status === 1 && /not completed within 2 s/.test(e.stderr.toString()));
     });
 });
 
