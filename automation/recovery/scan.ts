@@ -32,7 +32,14 @@ export interface ProcessProbe {
     alive(pid: number): boolean;
     /** The process's command line where the OS tells (Linux /proc), to spot a reused pid. */
     commandLine?(pid: number): string | undefined;
+    /** When the process started, where the OS tells: a process younger than a lock did not write it. */
+    startedAt?(pid: number): Date | undefined;
 }
+
+/** Clock ticks per second of /proc/<pid>/stat's start time (USER_HZ: 100 on every Linux this runs on). */
+const CLOCK_TICKS = 100;
+/** Boot time in ms since the epoch (Linux /proc/stat `btime`), read once. */
+let bootMs: number | undefined;
 
 export const localProbe: ProcessProbe = {
     hostname: os.hostname(),
@@ -42,6 +49,18 @@ export const localProbe: ProcessProbe = {
             return true;
         } catch (e) {
             return (e as NodeJS.ErrnoException).code === "EPERM";
+        }
+    },
+    startedAt(pid) {
+        try {
+            bootMs ??= Number(/^btime (\d+)$/m.exec(fs.readFileSync("/proc/stat", "utf8"))![1]) * 1000;
+            // Fields after the command name, which may itself hold spaces and parentheses.
+            const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+            const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+            const ticks = Number(fields[19]); // field 22, starttime
+            return Number.isFinite(ticks) && Number.isFinite(bootMs) ? new Date(bootMs + (ticks * 1000) / CLOCK_TICKS) : undefined;
+        } catch {
+            return undefined;
         }
     },
     commandLine(pid) {
@@ -58,12 +77,19 @@ export const localProbe: ProcessProbe = {
 
 /**
  * A lock is stale only when it is provably abandoned: written on this host by a pid that no
- * longer runs (or that now runs something other than pulumi, i.e. a reused pid). A lock from
+ * longer runs, or that was reused since (it now runs something other than pulumi, or its
+ * process started after the lock was written). A lock from
  * another host can never be proven stale from here and is only reported.
  */
 export function judgeLock(lock: LockInfo, probe: ProcessProbe): LockVerdict {
     if (lock.hostname !== probe.hostname) return "foreign";
     if (!probe.alive(lock.pid)) return "stale";
+    // pids are reused (32,768 of them here, and every job starts dozens of processes): a process
+    // that started after the lock was written is not the one that wrote it. A second of slack
+    // covers the boot-time and clock-tick rounding; the holder always starts before its lock.
+    const started = probe.startedAt?.(lock.pid);
+    const written = Date.parse(lock.timestamp);
+    if (started && Number.isFinite(written) && started.getTime() > written + 1000) return "stale";
     const cmd = probe.commandLine?.(lock.pid);
     if (cmd !== undefined && !/pulumi/.test(cmd)) return "stale";
     return "live";

@@ -25,6 +25,19 @@ describe("lock judgement", () => {
     it("calls a lock stale when its pid was reused by a process that is not pulumi", () => {
         assert.equal(judgeLock(lock(10), probe([10], { 10: "nginx: worker" })), "stale");
     });
+    it("calls a lock stale when its pid now belongs to a pulumi process that started after the lock was written (a reused pid)", () => {
+        const written = { ...lock(10), timestamp: "2026-12-02T16:31:21.721753922Z" };
+        const at = (ms: number) => ({ ...probe([10], { 10: "/usr/bin/pulumi version" }), startedAt: () => new Date(Date.parse(written.timestamp) + ms) });
+        assert.equal(judgeLock(written, at(5_000)), "stale");
+        assert.equal(judgeLock(written, at(-5_000)), "live", "the holder started before its lock");
+        assert.equal(judgeLock(written, at(500)), "live", "within the clock's rounding it is not proof");
+    });
+    it("reads a process's start time from /proc, so a reused pid can be told from the lock's writer", () => {
+        const started = localProbe.startedAt!(process.pid)!;
+        const expected = Date.now() - process.uptime() * 1000;
+        assert.ok(Math.abs(started.getTime() - expected) < 3000, `${started.toISOString()} vs ${new Date(expected).toISOString()}`);
+        assert.equal(localProbe.startedAt!(2 ** 22 + 1), undefined);
+    });
     it("keeps a lock whose live pid's command line cannot be read", () => {
         assert.equal(judgeLock(lock(10), probe([10])), "live");
     });
