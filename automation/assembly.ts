@@ -2,8 +2,8 @@
 //   configuration → stores → audit → tokens, policies → approvals → recovery → admission guard
 //   → job service → webhooks → HTTP app → listening.
 // No module imports this one but the process entry (main.ts) and the tests; every part gets
-// what it needs through its constructor, so nothing is connected after it is built.
-import { randomBytes } from "node:crypto";
+// what it needs through its constructor, so nothing is connected after it is built. About 300
+// lines, on purpose: the order of construction is the point, and it reads in one place.
 import * as fs from "node:fs";
 import type { AddressInfo } from "node:net";
 import * as os from "node:os";
@@ -35,7 +35,7 @@ import { FindingsStore } from "./recovery/findings";
 import { RecoveryService } from "./recovery/service";
 import { createRedactor, fileTokens, type TokenVerifier } from "./security";
 import { Checkouts } from "./sources/checkouts";
-import { secureDataDir } from "./storage/dataDir";
+import { ensurePassphrase, probeWritable, secureDataDir } from "./storage/dataDir";
 import { openSqlite } from "./storage/sqlite";
 import { DeliveryStore } from "./webhooks/deliveries";
 import { GitHubClient } from "./webhooks/github";
@@ -65,32 +65,6 @@ export interface RunningService {
     logger: Logger;
     /** Graceful stop: no new work, running jobs get the shutdown grace, then interrupted. */
     stop(): Promise<void>;
-}
-
-/**
- * The passphrase of the embedded default: the configured one, else one generated on first
- * start and kept beside the state (mode 0600) so the stacks stay decryptable across restarts.
- */
-export function ensurePassphrase(config: ServiceConfig): string {
-    if (config.passphrase) return config.passphrase;
-    const file = path.join(config.dataDir, "passphrase");
-    if (fs.existsSync(file)) return fs.readFileSync(file, "utf8").trim();
-    fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-    const passphrase = randomBytes(32).toString("base64url");
-    fs.writeFileSync(file, passphrase + "\n", { mode: 0o600, flag: "wx" });
-    return passphrase;
-}
-
-function probeWritable(dir: string): { ok: boolean; detail?: string } {
-    try {
-        fs.mkdirSync(dir, { recursive: true });
-        const probe = path.join(dir, `.ready-${process.pid}`);
-        fs.writeFileSync(probe, "ok");
-        fs.rmSync(probe);
-        return { ok: true };
-    } catch (e) {
-        return { ok: false, detail: `cannot write ${dir}: ${(e as NodeJS.ErrnoException).code ?? "error"}` };
-    }
 }
 
 function projectName(projectDir: string): string {

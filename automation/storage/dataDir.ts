@@ -1,4 +1,6 @@
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
+import type { ServiceConfig } from "../config";
 import * as path from "node:path";
 
 /**
@@ -21,4 +23,31 @@ export function secureDataDir(dir: string): string[] {
         else if (entry.isDirectory()) tighten(path.join(dir, entry.name), 0o700);
     }
     return fixed;
+}
+
+/**
+ * The passphrase of the embedded default: the configured one, else one generated on first
+ * start and kept beside the state (mode 0600) so the stacks stay decryptable across restarts.
+ */
+export function ensurePassphrase(config: ServiceConfig): string {
+    if (config.passphrase) return config.passphrase;
+    const file = path.join(config.dataDir, "passphrase");
+    if (fs.existsSync(file)) return fs.readFileSync(file, "utf8").trim();
+    fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    const passphrase = randomBytes(32).toString("base64url");
+    fs.writeFileSync(file, passphrase + "\n", { mode: 0o600, flag: "wx" });
+    return passphrase;
+}
+
+/** Whether `dir` can be written (for /readyz), and why not. */
+export function probeWritable(dir: string): { ok: boolean; detail?: string } {
+    try {
+        fs.mkdirSync(dir, { recursive: true });
+        const probe = path.join(dir, `.ready-${process.pid}`);
+        fs.writeFileSync(probe, "ok");
+        fs.rmSync(probe);
+        return { ok: true };
+    } catch (e) {
+        return { ok: false, detail: `cannot write ${dir}: ${(e as NodeJS.ErrnoException).code ?? "error"}` };
+    }
 }
