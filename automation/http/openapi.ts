@@ -24,6 +24,7 @@ const idParam = { name: "id", in: "path", required: true, schema: { type: "strin
 const common = {
     401: errorResponse("No or unknown bearer token (UNAUTHENTICATED)."),
     403: errorResponse("The token's role is too low (FORBIDDEN)."),
+    429: errorResponse("Too many mutating or refused requests from this caller (RATE_LIMITED)."),
 };
 
 function startOp(op: string, role: string, body: z.ZodType, extra = "") {
@@ -66,13 +67,14 @@ export function openApiDocument(): Record<string, unknown> {
                 },
                 Job: {
                     type: "object",
-                    required: ["id", "stack", "op", "state", "triggeredBy", "createdAt", "options"],
+                    required: ["id", "stack", "op", "state", "triggeredBy", "triggeredVia", "createdAt", "options"],
                     properties: {
                         id: { type: "string", format: "uuid" },
                         stack: { type: "string" },
                         op: { type: "string", enum: [...OPS] },
                         state: { type: "string", enum: [...JOB_STATES] },
                         triggeredBy: { type: "string" },
+                        triggeredVia: { type: "string", enum: ["token", "webhook"], description: "How triggeredBy was authenticated; when the job leaves the queue it is checked again as the tokens (or the policy's github section) say then." },
                         createdAt: { type: "string", format: "date-time" },
                         startedAt: { type: "string", format: "date-time" },
                         finishedAt: { type: "string", format: "date-time" },
@@ -189,7 +191,12 @@ export function openApiDocument(): Record<string, unknown> {
                     description: "Stored engine events and state changes, then live ones; each `id` is the event's sequence number. Reconnect with Last-Event-ID (header or ?lastEventId=) to resume. Ends after the final state event.",
                     tags: ["jobs"],
                     parameters: [idParam, { name: "Last-Event-ID", in: "header", schema: { type: "integer" } }],
-                    responses: { 200: { description: "text/event-stream", content: { "text/event-stream": { schema: { type: "string" } } } }, ...common, 404: errorResponse("Unknown job.") },
+                    responses: {
+                        200: { description: "text/event-stream", content: { "text/event-stream": { schema: { type: "string" } } } },
+                        ...common,
+                        404: errorResponse("Unknown job."),
+                        429: errorResponse("The caller already holds AUTOMATION_SSE_STREAMS_PER_CALLER open streams (TOO_MANY_STREAMS), or too many refused requests (RATE_LIMITED)."),
+                    },
                 },
             },
             "/v1/jobs/{id}/cancel": {
