@@ -37,12 +37,6 @@ export function activeFreeze(policy: EnvironmentPolicy, op: Op, now: Date): Free
     });
 }
 
-/** Refuses a principal below the policy's role for `op` (403) or an op inside a freeze (409). */
-export function checkMayStart(policy: EnvironmentPolicy, op: Op, principal: Pick<Principal, "name" | "role">, now: Date): void {
-    checkRole(policy, op, principal);
-    checkFreeze(policy, op, now);
-}
-
 /** Refuses (403) a principal below the policy's role for `op`. */
 export function checkRole(policy: EnvironmentPolicy, op: Op, principal: Pick<Principal, "name" | "role">): void {
     const need = policy.operations[op].role;

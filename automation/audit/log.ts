@@ -116,13 +116,6 @@ export class ChainVerifier {
     }
 }
 
-/** Verifies whole lines held in memory (small logs, tests). */
-export function verifyLines(lines: readonly string[]): VerifyResult {
-    const v = new ChainVerifier();
-    for (const l of lines) if (!v.feed(l)) break;
-    return v.result(lines.length);
-}
-
 /** The non-empty lines of `file`, read in chunks: a log of any size never sits whole in memory. */
 export function* readLines(file: string, chunkBytes = 1 << 16): Generator<string> {
     let fd: number;

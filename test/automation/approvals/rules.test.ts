@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
 import { parsePolicy } from "../../../automation/approvals/policy";
-import { activeFreeze, Approval, approvalStatus, checkApplyAllowed, checkCanApprove, checkMayStart, destroyGuard, stepGuard } from "../../../automation/approvals/rules";
+import { activeFreeze, Approval, approvalStatus, checkApplyAllowed, checkCanApprove, checkFreeze, checkRole, destroyGuard, stepGuard } from "../../../automation/approvals/rules";
+import type { EnvironmentPolicy } from "../../../automation/approvals/policy";
+import type { Op } from "../../../automation/jobs/types";
+import type { Principal } from "../../../automation/security/roles";
+
+/** Both checks the admission guard makes of a token's caller, in its order. */
+const checkMayStart = (policy: EnvironmentPolicy, op: Op, who: Pick<Principal, "name" | "role">, now: Date) => {
+    checkRole(policy, op, who);
+    checkFreeze(policy, op, now);
+};
 import type { Job } from "../../../automation/jobs/types";
 
 const prod = parsePolicy("prod", "operations:\n  update: { approvals: 1, approverRole: approver }\n  destroy: { role: admin, approvals: 2 }\napprovalTtlMinutes: 60\n");
