@@ -144,7 +144,8 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
                   bwrap: webhookSettings.sandbox.bwrap,
                   args: sandboxArgs(
                       {
-                          hide: [config.dataDir, path.dirname(config.tokensFile), os.homedir()],
+                          hide: [config.dataDir, os.homedir()],
+                          mask: [config.tokensFile],
                           // the service's code and node_modules, the project, the CLI and plugins, a file backend's state
                           readOnly: [REPO_ROOT, config.projectDir, path.dirname(process.execPath), config.pulumiBin, ...(backendDir ? [backendDir] : [])],
                           plugins: path.join(os.homedir(), ".pulumi", "plugins"),

@@ -1,4 +1,5 @@
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 
 /**
@@ -19,8 +20,13 @@ import * as path from "node:path";
  * - an environment of only what a preview needs (below), never the service's.
  */
 export interface SandboxSettings {
-    /** Paths hidden behind an empty directory: the data dir, the home directory, the tokens file's directory. */
+    /** Directories hidden behind an empty, read-only one: the data dir, the home directory. `/` is never hidden. */
     hide: readonly string[];
+    /**
+     * Single files shown empty (`/dev/null`): the tokens file when it lives outside the data
+     * dir. A file, not its directory: that directory may be `/etc`, which the program needs.
+     */
+    mask?: readonly string[];
     /**
      * Paths shown read-only even inside a hidden one: the service's code and `node_modules`
      * (the worker and the program's dependencies), the CLI and its plugins, a `file://` state.
@@ -35,6 +41,16 @@ export interface SandboxSettings {
 /** The sandbox's home: scratch space in its private /tmp, where the CLI keeps its workspace files. */
 export const SANDBOX_HOME = "/tmp/home";
 
+/**
+ * An empty, read-only file to show in place of a masked one. Not /dev/null: bubblewrap mounts
+ * binds `nodev`, so a device node there cannot even be opened.
+ */
+function emptyFile(): string {
+    const file = path.join(os.tmpdir(), "todobackend-sandbox-empty");
+    if (!fs.existsSync(file) || fs.statSync(file).size !== 0) fs.writeFileSync(file, "", { mode: 0o444 });
+    return file;
+}
+
 const depth = (p: string) => path.resolve(p).split(path.sep).filter(Boolean).length;
 
 /**
@@ -46,13 +62,18 @@ const depth = (p: string) => path.resolve(p).split(path.sep).filter(Boolean).len
 export function sandboxArgs(settings: SandboxSettings, checkoutRoot: string): string[] {
     const args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"];
     const mounts: [string, string][] = [
-        ...settings.hide.map((p): [string, string] => ["--tmpfs", path.resolve(p)]),
+        ...settings.hide.map((p) => path.resolve(p)).filter((p) => p !== path.parse(p).root).map((p): [string, string] => ["--tmpfs", p]),
         ...settings.readOnly.filter((p) => fs.existsSync(p)).map((p): [string, string] => ["--ro-bind", path.resolve(p)]),
         ["--bind", path.resolve(checkoutRoot)],
     ];
     // Stable sort: at one depth, hides come before what is shown again.
     mounts.sort((a, b) => depth(a[1]) - depth(b[1]));
     for (const [kind, p] of mounts) args.push(kind, p, ...(kind === "--tmpfs" ? [] : [p]));
+    // Masks go last: a file is deeper than any directory it sits in. One inside a hidden
+    // directory is hidden already (and a mount point there would bring its name back).
+    const hidden = mounts.filter(([kind]) => kind === "--tmpfs").map(([, p]) => p);
+    const masks = (settings.mask ?? []).map((f) => path.resolve(f)).filter((f) => fs.existsSync(f) && !hidden.some((h) => f.startsWith(h + path.sep)));
+    for (const f of masks) args.push("--ro-bind", emptyFile(), f);
     if (settings.plugins && fs.existsSync(settings.plugins)) args.push("--ro-bind", path.resolve(settings.plugins), path.join(SANDBOX_HOME, ".pulumi", "plugins"));
     // The empty stand-ins become read-only once everything inside them is mounted.
     for (const [kind, p] of mounts) if (kind === "--tmpfs") args.push("--remount-ro", p);

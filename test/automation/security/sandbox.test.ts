@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -36,6 +37,26 @@ describe("the pull-request sandbox's arguments and environment", () => {
         const args = sandboxArgs({ hide: [], readOnly: [], plugins, network: false }, checkout);
         const i = args.indexOf(plugins);
         assert.deepEqual(args.slice(i - 1, i + 2), ["--ro-bind", plugins, "/tmp/home/.pulumi/plugins"]);
+    });
+    it("shows a tokens file kept outside the data dir empty, and nothing else of its directory changes (real bubblewrap)", () => {
+        const conf = path.join(root, "conf");
+        fs.mkdirSync(conf);
+        fs.writeFileSync(path.join(conf, "tokens.json"), '{"tokens":[{"name":"admin"}]}');
+        fs.writeFileSync(path.join(conf, "ssl.cnf"), "what the program may need");
+        // conf stands for /etc: visible (here under the test's /tmp, which the sandbox replaces, so shown explicitly)
+        const args = sandboxArgs({ hide: [], readOnly: [conf], mask: [path.join(conf, "tokens.json")], network: false }, checkout);
+        const read = (file: string) => execFileSync(findBwrap()!, [...args, "--", "cat", path.join(conf, file)], { encoding: "utf8" });
+        assert.equal(read("tokens.json"), "");
+        assert.equal(read("ssl.cnf"), "what the program may need");
+    });
+    it("does not mask a tokens file inside a hidden directory, where it is hidden already", () => {
+        fs.writeFileSync(path.join(data, "tokens.json"), "{}");
+        const args = sandboxArgs({ hide: [data], readOnly: [], mask: [path.join(data, "tokens.json")], network: false }, checkout);
+        assert.ok(!args.includes(path.join(data, "tokens.json")), args.join(" "));
+    });
+    it("never hides the root directory, whatever HOME says", () => {
+        const args = sandboxArgs({ hide: ["/", data], readOnly: [], network: false }, checkout);
+        assert.deepEqual(args.flatMap((a, i) => (a === "--tmpfs" ? [args[i + 1]] : [])), ["/tmp", data]);
     });
     it("shares the network only when the configuration grants it", () => {
         assert.ok(!sandboxArgs({ hide: [], readOnly: [], network: true }, checkout).includes("--unshare-net"));
