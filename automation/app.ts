@@ -98,7 +98,7 @@ function defineRoutes(app: express.Application, deps: AppDeps): void {
     app.use("/v1", approvalsRouter(deps.approvals, auth));
     app.use("/v1", auditRouter(deps.audit, auth));
     app.use("/v1", repairRouter(deps.recovery, deps.jobs, auth));
-    app.use("/v1", webhooksRouter(deps.webhooks));
+    app.use("/v1", webhooksRouter(deps.webhooks, { unsignedPerMinute: deps.refusalRateLimitPerMinute, refusals: deps.refusals }));
     app.use("/v1", whoamiRouter(auth));
     if (deps.webDir && fs.existsSync(deps.webDir)) {
         app.use(

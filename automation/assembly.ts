@@ -192,7 +192,6 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
               store: new DeliveryStore(durable),
               audit,
               refusals,
-              badSignatureLimit: config.refusalRateLimitPerMinute,
               stacks,
               policyOf,
               submit: (input) => jobs.submit(input),

@@ -1,19 +1,40 @@
 import { Router } from "express";
+import { rateLimit } from "express-rate-limit";
+import type { RefusalSampler } from "./audit";
 import { AppError } from "../errors";
 import type { WebhookHandler } from "../webhooks/handler";
 
 /**
  * `POST /v1/webhooks/github`: authenticated by the HMAC signature, not a bearer token. Without
- * a configured secret the route answers 404 so nothing can be triggered by accident.
+ * a configured secret the route answers 404 so nothing can be triggered by accident. Requests
+ * without a valid signature are limited per address (`unsignedPerMinute`, then 429, sampled in
+ * the audit log); a signed delivery is never counted, so a stranger's flood from a shared
+ * address cannot lock GitHub out.
  */
-export function webhooksRouter(handler: WebhookHandler | undefined): Router {
+export function webhooksRouter(handler: WebhookHandler | undefined, options: { unsignedPerMinute: number; refusals: RefusalSampler }): Router {
     const r = Router();
-    r.post("/webhooks/github", async (req, res) => {
+    const signed = (req: { body: unknown; get(name: string): string | undefined }) => handler?.isSigned(Buffer.isBuffer(req.body) ? req.body : undefined, req.get("x-hub-signature-256")) ?? false;
+    const unsignedLimit = rateLimit({
+        windowMs: 60_000,
+        limit: options.unsignedPerMinute,
+        standardHeaders: "draft-8",
+        legacyHeaders: false,
+        // The signature is checked once per request, here; the handler is told the answer.
+        skip: (req, res) => (res.locals.webhookSigned = signed(req)),
+        keyGenerator: (req) => `ip:${req.ip}`,
+        handler: (req, _res, next, opts) => {
+            options.refusals.record(429, { actor: { name: "anonymous", via: "webhook" }, action: "webhook.rejected", from: req.ip ?? "unknown", result: "RATE_LIMITED" });
+            next(new AppError("RATE_LIMITED", 429, `Too many requests with a bad signature from this address; at most ${opts.limit} per minute.`, { limit: opts.limit }));
+        },
+        validate: { keyGeneratorIpFallback: false },
+    });
+    r.post("/webhooks/github", unsignedLimit, async (req, res) => {
         if (!handler) throw new AppError("WEBHOOKS_DISABLED", 404, "GitHub webhooks are off; set AUTOMATION_GITHUB_WEBHOOK_SECRET and AUTOMATION_GITHUB_REPOSITORIES.");
         const result = await handler.handle(
             { signature: req.get("x-hub-signature-256"), event: req.get("x-github-event"), delivery: req.get("x-github-delivery") },
             Buffer.isBuffer(req.body) ? req.body : undefined,
             req.ip ?? "unknown",
+            res.locals.webhookSigned === true,
         );
         res.status(result.status).json(result.body);
     });

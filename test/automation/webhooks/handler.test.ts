@@ -190,12 +190,13 @@ describe("GitHub webhook deliveries", () => {
         const rejected = audit.page({ action: "webhook.rejected" }).entries.map((e) => [e.result, e.details?.delivery]);
         assert.deepEqual(rejected, [["BAD_REQUEST", "retried-id"]]);
     });
-    it("answers 429 to an address's bad signatures past the limit, while signed deliveries from that address still run", async () => {
-        handler = new WebhookHandler({ ...deps, badSignatureLimit: 3 });
-        const codes: string[] = [];
-        for (let i = 0; i < 5; i++) codes.push(await codeOf(deliver("pull_request", pr, { secret: "wrong-secret" })));
-        assert.deepEqual(codes, ["BAD_SIGNATURE", "BAD_SIGNATURE", "BAD_SIGNATURE", "RATE_LIMITED", "RATE_LIMITED"]);
-        assert.equal((await deliver("pull_request", pr)).status, 202);
+    it("records bad signatures through the sampler, not one audit entry each, and starts nothing", async () => {
+        const recorded: [number, string][] = [];
+        handler = new WebhookHandler({ ...deps, refusals: { record: (status, r) => void recorded.push([status, r.result]) } });
+        for (let i = 0; i < 3; i++) assert.equal(await codeOf(deliver("pull_request", pr, { secret: "wrong-secret" })), "BAD_SIGNATURE");
+        assert.deepEqual(recorded, [[401, "BAD_SIGNATURE"], [401, "BAD_SIGNATURE"], [401, "BAD_SIGNATURE"]]);
+        assert.equal(audit.page({ action: "webhook.rejected" }).entries.length, 0);
+        assert.equal(submitted.length, 0);
     });
     it("still previews the other stacks when one refuses (needs repair), listing the refusal in the answer and the audit log", async () => {
         needingRepair.add("dev");
