@@ -12,7 +12,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import fc from "fast-check";
-import { api, fmt, machineFacts, median, memoryOf, prepareWorkspace, startService, stateDigest, table, waitJob, writeSection, type BenchRequest, type ServiceProcess, type Workspace } from "./lib";
+import { api, fmt, machineFacts, median, memoryOf, prepareWorkspace, sendEach, startService, stateDigest, table, waitJob, writeSection, type BenchRequest, type ServiceProcess, type Workspace } from "./lib";
 
 const PARTS = new Set((process.env.BENCH_PARTS ?? "fuzz,readers").split(","));
 const FUZZ = Number(process.env.BENCH_FUZZ ?? 10_000);
@@ -61,24 +61,11 @@ async function fuzz(svc: ServiceProcess, w: Workspace): Promise<Row[]> {
     const statuses: Record<string, number> = {};
     const bad: string[] = [];
     const t0 = Date.now();
-    for (let i = 0; i < cases.length; i += 10) {
-        await Promise.all(
-            cases.slice(i, i + 10).map(async (c) => {
-                let status: number;
-                try {
-                    const res = await fetch(svc.url + c.path, { method: c.method, headers: c.headers, body: c.body });
-                    await res.arrayBuffer();
-                    status = res.status;
-                } catch (e) {
-                    // undici refuses some requests itself (a header it will not send): not the service's answer
-                    status = /fetch failed|invalid|header/i.test(String((e as Error).cause ?? e)) ? -1 : 0;
-                }
-                statuses[status] = (statuses[status] ?? 0) + 1;
-                // 2xx is right for a few well-formed reads a fuzzer can stumble on (GET /v1/audit with a token)
-                if (status === 0 || status >= 500 || (status >= 200 && status < 400 && c.method !== "GET" && c.method !== "HEAD" && c.method !== "OPTIONS")) bad.push(`${c.method} ${c.path.slice(0, 60)} → ${status}`);
-            }),
-        );
-    }
+    await sendEach(svc.url, cases, (c, status) => {
+        statuses[status] = (statuses[status] ?? 0) + 1;
+        // 2xx is right for a few well-formed reads a fuzzer can stumble on (GET /v1/audit with a token)
+        if (status === 0 || status >= 500 || (status >= 200 && status < 400 && c.method !== "GET" && c.method !== "HEAD" && c.method !== "OPTIONS")) bad.push(`${c.method} ${c.path.slice(0, 60)} → ${status}`);
+    });
     const seconds = (Date.now() - t0) / 1000;
     const alive = (await fetch(`${svc.url}/healthz`).then((r) => r.status).catch(() => 0)) === 200 && svc.child.exitCode === null;
     const jobsAfter = (await api(svc.url, "GET", "/v1/jobs?limit=500", w.tokens.viewer)).body.jobs.length as number;

@@ -314,3 +314,26 @@ export interface BenchRequest {
     headers: Record<string, string>;
     body?: string;
 }
+
+/**
+ * Sends each request as it is, ten at a time (a flood, not a denial of service of the shared
+ * machine), and reports each one's status: 0 when the connection failed, -1 when the client
+ * itself refused to send it (undici will not send some headers), which is not the service's answer.
+ */
+export async function sendEach(base: string, cases: readonly BenchRequest[], onAnswer: (c: BenchRequest, status: number) => void): Promise<void> {
+    for (let i = 0; i < cases.length; i += 10) {
+        await Promise.all(
+            cases.slice(i, i + 10).map(async (c) => {
+                let status: number;
+                try {
+                    const res = await fetch(base + c.path, { method: c.method, headers: c.headers, body: c.body });
+                    await res.arrayBuffer();
+                    status = res.status;
+                } catch (e) {
+                    status = /fetch failed|invalid|header/i.test(String((e as Error).cause ?? e)) ? -1 : 0;
+                }
+                onAnswer(c, status);
+            }),
+        );
+    }
+}

@@ -15,7 +15,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import fc from "fast-check";
 import type { Job } from "../automation/jobs/types";
-import { api, descendants, isTerminal, machineFacts, prepareWorkspace, readSse, ServiceProcess, sleep, startService, stateDigest, table, waitJob, Workspace, writeSection, type BenchRequest } from "./lib";
+import { api, descendants, isTerminal, machineFacts, prepareWorkspace, readSse, sendEach, ServiceProcess, sleep, startService, stateDigest, table, waitJob, Workspace, writeSection, type BenchRequest } from "./lib";
 
 const PARTS = new Set((process.env.BENCH_PARTS ?? "kill,restart,concurrent,malformed").split(","));
 const KILLS = Number(process.env.BENCH_KILLS ?? 10);
@@ -329,24 +329,11 @@ async function malformed(svc: ServiceProcess, w: Workspace): Promise<Row[]> {
     const statuses: Record<string, number> = {};
     const non4xx: string[] = [];
     const byKind: Record<string, Set<number>> = {};
-    // Ten at a time: a flood, not a denial of service of the shared machine.
-    for (let i = 0; i < cases.length; i += 10) {
-        await Promise.all(
-            cases.slice(i, i + 10).map(async (c) => {
-                let status: number;
-                try {
-                    const res = await fetch(svc.url + c.path, { method: c.method, headers: c.headers, body: c.body });
-                    await res.arrayBuffer();
-                    status = res.status;
-                } catch {
-                    status = 0;
-                }
-                statuses[status] = (statuses[status] ?? 0) + 1;
-                (byKind[c.what] ??= new Set()).add(status);
-                if (status < 400 || status >= 500) non4xx.push(`${c.what} ${c.method} ${c.path.slice(0, 60)} → ${status}`);
-            }),
-        );
-    }
+    await sendEach(svc.url, cases, (c, status) => {
+        statuses[status] = (statuses[status] ?? 0) + 1;
+        (byKind[c.what] ??= new Set()).add(status);
+        if (status < 400 || status >= 500) non4xx.push(`${c.what} ${c.method} ${c.path.slice(0, 60)} → ${status}`);
+    });
     const jobsAfter = (await api(svc.url, "GET", "/v1/jobs?limit=500", w.tokens.viewer)).body.jobs.length as number;
     const unchanged = stateDigest(w) === digestBefore;
     console.log(`malformed: ${JSON.stringify(statuses)}; non-4xx: ${non4xx.length}; jobs ${jobsBefore} → ${jobsAfter}; state unchanged: ${unchanged}`);
