@@ -56,7 +56,7 @@ export interface AppServiceArgs {
     tags: TagsInput;
     /**
      * Permissions boundary of the roles this component creates (the delivery stack's
-     * `environmentRoleBoundaryArn`, which its deploy role requires). @default - none
+     * `environmentRoleBoundaryArns[<stack>]`, which its deploy role requires). @default - none
      */
     permissionsBoundary?: pulumi.Input<string>;
 }

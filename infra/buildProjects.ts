@@ -2,110 +2,134 @@ import * as aws from "@pulumi/aws";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { TagsInput } from "./config/common";
+import { environmentName, PROJECT, TagsInput } from "./config/common";
 import { environmentBoundaryPolicy } from "./lib/boundaryIam";
-import { appBuildPolicy, assumeRolePolicy, deployPolicy } from "./lib/deliveryIam";
+import { appBuildPolicy, assumeRolePolicy } from "./lib/deliveryIam";
 import { appBuildProjectName } from "./lib/deliveryNaming";
+import { EnvironmentRoleArgs, environmentDeployPolicy, environmentPreviewPolicy, environmentRolePath } from "./lib/environmentDeployIam";
+import { validateNamePrefix } from "./lib/validation";
 
 export const BUILDSPEC_DIR = path.join(__dirname, "..", "buildspecs");
 export function readBuildspec(file: string): string {
     return fs.readFileSync(path.join(BUILDSPEC_DIR, file), "utf8");
 }
 
-/** Official Pulumi image (public, Docker Hub, pulled with CodeBuild's identity); deploy jobs need no Docker daemon. */
-export const PULUMI_IMAGE = "pulumi/pulumi-nodejs:3.259.0";
+/** The environments the pipeline deploys, in stage order: Dev deploys the first, Production the second. */
+export const PIPELINE_ENVIRONMENTS = ["dev", "prod"] as const;
+export type PipelineEnvironment = typeof PIPELINE_ENVIRONMENTS[number];
+
+/** The ECR repositories the build projects read and write (the Registry's). */
+export interface BuildRepositories {
+    app: { arn: pulumi.Input<string>; repositoryUrl: pulumi.Input<string> };
+    buildImage: { arn: pulumi.Input<string> };
+    deploy: { arn: pulumi.Input<string> };
+}
+
+/** Where the deploy projects keep Pulumi state and encrypt its secrets (the StateBackend's). */
+export interface StateBackendRef {
+    bucketArn: pulumi.Input<string>;
+    /** `s3://...`, PULUMI_BACKEND_URL of the deploy projects. */
+    url: pulumi.Input<string>;
+    kmsKeyArn: pulumi.Input<string>;
+    /** `awskms://alias/...`, PULUMI_SECRETS_PROVIDER of the deploy projects. */
+    secretsProvider: pulumi.Input<string>;
+}
 
 export interface BuildProjectsArgs {
     /** Prefix of the project names (`<prefix>build`, `<prefix>deploy-dev`, ...) and of their log groups. */
-    namePrefix: pulumi.Input<string>;
+    namePrefix: string;
     /** Pipeline artifact bucket the builds read and write. */
     artifactBucketArn: pulumi.Input<string>;
-    /** The app repository, the only one the app build may push to. */
-    appRepositoryArn: pulumi.Input<string>;
-    /** App repository URL, handed to the app build as REPOSITORY_URI so its Makefile needs no hard-coded registry. */
-    appRepositoryUrl: pulumi.Input<string>;
-    /** The build image's repository, which the app build may pull from. */
-    buildImageRepositoryArn: pulumi.Input<string>;
-    /** Full build image reference (repository URL with tag or digest). */
+    repositories: BuildRepositories;
+    /** Full build image reference (repository URL with digest). */
     buildImage: pulumi.Input<string>;
-    /** Pulumi state bucket the deploy projects read and write. */
-    stateBucketArn: pulumi.Input<string>;
-    /** Its backend URL (`s3://...`), PULUMI_BACKEND_URL of the deploy projects. */
-    stateBucketUrl: pulumi.Input<string>;
-    /** KMS key of the stacks' secrets provider (and the state bucket's encryption). */
-    kmsKeyArn: pulumi.Input<string>;
-    /** Secrets provider URL (`awskms://alias/...`), PULUMI_SECRETS_PROVIDER of the deploy projects. */
-    secretsProvider: pulumi.Input<string>;
-    /** Role name prefix the environment stacks use; the deploy role may only create roles under it. @default "todobackend-" */
-    envRolePrefix?: pulumi.Input<string>;
+    /** Full deploy image reference (the ECR copy of Pulumi's image, by digest). */
+    deployImage: pulumi.Input<string>;
+    state: StateBackendRef;
     /** ExecuteChangeSet applies with `pulumi up --plan <approved plan>` (USE_UPDATE_PLAN). @default true */
     useUpdatePlan?: pulumi.Input<boolean>;
-    /** Tags for the roles and projects (the stack's base tags). @default - none */
+    /** Tags for the roles, policies and projects (the stack's base tags). @default - none */
     tags?: TagsInput;
 }
 
+/** One pipeline stage's CodeBuild project and the role it runs as. */
+export interface StageProject { project: aws.codebuild.Project; role: aws.iam.Role }
+
 /**
- * The app build project (book §4), the three Pulumi deploy projects, and the permissions
- * boundary the deploy role must put on every role it creates for the environments.
+ * The app build project (book §4) and the three Pulumi projects of the pipeline, each with its own
+ * role: Dev/Deploy may change only dev's resources; Production/ChangeSet (a preview of code not yet
+ * approved) may only read prod; Production/ExecuteChangeSet, after the approval, may change prod.
+ * Also the permissions boundary of each environment's roles, which those roles must carry.
  */
 export class BuildProjects extends pulumi.ComponentResource {
-    public readonly app: aws.codebuild.Project;
-    public readonly dev: aws.codebuild.Project;
-    public readonly changeSet: aws.codebuild.Project;
-    public readonly execute: aws.codebuild.Project;
-    public readonly appRole: aws.iam.Role;
-    public readonly deployRole: aws.iam.Role;
-    /** The boundary of every environment role; the environment stacks read its ARN from the delivery stack. */
-    public readonly environmentBoundary: aws.iam.Policy;
+    public readonly app: StageProject;
+    public readonly dev: StageProject;
+    public readonly changeSet: StageProject;
+    public readonly execute: StageProject;
+    /** The boundary every role of an environment carries; the environment stacks read its ARN from the delivery stack. */
+    public readonly environmentBoundaries: Record<PipelineEnvironment, aws.iam.Policy>;
 
     constructor(name: string, args: BuildProjectsArgs, opts?: pulumi.ComponentResourceOptions) {
+        validateNamePrefix("namePrefix", args.namePrefix, { maxLength: 40 });
         super("todobackend:infra:BuildProjects", name, {}, opts);
         const identity = aws.getCallerIdentityOutput({}, { parent: this });
         const region = aws.getRegionOutput({}, { parent: this });
-        const base = { region: region.region, account: identity.accountId, projectPrefix: args.namePrefix, artifactBucketArn: args.artifactBucketArn };
+        const codebuildRole = (key: string) => new aws.iam.Role(`${name}-${key}`, {
+            assumeRolePolicy: JSON.stringify(assumeRolePolicy("codebuild.amazonaws.com")), tags: args.tags }, { parent: this });
+        const projectName = (key: string) => `${args.namePrefix}${key}`;
 
-        this.appRole = new aws.iam.Role(`${name}-app`, { assumeRolePolicy: JSON.stringify(assumeRolePolicy("codebuild.amazonaws.com")), tags: args.tags }, { parent: this });
-        new aws.iam.RolePolicy(`${name}-app`, { role: this.appRole.id, policy: pulumi.all([base, args.appRepositoryArn, args.buildImageRepositoryArn])
-            .apply(([b, app, img]) => JSON.stringify(appBuildPolicy({ ...b, appRepositoryArn: app, buildImageRepositoryArn: img }))) }, { parent: this });
-        const rolePrefix = args.envRolePrefix ?? "todobackend-";
-        this.environmentBoundary = new aws.iam.Policy(`${name}-environment-boundary`, {
-            name: pulumi.interpolate`${args.namePrefix}environment-boundary`,
-            description: "Permissions boundary of the environment stacks' roles: the most any of them may do",
-            policy: pulumi.all([identity.accountId, rolePrefix]).apply(([account, prefix]) => JSON.stringify(environmentBoundaryPolicy({ account, rolePrefix: prefix }))),
+        const appRole = codebuildRole("app");
+        new aws.iam.RolePolicy(`${name}-app`, { role: appRole.id, policy: pulumi.all([region.region, identity.accountId, args.artifactBucketArn,
+            args.repositories.app.arn, args.repositories.buildImage.arn]).apply(([r, account, bucket, app, img]) => JSON.stringify(appBuildPolicy({
+            region: r, account, projectPrefix: args.namePrefix, artifactBucketArn: bucket, appRepositoryArn: app, buildImageRepositoryArn: img }))) }, { parent: this });
+
+        this.environmentBoundaries = Object.fromEntries(PIPELINE_ENVIRONMENTS.map((env) => [env, new aws.iam.Policy(`${name}-boundary-${env}`, {
+            name: `${environmentName(env)}-boundary`,
+            description: `Permissions boundary of the ${env} stack's roles: the most any of them may do`,
+            policy: identity.accountId.apply((account) => JSON.stringify(environmentBoundaryPolicy({ account, rolePath: environmentRolePath(environmentName(env)) }))),
             tags: args.tags,
-        }, { parent: this });
-        this.deployRole = new aws.iam.Role(`${name}-deploy`, { assumeRolePolicy: JSON.stringify(assumeRolePolicy("codebuild.amazonaws.com")), tags: args.tags }, { parent: this });
-        new aws.iam.RolePolicy(`${name}-deploy`, { role: this.deployRole.id, policy: pulumi.all([base, args.stateBucketArn, args.kmsKeyArn, rolePrefix, this.environmentBoundary.arn])
-            .apply(([b, state, key, prefix, boundary]) => JSON.stringify(deployPolicy({ ...b, stateBucketArn: state, kmsKeyArn: key, namePrefix: prefix, boundaryArn: boundary }))) }, { parent: this });
+        }, { parent: this })])) as Record<PipelineEnvironment, aws.iam.Policy>;
+
+        const stageRole = (key: string, env: PipelineEnvironment, projects: string[], document: (a: EnvironmentRoleArgs) => object) => {
+            const role = codebuildRole(key);
+            new aws.iam.RolePolicy(`${name}-${key}`, { role: role.id, policy: pulumi.all([region.region, identity.accountId, args.artifactBucketArn,
+                args.state.bucketArn, args.state.kmsKeyArn, args.repositories.deploy.arn, this.environmentBoundaries[env].arn])
+                .apply(([r, account, artifacts, state, key, deployRepo, boundary]) => JSON.stringify(document({
+                    region: r, account, environment: env, envName: environmentName(env), project: PROJECT, buildProjects: projects,
+                    artifactBucketArn: artifacts, stateBucketArn: state, kmsKeyArn: key, deployImageRepositoryArn: deployRepo, boundaryArn: boundary }))) }, { parent: this });
+            return role;
+        };
 
         const pipelineSource = (buildspec: string) => ({ type: "CODEPIPELINE", buildspec });
-        this.app = new aws.codebuild.Project(`${name}-app`, {
-            name: pulumi.output(args.namePrefix).apply(appBuildProjectName), serviceRole: this.appRole.arn,
+        this.app = { role: appRole, project: new aws.codebuild.Project(`${name}-app`, {
+            name: appBuildProjectName(args.namePrefix), serviceRole: appRole.arn,
             source: pipelineSource(readBuildspec("app-buildspec.yml")), artifacts: { type: "CODEPIPELINE" },
             // The book's Makefile and compose file hard-code the author's account (book §11.14); these let them not.
             environment: { type: "LINUX_CONTAINER", computeType: "BUILD_GENERAL1_SMALL", image: args.buildImage,
                 imagePullCredentialsType: "CODEBUILD", privilegedMode: true, environmentVariables: [
                     { name: "AWS_ACCOUNT_ID", value: identity.accountId },
-                    { name: "REPOSITORY_URI", value: args.appRepositoryUrl },
+                    { name: "REPOSITORY_URI", value: args.repositories.app.repositoryUrl },
                 ] },
             tags: args.tags,
-        }, { parent: this });
-        const deploy = (key: string, file: string, extraVariables: aws.types.input.codebuild.ProjectEnvironmentEnvironmentVariable[] = []) => new aws.codebuild.Project(`${name}-${key}`, {
-            name: pulumi.interpolate`${args.namePrefix}${key}`, serviceRole: this.deployRole.arn,
-            source: pipelineSource(readBuildspec(file)), artifacts: { type: "CODEPIPELINE" },
-            environment: { type: "LINUX_CONTAINER", computeType: "BUILD_GENERAL1_SMALL", image: PULUMI_IMAGE,
-                imagePullCredentialsType: "CODEBUILD", privilegedMode: false, environmentVariables: [
-                    { name: "PULUMI_BACKEND_URL", value: args.stateBucketUrl },
-                    { name: "PULUMI_SECRETS_PROVIDER", value: args.secretsProvider },
-                    ...extraVariables,
-                ] },
-            tags: args.tags,
-        }, { parent: this });
-        this.dev = deploy("deploy-dev", "deploy-dev.yml");
-        this.changeSet = deploy("changeset", "deploy-changeset.yml");
-        this.execute = deploy("execute", "deploy-execute.yml", [
+        }, { parent: this }) };
+        const deploy = (key: string, role: aws.iam.Role, file: string, extraVariables: aws.types.input.codebuild.ProjectEnvironmentEnvironmentVariable[] = []) =>
+            ({ role, project: new aws.codebuild.Project(`${name}-${key}`, {
+                name: projectName(key), serviceRole: role.arn,
+                source: pipelineSource(readBuildspec(file)), artifacts: { type: "CODEPIPELINE" },
+                // SERVICE_ROLE: the image comes from this account's ECR with the project's own role,
+                // not anonymously from Docker Hub, whose pull limits shared CodeBuild addresses exhaust.
+                environment: { type: "LINUX_CONTAINER", computeType: "BUILD_GENERAL1_SMALL", image: args.deployImage,
+                    imagePullCredentialsType: "SERVICE_ROLE", privilegedMode: false, environmentVariables: [
+                        { name: "PULUMI_BACKEND_URL", value: args.state.url },
+                        { name: "PULUMI_SECRETS_PROVIDER", value: args.state.secretsProvider },
+                        ...extraVariables,
+                    ] },
+                tags: args.tags,
+            }, { parent: this }) });
+        this.dev = deploy("deploy-dev", stageRole("deploy-dev", "dev", [projectName("deploy-dev")], environmentDeployPolicy), "deploy-dev.yml");
+        this.changeSet = deploy("changeset", stageRole("preview-prod", "prod", [projectName("changeset")], environmentPreviewPolicy), "deploy-changeset.yml");
+        this.execute = deploy("execute", stageRole("deploy-prod", "prod", [projectName("execute")], environmentDeployPolicy), "deploy-execute.yml", [
             { name: "USE_UPDATE_PLAN", value: pulumi.output(args.useUpdatePlan ?? true).apply((use) => String(use)) }]);
-        this.registerOutputs({ app: this.app.name, dev: this.dev.name, changeSet: this.changeSet.name, execute: this.execute.name,
-            appRole: this.appRole.arn, deployRole: this.deployRole.arn, environmentBoundary: this.environmentBoundary.arn });
+        this.registerOutputs({ app: this.app, dev: this.dev, changeSet: this.changeSet, execute: this.execute, environmentBoundaries: this.environmentBoundaries });
     }
 }

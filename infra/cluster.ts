@@ -4,6 +4,7 @@
 // book's capacity and lifecycle-hook Lambdas. No key pair and no SSH: SSM Session Manager instead.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { environmentRolePath } from "./lib/environmentDeployIam";
 import { clusterUserData, ECS_AMI_PARAMETER, instanceAssumeRolePolicy, instanceManagedPolicyArns } from "./lib/cluster";
 
 export interface ClusterArgs {
@@ -27,7 +28,7 @@ export interface ClusterArgs {
     tags?: Record<string, string>;
     /**
      * Permissions boundary of the roles this component creates (the delivery stack's
-     * `environmentRoleBoundaryArn`, which its deploy role requires). @default - none
+     * `environmentRoleBoundaryArns[<stack>]`, which its deploy role requires). @default - none
      */
     permissionsBoundary?: pulumi.Input<string>;
 }
@@ -63,7 +64,7 @@ export class Cluster extends pulumi.ComponentResource {
         this.cluster = new aws.ecs.Cluster(name, { name: clusterName, tags: { ...args.tags, Name: clusterName } }, { parent: this });
 
         this.instanceRole = new aws.iam.Role(`${name}-instance`, {
-            name: `${args.namePrefix}-ecs-instance`, assumeRolePolicy: instanceAssumeRolePolicy(), permissionsBoundary: args.permissionsBoundary,
+            name: `${args.namePrefix}-ecs-instance`, path: environmentRolePath(args.namePrefix), assumeRolePolicy: instanceAssumeRolePolicy(), permissionsBoundary: args.permissionsBoundary,
             description: `ECS container instances of ${clusterName}`, tags: args.tags,
         }, { parent: this });
         const partition = aws.getPartitionOutput({}, { parent: this }).partition;
@@ -74,7 +75,7 @@ export class Cluster extends pulumi.ComponentResource {
             }, { parent: this });
         }
         const profile = new aws.iam.InstanceProfile(`${name}-instance`, {
-            name: `${args.namePrefix}-ecs-instance`, role: this.instanceRole.name, tags: args.tags,
+            name: `${args.namePrefix}-ecs-instance`, path: environmentRolePath(args.namePrefix), role: this.instanceRole.name, tags: args.tags,
         }, { parent: this });
 
         const imageId = args.amiId ?? aws.ssm.getParameterOutput({ name: ECS_AMI_PARAMETER }, { parent: this }).value;

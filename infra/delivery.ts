@@ -21,22 +21,22 @@ export function deliveryStack() {
     const tags = baseTags(pulumi.getStack(), pulumi.getStack());
     const registry = new Registry("registry", { prefix: cfg.repositoryPrefix, projectPrefix: PROJECT_PREFIX, tags });
     const images = new DeliveryImages("images", { buildImageRepositoryUrl: registry.buildImage.repositoryUrl,
-        xrayRepositoryUrl: registry.xray.repositoryUrl });
+        xrayRepositoryUrl: registry.xray.repositoryUrl, deployRepositoryUrl: registry.deploy.repositoryUrl });
     const artifacts = new PrivateBucket("artifacts", { expireDays: cfg.artifactExpiryDays, tags });
     const state = new StateBackend("pulumi", { tags });
     const stateBucketUrl = pulumi.interpolate`s3://${state.bucket.bucket.bucket}`;
     const secretsProvider = pulumi.interpolate`awskms://${state.alias.name}`;
     const builds = new BuildProjects("builds", {
-        namePrefix: PROJECT_PREFIX, artifactBucketArn: artifacts.bucket.arn, appRepositoryArn: registry.app.arn, appRepositoryUrl: registry.app.repositoryUrl,
-        buildImageRepositoryArn: registry.buildImage.arn, buildImage: images.buildImage.imageUri,
-        stateBucketArn: state.bucket.bucket.arn, stateBucketUrl, kmsKeyArn: state.key.arn, secretsProvider, useUpdatePlan: cfg.useUpdatePlan, tags,
+        namePrefix: PROJECT_PREFIX, artifactBucketArn: artifacts.bucket.arn, repositories: registry,
+        buildImage: images.buildImage.imageUri, deployImage: images.deploy.imageUri,
+        state: { bucketArn: state.bucket.bucket.arn, url: stateBucketUrl, kmsKeyArn: state.key.arn, secretsProvider },
+        useUpdatePlan: cfg.useUpdatePlan, tags,
     });
     const pipeline = new DeliveryPipeline("todobackend", {
         artifactBucket: artifacts.bucket.bucket, artifactBucketArn: artifacts.bucket.arn,
         appRepository: cfg.appRepository, deploymentRepository: cfg.deploymentRepository, branch: cfg.branch,
         connectionProvider: cfg.connectionProvider, approvalTopicArn: cfg.approvalTopicArn, tags,
-        appBuildProject: builds.app.name, devProject: builds.dev.name, changeSetProject: builds.changeSet.name,
-        executeProject: builds.execute.name, buildProjectArns: [builds.app.arn, builds.dev.arn, builds.changeSet.arn, builds.execute.arn],
+        projects: { app: builds.app.project, dev: builds.dev.project, changeSet: builds.changeSet.project, execute: builds.execute.project },
     });
     return {
         appRepositoryUrl: registry.app.repositoryUrl,
@@ -50,7 +50,7 @@ export function deliveryStack() {
         secretsProvider,
         kmsKeyAlias: state.alias.name,
         artifactBucketName: artifacts.bucket.bucket,
-        /** Every role of the environment stacks carries it (they read it through their StackReference). */
-        environmentRoleBoundaryArn: builds.environmentBoundary.arn,
+        /** Every role of an environment stack carries its environment's boundary (read through its StackReference). */
+        environmentRoleBoundaryArns: { dev: builds.environmentBoundaries.dev.arn, prod: builds.environmentBoundaries.prod.arn },
     };
 }

@@ -30,7 +30,14 @@ export function deliveryInputs(cfg: EnvironmentConfig): DeliveryInputs {
     return {
         appRepositoryUrl: delivery.requireOutput("appRepositoryUrl") as pulumi.Output<string>,
         xrayImage: delivery.requireOutput("xrayImage") as pulumi.Output<string>,
-        roleBoundaryArn: delivery.requireOutput("environmentRoleBoundaryArn") as pulumi.Output<string>,
+        roleBoundaryArn: delivery.requireOutput("environmentRoleBoundaryArns").apply((arns: Record<string, string>) => {
+            const arn = arns?.[cfg.stack];
+            if (!arn) {
+                throw new Error(`the delivery stack ${cfg.deliveryStack} has no role boundary for the environment "${cfg.stack}" ` +
+                    `(it has ${Object.keys(arns ?? {}).join(", ") || "none"}). Fix: deploy an environment the pipeline knows (PIPELINE_ENVIRONMENTS in infra/buildProjects.ts), or update the delivery stack first`);
+            }
+            return arn;
+        }),
     };
 }
 

@@ -8,21 +8,27 @@ export interface DeliveryImagesArgs {
     buildImageRepositoryUrl: pulumi.Input<string>;
     /** Repository for the X-Ray daemon image. */
     xrayRepositoryUrl: pulumi.Input<string>;
+    /** Repository for the deploy projects' Pulumi image. */
+    deployRepositoryUrl: pulumi.Input<string>;
     /** Directory holding the Dockerfiles. @default "<repo>/images" */
     contextDir?: string;
 }
 
-/** Builds and pushes the build image and the X-Ray daemon image from this repository's Dockerfiles. */
+/**
+ * Builds and pushes the build image, the X-Ray daemon image and the deploy projects' Pulumi image
+ * from this repository's Dockerfiles (images/), each referenced by digest.
+ */
 export class DeliveryImages extends pulumi.ComponentResource {
     public readonly buildImage: awsx.ecr.Image;
     public readonly xray: awsx.ecr.Image;
+    public readonly deploy: awsx.ecr.Image;
 
     constructor(name: string, args: DeliveryImagesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("todobackend:infra:DeliveryImages", name, {}, opts);
         const dir = args.contextDir ?? path.join(__dirname, "..", "images");
-        for (const file of ["Dockerfile.codebuild", "Dockerfile.xray"]) {
+        for (const file of ["Dockerfile.codebuild", "Dockerfile.xray", "Dockerfile.deploy"]) {
             if (!fs.existsSync(path.join(dir, file))) {
-                throw new Error(`contextDir "${dir}" has no ${file}. Fix: point contextDir at the directory holding both Dockerfiles (this repository's images/)`);
+                throw new Error(`contextDir "${dir}" has no ${file}. Fix: point contextDir at the directory holding the Dockerfiles (this repository's images/)`);
             }
         }
         // CodeBuild and Fargate run x86_64 here; pin it so an arm laptop does not push the wrong arch.
@@ -31,6 +37,7 @@ export class DeliveryImages extends pulumi.ComponentResource {
         }, { parent: this });
         this.buildImage = image("codebuild", args.buildImageRepositoryUrl, "Dockerfile.codebuild");
         this.xray = image("xray", args.xrayRepositoryUrl, "Dockerfile.xray");
-        this.registerOutputs({ buildImage: this.buildImage.imageUri, xray: this.xray.imageUri });
+        this.deploy = image("deploy", args.deployRepositoryUrl, "Dockerfile.deploy");
+        this.registerOutputs({ buildImage: this.buildImage, xray: this.xray, deploy: this.deploy });
     }
 }

@@ -5,6 +5,7 @@
 import * as aws from "@pulumi/aws";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { environmentRolePath } from "./lib/environmentDeployIam";
 import { assumeRolePolicy } from "./lib/deliveryIam";
 import { migrationRunnerPolicy } from "./lib/appIam";
 import { checkLogRetention } from "./lib/validation";
@@ -36,7 +37,7 @@ export interface MigrationsArgs {
     tags: TagsInput;
     /**
      * Permissions boundary of the roles this component creates (the delivery stack's
-     * `environmentRoleBoundaryArn`, which its deploy role requires). @default - none
+     * `environmentRoleBoundaryArns[<stack>]`, which its deploy role requires). @default - none
      */
     permissionsBoundary?: pulumi.Input<string>;
 }
@@ -60,7 +61,7 @@ export class Migrations extends pulumi.ComponentResource {
             name: pulumi.interpolate`/aws/lambda/${functionName}`, retentionInDays: args.logRetentionDays ?? 7, tags,
         }, parent);
         const role = new aws.iam.Role(`${name}`, {
-            name: functionName, assumeRolePolicy: JSON.stringify(assumeRolePolicy("lambda.amazonaws.com")), permissionsBoundary: args.permissionsBoundary, tags,
+            name: functionName, path: pulumi.output(args.envName).apply(environmentRolePath), assumeRolePolicy: JSON.stringify(assumeRolePolicy("lambda.amazonaws.com")), permissionsBoundary: args.permissionsBoundary, tags,
         }, parent);
         const policy = new aws.iam.RolePolicy(`${name}`, {
             role: role.id,

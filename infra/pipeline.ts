@@ -5,6 +5,12 @@ import { assumeRolePolicy, pipelinePolicy } from "./lib/deliveryIam";
 import { CONNECTION_PROVIDERS } from "./config/delivery";
 import { pipelineStages, StageNames } from "./lib/pipelineStages";
 
+/** A CodeBuild project as the pipeline needs it. */
+export interface ProjectRef { name: pulumi.Input<string>; arn: pulumi.Input<string> }
+
+/** Build: the app image; Dev/Deploy: `pulumi up -s dev`; Production: ChangeSet (`pulumi preview -s prod --save-plan`), then ExecuteChangeSet (`pulumi up -s prod --plan`). */
+export interface PipelineProjects { app: ProjectRef; dev: ProjectRef; changeSet: ProjectRef; execute: ProjectRef }
+
 export interface DeliveryPipelineArgs {
     /** Pipeline name. @default "todobackend" */
     pipelineName?: pulumi.Input<string>;
@@ -22,16 +28,8 @@ export interface DeliveryPipelineArgs {
     connectionProvider?: pulumi.Input<string>;
     /** SNS topic the approval action notifies. @default - no notification */
     approvalTopicArn?: pulumi.Input<string>;
-    /** CodeBuild project of the Build stage (the app image build). */
-    appBuildProject: pulumi.Input<string>;
-    /** CodeBuild project of Dev/Deploy (`pulumi up -s dev`). */
-    devProject: pulumi.Input<string>;
-    /** CodeBuild project of Production/ChangeSet (`pulumi preview -s prod --save-plan`). */
-    changeSetProject: pulumi.Input<string>;
-    /** CodeBuild project of Production/ExecuteChangeSet (`pulumi up -s prod --plan`). */
-    executeProject: pulumi.Input<string>;
-    /** ARNs of those four projects, the only ones the pipeline role may start. */
-    buildProjectArns: pulumi.Input<string>[];
+    /** The CodeBuild projects of the stages (BuildProjects'); the pipeline role may start exactly these. */
+    projects: PipelineProjects;
     /** Tags for the connection, role and pipeline (the stack's base tags). @default - none */
     tags?: TagsInput;
 }
@@ -46,22 +44,23 @@ export class DeliveryPipeline extends pulumi.ComponentResource {
         if (typeof args.connectionProvider === "string" && !CONNECTION_PROVIDERS.includes(args.connectionProvider)) {
             throw new Error(`connectionProvider "${args.connectionProvider}" is not a CodeStar connection provider. Fix: use one of ${CONNECTION_PROVIDERS.join(", ")}`);
         }
-        if (args.buildProjectArns.length !== 4) {
-            throw new Error(`buildProjectArns must list the 4 projects the pipeline runs, got ${args.buildProjectArns.length}. Fix: pass the app, dev, changeset and execute project ARNs`);
+        const missing = (["app", "dev", "changeSet", "execute"] as const).filter((k) => args.projects?.[k] === undefined);
+        if (missing.length > 0) {
+            throw new Error(`projects lacks ${missing.join(", ")}: the pipeline runs four projects. Fix: pass BuildProjects' app, dev, changeSet and execute projects`);
         }
         // Created PENDING: AWS requires a person to complete the OAuth handshake once in the console.
         this.connection = new aws.codestarconnections.Connection(name, { name: `${name}-source`.slice(0, 32),
             providerType: args.connectionProvider ?? "GitHub", tags: args.tags }, { parent: this });
         const role = new aws.iam.Role(name, { assumeRolePolicy: JSON.stringify(assumeRolePolicy("codepipeline.amazonaws.com")), tags: args.tags }, { parent: this });
         new aws.iam.RolePolicy(name, { role: role.id, policy: pulumi.all([args.artifactBucketArn, this.connection.arn,
-            pulumi.all(args.buildProjectArns), args.approvalTopicArn]).apply(([bucket, conn, projects, topic]) =>
+            pulumi.all([args.projects.app.arn, args.projects.dev.arn, args.projects.changeSet.arn, args.projects.execute.arn]), args.approvalTopicArn]).apply(([bucket, conn, projects, topic]) =>
             JSON.stringify(pipelinePolicy({ artifactBucketArn: bucket, connectionArn: conn, buildProjectArns: projects, approvalTopicArn: topic }))) }, { parent: this });
         const names = pulumi.all({ connectionArn: this.connection.arn, appRepository: args.appRepository,
-            deploymentRepository: args.deploymentRepository, branch: args.branch, appBuildProject: args.appBuildProject,
-            devProject: args.devProject, changeSetProject: args.changeSetProject, executeProject: args.executeProject });
+            deploymentRepository: args.deploymentRepository, branch: args.branch, appBuildProject: args.projects.app.name,
+            devProject: args.projects.dev.name, changeSetProject: args.projects.changeSet.name, executeProject: args.projects.execute.name });
         const stages = pulumi.all([names, args.approvalTopicArn]).apply(([n, topic]) => pipelineStages({ ...(n as Omit<StageNames, "approvalTopicArn">), approvalTopicArn: topic }));
         this.pipeline = new aws.codepipeline.Pipeline(name, { name: args.pipelineName ?? "todobackend", roleArn: role.arn, pipelineType: "V2",
             artifactStores: [{ location: args.artifactBucket, type: "S3" }], stages, tags: args.tags }, { parent: this });
-        this.registerOutputs({ pipelineName: this.pipeline.name, connectionArn: this.connection.arn });
+        this.registerOutputs({ connection: this.connection, pipeline: this.pipeline });
     }
 }

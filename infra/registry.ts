@@ -13,11 +13,13 @@ export interface RegistryArgs {
     tags?: TagsInput;
 }
 
-/** The three ECR repositories (book §2) with scanning, lifecycle rules and the CodeBuild pull policy. */
+/** The ECR repositories (book §2, plus the deploy image's) with scanning, lifecycle rules and the CodeBuild pull policy. */
 export class Registry extends pulumi.ComponentResource {
     public readonly app: aws.ecr.Repository;
     public readonly buildImage: aws.ecr.Repository;
     public readonly xray: aws.ecr.Repository;
+    /** The deploy projects' Pulumi image, copied from Docker Hub by the delivery stack. */
+    public readonly deploy: aws.ecr.Repository;
 
     constructor(name: string, args: RegistryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("todobackend:infra:Registry", name, {}, opts);
@@ -25,7 +27,7 @@ export class Registry extends pulumi.ComponentResource {
         // App tags are commit.build ids, never rewritten: immutable, except `latest`, which the
         // app Makefile's `publish` moves on every build. The build/X-Ray images are re-pushed by
         // the program under a fixed tag and referenced by digest, so they stay mutable.
-        const repo = (key: "app" | "buildImage" | "xray", mutability: string) => new aws.ecr.Repository(`${name}-${key}`, {
+        const repo = (key: "app" | "buildImage" | "xray" | "deploy", mutability: string) => new aws.ecr.Repository(`${name}-${key}`, {
             name: names[key], imageTagMutability: mutability, forceDelete: false,
             imageTagMutabilityExclusionFilters: mutability === "IMMUTABLE_WITH_EXCLUSION" ? [{ filter: "latest", filterType: "WILDCARD" }] : undefined,
             imageScanningConfiguration: { scanOnPush: true },
@@ -34,14 +36,16 @@ export class Registry extends pulumi.ComponentResource {
         this.app = repo("app", "IMMUTABLE_WITH_EXCLUSION");
         this.buildImage = repo("buildImage", "MUTABLE");
         this.xray = repo("xray", "MUTABLE");
+        this.deploy = repo("deploy", "MUTABLE");
         new aws.ecr.LifecyclePolicy(`${name}-app`, { repository: this.app.name, policy: untaggedLifecyclePolicy() }, { parent: this });
         new aws.ecr.LifecyclePolicy(`${name}-buildImage`, { repository: this.buildImage.name, policy: keepLastLifecyclePolicy() }, { parent: this });
         new aws.ecr.LifecyclePolicy(`${name}-xray`, { repository: this.xray.name, policy: keepLastLifecyclePolicy() }, { parent: this });
+        new aws.ecr.LifecyclePolicy(`${name}-deploy`, { repository: this.deploy.name, policy: keepLastLifecyclePolicy() }, { parent: this });
         const identity = aws.getCallerIdentityOutput({}, { parent: this });
         const region = aws.getRegionOutput({}, { parent: this });
         const pullPolicy = pulumi.all([region.region, identity.accountId, args.projectPrefix ?? "todobackend-"])
             .apply(([r, account, prefix]) => codebuildPullRepositoryPolicy({ region: r, account, projectName: appBuildProjectName(prefix) }));
         new aws.ecr.RepositoryPolicy(`${name}-buildImage`, { repository: this.buildImage.name, policy: pullPolicy }, { parent: this });
-        this.registerOutputs({ app: this.app.repositoryUrl, buildImage: this.buildImage.repositoryUrl, xray: this.xray.repositoryUrl });
+        this.registerOutputs({ app: this.app, buildImage: this.buildImage, xray: this.xray, deploy: this.deploy });
     }
 }

@@ -4,6 +4,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { TagsInput } from "./config/common";
 import { assumeRolePolicy } from "./lib/deliveryIam";
+import { environmentRolePath } from "./lib/environmentDeployIam";
 
 
 /** `tags` plus `Name: <envName>-<role>`, for a component's children. */
@@ -22,7 +23,7 @@ export interface TaskRolesArgs {
     tags: TagsInput;
     /**
      * Permissions boundary of the roles this component creates (the delivery stack's
-     * `environmentRoleBoundaryArn`, which its deploy role requires). @default - none
+     * `environmentRoleBoundaryArns[<stack>]`, which its deploy role requires). @default - none
      */
     permissionsBoundary?: pulumi.Input<string>;
 }
@@ -39,7 +40,7 @@ export function taskRoles(name: string, args: TaskRolesArgs, parent: pulumi.Reso
     const assume = JSON.stringify(assumeRolePolicy("ecs-tasks.amazonaws.com"));
     const role = (suffix: string, policy: pulumi.Input<string>) => {
         const r = new aws.iam.Role(`${name}-${suffix}`, {
-            name: pulumi.interpolate`${args.envName}-${args.kind}-${suffix}`, assumeRolePolicy: assume, permissionsBoundary: args.permissionsBoundary,
+            name: pulumi.interpolate`${args.envName}-${args.kind}-${suffix}`, path: pulumi.output(args.envName).apply(environmentRolePath), assumeRolePolicy: assume, permissionsBoundary: args.permissionsBoundary,
             tags: tags(`${args.kind}-${suffix}`),
         }, { parent });
         return { role: r, policy: new aws.iam.RolePolicy(`${name}-${suffix}`, { role: r.id, policy }, { parent }) };

@@ -37,7 +37,7 @@ export interface XrayDaemonArgs {
     tags: TagsInput;
     /**
      * Permissions boundary of the roles this component creates (the delivery stack's
-     * `environmentRoleBoundaryArn`, which its deploy role requires). @default - none
+     * `environmentRoleBoundaryArns[<stack>]`, which its deploy role requires). @default - none
      */
     permissionsBoundary?: pulumi.Input<string>;
 }

@@ -19,13 +19,13 @@ export const INSTANCE_AGENT_ACTIONS = ["ecs:*", "ec2:DescribeTags", "ssm:Describ
 
 export interface EnvironmentBoundaryArgs {
     account: string;
-    /** Prefix of the environment stacks' role names (`todobackend-`): the only roles they may pass. */
-    rolePrefix: string;
+    /** IAM path of the environment's roles (`/todobackend-dev/`): the only roles they may pass. */
+    rolePath: string;
 }
 
 /**
  * The most any environment role may do: run and watch ECS tasks, pull images, write logs and
- * traces, read secrets, be managed by SSM, and pass the environment's own roles to ECS tasks.
+ * traces, read secrets, be managed by SSM, and pass the environment's own roles (its IAM path) to ECS tasks.
  * Each role's own policy narrows this further to its resources; no IAM write, no S3, no STS.
  */
 export function environmentBoundaryPolicy(a: EnvironmentBoundaryArgs): PolicyDocument {
@@ -35,7 +35,7 @@ export function environmentBoundaryPolicy(a: EnvironmentBoundaryArgs): PolicyDoc
         { Sid: "WriteLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: "*" },
         { Sid: "WriteTraces", Effect: "Allow", Action: XRAY_WRITE_ACTIONS, Resource: "*" },
         { Sid: "ReadSecrets", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: "*" },
-        { Sid: "PassEnvironmentRoles", Effect: "Allow", Action: ["iam:PassRole"], Resource: `arn:aws:iam::${a.account}:role/${a.rolePrefix}*`,
+        { Sid: "PassEnvironmentRoles", Effect: "Allow", Action: ["iam:PassRole"], Resource: `arn:aws:iam::${a.account}:role${a.rolePath}*`,
             Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } } },
     ] };
 }

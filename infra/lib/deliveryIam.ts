@@ -1,4 +1,5 @@
 // IAM documents for the delivery stack as pure functions, so every statement is unit-tested.
+// The roles that run Pulumi for an environment are in environmentDeployIam.ts.
 export interface Statement { Sid: string; Effect: "Allow" | "Deny"; Action: string[]; Resource: string | string[]; Condition?: object }
 export interface PolicyDocument { Version: "2012-10-17"; Statement: Statement[] }
 
@@ -55,55 +56,6 @@ export function appBuildPolicy(a: AppBuildPolicyArgs): PolicyDocument {
         { Sid: "EcrAuth", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },
         { Sid: "PushApp", Effect: "Allow", Action: [...ECR_PULL, ...ECR_PUSH], Resource: a.appRepositoryArn },
         { Sid: "PullBuildImage", Effect: "Allow", Action: ECR_PULL, Resource: a.buildImageRepositoryArn },
-    ] };
-}
-
-export interface DeployPolicyArgs {
-    region: string; account: string; projectPrefix: string; artifactBucketArn: string; stateBucketArn: string; kmsKeyArn: string; namePrefix: string;
-    /** The environment roles' permissions boundary (boundaryIam.ts): roles are created and edited only with it attached. */
-    boundaryArn: string;
-}
-
-/** Role writes that could raise a role's rights; each needs the boundary on the role (`iam:PermissionsBoundary`). */
-export const BOUNDED_ROLE_WRITES = ["iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy",
-    "iam:DetachRolePolicy", "iam:PutRolePermissionsBoundary"];
-
-/** Services the environment stacks create; scoped by service, never AdministratorAccess/PowerUser. */
-export const DEPLOY_SERVICES = ["ec2", "ecs", "elasticloadbalancing", "rds", "secretsmanager", "logs", "lambda",
-    "servicediscovery", "autoscaling", "application-autoscaling", "cloudwatch", "xray"];
-
-/** What `servicediscovery:CreatePrivateDnsNamespace` and its services need from Route 53. */
-export const ROUTE53_FOR_CLOUD_MAP = ["route53:CreateHostedZone", "route53:DeleteHostedZone", "route53:GetHostedZone",
-    "route53:ListHostedZonesByName", "route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets", "route53:GetChange",
-    "route53:CreateHealthCheck", "route53:DeleteHealthCheck", "route53:GetHealthCheck", "route53:UpdateHealthCheck",
-    "route53:ChangeTagsForResource", "route53:ListTagsForResource"];
-
-export function deployPolicy(a: DeployPolicyArgs): PolicyDocument {
-    return { Version: "2012-10-17", Statement: [
-        logsStatement(a.region, a.account, a.projectPrefix),
-        artifactStatement(a.artifactBucketArn),
-        { Sid: "EnvironmentServices", Effect: "Allow", Action: DEPLOY_SERVICES.map((s) => `${s}:*`), Resource: "*",
-            Condition: { StringEquals: { "aws:RequestedRegion": a.region } } },
-        // Cloud Map's private DNS namespace is a Route 53 hosted zone created with the caller's
-        // rights. Route 53 is global (its calls carry us-east-1), so no region condition here.
-        { Sid: "CloudMapDns", Effect: "Allow", Action: ROUTE53_FOR_CLOUD_MAP, Resource: "*" },
-        { Sid: "SsmRead", Effect: "Allow", Action: ["ssm:GetParameter", "ssm:GetParameters"], Resource: `arn:aws:ssm:${a.region}::parameter/aws/service/*` },
-        // Without the boundary condition, PutRolePolicy + PassRole would let a deploy mint an
-        // administrator role and hand it to a Lambda function: escalation to the whole account.
-        { Sid: "RoleWritesWithinBoundary", Effect: "Allow", Action: BOUNDED_ROLE_WRITES, Resource: `arn:aws:iam::${a.account}:role/${a.namePrefix}*`,
-            Condition: { StringEquals: { "iam:PermissionsBoundary": a.boundaryArn } } },
-        { Sid: "IamByPrefix", Effect: "Allow", Action: ["iam:DeleteRole", "iam:GetRole", "iam:TagRole", "iam:UntagRole",
-            "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole", "iam:PassRole",
-            "iam:CreateInstanceProfile", "iam:DeleteInstanceProfile", "iam:GetInstanceProfile", "iam:AddRoleToInstanceProfile",
-            "iam:RemoveRoleFromInstanceProfile", "iam:UpdateAssumeRolePolicy",
-            // The provider sends tags with CreateInstanceProfile (tag-on-create), which needs the tag action too.
-            "iam:TagInstanceProfile", "iam:UntagInstanceProfile", "iam:ListInstanceProfileTags", "iam:ListRoleTags"],
-            Resource: [`arn:aws:iam::${a.account}:role/${a.namePrefix}*`, `arn:aws:iam::${a.account}:instance-profile/${a.namePrefix}*`] },
-        { Sid: "KeepBoundary", Effect: "Deny", Action: ["iam:DeleteRolePermissionsBoundary", "iam:CreatePolicyVersion", "iam:DeletePolicy",
-            "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion"], Resource: [`arn:aws:iam::${a.account}:role/*`, a.boundaryArn] },
-        { Sid: "ServiceLinkedRoles", Effect: "Allow", Action: ["iam:CreateServiceLinkedRole"], Resource: `arn:aws:iam::${a.account}:role/aws-service-role/*` },
-        { Sid: "StateBucket", Effect: "Allow", Action: ["s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource: [a.stateBucketArn, `${a.stateBucketArn}/*`] },
-        { Sid: "SecretsKey", Effect: "Allow", Action: ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"], Resource: a.kmsKeyArn },
     ] };
 }
 

@@ -1,6 +1,6 @@
 // Names shared by the delivery components and their tests.
 export function repositoryNames(prefix: string) {
-    return { app: `${prefix}/todobackend`, buildImage: `${prefix}/codebuild`, xray: `${prefix}/xray` };
+    return { app: `${prefix}/todobackend`, buildImage: `${prefix}/codebuild`, xray: `${prefix}/xray`, deploy: `${prefix}/pulumi` };
 }
 
 /** Bounds for the build/X-Ray repositories: keep the last N images of any tag status. */

@@ -7,14 +7,14 @@ import type { MockCallArgs, MockCallResult, MockResourceArgs, MockResourceResult
 export const MOCK_ACCOUNT = "123456789012";
 
 /** Outputs of the delivery stack as an environment stack's StackReference sees them. */
-export function deliveryOutputs(region: string): Record<string, string> {
+export function deliveryOutputs(region: string): Record<string, unknown> {
     const registry = `${MOCK_ACCOUNT}.dkr.ecr.${region}.amazonaws.com`;
     return {
         appRepositoryUrl: `${registry}/docker-in-aws/todobackend`,
         xrayImage: `${registry}/docker-in-aws/xray@sha256:${"ab".repeat(32)}`,
         xrayRepositoryUrl: `${registry}/docker-in-aws/xray`,
         buildImageRepositoryUrl: `${registry}/docker-in-aws/codebuild`,
-        environmentRoleBoundaryArn: `arn:aws:iam::${MOCK_ACCOUNT}:policy/todobackend-environment-boundary`,
+        environmentRoleBoundaryArns: Object.fromEntries(["dev", "prod"].map((env) => [env, `arn:aws:iam::${MOCK_ACCOUNT}:policy/todobackend-${env}-boundary`])),
     };
 }
 
@@ -73,6 +73,8 @@ export function createMocks(opts: MockOptions) {
             case "aws:s3/bucket:Bucket":
             case "aws:s3/bucketV2:BucketV2":
                 state.bucket = inputs.bucket ?? `${a.name}-bucket`;
+                // S3 ARNs carry neither region nor account.
+                state.arn = `arn:aws:s3:::${state.bucket}`;
                 break;
             case "aws:kms/key:Key":
                 state.keyId = "key-1";

@@ -1,10 +1,12 @@
 // The delivery stack as the program declares it: each evaluation runs the real program in a fresh
 // process under Pulumi's mocks (test/infra/harness.ts), so no mocks leak into other test files.
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { EVALUATION_WAIT_MS, Evaluated, evaluateProgram, evaluateStack, policyDoc, startEarly } from "./harness";
 import { environmentBoundaryPolicy, INSTANCE_AGENT_ACTIONS } from "../../infra/lib/boundaryIam";
-import { appBuildPolicy, BOUNDED_ROLE_WRITES, codebuildPullRepositoryPolicy, deployPolicy, PolicyDocument } from "../../infra/lib/deliveryIam";
+import { appBuildPolicy, codebuildPullRepositoryPolicy, PolicyDocument } from "../../infra/lib/deliveryIam";
+import { BOUNDED_ROLE_WRITES, environmentDeployPolicy, environmentPreviewPolicy, EnvironmentRoleArgs } from "../../infra/lib/environmentDeployIam";
 import { appExecutionPolicy, appTaskPolicy, migrationRunnerPolicy } from "../../infra/lib/appIam";
 import { xrayExecutionPolicy, xrayTaskPolicy } from "../../infra/lib/xrayIam";
 import { appBuildProjectName } from "../../infra/lib/deliveryNaming";
@@ -13,8 +15,10 @@ import { validateDeliveryConfig } from "../../infra/config/delivery";
 
 const ACCOUNT = "123456789012";
 const arn = (service: string, name: string) => `arn:aws:${service}:us-east-1:${ACCOUNT}:${name}`;
+/** S3 ARNs carry no region or account; the mocks name a bucket `<resource name>-bucket`. */
+const s3 = (name: string) => `arn:aws:s3:::${name}-bucket`;
 const TOPIC = `arn:aws:sns:us-east-1:${ACCOUNT}:approvals`;
-const BOUNDARY = arn("iam", "todobackend-environment-boundary");
+const BOUNDARIES = { dev: arn("iam", "todobackend-dev-boundary"), prod: arn("iam", "todobackend-prod-boundary") };
 const T = {
     repo: "aws:ecr/repository:Repository", lifecycle: "aws:ecr/lifecyclePolicy:LifecyclePolicy",
     repoPolicy: "aws:ecr/repositoryPolicy:RepositoryPolicy", project: "aws:codebuild/project:Project",
@@ -46,15 +50,6 @@ describe("delivery stack", function () {
     });
     const inputs = (type: string, name: string) => d.one(type, name).inputs as Record<string, any>;
 
-    it("lets the deploy role tag on create every tagged IAM resource the dev stack declares, as the provider sends the tags with the create", () => {
-        // Tag-on-create: with tags, CreateRole, CreateInstanceProfile and CreatePolicy also need the
-        // matching tag action (AWS Service Authorization Reference for IAM, "dependent actions").
-        const TAG_ON_CREATE: Record<string, string> = { "aws:iam/role:Role": "iam:TagRole", "aws:iam/instanceProfile:InstanceProfile": "iam:TagInstanceProfile", "aws:iam/policy:Policy": "iam:TagPolicy" };
-        const allowed = new Set(policyDoc(inputs(T.rolePolicy, "builds-deploy").policy).Statement.filter((s) => s.Effect === "Allow").flatMap((s) => [s.Action].flat() as string[]));
-        const needed = new Set(dev.resources.filter((r) => TAG_ON_CREATE[r.type] && Object.keys((r.inputs.tags as object | undefined) ?? {}).length > 0).map((r) => TAG_ON_CREATE[r.type]));
-        assert.ok(needed.has("iam:TagInstanceProfile"), "the cluster's instance profile is tagged");
-        assert.deepEqual([...needed].filter((action) => !allowed.has(action)), []);
-    });
     it("exports the repository URLs, pipeline, connection with its activation step, state bucket and KMS alias", () => {
         assert.deepEqual(d.outputs, {
             appRepositoryUrl: `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/docker-in-aws/todobackend`,
@@ -68,7 +63,7 @@ describe("delivery stack", function () {
             secretsProvider: "awskms://alias/todobackend-pulumi",
             kmsKeyAlias: "alias/todobackend-pulumi",
             artifactBucketName: "artifacts-bucket",
-            environmentRoleBoundaryArn: BOUNDARY,
+            environmentRoleBoundaryArns: BOUNDARIES,
         });
         assert.match(String(d.outputs.connectionActivation), /PENDING.*Update pending connection/);
     });
@@ -76,14 +71,14 @@ describe("delivery stack", function () {
     it("puts the base tags on every taggable resource it declares", () => {
         const taggable = [T.repo, T.bucket, T.role, T.project, T.pipeline, "aws:kms/key:Key", "aws:codestarconnections/connection:Connection", "aws:iam/policy:Policy"];
         const resources = d.resources.filter((r) => taggable.includes(r.type));
-        assert.equal(resources.length, 16);
+        assert.equal(resources.length, 20);
         for (const r of resources) assert.deepEqual(r.inputs.tags, TAGS, `${r.type} ${r.name}`);
     });
 
     describe("registry", () => {
         it("scans every repository on push and encrypts it", () => {
             const repos = d.byType(T.repo);
-            assert.deepEqual(repos.map((r) => r.inputs.name).sort(), ["docker-in-aws/codebuild", "docker-in-aws/todobackend", "docker-in-aws/xray"]);
+            assert.deepEqual(repos.map((r) => r.inputs.name).sort(), ["docker-in-aws/codebuild", "docker-in-aws/pulumi", "docker-in-aws/todobackend", "docker-in-aws/xray"]);
             for (const r of repos) {
                 assert.deepEqual(r.inputs.imageScanningConfiguration, { scanOnPush: true });
                 assert.deepEqual(r.inputs.encryptionConfigurations, [{ encryptionType: "AES256" }]);
@@ -104,8 +99,8 @@ describe("delivery stack", function () {
                 selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 7 }, action: { type: "expire" } }] });
         });
 
-        it("bounds the build and X-Ray repositories to their last 10 images", () => {
-            for (const [name, repo] of [["registry-buildImage", "docker-in-aws/codebuild"], ["registry-xray", "docker-in-aws/xray"]]) {
+        it("bounds the build, X-Ray and deploy image repositories to their last 10 images", () => {
+            for (const [name, repo] of [["registry-buildImage", "docker-in-aws/codebuild"], ["registry-xray", "docker-in-aws/xray"], ["registry-deploy", "docker-in-aws/pulumi"]]) {
                 const l = inputs(T.lifecycle, name);
                 assert.equal(l.repository, repo);
                 assert.deepEqual(JSON.parse(l.policy).rules, [{ rulePriority: 10, description: "Keep last 10 images",
@@ -124,12 +119,14 @@ describe("delivery stack", function () {
             assert.equal(d.byType(T.repoPolicy).length, 1, "no other repository has a resource policy");
         });
 
-        it("builds both images from this repository's Dockerfiles for x86_64", () => {
+        it("builds the three images from this repository's Dockerfiles for x86_64, the deploy image from Pulumi's", () => {
             const images = d.byType("awsx:ecr:Image").map((r) => [r.name, r.inputs.repositoryUrl, String(r.inputs.dockerfile).replace(/.*\/images\//, "images/"), r.inputs.platform]);
             assert.deepEqual(images, [
                 ["images-codebuild", `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/docker-in-aws/codebuild`, "images/Dockerfile.codebuild", "linux/amd64"],
                 ["images-xray", `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/docker-in-aws/xray`, "images/Dockerfile.xray", "linux/amd64"],
+                ["images-deploy", `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/docker-in-aws/pulumi`, "images/Dockerfile.deploy", "linux/amd64"],
             ]);
+            assert.match(fs.readFileSync(path.join(__dirname, "..", "..", "images", "Dockerfile.deploy"), "utf8"), /^FROM pulumi\/pulumi-nodejs:3\.259\.0$/m);
         });
     });
 
@@ -141,7 +138,7 @@ describe("delivery stack", function () {
                 assert.deepEqual(inputs(T.versioning, name), { bucket: id, versioningConfiguration: { status: "Enabled" } });
                 assert.equal(inputs(T.sse, name).bucket, id);
                 assert.equal(inputs(T.bucket, name).forceDestroy, false);
-                const bucketArn = arn("s3", name);
+                const bucketArn = s3(name);
                 assert.deepEqual(inputs("aws:s3/bucketPolicy:BucketPolicy", name), { bucket: id, policy: JSON.stringify({ Version: "2012-10-17",
                     Statement: [{ Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: [bucketArn, `${bucketArn}/*`],
                         Condition: { Bool: { "aws:SecureTransport": "false" } } }] }) });
@@ -176,23 +173,26 @@ describe("delivery stack", function () {
             assert.equal(p.serviceRole, arn("iam", "builds-app"));
         });
 
-        it("runs the Pulumi deploy projects unprivileged on the official image with the stack's backend and secrets provider", () => {
-            const expected: Record<string, [string, string]> = {
-                "builds-deploy-dev": ["todobackend-deploy-dev", "pulumi up -s dev"],
-                "builds-changeset": ["todobackend-changeset", "pulumi preview -s prod"],
-                "builds-execute": ["todobackend-execute", "pulumi up -s prod"],
+        it("runs each Pulumi project unprivileged as its stage's own role, on the ECR copy of Pulumi's image, with the stack's backend and secrets provider", () => {
+            const expected: Record<string, [string, string, string]> = {
+                "builds-deploy-dev": ["todobackend-deploy-dev", "pulumi up -s dev", "builds-deploy-dev"],
+                "builds-changeset": ["todobackend-changeset", "pulumi preview -s prod", "builds-preview-prod"],
+                "builds-execute": ["todobackend-execute", "pulumi up -s prod", "builds-deploy-prod"],
             };
-            for (const [resource, [name, command]] of Object.entries(expected)) {
+            for (const [resource, [name, command, role]] of Object.entries(expected)) {
                 const p = inputs(T.project, resource);
                 assert.equal(p.name, name);
                 assert.equal(p.environment.privilegedMode, false, name);
-                assert.equal(p.environment.image, "pulumi/pulumi-nodejs:3.259.0");
-                assert.equal(p.environment.imagePullCredentialsType, "CODEBUILD");
+                // Pulled from this account's ECR with the project's role, not anonymously from Docker Hub.
+                assert.equal(p.environment.image, `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/docker-in-aws/pulumi@sha256:abc`);
+                assert.equal(p.environment.imagePullCredentialsType, "SERVICE_ROLE");
                 assert.deepEqual(p.environment.environmentVariables.slice(0, 2), [
                     { name: "PULUMI_BACKEND_URL", value: "s3://pulumi-state-bucket" },
                     { name: "PULUMI_SECRETS_PROVIDER", value: "awskms://alias/todobackend-pulumi" }]);
                 assert.ok(p.source.buildspec.includes(command), `${name} runs ${command}`);
-                assert.equal(p.serviceRole, arn("iam", "builds-deploy"));
+                assert.equal(p.serviceRole, arn("iam", role));
+                const pull = policyDoc(inputs(T.rolePolicy, role).policy).Statement.find((s) => s.Sid === "PullDeployImage");
+                assert.deepEqual(pull?.Resource, arn("ecr", "docker-in-aws/pulumi"), `${role} pulls the deploy image`);
             }
             assert.deepEqual(d.byType(T.project).filter((r) => (r.inputs.environment as any).privilegedMode).map((r) => r.name), ["builds-app"]);
         });
@@ -208,7 +208,9 @@ describe("delivery stack", function () {
         it("lets only CodeBuild assume the build roles and only CodePipeline the pipeline role", () => {
             const trusted = (name: string) => policyDoc(inputs(T.role, name).assumeRolePolicy).Statement.map((s) => [s.Effect, s.Principal, s.Action]);
             assert.deepEqual(trusted("builds-app"), [["Allow", { Service: "codebuild.amazonaws.com" }, "sts:AssumeRole"]]);
-            assert.deepEqual(trusted("builds-deploy"), [["Allow", { Service: "codebuild.amazonaws.com" }, "sts:AssumeRole"]]);
+            for (const role of ["builds-deploy-dev", "builds-preview-prod", "builds-deploy-prod"]) {
+                assert.deepEqual(trusted(role), [["Allow", { Service: "codebuild.amazonaws.com" }, "sts:AssumeRole"]]);
+            }
             assert.deepEqual(trusted("todobackend"), [["Allow", { Service: "codepipeline.amazonaws.com" }, "sts:AssumeRole"]]);
         });
 
@@ -216,7 +218,7 @@ describe("delivery stack", function () {
             assert.deepEqual(policyDoc(inputs(T.rolePolicy, "builds-app").policy), { Version: "2012-10-17", Statement: [
                 { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
                     Resource: `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:/aws/codebuild/todobackend-*` },
-                { Sid: "Artifacts", Effect: "Allow", Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"], Resource: `${arn("s3", "artifacts")}/*` },
+                { Sid: "Artifacts", Effect: "Allow", Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"], Resource: `${s3("artifacts")}/*` },
                 { Sid: "EcrAuth", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },
                 { Sid: "PushApp", Effect: "Allow", Action: ["ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage", "ecr:BatchCheckLayerAvailability",
                     "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage"], Resource: arn("ecr", "docker-in-aws/todobackend") },
@@ -225,41 +227,47 @@ describe("delivery stack", function () {
             ] });
         });
 
-        it("scopes the deploy role to the environment stacks' services in this region, its own IAM prefix, the state bucket and key", () => {
-            assert.deepEqual(policyDoc(inputs(T.rolePolicy, "builds-deploy").policy).Statement, [
-                { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                    Resource: `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:/aws/codebuild/todobackend-*` },
-                { Sid: "Artifacts", Effect: "Allow", Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"], Resource: `${arn("s3", "artifacts")}/*` },
-                { Sid: "EnvironmentServices", Effect: "Allow", Action: ["ec2:*", "ecs:*", "elasticloadbalancing:*", "rds:*", "secretsmanager:*", "logs:*",
-                    "lambda:*", "servicediscovery:*", "autoscaling:*", "application-autoscaling:*", "cloudwatch:*", "xray:*"], Resource: "*",
-                    Condition: { StringEquals: { "aws:RequestedRegion": "us-east-1" } } },
-                { Sid: "CloudMapDns", Effect: "Allow", Action: ["route53:CreateHostedZone", "route53:DeleteHostedZone", "route53:GetHostedZone",
-                    "route53:ListHostedZonesByName", "route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets", "route53:GetChange",
-                    "route53:CreateHealthCheck", "route53:DeleteHealthCheck", "route53:GetHealthCheck", "route53:UpdateHealthCheck",
-                    "route53:ChangeTagsForResource", "route53:ListTagsForResource"], Resource: "*" },
-                { Sid: "SsmRead", Effect: "Allow", Action: ["ssm:GetParameter", "ssm:GetParameters"], Resource: "arn:aws:ssm:us-east-1::parameter/aws/service/*" },
-                { Sid: "RoleWritesWithinBoundary", Effect: "Allow", Action: ["iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy",
-                    "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePermissionsBoundary"], Resource: `arn:aws:iam::${ACCOUNT}:role/todobackend-*`,
-                    Condition: { StringEquals: { "iam:PermissionsBoundary": BOUNDARY } } },
-                { Sid: "IamByPrefix", Effect: "Allow", Action: ["iam:DeleteRole", "iam:GetRole", "iam:TagRole", "iam:UntagRole",
-                    "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole", "iam:PassRole",
-                    "iam:CreateInstanceProfile", "iam:DeleteInstanceProfile", "iam:GetInstanceProfile", "iam:AddRoleToInstanceProfile",
-                    "iam:RemoveRoleFromInstanceProfile", "iam:UpdateAssumeRolePolicy",
-                    "iam:TagInstanceProfile", "iam:UntagInstanceProfile", "iam:ListInstanceProfileTags", "iam:ListRoleTags"],
-                    Resource: [`arn:aws:iam::${ACCOUNT}:role/todobackend-*`, `arn:aws:iam::${ACCOUNT}:instance-profile/todobackend-*`] },
-                { Sid: "KeepBoundary", Effect: "Deny", Action: ["iam:DeleteRolePermissionsBoundary", "iam:CreatePolicyVersion", "iam:DeletePolicy",
-                    "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion"], Resource: [`arn:aws:iam::${ACCOUNT}:role/*`, BOUNDARY] },
-                { Sid: "ServiceLinkedRoles", Effect: "Allow", Action: ["iam:CreateServiceLinkedRole"], Resource: `arn:aws:iam::${ACCOUNT}:role/aws-service-role/*` },
-                { Sid: "StateBucket", Effect: "Allow", Action: ["s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                    Resource: [arn("s3", "pulumi-state"), `${arn("s3", "pulumi-state")}/*`] },
-                { Sid: "SecretsKey", Effect: "Allow", Action: ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"], Resource: arn("kms", "pulumi") },
-            ]);
+        it("gives each Pulumi stage its own role: dev's fenced to dev, the prod preview read-only, the prod apply fenced to prod", () => {
+            const sids = (role: string) => policyDoc(inputs(T.rolePolicy, role).policy).Statement.map((s) => s.Sid);
+            const writer = ["Logs", "Artifacts", "PullDeployImage", "EcrAuth", "Read", "CreateEc2", "CreateEcs", "CreateElasticloadbalancing", "CreateRds",
+                "CreateLogs", "CreateLambda", "CreateSecretsmanager", "CreateServicediscovery", "CreateAutoscaling", "CreateApplicationAutoscaling", "CreateEvents",
+                "Ec2TagOnCreate", "TagOnCreate", "Unfenced", "ChangeOwnResources", "LaunchFromPublicImages", "RdsManagedSecret", "RdsManagedSecretCreate",
+                "CloudMapDns", "SsmRead", "RoleWritesWithinBoundary", "RolesInPath", "PassRolesInPath", "KeepBoundary", "ServiceLinkedRoles",
+                "StateList", "StateRead", "StateWrite", "SecretsKey"];
+            assert.deepEqual(sids("builds-deploy-dev"), writer);
+            assert.deepEqual(sids("builds-deploy-prod"), writer);
+            const statement = (role: string, sid: string) => policyDoc(inputs(T.rolePolicy, role).policy).Statement.find((s) => s.Sid === sid)!;
+            assert.deepEqual(statement("builds-deploy-dev", "ChangeOwnResources").Condition, { StringEquals: { "aws:RequestedRegion": "us-east-1",
+                "aws:ResourceTag/Environment": "dev" }, StringEqualsIfExists: { "aws:RequestTag/Environment": "dev" } });
+            assert.deepEqual(statement("builds-deploy-prod", "CreateEc2").Condition, { StringEquals: { "aws:RequestedRegion": "us-east-1", "aws:RequestTag/Environment": "prod" } });
+            assert.deepEqual(statement("builds-deploy-dev", "RoleWritesWithinBoundary"), { Sid: "RoleWritesWithinBoundary", Effect: "Allow",
+                Action: ["iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy",
+                    "iam:PutRolePermissionsBoundary", "iam:UpdateAssumeRolePolicy"],
+                Resource: `arn:aws:iam::${ACCOUNT}:role/todobackend-dev/*`, Condition: { StringEquals: { "iam:PermissionsBoundary": BOUNDARIES.dev } } });
+            assert.deepEqual(statement("builds-deploy-prod", "PassRolesInPath"), { Sid: "PassRolesInPath", Effect: "Allow", Action: ["iam:PassRole"],
+                Resource: `arn:aws:iam::${ACCOUNT}:role/todobackend-prod/*`,
+                Condition: { StringEquals: { "iam:PassedToService": ["ecs-tasks.amazonaws.com", "ec2.amazonaws.com", "lambda.amazonaws.com"] } } });
+            const state = s3("pulumi-state");
+            assert.deepEqual(statement("builds-deploy-dev", "StateWrite").Resource, [`${state}/.pulumi/stacks/todobackend/dev.json*`,
+                `${state}/.pulumi/history/todobackend/dev/*`, `${state}/.pulumi/backups/todobackend/dev/*`, `${state}/.pulumi/locks/*/todobackend/dev/*`]);
+            assert.deepEqual(statement("builds-deploy-dev", "Logs").Resource, [`arn:aws:logs:us-east-1:${ACCOUNT}:log-group:/aws/codebuild/todobackend-deploy-dev`,
+                `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:/aws/codebuild/todobackend-deploy-dev:*`]);
         });
 
+        it("lets the prod preview read, write its plan artifact and its stack's lock, and nothing else", () => {
+            const doc = policyDoc(inputs(T.rolePolicy, "builds-preview-prod").policy);
+            assert.deepEqual(doc.Statement.map((s) => s.Sid), ["Logs", "Artifacts", "PullDeployImage", "EcrAuth", "Read", "RolesInPathRead", "SsmRead",
+                "StateList", "StateRead", "StateWrite", "SecretsKey"]);
+            const state = s3("pulumi-state");
+            assert.deepEqual(doc.Statement.find((s) => s.Sid === "StateWrite")!.Resource, [`${state}/.pulumi/locks/*/todobackend/prod/*`]);
+            assert.deepEqual(doc.Statement.find((s) => s.Sid === "SecretsKey")!.Action, ["kms:Decrypt", "kms:DescribeKey"]);
+            const writes = doc.Statement.flatMap((s) => s.Action as string[]).filter((a) => /^(ec2|ecs|rds|elasticloadbalancing|lambda|iam):(Create|Delete|Put|Update|Modify|Run|Pass|Attach|Tag)/.test(a));
+            assert.deepEqual(writes, []);
+        });
         it("gives the pipeline its artifacts, the connection, its four projects and the approval topic", () => {
             assert.deepEqual(policyDoc(inputs(T.rolePolicy, "todobackend").policy).Statement, [
                 { Sid: "Artifacts", Effect: "Allow", Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:GetBucketVersioning"],
-                    Resource: [arn("s3", "artifacts"), `${arn("s3", "artifacts")}/*`] },
+                    Resource: [s3("artifacts"), `${s3("artifacts")}/*`] },
                 { Sid: "Connection", Effect: "Allow", Action: ["codestar-connections:UseConnection"], Resource: arn("codestarconnections", "todobackend-source") },
                 { Sid: "Builds", Effect: "Allow", Action: ["codebuild:StartBuild", "codebuild:BatchGetBuilds"],
                     Resource: ["todobackend-build", "todobackend-deploy-dev", "todobackend-changeset", "todobackend-execute"].map((n) => arn("codebuild", n)) },
@@ -268,44 +276,29 @@ describe("delivery stack", function () {
             assert.ok(!policyDoc(committed.one(T.rolePolicy, "todobackend").inputs.policy).Statement.some((s) => s.Sid === "ApprovalTopic"));
         });
 
-        it("lets the deploy role reach every AWS service whose resources the dev stack declares", () => {
-            const iamPrefix = (type: string): string[] => {
-                if (type === "awsx:ec2:Vpc") return ["ec2"];
-                if (type === "aws:cloudwatch/logGroup:LogGroup") return ["logs"];
-                if (type.startsWith("aws:servicediscovery/privateDnsNamespace")) return ["servicediscovery", "route53"];
-                const module = /^aws:([a-z0-9]+)\//.exec(type)?.[1];
-                if (!module) return [];
-                return [({ vpc: "ec2", lb: "elasticloadbalancing", appautoscaling: "application-autoscaling" } as Record<string, string>)[module] ?? module];
-            };
-            const granted = policyDoc(inputs(T.rolePolicy, "builds-deploy").policy).Statement.flatMap((s) => s.Action as string[])
-                .map((a) => a.split(":")[0]);
-            const needed = [...new Set(dev.resources.flatMap((r) => iamPrefix(r.type)))].sort();
-            assert.ok(needed.length >= 10, `dev declares only ${needed}`);
-            assert.deepEqual(needed.filter((svc) => !granted.includes(svc)), []);
+        it("creates one permissions boundary per environment, capping its roles to running tasks, pulling images, logs, traces, secrets, SSM and passing its own roles", () => {
+            for (const env of ["dev", "prod"] as const) {
+                const b = d.one("aws:iam/policy:Policy", `builds-boundary-${env}`).inputs;
+                assert.equal(b.name, `todobackend-${env}-boundary`);
+                assert.deepEqual(b.tags, TAGS);
+                assert.deepEqual(policyDoc(b.policy), { Version: "2012-10-17", Statement: [
+                    { Sid: "Agents", Effect: "Allow", Action: ["ecs:*", "ec2:DescribeTags", "ssm:DescribeAssociation", "ssm:GetDeployablePatchSnapshotForInstance",
+                        "ssm:GetDocument", "ssm:DescribeDocument", "ssm:GetManifest", "ssm:GetParameter", "ssm:GetParameters", "ssm:ListAssociations",
+                        "ssm:ListInstanceAssociations", "ssm:PutInventory", "ssm:PutComplianceItems", "ssm:PutConfigurePackageResult",
+                        "ssm:UpdateAssociationStatus", "ssm:UpdateInstanceAssociationStatus", "ssm:UpdateInstanceInformation",
+                        "ssmmessages:*", "ec2messages:*"], Resource: "*" },
+                    { Sid: "PullImages", Effect: "Allow", Action: ["ecr:GetAuthorizationToken", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage",
+                        "ecr:BatchCheckLayerAvailability"], Resource: "*" },
+                    { Sid: "WriteLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: "*" },
+                    { Sid: "WriteTraces", Effect: "Allow", Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
+                        "xray:GetSamplingTargets", "xray:GetSamplingStatisticSummaries"], Resource: "*" },
+                    { Sid: "ReadSecrets", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: "*" },
+                    { Sid: "PassEnvironmentRoles", Effect: "Allow", Action: ["iam:PassRole"], Resource: `arn:aws:iam::${ACCOUNT}:role/todobackend-${env}/*`,
+                        Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } } },
+                ] });
+            }
+            assert.deepEqual(d.outputs.environmentRoleBoundaryArns, BOUNDARIES);
         });
-
-        it("creates the environment roles' permissions boundary, capping them to running tasks, pulling images, logs, traces, secrets and SSM", () => {
-            const b = d.one("aws:iam/policy:Policy", "builds-environment-boundary").inputs;
-            assert.equal(b.name, "todobackend-environment-boundary");
-            assert.deepEqual(b.tags, TAGS);
-            assert.deepEqual(policyDoc(b.policy), { Version: "2012-10-17", Statement: [
-                { Sid: "Agents", Effect: "Allow", Action: ["ecs:*", "ec2:DescribeTags", "ssm:DescribeAssociation", "ssm:GetDeployablePatchSnapshotForInstance",
-                    "ssm:GetDocument", "ssm:DescribeDocument", "ssm:GetManifest", "ssm:GetParameter", "ssm:GetParameters", "ssm:ListAssociations",
-                    "ssm:ListInstanceAssociations", "ssm:PutInventory", "ssm:PutComplianceItems", "ssm:PutConfigurePackageResult",
-                    "ssm:UpdateAssociationStatus", "ssm:UpdateInstanceAssociationStatus", "ssm:UpdateInstanceInformation",
-                    "ssmmessages:*", "ec2messages:*"], Resource: "*" },
-                { Sid: "PullImages", Effect: "Allow", Action: ["ecr:GetAuthorizationToken", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage",
-                    "ecr:BatchCheckLayerAvailability"], Resource: "*" },
-                { Sid: "WriteLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: "*" },
-                { Sid: "WriteTraces", Effect: "Allow", Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
-                    "xray:GetSamplingTargets", "xray:GetSamplingStatisticSummaries"], Resource: "*" },
-                { Sid: "ReadSecrets", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: "*" },
-                { Sid: "PassEnvironmentRoles", Effect: "Allow", Action: ["iam:PassRole"], Resource: `arn:aws:iam::${ACCOUNT}:role/todobackend-*`,
-                    Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } } },
-            ] });
-            assert.equal(d.outputs.environmentRoleBoundaryArn, BOUNDARY);
-        });
-
         it("attaches no managed policy, grants no '*' action, no push or IAM on '*'", () => {
             assert.equal(d.byType("aws:iam/rolePolicyAttachment:RolePolicyAttachment").length, 0);
             for (const r of d.byType(T.role)) assert.equal(r.inputs.managedPolicyArns, undefined, r.name);
@@ -382,7 +375,7 @@ describe("delivery components", function () {
         assert.match(String(e.outputs.fractionalExpiry), /^expireDays must be a whole number of days ≥ 1, got 0\.5\. Fix:/);
         assert.match(String(e.outputs.missingDockerfiles), /^contextDir ".*programs" has no Dockerfile\.codebuild\. Fix:/);
         assert.match(String(e.outputs.unknownConnectionProvider), /^connectionProvider "CodeCommit" is not a CodeStar connection provider\. Fix: use one of GitHub/);
-        assert.match(String(e.outputs.threeProjects), /^buildProjectArns must list the 4 projects the pipeline runs, got 3\. Fix:/);
+        assert.match(String(e.outputs.threeProjects), /^projects lacks execute: the pipeline runs four projects\. Fix:/);
         assert.deepEqual(e.resources.filter((r) => r.custom).map((r) => r.type), [], "no child resource was declared");
     });
 });
@@ -396,30 +389,46 @@ describe("delivery decisions", () => {
         assert.deepEqual(doc.Statement.filter((s) => s.Resource === "*").map((s) => s.Action), [["ecr:GetAuthorizationToken"]]);
     });
 
-    it("limits the deploy role's IAM actions to the environment name prefix and the stack's region", () => {
-        const doc = deployPolicy({ ...base, stateBucketArn: "arn:aws:s3:::st", kmsKeyArn: "arn:key", namePrefix: "todobackend-", boundaryArn: "arn:b" });
-        assert.deepEqual(doc.Statement.find((s) => s.Sid === "IamByPrefix")!.Resource,
-            ["arn:aws:iam::111:role/todobackend-*", "arn:aws:iam::111:instance-profile/todobackend-*"]);
-        assert.deepEqual(doc.Statement.find((s) => s.Sid === "EnvironmentServices")!.Condition, { StringEquals: { "aws:RequestedRegion": "eu-west-1" } });
-        assert.ok(!JSON.stringify(doc).match(/AdministratorAccess|PowerUser|"iam:\*"/));
+    const roleArgs = (environment: string): EnvironmentRoleArgs => ({ region: "eu-west-1", account: "111", environment, envName: `tb-${environment}`,
+        project: "tb", buildProjects: [`tb-deploy-${environment}`], artifactBucketArn: "arn:aws:s3:::art", stateBucketArn: "arn:aws:s3:::st",
+        kmsKeyArn: "arn:key", deployImageRepositoryArn: "arn:repo", boundaryArn: `arn:b-${environment}` });
+
+    it("fences a deploy role's IAM to its environment's path, its services to its tag and region", () => {
+        const doc = environmentDeployPolicy(roleArgs("qa"));
+        assert.deepEqual(doc.Statement.find((s) => s.Sid === "RolesInPath")!.Resource,
+            ["arn:aws:iam::111:role/tb-qa/*", "arn:aws:iam::111:instance-profile/tb-qa/*"]);
+        assert.deepEqual(doc.Statement.find((s) => s.Sid === "CreateRds")!, { Sid: "CreateRds", Effect: "Allow",
+            Action: ["rds:CreateDBInstance", "rds:CreateDBSubnetGroup"], Resource: ["arn:aws:rds:eu-west-1:111:db:*", "arn:aws:rds:eu-west-1:111:subgrp:*"],
+            Condition: { StringEquals: { "aws:RequestedRegion": "eu-west-1", "aws:RequestTag/Environment": "qa" } } });
+        assert.ok(!JSON.stringify(doc).match(/AdministratorAccess|PowerUser|"iam:\*"|"(ec2|ecs|rds|lambda|secretsmanager):\*"/));
     });
 
-    it("lets the deploy role create or edit a role only with the environment boundary on it, and never remove it", () => {
-        const doc = deployPolicy({ ...base, stateBucketArn: "arn:aws:s3:::st", kmsKeyArn: "arn:key", namePrefix: "todobackend-", boundaryArn: "arn:b" });
+    it("lets a deploy role create or edit a role only with its environment's boundary on it, and never remove it", () => {
+        const doc = environmentDeployPolicy(roleArgs("qa"));
         const bounded = doc.Statement.find((s) => s.Sid === "RoleWritesWithinBoundary")!;
-        assert.deepEqual(bounded.Condition, { StringEquals: { "iam:PermissionsBoundary": "arn:b" } });
-        // Every action that can add rights to a role is under the condition, and nowhere else.
-        for (const action of ["iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:PutRolePermissionsBoundary"]) {
+        assert.deepEqual(bounded.Condition, { StringEquals: { "iam:PermissionsBoundary": "arn:b-qa" } });
+        // Every action that can add rights to a role, or change who may assume it, is under the condition, and nowhere else.
+        for (const action of BOUNDED_ROLE_WRITES) {
             assert.deepEqual(doc.Statement.filter((s) => s.Effect === "Allow" && s.Action.includes(action)).map((s) => s.Sid), ["RoleWritesWithinBoundary"], action);
         }
-        assert.deepEqual(bounded.Action, BOUNDED_ROLE_WRITES);
+        assert.ok(BOUNDED_ROLE_WRITES.includes("iam:UpdateAssumeRolePolicy"));
         const deny = doc.Statement.find((s) => s.Effect === "Deny")!;
         assert.ok(deny.Action.includes("iam:DeleteRolePermissionsBoundary") && deny.Action.includes("iam:CreatePolicyVersion"));
-        assert.ok((deny.Resource as string[]).includes("arn:b"));
+        assert.ok((deny.Resource as string[]).includes("arn:b-qa"));
+    });
+
+    it("refuses an environment name that cannot be an IAM path", () => {
+        assert.throws(() => environmentDeployPolicy({ ...roleArgs("qa"), envName: "tb/qa" }), /envName "tb\/qa" cannot be an IAM path segment\. Fix:/);
+    });
+
+    it("gives the preview role no write outside its stack's lock and its plan artifact", () => {
+        const doc = environmentPreviewPolicy(roleArgs("qa"));
+        const puts = doc.Statement.filter((s) => s.Action.includes("s3:PutObject")).map((s) => [s.Sid, s.Resource]);
+        assert.deepEqual(puts, [["Artifacts", "arn:aws:s3:::art/*"], ["StateWrite", ["arn:aws:s3:::st/.pulumi/locks/*/tb/qa/*"]]]);
     });
 
     describe("the environment roles' permissions boundary", () => {
-        const boundary = environmentBoundaryPolicy({ account: "111", rolePrefix: "todobackend-" });
+        const boundary = environmentBoundaryPolicy({ account: "111", rolePath: "/todobackend-dev/" });
         /** IAM action matching: `*` in a granted action matches any run of characters, case-insensitively. */
         const grants = (doc: PolicyDocument, action: string) => doc.Statement.some((s) => s.Effect === "Allow" &&
             s.Action.some((g) => new RegExp(`^${g.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`, "i").test(action)));
@@ -427,7 +436,7 @@ describe("delivery decisions", () => {
             appExecution: appExecutionPolicy({ logGroupArn: "arn:lg", secretArns: ["arn:s1", "arn:s2"] }),
             appTask: appTaskPolicy(),
             migrationRunner: migrationRunnerPolicy({ region: "eu-west-1", account: "111", clusterArn: "arn:c", clusterName: "c",
-                migrateFamily: "f", passRoleArns: ["arn:aws:iam::111:role/todobackend-dev-app-execution"], logGroupArn: "arn:lg" }),
+                migrateFamily: "f", passRoleArns: ["arn:aws:iam::111:role/todobackend-dev/todobackend-dev-app-execution"], logGroupArn: "arn:lg" }),
             xrayExecution: xrayExecutionPolicy("arn:lg"),
             xrayTask: xrayTaskPolicy(),
         };
@@ -443,13 +452,13 @@ describe("delivery decisions", () => {
                 "ssmmessages:OpenControlChannel", "ec2messages:GetMessages"]) assert.ok(grants(boundary, action), action);
             assert.ok(INSTANCE_AGENT_ACTIONS.every((a) => grants(boundary, a)));
         });
-        it("allows no IAM write, no S3, no STS, no KMS key use and no passing of roles outside the environment prefix", () => {
+        it("allows no IAM write, no S3, no STS, no KMS key use and no passing of roles outside the environment's path", () => {
             for (const action of ["iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:CreateUser", "iam:CreateAccessKey",
                 "s3:GetObject", "sts:AssumeRole", "kms:Decrypt", "lambda:CreateFunction", "ec2:RunInstances", "ssm:SendCommand"]) {
                 assert.ok(!grants(boundary, action), action);
             }
             assert.deepEqual(boundary.Statement.filter((s) => s.Action.some((a) => a.startsWith("iam:"))).map((s) => [s.Action, s.Resource, s.Condition]),
-                [[["iam:PassRole"], "arn:aws:iam::111:role/todobackend-*", { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } }]]);
+                [[["iam:PassRole"], "arn:aws:iam::111:role/todobackend-dev/*", { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } }]]);
         });
     });
 

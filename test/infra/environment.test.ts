@@ -83,11 +83,16 @@ describe("environment stacks", function () {
         assert.match(String(dev.outputs.xrayImage), /^123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com\/docker-in-aws\/xray@sha256:/);
     });
 
-    it("puts the delivery stack's permissions boundary on every role it creates, which the deploy role requires", () => {
-        for (const e of [dev, prod]) {
+    it("puts its own environment's boundary on every role it creates, under its own IAM path, as its deploy role requires", () => {
+        const boundaries = deliveryOutputs("us-east-1").environmentRoleBoundaryArns as Record<string, string>;
+        for (const [env, e] of [["dev", dev], ["prod", prod]] as const) {
             const roles = e.byType("aws:iam/role:Role");
             assert.deepEqual(roles.map((r) => r.name).sort(), ["app-execution", "app-migrations", "app-task", "ecs-instance", "xray-execution", "xray-task"]);
-            for (const r of roles) assert.equal(r.inputs.permissionsBoundary, deliveryOutputs("us-east-1").environmentRoleBoundaryArn, r.name);
+            for (const r of roles) {
+                assert.equal(r.inputs.permissionsBoundary, boundaries[env], r.name);
+                assert.equal(r.inputs.path, `/todobackend-${env}/`, r.name);
+            }
+            assert.equal(e.one("aws:iam/instanceProfile:InstanceProfile", "ecs-instance").inputs.path, `/todobackend-${env}/`);
         }
         for (const r of standalone.byType("aws:iam/role:Role")) assert.equal(r.inputs.permissionsBoundary, undefined, `${r.name}: no delivery stack, no boundary`);
     });

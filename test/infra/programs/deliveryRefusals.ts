@@ -6,7 +6,7 @@ import { PrivateBucket } from "../../../infra/stateBackend";
 
 const pipelineArgs = {
     artifactBucket: "b", artifactBucketArn: "arn:aws:s3:::b", appRepository: "a/b", deploymentRepository: "a/c", branch: "main",
-    appBuildProject: "p1", devProject: "p2", changeSetProject: "p3", executeProject: "p4", buildProjectArns: ["1", "2", "3", "4"],
+    projects: { app: { name: "p1", arn: "1" }, dev: { name: "p2", arn: "2" }, changeSet: { name: "p3", arn: "3" }, execute: { name: "p4", arn: "4" } },
 };
 
 function attempt(create: () => unknown): string {
@@ -21,8 +21,8 @@ function attempt(create: () => unknown): string {
 export function refusals() {
     return {
         fractionalExpiry: attempt(() => new PrivateBucket("artifacts", { expireDays: 0.5 })),
-        missingDockerfiles: attempt(() => new DeliveryImages("images", { buildImageRepositoryUrl: "r/codebuild", xrayRepositoryUrl: "r/xray", contextDir: __dirname })),
+        missingDockerfiles: attempt(() => new DeliveryImages("images", { buildImageRepositoryUrl: "r/codebuild", xrayRepositoryUrl: "r/xray", deployRepositoryUrl: "r/pulumi", contextDir: __dirname })),
         unknownConnectionProvider: attempt(() => new DeliveryPipeline("pipeline-a", { ...pipelineArgs, connectionProvider: "CodeCommit" })),
-        threeProjects: attempt(() => new DeliveryPipeline("pipeline-b", { ...pipelineArgs, buildProjectArns: ["1", "2", "3"] })),
+        threeProjects: attempt(() => new DeliveryPipeline("pipeline-b", { ...pipelineArgs, projects: { ...pipelineArgs.projects, execute: undefined! } })),
     };
 }

@@ -1,0 +1,121 @@
+// The pipeline's roles, checked with a real IAM policy evaluator against what the AWS provider
+// calls for every resource the environment stacks declare (test/infra/iam/providerActions.ts).
+// The environment stacks are evaluated with the delivery stack's own outputs, so the boundary
+// on their roles is the one the delivery stack's policies name.
+import * as assert from "node:assert/strict";
+import { EVALUATION_WAIT_MS, Evaluated, evaluateStack, policyDoc, startEarly } from "../harness";
+import { MOCK_ACCOUNT } from "../../../scripts/offline/mocks";
+import { decide, mismatches, Policies, providerRequests, Request, targets } from "./requests";
+import { PROVIDER_ACTIONS } from "./providerActions";
+
+const DELIVERY = "organization/todobackend/delivery";
+const ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy";
+
+const stacks = startEarly((async () => {
+    const delivery = await evaluateStack("delivery", { background: true });
+    const stackOutputs = { [DELIVERY]: delivery.outputs };
+    const [dev, prod] = await Promise.all([evaluateStack("dev", { stackOutputs, background: true }), evaluateStack("prod", { stackOutputs, background: true })]);
+    return { delivery, dev, prod };
+})());
+
+/**
+ * Changes a dev role can make to prod's resources, each because AWS offers nothing to fence it
+ * with (no resource-level permission or tag condition for the action). Each is named in
+ * docs/delivery.md ("What each deploy role may do").
+ */
+const UNFENCED_HERE: Record<string, string> = {
+    "ecs:DeregisterTaskDefinition": "takes no resource-level permission; a deregistered revision keeps running",
+    "route53:ChangeResourceRecordSets": "Route 53 has no tag conditions; Cloud Map's zone is made with the caller's rights",
+};
+
+describe("the pipeline's roles under a real IAM policy evaluator", function () {
+    this.timeout(EVALUATION_WAIT_MS);
+    let delivery: Evaluated;
+    let dev: Evaluated;
+    let prod: Evaluated;
+    let devRequests: Request[];
+    let prodRequests: Request[];
+    const role = (name: string): Policies => ({ identity: [policyDoc(delivery.one(ROLE_POLICY, name).inputs.policy)] });
+    before(async () => {
+        ({ delivery, dev, prod } = await stacks);
+        devRequests = providerRequests("dev", dev.resources);
+        prodRequests = providerRequests("prod", prod.resources);
+    });
+
+    it("knows the provider's actions for every resource type the environment stacks declare", () => {
+        const types = new Set([...targets(dev.resources), ...targets(prod.resources)].map((t) => t.type));
+        assert.deepEqual([...types].filter((t) => !PROVIDER_ACTIONS[t]), []);
+        assert.ok(types.size >= 30, `only ${types.size} types`);
+        assert.ok(devRequests.length > 400, `only ${devRequests.length} requests`);
+    });
+
+    it("lets the Dev stage's role create, read, update, tag and delete every resource of dev, on its ARN", async () => {
+        assert.deepEqual(await mismatches(role("builds-deploy-dev"), devRequests, "Allowed"), []);
+    });
+
+    it("lets the ExecuteChangeSet role create, read, update, tag and delete every resource of prod, on its ARN", async () => {
+        assert.deepEqual(await mismatches(role("builds-deploy-prod"), prodRequests, "Allowed"), []);
+    });
+
+    it("denies the Dev stage's role every change to a prod resource but the ones AWS cannot fence", async () => {
+        const changes = prodRequests.filter((r) => r.step !== "read" && !UNFENCED_HERE[r.action]);
+        assert.ok(changes.length > 200);
+        assert.deepEqual(await mismatches(role("builds-deploy-dev"), changes, (d) => d !== "Allowed"), []);
+    });
+
+    it("lets the ChangeSet role (a preview of unapproved code) read prod and change nothing there", async () => {
+        const preview = role("builds-preview-prod");
+        const reads = prodRequests.filter((r) => r.step === "read" && r.action !== "secretsmanager:GetSecretValue");
+        assert.deepEqual(await mismatches(preview, reads, "Allowed"), []);
+        assert.deepEqual(await mismatches(preview, prodRequests.filter((r) => r.step !== "read"), (d) => d !== "Allowed"), []);
+    });
+
+    it("denies every deploy role any write to the delivery stack's roles and to the other environment's roles", async () => {
+        const deliveryRoles = ["todobackend-3f2a1bc", "builds-deploy-dev-9e8d7c6", "builds-app-1a2b3c4"].map((n) => `arn:aws:iam::${MOCK_ACCOUNT}:role/${n}`);
+        const writes = ["iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:DeleteRolePermissionsBoundary",
+            "iam:DeleteRole", "iam:TagRole"];
+        const attempts = (arns: readonly string[], boundary: string): Request[] => arns.flatMap((arn) => [
+            ...writes.map((action) => ({ origin: "attack", step: "update" as const, action, arn, context: { "iam:PermissionsBoundary": boundary } })),
+            ...["codepipeline.amazonaws.com", "codebuild.amazonaws.com", "ecs-tasks.amazonaws.com", "lambda.amazonaws.com"].map((service) =>
+                ({ origin: "attack", step: "update" as const, action: "iam:PassRole", arn, context: { "iam:PassedToService": service } })),
+        ]);
+        const boundaries = delivery.outputs.environmentRoleBoundaryArns as Record<string, string>;
+        const prodRoles = targets(prod.resources).filter((t) => t.type === "aws:iam/role:Role").map((t) => `arn:aws:iam::${MOCK_ACCOUNT}:role${t.inputs.path}${t.inputs.name}`);
+        const devRoles = targets(dev.resources).filter((t) => t.type === "aws:iam/role:Role").map((t) => `arn:aws:iam::${MOCK_ACCOUNT}:role${t.inputs.path}${t.inputs.name}`);
+        assert.equal(prodRoles.length, 6);
+        for (const [name, others] of [["builds-deploy-dev", [...deliveryRoles, ...prodRoles]], ["builds-deploy-prod", [...deliveryRoles, ...devRoles]],
+            ["builds-preview-prod", [...deliveryRoles, ...prodRoles, ...devRoles]]] as const) {
+            // Even with the boundary named in the request, so only the path can refuse it.
+            assert.deepEqual(await mismatches(role(name), attempts(others, boundaries.dev), (d) => d !== "Allowed"), [], name);
+            assert.deepEqual(await mismatches(role(name), attempts(others, boundaries.prod), (d) => d !== "Allowed"), [], name);
+        }
+    });
+
+    it("lets a deploy role create an environment role only with the boundary on it, and never remove it", async () => {
+        const dev = role("builds-deploy-dev");
+        const arn = `arn:aws:iam::${MOCK_ACCOUNT}:role/todobackend-dev/todobackend-dev-admin`;
+        const boundaries = delivery.outputs.environmentRoleBoundaryArns as Record<string, string>;
+        const ask = (action: string, context: Record<string, string>) => decide(dev, { origin: "t", step: "create", action, arn, context });
+        assert.equal(await ask("iam:CreateRole", { "iam:PermissionsBoundary": boundaries.dev }), "Allowed");
+        assert.equal(await ask("iam:CreateRole", {}), "ImplicitlyDenied");
+        assert.equal(await ask("iam:CreateRole", { "iam:PermissionsBoundary": boundaries.prod }), "ImplicitlyDenied");
+        assert.equal(await ask("iam:PutRolePolicy", { "iam:PermissionsBoundary": `arn:aws:iam::${MOCK_ACCOUNT}:policy/other` }), "ImplicitlyDenied");
+        assert.equal(await ask("iam:DeleteRolePermissionsBoundary", {}), "ExplicitlyDenied");
+        assert.equal(await ask("iam:PassRole", { "iam:PassedToService": "codebuild.amazonaws.com" }), "ImplicitlyDenied");
+    });
+
+    it("keeps each deploy role to its own stack's Pulumi state", async () => {
+        // The state bucket's ARN as the policies name it (under the mocks, not S3's real shape).
+        const bucketArn = policyDoc(delivery.one(ROLE_POLICY, "builds-deploy-dev").inputs.policy).Statement.find((s) => s.Sid === "StateList")!.Resource as string;
+        const object = (key: string) => `${bucketArn}/${key}`;
+        const ask = (name: string, action: string, key: string) => decide(role(name), { origin: "t", step: "update", action, arn: object(key), context: {} });
+        assert.equal(await ask("builds-deploy-dev", "s3:PutObject", ".pulumi/stacks/todobackend/dev.json"), "Allowed");
+        assert.equal(await ask("builds-deploy-dev", "s3:GetObject", ".pulumi/stacks/todobackend/delivery.json"), "Allowed");
+        assert.equal(await ask("builds-deploy-dev", "s3:PutObject", ".pulumi/stacks/todobackend/prod.json"), "ImplicitlyDenied");
+        assert.equal(await ask("builds-deploy-dev", "s3:GetObject", ".pulumi/stacks/todobackend/prod.json"), "ImplicitlyDenied");
+        assert.equal(await ask("builds-deploy-dev", "s3:PutObject", ".pulumi/stacks/todobackend/delivery.json"), "ImplicitlyDenied");
+        assert.equal(await ask("builds-preview-prod", "s3:PutObject", ".pulumi/stacks/todobackend/prod.json"), "ImplicitlyDenied");
+        assert.equal(await ask("builds-preview-prod", "s3:PutObject", ".pulumi/locks/organization/todobackend/prod/1.json"), "Allowed");
+        assert.equal(await ask("builds-deploy-prod", "s3:PutObject", ".pulumi/history/todobackend/prod/prod-1.history.json"), "Allowed");
+    });
+});
