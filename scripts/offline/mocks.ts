@@ -34,13 +34,36 @@ export interface MockOptions {
 export function createMocks(opts: MockOptions) {
     const { region } = opts;
     const arn = (type: string, name: string) => `arn:aws:${arnService(type)}:${region}:${MOCK_ACCOUNT}:${name}`;
+    // The resource part of an ARN as AWS forms it, for the types whose policies are checked with
+    // an IAM evaluator (test/infra/iam), which refuses ARNs of the wrong shape.
+    const resourceArn = (type: string, name: string, inputs: Record<string, any>): string => {
+        const path = typeof inputs.path === "string" ? inputs.path : "/";
+        switch (type) {
+            case "aws:iam/role:Role": return `arn:aws:iam::${MOCK_ACCOUNT}:role${path}${name}`;
+            case "aws:iam/instanceProfile:InstanceProfile": return `arn:aws:iam::${MOCK_ACCOUNT}:instance-profile${path}${name}`;
+            case "aws:iam/policy:Policy": return `arn:aws:iam::${MOCK_ACCOUNT}:policy${path}${name}`;
+            case "aws:cloudwatch/logGroup:LogGroup": return arn(type, `log-group:${name}`);
+            case "aws:ecs/cluster:Cluster": return arn(type, `cluster/${name}`);
+            case "aws:ecs/capacityProvider:CapacityProvider": return arn(type, `capacity-provider/${name}`);
+            case "aws:ecr/repository:Repository": return arn(type, `repository/${name}`);
+            case "aws:lambda/function:Function": return arn(type, `function:${name}`);
+            case "aws:codebuild/project:Project": return arn(type, `project/${name}`);
+            case "aws:codestarconnections/connection:Connection": return `arn:aws:codestar-connections:${region}:${MOCK_ACCOUNT}:connection/${name}`;
+            case "aws:kms/key:Key": return arn(type, `key/${name}`);
+            case "aws:rds/instance:Instance": return arn(type, `db:${inputs.identifier ?? name}`);
+            case "aws:rds/subnetGroup:SubnetGroup": return arn(type, `subgrp:${name}`);
+            case "aws:lb/loadBalancer:LoadBalancer": return arn(type, `loadbalancer/app/${name}/0123456789abcdef`);
+            case "aws:lb/targetGroup:TargetGroup": return arn(type, `targetgroup/${name}/0123456789abcdef`);
+            default: return arn(type, name);
+        }
+    };
     const azs = ["a", "b", "c"].map((s) => `${region}${s}`);
 
     function newResource(a: MockResourceArgs): MockResourceResult {
         const inputs = a.inputs ?? {};
         const name: string = typeof inputs.name === "string" ? inputs.name : a.name;
         const id = `${a.name}-id`;
-        const state: Record<string, unknown> = { ...inputs, arn: arn(a.type, name), name };
+        const state: Record<string, unknown> = { ...inputs, arn: resourceArn(a.type, name, inputs), name };
         switch (a.type) {
             case "pulumi:pulumi:StackReference":
                 return { id: inputs.name, state: { name: inputs.name, outputs: opts.stackOutputs?.[inputs.name] ?? deliveryOutputs(region), secretOutputNames: [] } };

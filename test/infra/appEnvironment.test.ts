@@ -39,18 +39,18 @@ describe("app, migrations and X-Ray in the environment stacks", () => {
                 assert.equal(inputsOf(e(), "aws:ecs/taskDefinition:TaskDefinition", "app").family, `todobackend-${env}`);
                 assert.equal(app.logConfiguration.options["awslogs-group"], `/todobackend-${env}/ecs/todobackend`);
                 const service = inputsOf(e(), "aws:ecs/service:Service", "app");
-                assert.equal(service.cluster, arn("ecs", `todobackend-${env}-cluster`));
+                assert.equal(service.cluster, arn("ecs", `cluster/todobackend-${env}-cluster`));
                 assert.deepEqual(service.capacityProviderStrategies, [{ capacityProvider: inputsOf(e(), "aws:ecs/capacityProvider:CapacityProvider", "ecs-ec2").name, weight: 1, base: 0 }]);
-                assert.equal(service.loadBalancers[0].targetGroupArn, arn("elasticloadbalancing", inputsOf(e(), "aws:lb/targetGroup:TargetGroup", "web-app").name));
+                assert.equal(service.loadBalancers[0].targetGroupArn, arn("elasticloadbalancing", `targetgroup/${inputsOf(e(), "aws:lb/targetGroup:TargetGroup", "web-app").name}/0123456789abcdef`));
                 assert.equal(e().outputs.serviceName, "todobackend");
             });
 
             it("migrates with this stack's migrate task definition in this stack's cluster", () => {
                 const input = JSON.parse(inputsOf(e(), "aws:lambda/invocation:Invocation", "app-migrations").input);
                 assert.deepEqual([input.cluster, input.taskDefinition],
-                    [arn("ecs", `todobackend-${env}-cluster`), arn("ecs", `task-definition/todobackend-${env}-migrate:1`)]);
+                    [arn("ecs", `cluster/todobackend-${env}-cluster`), arn("ecs", `task-definition/todobackend-${env}-migrate:1`)]);
                 const pass = policyDoc(inputsOf(e(), "aws:iam/rolePolicy:RolePolicy", "app-migrations").policy).Statement.find((s) => s.Sid === "PassMigrateRoles");
-                assert.deepEqual(pass?.Resource, [arn("iam", `todobackend-${env}-app-execution`), arn("iam", `todobackend-${env}-app-task`)]);
+                assert.deepEqual(pass?.Resource, [`arn:aws:iam::${ACCOUNT}:role/todobackend-${env}/todobackend-${env}-app-execution`, `arn:aws:iam::${ACCOUNT}:role/todobackend-${env}/todobackend-${env}-app-task`]);
             });
 
             it("runs the daemon with the delivery stack's image, in private subnets, behind the X-Ray security group", () => {

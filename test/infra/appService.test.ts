@@ -111,7 +111,7 @@ describe("AppService component", () => {
         assert.deepEqual({ family: t.family, compat: t.requiresCompatibilities, mode: t.networkMode, volumes: t.volumes,
             exec: t.executionRoleArn, task: t.taskRoleArn },
         { family: "todobackend-dev", compat: ["EC2"], mode: "bridge", volumes: [{ name: "public", hostPath: "/data/public" }],
-            exec: "arn:aws:iam:us-east-1:123456789012:todobackend-dev-app-execution", task: "arn:aws:iam:us-east-1:123456789012:todobackend-dev-app-task" });
+            exec: "arn:aws:iam::123456789012:role/todobackend-dev/todobackend-dev-app-execution", task: "arn:aws:iam::123456789012:role/todobackend-dev/todobackend-dev-app-task" });
     });
 
     it("runs the configured image with the environment (X-Ray address included) and both secrets by ARN", () => {

@@ -62,7 +62,7 @@ describe("cluster", function () {
         assert.deepEqual(lt.metadataOptions, { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 });
         assert.equal(lt.keyName, undefined);
         assert.deepEqual(lt.vpcSecurityGroupIds, ["sg-instances"]);
-        assert.deepEqual(lt.iamInstanceProfile, { arn: "arn:aws:iam:us-east-1:123456789012:todobackend-dev-ecs-instance" });
+        assert.deepEqual(lt.iamInstanceProfile, { arn: "arn:aws:iam::123456789012:instance-profile/todobackend-dev/todobackend-dev-ecs-instance" });
         assert.equal(Buffer.from(String(lt.userData), "base64").toString(), clusterUserData("todobackend-dev-cluster"));
         assert.deepEqual(lt.blockDeviceMappings, [{ deviceName: "/dev/xvda", ebs: { volumeSize: 30, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } }]);
         assert.deepEqual(lt.tagSpecifications, ["instance", "volume"].map((resourceType) => ({ resourceType, tags: { ...TAGS, Name: "todobackend-dev-instance" } })));

@@ -18,7 +18,8 @@ const arn = (service: string, name: string) => `arn:aws:${service}:us-east-1:${A
 /** S3 ARNs carry no region or account; the mocks name a bucket `<resource name>-bucket`. */
 const s3 = (name: string) => `arn:aws:s3:::${name}-bucket`;
 const TOPIC = `arn:aws:sns:us-east-1:${ACCOUNT}:approvals`;
-const BOUNDARIES = { dev: arn("iam", "todobackend-dev-boundary"), prod: arn("iam", "todobackend-prod-boundary") };
+const iamArn = (resource: string) => `arn:aws:iam::${ACCOUNT}:${resource}`;
+const BOUNDARIES = { dev: iamArn("policy/todobackend-dev-boundary"), prod: iamArn("policy/todobackend-prod-boundary") };
 const T = {
     repo: "aws:ecr/repository:Repository", lifecycle: "aws:ecr/lifecyclePolicy:LifecyclePolicy",
     repoPolicy: "aws:ecr/repositoryPolicy:RepositoryPolicy", project: "aws:codebuild/project:Project",
@@ -57,7 +58,7 @@ describe("delivery stack", function () {
             xrayRepositoryUrl: `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/docker-in-aws/xray`,
             xrayImage: `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/docker-in-aws/xray@sha256:abc`,
             pipelineName: "todobackend",
-            connectionArn: arn("codestarconnections", "todobackend-source"),
+            connectionArn: `arn:aws:codestar-connections:us-east-1:${ACCOUNT}:connection/todobackend-source`,
             connectionActivation: d.outputs.connectionActivation,
             stateBucketUrl: "s3://pulumi-state-bucket",
             secretsProvider: "awskms://alias/todobackend-pulumi",
@@ -148,7 +149,7 @@ describe("delivery stack", function () {
         it("encrypts artifacts with S3 keys and state with the stack's KMS key", () => {
             assert.deepEqual(inputs(T.sse, "artifacts").rules, [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }]);
             assert.deepEqual(inputs(T.sse, "pulumi-state").rules, [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms",
-                kmsMasterKeyId: arn("kms", "pulumi") }, bucketKeyEnabled: true }]);
+                kmsMasterKeyId: arn("kms", "key/pulumi") }, bucketKeyEnabled: true }]);
             assert.deepEqual(inputs("aws:kms/key:Key", "pulumi").enableKeyRotation, true);
         });
 
@@ -170,7 +171,7 @@ describe("delivery stack", function () {
             assert.equal(p.source.type, "CODEPIPELINE");
             assert.match(p.source.buildspec, /make publish/);
             assert.deepEqual(p.artifacts, { type: "CODEPIPELINE" });
-            assert.equal(p.serviceRole, arn("iam", "builds-app"));
+            assert.equal(p.serviceRole, iamArn("role/builds-app"));
         });
 
         it("runs each Pulumi project unprivileged as its stage's own role, on the ECR copy of Pulumi's image, with the stack's backend and secrets provider", () => {
@@ -190,9 +191,9 @@ describe("delivery stack", function () {
                     { name: "PULUMI_BACKEND_URL", value: "s3://pulumi-state-bucket" },
                     { name: "PULUMI_SECRETS_PROVIDER", value: "awskms://alias/todobackend-pulumi" }]);
                 assert.ok(p.source.buildspec.includes(command), `${name} runs ${command}`);
-                assert.equal(p.serviceRole, arn("iam", role));
+                assert.equal(p.serviceRole, iamArn(`role/${role}`));
                 const pull = policyDoc(inputs(T.rolePolicy, role).policy).Statement.find((s) => s.Sid === "PullDeployImage");
-                assert.deepEqual(pull?.Resource, arn("ecr", "docker-in-aws/pulumi"), `${role} pulls the deploy image`);
+                assert.deepEqual(pull?.Resource, arn("ecr", "repository/docker-in-aws/pulumi"), `${role} pulls the deploy image`);
             }
             assert.deepEqual(d.byType(T.project).filter((r) => (r.inputs.environment as any).privilegedMode).map((r) => r.name), ["builds-app"]);
         });
@@ -221,9 +222,9 @@ describe("delivery stack", function () {
                 { Sid: "Artifacts", Effect: "Allow", Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"], Resource: `${s3("artifacts")}/*` },
                 { Sid: "EcrAuth", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },
                 { Sid: "PushApp", Effect: "Allow", Action: ["ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage", "ecr:BatchCheckLayerAvailability",
-                    "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage"], Resource: arn("ecr", "docker-in-aws/todobackend") },
+                    "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage"], Resource: arn("ecr", "repository/docker-in-aws/todobackend") },
                 { Sid: "PullBuildImage", Effect: "Allow", Action: ["ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage", "ecr:BatchCheckLayerAvailability"],
-                    Resource: arn("ecr", "docker-in-aws/codebuild") },
+                    Resource: arn("ecr", "repository/docker-in-aws/codebuild") },
             ] });
         });
 
@@ -268,9 +269,9 @@ describe("delivery stack", function () {
             assert.deepEqual(policyDoc(inputs(T.rolePolicy, "todobackend").policy).Statement, [
                 { Sid: "Artifacts", Effect: "Allow", Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:GetBucketVersioning"],
                     Resource: [s3("artifacts"), `${s3("artifacts")}/*`] },
-                { Sid: "Connection", Effect: "Allow", Action: ["codestar-connections:UseConnection"], Resource: arn("codestarconnections", "todobackend-source") },
+                { Sid: "Connection", Effect: "Allow", Action: ["codestar-connections:UseConnection"], Resource: `arn:aws:codestar-connections:us-east-1:${ACCOUNT}:connection/todobackend-source` },
                 { Sid: "Builds", Effect: "Allow", Action: ["codebuild:StartBuild", "codebuild:BatchGetBuilds"],
-                    Resource: ["todobackend-build", "todobackend-deploy-dev", "todobackend-changeset", "todobackend-execute"].map((n) => arn("codebuild", n)) },
+                    Resource: ["todobackend-build", "todobackend-deploy-dev", "todobackend-changeset", "todobackend-execute"].map((n) => arn("codebuild", `project/${n}`)) },
                 { Sid: "ApprovalTopic", Effect: "Allow", Action: ["sns:Publish"], Resource: TOPIC },
             ]);
             assert.ok(!policyDoc(committed.one(T.rolePolicy, "todobackend").inputs.policy).Statement.some((s) => s.Sid === "ApprovalTopic"));
@@ -318,7 +319,7 @@ describe("delivery stack", function () {
 
         it("is a V2 pipeline with its own role storing artifacts in the artifact bucket", () => {
             assert.equal(pipe().pipelineType, "V2");
-            assert.equal(pipe().roleArn, arn("iam", "todobackend"));
+            assert.equal(pipe().roleArn, iamArn("role/todobackend"));
             assert.deepEqual(pipe().artifactStores, [{ location: "artifacts-bucket", type: "S3" }]);
         });
 
@@ -332,7 +333,7 @@ describe("delivery stack", function () {
             assert.deepEqual(inputs("aws:codestarconnections/connection:Connection", "todobackend").providerType, "GitHub");
             for (const [name, repo] of [["MyApp", "acme/todobackend"], ["DeploymentRepository", "acme/todobackend-aws"]]) {
                 assert.deepEqual(action("Source", name), { name, category: "Source", owner: "AWS", provider: "CodeStarSourceConnection", version: "1",
-                    runOrder: 1, outputArtifacts: [name], configuration: { ConnectionArn: arn("codestarconnections", "todobackend-source"),
+                    runOrder: 1, outputArtifacts: [name], configuration: { ConnectionArn: `arn:aws:codestar-connections:us-east-1:${ACCOUNT}:connection/todobackend-source`,
                         FullRepositoryId: repo, BranchName: "main", OutputArtifactFormat: "CODE_ZIP", DetectChanges: "true" } });
             }
         });

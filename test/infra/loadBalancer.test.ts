@@ -36,8 +36,8 @@ describe("load balancer", function () {
         const listeners = e.byType(LISTENER).filter((l) => l.parent === e.one("todobackend:infra:LoadBalancer", "plain").urn);
         assert.deepEqual(listeners.map((l) => [l.inputs.protocol, l.inputs.port]), [["HTTP", 80]]);
         const http = e.one(LISTENER, "plain-http").inputs;
-        assert.equal(http.loadBalancerArn, "arn:aws:elasticloadbalancing:us-east-1:123456789012:todobackend-dev-alb");
-        assert.deepEqual(http.defaultActions, [{ type: "forward", targetGroupArn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:todobackend-dev-app" }]);
+        assert.equal(http.loadBalancerArn, "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/todobackend-dev-alb/0123456789abcdef");
+        assert.deepEqual(http.defaultActions, [{ type: "forward", targetGroupArn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/todobackend-dev-app/0123456789abcdef" }]);
         assert.equal(e.outputs.httpListener, e.one(LISTENER, "plain-http").urn);
         assert.equal(e.outputs.httpUrl, "http://todobackend-dev-alb-1234567890.us-east-1.elb.amazonaws.com");
     });
@@ -49,7 +49,7 @@ describe("load balancer", function () {
         assert.deepEqual([https.protocol, https.port, https.sslPolicy, https.certificateArn],
             ["HTTPS", 443, TLS_POLICY, "arn:aws:acm:us-east-1:123456789012:certificate/abc"]);
         assert.equal(TLS_POLICY, "ELBSecurityPolicy-TLS13-1-2-2021-06");
-        assert.deepEqual(https.defaultActions, [{ type: "forward", targetGroupArn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:todobackend-prod-app" }]);
+        assert.deepEqual(https.defaultActions, [{ type: "forward", targetGroupArn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/todobackend-prod-app/0123456789abcdef" }]);
         assert.equal(e.outputs.tlsListener, e.one(LISTENER, "tls-https").urn, "the service must wait for the forwarding listener");
         assert.equal(e.outputs.tlsUrl, "https://todobackend-prod-alb-1234567890.us-east-1.elb.amazonaws.com");
     });

@@ -145,7 +145,7 @@ describe("Migrations component", () => {
         const fn = inputsOf("aws:lambda/function:Function", "migrations");
         assert.deepEqual({ name: fn.name, runtime: fn.runtime, handler: fn.handler, timeout: fn.timeout, role: fn.role, logGroup: fn.loggingConfig.logGroup },
             { name: "todobackend-prod-migrations", runtime: "nodejs22.x", handler: "index.handler", timeout: 900,
-                role: "arn:aws:iam:us-east-1:123456789012:todobackend-prod-migrations", logGroup: "/aws/lambda/todobackend-prod-migrations" });
+                role: "arn:aws:iam::123456789012:role/todobackend-prod/todobackend-prod-migrations", logGroup: "/aws/lambda/todobackend-prod-migrations" });
         assert.deepEqual(fn.code, { __pulumiArchive: true, assets: { "index.mjs": { __pulumiAsset: true, path: RUNNER_SOURCE } } },
             "ships only the handler, which needs nothing beyond the runtime's SDK");
         assert.match(RUNNER_SOURCE, /infra\/functions\/runMigrations\/index\.mjs$/);
@@ -176,7 +176,7 @@ describe("Migrations component", () => {
             ["RunMigrateTask", "arn:aws:ecs:us-east-1:123456789012:task-definition/todobackend-prod-migrate:*"],
             ["WatchMigrateTask", "arn:aws:ecs:us-east-1:123456789012:task/todobackend-prod-cluster/*"],
             ["PassMigrateRoles", ["arn:aws:iam::123456789012:role/todobackend-prod-app-execution", "arn:aws:iam::123456789012:role/todobackend-prod-app-task"]],
-            ["Logs", "arn:aws:logs:us-east-1:123456789012:/aws/lambda/todobackend-prod-migrations:*"],
+            ["Logs", "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/todobackend-prod-migrations:*"],
         ]);
         assert.deepEqual(doc.Statement[0].Condition, { ArnEquals: { "ecs:cluster": "arn:aws:ecs:us-east-1:123456789012:cluster/todobackend-prod-cluster" } });
     });

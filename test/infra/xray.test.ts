@@ -71,8 +71,8 @@ describe("XrayDaemon component", () => {
         const t = inputsOf(T.task, "xray");
         assert.deepEqual({ family: t.family, requiresCompatibilities: t.requiresCompatibilities, networkMode: t.networkMode, cpu: t.cpu, memory: t.memory },
             { family: "todobackend-dev-xray", requiresCompatibilities: ["FARGATE"], networkMode: "awsvpc", cpu: "256", memory: "512" });
-        assert.equal(t.executionRoleArn, "arn:aws:iam:us-east-1:123456789012:todobackend-dev-xray-execution");
-        assert.equal(t.taskRoleArn, "arn:aws:iam:us-east-1:123456789012:todobackend-dev-xray-task");
+        assert.equal(t.executionRoleArn, "arn:aws:iam::123456789012:role/todobackend-dev/todobackend-dev-xray-execution");
+        assert.equal(t.taskRoleArn, "arn:aws:iam::123456789012:role/todobackend-dev/todobackend-dev-xray-task");
         const [c] = JSON.parse(t.containerDefinitions);
         assert.deepEqual({ name: c.name, image: c.image, command: c.command, portMappings: c.portMappings, environment: c.environment },
             { name: "xray", image: "public.ecr.aws/xray/aws-xray-daemon:3.3.14", command: ["-o"],
@@ -89,7 +89,7 @@ describe("XrayDaemon component", () => {
         }
         const exec = policyDoc(e.one(T.policy, "xray-execution").inputs.policy);
         assert.deepEqual(exec.Statement.map((s) => [s.Sid, s.Resource]), [["EcrPermissions", "*"],
-            ["CloudwatchLogsPermissions", "arn:aws:logs:us-east-1:123456789012:/todobackend-dev/ecs/xray:*"]]);
+            ["CloudwatchLogsPermissions", "arn:aws:logs:us-east-1:123456789012:log-group:/todobackend-dev/ecs/xray:*"]]);
         assert.equal(exec.Statement.length, 2);
         assert.deepEqual(policyDoc(e.one(T.policy, "xray-task").inputs.policy).Statement.map((s) => s.Sid), ["XrayWrite"]);
         assert.equal(e.one(T.policy, "xray-task").inputs.role, "xray-task-id");

@@ -69,10 +69,10 @@ function get(inputs: Record<string, any>, path: string): unknown {
     return path.split(".").reduce<any>((o, k) => (o == null ? undefined : o[k]), inputs);
 }
 
-/** The resource of `type` an input value points at: by id, by name, or by the mock ARN ending in its name. */
+/** The resource of `type` an input value points at: by id, by name, or by its ARN. */
 function resolve(all: Target[], type: string, value: unknown): Target {
     const v = String(value);
-    const hit = all.find((t) => t.type === type && (t.id === v || t.inputs.name === v || v.endsWith(`:${t.inputs.name}`) || t.inputs.resourceId === v));
+    const hit = all.find((t) => t.type === type && (t.id === v || t.inputs.name === v || t.inputs.resourceId === v || arnOf(t) === v));
     if (!hit) throw new Error(`cannot find the ${type} that ${v} refers to; extend resolve() in test/infra/iam/requests.ts`);
     return hit;
 }
