@@ -33,12 +33,14 @@ export interface AppServiceArgs {
     imageTag?: pulumi.Input<string>;
     /** Database host name (RDS address, no port). */
     databaseHost: pulumi.Input<string>;
-    /** Secrets Manager secret holding the database password as a JSON field. */
+    /** Secrets Manager secret holding the master password as a JSON field (the RDS-managed secret, rotated by RDS). */
     databaseSecretArn: pulumi.Input<string>;
     /** JSON key of the password in that secret. @default "password" (RDS-managed secrets) */
     databasePasswordKey?: pulumi.Input<string>;
-    /** @default "todobackend" */
+    /** The master user, which only the migrate task uses. @default "todobackend" */
     databaseUser?: pulumi.Input<string>;
+    /** The app's own database user (data access only), created and kept in step by the migrate task. @default "todobackend_app" */
+    appDatabaseUser?: string;
     /** @default "todobackend" */
     databaseName?: pulumi.Input<string>;
     /** `<host>:<port>` of the X-Ray daemon, e.g. `xray.dev.services.dockerinaws.org:2000`. */
@@ -61,18 +63,24 @@ export interface AppServiceArgs {
     permissionsBoundary?: pulumi.Input<string>;
 }
 
-/** Log group, task definitions, Django secret, roles, migrations, ECS service and its autoscaling. */
+/**
+ * The app: log group, task definitions, the Django key and the app's database password, roles,
+ * migrations before every rollout (which also provision the app's own database user), the ECS
+ * service and its autoscaling.
+ */
 export class AppService extends pulumi.ComponentResource {
     public readonly logGroup: aws.cloudwatch.LogGroup;
     public readonly taskDefinition: aws.ecs.TaskDefinition;
     public readonly migrateTaskDefinition: aws.ecs.TaskDefinition;
     public readonly djangoSecret: aws.secretsmanager.Secret;
+    /** The app user's password; RDS's rotation of the master password never touches it. */
+    public readonly appDatabaseSecret: aws.secretsmanager.Secret;
     public readonly migrations: Migrations;
     public readonly service: aws.ecs.Service;
 
     constructor(name: string, args: AppServiceArgs, opts: pulumi.ComponentResourceOptions = {}) {
-        super("todobackend:infra:AppService", name, {}, opts);
         validateAppServiceArgs(args);
+        super("todobackend:infra:AppService", name, {}, opts);
         const parent = { parent: this };
         const region = aws.getRegionOutput({}, parent).region;
         const tags = namedTags(args.tags, args.envName);
@@ -93,19 +101,29 @@ export class AppService extends pulumi.ComponentResource {
             secretId: this.djangoSecret.id, secretString: pulumi.secret(newDjangoSecretKey()),
         }, { parent: this, ignoreChanges: ["secretString"] });
 
+        // The app user's password, kept like the Django key: generated once, rotated by replacing its version.
+        this.appDatabaseSecret = new aws.secretsmanager.Secret(`${name}-db-app`, {
+            namePrefix: pulumi.interpolate`${args.envName}/db-app-password-`,
+            description: pulumi.interpolate`Password of the app's own database user in ${args.envName}`, tags: tags("db-app-password"),
+        }, parent);
+        const appDatabaseSecretVersion = new aws.secretsmanager.SecretVersion(`${name}-db-app`, {
+            secretId: this.appDatabaseSecret.id, secretString: pulumi.secret(newDatabasePassword()),
+        }, { parent: this, ignoreChanges: ["secretString"] });
+
         const { executionRole, executionPolicy, taskRole } = taskRoles(name, { envName: args.envName, kind: "app", tags: args.tags, permissionsBoundary: args.permissionsBoundary,
-            executionPolicy: pulumi.all([this.logGroup.arn, args.databaseSecretArn, this.djangoSecret.arn]).apply(([logs, db, django]) =>
-                JSON.stringify(appExecutionPolicy({ logGroupArn: logs, secretArns: [db, django] }))),
+            executionPolicy: pulumi.all([this.logGroup.arn, args.databaseSecretArn, this.djangoSecret.arn, this.appDatabaseSecret.arn]).apply(([logs, db, django, app]) =>
+                JSON.stringify(appExecutionPolicy({ logGroupArn: logs, secretArns: [db, django, app] }))),
             taskPolicy: JSON.stringify(appTaskPolicy()) }, this);
 
         const containerArgs = pulumi.all([args.appRepository, args.imageTag ?? "latest", region, this.logGroup.name, args.databaseHost,
             args.databaseUser ?? "todobackend", args.databaseName ?? "todobackend", args.xrayDaemonAddress, args.databaseSecretArn,
-            args.databasePasswordKey ?? "password", this.djangoSecret.arn])
-            .apply(([repository, tag, r, logGroupName, databaseHost, databaseUser, databaseName, xray, dbSecret, key, django]): AppContainerArgs => ({
+            args.databasePasswordKey ?? "password", this.djangoSecret.arn, this.appDatabaseSecret.arn, appDatabaseSecretVersion.versionId])
+            .apply(([repository, tag, r, logGroupName, databaseHost, databaseUser, databaseName, xray, dbSecret, key, django, appSecret, appVersion]): AppContainerArgs => ({
                 image: imageReference(repository, tag), region: r, logGroupName, databaseHost, databaseUser, databaseName,
+                appDatabaseUser: args.appDatabaseUser ?? "todobackend_app", appDatabaseSecretArn: appSecret, appDatabaseSecretVersion: appVersion,
                 xrayDaemonAddress: xray, databaseSecretArn: dbSecret, databasePasswordKey: key, djangoSecretArn: django }));
-        // Tasks must not start before the secret has a value and the execution role may read it.
-        const taskDefinitionOpts = { parent: this, dependsOn: [djangoSecretVersion, executionPolicy] };
+        // Tasks must not start before the secrets have values and the execution role may read them.
+        const taskDefinitionOpts = { parent: this, dependsOn: [djangoSecretVersion, appDatabaseSecretVersion, executionPolicy] };
         // Bridge networking with dynamic host ports (book): several tasks per instance behind the ALB.
         this.taskDefinition = new aws.ecs.TaskDefinition(`${name}`, {
             family: args.envName, requiresCompatibilities: ["EC2"], networkMode: "bridge",
@@ -158,7 +176,8 @@ export class AppService extends pulumi.ComponentResource {
         }, parent);
 
         this.registerOutputs({ service: this.service.name, taskDefinition: this.taskDefinition.arn,
-            migrateTaskDefinition: this.migrateTaskDefinition.arn, logGroup: this.logGroup.name, djangoSecret: this.djangoSecret.arn });
+            migrateTaskDefinition: this.migrateTaskDefinition.arn, logGroup: this.logGroup.name, djangoSecret: this.djangoSecret.arn,
+            appDatabaseSecret: this.appDatabaseSecret.arn });
     }
 }
 
@@ -167,8 +186,16 @@ export function newDjangoSecretKey(): string {
     return crypto.randomBytes(48).toString("base64url");
 }
 
+/** 32 random bytes as base64url: 43 characters MySQL takes as a password without quoting trouble. */
+export function newDatabasePassword(): string {
+    return crypto.randomBytes(32).toString("base64url");
+}
+
 /** Fails early on values known at program time; Inputs still unknown are checked by AWS. */
-export function validateAppServiceArgs(args: Pick<AppServiceArgs, "desiredCount" | "minCapacity" | "maxCapacity" | "targetCpuPercent" | "logRetentionDays">): void {
+export function validateAppServiceArgs(args: Pick<AppServiceArgs, "desiredCount" | "minCapacity" | "maxCapacity" | "targetCpuPercent" | "logRetentionDays" | "appDatabaseUser">): void {
+    if (args.appDatabaseUser !== undefined && !/^[A-Za-z0-9_]{1,32}$/.test(args.appDatabaseUser)) {
+        throw new Error(`\`appDatabaseUser\` "${args.appDatabaseUser}" is not a MySQL user name. Fix: use up to 32 letters, digits and underscores.`);
+    }
     const min = args.minCapacity ?? 1;
     const max = args.maxCapacity ?? 4;
     checkWholeNumber("minCapacity", min, 1, 100, "keep at least one task running.");

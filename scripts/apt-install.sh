@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Installs Debian package PACKAGE unless EXECUTABLE (a path, or a name on PATH) is already there,
-# then prints the executable's path. Root installs directly; another user needs sudo without a
+# then prints the executable's path. EXECUTABLE `python3:MODULE` means Debian's Python 3 with
+# MODULE importable (a driver the tests use), and prints /usr/bin/python3. Root installs directly; another user needs sudo without a
 # password. Used by setup-browser.sh and setup-sandbox.sh.
 #   bash scripts/apt-install.sh EXECUTABLE PACKAGE WHY
 set -euo pipefail
 exe=$1 package=$2 why=$3
-found() { if [[ "$exe" == /* ]]; then [ -x "$exe" ] && echo "$exe"; else command -v "$exe"; fi; }
+found() {
+  if [[ "$exe" == python3:* ]]; then /usr/bin/python3 -c "import ${exe#python3:}" 2>/dev/null && echo /usr/bin/python3
+  elif [[ "$exe" == /* ]]; then [ -x "$exe" ] && echo "$exe"
+  else command -v "$exe"; fi
+}
 if found; then exit 0; fi
 
 if [ "$(id -u)" -eq 0 ]; then

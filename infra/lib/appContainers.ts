@@ -35,6 +35,38 @@ export const APP_COMMAND = ["uwsgi", "--http=0.0.0.0:8000", "--module=todobacken
     "--processes=4", "--threads=2", "--check-static=/public"];
 export const COLLECTSTATIC_COMMAND = ["python3", "manage.py", "collectstatic", "--no-input"];
 export const MIGRATE_COMMAND = ["python3", "manage.py", "migrate", "--no-input"];
+
+/**
+ * Why the app has its own database user: RDS rotates the master password (its managed secret)
+ * every 7 days, and ECS resolves `secrets` only when a task starts, so a running app holding the
+ * master password loses the database within a week. The app therefore connects as a user of its
+ * own, whose password lives in a secret nothing rotates behind its back; only the migrate task
+ * uses the master password, resolved afresh each time it runs.
+ *
+ * This script runs in the migrate container (the app image, which has Django's MySQL driver
+ * MySQLdb) as the master user, before `migrate`: it creates the app user if missing, sets its
+ * password to the app secret's current value, and grants it data access only (SELECT, INSERT,
+ * UPDATE, DELETE on the app's database: no DDL, no GRANT, no other schema). Then it runs the
+ * command given after it (`migrate`). Tested against a real MariaDB server with the same driver
+ * (test/infra/appDatabaseUser.test.ts).
+ */
+export const PROVISION_APP_USER_SCRIPT = [
+    "import os, re, sys, MySQLdb",
+    "user, password, db = os.environ['APP_MYSQL_USER'], os.environ['APP_MYSQL_PASSWORD'], os.environ['MYSQL_DATABASE']",
+    "if not re.fullmatch(r'[A-Za-z0-9_]{1,32}', user) or not re.fullmatch(r'[A-Za-z0-9_]{1,64}', db): sys.exit('APP_MYSQL_USER or MYSQL_DATABASE is not a plain MySQL name')",
+    "conn = MySQLdb.connect(host=os.environ['MYSQL_HOST'], port=int(os.environ.get('MYSQL_PORT', '3306')), user=os.environ['MYSQL_USER'], passwd=os.environ['MYSQL_PASSWORD'])",
+    "cur = conn.cursor()",
+    "cur.execute(\"CREATE USER IF NOT EXISTS %s@'%%' IDENTIFIED BY %s\", (user, password))",
+    "cur.execute(\"ALTER USER %s@'%%' IDENTIFIED BY %s\", (user, password))",
+    "cur.execute('GRANT SELECT, INSERT, UPDATE, DELETE ON `' + db + \"`.* TO %s@'%%'\", (user,))",
+    "conn.commit()",
+    "conn.close()",
+    "print('app database user ' + user + ' ready', flush=True)",
+    "os.execvp(sys.argv[1], sys.argv[1:])",
+].join("\n");
+
+/** The migrate container's command: provision the app user, then Django's `migrate`. */
+export const PROVISION_AND_MIGRATE_COMMAND = ["python3", "-c", PROVISION_APP_USER_SCRIPT, ...MIGRATE_COMMAND];
 export const DJANGO_SETTINGS_MODULE = "todobackend.settings_release";
 
 export interface AppContainerArgs {
@@ -43,11 +75,22 @@ export interface AppContainerArgs {
     region: string;
     logGroupName: string;
     databaseHost: string;
+    /** The master user: only the migrate task connects as it. */
     databaseUser: string;
     databaseName: string;
+    /** The app's own user (data access only), created by the migrate task. */
+    appDatabaseUser: string;
+    /** Secret whose whole string is the app user's password. */
+    appDatabaseSecretArn: string;
+    /**
+     * Version id of that password. In both containers' environment so that a new password
+     * (`pulumi up --replace` of its version) makes new task definitions: the migrate task sets it,
+     * then the service rolls onto it.
+     */
+    appDatabaseSecretVersion: string;
     /** `<host>:<port>` of the X-Ray daemon. */
     xrayDaemonAddress: string;
-    /** Secret ARN holding the database password, and the JSON key inside it (RDS-managed secrets use `password`). */
+    /** Secret ARN holding the master password, and the JSON key inside it (RDS-managed secrets use `password`). */
     databaseSecretArn: string;
     databasePasswordKey: string;
     /** Secret ARN whose whole string is the Django SECRET_KEY. */
@@ -74,21 +117,34 @@ export function awslogs(logGroupName: string, region: string): ContainerDefiniti
  * The book's environment, minus `SECRETS`: the entrypoint no longer fetches secrets with the AWS CLI
  * because ECS injects them (book §10 row 28), and with `SECRETS` unset it skips that step.
  */
-export function appEnvironment(a: AppContainerArgs): KeyValue[] {
+export function appEnvironment(a: AppContainerArgs, user = a.appDatabaseUser): KeyValue[] {
     return [
         { name: "DJANGO_SETTINGS_MODULE", value: DJANGO_SETTINGS_MODULE },
         { name: "MYSQL_HOST", value: a.databaseHost },
-        { name: "MYSQL_USER", value: a.databaseUser },
+        { name: "MYSQL_USER", value: user },
         { name: "MYSQL_DATABASE", value: a.databaseName },
         { name: "AWS_DEFAULT_REGION", value: a.region },
         { name: "AWS_XRAY_DAEMON_ADDRESS", value: a.xrayDaemonAddress },
+        { name: "APP_MYSQL_USER_REVISION", value: a.appDatabaseSecretVersion },
     ];
 }
 
-/** ECS `secrets`: the JSON-key form `<arn>:<key>::` picks one field of the RDS-managed secret. */
+/** ECS `secrets` of the app: its own user's password and the Django key. */
 export function appSecrets(a: AppContainerArgs): SecretRef[] {
     return [
+        { name: "MYSQL_PASSWORD", valueFrom: a.appDatabaseSecretArn },
+        { name: "SECRET_KEY", valueFrom: a.djangoSecretArn },
+    ];
+}
+
+/**
+ * ECS `secrets` of the migrate task: the master password (the JSON-key form `<arn>:<key>::` picks
+ * one field of the RDS-managed secret), the app user's password it sets, and the Django key.
+ */
+export function migrateSecrets(a: AppContainerArgs): SecretRef[] {
+    return [
         { name: "MYSQL_PASSWORD", valueFrom: `${a.databaseSecretArn}:${a.databasePasswordKey}::` },
+        { name: "APP_MYSQL_PASSWORD", valueFrom: a.appDatabaseSecretArn },
         { name: "SECRET_KEY", valueFrom: a.djangoSecretArn },
     ];
 }
@@ -110,11 +166,12 @@ export function appContainerDefinitions(a: AppContainerArgs): ContainerDefinitio
     ];
 }
 
-/** The one-off `migrate` container: same image, environment and secrets as the app. */
+/** The one-off `migrate` container: the app's image and environment, as the master user; provisions the app user first. */
 export function migrateContainerDefinitions(a: AppContainerArgs): ContainerDefinition[] {
-    return [{ name: "migrate", image: a.image, essential: true, command: MIGRATE_COMMAND,
+    return [{ name: "migrate", image: a.image, essential: true, command: PROVISION_AND_MIGRATE_COMMAND,
         cpu: SIDECAR_CPU, memoryReservation: SIDECAR_MEMORY_RESERVATION_MIB,
-        environment: appEnvironment(a), secrets: appSecrets(a), logConfiguration: awslogs(a.logGroupName, a.region) }];
+        environment: [...appEnvironment(a, a.databaseUser), { name: "APP_MYSQL_USER", value: a.appDatabaseUser }],
+        secrets: migrateSecrets(a), logConfiguration: awslogs(a.logGroupName, a.region) }];
 }
 
 export interface XrayContainerArgs { image: string; region: string; logGroupName: string }

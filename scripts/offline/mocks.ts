@@ -87,6 +87,9 @@ export function createMocks(opts: MockOptions) {
                         : [] });
                 break;
             }
+            case "aws:secretsmanager/secretVersion:SecretVersion":
+                state.versionId = `${a.name}-version-1`;
+                break;
             case "aws:secretsmanager/secret:Secret":
                 state.arn = `arn:aws:secretsmanager:${region}:${MOCK_ACCOUNT}:secret:${name}-AbCdEf`;
                 break;

@@ -20,7 +20,7 @@ describe("app, migrations and X-Ray in the environment stacks", () => {
         describe(env, () => {
             const e = () => stacks[env];
 
-            it("points the app at this stack's database, its RDS-managed secret and its own X-Ray namespace", () => {
+            it("points the app at this stack's database as its own user, migrate at the RDS-managed master secret, and the app at its own X-Ray namespace", () => {
                 const [app] = containers(e(), "app");
                 const vars = envOf(app);
                 assert.equal(vars.MYSQL_HOST, inputsOf(e(), "aws:rds/instance:Instance", "db").identifier + ".abcdefghijkl.us-east-1.rds.amazonaws.com");
@@ -28,9 +28,15 @@ describe("app, migrations and X-Ray in the environment stacks", () => {
                 assert.equal(e().outputs.xrayAddress, vars.AWS_XRAY_DAEMON_ADDRESS);
                 assert.equal(inputsOf(e(), "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace", "xray-namespace").name, `${env}.services.dockerinaws.org`);
                 const dbSecret = arn("secretsmanager", `secret:rds!db-db-AbCdEf`);
-                assert.equal(app.secrets.find((s: { name: string }) => s.name === "MYSQL_PASSWORD").valueFrom, `${dbSecret}:password::`);
+                const appSecret = arn("secretsmanager", "secret:app-db-app-AbCdEf");
+                // The app uses its own user and password; only migrate uses the RDS-managed master secret.
+                assert.equal(vars.MYSQL_USER, "todobackend_app");
+                assert.equal(app.secrets.find((s: { name: string }) => s.name === "MYSQL_PASSWORD").valueFrom, appSecret);
+                const [migrate] = containers(e(), "app-migrate");
+                assert.equal(envOf(migrate).MYSQL_USER, "todobackend");
+                assert.equal(migrate.secrets.find((s: { name: string }) => s.name === "MYSQL_PASSWORD").valueFrom, `${dbSecret}:password::`);
                 const read = policyDoc(inputsOf(e(), "aws:iam/rolePolicy:RolePolicy", "app-execution").policy).Statement.find((s) => s.Sid === "ReadAppSecrets");
-                assert.deepEqual(read?.Resource, [dbSecret, arn("secretsmanager", "secret:app-django-AbCdEf")]);
+                assert.deepEqual(read?.Resource, [dbSecret, arn("secretsmanager", "secret:app-django-AbCdEf"), appSecret]);
             });
 
             it("runs the app image of the delivery stack in the stack's family, log group and cluster", () => {

@@ -3,29 +3,34 @@ import * as path from "node:path";
 import { Evaluated, evaluateProgram, policyDoc } from "./harness";
 import { DB_SECRET as PROGRAM_DB_SECRET, TAGS } from "./programs/appService";
 import { newDjangoSecretKey, validateAppServiceArgs } from "../../infra/appService";
-import { AppContainerArgs, appContainerDefinitions, imageReference, migrateContainerDefinitions } from "../../infra/lib/appContainers";
+import { AppContainerArgs, appContainerDefinitions, imageReference, migrateContainerDefinitions, PROVISION_APP_USER_SCRIPT } from "../../infra/lib/appContainers";
 import { appExecutionPolicy, appTaskPolicy } from "../../infra/lib/appIam";
 
 const DB_SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1234-AbCdEf";
 const DJANGO_SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:todobackend-dev/django-secret-key-XyZ";
+const APP_DB_SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:todobackend-dev/db-app-password-AbC";
 const args: AppContainerArgs = {
     image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/docker-in-aws/todobackend:abc123", region: "us-east-1",
     logGroupName: "/todobackend-dev/ecs/todobackend", databaseHost: "db.example.internal", databaseUser: "todobackend",
     databaseName: "todobackend", xrayDaemonAddress: "xray.dev.services.dockerinaws.org:2000",
     databaseSecretArn: DB_SECRET, databasePasswordKey: "password", djangoSecretArn: DJANGO_SECRET,
+    appDatabaseUser: "todobackend_app", appDatabaseSecretArn: APP_DB_SECRET, appDatabaseSecretVersion: "v1",
 };
 const logConfiguration = { logDriver: "awslogs", options: { "awslogs-group": "/todobackend-dev/ecs/todobackend",
     "awslogs-region": "us-east-1", "awslogs-stream-prefix": "docker" } };
-const environment = [
+const environmentAs = (user: string) => [
     { name: "DJANGO_SETTINGS_MODULE", value: "todobackend.settings_release" },
     { name: "MYSQL_HOST", value: "db.example.internal" },
-    { name: "MYSQL_USER", value: "todobackend" },
+    { name: "MYSQL_USER", value: user },
     { name: "MYSQL_DATABASE", value: "todobackend" },
     { name: "AWS_DEFAULT_REGION", value: "us-east-1" },
     { name: "AWS_XRAY_DAEMON_ADDRESS", value: "xray.dev.services.dockerinaws.org:2000" },
+    { name: "APP_MYSQL_USER_REVISION", value: "v1" },
 ];
+// The app connects as its own user, with its own password: never the master's, which RDS rotates.
+const environment = environmentAs("todobackend_app");
 const secrets = [
-    { name: "MYSQL_PASSWORD", valueFrom: `${DB_SECRET}:password::` },
+    { name: "MYSQL_PASSWORD", valueFrom: APP_DB_SECRET },
     { name: "SECRET_KEY", valueFrom: DJANGO_SECRET },
 ];
 
@@ -44,10 +49,12 @@ describe("app container helpers", () => {
         ]);
     });
 
-    it("defines the migrate container with the app's environment and secrets", () => {
+    it("defines the migrate container as the master user, provisioning the app user before migrate", () => {
         assert.deepEqual(migrateContainerDefinitions(args), [{ name: "migrate", image: args.image, essential: true,
-            command: ["python3", "manage.py", "migrate", "--no-input"], cpu: 5, memoryReservation: 5,
-            environment, secrets, logConfiguration }]);
+            command: ["python3", "-c", PROVISION_APP_USER_SCRIPT, "python3", "manage.py", "migrate", "--no-input"], cpu: 5, memoryReservation: 5,
+            environment: [...environmentAs("todobackend"), { name: "APP_MYSQL_USER", value: "todobackend_app" }],
+            secrets: [{ name: "MYSQL_PASSWORD", valueFrom: `${DB_SECRET}:password::` }, { name: "APP_MYSQL_PASSWORD", valueFrom: APP_DB_SECRET },
+                { name: "SECRET_KEY", valueFrom: DJANGO_SECRET }], logConfiguration }]);
     });
 
     it("never puts a password or secret key in a container's plain environment", () => {
@@ -96,6 +103,7 @@ describe("AppService component", () => {
     const T = { task: "aws:ecs/taskDefinition:TaskDefinition", service: "aws:ecs/service:Service", role: "aws:iam/role:Role",
         policy: "aws:iam/rolePolicy:RolePolicy", secret: "aws:secretsmanager/secret:Secret", version: "aws:secretsmanager/secretVersion:SecretVersion" };
     const DJANGO = "arn:aws:secretsmanager:us-east-1:123456789012:secret:app-django-AbCdEf";
+    const APP_DB = "arn:aws:secretsmanager:us-east-1:123456789012:secret:app-db-app-AbCdEf";
     const IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/docker-in-aws/todobackend:abc123.build-1";
     const options = (type: string, name: string) =>
         (e.outputs.options as Record<string, { dependsOn: string[]; ignoreChanges: string[] }>)[`${type}::${name}`];
@@ -114,27 +122,37 @@ describe("AppService component", () => {
             exec: "arn:aws:iam::123456789012:role/todobackend-dev/todobackend-dev-app-execution", task: "arn:aws:iam::123456789012:role/todobackend-dev/todobackend-dev-app-task" });
     });
 
-    it("runs the configured image with the environment (X-Ray address included) and both secrets by ARN", () => {
+    it("runs the configured image as the app's own database user, with the environment (X-Ray address included) and its two secrets by ARN", () => {
         const [app, collectstatic] = JSON.parse(inputsOf(T.task, "app").containerDefinitions);
         assert.deepEqual([app.name, app.image, collectstatic.name, collectstatic.image], ["todobackend", IMAGE, "collectstatic", IMAGE]);
         assert.deepEqual(app.environment, [
             { name: "DJANGO_SETTINGS_MODULE", value: "todobackend.settings_release" },
             { name: "MYSQL_HOST", value: "todobackend-dev.abcdefghijkl.us-east-1.rds.amazonaws.com" },
-            { name: "MYSQL_USER", value: "todobackend" }, { name: "MYSQL_DATABASE", value: "todobackend" },
+            { name: "MYSQL_USER", value: "todobackend_app" }, { name: "MYSQL_DATABASE", value: "todobackend" },
             { name: "AWS_DEFAULT_REGION", value: "us-east-1" },
-            { name: "AWS_XRAY_DAEMON_ADDRESS", value: "xray.dev.services.dockerinaws.org:2000" }]);
-        assert.deepEqual(app.secrets, [{ name: "MYSQL_PASSWORD", valueFrom: `${PROGRAM_DB_SECRET}:password::` },
-            { name: "SECRET_KEY", valueFrom: DJANGO }]);
+            { name: "AWS_XRAY_DAEMON_ADDRESS", value: "xray.dev.services.dockerinaws.org:2000" },
+            { name: "APP_MYSQL_USER_REVISION", value: "app-db-app-version-1" }]);
+        assert.deepEqual(app.secrets, [{ name: "MYSQL_PASSWORD", valueFrom: APP_DB }, { name: "SECRET_KEY", valueFrom: DJANGO }]);
         assert.equal(app.logConfiguration.options["awslogs-group"], "/todobackend-dev/ecs/todobackend");
     });
 
-    it("defines <env>-migrate with the migrate container, the same image, environment and secrets", () => {
+    it("defines <env>-migrate with the same image, as the master user, provisioning the app user before migrate", () => {
         const t = inputsOf(T.task, "app-migrate");
         assert.equal(t.family, "todobackend-dev-migrate");
         const [migrate] = JSON.parse(t.containerDefinitions);
-        const [app] = JSON.parse(inputsOf(T.task, "app").containerDefinitions);
-        assert.deepEqual([migrate.name, migrate.image, migrate.command], ["migrate", IMAGE, ["python3", "manage.py", "migrate", "--no-input"]]);
-        assert.deepEqual([migrate.environment, migrate.secrets], [app.environment, app.secrets]);
+        assert.deepEqual([migrate.name, migrate.image, migrate.command], ["migrate", IMAGE, ["python3", "-c", PROVISION_APP_USER_SCRIPT, "python3", "manage.py", "migrate", "--no-input"]]);
+        const vars = Object.fromEntries(migrate.environment.map((v: { name: string; value: string }) => [v.name, v.value]));
+        assert.deepEqual([vars.MYSQL_USER, vars.APP_MYSQL_USER, vars.APP_MYSQL_USER_REVISION], ["todobackend", "todobackend_app", "app-db-app-version-1"]);
+        assert.deepEqual(migrate.secrets, [{ name: "MYSQL_PASSWORD", valueFrom: `${PROGRAM_DB_SECRET}:password::` },
+            { name: "APP_MYSQL_PASSWORD", valueFrom: APP_DB }, { name: "SECRET_KEY", valueFrom: DJANGO }]);
+    });
+
+    it("generates the app user's password once as a Pulumi secret in its own Secrets Manager secret", () => {
+        assert.equal(inputsOf(T.secret, "app-db-app").namePrefix, "todobackend-dev/db-app-password-");
+        const version = e.one(T.version, "app-db-app");
+        assert.ok(e.isSecret(version, "secretString"), "the generated password is a Pulumi secret");
+        assert.match(String(version.inputs.secretString), /^[A-Za-z0-9_-]{43}$/);
+        assert.deepEqual(options(T.version, "app-db-app").ignoreChanges, ["secretString"]);
     });
 
     it("generates the Django key once as a Pulumi secret in a per-environment Secrets Manager secret", () => {
@@ -145,9 +163,9 @@ describe("AppService component", () => {
         assert.deepEqual(options(T.version, "app-django").ignoreChanges, ["secretString"]);
     });
 
-    it("lets the execution role read exactly the database and Django secrets; the task role only writes traces", () => {
+    it("lets the execution role read exactly the master, Django and app-user secrets; the task role only writes traces", () => {
         const exec = policyDoc(inputsOf(T.policy, "app-execution").policy);
-        assert.deepEqual(exec.Statement.find((s) => s.Sid === "ReadAppSecrets")?.Resource, [PROGRAM_DB_SECRET, DJANGO]);
+        assert.deepEqual(exec.Statement.find((s) => s.Sid === "ReadAppSecrets")?.Resource, [PROGRAM_DB_SECRET, DJANGO, APP_DB]);
         assert.deepEqual(exec.Statement.map((s) => s.Sid), ["EcrPermissions", "CloudwatchLogsPermissions", "ReadAppSecrets"]);
         assert.deepEqual(policyDoc(inputsOf(T.policy, "app-task").policy).Statement.map((s) => [s.Sid, s.Resource]), [["XrayWrite", "*"]]);
         for (const r of ["app-execution", "app-task"]) {
@@ -176,8 +194,8 @@ describe("AppService component", () => {
         assert.equal(e.one("aws:lambda/invocation:Invocation", "app-migrations").parent, urnOf("todobackend:infra:Migrations", "app-migrations"));
     });
 
-    it("starts no task before the Django key exists and the execution role may read it", () => {
-        const expected = [urnOf(T.version, "app-django"), urnOf(T.policy, "app-execution")].sort();
+    it("starts no task before the Django key and the app user's password exist and the execution role may read them", () => {
+        const expected = [urnOf(T.version, "app-django"), urnOf(T.version, "app-db-app"), urnOf(T.policy, "app-execution")].sort();
         assert.deepEqual(options(T.task, "app").dependsOn.sort(), expected);
         assert.deepEqual(options(T.task, "app-migrate").dependsOn.sort(), expected);
     });
