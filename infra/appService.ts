@@ -7,42 +7,32 @@ import * as pulumi from "@pulumi/pulumi";
 import { APP_CONTAINER, APP_PORT, AppContainerArgs, PUBLIC_VOLUME, appContainerDefinitions, imageReference,
     migrateContainerDefinitions } from "./lib/appContainers";
 import { appExecutionPolicy, appTaskPolicy } from "./lib/appIam";
-import { checkLogRetention, checkWholeNumber } from "./lib/validation";
+import { checkLogRetention, checkWholeNumber, validateNamePrefix } from "./lib/validation";
+import { namedTags } from "./lib/tags";
 import { Migrations } from "./migrations";
 import { TagsInput } from "./config/common";
-import { namedTags, taskRoles } from "./taskRoles";
+import { EcsClusterRef } from "./cluster";
+import { DatabaseRef } from "./database";
+import { LoadBalancerTarget } from "./loadBalancer";
+import { taskRoles } from "./taskRoles";
 
 export interface AppServiceArgs {
-    /** Environment name that prefixes physical names, e.g. `todobackend-dev` (book: the stack name). */
-    envName: pulumi.Input<string>;
-    clusterArn: pulumi.Input<string>;
-    /**
-     * Name of the cluster, taken from its capacity-provider association: the service and the
-     * migrate task wait for it, since ECS refuses a capacity provider the cluster does not have yet.
-     */
-    clusterName: pulumi.Input<string>;
-    /** The cluster's EC2 capacity provider; the service and the migrate task are placed with it. */
-    capacityProviderName: pulumi.Input<string>;
-    /** ALB target group (HTTP 8000, instance targets) the service registers `todobackend:8000` in. */
-    targetGroupArn: pulumi.Input<string>;
-    /** ARN of a listener forwarding to the target group: ECS refuses a target group no load balancer uses yet. */
-    listenerArn: pulumi.Input<string>;
+    /** Prefix of physical names, e.g. `todobackend-dev` (book: the stack name); at most 45 characters (the role `<prefix>-app-execution` allows 64). */
+    namePrefix: string;
+    /** The cluster the service and the migrate task run on, placed with its EC2 capacity provider. */
+    cluster: EcsClusterRef;
+    /** The ALB target group (HTTP 8000, instance targets) the service registers `todobackend:8000` in, and its listener. */
+    loadBalancer: LoadBalancerTarget;
     /** App image repository without tag, e.g. `<account>.dkr.ecr.<region>.amazonaws.com/docker-in-aws/todobackend`. */
     appRepository: pulumi.Input<string>;
     /** Image tag; the pipeline sets it from version.json. @default "latest" */
     imageTag?: pulumi.Input<string>;
-    /** Database host name (RDS address, no port). */
-    databaseHost: pulumi.Input<string>;
-    /** Secrets Manager secret holding the master password as a JSON field (the RDS-managed secret, rotated by RDS). */
-    databaseSecretArn: pulumi.Input<string>;
-    /** JSON key of the password in that secret. @default "password" (RDS-managed secrets) */
+    /** The database: its host, schema, and master user with its RDS-managed (and rotated) secret, which only the migrate task uses. */
+    database: DatabaseRef;
+    /** JSON key of the password in the master secret. @default "password" (RDS-managed secrets) */
     databasePasswordKey?: pulumi.Input<string>;
-    /** The master user, which only the migrate task uses. @default "todobackend" */
-    databaseUser?: pulumi.Input<string>;
     /** The app's own database user (data access only), created and kept in step by the migrate task. @default "todobackend_app" */
     appDatabaseUser?: string;
-    /** @default "todobackend" */
-    databaseName?: pulumi.Input<string>;
     /** `<host>:<port>` of the X-Ray daemon, e.g. `xray.dev.services.dockerinaws.org:2000`. */
     xrayDaemonAddress: pulumi.Input<string>;
     /** Tasks at creation; autoscaling owns the count afterwards. @default 1 */
@@ -54,8 +44,8 @@ export interface AppServiceArgs {
     targetCpuPercent?: pulumi.Input<number>;
     /** Days the app's logs are kept. @default 7 */
     logRetentionDays?: pulumi.Input<number>;
-    /** Tags every taggable child carries (ManagedBy/Project/Stack/Environment). */
-    tags: TagsInput;
+    /** Tags every taggable child carries (ManagedBy/Project/Stack/Environment). @default - none */
+    tags?: TagsInput;
     /**
      * Permissions boundary of the roles this component creates (the delivery stack's
      * `environmentRoleBoundaryArns[<stack>]`, which its deploy role requires). @default - none
@@ -83,10 +73,10 @@ export class AppService extends pulumi.ComponentResource {
         super("todobackend:infra:AppService", name, {}, opts);
         const parent = { parent: this };
         const region = aws.getRegionOutput({}, parent).region;
-        const tags = namedTags(args.tags, args.envName);
+        const tags = namedTags(args.tags, args.namePrefix);
 
         this.logGroup = new aws.cloudwatch.LogGroup(`${name}`, {
-            name: pulumi.interpolate`/${args.envName}/ecs/todobackend`, retentionInDays: args.logRetentionDays ?? 7, tags: tags("todobackend"),
+            name: `/${args.namePrefix}/ecs/todobackend`, retentionInDays: args.logRetentionDays ?? 7, tags: tags("todobackend"),
         }, parent);
 
         // Django's SECRET_KEY: generated once and kept in Secrets Manager. The value is a Pulumi
@@ -94,8 +84,8 @@ export class AppService extends pulumi.ComponentResource {
         // with `pulumi up --replace <urn of the version>`). A prefix, not a fixed name, because a
         // deleted secret's name stays reserved for its recovery window.
         this.djangoSecret = new aws.secretsmanager.Secret(`${name}-django`, {
-            namePrefix: pulumi.interpolate`${args.envName}/django-secret-key-`,
-            description: pulumi.interpolate`Django SECRET_KEY of ${args.envName}`, tags: tags("django-secret-key"),
+            namePrefix: `${args.namePrefix}/django-secret-key-`,
+            description: `Django SECRET_KEY of ${args.namePrefix}`, tags: tags("django-secret-key"),
         }, parent);
         const djangoSecretVersion = new aws.secretsmanager.SecretVersion(`${name}-django`, {
             secretId: this.djangoSecret.id, secretString: pulumi.secret(newDjangoSecretKey()),
@@ -103,20 +93,20 @@ export class AppService extends pulumi.ComponentResource {
 
         // The app user's password, kept like the Django key: generated once, rotated by replacing its version.
         this.appDatabaseSecret = new aws.secretsmanager.Secret(`${name}-db-app`, {
-            namePrefix: pulumi.interpolate`${args.envName}/db-app-password-`,
-            description: pulumi.interpolate`Password of the app's own database user in ${args.envName}`, tags: tags("db-app-password"),
+            namePrefix: `${args.namePrefix}/db-app-password-`,
+            description: `Password of the app's own database user in ${args.namePrefix}`, tags: tags("db-app-password"),
         }, parent);
         const appDatabaseSecretVersion = new aws.secretsmanager.SecretVersion(`${name}-db-app`, {
             secretId: this.appDatabaseSecret.id, secretString: pulumi.secret(newDatabasePassword()),
         }, { parent: this, ignoreChanges: ["secretString"] });
 
-        const { executionRole, executionPolicy, taskRole } = taskRoles(name, { envName: args.envName, kind: "app", tags: args.tags, permissionsBoundary: args.permissionsBoundary,
-            executionPolicy: pulumi.all([this.logGroup.arn, args.databaseSecretArn, this.djangoSecret.arn, this.appDatabaseSecret.arn]).apply(([logs, db, django, app]) =>
+        const { executionRole, executionPolicy, taskRole } = taskRoles(name, { namePrefix: args.namePrefix, kind: "app", tags: args.tags, permissionsBoundary: args.permissionsBoundary,
+            executionPolicy: pulumi.all([this.logGroup.arn, args.database.masterUserSecretArn, this.djangoSecret.arn, this.appDatabaseSecret.arn]).apply(([logs, db, django, app]) =>
                 JSON.stringify(appExecutionPolicy({ logGroupArn: logs, secretArns: [db, django, app] }))),
             taskPolicy: JSON.stringify(appTaskPolicy()) }, this);
 
-        const containerArgs = pulumi.all([args.appRepository, args.imageTag ?? "latest", region, this.logGroup.name, args.databaseHost,
-            args.databaseUser ?? "todobackend", args.databaseName ?? "todobackend", args.xrayDaemonAddress, args.databaseSecretArn,
+        const containerArgs = pulumi.all([args.appRepository, args.imageTag ?? "latest", region, this.logGroup.name, args.database.address,
+            args.database.username, args.database.databaseName, args.xrayDaemonAddress, args.database.masterUserSecretArn,
             args.databasePasswordKey ?? "password", this.djangoSecret.arn, this.appDatabaseSecret.arn, appDatabaseSecretVersion.versionId])
             .apply(([repository, tag, r, logGroupName, databaseHost, databaseUser, databaseName, xray, dbSecret, key, django, appSecret, appVersion]): AppContainerArgs => ({
                 image: imageReference(repository, tag), region: r, logGroupName, databaseHost, databaseUser, databaseName,
@@ -126,31 +116,34 @@ export class AppService extends pulumi.ComponentResource {
         const taskDefinitionOpts = { parent: this, dependsOn: [djangoSecretVersion, appDatabaseSecretVersion, executionPolicy] };
         // Bridge networking with dynamic host ports (book): several tasks per instance behind the ALB.
         this.taskDefinition = new aws.ecs.TaskDefinition(`${name}`, {
-            family: args.envName, requiresCompatibilities: ["EC2"], networkMode: "bridge",
+            family: args.namePrefix, requiresCompatibilities: ["EC2"], networkMode: "bridge",
             executionRoleArn: executionRole.arn, taskRoleArn: taskRole.arn,
             volumes: [{ name: PUBLIC_VOLUME, hostPath: "/data/public" }],
             containerDefinitions: containerArgs.apply((c) => JSON.stringify(appContainerDefinitions(c))), tags: tags("todobackend"),
         }, taskDefinitionOpts);
         this.migrateTaskDefinition = new aws.ecs.TaskDefinition(`${name}-migrate`, {
-            family: pulumi.interpolate`${args.envName}-migrate`, requiresCompatibilities: ["EC2"], networkMode: "bridge",
+            family: `${args.namePrefix}-migrate`, requiresCompatibilities: ["EC2"], networkMode: "bridge",
             executionRoleArn: executionRole.arn, taskRoleArn: taskRole.arn,
             containerDefinitions: containerArgs.apply((c) => JSON.stringify(migrateContainerDefinitions(c))), tags: tags("migrate"),
         }, taskDefinitionOpts);
 
-        const capacityProvider = pulumi.all([args.capacityProviderName, args.clusterName]).apply(([cp]) => cp);
+        // Read through the cluster's name (its capacity-provider association): ECS refuses a capacity
+        // provider the cluster does not have yet.
+        const capacityProvider = pulumi.all([args.cluster.capacityProviderName, args.cluster.clusterName]).apply(([cp]) => cp);
         this.migrations = new Migrations(`${name}-migrations`, {
-            envName: args.envName, clusterArn: args.clusterArn, clusterName: args.clusterName, capacityProviderName: capacityProvider,
+            namePrefix: args.namePrefix,
+            cluster: { clusterArn: args.cluster.clusterArn, clusterName: args.cluster.clusterName, capacityProviderName: capacityProvider },
             taskDefinitionArn: this.migrateTaskDefinition.arn, taskDefinitionFamily: this.migrateTaskDefinition.family,
             executionRoleArn: executionRole.arn, taskRoleArn: taskRole.arn, logRetentionDays: args.logRetentionDays,
             permissionsBoundary: args.permissionsBoundary, tags: args.tags,
         }, parent);
 
         this.service = new aws.ecs.Service(`${name}`, {
-            name: "todobackend", cluster: args.clusterArn, taskDefinition: this.taskDefinition.arn, desiredCount: args.desiredCount ?? 1,
+            name: "todobackend", cluster: args.cluster.clusterArn, taskDefinition: this.taskDefinition.arn, desiredCount: args.desiredCount ?? 1,
             capacityProviderStrategies: [{ capacityProvider, weight: 1, base: 0 }],
             loadBalancers: [{
                 // Read through the listener so the service waits for it (book: DependsOn listener).
-                targetGroupArn: pulumi.all([args.targetGroupArn, args.listenerArn]).apply(([tg]) => tg),
+                targetGroupArn: pulumi.all([args.loadBalancer.targetGroupArn, args.loadBalancer.listenerArn]).apply(([tg]) => tg),
                 containerName: APP_CONTAINER, containerPort: APP_PORT,
             }],
             deploymentMinimumHealthyPercent: 100, deploymentMaximumPercent: 200,
@@ -162,12 +155,12 @@ export class AppService extends pulumi.ComponentResource {
 
         const target = new aws.appautoscaling.Target(`${name}`, {
             serviceNamespace: "ecs", scalableDimension: "ecs:service:DesiredCount",
-            resourceId: pulumi.interpolate`service/${args.clusterName}/${this.service.name}`,
+            resourceId: pulumi.interpolate`service/${args.cluster.clusterName}/${this.service.name}`,
             minCapacity: args.minCapacity ?? 1, maxCapacity: args.maxCapacity ?? 4, tags: tags("todobackend"),
         }, parent);
         // Target tracking replaces the book's two step policies and their CPU alarms (20 % / 40 %).
         new aws.appautoscaling.Policy(`${name}-cpu`, {
-            name: pulumi.interpolate`${args.envName}-todobackend-cpu`, policyType: "TargetTrackingScaling",
+            name: `${args.namePrefix}-todobackend-cpu`, policyType: "TargetTrackingScaling",
             serviceNamespace: target.serviceNamespace, scalableDimension: target.scalableDimension, resourceId: target.resourceId,
             targetTrackingScalingPolicyConfiguration: {
                 predefinedMetricSpecification: { predefinedMetricType: "ECSServiceAverageCPUUtilization" },
@@ -175,9 +168,8 @@ export class AppService extends pulumi.ComponentResource {
             },
         }, parent);
 
-        this.registerOutputs({ service: this.service.name, taskDefinition: this.taskDefinition.arn,
-            migrateTaskDefinition: this.migrateTaskDefinition.arn, logGroup: this.logGroup.name, djangoSecret: this.djangoSecret.arn,
-            appDatabaseSecret: this.appDatabaseSecret.arn });
+        this.registerOutputs({ logGroup: this.logGroup, taskDefinition: this.taskDefinition, migrateTaskDefinition: this.migrateTaskDefinition,
+            djangoSecret: this.djangoSecret, appDatabaseSecret: this.appDatabaseSecret, migrations: this.migrations, service: this.service });
     }
 }
 
@@ -192,7 +184,8 @@ export function newDatabasePassword(): string {
 }
 
 /** Fails early on values known at program time; Inputs still unknown are checked by AWS. */
-export function validateAppServiceArgs(args: Pick<AppServiceArgs, "desiredCount" | "minCapacity" | "maxCapacity" | "targetCpuPercent" | "logRetentionDays" | "appDatabaseUser">): void {
+export function validateAppServiceArgs(args: Pick<AppServiceArgs, "namePrefix" | "desiredCount" | "minCapacity" | "maxCapacity" | "targetCpuPercent" | "logRetentionDays" | "appDatabaseUser">): void {
+    validateNamePrefix("namePrefix", args.namePrefix, { maxLength: 45, component: "AppService" });
     if (args.appDatabaseUser !== undefined && !/^[A-Za-z0-9_]{1,32}$/.test(args.appDatabaseUser)) {
         throw new Error(`\`appDatabaseUser\` "${args.appDatabaseUser}" is not a MySQL user name. Fix: use up to 32 letters, digits and underscores.`);
     }

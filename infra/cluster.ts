@@ -4,15 +4,26 @@
 // book's capacity and lifecycle-hook Lambdas. No key pair and no SSH: SSM Session Manager instead.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { TagsInput } from "./config/common";
 import { environmentRolePath } from "./lib/environmentDeployIam";
 import { clusterUserData, ECS_AMI_PARAMETER, instanceAssumeRolePolicy, instanceManagedPolicyArns } from "./lib/cluster";
+import { plainTags, withNameTag } from "./lib/tags";
+import { validateNamePrefix } from "./lib/validation";
+
+/** What the services and tasks placed on a cluster need of it (a Cluster is one). */
+export interface EcsClusterRef {
+    clusterArn: pulumi.Input<string>;
+    /** Read through the capacity-provider association, so whoever uses it waits until tasks can be placed. */
+    clusterName: pulumi.Input<string>;
+    capacityProviderName: pulumi.Input<string>;
+}
 
 export interface ClusterArgs {
     /** Private subnets of the Auto Scaling group. */
     subnetIds: pulumi.Input<pulumi.Input<string>[]>;
     /** The instances' security group (SecurityGroups.instanceSecurityGroupId). */
     securityGroupId: pulumi.Input<string>;
-    /** Prefix of physical names, e.g. `todobackend-dev` → cluster `todobackend-dev-cluster`. */
+    /** Prefix of physical names, e.g. `todobackend-dev` → cluster `todobackend-dev-cluster`; at most 50 characters (the role `<prefix>-ecs-instance` allows 64). */
     namePrefix: string;
     /** @default "t3.micro" */
     instanceType?: pulumi.Input<string>;
@@ -24,8 +35,8 @@ export interface ClusterArgs {
     amiId?: pulumi.Input<string>;
     /** Percent of cluster capacity managed scaling aims to use. @default 100 */
     targetCapacity?: number;
-    /** Tags of every resource; also propagated to the instances and their volumes. */
-    tags?: Record<string, string>;
+    /** Tags of every resource; also propagated to the instances and their volumes. @default - none */
+    tags?: TagsInput;
     /**
      * Permissions boundary of the roles this component creates (the delivery stack's
      * `environmentRoleBoundaryArns[<stack>]`, which its deploy role requires). @default - none
@@ -34,6 +45,7 @@ export interface ClusterArgs {
 }
 
 export function validateClusterArgs(args: ClusterArgs): void {
+    validateNamePrefix("namePrefix", args.namePrefix, { maxLength: 50, component: "Cluster" });
     const min = args.minSize ?? 1;
     const max = args.maxSize ?? 4;
     if (!Number.isInteger(min) || !Number.isInteger(max) || min < 0 || max < 1 || min > max) {
@@ -45,7 +57,11 @@ export function validateClusterArgs(args: ClusterArgs): void {
     }
 }
 
-export class Cluster extends pulumi.ComponentResource {
+/**
+ * An ECS cluster on EC2 instances: the instance role and profile, a launch template, an Auto
+ * Scaling group refreshed on every template change, and the capacity provider that scales it.
+ */
+export class Cluster extends pulumi.ComponentResource implements EcsClusterRef {
     readonly cluster: aws.ecs.Cluster;
     readonly clusterName: pulumi.Output<string>;
     readonly clusterArn: pulumi.Output<string>;
@@ -61,11 +77,11 @@ export class Cluster extends pulumi.ComponentResource {
         const clusterName = `${args.namePrefix}-cluster`;
         const instanceName = `${args.namePrefix}-instance`;
 
-        this.cluster = new aws.ecs.Cluster(name, { name: clusterName, tags: { ...args.tags, Name: clusterName } }, { parent: this });
+        this.cluster = new aws.ecs.Cluster(name, { name: clusterName, tags: withNameTag(args.tags, clusterName) }, { parent: this });
 
         this.instanceRole = new aws.iam.Role(`${name}-instance`, {
             name: `${args.namePrefix}-ecs-instance`, path: environmentRolePath(args.namePrefix), assumeRolePolicy: instanceAssumeRolePolicy(), permissionsBoundary: args.permissionsBoundary,
-            description: `ECS container instances of ${clusterName}`, tags: args.tags,
+            description: `ECS container instances of ${clusterName}`, tags: plainTags(args.tags),
         }, { parent: this });
         const partition = aws.getPartitionOutput({}, { parent: this }).partition;
         const policies = partition.apply(instanceManagedPolicyArns);
@@ -75,11 +91,11 @@ export class Cluster extends pulumi.ComponentResource {
             }, { parent: this });
         }
         const profile = new aws.iam.InstanceProfile(`${name}-instance`, {
-            name: `${args.namePrefix}-ecs-instance`, path: environmentRolePath(args.namePrefix), role: this.instanceRole.name, tags: args.tags,
+            name: `${args.namePrefix}-ecs-instance`, path: environmentRolePath(args.namePrefix), role: this.instanceRole.name, tags: plainTags(args.tags),
         }, { parent: this });
 
         const imageId = args.amiId ?? aws.ssm.getParameterOutput({ name: ECS_AMI_PARAMETER }, { parent: this }).value;
-        const instanceTags = { ...args.tags, Name: instanceName };
+        const instanceTags = withNameTag(args.tags, instanceName);
         const launchTemplate = new aws.ec2.LaunchTemplate(`${name}-instances`, {
             name: `${args.namePrefix}-instances`, imageId, instanceType: args.instanceType ?? "t3.micro",
             iamInstanceProfile: { arn: profile.arn },
@@ -94,7 +110,7 @@ export class Cluster extends pulumi.ComponentResource {
                 { resourceType: "volume", tags: instanceTags },
             ],
             updateDefaultVersion: true,
-            tags: args.tags,
+            tags: plainTags(args.tags),
         }, { parent: this });
 
         this.autoScalingGroup = new aws.autoscaling.Group(`${name}-instances`, {
@@ -113,11 +129,11 @@ export class Cluster extends pulumi.ComponentResource {
                 preferences: { minHealthyPercentage: 100, maxHealthyPercentage: 200, scaleInProtectedInstances: "Refresh", skipMatching: true, autoRollback: true, instanceWarmup: "300" },
             },
             healthCheckType: "EC2",
-            tags: [
-                ...Object.entries({ ...instanceTags }).map(([key, value]) => ({ key, value, propagateAtLaunch: true })),
+            tags: instanceTags.apply((t) => [
+                ...Object.entries(t).map(([key, value]) => ({ key, value, propagateAtLaunch: true })),
                 // ECS adds this tag to groups behind a capacity provider; declaring it avoids a diff.
                 { key: "AmazonECSManaged", value: "true", propagateAtLaunch: true },
-            ],
+            ]),
         }, { parent: this, ignoreChanges: ["desiredCapacity"] });
 
         const capacityProvider = new aws.ecs.CapacityProvider(`${name}-ec2`, {
@@ -128,7 +144,7 @@ export class Cluster extends pulumi.ComponentResource {
                 managedDraining: "ENABLED",
                 managedScaling: { status: "ENABLED", targetCapacity: args.targetCapacity ?? 100, minimumScalingStepSize: 1, maximumScalingStepSize: 2 },
             },
-            tags: args.tags,
+            tags: plainTags(args.tags),
         }, { parent: this });
 
         this.capacityProviders = new aws.ecs.ClusterCapacityProviders(name, {
@@ -140,6 +156,7 @@ export class Cluster extends pulumi.ComponentResource {
         this.clusterName = this.capacityProviders.clusterName;
         this.clusterArn = this.cluster.arn;
         this.capacityProviderName = capacityProvider.name;
-        this.registerOutputs({ clusterName: this.clusterName, clusterArn: this.clusterArn, capacityProviderName: this.capacityProviderName });
+        this.registerOutputs({ cluster: this.cluster, clusterName: this.clusterName, clusterArn: this.clusterArn, capacityProviderName: this.capacityProviderName,
+            instanceRole: this.instanceRole, autoScalingGroup: this.autoScalingGroup, capacityProviders: this.capacityProviders });
     }
 }

@@ -4,13 +4,27 @@
 // through config, code or Pulumi state.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { TagsInput } from "./config/common";
+import { withNameTag } from "./lib/tags";
+import { validateNamePrefix } from "./lib/validation";
+
+/** What the app needs of its database (a Database is one). */
+export interface DatabaseRef {
+    /** Host name (MYSQL_HOST). */
+    address: pulumi.Input<string>;
+    /** The RDS-managed secret of the master user (`{"username", "password"}`), rotated by RDS. */
+    masterUserSecretArn: pulumi.Input<string>;
+    /** The master user. */
+    username: pulumi.Input<string>;
+    databaseName: pulumi.Input<string>;
+}
 
 export interface DatabaseArgs {
     /** Private subnets in ≥ 2 AZs. */
     subnetIds: pulumi.Input<pulumi.Input<string>[]>;
     /** The database security group (SecurityGroups.databaseSecurityGroupId). */
     securityGroupId: pulumi.Input<string>;
-    /** Prefix of physical names, e.g. `todobackend-dev` → `todobackend-dev-db`. */
+    /** Prefix of physical names, e.g. `todobackend-dev` → `todobackend-dev-db`; at most 40 characters (the final snapshot's name allows 63). */
     namePrefix: string;
     /** @default "db.t4g.micro" */
     instanceClass?: string;
@@ -20,8 +34,8 @@ export interface DatabaseArgs {
      * existing 8.0 instance keeps it until its upgrade (docs/infra.md). @default "8.4"
      */
     engineVersion?: string;
-    /** GiB of gp3 storage; RDS needs ≥ 20. @default 20 */
-    allocatedStorage?: number;
+    /** gp3 storage; RDS needs ≥ 20 GiB. @default 20 */
+    allocatedStorageGiB?: number;
     /** Standby in a second AZ. @default false */
     multiAz?: boolean;
     /** Days of automated backups. @default 7 */
@@ -30,18 +44,19 @@ export interface DatabaseArgs {
     deletionProtection?: boolean;
     /** Take a final snapshot when the instance is deleted (prod); dev skips it. @default false */
     finalSnapshot?: boolean;
-    /** Master user and the app's MYSQL_USER. @default "todobackend" (the book's) */
+    /** Master user (the app connects as its own user, see AppService). @default "todobackend" (the book's) */
     username?: string;
     /** Schema the app uses, its MYSQL_DATABASE. @default "todobackend" (the book's) */
     databaseName?: string;
-    /** Tags of every resource. */
-    tags?: Record<string, string>;
+    /** Tags of every resource. @default - none */
+    tags?: TagsInput;
 }
 
 /** Refuses settings RDS would reject or that break the book's intent, before anything is registered. */
 export function validateDatabaseArgs(args: DatabaseArgs): void {
-    if ((args.allocatedStorage ?? 20) < 20) {
-        throw new Error(`Database: \`allocatedStorage\` must be ≥ 20 GiB for gp3 MySQL, got ${args.allocatedStorage}. Fix: pass 20 or more`);
+    validateNamePrefix("namePrefix", args.namePrefix, { maxLength: 40, component: "Database" });
+    if ((args.allocatedStorageGiB ?? 20) < 20) {
+        throw new Error(`Database: \`allocatedStorageGiB\` must be ≥ 20 for gp3 MySQL, got ${args.allocatedStorageGiB}. Fix: pass 20 or more`);
     }
     if (!/^8\.(0|4)(\.\d+)?$/.test(args.engineVersion ?? "8.4")) {
         throw new Error(`Database: \`engineVersion\` must be MySQL 8.0 or 8.4, got ${args.engineVersion}. Fix: pass "8.4" (or "8.0" for an instance not yet upgraded)`);
@@ -51,7 +66,8 @@ export function validateDatabaseArgs(args: DatabaseArgs): void {
     }
 }
 
-export class Database extends pulumi.ComponentResource {
+/** The app's RDS MySQL instance, private and encrypted, with its subnet group and an RDS-managed master password. */
+export class Database extends pulumi.ComponentResource implements DatabaseRef {
     readonly instance: aws.rds.Instance;
     /** Host name the app connects to (MYSQL_HOST). */
     readonly address: pulumi.Output<string>;
@@ -71,7 +87,7 @@ export class Database extends pulumi.ComponentResource {
 
         const subnetGroup = new aws.rds.SubnetGroup(`${name}-subnets`, {
             name: `${args.namePrefix}-db-subnet-group`, description: "Application Database Subnet Group",
-            subnetIds: args.subnetIds, tags: { ...args.tags, Name: `${args.namePrefix}-db-subnet-group` },
+            subnetIds: args.subnetIds, tags: withNameTag(args.tags, `${args.namePrefix}-db-subnet-group`),
         }, { parent: this });
 
         this.instance = new aws.rds.Instance(name, {
@@ -81,7 +97,7 @@ export class Database extends pulumi.ComponentResource {
             engineLifecycleSupport: "open-source-rds-extended-support-disabled",
             allowMajorVersionUpgrade: true,
             instanceClass: args.instanceClass ?? "db.t4g.micro",
-            allocatedStorage: args.allocatedStorage ?? 20, storageType: "gp3", storageEncrypted: true,
+            allocatedStorage: args.allocatedStorageGiB ?? 20, storageType: "gp3", storageEncrypted: true,
             dbName: this.databaseName, username: this.username, manageMasterUserPassword: true,
             dbSubnetGroupName: subnetGroup.name, vpcSecurityGroupIds: [args.securityGroupId], publiclyAccessible: false,
             multiAz: args.multiAz ?? false,
@@ -91,7 +107,7 @@ export class Database extends pulumi.ComponentResource {
             finalSnapshotIdentifier: args.finalSnapshot ? `${identifier}-final` : undefined,
             copyTagsToSnapshot: true,
             autoMinorVersionUpgrade: true,
-            tags: { ...args.tags, Name: identifier },
+            tags: withNameTag(args.tags, identifier),
         }, { parent: this });
 
         this.address = this.instance.address;
@@ -100,6 +116,7 @@ export class Database extends pulumi.ComponentResource {
             if (!s?.[0]?.secretArn) throw new Error(`Database ${identifier}: RDS reported no managed master user secret`);
             return s[0].secretArn;
         });
-        this.registerOutputs({ address: this.address, endpoint: this.endpoint, masterUserSecretArn: this.masterUserSecretArn });
+        this.registerOutputs({ instance: this.instance, address: this.address, endpoint: this.endpoint, masterUserSecretArn: this.masterUserSecretArn,
+            username: this.username, databaseName: this.databaseName });
     }
 }

@@ -5,6 +5,7 @@ import { baseTags } from "./config/common";
 import { readDeliveryConfig } from "./config/delivery";
 import { DeliveryImages } from "./images";
 import { DeliveryPipeline } from "./pipeline";
+import { appBuildProjectName } from "./lib/deliveryNaming";
 import { Registry } from "./registry";
 import { PrivateBucket, StateBackend } from "./stateBackend";
 
@@ -19,7 +20,7 @@ export function deliveryStack() {
     const cfg = readDeliveryConfig();
     // On each resource's own `tags`, not provider defaultTags: the policy pack reads declared inputs.
     const tags = baseTags(pulumi.getStack(), pulumi.getStack());
-    const registry = new Registry("registry", { prefix: cfg.repositoryPrefix, projectPrefix: PROJECT_PREFIX, tags });
+    const registry = new Registry("registry", { namePrefix: cfg.repositoryPrefix, appBuildProjectName: appBuildProjectName(PROJECT_PREFIX), tags });
     const images = new DeliveryImages("images", { buildImageRepositoryUrl: registry.buildImage.repositoryUrl,
         xrayRepositoryUrl: registry.xray.repositoryUrl, deployRepositoryUrl: registry.deploy.repositoryUrl });
     const artifacts = new PrivateBucket("artifacts", { expireDays: cfg.artifactExpiryDays, tags });
@@ -33,6 +34,7 @@ export function deliveryStack() {
         useUpdatePlan: cfg.useUpdatePlan, tags,
     });
     const pipeline = new DeliveryPipeline("todobackend", {
+        namePrefix: "todobackend",
         artifactBucket: artifacts.bucket.bucket, artifactBucketArn: artifacts.bucket.arn,
         appRepository: cfg.appRepository, deploymentRepository: cfg.deploymentRepository, branch: cfg.branch,
         connectionProvider: cfg.connectionProvider, approvalTopicArn: cfg.approvalTopicArn, tags,

@@ -63,7 +63,7 @@ export function environmentStack() {
     });
     const database = new Database("db", {
         subnetIds: network.privateSubnetIds, securityGroupId: security.databaseSecurityGroupId, namePrefix: cfg.envName,
-        instanceClass: cfg.dbInstanceClass, engineVersion: cfg.dbEngineVersion, allocatedStorage: cfg.dbAllocatedStorage,
+        instanceClass: cfg.dbInstanceClass, engineVersion: cfg.dbEngineVersion, allocatedStorageGiB: cfg.dbAllocatedStorage,
         multiAz: cfg.dbMultiAz, backupRetentionDays: cfg.dbBackupRetentionDays, deletionProtection: cfg.dbDeletionProtection,
         finalSnapshot: cfg.production, tags,
     });
@@ -72,16 +72,13 @@ export function environmentStack() {
         instanceType: cfg.instanceType, minSize: cfg.clusterMinSize, maxSize: cfg.clusterMaxSize, amiId: cfg.amiId, permissionsBoundary, tags,
     });
     const xray = new XrayDaemon("xray", {
-        envName: cfg.envName, vpcId: network.vpcId, privateSubnetIds: network.privateSubnetIds, clusterArn: cluster.clusterArn,
+        namePrefix: cfg.envName, vpcId: network.vpcId, privateSubnetIds: network.privateSubnetIds, cluster,
         securityGroupId: security.xraySecurityGroupId, namespaceName: cfg.xrayNamespace, image: delivery.xrayImage,
         logRetentionDays: cfg.logRetentionDays, permissionsBoundary, tags,
     });
     const app = new AppService("app", {
-        envName: cfg.envName, clusterArn: cluster.clusterArn, clusterName: cluster.clusterName,
-        capacityProviderName: cluster.capacityProviderName, targetGroupArn: loadBalancer.targetGroup.arn,
-        listenerArn: loadBalancer.listener.arn, appRepository: delivery.appRepositoryUrl, imageTag: cfg.imageTag,
-        databaseHost: database.address, databaseSecretArn: database.masterUserSecretArn, databaseUser: database.username,
-        databaseName: database.databaseName, xrayDaemonAddress: xray.address,
+        namePrefix: cfg.envName, cluster, loadBalancer, database,
+        appRepository: delivery.appRepositoryUrl, imageTag: cfg.imageTag, xrayDaemonAddress: xray.address,
         desiredCount: cfg.desiredCount, minCapacity: cfg.appMinCount, maxCapacity: cfg.appMaxCount,
         logRetentionDays: cfg.logRetentionDays, permissionsBoundary, tags,
     });

@@ -3,6 +3,16 @@
 // HTTP only, as the book, unless a certificate is configured: then HTTPS on 443 and a redirect on 80.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { TagsInput } from "./config/common";
+import { plainTags, withNameTag } from "./lib/tags";
+import { checkWholeNumber, validateNamePrefix } from "./lib/validation";
+
+/** Where an ECS service registers its tasks (a LoadBalancer is one). */
+export interface LoadBalancerTarget {
+    targetGroupArn: pulumi.Input<string>;
+    /** A listener forwarding to the target group: ECS refuses a target group no load balancer uses yet. */
+    listenerArn: pulumi.Input<string>;
+}
 
 export interface LoadBalancerArgs {
     /** VPC of the target group. */
@@ -17,18 +27,19 @@ export interface LoadBalancerArgs {
     certificateArn?: pulumi.Input<string>;
     /** Port the app container listens on. @default 8000 */
     targetPort?: number;
-    /** Seconds an idle connection stays open. @default 30 (the book's) */
-    idleTimeout?: number;
-    /** Seconds a deregistering target keeps draining. @default 30 (the book's) */
-    deregistrationDelay?: number;
-    /** Tags of every resource. */
-    tags?: Record<string, string>;
+    /** How long an idle connection stays open. @default 30 (the book's) */
+    idleTimeoutSeconds?: number;
+    /** How long a deregistering target keeps draining. @default 30 (the book's) */
+    deregistrationDelaySeconds?: number;
+    /** Tags of every resource. @default - none */
+    tags?: TagsInput;
 }
 
 /** TLS 1.3 with TLS 1.2 fallback: AWS's recommended policy for new HTTPS listeners. */
 export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 
-export class LoadBalancer extends pulumi.ComponentResource {
+/** The internet-facing ALB, the app's target group and the listener(s) forwarding to it. */
+export class LoadBalancer extends pulumi.ComponentResource implements LoadBalancerTarget {
     readonly loadBalancer: aws.lb.LoadBalancer;
     readonly targetGroup: aws.lb.TargetGroup;
     /** The listener that forwards to the app: the service must wait for it. */
@@ -36,11 +47,14 @@ export class LoadBalancer extends pulumi.ComponentResource {
     readonly dnsName: pulumi.Output<string>;
     /** `http://<dns name>` or, with a certificate, `https://<dns name>`. */
     readonly publicUrl: pulumi.Output<string>;
+    readonly targetGroupArn: pulumi.Output<string>;
+    readonly listenerArn: pulumi.Output<string>;
 
     constructor(name: string, args: LoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
-        if (args.namePrefix.length > 28) {
-            throw new Error(`LoadBalancer: \`namePrefix\` "${args.namePrefix}" is longer than 28 characters; ALB and target group names allow 32. Fix: use a shorter stack name`);
-        }
+        // ALB and target group names allow 32 characters; the longest suffix here is "-alb".
+        validateNamePrefix("namePrefix", args.namePrefix, { maxLength: 28, component: "LoadBalancer" });
+        checkWholeNumber("idleTimeoutSeconds", args.idleTimeoutSeconds, 1, 4000, "pass 1 to 4000 seconds (the ALB's range).");
+        checkWholeNumber("deregistrationDelaySeconds", args.deregistrationDelaySeconds, 0, 3600, "pass 0 to 3600 seconds (the target group's range).");
         super("todobackend:infra:LoadBalancer", name, {}, opts);
         const https = args.certificateArn !== undefined;
         const albName = `${args.namePrefix}-alb`;
@@ -48,16 +62,16 @@ export class LoadBalancer extends pulumi.ComponentResource {
         this.loadBalancer = new aws.lb.LoadBalancer(`${name}-alb`, {
             name: albName, internal: false, loadBalancerType: "application",
             subnets: args.subnetIds, securityGroups: [args.securityGroupId],
-            idleTimeout: args.idleTimeout ?? 30,
+            idleTimeout: args.idleTimeoutSeconds ?? 30,
             // Requests with malformed headers are dropped rather than passed to Django.
             dropInvalidHeaderFields: true,
-            tags: { ...args.tags, Name: albName },
+            tags: withNameTag(args.tags, albName),
         }, { parent: this });
 
         this.targetGroup = new aws.lb.TargetGroup(`${name}-app`, {
             name: `${args.namePrefix}-app`, vpcId: args.vpcId, protocol: "HTTP", port: args.targetPort ?? 8000,
-            targetType: "instance", deregistrationDelay: args.deregistrationDelay ?? 30,
-            tags: { ...args.tags, Name: `${args.namePrefix}-app` },
+            targetType: "instance", deregistrationDelay: args.deregistrationDelaySeconds ?? 30,
+            tags: withNameTag(args.tags, `${args.namePrefix}-app`),
         }, { parent: this });
 
         const forward = [{ type: "forward", targetGroupArn: this.targetGroup.arn }];
@@ -66,17 +80,20 @@ export class LoadBalancer extends pulumi.ComponentResource {
             defaultActions: https
                 ? [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }]
                 : forward,
-            tags: args.tags,
+            tags: plainTags(args.tags),
         }, { parent: this });
         this.listener = https
             ? new aws.lb.Listener(`${name}-https`, {
                 loadBalancerArn: this.loadBalancer.arn, protocol: "HTTPS", port: 443, sslPolicy: TLS_POLICY,
-                certificateArn: args.certificateArn, defaultActions: forward, tags: args.tags,
+                certificateArn: args.certificateArn, defaultActions: forward, tags: plainTags(args.tags),
             }, { parent: this })
             : http;
 
         this.dnsName = this.loadBalancer.dnsName;
         this.publicUrl = pulumi.interpolate`${https ? "https" : "http"}://${this.loadBalancer.dnsName}`;
-        this.registerOutputs({ dnsName: this.dnsName, publicUrl: this.publicUrl, targetGroupArn: this.targetGroup.arn });
+        this.targetGroupArn = this.targetGroup.arn;
+        this.listenerArn = this.listener.arn;
+        this.registerOutputs({ loadBalancer: this.loadBalancer, targetGroup: this.targetGroup, listener: this.listener, dnsName: this.dnsName,
+            publicUrl: this.publicUrl, targetGroupArn: this.targetGroupArn, listenerArn: this.listenerArn });
     }
 }

@@ -8,8 +8,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { environmentRolePath } from "./lib/environmentDeployIam";
 import { assumeRolePolicy } from "./lib/deliveryIam";
 import { migrationRunnerPolicy } from "./lib/appIam";
-import { checkLogRetention } from "./lib/validation";
+import { withNameTag } from "./lib/tags";
+import { checkLogRetention, validateNamePrefix } from "./lib/validation";
 import { TagsInput } from "./config/common";
+import { EcsClusterRef } from "./cluster";
 
 export const RUNNER_SOURCE = path.join(__dirname, "functions", "runMigrations", "index.mjs");
 /** Current Node runtime; its bundled AWS SDK v3 is all the runner needs, so there is nothing to package. */
@@ -18,12 +20,10 @@ export const RUNNER_RUNTIME = "nodejs22.x";
 export const RUNNER_TIMEOUT_SECONDS = 900;
 
 export interface MigrationsArgs {
-    /** Environment name that prefixes physical names, e.g. `todobackend-dev`. */
-    envName: pulumi.Input<string>;
-    clusterArn: pulumi.Input<string>;
-    clusterName: pulumi.Input<string>;
-    /** Capacity provider the migrate task is placed with (the cluster's EC2 capacity). */
-    capacityProviderName: pulumi.Input<string>;
+    /** Prefix of physical names, e.g. `todobackend-dev` → function `todobackend-dev-migrations`; at most 50 characters (role names allow 64). */
+    namePrefix: string;
+    /** The cluster the migrate task runs in, placed with its EC2 capacity provider. */
+    cluster: EcsClusterRef;
     /** ARN (with revision) of the migrate task definition; every new revision re-runs the migrations. */
     taskDefinitionArn: pulumi.Input<string>;
     /** Family of that task definition; the runner may start no other. */
@@ -33,8 +33,8 @@ export interface MigrationsArgs {
     taskRoleArn: pulumi.Input<string>;
     /** Days the runner's logs are kept. @default 7 */
     logRetentionDays?: pulumi.Input<number>;
-    /** Tags every taggable child carries. */
-    tags: TagsInput;
+    /** Tags every taggable child carries. @default - none */
+    tags?: TagsInput;
     /**
      * Permissions boundary of the roles this component creates (the delivery stack's
      * `environmentRoleBoundaryArns[<stack>]`, which its deploy role requires). @default - none
@@ -46,26 +46,29 @@ export interface MigrationsArgs {
 export class Migrations extends pulumi.ComponentResource {
     public readonly function: aws.lambda.Function;
     public readonly invocation: aws.lambda.Invocation;
+    public readonly role: aws.iam.Role;
+    public readonly logGroup: aws.cloudwatch.LogGroup;
 
     constructor(name: string, args: MigrationsArgs, opts: pulumi.ComponentResourceOptions = {}) {
-        super("todobackend:infra:Migrations", name, {}, opts);
+        validateNamePrefix("namePrefix", args.namePrefix, { maxLength: 50, component: "Migrations" });
         checkLogRetention("logRetentionDays", args.logRetentionDays);
+        super("todobackend:infra:Migrations", name, {}, opts);
         const parent = { parent: this };
         const identity = aws.getCallerIdentityOutput({}, parent);
         const region = aws.getRegionOutput({}, parent).region;
-        const functionName = pulumi.interpolate`${args.envName}-migrations`;
-        const tags = pulumi.all([args.tags, functionName]).apply(([t, n]) => ({ ...t, Name: n }));
+        const functionName = `${args.namePrefix}-migrations`;
+        const tags = withNameTag(args.tags, functionName);
 
         // Created here rather than by Lambda so it has a retention and goes away with the stack.
-        const logGroup = new aws.cloudwatch.LogGroup(`${name}`, {
-            name: pulumi.interpolate`/aws/lambda/${functionName}`, retentionInDays: args.logRetentionDays ?? 7, tags,
+        const logGroup = this.logGroup = new aws.cloudwatch.LogGroup(`${name}`, {
+            name: `/aws/lambda/${functionName}`, retentionInDays: args.logRetentionDays ?? 7, tags,
         }, parent);
-        const role = new aws.iam.Role(`${name}`, {
-            name: functionName, path: pulumi.output(args.envName).apply(environmentRolePath), assumeRolePolicy: JSON.stringify(assumeRolePolicy("lambda.amazonaws.com")), permissionsBoundary: args.permissionsBoundary, tags,
+        const role = this.role = new aws.iam.Role(`${name}`, {
+            name: functionName, path: environmentRolePath(args.namePrefix), assumeRolePolicy: JSON.stringify(assumeRolePolicy("lambda.amazonaws.com")), permissionsBoundary: args.permissionsBoundary, tags,
         }, parent);
         const policy = new aws.iam.RolePolicy(`${name}`, {
             role: role.id,
-            policy: pulumi.all([region, identity.accountId, args.clusterArn, args.clusterName, args.taskDefinitionFamily,
+            policy: pulumi.all([region, identity.accountId, args.cluster.clusterArn, args.cluster.clusterName, args.taskDefinitionFamily,
                 args.executionRoleArn, args.taskRoleArn, logGroup.arn])
                 .apply(([r, account, clusterArn, clusterName, family, exec, task, logs]) => JSON.stringify(migrationRunnerPolicy({
                     region: r, account, clusterArn, clusterName, migrateFamily: family, passRoleArns: [exec, task], logGroupArn: logs }))),
@@ -79,11 +82,11 @@ export class Migrations extends pulumi.ComponentResource {
         // changes the input and re-invokes; `triggers` says so explicitly.
         this.invocation = new aws.lambda.Invocation(`${name}`, {
             functionName: this.function.name,
-            input: pulumi.all([args.clusterArn, args.taskDefinitionArn, args.capacityProviderName]).apply(([cluster, taskDefinition, cp]) =>
+            input: pulumi.all([args.cluster.clusterArn, args.taskDefinitionArn, args.cluster.capacityProviderName]).apply(([cluster, taskDefinition, cp]) =>
                 JSON.stringify(migrationsInput(cluster, taskDefinition, cp))),
             triggers: { taskDefinition: args.taskDefinitionArn },
         }, parent);
-        this.registerOutputs({ function: this.function.name, result: this.invocation.result });
+        this.registerOutputs({ function: this.function, invocation: this.invocation, role: this.role, logGroup: this.logGroup });
     }
 }
 

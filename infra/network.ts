@@ -40,6 +40,7 @@ export function validateNetworkArgs(args: NetworkArgs): void {
     }
 }
 
+/** The environment's VPC (an awsx VPC with public and private subnets and NAT), or an existing VPC's subnets as given. */
 export class Network extends pulumi.ComponentResource {
     readonly vpcId: pulumi.Output<string>;
     readonly publicSubnetIds: pulumi.Output<string[]>;
@@ -75,6 +76,6 @@ export class Network extends pulumi.ComponentResource {
             this.publicSubnetIds = this.vpc.publicSubnetIds;
             this.privateSubnetIds = this.vpc.privateSubnetIds;
         }
-        this.registerOutputs({ vpcId: this.vpcId, publicSubnetIds: this.publicSubnetIds, privateSubnetIds: this.privateSubnetIds });
+        this.registerOutputs({ vpc: this.vpc, vpcId: this.vpcId, publicSubnetIds: this.publicSubnetIds, privateSubnetIds: this.privateSubnetIds });
     }
 }

@@ -4,6 +4,7 @@ import { TagsInput } from "./config/common";
 import { assumeRolePolicy, pipelinePolicy } from "./lib/deliveryIam";
 import { CONNECTION_PROVIDERS } from "./config/delivery";
 import { pipelineStages, StageNames } from "./lib/pipelineStages";
+import { validateNamePrefix } from "./lib/validation";
 
 /** A CodeBuild project as the pipeline needs it. */
 export interface ProjectRef { name: pulumi.Input<string>; arn: pulumi.Input<string> }
@@ -12,8 +13,8 @@ export interface ProjectRef { name: pulumi.Input<string>; arn: pulumi.Input<stri
 export interface PipelineProjects { app: ProjectRef; dev: ProjectRef; changeSet: ProjectRef; execute: ProjectRef }
 
 export interface DeliveryPipelineArgs {
-    /** Pipeline name. @default "todobackend" */
-    pipelineName?: pulumi.Input<string>;
+    /** The pipeline's name (the book's `todobackend`), also the start of its connection's name; at most 25 characters (connection names allow 32). */
+    namePrefix: string;
     /** Name of the bucket the pipeline stores artifacts in. */
     artifactBucket: pulumi.Input<string>;
     /** ARN of that bucket, for the pipeline role's policy. */
@@ -40,7 +41,7 @@ export class DeliveryPipeline extends pulumi.ComponentResource {
     public readonly pipeline: aws.codepipeline.Pipeline;
 
     constructor(name: string, args: DeliveryPipelineArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("todobackend:infra:DeliveryPipeline", name, {}, opts);
+        validateNamePrefix("namePrefix", args.namePrefix, { maxLength: 25, component: "DeliveryPipeline" });
         if (typeof args.connectionProvider === "string" && !CONNECTION_PROVIDERS.includes(args.connectionProvider)) {
             throw new Error(`connectionProvider "${args.connectionProvider}" is not a CodeStar connection provider. Fix: use one of ${CONNECTION_PROVIDERS.join(", ")}`);
         }
@@ -48,8 +49,9 @@ export class DeliveryPipeline extends pulumi.ComponentResource {
         if (missing.length > 0) {
             throw new Error(`projects lacks ${missing.join(", ")}: the pipeline runs four projects. Fix: pass BuildProjects' app, dev, changeSet and execute projects`);
         }
+        super("todobackend:infra:DeliveryPipeline", name, {}, opts);
         // Created PENDING: AWS requires a person to complete the OAuth handshake once in the console.
-        this.connection = new aws.codestarconnections.Connection(name, { name: `${name}-source`.slice(0, 32),
+        this.connection = new aws.codestarconnections.Connection(name, { name: `${args.namePrefix}-source`,
             providerType: args.connectionProvider ?? "GitHub", tags: args.tags }, { parent: this });
         const role = new aws.iam.Role(name, { assumeRolePolicy: JSON.stringify(assumeRolePolicy("codepipeline.amazonaws.com")), tags: args.tags }, { parent: this });
         new aws.iam.RolePolicy(name, { role: role.id, policy: pulumi.all([args.artifactBucketArn, this.connection.arn,
@@ -59,7 +61,7 @@ export class DeliveryPipeline extends pulumi.ComponentResource {
             deploymentRepository: args.deploymentRepository, branch: args.branch, appBuildProject: args.projects.app.name,
             devProject: args.projects.dev.name, changeSetProject: args.projects.changeSet.name, executeProject: args.projects.execute.name });
         const stages = pulumi.all([names, args.approvalTopicArn]).apply(([n, topic]) => pipelineStages({ ...(n as Omit<StageNames, "approvalTopicArn">), approvalTopicArn: topic }));
-        this.pipeline = new aws.codepipeline.Pipeline(name, { name: args.pipelineName ?? "todobackend", roleArn: role.arn, pipelineType: "V2",
+        this.pipeline = new aws.codepipeline.Pipeline(name, { name: args.namePrefix, roleArn: role.arn, pipelineType: "V2",
             artifactStores: [{ location: args.artifactBucket, type: "S3" }], stages, tags: args.tags }, { parent: this });
         this.registerOutputs({ connection: this.connection, pipeline: this.pipeline });
     }

@@ -5,10 +5,10 @@ import { codebuildPullRepositoryPolicy, untaggedLifecyclePolicy } from "./lib/de
 import { appBuildProjectName, keepLastLifecyclePolicy, repositoryNames } from "./lib/deliveryNaming";
 
 export interface RegistryArgs {
-    /** ECR name prefix. @default "docker-in-aws" */
-    prefix?: pulumi.Input<string>;
-    /** Name prefix of the CodeBuild projects; the app build (`<prefix>build`) alone may pull the build image. @default "todobackend-" */
-    projectPrefix?: pulumi.Input<string>;
+    /** Prefix of the repository names: `<namePrefix>/todobackend`, `<namePrefix>/codebuild`, ... @default "docker-in-aws" (the book's) */
+    namePrefix?: string;
+    /** The app build project, the only one that may pull the build image. @default "todobackend-build" */
+    appBuildProjectName?: string;
     /** Tags put on every repository (the stack's base tags). @default - none */
     tags?: TagsInput;
 }
@@ -22,8 +22,13 @@ export class Registry extends pulumi.ComponentResource {
     public readonly deploy: aws.ecr.Repository;
 
     constructor(name: string, args: RegistryArgs, opts?: pulumi.ComponentResourceOptions) {
+        const namePrefix = args.namePrefix ?? "docker-in-aws";
+        // ECR names: lowercase letters, digits and separators; the prefix is a namespace of them.
+        if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/.test(namePrefix) || namePrefix.length > 200) {
+            throw new Error(`Registry: \`namePrefix\` "${namePrefix}" is not an ECR namespace. Fix: use lowercase letters, digits, '.', '_', '-' and '/', at most 200 characters`);
+        }
         super("todobackend:infra:Registry", name, {}, opts);
-        const names = pulumi.output(args.prefix ?? "docker-in-aws").apply(repositoryNames);
+        const names = repositoryNames(namePrefix);
         // App tags are commit.build ids, never rewritten: immutable, except `latest`, which the
         // app Makefile's `publish` moves on every build. The build/X-Ray images are re-pushed by
         // the program under a fixed tag and referenced by digest, so they stay mutable.
@@ -43,8 +48,8 @@ export class Registry extends pulumi.ComponentResource {
         new aws.ecr.LifecyclePolicy(`${name}-deploy`, { repository: this.deploy.name, policy: keepLastLifecyclePolicy() }, { parent: this });
         const identity = aws.getCallerIdentityOutput({}, { parent: this });
         const region = aws.getRegionOutput({}, { parent: this });
-        const pullPolicy = pulumi.all([region.region, identity.accountId, args.projectPrefix ?? "todobackend-"])
-            .apply(([r, account, prefix]) => codebuildPullRepositoryPolicy({ region: r, account, projectName: appBuildProjectName(prefix) }));
+        const pullPolicy = pulumi.all([region.region, identity.accountId])
+            .apply(([r, account]) => codebuildPullRepositoryPolicy({ region: r, account, projectName: args.appBuildProjectName ?? appBuildProjectName("todobackend-") }));
         new aws.ecr.RepositoryPolicy(`${name}-buildImage`, { repository: this.buildImage.name, policy: pullPolicy }, { parent: this });
         this.registerOutputs({ app: this.app, buildImage: this.buildImage, xray: this.xray, deploy: this.deploy });
     }

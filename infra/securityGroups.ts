@@ -3,17 +3,20 @@
 // (load balancer, cluster, database, X-Ray) only take the group ids.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { TagsInput } from "./config/common";
 import { Group, securityRules } from "./lib/securityRules";
+import { withNameTag } from "./lib/tags";
+import { validateNamePrefix } from "./lib/validation";
 
 export interface SecurityGroupsArgs {
     /** VPC of the groups. */
     vpcId: pulumi.Input<string>;
-    /** Prefix of the groups' physical names, e.g. `todobackend-dev` → `todobackend-dev-alb-sg`. */
+    /** Prefix of the groups' physical names, e.g. `todobackend-dev` → `todobackend-dev-alb-sg`; at most 200 characters (group names allow 255). */
     namePrefix: string;
     /** Ports the ALB listens on; each is opened to the internet. @default [80] */
     listenerPorts?: number[];
-    /** Tags of every group and rule. */
-    tags?: Record<string, string>;
+    /** Tags of every group and rule. @default - none */
+    tags?: TagsInput;
 }
 
 const DESCRIPTIONS: Record<Group, string> = {
@@ -24,6 +27,7 @@ const DESCRIPTIONS: Record<Group, string> = {
 };
 const SUFFIX: Record<Group, string> = { alb: "alb-sg", instances: "instances-sg", database: "db-sg", xray: "xray-sg" };
 
+/** The ALB, instance, database and X-Ray security groups, with the narrowed book rules between them and no other traffic. */
 export class SecurityGroups extends pulumi.ComponentResource {
     readonly albSecurityGroupId: pulumi.Output<string>;
     readonly instanceSecurityGroupId: pulumi.Output<string>;
@@ -31,6 +35,7 @@ export class SecurityGroups extends pulumi.ComponentResource {
     readonly xraySecurityGroupId: pulumi.Output<string>;
 
     constructor(name: string, args: SecurityGroupsArgs, opts?: pulumi.ComponentResourceOptions) {
+        validateNamePrefix("namePrefix", args.namePrefix, { maxLength: 200, component: "SecurityGroups" });
         for (const port of args.listenerPorts ?? []) {
             if (port !== 80 && port !== 443) throw new Error(`SecurityGroups: \`listenerPorts\` may hold 80 and 443, got ${port}. Fix: serve HTTP on 80 and HTTPS on 443`);
         }
@@ -41,13 +46,13 @@ export class SecurityGroups extends pulumi.ComponentResource {
             // No inline rules: the provider then manages none and removes AWS's default allow-all egress.
             groups[g] = new aws.ec2.SecurityGroup(`${name}-${g}`, {
                 name: physical, description: `${args.namePrefix} ${DESCRIPTIONS[g]}`, vpcId: args.vpcId,
-                tags: { ...args.tags, Name: physical },
+                tags: withNameTag(args.tags, physical),
             }, { parent: this });
         }
         for (const rule of securityRules(args.listenerPorts ?? [80])) {
             const common = {
                 securityGroupId: groups[rule.group].id, ipProtocol: rule.protocol, fromPort: rule.fromPort, toPort: rule.toPort,
-                description: rule.description, tags: { ...args.tags, Name: `${args.namePrefix}-${rule.key}` },
+                description: rule.description, tags: withNameTag(args.tags, `${args.namePrefix}-${rule.key}`),
                 ...("cidr" in rule.peer ? { cidrIpv4: rule.peer.cidr } : { referencedSecurityGroupId: groups[rule.peer.group].id }),
             };
             if (rule.direction === "ingress") new aws.vpc.SecurityGroupIngressRule(`${name}-${rule.key}`, common, { parent: this });

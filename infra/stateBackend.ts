@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { TagsInput } from "./config/common";
 import { denyInsecureTransportPolicy } from "./lib/deliveryIam";
+import { validateNamePrefix } from "./lib/validation";
 
 export interface PrivateBucketArgs {
     /** Days after which objects (and noncurrent versions) expire. @default - objects are kept */
@@ -17,10 +18,10 @@ export class PrivateBucket extends pulumi.ComponentResource {
     public readonly bucket: aws.s3.Bucket;
 
     constructor(name: string, args: PrivateBucketArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("todobackend:infra:PrivateBucket", name, {}, opts);
         if (typeof args.expireDays === "number" && !(Number.isInteger(args.expireDays) && args.expireDays >= 1)) {
             throw new Error(`expireDays must be a whole number of days ≥ 1, got ${args.expireDays}. Fix: pass e.g. 30, or omit it to keep objects`);
         }
+        super("todobackend:infra:PrivateBucket", name, {}, opts);
         this.bucket = new aws.s3.Bucket(name, { forceDestroy: false, tags: args.tags }, { parent: this });
         new aws.s3.BucketVersioning(name, { bucket: this.bucket.id, versioningConfiguration: { status: "Enabled" } }, { parent: this });
         new aws.s3.BucketServerSideEncryptionConfiguration(name, { bucket: this.bucket.id, rules: [{
@@ -36,13 +37,13 @@ export class PrivateBucket extends pulumi.ComponentResource {
             new aws.s3.BucketLifecycleConfiguration(name, { bucket: this.bucket.id, rules: [{ id: "expire-old-artifacts", status: "Enabled",
                 filter: {}, expiration: { days: args.expireDays }, noncurrentVersionExpiration: { noncurrentDays: args.expireDays } }] }, { parent: this });
         }
-        this.registerOutputs({ bucket: this.bucket.bucket });
+        this.registerOutputs({ bucket: this.bucket });
     }
 }
 
 export interface StateBackendArgs {
-    /** KMS alias name without "alias/". @default "todobackend-pulumi" */
-    keyAlias?: pulumi.Input<string>;
+    /** Prefix of the key's alias: `alias/<namePrefix>-pulumi`. @default "todobackend" */
+    namePrefix?: string;
     /** Tags for the key and the state bucket (the stack's base tags). @default - none */
     tags?: TagsInput;
 }
@@ -54,11 +55,13 @@ export class StateBackend extends pulumi.ComponentResource {
     public readonly bucket: PrivateBucket;
 
     constructor(name: string, args: StateBackendArgs, opts?: pulumi.ComponentResourceOptions) {
+        const namePrefix = args.namePrefix ?? "todobackend";
+        validateNamePrefix("namePrefix", namePrefix, { maxLength: 200, component: "StateBackend" });
         super("todobackend:infra:StateBackend", name, {}, opts);
         this.key = new aws.kms.Key(name, { description: "Pulumi secrets provider for todobackend stacks", enableKeyRotation: true,
             deletionWindowInDays: 30, tags: args.tags }, { parent: this });
-        this.alias = new aws.kms.Alias(name, { name: pulumi.interpolate`alias/${args.keyAlias ?? "todobackend-pulumi"}`, targetKeyId: this.key.keyId }, { parent: this });
+        this.alias = new aws.kms.Alias(name, { name: `alias/${namePrefix}-pulumi`, targetKeyId: this.key.keyId }, { parent: this });
         this.bucket = new PrivateBucket(`${name}-state`, { kmsKeyArn: this.key.arn, tags: args.tags }, { parent: this });
-        this.registerOutputs({ alias: this.alias.name, bucket: this.bucket.bucket.bucket });
+        this.registerOutputs({ key: this.key, alias: this.alias, bucket: this.bucket });
     }
 }

@@ -5,20 +5,22 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { xrayContainerDefinitions, xrayDaemonAddress } from "./lib/appContainers";
-import { checkLogRetention, checkWholeNumber } from "./lib/validation";
+import { checkLogRetention, checkWholeNumber, validateNamePrefix } from "./lib/validation";
 import { xrayExecutionPolicy, xrayTaskPolicy } from "./lib/xrayIam";
 import { TagsInput } from "./config/common";
-import { namedTags, taskRoles } from "./taskRoles";
+import { EcsClusterRef } from "./cluster";
+import { namedTags } from "./lib/tags";
+import { taskRoles } from "./taskRoles";
 
 export interface XrayDaemonArgs {
-    /** Environment name that prefixes physical names, e.g. `todobackend-dev`. */
-    envName: pulumi.Input<string>;
+    /** Prefix of physical names, e.g. `todobackend-dev` → service `todobackend-dev-xray`; at most 45 characters (the role `<prefix>-xray-execution` allows 64). */
+    namePrefix: string;
     /** VPC the namespace's private hosted zone is attached to. */
     vpcId: pulumi.Input<string>;
     /** Subnets of the daemon tasks; private, reaching AWS APIs through NAT. */
     privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
     /** ECS cluster the service runs in (the environment's cluster; Fargate needs no instances). */
-    clusterArn: pulumi.Input<string>;
+    cluster: Pick<EcsClusterRef, "clusterArn">;
     /**
      * Security group of the daemon tasks. The environment's SecurityGroups component owns it and its
      * rules (UDP 2000 in from the app's instances only; HTTPS and DNS out), because they reference the
@@ -33,8 +35,8 @@ export interface XrayDaemonArgs {
     desiredCount?: pulumi.Input<number>;
     /** Days the daemon's logs are kept. @default 7 */
     logRetentionDays?: pulumi.Input<number>;
-    /** Tags every taggable child carries (ManagedBy/Project/Stack/Environment). */
-    tags: TagsInput;
+    /** Tags every taggable child carries (ManagedBy/Project/Stack/Environment). @default - none */
+    tags?: TagsInput;
     /**
      * Permissions boundary of the roles this component creates (the delivery stack's
      * `environmentRoleBoundaryArns[<stack>]`, which its deploy role requires). @default - none
@@ -47,20 +49,21 @@ export class XrayDaemon extends pulumi.ComponentResource {
     public readonly namespace: aws.servicediscovery.PrivateDnsNamespace;
     public readonly discoveryService: aws.servicediscovery.Service;
     public readonly service: aws.ecs.Service;
+    public readonly logGroup: aws.cloudwatch.LogGroup;
     /** `xray.<namespace>:2000`, the app's AWS_XRAY_DAEMON_ADDRESS. */
     public readonly address: pulumi.Output<string>;
 
     constructor(name: string, args: XrayDaemonArgs, opts: pulumi.ComponentResourceOptions = {}) {
-        super("todobackend:infra:XrayDaemon", name, {}, opts);
         validateXrayArgs(args);
+        super("todobackend:infra:XrayDaemon", name, {}, opts);
         const parent = { parent: this };
         const region = aws.getRegionOutput({}, parent).region;
-        const tags = namedTags(args.tags, args.envName);
+        const tags = namedTags(args.tags, args.namePrefix);
 
-        const logGroup = new aws.cloudwatch.LogGroup(`${name}`, {
-            name: pulumi.interpolate`/${args.envName}/ecs/xray`, retentionInDays: args.logRetentionDays ?? 7, tags: tags("xray"),
+        const logGroup = this.logGroup = new aws.cloudwatch.LogGroup(`${name}`, {
+            name: `/${args.namePrefix}/ecs/xray`, retentionInDays: args.logRetentionDays ?? 7, tags: tags("xray"),
         }, parent);
-        const { executionRole, taskRole } = taskRoles(name, { envName: args.envName, kind: "xray", tags: args.tags, permissionsBoundary: args.permissionsBoundary,
+        const { executionRole, taskRole } = taskRoles(name, { namePrefix: args.namePrefix, kind: "xray", tags: args.tags, permissionsBoundary: args.permissionsBoundary,
             executionPolicy: logGroup.arn.apply((arn) => JSON.stringify(xrayExecutionPolicy(arn))),
             taskPolicy: JSON.stringify(xrayTaskPolicy()) }, this);
 
@@ -77,7 +80,7 @@ export class XrayDaemon extends pulumi.ComponentResource {
         }, parent);
 
         const taskDefinition = new aws.ecs.TaskDefinition(`${name}`, {
-            family: pulumi.interpolate`${args.envName}-xray`,
+            family: `${args.namePrefix}-xray`,
             requiresCompatibilities: ["FARGATE"], networkMode: "awsvpc", cpu: "256", memory: "512",
             executionRoleArn: executionRole.arn, taskRoleArn: taskRole.arn,
             containerDefinitions: pulumi.all([args.image, region, logGroup.name])
@@ -85,7 +88,7 @@ export class XrayDaemon extends pulumi.ComponentResource {
             tags: tags("xray"),
         }, parent);
         this.service = new aws.ecs.Service(`${name}`, {
-            name: pulumi.interpolate`${args.envName}-xray`, cluster: args.clusterArn, taskDefinition: taskDefinition.arn,
+            name: `${args.namePrefix}-xray`, cluster: args.cluster.clusterArn, taskDefinition: taskDefinition.arn,
             desiredCount: args.desiredCount ?? 2, launchType: "FARGATE", platformVersion: "LATEST",
             deploymentMinimumHealthyPercent: 100, deploymentMaximumPercent: 200,
             networkConfiguration: { subnets: args.privateSubnetIds, securityGroups: [args.securityGroupId], assignPublicIp: false },
@@ -94,13 +97,14 @@ export class XrayDaemon extends pulumi.ComponentResource {
         }, { parent: this, dependsOn: [logGroup] });
 
         this.address = pulumi.output(args.namespaceName).apply(xrayDaemonAddress);
-        this.registerOutputs({ namespace: this.namespace.id, discoveryService: this.discoveryService.arn,
-            service: this.service.name, address: this.address });
+        this.registerOutputs({ namespace: this.namespace, discoveryService: this.discoveryService, service: this.service,
+            logGroup: this.logGroup, address: this.address });
     }
 }
 
 /** Fails early on values known at program time; Inputs still unknown are checked by AWS. */
-export function validateXrayArgs(args: Pick<XrayDaemonArgs, "desiredCount" | "namespaceName" | "logRetentionDays">): void {
+export function validateXrayArgs(args: Pick<XrayDaemonArgs, "namePrefix" | "desiredCount" | "namespaceName" | "logRetentionDays">): void {
+    validateNamePrefix("namePrefix", args.namePrefix, { maxLength: 45, component: "XrayDaemon" });
     checkWholeNumber("desiredCount", args.desiredCount, 1, 10, "run at least one daemon (the book runs 2).");
     const ns = args.namespaceName;
     if (typeof ns === "string" && !/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\.?$/.test(ns)) {

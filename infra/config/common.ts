@@ -32,8 +32,3 @@ export type TagsInput = pulumi.Input<Record<string, pulumi.Input<string>>>;
 export function baseTags(stack: string, environment: string): Tags {
     return { Project: PROJECT, Stack: stack, Environment: environment, ManagedBy: "pulumi" };
 }
-
-/** `tags` plus the book's `Name` tag (e.g. `todobackend-dev-alb`). */
-export function withName(tags: Tags | undefined, name: string): Tags {
-    return { ...tags, Name: name };
-}

@@ -52,7 +52,7 @@ describe("database", function () {
 
     it("refuses the book's 10 GiB, MySQL 5.7 and deletion protection without a final snapshot", () => {
         const base = { subnetIds: [], securityGroupId: "sg", namePrefix: "x" };
-        assert.throws(() => validateDatabaseArgs({ ...base, allocatedStorage: 10 }), /`allocatedStorage` must be ≥ 20 GiB/);
+        assert.throws(() => validateDatabaseArgs({ ...base, allocatedStorageGiB: 10 }), /`allocatedStorageGiB` must be ≥ 20/);
         assert.throws(() => validateDatabaseArgs({ ...base, engineVersion: "5.7" }), /`engineVersion` must be MySQL 8\.0 or 8\.4, got 5\.7/);
         assert.throws(() => validateDatabaseArgs({ ...base, deletionProtection: true }), /Fix: set finalSnapshot: true/);
     });

@@ -116,9 +116,10 @@ describe("XrayDaemon component", () => {
     });
 
     it("fails on a namespace that is not a domain, a zero daemon count or an invalid retention, naming the arg", () => {
-        assert.throws(() => validateXrayArgs({ namespaceName: "services_dockerinaws" }), /`namespaceName` must be a DNS domain name/);
-        assert.throws(() => validateXrayArgs({ namespaceName: "a.org", desiredCount: 0 }), /`desiredCount` must be a whole number from 1/);
-        assert.throws(() => validateXrayArgs({ namespaceName: "a.org", logRetentionDays: 10 }), /`logRetentionDays` 10 is not a CloudWatch Logs retention/);
-        assert.doesNotThrow(() => validateXrayArgs({ namespaceName: "services.dockerinaws.org.", desiredCount: 2, logRetentionDays: 7 }));
+        assert.throws(() => validateXrayArgs({ namePrefix: "t", namespaceName: "services_dockerinaws" }), /`namespaceName` must be a DNS domain name/);
+        assert.throws(() => validateXrayArgs({ namePrefix: "t", namespaceName: "a.org", desiredCount: 0 }), /`desiredCount` must be a whole number from 1/);
+        assert.throws(() => validateXrayArgs({ namePrefix: "t", namespaceName: "a.org", logRetentionDays: 10 }), /`logRetentionDays` 10 is not a CloudWatch Logs retention/);
+        assert.throws(() => validateXrayArgs({ namePrefix: "dev/1", namespaceName: "a.org" }), /XrayDaemon: `namePrefix` "dev\/1" must start with a letter and hold only letters, digits and hyphens/);
+        assert.doesNotThrow(() => validateXrayArgs({ namePrefix: "todobackend-dev", namespaceName: "services.dockerinaws.org.", desiredCount: 2, logRetentionDays: 7 }));
     });
 });

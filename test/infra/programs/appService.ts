@@ -19,13 +19,14 @@ export function appService() {
         return undefined;
     };
     const app = new AppService("app", {
-        envName: "todobackend-dev",
-        clusterArn: "arn:aws:ecs:us-east-1:123456789012:cluster/todobackend-dev-cluster", clusterName: "todobackend-dev-cluster",
-        capacityProviderName: "todobackend-dev-capacity",
-        targetGroupArn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/todobackend-dev/0123",
-        listenerArn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/todobackend-dev/0123/4567",
+        namePrefix: "todobackend-dev",
+        cluster: { clusterArn: "arn:aws:ecs:us-east-1:123456789012:cluster/todobackend-dev-cluster", clusterName: "todobackend-dev-cluster",
+            capacityProviderName: "todobackend-dev-capacity" },
+        loadBalancer: { targetGroupArn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/todobackend-dev/0123",
+            listenerArn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/todobackend-dev/0123/4567" },
         appRepository: "123456789012.dkr.ecr.us-east-1.amazonaws.com/docker-in-aws/todobackend", imageTag: "abc123.build-1",
-        databaseHost: "todobackend-dev.abcdefghijkl.us-east-1.rds.amazonaws.com", databaseSecretArn: DB_SECRET,
+        database: { address: "todobackend-dev.abcdefghijkl.us-east-1.rds.amazonaws.com", masterUserSecretArn: DB_SECRET,
+            username: "todobackend", databaseName: "todobackend" },
         xrayDaemonAddress: "xray.dev.services.dockerinaws.org:2000", desiredCount: 2, tags: TAGS,
     }, { transformations: [record] });
     return { serviceName: app.service.name, options: pulumi.output(options) };

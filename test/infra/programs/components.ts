@@ -34,7 +34,7 @@ export function databases() {
     const dev = new Database("dev", { subnetIds: PRIVATE, securityGroupId: "sg-db", namePrefix: "todobackend-dev", tags: TAGS,
         backupRetentionDays: 1 });
     const prod = new Database("prod", { subnetIds: PRIVATE, securityGroupId: "sg-db", namePrefix: "todobackend-prod", tags: TAGS,
-        instanceClass: "db.t3.small", engineVersion: "8.4", allocatedStorage: 50, multiAz: true, backupRetentionDays: 7,
+        instanceClass: "db.t3.small", engineVersion: "8.4", allocatedStorageGiB: 50, multiAz: true, backupRetentionDays: 7,
         deletionProtection: true, finalSnapshot: true });
     return { devSecret: dev.masterUserSecretArn, devAddress: dev.address, prodEndpoint: prod.endpoint };
 }

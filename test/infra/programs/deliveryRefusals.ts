@@ -5,6 +5,7 @@ import { DeliveryPipeline } from "../../../infra/pipeline";
 import { PrivateBucket } from "../../../infra/stateBackend";
 
 const pipelineArgs = {
+    namePrefix: "todobackend",
     artifactBucket: "b", artifactBucketArn: "arn:aws:s3:::b", appRepository: "a/b", deploymentRepository: "a/c", branch: "main",
     projects: { app: { name: "p1", arn: "1" }, dev: { name: "p2", arn: "2" }, changeSet: { name: "p3", arn: "3" }, execute: { name: "p4", arn: "4" } },
 };

@@ -5,9 +5,9 @@ export const TAGS = { ManagedBy: "Pulumi", Project: "todobackend", Stack: "prod"
 
 export function migrations() {
     const m = new Migrations("migrations", {
-        envName: "todobackend-prod",
-        clusterArn: "arn:aws:ecs:us-east-1:123456789012:cluster/todobackend-prod-cluster", clusterName: "todobackend-prod-cluster",
-        capacityProviderName: "todobackend-prod-capacity",
+        namePrefix: "todobackend-prod",
+        cluster: { clusterArn: "arn:aws:ecs:us-east-1:123456789012:cluster/todobackend-prod-cluster", clusterName: "todobackend-prod-cluster",
+            capacityProviderName: "todobackend-prod-capacity" },
         taskDefinitionArn: "arn:aws:ecs:us-east-1:123456789012:task-definition/todobackend-prod-migrate:3",
         taskDefinitionFamily: "todobackend-prod-migrate",
         executionRoleArn: "arn:aws:iam::123456789012:role/todobackend-prod-app-execution",
