@@ -2,11 +2,15 @@
 //
 // What `pulumi preview` would create, without AWS credentials or the Pulumi CLI: evaluates the
 // stack's program under Pulumi's runtime mocks (scripts/offline/evaluate.ts) and prints every
-// resource by component with its key settings, then the stack outputs. Values only AWS knows
-// (IDs, ARNs, DNS names) are the mocks' stand-ins. `--json` prints the resources instead, in the
-// format `npm run policy:offline -- <stack> --resources <file>` reads.
+// resource by component with its key settings, then the stack outputs. The awsx VPC's children,
+// which the mocks cannot evaluate, are listed from awsx's source (scripts/offline/awsxVpc.ts), as
+// the offline policy check counts them. Values only AWS knows (IDs, ARNs, DNS names, the AMI) are
+// the mocks' stand-ins and are marked †. `--json` prints the resources instead, in the format
+// `npm run policy:offline -- <stack> --resources <file>` reads.
 import { parseArgs } from "node:util";
+import { withAwsxChildren } from "./offline/awsxVpc";
 import { EvaluatedResource, Evaluation, evaluateStackFull } from "./offline/evaluate";
+import { MOCK_VALUE } from "./offline/mocks";
 
 const PLAN_OPTIONS = { config: { type: "string", multiple: true }, json: { type: "boolean" } } as const;
 
@@ -39,7 +43,11 @@ const SUMMARIES: Record<string, (i: Inputs, ref: Resolve) => string> = {
         ` target=${i.autoScalingGroupProvider?.managedScaling?.targetCapacity}% terminationProtection=${i.autoScalingGroupProvider?.managedTerminationProtection}`,
     "aws:iam/role:Role": (i) => `${i.name ?? ""} trusts ${list([json(i.assumeRolePolicy)?.Statement ?? []].flat().map((s: Inputs) => s?.Principal?.Service ?? s?.Principal?.AWS))}`,
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": (i) => `${i.role} ← ${i.policyArn}`,
-    "aws:iam/rolePolicy:RolePolicy": (i, ref) => `${ref(i.role)}: ${[json(i.policy)?.Statement ?? []].flat().map((s: Inputs) => list(s.Action)).join(" | ")}`,
+    "aws:iam/rolePolicy:RolePolicy": (i, ref) => `${ref(i.role)}: ${statements(i.policy)}`,
+    "aws:iam/policy:Policy": (i) => `${i.name ?? ""}: ${statements(i.policy)}`,
+    "aws:ec2/vpc:Vpc": (i) => `cidr=${i.cidrBlock}`,
+    "aws:ec2/subnet:Subnet": (i) => `${i.mapPublicIpOnLaunch ? "public" : "private"}`,
+    "aws:ec2/route:Route": (i) => `${i.destinationCidrBlock} → ${i.gatewayId ?? i.natGatewayId}`,
     "aws:ecs/taskDefinition:TaskDefinition": (i) => `${i.family} ${list(i.requiresCompatibilities) || "EC2"} network=${i.networkMode ?? "bridge"}` +
         `${i.cpu ? ` cpu=${i.cpu} memory=${i.memory}` : ""} containers=${list((json(i.containerDefinitions) ?? []).map((c: Inputs) => c.name))}`,
     "aws:ecs/service:Service": (i) => `${i.name} desired=${i.desiredCount} ${i.launchType ?? (i.capacityProviderStrategies ?? []).map((s: Inputs) => s.capacityProvider).join(",")}` +
@@ -52,6 +60,20 @@ const SUMMARIES: Record<string, (i: Inputs, ref: Resolve) => string> = {
     "pulumi:pulumi:StackReference": (i) => `${i.name}`,
 };
 
+/** An IAM policy's statements as `Allow a,b on r1,r2 [if k=v]`, one after the other. */
+export function statements(policy: unknown): string {
+    return [json(policy)?.Statement ?? []].flat().map((s: Inputs) => {
+        const condition = s.Condition ? ` if ${Object.entries(s.Condition as Record<string, Record<string, unknown>>)
+            .flatMap(([op, kv]) => Object.entries(kv).map(([k, v]) => `${k} ${op} ${list(v)}`)).join(" and ")}` : "";
+        return `${s.Effect ?? "Allow"} ${list(s.Action)} on ${list(s.Resource)}${condition}`;
+    }).join(" | ");
+}
+
+/** `text` with every value the mocks made up marked †. */
+export function markMockValues(text: string): string {
+    return text.replace(new RegExp(MOCK_VALUE.source, "g"), (m) => `${m}†`);
+}
+
 /** One line of settings for a resource. */
 export function summarize(r: EvaluatedResource, ref: Resolve = String): string {
     const summary = SUMMARIES[r.type];
@@ -61,7 +83,8 @@ export function summarize(r: EvaluatedResource, ref: Resolve = String): string {
 
 /** The inventory as text: components in declaration order, their children indented beneath. */
 export function renderInventory(stack: string, evaluation: Evaluation): string {
-    const { resources, outputs, secretOutputs } = evaluation;
+    const { outputs, secretOutputs } = evaluation;
+    const resources = withAwsxChildren(evaluation.resources);
     const children = new Map<string | undefined, EvaluatedResource[]>();
     for (const r of resources) children.set(r.parent, [...(children.get(r.parent) ?? []), r]);
     const known = new Set(resources.map((r) => r.urn));
@@ -71,13 +94,14 @@ export function renderInventory(stack: string, evaluation: Evaluation): string {
         `${resources.filter((r) => r.custom === false).length} components.`, ""];
     const walk = (r: EvaluatedResource, depth: number) => {
         const settings = summarize(r, ref);
-        lines.push(`${"  ".repeat(depth)}${r.type} ${r.name}${settings ? `  ${settings}` : ""}${r.secretPaths ? `  [secret: ${r.secretPaths.join(", ")}]` : ""}`);
+        const listed = "synthesized" in r ? "  (listed from awsx, not evaluated)" : "";
+        lines.push(`${"  ".repeat(depth)}${r.type} ${r.name}${settings ? `  ${markMockValues(settings)}` : ""}${r.secretPaths ? `  [secret: ${r.secretPaths.join(", ")}]` : ""}${listed}`);
         for (const c of children.get(r.urn) ?? []) walk(c, depth + 1);
     };
     for (const r of resources.filter((x) => !x.parent || !known.has(x.parent))) walk(r, 0);
     lines.push("", "Outputs:");
-    for (const [k, v] of Object.entries(outputs)) lines.push(`  ${k}: ${secretOutputs.includes(k) ? "[secret]" : JSON.stringify(v)}`);
-    lines.push("", "IDs, ARNs and DNS names are the mocks' stand-ins; `pulumi preview` with AWS credentials shows the real plan.");
+    for (const [k, v] of Object.entries(outputs)) lines.push(`  ${k}: ${secretOutputs.includes(k) ? "[secret]" : markMockValues(JSON.stringify(v))}`);
+    lines.push("", "† made up by the mocks (IDs, the account, the AMI, generated suffixes); `pulumi preview` with AWS credentials shows the real values.");
     return lines.join("\n");
 }
 
@@ -122,7 +146,7 @@ async function main(): Promise<number> {
         return 2;
     }
     const evaluation = await evaluateStackFull(args.stack, { config: args.config });
-    console.log(args.json ? JSON.stringify(evaluation.resources.map(maskSecrets), null, 2) : renderInventory(args.stack, evaluation));
+    console.log(args.json ? JSON.stringify(withAwsxChildren(evaluation.resources).map(maskSecrets), null, 2) : renderInventory(args.stack, evaluation));
     return 0;
 }
 

@@ -5,7 +5,9 @@
 // resources it declares. Exits 1 on a mandatory violation, 2 on bad usage.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { DeclaredResource, PackConfig, runPolicies, Violation } from "../policy/run";
+import { DeclaredResource, PackConfig, resolvePolicyConfig, runPolicies, Violation } from "../policy/run";
+import { policies as packPolicies } from "../policy/policies";
+import { withAwsxChildren } from "./offline/awsxVpc";
 
 export type Evaluate = (stack: string, opts?: { config?: Record<string, string> }) => Promise<DeclaredResource[]>;
 
@@ -24,18 +26,35 @@ export interface OfflineOptions {
 }
 
 export interface OfflineResult {
+    /** Resources checked (components apart), awsx's VPC children included: the count `npm run plan:offline` shows. */
     resources: number;
+    /** Each policy run, with the enforcement level it ran at. */
+    policies: Array<{ name: string; level: string }>;
     violations: Violation[];
     mandatory: number;
     report: string;
 }
 
+/** A declared resource as the offline evaluation records it: components carry `custom: false`. */
+type Checked = DeclaredResource & { custom?: boolean };
+
 /** Renders violations the way `pulumi preview` groups them: level, policy, resource, message. */
-export function formatReport(stack: string, resources: number, violations: Violation[]): string {
-    const lines = [`Offline policy check of stack '${stack}': ${resources} resources evaluated.`];
+export function formatReport(stack: string, resources: Checked[], violations: Violation[], policies: OfflineResult["policies"],
+    overrides: Record<string, string> = {}, fromOverrides: Set<Violation> = new Set()): string {
+    const components = resources.filter((r) => r.custom === false).length;
+    const lines = [`Offline policy check of stack '${stack}': ${resources.length - components} resources in ${components} components.`,
+        `Policies run: ${policies.map((p) => `${p.name} (${p.level})`).join(", ")}.`];
+    const flags = Object.entries(overrides).map(([k, v]) => `--config ${k}=${v}`);
+    if (flags.length > 0) lines.push(`Config overridden on the command line: ${flags.join(" ")}.`);
     for (const v of violations) {
         const where = v.resource ? `${v.resource.name} (${v.resource.type})` : "stack";
         lines.push(`  [${v.enforcementLevel}] ${v.policy}: ${where}`, `      ${v.message}`);
+        // The policy's fix speaks of the program; this violation comes from a flag of this command.
+        if (fromOverrides.has(v)) {
+            const set = Object.entries(overrides).map(([k, val]) => `pulumi config set ${k} ${val} -s ${stack}`).join(" && ");
+            lines.push(`      Caused by ${flags.join(" ")}: the stack as committed passes this policy. Fix: drop the flag; ` +
+                `the same change made for real (\`${set}\`) would fail the same way.`);
+        }
     }
     const mandatory = violations.filter((v) => v.enforcementLevel === "mandatory").length;
     lines.push(violations.length === 0
@@ -45,12 +64,28 @@ export function formatReport(stack: string, resources: number, violations: Viola
     return lines.join("\n");
 }
 
-/** Evaluates `stack` with `evaluate` and runs the pack over what it declares. */
+const key = (v: Violation) => `${v.policy}|${v.resource?.urn ?? ""}|${v.message}`;
+
+/**
+ * Evaluates `stack` with `evaluate` and runs the pack over what it declares, awsx's VPC children
+ * included. With config overrides, the stack as committed is checked too, so a violation only the
+ * overrides cause is reported as theirs.
+ */
 export async function checkStack(options: OfflineOptions, evaluate: Evaluate = loadEvaluator()): Promise<OfflineResult> {
-    const resources = await evaluate(options.stack, { config: options.config });
+    const declared = async (config?: Record<string, string>) => withAwsxChildren(await evaluate(options.stack, { config }) as Checked[]) as Checked[];
+    const resources = await declared(options.config);
     const violations = await runPolicies(resources, { config: options.policyConfig });
+    const overrides = options.config ?? {};
+    const fromOverrides = new Set<Violation>();
+    if (Object.keys(overrides).length > 0) {
+        const committed = new Set((await runPolicies(await declared(), { config: options.policyConfig })).map(key));
+        for (const v of violations) if (!committed.has(key(v))) fromOverrides.add(v);
+    }
+    const policies = packPolicies.map((p) => ({ name: p.name, level: resolvePolicyConfig(p, options.policyConfig).level }));
     const mandatory = violations.filter((v) => v.enforcementLevel === "mandatory").length;
-    return { resources: resources.length, violations, mandatory, report: formatReport(options.stack, resources.length, violations) };
+    const components = resources.filter((r) => r.custom === false).length;
+    return { resources: resources.length - components, policies, violations, mandatory,
+        report: formatReport(options.stack, resources, violations, policies, overrides, fromOverrides) };
 }
 
 /** The offline evaluation lives with the environment stacks; loaded lazily so tests can inject their own. */

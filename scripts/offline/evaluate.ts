@@ -156,9 +156,28 @@ async function runInChild(request: Omit<ChildRequest, "outFile">): Promise<Evalu
 }
 
 /** Evaluates the real program (infra/) as `stack`, config from `Pulumi.<stack>.yaml` plus overrides. */
-export function evaluateStackFull(stack: string, opts: EvaluateOptions = {}): Promise<Evaluation> {
-    const config = { ...readStackConfig(stack), ...qualify(opts.config) };
-    return runChild({ project: PROJECT, stack, config, secretKeys: [], module: path.join(ROOT, "infra", "index.ts"), stackOutputs: opts.stackOutputs }, opts);
+export async function evaluateStackFull(stack: string, opts: EvaluateOptions = {}): Promise<Evaluation> {
+    const overrides = qualify(opts.config);
+    const config = { ...readStackConfig(stack), ...overrides };
+    try {
+        return await runChild({ project: PROJECT, stack, config, secretKeys: [], module: path.join(ROOT, "infra", "index.ts"), stackOutputs: opts.stackOutputs }, opts);
+    } catch (e) {
+        throw new Error(overrideFix((e as Error).message, stack, overrides));
+    }
+}
+
+/**
+ * The program's config errors name the stack-file fix (`pulumi config rm <key>`, `pulumi config
+ * set <key> ...`). When the offending value came from a `--config` flag of this command rather
+ * than from Pulumi.<stack>.yaml, the fix is to change the flag.
+ */
+export function overrideFix(message: string, stack: string, overrides: Record<string, string>): string {
+    return message.replace(/Fix: pulumi config (?:rm|set) (\S+)[^(]*/, (fix, key: string) => {
+        if (!(key in overrides)) return fix;
+        const inFile = key in readStackConfig(stack);
+        return `Fix: change or drop \`--config ${key}=${overrides[key]}\` on this command` +
+            (inFile ? ` (Pulumi.${stack}.yaml sets ${key} too; the flag overrides it) ` : ` (Pulumi.${stack}.yaml does not set ${key}) `);
+    });
 }
 
 /**

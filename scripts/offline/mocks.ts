@@ -6,6 +6,15 @@ import type { MockCallArgs, MockCallResult, MockResourceArgs, MockResourceResult
 
 export const MOCK_ACCOUNT = "123456789012";
 
+/**
+ * Values only the mocks make up (ids, the account, the AMI, digests, generated suffixes): the
+ * offline plan marks them so nobody mistakes them for what AWS will answer.
+ */
+export const MOCK_VALUE = new RegExp([
+    MOCK_ACCOUNT, "\\b[\\w-]+-id\\b", "\\bsubnet-(?:public|private)-\\d+\\b", "\\bvpc-[\\w-]+\\b", "\\bami-0123456789abcdef0\\b",
+    "0123456789abcdef", "abcdefghijkl", "-1234567890(?=\\.)", "sha256:(?:ab)+", "AbCdEf", "-version-1\\b", "Z0123456789MOCK", "\\bigw-1\\b", "\\b(?:eipalloc|nat|rtb|rtbassoc|r)-[\\w-]+\\b",
+].join("|"));
+
 /** Outputs of the delivery stack as an environment stack's StackReference sees them. */
 export function deliveryOutputs(region: string): Record<string, unknown> {
     const registry = `${MOCK_ACCOUNT}.dkr.ecr.${region}.amazonaws.com`;

@@ -7,6 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { CAVEAT, checkStack, Evaluate, parseArgs } from "../../scripts/policy-offline";
 import { DeclaredResource } from "../../policy/run";
+import { overrideFix } from "../../scripts/offline/evaluate";
 
 const tags = { ManagedBy: "Pulumi", Project: "todobackend", Stack: "dev" };
 const urn = (type: string, name: string) => `urn:pulumi:dev::todobackend::${type}::${name}`;
@@ -20,10 +21,37 @@ describe("offline policy check", () => {
         const result = await checkStack({ stack: "dev" }, async () => [database(false)]);
         assert.equal(result.mandatory, 0);
         assert.deepEqual(result.violations.map((v) => v.policy), ["rds-deletion-protection-advisory"]);
-        assert.match(result.report, /1 resources evaluated/);
+        assert.match(result.report, /: 1 resources in 0 components\./);
         assert.match(result.report, /0 mandatory and 1 advisory/);
         assert.ok(result.report.endsWith(CAVEAT));
         assert.match(CAVEAT, /inputs the program declares.*not values only AWS knows/);
+    });
+
+    it("names every policy it ran with the enforcement level it ran at", async () => {
+        const result = await checkStack({ stack: "dev", policyConfig: { "rds-private-and-encrypted": "advisory" } }, async () => [database(false)]);
+        assert.ok(result.policies.length >= 12, `${result.policies.length} policies`);
+        assert.deepEqual(result.policies.find((p) => p.name === "rds-private-and-encrypted"), { name: "rds-private-and-encrypted", level: "advisory" });
+        assert.deepEqual(result.policies.find((p) => p.name === "no-admin-iam"), { name: "no-admin-iam", level: "mandatory" });
+        const line = result.report.split("\n").find((l) => l.startsWith("Policies run: "));
+        assert.ok(line?.includes("rds-private-and-encrypted (advisory)") && line.includes("no-admin-iam (mandatory)"), line);
+    });
+
+    it("blames a --config flag, not the program, for a violation only the flag causes, and says how to drop it", async () => {
+        const evaluate: Evaluate = async (_stack, opts) => [database(opts?.config?.["todobackend:dbPublic"] === "true")];
+        const result = await checkStack({ stack: "dev", config: { "todobackend:dbPublic": "true" } }, evaluate);
+        assert.equal(result.mandatory, 1);
+        assert.match(result.report, /Config overridden on the command line: --config todobackend:dbPublic=true\./);
+        assert.match(result.report, /Caused by --config todobackend:dbPublic=true: the stack as committed passes this policy\. Fix: drop the flag; .*`pulumi config set todobackend:dbPublic true -s dev`/);
+        // The advisory the committed stack has too is not blamed on the flag.
+        assert.equal(result.report.match(/Caused by/g)?.length, 1);
+    });
+
+    it("turns a config error's stack-file fix into the flag's when the value came from --config", () => {
+        const message = "todobackend:dbPubliclyAccessible is not a key of an environment stack. Fix: pulumi config rm todobackend:dbPubliclyAccessible -s prod (known keys: a, b)";
+        assert.equal(overrideFix(message, "prod", { "todobackend:dbPubliclyAccessible": "true" }),
+            "todobackend:dbPubliclyAccessible is not a key of an environment stack. Fix: change or drop `--config todobackend:dbPubliclyAccessible=true` on this command " +
+            "(Pulumi.prod.yaml does not set todobackend:dbPubliclyAccessible) (known keys: a, b)");
+        assert.equal(overrideFix(message, "prod", {}), message, "a key from the stack file keeps the stack-file fix");
     });
 
     it("fails on a public database with the policy, the resource and the fix", async () => {
@@ -34,13 +62,14 @@ describe("offline policy check", () => {
     });
 
     it("passes stack config overrides to the evaluation and policy config to the policies", async () => {
-        let seen: Record<string, string> | undefined;
+        const seen: Array<Record<string, string> | undefined> = [];
         const evaluate: Evaluate = async (_stack, opts) => {
-            seen = opts?.config;
+            seen.push(opts?.config);
             return [database(true)];
         };
         const result = await checkStack({ stack: "dev", config: { "todobackend:dbPublic": "true" }, policyConfig: { "rds-private-and-encrypted": "advisory" } }, evaluate);
-        assert.deepEqual(seen, { "todobackend:dbPublic": "true" });
+        // With the overrides, then as committed (to tell which violations the overrides cause).
+        assert.deepEqual(seen, [{ "todobackend:dbPublic": "true" }, undefined]);
         assert.equal(result.mandatory, 0);
     });
 

