@@ -54,7 +54,7 @@ export const needsRepair = (stack: string, op: string, findings: readonly object
     new AppError(
         "NEEDS_REPAIR",
         409,
-        `Stack "${stack}" needs repair before it can run a ${op}: a run that did not finish left its state inconsistent (pending operations or a lock nobody may clear). See GET ${repairPath(stack)}, then repair it with POST ${repairPath(stack)} (role admin).`,
+        `Stack "${stack}" needs repair before it can run ${withArticle(op)}: a run that did not finish left its state inconsistent (pending operations or a lock nobody may clear). See GET ${repairPath(stack)}, then repair it with POST ${repairPath(stack)} (role admin).`,
         { stack, repair: repairPath(stack), findings },
     );
 export const shuttingDown = () =>
@@ -100,9 +100,61 @@ export function fromAutomationError(err: unknown, ctx: { stack: string; op: stri
             if (/mandatory polic(y|ies)|policy violation|violates? .*policy/i.test(message)) {
                 return engineError.policyViolation(ctx.stack, ctx.op);
             }
-            if (/cancel+ed|canceled|interrupt/i.test(message)) return engineError.cancelled();
+            // Only a cancel makes a job cancelled, and the job service knows when there was one:
+            // an engine message that merely mentions "canceled" is a failure like any other.
             return engineError.operationFailed(ctx.stack, ctx.op);
         default:
             return engineError.operationFailed(ctx.stack, ctx.op);
     }
+}
+
+/** "a preview", "an update": the article for an operation's name in messages. */
+export function withArticle(op: string): string {
+    return `${/^[aeiou]/i.test(op) ? "an" : "a"} ${op}`;
+}
+
+/** Drops ANSI colour codes and folds whitespace: engine text as one readable line. */
+function plain(text: string): string {
+    // eslint-disable-next-line no-control-regex
+    return text.replace(/\u001b\[[0-9;]*m/g, "").replace(/\s+/g, " ").trim();
+}
+
+/** The CLI's own text of a failed command, split as the Automation API's CommandError joins it. */
+export function commandParts(message: string): { code?: number; stdout: string; stderr: string } | undefined {
+    const m = /^code: (-?\d+)\n stdout: /.exec(message);
+    if (!m) return undefined;
+    const stderrAt = message.lastIndexOf("\n stderr: ");
+    const errAt = message.lastIndexOf("\n err?: ");
+    if (stderrAt < 0) return undefined;
+    return { code: Number(m[1]), stdout: message.slice(m[0].length, stderrAt), stderr: message.slice(stderrAt + 10, errAt > stderrAt ? errAt : undefined) };
+}
+
+/**
+ * Why an operation failed, in words a person can act on: the engine's first error diagnostic
+ * (or the CLI's first `error:` line when it failed before the engine ran), and for the causes
+ * we know, their remedy and a code of their own. The caller redacts the result.
+ */
+export function describeFailure(ctx: { stack: string; op: string }, diagnostic: string | undefined, cliMessage: string): AppError {
+    const stderr = commandParts(cliMessage)?.stderr ?? cliMessage;
+    const cliError = /(?:^|\n)error: ([^\n]+)/.exec(stderr)?.[1];
+    const cause = plain(diagnostic ?? cliError ?? "").slice(0, 1000);
+    const text = `${diagnostic ?? ""}\n${cliMessage}`;
+    const base = `The ${ctx.op} of stack "${ctx.stack}" failed`;
+    const plugin = /no resource plugin '?(?:pulumi-resource-)?([a-z0-9-]+?)(?:-v?(\d+\.\d+\.\d+))?'? found(?:[^\n]*?at version v?(\d+\.\d+\.\d+))?/i.exec(text);
+    if (plugin) {
+        const version = plugin[2] ?? plugin[3];
+        const install = `pulumi plugin install resource ${plugin[1]}${version ? ` v${version}` : ""}`;
+        return new AppError("MISSING_PLUGIN", 500, `${base}: the ${plugin[1]} resource plugin${version ? ` v${version}` : ""} is not installed. Fix: ${install} (on a machine without the internet, install it from a file with --file).`,
+            { stack: ctx.stack, op: ctx.op, plugin: plugin[1], ...(version ? { version } : {}), install });
+    }
+    const reference = /unknown stack "?([^"\s]+)"?/i.exec(text);
+    if (reference && /stack ?reference|StackReference/i.test(text)) {
+        return new AppError("MISSING_STACK_REFERENCE", 500, `${base}: it reads the outputs of stack "${reference[1]}", which does not exist in this backend. Fix: create and update "${reference[1]}" first (for this repository's environments: the delivery stack, docs/delivery.md), or point the stack's config at the right one.`,
+            { stack: ctx.stack, op: ctx.op, referencedStack: reference[1] });
+    }
+    if (/incorrect passphrase/i.test(text)) {
+        return new AppError("INCORRECT_PASSPHRASE", 500, `${base}: the passphrase does not decrypt this stack's secrets. Fix: check that the service runs with the passphrase the stack was created with (PULUMI_CONFIG_PASSPHRASE or the data dir's passphrase file), and that Pulumi.${ctx.stack}.yaml's encryptionsalt is the one that passphrase salted.`,
+            { stack: ctx.stack, op: ctx.op });
+    }
+    return new AppError("OPERATION_FAILED", 500, cause ? `${base}: ${cause}` : `${base}; the job's log and events have the engine's diagnostics.`, { stack: ctx.stack, op: ctx.op });
 }

@@ -1,7 +1,7 @@
 import type { ApprovalService } from "../approvals/service";
 import type { EnvironmentPolicy } from "../approvals/policy";
 import { checkFreeze, checkRole } from "../approvals/rules";
-import { AppError, forbidden, needsRepair } from "../errors";
+import { AppError, forbidden, needsRepair, withArticle } from "../errors";
 import type { GuardVerdict, JobGuard, RepairStatus } from "../jobs/service";
 import type { Job } from "../jobs/types";
 import type { Principal, Role } from "../security/roles";
@@ -82,7 +82,7 @@ export class AdmissionGuard implements JobGuard {
 export function checkGitHubTrigger(policy: EnvironmentPolicy, job: Pick<Job, "op" | "options" | "stack">): void {
     const allowed = (job.op === "preview" && job.options.source !== undefined && policy.github.previewOnPullRequest) || (job.op === "update" && policy.github.updateOnPush);
     if (allowed) return;
-    throw forbidden(`The policy of "${job.stack}" (${policy.source}) does not let GitHub deliveries start a ${job.op}${job.op === "preview" ? " (github.previewOnPullRequest)" : job.op === "update" ? " (github.updateOnPush)" : ""}.`, {
+    throw forbidden(`The policy of "${job.stack}" (${policy.source}) does not let GitHub deliveries start ${withArticle(job.op)}${job.op === "preview" ? " (github.previewOnPullRequest)" : job.op === "update" ? " (github.updateOnPush)" : ""}.`, {
         stack: job.stack,
         op: job.op,
     });

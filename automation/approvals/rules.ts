@@ -1,4 +1,4 @@
-import { AppError, conflict, forbidden, invalidInput } from "../errors";
+import { AppError, conflict, forbidden, invalidInput, withArticle } from "../errors";
 import type { Job, Op, ResourceStep } from "../jobs/types";
 import { Principal, Role, hasRole } from "../security/roles";
 import type { EnvironmentPolicy, FreezeWindow } from "./policy";
@@ -88,7 +88,7 @@ const expired = (at: string, ttlMinutes: number, now: Date) => now.getTime() - D
 /** Why `preview` cannot be acted on at all, or undefined: not a preview, failed, superseded, too old. */
 function previewProblem(ctx: Omit<ApprovalContext, "approvals" | "operation">): AppError | undefined {
     const { preview, policy, now } = ctx;
-    if (preview.op !== "preview") return invalidInput(`Job "${preview.id}" is a ${preview.op}, not a preview; approvals bind to previews.`, { jobId: preview.id });
+    if (preview.op !== "preview") return invalidInput(`Job "${preview.id}" is ${withArticle(preview.op)}, not a preview; approvals bind to previews.`, { jobId: preview.id });
     if (preview.stack !== policy.stack) return invalidInput(`Preview "${preview.id}" is of stack "${preview.stack}", not "${policy.stack}".`, { jobId: preview.id });
     if (preview.options.source) {
         const { pullRequest, sha } = preview.options.source;
@@ -129,13 +129,13 @@ export function checkCanApprove(ctx: ApprovalContext, principal: Pick<Principal,
         });
     }
     if (!hasRole(principal.role, rule.approverRole)) {
-        throw forbidden(`Approving a ${ctx.operation} of "${ctx.policy.stack}" needs role ${rule.approverRole}; ${principal.name} has ${principal.role}.`, {
+        throw forbidden(`Approving ${withArticle(ctx.operation)} of "${ctx.policy.stack}" needs role ${rule.approverRole}; ${principal.name} has ${principal.role}.`, {
             required: rule.approverRole,
             held: principal.role,
         });
     }
     if (rule.approvers.length > 0 && !rule.approvers.includes(principal.name)) {
-        throw forbidden(`Only ${rule.approvers.join(", ")} may approve a ${ctx.operation} of "${ctx.policy.stack}" (policy ${ctx.policy.source}).`, {
+        throw forbidden(`Only ${rule.approvers.join(", ")} may approve ${withArticle(ctx.operation)} of "${ctx.policy.stack}" (policy ${ctx.policy.source}).`, {
             approvers: rule.approvers,
         });
     }
@@ -189,7 +189,7 @@ export function checkApplyAllowed(ctx: Omit<ApprovalContext, "preview"> & { prev
     const required = needsApproval(ctx.policy, ctx.operation);
     if (ctx.previewId === undefined) {
         if (required === 0) return;
-        throw new AppError("APPROVAL_REQUIRED", 422, `A ${ctx.operation} of "${ctx.policy.stack}" needs ${required} approval(s) of a preview (policy ${ctx.policy.source}); send previewId of an approved preview.`, {
+        throw new AppError("APPROVAL_REQUIRED", 422, `${capitalized(withArticle(ctx.operation))} of "${ctx.policy.stack}" needs ${required} approval(s) of a preview (policy ${ctx.policy.source}); send previewId of an approved preview.`, {
             stack: ctx.policy.stack,
             required,
         });
@@ -241,6 +241,10 @@ export function destroyGuard(): (event: Record<string, unknown>) => string | und
     return (event) => {
         const m = (event.resourcePreEvent as { metadata?: { op?: string; urn?: string } } | undefined)?.metadata;
         if (!m?.op || !m.urn || HARMLESS_OPS.has(m.op) || m.op === "delete") return undefined;
-        return `A destroy started a ${m.op} of ${m.urn}.`;
+        return `A destroy started ${withArticle(m.op)} of ${m.urn}.`;
     };
+}
+
+function capitalized(text: string): string {
+    return text.charAt(0).toUpperCase() + text.slice(1);
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { withArticle } from "../errors";
 import { JOB_STATES, OPS } from "../jobs/types";
 import { STACK_NAME_PATTERN } from "../pulumi/stacks";
 import { ApprovalBody } from "./approvals";
@@ -30,7 +31,7 @@ const common = {
 function startOp(op: string, role: string, body: z.ZodType, extra = "") {
     return {
         post: {
-            summary: `Queue a ${op}${extra}`,
+            summary: `Queue ${withArticle(op)}${extra}`,
             description: `Role: ${role}. Answers 202 with the job and its Location; the job runs when its stack is free.`,
             tags: ["jobs"],
             parameters: [stackParam],

@@ -9,6 +9,8 @@ import {
     AppError,
     engineError,
     fromAutomationError,
+    commandParts,
+    describeFailure,
     invalidInput,
     isAppError,
     jobFinished,
@@ -119,6 +121,8 @@ interface Active {
     /** Why the job is being stopped, which decides its final state. */
     stopping?: { state: "cancelled" | "interrupted" | "stopped-by-guard"; reason?: string };
     killTimer?: NodeJS.Timeout;
+    /** The engine's first error diagnostic: what the job's error says when it fails. */
+    firstError?: string;
 }
 
 export interface StackStatus {
@@ -146,6 +150,8 @@ export class JobService extends JobReader {
     private readonly active = new Map<string, Active>();
     /** Stacks a job of this process has run on; their workers skip `stack select`. */
     private readonly knownStacks = new Set<string>();
+    /** Running jobs someone cancelled and that have not stopped yet, with who cancelled: shown as `cancelling`. */
+    private readonly cancelling = new Map<string, string>();
     /** Jobs cancelled between leaving the queue and starting their worker, with who cancelled. */
     private readonly cancelledBeforeStart = new Map<string, string>();
     private readonly lifecycle = new EventEmitter();
@@ -298,12 +304,38 @@ export class JobService extends JobReader {
         if (this.queue.remove(id)) {
             return this.settle(id, "cancelled", { error: { code: "CANCELLED", message: `Cancelled by ${by} while queued.` } });
         }
+        // A second cancel of a job already stopping changes nothing and says so.
+        if (this.cancelling.has(id)) return this.getJob(id);
         const active = this.active.get(id);
         if (active) this.stop(id, active, { state: "cancelled", reason: `Cancelled by ${by}.` });
         // Taken off the queue but not yet running (its start guard is still deciding).
         else this.cancelledBeforeStart.set(id, by);
+        this.cancelling.set(id, by);
         this.appendEvent(id, "cancelRequested", { by });
+        this.appendEvent(id, "state", { state: "cancelling", by });
         return this.getJob(id);
+    }
+
+    override getJob(id: string): Job {
+        return this.view(super.getJob(id));
+    }
+
+    override findJob(id: string): Job | undefined {
+        const job = super.findJob(id);
+        return job && this.view(job);
+    }
+
+    override listJobs(filter: Parameters<JobReader["listJobs"]>[0]): Job[] {
+        // `cancelling` is never stored: those are running jobs, as shown.
+        if (filter.state === "cancelling") return super.listJobs({ ...filter, state: "running" }).map((j) => this.view(j)).filter((j) => j.state === "cancelling");
+        const jobs = super.listJobs(filter).map((j) => this.view(j));
+        return filter.state === "running" ? jobs.filter((j) => j.state === "running") : jobs;
+    }
+
+    /** A job as clients see it: a running job someone cancelled is `cancelling` until it stops. */
+    private view(job: Job): Job {
+        const by = this.cancelling.get(job.id);
+        return by !== undefined && (job.state === "running" || job.state === "queued") ? { ...job, state: "cancelling", cancelRequestedBy: by } : job;
     }
 
     private stop(id: string, active: Active, why: NonNullable<Active["stopping"]>): void {
@@ -396,6 +428,7 @@ export class JobService extends JobReader {
     }
 
     private settle(id: string, state: JobState, result: { summary?: JobSummary; error?: { code: string; message: string } }): Job {
+        this.cancelling.delete(id);
         this.appendEvent(id, "state", { state, ...(result.error ? { error: result.error } : {}) });
         const job = this.deps.store.finish(id, state, this.redactors.of(id).redactDeep(result));
         this.redactors.forget(id);
@@ -468,6 +501,11 @@ export class JobService extends JobReader {
                         // The language host's debug chatter is not a change anyone watches.
                         if ((raw.diagnosticEvent as { severity?: string } | undefined)?.severity === "debug") return;
                         const event = compactEvent(raw);
+                        const diagnostic = raw.diagnosticEvent as { severity?: string; message?: string } | undefined;
+                        if (diagnostic?.severity === "error" && diagnostic.message?.trim()) {
+                            const current = this.active.get(job.id);
+                            if (current && current.firstError === undefined) current.firstError = diagnostic.message;
+                        }
                         this.appendEvent(job.id, eventType(event), event);
                         foldEvent(summary, event);
                         const since = Date.now() - lastSummaryWrite;
@@ -547,7 +585,15 @@ export class JobService extends JobReader {
         // redactor knows: it goes to the job log, the service log gets its kind only.
         if (outcome.kind === "failed") log.warn({ name: outcome.name }, "job failed; the engine's message is in the job log");
         if (outcome.kind === "crashed") log.warn({ code: outcome.code, signal: outcome.signal }, "worker ended without a result");
-        if (outcome.kind === "failed") this.appendLog(job.id, `error: ${outcome.name}: ${outcome.message}`);
+        // The CLI's stdout is in the log already, line by line; add only what it wrote to stderr.
+        if (outcome.kind === "failed") {
+            const parts = commandParts(outcome.message);
+            this.appendLog(job.id, parts ? `error: ${outcome.name}` : `error: ${outcome.name}: ${outcome.message}`);
+            // Its stderr repeats what the CLI printed (the command runner quotes its output): keep the rest.
+            const printed = new Set(this.deps.store.logPage(job.id, 0, 20_000).lines.map((l) => l.text));
+            const redactor = this.redactors.of(job.id);
+            for (const line of parts?.stderr.split("\n") ?? []) if (line.trim() && !printed.has(redactor.redact(line))) this.appendLog(job.id, line);
+        }
         if (stopping) {
             if (outcome.kind === "succeeded" && stopping.state !== "stopped-by-guard") {
                 // The engine finished before the stop landed: the work is done, so say so.
@@ -564,7 +610,12 @@ export class JobService extends JobReader {
         let error: AppError;
         if (summary.policyViolations.some((v) => v.enforcementLevel === "mandatory")) error = engineError.policyViolation(job.stack, job.op);
         else if (outcome.kind === "crashed") error = engineError.workerCrashed(outcome.signal ? `signal ${outcome.signal}` : `exit code ${outcome.code}`);
-        else error = fromAutomationError({ name: outcome.kind === "failed" ? outcome.name : "Error", message: outcome.kind === "failed" ? outcome.message : "" }, job);
-        this.settle(job.id, "failed", { summary, error: { code: error.code, message: error.message } });
+        else {
+            error = fromAutomationError({ name: outcome.kind === "failed" ? outcome.name : "Error", message: outcome.kind === "failed" ? outcome.message : "" }, job);
+            // A plain failure says why, in the engine's words, with the remedy when the cause is known.
+            if (error.code === "OPERATION_FAILED") error = describeFailure(job, active.firstError, outcome.kind === "failed" ? outcome.message : "");
+        }
+        const message = this.redactors.of(job.id).redact(error.message);
+        this.settle(job.id, "failed", { summary, error: { code: error.code, message } });
     }
 }

@@ -1,7 +1,11 @@
 export const OPS = ["preview", "update", "refresh", "destroy"] as const;
 export type Op = (typeof OPS)[number];
 
-export const JOB_STATES = ["queued", "running", "succeeded", "failed", "cancelled", "interrupted", "stopped-by-guard", "superseded"] as const;
+/**
+ * `cancelling`: a running job someone cancelled, until its worker stops (the engine finishing
+ * its in-flight steps, or the kill after the grace period). Never stored: the job service shows it.
+ */
+export const JOB_STATES = ["queued", "running", "cancelling", "succeeded", "failed", "cancelled", "interrupted", "stopped-by-guard", "superseded"] as const;
 export type JobState = (typeof JOB_STATES)[number];
 export const FINAL_STATES: readonly JobState[] = ["succeeded", "failed", "cancelled", "interrupted", "stopped-by-guard", "superseded"];
 export const isFinal = (s: JobState) => FINAL_STATES.includes(s);
@@ -76,6 +80,8 @@ export interface Job {
     createdAt: string;
     startedAt?: string;
     finishedAt?: string;
+    /** Who asked to cancel it, while it is `cancelling`. */
+    cancelRequestedBy?: string;
     options: JobOptions;
     summary?: JobSummary;
     error?: { code: string; message: string };

@@ -199,6 +199,7 @@ const STATE_LABELS = {
     idle: "Idle",
     queued: "Queued",
     running: "Running",
+    cancelling: "Cancelling…",
     succeeded: "Succeeded",
     failed: "Failed",
     cancelled: "Cancelled",
@@ -223,7 +224,7 @@ export function stateLabel(state) {
     const text = STATE_LABELS[state] ?? (typeof state === "string" && state ? state : "Unknown");
     let tone = "neutral";
     if (state === "succeeded" || state === "idle") tone = "ok";
-    else if (state === "running" || state === "queued") tone = "busy";
+    else if (state === "running" || state === "queued" || state === "cancelling") tone = "busy";
     else if (state === "failed" || state === "interrupted" || state === "stopped-by-guard" || state === "needs-repair") tone = "bad";
     return { text, tone };
 }

@@ -122,13 +122,14 @@ describe("automation service over HTTP with the real Pulumi CLI", function () {
             assert.equal(fs.existsSync(out("dev", "item-1.txt")), false);
         });
 
-        it("fails an update whose resource fails with OPERATION_FAILED, keeping the engine's message in the log only", async () => {
+        it("fails an update whose resource fails with OPERATION_FAILED, saying why in the engine's words", async () => {
+            // (That the job's secrets are redacted from this message is attacked in security/redaction.test.ts.)
             h.configure("broken", { failOn: "create", count: 1 });
             const job = await h.waitFor((await start("broken", "updates")).id);
             assert.equal(job.state, "failed");
             assert.equal(job.error?.code, "OPERATION_FAILED");
             const api = await h.call("GET", `/v1/jobs/${job.id}`, { token: h.tokens.viewer });
-            assert.doesNotMatch(JSON.stringify(api.body), /stand-in cloud refused/);
+            assert.match(api.body.error.message, /^The update of stack "broken" failed: .*stand-in cloud refused to create item-0\.txt holding "v1"/);
             const log = await h.call("GET", `/v1/jobs/${job.id}/log?limit=1000`, { token: h.tokens.viewer });
             assert.match(log.body.lines.map((l: { text: string }) => l.text).join("\n"), /stand-in cloud refused to create item-0\.txt/);
         });
@@ -157,8 +158,18 @@ describe("automation service over HTTP with the real Pulumi CLI", function () {
             await h.waitFor(job.id, () => itemStarted(job.id, "item-0"));
             const r = await h.call("POST", `/v1/jobs/${job.id}/cancel`, { token: h.tokens.operator });
             assert.equal(r.status, 202);
+            // Until the engine has stopped, the job says it is being cancelled, and by whom.
+            assert.equal(r.body.state, "cancelling");
+            const meanwhile = await h.call("GET", `/v1/jobs/${job.id}`, { token: h.tokens.viewer });
+            assert.deepEqual([meanwhile.body.state, meanwhile.body.cancelRequestedBy], ["cancelling", r.body.cancelRequestedBy]);
+            assert.ok(r.body.cancelRequestedBy, "names who cancelled");
+            const listed = await h.call("GET", `/v1/jobs?state=cancelling`, { token: h.tokens.viewer });
+            assert.deepEqual(listed.body.jobs.map((j: { id: string }) => j.id), [job.id]);
+            const again = await h.call("POST", `/v1/jobs/${job.id}/cancel`, { token: h.tokens.operator });
+            assert.deepEqual([again.status, again.body.state], [202, "cancelling"]);
             const done = await h.waitFor(job.id);
             assert.equal(done.state, "cancelled");
+            assert.equal((await h.call("GET", `/v1/jobs/${job.id}`, { token: h.tokens.viewer })).body.state, "cancelled");
             assert.equal(hasEvent(job.id, "forceKill"), false, "the engine stopped within the grace period");
             const locks = path.join(h.dataDir, "state", ".pulumi", "locks", "organization", "fixture", "slow");
             assert.deepEqual(fs.existsSync(locks) ? fs.readdirSync(locks) : [], [], "a graceful stop releases the stack's lock");

@@ -1,0 +1,83 @@
+// What a failed job says, with the real Pulumi CLI on the fixture project: the engine's own first
+// error (never "cancelled" unless someone cancelled), the remedy for the causes we know, and the
+// CLI's output stored once in the log.
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { Job } from "../../automation/jobs/types";
+import { Harness, startHarness } from "./harness";
+
+describe("failed jobs with the real Pulumi CLI", function () {
+    this.timeout(180_000);
+    let h: Harness;
+    const run = async (stack: string, op = "updates"): Promise<Job> => {
+        const r = await h.call("POST", `/v1/stacks/${stack}/${op}`, { token: h.tokens.admin, body: {} });
+        assert.equal(r.status, 202, JSON.stringify(r.body));
+        await h.waitFor(r.body.id);
+        return (await h.call("GET", `/v1/jobs/${r.body.id}`, { token: h.tokens.viewer })).body as Job;
+    };
+    const log = async (id: string) => {
+        const r = await h.call("GET", `/v1/jobs/${id}/log?limit=1000`, { token: h.tokens.viewer });
+        return (r.body.lines as Array<{ text: string }>).map((l) => l.text);
+    };
+
+    before(async function () {
+        this.timeout(60_000);
+        h = await startHarness({});
+    });
+    after(async () => h?.stop());
+
+    it("calls a failure whose message mentions cancelling a failure, with the engine's first error as its message", async () => {
+        h.configure("cancelfail", { count: 1, prefix: "cancelled-item", failOn: "create" });
+        const job = await run("cancelfail");
+        assert.equal(job.state, "failed");
+        assert.equal(job.error?.code, "OPERATION_FAILED");
+        assert.match(job.error!.message, /^The update of stack "cancelfail" failed: .*stand-in cloud refused to create cancelled-item-0\.txt/);
+    });
+
+    it("keeps the CLI's output once in the job's log", async () => {
+        h.configure("once", { count: 1, failOn: "create" });
+        const job = await run("once");
+        const lines = await log(job.id);
+        const refusals = lines.filter((l) => l.includes("stand-in cloud refused to create item-0.txt"));
+        // The engine's diagnostic as the CLI printed it, and once more in its error summary: the CLI's own lines, not copies.
+        const counted = new Map<string, number>();
+        for (const l of refusals) counted.set(l, (counted.get(l) ?? 0) + 1);
+        assert.ok(refusals.length >= 1, lines.join("\n"));
+        assert.deepEqual([...counted.values()].filter((n) => n > 1), [], `a line stored twice: ${JSON.stringify([...counted])}`);
+        assert.ok(lines.includes("error: CommandError"), "says the command failed");
+        assert.ok(lines.some((l) => /^Command failed with exit code 1: .*pulumi up/.test(l)), "keeps the CLI's own stderr");
+        assert.ok(!lines.some((l) => l.startsWith("error: CommandError: code:")), "not the whole CLI output again");
+    });
+
+    it("names the plugin to install when a resource plugin is missing", async () => {
+        h.configure("plugin", { count: 1, needsPlugin: "aws@7.48.0" });
+        const job = await run("plugin", "previews");
+        assert.equal(job.state, "failed");
+        assert.equal(job.error?.code, "MISSING_PLUGIN");
+        assert.match(job.error!.message, /the aws resource plugin v7\.48\.0 is not installed\. Fix: pulumi plugin install resource aws v7\.48\.0/);
+    });
+
+    it("names the stack to create first when a referenced stack does not exist", async () => {
+        h.configure("downstream", { count: 1, readsStack: "organization/fixture/upstream" });
+        const job = await run("downstream", "previews");
+        assert.equal(job.state, "failed");
+        assert.equal(job.error?.code, "MISSING_STACK_REFERENCE");
+        assert.match(job.error!.message, /reads the outputs of stack "organization\/fixture\/upstream", which does not exist in this backend\. Fix: create and update "organization\/fixture\/upstream" first/);
+    });
+
+    it("says what to check when the passphrase does not open the stack's secrets", async () => {
+        h.configure("salted", { count: 1 });
+        assert.equal((await run("salted")).state, "succeeded");
+        const file = path.join(h.projectDir, "Pulumi.salted.yaml");
+        const text = fs.readFileSync(file, "utf8");
+        const salt = /encryptionsalt: (v1:[^:]+:v1:[^:]+:)(\S+)/.exec(text);
+        assert.ok(salt, `the stack file has a salt:\n${text}`);
+        // A salt made with another passphrase: its check value no longer decrypts.
+        fs.writeFileSync(file, text.replace(salt[0], `encryptionsalt: ${salt[1]}${Buffer.from("made with another passphrase").toString("base64")}`));
+        const job = await run("salted", "previews");
+        assert.equal(job.state, "failed");
+        assert.equal(job.error?.code, "INCORRECT_PASSPHRASE");
+        assert.match(job.error!.message, /the passphrase does not decrypt this stack's secrets\. Fix: check that the service runs with the passphrase the stack was created with/);
+    });
+});
