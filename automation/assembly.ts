@@ -117,7 +117,7 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
     });
     const policyOf = (stack: string) => policies.get(stack);
     const roleOf = (name: string) => tokens.roleOf(name);
-    const engine: EngineContext = { projectDir: config.projectDir, pulumiBin: config.pulumiBin, env: workerEnv };
+    const engine: EngineContext = { projectDir: config.projectDir, pulumiBin: config.pulumiBin, env: workerEnv, stackConfigDir: path.join(config.dataDir, "stack-config") };
     const approvals = new ApprovalService({
         store: new ApprovalStore(durable),
         jobs: new JobReader(jobStore),
@@ -173,6 +173,7 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
         workerEnv,
         credentials,
         plansDir: path.join(config.dataDir, "plans"),
+        stackConfigDir: path.join(config.dataDir, "stack-config"),
         plansByDefault: (stack) => {
             try {
                 return policyOf(stack).operations.update.approvals > 0;

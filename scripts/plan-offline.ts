@@ -9,7 +9,7 @@
 // `npm run policy:offline -- <stack> --resources <file>` reads.
 import { parseArgs } from "node:util";
 import { withAwsxChildren } from "./offline/awsxVpc";
-import { EvaluatedResource, Evaluation, evaluateStackFull } from "./offline/evaluate";
+import { EvaluatedResource, Evaluation, evaluateStackFull, overrideFix } from "./offline/evaluate";
 import { MOCK_VALUE } from "./offline/mocks";
 
 const PLAN_OPTIONS = { config: { type: "string", multiple: true }, json: { type: "boolean" } } as const;
@@ -145,7 +145,12 @@ async function main(): Promise<number> {
         console.error((e as Error).message);
         return 2;
     }
-    const evaluation = await evaluateStackFull(args.stack, { config: args.config });
+    let evaluation: Evaluation;
+    try {
+        evaluation = await evaluateStackFull(args.stack, { config: args.config });
+    } catch (e) {
+        throw new Error(overrideFix((e as Error).message, args.stack, args.config));
+    }
     console.log(args.json ? JSON.stringify(withAwsxChildren(evaluation.resources).map(maskSecrets), null, 2) : renderInventory(args.stack, evaluation));
     return 0;
 }

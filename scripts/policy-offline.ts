@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { DeclaredResource, PackConfig, resolvePolicyConfig, runPolicies, Violation } from "../policy/run";
 import { policies as packPolicies } from "../policy/policies";
 import { withAwsxChildren } from "./offline/awsxVpc";
+import { overrideFix } from "./offline/evaluate";
 
 export type Evaluate = (stack: string, opts?: { config?: Record<string, string> }) => Promise<DeclaredResource[]>;
 
@@ -141,9 +142,14 @@ async function main(): Promise<number> {
         return 2;
     }
     const file = options.resourcesFile;
-    const result = await checkStack(options, file
-        ? async () => JSON.parse(fs.readFileSync(path.resolve(file), "utf8")) as DeclaredResource[]
-        : loadEvaluator());
+    let result: OfflineResult;
+    try {
+        result = await checkStack(options, file
+            ? async () => JSON.parse(fs.readFileSync(path.resolve(file), "utf8")) as DeclaredResource[]
+            : loadEvaluator());
+    } catch (e) {
+        throw new Error(overrideFix((e as Error).message, options.stack, options.config));
+    }
     console.log(result.report);
     return result.mandatory > 0 ? 1 : 0;
 }

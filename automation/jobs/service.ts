@@ -99,6 +99,11 @@ export interface JobServiceDeps {
     /** Where previews in mode "plan" save their update plans. */
     plansDir: string;
     /**
+     * Where each stack's config copy lives (pulumi/stackConfig.ts): the CLI writes its secrets
+     * provider's state there, never into the project's tracked stack files. @default `<plansDir>/../stack-config`
+     */
+    stackConfigDir?: string;
+    /**
      * Stacks whose previews save an update plan unless the caller names a mode: those whose
      * updates need approval, so the approved update runs with `--plan` and the engine itself
      * refuses any step the reviewed preview did not contain. @default none
@@ -482,6 +487,11 @@ export class JobService extends JobReader {
             };
             const handle = this.deps.startWorker(
                 {
+                    stackConfig: {
+                        // A pull request's preview writes only into its worktree; it starts from the provider state the service keeps.
+                        dir: checkout ? path.join(checkout.root, ".stack-config") : this.stackConfigDir,
+                        keptFile: path.join(this.stackConfigDir, `Pulumi.${job.stack}.yaml`),
+                    },
                     jobId: job.id,
                     stack: job.stack,
                     op: job.op,
@@ -545,6 +555,10 @@ export class JobService extends JobReader {
     }
 
     /** A preview in mode "plan" saves its update plan; an update of such a preview applies it. */
+    private get stackConfigDir(): string {
+        return this.deps.stackConfigDir ?? path.join(this.deps.plansDir, "..", "stack-config");
+    }
+
     private planFileOf(job: Job): { planFile?: string } {
         if (job.op === "preview" && job.options.mode === "plan") return { planFile: path.join(this.deps.plansDir, `${job.id}.json`) };
         const saved = job.op === "update" && job.options.previewId ? path.join(this.deps.plansDir, `${job.options.previewId}.json`) : undefined;

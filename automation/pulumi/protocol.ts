@@ -18,6 +18,12 @@ export interface WorkerSpec {
      * preview runs with `--plan` on it, so the engine refuses anything the preview did not show.
      */
     planFile?: string;
+    /**
+     * Where the job's copy of the stack's config goes, and the copy earlier jobs left
+     * (pulumi/stackConfig.ts): the CLI runs on the copy, so nothing it writes lands in the
+     * project's tracked files. The parent writes the copy before the worker starts.
+     */
+    stackConfig: { dir: string; keptFile: string };
     /** Run the worker inside this bubblewrap sandbox (pull-request previews; see pulumi/sandbox.ts). */
     sandbox?: { bwrap: string; args: string[] };
 }

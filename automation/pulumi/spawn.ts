@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { ParentMessage, WorkerMessage, WorkerSpec } from "./protocol";
+import { prepareStackConfig } from "./stackConfig";
 
 export type { WorkerSpec } from "./protocol";
 
@@ -125,6 +126,12 @@ function forkWorker(env: NodeJS.ProcessEnv, pulumiBin: string, sandbox?: WorkerS
         run(spec, h) {
             handlers = h;
             early.splice(0).forEach((l) => h.onOutput(l));
+            // Here, not in the worker: a sandboxed worker cannot see the copy earlier jobs left.
+            try {
+                prepareStackConfig({ projectDir: spec.projectDir, stack: spec.stack, ...spec.stackConfig });
+            } catch (err) {
+                h.onOutput(`error: could not prepare the stack's config copy: ${(err as Error).message}`);
+            }
             post({ type: "start", spec });
             return {
                 pid: child.pid ?? -1,

@@ -1,7 +1,8 @@
 // Stack-state operations the safety layer needs (fingerprints, repair), run from the service
 // process. None of them runs the program: they read or write the backend through the CLI.
 import * as path from "node:path";
-import { LocalWorkspace, PulumiCommand, type Deployment, type Stack } from "@pulumi/pulumi/automation";
+import { LocalWorkspace, PulumiCommand, Stack as StackApi, type Deployment, type Stack } from "@pulumi/pulumi/automation";
+import { prepareStackConfig } from "./stackConfig";
 
 export interface EngineContext {
     projectDir: string;
@@ -9,17 +10,24 @@ export interface EngineContext {
     pulumiBin: string;
     /** Backend, passphrase and PATH, as given to workers. */
     env: NodeJS.ProcessEnv;
+    /** The stacks' config copies (pulumi/stackConfig.ts), where the CLI may write; never the project's files. */
+    stackConfigDir: string;
 }
 
 let command: { bin: string; cmd: Promise<PulumiCommand> } | undefined;
 
+/**
+ * The stack, opened in the directory of its config copy: these commands read and write the
+ * backend only, and whatever the CLI writes into the stack's config goes to the copy.
+ */
 async function openStack(ctx: EngineContext, stackName: string): Promise<Stack | undefined> {
     // `PulumiCommand.get` runs `pulumi version`; once per process is enough.
     if (command?.bin !== ctx.pulumiBin) command = { bin: ctx.pulumiBin, cmd: PulumiCommand.get({ root: path.dirname(ctx.pulumiBin) }) };
     const pulumiCommand = await command.cmd;
     const envVars = Object.fromEntries(Object.entries(ctx.env).filter((e): e is [string, string] => typeof e[1] === "string"));
+    prepareStackConfig({ projectDir: ctx.projectDir, stack: stackName, dir: ctx.stackConfigDir });
     try {
-        return await LocalWorkspace.selectStack({ stackName, workDir: ctx.projectDir }, { pulumiCommand, envVars });
+        return await LocalWorkspace.selectStack({ stackName, workDir: ctx.stackConfigDir }, { pulumiCommand, envVars });
     } catch (e) {
         if ((e as { name?: string }).name === "StackNotFoundError") return undefined;
         throw e;
@@ -30,7 +38,7 @@ async function openStack(ctx: EngineContext, stackName: string): Promise<Stack |
 export async function readStackState(ctx: EngineContext, stackName: string): Promise<{ version: number; deployment: unknown }> {
     const stack = await openStack(ctx, stackName);
     if (!stack) return { version: 0, deployment: null };
-    const [history, exported] = await Promise.all([stack.history(1, 1), stack.exportStack()]);
+    const [history, exported] = await Promise.all([stack.history(1, 1, false), stack.exportStack()]);
     return { version: history[0]?.version ?? 0, deployment: exported.deployment };
 }
 
@@ -55,7 +63,12 @@ export async function importStackState(ctx: EngineContext, stackName: string, st
 export async function refreshClearingPendingCreates(ctx: EngineContext, stackName: string): Promise<void> {
     const stack = await openStack(ctx, stackName);
     if (!stack) throw new Error(`stack ${stackName} does not exist`);
-    await stack.refresh({ clearPendingCreates: true });
+    // The refresh runs the program's providers: in the project, on the config copy.
+    const workspace = await LocalWorkspace.create({ workDir: ctx.projectDir, pulumiCommand: await command!.cmd,
+        envVars: Object.fromEntries(Object.entries(ctx.env).filter((e): e is [string, string] => typeof e[1] === "string")) });
+    workspace.selectStack = async () => undefined;
+    const inProject = await StackApi.select(stackName, workspace);
+    await inProject.refresh({ clearPendingCreates: true, configFile: path.join(ctx.stackConfigDir, `Pulumi.${stackName}.yaml`), showSecrets: false });
 }
 
 /**

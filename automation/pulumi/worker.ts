@@ -33,20 +33,29 @@ process.on("disconnect", () => {
 });
 
 /**
- * The job's stack. For a stack the service has run before, `stack select` is skipped: every
- * command names `--stack` itself, so the select would only cost one more CLI start.
+ * The job's stack. Creating or selecting it, and reading its config, run in the directory of the
+ * job's stack config copy (where the CLI may write the secrets provider's state); the operation
+ * itself runs in the project with `--config-file` on that copy. For a stack the service has run
+ * before, `stack select` is skipped: every command names `--stack` itself.
  */
+/** The job's copy of the stack's config file, written by the parent before the start. */
+const stackConfigFile = (spec: WorkerSpec) => path.join(spec.stackConfig.dir, `Pulumi.${spec.stack}.yaml`);
+
 async function openStack(spec: WorkerSpec, pulumiCommand: PulumiCommand): Promise<Stack> {
-    if (!spec.stackKnown) return LocalWorkspace.createOrSelectStack({ stackName: spec.stack, workDir: spec.projectDir }, { pulumiCommand });
+    const configDir = spec.stackConfig.dir;
+    if (!spec.stackKnown) await LocalWorkspace.createOrSelectStack({ stackName: spec.stack, workDir: configDir }, { pulumiCommand });
     const workspace = await LocalWorkspace.create({ workDir: spec.projectDir, pulumiCommand });
     workspace.selectStack = async () => undefined;
+    // Config reads go to the copy, not to the project's tracked stack file.
+    const admin = await LocalWorkspace.create({ workDir: configDir, pulumiCommand });
+    workspace.getAllConfig = (stackName: string) => admin.getAllConfig(stackName);
     return StackApi.select(spec.stack, workspace);
 }
 
 /** Only stack files that hold a `secure:` value need the (slower) decrypting config call. */
 function hasSecureConfig(spec: WorkerSpec): boolean {
     try {
-        return /\bsecure:/.test(fs.readFileSync(path.join(spec.projectDir, `Pulumi.${spec.stack}.yaml`), "utf8"));
+        return /\bsecure:/.test(fs.readFileSync(stackConfigFile(spec), "utf8"));
     } catch {
         return false;
     }
@@ -67,6 +76,10 @@ function maskOutputs(outputs: OutputMap): { masked: Record<string, unknown>; sec
 async function run(spec: WorkerSpec, stack: Stack): Promise<Record<string, unknown> | undefined> {
     const common = {
         signal: abort.signal,
+        configFile: stackConfigFile(spec),
+        // The run's summary (`stack history --show-secrets`) would open the secrets provider in
+        // the project, where the CLI then writes its salt; nothing here reads that summary.
+        showSecrets: false,
         onEvent: (event: EngineEvent) => void send({ type: "event", event: event as unknown as Record<string, unknown> }),
         onOutput: (out: string) => {
             for (const line of out.split("\n")) if (line.trim()) void send({ type: "output", line });

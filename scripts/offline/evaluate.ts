@@ -156,22 +156,19 @@ async function runInChild(request: Omit<ChildRequest, "outFile">): Promise<Evalu
 }
 
 /** Evaluates the real program (infra/) as `stack`, config from `Pulumi.<stack>.yaml` plus overrides. */
-export async function evaluateStackFull(stack: string, opts: EvaluateOptions = {}): Promise<Evaluation> {
-    const overrides = qualify(opts.config);
-    const config = { ...readStackConfig(stack), ...overrides };
-    try {
-        return await runChild({ project: PROJECT, stack, config, secretKeys: [], module: path.join(ROOT, "infra", "index.ts"), stackOutputs: opts.stackOutputs }, opts);
-    } catch (e) {
-        throw new Error(overrideFix((e as Error).message, stack, overrides));
-    }
+export function evaluateStackFull(stack: string, opts: EvaluateOptions = {}): Promise<Evaluation> {
+    const config = { ...readStackConfig(stack), ...qualify(opts.config) };
+    return runChild({ project: PROJECT, stack, config, secretKeys: [], module: path.join(ROOT, "infra", "index.ts"), stackOutputs: opts.stackOutputs }, opts);
 }
 
 /**
  * The program's config errors name the stack-file fix (`pulumi config rm <key>`, `pulumi config
  * set <key> ...`). When the offending value came from a `--config` flag of this command rather
- * than from Pulumi.<stack>.yaml, the fix is to change the flag.
+ * than from Pulumi.<stack>.yaml, the fix is to change the flag. The offline tools' commands
+ * (plan:offline, policy:offline) pass their error through this; tests that set config do not.
  */
-export function overrideFix(message: string, stack: string, overrides: Record<string, string>): string {
+export function overrideFix(message: string, stack: string, config: Record<string, string> = {}): string {
+    const overrides = qualify(config);
     return message.replace(/Fix: pulumi config (?:rm|set) (\S+)[^(]*/, (fix, key: string) => {
         if (!(key in overrides)) return fix;
         const inFile = key in readStackConfig(stack);

@@ -2,6 +2,7 @@
 // error (never "cancelled" unless someone cancelled), the remedy for the causes we know, and the
 // CLI's output stored once in the log.
 import * as assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Job } from "../../automation/jobs/types";
@@ -16,6 +17,7 @@ describe("failed jobs with the real Pulumi CLI", function () {
         await h.waitFor(r.body.id);
         return (await h.call("GET", `/v1/jobs/${r.body.id}`, { token: h.tokens.viewer })).body as Job;
     };
+    const git = (...args: string[]) => execFileSync("git", args, { cwd: h.projectDir, encoding: "utf8" }).trim();
     const log = async (id: string) => {
         const r = await h.call("GET", `/v1/jobs/${id}/log?limit=1000`, { token: h.tokens.viewer });
         return (r.body.lines as Array<{ text: string }>).map((l) => l.text);
@@ -66,15 +68,25 @@ describe("failed jobs with the real Pulumi CLI", function () {
         assert.match(job.error!.message, /reads the outputs of stack "organization\/fixture\/upstream", which does not exist in this backend\. Fix: create and update "organization\/fixture\/upstream" first/);
     });
 
+    it("writes nothing into the project's tracked files, keeping the secrets provider's state in the data dir", async () => {
+        h.configure("clean", { count: 1 });
+        git("add", "-A");
+        git("commit", "-qm", "the stack's config");
+        for (const op of ["previews", "updates", "refreshes", "previews"]) assert.equal((await run("clean", op)).state, "succeeded", op);
+        assert.equal(git("status", "--porcelain"), "", `the fixture's checkout is as committed:\n${git("status", "--porcelain")}\n${git("diff")}`);
+        assert.doesNotMatch(fs.readFileSync(path.join(h.projectDir, "Pulumi.clean.yaml"), "utf8"), /encryptionsalt/);
+        assert.match(fs.readFileSync(path.join(h.dataDir, "stack-config", "Pulumi.clean.yaml"), "utf8"), /encryptionsalt: v1:/);
+    });
+
     it("says what to check when the passphrase does not open the stack's secrets", async () => {
         h.configure("salted", { count: 1 });
         assert.equal((await run("salted")).state, "succeeded");
+        const kept = fs.readFileSync(path.join(h.dataDir, "stack-config", "Pulumi.salted.yaml"), "utf8");
+        const salt = /encryptionsalt: (v1:[^:]+:v1:[^:]+:)(\S+)/.exec(kept);
+        assert.ok(salt, `the data dir keeps the stack's salt:\n${kept}`);
+        // A salt committed to the project wins over the kept one; this one was made with another passphrase.
         const file = path.join(h.projectDir, "Pulumi.salted.yaml");
-        const text = fs.readFileSync(file, "utf8");
-        const salt = /encryptionsalt: (v1:[^:]+:v1:[^:]+:)(\S+)/.exec(text);
-        assert.ok(salt, `the stack file has a salt:\n${text}`);
-        // A salt made with another passphrase: its check value no longer decrypts.
-        fs.writeFileSync(file, text.replace(salt[0], `encryptionsalt: ${salt[1]}${Buffer.from("made with another passphrase").toString("base64")}`));
+        fs.appendFileSync(file, `encryptionsalt: ${salt[1]}${Buffer.from("made with another passphrase").toString("base64")}\n`);
         const job = await run("salted", "previews");
         assert.equal(job.state, "failed");
         assert.equal(job.error?.code, "INCORRECT_PASSPHRASE");

@@ -59,7 +59,8 @@ describe("a worker killed in the middle of an update", function () {
         });
         let creating = false;
         const handle = startWorker(
-            { jobId: "crash-1", stack: "dev", op: "update", options: {}, projectDir: copy.projectDir, pulumiBin: config.pulumiBin, policyPacks: [], stackKnown: false },
+            { jobId: "crash-1", stack: "dev", op: "update", options: {}, projectDir: copy.projectDir, pulumiBin: config.pulumiBin, policyPacks: [], stackKnown: false,
+                stackConfig: { dir: path.join(copy.dataDir, "stack-config"), keptFile: path.join(copy.dataDir, "stack-config", "Pulumi.dev.yaml") } },
             env,
             {
                 onSecrets: () => undefined,
