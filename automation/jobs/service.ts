@@ -140,6 +140,19 @@ export interface StackStatus {
     outputs?: Record<string, unknown>;
     /** Present when crash recovery runs (the safety layer); `needed` blocks new jobs with 409 NEEDS_REPAIR. */
     repair?: RepairStatus;
+    /** What the last refresh found: resources whose real state differs from the stack's state. */
+    drift?: Drift;
+}
+
+export interface Drift {
+    /** When the refresh that checked finished. */
+    checkedAt?: string;
+    jobId: string;
+    /** "preview": reported only; "apply": the state was updated to match. */
+    mode: "preview" | "apply";
+    /** Resources that drifted (changed or gone). */
+    drifted: number;
+    resources: Array<{ urn: string; op: string; properties: string[] }>;
 }
 
 /**
@@ -276,6 +289,13 @@ export class JobService extends JobReader {
         const withOutputs = this.deps.store.lastJob(stack, { states: ["succeeded"], ops: ["update", "refresh", "destroy"] });
         const outputs = this.lastOutputs(stack, withOutputs);
         const repair = this.deps.repair?.repairStatus(stack);
+        const checked = this.deps.store.lastJob(stack, { states: ["succeeded"], ops: ["refresh"] });
+        const drift: Drift | undefined = checked && {
+            checkedAt: checked.finishedAt, jobId: checked.id, mode: checked.options.mode === "apply" ? "apply" : "preview",
+            drifted: (checked.summary?.steps ?? []).filter((st) => st.op !== "refresh").length,
+            resources: (checked.summary?.steps ?? []).filter((st) => st.op !== "refresh")
+                .map((st) => ({ urn: st.urn, op: st.op, properties: (st.diffs ?? []).map((d) => d.path) })),
+        };
         return {
             name: stack,
             state: running ? "running" : queued > 0 ? "queued" : "idle",
@@ -284,6 +304,7 @@ export class JobService extends JobReader {
             ...(last ? { lastJob: { id: last.id, op: last.op, state: last.state, createdAt: last.createdAt, finishedAt: last.finishedAt } } : {}),
             ...(outputs ? { outputs } : {}),
             ...(repair ? { repair } : {}),
+            ...(drift ? { drift } : {}),
         };
     }
 

@@ -1,4 +1,7 @@
+import { StepMetadata, stepDiffs } from "./diffs";
 import type { JobSummary } from "./types";
+
+const REPLACE_OPS = new Set(["replace", "create-replacement", "delete-replaced"]);
 
 /** Summaries whose counts came from the engine's own summaryEvent (authoritative). */
 const sawSummary = new WeakSet<JobSummary>();
@@ -38,20 +41,27 @@ export function foldEvent(summary: JobSummary, event: Record<string, unknown>): 
     const body = event[type] as Record<string, any> | undefined;
     if (!body) return summary;
     if (type === "resourcePreEvent") {
-        const m = body.metadata as { op?: string; urn?: string; type?: string } | undefined;
+        const m = body.metadata as (StepMetadata & { urn?: string; type?: string }) | undefined;
         // Provider registrations are bookkeeping, not changes: the engine leaves them out of its counts too.
         if (m?.op && m.urn && m.op !== "same" && !m.type?.startsWith("pulumi:providers:")) {
-            summary.steps.push({ urn: m.urn, type: m.type ?? "", op: m.op });
+            // A refresh step's changes are known only with its outputs (below).
+            const changed = m.op === "update" || REPLACE_OPS.has(m.op) ? stepDiffs(m) : undefined;
+            summary.steps.push({ urn: m.urn, type: m.type ?? "", op: m.op,
+                ...(changed?.diffs.length ? { diffs: changed.diffs } : {}), ...(changed?.replaceReasons ? { replaceReasons: changed.replaceReasons } : {}) });
             if (!sawSummary.has(summary)) summary.counts = countSteps(summary.steps);
         }
     } else if (type === "resOutputsEvent") {
         // A refresh step only says "refresh"; its outcome (same, update = drift, delete = gone)
         // arrives with the resource's outputs.
-        const m = body.metadata as { op?: string; urn?: string } | undefined;
+        const m = body.metadata as (StepMetadata & { urn?: string }) | undefined;
         const i = summary.steps.findIndex((s) => s.urn === m?.urn && s.op === "refresh");
         if (i >= 0 && m?.op) {
             if (m.op === "same") summary.steps.splice(i, 1);
-            else summary.steps[i] = { ...summary.steps[i], op: m.op };
+            else {
+                // Drift: what the state holds against what the provider reads now.
+                const drift = m.op === "update" ? stepDiffs(m, true).diffs : [];
+                summary.steps[i] = { ...summary.steps[i], op: m.op, ...(drift.length ? { diffs: drift } : {}) };
+            }
             if (!sawSummary.has(summary)) summary.counts = countSteps(summary.steps);
         }
     } else if (type === "summaryEvent") {

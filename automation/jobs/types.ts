@@ -43,10 +43,25 @@ export interface JobOptions {
 /** Jobs of one source supersede each other: the same pull request, or the service's checkout. */
 export const sourceKey = (options: JobOptions): string => (options.source ? `${options.source.repository}#${options.source.pullRequest}` : "");
 
+/** One changed property of a step, as `pulumi preview --diff` shows it. */
+export interface PropertyDiff {
+    /** `content`, `tags.Name`, `ingress[0].fromPort`. */
+    path: string;
+    kind: "add" | "delete" | "update" | "replace";
+    /** Before (for a refresh: in the state); secrets `[secret]`, long values elided. Absent for add. */
+    old?: unknown;
+    /** After (for a refresh: what the provider reads now). Absent for delete. */
+    new?: unknown;
+}
+
 export interface ResourceStep {
     urn: string;
     type: string;
     op: string;
+    /** The properties the step changes (for a refresh: the drifted ones), when the engine showed both sides. */
+    diffs?: PropertyDiff[];
+    /** For a replacement: the properties that force it. */
+    replaceReasons?: string[];
 }
 
 export interface PolicyViolation {

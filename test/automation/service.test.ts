@@ -63,6 +63,31 @@ describe("automation service over HTTP with the real Pulumi CLI", function () {
             assert.equal(rest.body.lines[0].seq, 4, "the next page starts after the cursor");
         });
 
+        it("shows each changed property of a preview with its old and new value", async () => {
+            h.configure("diffs", { count: 1 });
+            assert.equal((await h.waitFor((await start("diffs", "updates")).id)).state, "succeeded");
+            h.configure("diffs", { count: 1, content: "v2" });
+            const job = await h.waitFor((await start("diffs", "previews")).id);
+            const api = await h.call("GET", `/v1/jobs/${job.id}`, { token: h.tokens.viewer });
+            const item = api.body.summary.steps.find((st: { urn: string }) => st.urn.endsWith("::item-0"));
+            assert.deepEqual([item.op, item.diffs], ["update", [{ path: "content", kind: "update", old: "v1", new: "v2" }]]);
+        });
+
+        it("reports drift: a refresh in preview mode names the drifted resource and property (state vs. actual), and the stack shows it", async () => {
+            h.configure("drift", { count: 2 });
+            assert.equal((await h.waitFor((await start("drift", "updates")).id)).state, "succeeded");
+            fs.writeFileSync(out("drift", "item-1.txt"), "edited behind Pulumi's back");
+            const job = await h.waitFor((await start("drift", "refreshes")).id);
+            assert.equal(job.state, "succeeded");
+            const item = job.summary!.steps.find((st) => st.urn.endsWith("::item-1"));
+            assert.deepEqual([item?.op, item?.diffs], ["update", [{ path: "content", kind: "update", old: "v1", new: "edited behind Pulumi's back" }]]);
+            assert.equal(job.summary!.steps.some((st) => st.urn.endsWith("::item-0")), false, "the untouched item did not drift");
+            const stack = await h.call("GET", "/v1/stacks/drift", { token: h.tokens.viewer });
+            assert.deepEqual({ ...stack.body.drift, checkedAt: undefined }, { checkedAt: undefined, jobId: job.id, mode: "preview", drifted: 1,
+                resources: [{ urn: item!.urn, op: "update", properties: ["content"] }] });
+            assert.ok(Date.parse(stack.body.drift.checkedAt) > 0);
+        });
+
         it("detects a file changed behind Pulumi's back with a refresh, and leaves the file alone", async () => {
             fs.writeFileSync(out("dev", "item-0.txt"), "edited by hand");
             const started = await start("dev", "refreshes", {}, h.tokens.operator);
