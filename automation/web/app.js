@@ -4,6 +4,7 @@ import {
     ApiError,
     approvalSummary,
     collectLogPages,
+    driftBadge,
     durationText,
     eventPayload,
     formatTime,
@@ -168,11 +169,11 @@ async function refresh() {
     renderJobs(jobs.jobs ?? []);
 }
 
-function startButton(stack, op, label) {
+function startButton(stack, op, label, body = {}) {
     const button = el("button", { text: label, attrs: { type: "button", "aria-label": `${label} ${stack}`, "data-op": op } });
     button.addEventListener("click", async () => {
         button.disabled = true;
-        const job = await act(`${label} of ${stack}`, () => api(`/v1/stacks/${encodeURIComponent(stack)}/${op}`, { method: "POST", body: {} }));
+        const job = await act(`${label} of ${stack}`, () => api(`/v1/stacks/${encodeURIComponent(stack)}/${op}`, { method: "POST", body }));
         button.disabled = false;
         if (job) {
             clearMessage();
@@ -206,13 +207,25 @@ function renderStacks(stacks) {
         if (!actions.childElementCount) actions.append(el("span", { text: "read-only" }));
         return el("tr", { attrs: { "data-stack": stack.name } }, [
             el("th", { text: stack.name, attrs: { scope: "row" } }),
-            el("td", {}, stackStates(stack).flatMap((state, i) => (i ? [document.createTextNode(" "), stateBadge(state)] : [stateBadge(state)]))),
+            el("td", {}, [...stackStates(stack).flatMap((state, i) => (i ? [document.createTextNode(" "), stateBadge(state)] : [stateBadge(state)])),
+                ...driftNodes(stack)]),
             el("td", { text: stack.queued ?? 0 }),
             el("td", {}, [last]),
             el("td", {}, [actions]),
         ]);
     });
     body.replaceChildren(...rows);
+}
+
+/** The stack's drift badge, linked to the refresh that found it, and an "apply refresh" for operators. */
+function driftNodes(stack) {
+    const badge = driftBadge(stack);
+    if (!badge) return [];
+    const nodes = [document.createTextNode(" "), el("span", { className: `state ${badge.tone} drift`, text: badge.text, attrs: { title: (stack.drift.resources ?? []).map((r) => `${r.urn}: ${r.properties.join(", ")}`).join("\n") } })];
+    if (stack.drift.drifted && stack.drift.mode === "preview" && can("refresh")) {
+        nodes.push(document.createTextNode(" "), startButton(stack.name, "refreshes", "Apply refresh", { mode: "apply" }));
+    }
+    return nodes;
 }
 
 function renderStackFilter(stacks) {
@@ -329,7 +342,11 @@ function renderSummary(summary) {
     const { countRows, stepRows } = summaryTable(summary);
     $("summary-counts").tBodies[0].replaceChildren(...countRows.map((r) => el("tr", {}, [el("td", { text: r.op }), el("td", { text: r.count })])));
     $("summary-steps").tBodies[0].replaceChildren(
-        ...stepRows.map((r) => el("tr", { attrs: { title: r.urn } }, [el("td", { text: r.op }), el("td", { text: r.name }), el("td", { text: r.type })])),
+        ...stepRows.map((r) => el("tr", { attrs: { title: r.urn } }, [el("td", { text: r.op }), el("td", { text: r.name }), el("td", { text: r.type }),
+            el("td", {}, r.changes.length ? [el("details", { className: "diff" }, [
+                el("summary", { text: `${r.changes.length} change${r.changes.length === 1 ? "" : "s"}` }),
+                el("ul", {}, r.changes.map((c) => el("li", { className: `diff-${c.kind}`, text: c.text }))),
+            ])] : [])])),
     );
     $("summary-counts").hidden = countRows.length === 0;
     $("summary-steps").hidden = stepRows.length === 0;

@@ -53,15 +53,20 @@ export declare function stateLabel(state: unknown): { text: string; tone: "ok" |
 export declare function stackStates(stack: { state?: string; repair?: { needed?: boolean } } | undefined): string[];
 export declare function resourceName(urn: unknown): string;
 
+export interface DiffInput { path: string; kind: string; old?: unknown; new?: unknown }
+export interface StepInput { urn?: string; type?: string; op?: string; diffs?: DiffInput[]; replaceReasons?: string[] }
 export interface SummaryInput {
     counts?: Record<string, number>;
-    steps?: Array<{ urn?: string; type?: string; op?: string }>;
+    steps?: StepInput[];
 }
+export interface DiffLine { kind: string; text: string }
 
 export declare function summaryTable(summary: SummaryInput | undefined | null): {
     countRows: Array<{ op: string; count: number }>;
-    stepRows: Array<{ op: string; type: string; name: string; urn: string }>;
+    stepRows: Array<{ op: string; type: string; name: string; urn: string; changes: DiffLine[] }>;
 };
+export declare function diffLines(step: StepInput | undefined): DiffLine[];
+export declare function driftBadge(stack: { drift?: { drifted?: number; mode?: string } } | undefined): { text: string; tone: "ok" | "bad" | "neutral" } | undefined;
 
 export declare function jobsQuery(filters?: { stack?: string; state?: string }): string;
 export declare function formatTime(iso: string | undefined | null): string;

@@ -257,9 +257,38 @@ export function summaryTable(summary) {
     const steps = Array.isArray(summary?.steps) ? summary.steps : [];
     const rank = (op) => (OPS.includes(op) ? OPS.indexOf(op) : OPS.length);
     const stepRows = steps
-        .map((step) => ({ op: String(step.op ?? ""), type: String(step.type ?? ""), name: resourceName(step.urn), urn: String(step.urn ?? "") }))
+        .map((step) => ({ op: String(step.op ?? ""), type: String(step.type ?? ""), name: resourceName(step.urn), urn: String(step.urn ?? ""), changes: diffLines(step) }))
         .sort((a, b) => rank(a.op) - rank(b.op) || a.op.localeCompare(b.op) || a.name.localeCompare(b.name));
     return { countRows, stepRows };
+}
+
+const DIFF_MARK = { add: "+", delete: "-", update: "~", replace: "+-" };
+const valueText = (v) => (typeof v === "string" ? JSON.stringify(v) : JSON.stringify(v) ?? "undefined");
+
+/**
+ * A step's changed properties as `pulumi preview --diff` prints them, one line each:
+ * `~ content: "v1" => "v2"`, `+ tags.Env: "prod"`, `- port: 80`, `+- identifier: ... (forces replacement)`.
+ * A replacement's reasons come first.
+ */
+export function diffLines(step) {
+    const diffs = Array.isArray(step?.diffs) ? step.diffs : [];
+    const reasons = Array.isArray(step?.replaceReasons) ? step.replaceReasons : [];
+    const lines = [];
+    if (reasons.length) lines.push({ kind: "replace", text: `replaced because ${reasons.join(", ")} changed` });
+    for (const d of diffs) {
+        const mark = DIFF_MARK[d.kind] ?? "~";
+        const value = d.kind === "add" ? valueText(d.new) : d.kind === "delete" ? valueText(d.old) : `${valueText(d.old)} => ${valueText(d.new)}`;
+        lines.push({ kind: d.kind, text: `${mark} ${d.path}: ${value}${d.kind === "replace" ? " (forces replacement)" : ""}` });
+    }
+    return lines;
+}
+
+/** The drift badge of a stack: text and tone, or undefined when no refresh has checked it. */
+export function driftBadge(stack) {
+    const drift = stack?.drift;
+    if (!drift) return undefined;
+    if (!drift.drifted) return { text: "no drift", tone: "ok" };
+    return { text: `drift: ${drift.drifted} resource${drift.drifted === 1 ? "" : "s"}${drift.mode === "apply" ? " (state refreshed)" : ""}`, tone: drift.mode === "apply" ? "neutral" : "bad" };
 }
 
 /** The query string of the job list for the chosen filters; empty filters are left out. */

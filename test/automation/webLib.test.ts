@@ -20,6 +20,8 @@ import {
     stateLabel,
     stripColour,
     summaryTable,
+    diffLines,
+    driftBadge,
     type SseEvent,
 } from "../../automation/web/lib.mjs";
 
@@ -158,6 +160,30 @@ describe("dashboard view decisions", () => {
         assert.deepEqual(table.countRows, [{ op: "create", count: 2 }, { op: "same", count: 1 }, { op: "create-replacement", count: 1 }]);
         assert.deepEqual(table.stepRows.map((r) => `${r.op} ${r.name}`), ["create a", "create b", "same zz"]);
         assert.deepEqual(summaryTable(undefined), { countRows: [], stepRows: [] });
+    });
+
+    it("prints a step's changed properties like pulumi preview --diff, a replacement's reasons first", () => {
+        assert.deepEqual(diffLines({ op: "replace", replaceReasons: ["identifier"], diffs: [
+            { path: "identifier", kind: "replace", old: "db-a", new: "db-b" },
+            { path: "tags.Env", kind: "add", new: "prod" },
+            { path: "port", kind: "delete", old: 80 },
+            { path: "content", kind: "update", old: "v1", new: "v2" },
+        ] }), [
+            { kind: "replace", text: "replaced because identifier changed" },
+            { kind: "replace", text: '+- identifier: "db-a" => "db-b" (forces replacement)' },
+            { kind: "add", text: '+ tags.Env: "prod"' },
+            { kind: "delete", text: "- port: 80" },
+            { kind: "update", text: '~ content: "v1" => "v2"' },
+        ]);
+        assert.deepEqual(diffLines({ op: "create" }), []);
+        assert.equal(summaryTable({ steps: [{ urn: "u::a", op: "update", diffs: [{ path: "x", kind: "update", old: 1, new: 2 }] }] }).stepRows[0].changes[0].text, "~ x: 1 => 2");
+    });
+
+    it("badges a stack's drift: none checked, none found, found (to act on), or already applied", () => {
+        assert.equal(driftBadge({}), undefined);
+        assert.deepEqual(driftBadge({ drift: { drifted: 0, mode: "preview" } }), { text: "no drift", tone: "ok" });
+        assert.deepEqual(driftBadge({ drift: { drifted: 2, mode: "preview" } }), { text: "drift: 2 resources", tone: "bad" });
+        assert.deepEqual(driftBadge({ drift: { drifted: 1, mode: "apply" } }), { text: "drift: 1 resource (state refreshed)", tone: "neutral" });
     });
 
     it("takes a resource's name from the end of its URN", () => {
