@@ -78,6 +78,15 @@ function defineCommonMiddlewares(app: express.Application, deps: AppDeps): void 
     // GitHub deliveries are kept as raw bytes, which their signature covers, under their own limit.
     app.use("/v1/webhooks/github", express.raw({ type: () => true, limit: deps.webhookBodyLimit }));
     app.use(express.json({ limit: deps.bodyLimit, strict: true }));
+    // A body in any other format (a form, text) would otherwise be ignored without a word.
+    app.use("/v1", (req, _res, next) => {
+        const hasBody = Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
+        if (hasBody && !req.path.startsWith("/webhooks/") && !req.is("application/json")) {
+            next(new AppError("UNSUPPORTED_MEDIA_TYPE", 415, `Send the body as JSON with Content-Type: application/json (got ${req.headers["content-type"] ?? "no Content-Type"}).`));
+            return;
+        }
+        next();
+    });
 }
 
 function defineRoutes(app: express.Application, deps: AppDeps): void {

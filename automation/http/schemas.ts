@@ -16,7 +16,7 @@ const common = {
 export const PreviewBody = z.strictObject({ ...common, mode: z.enum(["plan"]).optional() });
 export const UpdateBody = z.strictObject({ ...common, previewId: JobId.optional() });
 export const RefreshBody = z.strictObject({ ...common, mode: z.enum(["preview", "apply"]).optional() });
-export const DestroyBody = z.strictObject({ ...common, confirm: z.string(), previewId: JobId.optional() });
+export const DestroyBody = z.strictObject({ ...common, confirm: z.string().optional(), previewId: JobId.optional() });
 
 export const JobsQuery = z.object({
     stack: StackName.optional(),

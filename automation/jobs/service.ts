@@ -285,7 +285,8 @@ export class JobService extends JobReader {
         this.assertStack(stack);
         const running = this.queue.runningOn(stack);
         const queued = this.queue.waitingOn(stack).length;
-        const last = this.deps.store.lastJob(stack);
+        // The last job that ran: a job cancelled while queued, or one still waiting, says nothing of the stack.
+        const last = this.deps.store.listJobs({ stack, limit: 50 }).find((j) => j.startedAt !== undefined && j.state !== "running");
         const withOutputs = this.deps.store.lastJob(stack, { states: ["succeeded"], ops: ["update", "refresh", "destroy"] });
         const outputs = this.lastOutputs(stack, withOutputs);
         const repair = this.deps.repair?.repairStatus(stack);

@@ -92,4 +92,34 @@ describe("failed jobs with the real Pulumi CLI", function () {
         assert.equal(job.error?.code, "INCORRECT_PASSPHRASE");
         assert.match(job.error!.message, /the passphrase does not decrypt this stack's secrets\. Fix: check that the service runs with the passphrase the stack was created with/);
     });
+
+    describe("what the API says when asked wrongly", () => {
+        it("answers a form-encoded body with 415 instead of ignoring it", async () => {
+            const r = await h.call("POST", "/v1/stacks/dev/previews", { token: h.tokens.admin, raw: "message=hello", headers: { "content-type": "application/x-www-form-urlencoded" } });
+            assert.equal(r.status, 415);
+            assert.equal(r.body.error.code, "UNSUPPORTED_MEDIA_TYPE");
+            assert.match(r.body.error.message, /Send the body as JSON with Content-Type: application\/json \(got application\/x-www-form-urlencoded\)/);
+            const jobs = await h.call("GET", "/v1/jobs?stack=dev", { token: h.tokens.viewer });
+            assert.equal(jobs.body.jobs.length, 0, "nothing was queued");
+        });
+
+        it("asks for the destroy confirmation in its own words, naming the stack", async () => {
+            const r = await h.call("POST", "/v1/stacks/dev/destroys", { token: h.tokens.admin, body: {} });
+            assert.equal(r.status, 422);
+            assert.equal(r.body.error.message, 'Destroying "dev" needs {"confirm": "dev"} in the body.');
+        });
+
+        it("shows as the stack's last job the last one that ran, not one cancelled before it started", async () => {
+            h.configure("lastrun", { count: 1, delayMs: 1500 });
+            const ran = await h.call("POST", "/v1/stacks/lastrun/updates", { token: h.tokens.admin, body: {} });
+            const waiting = await h.call("POST", "/v1/stacks/lastrun/refreshes", { token: h.tokens.admin, body: {} });
+            assert.equal((await h.call("POST", `/v1/jobs/${waiting.body.id}/cancel`, { token: h.tokens.admin })).body.state, "cancelled");
+            const during = await h.call("GET", "/v1/stacks/lastrun", { token: h.tokens.viewer });
+            assert.equal(during.body.runningJob, ran.body.id, "the current job");
+            assert.equal(during.body.lastJob, undefined, "nothing has run to its end yet");
+            await h.waitFor(ran.body.id);
+            const after = await h.call("GET", "/v1/stacks/lastrun", { token: h.tokens.viewer });
+            assert.deepEqual([after.body.lastJob.id, after.body.lastJob.state], [ran.body.id, "succeeded"]);
+        });
+    });
 });
