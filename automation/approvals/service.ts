@@ -1,5 +1,5 @@
 import type { AuditLog } from "../audit/log";
-import { AppError, jobNotFound, planStale } from "../errors";
+import { AppError, jobNotFound, planStale, withArticle } from "../errors";
 import type { GuardVerdict } from "../jobs/service";
 import type { Job } from "../jobs/types";
 import type { Principal, Role } from "../security/roles";
@@ -12,6 +12,7 @@ import { Approval, ApprovalContext, ApprovalStatus, approvalStatus, checkApplyAl
 export interface JobLookup {
     findJob(id: string): Job | undefined;
     latestPreview(stack: string): Job | undefined;
+    listJobs(filter: { stack?: string; limit?: number }): Job[];
 }
 
 export interface ApprovalServiceDeps {
@@ -101,6 +102,12 @@ export class ApprovalService {
             roleOf: this.deps.roleOf,
         });
         if (!preview) return;
+        // Said before the staleness, which it would explain wrongly ("the state changed").
+        const applied = this.appliedBy(preview);
+        if (applied) {
+            throw new AppError("ALREADY_APPLIED", 409, `Preview "${preview.id}" was already applied by ${withArticle(applied.op)} (job ${applied.id}, finished ${applied.finishedAt}); its approval is used up. Run a new preview to change the stack again.`,
+                { previewId: preview.id, appliedBy: applied.id });
+        }
         const changes = await this.staleness(preview);
         if (changes.length) {
             this.deps.audit.append({
@@ -205,9 +212,11 @@ export class ApprovalService {
         return { approval, status: approvalStatus({ ...ctx, approvals: this.deps.store.approvalsOf(previewId) }) };
     }
 
-    list(previewId: string): { previewId: string; stack: string; approvals: Approval[]; update: ApprovalStatus; destroy: ApprovalStatus; latest: boolean } {
+    list(previewId: string): { previewId: string; stack: string; approvals: Approval[]; update: ApprovalStatus; destroy: ApprovalStatus; latest: boolean;
+        appliedBy?: { jobId: string; op: string; finishedAt?: string } } {
         const preview = this.lookup(previewId);
         const base = this.context(preview, "update");
+        const applied = this.appliedBy(preview);
         return {
             previewId,
             stack: preview.stack,
@@ -215,7 +224,14 @@ export class ApprovalService {
             update: approvalStatus(base),
             destroy: approvalStatus({ ...base, operation: "destroy" }),
             latest: base.latestPreviewId === previewId,
+            ...(applied ? { appliedBy: { jobId: applied.id, op: applied.op, finishedAt: applied.finishedAt } } : {}),
         };
+    }
+
+    /** The update or destroy that already applied `preview`, using up its approval. */
+    private appliedBy(preview: Job): Job | undefined {
+        return this.deps.jobs.listJobs({ stack: preview.stack, limit: 200 })
+            .find((j) => (j.op === "update" || j.op === "destroy") && j.state === "succeeded" && j.options.previewId === preview.id);
     }
 
     private lookup(previewId: string): Job {

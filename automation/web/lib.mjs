@@ -398,6 +398,10 @@ export function approvalSummary(record) {
     const approvedBy = Array.isArray(status.approvedBy) ? status.approvedBy : [];
     const rejectedBy = Array.isArray(status.rejectedBy) ? status.rejectedBy : [];
     let text;
+    if (record.appliedBy) {
+        const applied = `Applied by job ${record.appliedBy.jobId}${record.appliedBy.finishedAt ? ` (${formatTime(record.appliedBy.finishedAt)})` : ""}: this approval is used up; preview again to change the stack.`;
+        return { needed: true, open: false, text: applied, decisions };
+    }
     if (rejectedBy.length) text = `Rejected by ${rejectedBy.join(", ")}: the update cannot run from this preview.`;
     else if (status.satisfied) text = `Approved (${approvedBy.length} of ${required}) by ${approvedBy.join(", ")}: the update may run from this preview.`;
     else text = `Waiting for approval: ${approvedBy.length} of ${required}${approvedBy.length ? ` (${approvedBy.join(", ")})` : ""}.`;

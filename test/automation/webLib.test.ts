@@ -247,6 +247,8 @@ describe("dashboard live log lines", () => {
 describe("dashboard approval panel", () => {
     const at = "2026-11-25T10:00:00Z";
     it("says no approval is needed when the policy requires none", () => {
+        assert.deepEqual(approvalSummary({ approvals: [], update: { required: 1, approvedBy: ["ann"], rejectedBy: [], satisfied: true }, latest: true,
+            appliedBy: { jobId: "j-9" } }), { needed: true, open: false, text: "Applied by job j-9: this approval is used up; preview again to change the stack.", decisions: [] });
         assert.deepEqual(approvalSummary({ approvals: [], update: { required: 0, approvedBy: [], rejectedBy: [], satisfied: true }, latest: true }), {
             needed: false,
             open: false,

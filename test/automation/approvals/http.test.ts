@@ -75,7 +75,7 @@ describe("approvals bound to previews, over HTTP with the real Pulumi CLI", func
         assert.deepEqual(r.body.error.details.changes.map((c: { part: string }) => c.part), ["program"]);
     });
     let applied: string;
-    it("applies an approved, unchanged preview, then refuses it again because the state moved on", async () => {
+    it("applies an approved, unchanged preview, then refuses it again as already applied", async () => {
         const p = await preview(h.tokens.operator);
         assert.equal((await approve(p.id, t.bob)).status, 201);
         const r = await update(p.id);
@@ -85,8 +85,8 @@ describe("approvals bound to previews, over HTTP with the real Pulumi CLI", func
         applied = p.id;
         const again = await update(p.id);
         assert.equal(again.status, 409);
-        assert.equal(again.body.error.code, "PLAN_STALE");
-        assert.deepEqual(again.body.error.details.changes.map((c: { part: string }) => c.part), ["state"]);
+        assert.equal(again.body.error.code, "ALREADY_APPLIED");
+        assert.equal(again.body.error.details.appliedBy, job.id);
     });
     it("stops an update that starts a step its approved preview did not contain, leaving the stack usable", async () => {
         h.configure("prod", { count: 5, content: "v2", delayMs: 300 });

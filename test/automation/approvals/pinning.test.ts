@@ -46,6 +46,18 @@ describe("what an approval pins, with the real Pulumi CLI", function () {
         assert.equal(dev.body.options.mode, undefined, "a stack without approvals previews as asked");
     });
 
+    it("refuses a second update from an already-applied preview as such, naming the job, and shows the approval used up", async () => {
+        const preview = await approvedPreview();
+        const first = await h.call("POST", "/v1/stacks/prod/updates", { token: h.tokens.operator, body: { previewId: preview.id } });
+        assert.equal((await h.waitFor(first.body.id)).state, "succeeded");
+        const again = await h.call("POST", "/v1/stacks/prod/updates", { token: h.tokens.operator, body: { previewId: preview.id } });
+        assert.equal(again.status, 409);
+        assert.equal(again.body.error.code, "ALREADY_APPLIED");
+        assert.match(again.body.error.message, new RegExp(`^Preview "${preview.id}" was already applied by an update \\(job ${first.body.id}, finished [^)]+\\); its approval is used up\\. Run a new preview`));
+        const record = await h.call("GET", `/v1/jobs/${preview.id}/approvals`, { token: h.tokens.viewer });
+        assert.equal(record.body.appliedBy.jobId, first.body.id);
+    });
+
     it("refuses with 409 PLAN_STALE an approved update after a change to a required module was committed", async () => {
         const preview = await approvedPreview();
         fs.writeFileSync(path.join(h.projectDir, "lib", "naming.js"), 'module.exports = { suffix: "-changed" };\n');
