@@ -40,6 +40,7 @@ import { openSqlite } from "./storage/sqlite";
 import { DeliveryStore } from "./webhooks/deliveries";
 import { GitHubClient } from "./webhooks/github";
 import { WebhookHandler } from "./webhooks/handler";
+import { pluginCheck } from "./pulumi/plugins";
 
 /** What tests and tools may put in place of the real part; everything has a working default. */
 export interface AssemblyOptions {
@@ -223,7 +224,7 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
             ? { ok: versionAtLeast(cachedVersion, PULUMI_VERSION), detail: `pulumi v${cachedVersion} (need ≥ v${PULUMI_VERSION})` }
             : { ok: false, detail: `no working pulumi in ${config.pulumiBin}; run scripts/setup-pulumi.sh` };
         const backend = config.backendUrl.startsWith("file://") ? probeWritable(config.backendUrl.slice("file://".length)) : { ok: true, detail: "remote backend (not probed)" };
-        const checks = { cli, backend, store: probeWritable(config.dataDir) };
+        const checks = { cli, backend, store: probeWritable(config.dataDir), plugins: pluginCheck(config.projectDir, workerEnv) };
         return { ready: Object.values(checks).every((c) => c.ok), checks };
     };
     const app = createApp({

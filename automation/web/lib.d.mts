@@ -87,6 +87,7 @@ export interface ApprovalRecord {
     approvals?: Array<{ decision: string; by: string; operation?: string; comment?: string; at?: string }>;
     update?: { required: number; approvedBy: string[]; rejectedBy: string[]; satisfied: boolean };
     latest?: boolean;
+    appliedBy?: { jobId: string; op?: string; finishedAt?: string };
 }
 
 export declare function approvalSummary(record: ApprovalRecord | undefined | null): { needed: boolean; open: boolean; text: string; decisions: string[] };

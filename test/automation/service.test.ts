@@ -245,6 +245,7 @@ describe("automation service over HTTP with the real Pulumi CLI", function () {
             assert.match(ready.body.checks.cli.detail, /pulumi v3\.\d+\.\d+/);
             assert.equal(ready.body.checks.backend.ok, true);
             assert.equal(ready.body.checks.store.ok, true);
+            assert.deepEqual(ready.body.checks.plugins, { ok: true, detail: "the project needs no resource plugin" });
         });
 
         it("exposes Prometheus metrics with jobs by op, stack and result", async () => {
