@@ -8,6 +8,8 @@ import {
     durationText,
     eventPayload,
     formatTime,
+    myDecision,
+    relativeTime,
     isFinalEvent,
     isTerminal,
     jobsQuery,
@@ -45,6 +47,12 @@ function el(tag, { text, className, attrs } = {}, children = []) {
     for (const [name, value] of Object.entries(attrs ?? {})) node.setAttribute(name, String(value));
     for (const child of children) if (child) node.append(child);
     return node;
+}
+
+/** A time as "5 min ago", the exact time (UTC) and its local form in the element's title and datetime. */
+function timeNode(iso) {
+    const local = iso ? new Date(iso).toLocaleString() : "";
+    return el("time", { text: relativeTime(iso), attrs: iso ? { datetime: iso, title: `${formatTime(iso)} (${local})` } : {} });
 }
 
 function stateBadge(state) {
@@ -197,7 +205,7 @@ function renderStacks(stacks) {
     const body = $("stacks").tBodies[0];
     const rows = stacks.map((stack) => {
         const last = stack.lastJob
-            ? el("span", {}, [openJobButton(stack.lastJob.id, stack.lastJob.op), document.createTextNode(" "), stateBadge(stack.lastJob.state), document.createTextNode(` ${formatTime(stack.lastJob.finishedAt ?? stack.lastJob.createdAt)}`)])
+            ? el("span", {}, [openJobButton(stack.lastJob.id, stack.lastJob.op), document.createTextNode(" "), stateBadge(stack.lastJob.state), document.createTextNode(" "), timeNode(stack.lastJob.finishedAt ?? stack.lastJob.createdAt)])
             : el("span", { text: "none yet" });
         const actions = el("div", { className: "actions" }, [
             can("preview") && startButton(stack.name, "previews", "Preview"),
@@ -244,7 +252,7 @@ function renderJobs(jobs) {
             el("td", { text: job.op }),
             el("td", {}, [stateBadge(job.state)]),
             el("td", { text: job.triggeredBy ?? "" }),
-            el("td", { text: formatTime(job.createdAt) }),
+            el("td", {}, [timeNode(job.createdAt)]),
             el("td", { text: durationText(job.startedAt, job.finishedAt) }),
         ]),
     );
@@ -378,7 +386,11 @@ async function renderApproval(job) {
     $("approval-status").textContent = summary.text;
     $("approval-list").replaceChildren(...summary.decisions.map((text) => el("li", { text })));
     // Only roles that can approve see the form; the service still checks self-approval etc.
-    $("approval-form").hidden = !can("approve");
+    // Whoever has voted sees their vote, not the buttons again.
+    const mine = myDecision(record, view.me?.name);
+    $("approval-form").hidden = !can("approve") || mine !== undefined;
+    $("my-decision").hidden = mine === undefined;
+    $("my-decision").textContent = mine ? `You ${mine.decision === "reject" ? "rejected" : "approved"} this preview${mine.at ? ` (${formatTime(mine.at)})` : ""}.` : "";
     $("approve").disabled = !summary.open;
     $("reject").disabled = !summary.open;
 }
@@ -429,6 +441,8 @@ async function loadOutput() {
     if (!result || view.jobId !== id) return;
     view.outputCursor = result.cursor;
     $("cli-log").append(...result.lines.map((line) => `${line}\n`));
+    // Offered only when there is more to read (a running job's output keeps growing: reopen to read on).
+    button.hidden = !result.more;
 }
 
 $("cli-output").addEventListener("toggle", () => {

@@ -90,6 +90,8 @@ export interface ApprovalRecord {
     appliedBy?: { jobId: string; op?: string; finishedAt?: string };
 }
 
+export declare function relativeTime(iso: string | undefined, now?: number): string;
+export declare function myDecision(record: ApprovalRecord | undefined | null, me: string | undefined): { decision: string; by: string; at?: string } | undefined;
 export declare function approvalSummary(record: ApprovalRecord | undefined | null): { needed: boolean; open: boolean; text: string; decisions: string[] };
 
 export declare function collectLogPages(

@@ -308,6 +308,25 @@ export function formatTime(iso) {
     return date.toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
 }
 
+/** "just now", "5 min ago", "3 h ago", "2 days ago": how long ago `iso` was, for lists (the exact time goes in a title). */
+export function relativeTime(iso, now = Date.now()) {
+    if (!iso) return "—";
+    const t = new Date(iso).getTime();
+    if (Number.isNaN(t)) return "—";
+    const s = Math.round((now - t) / 1000);
+    if (s < 45) return "just now";
+    if (s < 3600) return `${Math.round(s / 60)} min ago`;
+    if (s < 86400) return `${Math.round(s / 3600)} h ago`;
+    const days = Math.round(s / 86400);
+    return `${days} day${days === 1 ? "" : "s"} ago`;
+}
+
+/** Whether `me` already decided on the preview (then the page offers no second vote). */
+export function myDecision(record, me) {
+    const mine = (Array.isArray(record?.approvals) ? record.approvals : []).filter((a) => me && a.by === me && (a.operation ?? "update") === "update");
+    return mine.length ? mine[mine.length - 1] : undefined;
+}
+
 /** Elapsed seconds between two timestamps (to now when the job is still running). */
 export function durationText(startIso, endIso, now = Date.now()) {
     if (!startIso) return "—";

@@ -306,7 +306,7 @@ describe("the dashboard in headless Chromium", function () {
         await page.close();
     });
 
-    it("refuses a self-approval with the API's message, then shows another approver's approval", async () => {
+    it("refuses a self-approval with the API's message, then shows another approver's approval and no second vote", async () => {
         const ann = await openAs(approvers.ann);
         await ann.getByRole("button", { name: "Preview prod" }).click();
         await waitForStreamEnd(ann, "succeeded");
@@ -335,7 +335,10 @@ describe("the dashboard in headless Chromium", function () {
         await bob.getByText(/^Approved by bob-approver: summary matches the change request \(/).waitFor();
         const record = await h.call("GET", `/v1/jobs/${id}/approvals`, { token: h.tokens.viewer });
         assert.deepEqual(record.body.update.approvedBy, ["bob-approver"], "the page's approval reached the service");
-        assert.deepEqual(await accessibilityViolations(bob), [], "no WCAG 2 A/AA violations with the approval form open");
+        // Whoever voted sees the vote, not the buttons again.
+        await bob.getByText(/^You approved this preview \(/).waitFor();
+        assert.equal(await bob.getByRole("button", { name: /Approve preview|Reject preview/ }).count(), 0);
+        assert.deepEqual(await accessibilityViolations(bob), [], "no WCAG 2 A/AA violations after the vote");
         await bob.screenshot({ path: path.join(shotDir, "approved.png"), fullPage: true });
         await bob.close();
     });

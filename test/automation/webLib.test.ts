@@ -22,6 +22,8 @@ import {
     summaryTable,
     diffLines,
     driftBadge,
+    myDecision,
+    relativeTime,
     type SseEvent,
 } from "../../automation/web/lib.mjs";
 
@@ -184,6 +186,19 @@ describe("dashboard view decisions", () => {
         assert.deepEqual(driftBadge({ drift: { drifted: 0, mode: "preview" } }), { text: "no drift", tone: "ok" });
         assert.deepEqual(driftBadge({ drift: { drifted: 2, mode: "preview" } }), { text: "drift: 2 resources", tone: "bad" });
         assert.deepEqual(driftBadge({ drift: { drifted: 1, mode: "apply" } }), { text: "drift: 1 resource (state refreshed)", tone: "neutral" });
+    });
+
+    it("says how long ago a time was, and finds the caller's own vote on a preview", () => {
+        const now = Date.parse("2026-12-03T12:00:00Z");
+        assert.equal(relativeTime("2026-12-03T11:59:30Z", now), "just now");
+        assert.equal(relativeTime("2026-12-03T11:55:00Z", now), "5 min ago");
+        assert.equal(relativeTime("2026-12-03T09:00:00Z", now), "3 h ago");
+        assert.equal(relativeTime("2026-12-01T12:00:00Z", now), "2 days ago");
+        assert.equal(relativeTime(undefined, now), "—");
+        const record = { approvals: [{ decision: "approve", by: "ann", at: "t1" }, { decision: "reject", by: "bob", operation: "destroy" }] };
+        assert.deepEqual(myDecision(record, "ann"), { decision: "approve", by: "ann", at: "t1" });
+        assert.equal(myDecision(record, "bob"), undefined, "a destroy vote is not an update vote");
+        assert.equal(myDecision(record, undefined), undefined);
     });
 
     it("takes a resource's name from the end of its URN", () => {
