@@ -12,7 +12,7 @@ import type { Application } from "express";
 import { parse as parseYaml } from "yaml";
 import { AdmissionGuard } from "./admission/guard";
 import { computeFingerprint } from "./approvals/fingerprint";
-import { PolicySet } from "./approvals/policy";
+import { describePolicy, PolicySet } from "./approvals/policy";
 import { ApprovalService } from "./approvals/service";
 import { ApprovalStore } from "./approvals/store";
 import { createApp } from "./app";
@@ -175,6 +175,7 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
         credentials,
         plansDir: path.join(config.dataDir, "plans"),
         stackConfigDir: path.join(config.dataDir, "stack-config"),
+        policyInWords: (stack) => describePolicy(policyOf(stack)),
         plansByDefault: (stack) => {
             try {
                 return policyOf(stack).operations.update.approvals > 0;

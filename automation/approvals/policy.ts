@@ -277,3 +277,19 @@ export class PolicySet {
         return policy;
     }
 }
+
+/**
+ * The policy in words, for people: "updates: operator, 1 approval by an approver; destroys:
+ * admin, 1 approval by an approver; 2 freeze windows". What the dashboard shows beside a stack.
+ */
+export function describePolicy(p: EnvironmentPolicy): string {
+    const parts = (["update", "destroy"] as const).map((op) => {
+        const rule = p.operations[op];
+        const who = rule.approvers.length ? `${rule.approvers.join(" or ")}` : `an ${rule.approverRole}`.replace(/^an ([^aeiou])/, "a $1");
+        const approvals = rule.approvals > 0 ? `, ${rule.approvals} approval${rule.approvals === 1 ? "" : "s"} by ${who}` : ", no approval";
+        return `${op}s: ${rule.role}${approvals}`;
+    });
+    if (p.freezeWindows.length) parts.push(`${p.freezeWindows.length} freeze window${p.freezeWindows.length === 1 ? "" : "s"}`);
+    if (p.github.updateOnPush) parts.push(`updated on pushes to ${p.github.branch}`);
+    return parts.join("; ");
+}

@@ -114,6 +114,7 @@ export function openApiDocument(): Record<string, unknown> {
                         runningJob: { type: "string" },
                         queued: { type: "integer" },
                         lastJob: { type: "object" },
+                        policy: { type: "string", description: "who may do what on the stack, in words" },
                         drift: { type: "object", description: "What the last successful refresh found: checkedAt, jobId, mode, drifted (count), resources [{urn, op, properties}]" },
                         outputs: { type: "object" },
                         repair: {

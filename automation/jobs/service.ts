@@ -109,6 +109,8 @@ export interface JobServiceDeps {
      * refuses any step the reviewed preview did not contain. @default none
      */
     plansByDefault?: (stack: string) => boolean;
+    /** The stack's policy in words, shown with its status. @default none */
+    policyInWords?: (stack: string) => string | undefined;
     concurrency: number;
     queueLimit: number;
     cancelGraceMs: number;
@@ -142,6 +144,8 @@ export interface StackStatus {
     repair?: RepairStatus;
     /** What the last refresh found: resources whose real state differs from the stack's state. */
     drift?: Drift;
+    /** Who may do what on the stack, in words (environments/<stack>.yaml or the default). */
+    policy?: string;
 }
 
 export interface Drift {
@@ -306,7 +310,17 @@ export class JobService extends JobReader {
             ...(outputs ? { outputs } : {}),
             ...(repair ? { repair } : {}),
             ...(drift ? { drift } : {}),
+            ...this.policyInWords(stack),
         };
+    }
+
+    private policyInWords(stack: string): { policy?: string } {
+        try {
+            const words = this.deps.policyInWords?.(stack);
+            return words ? { policy: words } : {};
+        } catch {
+            return { policy: "the stack's policy file is invalid: every operation is refused until it is fixed" };
+        }
     }
 
     private lastOutputs(stack: string, job: Job | undefined): Record<string, unknown> | undefined {

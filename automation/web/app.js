@@ -214,7 +214,7 @@ function renderStacks(stacks) {
         ]);
         if (!actions.childElementCount) actions.append(el("span", { text: "read-only" }));
         return el("tr", { attrs: { "data-stack": stack.name } }, [
-            el("th", { text: stack.name, attrs: { scope: "row" } }),
+            el("th", { attrs: { scope: "row" } }, [document.createTextNode(stack.name), ...stackDetails(stack)]),
             el("td", {}, [...stackStates(stack).flatMap((state, i) => (i ? [document.createTextNode(" "), stateBadge(state)] : [stateBadge(state)])),
                 ...driftNodes(stack)]),
             el("td", { text: stack.queued ?? 0 }),
@@ -223,6 +223,20 @@ function renderStacks(stacks) {
         ]);
     });
     body.replaceChildren(...rows);
+}
+
+/** Who may do what on the stack, in words, and its outputs (secrets arrive masked). */
+function stackDetails(stack) {
+    const nodes = [];
+    if (stack.policy) nodes.push(el("div", { className: "stack-policy", text: stack.policy }));
+    const outputs = Object.entries(stack.outputs ?? {});
+    if (outputs.length) {
+        nodes.push(el("details", { className: "stack-outputs" }, [
+            el("summary", { text: `Outputs (${outputs.length})` }),
+            el("dl", {}, outputs.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: typeof v === "string" ? v : JSON.stringify(v) })])),
+        ]));
+    }
+    return nodes;
 }
 
 /** The stack's drift badge, linked to the refresh that found it, and an "apply refresh" for operators. */

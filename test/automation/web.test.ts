@@ -123,14 +123,17 @@ describe("the dashboard in headless Chromium", function () {
         return res.body as Job;
     }
 
-    it("lists the fixture's stacks with their state in words, under a strict CSP", async () => {
+    it("lists the fixture's stacks with their state and policy in words, under a strict CSP", async () => {
         const page = await openAs(h.tokens.operator);
         const response = await page.request.get(`${h.url}/`);
         assert.match(response.headers()["content-security-policy"] ?? "", /default-src 'none'|default-src 'self'/);
         const rows = page.locator("#stacks tbody tr");
         await rows.first().waitFor();
-        assert.deepEqual(await rows.locator("th").allTextContents(), ["dev", "prod"]);
+        assert.deepEqual(await rows.locator("th").evaluateAll((ths) => ths.map((t) => t.firstChild?.textContent)), ["dev", "prod"]);
         assert.deepEqual(await rows.locator(".state").allTextContents(), ["Idle", "Idle"]);
+        // Who may do what, in words, beside each stack.
+        assert.deepEqual(await rows.locator(".stack-policy").allTextContents(), ["updates: operator, no approval; destroys: admin, no approval",
+            "updates: operator, 1 approval by an approver; destroys: admin, no approval"]);
         assert.equal(await page.getByText("Signed in as otto-operator (operator).").count(), 1);
         await page.close();
     });
@@ -238,6 +241,10 @@ describe("the dashboard in headless Chromium", function () {
         await page.reload();
         const stackRow = page.locator('#stacks tbody tr[data-stack="webdiff"]');
         await stackRow.getByText("drift: 1 resource").waitFor();
+        // The stack's outputs, as the last update left them.
+        await stackRow.getByText("Outputs (2)").click();
+        assert.deepEqual(await stackRow.locator(".stack-outputs dt").allTextContents(), ["count", "files"]);
+        assert.equal(await stackRow.locator(".stack-outputs dd").first().textContent(), "1");
         await stackRow.getByRole("button", { name: "Apply refresh webdiff" }).click();
         await waitForStreamEnd(page, "succeeded");
         const applied = await apiJob(openJobId(page));

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { AppError } from "../../../automation/errors";
-import { defaultPolicy, loadPolicies, parsePolicy, PolicyError, PolicySet } from "../../../automation/approvals/policy";
+import { defaultPolicy, describePolicy, loadPolicies, parsePolicy, PolicyError, PolicySet } from "../../../automation/approvals/policy";
 import { policyEditor } from "./editPolicy";
 
 const repoEnvironments = path.resolve(__dirname, "../../../environments");
@@ -17,6 +17,15 @@ describe("environment policies", () => {
         assert.equal(prod.operations.destroy.approvals, 1);
         assert.equal(prod.operations.destroy.role, "admin");
         assert.equal(prod.github.updateOnPush, false);
+    });
+    it("says each stack's policy in words a person reads at a glance", () => {
+        const { policies } = loadPolicies(repoEnvironments, ["dev", "prod", "staging"]);
+        assert.equal(describePolicy(policies.get("prod")!), "updates: operator, 1 approval by an approver; destroys: admin, 1 approval by an approver");
+        assert.equal(describePolicy(policies.get("dev")!), "updates: operator, no approval; destroys: admin, no approval; updated on pushes to main");
+        assert.equal(describePolicy(defaultPolicy("staging")), "updates: operator, no approval; destroys: admin, no approval");
+        const named = { ...defaultPolicy("x"), freezeWindows: [{ days: ["fri"], from: "16:00", to: "23:59", operations: ["update" as const], reason: "weekend" }] };
+        named.operations = { ...named.operations, update: { role: "operator", approvals: 2, approverRole: "admin", approvers: ["ann", "bob"] } };
+        assert.equal(describePolicy(named), "updates: operator, 2 approvals by ann or bob; destroys: admin, no approval; 1 freeze window");
     });
     it("lets a push to main update dev without approval", () => {
         const dev = loadPolicies(repoEnvironments, ["dev", "prod"]).policies.get("dev")!;
