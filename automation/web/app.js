@@ -177,9 +177,49 @@ async function refresh() {
     renderJobs(jobs.jobs ?? []);
 }
 
+/**
+ * Asks before an action a person should not take by accident. With `typed`, the confirm button
+ * stays disabled until that text (the stack's name) is typed. Resolves true when confirmed.
+ */
+function confirmAction({ title, text, okLabel, typed }) {
+    const dialog = $("confirm-dialog");
+    $("confirm-title").textContent = title;
+    $("confirm-text").textContent = text;
+    $("confirm-ok").textContent = okLabel;
+    const input = $("confirm-typed");
+    $("confirm-typed-field").hidden = typed === undefined;
+    input.value = "";
+    $("confirm-ok").disabled = typed !== undefined;
+    input.oninput = () => {
+        $("confirm-ok").disabled = input.value !== typed;
+    };
+    return new Promise((resolve) => {
+        dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+        dialog.returnValue = "";
+        dialog.showModal();
+        (typed !== undefined ? input : $("confirm-ok")).focus();
+    });
+}
+
+/** What to ask before `op` on `stack`, or undefined when it needs no confirmation. */
+function confirmationOf(stack, op) {
+    if (op === "updates") {
+        return { title: `Update ${stack} without a reviewed preview?`, okLabel: "Update anyway",
+            text: `Nobody has seen what this update will change. To review it first, preview ${stack} and update from that preview.` };
+    }
+    if (op === "destroys") {
+        return { title: `Destroy ${stack}?`, okLabel: `Destroy ${stack}`, typed: stack,
+            text: `Every resource of ${stack} will be deleted. This cannot be undone.` };
+    }
+    return undefined;
+}
+
 function startButton(stack, op, label, body = {}) {
     const button = el("button", { text: label, attrs: { type: "button", "aria-label": `${label} ${stack}`, "data-op": op } });
     button.addEventListener("click", async () => {
+        const question = confirmationOf(stack, op);
+        if (question && !(await confirmAction(question))) return;
+        if (op === "destroys") body = { ...body, confirm: stack };
         button.disabled = true;
         const job = await act(`${label} of ${stack}`, () => api(`/v1/stacks/${encodeURIComponent(stack)}/${op}`, { method: "POST", body }));
         button.disabled = false;
@@ -211,6 +251,7 @@ function renderStacks(stacks) {
             can("preview") && startButton(stack.name, "previews", "Preview"),
             can("refresh") && startButton(stack.name, "refreshes", "Refresh"),
             can("update") && startButton(stack.name, "updates", "Update"),
+            can("destroy") && startButton(stack.name, "destroys", "Destroy"),
         ]);
         if (!actions.childElementCount) actions.append(el("span", { text: "read-only" }));
         return el("tr", { attrs: { "data-stack": stack.name } }, [

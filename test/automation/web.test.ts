@@ -257,6 +257,7 @@ describe("the dashboard in headless Chromium", function () {
         h.configure("dev", { count: 2, delayMs: 6000 });
         const page = await openAs(h.tokens.operator);
         await page.getByRole("button", { name: "Update dev" }).click();
+        await page.getByRole("dialog").getByRole("button", { name: "Update anyway" }).click();
         await page.getByRole("heading", { name: "Update of dev" }).waitFor();
         // A creation takes 6 s in the stand-in cloud: its step must be on screen before the job ends.
         await page.waitForFunction(
@@ -280,6 +281,7 @@ describe("the dashboard in headless Chromium", function () {
         h.configure("dev", { count: 1, prefix: payload, failOn: "create" });
         const page = await openAs(h.tokens.operator);
         await page.getByRole("button", { name: "Update dev" }).click();
+        await page.getByRole("dialog").getByRole("button", { name: "Update anyway" }).click();
         await waitForStreamEnd(page, "failed");
         const log = (await page.locator("#log").textContent()) ?? "";
         assert.ok(log.includes(`refused to create ${payload}`), `the log shows the markup literally:\n${log}`);
@@ -350,9 +352,49 @@ describe("the dashboard in headless Chromium", function () {
         await bob.close();
     });
 
+    it("asks before an update without a reviewed preview, and does nothing when told no", async () => {
+        const page = await openAs(h.tokens.operator);
+        await page.getByRole("button", { name: "Update dev" }).click();
+        await page.getByRole("dialog").getByRole("button", { name: "Cancel" }).click();
+        assert.equal(await page.getByRole("dialog").count(), 0);
+        const jobs = await h.call("GET", "/v1/jobs?stack=dev&state=queued", { token: h.tokens.viewer });
+        assert.equal(jobs.body.jobs.length, 0, "nothing was queued");
+        assert.equal(await page.locator("#job").isHidden(), true);
+        await page.close();
+    });
+
+    it("lets an admin destroy a stack only after typing its name", async () => {
+        h.configure("throwaway", { count: 1 });
+        const made = await h.call("POST", "/v1/stacks/throwaway/updates", { token: h.tokens.admin, body: {} });
+        await h.waitFor(made.body.id);
+        const operator = await openAs(h.tokens.operator);
+        await operator.locator("#stacks tbody tr").first().waitFor();
+        assert.equal(await operator.getByRole("button", { name: /^Destroy / }).count(), 0, "operators have no destroy button");
+        await operator.close();
+        const page = await openAs(h.tokens.admin);
+        await page.getByRole("button", { name: "Destroy throwaway" }).click();
+        const dialog = page.getByRole("dialog", { name: "Destroy throwaway?" });
+        const ok = dialog.getByRole("button", { name: "Destroy throwaway" });
+        assert.equal(await ok.isDisabled(), true, "not before the name is typed");
+        await dialog.getByLabel("Type the stack's name to confirm").fill("throwawa");
+        assert.equal(await ok.isDisabled(), true, "not for a near miss");
+        await dialog.getByLabel("Type the stack's name to confirm").fill("throwaway");
+        assert.deepEqual(await accessibilityViolations(page), [], "no WCAG 2 A/AA violations with the typed confirmation open");
+        await ok.click();
+        await waitForStreamEnd(page, "succeeded");
+        const job = await apiJob(openJobId(page));
+        assert.deepEqual([job.op, job.stack, job.triggeredBy], ["destroy", "throwaway", "ada-admin"]);
+        assert.equal(fs.existsSync(path.join(h.projectDir, "out", "throwaway", "item-0.txt")), false, "the stack's resources are gone");
+        await page.close();
+    });
+
     it("shows the API's refusal when an operator updates prod without an approved preview", async () => {
         const page = await openAs(h.tokens.operator);
         await page.getByRole("button", { name: "Update prod" }).click();
+        // Without a reviewed preview the page asks first; then the service refuses anyway.
+        const dialog = page.getByRole("dialog", { name: "Update prod without a reviewed preview?" });
+        assert.deepEqual(await accessibilityViolations(page), [], "no WCAG 2 A/AA violations with the confirmation open");
+        await dialog.getByRole("button", { name: "Update anyway" }).click();
         const alert = page.getByRole("alert");
         await alert.getByText(/^Update of prod refused — APPROVAL_REQUIRED: /).waitFor();
         assert.equal(await page.locator("#job").isHidden(), true, "no job was opened");
