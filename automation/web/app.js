@@ -518,6 +518,8 @@ function streamJob(id) {
     const status = $("stream-status");
     status.textContent = "Streaming live events…";
     let finalState;
+    // When each step began, to show its duration when it completes.
+    const steps = new Map();
     readEventStream({
         url: `/v1/jobs/${encodeURIComponent(id)}/events`,
         token: view.token,
@@ -525,7 +527,7 @@ function streamJob(id) {
         onEvent: (event) => {
             if (view.stream !== controller) return;
             const stored = eventPayload(event);
-            appendLog(logLinesFromEvent(stored));
+            appendLog(logLinesFromEvent(stored, steps));
             if (stored?.type === "state") finalState = stored.data?.state;
             if (stored?.type === "state" || stored?.type === "summaryEvent") void reloadJob();
             else if (stored?.type === "resourcePreEvent") scheduleJobReload();

@@ -80,7 +80,7 @@ export interface StreamedEvent {
 }
 
 export declare function stripColour(text: unknown): string;
-export declare function logLinesFromEvent(stored: StreamedEvent): Array<{ kind: "output" | "error" | "step" | "state"; text: string }>;
+export declare function logLinesFromEvent(stored: StreamedEvent, steps?: Map<string, number>): Array<{ kind: "output" | "error" | "step" | "state"; text: string }>;
 export declare function isFinalEvent(stored: StreamedEvent | undefined): boolean;
 
 export interface ApprovalRecord {

@@ -352,7 +352,7 @@ export function stripColour(text) {
  * @param {{ type: string, data: unknown }} stored the event's JSON payload as the service streams it
  * @returns {Array<{ kind: string, text: string }>}
  */
-export function logLinesFromEvent(stored) {
+export function logLinesFromEvent(stored, steps = new Map()) {
     const type = stored?.type;
     const data = stored?.data && typeof stored.data === "object" ? stored.data : {};
     const body = data[type] && typeof data[type] === "object" ? data[type] : data;
@@ -371,7 +371,17 @@ export function logLinesFromEvent(stored) {
         case "resourcePreEvent": {
             const m = body.metadata ?? {};
             if (!m.op || m.op === "same") return [];
+            // Remembered to say how long the step took when it completes.
+            if (m.urn && stored.at) steps.set(m.urn, Date.parse(stored.at));
             return [{ kind: "step", text: `${m.op} ${m.type ?? ""} ${resourceName(m.urn)}`.replace(/\s+/g, " ").trim() }];
+        }
+        case "resOutputsEvent": {
+            const m = body.metadata ?? {};
+            const started = steps.get(m.urn);
+            if (started === undefined || !m.op || m.op === "same") return [];
+            steps.delete(m.urn);
+            const took = stored.at ? (Date.parse(stored.at) - started) / 1000 : NaN;
+            return [{ kind: "step", text: `done: ${m.op} ${resourceName(m.urn)}${Number.isFinite(took) ? ` (${took.toFixed(1)} s)` : ""}` }];
         }
         case "resOpFailedEvent":
             return [{ kind: "error", text: `failed ${body.metadata?.op ?? ""} ${resourceName(body.metadata?.urn)}`.replace(/\s+/g, " ").trim() }];

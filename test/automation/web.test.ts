@@ -202,6 +202,7 @@ describe("the dashboard in headless Chromium", function () {
         const log = await page.locator("#log").textContent();
         assert.match(log ?? "", /job running/);
         assert.match(log ?? "", /create \S+ item-0/);
+        assert.match(log ?? "", /done: create item-0 \(\d+\.\d s\)/, "each step says when it completed and how long it took");
         assert.match(log ?? "", /job succeeded/);
         // The stored CLI output, read page by page when the reader asks for it.
         await page.getByText("CLI output", { exact: true }).click();

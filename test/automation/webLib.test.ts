@@ -241,6 +241,12 @@ describe("dashboard live log lines", () => {
         assert.deepEqual(logLinesFromEvent({ type: "diagnosticEvent", data: { diagnosticEvent: { severity: "debug", message: "RegisterResource RPC prepared" } } }), []);
         assert.deepEqual(logLinesFromEvent({ type: "resourcePreEvent", data: { resourcePreEvent: { metadata: { op: "create", type: "fixture:File", urn: "urn:pulumi:dev::p::fixture:File::f-1" } } } }), [{ kind: "step", text: "create fixture:File f-1" }]);
         assert.deepEqual(logLinesFromEvent({ type: "resourcePreEvent", data: { resourcePreEvent: { metadata: { op: "same", urn: "u" } } } }), []);
+        // A step's completion, with how long it took since it began.
+        const steps = new Map<string, number>();
+        logLinesFromEvent({ type: "resourcePreEvent", at: "2026-12-03T10:00:00.000Z", data: { resourcePreEvent: { metadata: { op: "update", urn: "urn:a::f-2" } } } }, steps);
+        assert.deepEqual(logLinesFromEvent({ type: "resOutputsEvent", at: "2026-12-03T10:00:02.500Z", data: { resOutputsEvent: { metadata: { op: "update", urn: "urn:a::f-2" } } } }, steps),
+            [{ kind: "step", text: "done: update f-2 (2.5 s)" }]);
+        assert.equal(steps.size, 0);
         assert.deepEqual(logLinesFromEvent({ type: "summaryEvent", data: { summaryEvent: { resourceChanges: { create: 3 } } } }), [{ kind: "state", text: "summary: create 3" }]);
     });
 
