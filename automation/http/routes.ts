@@ -4,7 +4,7 @@ import type { JobService } from "../jobs/service";
 import type { Job, JobOptions, Op } from "../jobs/types";
 import type { Role } from "../security/roles";
 import { principalOf } from "../security/middleware";
-import { DestroyBody, JobId, JobsQuery, LogQuery, PreviewBody, RefreshBody, StackName, UpdateBody, parse } from "./schemas";
+import { CancelBody, DestroyBody, JobId, JobsQuery, LogQuery, PreviewBody, RefreshBody, StackName, UpdateBody, parse } from "./schemas";
 import { streamJobEvents } from "./sse";
 
 export interface AuthDeps {
@@ -58,6 +58,10 @@ export function apiRouter(service: JobService, auth: AuthDeps, limits: { streams
         "/stacks/:stack/destroys",
         ...admin,
         start("destroy", (b, stack) => {
+            // Asked in our words before the schema's, which would only say the field is missing.
+            if (typeof (b as { confirm?: unknown } | undefined)?.confirm !== "string") {
+                throw invalidInput(`Destroying "${stack}" needs {"confirm": "${stack}"} in the body.`, { problems: [{ field: "body.confirm", problem: `must equal "${stack}"` }] });
+            }
             const { confirm, ...rest } = parse(DestroyBody, b, "body");
             // Typing the stack's name is the guard against destroying the wrong one by a slip.
             if (confirm !== stack) throw invalidInput(`Destroying "${stack}" needs {"confirm": "${stack}"} in the body.`, { problems: [{ field: "body.confirm", problem: `must equal "${stack}"` }] });
@@ -98,7 +102,8 @@ export function apiRouter(service: JobService, auth: AuthDeps, limits: { streams
     });
     r.post("/jobs/:id/cancel", ...operator, (req, res) => {
         const id = jobParam(req.params.id);
-        const job = service.cancel(id, who(res));
+        const { force } = parse(CancelBody, req.body, "body");
+        const job = service.cancel(id, who(res), { force });
         res.status(job.state === "cancelled" ? 200 : 202).json(job);
     });
     return r;

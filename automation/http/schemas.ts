@@ -16,7 +16,7 @@ const common = {
 export const PreviewBody = z.strictObject({ ...common, mode: z.enum(["plan"]).optional() });
 export const UpdateBody = z.strictObject({ ...common, previewId: JobId.optional() });
 export const RefreshBody = z.strictObject({ ...common, mode: z.enum(["preview", "apply"]).optional() });
-export const DestroyBody = z.strictObject({ ...common, confirm: z.string().optional(), previewId: JobId.optional() });
+export const DestroyBody = z.strictObject({ ...common, confirm: z.string(), previewId: JobId.optional() });
 
 export const JobsQuery = z.object({
     stack: StackName.optional(),
@@ -35,3 +35,6 @@ export function parse<T extends z.ZodType>(schema: T, value: unknown, where: str
     const problems = r.error.issues.map((i) => ({ field: [where, ...i.path.map(String)].join("."), problem: i.message }));
     throw invalidInput(`Invalid ${where}: ${problems.map((p) => `${p.field} ${p.problem}`).join("; ")}.`, { problems });
 }
+
+/** A cancel; `force` kills a job already cancelling without waiting out the grace period. */
+export const CancelBody = z.strictObject({ force: z.boolean().optional() });

@@ -10,6 +10,7 @@ import {
     engineError,
     fromAutomationError,
     commandParts,
+    conflict,
     describeFailure,
     invalidInput,
     isAppError,
@@ -339,9 +340,10 @@ export class JobService extends JobReader {
      * Cancels a job: a waiting one is removed at once; a running one gets a graceful stop and,
      * if it is still running after the grace period, its process group is killed.
      */
-    cancel(id: string, by: string): Job {
+    cancel(id: string, by: string, opts: { force?: boolean } = {}): Job {
         const job = this.getJob(id);
         if (isFinal(job.state)) throw jobFinished(id, job.state);
+        if (opts.force) return this.forceCancel(id, by);
         if (this.queue.remove(id)) {
             return this.settle(id, "cancelled", { error: { code: "CANCELLED", message: `Cancelled by ${by} while queued.` } });
         }
@@ -354,6 +356,23 @@ export class JobService extends JobReader {
         this.cancelling.set(id, by);
         this.appendEvent(id, "cancelRequested", { by });
         this.appendEvent(id, "state", { state: "cancelling", by });
+        return this.getJob(id);
+    }
+
+    /**
+     * Kills a cancelling job's process group now, without waiting out the grace period (a stuck
+     * cloud call). Only a job already being cancelled: the graceful stop comes first, as it lets
+     * the engine write a consistent checkpoint; a forced one leaves the stack to the repair scan.
+     */
+    private forceCancel(id: string, by: string): Job {
+        const active = this.active.get(id);
+        if (!this.cancelling.has(id) || !active) {
+            throw conflict(`Job "${id}" is not being cancelled; cancel it first, and force only if it does not stop.`, { id });
+        }
+        clearTimeout(active.killTimer);
+        this.appendEvent(id, "forceKill", { by, early: true });
+        this.deps.logger.warn({ jobId: id, by }, "force-cancel: killing the job's process group now");
+        active.handle.kill();
         return this.getJob(id);
     }
 

@@ -392,7 +392,9 @@ function renderJob(job) {
     $("job").dataset.state = job.state;
 
     const cancel = $("cancel-job");
-    cancel.hidden = !can("cancel") || isTerminal(job.state);
+    cancel.hidden = !can("cancel") || isTerminal(job.state) || job.state === "cancelling";
+    // While a cancel is waiting for the engine, a stuck job can be killed at once.
+    $("force-cancel-job").hidden = !can("cancel") || job.state !== "cancelling";
 
     const update = $("update-from-preview");
     update.hidden = !(job.op === "preview" && job.state === "succeeded" && can("update"));
@@ -465,6 +467,13 @@ async function decide(decision) {
 
 $("approve").addEventListener("click", () => void decide("approve"));
 $("reject").addEventListener("click", () => void decide("reject"));
+
+$("force-cancel-job").addEventListener("click", async () => {
+    const job = view.job;
+    if (!job) return;
+    const result = await act("Force cancel", () => api(`/v1/jobs/${encodeURIComponent(job.id)}/cancel`, { method: "POST", body: { force: true } }));
+    if (result) renderJob(result);
+});
 
 $("cancel-job").addEventListener("click", async () => {
     const job = view.job;

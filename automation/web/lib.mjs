@@ -398,7 +398,7 @@ export function logLinesFromEvent(stored, steps = new Map()) {
         case "cancelRequested":
             return [{ kind: "state", text: `cancel requested by ${data.by ?? "someone"}` }];
         case "forceKill":
-            return [{ kind: "error", text: "the job did not stop in time; its process was killed" }];
+            return [{ kind: "error", text: data.early ? `force-cancelled by ${data.by ?? "someone"}: its process was killed` : "the job did not stop in time; its process was killed" }];
         default:
             return [];
     }

@@ -53,7 +53,8 @@ export function prepareFixture(): FixtureCopy {
     fs.mkdirSync(stateRoot, { recursive: true });
     const root = fs.mkdtempSync(path.join(stateRoot, `svc-${process.pid}-`));
     const projectDir = path.join(root, "project");
-    fs.cpSync(fixture, projectDir, { recursive: true, filter: (src) => !src.includes(`${path.sep}out`) });
+    // Without the fixture's own policies (environments/, for people trying it): a test states the policies it needs.
+    fs.cpSync(fixture, projectDir, { recursive: true, filter: (src) => !src.includes(`${path.sep}out`) && !src.startsWith(path.join(fixture, "environments")) });
     // A repository of its own, as a deployed project is: what an approval pins is its git tree.
     git(projectDir, "init", "-q");
     git(projectDir, "add", ".");

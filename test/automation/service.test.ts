@@ -213,6 +213,25 @@ describe("automation service over HTTP with the real Pulumi CLI", function () {
         });
     });
 
+    describe("force-cancel", () => {
+        it("kills a cancelling job at once when asked, without waiting out the grace period, and refuses to force a job nobody cancelled", async () => {
+            h.configure("forced", { hangMs: 120_000, count: 1 });
+            const job = await start("forced", "updates");
+            await h.waitFor(job.id, () => itemStarted(job.id, "item-0"));
+            const early = await h.call("POST", `/v1/jobs/${job.id}/cancel`, { token: h.tokens.operator, body: { force: true } });
+            assert.equal(early.status, 409, "a job that was not cancelled first is not forced");
+            assert.equal((await h.call("POST", `/v1/jobs/${job.id}/cancel`, { token: h.tokens.operator })).body.state, "cancelling");
+            const asked = Date.now();
+            const forced = await h.call("POST", `/v1/jobs/${job.id}/cancel`, { token: h.tokens.operator, body: { force: true } });
+            assert.equal(forced.status, 202);
+            const done = await h.waitFor(job.id);
+            assert.equal(done.state, "cancelled");
+            // The harness's grace period is 4 s; the forced kill does not wait for it.
+            assert.ok(Date.now() - asked < 3500, `stopped ${Date.now() - asked} ms after the force`);
+            assert.ok(h.server.store.eventsAfter(job.id, 0, 10_000).some((e) => e.type === "forceKill" && (e.data as { early?: boolean }).early === true));
+        });
+    });
+
     describe("queueing", () => {
         it("runs 20 concurrent requests over two stacks without overlapping on a stack or surfacing ConcurrentUpdateError", async () => {
             h.configure("dev", { count: 2, content: "c1" });

@@ -255,11 +255,12 @@ describe("the dashboard in headless Chromium", function () {
     });
 
     it("streams log lines while the job is still running, and cancels it from the page", async () => {
-        h.configure("dev", { count: 2, delayMs: 6000 });
+        // A stack of its own: the forced kill leaves it to the repair scan, and the next tests use dev.
+        h.configure("slowweb", { count: 2, delayMs: 6000 });
         const page = await openAs(h.tokens.operator);
-        await page.getByRole("button", { name: "Update dev" }).click();
+        await page.getByRole("button", { name: "Update slowweb" }).click();
         await page.getByRole("dialog").getByRole("button", { name: "Update anyway" }).click();
-        await page.getByRole("heading", { name: "Update of dev" }).waitFor();
+        await page.getByRole("heading", { name: "Update of slowweb" }).waitFor();
         // A creation takes 6 s in the stand-in cloud: its step must be on screen before the job ends.
         await page.waitForFunction(
             () => {
@@ -270,9 +271,15 @@ describe("the dashboard in headless Chromium", function () {
             { timeout: JOB_TIMEOUT_MS },
         );
         await page.getByRole("button", { name: "Cancel job" }).click();
+        // The engine finishes its 6 s create before it stops: meanwhile the job says so, and can be killed at once.
+        await page.locator("#job-meta .state", { hasText: "Cancelling…" }).waitFor();
+        await page.getByRole("button", { name: "Force cancel (kill now)" }).click();
         await waitForStreamEnd(page, "cancelled");
         assert.equal((await apiJob(openJobId(page))).state, "cancelled");
-        assert.match((await page.locator("#log").textContent()) ?? "", /cancel requested by otto-operator/);
+        const log = (await page.locator("#log").textContent()) ?? "";
+        assert.match(log, /cancel requested by otto-operator/);
+        assert.match(log, /force-cancelled by otto-operator: its process was killed/);
+        assert.equal(await page.getByRole("button", { name: "Force cancel (kill now)" }).count(), 0);
         assert.equal(await page.getByRole("button", { name: "Cancel job" }).count(), 0, "nothing left to cancel");
         await page.close();
     });
