@@ -37,6 +37,8 @@ const view = {
     pollTimer: undefined,
     jobRefresh: undefined,
     outputCursor: 0,
+    /** URNs whose change list the reader opened. */
+    openDiffs: new Set(),
 };
 
 /** Creates an element whose text is set with textContent; attributes are plain strings. */
@@ -403,15 +405,26 @@ function renderJob(job) {
     void renderApproval(job);
 }
 
+/** A step's changes, collapsible; stays open across the re-renders a running job causes. */
+function diffDetails(row) {
+    const details = el("details", { className: "diff" }, [
+        el("summary", { text: `${row.changes.length} change${row.changes.length === 1 ? "" : "s"}` }),
+        el("ul", {}, row.changes.map((c) => el("li", { className: `diff-${c.kind}`, text: c.text }))),
+    ]);
+    details.open = view.openDiffs.has(row.urn);
+    details.addEventListener("toggle", () => {
+        if (details.open) view.openDiffs.add(row.urn);
+        else view.openDiffs.delete(row.urn);
+    });
+    return details;
+}
+
 function renderSummary(summary) {
     const { countRows, stepRows } = summaryTable(summary);
     $("summary-counts").tBodies[0].replaceChildren(...countRows.map((r) => el("tr", {}, [el("td", { text: r.op }), el("td", { text: r.count })])));
     $("summary-steps").tBodies[0].replaceChildren(
         ...stepRows.map((r) => el("tr", { attrs: { title: r.urn } }, [el("td", { text: r.op }), el("td", { text: r.name }), el("td", { text: r.type }),
-            el("td", {}, r.changes.length ? [el("details", { className: "diff" }, [
-                el("summary", { text: `${r.changes.length} change${r.changes.length === 1 ? "" : "s"}` }),
-                el("ul", {}, r.changes.map((c) => el("li", { className: `diff-${c.kind}`, text: c.text }))),
-            ])] : [])])),
+            el("td", {}, r.changes.length ? [diffDetails(r)] : [])])),
     );
     $("summary-counts").hidden = countRows.length === 0;
     $("summary-steps").hidden = stepRows.length === 0;

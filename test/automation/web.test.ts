@@ -51,7 +51,9 @@ describe("the dashboard in headless Chromium", function () {
         approvers.bob = addToken(h.server.config.tokensFile, "bob-approver", "approver");
         // A fresh profile per run: nothing cached or stored from an earlier run can help the page.
         profileDir = fs.mkdtempSync(path.join(os.tmpdir(), "dashboard-profile-"));
-        shotDir = fs.mkdtempSync(path.join(os.tmpdir(), "dashboard-shots-"));
+        // `npm run docs:screenshots` points this at docs/images/dashboard; a test run keeps them out of the repository.
+        shotDir = process.env.DASHBOARD_SHOTS_DIR ? path.resolve(process.env.DASHBOARD_SHOTS_DIR) : fs.mkdtempSync(path.join(os.tmpdir(), "dashboard-shots-"));
+        fs.mkdirSync(shotDir, { recursive: true });
         const launch = () => chromium.launchPersistentContext(profileDir, { executablePath, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 900 } });
         // Chromium has been seen to crash at start-up once on this loaded, shared machine: one retry.
         browser = await launch().catch(() => launch());
@@ -214,7 +216,7 @@ describe("the dashboard in headless Chromium", function () {
         // The job list shows it too, with its state in words.
         await page.locator(`#jobs tbody tr[data-job="${id}"]`).getByText("Succeeded").waitFor();
         assert.deepEqual(await accessibilityViolations(page), [], "no WCAG 2 A/AA violations with a job open");
-        await page.screenshot({ path: path.join(shotDir, "preview.png"), fullPage: true });
+        await page.screenshot({ path: path.join(shotDir, "preview.png") });
         await page.close();
     });
 
@@ -230,10 +232,14 @@ describe("the dashboard in headless Chromium", function () {
         const page = await openAs(h.tokens.operator);
         await page.goto(`${h.url}/#/jobs/${preview.id}`);
         const row = page.locator("#summary-steps tbody tr", { hasText: "item-0" });
+        await page.getByText(/^Stream ended/).waitFor();
         await row.getByText("1 change").click();
         assert.equal((await row.locator("li").allTextContents()).join("\n"), '~ content: "v1" => "v2"');
+        // It stays open while the page reads the job again (a poll, the job's events).
+        await page.waitForTimeout(2500);
+        assert.equal(await row.locator("li").first().isVisible(), true, "the opened change list is still open");
         assert.deepEqual(await accessibilityViolations(page), [], "no WCAG 2 A/AA violations with the diff open");
-        await page.screenshot({ path: path.join(shotDir, "diff.png"), fullPage: true });
+        await page.screenshot({ path: path.join(shotDir, "diff.png") });
         // Drift: the file changed behind Pulumi's back, a refresh in preview mode finds it.
         h.configure("webdiff", { count: 1 });
         fs.writeFileSync(path.join(h.projectDir, "out", "webdiff", "item-0.txt"), "edited");
@@ -242,6 +248,7 @@ describe("the dashboard in headless Chromium", function () {
         await page.reload();
         const stackRow = page.locator('#stacks tbody tr[data-stack="webdiff"]');
         await stackRow.getByText("drift: 1 resource").waitFor();
+        await page.screenshot({ path: path.join(shotDir, "drift.png") });
         // The stack's outputs, as the last update left them.
         await stackRow.getByText("Outputs (2)").click();
         assert.deepEqual(await stackRow.locator(".stack-outputs dt").allTextContents(), ["count", "files"]);
@@ -295,7 +302,7 @@ describe("the dashboard in headless Chromium", function () {
         assert.ok(log.includes(`refused to create ${payload}`), `the log shows the markup literally:\n${log}`);
         assert.equal(await page.locator("#log img").count(), 0, "no element was made from the log text");
         assert.equal(await page.evaluate(() => (globalThis as unknown as PageGlobals).__injected), undefined);
-        await page.screenshot({ path: path.join(shotDir, "injected.png"), fullPage: true });
+        await page.screenshot({ path: path.join(os.tmpdir(), `dashboard-injected-${process.pid}.png`) }); // evidence, not documentation
         await page.close();
     });
 
@@ -356,7 +363,7 @@ describe("the dashboard in headless Chromium", function () {
         await bob.getByText(/^You approved this preview \(/).waitFor();
         assert.equal(await bob.getByRole("button", { name: /Approve preview|Reject preview/ }).count(), 0);
         assert.deepEqual(await accessibilityViolations(bob), [], "no WCAG 2 A/AA violations after the vote");
-        await bob.screenshot({ path: path.join(shotDir, "approved.png"), fullPage: true });
+        await bob.screenshot({ path: path.join(shotDir, "approved.png") });
         await bob.close();
     });
 
@@ -388,6 +395,7 @@ describe("the dashboard in headless Chromium", function () {
         assert.equal(await ok.isDisabled(), true, "not for a near miss");
         await dialog.getByLabel("Type the stack's name to confirm").fill("throwaway");
         assert.deepEqual(await accessibilityViolations(page), [], "no WCAG 2 A/AA violations with the typed confirmation open");
+        await page.screenshot({ path: path.join(shotDir, "destroy.png") });
         await ok.click();
         await waitForStreamEnd(page, "succeeded");
         const job = await apiJob(openJobId(page));
