@@ -384,7 +384,8 @@ function renderJob(job) {
         ["Finished", formatTime(job.finishedAt)],
         ["Duration", durationText(job.startedAt, job.finishedAt)],
     ];
-    if (job.options?.previewId) meta.push(["From preview", job.options.previewId]);
+    // The preview an update applies is one click away: what was reviewed, and who approved it.
+    if (job.options?.previewId) meta.push(["From preview", openJobButton(job.options.previewId, job.options.previewId.slice(0, 8))]);
     if (job.options?.message) meta.push(["Message", job.options.message]);
     if (job.summary?.stopReason) meta.push(["Stopped because", job.summary.stopReason]);
     if (job.error) meta.push(["Error", `${job.error.code}: ${job.error.message}`]);

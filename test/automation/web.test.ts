@@ -378,6 +378,20 @@ describe("the dashboard in headless Chromium", function () {
         await page.close();
     });
 
+    it("links an update to the preview it applies", async () => {
+        h.configure("linked", { count: 1 });
+        const p = await h.call("POST", "/v1/stacks/linked/previews", { token: h.tokens.operator, body: {} });
+        await h.waitFor(p.body.id);
+        const page = await openAs(h.tokens.operator);
+        await page.goto(`${h.url}/#/jobs/${p.body.id}`);
+        await page.getByRole("button", { name: "Update with this preview" }).click();
+        await waitForStreamEnd(page, "succeeded");
+        await page.getByRole("button", { name: `${p.body.id.slice(0, 8)}, job ${p.body.id}` }).click();
+        await page.getByRole("heading", { name: "Preview of linked" }).waitFor();
+        assert.equal(openJobId(page), p.body.id);
+        await page.close();
+    });
+
     it("lets an admin destroy a stack only after typing its name", async () => {
         h.configure("throwaway", { count: 1 });
         const made = await h.call("POST", "/v1/stacks/throwaway/updates", { token: h.tokens.admin, body: {} });
