@@ -2,7 +2,8 @@
 # Takes a fresh machine of this kind to one that can run and test the project:
 # npm dependencies (including a Node >= 22 toolchain in node_modules/.bin, which `npm run`
 # puts first on PATH), the pinned Pulumi CLI (cached outside the repo), and the tools the tests
-# use (actionlint, Chromium for the dashboard test, MariaDB and MySQLdb for the app-user test),
+# use (actionlint, Chromium for the dashboard test, MariaDB and MySQLdb for the app-user test,
+# PostgreSQL for throwaway test servers),
 # and bubblewrap, the sandbox of pull-request previews. Safe to run again: every step reuses what
 # is already there.
 set -euo pipefail
@@ -19,4 +20,5 @@ done
 bash scripts/setup-browser.sh >/dev/null
 bash scripts/setup-sandbox.sh >/dev/null
 bash scripts/setup-database.sh >/dev/null
+bash scripts/setup-postgres.sh >/dev/null
 echo "setup: done (node $(node_modules/.bin/node --version), pulumi $("$(bash scripts/setup-pulumi.sh 2>/dev/null)/pulumi" version))"

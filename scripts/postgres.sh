@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL server for tests, benchmarks and CI: a fresh cluster in DIR, on a free
+# port of 127.0.0.1, trust authentication for one user, stopped and removed by `stop`.
+#   bash scripts/postgres.sh start DIR     prints postgres://automation@127.0.0.1:<port>/automation
+#   bash scripts/postgres.sh stop DIR
+# initdb refuses to run as root, so as root the cluster belongs to the `postgres` user.
+set -euo pipefail
+cmd=${1:?usage: postgres.sh start|stop DIR} dir=${2:?usage: postgres.sh start|stop DIR}
+bin=$(bash "$(dirname "$0")/setup-postgres.sh")
+as=()
+if [ "$(id -u)" -eq 0 ]; then as=(runuser -u postgres --); fi
+case "$cmd" in
+  start)
+    mkdir -p "$dir"
+    if [ ${#as[@]} -gt 0 ]; then
+      chown postgres: "$dir"
+      # The server's user must reach DIR: let it pass through (not list) the directories above, up to /tmp.
+      p=$(dirname "$(realpath "$dir")")
+      while [ "$p" != "/" ] && [ "$p" != "/tmp" ]; do chmod a+x "$p"; p=$(dirname "$p"); done
+    fi
+    port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+    "${as[@]}" "$bin/initdb" -D "$dir/data" -U automation -A trust --no-sync >"$dir/initdb.log" 2>&1 \
+      || { cat "$dir/initdb.log" >&2; exit 1; }
+    "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null \
+      || { cat "$dir/server.log" >&2; exit 1; }
+    "${as[@]}" "$bin/createdb" -h 127.0.0.1 -p "$port" -U automation automation
+    echo "$port" >"$dir/port"
+    echo "postgres://automation@127.0.0.1:$port/automation"
+    ;;
+  stop)
+    [ -d "$dir/data" ] && "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+    rm -rf "$dir"
+    ;;
+  *) echo "usage: postgres.sh start|stop DIR" >&2; exit 2 ;;
+esac

@@ -1,0 +1,29 @@
+// A throwaway PostgreSQL server for a test file (scripts/postgres.sh): a fresh cluster in a
+// temporary directory, on a free port, stopped and removed by `stop()`.
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+const SCRIPT = path.join(__dirname, "..", "..", "scripts", "postgres.sh");
+
+export interface TestPostgres {
+    /** `postgres://automation@127.0.0.1:<port>/automation` */
+    url: string;
+    port: number;
+    stop(): void;
+}
+
+export function startPostgres(): TestPostgres {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "pg-"));
+    const dir = path.join(root, "cluster");
+    const url = execFileSync("bash", [SCRIPT, "start", dir], { encoding: "utf8", timeout: 120_000 }).trim();
+    return {
+        url,
+        port: Number(new URL(url).port),
+        stop() {
+            execFileSync("bash", [SCRIPT, "stop", dir], { timeout: 60_000 });
+            fs.rmSync(root, { recursive: true, force: true });
+        },
+    };
+}
