@@ -119,14 +119,16 @@ function plain(text: string): string {
     return text.replace(/\u001b\[[0-9;]*m/g, "").replace(/\s+/g, " ").trim();
 }
 
-/** The CLI's own text of a failed command, split as the Automation API's CommandError joins it. */
-export function commandParts(message: string): { code?: number; stdout: string; stderr: string } | undefined {
-    const m = /^code: (-?\d+)\n stdout: /.exec(message);
-    if (!m) return undefined;
+/**
+ * What a failed command wrote to stderr, from the Automation API's CommandError text
+ * (`code: N\n stdout: ...\n stderr: ...\n err?: ...`); undefined when the text has another shape.
+ */
+export function commandStderr(message: string): string | undefined {
+    if (!/^code: -?\d+\n stdout: /.test(message)) return undefined;
     const stderrAt = message.lastIndexOf("\n stderr: ");
-    const errAt = message.lastIndexOf("\n err?: ");
     if (stderrAt < 0) return undefined;
-    return { code: Number(m[1]), stdout: message.slice(m[0].length, stderrAt), stderr: message.slice(stderrAt + 10, errAt > stderrAt ? errAt : undefined) };
+    const errAt = message.lastIndexOf("\n err?: ");
+    return message.slice(stderrAt + 10, errAt > stderrAt ? errAt : undefined);
 }
 
 /**
@@ -135,7 +137,7 @@ export function commandParts(message: string): { code?: number; stdout: string; 
  * we know, their remedy and a code of their own. The caller redacts the result.
  */
 export function describeFailure(ctx: { stack: string; op: string }, diagnostic: string | undefined, cliMessage: string): AppError {
-    const stderr = commandParts(cliMessage)?.stderr ?? cliMessage;
+    const stderr = commandStderr(cliMessage) ?? cliMessage;
     const cliError = /(?:^|\n)error: ([^\n]+)/.exec(stderr)?.[1];
     const cause = plain(diagnostic ?? cliError ?? "").slice(0, 1000);
     const text = `${diagnostic ?? ""}\n${cliMessage}`;

@@ -9,7 +9,7 @@ import {
     AppError,
     engineError,
     fromAutomationError,
-    commandParts,
+    commandStderr,
     conflict,
     describeFailure,
     invalidInput,
@@ -656,12 +656,12 @@ export class JobService extends JobReader {
         if (outcome.kind === "crashed") log.warn({ code: outcome.code, signal: outcome.signal }, "worker ended without a result");
         // The CLI's stdout is in the log already, line by line; add only what it wrote to stderr.
         if (outcome.kind === "failed") {
-            const parts = commandParts(outcome.message);
-            this.appendLog(job.id, parts ? `error: ${outcome.name}` : `error: ${outcome.name}: ${outcome.message}`);
+            const stderr = commandStderr(outcome.message);
+            this.appendLog(job.id, stderr !== undefined ? `error: ${outcome.name}` : `error: ${outcome.name}: ${outcome.message}`);
             // Its stderr repeats what the CLI printed (the command runner quotes its output): keep the rest.
             const printed = new Set(this.deps.store.logPage(job.id, 0, 20_000).lines.map((l) => l.text));
             const redactor = this.redactors.of(job.id);
-            for (const line of parts?.stderr.split("\n") ?? []) if (line.trim() && !printed.has(redactor.redact(line))) this.appendLog(job.id, line);
+            for (const line of stderr?.split("\n") ?? []) if (line.trim() && !printed.has(redactor.redact(line))) this.appendLog(job.id, line);
         }
         if (stopping) {
             if (outcome.kind === "succeeded" && stopping.state !== "stopped-by-guard") {

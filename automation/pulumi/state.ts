@@ -16,15 +16,19 @@ export interface EngineContext {
 
 let command: { bin: string; cmd: Promise<PulumiCommand> } | undefined;
 
+/** The CLI and the environment every command here runs with. */
+async function cli(ctx: EngineContext): Promise<{ pulumiCommand: PulumiCommand; envVars: Record<string, string> }> {
+    // `PulumiCommand.get` runs `pulumi version`; once per process is enough.
+    if (command?.bin !== ctx.pulumiBin) command = { bin: ctx.pulumiBin, cmd: PulumiCommand.get({ root: path.dirname(ctx.pulumiBin) }) };
+    return { pulumiCommand: await command.cmd, envVars: Object.fromEntries(Object.entries(ctx.env).filter((e): e is [string, string] => typeof e[1] === "string")) };
+}
+
 /**
  * The stack, opened in the directory of its config copy: these commands read and write the
  * backend only, and whatever the CLI writes into the stack's config goes to the copy.
  */
 async function openStack(ctx: EngineContext, stackName: string): Promise<Stack | undefined> {
-    // `PulumiCommand.get` runs `pulumi version`; once per process is enough.
-    if (command?.bin !== ctx.pulumiBin) command = { bin: ctx.pulumiBin, cmd: PulumiCommand.get({ root: path.dirname(ctx.pulumiBin) }) };
-    const pulumiCommand = await command.cmd;
-    const envVars = Object.fromEntries(Object.entries(ctx.env).filter((e): e is [string, string] => typeof e[1] === "string"));
+    const { pulumiCommand, envVars } = await cli(ctx);
     prepareStackConfig({ projectDir: ctx.projectDir, stack: stackName, dir: ctx.stackConfigDir });
     try {
         return await LocalWorkspace.selectStack({ stackName, workDir: ctx.stackConfigDir }, { pulumiCommand, envVars });
@@ -64,8 +68,7 @@ export async function refreshClearingPendingCreates(ctx: EngineContext, stackNam
     const stack = await openStack(ctx, stackName);
     if (!stack) throw new Error(`stack ${stackName} does not exist`);
     // The refresh runs the program's providers: in the project, on the config copy.
-    const workspace = await LocalWorkspace.create({ workDir: ctx.projectDir, pulumiCommand: await command!.cmd,
-        envVars: Object.fromEntries(Object.entries(ctx.env).filter((e): e is [string, string] => typeof e[1] === "string")) });
+    const workspace = await LocalWorkspace.create({ workDir: ctx.projectDir, ...(await cli(ctx)) });
     workspace.selectStack = async () => undefined;
     const inProject = await StackApi.select(stackName, workspace);
     await inProject.refresh({ clearPendingCreates: true, configFile: path.join(ctx.stackConfigDir, `Pulumi.${stackName}.yaml`), showSecrets: false });
