@@ -78,6 +78,12 @@ export const TAG_ON_CREATE = ["ecs:TagResource", "logs:TagResource", "logs:TagLo
     "lambda:TagResource", "application-autoscaling:TagResource", "events:TagResource"];
 
 /**
+ * Tag-on-create of resources known only by generated ids (Cloud Map, Application Auto Scaling):
+ * not fenceable by name, so these may tag any untagged resource of theirs (docs/delivery.md).
+ */
+export const TAG_ON_CREATE_BY_ID = ["servicediscovery:TagResource", "application-autoscaling:TagResource"];
+
+/**
  * Changes AWS offers no way to fence to one environment (no resource-level permission, no tag
  * condition): allowed region-wide, and named in docs/delivery.md.
  */
@@ -222,6 +228,26 @@ function inRegion(region: string) {
 }
 
 /**
+ * The ARN patterns of the environment's named resources (every name starts with `envName`),
+ * where tag-on-create is allowed.
+ */
+export function ownNames(a: Pick<EnvironmentRoleArgs, "envName">): Array<{ service: string; pattern: string }> {
+    const n = a.envName;
+    return [
+        { service: "ecs", pattern: `cluster/${n}-*` }, { service: "ecs", pattern: `service/${n}-*` }, { service: "ecs", pattern: `task-definition/${n}*` },
+        { service: "ecs", pattern: `capacity-provider/${n}-*` },
+        { service: "logs", pattern: `log-group:/${n}/*` }, { service: "logs", pattern: `log-group:/aws/lambda/${n}-*` },
+        { service: "secretsmanager", pattern: `secret:${n}/*` },
+        { service: "rds", pattern: `db:${n}-*` }, { service: "rds", pattern: `subgrp:${n}-*` },
+        { service: "elasticloadbalancing", pattern: `loadbalancer/app/${n}-*` }, { service: "elasticloadbalancing", pattern: `targetgroup/${n}-*` },
+        { service: "elasticloadbalancing", pattern: `listener/app/${n}-*` },
+        { service: "autoscaling", pattern: `autoScalingGroup:*:autoScalingGroupName/${n}-*` },
+        { service: "lambda", pattern: `function:${n}-*` },
+        { service: "events", pattern: `rule/${n}-*` },
+    ];
+}
+
+/**
  * The role of the stage that deploys `environment` (Dev/Deploy for dev, Production/ExecuteChangeSet
  * for prod, after the approval). It creates only resources tagged with its environment, changes
  * only resources that carry that tag, and manages only the roles under its IAM path.
@@ -244,7 +270,12 @@ export function environmentDeployPolicy(a: EnvironmentRoleArgs): PolicyDocument 
             Condition: { StringEquals: { ...inRegion(a.region), [tag]: a.environment } } })),
         { Sid: "Ec2TagOnCreate", Effect: "Allow", Action: ["ec2:CreateTags"], Resource: "*",
             Condition: { StringEquals: { ...inRegion(a.region), "ec2:CreateAction": EC2_TAG_ON_CREATE, [tag]: a.environment } } },
-        { Sid: "TagOnCreate", Effect: "Allow", Action: TAG_ON_CREATE, Resource: "*",
+        // Only under the environment's own names: an untagged resource of someone else's would
+        // otherwise be tagged into this environment and then be this role's to change or delete.
+        { Sid: "TagOnCreate", Effect: "Allow", Action: TAG_ON_CREATE.filter((t) => !TAG_ON_CREATE_BY_ID.includes(t)),
+            Resource: ownNames(a).map((n) => arn(n.service, n.pattern)),
+            Condition: { StringEquals: { ...inRegion(a.region), [tag]: a.environment }, Null: { [onResource]: "true" } } },
+        { Sid: "TagOnCreateById", Effect: "Allow", Action: TAG_ON_CREATE_BY_ID, Resource: "*",
             Condition: { StringEquals: { ...inRegion(a.region), [tag]: a.environment }, Null: { [onResource]: "true" } } },
         // Deregistering a task definition revision stops nothing that runs; AWS takes no resource for it.
         { Sid: "Unfenced", Effect: "Allow", Action: UNFENCED, Resource: "*", Condition: { StringEquals: inRegion(a.region) } },

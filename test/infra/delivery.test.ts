@@ -232,7 +232,7 @@ describe("delivery stack", function () {
             const sids = (role: string) => policyDoc(inputs(T.rolePolicy, role).policy).Statement.map((s) => s.Sid);
             const writer = ["Logs", "Artifacts", "PullDeployImage", "EcrAuth", "Read", "CreateEc2", "CreateEcs", "CreateElasticloadbalancing", "CreateRds",
                 "CreateLogs", "CreateLambda", "CreateSecretsmanager", "CreateServicediscovery", "CreateAutoscaling", "CreateApplicationAutoscaling", "CreateEvents",
-                "Ec2TagOnCreate", "TagOnCreate", "Unfenced", "ChangeOwnResources", "LaunchFromPublicImages", "RdsManagedSecret", "RdsManagedSecretCreate",
+                "Ec2TagOnCreate", "TagOnCreate", "TagOnCreateById", "Unfenced", "ChangeOwnResources", "LaunchFromPublicImages", "RdsManagedSecret", "RdsManagedSecretCreate",
                 "CloudMapDns", "SsmRead", "RoleWritesWithinBoundary", "RolesInPath", "PassRolesInPath", "KeepBoundary", "ServiceLinkedRoles",
                 "StateList", "StateRead", "StateWrite", "SecretsKey"];
             assert.deepEqual(sids("builds-deploy-dev"), writer);

@@ -91,6 +91,25 @@ describe("the pipeline's roles under a real IAM policy evaluator", function () {
         }
     });
 
+    it("refuses the dev role any tag that would pull a resource into dev: prod's, or an untagged one outside dev's names", async () => {
+        const dev = role("builds-deploy-dev");
+        const arnOf = (service: string, part: string) => `arn:aws:${service}:us-east-1:${MOCK_ACCOUNT}:${part}`;
+        const adopt = (action: string, arn: string, tags: Record<string, string>) => decide(dev, { origin: "attack", step: "tag", action, arn,
+            context: { "aws:RequestTag/Environment": "dev", "aws:TagKeys": ["Environment"], ...Object.fromEntries(Object.entries(tags).map(([k, v]) => [`aws:ResourceTag/${k}`, v])) } });
+        const targets: Array<[string, string]> = [
+            ["logs:TagResource", arnOf("logs", "log-group:/other-team/app")], ["ecs:TagResource", arnOf("ecs", "cluster/other-cluster")],
+            ["secretsmanager:TagResource", arnOf("secretsmanager", "secret:other/db-AbCdEf")], ["rds:AddTagsToResource", arnOf("rds", "db:other-db")],
+            ["lambda:TagResource", arnOf("lambda", "function:other-fn")], ["elasticloadbalancing:AddTags", arnOf("elasticloadbalancing", "loadbalancer/app/other-alb/0123456789abcdef")],
+            ["ecs:TagResource", arnOf("ecs", "cluster/todobackend-prod-cluster")], ["logs:TagResource", arnOf("logs", "log-group:/todobackend-prod/ecs/todobackend")],
+        ];
+        for (const [action, arn] of targets) {
+            assert.notEqual(await adopt(action, arn, {}), "Allowed", `${action} on untagged ${arn}`);
+            assert.notEqual(await adopt(action, arn, { Environment: "prod" }), "Allowed", `${action} on prod-tagged ${arn}`);
+        }
+        // Its own new resources it does tag as they are created.
+        assert.equal(await adopt("logs:TagResource", arnOf("logs", "log-group:/todobackend-dev/ecs/new"), {}), "Allowed");
+    });
+
     it("lets a deploy role create an environment role only with the boundary on it, and never remove it", async () => {
         const dev = role("builds-deploy-dev");
         const arn = `arn:aws:iam::${MOCK_ACCOUNT}:role/todobackend-dev/todobackend-dev-admin`;

@@ -144,7 +144,9 @@ export const PROVIDER_ACTIONS: Record<string, ResourceType> = {
             { step: "read", actions: ["elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetGroupAttributes"] },
             { step: "update", actions: ["elasticloadbalancing:ModifyTargetGroup", "elasticloadbalancing:ModifyTargetGroupAttributes"] },
             { step: "delete", actions: ["elasticloadbalancing:DeleteTargetGroup"] }] },
-    "aws:lb/listener:Listener": { service: "elasticloadbalancing", arn: () => "listener/app/lb/0123456789abcdef/0123456789abcdef", calls: [
+    "aws:lb/listener:Listener": { service: "elasticloadbalancing",
+        // The listener's ARN carries its load balancer's name and id.
+        arn: (i) => `listener/app/${String(i.loadBalancerArn).split("/")[2]}/0123456789abcdef/0123456789abcdef`, calls: [
             // CreateListener is authorised on the load balancer; the new listener's tags on the listener.
             { step: "create", actions: ["elasticloadbalancing:AddTags"] },
             { step: "create", actions: ["elasticloadbalancing:CreateListener"], on: { input: "loadBalancerArn", type: "aws:lb/loadBalancer:LoadBalancer" }, onlyOn: true },
