@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import express, { type ErrorRequestHandler } from "express";
 import type { ApprovalService } from "./approvals/service";
-import type { AuditLog } from "./audit/log";
+import type { AuditTrail } from "./audit/log";
 import { AppError, badRequest, internal, isAppError, notFound, payloadTooLarge } from "./errors";
 import { approvalsRouter } from "./http/approvals";
 import { auditRequests, auditRouter, type RefusalSampler } from "./http/audit";
@@ -22,7 +22,7 @@ import type { WebhookHandler } from "./webhooks/handler";
 export interface AppDeps {
     jobs: JobService;
     approvals: ApprovalService;
-    audit: AuditLog;
+    audit: AuditTrail;
     recovery: RecoveryService;
     /** Absent when GitHub webhooks are off: the route then answers 404. */
     webhooks?: WebhookHandler;

@@ -14,16 +14,14 @@ import { AdmissionGuard } from "./admission/guard";
 import { computeFingerprint } from "./approvals/fingerprint";
 import { describePolicy, PolicySet } from "./approvals/policy";
 import { ApprovalService } from "./approvals/service";
-import { ApprovalStore } from "./approvals/store";
 import { createApp } from "./app";
-import { AuditLog } from "./audit/log";
 import { ConfigError, PULUMI_VERSION, REPO_ROOT, type ServiceConfig } from "./config";
 import { RefusalSampler } from "./http/audit";
 import type { Readiness } from "./http/ops";
 import { JobReader } from "./jobs/reader";
 import { JobService } from "./jobs/service";
-import { SqliteJobStore } from "./jobs/sqliteStore";
 import type { JobStore } from "./jobs/store";
+import type { AuditTrail } from "./audit/log";
 import type { Job } from "./jobs/types";
 import { createLogger, type Logger } from "./logger";
 import { createMetrics } from "./metrics";
@@ -31,13 +29,11 @@ import { createWorkerPool, workerEnvironment, type StartWorker } from "./pulumi/
 import { sandboxArgs, sandboxEnvironment } from "./pulumi/sandbox";
 import { cliVersion, isProjectDir, listStacks, versionAtLeast } from "./pulumi/stacks";
 import { readStackState, type EngineContext } from "./pulumi/state";
-import { FindingsStore } from "./recovery/findings";
 import { RecoveryService } from "./recovery/service";
 import { createRedactor, fileTokens, type TokenVerifier } from "./security";
 import { Checkouts } from "./sources/checkouts";
 import { ensurePassphrase, probeWritable, secureDataDir } from "./storage/dataDir";
-import { openSqlite } from "./storage/sqlite";
-import { DeliveryStore } from "./webhooks/deliveries";
+import { openStores } from "./storage/stores";
 import { GitHubClient } from "./webhooks/github";
 import { WebhookHandler } from "./webhooks/handler";
 import { pluginCheck } from "./pulumi/plugins";
@@ -58,7 +54,7 @@ export interface RunningService {
     config: ServiceConfig;
     jobs: JobService;
     approvals: ApprovalService;
-    audit: AuditLog;
+    audit: AuditTrail;
     recovery: RecoveryService;
     policies: PolicySet;
     /** For tests that tamper with stored jobs; nothing in the service reads it but the job service. */
@@ -87,6 +83,9 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
         ...workerEnv,
         ...(config.webhooks ? { AUTOMATION_GITHUB_WEBHOOK_SECRET: config.webhooks.secret } : {}),
         ...(config.github ? { AUTOMATION_GITHUB_TOKEN: config.github.token } : {}),
+        // A password in a database or backend URL is a credential wherever it appears.
+        AUTOMATION_DATABASE_PASSWORD: urlPassword(config.databaseUrl),
+        PULUMI_BACKEND_PASSWORD: urlPassword(config.backendUrl),
     };
     const redactor = createRedactor({ env: credentials });
     const logger = options.logger ?? createLogger({ level: config.logLevel, redactor });
@@ -96,10 +95,16 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
     const now = options.now ?? (() => new Date());
     const stacks = () => listStacks(config.projectDir);
 
-    // Stores: the job store, and one durable file for the approvals, deliveries and findings.
-    const jobStore = new SqliteJobStore(path.join(config.dataDir, "jobs.sqlite"));
-    const durable = openSqlite(path.join(config.dataDir, "safety.sqlite"), { durable: true });
-    const audit = new AuditLog(path.join(config.dataDir, "audit.jsonl"), { redact: redactor.redactDeep, now, maxBytes: config.auditMaxBytes });
+    // Stores: the embedded files in the data dir, or one Postgres that any number of instances share.
+    const stores = await openStores({
+        dataDir: config.dataDir,
+        databaseUrl: config.databaseUrl,
+        redact: redactor.redactDeep,
+        now,
+        auditMaxBytes: config.auditMaxBytes,
+        onAuditError: (err) => logger.error({ err }, "writing an audit entry to the database failed"),
+    });
+    const { jobs: jobStore, audit } = stores;
     const metrics = createMetrics();
     // Refused requests are counted, and recorded as a sample per window (a flood must not fill the disk).
     const refusals = new RefusalSampler(audit, { onRefused: (status) => metrics.refused(status), now });
@@ -120,7 +125,7 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
     const roleOf = (name: string) => tokens.roleOf(name);
     const engine: EngineContext = { projectDir: config.projectDir, pulumiBin: config.pulumiBin, env: workerEnv, stackConfigDir: path.join(config.dataDir, "stack-config") };
     const approvals = new ApprovalService({
-        store: new ApprovalStore(durable),
+        store: stores.approvals,
         jobs: new JobReader(jobStore),
         audit,
         policyOf,
@@ -130,7 +135,7 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
         onFingerprintError: (err, job) => logger.warn({ err, jobId: job.id }, "taking the preview's fingerprint failed; it cannot be applied"),
         redact: redactor.redact,
     });
-    const recovery = new RecoveryService({ backendUrl: config.backendUrl, project, stacks, store: new FindingsStore(durable), audit, engine, dataDir: config.dataDir, now });
+    const recovery = new RecoveryService({ backendUrl: config.backendUrl, project, stacks, store: stores.findings, audit, engine, dataDir: config.dataDir, now });
     const guard = new AdmissionGuard({ policyOf, approvals, repair: recovery, roleOf, now });
 
     // The jobs.
@@ -192,14 +197,14 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
     const webhooks = webhookSettings
         ? new WebhookHandler({
               config: webhookSettings,
-              store: new DeliveryStore(durable),
+              store: stores.deliveries,
               audit,
               refusals,
               stacks,
               policyOf,
               submit: (input) => jobs.submit(input),
               github: config.github ? new GitHubClient({ token: config.github.token, apiUrl: config.github.apiUrl }) : undefined,
-              jobLog: (jobId) => jobs.logPage(jobId, 0, 2000).lines.map((l) => l.text),
+              jobLog: async (jobId) => (await jobs.logPage(jobId, 0, 2000)).lines.map((l) => l.text),
               redact: redactor.redact,
               onError: (err, context) => logger.warn({ err, ...context }, "posting the PR comment failed"),
           })
@@ -225,7 +230,7 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
             ? { ok: versionAtLeast(cachedVersion, PULUMI_VERSION), detail: `pulumi v${cachedVersion} (need ≥ v${PULUMI_VERSION})` }
             : { ok: false, detail: `no working pulumi in ${config.pulumiBin}; run scripts/setup-pulumi.sh` };
         const backend = config.backendUrl.startsWith("file://") ? probeWritable(config.backendUrl.slice("file://".length)) : { ok: true, detail: "remote backend (not probed)" };
-        const checks = { cli, backend, store: probeWritable(config.dataDir), plugins: pluginCheck(config.projectDir, workerEnv) };
+        const checks = { cli, backend, store: await stores.check(), plugins: pluginCheck(config.projectDir, workerEnv) };
         return { ready: Object.values(checks).every((c) => c.ok), checks };
     };
     const app = createApp({
@@ -254,7 +259,7 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
     const leftovers = await checkouts?.pruneLeftovers();
     if (leftovers) logger.info({ removed: leftovers }, "removed pull-request checkouts of jobs the previous process ran");
     if (!options.startWorker) pool.prewarm(workerEnv, config.pulumiBin);
-    jobs.resume(requeued);
+    await jobs.resume(requeued);
     if (interrupted.length || requeued.length) logger.info({ interrupted: interrupted.length, requeued: requeued.length }, "recovered jobs from the store");
     logger.info({ policies: Object.fromEntries(stacks().map((s) => [s, policySource(policies, s)])) }, "environment policies per stack");
     if (policies.unused.length) logger.warn({ files: policies.unused }, "environment policy files name no stack of the project");
@@ -277,13 +282,20 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
             await jobs.shutdown(config.shutdownGraceMs);
             pool.close();
             server.closeAllConnections();
-            jobStore.close();
             refusals.close();
-            audit.close();
-            durable.close();
+            await stores.close();
             logger.info("shut down");
         })());
     return { url, app, config, jobs, approvals, audit, recovery, policies, store: jobStore, logger, stop };
+}
+
+function urlPassword(url: string | undefined): string | undefined {
+    try {
+        const password = url ? new URL(url).password : "";
+        return password ? decodeURIComponent(password) : undefined;
+    } catch {
+        return undefined;
+    }
 }
 
 /** Where a stack's policy comes from, for the start-up log: its file, the default, or the error. */

@@ -38,7 +38,8 @@ const EnvSchema = z.object({
     /** Where the job store, the passphrase and the default backend live. @default <project>/.automation */
     AUTOMATION_DATA_DIR: absPath.optional(),
     /** Pulumi state backend. @default file://<data dir>/state */
-    PULUMI_BACKEND_URL: z.string().trim().regex(/^(file|s3|azblob|gs|https?):\/\//, "must be a backend URL such as file:///abs/dir or s3://bucket").optional(),
+    PULUMI_BACKEND_URL: z.string().trim().regex(/^(file|s3|azblob|gs|https?|postgres):\/\//, "must be a backend URL such as file:///abs/dir, s3://bucket or postgres://host/db").optional(),
+    AUTOMATION_DATABASE_URL: z.string().trim().regex(/^postgres(ql)?:\/\/\S+$/, "must be a Postgres URL such as postgres://automation@db.internal:5432/automation").optional(),
     /** Passphrase of the passphrase secrets provider. @default generated once into <data dir>/passphrase (mode 0600) */
     PULUMI_CONFIG_PASSPHRASE: z.string().min(1, "must not be empty (unset it to use the generated one)").optional(),
     /** Directory holding `pulumi` and `pulumi-language-nodejs`. @default ~/.pulumi/versions/3.259.0/bin (what scripts/setup-pulumi.sh fills) */
@@ -141,6 +142,8 @@ export interface ServiceConfig {
     projectDir: string;
     dataDir: string;
     backendUrl: string;
+    /** The shared Postgres of the job store, approvals, deliveries, findings and audit; undefined: SQLite files in the data dir. */
+    databaseUrl?: string;
     /** undefined: the server generates and keeps one in the data dir. */
     passphrase?: string;
     pulumiBin: string;
@@ -225,6 +228,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
         projectDir: e.AUTOMATION_PROJECT_DIR,
         dataDir,
         backendUrl: e.PULUMI_BACKEND_URL ?? `file://${path.join(dataDir, "state")}`,
+        databaseUrl: e.AUTOMATION_DATABASE_URL,
         passphrase: e.PULUMI_CONFIG_PASSPHRASE,
         pulumiBin: e.AUTOMATION_PULUMI_BIN ?? path.join(os.homedir(), ".pulumi", "versions", PULUMI_VERSION, "bin"),
         concurrency: e.AUTOMATION_CONCURRENCY,

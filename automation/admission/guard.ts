@@ -11,7 +11,7 @@ export interface AdmissionDeps {
     policyOf: (stack: string) => EnvironmentPolicy;
     approvals: Pick<ApprovalService, "checkApply" | "onEvent">;
     repair: {
-        repairStatus(stack: string): RepairStatus;
+        repairStatus(stack: string): Promise<RepairStatus>;
         /** Resolves when a scan of the stack under way has finished (one follows every failed apply). */
         settled(stack: string): Promise<void>;
     };
@@ -69,7 +69,7 @@ export class AdmissionGuard implements JobGuard {
         if (principal.via === "webhook") checkGitHubTrigger(policy, job);
         else checkRole(policy, job.op, principal);
         checkFreeze(policy, job.op, this.now());
-        const repair = this.deps.repair.repairStatus(job.stack);
+        const repair = await this.deps.repair.repairStatus(job.stack);
         if (repair.needed) throw needsRepair(job.stack, job.op, repair.findings);
         await this.deps.approvals.checkApply(job, policy, moment);
     }

@@ -1,4 +1,4 @@
-import type { AuditLog } from "../audit/log";
+import type { AuditTrail } from "../audit/log";
 import { AppError, jobNotFound, planStale, withArticle } from "../errors";
 import type { GuardVerdict } from "../jobs/service";
 import type { Job } from "../jobs/types";
@@ -10,15 +10,15 @@ import { Approval, ApprovalContext, ApprovalStatus, approvalStatus, checkApplyAl
 
 /** The reads of jobs the approvals need (the job service's read side). */
 export interface JobLookup {
-    findJob(id: string): Job | undefined;
-    latestPreview(stack: string): Job | undefined;
-    listJobs(filter: { stack?: string; limit?: number }): Job[];
+    findJob(id: string): Promise<Job | undefined>;
+    latestPreview(stack: string): Promise<Job | undefined>;
+    listJobs(filter: { stack?: string; limit?: number }): Promise<Job[]>;
 }
 
 export interface ApprovalServiceDeps {
     store: ApprovalStore;
     jobs: JobLookup;
-    audit: AuditLog;
+    audit: AuditTrail;
     /** The stack's policy now (throws 503 POLICY_INVALID for a file that never validated). */
     policyOf: (stack: string) => EnvironmentPolicy;
     /** The current fingerprint of a stack (state read through the engine module). */
@@ -58,8 +58,8 @@ export class ApprovalService {
         if (job.op !== "preview" || job.options.source || this.pending.has(job.id)) return;
         const p = this.deps
             .fingerprint(job.stack)
-            .then((fp) => {
-                this.deps.store.setFingerprint(job.id, job.stack, fp, this.now());
+            .then(async (fp) => {
+                await this.deps.store.setFingerprint(job.id, job.stack, fp, this.now());
                 return fp;
             })
             .catch((err: unknown) => {
@@ -70,13 +70,13 @@ export class ApprovalService {
         this.pending.set(job.id, p);
     }
 
-    private context(preview: Job, operation: ApplyOp, policy = this.deps.policyOf(preview.stack)): ApprovalContext {
+    private async context(preview: Job, operation: ApplyOp, policy = this.deps.policyOf(preview.stack)): Promise<ApprovalContext> {
         return {
             policy,
             operation,
             preview,
-            latestPreviewId: this.deps.jobs.latestPreview(preview.stack)?.id,
-            approvals: this.deps.store.approvalsOf(preview.id),
+            latestPreviewId: (await this.deps.jobs.latestPreview(preview.stack))?.id,
+            approvals: await this.deps.store.approvalsOf(preview.id),
             now: this.now(),
             roleOf: this.deps.roleOf,
         };
@@ -90,20 +90,22 @@ export class ApprovalService {
     async checkApply(job: Job, policy: EnvironmentPolicy, moment: "submit" | "start"): Promise<void> {
         if (!isApplyOp(job.op)) return;
         const previewId = job.options.previewId;
-        const preview = previewId ? this.deps.jobs.findJob(previewId) : undefined;
+        const preview = previewId ? await this.deps.jobs.findJob(previewId) : undefined;
+        // The step guard compares the engine's events with the preview's steps as they are now.
+        if (moment === "start" && previewId) this.eventGuards.set(job.id, job.op === "destroy" ? destroyGuard() : stepGuard(preview?.summary?.steps ?? []));
         checkApplyAllowed({
             policy,
             operation: job.op,
             previewId,
             preview,
-            latestPreviewId: this.deps.jobs.latestPreview(job.stack)?.id,
-            approvals: previewId ? this.deps.store.approvalsOf(previewId) : [],
+            latestPreviewId: (await this.deps.jobs.latestPreview(job.stack))?.id,
+            approvals: previewId ? await this.deps.store.approvalsOf(previewId) : [],
             now: this.now(),
             roleOf: this.deps.roleOf,
         });
         if (!preview) return;
         // Said before the staleness, which it would explain wrongly ("the state changed").
-        const applied = this.appliedBy(preview);
+        const applied = await this.appliedBy(preview);
         if (applied) {
             throw new AppError("ALREADY_APPLIED", 409, `Preview "${preview.id}" was already applied by ${withArticle(applied.op)} (job ${applied.id}, finished ${applied.finishedAt}); its approval is used up. Run a new preview to change the stack again.`,
                 { previewId: preview.id, appliedBy: applied.id });
@@ -129,18 +131,20 @@ export class ApprovalService {
 
     /** What changed since `preview` ran; a preview without a fingerprint counts as stale. */
     async staleness(preview: Job): Promise<{ part: string; message: string }[]> {
-        const approved = (await this.pending.get(preview.id)) ?? this.deps.store.fingerprintOf(preview.id);
+        const approved = (await this.pending.get(preview.id)) ?? (await this.deps.store.fingerprintOf(preview.id));
         if (!approved) return [{ part: "preview", message: "the preview has no recorded fingerprint (its state could not be read when it ran)" }];
         return compareFingerprint(approved, await this.deps.fingerprint(preview.stack));
     }
 
-    /** The step guard of an update or destroy applying a preview. */
+    /**
+     * The step guard of an update or destroy applying a preview, prepared when the job started
+     * (checkApply at "start"); a job that skipped that check is held to a preview of no steps.
+     */
     onEvent(job: Job, event: Record<string, unknown>): GuardVerdict {
         if (!isApplyOp(job.op) || !job.options.previewId) return undefined;
         let guard = this.eventGuards.get(job.id);
         if (!guard) {
-            const preview = this.deps.jobs.findJob(job.options.previewId);
-            guard = job.op === "destroy" ? destroyGuard() : stepGuard(preview?.summary?.steps ?? []);
+            guard = job.op === "destroy" ? destroyGuard() : stepGuard([]);
             this.eventGuards.set(job.id, guard);
         }
         const reason = guard(event);
@@ -164,14 +168,14 @@ export class ApprovalService {
         this.eventGuards.delete(job.id);
     }
 
-    decide(
+    async decide(
         previewId: string,
         principal: Principal,
         input: { decision: "approve" | "reject"; operation: ApplyOp; comment?: string },
         from: string,
-    ): { approval: Approval; status: ApprovalStatus } {
-        const preview = this.lookup(previewId);
-        const ctx = this.context(preview, input.operation);
+    ): Promise<{ approval: Approval; status: ApprovalStatus }> {
+        const preview = await this.lookup(previewId);
+        const ctx = await this.context(preview, input.operation);
         try {
             checkCanApprove(ctx, principal);
         } catch (e) {
@@ -189,7 +193,7 @@ export class ApprovalService {
             throw e;
         }
         const comment = input.comment === undefined ? undefined : (this.deps.redact ?? ((t: string) => t))(input.comment);
-        const approval = this.deps.store.addApproval({
+        const approval = await this.deps.store.addApproval({
             previewId,
             stack: preview.stack,
             operation: input.operation,
@@ -209,14 +213,14 @@ export class ApprovalService {
             approvalId: approval.id,
             details: { operation: input.operation, ...(comment ? { comment } : {}) },
         });
-        return { approval, status: approvalStatus({ ...ctx, approvals: this.deps.store.approvalsOf(previewId) }) };
+        return { approval, status: approvalStatus({ ...ctx, approvals: await this.deps.store.approvalsOf(previewId) }) };
     }
 
-    list(previewId: string): { previewId: string; stack: string; approvals: Approval[]; update: ApprovalStatus; destroy: ApprovalStatus; latest: boolean;
-        appliedBy?: { jobId: string; op: string; finishedAt?: string } } {
-        const preview = this.lookup(previewId);
-        const base = this.context(preview, "update");
-        const applied = this.appliedBy(preview);
+    async list(previewId: string): Promise<{ previewId: string; stack: string; approvals: Approval[]; update: ApprovalStatus; destroy: ApprovalStatus; latest: boolean;
+        appliedBy?: { jobId: string; op: string; finishedAt?: string } }> {
+        const preview = await this.lookup(previewId);
+        const base = await this.context(preview, "update");
+        const applied = await this.appliedBy(preview);
         return {
             previewId,
             stack: preview.stack,
@@ -229,13 +233,13 @@ export class ApprovalService {
     }
 
     /** The update or destroy that already applied `preview`, using up its approval. */
-    private appliedBy(preview: Job): Job | undefined {
-        return this.deps.jobs.listJobs({ stack: preview.stack, limit: 200 })
+    private async appliedBy(preview: Job): Promise<Job | undefined> {
+        return (await this.deps.jobs.listJobs({ stack: preview.stack, limit: 200 }))
             .find((j) => (j.op === "update" || j.op === "destroy") && j.state === "succeeded" && j.options.previewId === preview.id);
     }
 
-    private lookup(previewId: string): Job {
-        const preview = this.deps.jobs.findJob(previewId);
+    private async lookup(previewId: string): Promise<Job> {
+        const preview = await this.deps.jobs.findJob(previewId);
         if (!preview) throw jobNotFound(previewId);
         return preview;
     }

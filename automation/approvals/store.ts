@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { DatabaseSync } from "node:sqlite";
+import type { Db } from "../storage/db";
 import type { Fingerprint } from "./fingerprint";
 import type { Approval } from "./rules";
 
@@ -26,23 +26,27 @@ CREATE TABLE IF NOT EXISTS fingerprints (
 
 /**
  * The approvals' durable records: decisions and the fingerprints of the previews they bind to,
- * in tables of their own in the durable SQLite file (see storage/sqlite.ts).
+ * in tables of their own in the durable database (the SQLite file, or the shared Postgres).
  */
 export class ApprovalStore {
-    constructor(private readonly db: DatabaseSync) {
-        this.db.exec(SCHEMA);
+    private constructor(private readonly db: Db) {}
+
+    static async open(db: Db): Promise<ApprovalStore> {
+        await db.exec(SCHEMA);
+        return new ApprovalStore(db);
     }
 
-    addApproval(a: Omit<Approval, "id">): Approval {
+    async addApproval(a: Omit<Approval, "id">): Promise<Approval> {
         const approval: Approval = { id: randomUUID(), ...a };
-        this.db
-            .prepare("INSERT INTO approvals (id, preview_id, stack, operation, decision, by_name, role, comment, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-            .run(approval.id, a.previewId, a.stack, a.operation, a.decision, a.by, a.role, a.comment ?? null, a.at);
+        await this.db.query(
+            "INSERT INTO approvals (id, preview_id, stack, operation, decision, by_name, role, comment, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            [approval.id, a.previewId, a.stack, a.operation, a.decision, a.by, a.role, a.comment ?? null, a.at],
+        );
         return approval;
     }
 
-    approvalsOf(previewId: string): Approval[] {
-        const rows = this.db.prepare("SELECT * FROM approvals WHERE preview_id = ? ORDER BY at, id").all(previewId) as Record<string, string | null>[];
+    async approvalsOf(previewId: string): Promise<Approval[]> {
+        const rows = await this.db.query<Record<string, string | null>>("SELECT * FROM approvals WHERE preview_id = $1 ORDER BY at, id", [previewId]);
         return rows.map((r) => ({
             id: r.id!,
             previewId: r.preview_id!,
@@ -56,12 +60,15 @@ export class ApprovalStore {
         }));
     }
 
-    setFingerprint(previewId: string, stack: string, fp: Fingerprint, now = new Date()): void {
-        this.db.prepare("INSERT OR REPLACE INTO fingerprints (preview_id, stack, fingerprint, at) VALUES (?, ?, ?, ?)").run(previewId, stack, JSON.stringify(fp), now.toISOString());
+    async setFingerprint(previewId: string, stack: string, fp: Fingerprint, now = new Date()): Promise<void> {
+        await this.db.query(
+            "INSERT INTO fingerprints (preview_id, stack, fingerprint, at) VALUES ($1, $2, $3, $4) ON CONFLICT (preview_id) DO UPDATE SET stack = excluded.stack, fingerprint = excluded.fingerprint, at = excluded.at",
+            [previewId, stack, JSON.stringify(fp), now.toISOString()],
+        );
     }
 
-    fingerprintOf(previewId: string): Fingerprint | undefined {
-        const row = this.db.prepare("SELECT fingerprint FROM fingerprints WHERE preview_id = ?").get(previewId) as { fingerprint: string } | undefined;
+    async fingerprintOf(previewId: string): Promise<Fingerprint | undefined> {
+        const [row] = await this.db.query<{ fingerprint: string }>("SELECT fingerprint FROM fingerprints WHERE preview_id = $1", [previewId]);
         return row ? (JSON.parse(row.fingerprint) as Fingerprint) : undefined;
     }
 }

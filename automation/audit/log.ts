@@ -172,7 +172,7 @@ function lastLine(file: string): string | undefined {
 export const MAX_AUDIT_STRING = 1024;
 
 /** Cuts every string in a record to MAX_AUDIT_STRING characters. */
-function capStrings<T>(value: T): T {
+export function capStrings<T>(value: T): T {
     if (typeof value === "string") return (value.length > MAX_AUDIT_STRING ? `${value.slice(0, MAX_AUDIT_STRING)}…[${value.length - MAX_AUDIT_STRING} more characters]` : value) as T;
     if (Array.isArray(value)) return value.map(capStrings) as T;
     if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, capStrings(v)])) as T;
@@ -192,6 +192,18 @@ export interface AuditQuery {
     limit?: number;
     stack?: string;
     action?: string;
+}
+
+/**
+ * What the service needs of an audit trail: the hash-chained file (AuditLog, one process) or
+ * the same chain in a shared Postgres table (PostgresAuditLog, any number of instances).
+ * `append` never makes its caller wait or fail: the trail orders and writes it.
+ */
+export interface AuditTrail {
+    append(record: AuditRecord): void;
+    verify(): VerifyResult | Promise<VerifyResult>;
+    page(query?: AuditQuery): AuditPage | Promise<AuditPage>;
+    close(): void | Promise<void>;
 }
 
 export interface AuditLogOptions {
@@ -219,7 +231,7 @@ export interface AuditLogOptions {
  * checkable without the service (`jq`, `sha256sum`), can be shipped to write-once storage
  * line by line, and an UPDATE in SQLite leaves no trace.
  */
-export class AuditLog {
+export class AuditLog implements AuditTrail {
     private fd: number;
     private seq = 0;
     private prev = GENESIS;

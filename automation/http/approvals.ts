@@ -16,16 +16,16 @@ export const ApprovalBody = z.strictObject({
 /** `POST /v1/jobs/:id/approvals` (approver) and `GET /v1/jobs/:id/approvals` (viewer). */
 export function approvalsRouter(approvals: ApprovalService, auth: AuthDeps): Router {
     const r = Router();
-    r.post("/jobs/:id/approvals", auth.authenticate, auth.requireRole("approver"), (req, res) => {
+    r.post("/jobs/:id/approvals", auth.authenticate, auth.requireRole("approver"), async (req, res) => {
         const id = parse(JobId, req.params.id, "path.id");
         const body = parse(ApprovalBody, req.body, "body");
         const principal = principalOf(res);
         if (!principal) throw unauthenticated("this route needs an authenticated caller");
-        const result = approvals.decide(id, principal, { decision: body.decision, operation: body.operation ?? "update", comment: body.comment }, req.ip ?? "unknown");
+        const result = await approvals.decide(id, principal, { decision: body.decision, operation: body.operation ?? "update", comment: body.comment }, req.ip ?? "unknown");
         res.status(201).json(result);
     });
-    r.get("/jobs/:id/approvals", auth.authenticate, auth.requireRole("viewer"), (req, res) => {
-        res.json(approvals.list(parse(JobId, req.params.id, "path.id")));
+    r.get("/jobs/:id/approvals", auth.authenticate, auth.requireRole("viewer"), async (req, res) => {
+        res.json(await approvals.list(parse(JobId, req.params.id, "path.id")));
     });
     return r;
 }

@@ -1,6 +1,6 @@
 import { Router, type RequestHandler } from "express";
 import { z } from "zod";
-import type { AuditLog, AuditRecord } from "../audit/log";
+import type { AuditTrail, AuditRecord } from "../audit/log";
 import { principalOf } from "../security/middleware";
 import type { AuthDeps } from "./routes";
 import { StackName, parse } from "./schemas";
@@ -13,11 +13,11 @@ export const AuditQuery = z.strictObject({
 });
 
 /** `GET /v1/audit` (admin): one page of entries and the verification of the whole chain. */
-export function auditRouter(audit: AuditLog, auth: AuthDeps): Router {
+export function auditRouter(audit: AuditTrail, auth: AuthDeps): Router {
     const r = Router();
-    r.get("/audit", auth.authenticate, auth.requireRole("admin"), (req, res) => {
+    r.get("/audit", auth.authenticate, auth.requireRole("admin"), async (req, res) => {
         const q = parse(AuditQuery, req.query, "query");
-        res.json({ ...audit.page(q), verification: audit.verify() });
+        res.json({ ...(await audit.page(q)), verification: await audit.verify() });
     });
     return r;
 }
@@ -47,7 +47,7 @@ export class RefusalSampler {
     private readonly timer: NodeJS.Timeout;
 
     constructor(
-        private readonly audit: Pick<AuditLog, "append">,
+        private readonly audit: Pick<AuditTrail, "append">,
         private readonly options: { windowMs?: number; maxKeys?: number; onRefused?: (status: number) => void; now?: () => Date } = {},
     ) {
         this.timer = setInterval(() => this.flush(), options.windowMs ?? 60_000);
@@ -89,7 +89,7 @@ export class RefusalSampler {
  * sampler), when its response is sent: who, what, from where, which preview, and the status.
  * Mount before the routes. Nothing here may throw: it runs after the response.
  */
-export function auditRequests(audit: AuditLog, refusals: RefusalSampler): RequestHandler {
+export function auditRequests(audit: AuditTrail, refusals: RefusalSampler): RequestHandler {
     return (req, res, next) => {
         res.on("finish", () => {
             try {

@@ -24,10 +24,10 @@ export const UnlockBody = z.strictObject({
  */
 export function repairRouter(recovery: RecoveryService, service: JobService, auth: AuthDeps): Router {
     const r = Router();
-    r.get("/stacks/:stack/repair", auth.authenticate, auth.requireRole("viewer"), (req, res) => {
+    r.get("/stacks/:stack/repair", auth.authenticate, auth.requireRole("viewer"), async (req, res) => {
         const stack = parse(StackName, req.params.stack, "path.stack");
         service.assertStack(stack);
-        res.json(recovery.health(stack));
+        res.json(await recovery.health(stack));
     });
     r.post("/stacks/:stack/repair", auth.authenticate, auth.requireRole("admin"), async (req, res) => {
         const stack = parse(StackName, req.params.stack, "path.stack");
@@ -36,7 +36,7 @@ export function repairRouter(recovery: RecoveryService, service: JobService, aut
         const principal = principalOf(res);
         if (!principal) throw unauthenticated("this route needs an authenticated caller");
         // Repair edits the checkpoint: never beside a job of this service on the same stack.
-        if (service.stackStatus(stack).state !== "idle") throw stackBusy(stack);
+        if ((await service.stackStatus(stack)).state !== "idle") throw stackBusy(stack);
         res.json(await recovery.repair(stack, body.method ?? "strip", principal, req.ip ?? "unknown"));
     });
     r.post("/stacks/:stack/unlock", auth.authenticate, auth.requireRole("admin"), async (req, res) => {
@@ -47,7 +47,7 @@ export function repairRouter(recovery: RecoveryService, service: JobService, aut
         const principal = principalOf(res);
         if (!principal) throw unauthenticated("this route needs an authenticated caller");
         // The lock of this service's own running job is never an override's business.
-        if (service.stackStatus(stack).state === "running") throw stackBusy(stack);
+        if ((await service.stackStatus(stack)).state === "running") throw stackBusy(stack);
         res.json(await recovery.unlock(stack, principal, req.ip ?? "unknown"));
     });
     return r;

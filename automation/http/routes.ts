@@ -37,11 +37,11 @@ export function apiRouter(service: JobService, auth: AuthDeps, limits: { streams
         return principal;
     };
 
-    r.get("/stacks", ...viewer, (_req, res) => {
-        res.json({ stacks: service.listStacks() });
+    r.get("/stacks", ...viewer, async (_req, res) => {
+        res.json({ stacks: await service.listStacks() });
     });
-    r.get("/stacks/:stack", ...viewer, (req, res) => {
-        res.json(service.stackStatus(stackParam(req.params.stack)));
+    r.get("/stacks/:stack", ...viewer, async (req, res) => {
+        res.json(await service.stackStatus(stackParam(req.params.stack)));
     });
 
     const start = (op: Op, body: (raw: unknown, stack: string) => { noQueue?: boolean; message?: string; previewId?: string; mode?: JobOptions["mode"] }): RequestHandler =>
@@ -69,23 +69,23 @@ export function apiRouter(service: JobService, auth: AuthDeps, limits: { streams
         }),
     );
 
-    r.get("/jobs", ...viewer, (req, res) => {
+    r.get("/jobs", ...viewer, async (req, res) => {
         const q = parse(JobsQuery, req.query, "query");
-        res.json({ jobs: service.listJobs(q) });
+        res.json({ jobs: await service.listJobs(q) });
     });
-    r.get("/jobs/:id", ...viewer, (req, res) => {
-        res.json(service.getJob(jobParam(req.params.id)));
+    r.get("/jobs/:id", ...viewer, async (req, res) => {
+        res.json(await service.getJob(jobParam(req.params.id)));
     });
-    r.get("/jobs/:id/log", ...viewer, (req, res) => {
+    r.get("/jobs/:id/log", ...viewer, async (req, res) => {
         const id = jobParam(req.params.id);
-        const job = service.getJob(id);
+        const job = await service.getJob(id);
         const q = parse(LogQuery, req.query, "query");
-        const page = service.logPage(id, q.cursor ?? 0, q.limit ?? 200);
+        const page = await service.logPage(id, q.cursor ?? 0, q.limit ?? 200);
         res.json({ jobId: id, state: job.state, ...page });
     });
-    r.get("/jobs/:id/events", ...viewer, (req, res) => {
+    r.get("/jobs/:id/events", ...viewer, async (req, res) => {
         const id = jobParam(req.params.id);
-        service.getJob(id);
+        await service.getJob(id);
         const raw = req.get("last-event-id") ?? (typeof req.query.lastEventId === "string" ? req.query.lastEventId : undefined);
         const after = raw !== undefined && /^\d+$/.test(raw) ? Number(raw) : 0;
         // Each open stream holds a socket and a store reader: a caller gets a bounded number.
@@ -100,10 +100,10 @@ export function apiRouter(service: JobService, auth: AuthDeps, limits: { streams
         });
         streamJobEvents(service, id, after, req, res);
     });
-    r.post("/jobs/:id/cancel", ...operator, (req, res) => {
+    r.post("/jobs/:id/cancel", ...operator, async (req, res) => {
         const id = jobParam(req.params.id);
         const { force } = parse(CancelBody, req.body, "body");
-        const job = service.cancel(id, who(res), { force });
+        const job = await service.cancel(id, who(res), { force });
         res.status(job.state === "cancelled" ? 200 : 202).json(job);
     });
     return r;

@@ -36,10 +36,28 @@ export function streamJobEvents(jobs: EventSource, jobId: string, afterSeq: numb
         clearInterval(heartbeat);
         res.end();
     };
-    const drain = () => {
+    // One read of the store at a time; a notification during a read asks for another pass.
+    let reading = false;
+    let again = false;
+    const drain = (): void => {
         if (closed || blocked) return;
+        if (reading) {
+            again = true;
+            return;
+        }
+        reading = true;
+        again = false;
+        read()
+            .catch(() => finish())
+            .finally(() => {
+                reading = false;
+                if (again) drain();
+            });
+    };
+    const read = async (): Promise<void> => {
         for (;;) {
-            const batch = jobs.eventsAfter(jobId, last, 500);
+            const batch = await jobs.eventsAfter(jobId, last, 500);
+            if (closed) return;
             for (const e of batch) {
                 const ok = res.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify({ seq: e.seq, type: e.type, at: e.at, data: e.data })}\n\n`);
                 last = e.seq;
@@ -57,8 +75,8 @@ export function streamJobEvents(jobs: EventSource, jobId: string, afterSeq: numb
             if (batch.length < 500) break;
         }
         // A job settled before any final event was recorded (or one the client already saw).
-        const job = jobs.findJob(jobId);
-        if (job && isFinal(job.state) && jobs.eventsAfter(jobId, last, 1).length === 0) finish();
+        const job = await jobs.findJob(jobId);
+        if (job && isFinal(job.state) && (await jobs.eventsAfter(jobId, last, 1)).length === 0) finish();
     };
     // Subscribe before the first read so nothing written in between is missed.
     const unsubscribe = jobs.watch(jobId, drain);

@@ -10,31 +10,31 @@ import type { Job, LogLine, StoredEvent } from "./types";
 export class JobReader {
     constructor(protected readonly store: JobStore) {}
 
-    getJob(id: string): Job {
-        const job = this.store.getJob(id);
+    async getJob(id: string): Promise<Job> {
+        const job = await this.store.getJob(id);
         if (!job) throw jobNotFound(id);
         return job;
     }
 
     /** A job or nothing, for callers that check existence themselves. */
-    findJob(id: string): Job | undefined {
+    findJob(id: string): Promise<Job | undefined> {
         return this.store.getJob(id);
     }
 
-    listJobs(filter: ListJobsFilter): Job[] {
+    listJobs(filter: ListJobsFilter): Promise<Job[]> {
         return this.store.listJobs(filter);
     }
 
     /** The newest succeeded preview of the service's own checkout: the only one that can be approved. */
-    latestPreview(stack: string): Job | undefined {
+    latestPreview(stack: string): Promise<Job | undefined> {
         return this.store.lastJob(stack, { states: ["succeeded"], ops: ["preview"], ownCheckoutOnly: true });
     }
 
-    logPage(id: string, cursor = 0, limit = 200): { lines: LogLine[]; nextCursor: number } {
+    logPage(id: string, cursor = 0, limit = 200): Promise<{ lines: LogLine[]; nextCursor: number }> {
         return this.store.logPage(id, cursor, limit);
     }
 
-    eventsAfter(id: string, afterSeq: number, limit = 500): StoredEvent[] {
+    eventsAfter(id: string, afterSeq: number, limit = 500): Promise<StoredEvent[]> {
         return this.store.eventsAfter(id, afterSeq, limit);
     }
 }

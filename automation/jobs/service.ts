@@ -66,7 +66,7 @@ export interface RepairStatus {
 
 /** What the stacks' status shows of the crash recovery (the admission guard enforces it). */
 export interface RepairView {
-    repairStatus(stack: string): RepairStatus;
+    repairStatus(stack: string): Promise<RepairStatus>;
 }
 
 const noCheckouts = () => invalidInput("This service checks out no pull requests: GitHub webhooks are off.");
@@ -182,6 +182,11 @@ export class JobService extends JobReader {
     private readonly redactors: JobRedactors;
     /** Log lines and engine events stored per running job, for the limits. */
     private readonly stored = new Map<string, { log: number; events: number }>();
+    /**
+     * Each job's pending writes, chained: its events and log lines reach the store in the order
+     * the worker printed them, though the store is asynchronous and the worker does not wait.
+     */
+    private readonly writes = new Map<string, Promise<void>>();
     private accepting = true;
 
     constructor(private readonly deps: JobServiceDeps) {
@@ -246,10 +251,10 @@ export class JobService extends JobReader {
         };
         await this.deps.guard.admit({ ...draft, id: "", state: "queued", createdAt: new Date().toISOString() }, principal);
         this.queue.checkAdmission(input.stack, input.op, options.noQueue, options);
-        const job = this.deps.store.createJob(draft);
-        this.appendEvent(job.id, "state", { state: "queued" });
+        const job = await this.deps.store.createJob(draft);
+        await this.appendEvent(job.id, "state", { state: "queued" });
         this.emit("queued", job);
-        this.enqueue(job);
+        await this.enqueue(job);
         return this.getJob(job.id);
     }
 
@@ -263,39 +268,61 @@ export class JobService extends JobReader {
         return c;
     }
 
-    private appendEvent(jobId: string, type: string, data: unknown): void {
+    /** Queues a write of `jobId` behind its earlier ones; a failed write is logged, never thrown at the worker's callbacks. */
+    private write(jobId: string, work: () => Promise<unknown>): Promise<void> {
+        const next = (this.writes.get(jobId) ?? Promise.resolve()).then(work).then(
+            () => undefined,
+            (err: unknown) => this.deps.logger.error({ err, jobId }, "writing the job's record failed"),
+        );
+        this.writes.set(jobId, next);
+        return next;
+    }
+
+    /** Resolves when every write of `jobId` queued so far has landed. */
+    private async flush(jobId: string): Promise<void> {
+        for (let p = this.writes.get(jobId); p; p = this.writes.get(jobId)) {
+            await p;
+            if (this.writes.get(jobId) === p) {
+                this.writes.delete(jobId);
+                return;
+            }
+        }
+    }
+
+    private appendEvent(jobId: string, type: string, data: unknown): Promise<void> {
         if (!OWN_EVENTS.has(type)) {
             const limit = this.deps.limits?.events ?? 20_000;
             const n = ++this.counts(jobId).events;
-            if (n > limit + 1) return;
+            if (n > limit + 1) return Promise.resolve();
             if (n === limit + 1) {
                 type = "truncated";
                 data = { message: `The job produced more than ${limit} engine events; the rest is not kept (the summary still counts every step).`, limit };
             }
         }
-        const event = this.deps.store.appendEvent(jobId, type, this.redactors.of(jobId).redactDeep(data));
-        this.streams.emit(jobId, event);
+        const redacted = this.redactors.of(jobId).redactDeep(data);
+        return this.write(jobId, async () => this.streams.emit(jobId, await this.deps.store.appendEvent(jobId, type, redacted)));
     }
 
-    private appendLog(jobId: string, text: string): void {
+    private appendLog(jobId: string, text: string): Promise<void> {
         const limit = this.deps.limits?.logLines ?? 20_000;
         const n = ++this.counts(jobId).log;
-        if (n > limit + 1) return;
+        if (n > limit + 1) return Promise.resolve();
         if (n === limit + 1) text = `[log truncated: the job printed more than ${limit} lines; the rest is not kept]`;
         else if (text.length > MAX_LOG_LINE) text = `${text.slice(0, MAX_LOG_LINE)}…[line cut: ${text.length - MAX_LOG_LINE} more characters]`;
-        this.deps.store.appendLog(jobId, this.redactors.of(jobId).redact(text));
+        const redacted = this.redactors.of(jobId).redact(text);
+        return this.write(jobId, () => this.deps.store.appendLog(jobId, redacted));
     }
 
-    stackStatus(stack: string): StackStatus {
+    async stackStatus(stack: string): Promise<StackStatus> {
         this.assertStack(stack);
         const running = this.queue.runningOn(stack);
         const queued = this.queue.waitingOn(stack).length;
         // The last job that ran: a job cancelled while queued, or one still waiting, says nothing of the stack.
-        const last = this.deps.store.listJobs({ stack, limit: 50 }).find((j) => j.startedAt !== undefined && j.state !== "running");
-        const withOutputs = this.deps.store.lastJob(stack, { states: ["succeeded"], ops: ["update", "refresh", "destroy"] });
-        const outputs = this.lastOutputs(stack, withOutputs);
-        const repair = this.deps.repair?.repairStatus(stack);
-        const checked = this.deps.store.lastJob(stack, { states: ["succeeded"], ops: ["refresh"] });
+        const last = (await this.deps.store.listJobs({ stack, limit: 50 })).find((j) => j.startedAt !== undefined && j.state !== "running");
+        const withOutputs = await this.deps.store.lastJob(stack, { states: ["succeeded"], ops: ["update", "refresh", "destroy"] });
+        const outputs = await this.lastOutputs(stack, withOutputs);
+        const repair = await this.deps.repair?.repairStatus(stack);
+        const checked = await this.deps.store.lastJob(stack, { states: ["succeeded"], ops: ["refresh"] });
         const drift: Drift | undefined = checked && {
             checkedAt: checked.finishedAt, jobId: checked.id, mode: checked.options.mode === "apply" ? "apply" : "preview",
             drifted: (checked.summary?.steps ?? []).filter((st) => st.op !== "refresh").length,
@@ -324,28 +351,28 @@ export class JobService extends JobReader {
         }
     }
 
-    private lastOutputs(stack: string, job: Job | undefined): Record<string, unknown> | undefined {
+    private async lastOutputs(stack: string, job: Job | undefined): Promise<Record<string, unknown> | undefined> {
         // A preview-only refresh records no outputs; look past it to the last job that did.
         if (!job) return undefined;
         if (job.summary?.outputs) return job.summary.outputs;
-        const update = this.deps.store.lastJob(stack, { states: ["succeeded"], ops: ["update", "destroy"] });
+        const update = await this.deps.store.lastJob(stack, { states: ["succeeded"], ops: ["update", "destroy"] });
         return update?.summary?.outputs;
     }
 
-    listStacks(): StackStatus[] {
-        return this.deps.stacks().map((s) => this.stackStatus(s));
+    listStacks(): Promise<StackStatus[]> {
+        return Promise.all(this.deps.stacks().map((s) => this.stackStatus(s)));
     }
 
     /**
      * Cancels a job: a waiting one is removed at once; a running one gets a graceful stop and,
      * if it is still running after the grace period, its process group is killed.
      */
-    cancel(id: string, by: string, opts: { force?: boolean } = {}): Job {
-        const job = this.getJob(id);
+    async cancel(id: string, by: string, opts: { force?: boolean } = {}): Promise<Job> {
+        const job = await this.getJob(id);
         if (isFinal(job.state)) throw jobFinished(id, job.state);
         if (opts.force) return this.forceCancel(id, by);
         if (this.queue.remove(id)) {
-            return this.settle(id, "cancelled", { error: { code: "CANCELLED", message: `Cancelled by ${by} while queued.` } });
+            return this.view(await this.settle(id, "cancelled", { error: { code: "CANCELLED", message: `Cancelled by ${by} while queued.` } }));
         }
         // A second cancel of a job already stopping changes nothing and says so.
         if (this.cancelling.has(id)) return this.getJob(id);
@@ -354,8 +381,8 @@ export class JobService extends JobReader {
         // Taken off the queue but not yet running (its start guard is still deciding).
         else this.cancelledBeforeStart.set(id, by);
         this.cancelling.set(id, by);
-        this.appendEvent(id, "cancelRequested", { by });
-        this.appendEvent(id, "state", { state: "cancelling", by });
+        void this.appendEvent(id, "cancelRequested", { by });
+        await this.appendEvent(id, "state", { state: "cancelling", by });
         return this.getJob(id);
     }
 
@@ -364,31 +391,31 @@ export class JobService extends JobReader {
      * cloud call). Only a job already being cancelled: the graceful stop comes first, as it lets
      * the engine write a consistent checkpoint; a forced one leaves the stack to the repair scan.
      */
-    private forceCancel(id: string, by: string): Job {
+    private async forceCancel(id: string, by: string): Promise<Job> {
         const active = this.active.get(id);
         if (!this.cancelling.has(id) || !active) {
             throw conflict(`Job "${id}" is not being cancelled; cancel it first, and force only if it does not stop.`, { id });
         }
         clearTimeout(active.killTimer);
-        this.appendEvent(id, "forceKill", { by, early: true });
+        await this.appendEvent(id, "forceKill", { by, early: true });
         this.deps.logger.warn({ jobId: id, by }, "force-cancel: killing the job's process group now");
         active.handle.kill();
         return this.getJob(id);
     }
 
-    override getJob(id: string): Job {
-        return this.view(super.getJob(id));
+    override async getJob(id: string): Promise<Job> {
+        return this.view(await super.getJob(id));
     }
 
-    override findJob(id: string): Job | undefined {
-        const job = super.findJob(id);
+    override async findJob(id: string): Promise<Job | undefined> {
+        const job = await super.findJob(id);
         return job && this.view(job);
     }
 
-    override listJobs(filter: Parameters<JobReader["listJobs"]>[0]): Job[] {
+    override async listJobs(filter: Parameters<JobReader["listJobs"]>[0]): Promise<Job[]> {
         // `cancelling` is never stored: those are running jobs, as shown.
-        if (filter.state === "cancelling") return super.listJobs({ ...filter, state: "running" }).map((j) => this.view(j)).filter((j) => j.state === "cancelling");
-        const jobs = super.listJobs(filter).map((j) => this.view(j));
+        if (filter.state === "cancelling") return (await super.listJobs({ ...filter, state: "running" })).map((j) => this.view(j)).filter((j) => j.state === "cancelling");
+        const jobs = (await super.listJobs(filter)).map((j) => this.view(j));
         return filter.state === "running" ? jobs.filter((j) => j.state === "running") : jobs;
     }
 
@@ -405,7 +432,7 @@ export class JobService extends JobReader {
         active.handle.cancel();
         active.killTimer = setTimeout(() => {
             this.deps.logger.warn({ jobId: id, graceMs: this.deps.cancelGraceMs }, "job still running after the grace period; killing its process group");
-            this.appendEvent(id, "forceKill", { afterMs: this.deps.cancelGraceMs });
+            void this.appendEvent(id, "forceKill", { afterMs: this.deps.cancelGraceMs });
             active.handle.kill();
         }, this.deps.cancelGraceMs);
     }
@@ -417,18 +444,18 @@ export class JobService extends JobReader {
      * so the next job on that stack does not meet a live lock.
      */
     async recover(): Promise<{ interrupted: Job[]; requeued: Job[] }> {
-        const running = this.deps.store.jobsInStates(["running"]);
+        const running = await this.deps.store.jobsInStates(["running"]);
         await Promise.all(running.map((j) => this.reapOrphan(j)));
-        const interrupted = running.map((j) => {
+        const interrupted = await Promise.all(running.map((j) => {
             const e = engineError.interrupted();
             return this.settle(j.id, "interrupted", { error: { code: e.code, message: e.message } });
-        });
-        const requeued = this.deps.store.jobsInStates(["queued"]);
+        }));
+        const requeued = await this.deps.store.jobsInStates(["queued"]);
         return { interrupted, requeued };
     }
 
     private async reapOrphan(job: Job): Promise<void> {
-        const pid = this.deps.store.workerPid(job.id);
+        const pid = await this.deps.store.workerPid(job.id);
         const alive = () => {
             try {
                 process.kill(-pid!, 0);
@@ -447,7 +474,7 @@ export class JobService extends JobReader {
         const until = Date.now() + this.deps.cancelGraceMs;
         while (alive() && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
         if (alive()) {
-            this.appendEvent(job.id, "forceKill", { afterMs: this.deps.cancelGraceMs, orphan: true });
+            await this.appendEvent(job.id, "forceKill", { afterMs: this.deps.cancelGraceMs, orphan: true });
             try {
                 process.kill(-pid, "SIGKILL");
             } catch {
@@ -457,12 +484,12 @@ export class JobService extends JobReader {
     }
 
     /** Re-admits stored queued jobs (after `recover` and any lock repair). */
-    resume(jobs: Job[]): void {
-        for (const job of jobs) this.enqueue(job);
+    async resume(jobs: Job[]): Promise<void> {
+        for (const job of jobs) await this.enqueue(job);
     }
 
-    private enqueue(job: Job): void {
-        for (const old of this.queue.enqueue(job)) this.settle(old.id, "superseded", { error: { code: "SUPERSEDED", message: `Superseded by the newer preview ${job.id}.` } });
+    private async enqueue(job: Job): Promise<void> {
+        for (const old of this.queue.enqueue(job)) await this.settle(old.id, "superseded", { error: { code: "SUPERSEDED", message: `Superseded by the newer preview ${job.id}.` } });
     }
 
     queueDepth(): { running: number; waiting: number } {
@@ -487,10 +514,13 @@ export class JobService extends JobReader {
         }
     }
 
-    private settle(id: string, state: JobState, result: { summary?: JobSummary; error?: { code: string; message: string } }): Job {
+    private async settle(id: string, state: JobState, result: { summary?: JobSummary; error?: { code: string; message: string } }): Promise<Job> {
+        void this.appendEvent(id, "state", { state, ...(result.error ? { error: result.error } : {}) });
+        const redacted = this.redactors.of(id).redactDeep(result);
+        await this.flush(id);
+        const job = await this.deps.store.finish(id, state, redacted);
+        // Cancelling until the store says otherwise, so no reader sees the job "running" meanwhile.
         this.cancelling.delete(id);
-        this.appendEvent(id, "state", { state, ...(result.error ? { error: result.error } : {}) });
-        const job = this.deps.store.finish(id, state, this.redactors.of(id).redactDeep(result));
         this.redactors.forget(id);
         this.stored.delete(id);
         if (job.startedAt) this.deps.metrics?.jobFinished(job, (Date.parse(job.finishedAt!) - Date.parse(job.startedAt)) / 1000);
@@ -509,12 +539,12 @@ export class JobService extends JobReader {
                 await this.deps.guard.beforeStart(queued);
             } catch (err) {
                 const e = isAppError(err) ? err : fromAutomationError(err, queued);
-                this.settle(queued.id, "failed", { error: { code: e.code, message: e.message } });
+                await this.settle(queued.id, "failed", { error: { code: e.code, message: e.message } });
                 return;
             }
-            if (this.cancelledBefore(queued.id, "before it started")) return;
-            const job = store.markRunning(queued.id);
-            this.appendEvent(job.id, "state", { state: "running" });
+            if (await this.cancelledBefore(queued.id, "before it started")) return;
+            const job = await store.markRunning(queued.id);
+            void this.appendEvent(job.id, "state", { state: "running" });
             this.deps.metrics?.jobStarted(job);
             this.emit("started", job);
             try {
@@ -523,22 +553,23 @@ export class JobService extends JobReader {
             } catch (err) {
                 const e = isAppError(err) ? err : engineError.operationFailed(job.stack, job.op);
                 if (!isAppError(err)) log.error(err as Error, "checkout failed");
-                this.settle(job.id, "failed", { error: { code: e.code, message: e.message } });
+                await this.settle(job.id, "failed", { error: { code: e.code, message: e.message } });
                 return;
             }
-            if (checkout && this.cancelledBefore(job.id, "while its pull request was checked out")) return;
+            if (checkout && (await this.cancelledBefore(job.id, "while its pull request was checked out"))) return;
             // A pull request's code runs sandboxed, never with the service's environment.
             const pr = checkout ? this.deps.pullRequestWorker : undefined;
             if (checkout && !pr) throw new Error("pull-request checkouts need pullRequestWorker");
             const summary = emptySummary();
-            // Progress for readers, at most every 250 ms (the store is synchronous), and always
+            // Progress for readers, at most every 250 ms (each write is a row), and always
             // within 250 ms of the last event, so a pause in the engine shows the latest steps.
             let lastSummaryWrite = 0;
             let summaryTimer: NodeJS.Timeout | undefined;
             const writeSummary = () => {
                 summaryTimer = undefined;
                 lastSummaryWrite = Date.now();
-                store.updateSummary(job.id, this.redactors.of(job.id).redactDeep(summary));
+                const snapshot = this.redactors.of(job.id).redactDeep(summary);
+                void this.write(job.id, () => store.updateSummary(job.id, snapshot));
             };
             const handle = this.deps.startWorker(
                 {
@@ -561,7 +592,7 @@ export class JobService extends JobReader {
                 pr ? pr.env : this.deps.workerEnv,
                 {
                     onSecrets: (values) => this.redactors.learn(job.id, values),
-                    onOutput: (line) => this.appendLog(job.id, line),
+                    onOutput: (line) => void this.appendLog(job.id, line),
                     onEvent: (raw) => {
                         // The language host's debug chatter is not a change anyone watches.
                         if ((raw.diagnosticEvent as { severity?: string } | undefined)?.severity === "debug") return;
@@ -571,7 +602,7 @@ export class JobService extends JobReader {
                             const current = this.active.get(job.id);
                             if (current && current.firstError === undefined) current.firstError = diagnostic.message;
                         }
-                        this.appendEvent(job.id, eventType(event), event);
+                        void this.appendEvent(job.id, eventType(event), event);
                         foldEvent(summary, event);
                         const since = Date.now() - lastSummaryWrite;
                         if (since > 250) writeSummary();
@@ -584,18 +615,18 @@ export class JobService extends JobReader {
             );
             const active: Active = { handle };
             this.active.set(job.id, active);
-            store.setWorkerPid(job.id, handle.pid);
+            void this.write(job.id, () => store.setWorkerPid(job.id, handle.pid));
             log.info({ pid: handle.pid }, "job started");
             const outcome = await handle.done;
             clearTimeout(active.killTimer);
             // The final summary is written when the job settles.
             clearTimeout(summaryTimer);
             this.active.delete(job.id);
-            this.finishRun(job, outcome, summary, active, log);
+            await this.finishRun(job, outcome, summary, active, log);
         } catch (err) {
             log.error(err as Error, "job runner failed");
             const e = engineError.operationFailed(queued.stack, queued.op);
-            this.settle(queued.id, "failed", { error: { code: e.code, message: e.message } });
+            await this.settle(queued.id, "failed", { error: { code: e.code, message: e.message } });
         } finally {
             await checkout?.release().catch((err: unknown) => log.warn({ err }, "removing the job's checkout failed"));
         }
@@ -606,7 +637,7 @@ export class JobService extends JobReader {
         if (!job.options.source) return undefined;
         // A job queued before a restart that turned webhooks off.
         if (!this.deps.checkouts) throw noCheckouts();
-        return this.deps.checkouts.prepare(job.id, job.options.source, (line) => this.appendLog(job.id, line));
+        return this.deps.checkouts.prepare(job.id, job.options.source, (line) => void this.appendLog(job.id, line));
     }
 
     /** A preview in mode "plan" saves its update plan; an update of such a preview applies it. */
@@ -621,11 +652,11 @@ export class JobService extends JobReader {
     }
 
     /** Settles a job cancelled while it had no worker yet; true when it was. */
-    private cancelledBefore(id: string, when: string): boolean {
+    private async cancelledBefore(id: string, when: string): Promise<boolean> {
         const by = this.cancelledBeforeStart.get(id);
         if (by === undefined) return false;
         this.cancelledBeforeStart.delete(id);
-        this.settle(id, "cancelled", { error: { code: "CANCELLED", message: `Cancelled by ${by} ${when}.` } });
+        await this.settle(id, "cancelled", { error: { code: "CANCELLED", message: `Cancelled by ${by} ${when}.` } });
         return true;
     }
 
@@ -642,12 +673,12 @@ export class JobService extends JobReader {
         return undefined;
     }
 
-    private finishRun(job: Job, outcome: WorkerOutcome, summary: JobSummary, active: Active, log: Logger): void {
+    private async finishRun(job: Job, outcome: WorkerOutcome, summary: JobSummary, active: Active, log: Logger): Promise<void> {
         const stopping = active.stopping;
         if (outcome.kind === "succeeded" || summary.steps.length > 0) this.knownStacks.add(job.stack);
         if (outcome.kind === "succeeded" && !stopping) {
             log.info({ counts: summary.counts }, "job succeeded");
-            this.settle(job.id, "succeeded", { summary: { ...summary, ...(outcome.outputs ? { outputs: outcome.outputs } : {}) } });
+            await this.settle(job.id, "succeeded", { summary: { ...summary, ...(outcome.outputs ? { outputs: outcome.outputs } : {}) } });
             return;
         }
         // The engine's message may hold this job's secrets, which only the store's per-job
@@ -657,20 +688,21 @@ export class JobService extends JobReader {
         // The CLI's stdout is in the log already, line by line; add only what it wrote to stderr.
         if (outcome.kind === "failed") {
             const stderr = commandStderr(outcome.message);
-            this.appendLog(job.id, stderr !== undefined ? `error: ${outcome.name}` : `error: ${outcome.name}: ${outcome.message}`);
+            void this.appendLog(job.id, stderr !== undefined ? `error: ${outcome.name}` : `error: ${outcome.name}: ${outcome.message}`);
             // Its stderr repeats what the CLI printed (the command runner quotes its output): keep the rest.
-            const printed = new Set(this.deps.store.logPage(job.id, 0, 20_000).lines.map((l) => l.text));
+            await this.flush(job.id);
+            const printed = new Set((await this.deps.store.logPage(job.id, 0, 20_000)).lines.map((l) => l.text));
             const redactor = this.redactors.of(job.id);
-            for (const line of stderr?.split("\n") ?? []) if (line.trim() && !printed.has(redactor.redact(line))) this.appendLog(job.id, line);
+            for (const line of stderr?.split("\n") ?? []) if (line.trim() && !printed.has(redactor.redact(line))) void this.appendLog(job.id, line);
         }
         if (stopping) {
             if (outcome.kind === "succeeded" && stopping.state !== "stopped-by-guard") {
                 // The engine finished before the stop landed: the work is done, so say so.
-                this.settle(job.id, "succeeded", { summary: { ...summary, ...(outcome.outputs ? { outputs: outcome.outputs } : {}) } });
+                await this.settle(job.id, "succeeded", { summary: { ...summary, ...(outcome.outputs ? { outputs: outcome.outputs } : {}) } });
                 return;
             }
             const code = stopping.state === "cancelled" ? "CANCELLED" : stopping.state === "interrupted" ? "INTERRUPTED" : "STOPPED_BY_GUARD";
-            this.settle(job.id, stopping.state, {
+            await this.settle(job.id, stopping.state, {
                 summary: { ...summary, ...(stopping.state === "stopped-by-guard" ? { stopReason: stopping.reason } : {}) },
                 error: { code, message: stopping.reason ?? code },
             });
@@ -685,6 +717,6 @@ export class JobService extends JobReader {
             if (error.code === "OPERATION_FAILED") error = describeFailure(job, active.firstError, outcome.kind === "failed" ? outcome.message : "");
         }
         const message = this.redactors.of(job.id).redact(error.message);
-        this.settle(job.id, "failed", { summary, error: { code: error.code, message } });
+        await this.settle(job.id, "failed", { summary, error: { code: error.code, message } });
     }
 }

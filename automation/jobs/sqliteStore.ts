@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { DatabaseSync } from "node:sqlite";
 import { openSqlite } from "../storage/sqlite";
-import type { JobStore, LastJobFilter, ListJobsFilter, NewJob } from "./store";
-import { Job, JobOptions, JobState, JobSummary, LogLine, Op, StoredEvent } from "./types";
+import { jobFromRow, type JobRow, type JobStore, type LastJobFilter, type ListJobsFilter, type NewJob } from "./store";
+import type { Job, JobState, JobSummary, LogLine, StoredEvent } from "./types";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS jobs (
@@ -43,37 +43,6 @@ CREATE TABLE IF NOT EXISTS log_lines (
 ) WITHOUT ROWID;
 `;
 
-interface JobRow {
-    id: string;
-    stack: string;
-    op: string;
-    state: string;
-    triggered_by: string;
-    created_at: string;
-    started_at: string | null;
-    finished_at: string | null;
-    options: string;
-    summary: string | null;
-    error: string | null;
-    worker_pid: number | null;
-    via: string | null;
-}
-
-const toJob = (r: JobRow): Job => ({
-    id: r.id,
-    stack: r.stack,
-    op: r.op as Op,
-    state: r.state as JobState,
-    triggeredBy: r.triggered_by,
-    triggeredVia: (r.via ?? "token") as Job["triggeredVia"],
-    createdAt: r.created_at,
-    ...(r.started_at ? { startedAt: r.started_at } : {}),
-    ...(r.finished_at ? { finishedAt: r.finished_at } : {}),
-    options: JSON.parse(r.options) as JobOptions,
-    ...(r.summary ? { summary: JSON.parse(r.summary) as JobSummary } : {}),
-    ...(r.error ? { error: JSON.parse(r.error) as Job["error"] } : {}),
-});
-
 /**
  * The job store in one SQLite file: jobs, their engine events and their log. It stores what it
  * is given; redaction is the job service's, which is its only writer.
@@ -93,26 +62,30 @@ export class SqliteJobStore implements JobStore {
         this.n = (this.database.prepare("SELECT coalesce(max(n), 0) AS n FROM jobs").get() as { n: number }).n;
     }
 
-    close(): void {
+    async close(): Promise<void> {
         this.database.close();
     }
 
-    createJob(input: NewJob): Job {
+    async createJob(input: NewJob): Promise<Job> {
         const id = input.id ?? randomUUID();
         const createdAt = (input.now ?? new Date()).toISOString();
         this.n += 1;
         this.database
             .prepare("INSERT INTO jobs (id, n, stack, op, state, triggered_by, via, created_at, options) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?)")
             .run(id, this.n, input.stack, input.op, input.triggeredBy, input.triggeredVia, createdAt, JSON.stringify(input.options ?? {}));
-        return this.getJob(id)!;
+        return this.row(id)!;
     }
 
-    getJob(id: string): Job | undefined {
+    async getJob(id: string): Promise<Job | undefined> {
+        return this.row(id);
+    }
+
+    private row(id: string): Job | undefined {
         const row = this.database.prepare("SELECT * FROM jobs WHERE id = ?").get(id) as JobRow | undefined;
-        return row ? toJob(row) : undefined;
+        return row ? jobFromRow(row) : undefined;
     }
 
-    listJobs(filter: ListJobsFilter = {}): Job[] {
+    async listJobs(filter: ListJobsFilter = {}): Promise<Job[]> {
         const where: string[] = [];
         const params: string[] = [];
         if (filter.stack) {
@@ -124,16 +97,16 @@ export class SqliteJobStore implements JobStore {
             params.push(filter.state);
         }
         const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY n DESC LIMIT ${Math.max(1, Math.min(filter.limit ?? 50, 500))}`;
-        return (this.database.prepare(sql).all(...params) as unknown as JobRow[]).map(toJob);
+        return (this.database.prepare(sql).all(...params) as unknown as JobRow[]).map(jobFromRow);
     }
 
     /** Jobs in any of `states`, oldest first: what a restarted service must resume or settle. */
-    jobsInStates(states: readonly JobState[]): Job[] {
+    async jobsInStates(states: readonly JobState[]): Promise<Job[]> {
         const marks = states.map(() => "?").join(", ");
-        return (this.database.prepare(`SELECT * FROM jobs WHERE state IN (${marks}) ORDER BY n ASC`).all(...states) as unknown as JobRow[]).map(toJob);
+        return (this.database.prepare(`SELECT * FROM jobs WHERE state IN (${marks}) ORDER BY n ASC`).all(...states) as unknown as JobRow[]).map(jobFromRow);
     }
 
-    lastJob(stack: string, filter: LastJobFilter = {}): Job | undefined {
+    async lastJob(stack: string, filter: LastJobFilter = {}): Promise<Job | undefined> {
         const { states, ops } = filter;
         const where = ["stack = ?"];
         if (filter.ownCheckoutOnly) where.push("json_extract(options, '$.source') IS NULL");
@@ -148,35 +121,35 @@ export class SqliteJobStore implements JobStore {
             params.push(...ops);
         }
         const row = this.database.prepare(`SELECT * FROM jobs WHERE ${where.join(" AND ")} ORDER BY n DESC LIMIT 1`).get(...params) as JobRow | undefined;
-        return row ? toJob(row) : undefined;
+        return row ? jobFromRow(row) : undefined;
     }
 
     /** The pid of a running job's worker; a restarted service stops orphans by it. */
-    workerPid(id: string): number | undefined {
+    async workerPid(id: string): Promise<number | undefined> {
         const row = this.database.prepare("SELECT worker_pid FROM jobs WHERE id = ?").get(id) as { worker_pid: number | null } | undefined;
         return row?.worker_pid ?? undefined;
     }
 
-    setWorkerPid(id: string, pid: number): void {
+    async setWorkerPid(id: string, pid: number): Promise<void> {
         this.database.prepare("UPDATE jobs SET worker_pid = ? WHERE id = ?").run(pid, id);
     }
 
-    markRunning(id: string, now = new Date()): Job {
+    async markRunning(id: string, now = new Date()): Promise<Job> {
         this.database.prepare("UPDATE jobs SET state = 'running', started_at = ? WHERE id = ?").run(now.toISOString(), id);
-        return this.getJob(id)!;
+        return this.row(id)!;
     }
 
     /** Settles a job. Idempotent for an already final job only if the caller checks first. */
-    finish(id: string, state: JobState, result: { summary?: JobSummary; error?: { code: string; message: string } } = {}, now = new Date()): Job {
+    async finish(id: string, state: JobState, result: { summary?: JobSummary; error?: { code: string; message: string } } = {}, now = new Date()): Promise<Job> {
         this.database
             .prepare("UPDATE jobs SET state = ?, finished_at = ?, summary = coalesce(?, summary), error = ? WHERE id = ?")
             .run(state, now.toISOString(), result.summary ? JSON.stringify(result.summary) : null, result.error ? JSON.stringify(result.error) : null, id);
         this.seqs.delete(id);
-        return this.getJob(id)!;
+        return this.row(id)!;
     }
 
     /** Records the summary of a running job as it grows, so readers see progress. */
-    updateSummary(id: string, summary: JobSummary): void {
+    async updateSummary(id: string, summary: JobSummary): Promise<void> {
         this.database.prepare("UPDATE jobs SET summary = ? WHERE id = ?").run(JSON.stringify(summary), id);
     }
 
@@ -192,27 +165,27 @@ export class SqliteJobStore implements JobStore {
         return s[kind];
     }
 
-    appendEvent(jobId: string, type: string, data: unknown, now = new Date()): StoredEvent {
+    async appendEvent(jobId: string, type: string, data: unknown, now = new Date()): Promise<StoredEvent> {
         const seq = this.nextSeq(jobId, "events");
         const at = now.toISOString();
         this.database.prepare("INSERT INTO events (job_id, seq, type, at, data) VALUES (?, ?, ?, ?, ?)").run(jobId, seq, type, at, JSON.stringify(data ?? null));
         return { seq, jobId, type, at, data };
     }
 
-    eventsAfter(jobId: string, afterSeq: number, limit = 500): StoredEvent[] {
+    async eventsAfter(jobId: string, afterSeq: number, limit = 500): Promise<StoredEvent[]> {
         const rows = this.database
             .prepare("SELECT seq, type, at, data FROM events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?")
             .all(jobId, afterSeq, limit) as { seq: number; type: string; at: string; data: string }[];
         return rows.map((r) => ({ seq: r.seq, jobId, type: r.type, at: r.at, data: JSON.parse(r.data) }));
     }
 
-    appendLog(jobId: string, text: string, now = new Date()): void {
+    async appendLog(jobId: string, text: string, now = new Date()): Promise<void> {
         const seq = this.nextSeq(jobId, "log");
         this.database.prepare("INSERT INTO log_lines (job_id, seq, at, text) VALUES (?, ?, ?, ?)").run(jobId, seq, now.toISOString(), text);
     }
 
     /** One page of the log after `cursor` (a line number; 0 = from the start). */
-    logPage(jobId: string, cursor: number, limit = 200): { lines: LogLine[]; nextCursor: number } {
+    async logPage(jobId: string, cursor: number, limit = 200): Promise<{ lines: LogLine[]; nextCursor: number }> {
         const lines = this.database
             .prepare("SELECT seq, at, text FROM log_lines WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?")
             .all(jobId, cursor, limit) as unknown as LogLine[];

@@ -30,28 +30,61 @@ export interface NewJob {
 /**
  * The durable record of jobs, their engine events and their log. The job service is its only
  * user (and its only writer, which redacts before writing); everything else reads jobs through
- * the job service. Synchronous, as SQLite is: a networked implementation makes this async.
+ * the job service. Asynchronous, so one contract fits the embedded SQLite file and a shared
+ * Postgres; the job service serialises the writes of each job, so an implementation need not.
  */
 export interface JobStore {
-    createJob(input: NewJob): Job;
-    getJob(id: string): Job | undefined;
-    listJobs(filter?: ListJobsFilter): Job[];
+    createJob(input: NewJob): Promise<Job>;
+    getJob(id: string): Promise<Job | undefined>;
+    listJobs(filter?: ListJobsFilter): Promise<Job[]>;
     /** Jobs in any of `states`, oldest first: what a restarted service must resume or settle. */
-    jobsInStates(states: readonly JobState[]): Job[];
+    jobsInStates(states: readonly JobState[]): Promise<Job[]>;
     /** The newest job of `stack` matching `filter`. */
-    lastJob(stack: string, filter?: LastJobFilter): Job | undefined;
-    markRunning(id: string, now?: Date): Job;
+    lastJob(stack: string, filter?: LastJobFilter): Promise<Job | undefined>;
+    markRunning(id: string, now?: Date): Promise<Job>;
     /** Settles a job; the caller checks it is not final yet. */
-    finish(id: string, state: JobState, result?: { summary?: JobSummary; error?: { code: string; message: string } }, now?: Date): Job;
+    finish(id: string, state: JobState, result?: { summary?: JobSummary; error?: { code: string; message: string } }, now?: Date): Promise<Job>;
     /** The summary of a running job as it grows, so readers see progress. */
-    updateSummary(id: string, summary: JobSummary): void;
+    updateSummary(id: string, summary: JobSummary): Promise<void>;
     /** The pid (= process group) of a running job's worker, so a restarted service can stop orphans. */
-    setWorkerPid(id: string, pid: number): void;
-    workerPid(id: string): number | undefined;
-    appendEvent(jobId: string, type: string, data: unknown, now?: Date): StoredEvent;
-    eventsAfter(jobId: string, afterSeq: number, limit?: number): StoredEvent[];
-    appendLog(jobId: string, text: string, now?: Date): void;
+    setWorkerPid(id: string, pid: number): Promise<void>;
+    workerPid(id: string): Promise<number | undefined>;
+    appendEvent(jobId: string, type: string, data: unknown, now?: Date): Promise<StoredEvent>;
+    eventsAfter(jobId: string, afterSeq: number, limit?: number): Promise<StoredEvent[]>;
+    appendLog(jobId: string, text: string, now?: Date): Promise<void>;
     /** One page of the log after `cursor` (a line number; 0 = from the start). */
-    logPage(jobId: string, cursor: number, limit?: number): { lines: LogLine[]; nextCursor: number };
-    close(): void;
+    logPage(jobId: string, cursor: number, limit?: number): Promise<{ lines: LogLine[]; nextCursor: number }>;
+    close(): Promise<void>;
 }
+
+/** A job's row as both stores read it: times as ISO text, the JSON columns as text. */
+export interface JobRow {
+    id: string;
+    stack: string;
+    op: string;
+    state: string;
+    triggered_by: string;
+    /** null in SQLite files from before it was recorded: those jobs came with a token. */
+    via: string | null;
+    created_at: string;
+    started_at: string | null;
+    finished_at: string | null;
+    options: string;
+    summary: string | null;
+    error: string | null;
+}
+
+export const jobFromRow = (r: JobRow): Job => ({
+    id: r.id,
+    stack: r.stack,
+    op: r.op as Op,
+    state: r.state as JobState,
+    triggeredBy: r.triggered_by,
+    triggeredVia: (r.via ?? "token") as Job["triggeredVia"],
+    createdAt: r.created_at,
+    ...(r.started_at ? { startedAt: r.started_at } : {}),
+    ...(r.finished_at ? { finishedAt: r.finished_at } : {}),
+    options: JSON.parse(r.options) as JobOptions,
+    ...(r.summary ? { summary: JSON.parse(r.summary) as JobSummary } : {}),
+    ...(r.error ? { error: JSON.parse(r.error) as Job["error"] } : {}),
+});

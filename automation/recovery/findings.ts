@@ -1,4 +1,4 @@
-import type { DatabaseSync } from "node:sqlite";
+import type { Db } from "../storage/db";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS stack_findings (
@@ -8,19 +8,25 @@ CREATE TABLE IF NOT EXISTS stack_findings (
 );
 `;
 
-/** The latest recovery scan of each stack (a table in the durable SQLite file). */
+/** The latest recovery scan of each stack (a table in the durable database). */
 export class FindingsStore {
-    constructor(private readonly db: DatabaseSync) {
-        this.db.exec(SCHEMA);
+    private constructor(private readonly db: Db) {}
+
+    static async open(db: Db): Promise<FindingsStore> {
+        await db.exec(SCHEMA);
+        return new FindingsStore(db);
     }
 
     /** The latest scan of a stack; an empty list records that it was checked and found healthy. */
-    setFindings(stack: string, findings: readonly unknown[], now = new Date()): void {
-        this.db.prepare("INSERT OR REPLACE INTO stack_findings (stack, findings, at) VALUES (?, ?, ?)").run(stack, JSON.stringify(findings), now.toISOString());
+    async setFindings(stack: string, findings: readonly unknown[], now = new Date()): Promise<void> {
+        await this.db.query(
+            "INSERT INTO stack_findings (stack, findings, at) VALUES ($1, $2, $3) ON CONFLICT (stack) DO UPDATE SET findings = excluded.findings, at = excluded.at",
+            [stack, JSON.stringify(findings), now.toISOString()],
+        );
     }
 
-    findingsOf(stack: string): { findings: unknown[]; at: string } | undefined {
-        const row = this.db.prepare("SELECT findings, at FROM stack_findings WHERE stack = ?").get(stack) as { findings: string; at: string } | undefined;
+    async findingsOf(stack: string): Promise<{ findings: unknown[]; at: string } | undefined> {
+        const [row] = await this.db.query<{ findings: string; at: string }>("SELECT findings, at FROM stack_findings WHERE stack = $1", [stack]);
         return row ? { findings: JSON.parse(row.findings) as unknown[], at: row.at } : undefined;
     }
 }

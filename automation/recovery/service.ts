@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { AuditActor, AuditLog } from "../audit/log";
+import type { AuditActor, AuditTrail } from "../audit/log";
 import { AppError } from "../errors";
 import type { RepairStatus, RepairView } from "../jobs/service";
 import type { FindingsStore } from "./findings";
@@ -13,7 +13,7 @@ export interface RecoveryDeps {
     project: string;
     stacks: () => string[];
     store: FindingsStore;
-    audit: AuditLog;
+    audit: AuditTrail;
     engine: EngineContext;
     /** Backups of exported state go to `<dataDir>/backups`. */
     dataDir: string;
@@ -93,8 +93,8 @@ export class RecoveryService implements RepairView {
         await this.scanning.get(stack)?.catch(() => undefined);
     }
 
-    repairStatus(stack: string): RepairStatus {
-        const h = this.health(stack);
+    async repairStatus(stack: string): Promise<RepairStatus> {
+        const h = await this.health(stack);
         return { needed: h.state === "needs-repair", findings: h.findings, ...(h.checkedAt ? { checkedAt: h.checkedAt } : {}) };
     }
 
@@ -107,14 +107,14 @@ export class RecoveryService implements RepairView {
         }
         const broken = needsRepair(findings);
         const problems = findings.filter((f) => f.kind !== "stale-lock");
-        const before = this.deps.store.findingsOf(stack);
-        this.deps.store.setFindings(stack, problems, this.now());
+        const before = await this.deps.store.findingsOf(stack);
+        await this.deps.store.setFindings(stack, problems, this.now());
         if (broken || findings.some((f) => f.kind === "live-lock" || f.kind === "foreign-lock")) {
             this.deps.audit.append({ actor: SYSTEM, action: broken ? "recovery.needs-repair" : "recovery.lock-held", from: "local", result: broken ? "needs-repair" : "reported", stack, details: { why, findings: problems } });
         } else if (before?.findings.length) {
             this.deps.audit.append({ actor: SYSTEM, action: "recovery.healthy", from: "local", result: "ok", stack, details: { why } });
         }
-        return this.health(stack);
+        return await this.health(stack);
     }
 
     /** Start-up scan of every stack; never throws (a broken stack must not keep the service down). */
@@ -130,8 +130,8 @@ export class RecoveryService implements RepairView {
         return out;
     }
 
-    health(stack: string): StackHealth {
-        const rec = this.deps.store.findingsOf(stack);
+    async health(stack: string): Promise<StackHealth> {
+        const rec = await this.deps.store.findingsOf(stack);
         const findings = (rec?.findings ?? []) as Finding[];
         return { stack, state: needsRepair(findings) ? "needs-repair" : "ok", findings, ...(rec ? { checkedAt: rec.at } : {}) };
     }

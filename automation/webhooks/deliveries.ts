@@ -1,30 +1,37 @@
-import type { DatabaseSync } from "node:sqlite";
+import type { Db } from "../storage/db";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS webhook_deliveries (
     delivery_id TEXT PRIMARY KEY,
     event TEXT NOT NULL,
-    at TEXT NOT NULL
+    at TEXT NOT NULL,
+    body_hash TEXT
 );
+CREATE UNIQUE INDEX IF NOT EXISTS webhook_deliveries_body ON webhook_deliveries (body_hash);
 `;
 
 /**
- * The GitHub deliveries already processed, for replay protection (a table in the durable SQLite
- * file). A delivery is known by its id and by the hash of its signed body: the id header is not
- * signed, so a replay could carry a new one.
+ * The GitHub deliveries already processed, for replay protection (a table in the durable
+ * database). A delivery is known by its id and by the hash of its signed body: the id header is
+ * not signed, so a replay could carry a new one.
  */
 export class DeliveryStore {
-    constructor(private readonly db: DatabaseSync) {
-        this.db.exec(SCHEMA);
-        // Stores from before body hashes were kept gain the column in place.
-        const columns = (this.db.prepare("PRAGMA table_info(webhook_deliveries)").all() as { name: string }[]).map((c) => c.name);
-        if (!columns.includes("body_hash")) this.db.exec("ALTER TABLE webhook_deliveries ADD COLUMN body_hash TEXT");
-        this.db.exec("CREATE UNIQUE INDEX IF NOT EXISTS webhook_deliveries_body ON webhook_deliveries (body_hash)");
+    private constructor(private readonly db: Db) {}
+
+    static async open(db: Db): Promise<DeliveryStore> {
+        // A SQLite file from before body hashes were kept gains the column in place.
+        await db.exec("CREATE TABLE IF NOT EXISTS webhook_deliveries (delivery_id TEXT PRIMARY KEY, event TEXT NOT NULL, at TEXT NOT NULL)");
+        await db.exec("ALTER TABLE webhook_deliveries ADD COLUMN body_hash TEXT").catch(() => undefined);
+        await db.exec(SCHEMA);
+        return new DeliveryStore(db);
     }
 
     /** Records a delivery; false when its id or its signed body was seen before (a replay). Atomic: one INSERT. */
-    recordDelivery(deliveryId: string, event: string, bodyHash: string, now = new Date()): boolean {
-        const r = this.db.prepare("INSERT OR IGNORE INTO webhook_deliveries (delivery_id, event, at, body_hash) VALUES (?, ?, ?, ?)").run(deliveryId, event, now.toISOString(), bodyHash);
-        return Number(r.changes) === 1;
+    async recordDelivery(deliveryId: string, event: string, bodyHash: string, now = new Date()): Promise<boolean> {
+        const rows = await this.db.query(
+            "INSERT INTO webhook_deliveries (delivery_id, event, at, body_hash) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING delivery_id",
+            [deliveryId, event, now.toISOString(), bodyHash],
+        );
+        return rows.length === 1;
     }
 }

@@ -1,5 +1,5 @@
 import type { EnvironmentPolicy } from "../approvals/policy";
-import type { AuditLog, AuditRecord } from "../audit/log";
+import type { AuditTrail, AuditRecord } from "../audit/log";
 import { createHash } from "node:crypto";
 import { AppError } from "../errors";
 import type { Job, JobOptions, Op } from "../jobs/types";
@@ -25,7 +25,7 @@ export interface WebhookConfig {
 export interface WebhookDeps {
     config: WebhookConfig;
     store: DeliveryStore;
-    audit: AuditLog;
+    audit: AuditTrail;
     /** Records unsigned (bad-signature) requests, sampled: anyone can send them by the thousand. */
     refusals: { record(status: number, record: AuditRecord): void };
     stacks: () => string[];
@@ -34,7 +34,7 @@ export interface WebhookDeps {
     /** Posts preview results on the PR when a token is configured. */
     github?: GitHubClient;
     /** What the PR comment needs once the preview has finished. */
-    jobLog?: (jobId: string) => string[];
+    jobLog?: (jobId: string) => Promise<string[]>;
     redact: (text: string) => string;
     onError?: (err: unknown, context: Record<string, unknown>) => void;
 }
@@ -117,7 +117,7 @@ export class WebhookHandler {
             this.reject("BAD_REQUEST", 400, "A pull_request delivery needs pull_request.number and pull_request.head.sha.", from, headers, { repository: repo });
         }
         const bodyHash = createHash("sha256").update(rawBody!).digest("hex");
-        if (!this.deps.store.recordDelivery(delivery!, event!, bodyHash)) {
+        if (!(await this.deps.store.recordDelivery(delivery!, event!, bodyHash))) {
             this.reject("DUPLICATE_DELIVERY", 409, `Delivery ${delivery} (or one with the same signed body) was already processed.`, from, headers, { repository: repo });
         }
         const sender = `github:${String(payload.sender?.login ?? "unknown")}`;
@@ -194,7 +194,7 @@ export class WebhookHandler {
         this.awaiting.delete(job.id);
         if (!this.deps.github) return;
         try {
-            const body = this.deps.redact(formatPreviewComment({ job, log: this.deps.jobLog?.(job.id) ?? [], sha: pr.sha }));
+            const body = this.deps.redact(formatPreviewComment({ job, log: (await this.deps.jobLog?.(job.id)) ?? [], sha: pr.sha }));
             const marker = markerFor(job.stack);
             const result = await upsertComments(this.deps.github, pr.repo, pr.number, marker, splitComment(body, marker));
             this.deps.audit.append({ actor: { name: "github", via: "webhook" }, action: "webhook.comment", from: "service", result: "ok", stack: job.stack, jobId: job.id, details: { repository: pr.repo, pr: pr.number, ...result } });

@@ -158,7 +158,7 @@ export interface Harness extends FixtureCopy {
     url: string;
     server: RunningService;
     call(method: string, url: string, opts?: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<Reply>;
-    waitFor(jobId: string, done?: (job: Job) => boolean, timeoutMs?: number): Promise<Job>;
+    waitFor(jobId: string, done?: (job: Job) => boolean | Promise<boolean>, timeoutMs?: number): Promise<Job>;
     restart(overrides?: AssemblyOptions): Promise<void>;
     stop(): Promise<void>;
 }
@@ -200,9 +200,9 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
         server: undefined as unknown as RunningService,
         call: (method, url, o) => call(h.url, method, url, o),
         waitFor: (jobId, done = (j) => !["queued", "running"].includes(j.state), timeoutMs = 90_000) =>
-            until(() => {
-                const job = h.server.store.getJob(jobId);
-                return job && done(job) ? job : undefined;
+            until(async () => {
+                const job = await h.server.store.getJob(jobId);
+                return job && (await done(job)) ? job : undefined;
             }, `job ${jobId}`, timeoutMs),
         async restart(overrides) {
             await h.server.stop();

@@ -23,7 +23,7 @@ interface Script {
 /** An admin's token, or a GitHub delivery for `github:` names. */
 const as = (name: string): Principal => (name.startsWith("github:") ? { name, role: "operator", via: "webhook" } : { name, role: "admin", via: "token" });
 
-function setup(opts: { guard?: JobGuard; repair?: { repairStatus(stack: string): RepairStatus }; cancelGraceMs?: number; checkouts?: SourceCheckouts; credentials?: Record<string, string>; limits?: { logLines: number; events: number } } = {}) {
+function setup(opts: { guard?: JobGuard; repair?: { repairStatus(stack: string): Promise<RepairStatus> }; cancelGraceMs?: number; checkouts?: SourceCheckouts; credentials?: Record<string, string>; limits?: { logLines: number; events: number } } = {}) {
     const store = new SqliteJobStore(":memory:");
     const scripts: Script[] = [];
     const specs: WorkerSpec[] = [];
@@ -67,7 +67,7 @@ function setup(opts: { guard?: JobGuard; repair?: { repairStatus(stack: string):
     });
     const settled = async (id: string) => {
         for (let i = 0; i < 200; i++) {
-            const j = store.getJob(id)!;
+            const j = (await store.getJob(id))!;
             if (!["queued", "running"].includes(j.state)) return j;
             await new Promise((r) => setTimeout(r, 5));
         }
@@ -101,7 +101,7 @@ function scriptedRepair() {
     let finishScan: (() => void) | undefined;
     let scan: Promise<void> | undefined;
     const gate = {
-        repairStatus: (stack: string) => ({ needed: broken.has(stack), findings: broken.has(stack) ? [{ kind: "pending-operations" }] : [] }),
+        repairStatus: async (stack: string) => ({ needed: broken.has(stack), findings: broken.has(stack) ? [{ kind: "pending-operations" }] : [] }),
         settled: async () => scan,
     };
     const guard = new AdmissionGuard({ policyOf: defaultPolicy, approvals: { checkApply: async () => undefined, onEvent: () => undefined }, repair: gate, roleOf: () => "admin" });
@@ -122,15 +122,15 @@ describe("job service", () => {
         for (const op of ["preview", "update", "refresh", "destroy"] as const) {
             await assert.rejects(service.submit({ stack: "dev", op, principal: as("ada") }), (e: AppError) => e.code === "NEEDS_REPAIR" && e.status === 409 && /POST \/v1\/stacks\/dev\/repair/.test(e.message));
         }
-        assert.equal(store.listJobs().length, 0);
+        assert.equal((await store.listJobs()).length, 0);
         assert.equal((await service.submit({ stack: "prod", op: "preview", principal: as("ada") })).state, "queued");
     });
 
-    it("shows the repair status on the stack only when a repair gate is present", () => {
+    it("shows the repair status on the stack only when a repair gate is present", async () => {
         const repair = scriptedRepair();
         repair.broken.add("dev");
-        assert.deepEqual(setup({ repair: repair.gate }).service.stackStatus("dev").repair, { needed: true, findings: [{ kind: "pending-operations" }] });
-        assert.equal(setup().service.stackStatus("dev").repair, undefined);
+        assert.deepEqual((await setup({ repair: repair.gate }).service.stackStatus("dev")).repair, { needed: true, findings: [{ kind: "pending-operations" }] });
+        assert.equal((await setup().service.stackStatus("dev")).repair, undefined);
     });
 
     it("starts a queued job only after the stack's scan, and fails it with NEEDS_REPAIR when the scan found the stack broken", async () => {
@@ -144,7 +144,7 @@ describe("job service", () => {
         scripts[0].finish({ kind: "crashed", code: null, signal: "SIGKILL" });
         await settled(first.id);
         await tick();
-        assert.equal(service.getJob(queued.id).state, "queued", "waits for the scan");
+        assert.equal((await service.getJob(queued.id)).state, "queued", "waits for the scan");
         assert.equal(scripts.length, 1);
         repair.broken.add("dev");
         repair.finishScan();
@@ -158,7 +158,7 @@ describe("job service", () => {
         const { service, scripts, specs, envs, settled, tick } = setup({ checkouts: co.checkouts });
         const job = await service.submit({ stack: "dev", op: "preview", options: { source }, principal: as("github:octo") });
         await tick();
-        assert.equal(service.getJob(job.id).state, "running");
+        assert.equal((await service.getJob(job.id)).state, "running");
         assert.equal(scripts.length, 0);
         co.finishFetch();
         while (!scripts.length) await tick();
@@ -175,7 +175,7 @@ describe("job service", () => {
         const { service, scripts, settled, tick } = setup({ checkouts: co.checkouts });
         const job = await service.submit({ stack: "dev", op: "preview", options: { source }, principal: as("github:octo") });
         await tick();
-        service.cancel(job.id, "otto");
+        await service.cancel(job.id, "otto");
         co.finishFetch();
         const done = await settled(job.id);
         assert.equal(done.state, "cancelled");
@@ -192,7 +192,7 @@ describe("job service", () => {
     it("answers an update with the guard's AppError at admission and stores no job", async () => {
         const { service, store } = setup({ guard: { ...openGuard, admit: () => { throw planStale("the stack changed since the preview"); } } });
         await assert.rejects(service.submit({ stack: "dev", op: "update", principal: as("ada") }), (e: AppError) => e.code === "PLAN_STALE" && e.status === 409);
-        assert.equal(store.listJobs().length, 0);
+        assert.equal((await store.listJobs()).length, 0);
     });
 
     it("fails a queued update with the guard's code when the guard refuses at start", async () => {
@@ -210,7 +210,7 @@ describe("job service", () => {
         const { service, settled, scripts, tick } = setup({ guard: { ...openGuard, beforeStart: () => deciding } });
         const job = await service.submit({ stack: "dev", op: "update", principal: as("ada") });
         await tick();
-        service.cancel(job.id, "otto");
+        await service.cancel(job.id, "otto");
         release();
         const done = await settled(job.id);
         assert.equal(done.state, "cancelled");
@@ -248,12 +248,12 @@ describe("job service", () => {
         const { service, settled, scripts, store, tick } = setup({ cancelGraceMs: 30 });
         const job = await service.submit({ stack: "dev", op: "update", principal: as("ada") });
         await tick();
-        service.cancel(job.id, "otto");
+        await service.cancel(job.id, "otto");
         assert.equal(scripts[0].cancelled, true);
         const done = await settled(job.id);
         assert.equal(scripts[0].killed, true);
         assert.equal(done.state, "cancelled");
-        assert.ok(store.eventsAfter(job.id, 0).some((e) => e.type === "forceKill"));
+        assert.ok((await store.eventsAfter(job.id, 0)).some((e) => e.type === "forceKill"));
     });
 
     it("marks a job whose worker dies without a report as failed with WORKER_CRASHED, then runs the next job", async () => {
@@ -276,8 +276,8 @@ describe("job service", () => {
         const queued = await service.submit({ stack: "dev", op: "preview", principal: as("ada") });
         await tick();
         await service.shutdown(20);
-        assert.equal(store.getJob(running.id)!.state, "interrupted");
-        assert.equal(store.getJob(queued.id)!.state, "queued");
+        assert.equal((await store.getJob(running.id))!.state, "interrupted");
+        assert.equal((await store.getJob(queued.id))!.state, "queued");
         assert.equal(scripts.length, 1);
         await assert.rejects(service.submit({ stack: "prod", op: "preview", principal: as("ada") }), (e: AppError) => e.code === "SHUTTING_DOWN");
     });
@@ -295,18 +295,19 @@ describe("job service", () => {
         assert.deepEqual(done.summary?.counts, { create: 2 });
         assert.deepEqual(done.summary?.steps.map((s) => s.op), ["create"]);
         assert.deepEqual(done.summary?.outputs, { url: "x", token: "[secret]" });
-        assert.doesNotMatch(JSON.stringify(store.eventsAfter(job.id, 0)), /s3cr3t-value/);
+        assert.doesNotMatch(JSON.stringify(await store.eventsAfter(job.id, 0)), /s3cr3t-value/);
     });
     it("shows a running job's latest steps within 250 ms of its last event, even when no event follows", async () => {
         const { service, scripts, store, tick, settled } = setup();
         const job = await service.submit({ stack: "dev", op: "update", principal: as("ada") });
         await tick();
         for (const name of ["item-0", "item-1", "item-2"]) scripts[0].handlers.onEvent(step(name));
+        await tick();
         // the first event is written at once; the two in the same 250 ms wait for the trailing write
-        assert.equal(store.getJob(job.id)!.summary?.steps.length, 1);
+        assert.equal((await store.getJob(job.id))!.summary?.steps.length, 1);
         await new Promise((r) => setTimeout(r, 300));
-        assert.equal(store.getJob(job.id)!.state, "running");
-        assert.deepEqual(store.getJob(job.id)!.summary?.steps.map((s) => s.urn.split("::").pop()), ["item-0", "item-1", "item-2"]);
+        assert.equal((await store.getJob(job.id))!.state, "running");
+        assert.deepEqual((await store.getJob(job.id))!.summary?.steps.map((s) => s.urn.split("::").pop()), ["item-0", "item-1", "item-2"]);
         scripts[0].finish({ kind: "succeeded" });
         await settled(job.id);
     });
@@ -322,9 +323,9 @@ describe("job service", () => {
         scripts[0].handlers.onEvent({ sequence: 2, diagnosticEvent: { message: "saw hunter2-secret", severity: "info" } });
         scripts[0].finish({ kind: "failed", name: "CommandError", message: "hunter2-secret leaked" });
         const done = await settled(job.id);
-        const everything = JSON.stringify([done, store.eventsAfter(job.id, 0), store.logPage(job.id, 0)]);
+        const everything = JSON.stringify([done, await store.eventsAfter(job.id, 0), await store.logPage(job.id, 0)]);
         assert.doesNotMatch(everything, /hunter2-secret|env-pass-phrase|leaf-secret-1|54329/);
-        assert.deepEqual(store.logPage(job.id, 0).lines.slice(0, 2).map((l) => l.text), ["token=[secret] pass=[secret]", "db password [secret] on port [secret]"]);
+        assert.deepEqual((await store.logPage(job.id, 0)).lines.slice(0, 2).map((l) => l.text), ["token=[secret] pass=[secret]", "db password [secret] on port [secret]"]);
     });
 
     it("tells lifecycle followers of each job's queued, started and finished moments, and a watcher of its events only", async () => {
@@ -342,6 +343,8 @@ describe("job service", () => {
         const off = service.watch(a.id, (e) => void seen.push(e.type));
         scripts[0].handlers.onEvent(step("item-0"));
         scripts[1].handlers.onEvent(step("other-job"));
+        // a watcher hears of an event once it is stored
+        await tick();
         off();
         scripts[0].handlers.onEvent(step("item-1"));
         scripts[0].finish({ kind: "succeeded" });
@@ -361,11 +364,11 @@ describe("job service", () => {
         for (let i = 0; i < 300; i++) scripts[0].handlers.onEvent(step(`item-${i}`));
         scripts[0].finish({ kind: "succeeded" });
         const done = await settled(job.id);
-        const lines = store.logPage(job.id, 0, 1000).lines.map((l) => l.text);
+        const lines = (await store.logPage(job.id, 0, 1000)).lines.map((l) => l.text);
         assert.equal(lines.length, 6);
         assert.equal(lines[0], `${"x".repeat(8192)}…[line cut: ${20_000 - 8192} more characters]`);
         assert.equal(lines[5], "[log truncated: the job printed more than 5 lines; the rest is not kept]");
-        const types = store.eventsAfter(job.id, 0, 1000).map((e) => e.type);
+        const types = (await store.eventsAfter(job.id, 0, 1000)).map((e) => e.type);
         assert.deepEqual(types, ["state", "state", "resourcePreEvent", "resourcePreEvent", "resourcePreEvent", "resourcePreEvent", "truncated", "state"]);
         assert.equal(done.summary?.steps.length, 300, "the summary still counts every step");
     });

@@ -43,7 +43,7 @@ describe("the README's Running it, as written", function () {
         assert.doesNotMatch(stdout, /"error"/, stdout);
         const jobs = async () => (await h.call("GET", "/v1/jobs?limit=10", { token: h.tokens.viewer })).body.jobs as Array<{ id: string; stack: string; op: string }>;
         for (const j of await jobs()) await h.waitFor(j.id);
-        const done = (await jobs()).map((j) => [j.stack, j.op, h.server.store.getJob(j.id)!.state]).reverse();
+        const done = (await Promise.all((await jobs()).map(async (j) => [j.stack, j.op, (await h.server.store.getJob(j.id))!.state]))).reverse();
         assert.deepEqual(done, [["dev", "update", "succeeded"], ["prod", "preview", "succeeded"], ["prod", "update", "succeeded"], ["dev", "destroy", "succeeded"]]);
     });
 });

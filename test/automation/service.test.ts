@@ -20,10 +20,10 @@ describe("automation service over HTTP with the real Pulumi CLI", function () {
         assert.equal(r.status, 202, JSON.stringify(r.body));
         return r.body as Job;
     };
-    const hasEvent = (jobId: string, type: string) => h.server.store.eventsAfter(jobId, 0, 10_000).some((e) => e.type === type);
+    const hasEvent = async (jobId: string, type: string) => (await h.server.store.eventsAfter(jobId, 0, 10_000)).some((e) => e.type === type);
     /** True once the engine has started working on the named fixture item. */
-    const itemStarted = (jobId: string, item: string) =>
-        h.server.store.eventsAfter(jobId, 0, 10_000).some((e) => e.type === "resourcePreEvent" && JSON.stringify(e.data).includes(`dynamic:Resource::${item}"`));
+    const itemStarted = async (jobId: string, item: string) =>
+        (await h.server.store.eventsAfter(jobId, 0, 10_000)).some((e) => e.type === "resourcePreEvent" && JSON.stringify(e.data).includes(`dynamic:Resource::${item}"`));
 
     before(async function () {
         this.timeout(60_000);
@@ -111,7 +111,7 @@ describe("automation service over HTTP with the real Pulumi CLI", function () {
         it("streams a job's events over SSE as stored, ending with the final state, and resumes after Last-Event-ID", async () => {
             const job = { id: refreshJob };
             const streamedEvents = await streamed;
-            const stored = h.server.store.eventsAfter(job.id, 0, 10_000);
+            const stored = await h.server.store.eventsAfter(job.id, 0, 10_000);
             assert.deepEqual(streamedEvents.map((e) => e.id), stored.map((e) => e.seq));
             assert.deepEqual(streamedEvents.map((e) => e.event), stored.map((e) => e.type));
             assert.deepEqual(streamedEvents.map((e) => e.data.data), stored.map((e) => e.data));
@@ -122,7 +122,7 @@ describe("automation service over HTTP with the real Pulumi CLI", function () {
         });
 
         it("resumes a finished job's stream from ?lastEventId= and ends at once when nothing is left", async () => {
-            const stored = h.server.store.eventsAfter(refreshJob, 0, 10_000);
+            const stored = await h.server.store.eventsAfter(refreshJob, 0, 10_000);
             const tail = await readSse(`${h.url}/v1/jobs/${refreshJob}/events?lastEventId=${stored[stored.length - 3].seq}`, h.tokens.viewer);
             assert.deepEqual(tail.map((e) => e.id), stored.slice(-2).map((e) => e.seq));
             const none = await readSse(`${h.url}/v1/jobs/${refreshJob}/events`, h.tokens.viewer, { lastEventId: stored[stored.length - 1].seq });
@@ -137,7 +137,7 @@ describe("automation service over HTTP with the real Pulumi CLI", function () {
             assert.equal(wrong.body.error.code, "INVALID_INPUT");
             const operator = await h.call("POST", "/v1/stacks/dev/destroys", { token: h.tokens.operator, body: { confirm: "dev" } });
             assert.equal(operator.status, 403);
-            assert.equal(h.server.store.listJobs({ stack: "dev" }).filter((j) => j.op === "destroy").length, 0);
+            assert.equal((await h.server.store.listJobs({ stack: "dev" })).filter((j) => j.op === "destroy").length, 0);
             assert.ok(fs.existsSync(out("dev", "item-1.txt")));
         });
 
@@ -169,7 +169,7 @@ describe("automation service over HTTP with the real Pulumi CLI", function () {
             assert.equal(r.status, 200);
             assert.equal(r.body.state, "cancelled");
             await h.waitFor(running.id);
-            const after = h.server.store.getJob(queued.id)!;
+            const after = (await h.server.store.getJob(queued.id))!;
             assert.equal(after.state, "cancelled");
             assert.equal(after.startedAt, undefined, "a cancelled queued job never starts");
             const again = await h.call("POST", `/v1/jobs/${queued.id}/cancel`, { token: h.tokens.operator });
@@ -195,7 +195,7 @@ describe("automation service over HTTP with the real Pulumi CLI", function () {
             const done = await h.waitFor(job.id);
             assert.equal(done.state, "cancelled");
             assert.equal((await h.call("GET", `/v1/jobs/${job.id}`, { token: h.tokens.viewer })).body.state, "cancelled");
-            assert.equal(hasEvent(job.id, "forceKill"), false, "the engine stopped within the grace period");
+            assert.equal(await hasEvent(job.id, "forceKill"), false, "the engine stopped within the grace period");
             const locks = path.join(h.dataDir, "state", ".pulumi", "locks", "organization", "fixture", "slow");
             assert.deepEqual(fs.existsSync(locks) ? fs.readdirSync(locks) : [], [], "a graceful stop releases the stack's lock");
         });
@@ -208,7 +208,7 @@ describe("automation service over HTTP with the real Pulumi CLI", function () {
             await h.call("POST", `/v1/jobs/${job.id}/cancel`, { token: h.tokens.operator });
             const done = await h.waitFor(job.id, undefined, 60_000);
             assert.equal(done.state, "cancelled");
-            assert.ok(hasEvent(job.id, "forceKill"));
+            assert.ok(await hasEvent(job.id, "forceKill"));
             assert.ok(Date.now() - asked < 60_000, "did not wait for the stuck create to finish");
         });
     });
@@ -228,7 +228,7 @@ describe("automation service over HTTP with the real Pulumi CLI", function () {
             assert.equal(done.state, "cancelled");
             // The harness's grace period is 4 s; the forced kill does not wait for it.
             assert.ok(Date.now() - asked < 3500, `stopped ${Date.now() - asked} ms after the force`);
-            assert.ok(h.server.store.eventsAfter(job.id, 0, 10_000).some((e) => e.type === "forceKill" && (e.data as { early?: boolean }).early === true));
+            assert.ok((await h.server.store.eventsAfter(job.id, 0, 10_000)).some((e) => e.type === "forceKill" && (e.data as { early?: boolean }).early === true));
         });
     });
 
@@ -312,7 +312,7 @@ describe("automation service over HTTP with the real Pulumi CLI", function () {
             assert.deepEqual([json.status, json.body.error.code], [400, "BAD_REQUEST"]);
             const big = await h.call("POST", "/v1/stacks/dev/previews", { token: h.tokens.operator, body: { message: "x".repeat(100_000) } });
             assert.deepEqual([big.status, big.body.error.code], [413, "PAYLOAD_TOO_LARGE"]);
-            assert.equal(h.server.store.listJobs({ stack: "dev", state: "queued" }).length, 0);
+            assert.equal((await h.server.store.listJobs({ stack: "dev", state: "queued" })).length, 0);
         });
 
         it("answers 409 STACK_BUSY for noQueue on a busy stack and 409 QUEUE_FULL beyond the queue limit", async () => {

@@ -4,6 +4,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { Client } from "pg";
 
 const SCRIPT = path.join(__dirname, "..", "..", "scripts", "postgres.sh");
 
@@ -11,6 +12,8 @@ export interface TestPostgres {
     /** `postgres://automation@127.0.0.1:<port>/automation` */
     url: string;
     port: number;
+    /** Creates an empty database on the server and returns its URL: a fresh store per test. */
+    newDatabase(): Promise<string>;
     stop(): void;
 }
 
@@ -18,9 +21,23 @@ export function startPostgres(): TestPostgres {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "pg-"));
     const dir = path.join(root, "cluster");
     const url = execFileSync("bash", [SCRIPT, "start", dir], { encoding: "utf8", timeout: 120_000 }).trim();
+    let databases = 0;
     return {
         url,
         port: Number(new URL(url).port),
+        async newDatabase() {
+            const name = `test_${++databases}`;
+            const admin = new Client({ connectionString: url });
+            await admin.connect();
+            try {
+                await admin.query(`CREATE DATABASE ${name}`);
+            } finally {
+                await admin.end();
+            }
+            const fresh = new URL(url);
+            fresh.pathname = `/${name}`;
+            return fresh.toString();
+        },
         stop() {
             execFileSync("bash", [SCRIPT, "stop", dir], { timeout: 60_000 });
             fs.rmSync(root, { recursive: true, force: true });

@@ -23,6 +23,7 @@ import type { StartWorker, WorkerOutcome } from "../../../automation/pulumi/spaw
 import type { Principal, Role } from "../../../automation/security/roles";
 import { createRedactor } from "../../../automation/security/redact";
 import { generateToken } from "../../../automation/security/tokens";
+import { sqliteDb } from "../../../automation/storage/db";
 import { openSqlite } from "../../../automation/storage/sqlite";
 import { policyEditor } from "../approvals/editPolicy";
 
@@ -42,7 +43,7 @@ interface World {
 /** A policy letting an operator do everything on dev, destroy included, with no approvals. */
 const OPEN = "operations:\n  destroy: { role: operator }\n";
 
-function world(): World {
+async function world(): Promise<World> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "admission-"));
     const envDir = path.join(dir, "environments");
     fs.mkdirSync(envDir);
@@ -60,7 +61,7 @@ function world(): World {
     const audit = new AuditLog(path.join(dir, "audit.jsonl"));
     const policies = new PolicySet(envDir, () => ["dev", "prod"]);
     const approvals = new ApprovalService({
-        store: new ApprovalStore(db),
+        store: await ApprovalStore.open(sqliteDb(db)),
         jobs: new JobReader(store),
         audit,
         policyOf: (s) => policies.get(s),
@@ -69,7 +70,7 @@ function world(): World {
         roleOf: (name) => roles.get(name),
         redact: createRedactor().redact,
     });
-    const repair = { repairStatus: (s: string) => ({ needed: broken.has(s), findings: broken.has(s) ? [{ kind: "pending-operations" }] : [] }), settled: async () => undefined };
+    const repair = { repairStatus: async (s: string) => ({ needed: broken.has(s), findings: broken.has(s) ? [{ kind: "pending-operations" }] : [] }), settled: async () => undefined };
     const guard = new AdmissionGuard({ policyOf: (s) => policies.get(s), approvals, repair, roleOf: (name) => roles.get(name) });
     const workers: World["workers"] = [];
     const startWorker: StartWorker = (spec) => {
@@ -117,7 +118,7 @@ const token = (name: string, role: Role): Principal => ({ name, role, via: "toke
 
 async function settled(w: World, id: string): Promise<Job> {
     for (let i = 0; i < 400; i++) {
-        const j = w.store.getJob(id)!;
+        const j = (await w.store.getJob(id))!;
         if (!["queued", "running"].includes(j.state)) return j;
         await new Promise((r) => setTimeout(r, 5));
     }
@@ -194,7 +195,7 @@ async function workers(w: World, n: number): Promise<void> {
 
 describe("one admission path for every operation, at submit and when the job leaves the queue", () => {
     let w: World;
-    beforeEach(() => (w = world()));
+    beforeEach(async () => (w = await world()));
     afterEach(() => w.close());
 
     for (const refusal of REFUSALS) {
@@ -203,7 +204,7 @@ describe("one admission path for every operation, at submit and when the job lea
                 const stack = stackOf(refusal);
                 refusal.make(w, op);
                 await assert.rejects(w.service.submit({ stack, op, principal: callerOf(w, refusal) }), (e: AppError) => e.code === refusal.code);
-                assert.equal(w.store.listJobs({}).length, 0);
+                assert.equal((await w.store.listJobs({})).length, 0);
                 assert.equal(w.workers.length, 0);
             });
             it(`fails a ${op} queued before ${refusal.name} with ${refusal.code} when it leaves the queue, starting no worker for it`, async () => {
@@ -211,7 +212,7 @@ describe("one admission path for every operation, at submit and when the job lea
                 // a preview by someone else holds the stack, so the job waits in the queue
                 const blocker = await w.service.submit({ stack, op: "preview", principal: token("bob", "approver") });
                 const queued = await w.service.submit({ stack, op, principal: callerOf(w, refusal) });
-                assert.equal(w.store.getJob(queued.id)!.state, "queued");
+                assert.equal((await w.store.getJob(queued.id))!.state, "queued");
                 refusal.make(w, op);
                 await workers(w, 1);
                 w.workers[0].finish({ kind: "succeeded" });
@@ -251,8 +252,8 @@ describe("one admission path for every operation, at submit and when the job lea
             await workers(w, 1);
             w.workers.shift()!.finish({ kind: "succeeded" });
             await settled(w, preview.id);
-            w.approvals.decide(preview.id, token("ann", "approver"), { decision: "approve", operation: "update" }, "test");
-            return w.store.getJob(preview.id)!;
+            await w.approvals.decide(preview.id, token("ann", "approver"), { decision: "approve", operation: "update" }, "test");
+            return (await w.store.getJob(preview.id))!;
         }
         it("admits the update while the approver's token and the policy's approvers still allow the approval", async () => {
             const preview = await approvedPreview();
@@ -264,8 +265,8 @@ describe("one admission path for every operation, at submit and when the job lea
         it("stores and serves an approval's comment redacted: a token pasted into it never reaches viewers", async () => {
             const preview = await approvedPreview();
             const pasted = generateToken();
-            w.approvals.decide(preview.id, token("bob", "approver"), { decision: "approve", operation: "update", comment: `lgtm, use ${pasted} and AKIAABCDEFGHIJKLMNOP` }, "test");
-            const served = JSON.stringify(w.approvals.list(preview.id));
+            await w.approvals.decide(preview.id, token("bob", "approver"), { decision: "approve", operation: "update", comment: `lgtm, use ${pasted} and AKIAABCDEFGHIJKLMNOP` }, "test");
+            const served = JSON.stringify(await w.approvals.list(preview.id));
             assert.ok(!served.includes(pasted) && !served.includes("AKIAABCDEFGHIJKLMNOP"), served);
             assert.ok(served.includes("lgtm, use [secret] and [secret]"));
         });

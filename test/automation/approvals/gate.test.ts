@@ -25,20 +25,20 @@ describe("stack policy at the door of the operation routes", function () {
         const r = await h.call("POST", "/v1/stacks/prod/updates", { token: h.tokens.operator, body: {} });
         assert.equal(r.status, 403);
         assert.deepEqual([r.body.error.code, r.body.error.details.required], ["FORBIDDEN", "admin"]);
-        assert.equal(h.server.store.listJobs({}).length, 0);
+        assert.equal((await h.server.store.listJobs({})).length, 0);
     });
     it("answers 409 FROZEN inside a freeze window and creates no job", async () => {
         const r = await h.call("POST", "/v1/stacks/prod/refreshes", { token: h.tokens.admin, body: {} });
         assert.equal(r.status, 409);
         assert.equal(r.body.error.code, "FROZEN");
         assert.match(r.body.error.message, /audit season/);
-        assert.equal(h.server.store.listJobs({}).length, 0);
+        assert.equal((await h.server.store.listJobs({})).length, 0);
     });
     it("answers 422 APPROVAL_REQUIRED to a destroy that needs an approved preview and names none", async () => {
         const r = await h.call("POST", "/v1/stacks/prod/destroys", { token: h.tokens.admin, body: { confirm: "prod" } });
         assert.equal(r.status, 422);
         assert.equal(r.body.error.code, "APPROVAL_REQUIRED");
-        assert.equal(h.server.store.listJobs({}).length, 0);
+        assert.equal((await h.server.store.listJobs({})).length, 0);
     });
     it("answers 401 to a webhook whose signature does not match its raw body, creating no job", async () => {
         const raw = JSON.stringify({ action: "opened", number: 1, repository: { full_name: "acme/infra" } });
@@ -46,7 +46,7 @@ describe("stack policy at the door of the operation routes", function () {
         const r = await h.call("POST", "/v1/webhooks/github", { raw, headers: { "x-hub-signature-256": signature, "x-github-event": "pull_request", "x-github-delivery": "d-1" } });
         assert.equal(r.status, 401);
         assert.equal(r.body.error.code, "BAD_SIGNATURE");
-        assert.equal(h.server.store.listJobs({}).length, 0);
+        assert.equal((await h.server.store.listJobs({})).length, 0);
     });
     it("records each refusal in the audit log with the caller and the status", async () => {
         const r = await h.call("GET", "/v1/audit?action=http.post", { token: h.tokens.admin });

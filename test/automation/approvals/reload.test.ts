@@ -29,7 +29,7 @@ describe("environment policy files edited while the service runs", function () {
         assert.equal(r.status, 409, JSON.stringify(r.body));
         assert.equal(r.body.error.code, "FROZEN");
         assert.match(r.body.error.message, /year-end freeze/);
-        assert.equal(h.server.store.listJobs({}).length, 0);
+        assert.equal((await h.server.store.listJobs({})).length, 0);
         assert.equal((await auditOf("policy.reloaded")).length, 1);
     });
     it("keeps prod frozen on its last valid policy when an edit does not validate, and audits every problem", async () => {
@@ -46,7 +46,7 @@ describe("environment policy files edited while the service runs", function () {
         assert.equal(r.status, 503, JSON.stringify(r.body));
         assert.equal(r.body.error.code, "POLICY_INVALID");
         assert.match(r.body.error.message, /dev\.yaml/);
-        assert.equal(h.server.store.listJobs({}).length, 0);
+        assert.equal((await h.server.store.listJobs({})).length, 0);
     });
     it("lifts the freeze once prod's file is fixed, and starts the refresh", async () => {
         edit("prod.yaml", "operations:\n  update: { approvals: 1 }\n");

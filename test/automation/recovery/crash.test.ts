@@ -98,8 +98,8 @@ describe("crash recovery after a SIGKILLed pulumi up (real CLI, file backend)", 
         fx.configure("prod", { count: 3 });
         const up = await api("POST", "/v1/stacks/prod/updates", { token: fx.tokens.operator, body: {} });
         assert.equal(up.status, 202);
-        const job = await until(() => {
-            const j = server!.store.getJob(up.body.id);
+        const job = await until(async () => {
+            const j = await server!.store.getJob(up.body.id);
             return j && !["queued", "running"].includes(j.state) ? j : undefined;
         }, "update after repair");
         assert.equal(job.state, "succeeded", JSON.stringify(job.error));

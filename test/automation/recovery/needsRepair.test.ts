@@ -10,7 +10,7 @@ describe("a stack left needing repair by a forced cancel (real CLI, file backend
     this.timeout(300_000);
     let h: SafeHarness;
     let queuedBehind: Job;
-    const jobsOf = (stack: string) => h.server.store.listJobs({ stack, limit: 500 }).length;
+    const jobsOf = async (stack: string) => (await h.server.store.listJobs({ stack, limit: 500 })).length;
     const pendingOf = (body: { repair?: { findings: { kind: string; operations?: { type: string; urn: string }[] }[] } }) =>
         body.repair?.findings.find((f) => f.kind === "pending-operations")?.operations ?? [];
 
@@ -22,11 +22,11 @@ describe("a stack left needing repair by a forced cancel (real CLI, file backend
         assert.equal(update.status, 202, JSON.stringify(update.body));
         queuedBehind = (await h.call("POST", "/v1/stacks/dev/previews", { token: h.tokens.operator, body: {} })).body;
         // Cancelled once the engine has begun the create the provider will never finish.
-        await h.waitFor(update.body.id, () => h.server.store.eventsAfter(update.body.id, 0, 10_000).some((e) => e.type === "resourcePreEvent" && JSON.stringify(e.data).includes('dynamic:Resource::item-0"')));
+        await h.waitFor(update.body.id, async () => (await h.server.store.eventsAfter(update.body.id, 0, 10_000)).some((e) => e.type === "resourcePreEvent" && JSON.stringify(e.data).includes('dynamic:Resource::item-0"')));
         await h.call("POST", `/v1/jobs/${update.body.id}/cancel`, { token: h.tokens.operator });
         const done = await h.waitFor(update.body.id, undefined, 60_000);
         assert.equal(done.state, "cancelled");
-        assert.ok(h.server.store.eventsAfter(done.id, 0, 10_000).some((e) => e.type === "forceKill"), "the service had to kill the stuck update");
+        assert.ok((await h.server.store.eventsAfter(done.id, 0, 10_000)).some((e) => e.type === "forceKill"), "the service had to kill the stuck update");
     });
     after(async () => h?.close());
 
@@ -49,7 +49,7 @@ describe("a stack left needing repair by a forced cancel (real CLI, file backend
     });
 
     it("refuses previews, updates, refreshes and destroys of it with 409 NEEDS_REPAIR naming the repair endpoint, creating no job", async () => {
-        const before = jobsOf("dev");
+        const before = await jobsOf("dev");
         const attempts: [string, string, unknown][] = [
             ["previews", h.tokens.operator, {}],
             ["updates", h.tokens.operator, {}],
@@ -63,7 +63,7 @@ describe("a stack left needing repair by a forced cancel (real CLI, file backend
             assert.match(r.body.error.message, /POST \/v1\/stacks\/dev\/repair/);
             assert.equal(r.body.error.details.repair, "/v1/stacks/dev/repair");
         }
-        assert.equal(jobsOf("dev"), before);
+        assert.equal(await jobsOf("dev"), before);
     });
 
     it("still accepts work on a healthy stack", async () => {

@@ -94,7 +94,7 @@ describe("a pull request whose program attacks the service, previewed in the san
         assert.equal(r.status, 202, JSON.stringify(r.body));
         const job = await h.waitFor(r.body.jobs[0].id);
         assert.equal(job.state, "succeeded", JSON.stringify(job.error));
-        log = h.server.jobs.logPage(job.id, 0, 5000).lines.map((l) => l.text);
+        log = (await h.server.jobs.logPage(job.id, 0, 5000)).lines.map((l) => l.text);
         const attempts = log.filter((l) => l.includes("ATTEMPT "));
         assert.ok(attempts.length >= 13, attempts.join("\n"));
         for (let i = 0; i < 100 && comments.length === 0; i++) await new Promise((r2) => setTimeout(r2, 100));

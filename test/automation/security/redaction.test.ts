@@ -29,8 +29,8 @@ describe("redaction of planted secrets from every sink (real CLI)", function () 
     let headSha: string;
     const api = (method: string, url: string, o: Parameters<typeof call>[3] = {}) => call(server!.url, method, url, o);
     const waitJob = (id: string) =>
-        until(() => {
-            const j = server!.store.getJob(id);
+        until(async () => {
+            const j = await server!.store.getJob(id);
             return j && !["queued", "running"].includes(j.state) ? j : undefined;
         }, `job ${id}`, 180_000);
     const assertClean = (what: string, text: string) => {

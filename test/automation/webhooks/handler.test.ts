@@ -6,6 +6,7 @@ import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parsePolicy, PolicyError, policyInvalid } from "../../../automation/approvals/policy";
+import { sqliteDb } from "../../../automation/storage/db";
 import { openSqlite } from "../../../automation/storage/sqlite";
 import { DeliveryStore } from "../../../automation/webhooks/deliveries";
 import type { DatabaseSync } from "node:sqlite";
@@ -113,7 +114,7 @@ describe("GitHub webhook deliveries", () => {
     beforeEach(async () => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "hooks-"));
         db = openSqlite(path.join(dir, "safety.sqlite"), { durable: true });
-        store = new DeliveryStore(db);
+        store = await DeliveryStore.open(sqliteDb(db));
         audit = new AuditLog(path.join(dir, "audit.jsonl"));
         submitted = [];
         needingRepair = new Set();
@@ -131,7 +132,7 @@ describe("GitHub webhook deliveries", () => {
                 return { id: randomUUID(), stack: input.stack, op: input.op, state: "queued", triggeredBy: input.principal.name, triggeredVia: input.principal.via, createdAt: "", options: input.options };
             },
             github: new GitHubClient({ token: "t", apiUrl: gh.url }),
-            jobLog: (id) => logs.get(id) ?? [],
+            jobLog: async (id) => logs.get(id) ?? [],
             redact: createRedactor({ secrets: ["planted-secret-value"] }).redact,
         }));
     });

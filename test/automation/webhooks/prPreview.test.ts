@@ -66,7 +66,7 @@ describe("pull-request previews of the head commit, with the real Pulumi CLI", f
         assert.equal(prPreview.state, "succeeded", JSON.stringify(prPreview.error));
         assert.deepEqual(prPreview.options.source, { repository: "acme/infra", pullRequest: 3, sha: prSha });
         assert.deepEqual(created(prPreview).sort(), ["from-pull-request", "item-0", "item-1"]);
-        const log = h.server.store.logPage(prPreview.id, 0, 1000).lines.map((l) => l.text);
+        const log = (await h.server.store.logPage(prPreview.id, 0, 1000)).lines.map((l) => l.text);
         assert.ok(log.includes(`previewing pull request #3 of acme/infra at ${prSha}`), log.slice(0, 5).join("\n"));
     });
     it("leaves the service's own checkout as it was and removes the job's worktree", async () => {

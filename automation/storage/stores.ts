@@ -1,0 +1,92 @@
+import * as path from "node:path";
+import { ApprovalStore } from "../approvals/store";
+import { AuditLog, type AuditTrail } from "../audit/log";
+import { PostgresAuditLog } from "../audit/postgresLog";
+import { PostgresJobStore } from "../jobs/postgresStore";
+import { SqliteJobStore } from "../jobs/sqliteStore";
+import type { JobStore } from "../jobs/store";
+import { FindingsStore } from "../recovery/findings";
+import { DeliveryStore } from "../webhooks/deliveries";
+import { openPool, postgresDb, sqliteDb } from "./db";
+import { probeWritable } from "./dataDir";
+import { openSqlite } from "./sqlite";
+
+/** Every durable record of the service, in one place: the embedded files or one shared Postgres. */
+export interface Stores {
+    /** "sqlite": files in the data dir, one process. "postgres": AUTOMATION_DATABASE_URL, any number of instances. */
+    kind: "sqlite" | "postgres";
+    jobs: JobStore;
+    approvals: ApprovalStore;
+    deliveries: DeliveryStore;
+    findings: FindingsStore;
+    audit: AuditTrail;
+    /** For /readyz: the data dir is writable, or the database answers. */
+    check(): Promise<{ ok: boolean; detail?: string }>;
+    close(): Promise<void>;
+}
+
+export interface StoresOptions {
+    dataDir: string;
+    /** postgres://…; without it, the embedded SQLite files and the audit file in `dataDir`. */
+    databaseUrl?: string;
+    redact: <T>(value: T) => T;
+    now: () => Date;
+    auditMaxBytes: number;
+    /** An audit append to the shared database failed (the caller never waits for it). */
+    onAuditError: (err: unknown) => void;
+}
+
+/** Opens the stores the configuration names, creating their schema where it is missing. */
+export async function openStores(o: StoresOptions): Promise<Stores> {
+    if (o.databaseUrl) {
+        const pool = openPool(o.databaseUrl);
+        try {
+            const db = postgresDb(pool);
+            const jobs = await PostgresJobStore.open(pool);
+            const audit = await PostgresAuditLog.open(pool, { redact: o.redact, now: o.now, onError: o.onAuditError });
+            return {
+                kind: "postgres",
+                jobs,
+                approvals: await ApprovalStore.open(db),
+                deliveries: await DeliveryStore.open(db),
+                findings: await FindingsStore.open(db),
+                audit,
+                async check() {
+                    try {
+                        await pool.query("SELECT 1");
+                        return { ok: true, detail: `postgres ${new URL(o.databaseUrl!).host} answers` };
+                    } catch (e) {
+                        return { ok: false, detail: `the database does not answer: ${(e as Error).message}` };
+                    }
+                },
+                async close() {
+                    await audit.close();
+                    await jobs.close();
+                    await pool.end();
+                },
+            };
+        } catch (e) {
+            await pool.end().catch(() => undefined);
+            const where = new URL(o.databaseUrl);
+            throw new Error(`AUTOMATION_DATABASE_URL: the database ${where.host}${where.pathname} cannot be used (${(e as Error).message}); start it, or fix the URL or its user's rights`);
+        }
+    }
+    const jobs = new SqliteJobStore(path.join(o.dataDir, "jobs.sqlite"));
+    const durable = openSqlite(path.join(o.dataDir, "safety.sqlite"), { durable: true });
+    const db = sqliteDb(durable);
+    const audit = new AuditLog(path.join(o.dataDir, "audit.jsonl"), { redact: o.redact, now: o.now, maxBytes: o.auditMaxBytes });
+    return {
+        kind: "sqlite",
+        jobs,
+        approvals: await ApprovalStore.open(db),
+        deliveries: await DeliveryStore.open(db),
+        findings: await FindingsStore.open(db),
+        audit,
+        check: async () => probeWritable(o.dataDir),
+        async close() {
+            await jobs.close();
+            audit.close();
+            durable.close();
+        },
+    };
+}

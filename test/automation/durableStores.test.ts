@@ -1,0 +1,136 @@
+// The small durable stores (approvals and fingerprints, webhook deliveries, recovery findings)
+// are written once over storage/db.ts: the same suite runs them on the SQLite file and on a
+// real Postgres. The audit chain in Postgres is checked as the file's is: appends from several
+// instances at once make one chain that verifies, and an edited row breaks it.
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { Pool } from "pg";
+import { ApprovalStore } from "../../automation/approvals/store";
+import { PostgresAuditLog } from "../../automation/audit/postgresLog";
+import { FindingsStore } from "../../automation/recovery/findings";
+import { openPool, postgresDb, sqliteDb, type Db } from "../../automation/storage/db";
+import { openSqlite } from "../../automation/storage/sqlite";
+import { DeliveryStore } from "../../automation/webhooks/deliveries";
+import { startPostgres, type TestPostgres } from "../support/postgres";
+
+const fp = (n: string) => ({ state: { version: 1, hash: n }, program: { hash: "p" }, config: { hash: "c" } });
+
+function durableStoreContract(open: () => Promise<{ db: Db; close(): Promise<void> }>): void {
+    let t: { db: Db; close(): Promise<void> };
+    beforeEach(async () => (t = await open()));
+    afterEach(() => t.close());
+
+    it("keeps approvals of a preview in the order they were given, with their comments", async () => {
+        const store = await ApprovalStore.open(t.db);
+        const a = await store.addApproval({ previewId: "p1", stack: "prod", operation: "update", decision: "approve", by: "ann", role: "approver", comment: "lgtm", at: "2026-12-03T10:00:00.000Z" });
+        await store.addApproval({ previewId: "p1", stack: "prod", operation: "update", decision: "reject", by: "bob", role: "approver", at: "2026-12-03T10:01:00.000Z" });
+        await store.addApproval({ previewId: "p2", stack: "prod", operation: "update", decision: "approve", by: "ann", role: "approver", at: "2026-12-03T10:02:00.000Z" });
+        const of = await (await ApprovalStore.open(t.db)).approvalsOf("p1");
+        assert.deepEqual(of.map((x) => [x.by, x.decision, x.comment]), [["ann", "approve", "lgtm"], ["bob", "reject", undefined]]);
+        assert.equal(of[0].id, a.id);
+    });
+
+    it("keeps one fingerprint per preview, the last one set", async () => {
+        const store = await ApprovalStore.open(t.db);
+        assert.equal(await store.fingerprintOf("p1"), undefined);
+        await store.setFingerprint("p1", "dev", fp("a"));
+        await store.setFingerprint("p1", "dev", fp("b"));
+        assert.deepEqual(await store.fingerprintOf("p1"), fp("b"));
+    });
+
+    it("records a webhook delivery once: a second one with its id or its body is a replay", async () => {
+        const store = await DeliveryStore.open(t.db);
+        assert.equal(await store.recordDelivery("d1", "push", "h1"), true);
+        assert.equal(await store.recordDelivery("d1", "push", "h2"), false, "same id");
+        assert.equal(await store.recordDelivery("d2", "push", "h1"), false, "same signed body");
+        const [x, y] = await Promise.all([store.recordDelivery("d3", "push", "h3"), store.recordDelivery("d3", "push", "h3")]);
+        assert.deepEqual([x, y].sort(), [false, true], "of two at once, one wins");
+    });
+
+    it("keeps the latest findings of each stack", async () => {
+        const store = await FindingsStore.open(t.db);
+        await store.setFindings("dev", [{ kind: "pending-operations" }], new Date("2026-12-03T10:00:00Z"));
+        await store.setFindings("dev", [], new Date("2026-12-03T11:00:00Z"));
+        assert.deepEqual(await store.findingsOf("dev"), { findings: [], at: "2026-12-03T11:00:00.000Z" });
+        assert.equal(await store.findingsOf("prod"), undefined);
+    });
+}
+
+describe("the durable stores", function () {
+    this.timeout(120_000);
+
+    describe("on the SQLite file", () => {
+        durableStoreContract(async () => {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "durable-"));
+            const database = openSqlite(path.join(dir, "safety.sqlite"), { durable: true });
+            return {
+                db: sqliteDb(database),
+                async close() {
+                    database.close();
+                    fs.rmSync(dir, { recursive: true, force: true });
+                },
+            };
+        });
+    });
+
+    describe("on Postgres", () => {
+        let pg: TestPostgres;
+        before(() => (pg = startPostgres()));
+        after(() => pg?.stop());
+        let lastUrl = "";
+        const freshPool = async (): Promise<Pool> => openPool((lastUrl = await pg.newDatabase()));
+
+        durableStoreContract(async () => {
+            const pool = await freshPool();
+            return { db: postgresDb(pool), close: () => pool.end() };
+        });
+
+        it("makes one verifying audit chain of the appends of three instances at once", async () => {
+            const pool = await freshPool();
+            const url = lastUrl;
+            const instances = await Promise.all([0, 1, 2].map(async () => {
+                const own = openPool(url);
+                return { pool: own, audit: await PostgresAuditLog.open(own) };
+            }));
+            try {
+                for (let i = 0; i < 30; i++) instances[i % 3].audit.append({ actor: { name: `i${i % 3}`, via: "system" }, action: "test.append", from: "local", result: "ok", details: { i } });
+                await Promise.all(instances.map((x) => x.audit.flush()));
+                const v = await instances[0].audit.verify();
+                assert.deepEqual(v, { ok: true, entries: 30 });
+                const seqs = (await instances[1].audit.page({ limit: 500 })).entries.map((e) => e.seq);
+                assert.deepEqual(seqs, Array.from({ length: 30 }, (_, i) => i + 1));
+                // an edited entry breaks the chain at that entry
+                await pool.query("UPDATE automation.audit SET entry = replace(entry, '\"result\":\"ok\"', '\"result\":\"denied\"') WHERE seq = 7");
+                const broken = await instances[2].audit.verify();
+                assert.equal(broken.ok, false);
+                assert.equal(broken.firstBad?.seq, 7);
+                assert.match(broken.firstBad!.reason, /edited/);
+            } finally {
+                for (const x of instances) await x.pool.end();
+                await pool.end();
+            }
+        });
+
+        it("pages the audit chain by stack and action, as the file does", async () => {
+            const pool = await freshPool();
+            const audit = await PostgresAuditLog.open(pool, { redact: (v) => JSON.parse(JSON.stringify(v).replaceAll("s3cret", "[secret]")) });
+            try {
+                audit.append({ actor: { name: "a", via: "system" }, action: "stack.repair", from: "local", result: "ok", stack: "dev" });
+                audit.append({ actor: { name: "a", via: "system" }, action: "stack.unlock", from: "local", result: "ok", stack: "prod" });
+                audit.append({ actor: { name: "a", via: "system" }, action: "stack.repairs", from: "local", result: "ok", stack: "dev", details: { note: "s3cret" } });
+                const dev = await audit.page({ stack: "dev" });
+                assert.deepEqual(dev.entries.map((e) => e.seq), [1, 3]);
+                assert.equal((dev.entries[1].details as { note: string }).note, "[secret]");
+                assert.deepEqual((await audit.page({ action: "stack.repair" })).entries.map((e) => e.seq), [1]);
+                const first = await audit.page({ limit: 2 });
+                assert.deepEqual([first.entries.map((e) => e.seq), first.next], [[1, 2], 2]);
+                assert.deepEqual((await audit.page({ after: first.next })).entries.map((e) => e.seq), [3]);
+            } finally {
+                await audit.close();
+                await pool.end();
+            }
+        });
+    });
+});

@@ -1,0 +1,115 @@
+// What every job store promises the job service, whatever holds the data: one suite, run by
+// store.test.ts against the SQLite file and by postgresStore.test.ts against a real Postgres.
+import * as assert from "node:assert/strict";
+import type { JobStore } from "../../automation/jobs/store";
+
+export interface StoreUnderTest {
+    store: JobStore;
+    /** Closes the store and opens the same data again (a restart). */
+    reopen(): Promise<JobStore>;
+    /** A second store on the same data, as another service instance holds it; undefined for a store of one process. */
+    another?(): Promise<JobStore>;
+    cleanup(): Promise<void>;
+}
+
+export function jobStoreContract(open: () => Promise<StoreUnderTest>): void {
+    let t: StoreUnderTest;
+    let store: JobStore;
+    beforeEach(async () => {
+        t = await open();
+        store = t.store;
+    });
+    afterEach(async () => {
+        await t.cleanup();
+    });
+
+    it("keeps jobs, events and log lines across a reopen, and continues their sequences", async () => {
+        const job = await store.createJob({ stack: "dev", op: "update", triggeredBy: "ada", triggeredVia: "token", options: { message: "hi" } });
+        await store.markRunning(job.id);
+        await store.appendEvent(job.id, "state", { state: "running" });
+        await store.appendLog(job.id, "line one");
+        store = await t.reopen();
+        const again = (await store.getJob(job.id))!;
+        assert.equal(again.state, "running");
+        assert.ok(again.startedAt);
+        assert.deepEqual(again.options, { message: "hi" });
+        assert.equal((await store.eventsAfter(job.id, 0))[0].type, "state");
+        assert.deepEqual((await store.eventsAfter(job.id, 0))[0].data, { state: "running" });
+        assert.equal((await store.logPage(job.id, 0)).lines[0].text, "line one");
+        assert.equal((await store.appendEvent(job.id, "x", {})).seq, 2);
+    });
+
+    it("lists jobs newest first, filtered by stack and state, and the jobs in given states oldest first", async () => {
+        const a = await store.createJob({ stack: "dev", op: "preview", triggeredBy: "t", triggeredVia: "token" });
+        const b = await store.createJob({ stack: "prod", op: "preview", triggeredBy: "t", triggeredVia: "token" });
+        const c = await store.createJob({ stack: "dev", op: "update", triggeredBy: "t", triggeredVia: "token" });
+        await store.finish(a.id, "succeeded");
+        assert.deepEqual((await store.listJobs()).map((j) => j.id), [c.id, b.id, a.id]);
+        assert.deepEqual((await store.listJobs({ stack: "dev" })).map((j) => j.id), [c.id, a.id]);
+        assert.deepEqual((await store.listJobs({ state: "succeeded" })).map((j) => j.id), [a.id]);
+        assert.deepEqual((await store.listJobs({ limit: 1 })).map((j) => j.id), [c.id]);
+        assert.deepEqual((await store.jobsInStates(["queued"])).map((j) => j.id), [b.id, c.id]);
+        assert.equal(await store.getJob("no-such-job"), undefined);
+    });
+
+    it("pages the log by cursor", async () => {
+        const job = await store.createJob({ stack: "dev", op: "preview", triggeredBy: "t", triggeredVia: "token" });
+        for (let i = 1; i <= 5; i++) await store.appendLog(job.id, `l${i}`);
+        const first = await store.logPage(job.id, 0, 2);
+        assert.deepEqual(first.lines.map((l) => l.text), ["l1", "l2"]);
+        const second = await store.logPage(job.id, first.nextCursor, 10);
+        assert.deepEqual(second.lines.map((l) => l.text), ["l3", "l4", "l5"]);
+        const end = await store.logPage(job.id, second.nextCursor);
+        assert.equal(end.lines.length, 0);
+        assert.equal(end.nextCursor, second.nextCursor);
+    });
+
+    it("reads events after a sequence number, in order, at most a page", async () => {
+        const job = await store.createJob({ stack: "dev", op: "preview", triggeredBy: "t", triggeredVia: "token" });
+        for (let i = 1; i <= 4; i++) await store.appendEvent(job.id, "step", { i, nested: { text: "ü ✓" } });
+        const page = await store.eventsAfter(job.id, 1, 2);
+        assert.deepEqual(page.map((e) => [e.seq, e.jobId, e.type, (e.data as { i: number }).i]), [[2, job.id, "step", 2], [3, job.id, "step", 3]]);
+        assert.deepEqual((page[0].data as { nested: unknown }).nested, { text: "ü ✓" });
+        assert.ok(!Number.isNaN(Date.parse(page[0].at)));
+    });
+
+    it("keeps how the caller was authenticated, and finds the newest job by stack, state, op, source and start", async () => {
+        const pr = await store.createJob({ stack: "dev", op: "preview", triggeredBy: "github:octo", triggeredVia: "webhook", options: { source: { repository: "a/b", pullRequest: 1, sha: "f".repeat(40) } } });
+        const own = await store.createJob({ stack: "dev", op: "preview", triggeredBy: "ada", triggeredVia: "token" });
+        await store.finish(pr.id, "succeeded");
+        await store.finish(own.id, "succeeded");
+        assert.equal((await store.getJob(pr.id))!.triggeredVia, "webhook");
+        assert.equal((await store.lastJob("dev"))!.id, own.id);
+        assert.equal((await store.lastJob("dev", { states: ["succeeded"], ops: ["preview"], ownCheckoutOnly: true }))!.id, own.id);
+        assert.equal((await store.lastJob("dev", { ops: ["update"] })), undefined);
+        assert.equal(await store.lastJob("dev", { started: true }), undefined, "neither job ever reached a worker");
+        const ran = await store.createJob({ stack: "dev", op: "refresh", triggeredBy: "ada", triggeredVia: "token" });
+        await store.markRunning(ran.id);
+        assert.equal((await store.lastJob("dev", { started: true }))!.id, ran.id);
+    });
+
+    it("settles a job with its summary and error, keeping a summary written while it ran when the settle has none", async () => {
+        const job = await store.createJob({ stack: "dev", op: "update", triggeredBy: "t", triggeredVia: "token" });
+        await store.markRunning(job.id);
+        await store.setWorkerPid(job.id, 4242);
+        assert.equal(await store.workerPid(job.id), 4242);
+        const progress = { counts: { create: 1 }, steps: [{ urn: "urn:a", op: "create", type: "t" }], policyViolations: [] } as never;
+        await store.updateSummary(job.id, progress);
+        assert.deepEqual((await store.getJob(job.id))!.summary, progress);
+        const failed = await store.finish(job.id, "failed", { error: { code: "X", message: "why" } });
+        assert.equal(failed.state, "failed");
+        assert.ok(failed.finishedAt);
+        assert.deepEqual(failed.error, { code: "X", message: "why" });
+        assert.deepEqual(failed.summary, progress);
+    });
+
+    it("numbers the events and log lines of a job without gaps or repeats when they are written at once", async () => {
+        const job = await store.createJob({ stack: "dev", op: "update", triggeredBy: "t", triggeredVia: "token" });
+        const other = t.another ? await t.another() : store;
+        await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? other : store).appendEvent(job.id, "e", { i })));
+        await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? other : store).appendLog(job.id, `l${i}`)));
+        assert.deepEqual((await store.eventsAfter(job.id, 0, 100)).map((e) => e.seq), Array.from({ length: 40 }, (_, i) => i + 1));
+        assert.deepEqual((await store.logPage(job.id, 0, 100)).lines.map((l) => l.seq), Array.from({ length: 40 }, (_, i) => i + 1));
+        if (other !== store) await other.close();
+    });
+}
