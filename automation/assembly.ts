@@ -6,6 +6,7 @@
 // lines, on purpose: the order of construction is the point, and it reads in one place.
 import * as fs from "node:fs";
 import type { AddressInfo } from "node:net";
+import { randomBytes } from "node:crypto";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { Application } from "express";
@@ -34,6 +35,10 @@ import { createRedactor, fileTokens, type TokenVerifier } from "./security";
 import { Checkouts } from "./sources/checkouts";
 import { ensurePassphrase, probeWritable, secureDataDir } from "./storage/dataDir";
 import { openStores } from "./storage/stores";
+import { PgBus } from "./storage/bus";
+import { InstanceRegistry } from "./jobs/instances";
+import { SharedQueue } from "./jobs/sharedQueue";
+import type { RunJob } from "./jobs/scheduler";
 import { GitHubClient } from "./webhooks/github";
 import { WebhookHandler } from "./webhooks/handler";
 import { pluginCheck } from "./pulumi/plugins";
@@ -60,6 +65,8 @@ export interface RunningService {
     /** For tests that tamper with stored jobs; nothing in the service reads it but the job service. */
     store: JobStore;
     logger: Logger;
+    /** This instance's name (recorded on the jobs it runs). */
+    instanceId: string;
     /** Graceful stop: no new work, running jobs get the shutdown grace, then interrupted. */
     stop(): Promise<void>;
 }
@@ -105,6 +112,15 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
         onAuditError: (err) => logger.error({ err }, "writing an audit entry to the database failed"),
     });
     const { jobs: jobStore, audit } = stores;
+    // With a shared database: this instance's name, its messages to the others, and the shared queue.
+    const instanceId = config.instances.id ?? `${os.hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+    const shared = stores.pool
+        ? {
+              pool: stores.pool,
+              bus: await PgBus.open(config.databaseUrl!, stores.pool, logger),
+              queue: await SharedQueue.open({ pool: stores.pool, store: jobStore, concurrency: config.concurrency, queueLimit: config.queueLimit, logger }),
+          }
+        : undefined;
     const metrics = createMetrics();
     // Refused requests are counted, and recorded as a sample per window (a flood must not fill the disk).
     const refusals = new RefusalSampler(audit, { onRefused: (status) => metrics.refused(status), now });
@@ -165,6 +181,7 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
     const pool = createWorkerPool(config.concurrency);
     const jobs = new JobService({
         store: jobStore,
+        ...(shared ? { scheduler: (run: RunJob) => shared.queue.scheduler(run), bus: shared.bus, instance: instanceId, sharedPlans: stores.plans } : {}),
         logger,
         startWorker: options.startWorker ?? pool.start,
         guard,
@@ -194,6 +211,23 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
         limits: config.jobLimits,
     });
     metrics.watchQueue(() => jobs.queueDepth());
+    // Instances that stop answering: their running jobs are interrupted (never retried), each
+    // stack is scanned for repair, and only then are their stacks' queues unlocked.
+    const instances = shared
+        ? await InstanceRegistry.open({
+              pool: shared.pool,
+              id: instanceId,
+              logger,
+              heartbeatMs: config.instances.heartbeatMs,
+              silenceMs: config.instances.silenceMs,
+              onGone: async (gone, workerPools) => {
+                  const why = `The service instance running it (${gone.join(", ")}) stopped answering for ${config.instances.silenceMs / 1000} s; the job was not retried, and its stack was scanned for repair.`;
+                  const interrupted = await jobs.interruptAbandoned(gone, why);
+                  for (const stack of new Set(interrupted.map((j) => j.stack))) await recovery.settled(stack);
+                  await shared.queue.unlock(workerPools);
+              },
+          })
+        : undefined;
     const webhooks = webhookSettings
         ? new WebhookHandler({
               config: webhookSettings,
@@ -255,11 +289,15 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
     // Settle what the previous process left before listening, so nobody reads a "running" job
     // that no worker runs and no job starts on a stack a crash left inconsistent.
     const { interrupted, requeued } = await jobs.recover();
-    await recovery.scan();
+    await recovery.scan(async (stack) => shared !== undefined && (await jobStore.lastJob(stack, { states: ["running"] })) !== undefined);
     const leftovers = await checkouts?.pruneLeftovers();
     if (leftovers) logger.info({ removed: leftovers }, "removed pull-request checkouts of jobs the previous process ran");
     if (!options.startWorker) pool.prewarm(workerEnv, config.pulumiBin);
     await jobs.resume(requeued);
+    if (shared) {
+        await shared.queue.start();
+        instances!.start(shared.queue.workerPoolId);
+    }
     if (interrupted.length || requeued.length) logger.info({ interrupted: interrupted.length, requeued: requeued.length }, "recovered jobs from the store");
     logger.info({ policies: Object.fromEntries(stacks().map((s) => [s, policySource(policies, s)])) }, "environment policies per stack");
     if (policies.unused.length) logger.warn({ files: policies.unused }, "environment policy files name no stack of the project");
@@ -280,13 +318,16 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
             // Stop accepting connections, but keep serving open ones (SSE watchers see the end).
             server.close();
             await jobs.shutdown(config.shutdownGraceMs);
+            await shared?.queue.close();
+            await instances?.close();
+            await shared?.bus.close();
             pool.close();
             server.closeAllConnections();
             refusals.close();
             await stores.close();
             logger.info("shut down");
         })());
-    return { url, app, config, jobs, approvals, audit, recovery, policies, store: jobStore, logger, stop };
+    return { url, app, config, jobs, approvals, audit, recovery, policies, store: jobStore, logger, instanceId, stop };
 }
 
 function urlPassword(url: string | undefined): string | undefined {

@@ -46,6 +46,9 @@ const EnvSchema = z.object({
     AUTOMATION_PULUMI_BIN: absPath.optional(),
     /** Jobs running at once across all stacks (one per stack at most). @default 2 */
     AUTOMATION_CONCURRENCY: int(1, 64).default(2),
+    AUTOMATION_INSTANCE_ID: z.string().trim().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/, "must be a name of letters, digits and . _ : - (at most 100)").optional(),
+    AUTOMATION_HEARTBEAT_MS: int(100, 60_000).default(5000),
+    AUTOMATION_INSTANCE_SILENCE_MS: int(1000, 600_000).default(30_000),
     /** Jobs that may wait per stack before new ones get 409 QUEUE_FULL. @default 20 */
     AUTOMATION_QUEUE_LIMIT: int(1, 1000).default(20),
     /** After a graceful cancel (SIGINT to the engine), how long before the job's process group is killed. @default 15000 */
@@ -144,6 +147,8 @@ export interface ServiceConfig {
     backendUrl: string;
     /** The shared Postgres of the job store, approvals, deliveries, findings and audit; undefined: SQLite files in the data dir. */
     databaseUrl?: string;
+    /** With a database: this instance's name, kept across restarts if set; the instances' heartbeat and the silence after which one is gone. */
+    instances: { id?: string; heartbeatMs: number; silenceMs: number };
     /** undefined: the server generates and keeps one in the data dir. */
     passphrase?: string;
     pulumiBin: string;
@@ -221,6 +226,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     if (e.AUTOMATION_GITHUB_WEBHOOK_SECRET && !bwrap) {
         throw new ConfigError(["AUTOMATION_GITHUB_WEBHOOK_SECRET: webhooks preview pull requests inside a bubblewrap sandbox, and no bwrap is on PATH; install it (npm run setup does: apt-get install bubblewrap)"]);
     }
+    // Instances share their stacks' secrets and watch each other: one passphrase, and a silence
+    // several heartbeats long (else a busy instance would be taken for a dead one).
+    if (e.AUTOMATION_DATABASE_URL && !e.PULUMI_CONFIG_PASSPHRASE) {
+        throw new ConfigError(["PULUMI_CONFIG_PASSPHRASE: with AUTOMATION_DATABASE_URL every instance must use the same passphrase; set it (an instance of its own would generate one in its data dir)"]);
+    }
+    if (e.AUTOMATION_INSTANCE_SILENCE_MS < 3 * e.AUTOMATION_HEARTBEAT_MS) {
+        throw new ConfigError([`AUTOMATION_INSTANCE_SILENCE_MS: must be at least 3 × AUTOMATION_HEARTBEAT_MS (${3 * e.AUTOMATION_HEARTBEAT_MS}), so one late heartbeat never counts as a dead instance (got ${e.AUTOMATION_INSTANCE_SILENCE_MS})`]);
+    }
     const dataDir = e.AUTOMATION_DATA_DIR ?? path.join(e.AUTOMATION_PROJECT_DIR, ".automation");
     return {
         port: e.PORT,
@@ -229,6 +242,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
         dataDir,
         backendUrl: e.PULUMI_BACKEND_URL ?? `file://${path.join(dataDir, "state")}`,
         databaseUrl: e.AUTOMATION_DATABASE_URL,
+        instances: { id: e.AUTOMATION_INSTANCE_ID, heartbeatMs: e.AUTOMATION_HEARTBEAT_MS, silenceMs: e.AUTOMATION_INSTANCE_SILENCE_MS },
         passphrase: e.PULUMI_CONFIG_PASSPHRASE,
         pulumiBin: e.AUTOMATION_PULUMI_BIN ?? path.join(os.homedir(), ".pulumi", "versions", PULUMI_VERSION, "bin"),
         concurrency: e.AUTOMATION_CONCURRENCY,

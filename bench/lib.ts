@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 // clients, /proc sampling and the BENCHMARKS.md section writer.
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
+import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import { PULUMI_VERSION } from "../automation/config";
@@ -158,8 +159,9 @@ export interface SseRecord {
  * Reads a job's SSE stream to its end (the server closes it after the final state), or until
  * `onRecord` returns true.
  */
-export async function readSse(base: string, token: string, jobId: string, onRecord?: (r: SseRecord) => boolean | void): Promise<SseRecord[]> {
-    const res = await fetch(`${base}/v1/jobs/${jobId}/events`, { headers: { authorization: `Bearer ${token}`, accept: "text/event-stream" } });
+export async function readSse(base: string, token: string, jobId: string, onRecord?: (r: SseRecord) => boolean | void, lastEventId?: number): Promise<SseRecord[]> {
+    const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: "text/event-stream", ...(lastEventId !== undefined ? { "last-event-id": String(lastEventId) } : {}) };
+    const res = await fetch(`${base}/v1/jobs/${jobId}/events`, { headers });
     if (res.status !== 200 || !res.body) throw new Error(`SSE answered ${res.status}`);
     const records: SseRecord[] = [];
     const decoder = new TextDecoder();
@@ -336,4 +338,60 @@ export async function sendEach(base: string, cases: readonly BenchRequest[], onA
             }),
         );
     }
+}
+
+export interface LoadResult {
+    sent: number;
+    ok: number;
+    errors: number;
+    /** From the scheduled send time (open loop: generator lag counts against the service). */
+    scheduled: number[];
+    /** From the moment the request was actually written. */
+    service: number[];
+}
+
+/**
+ * Open-loop load: request i is due at t0 + i/rate whether or not earlier ones answered, so a
+ * slow response cannot hold back the next ones (no coordinated omission).
+ */
+export async function openLoop(base: string, token: string, paths: string[], rate: number, seconds: number): Promise<LoadResult> {
+    const url = new URL(base);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+    const total = Math.round(rate * seconds);
+    const result: LoadResult = { sent: 0, ok: 0, errors: 0, scheduled: [], service: [] };
+    const inflight: Promise<void>[] = [];
+    const fire = (i: number, due: number) =>
+        new Promise<void>((resolve) => {
+            const sentAt = performance.now();
+            const req = http.request({ host: url.hostname, port: url.port, path: paths[i % paths.length], agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
+                res.resume();
+                res.on("end", () => {
+                    const end = performance.now();
+                    if (res.statusCode === 200) result.ok++;
+                    else result.errors++;
+                    result.scheduled.push(end - due);
+                    result.service.push(end - sentAt);
+                    resolve();
+                });
+            });
+            req.on("error", () => {
+                result.errors++;
+                resolve();
+            });
+            req.end();
+        });
+    const t0 = performance.now() + 50;
+    let i = 0;
+    while (i < total) {
+        const now = performance.now();
+        while (i < total && t0 + (i * 1000) / rate <= now) {
+            inflight.push(fire(i, t0 + (i * 1000) / rate));
+            result.sent++;
+            i++;
+        }
+        await new Promise((r) => setTimeout(r, 1));
+    }
+    await Promise.all(inflight);
+    agent.destroy();
+    return result;
 }

@@ -32,6 +32,7 @@ import {
     waitJob,
     Workspace,
     writeSection,
+    openLoop,
 } from "./lib";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -163,61 +164,6 @@ async function scrapeMetrics(base: string): Promise<{ lagMaxMs: number; lagP99Ms
     };
 }
 
-interface LoadResult {
-    sent: number;
-    ok: number;
-    errors: number;
-    /** From the scheduled send time (open loop: generator lag counts against the service). */
-    scheduled: number[];
-    /** From the moment the request was actually written. */
-    service: number[];
-}
-
-/**
- * Open-loop load: request i is due at t0 + i/rate whether or not earlier ones answered, so a
- * slow response cannot hold back the next ones (no coordinated omission).
- */
-async function openLoop(base: string, token: string, paths: string[], rate: number, seconds: number): Promise<LoadResult> {
-    const url = new URL(base);
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-    const total = Math.round(rate * seconds);
-    const result: LoadResult = { sent: 0, ok: 0, errors: 0, scheduled: [], service: [] };
-    const inflight: Promise<void>[] = [];
-    const fire = (i: number, due: number) =>
-        new Promise<void>((resolve) => {
-            const sentAt = performance.now();
-            const req = http.request({ host: url.hostname, port: url.port, path: paths[i % paths.length], agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
-                res.resume();
-                res.on("end", () => {
-                    const end = performance.now();
-                    if (res.statusCode === 200) result.ok++;
-                    else result.errors++;
-                    result.scheduled.push(end - due);
-                    result.service.push(end - sentAt);
-                    resolve();
-                });
-            });
-            req.on("error", () => {
-                result.errors++;
-                resolve();
-            });
-            req.end();
-        });
-    const t0 = performance.now() + 50;
-    let i = 0;
-    while (i < total) {
-        const now = performance.now();
-        while (i < total && t0 + (i * 1000) / rate <= now) {
-            inflight.push(fire(i, t0 + (i * 1000) / rate));
-            result.sent++;
-            i++;
-        }
-        await new Promise((r) => setTimeout(r, 1));
-    }
-    await Promise.all(inflight);
-    agent.destroy();
-    return result;
-}
 
 async function main(): Promise<void> {
     const facts = machineFacts();

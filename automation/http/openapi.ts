@@ -79,6 +79,8 @@ export function openApiDocument(): Record<string, unknown> {
                         createdAt: { type: "string", format: "date-time" },
                         startedAt: { type: "string", format: "date-time" },
                         finishedAt: { type: "string", format: "date-time" },
+                        cancelRequestedBy: { type: "string", description: "Who asked to cancel the job, while it is cancelling." },
+                        instance: { type: "string", description: "The service instance that runs or ran the job (AUTOMATION_INSTANCE_ID, or host-pid-random)." },
                         options: {
                             type: "object",
                             properties: {

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Pool } from "pg";
 import { openPool } from "../storage/db";
-import { jobFromRow, type JobRow, type JobStore, type LastJobFilter, type ListJobsFilter, type NewJob } from "./store";
+import { jobFromRow, type JobResult, type JobRow, type JobStore, type LastJobFilter, type ListJobsFilter, type NewJob } from "./store";
 import type { Job, JobState, JobSummary, LogLine, StoredEvent } from "./types";
 
 // `json`, not `jsonb`: the stored text is served back as it was written (key order included),
@@ -27,7 +27,10 @@ CREATE TABLE IF NOT EXISTS automation.jobs (
     -- the last sequence number given to an event and to a log line: rows of one job, written by
     -- any instance, are numbered by an update of this row, which Postgres serialises
     events_seq integer NOT NULL DEFAULT 0,
-    log_seq integer NOT NULL DEFAULT 0
+    log_seq integer NOT NULL DEFAULT 0,
+    cancel_requested_by text,
+    -- the service instance that claimed it (automation.instances)
+    instance text
 );
 CREATE INDEX IF NOT EXISTS jobs_stack ON automation.jobs (stack, n);
 CREATE INDEX IF NOT EXISTS jobs_state ON automation.jobs (state, n);
@@ -54,7 +57,7 @@ const SCHEMA_LOCK = 7_130_001;
 // Times come back as ISO text (UTC, milliseconds, as the job service writes them) and the json
 // columns as text, so both stores read rows with one mapper.
 const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${column}`;
-const JOB_COLUMNS = `id, stack, op, state, triggered_by, via, ${iso("created_at")}, ${iso("started_at")}, ${iso("finished_at")}, options::text AS options, summary::text AS summary, error::text AS error`;
+const JOB_COLUMNS = `id, stack, op, state, triggered_by, via, ${iso("created_at")}, ${iso("started_at")}, ${iso("finished_at")}, options::text AS options, summary::text AS summary, error::text AS error, cancel_requested_by, instance`;
 
 /**
  * Postgres refuses the NUL character in text and json; a program may print one. It is kept
@@ -146,17 +149,38 @@ export class PostgresJobStore implements JobStore {
         await this.pool.query("UPDATE automation.jobs SET worker_pid = $2 WHERE id = $1", [id, pid]);
     }
 
-    async markRunning(id: string, now = new Date()): Promise<Job> {
-        const { rows } = await this.pool.query<JobRow>(`UPDATE automation.jobs SET state = 'running', started_at = $2 WHERE id = $1 RETURNING ${JOB_COLUMNS}`, [id, now]);
-        return jobFromRow(rows[0]);
+    async markRunning(id: string, instance: string, now = new Date()): Promise<Job | undefined> {
+        const { rows } = await this.pool.query<JobRow>(
+            `UPDATE automation.jobs SET state = 'running', started_at = $2, instance = $3 WHERE id = $1 AND state = 'queued' RETURNING ${JOB_COLUMNS}`,
+            [id, now, instance],
+        );
+        return rows[0] ? jobFromRow(rows[0]) : undefined;
     }
 
-    async finish(id: string, state: JobState, result: { summary?: JobSummary; error?: { code: string; message: string } } = {}, now = new Date()): Promise<Job> {
+    async finish(id: string, state: JobState, result: JobResult = {}, now = new Date()): Promise<Job> {
+        return (await this.settle(id, undefined, state, result, now))!;
+    }
+
+    finishIf(id: string, from: JobState, state: JobState, result: JobResult = {}, now = new Date()): Promise<Job | undefined> {
+        return this.settle(id, from, state, result, now);
+    }
+
+    private async settle(id: string, from: JobState | undefined, state: JobState, result: JobResult, now: Date): Promise<Job | undefined> {
         const { rows } = await this.pool.query<JobRow>(
-            `UPDATE automation.jobs SET state = $2, finished_at = $3, summary = coalesce($4::json, summary), error = $5::json WHERE id = $1 RETURNING ${JOB_COLUMNS}`,
-            [id, state, now, result.summary ? json(result.summary) : null, result.error ? json(result.error) : null],
+            `UPDATE automation.jobs SET state = $2, finished_at = $3, summary = coalesce($4::json, summary), error = $5::json
+             WHERE id = $1 AND ($6::text IS NULL OR state = $6) RETURNING ${JOB_COLUMNS}`,
+            [id, state, now, result.summary ? json(result.summary) : null, result.error ? json(result.error) : null, from ?? null],
         );
-        return jobFromRow(rows[0]);
+        return rows[0] ? jobFromRow(rows[0]) : undefined;
+    }
+
+    async requestCancel(id: string, by: string): Promise<void> {
+        await this.pool.query("UPDATE automation.jobs SET cancel_requested_by = coalesce(cancel_requested_by, $2) WHERE id = $1", [id, noNul(by)]);
+    }
+
+    async runningJobsOf(instances: readonly string[]): Promise<Job[]> {
+        const { rows } = await this.pool.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM automation.jobs WHERE state = 'running' AND instance = ANY($1) ORDER BY n`, [instances]);
+        return rows.map(jobFromRow);
     }
 
     async updateSummary(id: string, summary: JobSummary): Promise<void> {

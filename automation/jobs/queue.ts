@@ -11,6 +11,23 @@ export interface JobQueueOptions {
 }
 
 /**
+ * The answer a new job gets from a stack's line, wherever the line is kept (this process, or the
+ * shared database): STACK_BUSY for `noQueue` on a stack with work, QUEUE_FULL when the line is
+ * at the limit. A preview that will supersede a waiting preview of its source does not lengthen
+ * the line, so it is always admitted.
+ */
+export function checkLine(a: { stack: string; op: Job["op"]; noQueue?: boolean; options?: JobOptions; running: boolean; line: readonly Job[]; queueLimit: number }): void {
+    if (a.noQueue && (a.running || a.line.length > 0)) throw stackBusy(a.stack);
+    if (a.op === "preview" && a.line.some((j) => j.op === "preview" && sourceKey(j.options) === sourceKey(a.options ?? {}))) return;
+    if (a.line.length >= a.queueLimit) throw queueFull(a.stack, a.queueLimit);
+}
+
+/** The waiting previews of `job`'s stack and source that `job` replaces. */
+export function supersededBy(job: Job, waiting: readonly Job[]): Job[] {
+    return job.op === "preview" ? waiting.filter((w) => w.id !== job.id && w.stack === job.stack && w.op === "preview" && sourceKey(w.options) === sourceKey(job.options)) : [];
+}
+
+/**
  * Per-stack FIFO with one running job per stack and a global limit. Waiting jobs are started in
  * arrival order across stacks, skipping stacks that are busy, so a long queue on one stack never
  * holds back another. The queue only schedules; recording states is the caller's business.
@@ -29,10 +46,7 @@ export class JobQueue {
      * preview does not lengthen the line, so it is always admitted.
      */
     checkAdmission(stack: string, op: Job["op"], noQueue = false, options: JobOptions = {}): void {
-        const line = this.waiting.filter((j) => j.stack === stack);
-        if (noQueue && (this.running.has(stack) || line.length > 0)) throw stackBusy(stack);
-        if (op === "preview" && line.some((j) => j.op === "preview" && sourceKey(j.options) === sourceKey(options))) return;
-        if (line.length >= this.options.queueLimit) throw queueFull(stack, this.options.queueLimit);
+        checkLine({ stack, op, noQueue, options, running: this.running.has(stack), line: this.waiting.filter((j) => j.stack === stack), queueLimit: this.options.queueLimit });
     }
 
     /**
@@ -41,13 +55,8 @@ export class JobQueue {
      * (a pull request's preview never replaces one of the service's checkout, or another PR's).
      */
     enqueue(job: Job): Job[] {
-        const superseded: Job[] = [];
-        if (job.op === "preview") {
-            for (let i = this.waiting.length - 1; i >= 0; i--) {
-                const w = this.waiting[i];
-                if (w.stack === job.stack && w.op === "preview" && sourceKey(w.options) === sourceKey(job.options)) superseded.unshift(...this.waiting.splice(i, 1));
-            }
-        }
+        const superseded = supersededBy(job, this.waiting);
+        for (const old of superseded) this.waiting.splice(this.waiting.indexOf(old), 1);
         this.waiting.push(job);
         this.pump();
         return superseded;

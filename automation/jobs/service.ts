@@ -22,7 +22,7 @@ import type { Logger } from "../logger";
 import type { StartWorker, WorkerHandle, WorkerOutcome, WorkerSpec } from "../pulumi/spawn";
 import type { Principal } from "../security/roles";
 import type { Checkout, SourceCheckouts } from "../sources/checkouts";
-import { JobQueue } from "./queue";
+import { localScheduler, type JobScheduler, type RunJob } from "./scheduler";
 import { JobReader } from "./reader";
 import { JobRedactors } from "./redaction";
 import type { JobStore } from "./store";
@@ -76,8 +76,23 @@ export interface JobMetrics {
     jobFinished(job: Job, seconds: number): void;
 }
 
+/**
+ * How the instances sharing one database tell each other what their store cannot: a job has new
+ * events (its watchers elsewhere read them), and a job running elsewhere is to be cancelled.
+ */
+export interface JobBus {
+    publish(channel: "events" | "cancel", payload: string): void;
+    subscribe(channel: "events" | "cancel", listener: (payload: string) => void): void;
+}
+
 export interface JobServiceDeps {
     store: JobStore;
+    /** Who decides when jobs run. @default this process's queue (concurrency, queueLimit) */
+    scheduler?: (run: RunJob) => JobScheduler;
+    /** This service instance's name, recorded on the jobs it runs. @default "local" */
+    instance?: string;
+    /** With several instances: events and cancels between them. @default none (one process) */
+    bus?: JobBus;
     logger: Logger;
     startWorker: StartWorker;
     guard: JobGuard;
@@ -99,6 +114,8 @@ export interface JobServiceDeps {
     credentials?: Readonly<Record<string, string | undefined>>;
     /** Where previews in mode "plan" save their update plans. */
     plansDir: string;
+    /** With several instances: where plans are kept for every instance (jobs/plans.ts). @default the plans dir only */
+    sharedPlans?: { save(previewId: string, file: string): Promise<void>; restore(previewId: string, file: string): Promise<boolean> };
     /**
      * Where each stack's config copy lives (pulumi/stackConfig.ts): the CLI writes its secrets
      * provider's state there, never into the project's tracked stack files. @default `<plansDir>/../stack-config`
@@ -169,7 +186,10 @@ export interface Drift {
 
  */
 export class JobService extends JobReader {
-    private readonly queue: JobQueue;
+    private readonly scheduler: JobScheduler;
+    private readonly instance: string;
+    /** Jobs whose new events are to be announced to the other instances, throttled. */
+    private readonly announcing = new Map<string, NodeJS.Timeout>();
     private readonly active = new Map<string, Active>();
     /** Stacks a job of this process has run on; their workers skip `stack select`. */
     private readonly knownStacks = new Set<string>();
@@ -192,7 +212,13 @@ export class JobService extends JobReader {
     constructor(private readonly deps: JobServiceDeps) {
         super(deps.store);
         this.redactors = new JobRedactors(deps.credentials ?? deps.workerEnv);
-        this.queue = new JobQueue({ concurrency: deps.concurrency, queueLimit: deps.queueLimit, run: (job) => this.run(job) });
+        this.scheduler = (deps.scheduler ?? ((run) => localScheduler({ concurrency: deps.concurrency, queueLimit: deps.queueLimit }, run)))((job) => this.run(job));
+        this.instance = deps.instance ?? "local";
+        // Another instance wrote events of a job: its watchers here read them from the store.
+        deps.bus?.subscribe("events", (jobId) => {
+            if (!this.active.has(jobId)) this.streams.emit(jobId);
+        });
+        deps.bus?.subscribe("cancel", (payload) => this.cancelRequested(payload));
         // Many SSE clients may watch one job; each adds one listener.
         this.streams.setMaxListeners(0);
         this.lifecycle.setMaxListeners(0);
@@ -215,8 +241,11 @@ export class JobService extends JobReader {
         return () => this.lifecycle.off(moment, safe);
     }
 
-    /** Calls `listener` after each new stored event of `jobId`. Returns the unsubscribe function. */
-    watch(jobId: string, listener: (e: StoredEvent) => void): () => void {
+    /**
+     * Calls `listener` after new stored events of `jobId`: with the event when this process wrote
+     * it, without one when another instance did (read them from the store). Returns the unsubscribe function.
+     */
+    watch(jobId: string, listener: (e?: StoredEvent) => void): () => void {
         this.streams.on(jobId, listener);
         return () => this.streams.off(jobId, listener);
     }
@@ -238,7 +267,7 @@ export class JobService extends JobReader {
             throw invalidInput("Only a plain preview can run on a pull request's head: updates and plans run the service's checkout.");
         }
         if (options.source && !this.deps.checkouts) throw noCheckouts();
-        this.queue.checkAdmission(input.stack, input.op, options.noQueue, options);
+        await this.scheduler.checkAdmission(input.stack, input.op, options.noQueue, options);
         const defaultPlan = input.op === "preview" && !options.mode && !options.source && this.deps.plansByDefault?.(input.stack);
         const { principal } = input;
         const redactor = this.redactors.of("");
@@ -250,7 +279,7 @@ export class JobService extends JobReader {
             options: redactor.redactDeep(defaultPlan ? { ...options, mode: "plan" as const } : options),
         };
         await this.deps.guard.admit({ ...draft, id: "", state: "queued", createdAt: new Date().toISOString() }, principal);
-        this.queue.checkAdmission(input.stack, input.op, options.noQueue, options);
+        await this.scheduler.checkAdmission(input.stack, input.op, options.noQueue, options);
         const job = await this.deps.store.createJob(draft);
         await this.appendEvent(job.id, "state", { state: "queued" });
         this.emit("queued", job);
@@ -300,7 +329,20 @@ export class JobService extends JobReader {
             }
         }
         const redacted = this.redactors.of(jobId).redactDeep(data);
-        return this.write(jobId, async () => this.streams.emit(jobId, await this.deps.store.appendEvent(jobId, type, redacted)));
+        return this.write(jobId, async () => {
+            this.streams.emit(jobId, await this.deps.store.appendEvent(jobId, type, redacted));
+            this.announce(jobId);
+        });
+    }
+
+    /** Tells the other instances, at most every 100 ms per job, that `jobId` has new events. */
+    private announce(jobId: string): void {
+        const bus = this.deps.bus;
+        if (!bus || this.announcing.has(jobId)) return;
+        this.announcing.set(jobId, setTimeout(() => {
+            this.announcing.delete(jobId);
+            bus.publish("events", jobId);
+        }, 100));
     }
 
     private appendLog(jobId: string, text: string): Promise<void> {
@@ -315,8 +357,7 @@ export class JobService extends JobReader {
 
     async stackStatus(stack: string): Promise<StackStatus> {
         this.assertStack(stack);
-        const running = this.queue.runningOn(stack);
-        const queued = this.queue.waitingOn(stack).length;
+        const { running, waiting: queued } = await this.scheduler.line(stack);
         // The last job that ran: a job cancelled while queued, or one still waiting, says nothing of the stack.
         const last = (await this.deps.store.listJobs({ stack, limit: 50 })).find((j) => j.startedAt !== undefined && j.state !== "running");
         const withOutputs = await this.deps.store.lastJob(stack, { states: ["succeeded"], ops: ["update", "refresh", "destroy"] });
@@ -371,19 +412,52 @@ export class JobService extends JobReader {
         const job = await this.getJob(id);
         if (isFinal(job.state)) throw jobFinished(id, job.state);
         if (opts.force) return this.forceCancel(id, by);
-        if (this.queue.remove(id)) {
-            return this.view(await this.settle(id, "cancelled", { error: { code: "CANCELLED", message: `Cancelled by ${by} while queued.` } }));
+        if (await this.scheduler.remove(id)) {
+            const cancelled = await this.settle(id, "cancelled", { error: { code: "CANCELLED", message: `Cancelled by ${by} while queued.` } }, "queued");
+            if (cancelled) return this.view(cancelled);
+            // It started meanwhile: cancel it running.
         }
         // A second cancel of a job already stopping changes nothing and says so.
-        if (this.cancelling.has(id)) return this.getJob(id);
-        const active = this.active.get(id);
-        if (active) this.stop(id, active, { state: "cancelled", reason: `Cancelled by ${by}.` });
-        // Taken off the queue but not yet running (its start guard is still deciding).
-        else this.cancelledBeforeStart.set(id, by);
-        this.cancelling.set(id, by);
+        if (this.cancelling.has(id) || job.cancelRequestedBy !== undefined) return this.getJob(id);
+        await this.deps.store.requestCancel(id, by);
+        if (this.active.has(id) || !this.deps.bus || !(await this.runsElsewhere(id))) {
+            this.cancelHere(id, by);
+        } else {
+            // Another instance runs it: that one stops it, and writes what follows.
+            this.deps.bus.publish("cancel", JSON.stringify({ id, by }));
+        }
         void this.appendEvent(id, "cancelRequested", { by });
         await this.appendEvent(id, "state", { state: "cancelling", by });
         return this.getJob(id);
+    }
+
+    private async runsElsewhere(id: string): Promise<boolean> {
+        const job = await this.deps.store.getJob(id);
+        return job?.state === "running" && job.instance !== undefined && job.instance !== this.instance;
+    }
+
+    private cancelHere(id: string, by: string, force = false): void {
+        const active = this.active.get(id);
+        if (active) {
+            this.stop(id, active, { state: "cancelled", reason: `Cancelled by ${by}.` });
+            if (force) this.killNow(id, active, by);
+        }
+        // Taken off the queue but not yet running (its start guard is still deciding).
+        else this.cancelledBeforeStart.set(id, by);
+        this.cancelling.set(id, by);
+    }
+
+    /** A cancel another instance received for a job that runs here. */
+    private cancelRequested(payload: string): void {
+        let message: { id?: unknown; by?: unknown; force?: unknown };
+        try {
+            message = JSON.parse(payload) as typeof message;
+        } catch {
+            return;
+        }
+        if (typeof message.id !== "string" || typeof message.by !== "string" || !this.active.has(message.id)) return;
+        if (message.force === true && this.cancelling.has(message.id)) this.killNow(message.id, this.active.get(message.id)!, message.by);
+        else if (!this.cancelling.has(message.id)) this.cancelHere(message.id, message.by, message.force === true);
     }
 
     /**
@@ -393,14 +467,20 @@ export class JobService extends JobReader {
      */
     private async forceCancel(id: string, by: string): Promise<Job> {
         const active = this.active.get(id);
-        if (!this.cancelling.has(id) || !active) {
+        const job = await this.getJob(id);
+        if (job.state !== "cancelling") {
             throw conflict(`Job "${id}" is not being cancelled; cancel it first, and force only if it does not stop.`, { id });
         }
+        if (active) this.killNow(id, active, by);
+        else if (this.deps.bus) this.deps.bus.publish("cancel", JSON.stringify({ id, by, force: true }));
+        return this.getJob(id);
+    }
+
+    private killNow(id: string, active: Active, by: string): void {
         clearTimeout(active.killTimer);
-        await this.appendEvent(id, "forceKill", { by, early: true });
+        void this.appendEvent(id, "forceKill", { by, early: true });
         this.deps.logger.warn({ jobId: id, by }, "force-cancel: killing the job's process group now");
         active.handle.kill();
-        return this.getJob(id);
     }
 
     override async getJob(id: string): Promise<Job> {
@@ -419,9 +499,9 @@ export class JobService extends JobReader {
         return filter.state === "running" ? jobs.filter((j) => j.state === "running") : jobs;
     }
 
-    /** A job as clients see it: a running job someone cancelled is `cancelling` until it stops. */
+    /** A job as clients see it: a running job someone cancelled (here, or on any instance) is `cancelling` until it stops. */
     private view(job: Job): Job {
-        const by = this.cancelling.get(job.id);
+        const by = this.cancelling.get(job.id) ?? job.cancelRequestedBy;
         return by !== undefined && (job.state === "running" || job.state === "queued") ? { ...job, state: "cancelling", cancelRequestedBy: by } : job;
     }
 
@@ -444,14 +524,31 @@ export class JobService extends JobReader {
      * so the next job on that stack does not meet a live lock.
      */
     async recover(): Promise<{ interrupted: Job[]; requeued: Job[] }> {
-        const running = await this.deps.store.jobsInStates(["running"]);
+        // With a shared database, only this instance's own jobs (under a name kept across
+        // restarts); the failover settles those of instances that went silent.
+        const running = this.deps.bus ? await this.deps.store.runningJobsOf([this.instance]) : await this.deps.store.jobsInStates(["running"]);
         await Promise.all(running.map((j) => this.reapOrphan(j)));
         const interrupted = await Promise.all(running.map((j) => {
             const e = engineError.interrupted();
-            return this.settle(j.id, "interrupted", { error: { code: e.code, message: e.message } });
+            return this.settle(j.id, "interrupted", { error: { code: e.code, message: e.message } }, "running");
         }));
-        const requeued = await this.deps.store.jobsInStates(["queued"]);
-        return { interrupted, requeued };
+        // The shared queue keeps its waiting jobs itself.
+        const requeued = this.deps.bus ? [] : await this.deps.store.jobsInStates(["queued"]);
+        return { interrupted: interrupted.filter((j): j is Job => j !== undefined), requeued };
+    }
+
+    /**
+     * Settles the running jobs of instances that stopped answering (failover): `interrupted`,
+     * never retried, since a half-applied update must be looked at; the `finished` moment then
+     * has the stack scanned for repair. Their workers ran on other hosts: nothing to reap here.
+     */
+    async interruptAbandoned(instances: readonly string[], why: string): Promise<Job[]> {
+        const out: Job[] = [];
+        for (const job of await this.deps.store.runningJobsOf(instances)) {
+            const settled = await this.settle(job.id, "interrupted", { error: { code: "INTERRUPTED", message: why } }, "running");
+            if (settled) out.push(settled);
+        }
+        return out;
     }
 
     private async reapOrphan(job: Job): Promise<void> {
@@ -489,11 +586,13 @@ export class JobService extends JobReader {
     }
 
     private async enqueue(job: Job): Promise<void> {
-        for (const old of this.queue.enqueue(job)) await this.settle(old.id, "superseded", { error: { code: "SUPERSEDED", message: `Superseded by the newer preview ${job.id}.` } });
+        for (const old of await this.scheduler.enqueue(job)) {
+            await this.settle(old.id, "superseded", { error: { code: "SUPERSEDED", message: `Superseded by the newer preview ${job.id}.` } }, "queued");
+        }
     }
 
     queueDepth(): { running: number; waiting: number } {
-        return { running: this.queue.runningCount, waiting: this.queue.waitingCount };
+        return this.scheduler.depth();
     }
 
     /**
@@ -503,22 +602,38 @@ export class JobService extends JobReader {
      */
     async shutdown(graceMs: number): Promise<void> {
         this.accepting = false;
-        this.queue.pause();
+        await this.scheduler.pause();
         let timer: NodeJS.Timeout | undefined;
         const graceOver = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), graceMs)));
-        const outcome = await Promise.race([this.queue.idle().then(() => "idle" as const), graceOver]);
+        const outcome = await Promise.race([this.scheduler.idle().then(() => "idle" as const), graceOver]);
         clearTimeout(timer);
         if (outcome === "timeout") {
             for (const [id, active] of this.active) this.stop(id, active, { state: "interrupted", reason: "The service shut down while the job ran." });
-            await this.queue.idle();
+            await this.scheduler.idle();
         }
     }
 
-    private async settle(id: string, state: JobState, result: { summary?: JobSummary; error?: { code: string; message: string } }): Promise<Job> {
-        void this.appendEvent(id, "state", { state, ...(result.error ? { error: result.error } : {}) });
+    /**
+     * Records a job's final state, with its event, and tells the followers. With `from`, only if
+     * the job is still in that state (another instance may have settled or started it): then
+     * undefined when it was not, and nothing is written.
+     */
+    private async settle(id: string, state: JobState, result: { summary?: JobSummary; error?: { code: string; message: string } }): Promise<Job>;
+    private async settle(id: string, state: JobState, result: { summary?: JobSummary; error?: { code: string; message: string } }, from: JobState): Promise<Job | undefined>;
+    private async settle(id: string, state: JobState, result: { summary?: JobSummary; error?: { code: string; message: string } }, from?: JobState): Promise<Job | undefined> {
         const redacted = this.redactors.of(id).redactDeep(result);
-        await this.flush(id);
-        const job = await this.deps.store.finish(id, state, redacted);
+        let job: Job;
+        if (from) {
+            await this.flush(id);
+            const settled = await this.deps.store.finishIf(id, from, state, redacted);
+            if (!settled) return undefined;
+            await this.appendEvent(id, "state", { state, ...(result.error ? { error: result.error } : {}) });
+            job = settled;
+        } else {
+            void this.appendEvent(id, "state", { state, ...(result.error ? { error: result.error } : {}) });
+            await this.flush(id);
+            job = await this.deps.store.finish(id, state, redacted);
+        }
         // Cancelling until the store says otherwise, so no reader sees the job "running" meanwhile.
         this.cancelling.delete(id);
         this.redactors.forget(id);
@@ -527,6 +642,15 @@ export class JobService extends JobReader {
         else this.deps.metrics?.jobFinished(job, 0);
         this.emit("finished", job);
         return job;
+    }
+
+    /**
+     * Settles a job this process ran. With a shared database, only while it is still running: if
+     * this instance was silent long enough for the others to interrupt it, its late result
+     * changes nothing (the interruption and the repair scan stand).
+     */
+    private settleRun(id: string, state: JobState, result: { summary?: JobSummary; error?: { code: string; message: string } }): Promise<Job | undefined> {
+        return this.deps.bus ? this.settle(id, state, result, "running") : this.settle(id, state, result);
     }
 
     /** Runs one job to a final state; never throws (the queue moves on either way). */
@@ -539,11 +663,13 @@ export class JobService extends JobReader {
                 await this.deps.guard.beforeStart(queued);
             } catch (err) {
                 const e = isAppError(err) ? err : fromAutomationError(err, queued);
-                await this.settle(queued.id, "failed", { error: { code: e.code, message: e.message } });
+                await this.settle(queued.id, "failed", { error: { code: e.code, message: e.message } }, "queued");
                 return;
             }
             if (await this.cancelledBefore(queued.id, "before it started")) return;
-            const job = await store.markRunning(queued.id);
+            const job = await store.markRunning(queued.id, this.instance);
+            // Cancelled or superseded by another instance while it left the queue.
+            if (!job) return;
             void this.appendEvent(job.id, "state", { state: "running" });
             this.deps.metrics?.jobStarted(job);
             this.emit("started", job);
@@ -553,13 +679,14 @@ export class JobService extends JobReader {
             } catch (err) {
                 const e = isAppError(err) ? err : engineError.operationFailed(job.stack, job.op);
                 if (!isAppError(err)) log.error(err as Error, "checkout failed");
-                await this.settle(job.id, "failed", { error: { code: e.code, message: e.message } });
+                await this.settleRun(job.id, "failed", { error: { code: e.code, message: e.message } });
                 return;
             }
             if (checkout && (await this.cancelledBefore(job.id, "while its pull request was checked out"))) return;
             // A pull request's code runs sandboxed, never with the service's environment.
             const pr = checkout ? this.deps.pullRequestWorker : undefined;
             if (checkout && !pr) throw new Error("pull-request checkouts need pullRequestWorker");
+            await this.fetchPlan(job);
             const summary = emptySummary();
             // Progress for readers, at most every 250 ms (each write is a row), and always
             // within 250 ms of the last event, so a pause in the engine shows the latest steps.
@@ -645,6 +772,14 @@ export class JobService extends JobReader {
         return this.deps.stackConfigDir ?? path.join(this.deps.plansDir, "..", "stack-config");
     }
 
+    /** An update of a preview that ran on another instance: its plan, from the database. */
+    private async fetchPlan(job: Job): Promise<void> {
+        const previewId = job.op === "update" ? job.options.previewId : undefined;
+        if (!previewId || !this.deps.sharedPlans) return;
+        const file = path.join(this.deps.plansDir, `${previewId}.json`);
+        if (!fs.existsSync(file)) await this.deps.sharedPlans.restore(previewId, file);
+    }
+
     private planFileOf(job: Job): { planFile?: string } {
         if (job.op === "preview" && job.options.mode === "plan") return { planFile: path.join(this.deps.plansDir, `${job.id}.json`) };
         const saved = job.op === "update" && job.options.previewId ? path.join(this.deps.plansDir, `${job.options.previewId}.json`) : undefined;
@@ -656,7 +791,7 @@ export class JobService extends JobReader {
         const by = this.cancelledBeforeStart.get(id);
         if (by === undefined) return false;
         this.cancelledBeforeStart.delete(id);
-        await this.settle(id, "cancelled", { error: { code: "CANCELLED", message: `Cancelled by ${by} ${when}.` } });
+        await this.settle(id, "cancelled", { error: { code: "CANCELLED", message: `Cancelled by ${by} ${when}.` } }, when === "before it started" ? "queued" : "running");
         return true;
     }
 
@@ -678,7 +813,10 @@ export class JobService extends JobReader {
         if (outcome.kind === "succeeded" || summary.steps.length > 0) this.knownStacks.add(job.stack);
         if (outcome.kind === "succeeded" && !stopping) {
             log.info({ counts: summary.counts }, "job succeeded");
-            await this.settle(job.id, "succeeded", { summary: { ...summary, ...(outcome.outputs ? { outputs: outcome.outputs } : {}) } });
+            // Kept for every instance before the preview counts as succeeded (and can be approved).
+            const plan = this.planFileOf(job).planFile;
+            if (plan && job.op === "preview" && this.deps.sharedPlans && fs.existsSync(plan)) await this.deps.sharedPlans.save(job.id, plan);
+            await this.settleRun(job.id, "succeeded", { summary: { ...summary, ...(outcome.outputs ? { outputs: outcome.outputs } : {}) } });
             return;
         }
         // The engine's message may hold this job's secrets, which only the store's per-job
@@ -698,11 +836,11 @@ export class JobService extends JobReader {
         if (stopping) {
             if (outcome.kind === "succeeded" && stopping.state !== "stopped-by-guard") {
                 // The engine finished before the stop landed: the work is done, so say so.
-                await this.settle(job.id, "succeeded", { summary: { ...summary, ...(outcome.outputs ? { outputs: outcome.outputs } : {}) } });
+                await this.settleRun(job.id, "succeeded", { summary: { ...summary, ...(outcome.outputs ? { outputs: outcome.outputs } : {}) } });
                 return;
             }
             const code = stopping.state === "cancelled" ? "CANCELLED" : stopping.state === "interrupted" ? "INTERRUPTED" : "STOPPED_BY_GUARD";
-            await this.settle(job.id, stopping.state, {
+            await this.settleRun(job.id, stopping.state, {
                 summary: { ...summary, ...(stopping.state === "stopped-by-guard" ? { stopReason: stopping.reason } : {}) },
                 error: { code, message: stopping.reason ?? code },
             });
@@ -717,6 +855,6 @@ export class JobService extends JobReader {
             if (error.code === "OPERATION_FAILED") error = describeFailure(job, active.firstError, outcome.kind === "failed" ? outcome.message : "");
         }
         const message = this.redactors.of(job.id).redact(error.message);
-        await this.settle(job.id, "failed", { summary, error: { code: error.code, message } });
+        await this.settleRun(job.id, "failed", { summary, error: { code: error.code, message } });
     }
 }

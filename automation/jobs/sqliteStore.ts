@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { DatabaseSync } from "node:sqlite";
 import { openSqlite } from "../storage/sqlite";
-import { jobFromRow, type JobRow, type JobStore, type LastJobFilter, type ListJobsFilter, type NewJob } from "./store";
+import { jobFromRow, type JobResult, type JobRow, type JobStore, type LastJobFilter, type ListJobsFilter, type NewJob } from "./store";
 import type { Job, JobState, JobSummary, LogLine, StoredEvent } from "./types";
 
 const SCHEMA = `
@@ -59,6 +59,8 @@ export class SqliteJobStore implements JobStore {
         const columns = (this.database.prepare("PRAGMA table_info(jobs)").all() as { name: string }[]).map((c) => c.name);
         if (!columns.includes("worker_pid")) this.database.exec("ALTER TABLE jobs ADD COLUMN worker_pid INTEGER");
         if (!columns.includes("via")) this.database.exec("ALTER TABLE jobs ADD COLUMN via TEXT");
+        if (!columns.includes("cancel_requested_by")) this.database.exec("ALTER TABLE jobs ADD COLUMN cancel_requested_by TEXT");
+        if (!columns.includes("instance")) this.database.exec("ALTER TABLE jobs ADD COLUMN instance TEXT");
         this.n = (this.database.prepare("SELECT coalesce(max(n), 0) AS n FROM jobs").get() as { n: number }).n;
     }
 
@@ -134,13 +136,30 @@ export class SqliteJobStore implements JobStore {
         this.database.prepare("UPDATE jobs SET worker_pid = ? WHERE id = ?").run(pid, id);
     }
 
-    async markRunning(id: string, now = new Date()): Promise<Job> {
-        this.database.prepare("UPDATE jobs SET state = 'running', started_at = ? WHERE id = ?").run(now.toISOString(), id);
-        return this.row(id)!;
+    async markRunning(id: string, instance: string, now = new Date()): Promise<Job | undefined> {
+        const r = this.database.prepare("UPDATE jobs SET state = 'running', started_at = ?, instance = ? WHERE id = ? AND state = 'queued'").run(now.toISOString(), instance, id);
+        return Number(r.changes) === 1 ? this.row(id) : undefined;
+    }
+
+    async finishIf(id: string, from: JobState, state: JobState, result: JobResult = {}, now = new Date()): Promise<Job | undefined> {
+        const r = this.database
+            .prepare("UPDATE jobs SET state = ?, finished_at = ?, summary = coalesce(?, summary), error = ? WHERE id = ? AND state = ?")
+            .run(state, now.toISOString(), result.summary ? JSON.stringify(result.summary) : null, result.error ? JSON.stringify(result.error) : null, id, from);
+        return Number(r.changes) === 1 ? this.row(id) : undefined;
+    }
+
+    async requestCancel(id: string, by: string): Promise<void> {
+        this.database.prepare("UPDATE jobs SET cancel_requested_by = coalesce(cancel_requested_by, ?) WHERE id = ?").run(by, id);
+    }
+
+    async runningJobsOf(instances: readonly string[]): Promise<Job[]> {
+        if (!instances.length) return [];
+        const marks = instances.map(() => "?").join(", ");
+        return (this.database.prepare(`SELECT * FROM jobs WHERE state = 'running' AND instance IN (${marks}) ORDER BY n`).all(...instances) as unknown as JobRow[]).map(jobFromRow);
     }
 
     /** Settles a job. Idempotent for an already final job only if the caller checks first. */
-    async finish(id: string, state: JobState, result: { summary?: JobSummary; error?: { code: string; message: string } } = {}, now = new Date()): Promise<Job> {
+    async finish(id: string, state: JobState, result: JobResult = {}, now = new Date()): Promise<Job> {
         this.database
             .prepare("UPDATE jobs SET state = ?, finished_at = ?, summary = coalesce(?, summary), error = ? WHERE id = ?")
             .run(state, now.toISOString(), result.summary ? JSON.stringify(result.summary) : null, result.error ? JSON.stringify(result.error) : null, id);

@@ -16,6 +16,8 @@ export interface LastJobFilter {
     started?: boolean;
 }
 
+export type JobResult = { summary?: JobSummary; error?: { code: string; message: string } };
+
 /** A job as the job service hands it to the store: every string already redacted. */
 export interface NewJob {
     id?: string;
@@ -41,9 +43,19 @@ export interface JobStore {
     jobsInStates(states: readonly JobState[]): Promise<Job[]>;
     /** The newest job of `stack` matching `filter`. */
     lastJob(stack: string, filter?: LastJobFilter): Promise<Job | undefined>;
-    markRunning(id: string, now?: Date): Promise<Job>;
+    /**
+     * Claims a queued job for `instance` and marks it running; undefined when it is no longer
+     * queued (another instance settled it meanwhile: cancelled, superseded).
+     */
+    markRunning(id: string, instance: string, now?: Date): Promise<Job | undefined>;
     /** Settles a job; the caller checks it is not final yet. */
-    finish(id: string, state: JobState, result?: { summary?: JobSummary; error?: { code: string; message: string } }, now?: Date): Promise<Job>;
+    finish(id: string, state: JobState, result?: JobResult, now?: Date): Promise<Job>;
+    /** Settles a job only if it is still in state `from`, atomically; undefined when it was not. */
+    finishIf(id: string, from: JobState, state: JobState, result?: JobResult, now?: Date): Promise<Job | undefined>;
+    /** Records who asked to cancel a running job (shown as `cancelling` by every instance). */
+    requestCancel(id: string, by: string): Promise<void>;
+    /** Running jobs claimed by any of `instances`: what failover settles when they went silent. */
+    runningJobsOf(instances: readonly string[]): Promise<Job[]>;
     /** The summary of a running job as it grows, so readers see progress. */
     updateSummary(id: string, summary: JobSummary): Promise<void>;
     /** The pid (= process group) of a running job's worker, so a restarted service can stop orphans. */
@@ -72,6 +84,8 @@ export interface JobRow {
     options: string;
     summary: string | null;
     error: string | null;
+    cancel_requested_by: string | null;
+    instance: string | null;
 }
 
 export const jobFromRow = (r: JobRow): Job => ({
@@ -87,4 +101,6 @@ export const jobFromRow = (r: JobRow): Job => ({
     options: JSON.parse(r.options) as JobOptions,
     ...(r.summary ? { summary: JSON.parse(r.summary) as JobSummary } : {}),
     ...(r.error ? { error: JSON.parse(r.error) as Job["error"] } : {}),
+    ...(r.cancel_requested_by && r.state === "running" ? { cancelRequestedBy: r.cancel_requested_by } : {}),
+    ...(r.instance ? { instance: r.instance } : {}),
 });

@@ -97,6 +97,8 @@ export interface Job {
     finishedAt?: string;
     /** Who asked to cancel it, while it is `cancelling`. */
     cancelRequestedBy?: string;
+    /** The service instance that runs or ran it (several share one database). */
+    instance?: string;
     options: JobOptions;
     summary?: JobSummary;
     error?: { code: string; message: string };

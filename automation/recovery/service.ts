@@ -117,11 +117,16 @@ export class RecoveryService implements RepairView {
         return await this.health(stack);
     }
 
-    /** Start-up scan of every stack; never throws (a broken stack must not keep the service down). */
-    async scan(): Promise<StackHealth[]> {
+    /**
+     * Start-up scan of every stack; never throws (a broken stack must not keep the service down).
+     * `busy` names stacks to leave alone: with several instances, a stack another instance is
+     * updating has a live lock and pending operations that are its own, not a crash's.
+     */
+    async scan(busy: (stack: string) => Promise<boolean> = async () => false): Promise<StackHealth[]> {
         const out: StackHealth[] = [];
         for (const stack of this.deps.stacks()) {
             try {
+                if (await busy(stack)) continue;
                 out.push(await this.scanStack(stack, "start-up"));
             } catch (e) {
                 this.deps.audit.append({ actor: SYSTEM, action: "recovery.scan-failed", from: "local", result: "failed", stack, details: { error: (e as Error).message } });

@@ -64,3 +64,18 @@ export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) =>
         client.release();
     }
 }
+
+/**
+ * Runs `work` while holding the service's schema lock: instances starting together against an
+ * empty database create tables one at a time (CREATE ... IF NOT EXISTS races otherwise).
+ */
+export async function withSchemaLock<T>(pool: Pool, work: () => Promise<T>): Promise<T> {
+    const client = await pool.connect();
+    try {
+        await client.query("SELECT pg_advisory_lock(7130000)");
+        return await work();
+    } finally {
+        await client.query("SELECT pg_advisory_unlock(7130000)").catch(() => undefined);
+        client.release();
+    }
+}

@@ -1,4 +1,5 @@
 import * as path from "node:path";
+import type { Pool } from "pg";
 import { ApprovalStore } from "../approvals/store";
 import { AuditLog, type AuditTrail } from "../audit/log";
 import { PostgresAuditLog } from "../audit/postgresLog";
@@ -7,7 +8,9 @@ import { SqliteJobStore } from "../jobs/sqliteStore";
 import type { JobStore } from "../jobs/store";
 import { FindingsStore } from "../recovery/findings";
 import { DeliveryStore } from "../webhooks/deliveries";
-import { openPool, postgresDb, sqliteDb } from "./db";
+import { InstanceRegistry } from "../jobs/instances";
+import { SharedPlans } from "../jobs/plans";
+import { openPool, postgresDb, sqliteDb, withSchemaLock } from "./db";
 import { probeWritable } from "./dataDir";
 import { openSqlite } from "./sqlite";
 
@@ -15,6 +18,10 @@ import { openSqlite } from "./sqlite";
 export interface Stores {
     /** "sqlite": files in the data dir, one process. "postgres": AUTOMATION_DATABASE_URL, any number of instances. */
     kind: "sqlite" | "postgres";
+    /** The shared database's pool, for the queue, the instances and their messages; undefined with SQLite. */
+    pool?: Pool;
+    /** Update plans every instance can read; undefined with SQLite (the plans dir suffices). */
+    plans?: SharedPlans;
     jobs: JobStore;
     approvals: ApprovalStore;
     deliveries: DeliveryStore;
@@ -42,14 +49,23 @@ export async function openStores(o: StoresOptions): Promise<Stores> {
         const pool = openPool(o.databaseUrl);
         try {
             const db = postgresDb(pool);
-            const jobs = await PostgresJobStore.open(pool);
-            const audit = await PostgresAuditLog.open(pool, { redact: o.redact, now: o.now, onError: o.onAuditError });
-            return {
-                kind: "postgres",
-                jobs,
+            const { jobs, audit, approvals, deliveries, findings, plans } = await withSchemaLock(pool, async () => ({
+                jobs: await PostgresJobStore.open(pool),
+                audit: await PostgresAuditLog.open(pool, { redact: o.redact, now: o.now, onError: o.onAuditError }),
                 approvals: await ApprovalStore.open(db),
                 deliveries: await DeliveryStore.open(db),
                 findings: await FindingsStore.open(db),
+                instances: await InstanceRegistry.createSchema(pool),
+                plans: await SharedPlans.open(pool),
+            }));
+            return {
+                kind: "postgres",
+                pool,
+                plans,
+                jobs,
+                approvals,
+                deliveries,
+                findings,
                 audit,
                 async check() {
                     try {

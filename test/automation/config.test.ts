@@ -56,6 +56,31 @@ describe("service configuration", () => {
         );
     });
 
+    describe("several instances on one database", () => {
+        const db = { AUTOMATION_DATABASE_URL: "postgres://automation@db.internal:5432/automation" };
+        it("is off without AUTOMATION_DATABASE_URL, and takes a postgres:// state backend", () => {
+            assert.equal(loadConfig({}).databaseUrl, undefined);
+            assert.equal(loadConfig({ PULUMI_BACKEND_URL: "postgres://state@db/pulumi" }).backendUrl, "postgres://state@db/pulumi");
+        });
+        it("reads the database, the instance's name and the heartbeat, with 5 s and 30 s by default", () => {
+            const c = loadConfig({ ...db, PULUMI_CONFIG_PASSPHRASE: "p", AUTOMATION_INSTANCE_ID: "api-1" });
+            assert.equal(c.databaseUrl, db.AUTOMATION_DATABASE_URL);
+            assert.deepEqual(c.instances, { id: "api-1", heartbeatMs: 5000, silenceMs: 30_000 });
+        });
+        it("refuses a database without one passphrase for every instance, naming it", () => {
+            assert.throws(() => loadConfig(db), /PULUMI_CONFIG_PASSPHRASE: with AUTOMATION_DATABASE_URL every instance must use the same passphrase/);
+        });
+        it("refuses a silence shorter than three heartbeats, which would take a late instance for a dead one", () => {
+            assert.throws(
+                () => loadConfig({ ...db, PULUMI_CONFIG_PASSPHRASE: "p", AUTOMATION_HEARTBEAT_MS: "5000", AUTOMATION_INSTANCE_SILENCE_MS: "10000" }),
+                /AUTOMATION_INSTANCE_SILENCE_MS: must be at least 3 × AUTOMATION_HEARTBEAT_MS \(15000\)/,
+            );
+        });
+        it("refuses an instance name that is not a plain name", () => {
+            assert.throws(() => loadConfig({ ...db, PULUMI_CONFIG_PASSPHRASE: "p", AUTOMATION_INSTANCE_ID: "a b/../c" }), /AUTOMATION_INSTANCE_ID: must be a name/);
+        });
+    });
+
     it("treats an empty variable as unset rather than as a bad value", () => {
         assert.throws(() => loadConfig({ PULUMI_CONFIG_PASSPHRASE: "", PORT: "70000" }), (e: ConfigError) => e.problems.length === 1 && /PORT/.test(e.message));
     });

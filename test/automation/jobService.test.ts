@@ -340,7 +340,7 @@ describe("job service", () => {
         const b = await service.submit({ stack: "prod", op: "preview", principal: as("ada") });
         await tick();
         const seen: string[] = [];
-        const off = service.watch(a.id, (e) => void seen.push(e.type));
+        const off = service.watch(a.id, (e) => void seen.push(e?.type ?? "(elsewhere)"));
         scripts[0].handlers.onEvent(step("item-0"));
         scripts[1].handlers.onEvent(step("other-job"));
         // a watcher hears of an event once it is stored

@@ -25,7 +25,7 @@ export function jobStoreContract(open: () => Promise<StoreUnderTest>): void {
 
     it("keeps jobs, events and log lines across a reopen, and continues their sequences", async () => {
         const job = await store.createJob({ stack: "dev", op: "update", triggeredBy: "ada", triggeredVia: "token", options: { message: "hi" } });
-        await store.markRunning(job.id);
+        await store.markRunning(job.id, "i1");
         await store.appendEvent(job.id, "state", { state: "running" });
         await store.appendLog(job.id, "line one");
         store = await t.reopen();
@@ -84,13 +84,13 @@ export function jobStoreContract(open: () => Promise<StoreUnderTest>): void {
         assert.equal((await store.lastJob("dev", { ops: ["update"] })), undefined);
         assert.equal(await store.lastJob("dev", { started: true }), undefined, "neither job ever reached a worker");
         const ran = await store.createJob({ stack: "dev", op: "refresh", triggeredBy: "ada", triggeredVia: "token" });
-        await store.markRunning(ran.id);
+        await store.markRunning(ran.id, "i1");
         assert.equal((await store.lastJob("dev", { started: true }))!.id, ran.id);
     });
 
     it("settles a job with its summary and error, keeping a summary written while it ran when the settle has none", async () => {
         const job = await store.createJob({ stack: "dev", op: "update", triggeredBy: "t", triggeredVia: "token" });
-        await store.markRunning(job.id);
+        await store.markRunning(job.id, "i1");
         await store.setWorkerPid(job.id, 4242);
         assert.equal(await store.workerPid(job.id), 4242);
         const progress = { counts: { create: 1 }, steps: [{ urn: "urn:a", op: "create", type: "t" }], policyViolations: [] } as never;
@@ -101,6 +101,39 @@ export function jobStoreContract(open: () => Promise<StoreUnderTest>): void {
         assert.ok(failed.finishedAt);
         assert.deepEqual(failed.error, { code: "X", message: "why" });
         assert.deepEqual(failed.summary, progress);
+    });
+
+    it("lets one claimant start a queued job, and settles conditionally: a job cancelled or started elsewhere is left alone", async () => {
+        const other = t.another ? await t.another() : store;
+        const job = await store.createJob({ stack: "dev", op: "update", triggeredBy: "t", triggeredVia: "token" });
+        const claims = await Promise.all([store.markRunning(job.id, "i1"), other.markRunning(job.id, "i2")]);
+        assert.equal(claims.filter((c) => c !== undefined).length, 1, "exactly one instance claims it");
+        const winner = claims.find((c) => c)!;
+        assert.equal(winner.state, "running");
+        assert.equal((await store.getJob(job.id))!.instance, winner.instance);
+        assert.equal(await store.finishIf(job.id, "queued", "cancelled"), undefined, "no longer queued: a cancel of the waiting job loses");
+        assert.equal((await store.getJob(job.id))!.state, "running");
+        const settled = await other.finishIf(job.id, "running", "interrupted", { error: { code: "INTERRUPTED", message: "gone" } });
+        assert.equal(settled?.state, "interrupted");
+        assert.equal(await store.finishIf(job.id, "running", "succeeded"), undefined, "a late result of the silent instance changes nothing");
+        assert.equal(await store.markRunning(job.id, "i3"), undefined);
+        if (other !== store) await other.close();
+    });
+
+    it("shows who asked to cancel a running job, the first asker only, and finds the running jobs of given instances", async () => {
+        const a = await store.createJob({ stack: "dev", op: "update", triggeredBy: "t", triggeredVia: "token" });
+        const b = await store.createJob({ stack: "prod", op: "update", triggeredBy: "t", triggeredVia: "token" });
+        await store.markRunning(a.id, "i1");
+        await store.markRunning(b.id, "i2");
+        await store.requestCancel(a.id, "otto");
+        await store.requestCancel(a.id, "ada");
+        assert.equal((await store.getJob(a.id))!.cancelRequestedBy, "otto");
+        assert.equal((await store.getJob(b.id))!.cancelRequestedBy, undefined);
+        assert.deepEqual((await store.runningJobsOf(["i1"])).map((j) => j.id), [a.id]);
+        assert.deepEqual((await store.runningJobsOf(["i1", "i2"])).map((j) => j.id), [a.id, b.id]);
+        await store.finish(a.id, "cancelled");
+        assert.equal((await store.getJob(a.id))!.cancelRequestedBy, undefined, "only a running job is cancelling");
+        assert.deepEqual((await store.runningJobsOf(["i1"])).map((j) => j.id), []);
     });
 
     it("numbers the events and log lines of a job without gaps or repeats when they are written at once", async () => {

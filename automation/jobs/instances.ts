@@ -1,0 +1,127 @@
+import * as os from "node:os";
+import type { Pool } from "pg";
+import type { Logger } from "../logger";
+
+const SCHEMA = `
+CREATE SCHEMA IF NOT EXISTS automation;
+CREATE TABLE IF NOT EXISTS automation.instances (
+    id text PRIMARY KEY,
+    host text NOT NULL,
+    pid integer NOT NULL,
+    started_at timestamptz NOT NULL DEFAULT now(),
+    heartbeat_at timestamptz NOT NULL DEFAULT now(),
+    -- graphile-worker's id for this instance's worker pool: what locks its jobs and stack queues
+    worker_pool text,
+    -- set by the instance that found it silent; the row goes once its jobs and locks are settled
+    gone_at timestamptz
+);
+`;
+
+export interface InstanceInfo {
+    id: string;
+    host: string;
+    pid: number;
+    startedAt: string;
+    heartbeatAt: string;
+    /** Seconds since its last heartbeat, by the database's clock. */
+    silentForSeconds: number;
+}
+
+export interface InstanceRegistryOptions {
+    pool: Pool;
+    id: string;
+    logger: Logger;
+    /** How often this instance says it is alive and looks for silent ones. @default 5000 */
+    heartbeatMs?: number;
+    /** Silence after which an instance counts as gone. @default 30000 */
+    silenceMs?: number;
+    /**
+     * Settles what silent instances left: their running jobs (by instance id) and their locks (by
+     * worker pool id). Called again on the next beat if it throws, so it must be idempotent.
+     */
+    onGone: (instances: readonly string[], workerPools: readonly string[]) => Promise<void>;
+}
+
+/**
+ * The service instances sharing one database, each with a heartbeat. Every beat, each instance
+ * also looks for instances silent for `silenceMs` (by the database's clock, so hosts' clocks
+ * never disagree) and for running jobs of instances it does not know: it marks the silent ones
+ * gone, has their jobs and locks settled (`onGone`), and then removes them. Any live instance
+ * may do it; doing it twice changes nothing.
+ */
+export class InstanceRegistry {
+    private timer?: NodeJS.Timeout;
+    private beating?: Promise<void>;
+    private readonly heartbeatMs: number;
+    private readonly silenceMs: number;
+
+    private constructor(private readonly o: InstanceRegistryOptions) {
+        this.heartbeatMs = o.heartbeatMs ?? 5000;
+        this.silenceMs = o.silenceMs ?? 30_000;
+    }
+
+    /** Creates the table if missing (under the stores' schema lock, storage/stores.ts). */
+    static async createSchema(pool: Pool): Promise<void> {
+        await pool.query(SCHEMA);
+    }
+
+    static async open(o: InstanceRegistryOptions): Promise<InstanceRegistry> {
+        const registry = new InstanceRegistry(o);
+        await o.pool.query(
+            `INSERT INTO automation.instances (id, host, pid) VALUES ($1, $2, $3)
+             ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, started_at = now(), heartbeat_at = now(), gone_at = NULL, worker_pool = NULL`,
+            [o.id, os.hostname(), process.pid],
+        );
+        return registry;
+    }
+
+    /** Starts beating; `workerPool` is graphile-worker's id for this instance's workers. */
+    start(workerPool: string | undefined): void {
+        void this.o.pool.query("UPDATE automation.instances SET worker_pool = $2 WHERE id = $1", [this.o.id, workerPool ?? null]);
+        this.timer = setInterval(() => void this.beat(), this.heartbeatMs);
+        this.timer.unref();
+    }
+
+    /** One heartbeat and one look for silent instances; beats never overlap. */
+    beat(): Promise<void> {
+        this.beating ??= this.beatNow().finally(() => (this.beating = undefined));
+        return this.beating;
+    }
+
+    private async beatNow(): Promise<void> {
+        const { pool, id, logger } = this.o;
+        try {
+            await pool.query("UPDATE automation.instances SET heartbeat_at = now() WHERE id = $1 AND gone_at IS NULL", [id]);
+            const newlyGone = await pool.query<{ id: string }>(
+                "UPDATE automation.instances SET gone_at = now() WHERE gone_at IS NULL AND id <> $1 AND heartbeat_at < now() - make_interval(secs => $2) RETURNING id",
+                [id, this.silenceMs / 1000],
+            );
+            for (const r of newlyGone.rows) logger.warn({ instance: r.id, silentMs: this.silenceMs }, "a service instance stopped answering; settling its jobs");
+            const gone = await pool.query<{ id: string; worker_pool: string | null }>("SELECT id, worker_pool FROM automation.instances WHERE gone_at IS NOT NULL");
+            // Running jobs of an instance with no row at all (removed by hand, or a settle cut short).
+            const unknown = await pool.query<{ instance: string }>(
+                "SELECT DISTINCT instance FROM automation.jobs j WHERE state = 'running' AND instance IS NOT NULL AND NOT EXISTS (SELECT 1 FROM automation.instances i WHERE i.id = j.instance)",
+            );
+            const instances = [...gone.rows.map((r) => r.id), ...unknown.rows.map((r) => r.instance)];
+            if (!instances.length) return;
+            await this.o.onGone(instances, gone.rows.map((r) => r.worker_pool).filter((p): p is string => p !== null));
+            await pool.query("DELETE FROM automation.instances WHERE gone_at IS NOT NULL AND id = ANY($1)", [gone.rows.map((r) => r.id)]);
+        } catch (err) {
+            logger.warn({ err }, "heartbeat or failover check failed; trying again on the next beat");
+        }
+    }
+
+    async list(): Promise<InstanceInfo[]> {
+        const { rows } = await this.o.pool.query<{ id: string; host: string; pid: number; started_at: Date; heartbeat_at: Date; silent: number }>(
+            "SELECT id, host, pid, started_at, heartbeat_at, extract(epoch FROM now() - heartbeat_at)::float8 AS silent FROM automation.instances WHERE gone_at IS NULL ORDER BY started_at",
+        );
+        return rows.map((r) => ({ id: r.id, host: r.host, pid: r.pid, startedAt: r.started_at.toISOString(), heartbeatAt: r.heartbeat_at.toISOString(), silentForSeconds: Math.round(r.silent * 10) / 10 }));
+    }
+
+    /** A graceful stop: the instance leaves (its jobs were settled by the shutdown). */
+    async close(): Promise<void> {
+        clearInterval(this.timer);
+        await this.beating;
+        await this.o.pool.query("DELETE FROM automation.instances WHERE id = $1", [this.o.id]).catch(() => undefined);
+    }
+}

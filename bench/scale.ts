@@ -1,0 +1,308 @@
+// Benchmarks of several service instances on one Postgres (AUTOMATION_DATABASE_URL), each
+// instance its own process as `npm start` runs it, on a throwaway Postgres (scripts/postgres.sh),
+// the real CLI and the fixture project with a shared file:// backend:
+//   1. throughput: jobs per minute, 1 vs 3 instances, 6 stacks whose stand-in cloud takes 2 s per operation
+//   2. failover: SIGKILL of an instance's whole process tree mid-job → its job interrupted → the
+//      stack's next job taken by a live instance
+//   3. kills mid-update (BENCH_KILLS, default 10): lost jobs, stacks usable after repair, audit chain
+//   4. 100 concurrent mixed requests over 3 instances: ConcurrentUpdateError anywhere
+//   5. read latency (p50/p99) at 200 req/s on one instance while two jobs run, Postgres vs SQLite
+// Prints tables and refreshes the `scale` section of BENCHMARKS.md.
+//
+//   npm run bench:scale     (BENCH_PARTS=throughput,failover,kills,burst,reads  BENCH_KILLS=10)
+import * as path from "node:path";
+import { startPostgres, type TestPostgres } from "../test/support/postgres";
+import type { Job } from "../automation/jobs/types";
+import { backendPaths, readPendingOperations } from "../automation/recovery/scan";
+import {
+    api,
+    descendants,
+    fmt,
+    machineFacts,
+    median,
+    openLoop,
+    percentile,
+    prepareWorkspace,
+    type ServiceProcess,
+    sleep,
+    startService,
+    table,
+    waitJob,
+    type Workspace,
+    writeSection,
+} from "./lib";
+
+const PARTS = new Set((process.env.BENCH_PARTS ?? "throughput,failover,kills,burst,reads").split(","));
+const KILLS = Number(process.env.BENCH_KILLS ?? 10);
+const STACKS = Array.from({ length: 6 }, (_, i) => `s${i + 1}`);
+const SILENCE_MS = 30_000;
+
+interface Cluster {
+    w: Workspace;
+    databaseUrl: string;
+    instances: Map<string, ServiceProcess>;
+    start(name: string, env?: Record<string, string>): Promise<ServiceProcess>;
+    kill(name: string): void;
+    stop(): Promise<void>;
+}
+
+async function cluster(pg: TestPostgres, env: Record<string, string> = {}): Promise<Cluster> {
+    const w = prepareWorkspace();
+    const databaseUrl = await pg.newDatabase();
+    const instances = new Map<string, ServiceProcess>();
+    const c: Cluster = {
+        w,
+        databaseUrl,
+        instances,
+        async start(name, extra = {}) {
+            const s = await startService(w, { AUTOMATION_DATABASE_URL: databaseUrl, AUTOMATION_DATA_DIR: path.join(w.root, `data-${name}`), AUTOMATION_INSTANCE_ID: name, LOG_LEVEL: "info", ...env, ...extra });
+            instances.set(name, s);
+            return s;
+        },
+        kill(name) {
+            // As when the instance's machine dies: the service and every process it started.
+            const s = instances.get(name)!;
+            for (const pid of [s.pid, ...descendants(s.pid).map((p) => p.pid)]) {
+                try {
+                    process.kill(pid, "SIGKILL");
+                } catch {
+                    /* gone meanwhile */
+                }
+            }
+            instances.delete(name);
+        },
+        async stop() {
+            await Promise.all([...instances.values()].map((s) => s.stop()));
+            instances.clear();
+        },
+    };
+    return c;
+}
+
+const until = async <T>(check: () => Promise<T | undefined>, timeoutMs = 300_000): Promise<T> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const v = await check();
+        if (v !== undefined) return v;
+        if (Date.now() > deadline) throw new Error("timed out");
+        await sleep(100);
+    }
+};
+const jobOf = async (url: string, token: string, id: string) => (await api(url, "GET", `/v1/jobs/${id}`, token)).body as Job;
+
+/** 1. Every job is one 2-s cloud operation (an update creating one item, then a destroy removing it). */
+async function throughput(pg: TestPostgres, n: number): Promise<{ jobs: number; seconds: number; perMinute: number; failed: number }> {
+    const c = await cluster(pg);
+    try {
+        for (const s of STACKS) c.w.configure(s, { count: 1, delayMs: 2000, content: "v1" });
+        const names = Array.from({ length: n }, (_, i) => `i${i + 1}`);
+        for (const name of names) await c.start(name);
+        const urls = names.map((name) => c.instances.get(name)!.url);
+        const sent: string[] = [];
+        const t0 = performance.now();
+        for (let round = 0; round < 2; round++) {
+            for (const [i, s] of STACKS.entries()) {
+                const url = urls[(round * STACKS.length + i) % urls.length];
+                sent.push((await api(url, "POST", `/v1/stacks/${s}/updates`, c.w.tokens.operator, {})).body.id);
+                sent.push((await api(url, "POST", `/v1/stacks/${s}/destroys`, c.w.tokens.admin, { confirm: s })).body.id);
+            }
+        }
+        const done = await Promise.all(sent.map((id) => waitJob(urls[0], c.w.tokens.viewer, id, 900_000, 250)));
+        const seconds = (performance.now() - t0) / 1000;
+        return { jobs: done.length, seconds, perMinute: (done.length / seconds) * 60, failed: done.filter((j) => j.state !== "succeeded").length };
+    } finally {
+        await c.stop();
+    }
+}
+
+/** 2. A preview (no state written) killed mid-run: its job interrupted, the stack's next job picked up elsewhere. */
+async function failover(pg: TestPostgres): Promise<{ interruptedS: number; nextStartedS: number; nextState: string; nextOn: string }> {
+    const c = await cluster(pg);
+    try {
+        c.w.configure("s1", { count: 2, programMs: 60_000 });
+        const victim = await c.start("victim");
+        const preview = (await api(victim.url, "POST", "/v1/stacks/s1/previews", c.w.tokens.operator, {})).body as Job;
+        await until(async () => ((await jobOf(victim.url, c.w.tokens.viewer, preview.id)).state === "running" ? true : undefined));
+        const live = await c.start("live");
+        const next = (await api(live.url, "POST", "/v1/stacks/s1/refreshes", c.w.tokens.operator, {})).body as Job;
+        // The next job must not meet the slow program.
+        c.w.configure("s1", { count: 2 });
+        const t0 = Date.now();
+        c.kill("victim");
+        const interrupted = await until(async () => {
+            const j = await jobOf(live.url, c.w.tokens.viewer, preview.id);
+            return j.state === "running" ? undefined : j;
+        });
+        const t1 = Date.now();
+        const picked = await until(async () => {
+            const j = await jobOf(live.url, c.w.tokens.viewer, next.id);
+            return j.state === "queued" ? undefined : j;
+        });
+        const t2 = Date.now();
+        if (interrupted.state !== "interrupted") throw new Error(`the killed job ended ${interrupted.state}`);
+        const final = await waitJob(live.url, c.w.tokens.viewer, next.id);
+        return { interruptedS: (t1 - t0) / 1000, nextStartedS: (t2 - t0) / 1000, nextState: final.state, nextOn: picked.instance ?? "?" };
+    } finally {
+        await c.stop();
+    }
+}
+
+/** 3. Instances killed mid-update, one after another; each time the stack is repaired and updated again. */
+async function kills(pg: TestPostgres, count: number): Promise<{ kills: number; submitted: number; settled: number; lost: number; usable: number; auditOk: boolean; entries: number }> {
+    const c = await cluster(pg, { AUTOMATION_HEARTBEAT_MS: "500", AUTOMATION_INSTANCE_SILENCE_MS: "4000" });
+    const submitted: string[] = [];
+    let usable = 0;
+    try {
+        const live = await c.start("live", { AUTOMATION_CONCURRENCY: "1" });
+        const checkpoint = backendPaths(c.w.backendDir, "fixture", "s1").checkpoint;
+        for (let k = 0; k < count; k++) {
+            // Only the victim takes the update: the live instance is busy with a long job on s2.
+            c.w.configure("s2", { count: 1, delayMs: 120_000, content: `k${k}` });
+            const busy = (await api(live.url, "POST", "/v1/stacks/s2/updates", c.w.tokens.operator, {})).body.id as string;
+            submitted.push(busy);
+            await until(async () => ((await jobOf(live.url, c.w.tokens.viewer, busy)).state === "running" ? true : undefined));
+            const victim = await c.start(`victim${k}`);
+            c.w.configure("s1", { count: 2 + k, content: "v", hangMs: 120_000 });
+            const update = (await api(victim.url, "POST", "/v1/stacks/s1/updates", c.w.tokens.operator, {})).body.id as string;
+            submitted.push(update);
+            await until(async () => (readPendingOperations(checkpoint).length > 0 ? true : undefined));
+            c.kill(`victim${k}`);
+            await api(live.url, "POST", `/v1/jobs/${busy}/cancel`, c.w.tokens.operator, {});
+            await until(async () => (["running", "queued", "cancelling"].includes((await jobOf(live.url, c.w.tokens.viewer, update)).state) ? undefined : true));
+            await until(async () => (["running", "queued", "cancelling"].includes((await jobOf(live.url, c.w.tokens.viewer, busy)).state) ? undefined : true));
+            const repair = await api(live.url, "POST", "/v1/stacks/s1/repair", c.w.tokens.admin, {});
+            c.w.configure("s1", { count: 2 + k, content: "v" });
+            const again = (await api(live.url, "POST", "/v1/stacks/s1/updates", c.w.tokens.operator, {})).body.id as string;
+            submitted.push(again);
+            if (repair.status === 200 && (await waitJob(live.url, c.w.tokens.viewer, again)).state === "succeeded") usable++;
+        }
+        const all = await Promise.all(submitted.map((id) => jobOf(live.url, c.w.tokens.viewer, id)));
+        const settled = all.filter((j) => j && !["queued", "running", "cancelling"].includes(j.state)).length;
+        const audit = (await api(live.url, "GET", "/v1/audit?limit=1", c.w.tokens.admin)).body;
+        return { kills: count, submitted: submitted.length, settled, lost: submitted.length - settled, usable, auditOk: audit.verification.ok, entries: audit.verification.entries };
+    } finally {
+        await c.stop();
+    }
+}
+
+/** 4. 100 requests at once, spread over 3 instances and 6 stacks. */
+async function burst(pg: TestPostgres): Promise<{ requests: number; accepted: number; refused: Record<string, number>; states: Record<string, number>; concurrentUpdateErrors: number; seconds: number }> {
+    const c = await cluster(pg, { AUTOMATION_QUEUE_LIMIT: "30" });
+    try {
+        for (const s of STACKS) c.w.configure(s, { count: 2, delayMs: 200 });
+        for (const name of ["i1", "i2", "i3"]) await c.start(name);
+        const urls = [...c.instances.values()].map((s) => s.url);
+        const ops = ["previews", "updates", "refreshes", "updates"] as const;
+        const t0 = performance.now();
+        const replies = await Promise.all(
+            Array.from({ length: 100 }, (_, i) => api(urls[i % 3], "POST", `/v1/stacks/${STACKS[i % STACKS.length]}/${ops[i % ops.length]}`, c.w.tokens.operator, {})),
+        );
+        const refused: Record<string, number> = {};
+        for (const r of replies) if (r.status !== 202) refused[`${r.status} ${r.body?.error?.code}`] = (refused[`${r.status} ${r.body?.error?.code}`] ?? 0) + 1;
+        const accepted = replies.filter((r) => r.status === 202).map((r) => r.body.id as string);
+        const done = await Promise.all(accepted.map((id) => waitJob(urls[0], c.w.tokens.viewer, id, 1_800_000, 500)));
+        const states: Record<string, number> = {};
+        for (const j of done) states[j.state] = (states[j.state] ?? 0) + 1;
+        let concurrent = 0;
+        for (const j of done) {
+            const log = await api(urls[0], "GET", `/v1/jobs/${j.id}/log?limit=2000`, c.w.tokens.viewer);
+            if (/ConcurrentUpdateError|currently locked/i.test(JSON.stringify(log.body)) || j.error?.code === "STACK_LOCKED") concurrent++;
+        }
+        return { requests: replies.length, accepted: accepted.length, refused, states, concurrentUpdateErrors: concurrent, seconds: (performance.now() - t0) / 1000 };
+    } finally {
+        await c.stop();
+    }
+}
+
+/** 5. Reads at 200 req/s on one instance while two 12-s updates run, on Postgres or on SQLite. */
+async function reads(pg: TestPostgres | undefined): Promise<{ p50: number; p99: number; ok: number; sent: number }> {
+    const w = prepareWorkspace();
+    const env: Record<string, string> = pg ? { AUTOMATION_DATABASE_URL: await pg.newDatabase(), AUTOMATION_INSTANCE_ID: "solo" } : {};
+    const s = await startService(w, env);
+    try {
+        w.configure("dev", { count: 3, delayMs: 4000, content: "r1" });
+        w.configure("prod", { count: 3, delayMs: 4000, content: "r1" });
+        // some history to read
+        for (const stack of ["dev", "prod"]) await waitJob(s.url, w.tokens.viewer, (await api(s.url, "POST", `/v1/stacks/${stack}/previews`, w.tokens.operator, {})).body.id);
+        w.configure("dev", { count: 3, delayMs: 4000, content: "r2" });
+        w.configure("prod", { count: 3, delayMs: 4000, content: "r2" });
+        const ids = [
+            (await api(s.url, "POST", "/v1/stacks/dev/updates", w.tokens.operator, {})).body.id,
+            (await api(s.url, "POST", "/v1/stacks/prod/updates", w.tokens.operator, {})).body.id,
+        ];
+        await until(async () => ((await Promise.all(ids.map((id) => jobOf(s.url, w.tokens.viewer, id)))).every((j) => j.state === "running") ? true : undefined));
+        const load = await openLoop(s.url, w.tokens.viewer, ["/v1/jobs?limit=20", "/v1/stacks", `/v1/jobs/${ids[0]}`, `/v1/jobs/${ids[1]}/log?limit=50`], 200, 10);
+        for (const id of ids) await waitJob(s.url, w.tokens.viewer, id);
+        return { p50: percentile(load.scheduled, 50), p99: percentile(load.scheduled, 99), ok: load.ok, sent: load.sent };
+    } finally {
+        await s.stop();
+    }
+}
+
+async function main(): Promise<void> {
+    const pg = startPostgres();
+    const sections: string[] = [`Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench:scale\`; ${machineFacts()}. Each instance is its own process (\`automation/main.ts\`), all on one throwaway Postgres 15 (scripts/postgres.sh) and one file:// backend, on this one machine.`];
+    try {
+        if (PARTS.has("throughput")) {
+            const one = await throughput(pg, 1);
+            const three = await throughput(pg, 3);
+            console.log("throughput", one, three);
+            sections.push(
+                "### Throughput (6 stacks, each job one 2-s cloud operation, AUTOMATION_CONCURRENCY 2 per instance)\n\n" +
+                    table(["instances", "jobs", "failed", "wall time (s)", "jobs/min"], [
+                        [1, one.jobs, one.failed, fmt(one.seconds, 1), fmt(one.perMinute, 1)],
+                        [3, three.jobs, three.failed, fmt(three.seconds, 1), fmt(three.perMinute, 1)],
+                    ]) +
+                    `\n\n3 instances vs 1: **${fmt(three.perMinute / one.perMinute, 2)}×**.`,
+            );
+        }
+        if (PARTS.has("failover")) {
+            const runs = [];
+            for (let i = 0; i < 3; i++) runs.push(await failover(pg));
+            console.log("failover", runs);
+            sections.push(
+                `### Failover (AUTOMATION_INSTANCE_SILENCE_MS ${SILENCE_MS}, heartbeat 5 s; an instance's process tree SIGKILLed mid-preview, 3 runs)\n\n` +
+                    table(["run", "kill → job interrupted (s)", "kill → stack's next job taken (s)", "next job", "taken by"], runs.map((r, i) => [i + 1, fmt(r.interruptedS, 1), fmt(r.nextStartedS, 1), r.nextState, r.nextOn])) +
+                    `\n\nMedian kill → next job taken: **${fmt(median(runs.map((r) => r.nextStartedS)), 1)} s**.`,
+            );
+        }
+        if (PARTS.has("kills")) {
+            const k = await kills(pg, KILLS);
+            console.log("kills", k);
+            sections.push(
+                `### ${k.kills} instances killed mid-update (silence 4 s, heartbeat 0.5 s)\n\n` +
+                    table(["kills", "jobs submitted", "settled", "lost", "stack usable after repair", "audit chain"], [[k.kills, k.submitted, k.settled, k.lost, `${k.usable}/${k.kills}`, `${k.auditOk ? "verifies" : "BROKEN"} (${k.entries} entries)`]]),
+            );
+        }
+        if (PARTS.has("burst")) {
+            const b = await burst(pg);
+            console.log("burst", b);
+            sections.push(
+                "### 100 concurrent mixed requests over 3 instances and 6 stacks\n\n" +
+                    table(["requests", "accepted", "refused", "job states", "ConcurrentUpdateError", "until all settled (s)"], [
+                        [b.requests, b.accepted, JSON.stringify(b.refused), JSON.stringify(b.states), b.concurrentUpdateErrors, fmt(b.seconds, 1)],
+                    ]),
+            );
+        }
+        if (PARTS.has("reads")) {
+            const onPg = await reads(pg);
+            const onSqlite = await reads(undefined);
+            console.log("reads", onPg, onSqlite);
+            sections.push(
+                "### Reads at 200 req/s on one instance, two updates running (open loop, 10 s; latency from the scheduled send)\n\n" +
+                    table(["store", "p50 (ms)", "p99 (ms)", "answered"], [
+                        ["SQLite (embedded)", fmt(onSqlite.p50, 1), fmt(onSqlite.p99, 1), `${onSqlite.ok}/${onSqlite.sent}`],
+                        ["Postgres", fmt(onPg.p50, 1), fmt(onPg.p99, 1), `${onPg.ok}/${onPg.sent}`],
+                    ]),
+            );
+        }
+    } finally {
+        pg.stop();
+    }
+    writeSection("scale", sections.join("\n\n"));
+}
+
+void main().catch((e: unknown) => {
+    console.error(e);
+    process.exit(1);
+});
