@@ -5,6 +5,7 @@ import { AppError } from "../errors";
 import type { RepairStatus, RepairView } from "../jobs/service";
 import type { FindingsStore } from "./findings";
 import { EngineContext, exportStackState, importStackState, refreshClearingPendingCreates, removeStackLocks } from "../pulumi/state";
+import { scanPostgresLocks } from "./postgresBackend";
 import { Finding, LockInfo, PendingOperation, ProcessProbe, localProbe, needsRepair, scanStack } from "./scan";
 
 export interface RecoveryDeps {
@@ -68,12 +69,14 @@ export class RecoveryService implements RepairView {
 
     private async inspect(stack: string, clearStale: boolean): Promise<Finding[]> {
         if (this.backendDir) return scanStack(this.backendDir, this.deps.project, stack, { probe: this.probe, clearStale });
+        // Other backends: the locks where the service can read them (postgres://), the pending operations from the CLI's export.
+        const locks = this.deps.backendUrl.startsWith("postgres://") ? await scanPostgresLocks(this.deps.backendUrl, this.deps.project, stack, { probe: this.probe, clearStale }) : [];
         const exported = await exportStackState(this.deps.engine, stack);
         const pending = ((exported?.deployment as { pending_operations?: { type?: string; resource?: { urn?: string } }[] } | undefined)?.pending_operations ?? []).map((p) => ({
             type: String(p.type ?? "unknown"),
             urn: String(p.resource?.urn ?? ""),
         }));
-        return pending.length ? [{ kind: "pending-operations", operations: pending }] : [];
+        return [...locks, ...(pending.length ? [{ kind: "pending-operations" as const, operations: pending }] : [])];
     }
 
     /** Scans one stack, clears proven-stale locks, records and audits what it found. */
@@ -147,7 +150,11 @@ export class RecoveryService implements RepairView {
      * listing and auditing the holders it removed. Pending operations stay for the repair.
      */
     async unlock(stack: string, actor: AuditActor, from: string): Promise<UnlockResult> {
-        const before = this.backendDir ? scanStack(this.backendDir, this.deps.project, stack, { probe: this.probe }) : [];
+        const before = this.backendDir
+            ? scanStack(this.backendDir, this.deps.project, stack, { probe: this.probe })
+            : this.deps.backendUrl.startsWith("postgres://")
+              ? await scanPostgresLocks(this.deps.backendUrl, this.deps.project, stack, { probe: this.probe, clearStale: false })
+              : [];
         const removedLocks = before.flatMap((f) => ("lock" in f ? [f.lock] : []));
         let existed: boolean;
         try {
