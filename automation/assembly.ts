@@ -118,7 +118,7 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
         ? {
               pool: stores.pool,
               bus: await PgBus.open(config.databaseUrl!, stores.pool, logger),
-              queue: await SharedQueue.open({ pool: stores.pool, store: jobStore, concurrency: config.concurrency, queueLimit: config.queueLimit, logger }),
+              queue: await SharedQueue.open({ pool: stores.pool, url: config.databaseUrl!, store: jobStore, concurrency: config.concurrency, queueLimit: config.queueLimit, logger }),
           }
         : undefined;
     const metrics = createMetrics();
@@ -224,7 +224,7 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
                   const why = `The service instance running it (${gone.join(", ")}) stopped answering for ${config.instances.silenceMs / 1000} s; the job was not retried, and its stack was scanned for repair.`;
                   const interrupted = await jobs.interruptAbandoned(gone, why);
                   for (const stack of new Set(interrupted.map((j) => j.stack))) await recovery.settled(stack);
-                  await shared.queue.unlock(workerPools);
+                  await shared.queue.unlock(workerPools, interrupted.map((j) => j.id));
               },
           })
         : undefined;

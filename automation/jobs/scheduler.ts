@@ -9,6 +9,12 @@ import type { Job, JobOptions } from "./types";
  * scheduler's.
  */
 export interface JobScheduler {
+    /**
+     * Runs `work` alone for `stack` (across every instance for a shared queue): the last
+     * admission check, storing the job and lining it up happen as one step, so two submits at
+     * once can never both take the last place in a line.
+     */
+    exclusive<T>(stack: string, work: () => Promise<T>): Promise<T>;
     /** Throws the 409 a new job would get (STACK_BUSY, QUEUE_FULL). */
     checkAdmission(stack: string, op: Job["op"], noQueue: boolean | undefined, options: JobOptions): Promise<void>;
     /** Lines up a stored job; returns the waiting previews it replaces, which the caller settles. */
@@ -28,13 +34,30 @@ export interface JobScheduler {
     idle(): Promise<void>;
 }
 
+/** One at a time per stack within this process: each call waits for the one before it. */
+export function stackMutex(): <T>(stack: string, work: () => Promise<T>) => Promise<T> {
+    const tails = new Map<string, Promise<unknown>>();
+    return <T>(stack: string, work: () => Promise<T>): Promise<T> => {
+        const before = tails.get(stack) ?? Promise.resolve();
+        const mine = before.then(work, work);
+        const tail = mine.catch(() => undefined);
+        tails.set(stack, tail);
+        void tail.then(() => {
+            if (tails.get(stack) === tail) tails.delete(stack);
+        });
+        return mine;
+    };
+}
+
 /** Runs one job to a final state; never throws. */
 export type RunJob = (job: Job) => Promise<void>;
 
 /** The in-process scheduler of the embedded service (one process, SQLite). */
 export function localScheduler(options: { concurrency: number; queueLimit: number }, run: RunJob): JobScheduler {
     const queue = new JobQueue({ ...options, run });
+    const exclusive = stackMutex();
     return {
+        exclusive,
         async checkAdmission(stack, op, noQueue, opts) {
             queue.checkAdmission(stack, op, noQueue, opts);
         },

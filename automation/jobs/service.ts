@@ -279,11 +279,14 @@ export class JobService extends JobReader {
             options: redactor.redactDeep(defaultPlan ? { ...options, mode: "plan" as const } : options),
         };
         await this.deps.guard.admit({ ...draft, id: "", state: "queued", createdAt: new Date().toISOString() }, principal);
-        await this.scheduler.checkAdmission(input.stack, input.op, options.noQueue, options);
-        const job = await this.deps.store.createJob(draft);
-        await this.appendEvent(job.id, "state", { state: "queued" });
-        this.emit("queued", job);
-        await this.enqueue(job);
+        const job = await this.scheduler.exclusive(input.stack, async () => {
+            await this.scheduler.checkAdmission(input.stack, input.op, options.noQueue, options);
+            const created = await this.deps.store.createJob(draft);
+            await this.appendEvent(created.id, "state", { state: "queued" });
+            this.emit("queued", created);
+            await this.enqueue(created);
+            return created;
+        });
         return this.getJob(job.id);
     }
 

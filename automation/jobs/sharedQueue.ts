@@ -1,16 +1,20 @@
 import { EventEmitter } from "node:events";
 import { Logger as GraphileLogger, makeWorkerUtils, run, runMigrations, type Runner, type WorkerUtils } from "graphile-worker";
-import type { Pool } from "pg";
+import { Client, type Pool } from "pg";
 import type { Logger } from "../logger";
 import { checkLine, supersededBy } from "./queue";
-import type { JobScheduler, RunJob } from "./scheduler";
+import { stackMutex, type JobScheduler, type RunJob } from "./scheduler";
 import type { JobStore } from "./store";
 import type { Job } from "./types";
 
 const TASK = "automation.run";
+/** The first key of the stacks' admission locks (the second is the stack's name, hashed). */
+const STACK_LOCK = 7_130_003;
 
 export interface SharedQueueOptions {
     pool: Pool;
+    /** The database's URL, for the connection that holds the stacks' admission locks. */
+    url: string;
     store: JobStore;
     /** Jobs this instance runs at once. */
     concurrency: number;
@@ -59,7 +63,10 @@ export class SharedQueue {
     scheduler(runJob: RunJob): JobScheduler {
         this.runJob = runJob;
         const { store, queueLimit } = this.o;
+        const local = stackMutex();
         return {
+            // One submit per stack in this process, and the stack's advisory lock across instances.
+            exclusive: (stack, work) => local(stack, () => this.withStackLock(stack, work)),
             checkAdmission: async (stack, op, noQueue, options) => {
                 const [running, line] = await Promise.all([store.lastJob(stack, { states: ["running"] }), this.waitingOn(stack)]);
                 checkLine({ stack, op, noQueue, options, running: running !== undefined, line, queueLimit });
@@ -90,6 +97,31 @@ export class SharedQueue {
     }
 
     private runJob: RunJob = async () => undefined;
+    /** A connection of its own for the stacks' advisory locks (never one of the pool's, which the locked work needs). */
+    private lockClient?: Promise<Client>;
+
+    private async withStackLock<T>(stack: string, work: () => Promise<T>): Promise<T> {
+        this.lockClient ??= (async () => {
+            const c = new Client({ connectionString: this.o.url });
+            c.on("error", () => (this.lockClient = undefined));
+            await c.connect();
+            return c;
+        })();
+        // A connection that could not be made is tried again by the next submit.
+        this.lockClient.catch(() => (this.lockClient = undefined));
+        const client = await this.lockClient;
+        // Try, never wait inside Postgres: one connection serves every stack, and a blocked
+        // pg_advisory_lock would hold up this instance's unlocks behind it (two instances would
+        // then wait on each other). The holder only stores a job, so the wait is milliseconds.
+        for (let delay = 5; !(await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok", [STACK_LOCK, stack])).rows[0].ok; delay = Math.min(delay * 2, 100)) {
+            await new Promise((r) => setTimeout(r, delay));
+        }
+        try {
+            return await work();
+        } finally {
+            await client.query("SELECT pg_advisory_unlock($1, hashtext($2))", [STACK_LOCK, stack]).catch(() => undefined);
+        }
+    }
 
     /** Drops a job's waiting graphile job (graphile keeps one a worker holds: that one finds ours settled). */
     private async removeWaiting(jobId: string): Promise<void> {
@@ -142,13 +174,21 @@ export class SharedQueue {
         return this.poolId;
     }
 
-    /** Releases the jobs and stack queues locked by dead instances' worker pools, so their stacks' next jobs run. */
-    async unlock(workerPoolIds: readonly string[]): Promise<void> {
+    /**
+     * Releases the jobs and stack queues locked by dead instances' worker pools, so their stacks'
+     * next jobs run, and drops the graphile jobs of `settled` (ours, already interrupted), which
+     * would otherwise stay behind as permanently failed.
+     */
+    async unlock(workerPoolIds: readonly string[], settled: readonly string[] = []): Promise<void> {
         if (workerPoolIds.length) await this.utils.forceUnlockWorkers([...workerPoolIds]);
+        for (const id of settled) await this.removeWaiting(id);
     }
 
     async close(): Promise<void> {
         clearInterval(this.countTimer);
+        const lock = this.lockClient;
+        this.lockClient = undefined;
+        await (await lock?.catch(() => undefined))?.end().catch(() => undefined);
         this.stopping ??= this.runner?.stop().catch(() => undefined);
         await this.stopping;
         await this.utils.release();

@@ -126,6 +126,17 @@ describe("job service", () => {
         assert.equal((await service.submit({ stack: "prod", op: "preview", principal: as("ada") })).state, "queued");
     });
 
+    it("admits no more jobs than the stack's line holds when many are submitted at once", async () => {
+        const { service, store, tick } = setup();
+        const replies = await Promise.allSettled(Array.from({ length: 12 }, () => service.submit({ stack: "dev", op: "update", principal: as("ada") })));
+        await tick();
+        const refused = replies.filter((r): r is PromiseRejectedResult => r.status === "rejected").map((r) => (r.reason as { code: string }).code);
+        // one running, five waiting (queueLimit 5), the rest refused
+        assert.equal(replies.filter((r) => r.status === "fulfilled").length, 6);
+        assert.deepEqual([...new Set(refused)], ["QUEUE_FULL"]);
+        assert.equal((await store.listJobs({ stack: "dev" })).length, 6);
+    });
+
     it("shows the repair status on the stack only when a repair gate is present", async () => {
         const repair = scriptedRepair();
         repair.broken.add("dev");

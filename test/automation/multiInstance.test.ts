@@ -119,14 +119,18 @@ describe("several service instances on one Postgres", function () {
         assert.match(done.error!.message, /Cancelled by otto-operator/);
     });
 
-    it("holds each stack's line limit across instances: past it, either instance answers 409 QUEUE_FULL", async () => {
+    it("holds each stack's line limit across instances, even for requests sent to both at once: past it, either answers 409 QUEUE_FULL", async () => {
         await Promise.all(["a", "b"].map((n) => running.get(n)!.stop()));
         running.clear();
         await Promise.all(["a", "b"].map((n) => start(n, { AUTOMATION_QUEUE_LIMIT: "2" })));
         w.configure("dev", { count: 3, delayMs: 2000, content: "v4" });
         const first = await submit("a", "dev", "updates");
         await until("the update to start", async () => ((await jobOn("a", first.id)).state === "running" ? true : undefined));
-        const waiting = [await submit("a", "dev", "refreshes"), await submit("b", "dev", "refreshes")];
+        // Twelve at once, six to each instance, for the two places left in the line: two get them.
+        const burst = await Promise.all(Array.from({ length: 12 }, (_, i) => api(url(i % 2 ? "a" : "b"), "POST", "/v1/stacks/dev/refreshes", w.tokens.operator, {})));
+        const waiting = burst.filter((r) => r.status === 202).map((r) => r.body as Job);
+        assert.equal(waiting.length, 2, JSON.stringify(burst.map((r) => r.status)));
+        assert.deepEqual([...new Set(burst.filter((r) => r.status !== 202).map((r) => `${r.status} ${r.body.error?.code}`))], ["409 QUEUE_FULL"]);
         for (const on of ["a", "b"]) {
             const r = await api(url(on), "POST", "/v1/stacks/dev/refreshes", w.tokens.operator, {});
             assert.equal(r.status, 409, JSON.stringify(r.body));
@@ -223,5 +227,11 @@ describe("several service instances on one Postgres", function () {
         assert.equal(again.state, "succeeded", JSON.stringify(again.error));
         const audit = (await api(url("a"), "GET", "/v1/audit?limit=500", w.tokens.admin)).body;
         assert.equal(audit.verification.ok, true, JSON.stringify(audit.verification));
+        // Nothing of the interrupted job stays in the queue's tables as a failed job.
+        const db = new Client({ connectionString: databaseUrl });
+        await db.connect();
+        const left = await db.query("SELECT key FROM graphile_worker.jobs WHERE key = $1", [update.id]);
+        await db.end();
+        assert.deepEqual(left.rows, []);
     });
 });
