@@ -5,6 +5,7 @@ import type { AuditTrail } from "./audit/log";
 import { AppError, badRequest, internal, isAppError, notFound, payloadTooLarge } from "./errors";
 import { approvalsRouter } from "./http/approvals";
 import { auditRequests, auditRouter, type RefusalSampler } from "./http/audit";
+import { notificationsRouter } from "./http/notifications";
 import { opsRouter, type Readiness } from "./http/ops";
 import { openApiDocument } from "./http/openapi";
 import { repairRouter } from "./http/repair";
@@ -24,6 +25,8 @@ export interface AppDeps {
     approvals: ApprovalService;
     audit: AuditTrail;
     recovery: RecoveryService;
+    /** Where notifications go and how their deliveries went. */
+    notifications: Parameters<typeof notificationsRouter>[0];
     /** Absent when GitHub webhooks are off: the route then answers 404. */
     webhooks?: WebhookHandler;
     tokens: TokenVerifier;
@@ -106,6 +109,7 @@ function defineRoutes(app: express.Application, deps: AppDeps): void {
     app.use("/v1", apiRouter(deps.jobs, auth, { streamsPerCaller: deps.streamsPerCaller }));
     app.use("/v1", approvalsRouter(deps.approvals, auth));
     app.use("/v1", auditRouter(deps.audit, auth));
+    app.use("/v1", notificationsRouter(deps.notifications, auth));
     app.use("/v1", repairRouter(deps.recovery, deps.jobs, auth));
     app.use("/v1", webhooksRouter(deps.webhooks, { unsignedPerMinute: deps.refusalRateLimitPerMinute, refusals: deps.refusals }));
     app.use("/v1", whoamiRouter(auth));

@@ -35,6 +35,8 @@ import { createRedactor, fileTokens, type TokenVerifier } from "./security";
 import { Checkouts } from "./sources/checkouts";
 import { ensurePassphrase, probeWritable, secureDataDir } from "./storage/dataDir";
 import { openStores } from "./storage/stores";
+import { Notifier } from "./notifications/notifier";
+import { notificationsOf } from "./notifications/events";
 import { PgBus } from "./storage/bus";
 import { InstanceRegistry } from "./jobs/instances";
 import { SharedQueue } from "./jobs/sharedQueue";
@@ -112,6 +114,8 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
         onAuditError: (err) => logger.error({ err }, "writing an audit entry to the database failed"),
     });
     const { jobs: jobStore, audit } = stores;
+    // Notifications go only where the configuration says, off every job's path (notifications/).
+    const notifier = new Notifier({ destinations: config.notifications, deliveries: stores.notifications, logger, redact: redactor.redactDeep, now });
     // With a shared database: this instance's name, its messages to the others, and the shared queue.
     const instanceId = config.instances.id ?? `${os.hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
     const shared = stores.pool
@@ -149,9 +153,15 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
         roleOf,
         now,
         onFingerprintError: (err, job) => logger.warn({ err, jobId: job.id }, "taking the preview's fingerprint failed; it cannot be applied"),
+        onDecision: (a) => {
+            if (a.decision === "approve") notifier.notify("approval.granted", { stack: a.stack, previewId: a.previewId, operation: a.operation, by: a.by, ...(a.comment ? { comment: a.comment } : {}) });
+        },
         redact: redactor.redact,
     });
-    const recovery = new RecoveryService({ backendUrl: config.backendUrl, project, stacks, store: stores.findings, audit, engine, dataDir: config.dataDir, now });
+    const recovery = new RecoveryService({
+        backendUrl: config.backendUrl, project, stacks, store: stores.findings, audit, engine, dataDir: config.dataDir, now,
+        onNeedsRepair: (stack, findings) => notifier.notify("stack.needs-repair", { stack, findings, repair: `/v1/stacks/${stack}/repair` }),
+    });
     const guard = new AdmissionGuard({ policyOf, approvals, repair: recovery, roleOf, now });
 
     // The jobs.
@@ -256,6 +266,9 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
         }
     });
     if (webhooks) jobs.on("finished", (job) => webhooks.jobFinished(job));
+    jobs.on("finished", (job) => {
+        for (const [event, payload] of notificationsOf(job, (stack) => guardedApprovals(policyOf, stack))) notifier.notify(event, payload);
+    });
 
     let cachedVersion: string | undefined;
     const readiness = async (): Promise<Readiness> => {
@@ -272,6 +285,7 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
         approvals,
         audit,
         recovery,
+        notifications: { destinations: config.notifications, deliveries: stores.notifications },
         webhooks,
         tokens,
         logger,
@@ -318,6 +332,7 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
             // Stop accepting connections, but keep serving open ones (SSE watchers see the end).
             server.close();
             await jobs.shutdown(config.shutdownGraceMs);
+            await notifier.close();
             await shared?.queue.close();
             await instances?.close();
             await shared?.bus.close();
@@ -336,6 +351,15 @@ function urlPassword(url: string | undefined): string | undefined {
         return password ? decodeURIComponent(password) : undefined;
     } catch {
         return undefined;
+    }
+}
+
+/** The approvals a stack's updates need now; 0 when its policy does not load (then nothing is approvable anyway). */
+function guardedApprovals(policyOf: (stack: string) => { operations: { update: { approvals: number } } }, stack: string): number {
+    try {
+        return policyOf(stack).operations.update.approvals;
+    } catch {
+        return 0;
     }
 }
 

@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { z } from "zod";
+import { loadDestinations, type Destination } from "./notifications/destinations";
 import { findBwrap } from "./pulumi/sandbox";
 import { isInsideRepository, REPOSITORY } from "./sources/checkouts";
 
@@ -101,6 +102,9 @@ const EnvSchema = z.object({
     AUTOMATION_GITHUB_ALLOW_FORKS: z.enum(["true", "false"], { message: "must be true or false" }).default("false"),
     /** Token for PR comments and private fetches. @default none (no comments) */
     AUTOMATION_GITHUB_TOKEN: z.string().min(1).optional(),
+    AUTOMATION_NOTIFY_WEBHOOK_URL: z.string().trim().url().regex(/^https?:\/\//, "must be an http(s) URL").optional(),
+    AUTOMATION_NOTIFY_WEBHOOK_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+    AUTOMATION_NOTIFY_FILE: z.string().trim().optional(),
     /**
      * Comma-separated names of variables a pull request's sandboxed preview may see besides
      * PATH, locale and the Pulumi ones (e.g. read-only cloud credentials). @default none
@@ -118,7 +122,7 @@ const EnvSchema = z.object({
 
 const KEEP_EMPTY = new Set(["AUTOMATION_POLICY_PACKS"]);
 /** Variables whose values are never echoed in a configuration error. */
-const SECRET_KEYS = new Set(["PULUMI_CONFIG_PASSPHRASE", "AUTOMATION_GITHUB_WEBHOOK_SECRET", "AUTOMATION_GITHUB_TOKEN"]);
+const SECRET_KEYS = new Set(["PULUMI_CONFIG_PASSPHRASE", "AUTOMATION_GITHUB_WEBHOOK_SECRET", "AUTOMATION_GITHUB_TOKEN", "AUTOMATION_NOTIFY_WEBHOOK_SECRET"]);
 
 /**
  * The service's own variables are not the programs' business: a job's worker inherits the
@@ -147,6 +151,8 @@ export interface ServiceConfig {
     backendUrl: string;
     /** The shared Postgres of the job store, approvals, deliveries, findings and audit; undefined: SQLite files in the data dir. */
     databaseUrl?: string;
+    /** Where notifications go (notifications/destinations.ts); empty: nowhere. */
+    notifications: Destination[];
     /** With a database: this instance's name, kept across restarts if set; the instances' heartbeat and the silence after which one is gone. */
     instances: { id?: string; heartbeatMs: number; silenceMs: number };
     /** undefined: the server generates and keeps one in the data dir. */
@@ -234,8 +240,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     if (e.AUTOMATION_INSTANCE_SILENCE_MS < 3 * e.AUTOMATION_HEARTBEAT_MS) {
         throw new ConfigError([`AUTOMATION_INSTANCE_SILENCE_MS: must be at least 3 × AUTOMATION_HEARTBEAT_MS (${3 * e.AUTOMATION_HEARTBEAT_MS}), so one late heartbeat never counts as a dead instance (got ${e.AUTOMATION_INSTANCE_SILENCE_MS})`]);
     }
+    if (e.AUTOMATION_NOTIFY_WEBHOOK_SECRET && !e.AUTOMATION_NOTIFY_WEBHOOK_URL) {
+        throw new ConfigError(["AUTOMATION_NOTIFY_WEBHOOK_SECRET: set without AUTOMATION_NOTIFY_WEBHOOK_URL; set the URL it signs for"]);
+    }
+    let notifications: Destination[];
+    try {
+        notifications = loadDestinations({ webhookUrl: e.AUTOMATION_NOTIFY_WEBHOOK_URL, webhookSecret: e.AUTOMATION_NOTIFY_WEBHOOK_SECRET, file: e.AUTOMATION_NOTIFY_FILE, env });
+    } catch (err) {
+        throw new ConfigError((err as { problems?: string[] }).problems ?? [String(err)]);
+    }
     const dataDir = e.AUTOMATION_DATA_DIR ?? path.join(e.AUTOMATION_PROJECT_DIR, ".automation");
     return {
+        notifications,
         port: e.PORT,
         host: e.HOST,
         projectDir: e.AUTOMATION_PROJECT_DIR,

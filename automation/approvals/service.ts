@@ -27,6 +27,8 @@ export interface ApprovalServiceDeps {
     roleOf: (name: string) => Role | undefined;
     now?: () => Date;
     onFingerprintError?: (err: unknown, job: Job) => void;
+    /** An approval or rejection was recorded (notifications follow it). */
+    onDecision?: (approval: Approval) => void;
     /** Applied to a decision's comment before it is stored or served: a pasted token must not reach viewers. @default none */
     redact?: (text: string) => string;
 }
@@ -203,6 +205,7 @@ export class ApprovalService {
             ...(comment ? { comment } : {}),
             at: this.now().toISOString(),
         });
+        this.deps.onDecision?.(approval);
         this.deps.audit.append({
             actor: principal,
             action: `approval.${input.decision}`,

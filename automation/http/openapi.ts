@@ -4,6 +4,7 @@ import { JOB_STATES, OPS } from "../jobs/types";
 import { STACK_NAME_PATTERN } from "../pulumi/stacks";
 import { ApprovalBody } from "./approvals";
 import { AuditQuery } from "./audit";
+import { DeliveriesQuery } from "./notifications";
 import { RepairBody, UnlockBody } from "./repair";
 import { DestroyBody, PreviewBody, RefreshBody, UpdateBody } from "./schemas";
 
@@ -303,6 +304,21 @@ export function openApiDocument(): Record<string, unknown> {
                         200: {
                             description: "Entries after `after`; continue with `next`. verification.ok is false with firstBad {line, seq, reason} when a line was edited, removed or inserted.",
                             content: json({ type: "object", properties: { entries: { type: "array", items: { type: "object" } }, next: { type: "integer" }, verification: { type: "object", properties: { ok: { type: "boolean" }, entries: { type: "integer" }, firstBad: { type: "object" } } } } }),
+                        },
+                        ...common,
+                        422: errorResponse("Invalid query."),
+                    },
+                },
+            },
+            "/v1/notifications/deliveries": {
+                get: {
+                    summary: "Where notifications go (URLs shown as scheme and host only, never a secret) and the latest deliveries (role admin)",
+                    tags: ["audit"],
+                    parameters: queryParams(DeliveriesQuery),
+                    responses: {
+                        200: {
+                            description: "destinations [{name, url, format, signed, events}]; deliveries newest first [{id, destination, event, status pending|delivered|failed, attempts, lastStatus, lastError, createdAt, updatedAt}].",
+                            content: json({ type: "object", properties: { destinations: { type: "array", items: { type: "object" } }, deliveries: { type: "array", items: { type: "object" } } } }),
                         },
                         ...common,
                         422: errorResponse("Invalid query."),

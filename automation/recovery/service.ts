@@ -20,6 +20,8 @@ export interface RecoveryDeps {
     dataDir: string;
     probe?: ProcessProbe;
     now?: () => Date;
+    /** A scan found the stack needing repair where the previous one did not (notifications follow it). */
+    onNeedsRepair?: (stack: string, findings: readonly Finding[]) => void;
 }
 
 export interface StackHealth {
@@ -112,6 +114,7 @@ export class RecoveryService implements RepairView {
         const problems = findings.filter((f) => f.kind !== "stale-lock");
         const before = await this.deps.store.findingsOf(stack);
         await this.deps.store.setFindings(stack, problems, this.now());
+        if (broken && !needsRepair((before?.findings ?? []) as Finding[])) this.deps.onNeedsRepair?.(stack, problems);
         if (broken || findings.some((f) => f.kind === "live-lock" || f.kind === "foreign-lock")) {
             this.deps.audit.append({ actor: SYSTEM, action: broken ? "recovery.needs-repair" : "recovery.lock-held", from: "local", result: broken ? "needs-repair" : "reported", stack, details: { why, findings: problems } });
         } else if (before?.findings.length) {

@@ -8,6 +8,7 @@ import { SqliteJobStore } from "../jobs/sqliteStore";
 import type { JobStore } from "../jobs/store";
 import { FindingsStore } from "../recovery/findings";
 import { DeliveryStore } from "../webhooks/deliveries";
+import { NotificationDeliveries } from "../notifications/deliveries";
 import { InstanceRegistry } from "../jobs/instances";
 import { SharedPlans } from "../jobs/plans";
 import { openPool, postgresDb, sqliteDb, withSchemaLock } from "./db";
@@ -27,6 +28,8 @@ export interface Stores {
     deliveries: DeliveryStore;
     findings: FindingsStore;
     audit: AuditTrail;
+    /** How each notification delivery went. */
+    notifications: NotificationDeliveries;
     /** For /readyz: the data dir is writable, or the database answers. */
     check(): Promise<{ ok: boolean; detail?: string }>;
     close(): Promise<void>;
@@ -49,7 +52,7 @@ export async function openStores(o: StoresOptions): Promise<Stores> {
         const pool = openPool(o.databaseUrl);
         try {
             const db = postgresDb(pool);
-            const { jobs, audit, approvals, deliveries, findings, plans } = await withSchemaLock(pool, async () => ({
+            const { jobs, audit, approvals, deliveries, findings, plans, notifications } = await withSchemaLock(pool, async () => ({
                 jobs: await PostgresJobStore.open(pool),
                 audit: await PostgresAuditLog.open(pool, { redact: o.redact, now: o.now, onError: o.onAuditError }),
                 approvals: await ApprovalStore.open(db),
@@ -57,11 +60,13 @@ export async function openStores(o: StoresOptions): Promise<Stores> {
                 findings: await FindingsStore.open(db),
                 instances: await InstanceRegistry.createSchema(pool),
                 plans: await SharedPlans.open(pool),
+                notifications: await NotificationDeliveries.open(db),
             }));
             return {
                 kind: "postgres",
                 pool,
                 plans,
+                notifications,
                 jobs,
                 approvals,
                 deliveries,
@@ -94,6 +99,7 @@ export async function openStores(o: StoresOptions): Promise<Stores> {
     return {
         kind: "sqlite",
         jobs,
+        notifications: await NotificationDeliveries.open(db),
         approvals: await ApprovalStore.open(db),
         deliveries: await DeliveryStore.open(db),
         findings: await FindingsStore.open(db),

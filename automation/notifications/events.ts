@@ -1,0 +1,39 @@
+import type { Job } from "../jobs/types";
+import type { NotificationEvent } from "./destinations";
+
+const FAILED = new Set(["failed", "interrupted", "stopped-by-guard"]);
+
+/** What a notification says of a job: enough to act on, never its log or its options' secrets. */
+function jobView(job: Job) {
+    return {
+        id: job.id,
+        op: job.op,
+        state: job.state,
+        triggeredBy: job.triggeredBy,
+        createdAt: job.createdAt,
+        ...(job.startedAt ? { startedAt: job.startedAt } : {}),
+        ...(job.finishedAt ? { finishedAt: job.finishedAt } : {}),
+        ...(job.summary?.counts ? { counts: job.summary.counts } : {}),
+        ...(job.error ? { error: job.error } : {}),
+        ...(job.options.previewId ? { previewId: job.options.previewId } : {}),
+    };
+}
+
+/**
+ * The notifications a finished job gives: always `job.finished`; `job.failed` when it failed,
+ * was interrupted or stopped by a guard; `drift.detected` for a refresh that found drift;
+ * `approval.requested` for a succeeded preview of the service's checkout on a stack whose
+ * updates need approvals (`approvalsNeeded` says how many now).
+ */
+export function notificationsOf(job: Job, approvalsNeeded: (stack: string) => number): Array<[NotificationEvent, Record<string, unknown>]> {
+    const base = { stack: job.stack, job: jobView(job) };
+    const out: Array<[NotificationEvent, Record<string, unknown>]> = [["job.finished", base]];
+    if (FAILED.has(job.state)) out.push(["job.failed", base]);
+    const drifted = job.op === "refresh" && job.state === "succeeded" ? (job.summary?.steps ?? []).filter((s) => s.op !== "refresh" && s.op !== "same") : [];
+    if (drifted.length) out.push(["drift.detected", { ...base, resources: drifted.map((s) => ({ urn: s.urn, op: s.op, properties: (s.diffs ?? []).map((d) => d.path) })) }]);
+    if (job.op === "preview" && job.state === "succeeded" && !job.options.source) {
+        const needed = approvalsNeeded(job.stack);
+        if (needed > 0) out.push(["approval.requested", { ...base, approvalsNeeded: needed, approve: `/v1/jobs/${job.id}/approvals` }]);
+    }
+    return out;
+}
