@@ -344,6 +344,8 @@ export interface LoadResult {
     sent: number;
     ok: number;
     errors: number;
+    /** Answers by status ("error" for a request that got none). */
+    statuses: Record<string, number>;
     /** From the scheduled send time (open loop: generator lag counts against the service). */
     scheduled: number[];
     /** From the moment the request was actually written. */
@@ -358,7 +360,8 @@ export async function openLoop(base: string, token: string, paths: string[], rat
     const url = new URL(base);
     const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
     const total = Math.round(rate * seconds);
-    const result: LoadResult = { sent: 0, ok: 0, errors: 0, scheduled: [], service: [] };
+    const result: LoadResult = { sent: 0, ok: 0, errors: 0, statuses: {}, scheduled: [], service: [] };
+    const tally = (status: string) => (result.statuses[status] = (result.statuses[status] ?? 0) + 1);
     const inflight: Promise<void>[] = [];
     const fire = (i: number, due: number) =>
         new Promise<void>((resolve) => {
@@ -369,6 +372,7 @@ export async function openLoop(base: string, token: string, paths: string[], rat
                     const end = performance.now();
                     if (res.statusCode === 200) result.ok++;
                     else result.errors++;
+                    tally(String(res.statusCode));
                     result.scheduled.push(end - due);
                     result.service.push(end - sentAt);
                     resolve();
@@ -376,6 +380,7 @@ export async function openLoop(base: string, token: string, paths: string[], rat
             });
             req.on("error", () => {
                 result.errors++;
+                tally("error");
                 resolve();
             });
             req.end();

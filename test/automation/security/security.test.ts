@@ -17,7 +17,7 @@ import {
 import { createRedactor, REDACTED } from "../../../automation/security/redact";
 import { verifyGithubSignature } from "../../../automation/security/signature";
 import { authenticate, principalOf, requireRole } from "../../../automation/security/middleware";
-import { mutationRateLimit } from "../../../automation/security/rateLimit";
+import { mutationRateLimit, refusalRateLimit } from "../../../automation/security/rateLimit";
 import { serve } from "./helpers";
 
 describe("bearer tokens", () => {
@@ -143,6 +143,36 @@ describe("rate limiting of mutating routes", () => {
         const limited = await call("POST");
         assert.equal(((await limited.json()) as { error: { code: string } }).error.code, "RATE_LIMITED");
         assert.equal((await call("GET")).status, 200);
+    });
+});
+
+describe("refusal rate limit", () => {
+    let srv: Awaited<ReturnType<typeof serve>>;
+    const token = generateToken();
+    before(async () => {
+        srv = await serve((app) => {
+            app.use(authenticate(staticTokens([{ name: "ci", role: "viewer", hash: hashToken(token) }])));
+            app.use(refusalRateLimit({ limit: 5, windowMs: 60_000 }));
+            // A read that takes a while, as one does on a busy database.
+            app.get("/slow", (_req, res) => void setTimeout(() => res.json({ ok: true }), 100));
+            app.get("/missing", (_req, res) => void res.status(404).json({ error: { code: "NOT_FOUND" } }));
+        });
+    });
+    after(() => srv.close());
+    const call = (p: string) => fetch(srv.url + p, { headers: { authorization: `Bearer ${token}` } });
+
+    it("serves a caller with many more reads in flight at once than the limit, none of them refused", async () => {
+        const statuses = await Promise.all(Array.from({ length: 40 }, async () => (await call("/slow")).status));
+        assert.deepEqual([...new Set(statuses)], [200]);
+    });
+
+    it("answers 429 once the caller's refused requests reach the limit, with a Retry-After", async () => {
+        const statuses = [];
+        for (let i = 0; i < 6; i++) statuses.push((await call("/missing")).status);
+        assert.deepEqual(statuses, [404, 404, 404, 404, 404, 429]);
+        const limited = await call("/slow");
+        assert.equal(limited.status, 429);
+        assert.ok(Number(limited.headers.get("retry-after")) > 0);
     });
 });
 
