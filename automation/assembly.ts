@@ -37,6 +37,8 @@ import { ensurePassphrase, probeWritable, secureDataDir } from "./storage/dataDi
 import { openStores } from "./storage/stores";
 import { Notifier } from "./notifications/notifier";
 import { notificationsOf } from "./notifications/events";
+import { ScheduleService } from "./schedules/service";
+import { DependencyService } from "./dependencies/service";
 import { PgBus } from "./storage/bus";
 import { InstanceRegistry } from "./jobs/instances";
 import { SharedQueue } from "./jobs/sharedQueue";
@@ -208,6 +210,10 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
         plansDir: path.join(config.dataDir, "plans"),
         stackConfigDir: path.join(config.dataDir, "stack-config"),
         policyInWords: (stack) => describePolicy(policyOf(stack)),
+        stackDetails: async (stack): Promise<Record<string, unknown>> => {
+            const [s, d]: Array<Record<string, unknown> | undefined> = await Promise.all([schedules.view(stack), dependencies.view(stack)]);
+            return { ...(s ? { schedules: s } : {}), ...(d ? { dependencies: d } : {}) };
+        },
         plansByDefault: (stack) => {
             try {
                 return policyOf(stack).operations.update.approvals > 0;
@@ -270,6 +276,15 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
         for (const [event, payload] of notificationsOf(job, (stack) => guardedApprovals(policyOf, stack))) notifier.notify(event, payload);
     });
 
+    // What the service starts on its own: the stacks' schedules, and the stacks that follow others.
+    const system = { stacks, policyOf, logger, now, submit: (input: Parameters<typeof jobs.submit>[0]) => jobs.submit(input), notify: (e: Parameters<typeof notifier.notify>[0], p: Record<string, unknown>) => notifier.notify(e, p) };
+    const schedules = new ScheduleService({ ...system, runs: stores.scheduleRuns, jobs, instance: instanceId, tickMs: config.scheduleTickMs });
+    const dependencies = new DependencyService({ ...system, links: stores.links, jobs });
+    jobs.on("finished", (job) => {
+        void schedules.finished(job).catch((err: unknown) => logger.warn({ err, jobId: job.id }, "remediating drift failed"));
+        void dependencies.finished(job);
+    });
+
     let cachedVersion: string | undefined;
     const readiness = async (): Promise<Readiness> => {
         cachedVersion ??= await cliVersion(config.pulumiBin);
@@ -324,6 +339,7 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
     const { port } = server.address() as AddressInfo;
     const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
     logger.info({ url, projectDir: config.projectDir, stacks: stacks(), dataDir: config.dataDir }, "automation service listening");
+    schedules.start();
 
     let stopping: Promise<void> | undefined;
     const stop = () =>
@@ -331,6 +347,7 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
             logger.info({ graceMs: config.shutdownGraceMs }, "shutting down: no new jobs; waiting for running ones");
             // Stop accepting connections, but keep serving open ones (SSE watchers see the end).
             server.close();
+            await schedules.stop();
             await jobs.shutdown(config.shutdownGraceMs);
             await notifier.close();
             await shared?.queue.close();

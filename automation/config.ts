@@ -49,6 +49,7 @@ const EnvSchema = z.object({
     AUTOMATION_CONCURRENCY: int(1, 64).default(2),
     AUTOMATION_INSTANCE_ID: z.string().trim().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/, "must be a name of letters, digits and . _ : - (at most 100)").optional(),
     AUTOMATION_HEARTBEAT_MS: int(100, 60_000).default(5000),
+    AUTOMATION_SCHEDULE_TICK_MS: int(100, 60_000).default(15_000),
     AUTOMATION_INSTANCE_SILENCE_MS: int(1000, 600_000).default(30_000),
     /** Jobs that may wait per stack before new ones get 409 QUEUE_FULL. @default 20 */
     AUTOMATION_QUEUE_LIMIT: int(1, 1000).default(20),
@@ -151,6 +152,8 @@ export interface ServiceConfig {
     backendUrl: string;
     /** The shared Postgres of the job store, approvals, deliveries, findings and audit; undefined: SQLite files in the data dir. */
     databaseUrl?: string;
+    /** How often the stacks' schedules are looked at (schedules/). */
+    scheduleTickMs: number;
     /** Where notifications go (notifications/destinations.ts); empty: nowhere. */
     notifications: Destination[];
     /** With a database: this instance's name, kept across restarts if set; the instances' heartbeat and the silence after which one is gone. */
@@ -252,6 +255,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     const dataDir = e.AUTOMATION_DATA_DIR ?? path.join(e.AUTOMATION_PROJECT_DIR, ".automation");
     return {
         notifications,
+        scheduleTickMs: e.AUTOMATION_SCHEDULE_TICK_MS,
         port: e.PORT,
         host: e.HOST,
         projectDir: e.AUTOMATION_PROJECT_DIR,

@@ -55,6 +55,7 @@ export class AdmissionGuard implements JobGuard {
     /** Who started `job`, as the tokens say now: a revoked token starts nothing. */
     private principalNow(job: Job): Principal {
         if (job.triggeredVia === "webhook") return { name: job.triggeredBy, role: "operator", via: "webhook" };
+        if (job.triggeredVia === "system") return { name: job.triggeredBy, role: "operator", via: "system" };
         const role = this.deps.roleOf(job.triggeredBy);
         if (!role) {
             throw new AppError("TOKEN_REVOKED", 403, `The token of ${job.triggeredBy}, who queued this ${job.op}, no longer exists; nothing runs on a revoked token's behalf.`, {
@@ -67,12 +68,36 @@ export class AdmissionGuard implements JobGuard {
     private async check(job: Job, principal: Principal, moment: Moment): Promise<void> {
         const policy = this.deps.policyOf(job.stack);
         if (principal.via === "webhook") checkGitHubTrigger(policy, job);
+        else if (principal.via === "system") checkServiceTrigger(policy, { ...job, triggeredBy: principal.name });
         else checkRole(policy, job.op, principal);
         checkFreeze(policy, job.op, this.now());
         const repair = await this.deps.repair.repairStatus(job.stack);
         if (repair.needed) throw needsRepair(job.stack, job.op, repair.findings);
         await this.deps.approvals.checkApply(job, policy, moment);
     }
+}
+
+/**
+ * The service starts on its own only what the stack's policy declares, as the policy says now
+ * (a schedule removed from the file stops its queued runs): a drift check (a preview-mode
+ * refresh) and its remediation under `schedules.driftCheck`, a destroy under
+ * `schedules.destroy`, and a preview (or an update, with `run: update`) of a stack that
+ * `dependsOn` the one named in `dependency:<stack>`.
+ */
+export function checkServiceTrigger(policy: EnvironmentPolicy, job: Pick<Job, "op" | "options" | "stack" | "triggeredBy">): void {
+    const { driftCheck, destroy } = policy.schedules;
+    const upstream = /^dependency:(.+)$/.exec(job.triggeredBy)?.[1];
+    const dependency = upstream === undefined ? undefined : policy.dependsOn.find((d) => d.stack === upstream);
+    const allowed =
+        (job.triggeredBy === "schedule:drift-check" && job.op === "refresh" && job.options.mode !== "apply" && driftCheck !== undefined) ||
+        (job.triggeredBy === "schedule:remediation" && (job.op === "update" || job.op === "preview") && driftCheck?.remediate === true) ||
+        (job.triggeredBy === "schedule:destroy" && job.op === "destroy" && destroy !== undefined) ||
+        (dependency !== undefined && (job.op === "preview" || (job.op === "update" && dependency.run === "update")));
+    if (allowed) return;
+    throw forbidden(`The policy of "${job.stack}" (${policy.source}) does not let the service start ${withArticle(job.op)} as ${job.triggeredBy} (schedules, dependsOn).`, {
+        stack: job.stack,
+        op: job.op,
+    });
 }
 
 /**

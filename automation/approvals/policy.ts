@@ -5,6 +5,7 @@ import { z } from "zod";
 import { AppError } from "../errors";
 import { OPS, Op } from "../jobs/types";
 import { ROLES, Role } from "../security/roles";
+import { cronProblem } from "../schedules/cron";
 
 /** Rules for one operation on one stack. */
 export interface OperationPolicy {
@@ -47,6 +48,25 @@ export interface EnvironmentPolicy {
         branch: string;
     };
     freezeWindows: FreezeWindow[];
+    /** What the service runs on its own on this stack (schedules/). */
+    schedules: Schedules;
+    /** Stacks whose outputs this one reads; a change of them starts a job here (dependencies/). */
+    dependsOn: Dependency[];
+}
+
+export interface Schedules {
+    /** A refresh in preview mode at each time of `cron` (UTC); with `remediate`, drift found is then put right by an update (approvals apply). */
+    driftCheck?: { cron: string; remediate: boolean };
+    /** An ephemeral stack: destroyed `ttlMinutes` after its last update, with a reminder `remindMinutesBefore` that. */
+    destroy?: { ttlMinutes: number; remindMinutesBefore: number };
+}
+
+export interface Dependency {
+    stack: string;
+    /** The upstream outputs this stack reads; a change of another one triggers nothing. Undefined: all. */
+    outputs?: string[];
+    /** What a change starts here: a preview, or an update (approvals apply). */
+    run: "preview" | "update";
 }
 
 /**
@@ -62,6 +82,8 @@ export function defaultPolicy(stack: string): EnvironmentPolicy {
         approvalTtlMinutes: 24 * 60,
         github: { previewOnPullRequest: false, updateOnPush: false, branch: "main" },
         freezeWindows: [],
+        schedules: {},
+        dependsOn: [],
     };
 }
 
@@ -95,6 +117,31 @@ const FreezeSchema = z
     .refine((w) => w.days === undefined || (w.from !== undefined && w.to !== undefined), { message: "a weekly freeze window needs from and to" })
     .refine((w) => w.start === undefined || w.end === undefined || Date.parse(w.start) < Date.parse(w.end), { message: "start must be before end" });
 
+const cron = z.string().superRefine((v, ctx) => {
+    const problem = cronProblem(v);
+    if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+});
+
+const SchedulesSchema = z
+    .object({
+        driftCheck: z.object({ cron, remediate: z.boolean().default(false) }).strict().optional(),
+        destroy: z
+            .object({
+                ttlMinutes: z.number().int().min(1).max(365 * 24 * 60),
+                remindMinutesBefore: z.number().int().min(0).max(30 * 24 * 60).default(60),
+            })
+            .strict()
+            .refine((d) => d.remindMinutesBefore < d.ttlMinutes, { message: "remindMinutesBefore must be less than ttlMinutes" })
+            .optional(),
+    })
+    .strict();
+
+const stackName = z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, "must be a stack name of the project");
+const DependencySchema = z.union([
+    stackName.transform((stack) => ({ stack, run: "preview" as const })),
+    z.object({ stack: stackName, outputs: z.array(z.string().min(1)).min(1).optional(), run: z.enum(["preview", "update"]).default("preview") }).strict(),
+]);
+
 const PolicySchema = z
     .object({
         stack: z.string().optional(),
@@ -108,6 +155,8 @@ const PolicySchema = z
             .strict()
             .optional(),
         freezeWindows: z.array(FreezeSchema).optional(),
+        schedules: SchedulesSchema.optional(),
+        dependsOn: z.array(DependencySchema).optional(),
     })
     .strict();
 
@@ -145,6 +194,16 @@ export function parsePolicy(stack: string, text: string, file = `${stack}.yaml`)
     if (github.updateOnPush && operations.update.approvals > 0) {
         problems.push("github.updateOnPush: cannot be true while operations.update.approvals > 0 (a push cannot carry an approval)");
     }
+    const schedules = (p.schedules ?? {}) as Schedules;
+    // A scheduled destroy runs unattended: there is no reviewed preview an approval could bind to.
+    if (schedules.destroy && operations.destroy.approvals > 0) {
+        problems.push("schedules.destroy: cannot run while operations.destroy.approvals > 0 (nobody is there to approve); set it to 0 for this ephemeral stack or drop the schedule");
+    }
+    const dependsOn = (p.dependsOn ?? []) as Dependency[];
+    for (const [i, d] of dependsOn.entries()) {
+        if (d.stack === stack) problems.push(`dependsOn.${i}: "${stack}" cannot depend on itself`);
+        if (dependsOn.findIndex((x) => x.stack === d.stack) !== i) problems.push(`dependsOn.${i}: "${d.stack}" is listed twice`);
+    }
     if (problems.length) throw new PolicyError(file, problems);
     return {
         stack,
@@ -153,7 +212,41 @@ export function parsePolicy(stack: string, text: string, file = `${stack}.yaml`)
         approvalTtlMinutes: p.approvalTtlMinutes ?? base.approvalTtlMinutes,
         github,
         freezeWindows: (p.freezeWindows ?? []) as FreezeWindow[],
+        schedules,
+        dependsOn,
     };
+}
+
+/**
+ * What is wrong with the stacks' dependencies taken together: a cycle, which would have stacks
+ * trigger each other forever. (A dependency on a stack this checkout has no config for is
+ * inert, not wrong: that stack's changes simply never happen here.)
+ */
+export function dependencyProblems(policies: ReadonlyMap<string, EnvironmentPolicy>): string[] {
+    const problems: string[] = [];
+    const state = new Map<string, "visiting" | "done">();
+    const path: string[] = [];
+    const visit = (stack: string): string[] | undefined => {
+        if (state.get(stack) === "done") return undefined;
+        if (state.get(stack) === "visiting") return [...path.slice(path.indexOf(stack)), stack];
+        state.set(stack, "visiting");
+        path.push(stack);
+        for (const d of policies.get(stack)?.dependsOn ?? []) {
+            const cycle = policies.has(d.stack) ? visit(d.stack) : undefined;
+            if (cycle) return cycle;
+        }
+        path.pop();
+        state.set(stack, "done");
+        return undefined;
+    };
+    for (const stack of [...policies.keys()].sort()) {
+        const cycle = visit(stack);
+        if (cycle) {
+            problems.push(`dependsOn: the stacks depend on each other in a cycle (${cycle.join(" → ")}); a change would trigger them forever, so remove one of these dependencies`);
+            break;
+        }
+    }
+    return problems;
 }
 
 export interface LoadedPolicies {
@@ -192,6 +285,7 @@ export function loadPolicies(dir: string, stacks: readonly string[]): LoadedPoli
             else throw e;
         }
     }
+    if (!problems.length) problems.push(...dependencyProblems(policies));
     if (problems.length) throw new PolicyError(dir, problems);
     return { policies, unused };
 }
@@ -254,6 +348,7 @@ export class PolicySet {
         if (stamp === this.stamp) return;
         this.stamp = stamp;
         const problems: string[] = [];
+        const before = new Map(this.current);
         for (const stack of stacks) {
             try {
                 this.current.set(stack, readPolicy(this.dir, files, stack));
@@ -264,6 +359,13 @@ export class PolicySet {
                 // Only a version a file said is "last valid"; a default never stands in for a broken file.
                 if (last === undefined || last instanceof PolicyError || last.source === "default") this.current.set(stack, e);
             }
+        }
+        const valid = new Map([...this.current].filter((e): e is [string, EnvironmentPolicy] => !(e[1] instanceof PolicyError)));
+        const graph = dependencyProblems(valid);
+        if (graph.length) {
+            // An edit that makes a cycle or names a missing stack is refused as a whole: every stack keeps what it had.
+            problems.push(...graph);
+            for (const stack of stacks) this.current.set(stack, before.get(stack) ?? new PolicyError(this.dir, graph));
         }
         if (problems.length) this.options.onInvalid?.(new PolicyError(this.dir, problems));
         else this.options.onReload?.(this.dir);
@@ -291,5 +393,9 @@ export function describePolicy(p: EnvironmentPolicy): string {
     });
     if (p.freezeWindows.length) parts.push(`${p.freezeWindows.length} freeze window${p.freezeWindows.length === 1 ? "" : "s"}`);
     if (p.github.updateOnPush) parts.push(`updated on pushes to ${p.github.branch}`);
+    if (p.dependsOn.length) parts.push(`follows ${p.dependsOn.map((d) => `${d.stack} (${d.run})`).join(", ")}`);
+    const { driftCheck, destroy } = p.schedules;
+    if (driftCheck) parts.push(`drift check ${driftCheck.cron} UTC${driftCheck.remediate ? ", remediated" : ""}`);
+    if (destroy) parts.push(`destroyed ${destroy.ttlMinutes} min after its last update`);
     return parts.join("; ");
 }

@@ -76,7 +76,7 @@ export function openApiDocument(): Record<string, unknown> {
                         op: { type: "string", enum: [...OPS] },
                         state: { type: "string", enum: [...JOB_STATES] },
                         triggeredBy: { type: "string" },
-                        triggeredVia: { type: "string", enum: ["token", "webhook"], description: "How triggeredBy was authenticated; when the job leaves the queue it is checked again as the tokens (or the policy's github section) say then." },
+                        triggeredVia: { type: "string", enum: ["token", "webhook", "system"], description: "How triggeredBy was authenticated (system: the service's own schedules and stack dependencies, triggeredBy schedule:… or dependency:<stack>); when the job leaves the queue it is checked again as the tokens (or the policy's github section) say then." },
                         createdAt: { type: "string", format: "date-time" },
                         startedAt: { type: "string", format: "date-time" },
                         finishedAt: { type: "string", format: "date-time" },
@@ -120,6 +120,19 @@ export function openApiDocument(): Record<string, unknown> {
                         policy: { type: "string", description: "who may do what on the stack, in words" },
                         drift: { type: "object", description: "What the last successful refresh found: checkedAt, jobId, mode, drifted (count), resources [{urn, op, properties}]" },
                         outputs: { type: "object" },
+                        schedules: {
+                            type: "object",
+                            description: "The stack's schedules (schedules: in its policy file), each with its next run and its last run (at, jobId, state, drifted resources for a drift check, or a note why no job started).",
+                            properties: {
+                                driftCheck: { type: "object", properties: { cron: { type: "string" }, remediate: { type: "boolean" }, nextRun: { type: "string", format: "date-time" }, last: { type: "object" } } },
+                                destroy: { type: "object", properties: { ttlMinutes: { type: "integer" }, remindMinutesBefore: { type: "integer" }, nextRun: { type: "string", format: "date-time" }, last: { type: "object" } } },
+                            },
+                        },
+                        dependencies: {
+                            type: "object",
+                            description: "The stacks this one follows (dependsOn: [{stack, outputs?, run}]), the StackReferences its program was last seen making, and warnings where the two disagree.",
+                            properties: { dependsOn: { type: "array", items: { type: "object" } }, references: { type: "array", items: { type: "string" } }, warnings: { type: "array", items: { type: "string" } } },
+                        },
                         repair: {
                             type: "object",
                             description: "Present when crash recovery runs (npm start). needed: a run that did not finish left pending operations or a lock nobody may clear; new jobs get 409 NEEDS_REPAIR until POST /v1/stacks/{stack}/repair clears it.",

@@ -13,7 +13,12 @@ const common = {
     message: z.string().max(500).optional(),
 };
 
-export const PreviewBody = z.strictObject({ ...common, mode: z.enum(["plan"]).optional() });
+export const PreviewBody = z.strictObject({
+    ...common,
+    mode: z.enum(["plan"]).optional(),
+    /** Read the state from the cloud first (`--refresh`): the preview then shows what putting drift right changes; an update applying it refreshes too. */
+    refresh: z.boolean().optional(),
+});
 export const UpdateBody = z.strictObject({ ...common, previewId: JobId.optional() });
 export const RefreshBody = z.strictObject({ ...common, mode: z.enum(["preview", "apply"]).optional() });
 export const DestroyBody = z.strictObject({ ...common, confirm: z.string(), previewId: JobId.optional() });

@@ -25,6 +25,11 @@ export class JobReader {
         return this.store.listJobs(filter);
     }
 
+    /** The newest job of `stack` in one of the filter's states and operations. */
+    lastJob(stack: string, filter: Parameters<JobStore["lastJob"]>[1]): Promise<Job | undefined> {
+        return this.store.lastJob(stack, filter);
+    }
+
     /** The newest succeeded preview of the service's own checkout: the only one that can be approved. */
     latestPreview(stack: string): Promise<Job | undefined> {
         return this.store.lastJob(stack, { states: ["succeeded"], ops: ["preview"], ownCheckoutOnly: true });

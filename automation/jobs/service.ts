@@ -26,7 +26,7 @@ import { localScheduler, type JobScheduler, type RunJob } from "./scheduler";
 import { JobReader } from "./reader";
 import { JobRedactors } from "./redaction";
 import type { JobStore } from "./store";
-import { compactEvent, emptySummary, eventType, foldEvent } from "./summary";
+import { compactEvent, driftOf, emptySummary, eventType, foldEvent } from "./summary";
 import { isFinal, Job, JobOptions, JobState, JobSummary, Op, StoredEvent } from "./types";
 
 /** What a guard may answer to an engine event: nothing, or stop the job (with a reason). */
@@ -129,6 +129,8 @@ export interface JobServiceDeps {
     plansByDefault?: (stack: string) => boolean;
     /** The stack's policy in words, shown with its status. @default none */
     policyInWords?: (stack: string) => string | undefined;
+    /** More of the stack's status from the modules that act on it (its schedules, its dependencies). @default none */
+    stackDetails?: (stack: string) => Promise<Record<string, unknown>>;
     concurrency: number;
     queueLimit: number;
     cancelGraceMs: number;
@@ -369,9 +371,8 @@ export class JobService extends JobReader {
         const checked = await this.deps.store.lastJob(stack, { states: ["succeeded"], ops: ["refresh"] });
         const drift: Drift | undefined = checked && {
             checkedAt: checked.finishedAt, jobId: checked.id, mode: checked.options.mode === "apply" ? "apply" : "preview",
-            drifted: (checked.summary?.steps ?? []).filter((st) => st.op !== "refresh").length,
-            resources: (checked.summary?.steps ?? []).filter((st) => st.op !== "refresh")
-                .map((st) => ({ urn: st.urn, op: st.op, properties: (st.diffs ?? []).map((d) => d.path) })),
+            drifted: driftOf(checked.summary).length,
+            resources: driftOf(checked.summary),
         };
         return {
             name: stack,
@@ -383,6 +384,7 @@ export class JobService extends JobReader {
             ...(repair ? { repair } : {}),
             ...(drift ? { drift } : {}),
             ...this.policyInWords(stack),
+            ...(await this.deps.stackDetails?.(stack)),
         };
     }
 
@@ -711,7 +713,8 @@ export class JobService extends JobReader {
                     jobId: job.id,
                     stack: job.stack,
                     op: job.op,
-                    options: job.options,
+                    // An update applying a preview that refreshed refreshes too, or its plan would not match.
+                    options: job.op === "update" && job.options.previewId && (await this.findJob(job.options.previewId))?.options.refresh ? { ...job.options, refresh: true } : job.options,
                     projectDir: checkout?.projectDir ?? this.deps.projectDir,
                     pulumiBin: this.deps.pulumiBin,
                     policyPacks: job.op === "preview" || job.op === "update" ? this.deps.policyPacks : [],

@@ -81,3 +81,8 @@ export function foldEvent(summary: JobSummary, event: Record<string, unknown>): 
     }
     return summary;
 }
+
+/** What a refresh found drifted: each resource whose state differs from the cloud, with the properties that differ. */
+export function driftOf(summary: JobSummary | undefined): Array<{ urn: string; op: string; properties: string[] }> {
+    return (summary?.steps ?? []).filter((s) => s.op !== "refresh" && s.op !== "same").map((s) => ({ urn: s.urn, op: s.op, properties: (s.diffs ?? []).map((d) => d.path) }));
+}

@@ -29,6 +29,11 @@ export interface JobOptions {
      * then applies with `--plan` (SAFE's approvals).
      */
     mode?: "preview" | "apply" | "plan";
+    /**
+     * Preview/update: read the state from the cloud first (`--refresh`), so the run puts drift
+     * right. An update applying an approved preview takes the preview's.
+     */
+    refresh?: boolean;
     /** Refuse with 409 rather than wait when the stack is busy. */
     noQueue?: boolean;
     /** Free-form note from the caller (shown in the dashboard and audit). */
@@ -90,8 +95,8 @@ export interface Job {
     op: Op;
     state: JobState;
     triggeredBy: string;
-    /** How `triggeredBy` was authenticated: a bearer token, or a verified GitHub delivery. */
-    triggeredVia: "token" | "webhook";
+    /** How `triggeredBy` was authenticated: a bearer token, a verified GitHub delivery, or the service itself (a schedule, a dependency: `schedule:…`, `dependency:<stack>`). */
+    triggeredVia: "token" | "webhook" | "system";
     createdAt: string;
     startedAt?: string;
     finishedAt?: string;

@@ -10,6 +10,8 @@ export const NOTIFICATION_EVENTS = [
     "approval.granted",
     "drift.detected",
     "stack.needs-repair",
+    "dependency.triggered",
+    "destroy.upcoming",
 ] as const;
 export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
 

@@ -1,3 +1,4 @@
+import { driftOf } from "../jobs/summary";
 import type { Job } from "../jobs/types";
 import type { NotificationEvent } from "./destinations";
 
@@ -29,8 +30,8 @@ export function notificationsOf(job: Job, approvalsNeeded: (stack: string) => nu
     const base = { stack: job.stack, job: jobView(job) };
     const out: Array<[NotificationEvent, Record<string, unknown>]> = [["job.finished", base]];
     if (FAILED.has(job.state)) out.push(["job.failed", base]);
-    const drifted = job.op === "refresh" && job.state === "succeeded" ? (job.summary?.steps ?? []).filter((s) => s.op !== "refresh" && s.op !== "same") : [];
-    if (drifted.length) out.push(["drift.detected", { ...base, resources: drifted.map((s) => ({ urn: s.urn, op: s.op, properties: (s.diffs ?? []).map((d) => d.path) })) }]);
+    const drifted = job.op === "refresh" && job.state === "succeeded" ? driftOf(job.summary) : [];
+    if (drifted.length) out.push(["drift.detected", { ...base, resources: drifted }]);
     if (job.op === "preview" && job.state === "succeeded" && !job.options.source) {
         const needed = approvalsNeeded(job.stack);
         if (needed > 0) out.push(["approval.requested", { ...base, approvalsNeeded: needed, approve: `/v1/jobs/${job.id}/approvals` }]);

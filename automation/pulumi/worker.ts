@@ -88,12 +88,13 @@ async function run(spec: WorkerSpec, stack: Stack): Promise<Record<string, unkno
     const policy = spec.policyPacks.length ? { policyPacks: spec.policyPacks } : {};
     if (spec.planFile && spec.op === "preview") fs.mkdirSync(path.dirname(spec.planFile), { recursive: true, mode: 0o700 });
     const planned = spec.planFile ? { plan: spec.planFile } : {};
+    const refreshed = spec.options.refresh ? { refresh: true } : {};
     switch (spec.op) {
         case "preview":
-            await stack.preview({ ...common, ...policy, ...planned });
+            await stack.preview({ ...common, ...policy, ...planned, ...refreshed });
             return undefined;
         case "update": {
-            const r = await stack.up({ ...common, ...policy, ...planned });
+            const r = await stack.up({ ...common, ...policy, ...planned, ...refreshed });
             const { masked, secrets } = maskOutputs(r.outputs);
             if (secrets.length) await send({ type: "secrets", values: secrets });
             return masked;

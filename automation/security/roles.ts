@@ -19,6 +19,6 @@ export function hasRole(held: Role, required: Role): boolean {
 export interface Principal {
     name: string;
     role: Role;
-    /** "token" for API callers, "webhook" for verified GitHub deliveries. */
-    via: "token" | "webhook";
+    /** "token" for API callers, "webhook" for verified GitHub deliveries, "system" for what the service starts itself (schedules, dependencies). */
+    via: "token" | "webhook" | "system";
 }

@@ -9,6 +9,8 @@ import type { JobStore } from "../jobs/store";
 import { FindingsStore } from "../recovery/findings";
 import { DeliveryStore } from "../webhooks/deliveries";
 import { NotificationDeliveries } from "../notifications/deliveries";
+import { ScheduleRuns } from "../schedules/runs";
+import { StackLinks } from "../dependencies/store";
 import { InstanceRegistry } from "../jobs/instances";
 import { SharedPlans } from "../jobs/plans";
 import { openPool, postgresDb, sqliteDb, withSchemaLock } from "./db";
@@ -30,6 +32,10 @@ export interface Stores {
     audit: AuditTrail;
     /** How each notification delivery went. */
     notifications: NotificationDeliveries;
+    /** Each scheduled moment, claimed once across instances. */
+    scheduleRuns: ScheduleRuns;
+    /** The stacks' output baselines and StackReferences (dependencies). */
+    links: StackLinks;
     /** For /readyz: the data dir is writable, or the database answers. */
     check(): Promise<{ ok: boolean; detail?: string }>;
     close(): Promise<void>;
@@ -52,7 +58,7 @@ export async function openStores(o: StoresOptions): Promise<Stores> {
         const pool = openPool(o.databaseUrl);
         try {
             const db = postgresDb(pool);
-            const { jobs, audit, approvals, deliveries, findings, plans, notifications } = await withSchemaLock(pool, async () => ({
+            const { jobs, audit, approvals, deliveries, findings, plans, notifications, scheduleRuns, links } = await withSchemaLock(pool, async () => ({
                 jobs: await PostgresJobStore.open(pool),
                 audit: await PostgresAuditLog.open(pool, { redact: o.redact, now: o.now, onError: o.onAuditError }),
                 approvals: await ApprovalStore.open(db),
@@ -61,12 +67,16 @@ export async function openStores(o: StoresOptions): Promise<Stores> {
                 instances: await InstanceRegistry.createSchema(pool),
                 plans: await SharedPlans.open(pool),
                 notifications: await NotificationDeliveries.open(db),
+                scheduleRuns: await ScheduleRuns.open(db),
+                links: await StackLinks.open(db),
             }));
             return {
                 kind: "postgres",
                 pool,
                 plans,
                 notifications,
+                scheduleRuns,
+                links,
                 jobs,
                 approvals,
                 deliveries,
@@ -100,6 +110,8 @@ export async function openStores(o: StoresOptions): Promise<Stores> {
         kind: "sqlite",
         jobs,
         notifications: await NotificationDeliveries.open(db),
+        scheduleRuns: await ScheduleRuns.open(db),
+        links: await StackLinks.open(db),
         approvals: await ApprovalStore.open(db),
         deliveries: await DeliveryStore.open(db),
         findings: await FindingsStore.open(db),

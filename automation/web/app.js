@@ -4,6 +4,7 @@ import {
     ApiError,
     approvalSummary,
     collectLogPages,
+    automationLines,
     driftBadge,
     durationText,
     eventPayload,
@@ -272,6 +273,7 @@ function renderStacks(stacks) {
 function stackDetails(stack) {
     const nodes = [];
     if (stack.policy) nodes.push(el("div", { className: "stack-policy", text: stack.policy }));
+    for (const line of automationLines(stack)) nodes.push(el("div", { className: `stack-automation ${line.tone}`, text: line.text }));
     const outputs = Object.entries(stack.outputs ?? {});
     if (outputs.length) {
         nodes.push(el("details", { className: "stack-outputs" }, [

@@ -67,6 +67,7 @@ export declare function summaryTable(summary: SummaryInput | undefined | null): 
 };
 export declare function diffLines(step: StepInput | undefined): DiffLine[];
 export declare function driftBadge(stack: { drift?: { drifted?: number; mode?: string } } | undefined): { text: string; tone: "ok" | "bad" | "neutral" } | undefined;
+export declare function automationLines(stack: Record<string, any> | undefined): Array<{ tone: "neutral" | "bad"; text: string }>;
 
 export declare function jobsQuery(filters?: { stack?: string; state?: string }): string;
 export declare function formatTime(iso: string | undefined | null): string;

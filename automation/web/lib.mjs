@@ -291,6 +291,33 @@ export function driftBadge(stack) {
     return { text: `drift: ${drift.drifted} resource${drift.drifted === 1 ? "" : "s"}${drift.mode === "apply" ? " (state refreshed)" : ""}`, tone: drift.mode === "apply" ? "neutral" : "bad" };
 }
 
+/**
+ * What the service does on its own on a stack, one line each: its schedules (next run, last
+ * result) and the stacks it follows, with a warning where its program's StackReferences and
+ * its dependsOn disagree. Tones: "neutral", "bad" (a refused run, drift found, a mismatch).
+ */
+export function automationLines(stack) {
+    const lines = [];
+    const last = (run) => {
+        if (!run) return "not run yet";
+        if (run.note) return `last refused: ${run.note}`;
+        const drifted = Array.isArray(run.drifted) ? (run.drifted.length ? `, ${run.drifted.length} drifted` : ", no drift") : "";
+        return `last ${formatTime(run.at)}: ${run.state ?? "sent"}${drifted}`;
+    };
+    const tone = (run) => (run?.note || run?.drifted?.length ? "bad" : "neutral");
+    const check = stack?.schedules?.driftCheck;
+    if (check) lines.push({ tone: tone(check.last), text: `Drift check ${check.cron} UTC${check.remediate ? " (remediated)" : ""}; next ${formatTime(check.nextRun)}; ${last(check.last)}` });
+    const destroy = stack?.schedules?.destroy;
+    if (destroy) {
+        const next = destroy.nextRun ? `destroy due ${formatTime(destroy.nextRun)}` : "nothing to destroy";
+        lines.push({ tone: destroy.last?.note ? "bad" : "neutral", text: `Ephemeral: destroyed ${destroy.ttlMinutes} min after its last update; ${next}${destroy.last ? `; ${last(destroy.last)}` : ""}` });
+    }
+    const deps = stack?.dependencies;
+    if (deps?.dependsOn?.length) lines.push({ tone: "neutral", text: `Follows ${deps.dependsOn.map((d) => `${d.stack} (${d.run}${d.outputs ? ` on ${d.outputs.join(", ")}` : ""})`).join(", ")}` });
+    for (const w of deps?.warnings ?? []) lines.push({ tone: "bad", text: w });
+    return lines;
+}
+
 /** The query string of the job list for the chosen filters; empty filters are left out. */
 export function jobsQuery({ stack, state } = {}) {
     const params = new URLSearchParams();

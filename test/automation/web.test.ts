@@ -46,7 +46,11 @@ describe("the dashboard in headless Chromium", function () {
         // A grace longer than the cancel test's 6 s creation keeps that cancel graceful: the CLI
         // finishes the step and releases its lock, so dev needs no repair for the tests after it.
         // The service as `npm start` builds it, with prod updates needing one approval.
-        h = await startHarness({ env: { AUTOMATION_CANCEL_GRACE_MS: "30000" }, policies: { "prod.yaml": "operations:\n  update: { approvals: 1, approverRole: approver }\n" } });
+        h = await startHarness({
+            env: { AUTOMATION_CANCEL_GRACE_MS: "30000" },
+            // prod's drift check comes due only on 29 February, so no test meets its run.
+            policies: { "prod.yaml": 'operations:\n  update: { approvals: 1, approverRole: approver }\nschedules:\n  driftCheck: { cron: "0 6 29 2 *" }\n' },
+        });
         approvers.ann = addToken(h.server.config.tokensFile, "ann-approver", "approver");
         approvers.bob = addToken(h.server.config.tokensFile, "bob-approver", "approver");
         // A fresh profile per run: nothing cached or stored from an earlier run can help the page.
@@ -135,7 +139,9 @@ describe("the dashboard in headless Chromium", function () {
         assert.deepEqual(await rows.locator(".state").allTextContents(), ["Idle", "Idle"]);
         // Who may do what, in words, beside each stack.
         assert.deepEqual(await rows.locator(".stack-policy").allTextContents(), ["updates: operator, no approval; destroys: admin, no approval",
-            "updates: operator, 1 approval by an approver; destroys: admin, no approval"]);
+            "updates: operator, 1 approval by an approver; destroys: admin, no approval; drift check 0 6 29 2 * UTC"]);
+        // What the service runs on its own: prod's drift check, when it runs next, and that it has not yet.
+        assert.deepEqual(await rows.locator(".stack-automation").allTextContents(), ["Drift check 0 6 29 2 * UTC; next 2028-02-29 06:00:00Z; not run yet"]);
         assert.equal(await page.getByText("Signed in as otto-operator (operator).").count(), 1);
         await page.close();
     });

@@ -21,6 +21,7 @@ import {
     stripColour,
     summaryTable,
     diffLines,
+    automationLines,
     driftBadge,
     myDecision,
     relativeTime,
@@ -186,6 +187,26 @@ describe("dashboard view decisions", () => {
         assert.deepEqual(driftBadge({ drift: { drifted: 0, mode: "preview" } }), { text: "no drift", tone: "ok" });
         assert.deepEqual(driftBadge({ drift: { drifted: 2, mode: "preview" } }), { text: "drift: 2 resources", tone: "bad" });
         assert.deepEqual(driftBadge({ drift: { drifted: 1, mode: "apply" } }), { text: "drift: 1 resource (state refreshed)", tone: "neutral" });
+    });
+
+    it("shows a stack's schedules with next run and last result, what it follows, and a mismatch with its StackReferences as a warning", () => {
+        assert.deepEqual(automationLines({}), []);
+        const lines = automationLines({
+            schedules: {
+                driftCheck: { cron: "0 6 * * *", remediate: true, nextRun: "2026-12-04T06:00:00.000Z", last: { at: "2026-12-03T06:00:00.000Z", state: "succeeded", drifted: [{ urn: "u::a" }] } },
+                destroy: { ttlMinutes: 60, nextRun: "2026-12-03T13:00:00.000Z", last: { at: "2026-12-02T13:00:00.000Z", note: "frozen" } },
+            },
+            dependencies: { dependsOn: [{ stack: "delivery", run: "update" }, { stack: "shared", run: "preview", outputs: ["vpcId"] }], warnings: ["dev's program reads x…"] },
+        });
+        assert.deepEqual(lines, [
+            { tone: "bad", text: "Drift check 0 6 * * * UTC (remediated); next 2026-12-04 06:00:00Z; last 2026-12-03 06:00:00Z: succeeded, 1 drifted" },
+            { tone: "bad", text: "Ephemeral: destroyed 60 min after its last update; destroy due 2026-12-03 13:00:00Z; last refused: frozen" },
+            { tone: "neutral", text: "Follows delivery (update), shared (preview on vpcId)" },
+            { tone: "bad", text: "dev's program reads x…" },
+        ]);
+        assert.deepEqual(automationLines({ schedules: { driftCheck: { cron: "0 6 * * *", nextRun: "2026-12-04T06:00:00.000Z" } } }), [
+            { tone: "neutral", text: "Drift check 0 6 * * * UTC; next 2026-12-04 06:00:00Z; not run yet" },
+        ]);
     });
 
     it("says how long ago a time was, and finds the caller's own vote on a preview", () => {

@@ -20,8 +20,11 @@ describe("environment policies", () => {
     });
     it("says each stack's policy in words a person reads at a glance", () => {
         const { policies } = loadPolicies(repoEnvironments, ["dev", "prod", "staging"]);
-        assert.equal(describePolicy(policies.get("prod")!), "updates: operator, 1 approval by an approver; destroys: admin, 1 approval by an approver");
-        assert.equal(describePolicy(policies.get("dev")!), "updates: operator, no approval; destroys: admin, no approval; updated on pushes to main");
+        assert.equal(
+            describePolicy(policies.get("prod")!),
+            "updates: operator, 1 approval by an approver; destroys: admin, 1 approval by an approver; follows delivery (preview); drift check 0 6 * * * UTC",
+        );
+        assert.equal(describePolicy(policies.get("dev")!), "updates: operator, no approval; destroys: admin, no approval; updated on pushes to main; follows delivery (update)");
         assert.equal(describePolicy(defaultPolicy("staging")), "updates: operator, no approval; destroys: admin, no approval");
         const named = { ...defaultPolicy("x"), freezeWindows: [{ days: ["fri"], from: "16:00", to: "23:59", operations: ["update" as const], reason: "weekend" }] };
         named.operations = { ...named.operations, update: { role: "operator", approvals: 2, approverRole: "admin", approvers: ["ann", "bob"] } };
