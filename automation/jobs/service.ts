@@ -27,7 +27,7 @@ import { JobReader } from "./reader";
 import { JobRedactors } from "./redaction";
 import type { JobStore } from "./store";
 import { compactEvent, driftOf, emptySummary, eventType, foldEvent } from "./summary";
-import { isFinal, Job, JobOptions, JobState, JobSummary, Op, StoredEvent } from "./types";
+import { FINAL_STATES, isFinal, Job, JobOptions, JobState, JobSummary, Op, StoredEvent } from "./types";
 
 /** What a guard may answer to an engine event: nothing, or stop the job (with a reason). */
 export type GuardVerdict = void | undefined | "stop" | { stop: string };
@@ -362,13 +362,16 @@ export class JobService extends JobReader {
 
     async stackStatus(stack: string): Promise<StackStatus> {
         this.assertStack(stack);
-        const { running, waiting: queued } = await this.scheduler.line(stack);
-        // The last job that ran: a job cancelled while queued, or one still waiting, says nothing of the stack.
-        const last = (await this.deps.store.listJobs({ stack, limit: 50 })).find((j) => j.startedAt !== undefined && j.state !== "running");
-        const withOutputs = await this.deps.store.lastJob(stack, { states: ["succeeded"], ops: ["update", "refresh", "destroy"] });
-        const outputs = await this.lastOutputs(stack, withOutputs);
-        const repair = await this.deps.repair?.repairStatus(stack);
-        const checked = await this.deps.store.lastJob(stack, { states: ["succeeded"], ops: ["refresh"] });
+        // Asked at once: on a shared database each is a round trip, and /v1/stacks asks for every stack.
+        const [{ running, waiting: queued }, last, outputs, repair, checked, details] = await Promise.all([
+            this.scheduler.line(stack),
+            // The last job that ran: a job cancelled while queued, or one still waiting, says nothing of the stack.
+            this.deps.store.lastJob(stack, { started: true, states: FINAL_STATES }),
+            this.deps.store.lastJob(stack, { states: ["succeeded"], ops: ["update", "refresh", "destroy"] }).then((j) => this.lastOutputs(stack, j)),
+            this.deps.repair?.repairStatus(stack),
+            this.deps.store.lastJob(stack, { states: ["succeeded"], ops: ["refresh"] }),
+            this.deps.stackDetails?.(stack),
+        ]);
         const drift: Drift | undefined = checked && {
             checkedAt: checked.finishedAt, jobId: checked.id, mode: checked.options.mode === "apply" ? "apply" : "preview",
             drifted: driftOf(checked.summary).length,
@@ -384,7 +387,7 @@ export class JobService extends JobReader {
             ...(repair ? { repair } : {}),
             ...(drift ? { drift } : {}),
             ...this.policyInWords(stack),
-            ...(await this.deps.stackDetails?.(stack)),
+            ...details,
         };
     }
 
