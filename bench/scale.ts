@@ -7,10 +7,10 @@
 //   3. kills mid-update (BENCH_KILLS, default 10): lost jobs, stacks usable after repair, audit chain
 //   4. 100 concurrent mixed requests over 3 instances: ConcurrentUpdateError anywhere
 //   5. read latency (p50/p99) at 200 req/s on one instance while two jobs run, Postgres vs SQLite
-//   6. (BENCH_PARTS=lag) the lag of an SSE stream on one instance following a job on another
-// Prints tables and refreshes the `scale` section of BENCHMARKS.md.
+//   6. lag: the lag of an SSE stream on one instance following a job on another
+// Prints tables and refreshes each part's `scale-<part>` section of BENCHMARKS.md.
 //
-//   npm run bench:scale     (BENCH_PARTS=throughput,failover,kills,burst,reads  BENCH_KILLS=10)
+//   npm run bench:scale     (BENCH_PARTS=throughput,failover,kills,burst,reads,lag  BENCH_KILLS=10  BENCH_CLOUD_MS=2000,10000)
 import * as path from "node:path";
 import { startPostgres, type TestPostgres } from "../test/support/postgres";
 import type { Job } from "../automation/jobs/types";
@@ -34,7 +34,7 @@ import {
     writeSection,
 } from "./lib";
 
-const PARTS = new Set((process.env.BENCH_PARTS ?? "throughput,failover,kills,burst,reads").split(","));
+const PARTS = new Set((process.env.BENCH_PARTS ?? "throughput,failover,kills,burst,reads,lag").split(","));
 const KILLS = Number(process.env.BENCH_KILLS ?? 10);
 const STACKS = Array.from({ length: 6 }, (_, i) => `s${i + 1}`);
 const SILENCE_MS = 30_000;
@@ -272,7 +272,10 @@ async function reads(pg: TestPostgres | undefined): Promise<{ p50: number; p99: 
 
 async function main(): Promise<void> {
     const pg = startPostgres();
-    const sections: string[] = [`Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench:scale\`; ${machineFacts()}. Each instance is its own process (\`automation/main.ts\`), all on one throwaway Postgres 15 (scripts/postgres.sh) and one file:// backend, on this one machine.`];
+    // Each part has a section of its own, so running one part (BENCH_PARTS) refreshes only its figures.
+    const measured = (part: string) =>
+        `Measured ${new Date().toISOString().slice(0, 10)} with \`BENCH_PARTS=${part} npm run bench:scale\`; ${machineFacts()}. Each instance is its own process (\`automation/main.ts\`), all on one throwaway Postgres 15 (scripts/postgres.sh) and one file:// backend, on this one machine.`;
+    const write = (part: string, text: string) => writeSection(`scale-${part}`, `${text}\n\n${measured(part)}`);
     try {
         if (PARTS.has("throughput")) {
             const rows: (string | number)[][] = [];
@@ -285,7 +288,8 @@ async function main(): Promise<void> {
                 rows.push([`${cloudMs / 1000} s`, 3, three.jobs, three.failed, fmt(three.seconds, 1), fmt(three.perMinute, 1)]);
                 ratios.push(`${cloudMs / 1000}-s operations: **${fmt(three.perMinute / one.perMinute, 2)}×**`);
             }
-            sections.push(
+            write(
+                "throughput",
                 "### Throughput (6 stacks, 24 jobs, each one cloud operation of the stand-in, AUTOMATION_CONCURRENCY 2 per instance)\n\n" +
                     table(["cloud operation", "instances", "jobs", "failed", "wall time (s)", "jobs/min"], rows) +
                     `\n\n3 instances vs 1: ${ratios.join("; ")}. All instances share this machine's cores, so the CLI's own CPU time per job (seconds of it, measured in the service section) limits what the third instance adds here; on machines of their own, the instances add their cores too.`,
@@ -295,7 +299,8 @@ async function main(): Promise<void> {
             const runs = [];
             for (let i = 0; i < 3; i++) runs.push(await failover(pg));
             console.log("failover", runs);
-            sections.push(
+            write(
+                "failover",
                 `### Failover (AUTOMATION_INSTANCE_SILENCE_MS ${SILENCE_MS}, heartbeat 5 s; an instance's process tree SIGKILLed mid-preview, 3 runs)\n\n` +
                     table(["run", "kill → job interrupted (s)", "kill → stack's next job taken (s)", "next job", "taken by"], runs.map((r, i) => [i + 1, fmt(r.interruptedS, 1), fmt(r.nextStartedS, 1), r.nextState, r.nextOn])) +
                     `\n\nMedian kill → next job taken: **${fmt(median(runs.map((r) => r.nextStartedS)), 1)} s**.`,
@@ -304,7 +309,8 @@ async function main(): Promise<void> {
         if (PARTS.has("kills")) {
             const k = await kills(pg, KILLS);
             console.log("kills", k);
-            sections.push(
+            write(
+                "kills",
                 `### ${k.kills} instances killed mid-update (silence 4 s, heartbeat 0.5 s)\n\n` +
                     table(["kills", "jobs submitted", "settled", "lost", "stack usable after repair", "audit chain"], [[k.kills, k.submitted, k.settled, k.lost, `${k.usable}/${k.kills}`, `${k.auditOk ? "verifies" : "BROKEN"} (${k.entries} entries)`]]),
             );
@@ -312,7 +318,8 @@ async function main(): Promise<void> {
         if (PARTS.has("burst")) {
             const b = await burst(pg);
             console.log("burst", b);
-            sections.push(
+            write(
+                "burst",
                 "### 100 concurrent mixed requests over 3 instances and 6 stacks\n\n" +
                     table(["requests", "accepted", "refused", "job states", "ConcurrentUpdateError", "until all settled (s)"], [
                         [b.requests, b.accepted, JSON.stringify(b.refused), JSON.stringify(b.states), b.concurrentUpdateErrors, fmt(b.seconds, 1)],
@@ -323,7 +330,8 @@ async function main(): Promise<void> {
             const onPg = await reads(pg);
             const onSqlite = await reads(undefined);
             console.log("reads", onPg, onSqlite);
-            sections.push(
+            write(
+                "reads",
                 "### Reads at 200 req/s on one instance, two updates running (open loop, 10 s; latency from the scheduled send)\n\n" +
                     table(["store", "p50 (ms)", "p99 (ms)", "answered"], [
                         ["SQLite (embedded)", fmt(onSqlite.p50, 1), fmt(onSqlite.p99, 1), `${onSqlite.ok}/${onSqlite.sent}`],
@@ -334,13 +342,12 @@ async function main(): Promise<void> {
         if (PARTS.has("lag")) {
             const l = await lag(pg);
             console.log("lag", l);
-            writeSection("scale-lag", `### Stream lag across instances (an update with 8 items on one instance, its SSE stream read from another)\n\n` +
+            write("lag", `### Stream lag across instances (an update with 8 items on one instance, its SSE stream read from another)\n\n` +
                 table(["live events", "p50 (ms)", "p99 (ms)", "max (ms)"], [[l.events, fmt(l.p50, 0), fmt(l.p99, 0), fmt(l.max, 0)]]));
         }
     } finally {
         pg.stop();
     }
-    if (sections.length > 1) writeSection("scale", sections.join("\n\n"));
 }
 
 void main().catch((e: unknown) => {
