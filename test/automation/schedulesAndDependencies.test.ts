@@ -30,6 +30,7 @@ describe("schedules and stack dependencies, on a clock the test moves", function
             policies: {
                 "dev.yaml": 'schedules:\n  driftCheck: { cron: "0 6 * * *", remediate: true }\n',
                 "eph.yaml": "schedules:\n  destroy: { ttlMinutes: 10, remindMinutesBefore: 5 }\n",
+                "prod.yaml": 'operations:\n  update: { approvals: 1, approverRole: approver }\nschedules:\n  driftCheck: { cron: "0 7 * * *", remediate: true }\n',
                 "downstream.yaml": "dependsOn:\n  - stack: upstream\n    outputs: [count]\n",
             },
             prepare: (copy) => {
@@ -81,6 +82,32 @@ describe("schedules and stack dependencies, on a clock the test moves", function
         assert.equal((await stackView("dev")).drift.drifted, 1);
         await ticks();
         assert.equal((await jobsOf("dev")).filter((j) => j.triggeredBy === "schedule:remediation").length, 1, "still only the scheduler's own remediation");
+    });
+
+    it("remediates drift on a stack whose updates need approval with a refreshing plan preview, which puts it right once approved and applied", async () => {
+        h.configure("prod", { count: 1, content: "p1" });
+        const approver = addToken(h.tokensFile, "ann-approver", "approver");
+        // The update that creates prod applies an approved preview, as every prod update does.
+        const first = await h.waitFor((await h.call("POST", "/v1/stacks/prod/previews", { token: h.tokens.operator, body: {} })).body.id);
+        assert.equal((await h.call("POST", `/v1/jobs/${first.id}/approvals`, { token: approver, body: { decision: "approve" } })).status, 201);
+        assert.equal((await h.waitFor((await h.call("POST", "/v1/stacks/prod/updates", { token: h.tokens.operator, body: { previewId: first.id } })).body.id)).state, "succeeded");
+        const file = path.join(h.projectDir, "out", "prod", "item-0.txt");
+        fs.writeFileSync(file, "changed by hand");
+        clock = Date.parse((await stackView("prod")).schedules.driftCheck.nextRun) + 30_000;
+        const plan = await until(async () => (await jobsOf("prod")).find((j) => j.triggeredBy === "schedule:remediation"), "the remediation's plan preview");
+        assert.deepEqual([plan.op, plan.options.mode, plan.options.refresh], ["preview", "plan", true]);
+        const planned = await h.waitFor(plan.id);
+        assert.equal(planned.state, "succeeded");
+        // The plan puts the hand-edited file back (the refresh's own reading of it is a step too, without a diff).
+        assert.deepEqual(planned.summary!.steps.filter((st) => st.op === "update" && st.diffs).map((st) => [st.urn.split("::").pop(), st.diffs!.map((d) => d.path)]), [["item-0", ["content"]]]);
+        await until(async () => events().find((e) => e.event === "approval.requested" && e.job.id === plan.id), "the approvers to be asked");
+        // Nothing is applied before a person approves and applies it.
+        assert.equal(fs.readFileSync(file, "utf8"), "changed by hand");
+        assert.equal((await jobsOf("prod")).filter((j) => j.op === "update").length, 1);
+        assert.equal((await h.call("POST", `/v1/jobs/${plan.id}/approvals`, { token: approver, body: { decision: "approve" } })).status, 201);
+        const applied = await h.waitFor((await h.call("POST", "/v1/stacks/prod/updates", { token: h.tokens.operator, body: { previewId: plan.id } })).body.id);
+        assert.equal(applied.state, "succeeded", JSON.stringify(applied.error));
+        assert.equal(fs.readFileSync(file, "utf8"), "p1");
     });
 
     it("reminds of an ephemeral stack's destroy before its TTL, then destroys it once", async () => {
