@@ -126,8 +126,10 @@ export class ScheduleService {
         // Each tick finds the same moment due until the next: ask the database once per moment.
         const key = `${stack}\n${kind}\n${slot}`;
         if (this.seen.has(key)) return;
+        const mine = await this.d.runs.claim(stack, kind, slot, this.d.instance, now);
+        // Only an answer is remembered: a claim the database did not answer is tried again next tick.
         this.seen.add(key);
-        if (!(await this.d.runs.claim(stack, kind, slot, this.d.instance, now))) return;
+        if (!mine) return;
         try {
             const job = await start();
             await this.d.runs.settle(stack, kind, slot, job ? { jobId: job.id } : { note: "sent" });
