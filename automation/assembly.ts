@@ -214,13 +214,7 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
             const [s, d]: Array<Record<string, unknown> | undefined> = await Promise.all([schedules.view(stack), dependencies.view(stack)]);
             return { ...(s ? { schedules: s } : {}), ...(d ? { dependencies: d } : {}) };
         },
-        plansByDefault: (stack) => {
-            try {
-                return policyOf(stack).operations.update.approvals > 0;
-            } catch {
-                return false; // an invalid policy refuses the job at admission anyway
-            }
-        },
+        plansByDefault: (stack) => (policies.valid(stack)?.operations.update.approvals ?? 0) > 0,
         concurrency: config.concurrency,
         queueLimit: config.queueLimit,
         cancelGraceMs: config.cancelGraceMs,
@@ -273,11 +267,11 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
     });
     if (webhooks) jobs.on("finished", (job) => webhooks.jobFinished(job));
     jobs.on("finished", (job) => {
-        for (const [event, payload] of notificationsOf(job, (stack) => guardedApprovals(policyOf, stack))) notifier.notify(event, payload);
+        for (const [event, payload] of notificationsOf(job, (stack) => policies.valid(stack)?.operations.update.approvals ?? 0)) notifier.notify(event, payload);
     });
 
     // What the service starts on its own: the stacks' schedules, and the stacks that follow others.
-    const system = { stacks, policyOf, logger, now, submit: (input: Parameters<typeof jobs.submit>[0]) => jobs.submit(input), notify: (e: Parameters<typeof notifier.notify>[0], p: Record<string, unknown>) => notifier.notify(e, p) };
+    const system = { stacks, policyOf: (stack: string) => policies.valid(stack), logger, now, submit: (input: Parameters<typeof jobs.submit>[0]) => jobs.submit(input), notify: (e: Parameters<typeof notifier.notify>[0], p: Record<string, unknown>) => notifier.notify(e, p) };
     const schedules = new ScheduleService({ ...system, runs: stores.scheduleRuns, jobs, instance: instanceId, tickMs: config.scheduleTickMs });
     const dependencies = new DependencyService({ ...system, links: stores.links, jobs });
     jobs.on("finished", (job) => {
@@ -368,15 +362,6 @@ function urlPassword(url: string | undefined): string | undefined {
         return password ? decodeURIComponent(password) : undefined;
     } catch {
         return undefined;
-    }
-}
-
-/** The approvals a stack's updates need now; 0 when its policy does not load (then nothing is approvable anyway). */
-function guardedApprovals(policyOf: (stack: string) => { operations: { update: { approvals: number } } }, stack: string): number {
-    try {
-        return policyOf(stack).operations.update.approvals;
-    } catch {
-        return 0;
     }
 }
 

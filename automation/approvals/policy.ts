@@ -371,6 +371,20 @@ export class PolicySet {
         else this.options.onReload?.(this.dir);
     }
 
+    /**
+     * The stack's policy now, or undefined where `get` would throw: for what the service decides
+     * on its own (schedules, dependencies, plans by default), where an invalid policy means
+     * "nothing", since every operation on that stack is refused at admission anyway.
+     */
+    valid(stack: string): EnvironmentPolicy | undefined {
+        try {
+            return this.get(stack);
+        } catch (e) {
+            if (e instanceof AppError) return undefined;
+            throw e;
+        }
+    }
+
     /** The stack's policy now; throws 503 POLICY_INVALID for a stack whose file never validated. */
     get(stack: string): EnvironmentPolicy {
         this.refresh();

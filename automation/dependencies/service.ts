@@ -9,8 +9,8 @@ import type { StackLinks } from "./store";
 
 export interface DependencyDeps {
     stacks: () => string[];
-    /** Throws for a stack whose policy does not load (it then neither triggers nor is triggered). */
-    policyOf: (stack: string) => EnvironmentPolicy;
+    /** Undefined for a stack whose policy does not load (it then neither triggers nor is triggered). */
+    policyOf: (stack: string) => EnvironmentPolicy | undefined;
     links: StackLinks;
     jobs: Pick<JobReader, "listJobs">;
     submit: (input: { stack: string; op: Op; options: JobOptions; principal: Principal }) => Promise<Job>;
@@ -35,13 +35,7 @@ export class DependencyService {
     constructor(private readonly d: DependencyDeps) {}
 
     private policies(): EnvironmentPolicy[] {
-        return this.d.stacks().flatMap((s) => {
-            try {
-                return [this.d.policyOf(s)];
-            } catch {
-                return [];
-            }
-        });
+        return this.d.stacks().flatMap((s) => this.d.policyOf(s) ?? []);
     }
 
     async finished(job: Job): Promise<void> {
@@ -60,7 +54,7 @@ export class DependencyService {
         const before = (await this.d.links.get(job.stack))?.references;
         await this.d.links.setReferences(job.stack, references, this.d.now());
         if (JSON.stringify(before) === JSON.stringify(references)) return;
-        const declared = this.policies().find((p) => p.stack === job.stack)?.dependsOn.map((x) => x.stack) ?? [];
+        const declared = this.d.policyOf(job.stack)?.dependsOn.map((x) => x.stack) ?? [];
         for (const warning of referenceWarnings(job.stack, declared, references)) this.d.logger.warn({ stack: job.stack, jobId: job.id }, warning);
     }
 
@@ -91,7 +85,7 @@ export class DependencyService {
             this.d.logger.info({ stack: dependent.stack, upstream: upstreamJob.stack }, "a dependent's triggered job is still waiting; it will read the newest outputs");
             return;
         }
-        const approvals = this.policies().find((p) => p.stack === dependent.stack)?.operations.update.approvals ?? 0;
+        const approvals = this.d.policyOf(dependent.stack)?.operations.update.approvals ?? 0;
         const message = `${upstreamJob.stack} changed ${dependent.outputs.join(", ")} (job ${upstreamJob.id})`;
         const input =
             dependent.run === "update" && approvals === 0
@@ -107,7 +101,7 @@ export class DependencyService {
 
     /** What the stack follows, the StackReferences its program was last seen making, and where the two disagree. */
     async view(stack: string): Promise<Record<string, unknown> | undefined> {
-        const policy = this.policies().find((p) => p.stack === stack);
+        const policy = this.d.policyOf(stack);
         const references = (await this.d.links.get(stack))?.references;
         if (!policy?.dependsOn.length && !references?.length) return undefined;
         const declared = policy?.dependsOn ?? [];

@@ -10,8 +10,8 @@ import type { ScheduleRuns } from "./runs";
 
 export interface ScheduleDeps {
     stacks: () => string[];
-    /** Throws for a stack whose policy does not load (its schedules then do not run). */
-    policyOf: (stack: string) => EnvironmentPolicy;
+    /** Undefined for a stack whose policy does not load (its schedules then do not run). */
+    policyOf: (stack: string) => EnvironmentPolicy | undefined;
     runs: ScheduleRuns;
     jobs: Pick<JobReader, "lastJob" | "findJob">;
     submit: (input: { stack: string; op: Op; options: JobOptions; principal: Principal }) => Promise<Job>;
@@ -73,17 +73,9 @@ export class ScheduleService {
         return this.ticking;
     }
 
-    private policy(stack: string): EnvironmentPolicy | undefined {
-        try {
-            return this.d.policyOf(stack);
-        } catch {
-            return undefined; // an invalid policy runs nothing; the service already reports it
-        }
-    }
-
     private async dueNow(now: Date): Promise<void> {
         for (const stack of this.d.stacks()) {
-            const policy = this.policy(stack);
+            const policy = this.d.policyOf(stack);
             if (!policy) continue;
             try {
                 const { driftCheck, destroy } = policy.schedules;
@@ -102,12 +94,17 @@ export class ScheduleService {
         }
     }
 
+    /** When the stack's TTL destroy is due, from its jobs (see destroyDue). */
+    private async dueOf(stack: string, ttlMinutes: number): Promise<Date | undefined> {
+        const [update, destroy] = await Promise.all([
+            this.d.jobs.lastJob(stack, { states: ["succeeded"], ops: ["update"] }),
+            this.d.jobs.lastJob(stack, { states: ["succeeded", "queued", "running"], ops: ["destroy"] }),
+        ]);
+        return destroyDue(ttlMinutes, update, destroy);
+    }
+
     private async destroyIfDue(stack: string, destroy: NonNullable<EnvironmentPolicy["schedules"]["destroy"]>, now: Date): Promise<void> {
-        const due = destroyDue(
-            destroy.ttlMinutes,
-            await this.d.jobs.lastJob(stack, { states: ["succeeded"], ops: ["update"] }),
-            await this.d.jobs.lastJob(stack, { states: ["succeeded", "queued", "running"], ops: ["destroy"] }),
-        );
+        const due = await this.dueOf(stack, destroy.ttlMinutes);
         if (!due) return;
         if (now >= due) {
             await this.once(stack, "destroy", due.toISOString(), now, () =>
@@ -146,7 +143,7 @@ export class ScheduleService {
     async finished(job: Job): Promise<void> {
         // By the service itself: a token someone named "schedule:drift-check" starts no remediation.
         if (job.triggeredVia !== "system" || job.triggeredBy !== "schedule:drift-check" || job.state !== "succeeded" || driftOf(job.summary).length === 0) return;
-        const policy = this.policy(job.stack);
+        const policy = this.d.policyOf(job.stack);
         if (!policy?.schedules.driftCheck?.remediate) return;
         const approvals = policy.operations.update.approvals;
         const message = `remediation of the drift found by ${job.id}`;
@@ -165,7 +162,7 @@ export class ScheduleService {
 
     /** Each schedule of the stack: what it is, when it runs next, and what its last run did. */
     async view(stack: string): Promise<Record<string, unknown> | undefined> {
-        const policy = this.policy(stack);
+        const policy = this.d.policyOf(stack);
         if (!policy) return undefined;
         const now = this.d.now();
         const out: Record<string, unknown> = {};
@@ -175,11 +172,7 @@ export class ScheduleService {
             out.driftCheck = { cron: driftCheck.cron, remediate: driftCheck.remediate, nextRun: nextRun(driftCheck.cron, now).toISOString(), ...(last ? { last } : {}) };
         }
         if (destroy) {
-            const due = destroyDue(
-                destroy.ttlMinutes,
-                await this.d.jobs.lastJob(stack, { states: ["succeeded"], ops: ["update"] }),
-                await this.d.jobs.lastJob(stack, { states: ["succeeded", "queued", "running"], ops: ["destroy"] }),
-            );
+            const due = await this.dueOf(stack, destroy.ttlMinutes);
             const last = await this.lastRun(stack, "destroy");
             out.destroy = { ttlMinutes: destroy.ttlMinutes, remindMinutesBefore: destroy.remindMinutesBefore, ...(due ? { nextRun: due.toISOString() } : {}), ...(last ? { last } : {}) };
         }

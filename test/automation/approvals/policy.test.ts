@@ -146,6 +146,8 @@ describe("environment policies edited while the service runs", () => {
             (e: unknown) => e instanceof AppError && e.code === "POLICY_INVALID" && e.status === 503 && /dev\.yml/.test(e.message) && /github\.branch/.test(e.message),
         );
         assert.equal(set.get("prod").operations.update.approvals, 1, "other stacks go on");
+        // What the service starts on its own sees no policy there, so starts nothing.
+        assert.deepEqual([set.valid("dev"), set.valid("prod")?.operations.update.approvals], [undefined, 1]);
         edit("dev.yml", "github:\n  branch: main\n");
         assert.equal(set.get("dev").github.branch, "main");
     });
