@@ -7,13 +7,15 @@
 //
 //   node buildspecs/rollout-check.js <stack>
 //       reads clusterName, serviceName and appTaskDefinitionArn from `pulumi stack output --json`,
-//       polls `aws ecs describe-services` every ROLLOUT_POLL_SECONDS (15) for at most
-//       ROLLOUT_TIMEOUT_SECONDS (900); exit 0 when completed, 1 when rolled back, failed or late
-//   node buildspecs/rollout-check.js judge <describe-services.json> <task definition arn>
-//       one verdict on a recorded answer (the tests')
+//       calls ECS DescribeServices every ROLLOUT_POLL_SECONDS (15) for at most
+//       ROLLOUT_TIMEOUT_SECONDS (900); exit 0 when completed, 1 when rolled back, failed or late.
+//
+// ECS is asked through @aws-sdk/client-ecs from the repository's node_modules (the deploy
+// buildspecs run `npm ci` first): the deploy image (pulumi/pulumi-nodejs) has node and pulumi
+// but no `aws` CLI. Credentials and region come from the CodeBuild environment (AWS_REGION).
 "use strict";
-const { execFileSync } = require("child_process");
-const fs = require("fs");
+const { execFileSync } = require("node:child_process");
+const { DescribeServicesCommand, ECSClient } = require("@aws-sdk/client-ecs");
 
 /** The verdict on one DescribeServices answer: completed, in-progress or failed, with why. */
 function judge(answer, expected) {
@@ -30,38 +32,57 @@ function judge(answer, expected) {
     return { verdict: "in-progress", message: `rollout ${primary.rolloutState || "state unknown"}: ${primary.runningCount}/${primary.desiredCount} tasks of ${expected}` };
 }
 
-function main(argv) {
-    if (argv[0] === "judge") {
-        const v = judge(JSON.parse(fs.readFileSync(argv[1], "utf8")), argv[2]);
-        console.log(`${v.verdict}: ${v.message}`);
-        return v.verdict === "completed" ? 0 : 1;
-    }
-    const stack = argv[0];
-    if (!stack) {
-        console.error("usage: node buildspecs/rollout-check.js <stack> | judge <describe-services.json> <task definition arn>");
-        return 2;
-    }
-    const out = JSON.parse(execFileSync("pulumi", ["stack", "output", "--json", "-s", stack], { encoding: "utf8" }));
+/** The stack's outputs as `pulumi stack output --json -s <stack>` prints them. */
+function pulumiStackOutputs(stack) {
+    return JSON.parse(execFileSync("pulumi", ["stack", "output", "--json", "-s", stack], { encoding: "utf8" }));
+}
+
+/**
+ * Polls ECS until the rollout settles. Returns the exit code: 0 completed, 1 rolled back, failed,
+ * late, or outputs missing. `deps` replace the real outputs reader, clock and sleep in tests.
+ */
+async function checkRollout(stack, deps = {}) {
+    const client = deps.client || new ECSClient({});
+    const outputs = (deps.outputs || pulumiStackOutputs)(stack);
+    const log = deps.log || ((line) => console.log(line));
+    const error = deps.error || ((line) => console.error(line));
+    const sleep = deps.sleep || ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    const now = deps.now || Date.now;
     for (const key of ["clusterName", "serviceName", "appTaskDefinitionArn"]) {
-        if (typeof out[key] !== "string") {
-            console.error(`rollout-check: stack ${stack} has no output ${key}`);
+        if (typeof outputs[key] !== "string") {
+            error(`rollout-check: stack ${stack} has no output ${key}. Fix: run pulumi up -s ${stack} with this repository's program, which exports it`);
             return 1;
         }
     }
-    const poll = Number(process.env.ROLLOUT_POLL_SECONDS || 15) * 1000;
-    const deadline = Date.now() + Number(process.env.ROLLOUT_TIMEOUT_SECONDS || 900) * 1000;
+    const pollSeconds = Number(process.env.ROLLOUT_POLL_SECONDS || 15);
+    const timeoutSeconds = Number(process.env.ROLLOUT_TIMEOUT_SECONDS || 900);
+    const deadline = now() + timeoutSeconds * 1000;
     for (;;) {
-        const answer = JSON.parse(execFileSync("aws", ["ecs", "describe-services", "--cluster", out.clusterName, "--services", out.serviceName, "--output", "json"], { encoding: "utf8" }));
-        const v = judge(answer, out.appTaskDefinitionArn);
-        console.log(`rollout-check ${stack}: ${v.verdict}: ${v.message}`);
+        const answer = await client.send(new DescribeServicesCommand({ cluster: outputs.clusterName, services: [outputs.serviceName] }));
+        const v = judge(answer, outputs.appTaskDefinitionArn);
+        log(`rollout-check ${stack}: ${v.verdict}: ${v.message}`);
         if (v.verdict !== "in-progress") return v.verdict === "completed" ? 0 : 1;
-        if (Date.now() + poll > deadline) {
-            console.error(`rollout-check ${stack}: not completed within ${process.env.ROLLOUT_TIMEOUT_SECONDS || 900} s`);
+        if (now() + pollSeconds * 1000 > deadline) {
+            error(`rollout-check ${stack}: not completed within ${timeoutSeconds} s. Fix: look at the service's events in the ECS console, or raise ROLLOUT_TIMEOUT_SECONDS`);
             return 1;
         }
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, poll);
+        await sleep(pollSeconds * 1000);
     }
 }
 
-if (require.main === module) process.exit(main(process.argv.slice(2)));
-module.exports = { judge };
+async function main(argv) {
+    const stack = argv[0];
+    if (!stack) {
+        console.error("usage: node buildspecs/rollout-check.js <stack>");
+        return 2;
+    }
+    return checkRollout(stack);
+}
+
+if (require.main === module) {
+    main(process.argv.slice(2)).then((code) => process.exit(code), (e) => {
+        console.error(`rollout-check: ${e && e.name ? `${e.name}: ` : ""}${e && e.message ? e.message : e}`);
+        process.exit(1);
+    });
+}
+module.exports = { judge, checkRollout, pulumiStackOutputs };

@@ -3,7 +3,12 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { DescribeServicesCommand, ECSClient } from "@aws-sdk/client-ecs";
+import { mockClient } from "aws-sdk-client-mock";
 import { parse } from "yaml";
+// A plain script (no build step in the deploy image), so its shape is stated here.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const rollout = require("../buildspecs/rollout-check.js") as { checkRollout: (stack: string, deps?: Record<string, unknown>) => Promise<number> };
 
 const dir = path.join(__dirname, "..", "buildspecs");
 const spec = (f: string) => parse(fs.readFileSync(path.join(dir, f), "utf8"));
@@ -118,48 +123,80 @@ describe("deploy-execute's update", () => {
     });
 });
 
-describe("rollout-check.js on DescribeServices answers", () => {
+describe("rollout-check.js asking ECS through the real @aws-sdk/client-ecs (API answers from aws-sdk-client-mock)", () => {
     // Answers in the shape ECS DescribeServices returns (AWS API reference), written here: this
-    // machine has no AWS account to record them from. NEW is what the stack declares.
+    // machine has no AWS account to record them from. NEW is what the stack declares. The SDK
+    // client is the real one; aws-sdk-client-mock replaces only its transport's answers.
     const fixtures = path.resolve(__dirname, "fixtures-delivery/rollout");
     const NEW = "arn:aws:ecs:us-east-1:123456789012:task-definition/todobackend-dev:42";
-    const judge = (file: string) => {
+    const answer = (file: string) => JSON.parse(fs.readFileSync(path.join(fixtures, file), "utf8"));
+    const outputs = { clusterName: "todobackend-dev-cluster", serviceName: "todobackend", appTaskDefinitionArn: NEW };
+    const ecs = mockClient(ECSClient);
+    let lines: string[];
+    let errors: string[];
+    const check = (over: Record<string, unknown> = {}) => rollout.checkRollout("dev", {
+        outputs: () => outputs, log: (l: string) => lines.push(l), error: (l: string) => errors.push(l), sleep: async () => undefined, ...over });
+    beforeEach(() => {
+        ecs.reset();
+        lines = [];
+        errors = [];
+    });
+    after(() => ecs.restore());
+
+    it("passes a primary deployment of the new task definition whose rollout COMPLETED, asking for the stack's cluster and service", async () => {
+        ecs.on(DescribeServicesCommand).resolves(answer("completed.json"));
+        assert.equal(await check(), 0);
+        assert.deepEqual(lines, [`rollout-check dev: completed: todobackend runs ${NEW} (1/1 tasks), rollout COMPLETED`]);
+        assert.deepEqual(ecs.commandCalls(DescribeServicesCommand).map((c) => c.args[0].input), [{ cluster: "todobackend-dev-cluster", services: ["todobackend"] }]);
+    });
+    it("fails a deployment the circuit breaker rolled back, though its rollout says COMPLETED, naming the task definition that runs", async () => {
+        ecs.on(DescribeServicesCommand).resolves(answer("rolled-back.json"));
+        assert.equal(await check(), 1);
+        assert.match(lines[0], /^rollout-check dev: failed: the primary deployment runs .*todobackend-dev:41, not .*todobackend-dev:42: ECS rolled the deployment back \(last event: .*deployment failed: tasks failed to start\.\)$/);
+    });
+    it("fails a FAILED rollout with ECS's reason, and a service ECS does not know", async () => {
+        ecs.on(DescribeServicesCommand).resolves(answer("failed.json"));
+        assert.equal(await check(), 1);
+        assert.equal(lines[0], `rollout-check dev: failed: the rollout of ${NEW} FAILED: ECS deployment circuit breaker: tasks failed to start.`);
+        ecs.on(DescribeServicesCommand).resolves(answer("missing.json"));
+        assert.equal(await check(), 1);
+        assert.match(lines[1], /^rollout-check dev: failed: ECS found no such service \(.*MISSING/);
+    });
+    it("keeps polling while the rollout is in progress and passes once it completes", async () => {
+        ecs.on(DescribeServicesCommand).resolvesOnce(answer("in-progress.json")).resolvesOnce(answer("in-progress.json")).resolves(answer("completed.json"));
+        const slept: number[] = [];
+        assert.equal(await check({ sleep: async (ms: number) => { slept.push(ms); } }), 0);
+        assert.deepEqual(lines.map((l) => l.split(":")[1].trim()), ["in-progress", "in-progress", "completed"]);
+        assert.deepEqual(slept, [15_000, 15_000], "ROLLOUT_POLL_SECONDS defaults to 15");
+    });
+    it("gives up after ROLLOUT_TIMEOUT_SECONDS on a rollout that never completes", async () => {
+        ecs.on(DescribeServicesCommand).resolves(answer("in-progress.json"));
+        let clock = 0;
+        process.env.ROLLOUT_TIMEOUT_SECONDS = "40";
         try {
-            return { code: 0, out: execFileSync(process.execPath, [path.join(dir, "rollout-check.js"), "judge", path.join(fixtures, file), NEW], { stdio: "pipe" }).toString().trim() };
-        } catch (e) {
-            const err = e as { status: number; stdout: Buffer };
-            return { code: err.status, out: err.stdout.toString().trim() };
+            assert.equal(await check({ now: () => clock, sleep: async (ms: number) => { clock += ms; } }), 1);
+        } finally {
+            delete process.env.ROLLOUT_TIMEOUT_SECONDS;
         }
-    };
-    it("passes a primary deployment of the new task definition whose rollout COMPLETED", () => {
-        assert.deepEqual(judge("completed.json"), { code: 0, out: `completed: todobackend runs ${NEW} (1/1 tasks), rollout COMPLETED` });
+        assert.equal(lines.length, 3, "asked at 0 s, 15 s and 30 s");
+        assert.match(errors[0], /not completed within 40 s/);
     });
-    it("fails a deployment the circuit breaker rolled back, though its rollout says COMPLETED, naming the task definition that runs", () => {
-        const r = judge("rolled-back.json");
-        assert.equal(r.code, 1);
-        assert.match(r.out, /^failed: the primary deployment runs .*todobackend-dev:41, not .*todobackend-dev:42: ECS rolled the deployment back \(last event: .*deployment failed: tasks failed to start\.\)$/);
+    it("fails, naming the SDK's error, when ECS refuses the call (e.g. the role lacks ecs:DescribeServices)", async () => {
+        const denied = Object.assign(new Error("User is not authorized to perform: ecs:DescribeServices"), { name: "AccessDeniedException" });
+        ecs.on(DescribeServicesCommand).rejects(denied);
+        await assert.rejects(check(), /AccessDeniedException|not authorized to perform: ecs:DescribeServices/);
     });
-    it("fails a FAILED rollout with ECS's reason, and a service ECS does not know", () => {
-        assert.deepEqual(judge("failed.json"), { code: 1, out: `failed: the rollout of ${NEW} FAILED: ECS deployment circuit breaker: tasks failed to start.` });
-        assert.match(judge("missing.json").out, /^failed: ECS found no such service \(.*MISSING/);
+    it("fails when the stack has no output it needs, naming the output", async () => {
+        assert.equal(await check({ outputs: () => ({ clusterName: "c", serviceName: "s" }) }), 1);
+        assert.match(errors[0], /stack dev has no output appTaskDefinitionArn/);
+        assert.equal(ecs.commandCalls(DescribeServicesCommand).length, 0);
     });
-    it("keeps polling while the rollout is in progress and passes once it completes (stand-in pulumi and aws on PATH)", () => {
-        const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "rollout-"));
-        const answers = ["in-progress.json", "in-progress.json", "completed.json"].map((f) => path.join(fixtures, f));
-        fs.writeFileSync(path.join(tmp, "pulumi"), `#!/usr/bin/env bash\necho '{"clusterName":"todobackend-dev-cluster","serviceName":"todobackend","appTaskDefinitionArn":"${NEW}"}'\n`, { mode: 0o755 });
-        // each call of `aws` answers the next recorded answer
-        fs.writeFileSync(path.join(tmp, "aws"), `#!/usr/bin/env bash\nn=$(cat "${tmp}/n" 2>/dev/null || echo 0); echo $((n+1)) > "${tmp}/n"\nanswers=(${answers.join(" ")})\ncat "\${answers[$n]}"\n`, { mode: 0o755 });
-        const out = execFileSync(process.execPath, [path.join(dir, "rollout-check.js"), "dev"], { env: { PATH: `${tmp}:${process.env.PATH}`, ROLLOUT_POLL_SECONDS: "0" }, stdio: "pipe" }).toString();
-        assert.deepEqual(out.trim().split("\n").map((l) => l.split(":")[1].trim()), ["in-progress", "in-progress", "completed"]);
-        fs.writeFileSync(path.join(tmp, "n"), "0");
-        fs.writeFileSync(path.join(tmp, "aws"), `#!/usr/bin/env bash\ncat ${path.join(fixtures, "rolled-back.json")}\n`, { mode: 0o755 });
-        assert.throws(() => execFileSync(process.execPath, [path.join(dir, "rollout-check.js"), "dev"], { env: { PATH: `${tmp}:${process.env.PATH}`, ROLLOUT_POLL_SECONDS: "0" }, stdio: "pipe" }), (e: { status: number }) => e.status === 1);
-    });
-    it("gives up after ROLLOUT_TIMEOUT_SECONDS on a rollout that never completes", () => {
-        const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "rollout-"));
-        fs.writeFileSync(path.join(tmp, "pulumi"), `#!/usr/bin/env bash\necho '{"clusterName":"c","serviceName":"todobackend","appTaskDefinitionArn":"${NEW}"}'\n`, { mode: 0o755 });
-        fs.writeFileSync(path.join(tmp, "aws"), `#!/usr/bin/env bash\ncat ${path.join(fixtures, "in-progress.json")}\n`, { mode: 0o755 });
-        assert.throws(() => execFileSync(process.execPath, [path.join(dir, "rollout-check.js"), "dev"], { env: { PATH: `${tmp}:${process.env.PATH}`, ROLLOUT_POLL_SECONDS: "1", ROLLOUT_TIMEOUT_SECONDS: "2" }, stdio: "pipe" }), (e: { status: number; stderr: Buffer }) => e.status === 1 && /not completed within 2 s/.test(e.stderr.toString()));
+    it("needs nothing from the deploy image but node and the repository's node_modules (no aws CLI)", () => {
+        const source = fs.readFileSync(path.join(dir, "rollout-check.js"), "utf8");
+        assert.doesNotMatch(source, /execFileSync\("aws"|spawn(Sync)?\("aws"/);
+        const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "package.json"), "utf8"));
+        assert.ok(pkg.dependencies["@aws-sdk/client-ecs"], "a runtime dependency, installed by the buildspecs' npm ci");
+        for (const file of ["deploy-dev.yml", "deploy-execute.yml"]) assert.deepEqual(spec(file).phases.install.commands, ["npm ci"], file);
     });
 });
 
