@@ -43,25 +43,33 @@ export const MIGRATE_COMMAND = ["python3", "manage.py", "migrate", "--no-input"]
  * own, whose password lives in a secret nothing rotates behind its back; only the migrate task
  * uses the master password, resolved afresh each time it runs.
  *
- * This script runs in the migrate container (the app image, which has Django's MySQL driver
- * MySQLdb) as the master user, before `migrate`: it creates the app user if missing, sets its
- * password to the app secret's current value, and grants it data access only (SELECT, INSERT,
- * UPDATE, DELETE on the app's database: no DDL, no GRANT, no other schema). Then it runs the
- * command given after it (`migrate`). Tested against a real MariaDB server with the same driver
- * (test/infra/appDatabaseUser.test.ts).
+ * This script runs in the migrate container (the app image) as the master user, before
+ * `migrate`: it creates the app user if missing, sets its password to the app secret's current
+ * value, and grants it data access only (SELECT, INSERT, UPDATE, DELETE on the app's database:
+ * no DDL, no GRANT, no other schema). Then it runs the command given after it (`migrate`).
+ *
+ * It uses the MySQL driver the app image has: mysql-connector-python (`mysql.connector`, the
+ * book's app, whose Django backend is `mysql.connector.django`), else mysqlclient (`MySQLdb`,
+ * Django's own MySQL backend). Only what both drivers do alike: `%s` placeholders and no other
+ * `%` in a statement (Connector/Python substitutes `%s` only and would send `%%` as it is),
+ * `password=`. Tested against a real MariaDB server (test/infra/appDatabaseUser.test.ts).
  */
 export const PROVISION_APP_USER_SCRIPT = [
-    "import os, re, sys, MySQLdb",
+    "import os, re, sys",
+    "try:",
+    "    import mysql.connector as driver",
+    "except ImportError:",
+    "    import MySQLdb as driver",
     "user, password, db = os.environ['APP_MYSQL_USER'], os.environ['APP_MYSQL_PASSWORD'], os.environ['MYSQL_DATABASE']",
     "if not re.fullmatch(r'[A-Za-z0-9_]{1,32}', user) or not re.fullmatch(r'[A-Za-z0-9_]{1,64}', db): sys.exit('APP_MYSQL_USER or MYSQL_DATABASE is not a plain MySQL name')",
-    "conn = MySQLdb.connect(host=os.environ['MYSQL_HOST'], port=int(os.environ.get('MYSQL_PORT', '3306')), user=os.environ['MYSQL_USER'], passwd=os.environ['MYSQL_PASSWORD'])",
+    "conn = driver.connect(host=os.environ['MYSQL_HOST'], port=int(os.environ.get('MYSQL_PORT', '3306')), user=os.environ['MYSQL_USER'], password=os.environ['MYSQL_PASSWORD'])",
     "cur = conn.cursor()",
-    "cur.execute(\"CREATE USER IF NOT EXISTS %s@'%%' IDENTIFIED BY %s\", (user, password))",
-    "cur.execute(\"ALTER USER %s@'%%' IDENTIFIED BY %s\", (user, password))",
-    "cur.execute('GRANT SELECT, INSERT, UPDATE, DELETE ON `' + db + \"`.* TO %s@'%%'\", (user,))",
+    "cur.execute('CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s', (user, '%', password))",
+    "cur.execute('ALTER USER %s@%s IDENTIFIED BY %s', (user, '%', password))",
+    "cur.execute('GRANT SELECT, INSERT, UPDATE, DELETE ON `' + db + '`.* TO %s@%s', (user, '%'))",
     "conn.commit()",
     "conn.close()",
-    "print('app database user ' + user + ' ready', flush=True)",
+    "print('app database user ' + user + ' ready (' + driver.__name__ + ')', flush=True)",
     "os.execvp(sys.argv[1], sys.argv[1:])",
 ].join("\n");
 

@@ -1,7 +1,14 @@
 // The migrate task's provisioning of the app's own database user, run for real: the script the
-// container definition carries, under Debian's Python with MySQLdb (the driver the app image
-// uses), against a real MariaDB server started for this file in a temporary directory (installed
-// by scripts/setup-database.sh). MariaDB speaks the MySQL statements the script uses.
+// container definition carries, under Debian's Python, against a real MariaDB server started for
+// this file in a temporary directory (installed by scripts/setup-database.sh).
+//
+// What stands in for what (named in each test):
+//   - MariaDB 10.11 (Debian 12) for RDS MySQL 8.4. The statements the script sends mean the same
+//     on both; what differs is listed in docs/infra.md ("The database password and its rotation").
+//   - The app image's driver, mysql-connector-python (`mysql.connector`), is not packaged by
+//     Debian 12 and PyPI is unreachable here: test/fixtures-delivery/mysql-connector-standin is
+//     Debian's MySQLdb with Connector/Python's parameter substitution copied from its source.
+//     The fallback driver, MySQLdb (mysqlclient), is Debian's real one.
 import * as assert from "node:assert/strict";
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -11,6 +18,8 @@ import * as path from "node:path";
 import { migrateContainerDefinitions, PROVISION_APP_USER_SCRIPT } from "../../infra/lib/appContainers";
 
 const PYTHON = "/usr/bin/python3";
+/** `mysql.connector` as a stand-in (see the top of this file); the script falls back to MySQLdb without it. */
+const CONNECTOR_STANDIN = path.join(__dirname, "..", "fixtures-delivery", "mysql-connector-standin");
 const MASTER = { user: "todobackend", password: "master-password-1" };
 
 function freePort(): Promise<number> {
@@ -55,18 +64,26 @@ function sql(port: number, user: string, password: string, statements: string[])
     return JSON.parse(r.stdout) as string[];
 }
 
-describe("the app's own database user, provisioned by the migrate task against a real MySQL-compatible server", function () {
+/** The hosts a user exists at, as the server lists them (read as root through MySQLdb, the test's own client). */
+let hosts: (user: string) => string;
+
+describe("the app's own database user, provisioned by the migrate task against a real MariaDB 10.11 standing in for RDS MySQL 8.4", function () {
     this.timeout(120_000);
     let dir: string;
     let port: number;
     let server: ChildProcess | undefined;
 
-    /** The migrate container's command, minus `migrate`: the provisioning script, then `echo migrated`. */
-    const provision = (env: Record<string, string>) => spawnSync(PYTHON, ["-c", PROVISION_APP_USER_SCRIPT, "sh", "-c", "echo migrated"], {
-        encoding: "utf8",
-        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", MYSQL_HOST: "127.0.0.1", MYSQL_PORT: String(port), MYSQL_DATABASE: "todobackend",
-            MYSQL_USER: MASTER.user, MYSQL_PASSWORD: MASTER.password, APP_MYSQL_USER: "todobackend_app", ...env },
-    });
+    /**
+     * The migrate container's command, minus `migrate`: the provisioning script, then `echo migrated`.
+     * With `mysql.connector` (the stand-in) importable, as in the app image, unless `driver` says MySQLdb.
+     */
+    const provision = (env: Record<string, string>, driver: "mysql.connector" | "MySQLdb" = "mysql.connector") => spawnSync(PYTHON,
+        ["-c", PROVISION_APP_USER_SCRIPT, "sh", "-c", "echo migrated"], {
+            encoding: "utf8",
+            env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...(driver === "mysql.connector" ? { PYTHONPATH: CONNECTOR_STANDIN } : {}),
+                MYSQL_HOST: "127.0.0.1", MYSQL_PORT: String(port), MYSQL_DATABASE: "todobackend",
+                MYSQL_USER: MASTER.user, MYSQL_PASSWORD: MASTER.password, APP_MYSQL_USER: "todobackend_app", ...env },
+        });
 
     before(async () => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "mariadb-"));
@@ -89,6 +106,14 @@ describe("the app's own database user, provisioned by the migrate task against a
         assert.deepEqual(sql(port, MASTER.user, MASTER.password, ["CREATE TABLE todobackend.todo (id INT PRIMARY KEY, title VARCHAR(64))"]), ["ok"]);
     });
 
+    hosts = (user: string) => {
+        const r = spawnSync(PYTHON, ["-c", "import sys, MySQLdb; c = MySQLdb.connect(host='127.0.0.1', port=int(sys.argv[1]), user='root', passwd=''); cur = c.cursor(); "
+            + "cur.execute('SELECT Host FROM mysql.user WHERE User = %s ORDER BY Host', (sys.argv[2],)); print(','.join(h[0] for h in cur.fetchall()))",
+        String(port), user], { encoding: "utf8" });
+        assert.equal(r.status, 0, r.stderr);
+        return r.stdout.trim();
+    };
+
     after(() => {
         server?.kill("SIGKILL");
         if (dir) fs.rmSync(dir, { recursive: true, force: true });
@@ -105,10 +130,20 @@ describe("the app's own database user, provisioned by the migrate task against a
             ["APP_MYSQL_PASSWORD", "arn:app"], ["SECRET_KEY", "arn:django"]]);
     });
 
-    it("creates the app user with data access to the app's database only, then runs migrate", () => {
+    it("imports the app image's driver, mysql.connector, and needs no MySQLdb (which the book's app image lacks)", () => {
+        assert.match(PROVISION_APP_USER_SCRIPT, /^import os, re, sys\ntry:\n    import mysql\.connector as driver\nexcept ImportError:\n    import MySQLdb as driver\n/);
+        // Connector/Python substitutes `%s` only: a literal `%` (or `%%`) would reach the server as written.
+        const statements = PROVISION_APP_USER_SCRIPT.split("\n").filter((l) => l.startsWith("cur.execute("));
+        assert.equal(statements.length, 3);
+        for (const line of statements) assert.doesNotMatch(line.slice(0, line.lastIndexOf(", (")).replace(/%s/g, ""), /%/, line);
+    });
+
+    it("creates the app user at host '%' with data access to the app's database only, then runs migrate (mysql.connector: a stand-in over MySQLdb)", () => {
         const r = provision({ APP_MYSQL_PASSWORD: "app-password-1" });
         assert.equal(r.status, 0, r.stderr);
-        assert.equal(r.stdout, "app database user todobackend_app ready\nmigrated\n");
+        assert.equal(r.stdout, "app database user todobackend_app ready (mysql.connector)\nmigrated\n");
+        assert.deepEqual(sql(port, "root", "", ["SELECT 1 FROM mysql.user WHERE User = 'todobackend_app' AND Host = '%'"]), ["ok"]);
+        assert.equal(hosts("todobackend_app"), "%");
         assert.deepEqual(sql(port, "todobackend_app", "app-password-1", [
             "INSERT INTO todobackend.todo VALUES (1, 'a')", "UPDATE todobackend.todo SET title = 'b' WHERE id = 1",
             "SELECT * FROM todobackend.todo", "DELETE FROM todobackend.todo WHERE id = 1",
@@ -120,13 +155,16 @@ describe("the app's own database user, provisioned by the migrate task against a
         ]), ["1142", "1142", "1142", "1142", "1227", "1044"]);
     });
 
-    it("sets the app user's new password when its secret changes, and the old one stops working", () => {
-        assert.equal(provision({ APP_MYSQL_PASSWORD: "app-password-2" }).status, 0);
+    it("sets the app user's new password when its secret changes, and the old one stops working (MySQLdb, Debian's real one, as the fallback driver)", () => {
+        const r = provision({ APP_MYSQL_PASSWORD: "app-password-2" }, "MySQLdb");
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(r.stdout, "app database user todobackend_app ready (MySQLdb)\nmigrated\n");
+        assert.equal(hosts("todobackend_app"), "%");
         assert.deepEqual(sql(port, "todobackend_app", "app-password-2", ["SELECT 1"]), ["ok"]);
         assert.deepEqual(sql(port, "todobackend_app", "app-password-1", ["SELECT 1"]), ["connect:1045"]);
     });
 
-    it("keeps the app connected when RDS rotates the master password, and provisions with the rotated one", () => {
+    it("keeps the app connected when RDS rotates the master password, and provisions with the rotated one (mysql.connector: a stand-in)", () => {
         assert.deepEqual(sql(port, MASTER.user, MASTER.password, [`ALTER USER '${MASTER.user}'@'%' IDENTIFIED BY 'master-password-2'`]), ["ok"]);
         assert.deepEqual(sql(port, "todobackend_app", "app-password-2", ["SELECT COUNT(*) FROM todobackend.todo"]), ["ok"]);
         // The next migrate task resolves the master secret afresh.
@@ -135,7 +173,7 @@ describe("the app's own database user, provisioned by the migrate task against a
         assert.equal(r.status, 0, r.stderr);
     });
 
-    it("refuses a user or database name that is not a plain MySQL name, changing nothing", () => {
+    it("refuses a user or database name that is not a plain MySQL name, changing nothing (mysql.connector: a stand-in)", () => {
         const r = provision({ MYSQL_PASSWORD: "master-password-2", APP_MYSQL_USER: "x'@'%'; DROP DATABASE todobackend; --", APP_MYSQL_PASSWORD: "p" });
         assert.equal(r.status, 1);
         assert.match(r.stderr, /APP_MYSQL_USER or MYSQL_DATABASE is not a plain MySQL name/);
