@@ -2,8 +2,8 @@
 // and migrate task definitions, the Django secret, task roles, migrations before every rollout,
 // the ECS service behind the ALB target group, and CPU-based service autoscaling.
 import * as aws from "@pulumi/aws";
-import * as crypto from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import { APP_CONTAINER, APP_PORT, AppContainerArgs, PUBLIC_VOLUME, appContainerDefinitions, imageReference,
     migrateContainerDefinitions } from "./lib/appContainers";
 import { appExecutionPolicy, appTaskPolicy } from "./lib/appIam";
@@ -79,26 +79,30 @@ export class AppService extends pulumi.ComponentResource {
             name: `/${args.namePrefix}/ecs/todobackend`, retentionInDays: args.logRetentionDays ?? 7, tags: tags("todobackend"),
         }, parent);
 
-        // Django's SECRET_KEY: generated once and kept in Secrets Manager. The value is a Pulumi
-        // secret and `ignoreChanges` keeps the first one, so later runs do not rotate it (rotate
-        // with `pulumi up --replace <urn of the version>`). A prefix, not a fixed name, because a
-        // deleted secret's name stays reserved for its recovery window.
+        // Django's SECRET_KEY and the app user's password are @pulumi/random passwords: the value is
+        // made once, when the resource is created, and kept in state (encrypted). A value the program
+        // drew itself on every run would differ between `preview --save-plan` and `up --plan` (the
+        // update would violate its plan and print both values). Rotate with `pulumi up --replace
+        // <urn of the password>`. Letters and digits only: no quoting trouble in Django or MySQL.
+        // A name prefix, not a fixed name, because a deleted secret's name stays reserved for its
+        // recovery window.
+        const djangoKey = new random.RandomPassword(`${name}-django-key`, { length: DJANGO_KEY_LENGTH, special: false }, parent);
         this.djangoSecret = new aws.secretsmanager.Secret(`${name}-django`, {
             namePrefix: `${args.namePrefix}/django-secret-key-`,
             description: `Django SECRET_KEY of ${args.namePrefix}`, tags: tags("django-secret-key"),
         }, parent);
         const djangoSecretVersion = new aws.secretsmanager.SecretVersion(`${name}-django`, {
-            secretId: this.djangoSecret.id, secretString: pulumi.secret(newDjangoSecretKey()),
-        }, { parent: this, ignoreChanges: ["secretString"] });
+            secretId: this.djangoSecret.id, secretString: pulumi.secret(djangoKey.result),
+        }, parent);
 
-        // The app user's password, kept like the Django key: generated once, rotated by replacing its version.
+        const appDatabasePassword = new random.RandomPassword(`${name}-db-app-password`, { length: DATABASE_PASSWORD_LENGTH, special: false }, parent);
         this.appDatabaseSecret = new aws.secretsmanager.Secret(`${name}-db-app`, {
             namePrefix: `${args.namePrefix}/db-app-password-`,
             description: `Password of the app's own database user in ${args.namePrefix}`, tags: tags("db-app-password"),
         }, parent);
         const appDatabaseSecretVersion = new aws.secretsmanager.SecretVersion(`${name}-db-app`, {
-            secretId: this.appDatabaseSecret.id, secretString: pulumi.secret(newDatabasePassword()),
-        }, { parent: this, ignoreChanges: ["secretString"] });
+            secretId: this.appDatabaseSecret.id, secretString: pulumi.secret(appDatabasePassword.result),
+        }, parent);
 
         const { executionRole, executionPolicy, taskRole } = taskRoles(name, { namePrefix: args.namePrefix, kind: "app", tags: args.tags, permissionsBoundary: args.permissionsBoundary,
             executionPolicy: pulumi.all([this.logGroup.arn, args.database.masterUserSecretArn, this.djangoSecret.arn, this.appDatabaseSecret.arn]).apply(([logs, db, django, app]) =>
@@ -173,15 +177,10 @@ export class AppService extends pulumi.ComponentResource {
     }
 }
 
-/** 48 random bytes as base64url: 64 characters, no quotes (the book's key excluded quote characters). */
-export function newDjangoSecretKey(): string {
-    return crypto.randomBytes(48).toString("base64url");
-}
-
-/** 32 random bytes as base64url: 43 characters MySQL takes as a password without quoting trouble. */
-export function newDatabasePassword(): string {
-    return crypto.randomBytes(32).toString("base64url");
-}
+/** Characters of Django's SECRET_KEY: 64 letters and digits, ≈ 381 bits (Django asks for ≥ 50 characters). */
+export const DJANGO_KEY_LENGTH = 64;
+/** Characters of the app user's MySQL password: 40 letters and digits, ≈ 238 bits (MySQL takes up to 32 bytes of hash input fine). */
+export const DATABASE_PASSWORD_LENGTH = 40;
 
 /** Fails early on values known at program time; Inputs still unknown are checked by AWS. */
 export function validateAppServiceArgs(args: Pick<AppServiceArgs, "namePrefix" | "desiredCount" | "minCapacity" | "maxCapacity" | "targetCpuPercent" | "logRetentionDays" | "appDatabaseUser">): void {

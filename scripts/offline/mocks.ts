@@ -12,7 +12,7 @@ export const MOCK_ACCOUNT = "123456789012";
  */
 export const MOCK_VALUE = new RegExp([
     MOCK_ACCOUNT, "\\b[\\w-]+-id\\b", "\\bsubnet-(?:public|private)-\\d+\\b", "\\bvpc-[\\w-]+\\b", "\\bami-0123456789abcdef0\\b",
-    "0123456789abcdef", "abcdefghijkl", "-1234567890(?=\\.)", "sha256:(?:ab)+", "AbCdEf", "-version-1\\b", "Z0123456789MOCK", "\\bigw-1\\b", "\\b(?:eipalloc|nat|rtb|rtbassoc|r)-[\\w-]+\\b",
+    "0123456789abcdef", "abcdefghijkl", "-1234567890(?=\\.)", "sha256:(?:ab)+", "AbCdEf", "-version-1\\b", "Z0123456789MOCK", "mock-random-[\\w-]+", "\\bigw-1\\b", "\\b(?:eipalloc|nat|rtb|rtbassoc|r)-[\\w-]+\\b",
 ].join("|"));
 
 /** Outputs of the delivery stack as an environment stack's StackReference sees them. */
@@ -128,6 +128,10 @@ export function createMocks(opts: MockOptions) {
                 break;
             case "aws:lambda/invocation:Invocation":
                 state.result = JSON.stringify({ exitCode: 0 });
+                break;
+            case "random:index/randomPassword:RandomPassword":
+                // The random provider makes the value once, at create; the mock's stand-in names its resource.
+                state.result = `mock-random-${a.name}`;
                 break;
             case "aws:ecs/taskDefinition:TaskDefinition":
                 Object.assign(state, { arn: arn(a.type, `task-definition/${inputs.family}:1`), revision: 1 });

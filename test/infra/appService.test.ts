@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import * as path from "node:path";
 import { Evaluated, evaluateProgram, policyDoc } from "./harness";
 import { DB_SECRET as PROGRAM_DB_SECRET, TAGS } from "./programs/appService";
-import { newDjangoSecretKey, validateAppServiceArgs } from "../../infra/appService";
+import { validateAppServiceArgs } from "../../infra/appService";
 import { AppContainerArgs, appContainerDefinitions, imageReference, migrateContainerDefinitions, PROVISION_APP_USER_SCRIPT } from "../../infra/lib/appContainers";
 import { appExecutionPolicy, appTaskPolicy } from "../../infra/lib/appIam";
 
@@ -101,7 +101,8 @@ describe("AppService component", () => {
     });
     const inputsOf = (type: string, name: string) => e.one(type, name).inputs as Record<string, any>;
     const T = { task: "aws:ecs/taskDefinition:TaskDefinition", service: "aws:ecs/service:Service", role: "aws:iam/role:Role",
-        policy: "aws:iam/rolePolicy:RolePolicy", secret: "aws:secretsmanager/secret:Secret", version: "aws:secretsmanager/secretVersion:SecretVersion" };
+        policy: "aws:iam/rolePolicy:RolePolicy", secret: "aws:secretsmanager/secret:Secret", version: "aws:secretsmanager/secretVersion:SecretVersion",
+        random: "random:index/randomPassword:RandomPassword" };
     const DJANGO = "arn:aws:secretsmanager:us-east-1:123456789012:secret:app-django-AbCdEf";
     const APP_DB = "arn:aws:secretsmanager:us-east-1:123456789012:secret:app-db-app-AbCdEf";
     const IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/docker-in-aws/todobackend:abc123.build-1";
@@ -147,20 +148,22 @@ describe("AppService component", () => {
             { name: "APP_MYSQL_PASSWORD", valueFrom: APP_DB }, { name: "SECRET_KEY", valueFrom: DJANGO }]);
     });
 
-    it("generates the app user's password once as a Pulumi secret in its own Secrets Manager secret", () => {
+    it("keeps the app user's password, a @pulumi/random password fixed at create, as a Pulumi secret in its own Secrets Manager secret", () => {
         assert.equal(inputsOf(T.secret, "app-db-app").namePrefix, "todobackend-dev/db-app-password-");
+        assert.deepEqual(inputsOf(T.random, "app-db-app-password"), { length: 40, special: false });
         const version = e.one(T.version, "app-db-app");
-        assert.ok(e.isSecret(version, "secretString"), "the generated password is a Pulumi secret");
-        assert.match(String(version.inputs.secretString), /^[A-Za-z0-9_-]{43}$/);
-        assert.deepEqual(options(T.version, "app-db-app").ignoreChanges, ["secretString"]);
+        assert.ok(e.isSecret(version, "secretString"), "the password is a Pulumi secret");
+        assert.equal(version.inputs.secretString, "mock-random-app-db-app-password");
+        assert.deepEqual(options(T.version, "app-db-app").ignoreChanges, [], "a replaced password reaches the secret");
     });
 
-    it("generates the Django key once as a Pulumi secret in a per-environment Secrets Manager secret", () => {
+    it("keeps the Django key, a @pulumi/random password fixed at create, as a Pulumi secret in a per-environment Secrets Manager secret", () => {
         assert.equal(inputsOf(T.secret, "app-django").namePrefix, "todobackend-dev/django-secret-key-");
+        assert.deepEqual(inputsOf(T.random, "app-django-key"), { length: 64, special: false });
         const version = e.one(T.version, "app-django");
-        assert.ok(e.isSecret(version, "secretString"), "the generated key is a Pulumi secret");
-        assert.match(String(version.inputs.secretString), /^[A-Za-z0-9_-]{64}$/);
-        assert.deepEqual(options(T.version, "app-django").ignoreChanges, ["secretString"]);
+        assert.ok(e.isSecret(version, "secretString"), "the key is a Pulumi secret");
+        assert.equal(version.inputs.secretString, "mock-random-app-django-key");
+        assert.deepEqual(options(T.version, "app-django").ignoreChanges, []);
     });
 
     it("lets the execution role read exactly the master, Django and app-user secrets; the task role only writes traces", () => {
@@ -212,7 +215,7 @@ describe("AppService component", () => {
 
     it("tags every taggable child with the base tags and parents it under the component", () => {
         const component = e.one("todobackend:infra:AppService", "app");
-        const untaggable = ["aws:iam/rolePolicy:RolePolicy", "aws:lambda/invocation:Invocation", T.version, "aws:appautoscaling/policy:Policy"];
+        const untaggable = ["aws:iam/rolePolicy:RolePolicy", "aws:lambda/invocation:Invocation", T.version, "aws:appautoscaling/policy:Policy", T.random];
         const mine = e.resources.filter((r) => r.parent === component.urn);
         assert.ok(mine.length >= 13, `${mine.length} children`);
         const taggable = e.resources.filter((x) => x.custom && !untaggable.includes(x.type));
@@ -232,7 +235,4 @@ describe("AppService component", () => {
         assert.doesNotThrow(() => validateAppServiceArgs({ namePrefix: "todobackend-dev", desiredCount: 1, minCapacity: 1, maxCapacity: 4, targetCpuPercent: 40, logRetentionDays: 7 }));
     });
 
-    it("generates a different 64-character key each time it is asked", () => {
-        assert.notEqual(newDjangoSecretKey(), newDjangoSecretKey());
-    });
 });

@@ -224,4 +224,4 @@ export const PROVIDER_ACTIONS: Record<string, ResourceType> = {
 };
 
 /** Types the environment stacks declare that call no AWS API of their own. */
-export const NO_AWS_CALLS = ["pulumi:pulumi:StackReference", "pulumi:providers:aws"];
+export const NO_AWS_CALLS = ["pulumi:pulumi:StackReference", "pulumi:providers:aws", "pulumi:providers:random", "random:index/randomPassword:RandomPassword"];
