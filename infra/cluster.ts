@@ -108,6 +108,8 @@ export class Cluster extends pulumi.ComponentResource implements EcsClusterRef {
             tagSpecifications: [
                 { resourceType: "instance", tags: instanceTags },
                 { resourceType: "volume", tags: instanceTags },
+                // The deploy role may launch only what carries its environment's tag, the interface included.
+                { resourceType: "network-interface", tags: instanceTags },
             ],
             updateDefaultVersion: true,
             tags: plainTags(args.tags),

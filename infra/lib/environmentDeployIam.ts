@@ -41,6 +41,8 @@ export const CREATES: Record<string, { service: string; pattern: string; actions
     securityGroupRule: { service: "ec2", pattern: "security-group-rule/*", actions: ["ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress"] },
     launchTemplate: { service: "ec2", pattern: "launch-template/*", actions: ["ec2:CreateLaunchTemplate"] },
     instance: { service: "ec2", pattern: "instance/*", actions: ["ec2:RunInstances"] },
+    // Every launch makes a network interface: Auto Scaling checks RunInstances on it when the group is created.
+    networkInterface: { service: "ec2", pattern: "network-interface/*", actions: ["ec2:RunInstances"] },
     volume: { service: "ec2", pattern: "volume/*", actions: ["ec2:RunInstances"] },
     cluster: { service: "ecs", pattern: "cluster/*", actions: ["ecs:CreateCluster"] },
     capacityProvider: { service: "ecs", pattern: "capacity-provider/*", actions: ["ecs:CreateCapacityProvider"] },
@@ -158,7 +160,8 @@ export const BOUNDED_ROLE_WRITES = ["iam:CreateRole", "iam:PutRolePolicy", "iam:
 export const PASSED_TO = ["ecs-tasks.amazonaws.com", "ec2.amazonaws.com", "lambda.amazonaws.com"];
 
 /** Service-linked roles the environment's services create on first use. */
-export const SERVICE_LINKED = ["ecs.amazonaws.com", "autoscaling.amazonaws.com", "elasticloadbalancing.amazonaws.com", "rds.amazonaws.com"];
+export const SERVICE_LINKED = ["ecs.amazonaws.com", "autoscaling.amazonaws.com", "elasticloadbalancing.amazonaws.com", "rds.amazonaws.com",
+    "ecs.application-autoscaling.amazonaws.com"];
 
 /** What `servicediscovery:CreatePrivateDnsNamespace` and its services need from Route 53. */
 export const ROUTE53_FOR_CLOUD_MAP = ["route53:CreateHostedZone", "route53:DeleteHostedZone", "route53:GetHostedZone",
@@ -218,8 +221,13 @@ function stateStatements(a: EnvironmentRoleArgs, writes: boolean): Statement[] {
         { Sid: "StateWrite", Effect: "Allow", Action: ["s3:PutObject", "s3:DeleteObject"],
             Resource: writes ? objects.own : objects.own.filter((o) => o.includes("/.pulumi/locks/")) },
     ];
+    // The stacks' secrets provider (awskms://): the data key in Pulumi.<stack>.yaml is decrypted at every run.
     s.push({ Sid: "SecretsKey", Effect: "Allow", Action: writes ? ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"] : ["kms:Decrypt", "kms:DescribeKey"],
         Resource: a.kmsKeyArn });
+    // The state bucket is SSE-KMS with this key: S3 asks KMS with the caller's rights on every
+    // write (GenerateDataKey, the lock included) and read (Decrypt), only for S3.
+    s.push({ Sid: "StateObjectsKey", Effect: "Allow", Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: a.kmsKeyArn,
+        Condition: { StringEquals: { "kms:ViaService": `s3.${a.region}.amazonaws.com` } } });
     return s;
 }
 
@@ -292,6 +300,8 @@ export function environmentDeployPolicy(a: EnvironmentRoleArgs): PolicyDocument 
         { Sid: "RdsManagedSecretCreate", Effect: "Allow", Action: ["secretsmanager:CreateSecret", "secretsmanager:TagResource"],
             Resource: arn("secretsmanager", "secret:rds!*"),
             Condition: { StringLike: { "aws:RequestTag/aws:rds:primaryDBInstanceArn": arn("rds", `db:${a.envName}-*`) } } },
+        // RDS describes the secret's key (Secrets Manager's AWS managed key) with the caller's rights.
+        { Sid: "RdsManagedSecretKey", Effect: "Allow", Action: ["kms:DescribeKey"], Resource: arn("kms", "key/*") },
         // Cloud Map's private DNS namespace is a Route 53 hosted zone created with the caller's
         // rights. Route 53 has no tag conditions, so this is the one statement not fenced to the
         // environment (see docs/delivery.md, "What each deploy role may do").

@@ -65,7 +65,7 @@ describe("cluster", function () {
         assert.deepEqual(lt.iamInstanceProfile, { arn: "arn:aws:iam::123456789012:instance-profile/todobackend-dev/todobackend-dev-ecs-instance" });
         assert.equal(Buffer.from(String(lt.userData), "base64").toString(), clusterUserData("todobackend-dev-cluster"));
         assert.deepEqual(lt.blockDeviceMappings, [{ deviceName: "/dev/xvda", ebs: { volumeSize: 30, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } }]);
-        assert.deepEqual(lt.tagSpecifications, ["instance", "volume"].map((resourceType) => ({ resourceType, tags: { ...TAGS, Name: "todobackend-dev-instance" } })));
+        assert.deepEqual(lt.tagSpecifications, ["instance", "volume", "network-interface"].map((resourceType) => ({ resourceType, tags: { ...TAGS, Name: "todobackend-dev-instance" } })));
     });
 
     it("uses the configured AMI and instance type when given", () => {

@@ -233,8 +233,8 @@ describe("delivery stack", function () {
             const writer = ["Logs", "Artifacts", "PullDeployImage", "EcrAuth", "Read", "CreateEc2", "CreateEcs", "CreateElasticloadbalancing", "CreateRds",
                 "CreateLogs", "CreateLambda", "CreateSecretsmanager", "CreateServicediscovery", "CreateAutoscaling", "CreateApplicationAutoscaling", "CreateEvents",
                 "Ec2TagOnCreate", "TagOnCreate", "TagOnCreateById", "Unfenced", "ChangeOwnResources", "LaunchFromPublicImages", "RdsManagedSecret", "RdsManagedSecretCreate",
-                "CloudMapDns", "SsmRead", "RoleWritesWithinBoundary", "RolesInPath", "PassRolesInPath", "KeepBoundary", "ServiceLinkedRoles",
-                "StateList", "StateRead", "StateWrite", "SecretsKey"];
+                "RdsManagedSecretKey", "CloudMapDns", "SsmRead", "RoleWritesWithinBoundary", "RolesInPath", "PassRolesInPath", "KeepBoundary", "ServiceLinkedRoles",
+                "StateList", "StateRead", "StateWrite", "SecretsKey", "StateObjectsKey"];
             assert.deepEqual(sids("builds-deploy-dev"), writer);
             assert.deepEqual(sids("builds-deploy-prod"), writer);
             const statement = (role: string, sid: string) => policyDoc(inputs(T.rolePolicy, role).policy).Statement.find((s) => s.Sid === sid)!;
@@ -258,10 +258,14 @@ describe("delivery stack", function () {
         it("lets the prod preview read, write its plan artifact and its stack's lock, and nothing else", () => {
             const doc = policyDoc(inputs(T.rolePolicy, "builds-preview-prod").policy);
             assert.deepEqual(doc.Statement.map((s) => s.Sid), ["Logs", "Artifacts", "PullDeployImage", "EcrAuth", "Read", "RolesInPathRead", "SsmRead",
-                "StateList", "StateRead", "StateWrite", "SecretsKey"]);
+                "StateList", "StateRead", "StateWrite", "SecretsKey", "StateObjectsKey"]);
             const state = s3("pulumi-state");
             assert.deepEqual(doc.Statement.find((s) => s.Sid === "StateWrite")!.Resource, [`${state}/.pulumi/locks/*/todobackend/prod/*`]);
             assert.deepEqual(doc.Statement.find((s) => s.Sid === "SecretsKey")!.Action, ["kms:Decrypt", "kms:DescribeKey"]);
+            // Writing the lock into the SSE-KMS bucket: S3 asks KMS for a data key with the role's rights, only through S3.
+            assert.deepEqual(doc.Statement.find((s) => s.Sid === "StateObjectsKey"), { Sid: "StateObjectsKey", Effect: "Allow",
+                Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: `arn:aws:kms:us-east-1:${ACCOUNT}:key/pulumi`,
+                Condition: { StringEquals: { "kms:ViaService": "s3.us-east-1.amazonaws.com" } } });
             const writes = doc.Statement.flatMap((s) => s.Action as string[]).filter((a) => /^(ec2|ecs|rds|elasticloadbalancing|lambda|iam):(Create|Delete|Put|Update|Modify|Run|Pass|Attach|Tag)/.test(a));
             assert.deepEqual(writes, []);
         });

@@ -27,7 +27,25 @@ export interface Call {
     createAction?: string;
     /** For iam:PassRole: the service the role is passed to, and the input holding the role's ARN. */
     passedTo?: { service: string; input: string };
+    /**
+     * The other resources the action is authorised on, by their iam-data resource type (the
+     * Service Authorization Reference's "Resource types" column, required ones marked *): an
+     * input of this resource holding their ids, or the new resource the call makes. The request
+     * builder refuses an action that leaves a required resource type without a request.
+     */
+    touches?: Record<string, Touch>;
 }
+
+/**
+ * One resource an action also touches: another resource of the stack found through an input
+ * (`input`, a path; `via` first follows an input to another resource and reads `input` there),
+ * a resource the call creates (`newArn`, tagged from `tagsFrom` of the launch template), or an
+ * AWS-owned one (`awsOwned`: an ARN without account, e.g. an Amazon AMI).
+ */
+export type Touch =
+    | { input: string; type: string; via?: { input: string; type: string } }
+    | { newArn: string; tagsFrom?: { via: { input: string; type: string }; resourceType: string } }
+    | { awsOwned: (inputs: Record<string, any>) => string; via?: { input: string; type: string } };
 
 export interface ResourceType {
     /** The service prefix of the resource's ARN; `iam` ARNs have no region. */
@@ -72,7 +90,8 @@ export const PROVIDER_ACTIONS: Record<string, ResourceType> = {
         { step: "create", actions: ["ec2:CreateInternetGateway"] }, ...ec2Tagging("CreateInternetGateway"),
         { step: "create", actions: ["ec2:AttachInternetGateway"], on: { input: "vpcId", type: "aws:ec2/vpc:Vpc" }, existing: true },
         { step: "read", actions: ["ec2:DescribeInternetGateways"] },
-        { step: "delete", actions: ["ec2:DetachInternetGateway", "ec2:DeleteInternetGateway"] }] },
+        { step: "delete", actions: ["ec2:DetachInternetGateway"], on: { input: "vpcId", type: "aws:ec2/vpc:Vpc" } },
+        { step: "delete", actions: ["ec2:DeleteInternetGateway"] }] },
     "aws:ec2/eip:Eip": { service: "ec2", arn: (_i, id) => `elastic-ip/${id}`, newArn: () => "elastic-ip/*", calls: [
         { step: "create", actions: ["ec2:AllocateAddress"] }, ...ec2Tagging("AllocateAddress"),
         { step: "read", actions: ["ec2:DescribeAddresses"] }, { step: "delete", actions: ["ec2:ReleaseAddress"] }] },
@@ -91,14 +110,14 @@ export const PROVIDER_ACTIONS: Record<string, ResourceType> = {
             { step: "create", actions: ["ec2:AuthorizeSecurityGroupIngress"] }, ...ec2Tagging("AuthorizeSecurityGroupIngress"),
             { step: "create", actions: ["ec2:AuthorizeSecurityGroupIngress"], on: { input: "securityGroupId", type: "aws:ec2/securityGroup:SecurityGroup" }, onlyOn: true },
             { step: "read", actions: ["ec2:DescribeSecurityGroupRules"] },
-            { step: "update", actions: ["ec2:ModifySecurityGroupRules"], on: { input: "securityGroupId", type: "aws:ec2/securityGroup:SecurityGroup" }, onlyOn: true },
+            { step: "update", actions: ["ec2:ModifySecurityGroupRules"], on: { input: "securityGroupId", type: "aws:ec2/securityGroup:SecurityGroup" } },
             { step: "delete", actions: ["ec2:RevokeSecurityGroupIngress"], on: { input: "securityGroupId", type: "aws:ec2/securityGroup:SecurityGroup" }, onlyOn: true }] },
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": { service: "ec2", arn: (_i, id) => `security-group-rule/${id}`,
         newArn: () => "security-group-rule/*", calls: [
             { step: "create", actions: ["ec2:AuthorizeSecurityGroupEgress"] }, ...ec2Tagging("AuthorizeSecurityGroupEgress"),
             { step: "create", actions: ["ec2:AuthorizeSecurityGroupEgress"], on: { input: "securityGroupId", type: "aws:ec2/securityGroup:SecurityGroup" }, onlyOn: true },
             { step: "read", actions: ["ec2:DescribeSecurityGroupRules"] },
-            { step: "update", actions: ["ec2:ModifySecurityGroupRules"], on: { input: "securityGroupId", type: "aws:ec2/securityGroup:SecurityGroup" }, onlyOn: true },
+            { step: "update", actions: ["ec2:ModifySecurityGroupRules"], on: { input: "securityGroupId", type: "aws:ec2/securityGroup:SecurityGroup" } },
             { step: "delete", actions: ["ec2:RevokeSecurityGroupEgress"], on: { input: "securityGroupId", type: "aws:ec2/securityGroup:SecurityGroup" }, onlyOn: true }] },
     "aws:ec2/launchTemplate:LaunchTemplate": { service: "ec2", arn: (_i, id) => `launch-template/${id}`, newArn: () => "launch-template/*", calls: [
         { step: "create", actions: ["ec2:CreateLaunchTemplate"] }, ...ec2Tagging("CreateLaunchTemplate"),
@@ -109,7 +128,16 @@ export const PROVIDER_ACTIONS: Record<string, ResourceType> = {
     // --- Auto Scaling: creating a group from a launch template runs instances as the caller ---
     "aws:autoscaling/group:Group": { service: "autoscaling", arn: (i) => `autoScalingGroup:*:autoScalingGroupName/${i.name}`, calls: [
         { step: "create", actions: ["autoscaling:CreateAutoScalingGroup", "autoscaling:CreateOrUpdateTags"] },
-        { step: "create", actions: ["ec2:RunInstances"], on: { input: "launchTemplate.id", type: "aws:ec2/launchTemplate:LaunchTemplate" }, onlyOn: true },
+        // Auto Scaling checks that the caller may launch from the template: RunInstances on every
+        // resource a launch touches (EC2 Auto Scaling user guide, "Launch template permissions").
+        { step: "create", actions: ["ec2:RunInstances"], on: { input: "launchTemplate.id", type: "aws:ec2/launchTemplate:LaunchTemplate" }, onlyOn: true, touches: {
+            image: { awsOwned: (lt) => `image/${lt.imageId}`, via: { input: "launchTemplate.id", type: "aws:ec2/launchTemplate:LaunchTemplate" } },
+            instance: { newArn: "instance/*", tagsFrom: { via: { input: "launchTemplate.id", type: "aws:ec2/launchTemplate:LaunchTemplate" }, resourceType: "instance" } },
+            volume: { newArn: "volume/*", tagsFrom: { via: { input: "launchTemplate.id", type: "aws:ec2/launchTemplate:LaunchTemplate" }, resourceType: "volume" } },
+            "network-interface": { newArn: "network-interface/*", tagsFrom: { via: { input: "launchTemplate.id", type: "aws:ec2/launchTemplate:LaunchTemplate" }, resourceType: "network-interface" } },
+            "security-group": { input: "vpcSecurityGroupIds", type: "aws:ec2/securityGroup:SecurityGroup", via: { input: "launchTemplate.id", type: "aws:ec2/launchTemplate:LaunchTemplate" } },
+            subnet: { input: "vpcZoneIdentifiers", type: "aws:ec2/subnet:Subnet" },
+        } },
         { step: "read", actions: ["autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeInstanceRefreshes"] },
         { step: "update", actions: ["autoscaling:UpdateAutoScalingGroup", "autoscaling:StartInstanceRefresh", "autoscaling:SetInstanceProtection"] },
         { step: "delete", actions: ["autoscaling:DeleteAutoScalingGroup"] }] },
@@ -189,7 +217,8 @@ export const PROVIDER_ACTIONS: Record<string, ResourceType> = {
         { step: "read", actions: ["servicediscovery:GetNamespace", "servicediscovery:GetOperation", "servicediscovery:ListTagsForResource"] },
         { step: "delete", actions: ["servicediscovery:DeleteNamespace"] }] },
     "aws:servicediscovery/service:Service": { service: "servicediscovery", arn: (_i, id) => `service/${id}`, newArn: () => "service/*", calls: [
-        { step: "create", actions: ["servicediscovery:CreateService", "servicediscovery:TagResource"] },
+        { step: "create", actions: ["servicediscovery:CreateService"], on: { input: "dnsConfig.namespaceId", type: "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace" } },
+        { step: "create", actions: ["servicediscovery:TagResource"] },
         { step: "read", actions: ["servicediscovery:GetService"] },
         { step: "update", actions: ["servicediscovery:UpdateService"] }, { step: "delete", actions: ["servicediscovery:DeleteService"] }] },
     "aws:appautoscaling/target:Target": { service: "application-autoscaling", arn: (_i, id) => `scalable-target/${id}`, newArn: () => "scalable-target/*", calls: [

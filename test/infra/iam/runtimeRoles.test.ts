@@ -90,6 +90,12 @@ describe("the running system's roles under a real IAM policy evaluator", functio
             ["builds-deploy-prod", "todobackend-execute"]]) {
             assert.deepEqual(await mismatches(deliveryRole(role), requests(project, pulumiProject(project), values), "Allowed"), [], role);
         }
+        // The rollout check (buildspecs/rollout-check.js) after each deploy stage's `pulumi up`.
+        for (const [role, env] of [["builds-deploy-dev", "dev"], ["builds-deploy-prod", "prod"]]) {
+            const rollout: RuntimeCall = { what: "rollout check asks ECS", actions: ["ecs:DescribeServices"],
+                resource: `arn:aws:ecs:{region}:{account}:service/todobackend-${env}-cluster/todobackend` };
+            assert.deepEqual(await mismatches(deliveryRole(role), requests("rollout-check", [rollout], values), "Allowed"), [], role);
+        }
         // And not another stage's log group.
         assert.notDeepEqual(await mismatches(deliveryRole("builds-deploy-dev"), requests("x", pulumiProject("todobackend-execute"), values), "Allowed"), []);
     });
