@@ -77,7 +77,7 @@ describe("deploy buildspecs", () => {
     it("deploys dev with the policy pack on the S3 backend and KMS secrets provider", () => {
         const c: string[] = spec("deploy-dev.yml").phases.build.commands;
         assert.ok(c.includes('pulumi login "$PULUMI_BACKEND_URL"'));
-        assert.ok(c.some((x) => x.includes('--secrets-provider "$PULUMI_SECRETS_PROVIDER"')));
+        assert.deepEqual(c.slice(2, 4), ["bash buildspecs/stack-check.sh dev", "pulumi stack select dev"], "the stack file names its secrets provider before any pulumi command");
         assert.deepEqual(c.slice(-2), ["pulumi up -s dev --yes --non-interactive --policy-pack policy", "node buildspecs/rollout-check.js dev"]);
     });
     it("saves the prod plan and readable diff as the ChangeSet artifact, failing when the preview fails", () => {

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# The one-time bootstrap of an AWS account (docs/delivery.md, "Bootstrap"), in two runs around
+# the one manual step:
+#
+#   bash scripts/bootstrap.sh delivery [--yes]
+#       1. creates the delivery stack on a backend of its own (its state cannot live in the bucket
+#          it creates): BOOTSTRAP_BACKEND, default file://$HOME/.pulumi-delivery, secrets with a
+#          passphrase (PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE), and runs
+#          `pulumi up -s delivery` (needs AWS credentials and Docker).
+#   (activate the CodeStar connection in the console: the stack output connectionActivation)
+#   bash scripts/bootstrap.sh environments
+#       2. moves the delivery stack into the state bucket it made (its output stateBucketUrl), with
+#          the KMS secrets provider it made (its output secretsProvider), where the environment
+#          stacks' StackReference finds it;
+#       3. creates dev and prod there with that secrets provider, which writes `secretsprovider`
+#          and `encryptedkey` into Pulumi.<stack>.yaml. Commit those files: the pipeline's
+#          checkout has nothing else to tell the CLI which provider a stack uses, and without it
+#          the CLI falls back to the passphrase provider ("passphrase must be set";
+#          `pulumi stack select --secrets-provider` does nothing for an existing stack).
+#
+# Run from anywhere; it works on the repository it lives in. Safe to run again: a step whose
+# result is already there is skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PROJECT=todobackend
+ENVIRONMENTS=(dev prod)
+BOOTSTRAP_BACKEND="${BOOTSTRAP_BACKEND:-file://$HOME/.pulumi-delivery}"
+
+say() { echo "bootstrap: $*" >&2; }
+die() { echo "bootstrap: $*" >&2; exit 1; }
+
+command -v pulumi >/dev/null 2>&1 || die "no pulumi on PATH. Fix: install the Pulumi CLI (https://www.pulumi.com/docs/install/), v3.259.0 or later"
+
+# The provider a stack file names, and whether its data key is there too (a passphrase stack has
+# encryptionsalt instead).
+stack_file_provider() {
+  local file="Pulumi.$1.yaml"
+  [ -f "$file" ] || { echo ""; return; }
+  sed -n 's/^secretsprovider:[[:space:]]*//p' "$file" | head -1
+}
+stack_file_has_key() {
+  grep -qE '^(encryptedkey|encryptionsalt):' "Pulumi.$1.yaml" 2>/dev/null
+}
+
+login() {
+  case "$1" in
+    file://*) mkdir -p "${1#file://}" ;;
+  esac
+  pulumi login "$1" >&2
+}
+
+has_stack() {
+  pulumi stack ls --json 2>/dev/null | node -e '
+    const [name] = process.argv.slice(1); let s = ""; process.stdin.on("data", (d) => s += d).on("end", () => {
+      const stacks = JSON.parse(s || "[]"); process.exit(stacks.some((x) => x.name === name || x.name.endsWith(`/${name}`)) ? 0 : 1); });' "$1"
+}
+
+delivery() {
+  local yes=()
+  [ "${1:-}" = "--yes" ] && yes=(--yes)
+  if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
+    die "the delivery stack's own backend keeps its secrets with a passphrase, and none is set. Fix: export PULUMI_CONFIG_PASSPHRASE_FILE=<a file holding a passphrase you keep> (or PULUMI_CONFIG_PASSPHRASE)"
+  fi
+  say "1/1 delivery stack on $BOOTSTRAP_BACKEND"
+  login "$BOOTSTRAP_BACKEND"
+  if has_stack delivery; then
+    say "stack delivery exists on $BOOTSTRAP_BACKEND: updating it"
+  else
+    pulumi stack init delivery --secrets-provider passphrase >&2
+  fi
+  pulumi up -s delivery "${yes[@]}" >&2
+  say "next: activate the CodeStar connection once ($(pulumi stack output connectionActivation -s delivery 2>/dev/null || echo 'stack output connectionActivation')),"
+  say "      then run: bash scripts/bootstrap.sh environments"
+}
+
+environments() {
+  login "$BOOTSTRAP_BACKEND"
+  has_stack delivery || die "no delivery stack on $BOOTSTRAP_BACKEND. Fix: run bash scripts/bootstrap.sh delivery first (or set BOOTSTRAP_BACKEND to where it is)"
+  local url kms
+  url=$(pulumi stack output stateBucketUrl -s delivery 2>/dev/null) || url=""
+  kms=$(pulumi stack output secretsProvider -s delivery 2>/dev/null) || kms=""
+  [ -n "$url" ] && [ -n "$kms" ] || die "the delivery stack has no outputs stateBucketUrl and secretsProvider: its pulumi up has not finished. Fix: bash scripts/bootstrap.sh delivery"
+
+  say "1/2 delivery stack into $url (secrets: $kms)"
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  # Secrets in plain text for the move only (mode 0600, removed on exit): the two backends encrypt
+  # with different providers, and the import encrypts them again with the new one.
+  (umask 077 && pulumi stack export -s delivery --show-secrets --file "$tmp/delivery.json" >&2)
+  login "$url"
+  if has_stack delivery; then
+    say "stack delivery exists on $url: left as it is"
+  else
+    pulumi stack init delivery --secrets-provider "$kms" >&2
+    pulumi stack import -s delivery --file "$tmp/delivery.json" >&2
+  fi
+
+  say "2/2 environment stacks on $url with $kms"
+  for stack in "${ENVIRONMENTS[@]}"; do
+    if has_stack "$stack"; then
+      say "stack $stack exists on $url: left as it is"
+    else
+      pulumi stack init "$stack" --secrets-provider "$kms" >&2
+    fi
+    local provider
+    provider=$(stack_file_provider "$stack")
+    # A passphrase stack names no provider (or "passphrase") and keeps a salt instead of a key.
+    [ "$kms" = "passphrase" ] && [ -z "$provider" ] && provider=passphrase
+    if [ "$provider" != "$kms" ] || ! stack_file_has_key "$stack"; then
+      die "Pulumi.$stack.yaml does not name the secrets provider $kms and its key (it names \"$provider\"). Fix: pulumi stack change-secrets-provider $kms -s $stack, then run this again"
+    fi
+  done
+  say "done. Commit the stack files, which now name the secrets provider and carry each stack's encrypted data key:"
+  say "  git add Pulumi.delivery.yaml Pulumi.dev.yaml Pulumi.prod.yaml && git commit -m 'Stacks: secrets provider $kms'"
+}
+
+case "${1:-}" in
+  delivery) shift; delivery "$@" ;;
+  environments) environments ;;
+  *) echo "usage: bash scripts/bootstrap.sh delivery [--yes] | environments   (docs/delivery.md, Bootstrap)" >&2; exit 2 ;;
+esac
