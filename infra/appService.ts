@@ -17,7 +17,7 @@ import { LoadBalancerTarget } from "./loadBalancer";
 import { taskRoles } from "./taskRoles";
 
 export interface AppServiceArgs {
-    /** Prefix of physical names, e.g. `todobackend-dev` (book: the stack name); at most 45 characters (the role `<prefix>-app-execution` allows 64). */
+    /** Prefix of physical names, e.g. `todobackend-dev` (book: the stack name); at most 45 characters (the role `<prefix>-migrate-execution` allows 64). */
     namePrefix: string;
     /** The cluster the service and the migrate task run on, placed with its EC2 capacity provider. */
     cluster: EcsClusterRef;
@@ -104,9 +104,16 @@ export class AppService extends pulumi.ComponentResource {
             secretId: this.appDatabaseSecret.id, secretString: pulumi.secret(appDatabasePassword.result),
         }, parent);
 
-        const { executionRole, executionPolicy, taskRole } = taskRoles(name, { namePrefix: args.namePrefix, kind: "app", tags: args.tags, permissionsBoundary: args.permissionsBoundary,
-            executionPolicy: pulumi.all([this.logGroup.arn, args.database.masterUserSecretArn, this.djangoSecret.arn, this.appDatabaseSecret.arn]).apply(([logs, db, django, app]) =>
-                JSON.stringify(appExecutionPolicy({ logGroupArn: logs, secretArns: [db, django, app] }))),
+        // One pair of roles per task definition: ECS resolves `secrets` with the execution role, so
+        // the always-running app's may read only its own two secrets; the master secret is the
+        // migrate task's alone.
+        const app = taskRoles(name, { namePrefix: args.namePrefix, kind: "app", tags: args.tags, permissionsBoundary: args.permissionsBoundary,
+            executionPolicy: pulumi.all([this.logGroup.arn, this.djangoSecret.arn, this.appDatabaseSecret.arn]).apply(([logs, django, appSecret]) =>
+                JSON.stringify(appExecutionPolicy({ logGroupArn: logs, secretArns: [django, appSecret] }))),
+            taskPolicy: JSON.stringify(appTaskPolicy()) }, this);
+        const migrate = taskRoles(`${name}-migrate`, { namePrefix: args.namePrefix, kind: "migrate", tags: args.tags, permissionsBoundary: args.permissionsBoundary,
+            executionPolicy: pulumi.all([this.logGroup.arn, args.database.masterUserSecretArn, this.djangoSecret.arn, this.appDatabaseSecret.arn])
+                .apply(([logs, db, django, appSecret]) => JSON.stringify(appExecutionPolicy({ logGroupArn: logs, secretArns: [db, django, appSecret] }))),
             taskPolicy: JSON.stringify(appTaskPolicy()) }, this);
 
         const containerArgs = pulumi.all([args.appRepository, args.imageTag ?? "latest", region, this.logGroup.name, args.database.address,
@@ -117,19 +124,19 @@ export class AppService extends pulumi.ComponentResource {
                 appDatabaseUser: args.appDatabaseUser ?? "todobackend_app", appDatabaseSecretArn: appSecret, appDatabaseSecretVersion: appVersion,
                 xrayDaemonAddress: xray, databaseSecretArn: dbSecret, databasePasswordKey: key, djangoSecretArn: django }));
         // Tasks must not start before the secrets have values and the execution role may read them.
-        const taskDefinitionOpts = { parent: this, dependsOn: [djangoSecretVersion, appDatabaseSecretVersion, executionPolicy] };
+        const secretsReady = [djangoSecretVersion, appDatabaseSecretVersion];
         // Bridge networking with dynamic host ports (book): several tasks per instance behind the ALB.
         this.taskDefinition = new aws.ecs.TaskDefinition(`${name}`, {
             family: args.namePrefix, requiresCompatibilities: ["EC2"], networkMode: "bridge",
-            executionRoleArn: executionRole.arn, taskRoleArn: taskRole.arn,
+            executionRoleArn: app.executionRole.arn, taskRoleArn: app.taskRole.arn,
             volumes: [{ name: PUBLIC_VOLUME, hostPath: "/data/public" }],
             containerDefinitions: containerArgs.apply((c) => JSON.stringify(appContainerDefinitions(c))), tags: tags("todobackend"),
-        }, taskDefinitionOpts);
+        }, { parent: this, dependsOn: [...secretsReady, app.executionPolicy] });
         this.migrateTaskDefinition = new aws.ecs.TaskDefinition(`${name}-migrate`, {
             family: `${args.namePrefix}-migrate`, requiresCompatibilities: ["EC2"], networkMode: "bridge",
-            executionRoleArn: executionRole.arn, taskRoleArn: taskRole.arn,
+            executionRoleArn: migrate.executionRole.arn, taskRoleArn: migrate.taskRole.arn,
             containerDefinitions: containerArgs.apply((c) => JSON.stringify(migrateContainerDefinitions(c))), tags: tags("migrate"),
-        }, taskDefinitionOpts);
+        }, { parent: this, dependsOn: [...secretsReady, migrate.executionPolicy] });
 
         // Read through the cluster's name (its capacity-provider association): ECS refuses a capacity
         // provider the cluster does not have yet.
@@ -138,7 +145,7 @@ export class AppService extends pulumi.ComponentResource {
             namePrefix: args.namePrefix,
             cluster: { clusterArn: args.cluster.clusterArn, clusterName: args.cluster.clusterName, capacityProviderName: capacityProvider },
             taskDefinitionArn: this.migrateTaskDefinition.arn, taskDefinitionFamily: this.migrateTaskDefinition.family,
-            executionRoleArn: executionRole.arn, taskRoleArn: taskRole.arn, logRetentionDays: args.logRetentionDays,
+            executionRoleArn: migrate.executionRole.arn, taskRoleArn: migrate.taskRole.arn, logRetentionDays: args.logRetentionDays,
             permissionsBoundary: args.permissionsBoundary, tags: args.tags,
         }, parent);
 

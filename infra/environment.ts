@@ -41,10 +41,33 @@ export function deliveryInputs(cfg: EnvironmentConfig): DeliveryInputs {
     };
 }
 
+/**
+ * The tag to deploy: the configured one (the pipeline sets it for its run), else the one this
+ * stack deployed last, read from its own output `appImageTag`. So a preview or update outside the
+ * pipeline (a person, the automation service, drift remediation) keeps what runs instead of
+ * shipping whatever Build last pushed as `latest`.
+ */
+export function deployedImageTag(cfg: EnvironmentConfig): pulumi.Output<string> {
+    if (cfg.imageTag !== undefined) return pulumi.output(cfg.imageTag);
+    const self = new pulumi.StackReference("deployed", { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${cfg.stack}` });
+    return self.getOutput("appImageTag").apply((tag: unknown) => {
+        if (typeof tag !== "string" || tag === "") {
+            throw new Error(`todobackend:imageTag is not set and the stack ${cfg.stack} has deployed no image yet (no output appImageTag). ` +
+                `Fix: pulumi config set todobackend:imageTag <commit>.<build> -s ${cfg.stack} (the pipeline sets it from version.json)`);
+        }
+        if (cfg.production && tag === "latest") {
+            throw new Error(`the stack ${cfg.stack} last deployed the tag latest, which a production stack refuses. ` +
+                `Fix: pulumi config set todobackend:imageTag <commit>.<build> -s ${cfg.stack}`);
+        }
+        return tag;
+    });
+}
+
 export function environmentStack() {
     const cfg = readEnvironmentConfig();
     const tags = baseTags(cfg.stack, cfg.stack);
     const delivery = deliveryInputs(cfg);
+    const imageTag = deployedImageTag(cfg);
     const permissionsBoundary = delivery.roleBoundaryArn;
 
     const network = new Network("network", {
@@ -78,7 +101,7 @@ export function environmentStack() {
     });
     const app = new AppService("app", {
         namePrefix: cfg.envName, cluster, loadBalancer, database,
-        appRepository: delivery.appRepositoryUrl, imageTag: cfg.imageTag, xrayDaemonAddress: xray.address,
+        appRepository: delivery.appRepositoryUrl, imageTag, xrayDaemonAddress: xray.address,
         desiredCount: cfg.desiredCount, minCapacity: cfg.appMinCount, maxCapacity: cfg.appMaxCount,
         logRetentionDays: cfg.logRetentionDays, permissionsBoundary, tags,
     });
@@ -92,7 +115,9 @@ export function environmentStack() {
         clusterName: cluster.clusterName,
         dbEndpoint: database.endpoint,
         vpcId: network.vpcId,
-        appImage: delivery.appRepositoryUrl.apply((repository) => imageReference(repository, cfg.imageTag)),
+        appImage: pulumi.all([delivery.appRepositoryUrl, imageTag]).apply(([repository, tag]) => imageReference(repository, tag)),
+        /** What the next update deploys when no tag is configured (deployedImageTag). */
+        appImageTag: imageTag,
         xrayImage: delivery.xrayImage,
     };
 }

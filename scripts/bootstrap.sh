@@ -8,6 +8,10 @@
 #          passphrase (PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE), and runs
 #          `pulumi up -s delivery` (needs AWS credentials and Docker).
 #   (activate the CodeStar connection in the console: the stack output connectionActivation)
+#   bash scripts/bootstrap.sh pin-ami prod
+#       4. pins the current ECS-optimised AL2023 AMI in Pulumi.prod.yaml (todobackend:amiId, which a
+#          production stack requires), with the AWS CLI; run it again to bump the AMI, and have the
+#          change reviewed like any other (its preview shows the instance refresh).
 #   bash scripts/bootstrap.sh environments
 #       2. moves the delivery stack into the state bucket it made (its output stateBucketUrl), with
 #          the KMS secrets provider it made (its output secretsProvider), where the environment
@@ -113,10 +117,25 @@ environments() {
   done
   say "done. Commit the stack files, which now name the secrets provider and carry each stack's encrypted data key:"
   say "  git add Pulumi.delivery.yaml Pulumi.dev.yaml Pulumi.prod.yaml && git commit -m 'Stacks: secrets provider $kms'"
+  grep -q '^  todobackend:amiId:' Pulumi.prod.yaml || say "prod has no pinned AMI yet (a production stack requires one): bash scripts/bootstrap.sh pin-ami prod"
+}
+
+AMI_PARAMETER=/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id
+
+pin_ami() {
+  local stack=${1:-prod} region ami
+  [ -f "Pulumi.$stack.yaml" ] || die "no Pulumi.$stack.yaml. Fix: name an environment stack (dev, prod)"
+  command -v aws >/dev/null 2>&1 || die "the AWS CLI is needed to read the current ECS AMI ($AMI_PARAMETER). Fix: install it, or run pulumi config set todobackend:amiId <ami-id> -s $stack"
+  region=$(pulumi config get aws:region -s "$stack" 2>/dev/null || sed -n 's/^  aws:region:[[:space:]]*//p' "Pulumi.$stack.yaml")
+  ami=$(aws ssm get-parameter --region "$region" --name "$AMI_PARAMETER" --query Parameter.Value --output text)
+  [[ "$ami" =~ ^ami-[0-9a-f]{8,17}$ ]] || die "SSM answered \"$ami\" for $AMI_PARAMETER, not an AMI id"
+  pulumi config set todobackend:amiId "$ami" -s "$stack" >&2
+  say "Pulumi.$stack.yaml now pins $ami; commit it for review (the preview shows the launch template's new version and the instance refresh)"
 }
 
 case "${1:-}" in
   delivery) shift; delivery "$@" ;;
   environments) environments ;;
-  *) echo "usage: bash scripts/bootstrap.sh delivery [--yes] | environments   (docs/delivery.md, Bootstrap)" >&2; exit 2 ;;
+  pin-ami) shift; pin_ami "$@" ;;
+  *) echo "usage: bash scripts/bootstrap.sh delivery [--yes] | environments | pin-ami [stack]   (docs/delivery.md, Bootstrap)" >&2; exit 2 ;;
 esac

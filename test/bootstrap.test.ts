@@ -164,9 +164,18 @@ describe("the account bootstrap and the stacks' secrets provider, with the real 
             assert.equal(file.config["todobackend:deliveryStack"], "organization/todobackend/delivery", "the committed config is kept");
         }
         assert.match(r.out, /Commit the stack files/);
+        assert.match(r.out, /prod has no pinned AMI yet .*: bash scripts\/bootstrap\.sh pin-ami prod/);
         const again = run("bash", ["scripts/bootstrap.sh", "environments"], dir, env);
         assert.equal(again.code, 0, again.out);
         assert.match(again.out, /stack dev exists on .*: left as it is/);
+    });
+
+    it("pins prod's AMI only from AWS's answer: without the AWS CLI it stops, naming the fix", () => {
+        const { dir, home } = repoCopy();
+        const r = run("bash", ["scripts/bootstrap.sh", "pin-ami", "prod"], dir, environment(home));
+        assert.equal(r.code, 1);
+        assert.match(r.out, /the AWS CLI is needed to read the current ECS AMI .*Fix: install it, or run pulumi config set todobackend:amiId <ami-id> -s prod/);
+        assert.doesNotMatch(fs.readFileSync(path.join(dir, "Pulumi.prod.yaml"), "utf8"), /^  todobackend:amiId:/m);
     });
 
     it("moves the delivery stack with the KMS provider it made up to KMS, where AWS is needed", () => {

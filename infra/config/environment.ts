@@ -4,6 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { environmentName } from "./common";
+import { ECS_AMI_PARAMETER } from "../lib/cluster";
 
 export type NatGateways = "single" | "perAz";
 
@@ -31,11 +32,15 @@ export interface EnvironmentConfig {
 
     /** ECS container instance type. @default "t3.micro" */
     instanceType: string;
-    /** Auto Scaling group minimum. @default 1 */
+    /** Auto Scaling group minimum; a production stack keeps ≥ 2 (one instance per AZ of its Multi-AZ database). @default 2 when production, else 1 */
     clusterMinSize: number;
     /** Auto Scaling group maximum. @default 4 (the book's) */
     clusterMaxSize: number;
-    /** Container-instance AMI; unset reads the ECS-optimised AL2023 AMI from SSM at every deploy. */
+    /**
+     * Container-instance AMI. Required in a production stack, bumped by a reviewed change: an AMI
+     * read from SSM at every run changes whenever AWS publishes one, voiding approved previews.
+     * Unset elsewhere: the ECS-optimised AL2023 AMI from SSM at every deploy.
+     */
     amiId?: string;
 
     /** @default "db.t4g.micro" */
@@ -54,14 +59,18 @@ export interface EnvironmentConfig {
     /** ACM certificate for HTTPS on 443 with an 80→443 redirect; unset serves HTTP on 80 only. */
     certificateArn?: string;
 
-    /** ECS service desired task count (the book's ApplicationDesiredCount). @default 1 */
+    /** ECS service desired task count (the book's ApplicationDesiredCount). @default 2 when production, else 1 */
     desiredCount: number;
-    /** Service autoscaling minimum tasks. @default 1 */
+    /** Service autoscaling minimum tasks; a production stack keeps ≥ 2. @default 2 when production, else 1 */
     appMinCount: number;
     /** Service autoscaling maximum tasks. @default 4 */
     appMaxCount: number;
-    /** App image tag; the pipeline sets it. @default "latest" */
-    imageTag: string;
+    /**
+     * App image tag. The pipeline sets it for its run; unset, the stack keeps the tag it last
+     * deployed (its own output `appImageTag`), so an update from elsewhere never ships whatever
+     * Build last pushed. A production stack refuses `latest`. @default the deployed tag
+     */
+    imageTag?: string;
     /** Delivery stack to read `appRepositoryUrl` and `xrayImage` from, e.g. `organization/todobackend/delivery`. */
     deliveryStack?: string;
     /** App image repository when there is no delivery stack. */
@@ -124,7 +133,7 @@ const EXAMPLES: Record<string, string> = {
     instanceType: "t3.micro", clusterMinSize: "1", clusterMaxSize: "4", amiId: "ami-0123456789abcdef0",
     dbInstanceClass: "db.t4g.micro", dbEngineVersion: "8.4", dbAllocatedStorage: "20", dbMultiAz: "false",
     dbBackupRetentionDays: "7", dbDeletionProtection: "true", certificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/<id>",
-    desiredCount: "1", appMinCount: "1", appMaxCount: "4", imageTag: "latest", deliveryStack: "organization/todobackend/delivery",
+    desiredCount: "1", appMinCount: "1", appMaxCount: "4", imageTag: "<commit>.<build>", deliveryStack: "organization/todobackend/delivery",
     appImageRepository: "123456789012.dkr.ecr.us-east-1.amazonaws.com/docker-in-aws/todobackend",
     xrayImage: "amazon/aws-xray-daemon:3.x", xrayNamespace: "dev.services.dockerinaws.org", logRetentionDays: "7", role: "environment",
 };
@@ -183,7 +192,7 @@ export function validateEnvironmentConfig(raw: Record<string, unknown>, stack: s
         natGateways: c.natGateways ?? (production ? "perAz" : "single"),
         vpcId: c.vpcId, publicSubnetIds: c.publicSubnetIds, privateSubnetIds: c.privateSubnetIds,
         instanceType: c.instanceType ?? "t3.micro",
-        clusterMinSize: c.clusterMinSize ?? 1,
+        clusterMinSize: c.clusterMinSize ?? (production ? 2 : 1),
         clusterMaxSize: c.clusterMaxSize ?? 4,
         amiId: c.amiId,
         dbInstanceClass: c.dbInstanceClass ?? "db.t4g.micro",
@@ -193,10 +202,10 @@ export function validateEnvironmentConfig(raw: Record<string, unknown>, stack: s
         dbBackupRetentionDays: c.dbBackupRetentionDays ?? (production ? 7 : 1),
         dbDeletionProtection: c.dbDeletionProtection ?? production,
         certificateArn: c.certificateArn,
-        desiredCount: c.desiredCount ?? 1,
-        appMinCount: c.appMinCount ?? 1,
+        desiredCount: c.desiredCount ?? (production ? 2 : 1),
+        appMinCount: c.appMinCount ?? (production ? 2 : 1),
         appMaxCount: c.appMaxCount ?? 4,
-        imageTag: c.imageTag ?? "latest",
+        imageTag: c.imageTag,
         deliveryStack: c.deliveryStack,
         appImageRepository: c.appImageRepository,
         xrayImage: c.xrayImage ?? "amazon/aws-xray-daemon:3.x",
@@ -206,10 +215,22 @@ export function validateEnvironmentConfig(raw: Record<string, unknown>, stack: s
     if (cfg.clusterMinSize > cfg.clusterMaxSize) fail("clusterMinSize", `(${cfg.clusterMinSize}) exceeds clusterMaxSize (${cfg.clusterMaxSize})`);
     if (cfg.appMinCount > cfg.appMaxCount) fail("appMinCount", `(${cfg.appMinCount}) exceeds appMaxCount (${cfg.appMaxCount})`);
     if (cfg.desiredCount < cfg.appMinCount || cfg.desiredCount > cfg.appMaxCount) {
-        fail("desiredCount", `(${cfg.desiredCount}) lies outside appMinCount..appMaxCount (${cfg.appMinCount}..${cfg.appMaxCount})`);
+        fail("desiredCount", `(${cfg.desiredCount}) lies outside appMinCount..appMaxCount (${cfg.appMinCount}..${cfg.appMaxCount})`,
+            `pulumi config set todobackend:desiredCount ${cfg.appMinCount} -s ${stack}`);
     }
     if (production && cfg.dbBackupRetentionDays < 7) fail("dbBackupRetentionDays", `is ${cfg.dbBackupRetentionDays} in a production stack, which keeps at least 7 days`);
     if (production && !cfg.dbDeletionProtection) fail("dbDeletionProtection", "is false in a production stack", "pulumi config rm todobackend:dbDeletionProtection");
+    // Two tasks on two instances, so losing one (or an AZ of the Multi-AZ database) keeps the app up.
+    if (production && cfg.appMinCount < 2) fail("appMinCount", `is ${cfg.appMinCount} in a production stack, which keeps at least 2 tasks`, `pulumi config rm todobackend:appMinCount -s ${stack}`);
+    if (production && cfg.clusterMinSize < 2) fail("clusterMinSize", `is ${cfg.clusterMinSize} in a production stack, which keeps at least 2 instances`, `pulumi config rm todobackend:clusterMinSize -s ${stack}`);
+    if (production && cfg.imageTag === "latest") {
+        fail("imageTag", "is latest in a production stack, which deploys only a tag the pipeline built (latest moves with every build)",
+            `pulumi config rm todobackend:imageTag -s ${stack} (the stack keeps the tag it deployed), or pulumi config set todobackend:imageTag <commit>.<build> -s ${stack}`);
+    }
+    if (production && cfg.amiId === undefined) {
+        fail("amiId", "is required in a production stack: an AMI read from SSM at every run changes whenever AWS publishes one, which voids approved previews",
+            `pulumi config set todobackend:amiId "$(aws ssm get-parameter --name ${ECS_AMI_PARAMETER} --query Parameter.Value --output text)" -s ${stack}, and commit Pulumi.${stack}.yaml`);
+    }
     return cfg;
 }
 

@@ -13,7 +13,7 @@ export interface AppExecutionPolicyArgs {
  * container starts, so the running app holds no Secrets Manager permission at all.
  */
 export function appExecutionPolicy(a: AppExecutionPolicyArgs): PolicyDocument {
-    if (a.secretArns.length === 0) throw new Error("appExecutionPolicy: `secretArns` is empty; the app needs its two secrets.");
+    if (a.secretArns.length === 0) throw new Error("appExecutionPolicy: `secretArns` is empty; the app and migrate tasks need their secrets.");
     // Both secrets use the AWS-managed key aws/secretsmanager, whose policy already lets Secrets
     // Manager decrypt for any principal of the account it authorises: no kms statement needed.
     return { Version: "2012-10-17", Statement: [...executionBaseStatements(a.logGroupArn),

@@ -68,7 +68,8 @@ async function settle(): Promise<void> {
 async function main(): Promise<Evaluation> {
     pulumi.runtime.setAllConfig(request.config, request.secretKeys);
     const region = request.config["aws:region"] ?? "us-east-1";
-    await pulumi.runtime.setMocks(createMocks({ region, stackOutputs: request.stackOutputs }), request.project, request.stack, false);
+    // "organization": the diy backend's organization, which the program's own StackReference names.
+    await pulumi.runtime.setMocks(createMocks({ region, stack: request.stack, stackOutputs: request.stackOutputs }), request.project, request.stack, false, "organization");
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mod = require(request.module);
     const program = request.exportName ? mod[request.exportName]() : mod;

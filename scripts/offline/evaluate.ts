@@ -156,8 +156,17 @@ async function runInChild(request: Omit<ChildRequest, "outFile">): Promise<Evalu
 }
 
 /** Evaluates the real program (infra/) as `stack`, config from `Pulumi.<stack>.yaml` plus overrides. */
+/**
+ * Keys the bootstrap sets from AWS into a production stack's file (scripts/bootstrap.sh pins the
+ * ECS AMI): until it has run, an offline evaluation uses the mocks' stand-in AMI.
+ */
+export const OFFLINE_STAND_INS: Record<string, string> = { [`${PROJECT}:amiId`]: "ami-0123456789abcdef0" };
+
 export function evaluateStackFull(stack: string, opts: EvaluateOptions = {}): Promise<Evaluation> {
-    const config = { ...readStackConfig(stack), ...qualify(opts.config) };
+    const file = readStackConfig(stack);
+    const production = (qualify(opts.config)[`${PROJECT}:production`] ?? file[`${PROJECT}:production`] ?? String(stack === "prod")) === "true";
+    const standIns = production && file[`${PROJECT}:role`] !== "delivery" ? OFFLINE_STAND_INS : {};
+    const config = { ...standIns, ...file, ...qualify(opts.config) };
     return runChild({ project: PROJECT, stack, config, secretKeys: [], module: path.join(ROOT, "infra", "index.ts"), stackOutputs: opts.stackOutputs }, opts);
 }
 

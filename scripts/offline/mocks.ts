@@ -12,7 +12,7 @@ export const MOCK_ACCOUNT = "123456789012";
  */
 export const MOCK_VALUE = new RegExp([
     MOCK_ACCOUNT, "\\b[\\w-]+-id\\b", "\\bsubnet-(?:public|private)-\\d+\\b", "\\bvpc-[\\w-]+\\b", "\\bami-0123456789abcdef0\\b",
-    "0123456789abcdef", "abcdefghijkl", "-1234567890(?=\\.)", "sha256:(?:ab)+", "AbCdEf", "-version-1\\b", "Z0123456789MOCK", "mock-random-[\\w-]+", "\\bigw-1\\b", "\\b(?:eipalloc|nat|rtb|rtbassoc|r)-[\\w-]+\\b",
+    "0123456789abcdef", "abcdefghijkl", "-1234567890(?=\\.)", "sha256:(?:ab)+", "AbCdEf", "-version-1\\b", "Z0123456789MOCK", "mock-random-[\\w-]+", "mock-deployed-1", "\\bigw-1\\b", "\\b(?:eipalloc|nat|rtb|rtbassoc|r)-[\\w-]+\\b",
 ].join("|"));
 
 /** Outputs of the delivery stack as an environment stack's StackReference sees them. */
@@ -34,8 +34,13 @@ function arnService(type: string): string {
         servicediscovery: "servicediscovery", secretsmanager: "secretsmanager", appautoscaling: "application-autoscaling" } as Record<string, string>)[mod] ?? mod;
 }
 
+/** The tag a stack's own StackReference reports as deployed (its output appImageTag) under the mocks. */
+export const MOCK_DEPLOYED_TAG = "mock-deployed-1";
+
 export interface MockOptions {
     region: string;
+    /** The stack evaluated: a StackReference to itself reads its deployed tag. */
+    stack?: string;
     /** StackReference outputs by referenced stack name; unlisted names get `deliveryOutputs`. */
     stackOutputs?: Record<string, Record<string, unknown>>;
 }
@@ -75,7 +80,8 @@ export function createMocks(opts: MockOptions) {
         const state: Record<string, unknown> = { ...inputs, arn: resourceArn(a.type, name, inputs), name };
         switch (a.type) {
             case "pulumi:pulumi:StackReference":
-                return { id: inputs.name, state: { name: inputs.name, outputs: opts.stackOutputs?.[inputs.name] ?? deliveryOutputs(region), secretOutputNames: [] } };
+                return { id: inputs.name, state: { name: inputs.name, secretOutputNames: [], outputs: opts.stackOutputs?.[inputs.name]
+                    ?? (opts.stack && inputs.name.endsWith(`/${opts.stack}`) ? { appImageTag: MOCK_DEPLOYED_TAG } : deliveryOutputs(region)) } };
             case "awsx:ec2:Vpc": {
                 const n = Number(inputs.numberOfAvailabilityZones ?? (inputs.availabilityZoneNames?.length || 2));
                 const ids = (kind: string) => Array.from({ length: n }, (_, i) => `subnet-${kind}-${i}`);

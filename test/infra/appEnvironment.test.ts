@@ -35,8 +35,10 @@ describe("app, migrations and X-Ray in the environment stacks", () => {
                 const [migrate] = containers(e(), "app-migrate");
                 assert.equal(envOf(migrate).MYSQL_USER, "todobackend");
                 assert.equal(migrate.secrets.find((s: { name: string }) => s.name === "MYSQL_PASSWORD").valueFrom, `${dbSecret}:password::`);
-                const read = policyDoc(inputsOf(e(), "aws:iam/rolePolicy:RolePolicy", "app-execution").policy).Statement.find((s) => s.Sid === "ReadAppSecrets");
-                assert.deepEqual(read?.Resource, [dbSecret, arn("secretsmanager", "secret:app-django-AbCdEf"), appSecret]);
+                // Each task definition has its own execution role: only migrate's may read the master secret.
+                const reads = (role: string) => policyDoc(inputsOf(e(), "aws:iam/rolePolicy:RolePolicy", role).policy).Statement.find((s) => s.Sid === "ReadAppSecrets")?.Resource;
+                assert.deepEqual(reads("app-execution"), [arn("secretsmanager", "secret:app-django-AbCdEf"), appSecret]);
+                assert.deepEqual(reads("app-migrate-execution"), [dbSecret, arn("secretsmanager", "secret:app-django-AbCdEf"), appSecret]);
             });
 
             it("runs the app image of the delivery stack in the stack's family, log group and cluster", () => {
@@ -56,7 +58,7 @@ describe("app, migrations and X-Ray in the environment stacks", () => {
                 assert.deepEqual([input.cluster, input.taskDefinition],
                     [arn("ecs", `cluster/todobackend-${env}-cluster`), arn("ecs", `task-definition/todobackend-${env}-migrate:1`)]);
                 const pass = policyDoc(inputsOf(e(), "aws:iam/rolePolicy:RolePolicy", "app-migrations").policy).Statement.find((s) => s.Sid === "PassMigrateRoles");
-                assert.deepEqual(pass?.Resource, [`arn:aws:iam::${ACCOUNT}:role/todobackend-${env}/todobackend-${env}-app-execution`, `arn:aws:iam::${ACCOUNT}:role/todobackend-${env}/todobackend-${env}-app-task`]);
+                assert.deepEqual(pass?.Resource, [`arn:aws:iam::${ACCOUNT}:role/todobackend-${env}/todobackend-${env}-migrate-execution`, `arn:aws:iam::${ACCOUNT}:role/todobackend-${env}/todobackend-${env}-migrate-task`]);
             });
 
             it("runs the daemon with the delivery stack's image, in private subnets, behind the X-Ray security group", () => {

@@ -166,12 +166,18 @@ describe("AppService component", () => {
         assert.deepEqual(options(T.version, "app-django").ignoreChanges, []);
     });
 
-    it("lets the execution role read exactly the master, Django and app-user secrets; the task role only writes traces", () => {
-        const exec = policyDoc(inputsOf(T.policy, "app-execution").policy);
-        assert.deepEqual(exec.Statement.find((s) => s.Sid === "ReadAppSecrets")?.Resource, [PROGRAM_DB_SECRET, DJANGO, APP_DB]);
-        assert.deepEqual(exec.Statement.map((s) => s.Sid), ["EcrPermissions", "CloudwatchLogsPermissions", "ReadAppSecrets"]);
-        assert.deepEqual(policyDoc(inputsOf(T.policy, "app-task").policy).Statement.map((s) => [s.Sid, s.Resource]), [["XrayWrite", "*"]]);
-        for (const r of ["app-execution", "app-task"]) {
+    it("lets the app's execution role read its own two secrets, never the master secret, which only the migrate task's execution role reads", () => {
+        const exec = (role: string) => policyDoc(inputsOf(T.policy, role).policy);
+        assert.deepEqual(exec("app-execution").Statement.find((s) => s.Sid === "ReadAppSecrets")?.Resource, [DJANGO, APP_DB]);
+        assert.deepEqual(exec("app-migrate-execution").Statement.find((s) => s.Sid === "ReadAppSecrets")?.Resource, [PROGRAM_DB_SECRET, DJANGO, APP_DB]);
+        for (const role of ["app-execution", "app-migrate-execution"]) {
+            assert.deepEqual(exec(role).Statement.map((s) => s.Sid), ["EcrPermissions", "CloudwatchLogsPermissions", "ReadAppSecrets"]);
+        }
+        const migrate = inputsOf(T.task, "app-migrate");
+        assert.deepEqual([migrate.executionRoleArn, migrate.taskRoleArn], ["arn:aws:iam::123456789012:role/todobackend-dev/todobackend-dev-migrate-execution",
+            "arn:aws:iam::123456789012:role/todobackend-dev/todobackend-dev-migrate-task"]);
+        for (const r of ["app-task", "app-migrate-task"]) assert.deepEqual(policyDoc(inputsOf(T.policy, r).policy).Statement.map((s) => [s.Sid, s.Resource]), [["XrayWrite", "*"]]);
+        for (const r of ["app-execution", "app-task", "app-migrate-execution", "app-migrate-task"]) {
             assert.deepEqual(policyDoc(inputsOf(T.role, r).assumeRolePolicy).Statement[0].Principal, { Service: "ecs-tasks.amazonaws.com" });
         }
     });
@@ -198,9 +204,9 @@ describe("AppService component", () => {
     });
 
     it("starts no task before the Django key and the app user's password exist and the execution role may read them", () => {
-        const expected = [urnOf(T.version, "app-django"), urnOf(T.version, "app-db-app"), urnOf(T.policy, "app-execution")].sort();
-        assert.deepEqual(options(T.task, "app").dependsOn.sort(), expected);
-        assert.deepEqual(options(T.task, "app-migrate").dependsOn.sort(), expected);
+        const secrets = [urnOf(T.version, "app-django"), urnOf(T.version, "app-db-app")];
+        assert.deepEqual(options(T.task, "app").dependsOn.sort(), [...secrets, urnOf(T.policy, "app-execution")].sort());
+        assert.deepEqual(options(T.task, "app-migrate").dependsOn.sort(), [...secrets, urnOf(T.policy, "app-migrate-execution")].sort());
     });
 
     it("scales the service between 1 and 4 tasks, tracking 40 % average CPU", () => {

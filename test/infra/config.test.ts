@@ -5,6 +5,8 @@ import { baseTags, environmentName, physicalName } from "../../infra/config/comm
 import { validateEnvironmentConfig } from "../../infra/config/environment";
 
 const DELIVERY = { deliveryStack: "organization/todobackend/delivery" };
+/** prod as the bootstrap leaves it: the ECS AMI pinned. */
+const PROD = { ...DELIVERY, amiId: "ami-0a1b2c3d4e5f60718" };
 
 describe("environment config", () => {
     it("gives dev a single NAT gateway, one day of backups and no deletion protection", () => {
@@ -13,16 +15,23 @@ describe("environment config", () => {
             [false, "single", 1, false, false]);
     });
 
-    it("gives prod a NAT gateway per AZ, 7-day backups, deletion protection and Multi-AZ", () => {
-        const c = validateEnvironmentConfig(DELIVERY, "prod");
+    it("gives prod a NAT gateway per AZ, 7-day backups, deletion protection, Multi-AZ, and two tasks on two instances", () => {
+        const c = validateEnvironmentConfig(PROD, "prod");
         assert.deepEqual([c.production, c.natGateways, c.dbBackupRetentionDays, c.dbDeletionProtection, c.dbMultiAz],
             [true, "perAz", 7, true, true]);
+        assert.deepEqual([c.desiredCount, c.appMinCount, c.clusterMinSize, c.amiId], [2, 2, 2, "ami-0a1b2c3d4e5f60718"]);
+    });
+
+    it("leaves the image tag unset unless configured: the stack then keeps the tag it deployed", () => {
+        assert.equal(validateEnvironmentConfig(DELIVERY, "dev").imageTag, undefined);
+        assert.equal(validateEnvironmentConfig({ ...PROD, imageTag: "5fdbe62.12" }, "prod").imageTag, "5fdbe62.12");
+        assert.equal(validateEnvironmentConfig({ ...DELIVERY, imageTag: "latest" }, "dev").imageTag, "latest", "dev may follow latest on purpose");
     });
 
     it("applies the book's and the modern defaults", () => {
         const c = validateEnvironmentConfig(DELIVERY, "dev");
         assert.equal(c.envName, "todobackend-dev");
-        assert.deepEqual([c.imageTag, c.desiredCount, c.appMinCount, c.appMaxCount, c.logRetentionDays], ["latest", 1, 1, 4, 7]);
+        assert.deepEqual([c.imageTag, c.desiredCount, c.appMinCount, c.appMaxCount, c.logRetentionDays], [undefined, 1, 1, 4, 7]);
         assert.deepEqual([c.dbEngineVersion, c.dbInstanceClass, c.dbAllocatedStorage], ["8.4", "db.t4g.micro", 20]);
         assert.deepEqual([c.instanceType, c.clusterMinSize, c.clusterMaxSize, c.amiId], ["t3.micro", 1, 4, undefined]);
         assert.deepEqual([c.vpcCidr, c.availabilityZones, c.vpcId], ["10.0.0.0/16", 2, undefined]);
@@ -36,7 +45,7 @@ describe("environment config", () => {
     });
 
     it("reads strings the way `pulumi config set` stores them, and lists as JSON or comma-separated", () => {
-        const c = validateEnvironmentConfig({ ...DELIVERY, desiredCount: "2", appMaxCount: "6", production: "true", vpcId: "vpc-0a1b2c3d",
+        const c = validateEnvironmentConfig({ ...PROD, desiredCount: "2", appMaxCount: "6", production: "true", vpcId: "vpc-0a1b2c3d",
             publicSubnetIds: "subnet-0a1b2c3d, subnet-1a2b3c4d", privateSubnetIds: "[\"subnet-2a2b3c4d\",\"subnet-3a2b3c4d\"]" }, "staging");
         assert.deepEqual([c.desiredCount, c.appMaxCount, c.production], [2, 6, true]);
         assert.deepEqual(c.publicSubnetIds, ["subnet-0a1b2c3d", "subnet-1a2b3c4d"]);
@@ -45,7 +54,7 @@ describe("environment config", () => {
 
     it("treats an empty value as unset, so a key can be switched back to its default", () => {
         const c = validateEnvironmentConfig({ deliveryStack: "", appImageRepository: "acme/todobackend", imageTag: "" }, "dev");
-        assert.deepEqual([c.deliveryStack, c.imageTag], [undefined, "latest"]);
+        assert.deepEqual([c.deliveryStack, c.imageTag], [undefined, undefined]);
     });
 
     const refusals: Array<[string, Record<string, unknown>, string, RegExp]> = [
@@ -70,9 +79,15 @@ describe("environment config", () => {
             privateSubnetIds: "subnet-2a2b3c4d,subnet-3a2b3c4d", natGateways: "single" }, "dev", /^todobackend:natGateways only applies to a VPC this program creates/],
         ["a desired count above the autoscaling maximum", { ...DELIVERY, desiredCount: "5" }, "dev", /^todobackend:desiredCount \(5\) lies outside appMinCount\.\.appMaxCount \(1\.\.4\)/],
         ["a cluster minimum above its maximum", { ...DELIVERY, clusterMinSize: "5" }, "dev", /^todobackend:clusterMinSize \(5\) exceeds clusterMaxSize \(4\)/],
-        ["prod without deletion protection", { ...DELIVERY, dbDeletionProtection: "false" }, "prod",
+        ["prod with the image tag latest, which moves with every build", { ...PROD, imageTag: "latest" }, "prod",
+            /^todobackend:imageTag is latest in a production stack.*Fix: pulumi config rm todobackend:imageTag -s prod \(the stack keeps the tag it deployed\)/],
+        ["prod without a pinned AMI, which SSM would change under an approved preview", DELIVERY, "prod",
+            /^todobackend:amiId is required in a production stack: an AMI read from SSM .*Fix: pulumi config set todobackend:amiId "\$\(aws ssm get-parameter --name \/aws\/service\/ecs\/optimized-ami\/amazon-linux-2023\/recommended\/image_id/],
+        ["prod with one task", { ...PROD, appMinCount: "1", desiredCount: "1" }, "prod", /^todobackend:appMinCount is 1 in a production stack, which keeps at least 2 tasks\. Fix: pulumi config rm todobackend:appMinCount -s prod$/],
+        ["prod with one instance", { ...PROD, clusterMinSize: "1" }, "prod", /^todobackend:clusterMinSize is 1 in a production stack, which keeps at least 2 instances/],
+        ["prod without deletion protection", { ...PROD, dbDeletionProtection: "false" }, "prod",
             /^todobackend:dbDeletionProtection is false in a production stack\. Fix: pulumi config rm todobackend:dbDeletionProtection$/],
-        ["prod with fewer than 7 days of backups", { ...DELIVERY, dbBackupRetentionDays: "3" }, "prod", /^todobackend:dbBackupRetentionDays is 3 in a production stack/],
+        ["prod with fewer than 7 days of backups", { ...PROD, dbBackupRetentionDays: "3" }, "prod", /^todobackend:dbBackupRetentionDays is 3 in a production stack/],
         ["a certificate that is not an ACM ARN", { ...DELIVERY, certificateArn: "arn:aws:iam::123456789012:server-certificate/x" }, "dev",
             /^todobackend:certificateArn .*ACM certificate ARN/],
         ["a stack name that cannot prefix AWS names", DELIVERY, "Dev_Env", /^stack name "Dev_Env" cannot prefix AWS names\. Fix:/],

@@ -79,15 +79,42 @@ describe("environment stacks", function () {
     it("reads the images from the delivery stack named in config, with the configured tag", () => {
         const ref = dev.one("pulumi:pulumi:StackReference", "delivery");
         assert.equal(ref.inputs.name, "organization/todobackend/delivery");
-        assert.equal(dev.outputs.appImage, `${DELIVERY_APP}:latest`);
+        assert.equal(dev.outputs.appImage, `${DELIVERY_APP}:mock-deployed-1`, "no tag configured: the tag dev deployed last");
         assert.match(String(dev.outputs.xrayImage), /^123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com\/docker-in-aws\/xray@sha256:/);
+    });
+
+    it("deploys the tag the stack last deployed when none is configured, read from its own output through a StackReference", () => {
+        for (const [e, env] of [[dev, "dev"], [prod, "prod"]] as const) {
+            assert.equal(e.one("pulumi:pulumi:StackReference", "deployed").inputs.name, `organization/todobackend/${env}`);
+            assert.equal(e.outputs.appImageTag, "mock-deployed-1", env);
+            assert.equal(JSON.parse(String(e.one("aws:ecs/taskDefinition:TaskDefinition", "app").inputs.containerDefinitions))[0].image, `${DELIVERY_APP}:mock-deployed-1`);
+        }
+        assert.deepEqual(standalone.byType("pulumi:pulumi:StackReference").map((r) => r.name), [], "a configured tag needs no reference");
+        assert.equal(standalone.outputs.appImageTag, "5fdbe62");
+    });
+
+    it("fails a first update without a configured tag, and a prod update whose deployed tag is latest, naming the key", async () => {
+        await assert.rejects(evaluateStack("dev", { stackOutputs: { "organization/todobackend/dev": {} } }),
+            /todobackend:imageTag is not set and the stack dev has deployed no image yet \(no output appImageTag\)\. Fix: pulumi config set todobackend:imageTag/);
+        await assert.rejects(evaluateStack("prod", { stackOutputs: { "organization/todobackend/prod": { appImageTag: "latest" } } }),
+            /the stack prod last deployed the tag latest, which a production stack refuses\. Fix: pulumi config set todobackend:imageTag/);
+    });
+
+    it("runs prod on at least two tasks and two instances from a pinned AMI; dev on one, from SSM", () => {
+        const counts = (e: Evaluated) => [e.one("aws:ecs/service:Service", "app").inputs.desiredCount, e.one("aws:appautoscaling/target:Target", "app").inputs.minCapacity,
+            e.one("aws:autoscaling/group:Group", "ecs-instances").inputs.minSize];
+        assert.deepEqual(counts(prod), [2, 2, 2]);
+        assert.deepEqual(counts(dev), [1, 1, 1]);
+        // Pulumi.prod.yaml gets its AMI from the bootstrap; offline, the mocks' stand-in.
+        assert.equal(prod.one("aws:ec2/launchTemplate:LaunchTemplate", "ecs-instances").inputs.imageId, "ami-0123456789abcdef0");
     });
 
     it("puts its own environment's boundary on every role it creates, under its own IAM path, as its deploy role requires", () => {
         const boundaries = deliveryOutputs("us-east-1").environmentRoleBoundaryArns as Record<string, string>;
         for (const [env, e] of [["dev", dev], ["prod", prod]] as const) {
             const roles = e.byType("aws:iam/role:Role");
-            assert.deepEqual(roles.map((r) => r.name).sort(), ["app-execution", "app-migrations", "app-task", "ecs-instance", "xray-execution", "xray-task"]);
+            assert.deepEqual(roles.map((r) => r.name).sort(), ["app-execution", "app-migrate-execution", "app-migrate-task", "app-migrations", "app-task",
+                "ecs-instance", "xray-execution", "xray-task"]);
             for (const r of roles) {
                 assert.equal(r.inputs.permissionsBoundary, boundaries[env], r.name);
                 assert.equal(r.inputs.path, `/todobackend-${env}/`, r.name);

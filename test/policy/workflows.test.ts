@@ -1,6 +1,6 @@
 // The CI workflows are checked by a real linter (actionlint, with shellcheck for `run:` scripts
 // when installed) and by what they must do: preview dev and prod with the policy pack on pull
-// requests through OIDC, and update dev on pushes to main.
+// requests through OIDC, and update nothing: the pipeline is the one system that deploys on a push.
 import * as assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
@@ -79,13 +79,13 @@ describe("GitHub Actions workflows", function () {
         assert.doesNotMatch(fs.readFileSync(path.join(workflowDir, "infra.yml"), "utf8"), /aws-access-key-id|AWS_SECRET_ACCESS_KEY/);
     });
 
-    it("updates only dev, only on pushes to main, with the policy pack", () => {
-        const update = workflow.jobs["update-dev"];
-        assert.match(String(update.if), /github\.event_name == 'push'/);
-        const step = pulumiStep(update);
-        assert.deepEqual([step?.with?.command, step?.with?.["stack-name"], step?.with?.policyPacks], ["up", "dev", "policy"]);
-        const upJobs = Object.values(workflow.jobs).filter((j) => pulumiStep(j)?.with?.command === "up");
-        assert.equal(upJobs.length, 1);
+    it("updates no stack: the pipeline is the one system that deploys dev on a push, and the service's dev policy leaves pushes to it", () => {
+        const upJobs = Object.values(workflow.jobs).filter((j) => ["up", "update"].includes(String(pulumiStep(j)?.with?.command)));
+        assert.deepEqual(upJobs, []);
+        for (const stack of ["dev", "prod", "delivery"]) {
+            const policy = parse(fs.readFileSync(path.join(repo, "environments", `${stack}.yaml`), "utf8")) as { github?: { updateOnPush?: boolean } };
+            assert.equal(policy.github?.updateOnPush, false, `environments/${stack}.yaml`);
+        }
     });
 
     it("runs the policy tests and the offline policy check before any preview", () => {

@@ -92,7 +92,7 @@ describe("the pipeline's roles under a real IAM policy evaluator", function () {
         const boundaries = delivery.outputs.environmentRoleBoundaryArns as Record<string, string>;
         const prodRoles = targets(prod.resources).filter((t) => t.type === "aws:iam/role:Role").map((t) => `arn:aws:iam::${MOCK_ACCOUNT}:role${t.inputs.path}${t.inputs.name}`);
         const devRoles = targets(dev.resources).filter((t) => t.type === "aws:iam/role:Role").map((t) => `arn:aws:iam::${MOCK_ACCOUNT}:role${t.inputs.path}${t.inputs.name}`);
-        assert.equal(prodRoles.length, 6);
+        assert.equal(prodRoles.length, 8);
         for (const [name, others] of [["builds-deploy-dev", [...deliveryRoles, ...prodRoles]], ["builds-deploy-prod", [...deliveryRoles, ...devRoles]],
             ["builds-preview-prod", [...deliveryRoles, ...prodRoles, ...devRoles]]] as const) {
             // Even with the boundary named in the request, so only the path can refuse it.

@@ -112,6 +112,11 @@ describe("the running system's roles under a real IAM policy evaluator", functio
             }
             const app = stack.one(T.taskDefinition, "app");
             assert.equal(executionCalls(app).filter((c) => c.action === "secretsmanager:GetSecretValue").length, 2, "the app reads its two secrets");
+            // The always-running app's execution role may not read the RDS master secret, which only migrate uses.
+            const master = executionCalls(stack.one(T.taskDefinition, "app-migrate")).filter((c) => c.action === "secretsmanager:GetSecretValue" && c.arn.includes("rds!"));
+            assert.equal(master.length, 1);
+            assert.deepEqual(await mismatches({ identity: [rolePolicyOf(stack, String(app.inputs.executionRoleArn))], boundary: boundary(env) }, master,
+                (d) => d !== "Allowed"), [], `${env}: the app's execution role reads the master secret`);
         }
     });
 
