@@ -27,7 +27,7 @@ import type { Job } from "./jobs/types";
 import { createLogger, type Logger } from "./logger";
 import { createMetrics } from "./metrics";
 import { createWorkerPool, workerEnvironment, type StartWorker } from "./pulumi/spawn";
-import { sandboxArgs, sandboxEnvironment } from "./pulumi/sandbox";
+import { previewMounts, sandboxArgs, sandboxEnvironment, type PreviewHost } from "./pulumi/sandbox";
 import { cliVersion, isProjectDir, listStacks, versionAtLeast } from "./pulumi/stacks";
 import { readStackState, type EngineContext } from "./pulumi/state";
 import { RecoveryService } from "./recovery/service";
@@ -155,6 +155,7 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
         roleOf,
         now,
         onFingerprintError: (err, job) => logger.warn({ err, jobId: job.id }, "taking the preview's fingerprint failed; it cannot be applied"),
+        onUnrecorded: (a) => logger.error({ approvalId: a.id, previewId: a.previewId, by: a.by }, "an approval row has no entry in the audit chain (written to the database outside the service); it does not count"),
         onDecision: (a) => {
             if (a.decision === "approve") notifier.notify("approval.granted", { stack: a.stack, previewId: a.previewId, operation: a.operation, by: a.by, ...(a.comment ? { comment: a.comment } : {}) });
         },
@@ -171,22 +172,21 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
     const checkouts = webhookSettings
         ? new Checkouts({ dataDir: config.dataDir, projectDir: config.projectDir, urlTemplate: webhookSettings.gitUrl, projectPath: webhookSettings.projectPath, token: config.github?.token })
         : undefined;
+    const previewHost: PreviewHost = {
+        repoRoot: REPO_ROOT,
+        projectDir: config.projectDir,
+        execPath: process.execPath,
+        pulumiBin: config.pulumiBin,
+        policyPacks: config.policyPacks,
+        ...(backendDir ? { backendDir } : {}),
+        home: os.homedir(),
+    };
     const pullRequestWorker = webhookSettings
         ? {
               env: sandboxEnvironment(workerEnv, webhookSettings.sandbox.env),
-              sandbox: (checkoutRoot: string) => ({
+              sandbox: (checkout: { root: string; configDir: string }) => ({
                   bwrap: webhookSettings.sandbox.bwrap,
-                  args: sandboxArgs(
-                      {
-                          hide: [config.dataDir, os.homedir()],
-                          mask: [config.tokensFile],
-                          // the service's code and node_modules, the project, the CLI and plugins, a file backend's state
-                          readOnly: [REPO_ROOT, config.projectDir, path.dirname(process.execPath), config.pulumiBin, ...(backendDir ? [backendDir] : [])],
-                          plugins: path.join(os.homedir(), ".pulumi", "plugins"),
-                          network: webhookSettings.sandbox.network,
-                      },
-                      checkoutRoot,
-                  ),
+                  args: sandboxArgs(previewMounts(previewHost, checkout, webhookSettings.sandbox.network), checkout.root),
               }),
           }
         : undefined;

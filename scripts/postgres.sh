@@ -3,6 +3,7 @@
 # port of 127.0.0.1, trust authentication for one user, stopped and removed by `stop`.
 #   bash scripts/postgres.sh start DIR     prints postgres://automation@127.0.0.1:<port>/automation
 #   bash scripts/postgres.sh stop DIR
+# PG_SOCKET_DIR puts the unix socket elsewhere (default: DIR).
 # initdb refuses to run as root, so as root the cluster belongs to the `postgres` user.
 set -euo pipefail
 cmd=${1:?usage: postgres.sh start|stop DIR} dir=${2:?usage: postgres.sh start|stop DIR}
@@ -12,8 +13,10 @@ if [ "$(id -u)" -eq 0 ]; then as=(runuser -u postgres --); fi
 case "$cmd" in
   start)
     mkdir -p "$dir"
+    sockets=${PG_SOCKET_DIR:-$dir}
+    mkdir -p "$sockets"
     if [ ${#as[@]} -gt 0 ]; then
-      chown postgres: "$dir"
+      chown postgres: "$dir" "$sockets"
       # The server's user must reach DIR: let it pass through (not list) the directories above, up to /tmp.
       p=$(dirname "$(realpath "$dir")")
       while [ "$p" != "/" ] && [ "$p" != "/tmp" ]; do chmod a+x "$p"; p=$(dirname "$p"); done
@@ -22,7 +25,7 @@ case "$cmd" in
     "${as[@]}" "$bin/initdb" -D "$dir/data" -U automation -A trust --no-sync >"$dir/initdb.log" 2>&1 \
       || { cat "$dir/initdb.log" >&2; exit 1; }
     "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null \
+      -o "-p $port -k $sockets -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null \
       || { cat "$dir/server.log" >&2; exit 1; }
     "${as[@]}" "$bin/createdb" -h 127.0.0.1 -p "$port" -U automation automation
     echo "$port" >"$dir/port"

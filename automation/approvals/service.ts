@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { AuditTrail } from "../audit/log";
 import { AppError, jobNotFound, planStale, withArticle } from "../errors";
 import type { GuardVerdict } from "../jobs/service";
@@ -29,6 +30,8 @@ export interface ApprovalServiceDeps {
     onFingerprintError?: (err: unknown, job: Job) => void;
     /** An approval or rejection was recorded (notifications follow it). */
     onDecision?: (approval: Approval) => void;
+    /** An approval row the audit chain does not record was found (and is not counted). */
+    onUnrecorded?: (approval: Approval) => void;
     /** Applied to a decision's comment before it is stored or served: a pasted token must not reach viewers. @default none */
     redact?: (text: string) => string;
 }
@@ -45,6 +48,8 @@ export class ApprovalService {
     /** Fingerprints being computed for previews that are running. */
     private readonly pending = new Map<string, Promise<Fingerprint | undefined>>();
     private readonly eventGuards = new Map<string, (event: Record<string, unknown>) => string | undefined>();
+    /** Approval rows already reported as missing from the audit chain. */
+    private readonly reported = new Set<string>();
     private readonly now: () => Date;
 
     constructor(private readonly deps: ApprovalServiceDeps) {
@@ -78,7 +83,7 @@ export class ApprovalService {
             operation,
             preview,
             latestPreviewId: (await this.deps.jobs.latestPreview(preview.stack))?.id,
-            approvals: await this.deps.store.approvalsOf(preview.id),
+            approvals: (await this.recorded(preview.id)).counted,
             now: this.now(),
             roleOf: this.deps.roleOf,
         };
@@ -101,7 +106,7 @@ export class ApprovalService {
             previewId,
             preview,
             latestPreviewId: (await this.deps.jobs.latestPreview(job.stack))?.id,
-            approvals: previewId ? await this.deps.store.approvalsOf(previewId) : [],
+            approvals: previewId ? (await this.recorded(previewId)).counted : [],
             now: this.now(),
             roleOf: this.deps.roleOf,
         });
@@ -195,7 +200,22 @@ export class ApprovalService {
             throw e;
         }
         const comment = input.comment === undefined ? undefined : (this.deps.redact ?? ((t: string) => t))(input.comment);
+        // The audit entry first, durable before the row exists: a row counts only with its entry
+        // in the chain, so another instance that sees the row finds the entry too.
+        const approvalId = randomUUID();
+        this.deps.audit.append({
+            actor: principal,
+            action: `approval.${input.decision}`,
+            from,
+            result: "ok",
+            stack: preview.stack,
+            previewId,
+            approvalId,
+            details: { operation: input.operation, ...(comment ? { comment } : {}) },
+        });
+        await this.deps.audit.flush();
         const approval = await this.deps.store.addApproval({
+            id: approvalId,
             previewId,
             stack: preview.stack,
             operation: input.operation,
@@ -206,28 +226,54 @@ export class ApprovalService {
             at: this.now().toISOString(),
         });
         this.deps.onDecision?.(approval);
-        this.deps.audit.append({
-            actor: principal,
-            action: `approval.${input.decision}`,
-            from,
-            result: "ok",
-            stack: preview.stack,
-            previewId,
-            approvalId: approval.id,
-            details: { operation: input.operation, ...(comment ? { comment } : {}) },
-        });
-        return { approval, status: approvalStatus({ ...ctx, approvals: await this.deps.store.approvalsOf(previewId) }) };
+        return { approval, status: approvalStatus({ ...ctx, approvals: (await this.recorded(previewId)).counted }) };
     }
 
-    async list(previewId: string): Promise<{ previewId: string; stack: string; approvals: Approval[]; update: ApprovalStatus; destroy: ApprovalStatus; latest: boolean;
+    /**
+     * The decisions stored for a preview, split into those the audit chain records (`counted`)
+     * and rows that reached the table some other way (`unrecorded`: written straight into the
+     * database, not through the service), which never count. Each unrecorded row is reported
+     * once, as a tampering entry in the audit log and an error in the service log.
+     */
+    private async recorded(previewId: string): Promise<{ counted: Approval[]; unrecorded: Approval[] }> {
+        const rows = await this.deps.store.approvalsOf(previewId);
+        if (rows.length === 0) return { counted: [], unrecorded: [] };
+        const entries = await this.deps.audit.recordedApprovals(previewId);
+        const counted: Approval[] = [];
+        const unrecorded: Approval[] = [];
+        for (const row of rows) {
+            const matches = entries.some((e) => e.approvalId === row.id && e.by === row.by && e.decision === row.decision && e.operation === row.operation);
+            (matches ? counted : unrecorded).push(row);
+        }
+        for (const row of unrecorded) {
+            if (this.reported.has(row.id)) continue;
+            this.reported.add(row.id);
+            this.deps.onUnrecorded?.(row);
+            this.deps.audit.append({
+                actor: { name: "approvals", via: "system" },
+                action: "approval.unrecorded",
+                from: "service",
+                result: "tampered",
+                stack: row.stack,
+                previewId,
+                approvalId: row.id,
+                details: { by: row.by, decision: row.decision, operation: row.operation, at: row.at },
+            });
+        }
+        return { counted, unrecorded };
+    }
+
+    async list(previewId: string): Promise<{ previewId: string; stack: string; approvals: Approval[]; unrecorded?: Approval[]; update: ApprovalStatus; destroy: ApprovalStatus; latest: boolean;
         appliedBy?: { jobId: string; op: string; finishedAt?: string } }> {
         const preview = await this.lookup(previewId);
         const base = await this.context(preview, "update");
         const applied = await this.appliedBy(preview);
+        const { unrecorded } = await this.recorded(previewId);
         return {
             previewId,
             stack: preview.stack,
             approvals: base.approvals as Approval[],
+            ...(unrecorded.length ? { unrecorded } : {}),
             update: approvalStatus(base),
             destroy: approvalStatus({ ...base, operation: "destroy" }),
             latest: base.latestPreviewId === previewId,

@@ -36,8 +36,8 @@ export class ApprovalStore {
         return new ApprovalStore(db);
     }
 
-    async addApproval(a: Omit<Approval, "id">): Promise<Approval> {
-        const approval: Approval = { id: randomUUID(), ...a };
+    async addApproval(a: Omit<Approval, "id"> & { id?: string }): Promise<Approval> {
+        const approval: Approval = { ...a, id: a.id ?? randomUUID() };
         await this.db.query(
             "INSERT INTO approvals (id, preview_id, stack, operation, decision, by_name, role, comment, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             [approval.id, a.previewId, a.stack, a.operation, a.decision, a.by, a.role, a.comment ?? null, a.at],

@@ -201,9 +201,33 @@ export interface AuditQuery {
  */
 export interface AuditTrail {
     append(record: AuditRecord): void;
+    /** Resolves once every append made so far is durable. */
+    flush(): Promise<void>;
     verify(): VerifyResult | Promise<VerifyResult>;
     page(query?: AuditQuery): AuditPage | Promise<AuditPage>;
+    /**
+     * The decisions on `previewId` the chain records as made (`approval.approve` and
+     * `approval.reject` entries with result `ok`): an approval row without one did not come
+     * through the service.
+     */
+    recordedApprovals(previewId: string): Promise<RecordedApproval[]>;
     close(): void | Promise<void>;
+}
+
+/** An approval as its audit entry records it: what a stored approval row must match. */
+export interface RecordedApproval {
+    approvalId: string;
+    by: string;
+    decision: string;
+    operation: unknown;
+}
+
+const APPROVAL_ACTIONS = new Set(["approval.approve", "approval.reject"]);
+
+/** The approval an entry records, if it records one. */
+export function recordedApproval(e: AuditEntry): { previewId: string; approval: RecordedApproval } | undefined {
+    if (!APPROVAL_ACTIONS.has(e.action) || e.result !== "ok" || !e.previewId || !e.approvalId) return undefined;
+    return { previewId: e.previewId, approval: { approvalId: e.approvalId, by: e.actor.name, decision: e.action.slice("approval.".length), operation: e.details?.operation } };
 }
 
 export interface AuditLogOptions {
@@ -239,6 +263,8 @@ export class AuditLog implements AuditTrail {
     private readonly redact: <T>(value: T) => T;
     private readonly now: () => Date;
     private readonly maxBytes: number;
+    /** Approvals by preview, read from the whole chain on first use and kept up to date after. */
+    private approvals?: Map<string, RecordedApproval[]>;
 
     constructor(readonly file: string, options: AuditLogOptions = {}) {
         this.redact = options.redact ?? (<T>(v: T) => v);
@@ -347,6 +373,7 @@ export class AuditLog implements AuditTrail {
         this.seq = entry.seq;
         this.prev = entry.hash;
         this.bytes += Buffer.byteLength(line);
+        this.index(entry);
         // After the fsync, so the head is never ahead of what the file durably holds.
         fs.writeFileSync(this.headFile, JSON.stringify({ seq: entry.seq, hash: entry.hash }) + "\n", { mode: 0o600 });
         if (this.bytes >= this.maxBytes) this.rotate();
@@ -360,6 +387,32 @@ export class AuditLog implements AuditTrail {
         fs.renameSync(this.file, `${this.file}.${rotated}`);
         this.fd = fs.openSync(this.file, "a", 0o600);
         this.bytes = 0;
+    }
+
+    async flush(): Promise<void> {
+        // Every append is fsync'd before it returns.
+    }
+
+    private index(e: AuditEntry): void {
+        const found = this.approvals && recordedApproval(e);
+        if (!found) return;
+        const list = this.approvals!.get(found.previewId) ?? [];
+        list.push(found.approval);
+        this.approvals!.set(found.previewId, list);
+    }
+
+    async recordedApprovals(previewId: string): Promise<RecordedApproval[]> {
+        if (!this.approvals) {
+            this.approvals = new Map();
+            for (const line of this.lines()) {
+                try {
+                    this.index(JSON.parse(line) as AuditEntry);
+                } catch {
+                    /* a damaged line records nothing; verify() reports it */
+                }
+            }
+        }
+        return this.approvals.get(previewId) ?? [];
     }
 
     verify(): VerifyResult {

@@ -1,6 +1,6 @@
 import type { Pool } from "pg";
 import { inTransaction } from "../storage/db";
-import { capStrings, ChainVerifier, entryHash, GENESIS, type AuditEntry, type AuditPage, type AuditQuery, type AuditRecord, type AuditTrail, type VerifyResult } from "./log";
+import { capStrings, ChainVerifier, entryHash, GENESIS, recordedApproval, type AuditEntry, type AuditPage, type AuditQuery, type AuditRecord, type AuditTrail, type RecordedApproval, type VerifyResult } from "./log";
 
 const SCHEMA = `
 CREATE SCHEMA IF NOT EXISTS automation;
@@ -12,6 +12,7 @@ CREATE TABLE IF NOT EXISTS automation.audit (
     stack text,
     action text NOT NULL
 );
+CREATE INDEX IF NOT EXISTS audit_approvals ON automation.audit (((entry::jsonb)->>'previewId')) WHERE action IN ('approval.approve', 'approval.reject');
 `;
 
 /** Every instance appends under this transaction lock, so the chain stays one chain. */
@@ -91,6 +92,15 @@ export class PostgresAuditLog implements AuditTrail {
         const { rows } = await this.pool.query<{ entry: string }>(`SELECT entry FROM automation.audit WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ${limit + 1}`, params);
         const entries = rows.slice(0, limit).map((r) => JSON.parse(r.entry) as AuditEntry);
         return rows.length > limit ? { entries, next: entries[entries.length - 1].seq } : { entries };
+    }
+
+    async recordedApprovals(previewId: string): Promise<RecordedApproval[]> {
+        await this.flush();
+        const { rows } = await this.pool.query<{ entry: string }>(
+            "SELECT entry FROM automation.audit WHERE action IN ('approval.approve', 'approval.reject') AND (entry::jsonb)->>'previewId' = $1 ORDER BY seq",
+            [previewId],
+        );
+        return rows.flatMap((r) => recordedApproval(JSON.parse(r.entry) as AuditEntry)?.approval ?? []);
     }
 
     async close(): Promise<void> {

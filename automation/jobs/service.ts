@@ -15,6 +15,7 @@ import {
     invalidInput,
     isAppError,
     jobFinished,
+    repairPath,
     shuttingDown,
     stackNotFound,
 } from "../errors";
@@ -26,7 +27,7 @@ import { localScheduler, type JobScheduler, type RunJob } from "./scheduler";
 import { JobReader } from "./reader";
 import { JobRedactors } from "./redaction";
 import type { JobStore } from "./store";
-import { compactEvent, driftOf, emptySummary, eventType, foldEvent } from "./summary";
+import { compactEvent, driftOf, emptySummary, eventType, foldEvent, inFlightSteps, type InFlightStep } from "./summary";
 import { FINAL_STATES, isFinal, Job, JobOptions, JobState, JobSummary, Op, StoredEvent } from "./types";
 
 /** What a guard may answer to an engine event: nothing, or stop the job (with a reason). */
@@ -105,7 +106,7 @@ export interface JobServiceDeps {
     /** Checks out a pull request's head for jobs that name one (`options.source`); without it such jobs are refused. */
     checkouts?: SourceCheckouts;
     /** How a pull request's preview runs: sandboxed, with an environment of its own (pulumi/sandbox.ts). Required with `checkouts`. */
-    pullRequestWorker?: { env: NodeJS.ProcessEnv; sandbox(checkoutRoot: string): NonNullable<WorkerSpec["sandbox"]> };
+    pullRequestWorker?: { env: NodeJS.ProcessEnv; sandbox(checkout: Pick<Checkout, "root" | "configDir">): NonNullable<WorkerSpec["sandbox"]> };
     pulumiBin: string;
     policyPacks: string[];
     /** Environment of every worker: backend, passphrase, PATH to the CLI. */
@@ -133,6 +134,7 @@ export interface JobServiceDeps {
     stackDetails?: (stack: string) => Promise<Record<string, unknown>>;
     concurrency: number;
     queueLimit: number;
+    /** After a graceful stop, how long before the job's process group is killed; 0: never (only a force-cancel kills). */
     cancelGraceMs: number;
     /** What one job may store; past it a marker says so and the rest is dropped. @default 20,000 log lines, 20,000 engine events */
     limits?: { logLines: number; events: number };
@@ -141,7 +143,21 @@ export interface JobServiceDeps {
 /** Longest log line stored; a longer one is cut with a note (a program can print anything). */
 export const MAX_LOG_LINE = 8192;
 /** Events the job service writes itself: never dropped, whatever the job printed. */
+/**
+ * How long a worker that outlived the previous service process gets to stop on its own (it
+ * cancels itself when its parent goes) before its group is killed, when no cancel grace is set.
+ */
+const ORPHAN_GRACE_MS = 15_000;
+
 const OWN_EVENTS = new Set(["state", "cancelRequested", "forceKill"]);
+
+/** What a force-cancel kills in the middle, and what that does to the stack. */
+export interface LeavesBehind {
+    inFlight: InFlightStep[];
+    /** True when an operation that writes the state is cut off mid-step. */
+    needsRepair: boolean;
+    message: string;
+}
 
 interface Active {
     handle: WorkerHandle;
@@ -419,7 +435,7 @@ export class JobService extends JobReader {
     async cancel(id: string, by: string, opts: { force?: boolean } = {}): Promise<Job> {
         const job = await this.getJob(id);
         if (isFinal(job.state)) throw jobFinished(id, job.state);
-        if (opts.force) return this.forceCancel(id, by);
+        if (opts.force) return (await this.forceCancel(id, by)).job;
         if (await this.scheduler.remove(id)) {
             const cancelled = await this.settle(id, "cancelled", { error: { code: "CANCELLED", message: `Cancelled by ${by} while queued.` } }, "queued");
             if (cancelled) return this.view(cancelled);
@@ -469,19 +485,52 @@ export class JobService extends JobReader {
     }
 
     /**
-     * Kills a cancelling job's process group now, without waiting out the grace period (a stuck
-     * cloud call). Only a job already being cancelled: the graceful stop comes first, as it lets
-     * the engine write a consistent checkpoint; a forced one leaves the stack to the repair scan.
+     * What killing a cancelling job now would leave behind: the resource operations it has
+     * under way, which the state then records as pending (the stack needs repair).
      */
-    private async forceCancel(id: string, by: string): Promise<Job> {
-        const active = this.active.get(id);
+    async forceCancelPreview(id: string): Promise<{ job: Job; leavesBehind: LeavesBehind }> {
         const job = await this.getJob(id);
+        if (isFinal(job.state)) throw jobFinished(id, job.state);
         if (job.state !== "cancelling") {
-            throw conflict(`Job "${id}" is not being cancelled; cancel it first, and force only if it does not stop.`, { id });
+            throw conflict(`Job "${id}" is not being cancelled; cancel it first (its running steps then finish), and force only if it does not stop.`, { id });
         }
+        return { job, leavesBehind: await this.leavesBehind(job) };
+    }
+
+    /**
+     * Kills a cancelling job's process group now, without waiting for its steps (a stuck cloud
+     * call). Only a job already being cancelled: the graceful stop comes first, as it lets the
+     * engine write a consistent checkpoint; a forced one leaves the stack to the repair scan.
+     * Admins only (the route checks): it is the one way to cut an approved update in half.
+     */
+    async forceCancel(id: string, by: string): Promise<{ job: Job; leavesBehind: LeavesBehind }> {
+        const { leavesBehind } = await this.forceCancelPreview(id);
+        const active = this.active.get(id);
         if (active) this.killNow(id, active, by);
         else if (this.deps.bus) this.deps.bus.publish("cancel", JSON.stringify({ id, by, force: true }));
-        return this.getJob(id);
+        return { job: await this.getJob(id), leavesBehind };
+    }
+
+    private async leavesBehind(job: Job): Promise<LeavesBehind> {
+        const inFlight: InFlightStep[] = [];
+        const events: StoredEvent[] = [];
+        for (let after = 0; ; ) {
+            const page = await this.deps.store.eventsAfter(job.id, after, 1000);
+            events.push(...page);
+            if (page.length < 1000) break;
+            after = page[page.length - 1].seq;
+        }
+        inFlight.push(...inFlightSteps(events));
+        const writes = job.op !== "preview" && !(job.op === "refresh" && job.options.mode !== "apply");
+        return {
+            inFlight,
+            needsRepair: writes && inFlight.length > 0,
+            message: !writes
+                ? `The ${job.op} changes nothing: killing it leaves nothing behind but its lock, which the repair scan clears.`
+                : inFlight.length === 0
+                  ? "No resource operation is under way: killing it now leaves the state consistent."
+                  : `${inFlight.length} resource operation(s) are under way (${inFlight.map((s) => `${s.op} ${s.urn}`).join(", ")}); killing them leaves them pending in the state and the stack needing repair (an admin's refresh or repair, GET ${repairPath(job.stack)}).`,
+        };
     }
 
     private killNow(id: string, active: Active, by: string): void {
@@ -513,16 +562,27 @@ export class JobService extends JobReader {
         return by !== undefined && (job.state === "running" || job.state === "queued") ? { ...job, state: "cancelling", cancelRequestedBy: by } : job;
     }
 
-    private stop(id: string, active: Active, why: NonNullable<Active["stopping"]>): void {
+    /**
+     * A graceful stop: one SIGINT, after which the engine lets the resource operations in flight
+     * finish and writes a consistent checkpoint, however long they take. Only `killAfterMs`
+     * (AUTOMATION_CANCEL_GRACE_MS when an operator set one, or a shutdown's bound) or an
+     * admin's force-cancel kills the process group mid-step, which leaves the stack to repair.
+     */
+    private stop(id: string, active: Active, why: NonNullable<Active["stopping"]>, killAfterMs = this.deps.cancelGraceMs): void {
         if (active.stopping) return;
         active.stopping = why;
         this.deps.logger.info({ jobId: id, why: why.state }, "stopping job gracefully");
         active.handle.cancel();
+        if (killAfterMs > 0) this.killAfter(id, active, killAfterMs);
+    }
+
+    private killAfter(id: string, active: Active, ms: number): void {
+        clearTimeout(active.killTimer);
         active.killTimer = setTimeout(() => {
-            this.deps.logger.warn({ jobId: id, graceMs: this.deps.cancelGraceMs }, "job still running after the grace period; killing its process group");
-            void this.appendEvent(id, "forceKill", { afterMs: this.deps.cancelGraceMs });
+            this.deps.logger.warn({ jobId: id, graceMs: ms }, "job still running after the grace period; killing its process group");
+            void this.appendEvent(id, "forceKill", { afterMs: ms });
             active.handle.kill();
-        }, this.deps.cancelGraceMs);
+        }, ms);
     }
 
     /**
@@ -576,10 +636,11 @@ export class JobService extends JobReader {
         } catch {
             /* gone meanwhile */
         }
-        const until = Date.now() + this.deps.cancelGraceMs;
+        const grace = this.deps.cancelGraceMs || ORPHAN_GRACE_MS;
+        const until = Date.now() + grace;
         while (alive() && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
         if (alive()) {
-            await this.appendEvent(job.id, "forceKill", { afterMs: this.deps.cancelGraceMs, orphan: true });
+            await this.appendEvent(job.id, "forceKill", { afterMs: grace, orphan: true });
             try {
                 process.kill(-pid, "SIGKILL");
             } catch {
@@ -616,7 +677,11 @@ export class JobService extends JobReader {
         const outcome = await Promise.race([this.scheduler.idle().then(() => "idle" as const), graceOver]);
         clearTimeout(timer);
         if (outcome === "timeout") {
-            for (const [id, active] of this.active) this.stop(id, active, { state: "interrupted", reason: "The service shut down while the job ran." });
+            // A shutdown cannot wait on a stuck step for ever: the stop is forced after the same bound.
+            for (const [id, active] of this.active) {
+                this.stop(id, active, { state: "interrupted", reason: "The service shut down while the job ran." }, graceMs);
+                if (!active.killTimer) this.killAfter(id, active, graceMs);
+            }
             await this.scheduler.idle();
         }
     }
@@ -709,9 +774,11 @@ export class JobService extends JobReader {
             const handle = this.deps.startWorker(
                 {
                     stackConfig: {
-                        // A pull request's preview writes only into its worktree; it starts from the provider state the service keeps.
-                        dir: checkout ? path.join(checkout.root, ".stack-config") : this.stackConfigDir,
+                        // A pull request's copy goes beside its worktree, never into it (the PR names
+                        // everything there); it starts from the provider state the service keeps.
+                        dir: checkout ? checkout.configDir : this.stackConfigDir,
                         keptFile: path.join(this.stackConfigDir, `Pulumi.${job.stack}.yaml`),
+                        ...(checkout ? { checkoutRoot: checkout.root } : {}),
                     },
                     jobId: job.id,
                     stack: job.stack,
@@ -723,7 +790,7 @@ export class JobService extends JobReader {
                     policyPacks: job.op === "preview" || job.op === "update" ? this.deps.policyPacks : [],
                     stackKnown: this.knownStacks.has(job.stack),
                     ...this.planFileOf(job),
-                    ...(checkout && pr ? { sandbox: pr.sandbox(checkout.root) } : {}),
+                    ...(checkout && pr ? { sandbox: pr.sandbox(checkout) } : {}),
                 },
                 pr ? pr.env : this.deps.workerEnv,
                 {
@@ -819,6 +886,12 @@ export class JobService extends JobReader {
 
     private async finishRun(job: Job, outcome: WorkerOutcome, summary: JobSummary, active: Active, log: Logger): Promise<void> {
         const stopping = active.stopping;
+        if (outcome.kind === "refused") {
+            log.warn({ code: outcome.code }, "job refused before its worker started");
+            void this.appendLog(job.id, `error: ${outcome.message}`);
+            await this.settleRun(job.id, "failed", { error: { code: outcome.code, message: outcome.message } });
+            return;
+        }
         if (outcome.kind === "succeeded" || summary.steps.length > 0) this.knownStacks.add(job.stack);
         if (outcome.kind === "succeeded" && !stopping) {
             log.info({ counts: summary.counts }, "job succeeded");

@@ -86,3 +86,29 @@ export function foldEvent(summary: JobSummary, event: Record<string, unknown>): 
 export function driftOf(summary: JobSummary | undefined): Array<{ urn: string; op: string; properties: string[] }> {
     return (summary?.steps ?? []).filter((s) => s.op !== "refresh" && s.op !== "same").map((s) => ({ urn: s.urn, op: s.op, properties: (s.diffs ?? []).map((d) => d.path) }));
 }
+
+/** A resource operation the engine started and has not reported finished. */
+export interface InFlightStep {
+    urn: string;
+    op: string;
+}
+
+/**
+ * The resource operations under way after `events` (a job's engine events, in order): each
+ * `resourcePreEvent` starts one, its `resOutputsEvent` or `resOpFailedEvent` ends it. What a
+ * kill would cut off in the middle, and leave as pending operations in the state.
+ */
+export function inFlightSteps(events: readonly { type: string; data: unknown }[]): InFlightStep[] {
+    const open = new Map<string, string>();
+    for (const e of events) {
+        const body = (e.data as Record<string, any> | undefined)?.[e.type] as Record<string, any> | undefined;
+        const m = body?.metadata as { urn?: string; op?: string; type?: string; new?: { custom?: boolean } | null; old?: { custom?: boolean } | null } | undefined;
+        if (!m?.urn) continue;
+        // The stack and other components are bookkeeping the engine does itself: no provider call
+        // to cut off. (`custom` is left out of the event when false.)
+        const custom = (m.new ?? m.old)?.custom === true;
+        if (e.type === "resourcePreEvent" && custom && m.op && m.op !== "same" && m.op !== "read" && !m.type?.startsWith("pulumi:providers:")) open.set(m.urn, m.op);
+        else if (e.type === "resOutputsEvent" || e.type === "resOpFailedEvent") open.delete(m.urn);
+    }
+    return [...open].map(([urn, op]) => ({ urn, op }));
+}

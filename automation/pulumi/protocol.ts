@@ -21,9 +21,10 @@ export interface WorkerSpec {
     /**
      * Where the job's copy of the stack's config goes, and the copy earlier jobs left
      * (pulumi/stackConfig.ts): the CLI runs on the copy, so nothing it writes lands in the
-     * project's tracked files. The parent writes the copy before the worker starts.
+     * project's tracked files. The parent writes the copy before the worker starts; for a
+     * pull request, `dir` lies outside its worktree and `checkoutRoot` confines what is read.
      */
-    stackConfig: { dir: string; keptFile: string };
+    stackConfig: { dir: string; keptFile: string; checkoutRoot?: string };
     /** Run the worker inside this bubblewrap sandbox (pull-request previews; see pulumi/sandbox.ts). */
     sandbox?: { bwrap: string; args: string[] };
 }

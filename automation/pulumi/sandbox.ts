@@ -1,40 +1,34 @@
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 
 /**
  * How a pull request's preview is confined. Its program is code from outside the service's
  * trust (anyone who can open a pull request on an allowed repository), so it runs in a
- * bubblewrap sandbox:
- * - the whole file system read-only, so it can change nothing of the service's (its checkout,
- *   its `node_modules`, the state, the policies);
- * - the service's data dir (tokens, job and approval stores, audit log, passphrase file, git
- *   mirrors, backups) and the home directory hidden behind empty, read-only directories, with
- *   only the Pulumi CLI (and plugins) and, for a `file://` backend, the state brought back,
- *   read-only;
- * - its own checkout writable (a throwaway worktree), a private /tmp;
+ * bubblewrap sandbox built as an allow-list: the sandbox's root is an empty file system, and
+ * only what a preview needs is brought in, each at its own path:
+ * - read-only: the operating system's programs and libraries (`/usr` and the `/bin`, `/lib`
+ *   links into it), a handful of `/etc` files that hold no secret (certificates, name
+ *   resolution, time zone), Node, the worker's code and the installed `node_modules`, the
+ *   Pulumi CLI and its plugins, the policy packs and, for a `file://` backend, the state;
+ * - writable: the job's worktree and its config directory beside it, a private `/tmp` (the
+ *   sandbox's HOME and PULUMI_HOME), nothing else;
  * - its own PID namespace, so it cannot see the service's processes or read their environment;
- *   IPC and UTS namespaces of its own, every capability dropped, a new session (no terminal
- *   injection), and it dies with the service;
- * - no network unless the configuration grants it (a preview of a real cloud needs it);
+ *   IPC, UTS and cgroup namespaces of its own, every capability dropped, a new session (no
+ *   terminal injection), and it dies with the service;
+ * - no network, which also takes away abstract unix sockets, unless the configuration grants
+ *   it (a preview of a real cloud needs it);
  * - an environment of only what a preview needs (below), never the service's.
+ * What the host gains later (a new socket directory, a secret file, a mounted volume) is not
+ * in the sandbox unless it is added here.
  */
 export interface SandboxSettings {
-    /** Directories hidden behind an empty, read-only one: the data dir, the home directory. `/` is never hidden. */
-    hide: readonly string[];
-    /**
-     * Single files shown empty (`/dev/null`): the tokens file when it lives outside the data
-     * dir. A file, not its directory: that directory may be `/etc`, which the program needs.
-     */
-    mask?: readonly string[];
-    /**
-     * Paths shown read-only even inside a hidden one: the service's code and `node_modules`
-     * (the worker and the program's dependencies), the CLI and its plugins, a `file://` state.
-     */
+    /** Host paths shown read-only at the same place (missing ones are left out). */
     readOnly: readonly string[];
+    /** Host paths shown writable at the same place: the job's worktree and config directory. */
+    writable: readonly string[];
     /** The Pulumi plugins directory (`~/.pulumi/plugins`), shown read-only in the sandbox's home. */
     plugins?: string;
-    /** Let the preview reach the network (and the service's loopback). @default false */
+    /** Let the preview reach the network (and the host's loopback and abstract sockets). @default false */
     network: boolean;
 }
 
@@ -42,45 +36,97 @@ export interface SandboxSettings {
 export const SANDBOX_HOME = "/tmp/home";
 
 /**
- * An empty, read-only file to show in place of a masked one. Not /dev/null: bubblewrap mounts
- * binds `nodev`, so a device node there cannot even be opened.
+ * What every sandbox shows of the operating system, read-only: its programs and libraries, and
+ * the `/etc` files a program reads to resolve names, check certificates and tell the time.
+ * Deliberately not `/etc` itself (it holds `ssl/private`, `shadow`, credentials of tools), nor
+ * `/run`, `/var`, `/home`, `/srv`, `/mnt`, `/opt` or `/sys`.
  */
-function emptyFile(): string {
-    const file = path.join(os.tmpdir(), "todobackend-sandbox-empty");
-    if (!fs.existsSync(file) || fs.statSync(file).size !== 0) fs.writeFileSync(file, "", { mode: 0o444 });
-    return file;
-}
+export const SYSTEM_PATHS = ["/usr", "/etc/ssl/certs", "/etc/ca-certificates", "/etc/hosts", "/etc/nsswitch.conf", "/etc/host.conf", "/etc/localtime", "/etc/resolv.conf", "/etc/passwd", "/etc/group"] as const;
+
+/** Top-level names that are, on merged-/usr systems, links into `/usr`; elsewhere directories. */
+const USR_LINKS = ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"] as const;
 
 const depth = (p: string) => path.resolve(p).split(path.sep).filter(Boolean).length;
 
 /**
- * The bubblewrap arguments, up to and excluding the `--` before the command, for one checkout.
- * Mounts apply shallowest first, so a deeper rule wins over the one it sits in: the data dir
- * inside the service's (read-only) project is hidden, the state inside the data dir shown again,
- * the checkout inside it writable.
+ * The bubblewrap arguments, up to and excluding the `--` before the command, for one job.
+ * Mounts apply shallowest first, so a path shown inside another (a worktree inside a data dir
+ * under `/tmp`) is mounted after it; the root is made read-only once everything is in place.
  */
-export function sandboxArgs(settings: SandboxSettings, checkoutRoot: string): string[] {
-    const args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"];
-    const mounts: [string, string][] = [
-        ...settings.hide.map((p) => path.resolve(p)).filter((p) => p !== path.parse(p).root).map((p): [string, string] => ["--tmpfs", p]),
-        ...settings.readOnly.filter((p) => fs.existsSync(p)).map((p): [string, string] => ["--ro-bind", path.resolve(p)]),
-        ["--bind", path.resolve(checkoutRoot)],
+export function sandboxArgs(settings: SandboxSettings, chdir: string): string[] {
+    const args = ["--tmpfs", "/"];
+    for (const link of USR_LINKS) {
+        let st: fs.Stats;
+        try {
+            st = fs.lstatSync(link);
+        } catch {
+            continue;
+        }
+        if (st.isSymbolicLink()) args.push("--symlink", fs.readlinkSync(link), link);
+        else if (st.isDirectory()) args.push("--ro-bind", link, link);
+    }
+    const mounts: [kind: "--ro-bind" | "--bind" | "--tmpfs" | "--dev" | "--proc", at: string][] = [
+        ["--dev", "/dev"],
+        ["--proc", "/proc"],
+        ["--tmpfs", "/tmp"],
+        ...[...SYSTEM_PATHS, ...settings.readOnly].filter((p) => fs.existsSync(p)).map((p): ["--ro-bind", string] => ["--ro-bind", path.resolve(p)]),
+        ...settings.writable.map((p): ["--bind", string] => ["--bind", path.resolve(p)]),
     ];
-    // Stable sort: at one depth, hides come before what is shown again.
+    // Stable sort: at one depth, the order above (system, read-only, writable) holds.
     mounts.sort((a, b) => depth(a[1]) - depth(b[1]));
-    for (const [kind, p] of mounts) args.push(kind, p, ...(kind === "--tmpfs" ? [] : [p]));
-    // Masks go last: a file is deeper than any directory it sits in. One inside a hidden
-    // directory is hidden already (and a mount point there would bring its name back).
-    const hidden = mounts.filter(([kind]) => kind === "--tmpfs").map(([, p]) => p);
-    const masks = (settings.mask ?? []).map((f) => path.resolve(f)).filter((f) => fs.existsSync(f) && !hidden.some((h) => f.startsWith(h + path.sep)));
-    for (const f of masks) args.push("--ro-bind", emptyFile(), f);
+    const seen = new Set<string>();
+    for (const [kind, p] of mounts) {
+        if (seen.has(p)) continue;
+        seen.add(p);
+        args.push(kind, ...(kind === "--ro-bind" || kind === "--bind" ? [p, p] : [p]));
+    }
     if (settings.plugins && fs.existsSync(settings.plugins)) args.push("--ro-bind", path.resolve(settings.plugins), path.join(SANDBOX_HOME, ".pulumi", "plugins"));
-    // The empty stand-ins become read-only once everything inside them is mounted.
-    for (const [kind, p] of mounts) if (kind === "--tmpfs") args.push("--remount-ro", p);
-    args.push("--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--new-session", "--cap-drop", "ALL");
+    args.push("--remount-ro", "/");
+    args.push("--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--cap-drop", "ALL");
     if (!settings.network) args.push("--unshare-net");
-    args.push("--chdir", checkoutRoot);
+    args.push("--chdir", chdir);
     return args;
+}
+
+/** Where what a preview runs lives on the host: the inputs of `previewMounts`. */
+export interface PreviewHost {
+    /** The service's own checkout: the worker's code and the installed `node_modules`. */
+    repoRoot: string;
+    /** The project the service operates on, whose `node_modules` a pull request's worktree borrows. */
+    projectDir: string;
+    /** The Node binary that runs the worker (`process.execPath`). */
+    execPath: string;
+    /** Directory of the Pulumi CLI (and our language host). */
+    pulumiBin: string;
+    policyPacks: readonly string[];
+    /** A `file://` backend's directory; undefined for other backends. */
+    backendDir?: string;
+    /** The service's home directory, whose `.pulumi/plugins` the CLI loads plugins from. */
+    home: string;
+}
+
+/**
+ * The allow-list of one pull-request preview: what its worker, the CLI, the language host, the
+ * program and the policy packs read, and the job's own two writable directories. The rest of
+ * the service's checkout (its code, `.automation/`, `.env`, the tests) is not shown.
+ */
+export function previewMounts(host: PreviewHost, job: { root: string; configDir: string }, network: boolean): SandboxSettings {
+    return {
+        readOnly: [
+            path.join(host.repoRoot, "package.json"),
+            path.join(host.repoRoot, "node_modules"),
+            // The worker's entry (it imports only types of the rest of the service).
+            path.join(host.repoRoot, "automation", "pulumi", "worker.ts"),
+            path.join(host.projectDir, "node_modules"),
+            path.dirname(host.execPath),
+            host.pulumiBin,
+            ...host.policyPacks,
+            ...(host.backendDir ? [host.backendDir] : []),
+        ],
+        writable: [job.root, job.configDir],
+        plugins: path.join(host.home, ".pulumi", "plugins"),
+        network,
+    };
 }
 
 /** What a pull-request preview's worker gets besides the Pulumi variables: nothing of the service's. */

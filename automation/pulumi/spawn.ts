@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { isAppError } from "../errors";
 import type { ParentMessage, WorkerMessage, WorkerSpec } from "./protocol";
 import { prepareStackConfig } from "./stackConfig";
 
@@ -12,7 +13,9 @@ export type WorkerOutcome =
     | { kind: "succeeded"; outputs?: Record<string, unknown> }
     | { kind: "failed"; name: string; message: string }
     /** The process ended without reporting: killed, crashed, or out of memory. */
-    | { kind: "crashed"; code: number | null; signal: NodeJS.Signals | null };
+    | { kind: "crashed"; code: number | null; signal: NodeJS.Signals | null }
+    /** Nothing ran: the job's inputs were refused before the worker got it (an unsafe checkout). */
+    | { kind: "refused"; code: string; message: string };
 
 export interface WorkerHandlers {
     onSecrets(values: string[]): void;
@@ -127,10 +130,15 @@ function forkWorker(env: NodeJS.ProcessEnv, pulumiBin: string, sandbox?: WorkerS
             handlers = h;
             early.splice(0).forEach((l) => h.onOutput(l));
             // Here, not in the worker: a sandboxed worker cannot see the copy earlier jobs left.
+            // A copy that cannot be made (a pull request's stack file is a symlink) runs nothing.
             try {
                 prepareStackConfig({ projectDir: spec.projectDir, stack: spec.stack, ...spec.stackConfig });
             } catch (err) {
-                h.onOutput(`error: could not prepare the stack's config copy: ${(err as Error).message}`);
+                killJobProcesses(child, tag);
+                const refused: WorkerOutcome = isAppError(err)
+                    ? { kind: "refused", code: err.code, message: err.message }
+                    : { kind: "refused", code: "STACK_CONFIG_FAILED", message: `The stack's config copy could not be written: ${(err as Error).message}` };
+                return { pid: child.pid ?? -1, cancel: () => undefined, kill: () => undefined, done: Promise.resolve(refused) };
             }
             post({ type: "start", spec });
             return {

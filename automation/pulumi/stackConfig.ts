@@ -8,6 +8,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseDocument, stringify } from "yaml";
+import { readConfined, writeNoFollow } from "../sources/confined";
 
 /** The keys the CLI writes for a stack's secrets provider. */
 export const PROVIDER_KEYS = ["secretsprovider", "encryptedkey", "encryptionsalt"] as const;
@@ -31,22 +32,30 @@ export interface StackConfigOptions {
     dir: string;
     /** The copy earlier jobs of this stack left, whose provider state is kept. @default the copy in `dir` */
     keptFile?: string;
+    /**
+     * A pull request's worktree, when `projectDir` lies in one: its files are then read only
+     * inside it, never through a symlink (sources/confined.ts), since the PR chose every name.
+     */
+    checkoutRoot?: string;
 }
 
 /** Writes the job's stack config copy (and Pulumi.yaml beside it) into `dir`; returns the copy's path. */
 export function prepareStackConfig(o: StackConfigOptions): string {
     fs.mkdirSync(o.dir, { recursive: true, mode: 0o700 });
-    const project = ["Pulumi.yaml", "Pulumi.yml"].map((f) => path.join(o.projectDir, f)).find((f) => fs.existsSync(f));
-    if (!project) throw new Error(`no Pulumi.yaml in ${o.projectDir}`);
-    const settings = parseDocument(fs.readFileSync(project, "utf8")).toJS() as Record<string, unknown>;
+    const root = o.checkoutRoot;
+    // Undefined when absent; in a checkout, a symlink, a non-file or a path out of it throws.
+    const read = (f: string) => (root ? readConfined(root, path.relative(root, f)) : fs.existsSync(f) ? fs.readFileSync(f, "utf8") : undefined);
+    const project = ["Pulumi.yaml", "Pulumi.yml"].map((f) => path.join(o.projectDir, f)).map((f) => read(f)).find((text) => text !== undefined);
+    if (project === undefined) throw new Error(`no Pulumi.yaml in ${o.projectDir}`);
+    const settings = (parseDocument(project).toJS() ?? {}) as Record<string, unknown>;
     const trackedDir = typeof settings.stackConfigDir === "string" ? path.resolve(o.projectDir, settings.stackConfigDir) : o.projectDir;
     // The copy of Pulumi.yaml lets stack and config commands run in `dir` (they need the project's
     // name and project-level config, never its program), reading the stack file beside it.
     delete settings.stackConfigDir;
-    fs.writeFileSync(path.join(o.dir, "Pulumi.yaml"), stringify(settings), { mode: 0o600 });
+    writeNoFollow(path.join(o.dir, "Pulumi.yaml"), stringify(settings));
     const file = path.join(o.dir, `Pulumi.${o.stack}.yaml`);
-    const read = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f, "utf8") : undefined);
     const tracked = read(path.join(trackedDir, `Pulumi.${o.stack}.yaml`)) ?? "";
-    fs.writeFileSync(file, mergeStackConfig(tracked, read(o.keptFile ?? file)), { mode: 0o600 });
+    const kept = o.keptFile ?? file;
+    writeNoFollow(file, mergeStackConfig(tracked, fs.existsSync(kept) ? fs.readFileSync(kept, "utf8") : undefined));
     return file;
 }

@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { AppError } from "../errors";
 import type { PullRequestSource } from "../jobs/types";
+import { confinedPath, readConfined } from "./confined";
 
 const run = promisify(execFile);
 
@@ -34,10 +35,15 @@ export interface CheckoutsOptions {
 
 /** A pull request's head checked out for one job; `release` removes it. */
 export interface Checkout {
-    /** The job's worktree: the one directory a sandboxed pull-request preview may write. */
+    /** The job's worktree: a directory a sandboxed pull-request preview may write. */
     root: string;
     /** The Pulumi project inside the worktree: the job's workspace directory. */
     projectDir: string;
+    /**
+     * The job's own directory beside the worktree, never inside it: the service writes the
+     * stack's config copy there, where no name is the pull request's to choose.
+     */
+    configDir: string;
     release(): Promise<void>;
 }
 
@@ -159,24 +165,31 @@ export class Checkouts implements SourceCheckouts {
         const url = repositoryUrl(this.urlTemplate, source.repository);
         const mirror = await this.fetch(source, url, log);
         const dir = path.join(this.checkoutsDir, jobId);
+        const configDir = `${dir}.config`;
         fs.mkdirSync(this.checkoutsDir, { recursive: true, mode: 0o700 });
-        // Serialised with fetches and adds: a prune must not meet a worktree being added.
+        // Serialised with fetches and adds: a prune must not meet a worktree being added. The
+        // worktree is deleted before git looks at it: the sandboxed program could write its
+        // `.git` (a config with hooks), and `rmSync` follows no link it finds in there.
         const release = () =>
             this.serialised(mirror, async () => {
-                await this.git(["--git-dir", mirror, "worktree", "remove", "--force", dir], url).catch(() => undefined);
                 fs.rmSync(dir, { recursive: true, force: true });
+                fs.rmSync(configDir, { recursive: true, force: true });
                 await this.git(["--git-dir", mirror, "worktree", "prune"], url).catch(() => undefined);
                 await this.dropUnusedCommits(mirror);
             });
         try {
             await this.serialised(mirror, () => this.git(["--git-dir", mirror, "worktree", "add", "--quiet", "--detach", "--force", dir, source.sha], url));
-            const projectDir = path.join(dir, this.projectPath);
-            if (!["Pulumi.yaml", "Pulumi.yml"].some((f) => fs.existsSync(path.join(projectDir, f)))) {
+            fs.mkdirSync(configDir, { mode: 0o700 });
+            // The project's directory, like every name the service uses in the worktree, must be a
+            // real directory inside it, not a link the pull request committed.
+            const projectDir = confinedPath(dir, this.projectPath, "dir");
+            const hasProject = projectDir !== undefined && ["Pulumi.yaml", "Pulumi.yml"].some((f) => confinedPath(dir, path.join(this.projectPath, f), "file") !== undefined);
+            if (!projectDir || !hasProject) {
                 throw checkoutFailed(`Pull request #${source.pullRequest} at ${source.sha.slice(0, 12)} has no Pulumi.yaml in "${this.projectPath}"; set AUTOMATION_GITHUB_PROJECT_PATH to the project's directory in the repository.`);
             }
-            this.borrowDependencies(projectDir, log);
+            this.borrowDependencies(dir, projectDir, log);
             log(`previewing pull request #${source.pullRequest} of ${source.repository} at ${source.sha}`);
-            return { root: dir, projectDir, release };
+            return { root: dir, projectDir, configDir, release };
         } catch (e) {
             await release();
             if (e instanceof AppError) throw e;
@@ -199,18 +212,27 @@ export class Checkouts implements SourceCheckouts {
 
     /**
      * The PR's program runs with the dependencies installed for the service (installing the
-     * PR's would run its install scripts and need the registry); a PR that changes the
-     * lockfile is still previewed, with a line in the job log saying so.
+     * PR's would run its install scripts and need the registry): whatever the PR has at
+     * `node_modules` (a directory, a file, a link) is removed, without following it, and
+     * replaced by a link to them. A PR that changes the lockfile is still previewed, with a
+     * line in the job log saying so; its lockfiles are read only inside the worktree.
      */
-    private borrowDependencies(projectDir: string, log: (line: string) => void): void {
+    private borrowDependencies(root: string, projectDir: string, log: (line: string) => void): void {
         const installed = path.join(this.options.projectDir, "node_modules");
         const target = path.join(projectDir, "node_modules");
-        if (fs.existsSync(installed) && !fs.existsSync(target)) fs.symlinkSync(installed, target, "dir");
+        fs.rmSync(target, { recursive: true, force: true });
+        if (fs.existsSync(installed)) fs.symlinkSync(installed, target, "dir");
+        const relative = path.relative(root, projectDir);
         const changed = LOCKFILES.filter((f) => {
             const ours = path.join(this.options.projectDir, f);
-            const theirs = path.join(projectDir, f);
-            if (!fs.existsSync(ours) && !fs.existsSync(theirs)) return false;
-            return !fs.existsSync(ours) || !fs.existsSync(theirs) || !fs.readFileSync(ours).equals(fs.readFileSync(theirs));
+            const mine = fs.existsSync(ours) ? fs.readFileSync(ours, "utf8") : undefined;
+            let theirs: string | undefined;
+            try {
+                theirs = readConfined(root, path.join(relative, f));
+            } catch {
+                return true; // a link or a special file where a lockfile goes: not ours, whatever it is
+            }
+            return mine !== theirs;
         });
         if (changed.length) log(`warning: the pull request changes ${changed.join(", ")}; it is previewed with the dependencies installed for the service`);
     }
@@ -220,6 +242,7 @@ export class Checkouts implements SourceCheckouts {
         if (!fs.existsSync(this.checkoutsDir)) return 0;
         const left = fs.readdirSync(this.checkoutsDir);
         for (const d of left) fs.rmSync(path.join(this.checkoutsDir, d), { recursive: true, force: true });
+        const worktrees = left.filter((d) => !d.endsWith(".config"));
         const mirrors = path.join(this.options.dataDir, "git");
         if (fs.existsSync(mirrors)) {
             for (const m of fs.readdirSync(mirrors)) {
@@ -229,6 +252,6 @@ export class Checkouts implements SourceCheckouts {
                 await this.dropUnusedCommits(mirror);
             }
         }
-        return left.length;
+        return worktrees.length;
     }
 }

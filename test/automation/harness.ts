@@ -95,7 +95,9 @@ export function publishPullRequest(projectDir: string, remotes: string, opts: { 
     if (opts.change) {
         git(projectDir, "checkout", "-qb", "pull-request");
         opts.change();
-        git(projectDir, "commit", "-qam", "the pull request's change");
+        // Everything the change made, new files and symlinks included, as a PR author commits it.
+        git(projectDir, "add", "-A");
+        git(projectDir, "commit", "-qm", "the pull request's change");
         headSha = git(projectDir, "rev-parse", "HEAD");
         git(projectDir, "checkout", "-q", "main");
     }

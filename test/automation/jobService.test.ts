@@ -55,7 +55,7 @@ function setup(opts: { guard?: JobGuard; repair?: { repairStatus(stack: string):
         limits: opts.limits,
         plansDir: "/nowhere/plans",
         checkouts: opts.checkouts,
-        pullRequestWorker: { env: { PULUMI_BACKEND_URL: "file:///state" }, sandbox: (root) => ({ bwrap: "/usr/bin/bwrap", args: ["--bind", root, root] }) },
+        pullRequestWorker: { env: { PULUMI_BACKEND_URL: "file:///state" }, sandbox: (c) => ({ bwrap: "/usr/bin/bwrap", args: ["--bind", c.root, c.root, "--bind", c.configDir, c.configDir] }) },
         stacks: () => ["dev", "prod"],
         projectDir: "/nowhere",
         pulumiBin: "/nowhere",
@@ -86,7 +86,7 @@ function scriptedCheckouts() {
         async prepare(jobId, source, log) {
             log(`fetching ${source.sha}`);
             await fetched;
-            return { root: `/checkouts/${jobId}`, projectDir: `/checkouts/${jobId}/infra`, release: async () => void released.push(jobId) };
+            return { root: `/checkouts/${jobId}`, projectDir: `/checkouts/${jobId}/infra`, configDir: `/checkouts/${jobId}.config`, release: async () => void released.push(jobId) };
         },
     };
     return { checkouts, released, finishFetch };
@@ -174,7 +174,8 @@ describe("job service", () => {
         co.finishFetch();
         while (!scripts.length) await tick();
         assert.equal(specs[0].projectDir, `/checkouts/${job.id}/infra`);
-        assert.deepEqual(specs[0].sandbox, { bwrap: "/usr/bin/bwrap", args: ["--bind", `/checkouts/${job.id}`, `/checkouts/${job.id}`] }, "sandboxed in its worktree");
+        assert.deepEqual(specs[0].sandbox, { bwrap: "/usr/bin/bwrap", args: ["--bind", `/checkouts/${job.id}`, `/checkouts/${job.id}`, "--bind", `/checkouts/${job.id}.config`, `/checkouts/${job.id}.config`] }, "sandboxed in its worktree");
+        assert.deepEqual(specs[0].stackConfig, { dir: `/checkouts/${job.id}.config`, keptFile: "/nowhere/stack-config/Pulumi.dev.yaml", checkoutRoot: `/checkouts/${job.id}` }, "its config copy beside the worktree, never in it");
         assert.deepEqual(envs[0], { PULUMI_BACKEND_URL: "file:///state" }, "with the pull-request environment, not the service's");
         scripts[0].finish({ kind: "succeeded" });
         await settled(job.id);

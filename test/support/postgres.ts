@@ -12,19 +12,27 @@ export interface TestPostgres {
     /** `postgres://automation@127.0.0.1:<port>/automation` */
     url: string;
     port: number;
+    /** The directory of the server's unix socket (`.s.PGSQL.<port>`), trust-authenticated like its TCP port. */
+    socketDir: string;
     /** Creates an empty database on the server and returns its URL: a fresh store per test. */
     newDatabase(): Promise<string>;
     stop(): void;
 }
 
-export function startPostgres(): TestPostgres {
+/**
+ * `socketDir` puts the server's unix socket elsewhere than its cluster directory, e.g. outside
+ * /tmp, where a system's own PostgreSQL keeps it (/run/postgresql).
+ */
+export function startPostgres(opts: { socketDir?: string } = {}): TestPostgres {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "pg-"));
     const dir = path.join(root, "cluster");
-    const url = execFileSync("bash", [SCRIPT, "start", dir], { encoding: "utf8", timeout: 120_000 }).trim();
+    const socketDir = opts.socketDir ?? dir;
+    const url = execFileSync("bash", [SCRIPT, "start", dir], { encoding: "utf8", timeout: 120_000, env: { ...process.env, PG_SOCKET_DIR: socketDir } }).trim();
     let databases = 0;
     return {
         url,
         port: Number(new URL(url).port),
+        socketDir,
         async newDatabase() {
             const name = `test_${++databases}`;
             const admin = new Client({ connectionString: url });

@@ -20,3 +20,27 @@ export async function serve(build: (app: express.Express) => void): Promise<{ ur
     const { port } = server.address() as AddressInfo;
     return { url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(() => r())) };
 }
+
+/**
+ * The start of a hostile pull request's program: `__try(name, fn)` prints one line per attack,
+ * `ATTEMPT <name>: succeeded <result>` or `ATTEMPT <name>: refused <error code>`, into the
+ * preview's log, where `attemptIn` reads it back.
+ */
+export const ATTEMPT_PRELUDE = `
+const __fs = require("fs");
+const __try = (name, fn) => {
+    try {
+        const r = fn();
+        console.log("ATTEMPT " + name + ": succeeded " + (r === undefined ? "" : String(r)));
+    } catch (e) {
+        console.log("ATTEMPT " + name + ": refused " + (e.code || e.message));
+    }
+};
+`;
+
+/** What the program printed for attempt `name` ("succeeded …" or "refused …"); fails when it never tried. */
+export function attemptIn(log: readonly string[], name: string): string {
+    const line = log.find((l) => l.includes(`ATTEMPT ${name}:`));
+    if (!line) throw new Error(`the program did not try ${name}:\n${log.join("\n")}`);
+    return line.slice(line.indexOf(`ATTEMPT ${name}:`) + `ATTEMPT ${name}: `.length);
+}

@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { REPO_ROOT } from "../../../automation/config";
 import { addToken } from "../../../automation/security/tokens";
 import { commentSink, Harness, publishPullRequest, pullRequestDelivery, startHarness } from "../harness";
+import { ATTEMPT_PRELUDE, attemptIn } from "./helpers";
 
 const WEBHOOK_SECRET = "hostile-pr-webhook-secret-0123456789";
 const GITHUB_TOKEN = "ghp_" + "h".repeat(36);
@@ -19,17 +20,8 @@ const digest = (file: string) => (fs.existsSync(file) ? createHash("sha256").upd
 
 /** The attacks, as code the pull request adds to the top of the fixture's program. */
 function attackProgram(targets: { dataDir: string; serviceProject: string; repoRoot: string; port: number }): string {
-    return `
-const __fs = require("fs");
+    return `${ATTEMPT_PRELUDE}
 const __t = ${JSON.stringify(targets)};
-const __try = (name, fn) => {
-    try {
-        const r = fn();
-        console.log("ATTEMPT " + name + ": succeeded " + (r === undefined ? "" : String(r)));
-    } catch (e) {
-        console.log("ATTEMPT " + name + ": refused " + (e.code || e.message));
-    }
-};
 __try("mint-admin-token", () => __fs.appendFileSync(__t.dataDir + "/tokens.json", "{}"));
 __try("read-tokens", () => __fs.readFileSync(__t.dataDir + "/tokens.json", "utf8").length);
 __try("write-approvals-db", () => __fs.appendFileSync(__t.dataDir + "/safety.sqlite", "x"));
@@ -100,18 +92,15 @@ describe("a pull request whose program attacks the service, previewed in the san
         for (let i = 0; i < 100 && comments.length === 0; i++) await new Promise((r2) => setTimeout(r2, 100));
     });
 
-    const attempt = (name: string) => {
-        const line = log.find((l) => l.includes(`ATTEMPT ${name}:`));
-        assert.ok(line, `the program tried ${name}`);
-        return line!.slice(line!.indexOf(`ATTEMPT ${name}:`) + `ATTEMPT ${name}: `.length);
-    };
+    const attempt = (name: string) => attemptIn(log, name);
 
     it("cannot mint a token, read the token file, or write the approval or job stores: the data dir is not there", () => {
         for (const name of ["mint-admin-token", "write-approvals-db", "write-job-store"]) assert.match(attempt(name), /^refused EROFS/, name);
         assert.match(attempt("read-tokens"), /^refused ENOENT/);
     });
-    it("cannot change the service's node_modules, its code or its own checkout of the program: all read-only", () => {
-        for (const name of ["write-node-modules", "write-service-program", "write-service-code"]) assert.match(attempt(name), /^refused EROFS/, name);
+    it("cannot change the service's node_modules (read-only), its code or its own checkout of the program (not there)", () => {
+        assert.match(attempt("write-node-modules"), /^refused EROFS/);
+        for (const name of ["write-service-program", "write-service-code"]) assert.match(attempt(name), /^refused (ENOENT|EROFS)/, name);
     });
     it("leaves the tokens, the approvals database, the service's program and node_modules byte-identical", () => {
         assert.deepEqual(guarded(), before);

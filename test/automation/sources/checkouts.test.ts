@@ -113,6 +113,61 @@ describe("pull-request checkouts", () => {
         await assert.rejects(elsewhere.prepare("job-1", source(), () => undefined), /no Pulumi.yaml in "infra"; set AUTOMATION_GITHUB_PROJECT_PATH/);
         assert.ok(!fs.existsSync(path.join(root, "data", "checkouts", "job-1")));
     });
+    /** Pushes a PR head made by `change` in the work repository as pull request `n`; returns its sha. */
+    const pushHead = (n: number, change: (work: string) => void): string => {
+        const work = path.join(root, "work");
+        git(work, "checkout", "-q", "-b", `pr-${n}`, mainSha);
+        change(work);
+        git(work, "add", "-A");
+        git(work, "commit", "-qm", `pr ${n}`);
+        const sha = git(work, "rev-parse", "HEAD");
+        git(work, "push", "-q", path.join(remotes, "acme", "infra.git"), `HEAD:refs/pull/${n}/head`);
+        return sha;
+    };
+    it("refuses a project directory the pull request committed as a symlink, writing nothing where it points", async () => {
+        const target = path.join(root, "elsewhere");
+        fs.mkdirSync(target);
+        fs.writeFileSync(path.join(target, "Pulumi.yaml"), "name: elsewhere\n");
+        const sha = pushHead(5, (work) => {
+            fs.rmSync(path.join(work, "deploy"), { recursive: true });
+            fs.symlinkSync(target, path.join(work, "deploy"));
+        });
+        await assert.rejects(checkouts.prepare("job-1", { repository: "acme/infra", pullRequest: 5, sha }, () => undefined), (e: { code: string; message: string }) => {
+            assert.equal(e.code, "UNSAFE_CHECKOUT");
+            assert.match(e.message, /"deploy" is a symbolic link/);
+            return true;
+        });
+        assert.deepEqual(fs.readdirSync(target), ["Pulumi.yaml"], "no node_modules link was made where the symlink points");
+        assert.ok(!fs.existsSync(path.join(root, "data", "checkouts", "job-1")));
+    });
+    it("replaces a node_modules the pull request committed (a link to elsewhere) with the service's, leaving its target alone", async () => {
+        const target = path.join(root, "precious");
+        fs.mkdirSync(target);
+        fs.writeFileSync(path.join(target, "keep"), "keep");
+        const sha = pushHead(6, (work) => fs.symlinkSync(target, path.join(work, "deploy", "node_modules")));
+        const co = await checkouts.prepare("job-1", { repository: "acme/infra", pullRequest: 6, sha }, () => undefined);
+        assert.equal(fs.realpathSync(path.join(co.projectDir, "node_modules")), fs.realpathSync(path.join(serviceProject, "node_modules")));
+        assert.deepEqual(fs.readdirSync(target), ["keep"]);
+        await co.release();
+    });
+    it("releases a worktree whose .git the previewed program rewrote (a config with hooks) without running git in it", async () => {
+        const co = await checkouts.prepare("job-1", source(), () => undefined);
+        const marker = path.join(root, "hook-ran");
+        // What a sandboxed program can do to its writable worktree: make .git a repository whose config runs a command.
+        fs.rmSync(path.join(co.root, ".git"));
+        git(co.root, "init", "-q");
+        git(co.root, "config", "core.fsmonitor", `touch ${marker}; false`);
+        await co.release();
+        assert.ok(!fs.existsSync(marker), "no git command ran inside the released worktree");
+        assert.ok(!fs.existsSync(co.root) && !fs.existsSync(co.configDir));
+    });
+    it("keeps the job's config directory beside the worktree, never inside it", async () => {
+        const co = await checkouts.prepare("job-1", source(), () => undefined);
+        assert.equal(co.configDir, `${co.root}.config`);
+        assert.ok(fs.statSync(co.configDir).isDirectory());
+        assert.equal(fs.statSync(co.configDir).mode & 0o777, 0o700);
+        await co.release();
+    });
     it("refuses a sha, pull request number or repository that could be read as anything else", async () => {
         await assert.rejects(checkouts.prepare("job-1", { ...source(), sha: "--upload-pack=touch /tmp/x" }, () => undefined), /is not a full commit sha/);
         await assert.rejects(checkouts.prepare("job-1", { ...source(), pullRequest: 0 }, () => undefined), /is not a pull request number/);
