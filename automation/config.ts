@@ -53,8 +53,12 @@ const EnvSchema = z.object({
     AUTOMATION_INSTANCE_SILENCE_MS: int(1000, 600_000).default(30_000),
     /** Jobs that may wait per stack before new ones get 409 QUEUE_FULL. @default 20 */
     AUTOMATION_QUEUE_LIMIT: int(1, 1000).default(20),
-    /** After a graceful cancel (SIGINT to the engine), how long before the job's process group is killed. @default 15000 */
-    AUTOMATION_CANCEL_GRACE_MS: int(0, 3_600_000).default(15_000),
+    /**
+     * After a graceful cancel (SIGINT to the engine), how long before the job's process group is
+     * killed; 0 never kills it: the resource operations in flight finish, however long they take,
+     * and only an admin's force-cancel cuts them off. @default 0
+     */
+    AUTOMATION_CANCEL_GRACE_MS: int(0, 3_600_000).default(0),
     /** On SIGTERM, how long running jobs may finish before they are cancelled and marked interrupted. @default 30000 */
     AUTOMATION_SHUTDOWN_GRACE_MS: int(0, 3_600_000).default(30_000),
     /**

@@ -2,6 +2,7 @@ import { Router, type RequestHandler } from "express";
 import { z } from "zod";
 import type { AuditTrail, AuditRecord } from "../audit/log";
 import { principalOf } from "../security/middleware";
+import { auditNoteOf } from "./auditNote";
 import type { AuthDeps } from "./routes";
 import { StackName, parse } from "./schemas";
 
@@ -112,6 +113,8 @@ export function auditRequests(audit: AuditTrail, refusals: RefusalSampler): Requ
                     ...(typeof body.previewId === "string" ? { previewId: body.previewId } : {}),
                     details: { path: req.originalUrl.split("?")[0], status: res.statusCode },
                 };
+                const own = auditNoteOf(res);
+                if (own && !refused) Object.assign(record, own, { details: { ...record.details, ...own.details } });
                 if (refused) refusals.record(res.statusCode, record);
                 else audit.append(record);
             } catch {

@@ -1,10 +1,11 @@
 import { Router, type RequestHandler, type Response } from "express";
-import { AppError, invalidInput, unauthenticated } from "../errors";
+import { AppError, forbidden, invalidInput, unauthenticated } from "../errors";
 import type { JobService } from "../jobs/service";
 import type { Job, JobOptions, Op } from "../jobs/types";
-import type { Role } from "../security/roles";
+import { hasRole, type Role } from "../security/roles";
 import { principalOf } from "../security/middleware";
 import { CancelBody, DestroyBody, JobId, JobsQuery, LogQuery, PreviewBody, RefreshBody, StackName, UpdateBody, parse } from "./schemas";
+import { auditAs } from "./auditNote";
 import { streamJobEvents } from "./sse";
 
 export interface AuthDeps {
@@ -102,8 +103,20 @@ export function apiRouter(service: JobService, auth: AuthDeps, limits: { streams
     });
     r.post("/jobs/:id/cancel", ...operator, async (req, res) => {
         const id = jobParam(req.params.id);
-        const { force } = parse(CancelBody, req.body, "body");
-        const job = await service.cancel(id, who(res), { force });
+        const { force, dryRun } = parse(CancelBody, req.body, "body");
+        if (force) {
+            // A kill mid-step can cut an approved prod update in half: admins only, said first.
+            const principal = caller(res);
+            if (!hasRole(principal.role, "admin")) {
+                throw forbidden(`Force-cancel kills job "${id}" in the middle of its steps and can leave its stack needing repair, so it needs an admin; a cancel without force lets the running steps finish.`, { id, required: "admin" });
+            }
+            const { job, leavesBehind } = dryRun ? await service.forceCancelPreview(id) : await service.forceCancel(id, principal.name);
+            if (!dryRun) auditAs(res, { action: "job.force-cancel", stack: job.stack, jobId: id, details: { leavesBehind } });
+            res.status(dryRun ? 200 : 202).json({ ...job, leavesBehind });
+            return;
+        }
+        if (dryRun) throw invalidInput(`dryRun only goes with force: {"force": true, "dryRun": true} says what a force-cancel would leave behind.`, { problems: [{ field: "body.dryRun", problem: "needs force" }] });
+        const job = await service.cancel(id, who(res));
         res.status(job.state === "cancelled" ? 200 : 202).json(job);
     });
     return r;

@@ -41,5 +41,8 @@ export function parse<T extends z.ZodType>(schema: T, value: unknown, where: str
     throw invalidInput(`Invalid ${where}: ${problems.map((p) => `${p.field} ${p.problem}`).join("; ")}.`, { problems });
 }
 
-/** A cancel; `force` kills a job already cancelling without waiting out the grace period. */
-export const CancelBody = z.strictObject({ force: z.boolean().optional() });
+/**
+ * A cancel; `force` (admins) kills a job already cancelling without waiting for its running
+ * steps, and with `dryRun` only says what that would leave behind.
+ */
+export const CancelBody = z.strictObject({ force: z.boolean().optional(), dryRun: z.boolean().optional() });

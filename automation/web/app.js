@@ -399,7 +399,7 @@ function renderJob(job) {
     const cancel = $("cancel-job");
     cancel.hidden = !can("cancel") || isTerminal(job.state) || job.state === "cancelling";
     // While a cancel is waiting for the engine, a stuck job can be killed at once.
-    $("force-cancel-job").hidden = !can("cancel") || job.state !== "cancelling";
+    $("force-cancel-job").hidden = !can("forceCancel") || job.state !== "cancelling";
 
     const update = $("update-from-preview");
     update.hidden = !(job.op === "preview" && job.state === "succeeded" && can("update"));
@@ -487,7 +487,13 @@ $("reject").addEventListener("click", () => void decide("reject"));
 $("force-cancel-job").addEventListener("click", async () => {
     const job = view.job;
     if (!job) return;
-    const result = await act("Force cancel", () => api(`/v1/jobs/${encodeURIComponent(job.id)}/cancel`, { method: "POST", body: { force: true } }));
+    const url = `/v1/jobs/${encodeURIComponent(job.id)}/cancel`;
+    // What the kill would cut off, as the API says it, before anyone confirms it.
+    const dry = await act("Force cancel", () => api(url, { method: "POST", body: { force: true, dryRun: true } }));
+    if (!dry) return;
+    const ok = await confirmAction({ title: `Kill the ${job.op} of ${job.stack} now?`, text: dry.leavesBehind?.message ?? "", okLabel: "Kill now" });
+    if (!ok) return;
+    const result = await act("Force cancel", () => api(url, { method: "POST", body: { force: true } }));
     if (result) renderJob(result);
 });
 

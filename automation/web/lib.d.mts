@@ -45,6 +45,7 @@ export interface Permissions {
     cancel: boolean;
     approve: boolean;
     destroy: boolean;
+    forceCancel: boolean;
 }
 
 export declare function permissions(role: string | undefined): Permissions;

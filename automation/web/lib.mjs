@@ -192,6 +192,8 @@ export function permissions(role) {
         cancel: atLeast("operator"),
         approve: atLeast("approver"),
         destroy: atLeast("admin"),
+        // A kill mid-step can leave the stack needing repair: the API allows it to admins only.
+        forceCancel: atLeast("admin"),
     };
 }
 

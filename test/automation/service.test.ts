@@ -218,11 +218,11 @@ describe("automation service over HTTP with the real Pulumi CLI", function () {
             h.configure("forced", { hangMs: 120_000, count: 1 });
             const job = await start("forced", "updates");
             await h.waitFor(job.id, () => itemStarted(job.id, "item-0"));
-            const early = await h.call("POST", `/v1/jobs/${job.id}/cancel`, { token: h.tokens.operator, body: { force: true } });
+            const early = await h.call("POST", `/v1/jobs/${job.id}/cancel`, { token: h.tokens.admin, body: { force: true } });
             assert.equal(early.status, 409, "a job that was not cancelled first is not forced");
             assert.equal((await h.call("POST", `/v1/jobs/${job.id}/cancel`, { token: h.tokens.operator })).body.state, "cancelling");
             const asked = Date.now();
-            const forced = await h.call("POST", `/v1/jobs/${job.id}/cancel`, { token: h.tokens.operator, body: { force: true } });
+            const forced = await h.call("POST", `/v1/jobs/${job.id}/cancel`, { token: h.tokens.admin, body: { force: true } });
             assert.equal(forced.status, 202);
             const done = await h.waitFor(job.id);
             assert.equal(done.state, "cancelled");

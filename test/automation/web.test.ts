@@ -284,17 +284,26 @@ describe("the dashboard in headless Chromium", function () {
             { timeout: JOB_TIMEOUT_MS },
         );
         await page.getByRole("button", { name: "Cancel job" }).click();
-        // The engine finishes its 6 s create before it stops: meanwhile the job says so, and can be killed at once.
+        // The engine finishes its 6 s create before it stops: meanwhile the job says so; only an admin can kill it at once.
         await page.locator("#job-meta .state", { hasText: "Cancelling…" }).waitFor();
-        await page.getByRole("button", { name: "Force cancel (kill now)" }).click();
-        await waitForStreamEnd(page, "cancelled");
-        assert.equal((await apiJob(openJobId(page))).state, "cancelled");
-        const log = (await page.locator("#log").textContent()) ?? "";
-        assert.match(log, /cancel requested by otto-operator/);
-        assert.match(log, /force-cancelled by otto-operator: its process was killed/);
-        assert.equal(await page.getByRole("button", { name: "Force cancel (kill now)" }).count(), 0);
-        assert.equal(await page.getByRole("button", { name: "Cancel job" }).count(), 0, "nothing left to cancel");
+        assert.equal(await page.getByRole("button", { name: "Force cancel (kill now)" }).count(), 0, "an operator is not offered the kill");
+        const jobId = openJobId(page);
         await page.close();
+        const admin = await openAs(h.tokens.admin);
+        await admin.goto(`${h.url}/#/jobs/${jobId}`);
+        await admin.getByRole("button", { name: "Force cancel (kill now)" }).click();
+        // Before the kill, the dialog says what it cuts off.
+        const dialog = admin.getByRole("dialog");
+        await dialog.getByText(/resource operation\(s\) are under way \(create .*item-\d\); killing them leaves them pending/).waitFor();
+        await dialog.getByRole("button", { name: "Kill now" }).click();
+        await waitForStreamEnd(admin, "cancelled");
+        assert.equal((await apiJob(jobId)).state, "cancelled");
+        const log = (await admin.locator("#log").textContent()) ?? "";
+        assert.match(log, /cancel requested by otto-operator/);
+        assert.match(log, /force-cancelled by ada-admin: its process was killed/);
+        assert.equal(await admin.getByRole("button", { name: "Force cancel (kill now)" }).count(), 0);
+        assert.equal(await admin.getByRole("button", { name: "Cancel job" }).count(), 0, "nothing left to cancel");
+        await admin.close();
     });
 
     it("shows markup in the log as text: an injected <img onerror> is neither an element nor run", async () => {

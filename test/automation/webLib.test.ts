@@ -125,8 +125,9 @@ describe("dashboard event stream reader", () => {
 
 describe("dashboard view decisions", () => {
     it("grants buttons along the role ladder and nothing to an unknown role", () => {
-        assert.deepEqual(permissions("viewer"), { preview: false, refresh: false, update: false, cancel: false, approve: false, destroy: false });
-        assert.deepEqual(permissions("operator"), { preview: true, refresh: true, update: true, cancel: true, approve: false, destroy: false });
+        assert.deepEqual(permissions("viewer"), { preview: false, refresh: false, update: false, cancel: false, approve: false, destroy: false, forceCancel: false });
+        assert.deepEqual(permissions("operator"), { preview: true, refresh: true, update: true, cancel: true, approve: false, destroy: false, forceCancel: false });
+        assert.equal(permissions("admin").forceCancel, true);
         assert.equal(permissions("approver").approve, true);
         assert.equal(permissions("approver").destroy, false);
         assert.equal(permissions("admin").destroy, true);
