@@ -2,9 +2,11 @@ import type { ApprovalService } from "../approvals/service";
 import type { EnvironmentPolicy } from "../approvals/policy";
 import { checkFreeze, checkRole } from "../approvals/rules";
 import { AppError, forbidden, needsRepair, withArticle } from "../errors";
+
+const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 import type { GuardVerdict, JobGuard, RepairStatus } from "../jobs/service";
 import type { Job } from "../jobs/types";
-import type { Principal, Role } from "../security/roles";
+import { hasRole, type Principal, type Role } from "../security/roles";
 
 export interface AdmissionDeps {
     /** The stack's policy now; throws 503 POLICY_INVALID for a file that never validated. */
@@ -65,10 +67,41 @@ export class AdmissionGuard implements JobGuard {
         return { name: job.triggeredBy, role, via: "token" };
     }
 
+    /**
+     * A job the service starts because of another job (a dependency) may do no more than whoever
+     * began the chain could do directly on this stack: a person's role as the tokens say now, a
+     * GitHub delivery what the policy's github section lets GitHub start, a schedule what an
+     * operator may. A stack's own schedules act on the authority of its own policy (checked in
+     * checkServiceTrigger) and carry no one's.
+     */
+    private checkOnBehalfOf(policy: EnvironmentPolicy, job: Job): void {
+        if (!job.triggeredBy.startsWith("dependency:")) return;
+        const cause = job.options.onBehalfOf ?? { name: job.triggeredBy, via: "system" as const };
+        const refuse = (why: string) =>
+            forbidden(`${capitalize(withArticle(job.op))} of "${job.stack}" started because ${job.triggeredBy.slice("dependency:".length)} changed runs on behalf of ${cause.name}, who ${why} (policy ${policy.source}).`, {
+                stack: job.stack,
+                op: job.op,
+                onBehalfOf: cause,
+            });
+        if (cause.via === "token") {
+            const role = this.deps.roleOf(cause.name);
+            if (!role) throw refuse("no longer holds a token");
+            const need = policy.operations[job.op].role;
+            if (!hasRole(role, need)) throw refuse(`may not do it directly (it needs role ${need}; ${cause.name} has ${role})`);
+            return;
+        }
+        if (cause.via === "webhook" && job.op === "update" && !policy.github.updateOnPush) throw refuse("is a GitHub delivery, and this stack's policy does not let GitHub deliveries update it (github.updateOnPush)");
+        const need = policy.operations[job.op].role;
+        if (!hasRole("operator", need)) throw refuse(`acts with an operator's rights at most (it needs role ${need})`);
+    }
+
     private async check(job: Job, principal: Principal, moment: Moment): Promise<void> {
         const policy = this.deps.policyOf(job.stack);
         if (principal.via === "webhook") checkGitHubTrigger(policy, job);
-        else if (principal.via === "system") checkServiceTrigger(policy, { ...job, triggeredBy: principal.name });
+        else if (principal.via === "system") {
+            checkServiceTrigger(policy, { ...job, triggeredBy: principal.name });
+            this.checkOnBehalfOf(policy, job);
+        }
         else checkRole(policy, job.op, principal);
         checkFreeze(policy, job.op, this.now());
         const repair = await this.deps.repair.repairStatus(job.stack);

@@ -87,16 +87,30 @@ export class DependencyService {
         }
         const approvals = this.d.policyOf(dependent.stack)?.operations.update.approvals ?? 0;
         const message = `${upstreamJob.stack} changed ${dependent.outputs.join(", ")} (job ${upstreamJob.id})`;
-        const input =
-            dependent.run === "update" && approvals === 0
-                ? { op: "update" as const, options: { message } }
-                : { op: "preview" as const, options: approvals > 0 ? { mode: "plan" as const, message } : { message } };
+        // The authority of whoever began the chain travels with it (the guard checks it).
+        const onBehalfOf = upstreamJob.options.onBehalfOf ?? { name: upstreamJob.triggeredBy, via: upstreamJob.triggeredVia };
+        const preview = { op: "preview" as const, options: approvals > 0 ? { mode: "plan" as const, message, onBehalfOf } : { message, onBehalfOf } };
+        const input = dependent.run === "update" && approvals === 0 ? { op: "update" as const, options: { message, onBehalfOf } } : preview;
+        const principal = { name: by, role: "operator" as const, via: "system" as const };
+        let job: Job;
         try {
-            const job = await this.d.submit({ stack: dependent.stack, ...input, principal: { name: by, role: "operator", via: "system" } });
-            this.d.notify("dependency.triggered", { stack: dependent.stack, upstream: upstreamJob.stack, upstreamJob: upstreamJob.id, outputs: dependent.outputs, job: { id: job.id, op: job.op, state: job.state } });
+            job = await this.d.submit({ stack: dependent.stack, ...input, principal });
         } catch (err) {
-            this.d.logger.warn({ err, stack: dependent.stack, upstream: upstreamJob.stack }, "a dependent stack's job was refused");
+            if (input.op !== "update" || (err as { code?: string }).code !== "FORBIDDEN") {
+                this.d.logger.warn({ err, stack: dependent.stack, upstream: upstreamJob.stack }, "a dependent stack's job was refused");
+                return;
+            }
+            // Whoever began the chain may not update this stack: they get what they may do, a
+            // preview showing the change, and its message says why it is not an update.
+            this.d.logger.warn({ err, stack: dependent.stack, upstream: upstreamJob.stack, onBehalfOf }, "a dependent's update was refused on behalf of its cause; previewing instead");
+            try {
+                job = await this.d.submit({ stack: dependent.stack, op: "preview", options: { ...preview.options, message: `${message}; not updated: ${(err as Error).message}` }, principal });
+            } catch (again) {
+                this.d.logger.warn({ err: again, stack: dependent.stack, upstream: upstreamJob.stack }, "a dependent stack's job was refused");
+                return;
+            }
         }
+        this.d.notify("dependency.triggered", { stack: dependent.stack, upstream: upstreamJob.stack, upstreamJob: upstreamJob.id, outputs: dependent.outputs, onBehalfOf, job: { id: job.id, op: job.op, state: job.state } });
     }
 
     /** What the stack follows, the StackReferences its program was last seen making, and where the two disagree. */

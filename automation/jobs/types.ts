@@ -43,6 +43,13 @@ export interface JobOptions {
      * for the job. Such a preview can never be approved (updates run the service's checkout).
      */
     source?: PullRequestSource;
+    /**
+     * Set by the service on a job it starts because of someone else's job (a stack dependency):
+     * whose authority it runs with, which the admission guard checks as if that caller had asked
+     * for it directly. Carried down a chain of dependencies from the job that began it: a
+     * person's token, a GitHub delivery, or a schedule of the upstream stack's policy.
+     */
+    onBehalfOf?: { name: string; via: "token" | "webhook" | "system" };
 }
 
 /** Jobs of one source supersede each other: the same pull request, or the service's checkout. */

@@ -32,11 +32,14 @@ describe("schedules and stack dependencies, on a clock the test moves", function
                 "eph.yaml": "schedules:\n  destroy: { ttlMinutes: 10, remindMinutesBefore: 5 }\n",
                 "prod.yaml": 'operations:\n  update: { approvals: 1, approverRole: approver }\nschedules:\n  driftCheck: { cron: "0 7 * * *", remediate: true }\n',
                 "downstream.yaml": "dependsOn:\n  - stack: upstream\n    outputs: [count]\n",
+                "guarded.yaml": "operations:\n  update: { role: admin }\ndependsOn:\n  - { stack: staging, run: update }\n",
             },
             prepare: (copy) => {
                 copy.configure("eph", { count: 1 });
                 copy.configure("upstream", { count: 1, content: "u1" });
                 copy.configure("downstream", { count: 1, readsStack: "organization/fixture/upstream" });
+                copy.configure("staging", { count: 1 });
+                copy.configure("guarded", { count: 1, readsStack: "organization/fixture/staging" });
             },
         });
     });
@@ -160,6 +163,25 @@ describe("schedules and stack dependencies, on a clock the test moves", function
         await h.waitFor(second.id);
         await ticks();
         assert.equal((await triggered()).length, 2, "one preview for the burst");
+    });
+
+    it("updates a dependent whose updates are for admins only on behalf of an admin; on behalf of an operator it only previews, saying why", async () => {
+        const admin = addToken(h.tokensFile, "ada-admin-2", "admin");
+        const triggered = async () => (await jobsOf("guarded")).filter((j) => j.triggeredBy === "dependency:staging");
+        // guarded reads staging's outputs, so staging must exist first: an admin's update, which guarded follows with an update.
+        const byAdmin = await h.waitFor((await h.call("POST", "/v1/stacks/staging/updates", { token: admin, body: {} })).body.id);
+        assert.equal(byAdmin.state, "succeeded");
+        const first = await until(async () => ((await triggered()).length === 1 ? (await triggered())[0] : undefined), "guarded's job");
+        assert.deepEqual([first.op, first.options.onBehalfOf], ["update", { name: "ada-admin-2", via: "token" }]);
+        assert.equal((await h.waitFor(first.id)).state, "succeeded");
+        h.configure("staging", { count: 2 });
+        const byOperator = await update("staging");
+        assert.equal(byOperator.state, "succeeded");
+        const second = await until(async () => ((await triggered()).length === 2 ? (await triggered())[0] : undefined), "guarded's second job");
+        assert.deepEqual([second.op, second.options.onBehalfOf], ["preview", { name: "otto-operator", via: "token" }]);
+        assert.match(second.options.message!, /^staging changed .*; not updated: An update of "guarded" started because staging changed runs on behalf of otto-operator, who may not do it directly \(it needs role admin; otto-operator has operator\)/);
+        assert.equal((await h.waitFor(second.id)).state, "succeeded");
+        assert.ok(!(await jobsOf("guarded")).some((j) => j.op === "update" && j.options.onBehalfOf?.name === "otto-operator"), "no update ran on the operator's behalf");
     });
 
     it("warns where a program reads a stack through a StackReference that its policy does not list", async () => {

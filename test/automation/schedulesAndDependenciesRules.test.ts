@@ -6,10 +6,11 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { checkServiceTrigger } from "../../automation/admission/guard";
+import { AdmissionGuard, checkServiceTrigger } from "../../automation/admission/guard";
 import { defaultPolicy, loadPolicies, parsePolicy, PolicyError, PolicySet, type EnvironmentPolicy } from "../../automation/approvals/policy";
 import { changedOutputs, dependentsOf, referenceWarnings, stackReferencesOf } from "../../automation/dependencies/changes";
 import type { Job } from "../../automation/jobs/types";
+import type { Role } from "../../automation/security/roles";
 import { silentLogger } from "../../automation/logger";
 import { cronProblem, lastSlot, nextRun } from "../../automation/schedules/cron";
 import { ScheduleRuns } from "../../automation/schedules/runs";
@@ -171,6 +172,54 @@ describe("what the service may start on its own", () => {
         ]) {
             assert.throws(() => checkServiceTrigger(policy, j), (e: unknown) => (e as { status: number }).status === 403 && /does not let the service start/.test((e as Error).message), `${j.op} ${j.triggeredBy}`);
         }
+    });
+});
+
+describe("the authority a job started because of another one carries", () => {
+    // dev: updates are for admins; it follows staging by an update; GitHub may not update it.
+    const dev = parsePolicy("dev", "operations:\n  update: { role: admin }\ndependsOn:\n  - { stack: staging, run: update }\n");
+    const open = parsePolicy("dev", "dependsOn:\n  - { stack: staging, run: update }\n");
+    const roles = new Map<string, Role>([["otto", "operator"], ["ada", "admin"]]);
+    const guard = (policy: EnvironmentPolicy) =>
+        new AdmissionGuard({
+            policyOf: () => policy,
+            approvals: { checkApply: async () => undefined, onEvent: () => undefined },
+            repair: { repairStatus: async () => ({ needed: false, findings: [] }), settled: async () => undefined },
+            roleOf: (name) => roles.get(name),
+        });
+    const job = (op: Job["op"], onBehalfOf?: Job["options"]["onBehalfOf"]): Job => ({
+        id: "",
+        stack: "dev",
+        op,
+        state: "queued",
+        triggeredBy: "dependency:staging",
+        triggeredVia: "system",
+        createdAt: new Date().toISOString(),
+        options: onBehalfOf ? { onBehalfOf } : {},
+    });
+    const system = { name: "dependency:staging", role: "operator" as const, via: "system" as const };
+    const refusal = (p: Promise<void>) =>
+        p.then(
+            () => "admitted",
+            (e: Error & { code?: string }) => `${e.code}: ${e.message}`,
+        );
+
+    it("refuses an update on behalf of an operator where updates need an admin, and names who and why", async () => {
+        assert.match(await refusal(guard(dev).admit(job("update", { name: "otto", via: "token" }), system)), /^FORBIDDEN: An update of "dev" started because staging changed runs on behalf of otto, who may not do it directly \(it needs role admin; otto has operator\)/);
+    });
+    it("admits it on behalf of an admin, and a preview on behalf of the operator", async () => {
+        assert.equal(await refusal(guard(dev).admit(job("update", { name: "ada", via: "token" }), system)), "admitted");
+        assert.equal(await refusal(guard(dev).admit(job("preview", { name: "otto", via: "token" }), system)), "admitted");
+    });
+    it("refuses on behalf of someone whose token was revoked since, at the job's start too", async () => {
+        assert.match(await refusal(guard(dev).beforeStart(job("preview", { name: "gone", via: "token" }))), /runs on behalf of gone, who no longer holds a token/);
+    });
+    it("lets a GitHub delivery's chain update only a stack whose policy lets GitHub update it, and a schedule's chain do no more than an operator", async () => {
+        assert.match(await refusal(guard(open).admit(job("update", { name: "github:octo", via: "webhook" }), system)), /does not let GitHub deliveries update it/);
+        assert.equal(await refusal(guard(open).admit(job("preview", { name: "github:octo", via: "webhook" }), system)), "admitted");
+        assert.equal(await refusal(guard(open).admit(job("update", { name: "schedule:remediation", via: "system" }), system)), "admitted");
+        assert.match(await refusal(guard(dev).admit(job("update", { name: "schedule:remediation", via: "system" }), system)), /acts with an operator's rights at most \(it needs role admin\)/);
+        assert.match(await refusal(guard(dev).admit(job("update"), system)), /acts with an operator's rights at most/, "a job from before the authority was recorded counts as the service's");
     });
 });
 
