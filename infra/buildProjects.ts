@@ -7,7 +7,7 @@ import { environmentBoundaryPolicy } from "./lib/boundaryIam";
 import { appBuildPolicy, assumeRolePolicy } from "./lib/deliveryIam";
 import { appBuildProjectName } from "./lib/deliveryNaming";
 import { EnvironmentRoleArgs, environmentDeployPolicy, environmentPreviewPolicy, environmentRolePath } from "./lib/environmentDeployIam";
-import { validateNamePrefix } from "./lib/validation";
+import { checkLogRetention, checkWholeNumber, validateNamePrefix } from "./lib/validation";
 
 export const BUILDSPEC_DIR = path.join(__dirname, "..", "buildspecs");
 export function readBuildspec(file: string): string {
@@ -21,6 +21,8 @@ export type PipelineEnvironment = typeof PIPELINE_ENVIRONMENTS[number];
 /** The ECR repositories the build projects read and write (the Registry's). */
 export interface BuildRepositories {
     app: { arn: pulumi.Input<string>; repositoryUrl: pulumi.Input<string> };
+    /** Where Docker's official images are pulled through this account's ECR cache (`<registry>/ecr-public/docker/library`). */
+    baseImageRegistry: pulumi.Input<string>;
     buildImage: { arn: pulumi.Input<string> };
     deploy: { arn: pulumi.Input<string> };
 }
@@ -48,6 +50,10 @@ export interface BuildProjectsArgs {
     state: StateBackendRef;
     /** ExecuteChangeSet applies with `pulumi up --plan <approved plan>` (USE_UPDATE_PLAN). @default true */
     useUpdatePlan?: pulumi.Input<boolean>;
+    /** Minutes Dev/Deploy and ExecuteChangeSet may run; CodeBuild's 60 is less than a first prod update. @default 180 */
+    deployTimeoutMinutes?: number;
+    /** Days the projects' logs are kept in their log groups, which this component creates. @default 30 */
+    logRetentionDays?: number;
     /** Tags for the roles, policies and projects (the stack's base tags). @default - none */
     tags?: TagsInput;
 }
@@ -71,6 +77,8 @@ export class BuildProjects extends pulumi.ComponentResource {
 
     constructor(name: string, args: BuildProjectsArgs, opts?: pulumi.ComponentResourceOptions) {
         validateNamePrefix("namePrefix", args.namePrefix, { maxLength: 40 });
+        checkWholeNumber("deployTimeoutMinutes", args.deployTimeoutMinutes, 60, 2160, "give a first prod update time: 180 minutes.");
+        checkLogRetention("logRetentionDays", args.logRetentionDays);
         super("todobackend:infra:BuildProjects", name, {}, opts);
         const identity = aws.getCallerIdentityOutput({}, { parent: this });
         const region = aws.getRegionOutput({}, { parent: this });
@@ -101,21 +109,33 @@ export class BuildProjects extends pulumi.ComponentResource {
         };
 
         const pipelineSource = (buildspec: string) => ({ type: "CODEPIPELINE", buildspec });
+        // CodeBuild's own log groups never expire: each project writes to one made here, with a retention.
+        const logGroup = (key: string) => new aws.cloudwatch.LogGroup(`${name}-${key}`, {
+            name: `/aws/codebuild/${projectName(key)}`, retentionInDays: args.logRetentionDays ?? 30, tags: args.tags }, { parent: this });
+        const logsConfig = (group: aws.cloudwatch.LogGroup) => ({ cloudwatchLogs: { status: "ENABLED", groupName: group.name } });
+        const appLogs = logGroup("build");
         this.app = { role: appRole, project: new aws.codebuild.Project(`${name}-app`, {
             name: appBuildProjectName(args.namePrefix), serviceRole: appRole.arn,
             source: pipelineSource(readBuildspec("app-buildspec.yml")), artifacts: { type: "CODEPIPELINE" },
+            buildTimeout: 60, logsConfig: logsConfig(appLogs),
             // The book's Makefile and compose file hard-code the author's account (book §11.14); these let them not.
+            // BASE_IMAGE_REGISTRY: Docker's official images through this account's ECR pull-through
+            // cache of ECR Public, not anonymously from Docker Hub (docs/delivery.md, "Base images").
             environment: { type: "LINUX_CONTAINER", computeType: "BUILD_GENERAL1_SMALL", image: args.buildImage,
                 imagePullCredentialsType: "CODEBUILD", privilegedMode: true, environmentVariables: [
                     { name: "AWS_ACCOUNT_ID", value: identity.accountId },
                     { name: "REPOSITORY_URI", value: args.repositories.app.repositoryUrl },
+                    { name: "BASE_IMAGE_REGISTRY", value: args.repositories.baseImageRegistry },
                 ] },
             tags: args.tags,
-        }, { parent: this }) };
-        const deploy = (key: string, role: aws.iam.Role, file: string, extraVariables: aws.types.input.codebuild.ProjectEnvironmentEnvironmentVariable[] = []) =>
-            ({ role, project: new aws.codebuild.Project(`${name}-${key}`, {
+        }, { parent: this, dependsOn: [appLogs] }) };
+        const deploy = (key: string, role: aws.iam.Role, file: string, timeoutMinutes: number,
+            extraVariables: aws.types.input.codebuild.ProjectEnvironmentEnvironmentVariable[] = []) => {
+            const logs = logGroup(key);
+            return { role, project: new aws.codebuild.Project(`${name}-${key}`, {
                 name: projectName(key), serviceRole: role.arn,
                 source: pipelineSource(readBuildspec(file)), artifacts: { type: "CODEPIPELINE" },
+                buildTimeout: timeoutMinutes, logsConfig: logsConfig(logs),
                 // SERVICE_ROLE: the image comes from this account's ECR with the project's own role,
                 // not anonymously from Docker Hub, whose pull limits shared CodeBuild addresses exhaust.
                 environment: { type: "LINUX_CONTAINER", computeType: "BUILD_GENERAL1_SMALL", image: args.deployImage,
@@ -125,10 +145,13 @@ export class BuildProjects extends pulumi.ComponentResource {
                         ...extraVariables,
                     ] },
                 tags: args.tags,
-            }, { parent: this }) });
-        this.dev = deploy("deploy-dev", stageRole("deploy-dev", "dev", [projectName("deploy-dev")], environmentDeployPolicy), "deploy-dev.yml");
-        this.changeSet = deploy("changeset", stageRole("preview-prod", "prod", [projectName("changeset")], environmentPreviewPolicy), "deploy-changeset.yml");
-        this.execute = deploy("execute", stageRole("deploy-prod", "prod", [projectName("execute")], environmentDeployPolicy), "deploy-execute.yml", [
+            }, { parent: this, dependsOn: [logs] }) };
+        };
+        // An update (and the rollout check after it) may take long; a preview does not.
+        const deployTimeout = args.deployTimeoutMinutes ?? 180;
+        this.dev = deploy("deploy-dev", stageRole("deploy-dev", "dev", [projectName("deploy-dev")], environmentDeployPolicy), "deploy-dev.yml", deployTimeout);
+        this.changeSet = deploy("changeset", stageRole("preview-prod", "prod", [projectName("changeset")], environmentPreviewPolicy), "deploy-changeset.yml", 60);
+        this.execute = deploy("execute", stageRole("deploy-prod", "prod", [projectName("execute")], environmentDeployPolicy), "deploy-execute.yml", deployTimeout, [
             { name: "USE_UPDATE_PLAN", value: pulumi.output(args.useUpdatePlan ?? true).apply((use) => String(use)) }]);
         this.registerOutputs({ app: this.app, dev: this.dev, changeSet: this.changeSet, execute: this.execute, environmentBoundaries: this.environmentBoundaries });
     }

@@ -77,7 +77,10 @@ export class Cluster extends pulumi.ComponentResource implements EcsClusterRef {
         const clusterName = `${args.namePrefix}-cluster`;
         const instanceName = `${args.namePrefix}-instance`;
 
-        this.cluster = new aws.ecs.Cluster(name, { name: clusterName, tags: withNameTag(args.tags, clusterName) }, { parent: this });
+        // Container Insights reports each service's running and desired task counts, which the
+        // environment's "tasks below desired" alarm compares.
+        this.cluster = new aws.ecs.Cluster(name, { name: clusterName, settings: [{ name: "containerInsights", value: "enabled" }],
+            tags: withNameTag(args.tags, clusterName) }, { parent: this });
 
         this.instanceRole = new aws.iam.Role(`${name}-instance`, {
             name: `${args.namePrefix}-ecs-instance`, path: environmentRolePath(args.namePrefix), assumeRolePolicy: instanceAssumeRolePolicy(), permissionsBoundary: args.permissionsBoundary,

@@ -4,6 +4,7 @@ import { BuildProjects } from "./buildProjects";
 import { baseTags } from "./config/common";
 import { readDeliveryConfig } from "./config/delivery";
 import { DeliveryImages } from "./images";
+import { PipelineNotifications } from "./notifications";
 import { DeliveryPipeline } from "./pipeline";
 import { appBuildProjectName } from "./lib/deliveryNaming";
 import { Registry } from "./registry";
@@ -12,6 +13,9 @@ import { PrivateBucket, StateBackend } from "./stateBackend";
 export const CONNECTION_ACTIVATION =
     "The CodeStar connection is created PENDING. Activate it once: AWS console → Developer Tools → Settings → " +
     "Connections → select the connection → Update pending connection → authorise the GitHub app.";
+
+/** The pipeline's name (the book's). */
+const PIPELINE_NAME = "todobackend";
 
 /** Prefix of the CodeBuild project names (`todobackend-build`, `todobackend-deploy-dev`, ...). */
 const PROJECT_PREFIX = "todobackend-";
@@ -31,13 +35,15 @@ export function deliveryStack() {
         namePrefix: PROJECT_PREFIX, artifactBucketArn: artifacts.bucket.arn, repositories: registry,
         buildImage: images.buildImage.imageUri, deployImage: images.deploy.imageUri,
         state: { bucketArn: state.bucket.bucket.arn, url: stateBucketUrl, kmsKeyArn: state.key.arn, secretsProvider },
-        useUpdatePlan: cfg.useUpdatePlan, tags,
+        useUpdatePlan: cfg.useUpdatePlan, deployTimeoutMinutes: cfg.deployTimeoutMinutes, logRetentionDays: cfg.buildLogRetentionDays, tags,
     });
+    const notifications = new PipelineNotifications("notifications", { namePrefix: "todobackend-pipeline", watchedPipeline: PIPELINE_NAME,
+        email: cfg.notificationEmail, tags });
     const pipeline = new DeliveryPipeline("todobackend", {
-        namePrefix: "todobackend",
+        namePrefix: PIPELINE_NAME,
         artifactBucket: artifacts.bucket.bucket, artifactBucketArn: artifacts.bucket.arn,
         appRepository: cfg.appRepository, deploymentRepository: cfg.deploymentRepository, branch: cfg.branch,
-        connectionProvider: cfg.connectionProvider, approvalTopicArn: cfg.approvalTopicArn, tags,
+        connectionProvider: cfg.connectionProvider, approvalTopicArn: cfg.approvalTopicArn ?? notifications.topic.arn, tags,
         projects: { app: builds.app.project, dev: builds.dev.project, changeSet: builds.changeSet.project, execute: builds.execute.project },
     });
     return {
@@ -46,6 +52,8 @@ export function deliveryStack() {
         xrayRepositoryUrl: registry.xray.repositoryUrl,
         xrayImage: images.xray.imageUri,
         pipelineName: pipeline.pipeline.name,
+        /** Approval requests and failed pipeline runs; subscribe to it (or set todobackend:notificationEmail). */
+        notificationTopicArn: notifications.topic.arn,
         connectionArn: pipeline.connection.arn,
         connectionActivation: CONNECTION_ACTIVATION,
         stateBucketUrl,

@@ -8,6 +8,7 @@ import { AppService } from "./appService";
 import { Cluster } from "./cluster";
 import { Database } from "./database";
 import { LoadBalancer } from "./loadBalancer";
+import { Monitoring } from "./monitoring";
 import { Network } from "./network";
 import { imageReference } from "./lib/appContainers";
 import { SecurityGroups } from "./securityGroups";
@@ -106,8 +107,17 @@ export function environmentStack() {
         logRetentionDays: cfg.logRetentionDays, permissionsBoundary, tags,
     });
 
+    const monitoring = new Monitoring("monitoring", {
+        namePrefix: cfg.envName, email: cfg.alarmEmail, tags,
+        targets: pulumi.all([loadBalancer.loadBalancer.arnSuffix, loadBalancer.targetGroup.arnSuffix, cluster.clusterName, app.service.name,
+            database.instance.identifier]).apply(([lb, tg, clusterName, serviceName, db]) => ({
+            loadBalancerArnSuffix: lb, targetGroupArnSuffix: tg, clusterName, serviceName, dbInstanceIdentifier: db })),
+    });
+
     return {
         publicUrl: loadBalancer.publicUrl,
+        /** Where this environment's alarms go; subscribe to it (or set todobackend:alarmEmail). */
+        alarmTopicArn: monitoring.topic.arn,
         serviceName: app.service.name,
         // What the deploy buildspecs' rollout check expects the primary deployment to run.
         appTaskDefinitionArn: app.taskDefinition.arn,

@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { TagsInput } from "./config/common";
 import { codebuildPullRepositoryPolicy, untaggedLifecyclePolicy } from "./lib/deliveryIam";
-import { appBuildProjectName, keepLastLifecyclePolicy, repositoryNames } from "./lib/deliveryNaming";
+import { appBuildProjectName, keepLastLifecyclePolicy, PULL_THROUGH_PREFIX, repositoryNames } from "./lib/deliveryNaming";
 
 export interface RegistryArgs {
     /** Prefix of the repository names: `<namePrefix>/todobackend`, `<namePrefix>/codebuild`, ... @default "docker-in-aws" (the book's) */
@@ -20,6 +20,8 @@ export class Registry extends pulumi.ComponentResource {
     public readonly xray: aws.ecr.Repository;
     /** The deploy projects' Pulumi image, copied from Docker Hub by the delivery stack. */
     public readonly deploy: aws.ecr.Repository;
+    /** Docker's official images through the pull-through cache of ECR Public: `<registry>/ecr-public/docker/library`. */
+    public readonly baseImageRegistry: pulumi.Output<string>;
 
     constructor(name: string, args: RegistryArgs, opts?: pulumi.ComponentResourceOptions) {
         const namePrefix = args.namePrefix ?? "docker-in-aws";
@@ -51,6 +53,19 @@ export class Registry extends pulumi.ComponentResource {
         const pullPolicy = pulumi.all([region.region, identity.accountId])
             .apply(([r, account]) => codebuildPullRepositoryPolicy({ region: r, account, projectName: args.appBuildProjectName ?? appBuildProjectName("todobackend-") }));
         new aws.ecr.RepositoryPolicy(`${name}-buildImage`, { repository: this.buildImage.name, policy: pullPolicy }, { parent: this });
-        this.registerOutputs({ app: this.app, buildImage: this.buildImage, xray: this.xray, deploy: this.deploy });
+
+        // The app build's base images (the book's alpine and mysql) come through this account's
+        // cache of ECR Public, which mirrors Docker's official images and needs no credentials:
+        // CodeBuild's anonymous Docker Hub pulls share their rate limit with every build on the same
+        // addresses. Cached repositories are made on first pull, scanned and bounded like the others.
+        const cache = new aws.ecr.PullThroughCacheRule(`${name}-ecr-public`, {
+            ecrRepositoryPrefix: PULL_THROUGH_PREFIX, upstreamRegistryUrl: "public.ecr.aws" }, { parent: this });
+        new aws.ecr.RepositoryCreationTemplate(`${name}-ecr-public`, {
+            prefix: PULL_THROUGH_PREFIX, appliedFors: ["PULL_THROUGH_CACHE"], description: "Repositories of the ECR Public pull-through cache",
+            imageTagMutability: "MUTABLE", encryptionConfigurations: [{ encryptionType: "AES256" }], lifecyclePolicy: keepLastLifecyclePolicy(),
+            resourceTags: args.tags,
+        }, { parent: this });
+        this.baseImageRegistry = pulumi.interpolate`${identity.accountId}.dkr.ecr.${region.region}.amazonaws.com/${cache.ecrRepositoryPrefix}/docker/library`;
+        this.registerOutputs({ app: this.app, buildImage: this.buildImage, xray: this.xray, deploy: this.deploy, baseImageRegistry: this.baseImageRegistry });
     }
 }

@@ -12,8 +12,14 @@ export interface DeliveryConfig {
     branch: string;
     /** Connection provider. @default "GitHub" */
     connectionProvider: string;
-    /** Optional SNS topic ARN notified by the approval action. */
+    /** SNS topic the approval action notifies. @default the delivery stack's own notifications topic */
     approvalTopicArn?: string;
+    /** An address subscribed to the delivery stack's notifications topic (approvals, failed runs). @default - none */
+    notificationEmail?: string;
+    /** Minutes a deploy project (Dev, ExecuteChangeSet) may run; a first prod update (Multi-AZ RDS, NAT, instances, migrations, rollout) exceeds CodeBuild's 60. @default 180 */
+    deployTimeoutMinutes: number;
+    /** Days the CodeBuild projects' logs are kept (CodeBuild's own log groups never expire). @default 30 */
+    buildLogRetentionDays: number;
     /** Days before pipeline artifacts expire. @default 30 */
     artifactExpiryDays: number;
     /** ExecuteChangeSet passes the approved update plan to `pulumi up --plan`. @default true */
@@ -51,6 +57,9 @@ export function validateDeliveryConfig(raw: Partial<Record<keyof DeliveryConfig,
         branch: str("branch", "master"),
         connectionProvider: str("connectionProvider", "GitHub"),
         approvalTopicArn: raw.approvalTopicArn === undefined ? undefined : String(raw.approvalTopicArn),
+        notificationEmail: raw.notificationEmail === undefined ? undefined : String(raw.notificationEmail),
+        deployTimeoutMinutes: Number(raw.deployTimeoutMinutes ?? 180),
+        buildLogRetentionDays: Number(raw.buildLogRetentionDays ?? 30),
         artifactExpiryDays: Number(raw.artifactExpiryDays ?? 30),
         useUpdatePlan: bool("useUpdatePlan", true),
     };
@@ -66,6 +75,15 @@ export function validateDeliveryConfig(raw: Partial<Record<keyof DeliveryConfig,
     if (!/^[a-z0-9][a-z0-9._/-]*$/.test(cfg.repositoryPrefix)) {
         throw new Error(`todobackend:repositoryPrefix "${cfg.repositoryPrefix}" is not a valid ECR name prefix. Fix: use lower case, digits, . _ / -`);
     }
+    if (!Number.isInteger(cfg.deployTimeoutMinutes) || cfg.deployTimeoutMinutes < 60 || cfg.deployTimeoutMinutes > 2160) {
+        throw new Error(`todobackend:deployTimeoutMinutes must be a whole number of minutes from 60 to 2160 (CodeBuild's limit), got ${raw.deployTimeoutMinutes}. Fix: pulumi config set todobackend:deployTimeoutMinutes 180`);
+    }
+    if (![1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365].includes(cfg.buildLogRetentionDays)) {
+        throw new Error(`todobackend:buildLogRetentionDays must be one of CloudWatch's retentions (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365), got ${raw.buildLogRetentionDays}. Fix: pulumi config set todobackend:buildLogRetentionDays 30`);
+    }
+    if (cfg.notificationEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(cfg.notificationEmail)) {
+        throw new Error(`todobackend:notificationEmail "${cfg.notificationEmail}" is not an e-mail address. Fix: pulumi config set todobackend:notificationEmail oncall@example.com`);
+    }
     if (!Number.isInteger(cfg.artifactExpiryDays) || cfg.artifactExpiryDays < 1) {
         throw new Error(`todobackend:artifactExpiryDays must be a positive integer. Fix: pulumi config set todobackend:artifactExpiryDays 30`);
     }
@@ -80,6 +98,9 @@ export function readDeliveryConfig(config: pulumi.Config = new pulumi.Config("to
         branch: config.get("branch"),
         connectionProvider: config.get("connectionProvider"),
         approvalTopicArn: config.get("approvalTopicArn"),
+        notificationEmail: config.get("notificationEmail"),
+        deployTimeoutMinutes: config.getNumber("deployTimeoutMinutes"),
+        buildLogRetentionDays: config.getNumber("buildLogRetentionDays"),
         artifactExpiryDays: config.getNumber("artifactExpiryDays"),
         useUpdatePlan: config.getBoolean("useUpdatePlan"),
     });

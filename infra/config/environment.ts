@@ -79,8 +79,10 @@ export interface EnvironmentConfig {
     xrayImage: string;
     /** Cloud Map private DNS namespace. @default "<stack>.services.dockerinaws.org" */
     xrayNamespace: string;
-    /** CloudWatch log retention. @default 7 (the book's) */
+    /** CloudWatch log retention. @default 30 when production, else 7 (the book's) */
     logRetentionDays: number;
+    /** An address subscribed to the environment's alarm topic (it must confirm). @default - none */
+    alarmEmail?: string;
 }
 
 const ID = (prefix: string) => new RegExp(`^${prefix}-[0-9a-f]{8,17}$`);
@@ -124,6 +126,7 @@ const schema = z.strictObject({
     xrayImage: z.string().regex(/^[\w.-]+(:\d+)?(\/[\w.-]+)*([:@][\w.:-]+)?$/, "must be an image reference").optional(),
     xrayNamespace: z.string().regex(DNS_NAME, "must be a DNS name like dev.services.dockerinaws.org").optional(),
     logRetentionDays: z.coerce.number().refine((d) => RETENTION_DAYS.includes(d), `must be one of CloudWatch's retentions (${RETENTION_DAYS.join(", ")})`).optional(),
+    alarmEmail: z.email("must be an e-mail address").optional(),
 });
 
 /** What to type to fix each key. */
@@ -136,6 +139,7 @@ const EXAMPLES: Record<string, string> = {
     desiredCount: "1", appMinCount: "1", appMaxCount: "4", imageTag: "<commit>.<build>", deliveryStack: "organization/todobackend/delivery",
     appImageRepository: "123456789012.dkr.ecr.us-east-1.amazonaws.com/docker-in-aws/todobackend",
     xrayImage: "amazon/aws-xray-daemon:3.x", xrayNamespace: "dev.services.dockerinaws.org", logRetentionDays: "7", role: "environment",
+    alarmEmail: "oncall@example.com",
 };
 
 const fail = (key: string, problem: string, fix = `pulumi config set todobackend:${key} ${EXAMPLES[key] ?? "<value>"}`): never => {
@@ -210,7 +214,8 @@ export function validateEnvironmentConfig(raw: Record<string, unknown>, stack: s
         appImageRepository: c.appImageRepository,
         xrayImage: c.xrayImage ?? "amazon/aws-xray-daemon:3.x",
         xrayNamespace: c.xrayNamespace ?? `${stack}.services.dockerinaws.org`,
-        logRetentionDays: c.logRetentionDays ?? 7,
+        logRetentionDays: c.logRetentionDays ?? (production ? 30 : 7),
+        alarmEmail: c.alarmEmail,
     };
     if (cfg.clusterMinSize > cfg.clusterMaxSize) fail("clusterMinSize", `(${cfg.clusterMinSize}) exceeds clusterMaxSize (${cfg.clusterMaxSize})`);
     if (cfg.appMinCount > cfg.appMaxCount) fail("appMinCount", `(${cfg.appMinCount}) exceeds appMaxCount (${cfg.appMaxCount})`);

@@ -1,4 +1,5 @@
 // IAM documents for the delivery stack as pure functions, so every statement is unit-tested.
+import { PULL_THROUGH_PREFIX } from "./deliveryNaming";
 // The roles that run Pulumi for an environment are in environmentDeployIam.ts.
 export interface Statement { Sid: string; Effect: "Allow" | "Deny"; Action: string[]; Resource: string | string[]; Condition?: object }
 export interface PolicyDocument { Version: "2012-10-17"; Statement: Statement[] }
@@ -56,6 +57,9 @@ export function appBuildPolicy(a: AppBuildPolicyArgs): PolicyDocument {
         { Sid: "EcrAuth", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },
         { Sid: "PushApp", Effect: "Allow", Action: [...ECR_PULL, ...ECR_PUSH], Resource: a.appRepositoryArn },
         { Sid: "PullBuildImage", Effect: "Allow", Action: ECR_PULL, Resource: a.buildImageRepositoryArn },
+        // A first pull through the cache creates the repository and imports the image with the caller's rights.
+        { Sid: "PullBaseImagesThroughCache", Effect: "Allow", Action: [...ECR_PULL, "ecr:BatchImportUpstreamImage", "ecr:CreateRepository"],
+            Resource: `arn:aws:ecr:${a.region}:${a.account}:repository/${PULL_THROUGH_PREFIX}/*` },
     ] };
 }
 

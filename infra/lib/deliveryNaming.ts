@@ -13,3 +13,6 @@ export function keepLastLifecyclePolicy(count = 10): string {
 export function appBuildProjectName(projectPrefix: string): string {
     return `${projectPrefix}build`;
 }
+
+/** ECR prefix of the pull-through cache of ECR Public (`<registry>/ecr-public/docker/library/alpine`). */
+export const PULL_THROUGH_PREFIX = "ecr-public";

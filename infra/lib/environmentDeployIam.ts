@@ -146,6 +146,20 @@ export const CHANGES = [
     "events:PutRule", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule", "events:TagResource", "events:UntagResource",
 ];
 
+/**
+ * The environment's alarm topic and CloudWatch alarms, fenced by name (`<envName>-*`), as roles
+ * are by path: a name is part of both ARNs, and it holds for SNS and CloudWatch alike.
+ */
+export const MONITORING_WRITES = ["sns:CreateTopic", "sns:DeleteTopic", "sns:SetTopicAttributes", "sns:TagResource", "sns:UntagResource",
+    "sns:Subscribe", "sns:Unsubscribe", "cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:TagResource", "cloudwatch:UntagResource"];
+export const MONITORING_READS = ["sns:GetTopicAttributes", "sns:ListTagsForResource", "sns:GetSubscriptionAttributes", "sns:ListSubscriptionsByTopic",
+    "cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"];
+
+/** The ARNs of the environment's topics (and their subscriptions) and alarms. */
+function monitoringResources(a: Pick<EnvironmentRoleArgs, "region" | "account" | "envName">): string[] {
+    return [`arn:aws:sns:${a.region}:${a.account}:${a.envName}-*`, `arn:aws:cloudwatch:${a.region}:${a.account}:alarm:${a.envName}-*`];
+}
+
 /** IAM actions on the environment's own roles and instance profiles (its path), besides the bounded writes. */
 export const ROLE_ACTIONS_IN_PATH = ["iam:DeleteRole", "iam:GetRole", "iam:TagRole", "iam:UntagRole", "iam:ListRoleTags",
     "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole",
@@ -307,6 +321,8 @@ export function environmentDeployPolicy(a: EnvironmentRoleArgs): PolicyDocument 
         // environment (see docs/delivery.md, "What each deploy role may do").
         { Sid: "CloudMapDns", Effect: "Allow", Action: ROUTE53_FOR_CLOUD_MAP, Resource: "*" },
         { Sid: "SsmRead", Effect: "Allow", Action: ["ssm:GetParameter", "ssm:GetParameters"], Resource: `arn:aws:ssm:${a.region}::parameter/aws/service/*` },
+        { Sid: "OwnTopicsAndAlarms", Effect: "Allow", Action: [...MONITORING_WRITES, ...MONITORING_READS], Resource: monitoringResources(a),
+            Condition: { StringEquals: inRegion(a.region) } },
         // Without the boundary condition, PutRolePolicy + PassRole would let a deploy mint an
         // administrator role and hand it to a Lambda function: escalation to the whole account.
         { Sid: "RoleWritesWithinBoundary", Effect: "Allow", Action: BOUNDED_ROLE_WRITES, Resource: `arn:aws:iam::${a.account}:role${path}*`,
@@ -336,6 +352,7 @@ export function environmentPreviewPolicy(a: EnvironmentRoleArgs): PolicyDocument
             "iam:ListRoleTags", "iam:GetInstanceProfile", "iam:ListInstanceProfileTags", "iam:ListInstanceProfilesForRole"],
             Resource: [`arn:aws:iam::${a.account}:role${path}*`, `arn:aws:iam::${a.account}:instance-profile${path}*`] },
         { Sid: "SsmRead", Effect: "Allow", Action: ["ssm:GetParameter", "ssm:GetParameters"], Resource: `arn:aws:ssm:${a.region}::parameter/aws/service/*` },
+        { Sid: "OwnTopicsAndAlarmsRead", Effect: "Allow", Action: MONITORING_READS, Resource: monitoringResources(a), Condition: { StringEquals: inRegion(a.region) } },
         ...stateStatements(a, false),
     ] };
 }

@@ -68,6 +68,8 @@ export function createMocks(opts: MockOptions) {
             case "aws:rds/subnetGroup:SubnetGroup": return arn(type, `subgrp:${name}`);
             case "aws:lb/loadBalancer:LoadBalancer": return arn(type, `loadbalancer/app/${name}/0123456789abcdef`);
             case "aws:lb/targetGroup:TargetGroup": return arn(type, `targetgroup/${name}/0123456789abcdef`);
+            case "aws:cloudwatch/eventRule:EventRule": return `arn:aws:events:${region}:${MOCK_ACCOUNT}:rule/${name}`;
+            case "aws:cloudwatch/metricAlarm:MetricAlarm": return `arn:aws:cloudwatch:${region}:${MOCK_ACCOUNT}:alarm:${name}`;
             default: return arn(type, name);
         }
     };

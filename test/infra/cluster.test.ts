@@ -46,7 +46,9 @@ describe("cluster", function () {
     });
 
     it("names the cluster <env>-cluster and attaches the capacity provider as its default", () => {
-        assert.deepEqual(e.one("aws:ecs/cluster:Cluster", "ssm").inputs, { name: "todobackend-dev-cluster", tags: { ...TAGS, Name: "todobackend-dev-cluster" } });
+        // Container Insights: the environment's "tasks below desired" alarm reads its task counts.
+        assert.deepEqual(e.one("aws:ecs/cluster:Cluster", "ssm").inputs, { name: "todobackend-dev-cluster", settings: [{ name: "containerInsights", value: "enabled" }],
+            tags: { ...TAGS, Name: "todobackend-dev-cluster" } });
         assert.deepEqual(e.one("aws:ecs/clusterCapacityProviders:ClusterCapacityProviders", "ssm").inputs, {
             clusterName: "todobackend-dev-cluster", capacityProviders: ["todobackend-dev-ec2"],
             defaultCapacityProviderStrategies: [{ capacityProvider: "todobackend-dev-ec2", weight: 1, base: 0 }],

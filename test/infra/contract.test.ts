@@ -42,7 +42,7 @@ describe("the component contract", function () {
     this.timeout(EVALUATION_WAIT_MS);
     const all = components();
     const NAMING = ["SecurityGroups", "LoadBalancer", "Database", "Cluster", "XrayDaemon", "Migrations", "AppService", "BuildProjects",
-        "DeliveryPipeline", "StateBackend", "Registry"];
+        "DeliveryPipeline", "StateBackend", "Registry", "Monitoring", "PipelineNotifications"];
 
     it("finds every component of the program", () => {
         assert.deepEqual(all.map((c) => c.name).sort(), [...NAMING, "DeliveryImages", "Network", "PrivateBucket"].sort());

@@ -65,6 +65,7 @@ describe("delivery stack", function () {
             kmsKeyAlias: "alias/todobackend-pulumi",
             artifactBucketName: "artifacts-bucket",
             environmentRoleBoundaryArns: BOUNDARIES,
+            notificationTopicArn: arn("sns", "todobackend-pipeline-notifications"),
         });
         assert.match(String(d.outputs.connectionActivation), /PENDING.*Update pending connection/);
     });
@@ -167,7 +168,9 @@ describe("delivery stack", function () {
             assert.deepEqual(p.environment, { type: "LINUX_CONTAINER", computeType: "BUILD_GENERAL1_SMALL", privilegedMode: true,
                 image: `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/docker-in-aws/codebuild@sha256:abc`, imagePullCredentialsType: "CODEBUILD",
                 environmentVariables: [{ name: "AWS_ACCOUNT_ID", value: ACCOUNT },
-                    { name: "REPOSITORY_URI", value: `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/docker-in-aws/todobackend` }] });
+                    { name: "REPOSITORY_URI", value: `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/docker-in-aws/todobackend` },
+                    { name: "BASE_IMAGE_REGISTRY", value: `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/ecr-public/docker/library` }] });
+            assert.equal(p.buildTimeout, 60);
             assert.equal(p.source.type, "CODEPIPELINE");
             assert.match(p.source.buildspec, /make publish/);
             assert.deepEqual(p.artifacts, { type: "CODEPIPELINE" });
@@ -225,7 +228,28 @@ describe("delivery stack", function () {
                     "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage"], Resource: arn("ecr", "repository/docker-in-aws/todobackend") },
                 { Sid: "PullBuildImage", Effect: "Allow", Action: ["ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage", "ecr:BatchCheckLayerAvailability"],
                     Resource: arn("ecr", "repository/docker-in-aws/codebuild") },
+                { Sid: "PullBaseImagesThroughCache", Effect: "Allow", Action: ["ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage", "ecr:BatchCheckLayerAvailability",
+                    "ecr:BatchImportUpstreamImage", "ecr:CreateRepository"], Resource: arn("ecr", "repository/ecr-public/*") },
             ] });
+        });
+
+        it("gives every project a log group of its own with a retention, and the deploy projects 180 minutes (a first prod update takes longer than 60)", () => {
+            for (const [project, group, minutes] of [["builds-app", "builds-build", 60], ["builds-deploy-dev", "builds-deploy-dev", 180],
+                ["builds-changeset", "builds-changeset", 60], ["builds-execute", "builds-execute", 180]] as const) {
+                const p = inputs(T.project, project);
+                const g = inputs("aws:cloudwatch/logGroup:LogGroup", group);
+                assert.deepEqual([g.name, g.retentionInDays], [`/aws/codebuild/${p.name}`, 30], project);
+                assert.deepEqual(p.logsConfig, { cloudwatchLogs: { status: "ENABLED", groupName: g.name } }, project);
+                assert.equal(p.buildTimeout, minutes, project);
+            }
+        });
+
+        it("pulls the app build's base images through an ECR pull-through cache of ECR Public, not anonymously from Docker Hub", () => {
+            assert.deepEqual(inputs("aws:ecr/pullThroughCacheRule:PullThroughCacheRule", "registry-ecr-public"),
+                { ecrRepositoryPrefix: "ecr-public", upstreamRegistryUrl: "public.ecr.aws" });
+            const template = inputs("aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate", "registry-ecr-public");
+            assert.deepEqual([template.prefix, template.appliedFors, template.encryptionConfigurations], ["ecr-public", ["PULL_THROUGH_CACHE"], [{ encryptionType: "AES256" }]]);
+            assert.equal(JSON.parse(template.lifecyclePolicy).rules[0].selection.countNumber, 10);
         });
 
         it("gives each Pulumi stage its own role: dev's fenced to dev, the prod preview read-only, the prod apply fenced to prod", () => {
@@ -233,7 +257,7 @@ describe("delivery stack", function () {
             const writer = ["Logs", "Artifacts", "PullDeployImage", "EcrAuth", "Read", "CreateEc2", "CreateEcs", "CreateElasticloadbalancing", "CreateRds",
                 "CreateLogs", "CreateLambda", "CreateSecretsmanager", "CreateServicediscovery", "CreateAutoscaling", "CreateApplicationAutoscaling", "CreateEvents",
                 "Ec2TagOnCreate", "TagOnCreate", "TagOnCreateById", "Unfenced", "ChangeOwnResources", "LaunchFromPublicImages", "RdsManagedSecret", "RdsManagedSecretCreate",
-                "RdsManagedSecretKey", "CloudMapDns", "SsmRead", "RoleWritesWithinBoundary", "RolesInPath", "PassRolesInPath", "KeepBoundary", "ServiceLinkedRoles",
+                "RdsManagedSecretKey", "CloudMapDns", "SsmRead", "OwnTopicsAndAlarms", "RoleWritesWithinBoundary", "RolesInPath", "PassRolesInPath", "KeepBoundary", "ServiceLinkedRoles",
                 "StateList", "StateRead", "StateWrite", "SecretsKey", "StateObjectsKey"];
             assert.deepEqual(sids("builds-deploy-dev"), writer);
             assert.deepEqual(sids("builds-deploy-prod"), writer);
@@ -258,7 +282,7 @@ describe("delivery stack", function () {
         it("lets the prod preview read, write its plan artifact and its stack's lock, and nothing else", () => {
             const doc = policyDoc(inputs(T.rolePolicy, "builds-preview-prod").policy);
             assert.deepEqual(doc.Statement.map((s) => s.Sid), ["Logs", "Artifacts", "PullDeployImage", "EcrAuth", "Read", "RolesInPathRead", "SsmRead",
-                "StateList", "StateRead", "StateWrite", "SecretsKey", "StateObjectsKey"]);
+                "OwnTopicsAndAlarmsRead", "StateList", "StateRead", "StateWrite", "SecretsKey", "StateObjectsKey"]);
             const state = s3("pulumi-state");
             assert.deepEqual(doc.Statement.find((s) => s.Sid === "StateWrite")!.Resource, [`${state}/.pulumi/locks/*/todobackend/prod/*`]);
             assert.deepEqual(doc.Statement.find((s) => s.Sid === "SecretsKey")!.Action, ["kms:Decrypt", "kms:DescribeKey"]);
@@ -278,7 +302,21 @@ describe("delivery stack", function () {
                     Resource: ["todobackend-build", "todobackend-deploy-dev", "todobackend-changeset", "todobackend-execute"].map((n) => arn("codebuild", `project/${n}`)) },
                 { Sid: "ApprovalTopic", Effect: "Allow", Action: ["sns:Publish"], Resource: TOPIC },
             ]);
-            assert.ok(!policyDoc(committed.one(T.rolePolicy, "todobackend").inputs.policy).Statement.some((s) => s.Sid === "ApprovalTopic"));
+            // Without a configured topic, the delivery stack's own.
+            assert.deepEqual(policyDoc(committed.one(T.rolePolicy, "todobackend").inputs.policy).Statement.find((s) => s.Sid === "ApprovalTopic")?.Resource,
+                arn("sns", "todobackend-pipeline-notifications"));
+        });
+
+        it("tells failed pipeline runs to its notifications topic through an EventBridge rule only that rule may publish for", () => {
+            const rule = inputs("aws:cloudwatch/eventRule:EventRule", "notifications-failed");
+            assert.deepEqual(JSON.parse(rule.eventPattern), { source: ["aws.codepipeline"], "detail-type": ["CodePipeline Pipeline Execution State Change"],
+                detail: { pipeline: ["todobackend"], state: ["FAILED"] } });
+            const target = inputs("aws:cloudwatch/eventTarget:EventTarget", "notifications-failed");
+            assert.deepEqual([target.rule, target.arn], ["todobackend-pipeline-failed", arn("sns", "todobackend-pipeline-notifications")]);
+            const policy = policyDoc(inputs("aws:sns/topicPolicy:TopicPolicy", "notifications").policy);
+            assert.deepEqual(policy.Statement.find((s) => s.Sid === "PipelineFailures"), { Sid: "PipelineFailures", Effect: "Allow",
+                Principal: { Service: "events.amazonaws.com" }, Action: ["sns:Publish"], Resource: arn("sns", "todobackend-pipeline-notifications"),
+                Condition: { ArnEquals: { "aws:SourceArn": arn("events", "rule/todobackend-pipeline-failed") } } });
         });
 
         it("creates one permissions boundary per environment, capping its roles to running tasks, pulling images, logs, traces, secrets, SSM and passing its own roles", () => {
@@ -365,9 +403,9 @@ describe("delivery stack", function () {
                 configuration: { ProjectName: "todobackend-execute", PrimarySource: "DeploymentRepository" } });
         });
 
-        it("notifies no topic when none is configured", () => {
+        it("asks for approval on the delivery stack's own notifications topic when none is configured", () => {
             const approve = (committed.one(T.pipeline, "todobackend").inputs.stages as any[])[3].actions[1];
-            assert.equal(approve.configuration.NotificationArn, undefined);
+            assert.equal(approve.configuration.NotificationArn, arn("sns", "todobackend-pipeline-notifications"));
         });
     });
 });

@@ -230,6 +230,20 @@ export const PROVIDER_ACTIONS: Record<string, ResourceType> = {
         { step: "read", actions: ["application-autoscaling:DescribeScalingPolicies"] },
         { step: "delete", actions: ["application-autoscaling:DeleteScalingPolicy"], on: { input: "resourceId", type: "aws:appautoscaling/target:Target" }, onlyOn: true }] },
 
+    // --- Monitoring: the alarm topic (and its optional e-mail subscription), the alarms ---
+    "aws:sns/topic:Topic": { service: "sns", arn: (i) => String(i.name), calls: [
+        { step: "create", actions: ["sns:CreateTopic", "sns:TagResource"] }, { step: "read", actions: ["sns:GetTopicAttributes", "sns:ListTagsForResource"] },
+        { step: "update", actions: ["sns:SetTopicAttributes", "sns:TagResource", "sns:UntagResource"] }, { step: "delete", actions: ["sns:DeleteTopic"] }] },
+    "aws:sns/topicSubscription:TopicSubscription": { service: "sns", arn: () => "", calls: [
+        { step: "create", actions: ["sns:Subscribe"], on: { input: "topic", type: "aws:sns/topic:Topic" }, onlyOn: true },
+        { step: "read", actions: ["sns:GetSubscriptionAttributes"], on: { input: "topic", type: "aws:sns/topic:Topic" }, onlyOn: true },
+        { step: "delete", actions: ["sns:Unsubscribe"], on: { input: "topic", type: "aws:sns/topic:Topic" }, onlyOn: true }] },
+    "aws:cloudwatch/metricAlarm:MetricAlarm": { service: "cloudwatch", arn: (i) => `alarm:${i.name}`, calls: [
+        { step: "create", actions: ["cloudwatch:PutMetricAlarm", "cloudwatch:TagResource"] },
+        { step: "read", actions: ["cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"] },
+        { step: "update", actions: ["cloudwatch:PutMetricAlarm", "cloudwatch:TagResource", "cloudwatch:UntagResource"] },
+        { step: "delete", actions: ["cloudwatch:DeleteAlarms"] }] },
+
     // --- IAM: roles and instance profiles live under the environment's path ---
     "aws:iam/role:Role": { service: "iam", arn: (i) => `role${i.path ?? "/"}${i.name}`, calls: [
         { step: "create", actions: ["iam:CreateRole", "iam:TagRole"] },

@@ -6,6 +6,8 @@ import { Cluster } from "../../../infra/cluster";
 import { Database } from "../../../infra/database";
 import { LoadBalancer } from "../../../infra/loadBalancer";
 import { Migrations } from "../../../infra/migrations";
+import { Monitoring } from "../../../infra/monitoring";
+import { PipelineNotifications } from "../../../infra/notifications";
 import { DeliveryPipeline } from "../../../infra/pipeline";
 import { Registry } from "../../../infra/registry";
 import { SecurityGroups } from "../../../infra/securityGroups";
@@ -43,11 +45,14 @@ export function refusals() {
             loadBalancer: { targetGroupArn: "arn:tg", listenerArn: "arn:l" }, appRepository: "r",
             database: { address: "h", masterUserSecretArn: "arn:s", username: "u", databaseName: "d" }, xrayDaemonAddress: "x:2000" })),
         BuildProjects: attempt((namePrefix) => new BuildProjects(`b-${namePrefix.length}`, { namePrefix, artifactBucketArn: "arn:a",
-            repositories: { app: { arn: "arn:r", repositoryUrl: "r" }, buildImage: { arn: "arn:b" }, deploy: { arn: "arn:d" } }, buildImage: "i", deployImage: "i",
+            repositories: { app: { arn: "arn:r", repositoryUrl: "r" }, buildImage: { arn: "arn:b" }, deploy: { arn: "arn:d" }, baseImageRegistry: "r/ecr-public/docker/library" }, buildImage: "i", deployImage: "i",
             state: { bucketArn: "arn:s", url: "s3://s", kmsKeyArn: "arn:k", secretsProvider: "awskms://alias/k" } })),
         DeliveryPipeline: attempt((namePrefix) => new DeliveryPipeline(`p-${namePrefix.length}`, { namePrefix, artifactBucket: "b", artifactBucketArn: "arn:b",
             appRepository: "a/b", deploymentRepository: "a/c", branch: "main", projects: { app: project, dev: project, changeSet: project, execute: project } })),
         StateBackend: attempt((namePrefix) => new StateBackend(`s-${namePrefix.length}`, { namePrefix })),
+        Monitoring: attempt((namePrefix) => new Monitoring(`mon-${namePrefix.length}`, { namePrefix, targets: { loadBalancerArnSuffix: "app/a/1",
+            targetGroupArnSuffix: "targetgroup/t/1", clusterName: "c", serviceName: "s", dbInstanceIdentifier: "d" } })),
+        PipelineNotifications: attempt((namePrefix) => new PipelineNotifications(`n-${namePrefix.length}`, { namePrefix, watchedPipeline: "todobackend" })),
         Registry: attempt((namePrefix) => new Registry(`r-${namePrefix.length}`, { namePrefix })),
     };
 }
