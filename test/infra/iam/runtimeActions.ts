@@ -22,6 +22,11 @@ export const APP_BUILD: RuntimeCall[] = [
     { what: "make login", actions: ["ecr:GetAuthorizationToken"], resource: "*" },
     { what: "make publish (docker push)", actions: ["ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart",
         "ecr:CompleteLayerUpload", "ecr:PutImage", "ecr:BatchGetImage"], resource: "arn:aws:ecr:{region}:{account}:repository/docker-in-aws/todobackend" },
+    // ECR user guide, "Pull through cache rules: required IAM permissions": the first pull creates the
+    // cached repository and imports the image with the caller's rights.
+    ...["alpine", "mysql"].map((image) => ({ what: `make test pulls ${image} through the ECR Public cache`, actions: ["ecr:BatchGetImage",
+        "ecr:GetDownloadUrlForLayer", "ecr:BatchImportUpstreamImage", "ecr:CreateRepository"],
+    resource: `arn:aws:ecr:{region}:{account}:repository/ecr-public/docker/library/${image}` })),
 ];
 
 /** CodePipeline V2 with a CodeStar source, CodeBuild actions and a manual approval (AWS CodePipeline service role docs). */
