@@ -4,7 +4,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { APP_CONTAINER, APP_PORT, AppContainerArgs, PUBLIC_VOLUME, appContainerDefinitions, imageReference,
+import { APP_CONTAINER, APP_PORT, AppContainerArgs, PUBLIC_VOLUME, XRAY_SIDECAR_ADDRESS, appContainerDefinitions, imageReference,
     migrateContainerDefinitions } from "./lib/appContainers";
 import { appExecutionPolicy, appTaskPolicy } from "./lib/appIam";
 import { checkLogRetention, checkWholeNumber, validateNamePrefix } from "./lib/validation";
@@ -33,8 +33,10 @@ export interface AppServiceArgs {
     databasePasswordKey?: pulumi.Input<string>;
     /** The app's own database user (data access only), created and kept in step by the migrate task. @default "todobackend_app" */
     appDatabaseUser?: string;
-    /** `<host>:<port>` of the X-Ray daemon, e.g. `xray.dev.services.dockerinaws.org:2000`. */
-    xrayDaemonAddress: pulumi.Input<string>;
+    /** `<host>:<port>` of the X-Ray daemon service, e.g. `xray.dev.services.dockerinaws.org:2000`. Give this or `xraySidecarImage`. */
+    xrayDaemonAddress?: pulumi.Input<string>;
+    /** The X-Ray daemon's image, run as a sidecar in each app task instead of a service of its own. Give this or `xrayDaemonAddress`. */
+    xraySidecarImage?: pulumi.Input<string>;
     /** Tasks at creation; autoscaling owns the count afterwards. @default 1 */
     desiredCount?: pulumi.Input<number>;
     /** Autoscaling bounds. @default 1 and 4 (book) */
@@ -116,13 +118,15 @@ export class AppService extends pulumi.ComponentResource {
                 .apply(([logs, db, django, appSecret]) => JSON.stringify(appExecutionPolicy({ logGroupArn: logs, secretArns: [db, django, appSecret] }))),
             taskPolicy: JSON.stringify(appTaskPolicy()) }, this);
 
-        const containerArgs = pulumi.all([args.appRepository, args.imageTag ?? "latest", region, this.logGroup.name, args.database.address,
-            args.database.username, args.database.databaseName, args.xrayDaemonAddress, args.database.masterUserSecretArn,
+        const baseContainerArgs = pulumi.all([args.appRepository, args.imageTag ?? "latest", region, this.logGroup.name, args.database.address,
+            args.database.username, args.database.databaseName, args.xrayDaemonAddress ?? XRAY_SIDECAR_ADDRESS, args.database.masterUserSecretArn,
             args.databasePasswordKey ?? "password", this.djangoSecret.arn, this.appDatabaseSecret.arn, appDatabaseSecretVersion.versionId])
             .apply(([repository, tag, r, logGroupName, databaseHost, databaseUser, databaseName, xray, dbSecret, key, django, appSecret, appVersion]): AppContainerArgs => ({
                 image: imageReference(repository, tag), region: r, logGroupName, databaseHost, databaseUser, databaseName,
                 appDatabaseUser: args.appDatabaseUser ?? "todobackend_app", appDatabaseSecretArn: appSecret, appDatabaseSecretVersion: appVersion,
                 xrayDaemonAddress: xray, databaseSecretArn: dbSecret, databasePasswordKey: key, djangoSecretArn: django }));
+        const containerArgs = pulumi.all([baseContainerArgs, args.xraySidecarImage]).apply(([base, sidecar]): AppContainerArgs =>
+            (sidecar === undefined ? base : { ...base, xraySidecarImage: sidecar }));
         // Tasks must not start before the secrets have values and the execution role may read them.
         const secretsReady = [djangoSecretVersion, appDatabaseSecretVersion];
         // Bridge networking with dynamic host ports (book): several tasks per instance behind the ALB.
@@ -190,8 +194,13 @@ export const DJANGO_KEY_LENGTH = 64;
 export const DATABASE_PASSWORD_LENGTH = 40;
 
 /** Fails early on values known at program time; Inputs still unknown are checked by AWS. */
-export function validateAppServiceArgs(args: Pick<AppServiceArgs, "namePrefix" | "desiredCount" | "minCapacity" | "maxCapacity" | "targetCpuPercent" | "logRetentionDays" | "appDatabaseUser">): void {
+export function validateAppServiceArgs(args: Pick<AppServiceArgs, "namePrefix" | "desiredCount" | "minCapacity" | "maxCapacity" | "targetCpuPercent"
+    | "logRetentionDays" | "appDatabaseUser" | "xrayDaemonAddress" | "xraySidecarImage">): void {
     validateNamePrefix("namePrefix", args.namePrefix, { maxLength: 45, component: "AppService" });
+    if ((args.xrayDaemonAddress === undefined) === (args.xraySidecarImage === undefined)) {
+        throw new Error("AppService: give exactly one of `xrayDaemonAddress` (a daemon service) and `xraySidecarImage` (a daemon in each task). " +
+            "Fix: pass the XrayDaemon's address, or the daemon image for a sidecar");
+    }
     if (args.appDatabaseUser !== undefined && !/^[A-Za-z0-9_]{1,32}$/.test(args.appDatabaseUser)) {
         throw new Error(`\`appDatabaseUser\` "${args.appDatabaseUser}" is not a MySQL user name. Fix: use up to 32 letters, digits and underscores.`);
     }

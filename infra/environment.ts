@@ -10,7 +10,7 @@ import { Database } from "./database";
 import { LoadBalancer } from "./loadBalancer";
 import { Monitoring } from "./monitoring";
 import { Network } from "./network";
-import { imageReference } from "./lib/appContainers";
+import { imageReference, XRAY_SIDECAR_ADDRESS } from "./lib/appContainers";
 import { SecurityGroups } from "./securityGroups";
 import { XrayDaemon } from "./xray";
 
@@ -77,8 +77,9 @@ export function environmentStack() {
             : { vpcId: cfg.vpcId, publicSubnetIds: cfg.publicSubnetIds, privateSubnetIds: cfg.privateSubnetIds }),
         tags,
     });
+    const xrayService = cfg.xrayMode === "service";
     const security = new SecurityGroups("security", {
-        vpcId: network.vpcId, namePrefix: cfg.envName, listenerPorts: cfg.certificateArn ? [80, 443] : [80], tags,
+        vpcId: network.vpcId, namePrefix: cfg.envName, listenerPorts: cfg.certificateArn ? [80, 443] : [80], xrayDaemonService: xrayService, tags,
     });
 
     const loadBalancer = new LoadBalancer("web", {
@@ -95,14 +96,16 @@ export function environmentStack() {
         subnetIds: network.privateSubnetIds, securityGroupId: security.instanceSecurityGroupId, namePrefix: cfg.envName,
         instanceType: cfg.instanceType, minSize: cfg.clusterMinSize, maxSize: cfg.clusterMaxSize, amiId: cfg.amiId, permissionsBoundary, tags,
     });
-    const xray = new XrayDaemon("xray", {
+    // The book's daemon service behind Cloud Map, or (config xrayMode sidecar) a daemon in each app task.
+    const xray = xrayService ? new XrayDaemon("xray", {
         namePrefix: cfg.envName, vpcId: network.vpcId, privateSubnetIds: network.privateSubnetIds, cluster,
-        securityGroupId: security.xraySecurityGroupId, namespaceName: cfg.xrayNamespace, image: delivery.xrayImage,
+        securityGroupId: security.xraySecurityGroupId!, namespaceName: cfg.xrayNamespace, image: delivery.xrayImage,
         logRetentionDays: cfg.logRetentionDays, permissionsBoundary, tags,
-    });
+    }) : undefined;
     const app = new AppService("app", {
         namePrefix: cfg.envName, cluster, loadBalancer, database,
-        appRepository: delivery.appRepositoryUrl, imageTag, xrayDaemonAddress: xray.address,
+        appRepository: delivery.appRepositoryUrl, imageTag,
+        ...(xray ? { xrayDaemonAddress: xray.address } : { xraySidecarImage: delivery.xrayImage }),
         desiredCount: cfg.desiredCount, minCapacity: cfg.appMinCount, maxCapacity: cfg.appMaxCount,
         logRetentionDays: cfg.logRetentionDays, permissionsBoundary, tags,
     });
@@ -121,7 +124,7 @@ export function environmentStack() {
         serviceName: app.service.name,
         // What the deploy buildspecs' rollout check expects the primary deployment to run.
         appTaskDefinitionArn: app.taskDefinition.arn,
-        xrayAddress: xray.address,
+        xrayAddress: xray ? xray.address : pulumi.output(XRAY_SIDECAR_ADDRESS),
         clusterName: cluster.clusterName,
         dbEndpoint: database.endpoint,
         vpcId: network.vpcId,

@@ -15,6 +15,8 @@ export interface SecurityGroupsArgs {
     namePrefix: string;
     /** Ports the ALB listens on; each is opened to the internet. @default [80] */
     listenerPorts?: number[];
+    /** The X-Ray daemon runs as its own service (a group of its own, UDP 2000 from the instances); false when it is a sidecar of the app tasks. @default true */
+    xrayDaemonService?: boolean;
     /** Tags of every group and rule. @default - none */
     tags?: TagsInput;
 }
@@ -32,7 +34,8 @@ export class SecurityGroups extends pulumi.ComponentResource {
     readonly albSecurityGroupId: pulumi.Output<string>;
     readonly instanceSecurityGroupId: pulumi.Output<string>;
     readonly databaseSecurityGroupId: pulumi.Output<string>;
-    readonly xraySecurityGroupId: pulumi.Output<string>;
+    /** Absent when the daemon is a sidecar (`xrayDaemonService` false). */
+    readonly xraySecurityGroupId: pulumi.Output<string> | undefined;
 
     constructor(name: string, args: SecurityGroupsArgs, opts?: pulumi.ComponentResourceOptions) {
         validateNamePrefix("namePrefix", args.namePrefix, { maxLength: 200, component: "SecurityGroups" });
@@ -41,7 +44,8 @@ export class SecurityGroups extends pulumi.ComponentResource {
         }
         super("todobackend:infra:SecurityGroups", name, {}, opts);
         const groups = {} as Record<Group, aws.ec2.SecurityGroup>;
-        for (const g of Object.keys(DESCRIPTIONS) as Group[]) {
+        const xrayService = args.xrayDaemonService ?? true;
+        for (const g of (Object.keys(DESCRIPTIONS) as Group[]).filter((g) => xrayService || g !== "xray")) {
             const physical = `${args.namePrefix}-${SUFFIX[g]}`;
             // No inline rules: the provider then manages none and removes AWS's default allow-all egress.
             groups[g] = new aws.ec2.SecurityGroup(`${name}-${g}`, {
@@ -49,7 +53,7 @@ export class SecurityGroups extends pulumi.ComponentResource {
                 tags: withNameTag(args.tags, physical),
             }, { parent: this });
         }
-        for (const rule of securityRules(args.listenerPorts ?? [80])) {
+        for (const rule of securityRules(args.listenerPorts ?? [80], xrayService)) {
             const common = {
                 securityGroupId: groups[rule.group].id, ipProtocol: rule.protocol, fromPort: rule.fromPort, toPort: rule.toPort,
                 description: rule.description, tags: withNameTag(args.tags, `${args.namePrefix}-${rule.key}`),
@@ -61,7 +65,7 @@ export class SecurityGroups extends pulumi.ComponentResource {
         this.albSecurityGroupId = groups.alb.id;
         this.instanceSecurityGroupId = groups.instances.id;
         this.databaseSecurityGroupId = groups.database.id;
-        this.xraySecurityGroupId = groups.xray.id;
+        this.xraySecurityGroupId = groups.xray?.id;
         this.registerOutputs({
             albSecurityGroupId: this.albSecurityGroupId, instanceSecurityGroupId: this.instanceSecurityGroupId,
             databaseSecurityGroupId: this.databaseSecurityGroupId, xraySecurityGroupId: this.xraySecurityGroupId,

@@ -83,7 +83,15 @@ export interface EnvironmentConfig {
     logRetentionDays: number;
     /** An address subscribed to the environment's alarm topic (it must confirm). @default - none */
     alarmEmail?: string;
+    /**
+     * Where the X-Ray daemon runs: `service`, the book's Fargate service found through Cloud Map (two
+     * tasks, ≈ $18/month), or `sidecar`, a container in each app task on the EC2 hosts (no Fargate,
+     * namespace or security group of its own). @default "service"
+     */
+    xrayMode: XrayMode;
 }
+
+export type XrayMode = "service" | "sidecar";
 
 const ID = (prefix: string) => new RegExp(`^${prefix}-[0-9a-f]{8,17}$`);
 const list = (item: z.ZodString) => z.preprocess((v) => {
@@ -127,6 +135,7 @@ const schema = z.strictObject({
     xrayNamespace: z.string().regex(DNS_NAME, "must be a DNS name like dev.services.dockerinaws.org").optional(),
     logRetentionDays: z.coerce.number().refine((d) => RETENTION_DAYS.includes(d), `must be one of CloudWatch's retentions (${RETENTION_DAYS.join(", ")})`).optional(),
     alarmEmail: z.email("must be an e-mail address").optional(),
+    xrayMode: z.enum(["service", "sidecar"]).optional(),
 });
 
 /** What to type to fix each key. */
@@ -139,7 +148,7 @@ const EXAMPLES: Record<string, string> = {
     desiredCount: "1", appMinCount: "1", appMaxCount: "4", imageTag: "<commit>.<build>", deliveryStack: "organization/todobackend/delivery",
     appImageRepository: "123456789012.dkr.ecr.us-east-1.amazonaws.com/docker-in-aws/todobackend",
     xrayImage: "amazon/aws-xray-daemon:3.x", xrayNamespace: "dev.services.dockerinaws.org", logRetentionDays: "7", role: "environment",
-    alarmEmail: "oncall@example.com",
+    alarmEmail: "oncall@example.com", xrayMode: "sidecar",
 };
 
 const fail = (key: string, problem: string, fix = `pulumi config set todobackend:${key} ${EXAMPLES[key] ?? "<value>"}`): never => {
@@ -216,7 +225,11 @@ export function validateEnvironmentConfig(raw: Record<string, unknown>, stack: s
         xrayNamespace: c.xrayNamespace ?? `${stack}.services.dockerinaws.org`,
         logRetentionDays: c.logRetentionDays ?? (production ? 30 : 7),
         alarmEmail: c.alarmEmail,
+        xrayMode: c.xrayMode ?? "service",
     };
+    if (cfg.xrayMode === "sidecar" && raw.xrayNamespace !== undefined && raw.xrayNamespace !== "") {
+        fail("xrayNamespace", "names the Cloud Map namespace of the daemon service, but xrayMode is sidecar", `pulumi config rm todobackend:xrayNamespace -s ${stack}`);
+    }
     if (cfg.clusterMinSize > cfg.clusterMaxSize) fail("clusterMinSize", `(${cfg.clusterMinSize}) exceeds clusterMaxSize (${cfg.clusterMaxSize})`);
     if (cfg.appMinCount > cfg.appMaxCount) fail("appMinCount", `(${cfg.appMinCount}) exceeds appMaxCount (${cfg.appMaxCount})`);
     if (cfg.desiredCount < cfg.appMinCount || cfg.desiredCount > cfg.appMaxCount) {

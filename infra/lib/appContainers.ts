@@ -16,6 +16,8 @@ export interface ContainerDefinition {
     mountPoints?: { sourceVolume: string; containerPath: string; readOnly: boolean }[];
     environment: KeyValue[];
     secrets?: SecretRef[];
+    /** Bridge-mode links: the app reaches its X-Ray sidecar by the name `xray`. */
+    links?: string[];
     logConfiguration: { logDriver: "awslogs"; options: Record<string, string> };
 }
 
@@ -96,8 +98,10 @@ export interface AppContainerArgs {
      * then the service rolls onto it.
      */
     appDatabaseSecretVersion: string;
-    /** `<host>:<port>` of the X-Ray daemon. */
+    /** `<host>:<port>` of the X-Ray daemon (`xray:2000` for a sidecar). */
     xrayDaemonAddress: string;
+    /** The daemon's image when it runs as a sidecar of each app task; unset when it is a service of its own. */
+    xraySidecarImage?: string;
     /** Secret ARN holding the master password, and the JSON key inside it (RDS-managed secrets use `password`). */
     databaseSecretArn: string;
     databasePasswordKey: string;
@@ -125,14 +129,14 @@ export function awslogs(logGroupName: string, region: string): ContainerDefiniti
  * The book's environment, minus `SECRETS`: the entrypoint no longer fetches secrets with the AWS CLI
  * because ECS injects them (book §10 row 28), and with `SECRETS` unset it skips that step.
  */
-export function appEnvironment(a: AppContainerArgs, user = a.appDatabaseUser): KeyValue[] {
+export function appEnvironment(a: AppContainerArgs, user = a.appDatabaseUser, xrayDaemonAddress = a.xrayDaemonAddress): KeyValue[] {
     return [
         { name: "DJANGO_SETTINGS_MODULE", value: DJANGO_SETTINGS_MODULE },
         { name: "MYSQL_HOST", value: a.databaseHost },
         { name: "MYSQL_USER", value: user },
         { name: "MYSQL_DATABASE", value: a.databaseName },
         { name: "AWS_DEFAULT_REGION", value: a.region },
-        { name: "AWS_XRAY_DAEMON_ADDRESS", value: a.xrayDaemonAddress },
+        { name: "AWS_XRAY_DAEMON_ADDRESS", value: xrayDaemonAddress },
         { name: "APP_MYSQL_USER_REVISION", value: a.appDatabaseSecretVersion },
     ];
 }
@@ -159,18 +163,35 @@ export function migrateSecrets(a: AppContainerArgs): SecretRef[] {
 
 const publicMount = [{ sourceVolume: PUBLIC_VOLUME, containerPath: PUBLIC_PATH, readOnly: false }];
 
-/** `todobackend` (uwsgi on a dynamic host port, bridge mode) and its non-essential `collectstatic` sidecar. */
+/** The X-Ray daemon next to the app in its task: a few MiB, not essential (traces are best effort). */
+export const XRAY_SIDECAR_CPU = 32;
+export const XRAY_SIDECAR_MEMORY_RESERVATION_MIB = 64;
+export const XRAY_SIDECAR_ADDRESS = `xray:${XRAY_PORT}`;
+
+/**
+ * `todobackend` (uwsgi on a dynamic host port, bridge mode), its non-essential `collectstatic`
+ * sidecar and, with `xraySidecarImage`, the X-Ray daemon, which the app reaches by a bridge link.
+ */
 export function appContainerDefinitions(a: AppContainerArgs): ContainerDefinition[] {
     const logConfiguration = awslogs(a.logGroupName, a.region);
+    const sidecar: ContainerDefinition[] = a.xraySidecarImage === undefined ? [] : [{
+        // Local mode (-o): the instance's metadata is out of the task's reach (IMDS hop limit 1);
+        // the region comes from AWS_REGION and credentials from the task role.
+        name: "xray", image: a.xraySidecarImage, essential: false, command: ["-o"],
+        cpu: XRAY_SIDECAR_CPU, memoryReservation: XRAY_SIDECAR_MEMORY_RESERVATION_MIB,
+        portMappings: [{ containerPort: XRAY_PORT, protocol: "udp" }],
+        environment: [{ name: "AWS_REGION", value: a.region }], logConfiguration }];
     return [
         { name: APP_CONTAINER, image: a.image, essential: true, command: APP_COMMAND,
             cpu: APP_CPU, memoryReservation: APP_MEMORY_RESERVATION_MIB,
             portMappings: [{ containerPort: APP_PORT, hostPort: 0, protocol: "tcp" }],
-            mountPoints: publicMount, environment: appEnvironment(a), secrets: appSecrets(a), logConfiguration },
+            mountPoints: publicMount, environment: appEnvironment(a), secrets: appSecrets(a),
+            ...(sidecar.length ? { links: ["xray"] } : {}), logConfiguration },
         // Only static files are collected, so it needs no database and no secrets.
         { name: "collectstatic", image: a.image, essential: false, command: COLLECTSTATIC_COMMAND,
             cpu: SIDECAR_CPU, memoryReservation: SIDECAR_MEMORY_RESERVATION_MIB, mountPoints: publicMount,
             environment: [{ name: "DJANGO_SETTINGS_MODULE", value: DJANGO_SETTINGS_MODULE }], logConfiguration },
+        ...sidecar,
     ];
 }
 
@@ -178,7 +199,9 @@ export function appContainerDefinitions(a: AppContainerArgs): ContainerDefinitio
 export function migrateContainerDefinitions(a: AppContainerArgs): ContainerDefinition[] {
     return [{ name: "migrate", image: a.image, essential: true, command: PROVISION_AND_MIGRATE_COMMAND,
         cpu: SIDECAR_CPU, memoryReservation: SIDECAR_MEMORY_RESERVATION_MIB,
-        environment: [...appEnvironment(a, a.databaseUser), { name: "APP_MYSQL_USER", value: a.appDatabaseUser }],
+        // With a sidecar daemon the migrate task has none: its traces go to a closed local port (UDP, dropped) rather than an unresolvable name.
+        environment: [...appEnvironment(a, a.databaseUser, a.xraySidecarImage === undefined ? a.xrayDaemonAddress : `127.0.0.1:${XRAY_PORT}`),
+            { name: "APP_MYSQL_USER", value: a.appDatabaseUser }],
         secrets: migrateSecrets(a), logConfiguration: awslogs(a.logGroupName, a.region) }];
 }
 

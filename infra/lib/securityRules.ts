@@ -24,8 +24,16 @@ export interface RuleSpec {
 export const EPHEMERAL_PORTS = { from: 32768, to: 60999 } as const;
 export const ANYWHERE = "0.0.0.0/0";
 
-/** The rules for an ALB listening on `listenerPorts` (80, plus 443 when HTTPS is on). */
-export function securityRules(listenerPorts: readonly number[] = [80]): RuleSpec[] {
+/**
+ * The rules for an ALB listening on `listenerPorts` (80, plus 443 when HTTPS is on). Without the
+ * X-Ray daemon service (`xrayService` false: the daemon is a sidecar in each app task, reached
+ * over the task's own bridge network) the X-Ray group and its rules are left out.
+ */
+export function securityRules(listenerPorts: readonly number[] = [80], xrayService = true): RuleSpec[] {
+    return allRules(listenerPorts).filter((r) => xrayService || (r.group !== "xray" && !("group" in r.peer && r.peer.group === "xray")));
+}
+
+function allRules(listenerPorts: readonly number[]): RuleSpec[] {
     const tcp = (port: number) => ({ protocol: "tcp" as const, fromPort: port, toPort: port });
     const udp = (port: number) => ({ protocol: "udp" as const, fromPort: port, toPort: port });
     const ephemeral = { protocol: "tcp" as const, fromPort: EPHEMERAL_PORTS.from, toPort: EPHEMERAL_PORTS.to };

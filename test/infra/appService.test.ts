@@ -232,13 +232,14 @@ describe("AppService component", () => {
     });
 
     it("fails on a name prefix too long for its role names, a bad database user name and autoscaling bounds that cannot hold, naming the arg", () => {
-        assert.throws(() => validateAppServiceArgs({ namePrefix: "t", minCapacity: 3, maxCapacity: 2 }), /`minCapacity` \(3\) is above `maxCapacity` \(2\)/);
-        assert.throws(() => validateAppServiceArgs({ namePrefix: "t", desiredCount: 5 }), /`desiredCount` must be a whole number from 1 to 4/);
-        assert.throws(() => validateAppServiceArgs({ namePrefix: "t", targetCpuPercent: 100 }), /`targetCpuPercent`/);
-        assert.throws(() => validateAppServiceArgs({ namePrefix: "t", logRetentionDays: 8 }), /`logRetentionDays` 8/);
-        assert.throws(() => validateAppServiceArgs({ namePrefix: "todobackend-" + "x".repeat(40) }), /AppService: `namePrefix` ".*" is longer than 45 characters.*Fix: use a shorter stack name/);
-        assert.throws(() => validateAppServiceArgs({ namePrefix: "t", appDatabaseUser: "app-user" }), /`appDatabaseUser` "app-user" is not a MySQL user name\. Fix:/);
-        assert.doesNotThrow(() => validateAppServiceArgs({ namePrefix: "todobackend-dev", desiredCount: 1, minCapacity: 1, maxCapacity: 4, targetCpuPercent: 40, logRetentionDays: 7 }));
+        const x = { xrayDaemonAddress: "x:2000" };
+        assert.throws(() => validateAppServiceArgs({ ...x, namePrefix: "t", minCapacity: 3, maxCapacity: 2 }), /`minCapacity` \(3\) is above `maxCapacity` \(2\)/);
+        assert.throws(() => validateAppServiceArgs({ ...x, namePrefix: "t", desiredCount: 5 }), /`desiredCount` must be a whole number from 1 to 4/);
+        assert.throws(() => validateAppServiceArgs({ ...x, namePrefix: "t", targetCpuPercent: 100 }), /`targetCpuPercent`/);
+        assert.throws(() => validateAppServiceArgs({ ...x, namePrefix: "t", logRetentionDays: 8 }), /`logRetentionDays` 8/);
+        assert.throws(() => validateAppServiceArgs({ ...x, namePrefix: "todobackend-" + "x".repeat(40) }), /AppService: `namePrefix` ".*" is longer than 45 characters.*Fix: use a shorter stack name/);
+        assert.throws(() => validateAppServiceArgs({ ...x, namePrefix: "t", appDatabaseUser: "app-user" }), /`appDatabaseUser` "app-user" is not a MySQL user name\. Fix:/);
+        assert.doesNotThrow(() => validateAppServiceArgs({ ...x, namePrefix: "todobackend-dev", desiredCount: 1, minCapacity: 1, maxCapacity: 4, targetCpuPercent: 40, logRetentionDays: 7 }));
     });
 
 });
