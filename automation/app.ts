@@ -17,6 +17,7 @@ import type { Logger } from "./logger";
 import type { ServiceMetrics } from "./metrics";
 import type { RecoveryService } from "./recovery/service";
 import { authenticate, identify, mutationRateLimit, refusalRateLimit, requireRole, type TokenVerifier } from "./security";
+import { webhookBody } from "./webhooks/body";
 import type { WebhookHandler } from "./webhooks/handler";
 
 /** Everything the HTTP layer serves, built by the assembly (assembly.ts); routes do their own auth. */
@@ -65,8 +66,13 @@ export function createApp(deps: AppDeps): express.Application {
     return app;
 }
 
+/** Where GitHub sends its deliveries. */
+const WEBHOOK_PATH = "/v1/webhooks/github";
+
 function defineCommonMiddlewares(app: express.Application, deps: AppDeps): void {
     app.disable("x-powered-by");
+    // Before the first route: the app's router matches paths as the API's routers and the audit do.
+    app.enable("case sensitive routing");
     app.set("etag", false);
     app.use((req, res, next) => {
         const started = process.hrtime.bigint();
@@ -78,9 +84,11 @@ function defineCommonMiddlewares(app: express.Application, deps: AppDeps): void 
         });
         next();
     });
-    // GitHub deliveries are kept as raw bytes, which their signature covers, under their own limit.
-    app.use("/v1/webhooks/github", express.raw({ type: () => true, limit: deps.webhookBodyLimit }));
-    app.use(express.json({ limit: deps.bodyLimit, strict: true }));
+    // GitHub deliveries are kept as raw bytes, which their signature covers, under their own
+    // limit, and read only when webhooks are on and the headers make the body worth reading.
+    if (deps.webhooks) app.use(WEBHOOK_PATH, webhookBody({ limitBytes: deps.webhookBodyLimit }));
+    const json = express.json({ limit: deps.bodyLimit, strict: true });
+    app.use((req, res, next) => (req.path === WEBHOOK_PATH ? next() : json(req, res, next)));
     // A body in any other format (a form, text) would otherwise be ignored without a word.
     app.use("/v1", (req, _res, next) => {
         const hasBody = Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;

@@ -5,16 +5,20 @@
 //            grows by a bounded amount
 //   readers  memory of the service with 8 event-stream readers that never read, on a job whose
 //            program prints 300,000 lines; /healthz latency meanwhile
+//   flood    memory of the service while 30 addresses each POST a 25 MB body with a forged
+//            signature to the webhook route at once
 //
-//   npm run bench:hostile           (BENCH_PARTS=fuzz,readers BENCH_FUZZ=10000 BENCH_LINES=300000)
+//   npm run bench:hostile           (BENCH_PARTS=fuzz,readers,flood BENCH_FUZZ=10000 BENCH_LINES=300000)
 import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
+import * as http from "node:http";
 import * as net from "node:net";
 import * as path from "node:path";
 import fc from "fast-check";
 import { api, fmt, machineFacts, median, memoryOf, prepareWorkspace, sendEach, startService, stateDigest, table, waitJob, writeSection, type BenchRequest, type ServiceProcess, type Workspace } from "./lib";
 
-const PARTS = new Set((process.env.BENCH_PARTS ?? "fuzz,readers").split(","));
+const ALL_PARTS = ["fuzz", "readers", "flood"];
+const PARTS = new Set((process.env.BENCH_PARTS ?? ALL_PARTS.join(",")).split(","));
 const FUZZ = Number(process.env.BENCH_FUZZ ?? 10_000);
 const LINES = Number(process.env.BENCH_LINES ?? 300_000);
 const SEED = 20261202;
@@ -130,6 +134,56 @@ async function readers(svc: ServiceProcess, w: Workspace): Promise<Row[]> {
     ];
 }
 
+/** One stranger's POST of `bytes` to the webhook route from `localAddress`, sent whole; resolves with the status (0: the connection was cut). */
+function floodOne(url: string, localAddress: string, bytes: number): Promise<number> {
+    const { port } = new URL(url);
+    return new Promise((resolve) => {
+        const req = http.request(
+            { host: "127.0.0.1", port: Number(port), localAddress, method: "POST", path: "/v1/webhooks/github", headers: { "content-type": "application/json", "content-length": String(bytes), "x-hub-signature-256": `sha256=${"ab".repeat(32)}`, "x-github-event": "push", "x-github-delivery": randomUUID() } },
+            (res) => {
+                res.resume();
+                res.on("end", () => resolve(res.statusCode ?? 0));
+            },
+        );
+        req.on("error", () => resolve(0));
+        const chunk = Buffer.alloc(1024 * 1024, 0x20);
+        let sent = 0;
+        const write = () => {
+            while (sent < bytes) {
+                const n = Math.min(chunk.length, bytes - sent);
+                sent += n;
+                if (!req.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void req.once("drain", write);
+            }
+            req.end();
+        };
+        write();
+    });
+}
+
+async function flood(svc: ServiceProcess): Promise<Row[]> {
+    const SENDERS = 30;
+    const BYTES = 25 * 1024 * 1024;
+    await new Promise((r) => setTimeout(r, 2000));
+    const rssBefore = memoryOf(svc.pid)!.rss;
+    let peak = rssBefore;
+    const sampler = setInterval(() => (peak = Math.max(peak, memoryOf(svc.pid)?.rss ?? 0)), 50);
+    const t0 = Date.now();
+    const statuses = await Promise.all(Array.from({ length: SENDERS }, (_, i) => floodOne(svc.url, `127.0.0.${i + 2}`, BYTES)));
+    const seconds = (Date.now() - t0) / 1000;
+    await new Promise((r) => setTimeout(r, 500));
+    clearInterval(sampler);
+    peak = Math.max(peak, memoryOf(svc.pid)?.rss ?? 0);
+    const counts: Record<string, number> = {};
+    for (const st of statuses) counts[st] = (counts[st] ?? 0) + 1;
+    const alive = (await fetch(`${svc.url}/healthz`).then((r) => r.status).catch(() => 0)) === 200;
+    console.log(`flood: ${JSON.stringify(counts)} in ${fmt(seconds, 1)} s; rss ${fmt(rssBefore, 0)} → peak ${fmt(peak, 0)} MiB`);
+    return [
+        [`${SENDERS} addresses each POST 25 MB with a forged signature to /v1/webhooks/github at once, ${fmt(seconds, 1)} s`, Object.entries(counts).map(([k, v]) => `${k === "0" ? "cut off" : k}: ${v}`).join(", "), "401 for those read, 503 for the rest", ""],
+        ["  service memory", `${fmt(rssBefore, 0)} MiB before, ${fmt(peak, 0)} MiB peak (+${fmt(peak - rssBefore, 0)})`, "bounded by the 50 MiB read budget (was 186 → 1,193 MiB)", verdict(peak - rssBefore < 200)],
+        ["  service process", alive ? "alive, /healthz 200" : "DOWN", "alive", verdict(alive)],
+    ];
+}
+
 async function main(): Promise<void> {
     const facts = machineFacts();
     console.log(`machine: ${facts}`);
@@ -147,12 +201,13 @@ async function main(): Promise<void> {
         }
         if (PARTS.has("fuzz")) rows.push(...(await fuzz(svc, w)));
         if (PARTS.has("readers")) rows.push(...(await readers(svc, w)));
+        if (PARTS.has("flood")) rows.push(...(await flood(svc)));
     } finally {
         await svc.stop();
     }
     const md = table(["Measure", "Figure", "Target", ""], rows);
     console.log(`\n${md}\n`);
-    writeSection(PARTS.size === 2 ? "hostile" : `hostile-${[...PARTS].join("-")}`, `Run of \`npm run bench:hostile\` (parts: ${[...PARTS].join(", ")}): ${facts}.\n\n${md}`);
+    writeSection(ALL_PARTS.every((p) => PARTS.has(p)) ? "hostile" : `hostile-${[...PARTS].join("-")}`, `Run of \`npm run bench:hostile\` (parts: ${[...PARTS].join(", ")}): ${facts}.\n\n${md}`);
 }
 
 main().catch((e: unknown) => {

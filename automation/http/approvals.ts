@@ -5,6 +5,7 @@ import { unauthenticated } from "../errors";
 import { principalOf } from "../security/middleware";
 import type { AuthDeps } from "./routes";
 import { JobId, parse } from "./schemas";
+import { caseSensitiveRouter } from "./router";
 
 export const ApprovalBody = z.strictObject({
     decision: z.enum(["approve", "reject"]),
@@ -15,7 +16,7 @@ export const ApprovalBody = z.strictObject({
 
 /** `POST /v1/jobs/:id/approvals` (approver) and `GET /v1/jobs/:id/approvals` (viewer). */
 export function approvalsRouter(approvals: ApprovalService, auth: AuthDeps): Router {
-    const r = Router();
+    const r = caseSensitiveRouter();
     r.post("/jobs/:id/approvals", auth.authenticate, auth.requireRole("approver"), async (req, res) => {
         const id = parse(JobId, req.params.id, "path.id");
         const body = parse(ApprovalBody, req.body, "body");

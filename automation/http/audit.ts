@@ -5,6 +5,7 @@ import { principalOf } from "../security/middleware";
 import { auditNoteOf } from "./auditNote";
 import type { AuthDeps } from "./routes";
 import { StackName, parse } from "./schemas";
+import { caseSensitiveRouter } from "./router";
 
 export const AuditQuery = z.strictObject({
     after: z.coerce.number().int().min(0).optional(),
@@ -15,7 +16,7 @@ export const AuditQuery = z.strictObject({
 
 /** `GET /v1/audit` (admin): one page of entries and the verification of the whole chain. */
 export function auditRouter(audit: AuditTrail, auth: AuthDeps): Router {
-    const r = Router();
+    const r = caseSensitiveRouter();
     r.get("/audit", auth.authenticate, auth.requireRole("admin"), async (req, res) => {
         const q = parse(AuditQuery, req.query, "query");
         res.json({ ...(await audit.page(q)), verification: await audit.verify() });

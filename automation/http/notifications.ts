@@ -4,12 +4,13 @@ import type { NotificationDeliveries } from "../notifications/deliveries";
 import { shownUrl, type Destination } from "../notifications/destinations";
 import type { AuthDeps } from "./routes";
 import { parse } from "./schemas";
+import { caseSensitiveRouter } from "./router";
 
 export const DeliveriesQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).optional() }).strict();
 
 /** `GET /v1/notifications/deliveries` (admin): where notifications go, and how the latest deliveries went. */
 export function notificationsRouter(o: { destinations: readonly Destination[]; deliveries: NotificationDeliveries }, auth: AuthDeps): Router {
-    const r = Router();
+    const r = caseSensitiveRouter();
     r.get("/notifications/deliveries", auth.authenticate, auth.requireRole("admin"), async (req, res) => {
         const q = parse(DeliveriesQuery, req.query, "query");
         res.json({

@@ -1,5 +1,6 @@
 import { Router } from "express";
 import type { ServiceMetrics } from "../metrics";
+import { caseSensitiveRouter } from "./router";
 
 export interface Readiness {
     ready: boolean;
@@ -8,7 +9,7 @@ export interface Readiness {
 
 /** Liveness, readiness and Prometheus metrics: unauthenticated, for probes and scrapers. */
 export function opsRouter(deps: { readiness: () => Promise<Readiness>; metrics: ServiceMetrics }): Router {
-    const r = Router();
+    const r = caseSensitiveRouter();
     r.get("/healthz", (_req, res) => {
         res.json({ status: "ok" });
     });

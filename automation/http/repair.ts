@@ -6,6 +6,7 @@ import type { RecoveryService } from "../recovery/service";
 import { principalOf } from "../security/middleware";
 import type { AuthDeps } from "./routes";
 import { StackName, parse } from "./schemas";
+import { caseSensitiveRouter } from "./router";
 
 export const RepairBody = z.strictObject({
     /** `strip` removes pending operations from the checkpoint; `refresh` reads resources back first. @default "strip" */
@@ -23,7 +24,7 @@ export const UnlockBody = z.strictObject({
  * findings) and `POST /v1/stacks/:stack/unlock` (admin: remove a lock nobody else may).
  */
 export function repairRouter(recovery: RecoveryService, service: JobService, auth: AuthDeps): Router {
-    const r = Router();
+    const r = caseSensitiveRouter();
     r.get("/stacks/:stack/repair", auth.authenticate, auth.requireRole("viewer"), async (req, res) => {
         const stack = parse(StackName, req.params.stack, "path.stack");
         service.assertStack(stack);

@@ -7,6 +7,7 @@ import { principalOf } from "../security/middleware";
 import { CancelBody, DestroyBody, JobId, JobsQuery, LogQuery, PreviewBody, RefreshBody, StackName, UpdateBody, parse } from "./schemas";
 import { auditAs } from "./auditNote";
 import { streamJobEvents } from "./sse";
+import { caseSensitiveRouter } from "./router";
 
 export interface AuthDeps {
     authenticate: RequestHandler;
@@ -25,7 +26,7 @@ function accepted(res: Response, job: Job): void {
 
 /** The /v1 API: thin handlers that validate, call the job service and render. */
 export function apiRouter(service: JobService, auth: AuthDeps, limits: { streamsPerCaller?: number } = {}): Router {
-    const r = Router();
+    const r = caseSensitiveRouter();
     const streams = new Map<string, number>();
     const streamsPerCaller = limits.streamsPerCaller ?? DEFAULT_STREAMS_PER_CALLER;
     const viewer = [auth.authenticate, auth.requireRole("viewer")];

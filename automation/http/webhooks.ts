@@ -3,6 +3,7 @@ import { rateLimit } from "express-rate-limit";
 import type { RefusalSampler } from "./audit";
 import { AppError } from "../errors";
 import type { WebhookHandler } from "../webhooks/handler";
+import { caseSensitiveRouter } from "./router";
 
 /**
  * `POST /v1/webhooks/github`: authenticated by the HMAC signature, not a bearer token. Without
@@ -12,7 +13,7 @@ import type { WebhookHandler } from "../webhooks/handler";
  * address cannot lock GitHub out.
  */
 export function webhooksRouter(handler: WebhookHandler | undefined, options: { unsignedPerMinute: number; refusals: RefusalSampler }): Router {
-    const r = Router();
+    const r = caseSensitiveRouter();
     const signed = (req: { body: unknown; get(name: string): string | undefined }) => handler?.isSigned(Buffer.isBuffer(req.body) ? req.body : undefined, req.get("x-hub-signature-256")) ?? false;
     const unsignedLimit = rateLimit({
         windowMs: 60_000,
