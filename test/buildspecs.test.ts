@@ -55,6 +55,19 @@ describe("app buildspec", () => {
 });
 
 describe("deploy buildspecs", () => {
+    it("run only programs the deploy image has (pulumi/pulumi-nodejs: bash, node, npm, pulumi, coreutils), never the aws CLI or jq (the image's contents as Pulumi documents them; not pulled here)", () => {
+        const allowed = new Set(["export", "pulumi", "npm", "node", "bash", "set", "echo", "if", "cat", "tee"]);
+        for (const file of ["deploy-dev.yml", "deploy-changeset.yml", "deploy-execute.yml"]) {
+            const s = spec(file);
+            const commands = [...s.phases.install.commands, ...s.phases.build.commands] as string[];
+            const programs = commands.flatMap((c) => c.split(/;|&&|\|\||\||\$\(/).map((part) => part.trim().split(/\s+/)[0]).filter((w) => w && !w.includes("=") && w !== "then" && w !== "else" && w !== "fi"));
+            assert.deepEqual(programs.filter((p) => !allowed.has(p)), [], file);
+        }
+        const code = ["deploy-common.sh", "stack-check.sh", "rollout-check.js", "plan-check.js"].flatMap((f) => fs.readFileSync(path.join(dir, f), "utf8").split("\n")
+            .filter((l) => !/^\s*(\/\/|#|\*|\/\*)/.test(l)).map((l) => `${f}: ${l}`));
+        assert.deepEqual(code.filter((l) => /(^|[\s("'`])(aws|jq)(["'`\s]|$)/.test(l.split(": ").slice(1).join(": "))), []);
+        assert.match(fs.readFileSync(path.join(__dirname, "..", "images", "Dockerfile.deploy"), "utf8"), /^FROM pulumi\/pulumi-nodejs:\d+\.\d+\.\d+$/m);
+    });
     it("reads the image tag from ApplicationVersion/version.json", () => {
         const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bs-"));
         fs.writeFileSync(path.join(tmp, "version.json"), '{"Version": "abc1234.42"}');
@@ -104,8 +117,9 @@ describe("deploy buildspecs", () => {
     });
 });
 
-describe("deploy-execute's update", () => {
-    // Runs the buildspec's last command with a stand-in `pulumi` that prints its arguments.
+describe("deploy-execute's update (a stand-in pulumi that prints its arguments: the command line, not the update)", () => {
+    // Runs the buildspec's last command with a stand-in `pulumi` that prints its arguments; the
+    // real CLI's handling of --plan is tested on plans it wrote (plan-check below) and in test/bootstrap.test.ts.
     const upArgs = (useUpdatePlan?: string) => {
         const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bs-"));
         fs.writeFileSync(path.join(tmp, "pulumi"), '#!/usr/bin/env bash\nprintf "%s\\n" "$@"\n', { mode: 0o755 });

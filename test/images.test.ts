@@ -16,14 +16,14 @@ describe("delivery images", () => {
         assert.ok(validate("FROM\nEXPOSE notaport\n").length > 0);
     });
 
-    it("the build image pins docker dind and installs its tools from Alpine packages, not pip", () => {
+    it("the build image pins docker dind and installs its tools from Alpine packages, not pip (its Dockerfile's text; no image is built here)", () => {
         const d = read("Dockerfile.codebuild");
         assert.match(d, /^FROM docker:\d+\.\d+\.\d+-dind$/m);
         for (const pkg of ["bash", "make", "jq", "aws-cli", "docker-cli-compose"]) assert.match(d, new RegExp(`apk add --no-cache .*\\b${pkg}\\b`));
         assert.doesNotMatch(d.replace(/^#.*$/gm, ""), /pip/);
     });
 
-    it("the X-Ray image runs daemon 3.x bound to all interfaces on UDP 2000", () => {
+    it("the X-Ray image runs daemon 3.x bound to all interfaces on UDP 2000 (its Dockerfile's text; no image is built here)", () => {
         const d = read("Dockerfile.xray");
         assert.match(d, /XRAY_VERSION=3\.\d+\.\d+/);
         assert.match(d, /^ENTRYPOINT \["\/usr\/bin\/xray", "-b", "0\.0\.0\.0:2000"\]$/m);

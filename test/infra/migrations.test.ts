@@ -1,4 +1,6 @@
 import * as assert from "node:assert/strict";
+import { DescribeTasksCommand, ECSClient, RunTaskCommand } from "@aws-sdk/client-ecs";
+import { mockClient } from "aws-sdk-client-mock";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Evaluated, evaluateProgram, policyDoc } from "./harness";
@@ -34,7 +36,7 @@ function deps(ecs: EcsLike, overrides: Partial<RunMigrationsDeps> = {}): RunMigr
 const stopped = (containers: EcsTask["containers"], extra: Partial<EcsTask> = {}): EcsTask =>
     ({ lastStatus: "STOPPED", containers, ...extra });
 
-describe("migrations runner handler", () => {
+describe("migrations runner handler (a fake ECS object in place of the SDK client: the runner's logic)", () => {
     it("runs exactly one task of the given definition in the given cluster with the capacity provider strategy", () => {
         assert.deepEqual(buildRunTaskRequest({ cluster: CLUSTER, taskDefinition: TASK_DEF, capacityProviderStrategy: STRATEGY }, "req-1"),
             { cluster: CLUSTER, taskDefinition: TASK_DEF, count: 1, startedBy: "req-1", capacityProviderStrategy: STRATEGY });
@@ -100,6 +102,46 @@ describe("migrations runner handler", () => {
         assert.equal((calls[0].input as RunTaskRequest).startedBy, "lambda-req-7");
         assert.equal(clock, 20_000, "30 s left minus 10 s: polls up to 20 s, never sleeps past it");
         assert.equal(calls.filter((c) => c.op === "describeTasks").length, 5);
+    });
+});
+
+describe("migrations runner handler on the real @aws-sdk/client-ecs (API answers from aws-sdk-client-mock)", () => {
+    // The handler as Lambda runs it: its default ECS factory imports the SDK (the runtime's own
+    // there, the repository's here) and calls RunTask and DescribeTasks through it.
+    const ecs = mockClient(ECSClient);
+    const region = process.env.AWS_REGION;
+    before(() => { process.env.AWS_REGION = "us-east-1"; });
+    after(() => {
+        ecs.restore();
+        if (region === undefined) delete process.env.AWS_REGION; else process.env.AWS_REGION = region;
+    });
+    beforeEach(() => ecs.reset());
+    const context = { awsRequestId: "lambda-req-9", getRemainingTimeInMillis: () => 600_000 };
+    const run = () => createHandler({ sleep: async () => undefined, pollMs: 1 })({ cluster: CLUSTER, taskDefinition: TASK_DEF, capacityProviderStrategy: STRATEGY }, context);
+
+    it("starts one migrate task through the SDK, tagged with the request id, and succeeds when it stops with exit 0", async () => {
+        ecs.on(RunTaskCommand).resolves({ tasks: [{ taskArn: TASK }], failures: [] });
+        ecs.on(DescribeTasksCommand).resolvesOnce({ tasks: [{ taskArn: TASK, lastStatus: "PROVISIONING" }] })
+            .resolves({ tasks: [{ taskArn: TASK, lastStatus: "STOPPED", containers: [{ name: "migrate", exitCode: 0 }] }] });
+        assert.deepEqual(await run(), { taskArn: TASK, status: "SUCCEEDED", message: `${TASK} exited 0` });
+        assert.deepEqual(ecs.commandCalls(RunTaskCommand).map((c) => c.args[0].input), [{ cluster: CLUSTER, taskDefinition: TASK_DEF, count: 1,
+            startedBy: "lambda-req-9", capacityProviderStrategy: STRATEGY }]);
+        assert.deepEqual(ecs.commandCalls(DescribeTasksCommand).map((c) => c.args[0].input), [{ cluster: CLUSTER, tasks: [TASK] }, { cluster: CLUSTER, tasks: [TASK] }]);
+    });
+
+    it("fails the invocation with ECS's reason when the task cannot be placed, or migrate exits non-zero", async () => {
+        ecs.on(RunTaskCommand).resolves({ tasks: [], failures: [{ arn: CLUSTER, reason: "RESOURCE:MEMORY" }] });
+        await assert.rejects(run(), /RunTask failed: .*RESOURCE:MEMORY/);
+        ecs.reset();
+        ecs.on(RunTaskCommand).resolves({ tasks: [{ taskArn: TASK }] });
+        ecs.on(DescribeTasksCommand).resolves({ tasks: [{ taskArn: TASK, lastStatus: "STOPPED", stoppedReason: "Essential container in task exited",
+            containers: [{ name: "migrate", exitCode: 1 }] }] });
+        await assert.rejects(run(), /migrate exited 1.*Essential container in task exited/);
+    });
+
+    it("fails, naming the SDK's error, when ECS refuses the call (e.g. the runner's role lacks ecs:RunTask)", async () => {
+        ecs.on(RunTaskCommand).rejects(Object.assign(new Error("User is not authorized to perform: ecs:RunTask"), { name: "AccessDeniedException" }));
+        await assert.rejects(run(), /not authorized to perform: ecs:RunTask/);
     });
 });
 
