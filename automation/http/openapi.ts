@@ -94,6 +94,11 @@ export function openApiDocument(): Record<string, unknown> {
                                     description: "Set by the GitHub webhook: the preview ran this pull request's head commit, checked out for the job, and cannot be approved.",
                                     properties: { repository: { type: "string" }, pullRequest: { type: "integer" }, sha: { type: "string" } },
                                 },
+                                onBehalfOf: {
+                                    type: "object",
+                                    description: "Set by the service on a job a stack dependency started: whose authority it runs with (the caller, GitHub delivery or schedule that began the chain).",
+                                    properties: { name: { type: "string" }, via: { type: "string", enum: ["token", "webhook", "system"] } },
+                                },
                             },
                         },
                         summary: {
@@ -221,10 +226,18 @@ export function openApiDocument(): Record<string, unknown> {
             "/v1/jobs/{id}/cancel": {
                 post: {
                     summary: "Cancel a job (role operator)",
-                    description: "Queued: removed at once (200, cancelled). Running: graceful stop, process group killed after AUTOMATION_CANCEL_GRACE_MS (202).",
+                    description: "Queued: removed at once (200, cancelled). Running: graceful stop, the resource operations in flight finish (202); killed only after AUTOMATION_CANCEL_GRACE_MS when set. force (admin): kills a cancelling job now; with dryRun only says what that leaves behind (leavesBehind).",
                     tags: ["jobs"],
                     parameters: [idParam],
-                    responses: { 200: { description: "Cancelled.", content: json(ref("Job")) }, 202: { description: "Stopping.", content: json(ref("Job")) }, ...common, 404: errorResponse("Unknown job."), 409: errorResponse("Already finished (JOB_FINISHED).") },
+                    requestBody: { required: false, content: json({ type: "object", additionalProperties: false, properties: { force: { type: "boolean", description: "Admin: kill a job already cancelling now." }, dryRun: { type: "boolean", description: "With force: only say what the kill would leave behind." } } }) },
+                    responses: {
+                        200: { description: "Cancelled; or, for a dry run, the job with leavesBehind {inFlight: [{urn, op}], needsRepair, message}.", content: json(ref("Job")) },
+                        202: { description: "Stopping; a force-cancel adds leavesBehind.", content: json(ref("Job")) },
+                        ...common,
+                        403: errorResponse("force without the admin role (FORBIDDEN)."),
+                        404: errorResponse("Unknown job."),
+                        409: errorResponse("Already finished (JOB_FINISHED), or force on a job not being cancelled (CONFLICT)."),
+                    },
                 },
             },
             "/v1/jobs/{id}/approvals": {
@@ -235,7 +248,7 @@ export function openApiDocument(): Record<string, unknown> {
                     responses: {
                         200: {
                             description: "Approvals of the preview.",
-                            content: json({ type: "object", properties: { previewId: { type: "string" }, stack: { type: "string" }, approvals: { type: "array", items: ref("Approval") }, update: ref("ApprovalStatus"), destroy: ref("ApprovalStatus"), latest: { type: "boolean", description: "False once a newer preview of the stack exists (approvals of this one are void)." } } }),
+                            content: json({ type: "object", properties: { previewId: { type: "string" }, stack: { type: "string" }, approvals: { type: "array", items: ref("Approval") }, unrecorded: { type: "array", items: ref("Approval"), description: "Rows the audit chain does not record (written outside the service): they never count." }, update: ref("ApprovalStatus"), destroy: ref("ApprovalStatus"), latest: { type: "boolean", description: "False once a newer preview of the stack exists (approvals of this one are void)." } } }),
                         },
                         ...common,
                         404: errorResponse("Unknown job."),

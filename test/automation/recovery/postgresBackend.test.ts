@@ -95,7 +95,7 @@ describe("the postgres:// state backend, with the real CLI", function () {
             return (checkpoint.checkpoint?.latest?.pending_operations ?? []).length > 0;
         });
         await h.call("POST", `/v1/jobs/${up.body.id}/cancel`, { token: h.tokens.operator });
-        await h.call("POST", `/v1/jobs/${up.body.id}/cancel`, { token: h.tokens.operator, body: { force: true } });
+        await h.call("POST", `/v1/jobs/${up.body.id}/cancel`, { token: h.tokens.admin, body: { force: true } });
         assert.equal((await h.waitFor(up.body.id, (j) => !["queued", "running", "cancelling"].includes(j.state))).state, "cancelled");
         // The killed CLI's lock is judged once its process is gone (the scan after the job ended may still have seen it).
         await h.waitFor(up.body.id, async () => {
