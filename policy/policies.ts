@@ -407,6 +407,7 @@ export const taggedTypes: readonly string[] = [
     "aws:secretsmanager/secret:Secret", "aws:codepipeline/pipeline:Pipeline", "aws:rds/subnetGroup:SubnetGroup",
     "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace", "aws:servicediscovery/service:Service",
     "aws:kms/key:Key", "aws:codestarconnections/connection:Connection", "aws:iam/policy:Policy",
+    "aws:sns/topic:Topic", "aws:cloudwatch/eventRule:EventRule", "aws:cloudwatch/metricAlarm:MetricAlarm",
 ];
 
 /** Cost reports and ownership rely on the base tags every component receives. */

@@ -22,13 +22,13 @@ describe("plan:offline inventory", () => {
         this.timeout(EVALUATION_WAIT_MS);
         const evaluation = await evaluateStackFull("dev");
         const text = renderInventory("dev", evaluation);
-        const count = Number(/under mocks: (\d+) resources in 9 components/.exec(text)?.[1]);
+        const count = Number(/under mocks: (\d+) resources in 10 components/.exec(text)?.[1]);
         // dev: 2 AZs × (public + private) × (subnet, route table, association, route), the VPC, the internet gateway, one NAT and its address.
         assert.equal(text.match(/\(listed from awsx, not evaluated\)/g)?.length, 20);
         assert.match(text, /aws:ec2\/natGateway:NatGateway network-vpc-1 .*\(listed from awsx, not evaluated\)/);
         const policy = await checkStack({ stack: "dev" }, evaluateStack);
         assert.equal(policy.resources, count);
-        assert.match(policy.report, new RegExp(`: ${count} resources in 9 components\\.`));
+        assert.match(policy.report, new RegExp(`: ${count} resources in 10 components\\.`));
     });
 
     it("marks the values the mocks made up, and leaves the program's own values alone", () => {

@@ -95,7 +95,7 @@ describe("GitHub Actions workflows", function () {
         assert.equal(workflow.jobs.preview.needs, "test");
     });
 
-    it("checks dev, prod and delivery offline and fails the job when one of them fails", async () => {
+    it("checks dev, prod and delivery offline and fails the job when one of them fails (the step's script with a stand-in npm)", async () => {
         // Runs the step's script the way the runner does (bash -eo pipefail) with a stand-in npm
         // that records each call and fails for the stack named in FAIL_STACK.
         const step = workflow.jobs.test.steps.find((s) => /policy:offline/.test(s.run ?? ""))!;
