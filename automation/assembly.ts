@@ -34,6 +34,7 @@ import { RecoveryService } from "./recovery/service";
 import { createRedactor, fileTokens, type TokenVerifier } from "./security";
 import { Checkouts } from "./sources/checkouts";
 import { ensurePassphrase, probeWritable, secureDataDir } from "./storage/dataDir";
+import { lockDataDir, type DataDirLock } from "./storage/dataDirLock";
 import { openStores } from "./storage/stores";
 import { Notifier } from "./notifications/notifier";
 import { notificationsOf } from "./notifications/events";
@@ -84,8 +85,19 @@ function projectName(projectDir: string): string {
 
 /** Builds the whole service from a validated configuration, settles what a previous process left, and listens. */
 export async function startService(config: ServiceConfig, options: AssemblyOptions = {}): Promise<RunningService> {
-    // Configuration and secrets: the worker environment and the one redactor are built once, here.
     if (!isProjectDir(config.projectDir)) throw new ConfigError([`AUTOMATION_PROJECT_DIR: ${config.projectDir} has no Pulumi.yaml; point it at a Pulumi project`]);
+    // An embedded data dir belongs to one process: taken before anything in it is read or recovered.
+    const lock = config.databaseUrl ? undefined : lockDataDir(config.dataDir, options.now);
+    try {
+        return await assemble(config, options, lock);
+    } catch (e) {
+        lock?.release();
+        throw e;
+    }
+}
+
+async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: DataDirLock | undefined): Promise<RunningService> {
+    // Configuration and secrets: the worker environment and the one redactor are built once, here.
     const project = projectName(config.projectDir);
     const tightened = secureDataDir(config.dataDir);
     const passphrase = ensurePassphrase(config);
@@ -351,6 +363,7 @@ export async function startService(config: ServiceConfig, options: AssemblyOptio
             server.closeAllConnections();
             refusals.close();
             await stores.close();
+            lock?.release();
             logger.info("shut down");
         })());
     return { url, app, config, jobs, approvals, audit, recovery, policies, store: jobStore, logger, instanceId, stop };

@@ -1,50 +1,15 @@
 // The service as a real process (what `npm start` runs), killed and restarted around its jobs.
 import * as assert from "node:assert/strict";
-import { ChildProcess, spawn } from "node:child_process";
-import * as path from "node:path";
 import type { Job } from "../../automation/jobs/types";
 import { FixtureCopy, call, prepareFixture, until } from "./harness";
+import { startServiceProcess, type ServiceProcess } from "./processes";
 
-const repo = path.resolve(__dirname, "../..");
-
-interface Proc {
-    child: ChildProcess;
-    url: string;
-    exited: Promise<number | null>;
-}
-
-/** Starts automation/main.ts and resolves once it logs the address it listens on. */
-async function startProcess(f: FixtureCopy, env: Record<string, string> = {}): Promise<Proc> {
-    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "--disable-warning=ExperimentalWarning", "automation/main.ts"], {
-        cwd: repo,
-        env: {
-            ...process.env,
-            PORT: "0",
-            AUTOMATION_PROJECT_DIR: f.projectDir,
-            AUTOMATION_DATA_DIR: f.dataDir,
-            AUTOMATION_CANCEL_GRACE_MS: "5000",
-            AUTOMATION_SHUTDOWN_GRACE_MS: "60000",
-            ...env,
-        },
-        stdio: ["ignore", "pipe", "pipe"],
-    });
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-    const url = await new Promise<string>((resolve, reject) => {
-        let buffer = "";
-        child.stdout!.on("data", (chunk: Buffer) => {
-            buffer += chunk.toString();
-            const m = /"url":"(http:[^"]+)"/.exec(buffer);
-            if (m) resolve(m[1]);
-        });
-        child.on("exit", (code) => reject(new Error(`service exited (${code}) before listening: ${buffer}`)));
-    });
-    return { child, url, exited };
-}
+const startProcess = (f: FixtureCopy, env: Record<string, string> = {}) => startServiceProcess(f, { AUTOMATION_CANCEL_GRACE_MS: "5000", AUTOMATION_SHUTDOWN_GRACE_MS: "60000", ...env });
 
 describe("automation service process across restarts", function () {
     this.timeout(240_000);
     let f: FixtureCopy;
-    let proc: Proc | undefined;
+    let proc: ServiceProcess | undefined;
 
     beforeEach(() => {
         f = prepareFixture();
