@@ -190,7 +190,7 @@ export class AppService extends pulumi.ComponentResource {
 
 /** Characters of Django's SECRET_KEY: 64 letters and digits, ≈ 381 bits (Django asks for ≥ 50 characters). */
 export const DJANGO_KEY_LENGTH = 64;
-/** Characters of the app user's MySQL password: 40 letters and digits, ≈ 238 bits (MySQL takes up to 32 bytes of hash input fine). */
+/** Characters of the app user's MySQL password: 40 letters and digits, ≈ 238 bits. */
 export const DATABASE_PASSWORD_LENGTH = 40;
 
 /** Fails early on values known at program time; Inputs still unknown are checked by AWS. */

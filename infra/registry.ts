@@ -62,8 +62,8 @@ export class Registry extends pulumi.ComponentResource {
             ecrRepositoryPrefix: PULL_THROUGH_PREFIX, upstreamRegistryUrl: "public.ecr.aws" }, { parent: this });
         new aws.ecr.RepositoryCreationTemplate(`${name}-ecr-public`, {
             prefix: PULL_THROUGH_PREFIX, appliedFors: ["PULL_THROUGH_CACHE"], description: "Repositories of the ECR Public pull-through cache",
+            // No resource tags: a template that tags needs a role of its own (customRoleArn) for ECR to assume.
             imageTagMutability: "MUTABLE", encryptionConfigurations: [{ encryptionType: "AES256" }], lifecyclePolicy: keepLastLifecyclePolicy(),
-            resourceTags: args.tags,
         }, { parent: this });
         this.baseImageRegistry = pulumi.interpolate`${identity.accountId}.dkr.ecr.${region.region}.amazonaws.com/${cache.ecrRepositoryPrefix}/docker/library`;
         this.registerOutputs({ app: this.app, buildImage: this.buildImage, xray: this.xray, deploy: this.deploy, baseImageRegistry: this.baseImageRegistry });

@@ -87,11 +87,12 @@ export function alarmDefinitions(namePrefix: string, overrides: Partial<AlarmThr
         def("no-healthy-targets", "The app's target group had no healthy target for 3 minutes", (t) => ({
             namespace: "AWS/ApplicationELB", metricName: "HealthyHostCount", statistic: "Minimum", period: 60, evaluationPeriods: 3,
             comparisonOperator: "LessThanThreshold", threshold: 1, treatMissingData: "breaching", dimensions: targets(t) })),
-        // Container Insights (on for the cluster) reports both counts; a rollout may briefly run fewer.
+        // Container Insights (on for the cluster) reports both counts, 0 running included; a rollout
+        // may briefly run fewer. No data (before the first report) is not an outage.
         def("tasks-below-desired", "The ECS service ran fewer tasks than desired for 10 minutes", (t) => {
             const metric = (metricName: string) => ({ metricName, namespace: "ECS/ContainerInsights", period: 60, stat: "Average",
                 dimensions: { ClusterName: t.clusterName, ServiceName: t.serviceName } });
-            return { comparisonOperator: "GreaterThanThreshold", threshold: 0, evaluationPeriods: 10, treatMissingData: "breaching", metricQueries: [
+            return { comparisonOperator: "GreaterThanThreshold", threshold: 0, evaluationPeriods: 10, treatMissingData: "missing", metricQueries: [
                 { id: "desired", metric: metric("DesiredTaskCount"), returnData: false },
                 { id: "running", metric: metric("RunningTaskCount"), returnData: false },
                 { id: "missing", expression: "desired - running", label: "tasks missing", returnData: true },
