@@ -12,6 +12,7 @@ CREATE TABLE IF NOT EXISTS automation.audit (
     stack text,
     action text NOT NULL
 );
+-- the approval entries by preview: an approval counts only with its entry (approvals/service.ts)
 CREATE INDEX IF NOT EXISTS audit_approvals ON automation.audit (((entry::jsonb)->>'previewId')) WHERE action IN ('approval.approve', 'approval.reject');
 `;
 

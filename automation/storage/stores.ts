@@ -8,12 +8,14 @@ import { SqliteJobStore } from "../jobs/sqliteStore";
 import type { JobStore } from "../jobs/store";
 import { FindingsStore } from "../recovery/findings";
 import { DeliveryStore } from "../webhooks/deliveries";
+import { IdempotencyKeys } from "../http/idempotency";
 import { NotificationDeliveries } from "../notifications/deliveries";
 import { ScheduleRuns } from "../schedules/runs";
 import { StackLinks } from "../dependencies/store";
 import { InstanceRegistry } from "../jobs/instances";
 import { SharedPlans } from "../jobs/plans";
-import { openPool, postgresDb, sqliteDb, withSchemaLock } from "./db";
+import { openPool, postgresDb, sqliteDb, withSchemaLock, type Db } from "./db";
+import { migrateDb, MIGRATIONS, NewerSchema } from "./migrations";
 import { probeWritable } from "./dataDir";
 import { openSqlite } from "./sqlite";
 
@@ -36,6 +38,8 @@ export interface Stores {
     scheduleRuns: ScheduleRuns;
     /** The stacks' output baselines and StackReferences (dependencies). */
     links: StackLinks;
+    /** Idempotency-Key of job-creating requests. */
+    idempotency: IdempotencyKeys;
     /** For /readyz: the data dir is writable, or the database answers. */
     check(): Promise<{ ok: boolean; detail?: string }>;
     close(): Promise<void>;
@@ -58,18 +62,14 @@ export async function openStores(o: StoresOptions): Promise<Stores> {
         const pool = openPool(o.databaseUrl);
         try {
             const db = postgresDb(pool);
-            const { jobs, audit, approvals, deliveries, findings, plans, notifications, scheduleRuns, links } = await withSchemaLock(pool, async () => ({
-                jobs: await PostgresJobStore.open(pool),
-                audit: await PostgresAuditLog.open(pool, { redact: o.redact, now: o.now, onError: o.onAuditError }),
-                approvals: await ApprovalStore.open(db),
-                deliveries: await DeliveryStore.open(db),
-                findings: await FindingsStore.open(db),
-                instances: await InstanceRegistry.createSchema(pool),
-                plans: await SharedPlans.open(pool),
-                notifications: await NotificationDeliveries.open(db),
-                scheduleRuns: await ScheduleRuns.open(db),
-                links: await StackLinks.open(db),
-            }));
+            const where = new URL(o.databaseUrl);
+            const { jobs, audit, approvals, deliveries, findings, plans, notifications, scheduleRuns, links, idempotency } = await withSchemaLock(pool, async () => {
+                let opened: Awaited<ReturnType<typeof openPostgresStores>> | undefined;
+                await migrateDb(db, "postgres", `The database ${where.host}${where.pathname}`, MIGRATIONS.postgres, async () => {
+                    opened = await openPostgresStores(pool, db, o);
+                });
+                return opened!;
+            });
             return {
                 kind: "postgres",
                 pool,
@@ -77,6 +77,7 @@ export async function openStores(o: StoresOptions): Promise<Stores> {
                 notifications,
                 scheduleRuns,
                 links,
+                idempotency,
                 jobs,
                 approvals,
                 deliveries,
@@ -98,23 +99,37 @@ export async function openStores(o: StoresOptions): Promise<Stores> {
             };
         } catch (e) {
             await pool.end().catch(() => undefined);
+            if (e instanceof NewerSchema) throw e;
             const where = new URL(o.databaseUrl);
             throw new Error(`AUTOMATION_DATABASE_URL: the database ${where.host}${where.pathname} cannot be used (${(e as Error).message}); start it, or fix the URL or its user's rights`);
         }
     }
-    const jobs = new SqliteJobStore(path.join(o.dataDir, "jobs.sqlite"));
-    const durable = openSqlite(path.join(o.dataDir, "safety.sqlite"), { durable: true });
+    const jobsFile = path.join(o.dataDir, "jobs.sqlite");
+    const migrating = openSqlite(jobsFile);
+    let jobs!: SqliteJobStore;
+    try {
+        await migrateDb(sqliteDb(migrating), "sqlite", jobsFile, MIGRATIONS.jobs, async () => {
+            jobs = new SqliteJobStore(jobsFile);
+        });
+    } finally {
+        migrating.close();
+    }
+    const durableFile = path.join(o.dataDir, "safety.sqlite");
+    const durable = openSqlite(durableFile, { durable: true });
     const db = sqliteDb(durable);
+    let small!: Awaited<ReturnType<typeof openSmallStores>>;
+    try {
+        small = await openDurableStores(db, "sqlite", durableFile);
+    } catch (e) {
+        await jobs.close();
+        durable.close();
+        throw e;
+    }
     const audit = new AuditLog(path.join(o.dataDir, "audit.jsonl"), { redact: o.redact, now: o.now, maxBytes: o.auditMaxBytes });
     return {
         kind: "sqlite",
         jobs,
-        notifications: await NotificationDeliveries.open(db),
-        scheduleRuns: await ScheduleRuns.open(db),
-        links: await StackLinks.open(db),
-        approvals: await ApprovalStore.open(db),
-        deliveries: await DeliveryStore.open(db),
-        findings: await FindingsStore.open(db),
+        ...small,
         audit,
         check: async () => probeWritable(o.dataDir),
         async close() {
@@ -123,4 +138,37 @@ export async function openStores(o: StoresOptions): Promise<Stores> {
             durable.close();
         },
     };
+}
+
+/**
+ * The small stores behind the Db door, on `<data dir>/safety.sqlite` or on its own Postgres
+ * database (tests), migrated to this version's schema.
+ */
+export async function openDurableStores(db: Db, dialect: "sqlite" | "postgres", where: string): Promise<Awaited<ReturnType<typeof openSmallStores>>> {
+    let small: Awaited<ReturnType<typeof openSmallStores>> | undefined;
+    await migrateDb(db, dialect, where, dialect === "postgres" ? MIGRATIONS.postgres : MIGRATIONS.safety, async () => {
+        small = await openSmallStores(db);
+    });
+    return small!;
+}
+
+/** The small stores behind the Db door, the same on both databases. */
+async function openSmallStores(db: Db) {
+    return {
+        notifications: await NotificationDeliveries.open(db),
+        scheduleRuns: await ScheduleRuns.open(db),
+        links: await StackLinks.open(db),
+        approvals: await ApprovalStore.open(db),
+        deliveries: await DeliveryStore.open(db),
+        findings: await FindingsStore.open(db),
+        idempotency: new IdempotencyKeys(db),
+    };
+}
+
+async function openPostgresStores(pool: Pool, db: Db, o: StoresOptions) {
+    const jobs = await PostgresJobStore.open(pool);
+    const audit = await PostgresAuditLog.open(pool, { redact: o.redact, now: o.now, onError: o.onAuditError });
+    await InstanceRegistry.createSchema(pool);
+    const plans = await SharedPlans.open(pool);
+    return { jobs, audit, plans, ...(await openSmallStores(db)) };
 }

@@ -12,6 +12,7 @@ import { PostgresAuditLog } from "../../automation/audit/postgresLog";
 import { FindingsStore } from "../../automation/recovery/findings";
 import { openPool, postgresDb, sqliteDb, type Db } from "../../automation/storage/db";
 import { openSqlite } from "../../automation/storage/sqlite";
+import { openDurableStores } from "../../automation/storage/stores";
 import { DeliveryStore } from "../../automation/webhooks/deliveries";
 import { startPostgres, type TestPostgres } from "../support/postgres";
 
@@ -40,13 +41,27 @@ function durableStoreContract(open: () => Promise<{ db: Db; close(): Promise<voi
         assert.deepEqual(await store.fingerprintOf("p1"), fp("b"));
     });
 
-    it("records a webhook delivery once: a second one with its id or its body is a replay", async () => {
+    it("records a webhook delivery once: a second one with its id or its body is a replay, once it was handled", async () => {
         const store = await DeliveryStore.open(t.db);
-        assert.equal(await store.recordDelivery("d1", "push", "h1"), true);
-        assert.equal(await store.recordDelivery("d1", "push", "h2"), false, "same id");
-        assert.equal(await store.recordDelivery("d2", "push", "h1"), false, "same signed body");
-        const [x, y] = await Promise.all([store.recordDelivery("d3", "push", "h3"), store.recordDelivery("d3", "push", "h3")]);
-        assert.deepEqual([x, y].sort(), [false, true], "of two at once, one wins");
+        assert.equal(await store.begin("d1", "push", "h1"), "new");
+        assert.equal(await store.begin("d1", "push", "h1"), "pending", "not handled yet: GitHub's redelivery may finish it");
+        await store.markHandled("h1");
+        assert.equal(await store.begin("d1", "push", "h1"), "handled", "same id and body, handled");
+        assert.equal(await store.begin("d1", "push", "h2"), "handled", "same id, another body: a replay of the id");
+        assert.equal(await store.begin("d2", "push", "h1"), "handled", "same signed body under a new id");
+        const [x, y] = await Promise.all([store.begin("d3", "push", "h3"), store.begin("d3", "push", "h3")]);
+        assert.deepEqual([x, y].sort(), ["new", "pending"], "of two at once, one is new");
+    });
+
+    it("gives each stack of a delivery one job, however many attempts of it arrive at once", async () => {
+        const store = await DeliveryStore.open(t.db);
+        const claims = await Promise.all([store.claimStack("h1", "dev"), store.claimStack("h1", "dev"), store.claimStack("h1", "prod")]);
+        assert.deepEqual(claims, [true, false, true]);
+        await store.setStackJob("h1", "dev", "job-dev");
+        await store.releaseStack("h1", "prod");
+        assert.deepEqual([...(await store.stackJobs("h1"))], [["dev", "job-dev"]]);
+        assert.equal(await store.claimStack("h1", "prod"), true, "a refused stack's place is free again");
+        assert.equal(await store.claimStack("h1", "dev"), false, "a stack with a job keeps it");
     });
 
     it("keeps the latest findings of each stack", async () => {
@@ -65,8 +80,11 @@ describe("the durable stores", function () {
         durableStoreContract(async () => {
             const dir = fs.mkdtempSync(path.join(os.tmpdir(), "durable-"));
             const database = openSqlite(path.join(dir, "safety.sqlite"), { durable: true });
+            const db = sqliteDb(database);
+            // As the service opens it: every store's tables, migrated to this version.
+            await openDurableStores(db, "sqlite", "safety.sqlite");
             return {
-                db: sqliteDb(database),
+                db,
                 async close() {
                     database.close();
                     fs.rmSync(dir, { recursive: true, force: true });
@@ -84,7 +102,9 @@ describe("the durable stores", function () {
 
         durableStoreContract(async () => {
             const pool = await freshPool();
-            return { db: postgresDb(pool), close: () => pool.end() };
+            const db = postgresDb(pool);
+            await openDurableStores(db, "postgres", "the test's database");
+            return { db, close: () => pool.end() };
         });
 
         it("makes one verifying audit chain of the appends of three instances at once", async () => {
