@@ -9,6 +9,7 @@ import { notificationsRouter } from "./http/notifications";
 import { opsRouter, type Readiness } from "./http/ops";
 import { openApiDocument } from "./http/openapi";
 import { repairRouter } from "./http/repair";
+import type { IdempotencyKeys } from "./http/idempotency";
 import { apiRouter, type AuthDeps } from "./http/routes";
 import { webhooksRouter } from "./http/webhooks";
 import { whoamiRouter } from "./http/whoami";
@@ -23,6 +24,8 @@ import type { WebhookHandler } from "./webhooks/handler";
 /** Everything the HTTP layer serves, built by the assembly (assembly.ts); routes do their own auth. */
 export interface AppDeps {
     jobs: JobService;
+    /** Idempotency-Key of the requests that create jobs; absent, the header is ignored. */
+    idempotency?: IdempotencyKeys;
     approvals: ApprovalService;
     audit: AuditTrail;
     recovery: RecoveryService;
@@ -114,7 +117,7 @@ function defineRoutes(app: express.Application, deps: AppDeps): void {
         refusalRateLimit({ limit: deps.refusalRateLimitPerMinute }),
         mutationRateLimit({ limit: deps.rateLimitPerMinute }),
     );
-    app.use("/v1", apiRouter(deps.jobs, auth, { streamsPerCaller: deps.streamsPerCaller }));
+    app.use("/v1", apiRouter(deps.jobs, auth, { streamsPerCaller: deps.streamsPerCaller }, { idempotency: deps.idempotency }));
     app.use("/v1", approvalsRouter(deps.approvals, auth));
     app.use("/v1", auditRouter(deps.audit, auth));
     app.use("/v1", notificationsRouter(deps.notifications, auth));

@@ -303,6 +303,7 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
     };
     const app = createApp({
         jobs,
+        idempotency: stores.idempotency,
         approvals,
         audit,
         recovery,

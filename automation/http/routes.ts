@@ -6,6 +6,7 @@ import { hasRole, type Role } from "../security/roles";
 import { principalOf } from "../security/middleware";
 import { CancelBody, DestroyBody, JobId, JobsQuery, LogQuery, PreviewBody, RefreshBody, StackName, UpdateBody, parse } from "./schemas";
 import { auditAs } from "./auditNote";
+import { IdempotencyKeys, idempotencyKeyOf, keyInProgress, keyReused } from "./idempotency";
 import { streamJobEvents } from "./sse";
 import { caseSensitiveRouter } from "./router";
 
@@ -25,7 +26,7 @@ function accepted(res: Response, job: Job): void {
 }
 
 /** The /v1 API: thin handlers that validate, call the job service and render. */
-export function apiRouter(service: JobService, auth: AuthDeps, limits: { streamsPerCaller?: number } = {}): Router {
+export function apiRouter(service: JobService, auth: AuthDeps, limits: { streamsPerCaller?: number } = {}, deps: { idempotency?: IdempotencyKeys } = {}): Router {
     const r = caseSensitiveRouter();
     const streams = new Map<string, number>();
     const streamsPerCaller = limits.streamsPerCaller ?? DEFAULT_STREAMS_PER_CALLER;
@@ -51,7 +52,33 @@ export function apiRouter(service: JobService, auth: AuthDeps, limits: { streams
             const stack = stackParam(req.params.stack);
             service.assertStack(stack);
             const options = body(req.body, stack);
-            accepted(res, await service.submit({ stack, op, options, principal: caller(res) }));
+            const principal = caller(res);
+            const key = idempotencyKeyOf(req.get("idempotency-key"));
+            if (key === undefined || !deps.idempotency) {
+                accepted(res, await service.submit({ stack, op, options, principal }));
+                return;
+            }
+            // A retried request gets the job its first attempt created, never a second one.
+            const claim = await deps.idempotency.claim(principal.name, key, IdempotencyKeys.requestHash(req.method, req.path, req.body));
+            if (claim.kind === "mismatch") throw keyReused(key);
+            if (claim.kind === "in-progress") {
+                res.set("Retry-After", "1");
+                throw keyInProgress(key);
+            }
+            if (claim.kind === "replay") {
+                res.set("Idempotent-Replayed", "true");
+                accepted(res, await service.getJob(claim.jobId));
+                return;
+            }
+            let job: Job;
+            try {
+                job = await service.submit({ stack, op, options, principal });
+            } catch (e) {
+                await deps.idempotency.release(principal.name, key);
+                throw e;
+            }
+            await deps.idempotency.complete(principal.name, key, job.id);
+            accepted(res, job);
         };
     r.post("/stacks/:stack/previews", ...operator, start("preview", (b) => parse(PreviewBody, b, "body")));
     r.post("/stacks/:stack/updates", ...operator, start("update", (b) => parse(UpdateBody, b, "body")));

@@ -47,7 +47,15 @@ export interface WebhookHeaders {
 
 export interface WebhookResult {
     status: number;
-    body: { event: string; delivery: string; jobs: { id: string; stack: string; op: Op }[]; refused?: Refusal[]; ignored?: string };
+    body: {
+        event: string;
+        delivery: string;
+        jobs: { id: string; stack: string; op: Op }[];
+        /** On a redelivery: the stacks an earlier attempt already started, with their jobs. */
+        alreadyRan?: { stack: string; job: string }[];
+        refused?: Refusal[];
+        ignored?: string;
+    };
 }
 
 /** A stack the delivery would have started a job on, and why the service refused it. */
@@ -117,9 +125,13 @@ export class WebhookHandler {
             this.reject("BAD_REQUEST", 400, "A pull_request delivery needs pull_request.number and pull_request.head.sha.", from, headers, { repository: repo });
         }
         const bodyHash = createHash("sha256").update(rawBody!).digest("hex");
-        if (!(await this.deps.store.recordDelivery(delivery!, event!, bodyHash))) {
+        const seen = await this.deps.store.begin(delivery!, event!, bodyHash);
+        if (seen === "handled") {
             this.reject("DUPLICATE_DELIVERY", 409, `Delivery ${delivery} (or one with the same signed body) was already processed.`, from, headers, { repository: repo });
         }
+        // A redelivery of one some stack was refused for: the stacks that got their job keep it.
+        const earlier = seen === "pending" ? await this.deps.store.stackJobs(bodyHash) : new Map<string, string>();
+        const alreadyRan: { stack: string; job: string }[] = [];
         const sender = `github:${String(payload.sender?.login ?? "unknown")}`;
         // Authorised by the stack's policy (its github section), not by a role: the admission
         // guard checks that section at submit and again when the job leaves the queue.
@@ -134,11 +146,20 @@ export class WebhookHandler {
             return undefined;
         };
         const submit = async (stack: string, op: Op, options: JobOptions): Promise<Job | undefined> => {
+            if (!(await this.deps.store.claimStack(bodyHash, stack))) {
+                const job = earlier.get(stack);
+                if (job) alreadyRan.push({ stack, job });
+                // Without a job, another attempt of this delivery is submitting it right now.
+                else refused.push({ stack, op, code: "IN_PROGRESS", message: `Another attempt of delivery ${delivery} is starting this stack's ${op}.` });
+                return undefined;
+            }
             try {
                 const job = await this.deps.submit({ stack, op, options, principal });
+                await this.deps.store.setStackJob(bodyHash, stack, job.id);
                 jobs.push(job);
                 return job;
             } catch (e) {
+                await this.deps.store.releaseStack(bodyHash, stack);
                 return refuse(stack, op, e);
             }
         };
@@ -177,14 +198,17 @@ export class WebhookHandler {
         } else {
             ignored = event === "ping" ? "pong" : `event ${event}${payload.action ? `/${payload.action}` : ""} triggers nothing`;
         }
+        // Handled once no stack is left without its job; until then GitHub's redelivery may run the rest.
+        if (!refused.length) await this.deps.store.markHandled(bodyHash);
+        const earlierJobs = alreadyRan.length ? { alreadyRan } : {};
         this.deps.audit.append({
             actor: { name: sender, via: "webhook" },
             action: `webhook.${event}`,
             from,
             result: "ok",
-            details: { delivery, repository: repo, jobs: jobs.map((j) => ({ id: j.id, stack: j.stack, op: j.op })), ...(refused.length ? { refused } : {}), ...(ignored ? { ignored } : {}) },
+            details: { delivery, repository: repo, jobs: jobs.map((j) => ({ id: j.id, stack: j.stack, op: j.op })), ...earlierJobs, ...(refused.length ? { refused } : {}), ...(ignored ? { ignored } : {}) },
         });
-        return { status: jobs.length ? 202 : 200, body: { event, delivery, jobs: jobs.map((j) => ({ id: j.id, stack: j.stack, op: j.op })), ...(refused.length ? { refused } : {}), ...(ignored ? { ignored } : {}) } };
+        return { status: jobs.length ? 202 : 200, body: { event, delivery, jobs: jobs.map((j) => ({ id: j.id, stack: j.stack, op: j.op })), ...earlierJobs, ...(refused.length ? { refused } : {}), ...(ignored ? { ignored } : {}) } };
     }
 
     /** Called for every finished job: posts the PR comment of previews this handler started. */

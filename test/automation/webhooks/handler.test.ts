@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { parsePolicy, PolicyError, policyInvalid } from "../../../automation/approvals/policy";
 import { sqliteDb } from "../../../automation/storage/db";
 import { openSqlite } from "../../../automation/storage/sqlite";
+import { openDurableStores } from "../../../automation/storage/stores";
 import { DeliveryStore } from "../../../automation/webhooks/deliveries";
 import type { DatabaseSync } from "node:sqlite";
 import type { Principal } from "../../../automation/security/roles";
@@ -114,7 +115,7 @@ describe("GitHub webhook deliveries", () => {
     beforeEach(async () => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "hooks-"));
         db = openSqlite(path.join(dir, "safety.sqlite"), { durable: true });
-        store = await DeliveryStore.open(sqliteDb(db));
+        store = (await openDurableStores(sqliteDb(db), "sqlite", "safety.sqlite")).deliveries;
         audit = new AuditLog(path.join(dir, "audit.jsonl"));
         submitted = [];
         needingRepair = new Set();
@@ -207,6 +208,27 @@ describe("GitHub webhook deliveries", () => {
         assert.deepEqual(r.body.refused?.map((x) => [x.stack, x.op, x.code]), [["dev", "preview", "NEEDS_REPAIR"]]);
         const entry = audit.page({ action: "webhook.pull_request" }).entries.at(-1);
         assert.equal((entry?.details as { refused?: { code: string }[] }).refused?.[0].code, "NEEDS_REPAIR");
+    });
+
+    it("records a delivery as handled only once every stack got its job: GitHub's redelivery of it runs what was refused, and nothing twice", async () => {
+        needingRepair.add("dev");
+        const first = await deliver("pull_request", pr, { delivery: "redelivered" });
+        assert.deepEqual([first.body.jobs.map((j) => j.stack), first.body.refused?.map((x) => x.code)], [["prod"], ["NEEDS_REPAIR"]]);
+        // Repaired meanwhile; GitHub redelivers the same delivery (same id, same signed body).
+        needingRepair.delete("dev");
+        const again = await deliver("pull_request", pr, { delivery: "redelivered" });
+        assert.equal(again.status, 202, JSON.stringify(again.body));
+        assert.deepEqual(again.body.jobs.map((j) => j.stack), ["dev"], "only the stack that was refused");
+        assert.deepEqual(again.body.alreadyRan?.map((x) => [x.stack, x.job]), [["prod", first.body.jobs[0].id]]);
+        assert.deepEqual(submitted.map((x) => x.stack).sort(), ["dev", "prod"], "prod got one preview, not two");
+        assert.equal(await codeOf(deliver("pull_request", pr, { delivery: "redelivered" })), "DUPLICATE_DELIVERY", "handled now");
+    });
+    it("gives each stack one job when two attempts of one delivery arrive at once", async () => {
+        const raw = Buffer.from(JSON.stringify(pr));
+        const signature = "sha256=" + createHmac("sha256", SECRET).update(raw).digest("hex");
+        const both = await Promise.allSettled([0, 1].map(() => handler.handle({ signature, event: "pull_request", delivery: "twice-at-once" }, raw, "192.0.2.1")));
+        assert.deepEqual(submitted.map((x) => x.stack).sort(), ["dev", "prod"]);
+        assert.ok(both.every((b) => b.status === "fulfilled" || (b.reason as { code: string }).code === "DUPLICATE_DELIVERY"), JSON.stringify(both));
     });
 
     it("refuses by name a stack whose policy file does not validate and still runs the others, for pull requests and pushes", async () => {
