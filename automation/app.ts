@@ -76,6 +76,7 @@ function defineCommonMiddlewares(app: express.Application, deps: AppDeps): void 
     app.disable("x-powered-by");
     // Before the first route: the app's router matches paths as the API's routers and the audit do.
     app.enable("case sensitive routing");
+    app.enable("strict routing");
     app.set("etag", false);
     app.use((req, res, next) => {
         const started = process.hrtime.bigint();

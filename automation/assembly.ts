@@ -182,11 +182,12 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
     // The jobs.
     const webhookSettings = config.webhooks;
     const checkouts = webhookSettings
-        ? new Checkouts({ dataDir: config.dataDir, projectDir: config.projectDir, urlTemplate: webhookSettings.gitUrl, projectPath: webhookSettings.projectPath, token: config.github?.token })
+        ? new Checkouts({ dataDir: config.dataDir, projectDir: config.projectDir, urlTemplate: webhookSettings.gitUrl, projectPath: webhookSettings.projectPath, token: config.github?.token, maxBytes: webhookSettings.checkoutMaxBytes })
         : undefined;
     const previewHost: PreviewHost = {
         repoRoot: REPO_ROOT,
         projectDir: config.projectDir,
+        project,
         execPath: process.execPath,
         pulumiBin: config.pulumiBin,
         policyPacks: config.policyPacks,
@@ -196,9 +197,10 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
     const pullRequestWorker = webhookSettings
         ? {
               env: sandboxEnvironment(workerEnv, webhookSettings.sandbox.env),
-              sandbox: (checkout: { root: string; configDir: string }) => ({
+              timeoutMs: webhookSettings.sandbox.timeoutMs,
+              sandbox: (checkout: { root: string; configDir: string }, stack: string) => ({
                   bwrap: webhookSettings.sandbox.bwrap,
-                  args: sandboxArgs(previewMounts(previewHost, checkout, webhookSettings.sandbox.network), checkout.root),
+                  args: sandboxArgs({ ...previewMounts(previewHost, { ...checkout, stack }, webhookSettings.sandbox.network), tmpBytes: webhookSettings.sandbox.tmpBytes }),
               }),
           }
         : undefined;

@@ -121,6 +121,12 @@ const EnvSchema = z.object({
         .pipe(z.array(z.string().regex(/^(?!AUTOMATION_)[A-Za-z_][A-Za-z0-9_]*$/, "must list variable names, none of the service's own AUTOMATION_* ones"))),
     /** Let pull-request previews reach the network (a preview of a real cloud needs it). @default false */
     AUTOMATION_PR_PREVIEW_NETWORK: z.enum(["true", "false"], { message: "must be true or false" }).default("false"),
+    /** Longest a pull request's preview may run before it is stopped. @default 900000 (15 minutes) */
+    AUTOMATION_PR_PREVIEW_TIMEOUT_MS: int(10_000, 24 * 3_600_000).default(900_000),
+    /** Largest pull-request head checked out (the sum of its files' sizes). @default 200 MiB */
+    AUTOMATION_PR_CHECKOUT_MAX_BYTES: int(1024 * 1024, 10 * 1024 * 1024 * 1024).default(200 * 1024 * 1024),
+    /** Size of a pull-request preview's private /tmp, the only place it can write. @default 512 MiB */
+    AUTOMATION_PR_PREVIEW_TMP_BYTES: int(16 * 1024 * 1024, 64 * 1024 * 1024 * 1024).default(512 * 1024 * 1024),
     /** GitHub API base URL (GitHub Enterprise). @default https://api.github.com */
     AUTOMATION_GITHUB_API_URL: z.url({ message: "must be a URL such as https://api.github.com" }).optional(),
 });
@@ -200,7 +206,9 @@ export interface WebhookSettings {
     /** Preview pull requests from forks: their program would run here, written by an outsider. */
     allowForks: boolean;
     /** The sandbox of pull-request previews (pulumi/sandbox.ts). */
-    sandbox: { bwrap: string; network: boolean; env: readonly string[] };
+    sandbox: { bwrap: string; network: boolean; env: readonly string[]; timeoutMs: number; tmpBytes: number };
+    /** Largest head checked out, by the sum of its files' sizes. */
+    checkoutMaxBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -292,7 +300,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
                       gitUrl: e.AUTOMATION_GITHUB_GIT_URL,
                       projectPath: e.AUTOMATION_GITHUB_PROJECT_PATH,
                       allowForks: e.AUTOMATION_GITHUB_ALLOW_FORKS === "true",
-                      sandbox: { bwrap: bwrap!, network: e.AUTOMATION_PR_PREVIEW_NETWORK === "true", env: e.AUTOMATION_PR_PREVIEW_ENV },
+                      sandbox: {
+                          bwrap: bwrap!,
+                          network: e.AUTOMATION_PR_PREVIEW_NETWORK === "true",
+                          env: e.AUTOMATION_PR_PREVIEW_ENV,
+                          timeoutMs: e.AUTOMATION_PR_PREVIEW_TIMEOUT_MS,
+                          tmpBytes: e.AUTOMATION_PR_PREVIEW_TMP_BYTES,
+                      },
+                      checkoutMaxBytes: e.AUTOMATION_PR_CHECKOUT_MAX_BYTES,
                   },
               }
             : {}),

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../automation/config";
 import { ROLES, isRole } from "../automation/security/roles";
-import { addToken } from "../automation/security/tokens";
+import { addToken, tokenNameProblem } from "../automation/security/tokens";
 
 /** The file the service reads: the same rule as its configuration (automation/config.ts). */
 export function defaultTokensFile(env: NodeJS.ProcessEnv = process.env, projectDir = path.resolve(__dirname, "..")): string {
@@ -26,6 +26,8 @@ export function main(argv: string[], env: NodeJS.ProcessEnv = process.env): { co
     if (!values.name) return { code: 2, out: "`--name` is required: say who or what will use the token, e.g. --name alice" };
     if (!isRole(values.role)) return { code: 2, out: `\`--role\` must be one of ${ROLES.join(", ")}; got ${values.role ?? "nothing"}` };
     const file = values.file ?? defaultTokensFile(env);
+    const problem = tokenNameProblem(values.name);
+    if (problem) return { code: 2, out: `\`--name\` ${problem}; got "${values.name}"` };
     const token = addToken(file, values.name, values.role);
     return {
         code: 0,

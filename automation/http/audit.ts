@@ -86,6 +86,15 @@ export class RefusalSampler {
     }
 }
 
+/** The path of a request target, origin-form or absolute-form, without its query. */
+function pathOf(target: string): string {
+    try {
+        return new URL(target, "http://service.invalid").pathname;
+    } catch {
+        return target.split("?")[0];
+    }
+}
+
 /**
  * Records every mutating /v1 request, and every refused one (400, 401, 403, 429, through the
  * sampler), when its response is sent: who, what, from where, which preview, and the status.
@@ -103,7 +112,10 @@ export function auditRequests(audit: AuditTrail, refusals: RefusalSampler): Requ
                 const location = res.getHeader("location");
                 const jobId = typeof location === "string" ? /\/v1\/jobs\/([^/]+)$/.exec(location)?.[1] : undefined;
                 const body = (req.body ?? {}) as { previewId?: unknown };
-                const stack = decodedSegment(/\/v1\/stacks\/([^/?]+)/.exec(req.originalUrl)?.[1]);
+                // As the router matched it: the path alone, whether the request line carried an
+                // absolute URL (`POST http://host/v1/...`) or a query.
+                const requestPath = pathOf(req.originalUrl);
+                const stack = decodedSegment(/^\/v1\/stacks\/([^/]+)/.exec(requestPath)?.[1]);
                 const record: AuditRecord = {
                     actor: principal ?? { name: "anonymous", via: "token" },
                     action: `http.${req.method.toLowerCase().slice(0, 10)}`,
@@ -112,7 +124,7 @@ export function auditRequests(audit: AuditTrail, refusals: RefusalSampler): Requ
                     ...(stack ? { stack } : {}),
                     ...(jobId ? { jobId } : {}),
                     ...(typeof body.previewId === "string" ? { previewId: body.previewId } : {}),
-                    details: { path: req.originalUrl.split("?")[0], status: res.statusCode },
+                    details: { path: requestPath, status: res.statusCode },
                 };
                 const own = auditNoteOf(res);
                 if (own && !refused) Object.assign(record, own, { details: { ...record.details, ...own.details } });

@@ -106,7 +106,12 @@ export interface JobServiceDeps {
     /** Checks out a pull request's head for jobs that name one (`options.source`); without it such jobs are refused. */
     checkouts?: SourceCheckouts;
     /** How a pull request's preview runs: sandboxed, with an environment of its own (pulumi/sandbox.ts). Required with `checkouts`. */
-    pullRequestWorker?: { env: NodeJS.ProcessEnv; sandbox(checkout: Pick<Checkout, "root" | "configDir">): NonNullable<WorkerSpec["sandbox"]> };
+    pullRequestWorker?: {
+        env: NodeJS.ProcessEnv;
+        sandbox(checkout: Pick<Checkout, "root" | "configDir">, stack: string): NonNullable<WorkerSpec["sandbox"]>;
+        /** Longest a pull request's preview may run: then it is stopped, and killed a grace later. @default none */
+        timeoutMs?: number;
+    };
     pulumiBin: string;
     policyPacks: string[];
     /** Environment of every worker: backend, passphrase, PATH to the CLI. */
@@ -148,6 +153,9 @@ export const MAX_LOG_LINE = 8192;
  * cancels itself when its parent goes) before its group is killed, when no cancel grace is set.
  */
 const ORPHAN_GRACE_MS = 15_000;
+
+/** How long a pull request's preview stopped for running too long gets before it is killed (it writes no state). */
+const PR_STOP_GRACE_MS = 10_000;
 
 const OWN_EVENTS = new Set(["state", "cancelRequested", "forceKill"]);
 
@@ -790,7 +798,7 @@ export class JobService extends JobReader {
                     policyPacks: job.op === "preview" || job.op === "update" ? this.deps.policyPacks : [],
                     stackKnown: this.knownStacks.has(job.stack),
                     ...this.planFileOf(job),
-                    ...(checkout && pr ? { sandbox: pr.sandbox(checkout) } : {}),
+                    ...(checkout && pr ? { sandbox: pr.sandbox(checkout, job.stack) } : {}),
                 },
                 pr ? pr.env : this.deps.workerEnv,
                 {
@@ -818,9 +826,15 @@ export class JobService extends JobReader {
             );
             const active: Active = { handle };
             this.active.set(job.id, active);
+            // A stranger's program holds a worker slot and its stack while it runs: not for ever.
+            const limit = pr?.timeoutMs;
+            const overtime = limit
+                ? setTimeout(() => this.stop(job.id, active, { state: "stopped-by-guard", reason: `The pull request's preview ran longer than ${limit / 1000} s (AUTOMATION_PR_PREVIEW_TIMEOUT_MS) and was stopped.` }, PR_STOP_GRACE_MS), limit)
+                : undefined;
             void this.write(job.id, () => store.setWorkerPid(job.id, handle.pid));
             log.info({ pid: handle.pid }, "job started");
             const outcome = await handle.done;
+            clearTimeout(overtime);
             clearTimeout(active.killTimer);
             // The final summary is written when the job settles.
             clearTimeout(summaryTimer);

@@ -3,18 +3,21 @@ import * as path from "node:path";
 
 /**
  * How a pull request's preview is confined. Its program is code from outside the service's
- * trust (anyone who can open a pull request on an allowed repository), so it runs in a
- * bubblewrap sandbox built as an allow-list: the sandbox's root is an empty file system, and
- * only what a preview needs is brought in, each at its own path:
+ * trust (anyone who can open a pull request on an allowed repository), so every CLI command of
+ * the job runs in a bubblewrap sandbox (the job's worker, the service's own code holding the
+ * IPC channel, stays outside and starts them: pulumi/worker.ts) built as an allow-list: the
+ * sandbox's root is an empty file system, and only what a preview needs is brought in, each at
+ * its own path:
  * - read-only: the operating system's programs and libraries (`/usr` and the `/bin`, `/lib`
  *   links into it), a handful of `/etc` files that hold no secret (certificates, name
- *   resolution, time zone), Node, the worker's code and the installed `node_modules`, the
- *   Pulumi CLI and its plugins, the policy packs and, for a `file://` backend, the state;
- * - writable: the job's worktree and its config directory beside it, a private `/tmp` (the
- *   sandbox's HOME and PULUMI_HOME), nothing else;
- * - its own PID namespace, so it cannot see the service's processes or read their environment;
+ *   resolution, time zone), Node and the installed `node_modules`, the Pulumi CLI and its
+ *   plugins, the policy packs, the previewed stack's own state (a `file://` backend), the job's
+ *   worktree and its config copy;
+ * - writable: a private, size-bounded `/tmp` (the sandbox's HOME and PULUMI_HOME) and the one
+ *   event log file the worker reads;
+ * - its own PID namespace, so it cannot see the service's processes, the worker's included;
  *   IPC, UTS and cgroup namespaces of its own, every capability dropped, a new session (no
- *   terminal injection), and it dies with the service;
+ *   terminal injection), and it dies with its worker;
  * - no network, which also takes away abstract unix sockets, unless the configuration grants
  *   it (a preview of a real cloud needs it);
  * - an environment of only what a preview needs (below), never the service's.
@@ -24,12 +27,14 @@ import * as path from "node:path";
 export interface SandboxSettings {
     /** Host paths shown read-only at the same place (missing ones are left out). */
     readOnly: readonly string[];
-    /** Host paths shown writable at the same place: the job's worktree and config directory. */
+    /** Host paths shown writable at the same place. */
     writable: readonly string[];
     /** The Pulumi plugins directory (`~/.pulumi/plugins`), shown read-only in the sandbox's home. */
     plugins?: string;
     /** Let the preview reach the network (and the host's loopback and abstract sockets). @default false */
     network: boolean;
+    /** Size of the private /tmp, the only place the sandbox can fill. @default 512 MiB */
+    tmpBytes?: number;
 }
 
 /** The sandbox's home: scratch space in its private /tmp, where the CLI keeps its workspace files. */
@@ -43,6 +48,8 @@ export const SANDBOX_HOME = "/tmp/home";
  */
 export const SYSTEM_PATHS = ["/usr", "/etc/ssl/certs", "/etc/ca-certificates", "/etc/hosts", "/etc/nsswitch.conf", "/etc/host.conf", "/etc/localtime", "/etc/resolv.conf", "/etc/passwd", "/etc/group"] as const;
 
+const DEFAULT_TMP_BYTES = 512 * 1024 * 1024;
+
 /** Top-level names that are, on merged-/usr systems, links into `/usr`; elsewhere directories. */
 const USR_LINKS = ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"] as const;
 
@@ -51,9 +58,10 @@ const depth = (p: string) => path.resolve(p).split(path.sep).filter(Boolean).len
 /**
  * The bubblewrap arguments, up to and excluding the `--` before the command, for one job.
  * Mounts apply shallowest first, so a path shown inside another (a worktree inside a data dir
- * under `/tmp`) is mounted after it; the root is made read-only once everything is in place.
+ * under `/tmp`) is mounted after it; the root is made read-only once everything is in place
+ * (`--remount-ro /`, before which the worker adds the bind of each command's event log).
  */
-export function sandboxArgs(settings: SandboxSettings, chdir: string): string[] {
+export function sandboxArgs(settings: SandboxSettings): string[] {
     const args = ["--tmpfs", "/"];
     for (const link of USR_LINKS) {
         let st: fs.Stats;
@@ -78,23 +86,25 @@ export function sandboxArgs(settings: SandboxSettings, chdir: string): string[] 
     for (const [kind, p] of mounts) {
         if (seen.has(p)) continue;
         seen.add(p);
+        if (p === "/tmp") args.push("--size", String(settings.tmpBytes ?? DEFAULT_TMP_BYTES));
         args.push(kind, ...(kind === "--ro-bind" || kind === "--bind" ? [p, p] : [p]));
     }
     if (settings.plugins && fs.existsSync(settings.plugins)) args.push("--ro-bind", path.resolve(settings.plugins), path.join(SANDBOX_HOME, ".pulumi", "plugins"));
     args.push("--remount-ro", "/");
     args.push("--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--cap-drop", "ALL");
     if (!settings.network) args.push("--unshare-net");
-    args.push("--chdir", chdir);
     return args;
 }
 
 /** Where what a preview runs lives on the host: the inputs of `previewMounts`. */
 export interface PreviewHost {
-    /** The service's own checkout: the worker's code and the installed `node_modules`. */
+    /** The service's own checkout, whose installed `node_modules` the program runs with. */
     repoRoot: string;
     /** The project the service operates on, whose `node_modules` a pull request's worktree borrows. */
     projectDir: string;
-    /** The Node binary that runs the worker (`process.execPath`). */
+    /** The project's name (its Pulumi.yaml), under which a `file://` backend keeps its stacks. */
+    project: string;
+    /** The Node binary the language host runs the program with (`process.execPath`). */
     execPath: string;
     /** Directory of the Pulumi CLI (and our language host). */
     pulumiBin: string;
@@ -106,24 +116,31 @@ export interface PreviewHost {
 }
 
 /**
- * The allow-list of one pull-request preview: what its worker, the CLI, the language host, the
- * program and the policy packs read, and the job's own two writable directories. The rest of
- * the service's checkout (its code, `.automation/`, `.env`, the tests) is not shown.
+ * The state a preview of `stack` reads from a `file://` backend: the backend's metadata and that
+ * stack's checkpoint, never the others' (their secrets open with the same passphrase).
  */
-export function previewMounts(host: PreviewHost, job: { root: string; configDir: string }, network: boolean): SandboxSettings {
+export function stackStateFiles(backendDir: string, project: string, stack: string): string[] {
+    const stacks = path.join(backendDir, ".pulumi", "stacks", project);
+    return [path.join(backendDir, ".pulumi", "meta.yaml"), ...["", ".gz", ".bak", ".gz.bak"].map((ext) => path.join(stacks, `${stack}.json${ext}`))];
+}
+
+/**
+ * The allow-list of one pull-request preview: what the CLI, the language host, the program and
+ * the policy packs read, all read-only; the program can write only its private /tmp.
+ */
+export function previewMounts(host: PreviewHost, job: { root: string; configDir: string; stack: string }, network: boolean): SandboxSettings {
     return {
         readOnly: [
-            path.join(host.repoRoot, "package.json"),
             path.join(host.repoRoot, "node_modules"),
-            // The worker's entry (it imports only types of the rest of the service).
-            path.join(host.repoRoot, "automation", "pulumi", "worker.ts"),
             path.join(host.projectDir, "node_modules"),
             path.dirname(host.execPath),
             host.pulumiBin,
             ...host.policyPacks,
-            ...(host.backendDir ? [host.backendDir] : []),
+            ...(host.backendDir ? stackStateFiles(host.backendDir, host.project, job.stack) : []),
+            job.root,
+            job.configDir,
         ],
-        writable: [job.root, job.configDir],
+        writable: [],
         plugins: path.join(host.home, ".pulumi", "plugins"),
         network,
     };

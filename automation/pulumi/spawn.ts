@@ -58,14 +58,14 @@ const WORKER_NICENESS = 10;
 
 const NODE_FLAGS = ["--experimental-strip-types", "--disable-warning=ExperimentalWarning", "--disable-warning=MODULE_TYPELESS_PACKAGE_JSON"];
 
-function forkWorker(env: NodeJS.ProcessEnv, pulumiBin: string, sandbox?: WorkerSpec["sandbox"]): Forked {
+function forkWorker(env: NodeJS.ProcessEnv, pulumiBin: string): Forked {
     const tag = randomUUID();
-    // In a sandbox, bubblewrap runs Node: `bwrap <args> -- node <flags> worker.ts`; the IPC
-    // channel (an inherited descriptor named in the environment) passes through it.
+    // A sandboxed job's worker runs here too, with the job's environment: only the CLI commands
+    // it starts go into the sandbox (worker.ts), so the IPC channel never does.
     const child = fork(WORKER_ENTRY, [pulumiBin], {
         detached: true,
         env: { ...env, [WORKER_TAG]: tag },
-        ...(sandbox ? { execPath: sandbox.bwrap, execArgv: [...sandbox.args, "--", process.execPath, ...NODE_FLAGS] } : { execArgv: NODE_FLAGS }),
+        execArgv: NODE_FLAGS,
         stdio: ["ignore", "pipe", "pipe", "ipc"],
         serialization: "json",
     });
@@ -80,23 +80,36 @@ function forkWorker(env: NodeJS.ProcessEnv, pulumiBin: string, sandbox?: WorkerS
     // Output before the job is bound (start-up warnings) is kept for the job's log.
     const early: string[] = [];
     let reported: WorkerOutcome | undefined;
-    child.on("message", (m: WorkerMessage) => {
-        switch (m.type) {
-            case "secrets":
-                handlers?.onSecrets(m.values);
-                break;
-            case "event":
-                handlers?.onEvent(m.event);
-                break;
-            case "output":
-                handlers?.onOutput(m.line);
-                break;
-            case "result":
-                reported = { kind: "succeeded", outputs: m.outputs };
-                break;
-            case "error":
-                reported = { kind: "failed", name: m.name, message: m.message };
-                break;
+    child.on("message", (raw: unknown) => {
+        // What the worker forwards comes partly from the job (engine events the CLI wrote): a
+        // message of the wrong shape is dropped, and a handler's failure stays with this job.
+        const m = workerMessage(raw);
+        try {
+            switch (m?.type) {
+                case "secrets":
+                    handlers?.onSecrets(m.values);
+                    break;
+                case "event":
+                    handlers?.onEvent(m.event);
+                    break;
+                case "output":
+                    handlers?.onOutput(m.line);
+                    break;
+                case "result":
+                    reported = { kind: "succeeded", outputs: m.outputs };
+                    break;
+                case "error":
+                    reported = { kind: "failed", name: m.name, message: m.message };
+                    break;
+                default:
+                    handlers?.onOutput("warning: the job's worker sent a message of an unknown shape; it was ignored");
+            }
+        } catch (err) {
+            try {
+                handlers?.onOutput(`warning: a message of the job's worker could not be handled (${(err as Error).message}); it was ignored`);
+            } catch {
+                /* the log itself failed: nothing more to say */
+            }
         }
     });
     const toLog = (chunk: Buffer) => {
@@ -209,7 +222,7 @@ function killGroup(child: ChildProcess): void {
 }
 
 /** Starts one cold worker per job: the simplest starter, for tools and tests. */
-export const startWorker: StartWorker = (spec, env, handlers) => forkWorker(env, spec.pulumiBin, spec.sandbox).run(spec, handlers);
+export const startWorker: StartWorker = (spec, env, handlers) => forkWorker(env, spec.pulumiBin).run(spec, handlers);
 
 export interface WorkerPool {
     start: StartWorker;
@@ -243,8 +256,8 @@ export function createWorkerPool(size: number): WorkerPool {
     return {
         prewarm,
         start(spec, env, handlers) {
-            // A sandboxed job gets a worker of its own: a warm one runs outside the sandbox.
-            if (spec.sandbox) return forkWorker(env, spec.pulumiBin, spec.sandbox).run(spec, handlers);
+            // A sandboxed job gets a worker of its own, with the job's environment, not a warm one.
+            if (spec.sandbox) return forkWorker(env, spec.pulumiBin).run(spec, handlers);
             const i = idle.findIndex((f) => usable(f) && f.env === env && f.pulumiBin === spec.pulumiBin);
             const forked = i >= 0 ? idle.splice(i, 1)[0] : forkWorker(env, spec.pulumiBin);
             const handle = forked.run(spec, handlers);
@@ -268,4 +281,25 @@ export function workerEnvironment(input: { base: Readonly<Record<string, string>
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     };
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** A message from a worker, checked field by field; undefined for anything else. */
+export function workerMessage(raw: unknown): WorkerMessage | undefined {
+    if (!isObject(raw) || typeof raw.type !== "string") return undefined;
+    switch (raw.type) {
+        case "secrets":
+            return Array.isArray(raw.values) && raw.values.every((v) => typeof v === "string") ? { type: "secrets", values: raw.values as string[] } : undefined;
+        case "event":
+            return isObject(raw.event) ? { type: "event", event: raw.event } : undefined;
+        case "output":
+            return typeof raw.line === "string" ? { type: "output", line: raw.line } : undefined;
+        case "result":
+            return raw.outputs === undefined || isObject(raw.outputs) ? { type: "result", ...(raw.outputs === undefined ? {} : { outputs: raw.outputs as Record<string, unknown> }) } : undefined;
+        case "error":
+            return typeof raw.name === "string" && typeof raw.message === "string" ? { type: "error", name: raw.name, message: raw.message } : undefined;
+        default:
+            return undefined;
+    }
 }

@@ -1,8 +1,11 @@
 // Entry of a job's worker process: runs ONE Pulumi operation through the Automation API and
 // reports over IPC. A separate process per job keeps an engine crash or hang away from the
 // service and gives force-cancel a process group to kill.
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as cmd from "@pulumi/pulumi/automation/cmd.js";
+import * as errors from "@pulumi/pulumi/automation/errors.js";
 import { LocalWorkspace, PulumiCommand, Stack as StackApi } from "@pulumi/pulumi/automation/index.js";
 import type { EngineEvent, OutputMap, Stack } from "@pulumi/pulumi/automation/index.js";
 import type { ParentMessage, WorkerMessage, WorkerSpec } from "./protocol";
@@ -46,6 +49,9 @@ async function openStack(spec: WorkerSpec, pulumiCommand: PulumiCommand): Promis
     if (!spec.stackKnown) await LocalWorkspace.createOrSelectStack({ stackName: spec.stack, workDir: configDir }, { pulumiCommand });
     const workspace = await LocalWorkspace.create({ workDir: spec.projectDir, pulumiCommand });
     workspace.selectStack = async () => undefined;
+    // A sandboxed CLI cannot reach this process's loopback, where the Automation API serves engine
+    // events to CLIs newer than 3.205: ask it for the file event log, which the sandbox is given.
+    if (spec.sandbox) Object.defineProperty(workspace, "pulumiVersion", { get: () => FILE_EVENT_LOG_VERSION });
     // Config reads go to the copy, not to the project's tracked stack file.
     const admin = await LocalWorkspace.create({ workDir: configDir, pulumiCommand });
     workspace.getAllConfig = (stackName: string) => admin.getAllConfig(stackName);
@@ -113,9 +119,77 @@ async function run(spec: WorkerSpec, stack: Stack): Promise<Record<string, unkno
     }
 }
 
+/** The last CLI version the Automation API gives a file event log (newer ones get a loopback gRPC server). */
+const FILE_EVENT_LOG_VERSION = "3.205.0";
+
+/**
+ * A pull request's preview: this worker is the service's code and stays outside the sandbox
+ * (its IPC channel to the service too, out of the program's reach); every CLI command it runs
+ * goes into the job's bubblewrap sandbox instead, with the engine's event log file, made here,
+ * the one path of this process's the sandbox may write. Cancelling sends SIGINT to the CLI,
+ * which is the sandbox's process 1 (bubblewrap forwards no signal).
+ */
+function runInSandbox(command: PulumiCommand, sandbox: NonNullable<WorkerSpec["sandbox"]>): void {
+    const split = sandbox.args.indexOf("--remount-ro");
+    const before = sandbox.args.slice(0, split);
+    const after = sandbox.args.slice(split);
+    (command as unknown as { run: SandboxedRun }).run = (args, cwd, additionalEnv, onOutput, onError, signal) =>
+        new Promise((resolve, reject) => {
+            if (!args.includes("--non-interactive")) args.push("--non-interactive");
+            const i = args.indexOf("--event-log");
+            const eventLog = i >= 0 && !args[i + 1].startsWith("tcp:") ? args[i + 1] : undefined;
+            if (eventLog) fs.writeFileSync(eventLog, "", { flag: "a", mode: 0o600 });
+            const binds = eventLog ? ["--bind", eventLog, eventLog] : [];
+            const argv = [...before, ...binds, ...after, "--as-pid-1", "--info-fd", "3", "--chdir", cwd, "--", command.command, ...args];
+            const env = { ...process.env, ...additionalEnv, PATH: `${path.dirname(command.command)}:${additionalEnv.PATH ?? process.env.PATH}`, PULUMI_AUTOMATION_API: "true", TMPDIR: "/tmp" };
+            const child = spawn(sandbox.bwrap, argv, { cwd, env, stdio: ["ignore", "pipe", "pipe", "pipe"] });
+            let stdout = "";
+            let stderr = "";
+            let info = "";
+            let cliPid: number | undefined;
+            let interrupted = false;
+            const interrupt = () => {
+                interrupted = true;
+                if (cliPid) process.kill(cliPid, "SIGINT");
+            };
+            (child.stdio[3] as NodeJS.ReadableStream).on("data", (d: Buffer) => {
+                info += d.toString();
+                cliPid ??= Number(/"child-pid":\s*(\d+)/.exec(info)?.[1]) || undefined;
+                if (cliPid && interrupted) process.kill(cliPid, "SIGINT");
+            });
+            child.stdout!.on("data", (d: Buffer) => {
+                stdout += d.toString();
+                onOutput?.(d.toString());
+            });
+            child.stderr!.on("data", (d: Buffer) => {
+                stderr += d.toString();
+                onError?.(d.toString());
+            });
+            signal?.addEventListener("abort", interrupt);
+            child.on("error", (err) => reject(createCommandError(new CommandResult("", err.message, -2, err))));
+            child.on("close", (code) => {
+                const result = new CommandResult(stdout, stderr, code ?? -2);
+                if (code === 0) resolve(result);
+                else reject(createCommandError(result));
+            });
+        });
+}
+
+/** The Automation API's own result and error of a CLI command (internal to it, so not in its types). */
+interface CommandResult {
+    stdout: string;
+    stderr: string;
+    code: number;
+}
+const CommandResult = (cmd as unknown as { CommandResult: new (stdout: string, stderr: string, code: number, err?: Error) => CommandResult }).CommandResult;
+const createCommandError = (errors as unknown as { createCommandError: (result: CommandResult) => Error }).createCommandError;
+
+type SandboxedRun = (args: string[], cwd: string, additionalEnv: Record<string, string>, onOutput?: (data: string) => void, onError?: (data: string) => void, signal?: AbortSignal) => Promise<CommandResult>;
+
 async function main(spec: WorkerSpec): Promise<void> {
     try {
         const pulumiCommand = await prepared;
+        if (spec.sandbox) runInSandbox(pulumiCommand, spec.sandbox);
         let stack = await openStack(spec, pulumiCommand);
         if (hasSecureConfig(spec)) {
             const config = await stack.getAllConfig();

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { createRedactor } from "./redact";
 import { z } from "zod";
 import { Principal, ROLES, Role, hasRole } from "./roles";
 
@@ -89,12 +90,27 @@ export function readTokenFile(file: string): StoredToken[] {
 }
 
 /**
+ * Why `name` cannot name a token, or undefined. A name is who acted in every job, approval and
+ * audit entry, so it must read back as written: letters, digits and `. _ @ -`, and nothing the
+ * redactor would hide (a name shaped like a credential would be recorded as `[secret]`, and two
+ * such names could not be told apart).
+ */
+export function tokenNameProblem(name: string): string | undefined {
+    if (!TOKEN_NAME.test(name)) return "must be 1 to 64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit (e.g. alice, ci-deploy)";
+    if (createRedactor().redact(name) !== name) return "looks like a credential, which the service redacts wherever it appears; choose a plain name";
+    return undefined;
+}
+
+const TOKEN_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+
+/**
  * Adds a token for `name` (replacing an earlier one of the same name, which rotates it) and
  * returns the plain token, which exists only in the caller's hands from then on. Written to a
  * temporary file and renamed so a running service never reads half a file.
  */
 export function addToken(file: string, name: string, role: Role, now = new Date()): string {
-    if (!name.trim()) throw new Error("`name` must not be empty: say who or what will use the token");
+    const problem = tokenNameProblem(name);
+    if (problem) throw new Error(`\`name\` ${problem}; got "${name}"`);
     const token = generateToken();
     const tokens = readTokenFile(file).filter((t) => t.name !== name);
     tokens.push({ name, role, hash: hashToken(token), createdAt: now.toISOString() });

@@ -31,6 +31,8 @@ export interface CheckoutsOptions {
      * @default 3600000 (1 hour)
      */
     gcIntervalMs?: number;
+    /** Largest head checked out, by the sum of its files' sizes (a pull request could fill the disk). @default 200 MiB */
+    maxBytes?: number;
 }
 
 /** A pull request's head checked out for one job; `release` removes it. */
@@ -178,6 +180,7 @@ export class Checkouts implements SourceCheckouts {
                 await this.dropUnusedCommits(mirror);
             });
         try {
+            await this.checkSize(mirror, source, url);
             await this.serialised(mirror, () => this.git(["--git-dir", mirror, "worktree", "add", "--quiet", "--detach", "--force", dir, source.sha], url));
             fs.mkdirSync(configDir, { mode: 0o700 });
             // The project's directory, like every name the service uses in the worktree, must be a
@@ -194,6 +197,23 @@ export class Checkouts implements SourceCheckouts {
             await release();
             if (e instanceof AppError) throw e;
             throw checkoutFailed(`Checking out ${source.sha.slice(0, 12)} of ${source.repository} failed.`, { repository: source.repository, sha: source.sha });
+        }
+    }
+
+    /** Refuses a head whose files would take more than `maxBytes` on disk, before any is written. */
+    private async checkSize(mirror: string, source: PullRequestSource, url: string): Promise<void> {
+        const max = this.options.maxBytes ?? 200 * 1024 * 1024;
+        const listing = await this.git(["--git-dir", mirror, "ls-tree", "-r", "-l", "--full-tree", source.sha], url);
+        let total = 0;
+        for (const line of listing.split("\n")) {
+            const size = Number(/^\d+ blob [0-9a-f]+\s+(\d+)\t/.exec(line)?.[1] ?? 0);
+            total += size;
+        }
+        if (total > max) {
+            throw new AppError("CHECKOUT_TOO_LARGE", 422, `Pull request #${source.pullRequest} at ${source.sha.slice(0, 12)} holds ${total} bytes of files, more than ${max} (AUTOMATION_PR_CHECKOUT_MAX_BYTES); it is not checked out.`, {
+                bytes: total,
+                maxBytes: max,
+            });
         }
     }
 

@@ -23,7 +23,7 @@ interface Script {
 /** An admin's token, or a GitHub delivery for `github:` names. */
 const as = (name: string): Principal => (name.startsWith("github:") ? { name, role: "operator", via: "webhook" } : { name, role: "admin", via: "token" });
 
-function setup(opts: { guard?: JobGuard; repair?: { repairStatus(stack: string): Promise<RepairStatus> }; cancelGraceMs?: number; checkouts?: SourceCheckouts; credentials?: Record<string, string>; limits?: { logLines: number; events: number } } = {}) {
+function setup(opts: { guard?: JobGuard; repair?: { repairStatus(stack: string): Promise<RepairStatus> }; cancelGraceMs?: number; checkouts?: SourceCheckouts; credentials?: Record<string, string>; limits?: { logLines: number; events: number }; prTimeoutMs?: number } = {}) {
     const store = new SqliteJobStore(":memory:");
     const scripts: Script[] = [];
     const specs: WorkerSpec[] = [];
@@ -55,7 +55,7 @@ function setup(opts: { guard?: JobGuard; repair?: { repairStatus(stack: string):
         limits: opts.limits,
         plansDir: "/nowhere/plans",
         checkouts: opts.checkouts,
-        pullRequestWorker: { env: { PULUMI_BACKEND_URL: "file:///state" }, sandbox: (c) => ({ bwrap: "/usr/bin/bwrap", args: ["--bind", c.root, c.root, "--bind", c.configDir, c.configDir] }) },
+        pullRequestWorker: { env: { PULUMI_BACKEND_URL: "file:///state" }, timeoutMs: opts.prTimeoutMs, sandbox: (c) => ({ bwrap: "/usr/bin/bwrap", args: ["--bind", c.root, c.root, "--bind", c.configDir, c.configDir] }) },
         stacks: () => ["dev", "prod"],
         projectDir: "/nowhere",
         pulumiBin: "/nowhere",
@@ -181,6 +181,19 @@ describe("job service", () => {
         await settled(job.id);
         while (!co.released.length) await tick();
         assert.deepEqual(co.released, [job.id]);
+    });
+    it("stops a pull request's preview that runs longer than its limit, marking it stopped-by-guard with the reason", async () => {
+        const co = scriptedCheckouts();
+        const { service, scripts, settled, tick } = setup({ checkouts: co.checkouts, prTimeoutMs: 30 });
+        const job = await service.submit({ stack: "dev", op: "preview", options: { source }, principal: as("github:octo") });
+        co.finishFetch();
+        while (!scripts.length) await tick();
+        // The scripted worker never ends by itself: the limit asks it to stop, and it does.
+        while (!scripts[0].cancelled) await new Promise((r) => setTimeout(r, 5));
+        scripts[0].finish({ kind: "failed", name: "Cancelled", message: "" });
+        const done = await settled(job.id);
+        assert.equal(done.state, "stopped-by-guard");
+        assert.match(done.error!.message, /ran longer than 0.03 s \(AUTOMATION_PR_PREVIEW_TIMEOUT_MS\)/);
     });
     it("cancels a pull request's preview while its head is fetched, starting no worker and releasing the checkout", async () => {
         const co = scriptedCheckouts();

@@ -77,7 +77,10 @@ describe("schedules and stack dependencies, on a clock the test moves", function
     });
 
     it("starts no remediation for a refresh by a token someone named like the scheduler", async () => {
-        const impostor = addToken(h.tokensFile, "schedule:drift-check", "operator");
+        // `npm run token` refuses such a name; an admin editing the tokens file by hand can still write one.
+        assert.throws(() => addToken(h.tokensFile, "schedule:drift-check", "operator"), /`name` must be 1 to 64 letters/);
+        const impostor = addToken(h.tokensFile, "impostor", "operator");
+        fs.writeFileSync(h.tokensFile, fs.readFileSync(h.tokensFile, "utf8").replace('"name": "impostor"', '"name": "schedule:drift-check"'));
         fs.writeFileSync(path.join(h.projectDir, "out", "dev", "item-1.txt"), "changed by hand");
         const r = await h.call("POST", "/v1/stacks/dev/refreshes", { token: impostor, body: {} });
         const done = await h.waitFor(r.body.id);

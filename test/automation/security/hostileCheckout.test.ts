@@ -38,6 +38,8 @@ __try("abstract-socket", () => ${viaNode(`const c = require("net").connect(${JSO
 __try("hard-link-tokens", () => __fs.linkSync(${JSON.stringify(t.tokensFile)}, "tokens-link"));
 __try("proc-1-root-data-dir", () => __fs.readdirSync("/proc/1/root" + ${JSON.stringify(t.dataDir)}).join("+"));
 __try("proc-environ-secret", () => __fs.readdirSync("/proc").filter((p) => /^\\d+$/.test(p)).filter((p) => { try { return __fs.readFileSync("/proc/" + p + "/environ", "latin1").includes("WEBHOOK_SECRET"); } catch { return false; } }).length + " with the secret");
+__try("other-stack-state", () => __fs.readFileSync(${JSON.stringify(t.dataDir + "/state/.pulumi/stacks/fixture/prod.json")}, "utf8").length + " bytes");
+__try("other-stack-export", () => require("child_process").execFileSync("pulumi", ["stack", "export", "--stack", "organization/fixture/prod", "--show-secrets", "--non-interactive"], { cwd: "/tmp", encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).length + " bytes");
 __try("read-config-copy", () => __fs.readFileSync(".stack-config/Pulumi.dev.yaml", "utf8").replace(/\\n/g, " "));
 `;
 }
@@ -173,6 +175,10 @@ describe("pull requests that attack through committed files and the host's socke
             const listed = attempt(log, "proc-1-root-data-dir");
             assert.ok(!/tokens\.json|jobs\.sqlite|audit|planted/.test(listed), listed);
             assert.equal(attempt(log, "proc-environ-secret"), "succeeded 0 with the secret");
+        });
+        it("cannot read another stack's state, directly or through the CLI, so prod's secrets stay out of a dev preview", () => {
+            assert.match(attempt(log, "other-stack-state"), /^refused ENOENT/);
+            assert.match(attempt(log, "other-stack-export"), /^refused /);
         });
         it("finds no config copy of the service's in its worktree", () => {
             assert.match(attempt(log, "read-config-copy"), /^refused ENOENT/);

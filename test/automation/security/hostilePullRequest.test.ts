@@ -33,6 +33,8 @@ __try("environment-names", () => Object.keys(process.env).sort().join(","));
 __try("environment-base64", () => Buffer.from(process.env.AUTOMATION_GITHUB_WEBHOOK_SECRET || "none").toString("base64"));
 __try("passphrase-base64", () => Buffer.from(process.env.PULUMI_CONFIG_PASSPHRASE || "none").toString("base64"));
 __try("other-processes-environ", () => __fs.readdirSync("/proc").filter((p) => /^\\d+$/.test(p)).filter((p) => { try { return __fs.readFileSync("/proc/" + p + "/environ", "latin1").includes("WEBHOOK_SECRET"); } catch { return false; } }).length + " with the secret");
+__try("worker-ipc-channel", () => __fs.readdirSync("/proc").filter((p) => /^\\d+$/.test(p)).filter((p) => { try { return __fs.readFileSync("/proc/" + p + "/environ", "latin1").includes("NODE_CHANNEL_FD="); } catch { return false; } }).length + " with an IPC channel");
+__try("forge-engine-events", () => { const dirs = __fs.readdirSync("/tmp").filter((d) => d.startsWith("automation-logs-")); for (const d of dirs) __fs.appendFileSync("/tmp/" + d + "/eventlog.txt", "null\\n[]\\n\\"text\\"\\n{\\"diagnosticEvent\\":null}\\n"); return dirs.length + " event logs"; });
 __try("service-api", () => require("child_process").execFileSync(process.execPath, ["-e", "fetch('http://127.0.0.1:' + ${targets.port} + '/healthz').then(r => console.log(r.status), e => { console.log(e.cause && e.cause.code || e.message); })"], { encoding: "utf8" }).trim());
 `;
 }
@@ -88,7 +90,7 @@ describe("a pull request whose program attacks the service, previewed in the san
         assert.equal(job.state, "succeeded", JSON.stringify(job.error));
         log = (await h.server.jobs.logPage(job.id, 0, 5000)).lines.map((l) => l.text);
         const attempts = log.filter((l) => l.includes("ATTEMPT "));
-        assert.ok(attempts.length >= 13, attempts.join("\n"));
+        assert.ok(attempts.length >= 15, attempts.join("\n"));
         for (let i = 0; i < 100 && comments.length === 0; i++) await new Promise((r2) => setTimeout(r2, 100));
     });
 
@@ -109,11 +111,17 @@ describe("a pull request whose program attacks the service, previewed in the san
     it("sees none of the service's variables, only PATH, HOME, locale and the Pulumi ones (the CLI adds its own for the program)", () => {
         const names = attempt("environment-names").replace(/^succeeded /, "").split(",");
         assert.deepEqual(names.filter((n) => n.startsWith("AUTOMATION_") && n !== "AUTOMATION_WORKER_TAG"), []);
-        assert.ok(names.every((n) => ["PATH", "HOME", "PWD", "LANG", "LC_ALL", "TZ", "AUTOMATION_WORKER_TAG"].includes(n) || n.startsWith("PULUMI_") || n.startsWith("NODE_")), names.join(","));
+        assert.ok(names.every((n) => ["PATH", "HOME", "PWD", "LANG", "LC_ALL", "TZ", "TMPDIR", "AUTOMATION_WORKER_TAG"].includes(n) || n.startsWith("PULUMI_") || n.startsWith("NODE_")), names.join(","));
         assert.equal(attempt("environment-base64"), `succeeded ${b64("none")}`, "the webhook secret is not in its environment");
     });
     it("cannot read another process's environment: it sees only the sandbox's own processes", () => {
         assert.equal(attempt("other-processes-environ"), "succeeded 0 with the secret");
+    });
+    it("cannot find the job's worker, whose channel to the service stays outside the sandbox", () => {
+        assert.equal(attempt("worker-ipc-channel"), "succeeded 0 with an IPC channel");
+    });
+    it("forges engine events of every wrong shape into its event log, and the service runs on: the preview still ends", () => {
+        assert.match(attempt("forge-engine-events"), /^succeeded [1-9]\d* event logs$/);
     });
     it("cannot reach the service over the network: the sandbox has none", () => {
         assert.match(attempt("service-api"), /^(succeeded (ECONNREFUSED|ENETUNREACH|fetch failed)|refused)/);

@@ -22,13 +22,20 @@ describe("the pull-request sandbox's arguments and environment (real bubblewrap)
     fs.writeFileSync(path.join(data, "tokens.json"), '{"tokens":[{"name":"admin"}]}');
     fs.writeFileSync(path.join(project, ".env"), "AWS_SECRET_ACCESS_KEY=not-for-the-pr");
     fs.writeFileSync(path.join(state, "stack.json"), "{}");
-    const host: PreviewHost = { repoRoot: REPO_ROOT, projectDir: project, execPath: process.execPath, pulumiBin: cli, policyPacks: [pack], backendDir: state, home: path.join(root, "home") };
-    const args = sandboxArgs(previewMounts(host, { root: worktree, configDir }, false), worktree);
+    // A file backend: meta.yaml, the previewed stack's checkpoint and another stack's.
+    const stacksDir = path.join(state, ".pulumi", "stacks", "fixture");
+    fs.mkdirSync(stacksDir, { recursive: true });
+    fs.writeFileSync(path.join(state, ".pulumi", "meta.yaml"), "version: 1\n");
+    fs.writeFileSync(path.join(stacksDir, "dev.json"), '{"stack":"dev"}');
+    fs.writeFileSync(path.join(stacksDir, "prod.json"), '{"stack":"prod","secret":"prod-only"}');
+    const host: PreviewHost = { repoRoot: REPO_ROOT, projectDir: project, project: "fixture", execPath: process.execPath, pulumiBin: cli, policyPacks: [pack], backendDir: state, home: path.join(root, "home") };
+    const job = { root: worktree, configDir, stack: "dev" };
+    const args = sandboxArgs(previewMounts(host, job, false));
     /** Runs `script` with Node inside the sandbox, as the job's program would; returns its stdout. */
-    const inside = (script: string, extra: string[] = args) => execFileSync(findBwrap()!, [...extra, "--", process.execPath, "-e", script], { encoding: "utf8" }).trim();
+    const inside = (script: string, extra: string[] = args) => execFileSync(findBwrap()!, [...extra, "--chdir", worktree, "--", process.execPath, "-e", script], { encoding: "utf8" }).trim();
     after(() => fs.rmSync(root, { recursive: true, force: true }));
 
-    it("starts from an empty root and brings in only the system's programs, Node, the worker, node_modules, the CLI, the policy packs, the state and the job's two directories", () => {
+    it("starts from an empty root and brings in only the system's programs, Node, node_modules, the CLI, the policy packs, the previewed stack's state and the job's two directories, read-only", () => {
         const mounts = args.flatMap((a, i) => (["--tmpfs", "--ro-bind", "--bind", "--dev", "--proc", "--symlink", "--remount-ro"].includes(a) ? [`${a} ${args[i + 1]}`] : []));
         const system = SYSTEM_PATHS.filter((p) => fs.existsSync(p)).map((p) => `--ro-bind ${p}`);
         assert.equal(mounts[0], "--tmpfs /", "an empty root");
@@ -40,33 +47,37 @@ describe("the pull-request sandbox's arguments and environment (real bubblewrap)
             "--proc /proc",
             "--tmpfs /tmp",
             `--ro-bind ${path.join(REPO_ROOT, "node_modules")}`,
-            `--ro-bind ${path.join(REPO_ROOT, "automation", "pulumi", "worker.ts")}`,
             `--ro-bind ${path.join(project, "node_modules")}`,
             `--ro-bind ${cli}`,
             `--ro-bind ${pack}`,
-            `--ro-bind ${state}`,
-            `--bind ${worktree}`,
-            `--bind ${configDir}`,
+            `--ro-bind ${path.join(state, ".pulumi", "meta.yaml")}`,
+            `--ro-bind ${path.join(stacksDir, "dev.json")}`,
+            `--ro-bind ${worktree}`,
+            `--ro-bind ${configDir}`,
         ]) {
             assert.ok(shown.has(m), `${m} in\n${mounts.join("\n")}`);
         }
         const binds = mounts.filter((m) => /^--(ro-)?bind /.test(m)).map((m) => m.split(" ")[1]);
-        for (const never of [project, data, REPO_ROOT, path.join(REPO_ROOT, "automation"), "/etc", "/run", "/var", "/home", "/root", os.homedir()]) assert.ok(!binds.includes(never), `${never} is not shown`);
+        for (const never of [project, data, state, path.join(stacksDir, "prod.json"), REPO_ROOT, path.join(REPO_ROOT, "automation"), "/etc", "/run", "/var", "/home", "/root", os.homedir()]) assert.ok(!binds.includes(never), `${never} is not shown`);
+        assert.ok(!mounts.some((m) => m.startsWith("--bind ")), "nothing of the host is writable");
+        const tmp = args.findIndex((a, i) => a === "--tmpfs" && args[i + 1] === "/tmp");
+        assert.deepEqual(args.slice(tmp - 2, tmp), ["--size", String(512 * 1024 * 1024)], "the private /tmp is bounded");
         assert.equal(mounts[mounts.length - 1], "--remount-ro /", "the root is read-only once everything is in place");
         for (const flag of ["--unshare-pid", "--unshare-ipc", "--unshare-net", "--die-with-parent", "--new-session"]) assert.ok(args.includes(flag), flag);
         assert.deepEqual(args.slice(args.indexOf("--cap-drop"), args.indexOf("--cap-drop") + 2), ["--cap-drop", "ALL"]);
     });
 
-    it("shows nothing of the data dir but the state, nor the project's .env, nor the host's home, /run, /var or /etc/ssl/private", () => {
+    it("shows nothing of the data dir but the previewed stack's state, nor another stack's, nor the project's .env, the host's home, /run, /var or /etc/ssl/private", () => {
         const seen = JSON.parse(
             inside(`const fs = require("fs"); const probe = (p) => { try { return fs.readdirSync(p).length >= 0 ? "listed" : ""; } catch (e) { try { fs.readFileSync(p); return "read"; } catch (e2) { return e2.code; } } };
-            console.log(JSON.stringify(Object.fromEntries(${JSON.stringify([path.join(data, "tokens.json"), path.join(project, ".env"), state, path.join(state, "stack.json"), os.homedir(), "/run", "/var", "/etc/ssl/private", "/etc/shadow", "/srv", "/home", path.join(REPO_ROOT, "automation", "main.ts"), path.join(REPO_ROOT, "package.json")])}.map((p) => [p, probe(p)]))));`),
+            console.log(JSON.stringify(Object.fromEntries(${JSON.stringify([path.join(data, "tokens.json"), path.join(project, ".env"), path.join(stacksDir, "dev.json"), path.join(stacksDir, "prod.json"), path.join(state, "stack.json"), os.homedir(), "/run", "/var", "/etc/ssl/private", "/etc/shadow", "/srv", "/home", path.join(REPO_ROOT, "automation", "main.ts"), path.join(REPO_ROOT, "package.json")])}.map((p) => [p, probe(p)]))));`),
         );
         assert.deepEqual(seen, {
             [path.join(data, "tokens.json")]: "ENOENT",
             [path.join(project, ".env")]: "ENOENT",
-            [state]: "listed",
-            [path.join(state, "stack.json")]: "read",
+            [path.join(stacksDir, "dev.json")]: "read",
+            [path.join(stacksDir, "prod.json")]: "ENOENT",
+            [path.join(state, "stack.json")]: "ENOENT",
             [os.homedir()]: "ENOENT",
             "/run": "ENOENT",
             "/var": "ENOENT",
@@ -75,7 +86,7 @@ describe("the pull-request sandbox's arguments and environment (real bubblewrap)
             "/srv": "ENOENT",
             "/home": "ENOENT",
             [path.join(REPO_ROOT, "automation", "main.ts")]: "ENOENT",
-            [path.join(REPO_ROOT, "package.json")]: "read",
+            [path.join(REPO_ROOT, "package.json")]: "ENOENT",
         });
     });
 
@@ -112,7 +123,7 @@ describe("the pull-request sandbox's arguments and environment (real bubblewrap)
             });
             assert.equal(outside, "connected,connected");
             const res = await new Promise<string>((resolve) => {
-                const p = spawn(findBwrap()!, [...args, "--", process.execPath, "-e", script]);
+                const p = spawn(findBwrap()!, [...args, "--chdir", worktree, "--", process.execPath, "-e", script]);
                 let out = "";
                 p.stdout.on("data", (d) => (out += d));
                 p.on("close", () => resolve(out.trim()));
@@ -124,12 +135,17 @@ describe("the pull-request sandbox's arguments and environment (real bubblewrap)
         }
     });
 
-    it("can write only its worktree, its config directory and its private /tmp; the root, node_modules and the state are read-only", () => {
-        const result = inside(`const fs = require("fs"); console.log(${JSON.stringify([path.join(worktree, "x"), path.join(configDir, "x"), "/tmp/x", "/x", path.join(REPO_ROOT, "node_modules", "pwned.js"), path.join(state, "x"), "/usr/x"])}.map((p) => { try { fs.writeFileSync(p, "x"); return "written"; } catch (e) { return e.code; } }).join(","))`);
-        assert.equal(result, "written,written,written,EROFS,EROFS,EROFS,EROFS");
+    it("can write only its private /tmp; its worktree, its config copy, the root, node_modules and the state are read-only", () => {
+        const result = inside(`const fs = require("fs"); console.log(${JSON.stringify([path.join(worktree, "x"), path.join(configDir, "x"), "/tmp/x", "/x", path.join(REPO_ROOT, "node_modules", "pwned.js"), path.join(stacksDir, "dev.json"), "/usr/x"])}.map((p) => { try { fs.writeFileSync(p, "x"); return "written"; } catch (e) { return e.code; } }).join(","))`);
+        assert.equal(result, "EROFS,EROFS,written,EROFS,EROFS,EROFS,EROFS");
         assert.ok(!fs.existsSync(path.join(REPO_ROOT, "node_modules", "pwned.js")));
     });
 
+    it("cannot fill more of the host's memory than its /tmp's size", () => {
+        const small = sandboxArgs({ ...previewMounts(host, job, false), tmpBytes: 16 * 1024 * 1024 });
+        const result = inside(`const fs = require("fs"); const mb = Buffer.alloc(1024 * 1024); let n = 0; try { for (; n < 64; n++) fs.appendFileSync("/tmp/fill", mb); console.log("wrote " + n); } catch (e) { console.log(e.code + " after " + n); }`, small);
+        assert.match(result, /^ENOSPC after 1[56]$/);
+    });
     it("sees only its own processes in /proc", () => {
         const pids = inside(`console.log(require("fs").readdirSync("/proc").filter((p) => /^\\d+$/.test(p)).length)`);
         assert.ok(Number(pids) <= 3, `${pids} processes visible`);
@@ -138,12 +154,12 @@ describe("the pull-request sandbox's arguments and environment (real bubblewrap)
     it("shows the Pulumi plugins read-only in the sandbox's scratch home", () => {
         const plugins = path.join(host.home, ".pulumi", "plugins");
         fs.mkdirSync(plugins, { recursive: true });
-        const withPlugins = sandboxArgs(previewMounts(host, { root: worktree, configDir }, false), worktree);
+        const withPlugins = sandboxArgs(previewMounts(host, job, false));
         const i = withPlugins.indexOf(plugins);
         assert.deepEqual(withPlugins.slice(i - 1, i + 2), ["--ro-bind", plugins, "/tmp/home/.pulumi/plugins"]);
     });
     it("shares the network only when the configuration grants it", () => {
-        assert.ok(!sandboxArgs(previewMounts(host, { root: worktree, configDir }, true), worktree).includes("--unshare-net"));
+        assert.ok(!sandboxArgs(previewMounts(host, job, true)).includes("--unshare-net"));
     });
     it("passes PATH, locale, the Pulumi variables and the named ones, and nothing else of the service's", () => {
         const env = sandboxEnvironment({ PATH: "/bin", LANG: "C", PULUMI_BACKEND_URL: "file:///s", PULUMI_CONFIG_PASSPHRASE: "p", AWS_REGION: "eu-west-1", AWS_SECRET_ACCESS_KEY: "k", GITHUB_TOKEN: "t" }, ["AWS_REGION"]);

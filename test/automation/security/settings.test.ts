@@ -23,7 +23,8 @@ describe("webhook, rate-limit and policy settings from the one configuration sch
             gitUrl: "https://github.com/{repository}.git",
             projectPath: ".",
             allowForks: false,
-            sandbox: { bwrap: findBwrap()!, network: false, env: [] },
+            sandbox: { bwrap: findBwrap()!, network: false, env: [], timeoutMs: 900_000, tmpBytes: 512 * 1024 * 1024 },
+            checkoutMaxBytes: 200 * 1024 * 1024,
         });
     });
     it("refuses to turn webhooks on where bubblewrap, the sandbox of pull-request previews, is missing", () => {
@@ -31,7 +32,14 @@ describe("webhook, rate-limit and policy settings from the one configuration sch
     });
     it("reads what a pull-request preview may see: named variables (never the service's own) and the network", () => {
         const base = { AUTOMATION_GITHUB_WEBHOOK_SECRET: "s".repeat(16), AUTOMATION_GITHUB_REPOSITORIES: "a/b" };
-        assert.deepEqual(loadConfig({ ...base, AUTOMATION_PR_PREVIEW_ENV: "AWS_REGION, AWS_PROFILE", AUTOMATION_PR_PREVIEW_NETWORK: "true" }).webhooks?.sandbox, { bwrap: findBwrap()!, network: true, env: ["AWS_REGION", "AWS_PROFILE"] });
+        assert.deepEqual(loadConfig({ ...base, AUTOMATION_PR_PREVIEW_ENV: "AWS_REGION, AWS_PROFILE", AUTOMATION_PR_PREVIEW_NETWORK: "true", AUTOMATION_PR_PREVIEW_TIMEOUT_MS: "60000", AUTOMATION_PR_PREVIEW_TMP_BYTES: String(64 * 1024 * 1024) }).webhooks?.sandbox, {
+            bwrap: findBwrap()!,
+            network: true,
+            env: ["AWS_REGION", "AWS_PROFILE"],
+            timeoutMs: 60_000,
+            tmpBytes: 64 * 1024 * 1024,
+        });
+        assert.match(problems({ ...base, AUTOMATION_PR_PREVIEW_TIMEOUT_MS: "500" }).join("\n"), /AUTOMATION_PR_PREVIEW_TIMEOUT_MS: must be at least 10000/);
         assert.match(problems({ ...base, AUTOMATION_PR_PREVIEW_ENV: "AUTOMATION_GITHUB_TOKEN" }).join("\n"), /AUTOMATION_PR_PREVIEW_ENV: must list variable names, none of the service's own/);
     });
     it("reads where pull-request heads come from and whether forks are previewed, refusing what cannot work", () => {

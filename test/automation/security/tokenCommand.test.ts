@@ -25,6 +25,15 @@ describe("npm run token", () => {
         assert.match(out, /viewer, operator, approver, admin/);
         assert.ok(!fs.existsSync(file));
     });
+    it("refuses, with exit code 2 and nothing written, a name the audit could not tell apart: spaces, a colon, or one shaped like a credential", () => {
+        const file = path.join(dir, "tokens.json");
+        for (const name of ["Bearer release-manager", "schedule:drift-check", "github:octo", "ghp_" + "a".repeat(36), "_hidden", "ann\nadmin"]) {
+            const { code, out } = main(["--name", name, "--role", "admin", "--file", file]);
+            assert.equal(code, 2, name);
+            assert.match(out, /^`--name` (must be 1 to 64 letters|looks like a credential)/, name);
+        }
+        assert.ok(!fs.existsSync(file));
+    });
     it("fails with exit code 2 without --name", () => {
         assert.equal(main(["--role", "viewer", "--file", path.join(dir, "t.json")]).code, 2);
     });

@@ -161,6 +161,16 @@ describe("pull-request checkouts", () => {
         assert.ok(!fs.existsSync(marker), "no git command ran inside the released worktree");
         assert.ok(!fs.existsSync(co.root) && !fs.existsSync(co.configDir));
     });
+    it("refuses a head whose files add up to more than the limit, before writing any of them", async () => {
+        const sha = pushHead(8, (work) => fs.writeFileSync(path.join(work, "deploy", "big.bin"), Buffer.alloc(3 * 1024 * 1024, 1)));
+        const small = new Checkouts({ dataDir: path.join(root, "data"), projectDir: serviceProject, urlTemplate: `file://${remotes}/{repository}.git`, projectPath: "deploy", maxBytes: 1024 * 1024 });
+        await assert.rejects(small.prepare("job-1", { repository: "acme/infra", pullRequest: 8, sha }, () => undefined), (e: { code: string; message: string }) => {
+            assert.equal(e.code, "CHECKOUT_TOO_LARGE");
+            assert.match(e.message, /holds 31\d{5} bytes of files, more than 1048576 \(AUTOMATION_PR_CHECKOUT_MAX_BYTES\)/);
+            return true;
+        });
+        assert.ok(!fs.existsSync(path.join(root, "data", "checkouts", "job-1")));
+    });
     it("keeps the job's config directory beside the worktree, never inside it", async () => {
         const co = await checkouts.prepare("job-1", source(), () => undefined);
         assert.equal(co.configDir, `${co.root}.config`);

@@ -101,5 +101,27 @@ describe("webhook bodies are judged by their headers before a byte is read", fun
             const refreshes = audit.body.entries.filter((e: { details: { path: string } }) => /refreshes$/i.test(e.details.path));
             assert.deepEqual(refreshes.map((e: { stack: string; details: { path: string } }) => [e.details.path, e.stack]), [["/v1/stacks/dev/refreshes", "dev"]]);
         });
+
+        it("records the path as routed: an absolute-form request line and a trailing slash do not run under another spelling", async () => {
+            const slash = await h.call("POST", "/v1/stacks/dev/previews/", { token: h.tokens.operator, body: {} });
+            assert.equal(slash.status, 404, "no route with a trailing slash");
+            const { port } = new URL(h.url);
+            // A request line carrying an absolute URL, as a proxy would send it.
+            const raw = await new Promise<string>((resolve) => {
+                const socket = net.connect(Number(port), "127.0.0.1", () => {
+                    const body = "{}";
+                    socket.write(`POST http://elsewhere.example/v1/stacks/prod/refreshes HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${h.tokens.operator}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+                });
+                let got = "";
+                socket.on("data", (d) => (got += d.toString()));
+                socket.on("close", () => resolve(got));
+            });
+            assert.match(raw, /^HTTP\/1\.1 202/);
+            const jobId = /"id":"([^"]+)"/.exec(raw)![1];
+            await h.waitFor(jobId);
+            const audit = await h.call("GET", "/v1/audit?action=http.post&stack=prod", { token: h.tokens.admin });
+            const entry = audit.body.entries.find((e: { jobId?: string }) => e.jobId === jobId);
+            assert.deepEqual([entry?.details.path, entry?.stack], ["/v1/stacks/prod/refreshes", "prod"]);
+        });
     });
 });
