@@ -96,4 +96,22 @@ describe("pull-request previews of the head commit, with the real Pulumi CLI", f
         assert.match(job.error!.message, /could not be fetched from acme\/infra/);
         assert.deepEqual(checkoutsLeft(), []);
     });
+    it("cancels a pull request's preview whose program does not end: the SIGINT reaches the sandboxed CLI, nothing is killed, nothing is left", async () => {
+        const { headSha } = publishPullRequest(h.projectDir, remotes, {
+            repository: "acme/infra",
+            number: 4,
+            // The program waits two minutes before declaring anything.
+            change: () => fs.writeFileSync(path.join(h.projectDir, "Pulumi.dev.yaml"), `config:\n  fixture:dir: ${JSON.stringify(path.join(h.dataDir, "items-dev"))}\n  fixture:programMs: "120000"\n`),
+        });
+        const { raw, headers } = pullRequestDelivery(SECRET, { repository: "acme/infra", number: 4, sha: headSha });
+        const r = await h.call("POST", "/v1/webhooks/github", { raw, headers });
+        const id = r.body.jobs[0].id as string;
+        await until(async () => ((await h.server.jobs.logPage(id, 0, 500)).lines.some((l) => /previewing pull request #4/.test(l.text)) && (await h.server.store.getJob(id))?.state === "running" ? true : undefined), "the preview to run");
+        await new Promise((res) => setTimeout(res, 3000));
+        await h.call("POST", `/v1/jobs/${id}/cancel`, { token: h.tokens.operator });
+        const done = await h.waitFor(id, undefined, 60_000);
+        assert.equal(done.state, "cancelled", JSON.stringify(done.error));
+        assert.ok(!(await h.server.store.eventsAfter(id, 0, 10_000)).some((e) => e.type === "forceKill"), "stopped by its SIGINT, not killed after the grace");
+        assert.deepEqual(checkoutsLeft(), []);
+    });
 });
