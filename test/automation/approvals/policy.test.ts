@@ -24,16 +24,16 @@ describe("environment policies", () => {
             describePolicy(policies.get("prod")!),
             "updates: operator, 1 approval by an approver; destroys: admin, 1 approval by an approver; follows delivery (preview); drift check 0 6 * * * UTC",
         );
-        assert.equal(describePolicy(policies.get("dev")!), "updates: operator, no approval; destroys: admin, no approval; updated on pushes to main; follows delivery (update)");
+        assert.equal(describePolicy(policies.get("dev")!), "updates: operator, no approval; destroys: admin, no approval; follows delivery (update)");
         assert.equal(describePolicy(defaultPolicy("staging")), "updates: operator, no approval; destroys: admin, no approval");
         const named = { ...defaultPolicy("x"), freezeWindows: [{ days: ["fri"], from: "16:00", to: "23:59", operations: ["update" as const], reason: "weekend" }] };
         named.operations = { ...named.operations, update: { role: "operator", approvals: 2, approverRole: "admin", approvers: ["ann", "bob"] } };
         assert.equal(describePolicy(named), "updates: operator, 2 approvals by ann or bob; destroys: admin, no approval; 1 freeze window");
     });
-    it("lets a push to main update dev without approval", () => {
+    it("leaves dev's updates on a push to the pipeline, the one system that updates it, and previews its pull requests", () => {
         const dev = loadPolicies(repoEnvironments, ["dev", "prod"]).policies.get("dev")!;
         assert.equal(dev.operations.update.approvals, 0);
-        assert.deepEqual(dev.github, { previewOnPullRequest: true, updateOnPush: true, branch: "main" });
+        assert.deepEqual(dev.github, { previewOnPullRequest: true, updateOnPush: false, branch: "main" });
     });
     it("gives a stack without a file the documented default: no approvals, destroy admin-only, no webhooks", () => {
         const { policies } = loadPolicies(repoEnvironments, ["staging"]);
