@@ -21,6 +21,9 @@ async function main(): Promise<void> {
     };
     process.once("SIGTERM", () => onSignal("SIGTERM"));
     process.once("SIGINT", () => onSignal("SIGINT"));
+    // A library's promise nobody awaited (graphile-worker completes jobs without awaiting) must
+    // not take every running job down with the process: it is logged, and the service goes on.
+    process.on("unhandledRejection", (reason) => running.logger.error({ err: reason }, "a promise was rejected and nothing handled it; the service goes on"));
 }
 
 main().catch((e: unknown) => {

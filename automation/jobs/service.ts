@@ -26,6 +26,7 @@ import type { Checkout, SourceCheckouts } from "../sources/checkouts";
 import { localScheduler, type JobScheduler, type RunJob } from "./scheduler";
 import { JobReader } from "./reader";
 import { JobRedactors } from "./redaction";
+import { untilItLands } from "../storage/retry";
 import type { JobStore } from "./store";
 import { compactEvent, driftOf, emptySummary, eventType, foldEvent, inFlightSteps, type InFlightStep } from "./summary";
 import { FINAL_STATES, isFinal, Job, JobOptions, JobState, JobSummary, Op, StoredEvent } from "./types";
@@ -234,6 +235,8 @@ export class JobService extends JobReader {
      */
     private readonly writes = new Map<string, Promise<void>>();
     private accepting = true;
+    /** Set once a shutdown has waited its grace: writes stop waiting for an absent database. */
+    private stopped = false;
 
     constructor(private readonly deps: JobServiceDeps) {
         super(deps.store);
@@ -328,12 +331,18 @@ export class JobService extends JobReader {
 
     /** Queues a write of `jobId` behind its earlier ones; a failed write is logged, never thrown at the worker's callbacks. */
     private write(jobId: string, work: () => Promise<unknown>): Promise<void> {
-        const next = (this.writes.get(jobId) ?? Promise.resolve()).then(work).then(
+        // In order per job, and waited out while the database is away: a line or event is late, not lost.
+        const next = (this.writes.get(jobId) ?? Promise.resolve()).then(() => this.landed("a job's log or events", work)).then(
             () => undefined,
             (err: unknown) => this.deps.logger.error({ err, jobId }, "writing the job's record failed"),
         );
         this.writes.set(jobId, next);
         return next;
+    }
+
+    /** Runs a store write until it lands (storage/retry.ts); gives up only once the service has stopped. */
+    private landed<T>(what: string, work: () => Promise<T>): Promise<T> {
+        return untilItLands(what, work, { logger: this.deps.logger, stopped: () => this.stopped });
     }
 
     /** Resolves when every write of `jobId` queued so far has landed. */
@@ -685,6 +694,8 @@ export class JobService extends JobReader {
         const outcome = await Promise.race([this.scheduler.idle().then(() => "idle" as const), graceOver]);
         clearTimeout(timer);
         if (outcome === "timeout") {
+            // Nor on a database that is away: what cannot be recorded now, the next start recovers.
+            this.stopped = true;
             // A shutdown cannot wait on a stuck step for ever: the stop is forced after the same bound.
             for (const [id, active] of this.active) {
                 this.stop(id, active, { state: "interrupted", reason: "The service shut down while the job ran." }, graceMs);
@@ -704,16 +715,17 @@ export class JobService extends JobReader {
     private async settle(id: string, state: JobState, result: { summary?: JobSummary; error?: { code: string; message: string } }, from?: JobState): Promise<Job | undefined> {
         const redacted = this.redactors.of(id).redactDeep(result);
         let job: Job;
+        // Recorded as what happened, however long the database is away (a job that ran is never left "running").
         if (from) {
             await this.flush(id);
-            const settled = await this.deps.store.finishIf(id, from, state, redacted);
+            const settled = await this.landed("a job's final state", () => this.deps.store.finishIf(id, from, state, redacted));
             if (!settled) return undefined;
             await this.appendEvent(id, "state", { state, ...(result.error ? { error: result.error } : {}) });
             job = settled;
         } else {
             void this.appendEvent(id, "state", { state, ...(result.error ? { error: result.error } : {}) });
             await this.flush(id);
-            job = await this.deps.store.finish(id, state, redacted);
+            job = await this.landed("a job's final state", () => this.deps.store.finish(id, state, redacted));
         }
         // Cancelling until the store says otherwise, so no reader sees the job "running" meanwhile.
         this.cancelling.delete(id);
@@ -748,7 +760,7 @@ export class JobService extends JobReader {
                 return;
             }
             if (await this.cancelledBefore(queued.id, "before it started")) return;
-            const job = await store.markRunning(queued.id, this.instance);
+            const job = await this.landed("a job's start", () => store.markRunning(queued.id, this.instance));
             // Cancelled or superseded by another instance while it left the queue.
             if (!job) return;
             void this.appendEvent(job.id, "state", { state: "running" });
@@ -843,7 +855,9 @@ export class JobService extends JobReader {
         } catch (err) {
             log.error(err as Error, "job runner failed");
             const e = engineError.operationFailed(queued.stack, queued.op);
-            await this.settle(queued.id, "failed", { error: { code: e.code, message: e.message } });
+            // Never throws: the queue moves on either way, and a job that cannot be recorded now
+            // is settled by the next start's recovery.
+            await this.settle(queued.id, "failed", { error: { code: e.code, message: e.message } }).catch((again: unknown) => log.error({ err: again }, "recording the job's failure failed"));
         } finally {
             await checkout?.release().catch((err: unknown) => log.warn({ err }, "removing the job's checkout failed"));
         }

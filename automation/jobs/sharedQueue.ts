@@ -2,6 +2,7 @@ import { EventEmitter } from "node:events";
 import { Logger as GraphileLogger, makeWorkerUtils, run, runMigrations, type Runner, type WorkerUtils } from "graphile-worker";
 import { Client, type Pool } from "pg";
 import type { Logger } from "../logger";
+import { untilItLands } from "../storage/retry";
 import { checkLine, supersededBy } from "./queue";
 import { stackMutex, type JobScheduler, type RunJob } from "./scheduler";
 import type { JobStore } from "./store";
@@ -146,7 +147,7 @@ export class SharedQueue {
             taskList: {
                 [TASK]: async (payload) => {
                     const id = (payload as { jobId?: unknown }).jobId;
-                    const job = typeof id === "string" ? await this.o.store.getJob(id) : undefined;
+                    const job = typeof id === "string" ? await this.landed(() => this.o.store.getJob(id)) : undefined;
                     // Cancelled or superseded while it waited: nothing to run.
                     if (job?.state !== "queued") return;
                     this.runningHere++;
@@ -156,6 +157,9 @@ export class SharedQueue {
                         this.runningHere--;
                         if (this.runningHere === 0) this.settled.splice(0).forEach((f) => f());
                     }
+                    // graphile-worker completes the job as this returns, without awaiting or catching
+                    // it: a database away at that moment is an unhandled rejection. Return once it answers.
+                    await this.landed(() => this.o.pool.query("SELECT 1"));
                 },
             },
         });
@@ -167,6 +171,11 @@ export class SharedQueue {
         count();
         this.countTimer = setInterval(count, 5000);
         this.countTimer.unref();
+    }
+
+    /** Waits out a database that is away (storage/retry.ts), as the job path does. */
+    private landed<T>(work: () => Promise<T>): Promise<T> {
+        return untilItLands("the shared queue's database", work, { logger: this.o.logger, stopped: () => this.stopping !== undefined && this.runningHere === 0 });
     }
 
     /** The id graphile-worker locks this instance's jobs and queues with (recorded with the heartbeat). */

@@ -16,6 +16,10 @@ export interface TestPostgres {
     socketDir: string;
     /** Creates an empty database on the server and returns its URL: a fresh store per test. */
     newDatabase(): Promise<string>;
+    /** Stops the server and keeps its data: an outage, until `resume`. */
+    pause(): void;
+    /** Starts it again on the same port and socket. */
+    resume(): void;
     stop(): void;
 }
 
@@ -45,6 +49,12 @@ export function startPostgres(opts: { socketDir?: string } = {}): TestPostgres {
             const fresh = new URL(url);
             fresh.pathname = `/${name}`;
             return fresh.toString();
+        },
+        pause() {
+            execFileSync("bash", [SCRIPT, "pause", dir], { timeout: 60_000 });
+        },
+        resume() {
+            execFileSync("bash", [SCRIPT, "resume", dir], { timeout: 120_000 });
         },
         stop() {
             execFileSync("bash", [SCRIPT, "stop", dir], { timeout: 60_000 });
