@@ -306,14 +306,28 @@ export function environmentDeployPolicy(a: EnvironmentRoleArgs): PolicyDocument 
             Condition: { StringEquals: { ...inRegion(a.region), [onResource]: a.environment }, StringEqualsIfExists: { [tag]: a.environment } } },
         // The launch template names an Amazon-owned AMI, which carries no tags of ours.
         { Sid: "LaunchFromPublicImages", Effect: "Allow", Action: ["ec2:RunInstances"], Resource: `arn:aws:ec2:${a.region}::image/*` },
-        // RDS creates and rotates the managed master secret with the caller's rights; RDS tags it
-        // with the instance's ARN, which carries the environment's name.
-        { Sid: "RdsManagedSecret", Effect: "Allow", Action: ["secretsmanager:CreateSecret", "secretsmanager:TagResource", "secretsmanager:RotateSecret"],
-            Resource: arn("secretsmanager", "secret:rds!*"),
+        // RDS creates the managed master secret (`rds!db-<id>`) with the caller's rights. AWS documents
+        // no tag RDS sends with that request, so creating is allowed whatever the tags; tagging never
+        // with the environment tag, which would make another environment's master secret this role's
+        // to read (ChangeOwnResources). RDS's own tag (aws:rds:primaryDBInstanceArn) no caller can set.
+        { Sid: "RdsManagedSecretCreate", Effect: "Allow", Action: ["secretsmanager:CreateSecret"], Resource: arn("secretsmanager", "secret:rds!db-*"),
+            Condition: { StringEquals: inRegion(a.region) } },
+        { Sid: "RdsManagedSecretTag", Effect: "Allow", Action: ["secretsmanager:TagResource"], Resource: arn("secretsmanager", "secret:rds!db-*"),
+            Condition: { StringEquals: inRegion(a.region), "ForAllValues:StringNotEquals": { "aws:TagKeys": [ENVIRONMENT_TAG] } } },
+        // Rotation on request (ModifyDBInstance RotateMasterUserPassword) acts on the secret RDS tagged with the instance.
+        { Sid: "RdsManagedSecretRotate", Effect: "Allow", Action: ["secretsmanager:RotateSecret"], Resource: arn("secretsmanager", "secret:rds!db-*"),
             Condition: { StringLike: { "aws:ResourceTag/aws:rds:primaryDBInstanceArn": arn("rds", `db:${a.envName}-*`) } } },
-        { Sid: "RdsManagedSecretCreate", Effect: "Allow", Action: ["secretsmanager:CreateSecret", "secretsmanager:TagResource"],
-            Resource: arn("secretsmanager", "secret:rds!*"),
-            Condition: { StringLike: { "aws:RequestTag/aws:rds:primaryDBInstanceArn": arn("rds", `db:${a.envName}-*`) } } },
+        // An instance that names no option or parameter group gets RDS's defaults (og:default:mysql-8-4,
+        // pg:default.mysql8.4), and CreateDBInstance and ModifyDBInstance are authorised on them too
+        // (RDS user guide, identity-based policy examples, create and modify). They are AWS's, carry
+        // no tag and are shared by every instance; using one changes neither it nor another database.
+        { Sid: "RdsDefaultGroups", Effect: "Allow", Action: ["rds:CreateDBInstance", "rds:ModifyDBInstance"],
+            Resource: [arn("rds", "og:default:*"), arn("rds", "pg:default.*")], Condition: { StringEquals: inRegion(a.region) } },
+        // A target-tracking policy's two alarms are made, read and deleted by Application Auto
+        // Scaling with the caller's rights, named after the scalable target, so after the cluster
+        // (ECS developer guide, "IAM permissions required for Amazon ECS service auto scaling").
+        { Sid: "ScalingPolicyAlarms", Effect: "Allow", Action: ["cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms"],
+            Resource: arn("cloudwatch", `alarm:TargetTracking-service/${a.envName}-cluster/*`), Condition: { StringEquals: inRegion(a.region) } },
         // RDS describes the secret's key (Secrets Manager's AWS managed key) with the caller's rights.
         { Sid: "RdsManagedSecretKey", Effect: "Allow", Action: ["kms:DescribeKey"], Resource: arn("kms", "key/*") },
         // Cloud Map's private DNS namespace is a Route 53 hosted zone created with the caller's

@@ -256,8 +256,8 @@ describe("delivery stack", function () {
             const sids = (role: string) => policyDoc(inputs(T.rolePolicy, role).policy).Statement.map((s) => s.Sid);
             const writer = ["Logs", "Artifacts", "PullDeployImage", "EcrAuth", "Read", "CreateEc2", "CreateEcs", "CreateElasticloadbalancing", "CreateRds",
                 "CreateLogs", "CreateLambda", "CreateSecretsmanager", "CreateServicediscovery", "CreateAutoscaling", "CreateApplicationAutoscaling", "CreateEvents",
-                "Ec2TagOnCreate", "TagOnCreate", "TagOnCreateById", "Unfenced", "ChangeOwnResources", "LaunchFromPublicImages", "RdsManagedSecret", "RdsManagedSecretCreate",
-                "RdsManagedSecretKey", "CloudMapDns", "SsmRead", "OwnTopicsAndAlarms", "RoleWritesWithinBoundary", "RolesInPath", "PassRolesInPath", "KeepBoundary", "ServiceLinkedRoles",
+                "Ec2TagOnCreate", "TagOnCreate", "TagOnCreateById", "Unfenced", "ChangeOwnResources", "LaunchFromPublicImages", "RdsManagedSecretCreate", "RdsManagedSecretTag",
+                "RdsManagedSecretRotate", "RdsDefaultGroups", "ScalingPolicyAlarms", "RdsManagedSecretKey", "CloudMapDns", "SsmRead", "OwnTopicsAndAlarms", "RoleWritesWithinBoundary", "RolesInPath", "PassRolesInPath", "KeepBoundary", "ServiceLinkedRoles",
                 "StateList", "StateRead", "StateWrite", "SecretsKey", "StateObjectsKey"];
             assert.deepEqual(sids("builds-deploy-dev"), writer);
             assert.deepEqual(sids("builds-deploy-prod"), writer);

@@ -10,6 +10,9 @@ import { decide, mismatches, Policies, providerRequests, REGION, Request, target
 import { PROVIDER_ACTIONS } from "./providerActions";
 
 const DELIVERY = "organization/todobackend/delivery";
+
+/** RDS's default option and parameter groups (`og:default:…`, `pg:default.…`): AWS's, shared by every instance that names no group. */
+const isRdsDefaultGroup = (arn: string) => /^arn:aws:rds:[^:]+:\d+:(og:default:|pg:default\.)/.test(arn);
 const ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy";
 
 const stacks = startEarly((async () => {
@@ -35,6 +38,13 @@ const UNFENCED_HERE: Record<string, string> = {
     "iam:CreateServiceLinkedRole": "one role per service and account, shared by every environment: creating it changes nothing of prod's",
     "kms:DescribeKey": "key metadata, read while RDS makes its managed secret",
 };
+
+/**
+ * RDS names the master secret it makes `rds!db-<random>`: nothing in a new one's name or in the
+ * request (AWS documents no tag sent with it) tells the environment. Creating one changes no
+ * existing secret, and the tag that goes with it is never the environment tag (docs/delivery.md).
+ */
+const isRdsSecretCreate = (r: Request) => r.arn.includes(":secret:rds!db-") && ["secretsmanager:CreateSecret", "secretsmanager:TagResource"].includes(r.action);
 
 describe("the pipeline's roles under a real IAM policy evaluator", function () {
     this.timeout(EVALUATION_WAIT_MS);
@@ -67,7 +77,8 @@ describe("the pipeline's roles under a real IAM policy evaluator", function () {
 
     it("denies the Dev stage's role every change to a prod resource but the ones AWS cannot fence", async () => {
         // An Amazon-owned AMI is nobody's environment: launching needs the fenced instance, volume and interface too.
-        const changes = prodRequests.filter((r) => r.step !== "read" && !UNFENCED_HERE[r.action] && !r.arn.includes("::image/"));
+        // Nor are RDS's default option and parameter groups: using one in a request changes neither it nor prod's database.
+        const changes = prodRequests.filter((r) => r.step !== "read" && !UNFENCED_HERE[r.action] && !r.arn.includes("::image/") && !isRdsDefaultGroup(r.arn) && !isRdsSecretCreate(r));
         assert.ok(changes.length > 200);
         assert.deepEqual(await mismatches(role("builds-deploy-dev"), changes, (d) => d !== "Allowed"), []);
     });
@@ -167,6 +178,50 @@ describe("the pipeline's roles under a real IAM policy evaluator", function () {
             assert.deepEqual([...kinds].sort(), ["image", "instance", "launch-template", "network-interface", "security-group", "subnet", "volume"]);
             assert.deepEqual(await mismatches(role(name), launch, "Allowed"), [], name);
         }
+    });
+
+    // The AWS reviewer's probes (after issue 23): requests a first deploy makes that the table of
+    // the issue-23 roles still lacked.
+    it("probe: lets each deploy role create and upgrade its database on RDS's default option and parameter groups, which carry no tag of ours", async () => {
+        for (const [name, requests] of [["builds-deploy-dev", devRequests], ["builds-deploy-prod", prodRequests]] as const) {
+            const groups = requests.filter((r) => isRdsDefaultGroup(r.arn));
+            assert.deepEqual([...new Set(groups.map((r) => `${r.step} ${r.action} ${r.arn.split(":").slice(5).join(":")}`))].sort(), [
+                "create rds:CreateDBInstance og:default:mysql-8-4", "create rds:CreateDBInstance pg:default.mysql8.4",
+                "update rds:ModifyDBInstance og:default:mysql-8-4", "update rds:ModifyDBInstance pg:default.mysql8.4"]);
+            assert.deepEqual(await mismatches(role(name), groups, "Allowed"), [], name);
+        }
+        // Only the defaults: a group someone else made is not this role's to use.
+        const other = (kind: string, group: string) => ({ origin: "t", step: "create" as const, action: "rds:CreateDBInstance",
+            arn: `arn:aws:rds:${REGION}:${MOCK_ACCOUNT}:${kind}:${group}`, context: {} });
+        assert.equal(await decide(role("builds-deploy-dev"), other("pg", "other-team-mysql84")), "ImplicitlyDenied");
+        assert.equal(await decide(role("builds-deploy-dev"), other("og", "other-team-mysql84")), "ImplicitlyDenied");
+    });
+
+    it("probe: lets each deploy role have Application Auto Scaling make, read and delete its target-tracking alarms, with the caller's rights, and not the other environment's", async () => {
+        for (const [name, own, other] of [["builds-deploy-dev", devRequests, prodRequests], ["builds-deploy-prod", prodRequests, devRequests]] as const) {
+            const alarms = (requests: Request[]) => requests.filter((r) => r.arn.includes(":alarm:TargetTracking-"));
+            assert.deepEqual([...new Set(alarms(own).map((r) => r.action))].sort(), ["cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm"]);
+            assert.equal(alarms(own).filter((r) => r.action === "cloudwatch:PutMetricAlarm").length, 4, "AlarmHigh and AlarmLow, on create and update");
+            assert.deepEqual(await mismatches(role(name), alarms(own), "Allowed"), [], name);
+            assert.deepEqual(await mismatches(role(name), alarms(other).filter((r) => r.action !== "cloudwatch:DescribeAlarms"), (d) => d !== "Allowed"), [], `${name} on the other's`);
+        }
+    });
+
+    it("probe: lets each deploy role have RDS create its managed master secret whatever tags RDS sends, and never tag one into an environment", async () => {
+        for (const [name, requests] of [["builds-deploy-dev", devRequests], ["builds-deploy-prod", prodRequests]] as const) {
+            const secret = requests.filter((r) => r.arn.includes(":secret:rds!db-") && r.step === "create");
+            assert.deepEqual([...new Set(secret.map((r) => r.action))].sort(), ["secretsmanager:CreateSecret", "secretsmanager:TagResource"]);
+            assert.deepEqual(await mismatches(role(name), secret, "Allowed"), [], name);
+            // With the instance's tag in the request too, should RDS send it.
+            const env = name.endsWith("dev") ? "dev" : "prod";
+            const tagged = secret.map((r) => ({ ...r, context: { "aws:RequestTag/aws:rds:primaryDBInstanceArn": `arn:aws:rds:${REGION}:${MOCK_ACCOUNT}:db:todobackend-${env}-db`,
+                "aws:TagKeys": ["aws:rds:primaryDBInstanceArn"] } }));
+            assert.deepEqual(await mismatches(role(name), tagged, "Allowed"), [], `${name} with the tag`);
+        }
+        // Tagging an RDS secret (prod's, say) with the environment tag would make it the dev role's to read.
+        const adopt = { origin: "attack", step: "tag" as const, action: "secretsmanager:TagResource", arn: `arn:aws:secretsmanager:${REGION}:${MOCK_ACCOUNT}:secret:rds!db-0123-AbCdEf`,
+            context: { "aws:RequestTag/Environment": "dev", "aws:TagKeys": ["Environment"], "aws:ResourceTag/aws:rds:primaryDBInstanceArn": `arn:aws:rds:${REGION}:${MOCK_ACCOUNT}:db:todobackend-prod-db` } };
+        assert.notEqual(await decide(role("builds-deploy-dev"), adopt), "Allowed");
     });
 
     it("probe: lets each deploy role create Cloud Map's private hosted zone, which Cloud Map creates in Route 53 with the caller's rights", async () => {

@@ -55,10 +55,11 @@ export const IMPLIED: Implied[] = [
         when: (t) => t.inputs.manageMasterUserPassword === true,
         requests: (t, l) => {
             const secret = `arn:aws:secretsmanager:${l.region}:${l.account}:secret:rds!db-0123abcd-AbCdEf`;
-            const instance = { "aws:RequestTag/aws:rds:primaryDBInstanceArn": `arn:aws:rds:${l.region}:${l.account}:db:${t.inputs.identifier}` };
+            // No tags in the context: AWS documents none that RDS sends with these calls (the tag
+            // aws:rds:primaryDBInstanceArn is on the secret once it exists), so the roles may not count on any.
             return [
-                { step: "create", action: "secretsmanager:CreateSecret", arn: secret, context: instance },
-                { step: "create", action: "secretsmanager:TagResource", arn: secret, context: instance },
+                { step: "create", action: "secretsmanager:CreateSecret", arn: secret, context: {} },
+                { step: "create", action: "secretsmanager:TagResource", arn: secret, context: {} },
                 // The secret's key is Secrets Manager's AWS managed key unless one is given.
                 { step: "create", action: "kms:DescribeKey", arn: `arn:aws:kms:${l.region}:${l.account}:key/0123abcd-aws-secretsmanager`, context: {} },
             ];
@@ -66,6 +67,17 @@ export const IMPLIED: Implied[] = [
     { after: "application-autoscaling:RegisterScalableTarget", source: "Application Auto Scaling user guide, Service-linked roles (AWSServiceRoleForApplicationAutoScaling_ECSService)",
         when: (t) => t.inputs.serviceNamespace === "ecs",
         requests: serviceLinkedRole("ecs.application-autoscaling.amazonaws.com", "AWSServiceRoleForApplicationAutoScaling_ECSService") },
+    // Target tracking: Application Auto Scaling creates (and on update and delete, changes or
+    // deletes) the policy's two CloudWatch alarms, named after the scalable target, with the caller's rights.
+    ...["application-autoscaling:PutScalingPolicy", "application-autoscaling:DeleteScalingPolicy"].map((after): Implied => ({ after,
+        source: "Amazon ECS developer guide, IAM permissions required for Amazon ECS service auto scaling (cloudwatch:PutMetricAlarm, DescribeAlarms, DeleteAlarms); " +
+            "Application Auto Scaling user guide, Target tracking scaling policies (alarms TargetTracking-<resource id>-AlarmHigh/AlarmLow-<uuid>)",
+        when: (t) => t.inputs.policyType === "TargetTrackingScaling",
+        requests: (t, l) => ["AlarmHigh", "AlarmLow"].flatMap((kind) => {
+            const arn = `arn:aws:cloudwatch:${l.region}:${l.account}:alarm:TargetTracking-${t.inputs.resourceId}-${kind}-0123abcd-4567-89ab-cdef-0123456789ab`;
+            const actions = after.endsWith("DeleteScalingPolicy") ? ["cloudwatch:DeleteAlarms"] : ["cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms"];
+            return actions.map((action) => ({ step: "create" as const, action, arn, context: {} }));
+        }) })),
     { after: "servicediscovery:CreatePrivateDnsNamespace", source: "AWS Cloud Map developer guide, API permissions reference (CreatePrivateDnsNamespace)",
         requests: (_t, l) => [
             { step: "create", action: "route53:CreateHostedZone", arn: "*", context: {} },

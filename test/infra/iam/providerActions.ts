@@ -45,7 +45,23 @@ export interface Call {
 export type Touch =
     | { input: string; type: string; via?: { input: string; type: string } }
     | { newArn: string; tagsFrom?: { via: { input: string; type: string }; resourceType: string } }
-    | { awsOwned: (inputs: Record<string, any>) => string; via?: { input: string; type: string } };
+    | { awsOwned: (inputs: Record<string, any>) => string; via?: { input: string; type: string } }
+    /** A resource AWS made in the account (RDS's default option and parameter groups): this account's ARN, no tags of ours. */
+    | { accountDefault: (inputs: Record<string, any>) => string };
+
+/**
+ * RDS's default option and parameter groups of an instance that names none (`og:default:mysql-8-4`,
+ * `pg:default.mysql8.4`): CreateDBInstance and ModifyDBInstance are authorised on them too (RDS user
+ * guide, "Identity-based policy examples for Amazon RDS": create and modify examples list
+ * `og:default*` and `pg:default*`).
+ */
+const rdsDefaultGroups = (): Record<string, Touch> => {
+    const major = (i: Record<string, any>) => /^(\d+)\.(\d+)/.exec(String(i.engineVersion))!.slice(1, 3);
+    return {
+        og: { accountDefault: (i) => `og:${i.optionGroupName ?? `default:${i.engine}-${major(i).join("-")}`}` },
+        pg: { accountDefault: (i) => `pg:${i.parameterGroupName ?? `default.${i.engine}${major(i).join(".")}`}` },
+    };
+};
 
 export interface ResourceType {
     /** The service prefix of the resource's ARN; `iam` ARNs have no region. */
@@ -187,9 +203,11 @@ export const PROVIDER_ACTIONS: Record<string, ResourceType> = {
         { step: "update", actions: ["rds:ModifyDBSubnetGroup"] }, { step: "delete", actions: ["rds:DeleteDBSubnetGroup"] }] },
     "aws:rds/instance:Instance": { service: "rds", arn: (i) => `db:${i.identifier}`, calls: [
         { step: "create", actions: ["rds:CreateDBInstance", "rds:AddTagsToResource"] },
-        { step: "create", actions: ["rds:CreateDBInstance"], on: { input: "dbSubnetGroupName", type: "aws:rds/subnetGroup:SubnetGroup" }, onlyOn: true },
+        { step: "create", actions: ["rds:CreateDBInstance"], on: { input: "dbSubnetGroupName", type: "aws:rds/subnetGroup:SubnetGroup" }, onlyOn: true, touches: rdsDefaultGroups() },
         { step: "read", actions: ["rds:DescribeDBInstances", "rds:ListTagsForResource"] },
         { step: "update", actions: ["rds:ModifyDBInstance", "rds:AddTagsToResource", "rds:RemoveTagsFromResource"] },
+        // A major version upgrade (8.0 → 8.4) moves the instance to the new version's default groups.
+        { step: "update", actions: ["rds:ModifyDBInstance"], onlyOn: true, touches: rdsDefaultGroups() },
         { step: "delete", actions: ["rds:DeleteDBInstance"] }] },
 
     // --- Logs, Lambda, Secrets Manager, Cloud Map, Application Auto Scaling ---
@@ -227,6 +245,7 @@ export const PROVIDER_ACTIONS: Record<string, ResourceType> = {
         { step: "delete", actions: ["application-autoscaling:DeregisterScalableTarget"] }] },
     "aws:appautoscaling/policy:Policy": { service: "application-autoscaling", arn: () => "", calls: [
         { step: "create", actions: ["application-autoscaling:PutScalingPolicy"], on: { input: "resourceId", type: "aws:appautoscaling/target:Target" }, onlyOn: true },
+        { step: "update", actions: ["application-autoscaling:PutScalingPolicy"], on: { input: "resourceId", type: "aws:appautoscaling/target:Target" }, onlyOn: true },
         { step: "read", actions: ["application-autoscaling:DescribeScalingPolicies"] },
         { step: "delete", actions: ["application-autoscaling:DeleteScalingPolicy"], on: { input: "resourceId", type: "aws:appautoscaling/target:Target" }, onlyOn: true }] },
 

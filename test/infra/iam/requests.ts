@@ -164,6 +164,7 @@ function touched(all: Target[], t: Target, touch: Touch): Array<{ arn: string; c
             context: { ...withTags("aws:RequestTag/", tags), ...(Object.keys(tags).length ? { "aws:TagKeys": Object.keys(tags) } : {}) } }];
     }
     if ("awsOwned" in touch) return [{ arn: `arn:aws:ec2:${REGION}::${touch.awsOwned(from(touch.via).inputs)}`, context: {} }];
+    if ("accountDefault" in touch) return [{ arn: `arn:aws:${PROVIDER_ACTIONS[t.type].service}:${REGION}:${MOCK_ACCOUNT}:${touch.accountDefault(t.inputs)}`, context: {} }];
     const source = from(touch.via);
     const values = ([] as unknown[]).concat(get(source.inputs, touch.input) ?? []);
     return values.map((v) => {
