@@ -41,6 +41,7 @@ import { notificationsOf } from "./notifications/events";
 import { ScheduleService } from "./schedules/service";
 import { DependencyService } from "./dependencies/service";
 import { PgBus } from "./storage/bus";
+import { Fences } from "./jobs/fences";
 import { InstanceRegistry } from "./jobs/instances";
 import { SharedQueue } from "./jobs/sharedQueue";
 import type { RunJob } from "./jobs/scheduler";
@@ -140,6 +141,7 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
           }
         : undefined;
     const metrics = createMetrics();
+    const fences = shared ? new Fences(shared.pool) : undefined;
     // Refused requests are counted, and recorded as a sample per window (a flood must not fill the disk).
     const refusals = new RefusalSampler(audit, { onRefused: (status) => metrics.refused(status), now });
 
@@ -174,7 +176,7 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
         redact: redactor.redact,
     });
     const recovery = new RecoveryService({
-        backendUrl: config.backendUrl, project, stacks, store: stores.findings, audit, engine, dataDir: config.dataDir, now,
+        backendUrl: config.backendUrl, project, stacks, store: stores.findings, audit, engine, dataDir: config.dataDir, now, fences,
         onNeedsRepair: (stack, findings) => notifier.notify("stack.needs-repair", { stack, findings, repair: `/v1/stacks/${stack}/repair` }),
     });
     const guard = new AdmissionGuard({ policyOf, approvals, repair: recovery, roleOf, now });
@@ -233,6 +235,8 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
         queueLimit: config.queueLimit,
         cancelGraceMs: config.cancelGraceMs,
         limits: config.jobLimits,
+        // The registry below says whether this instance is still counted alive (jobs start only then).
+        ...(shared ? { lease: { ensureLive: () => instances!.ensureLive(), pauseLimitMs: config.instances.silenceMs } } : {}),
     });
     metrics.watchQueue(() => jobs.queueDepth());
     // Instances that stop answering: their running jobs are interrupted (never retried), each
@@ -244,8 +248,16 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
               logger,
               heartbeatMs: config.instances.heartbeatMs,
               silenceMs: config.instances.silenceMs,
-              onGone: async (gone, workerPools) => {
+              fences,
+              onLostSelf: async () => {
+                  const killed = jobs.fenceOut();
+                  await fences!.releaseInstance(instanceId);
+                  if (killed) logger.warn({ killed }, "killed the jobs this instance still ran when it found itself declared gone");
+              },
+              onGone: async (gone, workerPools, hosts) => {
                   const why = `The service instance running it (${gone.join(", ")}) stopped answering for ${config.instances.silenceMs / 1000} s; the job was not retried, and its stack was scanned for repair.`;
+                  // It may be paused, not dead: its jobs' stacks stay fenced until its processes are known gone.
+                  await fences!.fence(await jobStore.runningJobsOf(gone), (instance) => ({ host: hosts.get(instance) }), (id) => jobStore.workerPid(id));
                   const interrupted = await jobs.interruptAbandoned(gone, why);
                   for (const stack of new Set(interrupted.map((j) => j.stack))) await recovery.settled(stack);
                   await shared.queue.unlock(workerPools, interrupted.map((j) => j.id));

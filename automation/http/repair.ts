@@ -11,12 +11,16 @@ import { caseSensitiveRouter } from "./router";
 export const RepairBody = z.strictObject({
     /** `strip` removes pending operations from the checkpoint; `refresh` reads resources back first. @default "strip" */
     method: z.enum(["strip", "refresh"]).optional(),
+    /** The admin knows the process of a job interrupted on a gone instance is gone too (see FENCED). */
+    overrideFence: z.boolean().optional(),
 });
 
 /** Unlocking is an override, so it is confirmed like a destroy. */
 export const UnlockBody = z.strictObject({
     /** Must equal the stack's name. */
     confirm: z.string(),
+    /** The admin knows the process of a job interrupted on a gone instance is gone too (see FENCED). */
+    overrideFence: z.boolean().optional(),
 });
 
 /**
@@ -38,18 +42,18 @@ export function repairRouter(recovery: RecoveryService, service: JobService, aut
         if (!principal) throw unauthenticated("this route needs an authenticated caller");
         // Repair edits the checkpoint: never beside a job of this service on the same stack.
         if ((await service.stackStatus(stack)).state !== "idle") throw stackBusy(stack);
-        res.json(await recovery.repair(stack, body.method ?? "strip", principal, req.ip ?? "unknown"));
+        res.json(await recovery.repair(stack, body.method ?? "strip", principal, req.ip ?? "unknown", { overrideFence: body.overrideFence }));
     });
     r.post("/stacks/:stack/unlock", auth.authenticate, auth.requireRole("admin"), async (req, res) => {
         const stack = parse(StackName, req.params.stack, "path.stack");
         service.assertStack(stack);
-        const { confirm } = parse(UnlockBody, req.body ?? {}, "body");
+        const { confirm, overrideFence } = parse(UnlockBody, req.body ?? {}, "body");
         if (confirm !== stack) throw invalidInput(`Unlocking "${stack}" needs {"confirm": "${stack}"} in the body.`, { problems: [{ field: "body.confirm", problem: `must equal "${stack}"` }] });
         const principal = principalOf(res);
         if (!principal) throw unauthenticated("this route needs an authenticated caller");
         // The lock of this service's own running job is never an override's business.
         if ((await service.stackStatus(stack)).state === "running") throw stackBusy(stack);
-        res.json(await recovery.unlock(stack, principal, req.ip ?? "unknown"));
+        res.json(await recovery.unlock(stack, principal, req.ip ?? "unknown", { overrideFence }));
     });
     return r;
 }

@@ -1,6 +1,17 @@
 import * as os from "node:os";
 import type { Pool } from "pg";
 import type { Logger } from "../logger";
+import type { Fences } from "./fences";
+
+/** Whether a process of this host still exists (signal 0 checks without sending). */
+function processAlive(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (e) {
+        return (e as NodeJS.ErrnoException).code === "EPERM";
+    }
+}
 
 const SCHEMA = `
 CREATE SCHEMA IF NOT EXISTS automation;
@@ -37,9 +48,18 @@ export interface InstanceRegistryOptions {
     silenceMs?: number;
     /**
      * Settles what silent instances left: their running jobs (by instance id) and their locks (by
-     * worker pool id). Called again on the next beat if it throws, so it must be idempotent.
+     * worker pool id); `hosts` says where each ran. Called again on the next beat if it throws,
+     * so it must be idempotent.
      */
-    onGone: (instances: readonly string[], workerPools: readonly string[]) => Promise<void>;
+    onGone: (instances: readonly string[], workerPools: readonly string[], hosts: ReadonlyMap<string, string>) => Promise<void>;
+    /**
+     * This instance finds its own row gone: the others declared it dead (it was paused, or cut off
+     * longer than the silence) and settled its jobs. Before it takes work again it must stop
+     * what it still runs (their processes may be writing a stack another job now owns).
+     */
+    onLostSelf?: () => Promise<void>;
+    /** Fences of interrupted jobs; this instance releases those of dead workers on its host. */
+    fences?: Fences;
 }
 
 /**
@@ -54,6 +74,10 @@ export class InstanceRegistry {
     private beating?: Promise<void>;
     private readonly heartbeatMs: number;
     private readonly silenceMs: number;
+    private workerPool?: string;
+    private closed = false;
+    /** When a beat last found this instance's row, by the monotonic clock (a pause shows as a gap). */
+    private confirmedAt = process.hrtime.bigint();
 
     private constructor(private readonly o: InstanceRegistryOptions) {
         this.heartbeatMs = o.heartbeatMs ?? 5000;
@@ -67,19 +91,35 @@ export class InstanceRegistry {
 
     static async open(o: InstanceRegistryOptions): Promise<InstanceRegistry> {
         const registry = new InstanceRegistry(o);
-        await o.pool.query(
-            `INSERT INTO automation.instances (id, host, pid) VALUES ($1, $2, $3)
-             ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, started_at = now(), heartbeat_at = now(), gone_at = NULL, worker_pool = NULL`,
-            [o.id, os.hostname(), process.pid],
-        );
+        await registry.register();
         return registry;
+    }
+
+    private async register(): Promise<void> {
+        await this.o.pool.query(
+            `INSERT INTO automation.instances (id, host, pid, worker_pool) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, started_at = now(), heartbeat_at = now(), gone_at = NULL, worker_pool = excluded.worker_pool`,
+            [this.o.id, os.hostname(), process.pid, this.workerPool ?? null],
+        );
+        this.confirmedAt = process.hrtime.bigint();
     }
 
     /** Starts beating; `workerPool` is graphile-worker's id for this instance's workers. */
     start(workerPool: string | undefined): void {
+        this.workerPool = workerPool;
         void this.o.pool.query("UPDATE automation.instances SET worker_pool = $2 WHERE id = $1", [this.o.id, workerPool ?? null]);
         this.timer = setInterval(() => void this.beat(), this.heartbeatMs);
         this.timer.unref();
+    }
+
+    /**
+     * Before a job starts here: when this instance has not seen its own row for half the silence
+     * (it was paused, or the database was away), it beats first, so a job never starts on an
+     * instance the others have given up on.
+     */
+    async ensureLive(): Promise<void> {
+        const sinceMs = Number(process.hrtime.bigint() - this.confirmedAt) / 1e6;
+        if (sinceMs > this.silenceMs / 2) await this.beat();
     }
 
     /** One heartbeat and one look for silent instances; beats never overlap. */
@@ -91,20 +131,32 @@ export class InstanceRegistry {
     private async beatNow(): Promise<void> {
         const { pool, id, logger } = this.o;
         try {
-            await pool.query("UPDATE automation.instances SET heartbeat_at = now() WHERE id = $1 AND gone_at IS NULL", [id]);
+            const mine = await pool.query("UPDATE automation.instances SET heartbeat_at = now() WHERE id = $1 AND gone_at IS NULL RETURNING id", [id]);
+            if (mine.rowCount === 0 && !this.closed) {
+                // Declared gone while it could not beat: stop what still runs, then come back.
+                logger.warn({ instance: id, silentMs: this.silenceMs }, "this instance was declared gone by the others (paused or cut off too long); stopping its jobs and registering again");
+                await this.o.onLostSelf?.();
+                await pool.query("DELETE FROM automation.instances WHERE id = $1 AND gone_at IS NOT NULL", [id]);
+                await this.register();
+                logger.info({ instance: id }, "registered again; taking work");
+            } else this.confirmedAt = process.hrtime.bigint();
+            if (this.o.fences) {
+                const released = await this.o.fences.releaseDead(os.hostname(), processAlive, id);
+                if (released) logger.info({ released }, "released the fences of interrupted jobs whose workers are gone from this host");
+            }
             const newlyGone = await pool.query<{ id: string }>(
                 "UPDATE automation.instances SET gone_at = now() WHERE gone_at IS NULL AND id <> $1 AND heartbeat_at < now() - make_interval(secs => $2) RETURNING id",
                 [id, this.silenceMs / 1000],
             );
             for (const r of newlyGone.rows) logger.warn({ instance: r.id, silentMs: this.silenceMs }, "a service instance stopped answering; settling its jobs");
-            const gone = await pool.query<{ id: string; worker_pool: string | null }>("SELECT id, worker_pool FROM automation.instances WHERE gone_at IS NOT NULL");
+            const gone = await pool.query<{ id: string; worker_pool: string | null; host: string }>("SELECT id, worker_pool, host FROM automation.instances WHERE gone_at IS NOT NULL");
             // Running jobs of an instance with no row at all (removed by hand, or a settle cut short).
             const unknown = await pool.query<{ instance: string }>(
                 "SELECT DISTINCT instance FROM automation.jobs j WHERE state = 'running' AND instance IS NOT NULL AND NOT EXISTS (SELECT 1 FROM automation.instances i WHERE i.id = j.instance)",
             );
             const instances = [...gone.rows.map((r) => r.id), ...unknown.rows.map((r) => r.instance)];
             if (!instances.length) return;
-            await this.o.onGone(instances, gone.rows.map((r) => r.worker_pool).filter((p): p is string => p !== null));
+            await this.o.onGone(instances, gone.rows.map((r) => r.worker_pool).filter((p): p is string => p !== null), new Map(gone.rows.map((r) => [r.id, r.host])));
             await pool.query("DELETE FROM automation.instances WHERE gone_at IS NOT NULL AND id = ANY($1)", [gone.rows.map((r) => r.id)]);
         } catch (err) {
             logger.warn({ err }, "heartbeat or failover check failed; trying again on the next beat");
@@ -120,6 +172,7 @@ export class InstanceRegistry {
 
     /** A graceful stop: the instance leaves (its jobs were settled by the shutdown). */
     async close(): Promise<void> {
+        this.closed = true;
         clearInterval(this.timer);
         await this.beating;
         await this.o.pool.query("DELETE FROM automation.instances WHERE id = $1", [this.o.id]).catch(() => undefined);

@@ -142,6 +142,12 @@ export interface JobServiceDeps {
     queueLimit: number;
     /** After a graceful stop, how long before the job's process group is killed; 0: never (only a force-cancel kills). */
     cancelGraceMs: number;
+    /**
+     * With several instances: this instance's standing with the others. A job starts only once
+     * the instance knows it is still counted alive, and a worker that finds itself paused longer
+     * than `pauseLimitMs` (the others have given up on it by then) kills its CLI and leaves.
+     */
+    lease?: { ensureLive(): Promise<void>; pauseLimitMs: number };
     /** What one job may store; past it a marker says so and the rest is dropped. @default 20,000 log lines, 20,000 engine events */
     limits?: { logLines: number; events: number };
 }
@@ -627,6 +633,23 @@ export class JobService extends JobReader {
      * never retried, since a half-applied update must be looked at; the `finished` moment then
      * has the stack scanned for repair. Their workers ran on other hosts: nothing to reap here.
      */
+    /**
+     * This instance was declared gone while it still ran jobs (it was paused, or cut off): the
+     * others have interrupted them, and another job may own their stacks now. Their process
+     * trees are killed at once, before the instance takes any work again; nothing of theirs is
+     * recorded (the interruption stands).
+     */
+    fenceOut(): number {
+        const killed = [...this.active.entries()];
+        for (const [id, active] of killed) {
+            active.stopping ??= { state: "interrupted", reason: "This instance was declared gone by the others; its job was interrupted and its processes killed." };
+            clearTimeout(active.killTimer);
+            this.deps.logger.warn({ jobId: id }, "fenced out: killing the job's process tree");
+            active.handle.kill();
+        }
+        return killed.length;
+    }
+
     async interruptAbandoned(instances: readonly string[], why: string): Promise<Job[]> {
         const out: Job[] = [];
         for (const job of await this.deps.store.runningJobsOf(instances)) {
@@ -760,6 +783,7 @@ export class JobService extends JobReader {
                 return;
             }
             if (await this.cancelledBefore(queued.id, "before it started")) return;
+            await this.deps.lease?.ensureLive();
             const job = await this.landed("a job's start", () => store.markRunning(queued.id, this.instance));
             // Cancelled or superseded by another instance while it left the queue.
             if (!job) return;
@@ -809,6 +833,7 @@ export class JobService extends JobReader {
                     pulumiBin: this.deps.pulumiBin,
                     policyPacks: job.op === "preview" || job.op === "update" ? this.deps.policyPacks : [],
                     stackKnown: this.knownStacks.has(job.stack),
+                    ...(this.deps.lease ? { pauseLimitMs: this.deps.lease.pauseLimitMs } : {}),
                     ...this.planFileOf(job),
                     ...(checkout && pr ? { sandbox: pr.sandbox(checkout, job.stack) } : {}),
                 },

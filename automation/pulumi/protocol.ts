@@ -25,6 +25,11 @@ export interface WorkerSpec {
      * pull request, `dir` lies outside its worktree and `checkoutRoot` confines what is read.
      */
     stackConfig: { dir: string; keptFile: string; checkoutRoot?: string };
+    /**
+     * With several instances: a pause of this worker longer than this (its instance is then given
+     * up by the others, and another job may own the stack) makes it kill its CLI and leave.
+     */
+    pauseLimitMs?: number;
     /** Run the worker inside this bubblewrap sandbox (pull-request previews; see pulumi/sandbox.ts). */
     sandbox?: { bwrap: string; args: string[] };
 }

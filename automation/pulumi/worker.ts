@@ -186,7 +186,36 @@ const createCommandError = (errors as unknown as { createCommandError: (result: 
 
 type SandboxedRun = (args: string[], cwd: string, additionalEnv: Record<string, string>, onOutput?: (data: string) => void, onError?: (data: string) => void, signal?: AbortSignal) => Promise<CommandResult>;
 
+/**
+ * A paused instance (a stopped VM, SIGSTOP of its processes) resumes all at once, its CLI
+ * included, possibly long after the others interrupted its job and another took the stack. The
+ * worker notices the gap on the monotonic clock within a tick and, before its CLI can write
+ * anything more, kills every process of the job (they carry its tag) and leaves.
+ */
+function fenceOnPause(limitMs: number): void {
+    let last = process.hrtime.bigint();
+    setInterval(() => {
+        const now = process.hrtime.bigint();
+        const gapMs = Number(now - last) / 1e6;
+        last = now;
+        if (gapMs <= limitMs) return;
+        const tag = process.env.AUTOMATION_WORKER_TAG;
+        const needle = tag ? Buffer.from(`AUTOMATION_WORKER_TAG=${tag}\0`) : undefined;
+        for (const entry of needle ? fs.readdirSync("/proc") : []) {
+            if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+            try {
+                if (fs.readFileSync(`/proc/${entry}/environ`).includes(needle!)) process.kill(Number(entry), "SIGKILL");
+            } catch {
+                /* ended meanwhile, or not ours */
+            }
+        }
+        process.stderr.write(`worker paused for ${Math.round(gapMs)} ms, longer than ${limitMs} ms: its instance was given up on; killed the job's processes\n`);
+        process.exit(75);
+    }, 200);
+}
+
 async function main(spec: WorkerSpec): Promise<void> {
+    if (spec.pauseLimitMs) fenceOnPause(spec.pauseLimitMs);
     try {
         const pulumiCommand = await prepared;
         if (spec.sandbox) runInSandbox(pulumiCommand, spec.sandbox);

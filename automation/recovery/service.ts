@@ -1,4 +1,5 @@
 import * as fs from "node:fs";
+import type { Fence, Fences } from "../jobs/fences";
 import * as path from "node:path";
 import type { AuditActor, AuditTrail } from "../audit/log";
 import { AppError } from "../errors";
@@ -22,6 +23,8 @@ export interface RecoveryDeps {
     now?: () => Date;
     /** A scan found the stack needing repair where the previous one did not (notifications follow it). */
     onNeedsRepair?: (stack: string, findings: readonly Finding[]) => void;
+    /** With several instances: stacks whose interrupted job's process may still be alive. */
+    fences?: Pick<Fences, "holding" | "releaseStack">;
 }
 
 export interface StackHealth {
@@ -152,7 +155,32 @@ export class RecoveryService implements RepairView {
      * backend the service cannot inspect): removes the stack's locks with `pulumi cancel`,
      * listing and auditing the holders it removed. Pending operations stay for the repair.
      */
-    async unlock(stack: string, actor: AuditActor, from: string): Promise<UnlockResult> {
+    /**
+     * Refuses to touch a stack whose interrupted job's process may still be alive on an instance
+     * the others gave up on (paused, cut off): unlocking or repairing it under that process would
+     * let a second writer in when it resumes. An admin who knows the process is gone overrides it,
+     * and the override is audited with what it overrode.
+     */
+    private async checkFences(stack: string, action: string, actor: AuditActor, from: string, override: boolean): Promise<Fence[]> {
+        const held = (await this.deps.fences?.holding(stack)) ?? [];
+        if (!held.length) return [];
+        if (!override) {
+            this.deps.audit.append({ actor, action, from, result: "FENCED", stack, details: { fences: held } });
+            const f = held[0];
+            throw new AppError(
+                "FENCED",
+                409,
+                `Stack "${stack}" was running job ${f.jobId} on instance ${f.instance}${f.host ? ` (host ${f.host}${f.workerPid ? `, worker pid ${f.workerPid}` : ""})` : ""} when the others gave it up at ${f.since}; it may only be paused, and its CLI could resume writing the state. ` +
+                    `Wait for that instance to come back (it kills its jobs and lifts the fence) or make sure the process is gone, then repeat with {"overrideFence": true}: that overrides exactly this fence.`,
+                { stack, fences: held },
+            );
+        }
+        await this.deps.fences!.releaseStack(stack, actor.name);
+        return held;
+    }
+
+    async unlock(stack: string, actor: AuditActor, from: string, opts: { overrideFence?: boolean } = {}): Promise<UnlockResult> {
+        const overridden = await this.checkFences(stack, "stack.unlock", actor, from, opts.overrideFence === true);
         const before = this.backendDir
             ? scanStack(this.backendDir, this.deps.project, stack, { probe: this.probe })
             : this.deps.backendUrl.startsWith("postgres://")
@@ -167,7 +195,7 @@ export class RecoveryService implements RepairView {
             throw new AppError("UNLOCK_FAILED", 500, `Removing the locks of "${stack}" failed; the service log has the CLI's answer.`, { stack });
         }
         if (!existed) throw new AppError("STACK_NOT_FOUND", 404, `Stack "${stack}" does not exist in the backend; it has no lock.`, { stack });
-        this.deps.audit.append({ actor, action: "stack.unlock", from, result: "ok", stack, details: { removedLocks } });
+        this.deps.audit.append({ actor, action: "stack.unlock", from, result: "ok", stack, details: { removedLocks, ...(overridden.length ? { overriddenFences: overridden } : {}) } });
         const after = await this.scanStack(stack, "unlock");
         return { stack, removedLocks, after };
     }
@@ -178,7 +206,8 @@ export class RecoveryService implements RepairView {
      * every resource back) and strips whatever remains. A lock held by a live process or
      * another host stops the repair with 409 and the holder.
      */
-    async repair(stack: string, method: "strip" | "refresh", actor: AuditActor, from: string): Promise<RepairResult> {
+    async repair(stack: string, method: "strip" | "refresh", actor: AuditActor, from: string, opts: { overrideFence?: boolean } = {}): Promise<RepairResult> {
+        const overridden = await this.checkFences(stack, "stack.repair", actor, from, opts.overrideFence === true);
         const findings = await this.inspect(stack, true);
         const clearedLocks = findings.flatMap((f) => (f.kind === "stale-lock" && f.cleared ? [f.lock.file] : []));
         const held = findings.find((f) => f.kind === "live-lock" || f.kind === "foreign-lock");
@@ -213,7 +242,7 @@ export class RecoveryService implements RepairView {
             throw new AppError("REPAIR_FAILED", 500, `Repairing "${stack}" failed; the state before the attempt is backed up in ${path.basename(backup)}.`, { stack, backup: path.basename(backup) });
         }
         const after = await this.scanStack(stack, "repair");
-        this.deps.audit.append({ actor, action: "stack.repair", from, result: "ok", stack, details: { method, backup, clearedLocks, droppedOperations: dropped, after: after.state } });
+        this.deps.audit.append({ actor, action: "stack.repair", from, result: "ok", stack, details: { method, backup, clearedLocks, droppedOperations: dropped, after: after.state, ...(overridden.length ? { overriddenFences: overridden } : {}) } });
         return { stack, method, backup, clearedLocks, droppedOperations: dropped, after };
     }
 }

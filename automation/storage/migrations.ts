@@ -40,7 +40,15 @@ export const MIGRATIONS = {
     /** `<data dir>/jobs.sqlite`. */
     jobs: [BASELINE] as readonly Migration[],
     /** AUTOMATION_DATABASE_URL: every store in one database. */
-    postgres: DURABLE,
+    postgres: [
+        ...DURABLE,
+        {
+            id: 4,
+            name: "fences: the jobs a failover interrupted while their instance may still be alive",
+            sql: `CREATE TABLE automation.fences (job_id text PRIMARY KEY, stack text NOT NULL, instance text NOT NULL, host text, worker_pid integer, since timestamptz NOT NULL DEFAULT now(), released_at timestamptz, released_by text);
+CREATE INDEX fences_held ON automation.fences (stack) WHERE released_at IS NULL;`,
+        },
+    ] as readonly Migration[],
 } as const;
 
 /** A database written by a newer service than this one. */
