@@ -94,7 +94,8 @@ export class BuildProjects extends pulumi.ComponentResource {
         this.environmentBoundaries = Object.fromEntries(PIPELINE_ENVIRONMENTS.map((env) => [env, new aws.iam.Policy(`${name}-boundary-${env}`, {
             name: `${environmentName(env)}-boundary`,
             description: `Permissions boundary of the ${env} stack's roles: the most any of them may do`,
-            policy: identity.accountId.apply((account) => JSON.stringify(environmentBoundaryPolicy({ account, rolePath: environmentRolePath(environmentName(env)) }))),
+            policy: pulumi.all([region.region, identity.accountId]).apply(([r, account]) => JSON.stringify(environmentBoundaryPolicy({
+                region: r, account, envName: environmentName(env), rolePath: environmentRolePath(environmentName(env)) }))),
             tags: args.tags,
         }, { parent: this })])) as Record<PipelineEnvironment, aws.iam.Policy>;
 

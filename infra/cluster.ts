@@ -6,7 +6,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { TagsInput } from "./config/common";
 import { environmentRolePath } from "./lib/environmentDeployIam";
-import { clusterUserData, ECS_AMI_PARAMETER, instanceAssumeRolePolicy, instanceManagedPolicyArns } from "./lib/cluster";
+import { clusterUserData, ECS_AMI_PARAMETER, instanceAgentPolicy, instanceAssumeRolePolicy, instanceManagedPolicyArns } from "./lib/cluster";
 import { plainTags, withNameTag } from "./lib/tags";
 import { validateNamePrefix } from "./lib/validation";
 
@@ -86,13 +86,13 @@ export class Cluster extends pulumi.ComponentResource implements EcsClusterRef {
             name: `${args.namePrefix}-ecs-instance`, path: environmentRolePath(args.namePrefix), assumeRolePolicy: instanceAssumeRolePolicy(), permissionsBoundary: args.permissionsBoundary,
             description: `ECS container instances of ${clusterName}`, tags: plainTags(args.tags),
         }, { parent: this });
+        // The ECS agent's rights on this cluster only (a host of dev must not join prod's cluster).
+        const agentPolicy = new aws.iam.RolePolicy(`${name}-instance`, { role: this.instanceRole.id,
+            policy: this.cluster.arn.apply((clusterArn) => JSON.stringify(instanceAgentPolicy({ clusterArn, namePrefix: args.namePrefix }))) }, { parent: this });
         const partition = aws.getPartitionOutput({}, { parent: this }).partition;
-        const policies = partition.apply(instanceManagedPolicyArns);
-        for (const key of ["ecs", "ssm"] as const) {
-            new aws.iam.RolePolicyAttachment(`${name}-instance-${key}`, {
-                role: this.instanceRole.name, policyArn: policies[key],
-            }, { parent: this });
-        }
+        const ssmPolicy = new aws.iam.RolePolicyAttachment(`${name}-instance-ssm`, {
+            role: this.instanceRole.name, policyArn: partition.apply((p) => instanceManagedPolicyArns(p).ssm),
+        }, { parent: this });
         const profile = new aws.iam.InstanceProfile(`${name}-instance`, {
             name: `${args.namePrefix}-ecs-instance`, path: environmentRolePath(args.namePrefix), role: this.instanceRole.name, tags: plainTags(args.tags),
         }, { parent: this });
@@ -139,7 +139,7 @@ export class Cluster extends pulumi.ComponentResource implements EcsClusterRef {
                 // ECS adds this tag to groups behind a capacity provider; declaring it avoids a diff.
                 { key: "AmazonECSManaged", value: "true", propagateAtLaunch: true },
             ]),
-        }, { parent: this, ignoreChanges: ["desiredCapacity"] });
+        }, { parent: this, ignoreChanges: ["desiredCapacity"], dependsOn: [agentPolicy, ssmPolicy] });
 
         const capacityProvider = new aws.ecs.CapacityProvider(`${name}-ec2`, {
             name: `${args.namePrefix}-ec2`,

@@ -1,5 +1,7 @@
 // Decisions of the ECS-on-EC2 cluster as pure functions: the AMI parameter, the container
-// instances' user data, their role's trust and managed policies (book §6.2 and §10 #7, #14, #23).
+// instances' user data, their role's trust and policies (book §6.2 and §10 #7, #14, #23).
+import { ecsAgentStatements } from "./boundaryIam";
+import { ECR_PULL, PolicyDocument } from "./deliveryIam";
 
 /** SSM parameter AWS keeps pointing at the current ECS-optimised Amazon Linux 2023 AMI. */
 export const ECS_AMI_PARAMETER = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id";
@@ -34,13 +36,31 @@ export function instanceAssumeRolePolicy(): string {
 }
 
 /**
- * AWS-managed policies of the container-instance role: the ECS agent's (replaces the book's
- * hand-written ECSContainerInstancePermissions, which missed newer agent actions) and SSM
- * Session Manager's (replaces SSH with key pair `admin`).
+ * The AWS-managed policy of the container-instance role: SSM Session Manager's (replaces SSH with
+ * key pair `admin`). The ECS agent's rights are the role's own policy (instanceAgentPolicy), not
+ * AmazonEC2ContainerServiceforEC2Role, whose `*` lets a host join any cluster of the account.
  */
-export function instanceManagedPolicyArns(partition: string): { ecs: string; ssm: string } {
-    return {
-        ecs: `arn:${partition}:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role`,
-        ssm: `arn:${partition}:iam::aws:policy/AmazonSSMManagedInstanceCore`,
-    };
+export function instanceManagedPolicyArns(partition: string): { ssm: string } {
+    return { ssm: `arn:${partition}:iam::aws:policy/AmazonSSMManagedInstanceCore` };
+}
+
+export interface InstanceAgentPolicyArgs {
+    /** The one cluster the instances join. */
+    clusterArn: string;
+    /** The environment's prefix: its log groups are `/<namePrefix>/*`. */
+    namePrefix: string;
+}
+
+/**
+ * The container instances' own policy: AmazonEC2ContainerServiceforEC2Role's actions (the book's
+ * hand-written ECSContainerInstancePermissions missed newer ones), each on the instances' own
+ * cluster, plus image pulls and the environment's log groups.
+ */
+export function instanceAgentPolicy(a: InstanceAgentPolicyArgs): PolicyDocument {
+    const [, , , region, account] = a.clusterArn.split(":");
+    return { Version: "2012-10-17", Statement: [
+        ...ecsAgentStatements({ clusterArn: a.clusterArn }),
+        { Sid: "PullImages", Effect: "Allow", Action: ["ecr:GetAuthorizationToken", ...ECR_PULL], Resource: "*" },
+        { Sid: "WriteOwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `arn:aws:logs:${region}:${account}:log-group:/${a.namePrefix}/*` },
+    ] };
 }

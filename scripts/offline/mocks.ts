@@ -107,9 +107,12 @@ export function createMocks(opts: MockOptions) {
             case "aws:secretsmanager/secretVersion:SecretVersion":
                 state.versionId = `${a.name}-version-1`;
                 break;
-            case "aws:secretsmanager/secret:Secret":
-                state.arn = `arn:aws:secretsmanager:${region}:${MOCK_ACCOUNT}:secret:${name}-AbCdEf`;
+            case "aws:secretsmanager/secret:Secret": {
+                // A name prefix gets a generated suffix from the provider, then Secrets Manager's own.
+                const secretName = typeof inputs.namePrefix === "string" ? `${inputs.namePrefix}0123456789abcdef` : name;
+                Object.assign(state, { name: secretName, arn: `arn:aws:secretsmanager:${region}:${MOCK_ACCOUNT}:secret:${secretName}-AbCdEf` });
                 break;
+            }
             case "aws:ecr/repository:Repository":
                 state.repositoryUrl = `${MOCK_ACCOUNT}.dkr.ecr.${region}.amazonaws.com/${inputs.name}`;
                 break;

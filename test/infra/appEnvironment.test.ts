@@ -28,7 +28,7 @@ describe("app, migrations and X-Ray in the environment stacks", () => {
                 assert.equal(e().outputs.xrayAddress, vars.AWS_XRAY_DAEMON_ADDRESS);
                 assert.equal(inputsOf(e(), "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace", "xray-namespace").name, `${env}.services.dockerinaws.org`);
                 const dbSecret = arn("secretsmanager", `secret:rds!db-db-AbCdEf`);
-                const appSecret = arn("secretsmanager", "secret:app-db-app-AbCdEf");
+                const appSecret = arn("secretsmanager", `secret:todobackend-${env}/db-app-password-0123456789abcdef-AbCdEf`);
                 // The app uses its own user and password; only migrate uses the RDS-managed master secret.
                 assert.equal(vars.MYSQL_USER, "todobackend_app");
                 assert.equal(app.secrets.find((s: { name: string }) => s.name === "MYSQL_PASSWORD").valueFrom, appSecret);
@@ -37,8 +37,8 @@ describe("app, migrations and X-Ray in the environment stacks", () => {
                 assert.equal(migrate.secrets.find((s: { name: string }) => s.name === "MYSQL_PASSWORD").valueFrom, `${dbSecret}:password::`);
                 // Each task definition has its own execution role: only migrate's may read the master secret.
                 const reads = (role: string) => policyDoc(inputsOf(e(), "aws:iam/rolePolicy:RolePolicy", role).policy).Statement.find((s) => s.Sid === "ReadAppSecrets")?.Resource;
-                assert.deepEqual(reads("app-execution"), [arn("secretsmanager", "secret:app-django-AbCdEf"), appSecret]);
-                assert.deepEqual(reads("app-migrate-execution"), [dbSecret, arn("secretsmanager", "secret:app-django-AbCdEf"), appSecret]);
+                assert.deepEqual(reads("app-execution"), [arn("secretsmanager", `secret:todobackend-${env}/django-secret-key-0123456789abcdef-AbCdEf`), appSecret]);
+                assert.deepEqual(reads("app-migrate-execution"), [dbSecret, arn("secretsmanager", `secret:todobackend-${env}/django-secret-key-0123456789abcdef-AbCdEf`), appSecret]);
             });
 
             it("runs the app image of the delivery stack in the stack's family, log group and cluster", () => {

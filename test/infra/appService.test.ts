@@ -103,8 +103,8 @@ describe("AppService component", () => {
     const T = { task: "aws:ecs/taskDefinition:TaskDefinition", service: "aws:ecs/service:Service", role: "aws:iam/role:Role",
         policy: "aws:iam/rolePolicy:RolePolicy", secret: "aws:secretsmanager/secret:Secret", version: "aws:secretsmanager/secretVersion:SecretVersion",
         random: "random:index/randomPassword:RandomPassword" };
-    const DJANGO = "arn:aws:secretsmanager:us-east-1:123456789012:secret:app-django-AbCdEf";
-    const APP_DB = "arn:aws:secretsmanager:us-east-1:123456789012:secret:app-db-app-AbCdEf";
+    const DJANGO = "arn:aws:secretsmanager:us-east-1:123456789012:secret:todobackend-dev/django-secret-key-0123456789abcdef-AbCdEf";
+    const APP_DB = "arn:aws:secretsmanager:us-east-1:123456789012:secret:todobackend-dev/db-app-password-0123456789abcdef-AbCdEf";
     const IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/docker-in-aws/todobackend:abc123.build-1";
     const options = (type: string, name: string) =>
         (e.outputs.options as Record<string, { dependsOn: string[]; ignoreChanges: string[] }>)[`${type}::${name}`];

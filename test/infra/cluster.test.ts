@@ -1,7 +1,7 @@
 // ECS on EC2: launch template, Auto Scaling group, capacity provider and the instance role.
 import * as assert from "node:assert/strict";
 import { validateClusterArgs } from "../../infra/cluster";
-import { clusterUserData, ECS_AMI_PARAMETER, instanceAssumeRolePolicy, instanceManagedPolicyArns } from "../../infra/lib/cluster";
+import { clusterUserData, ECS_AMI_PARAMETER, instanceAgentPolicy, instanceAssumeRolePolicy, instanceManagedPolicyArns } from "../../infra/lib/cluster";
 import { EVALUATION_WAIT_MS, Evaluated, evaluateProgram, startEarly } from "./harness";
 import { COMPONENTS_PROGRAM, TAGS } from "./programs/components";
 
@@ -23,12 +23,17 @@ describe("cluster helpers", () => {
         assert.throws(() => clusterUserData("dev; rm -rf /"), /is not a valid ECS cluster name/);
     });
 
-    it("lets only EC2 assume the instance role, with the managed ECS and SSM policies", () => {
+    it("lets only EC2 assume the instance role, with SSM's managed policy and the ECS agent's rights on its own cluster only", () => {
         assert.deepEqual(JSON.parse(instanceAssumeRolePolicy()), { Version: "2012-10-17",
             Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }] });
-        assert.deepEqual(instanceManagedPolicyArns("aws-cn"), {
-            ecs: "arn:aws-cn:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role",
-            ssm: "arn:aws-cn:iam::aws:policy/AmazonSSMManagedInstanceCore" });
+        assert.deepEqual(instanceManagedPolicyArns("aws-cn"), { ssm: "arn:aws-cn:iam::aws:policy/AmazonSSMManagedInstanceCore" });
+        const doc = instanceAgentPolicy({ clusterArn: "arn:aws:ecs:eu-west-1:111122223333:cluster/todobackend-dev-cluster", namePrefix: "todobackend-dev" });
+        assert.deepEqual(doc.Statement.map((s) => [s.Sid, s.Resource]), [
+            ["EcsAgentInOwnCluster", "arn:aws:ecs:eu-west-1:111122223333:cluster/todobackend-dev-cluster"],
+            ["EcsAgentOnOwnInstances", "arn:aws:ecs:eu-west-1:111122223333:container-instance/todobackend-dev-cluster/*"],
+            ["EcsAgentTagsOnRegister", "arn:aws:ecs:eu-west-1:111122223333:container-instance/todobackend-dev-cluster/*"],
+            ["EcsAgentDiscovery", "*"], ["PullImages", "*"], ["WriteOwnLogs", "arn:aws:logs:eu-west-1:111122223333:log-group:/todobackend-dev/*"]]);
+        assert.throws(() => instanceAgentPolicy({ clusterArn: "todobackend-dev-cluster", namePrefix: "x" }), /`clusterArn` "todobackend-dev-cluster" is not an ECS cluster ARN\. Fix:/);
     });
 
     it("refuses a minimum above the maximum and a target capacity over 100", () => {
@@ -107,13 +112,15 @@ describe("cluster", function () {
         });
     });
 
-    it("gives the instances only the managed ECS and SSM policies, no inline grants", () => {
+    it("gives the instances SSM's managed policy and the ECS agent's rights on their own cluster as an inline policy", () => {
         const attachments = e.byType("aws:iam/rolePolicyAttachment:RolePolicyAttachment").filter((a) => a.name.startsWith("ssm-"));
         assert.deepEqual(attachments.map((a) => [a.inputs.role, a.inputs.policyArn]), [
-            ["todobackend-dev-ecs-instance", "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"],
             ["todobackend-dev-ecs-instance", "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"],
         ]);
-        assert.equal(e.byType("aws:iam/rolePolicy:RolePolicy").length, 0);
+        const inline = e.one("aws:iam/rolePolicy:RolePolicy", "ssm-instance").inputs;
+        assert.equal(inline.role, "ssm-instance-id");
+        assert.deepEqual(JSON.parse(String(inline.policy)), instanceAgentPolicy({ clusterArn: "arn:aws:ecs:us-east-1:123456789012:cluster/todobackend-dev-cluster",
+            namePrefix: "todobackend-dev" }));
         const role = e.one("aws:iam/role:Role", "ssm-instance").inputs;
         assert.deepEqual(JSON.parse(String(role.assumeRolePolicy)), JSON.parse(instanceAssumeRolePolicy()));
         assert.deepEqual(e.one("aws:iam/instanceProfile:InstanceProfile", "ssm-instance").inputs.role, "todobackend-dev-ecs-instance");

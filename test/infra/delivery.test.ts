@@ -4,7 +4,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { EVALUATION_WAIT_MS, Evaluated, evaluateProgram, evaluateStack, policyDoc, startEarly } from "./harness";
-import { environmentBoundaryPolicy, INSTANCE_AGENT_ACTIONS } from "../../infra/lib/boundaryIam";
+import { ECS_AGENT_CLUSTER_ACTIONS, ECS_AGENT_INSTANCE_ACTIONS, environmentBoundaryPolicy, SSM_AGENT_ACTIONS } from "../../infra/lib/boundaryIam";
 import { appBuildPolicy, codebuildPullRepositoryPolicy, PolicyDocument } from "../../infra/lib/deliveryIam";
 import { BOUNDED_ROLE_WRITES, environmentDeployPolicy, environmentPreviewPolicy, EnvironmentRoleArgs } from "../../infra/lib/environmentDeployIam";
 import { appExecutionPolicy, appTaskPolicy, migrationRunnerPolicy } from "../../infra/lib/appIam";
@@ -324,21 +324,10 @@ describe("delivery stack", function () {
                 const b = d.one("aws:iam/policy:Policy", `builds-boundary-${env}`).inputs;
                 assert.equal(b.name, `todobackend-${env}-boundary`);
                 assert.deepEqual(b.tags, TAGS);
-                assert.deepEqual(policyDoc(b.policy), { Version: "2012-10-17", Statement: [
-                    { Sid: "Agents", Effect: "Allow", Action: ["ecs:*", "ec2:DescribeTags", "ssm:DescribeAssociation", "ssm:GetDeployablePatchSnapshotForInstance",
-                        "ssm:GetDocument", "ssm:DescribeDocument", "ssm:GetManifest", "ssm:GetParameter", "ssm:GetParameters", "ssm:ListAssociations",
-                        "ssm:ListInstanceAssociations", "ssm:PutInventory", "ssm:PutComplianceItems", "ssm:PutConfigurePackageResult",
-                        "ssm:UpdateAssociationStatus", "ssm:UpdateInstanceAssociationStatus", "ssm:UpdateInstanceInformation",
-                        "ssmmessages:*", "ec2messages:*"], Resource: "*" },
-                    { Sid: "PullImages", Effect: "Allow", Action: ["ecr:GetAuthorizationToken", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage",
-                        "ecr:BatchCheckLayerAvailability"], Resource: "*" },
-                    { Sid: "WriteLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: "*" },
-                    { Sid: "WriteTraces", Effect: "Allow", Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
-                        "xray:GetSamplingTargets", "xray:GetSamplingStatisticSummaries"], Resource: "*" },
-                    { Sid: "ReadSecrets", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: "*" },
-                    { Sid: "PassEnvironmentRoles", Effect: "Allow", Action: ["iam:PassRole"], Resource: `arn:aws:iam::${ACCOUNT}:role/todobackend-${env}/*`,
-                        Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } } },
-                ] });
+                // The same document as the pure function makes for this environment (its statements are tested below).
+                assert.deepEqual(policyDoc(b.policy), environmentBoundaryPolicy({ region: "us-east-1", account: ACCOUNT, envName: `todobackend-${env}`,
+                    rolePath: `/todobackend-${env}/` }));
+                assert.deepEqual(policyDoc(b.policy).Statement.find((s) => s.Sid === "ReadOwnSecrets")!.Resource, `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:todobackend-${env}/*`);
             }
             assert.deepEqual(d.outputs.environmentRoleBoundaryArns, BOUNDARIES);
         });
@@ -471,7 +460,7 @@ describe("delivery decisions", () => {
     });
 
     describe("the environment roles' permissions boundary", () => {
-        const boundary = environmentBoundaryPolicy({ account: "111", rolePath: "/todobackend-dev/" });
+        const boundary = environmentBoundaryPolicy({ region: "eu-west-1", account: "111", envName: "todobackend-dev", rolePath: "/todobackend-dev/" });
         /** IAM action matching: `*` in a granted action matches any run of characters, case-insensitively. */
         const grants = (doc: PolicyDocument, action: string) => doc.Statement.some((s) => s.Effect === "Allow" &&
             s.Action.some((g) => new RegExp(`^${g.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`, "i").test(action)));
@@ -493,7 +482,22 @@ describe("delivery decisions", () => {
             for (const action of ["ecs:RegisterContainerInstance", "ecs:Poll", "ecs:SubmitTaskStateChange", "ecs:StartTelemetrySession",
                 "ecr:GetAuthorizationToken", "ecr:BatchGetImage", "logs:PutLogEvents", "ec2:DescribeTags", "ssm:UpdateInstanceInformation",
                 "ssmmessages:OpenControlChannel", "ec2messages:GetMessages"]) assert.ok(grants(boundary, action), action);
-            assert.ok(INSTANCE_AGENT_ACTIONS.every((a) => grants(boundary, a)));
+            assert.ok([...ECS_AGENT_CLUSTER_ACTIONS, ...ECS_AGENT_INSTANCE_ACTIONS, ...SSM_AGENT_ACTIONS].every((a) => grants(boundary, a)));
+        });
+        it("grants ECS, logs and secrets only on the environment's own cluster, tasks, log groups and secrets", () => {
+            const on = (sid: string) => { const st = boundary.Statement.find((x) => x.Sid === sid)!; return [st.Resource, st.Condition]; };
+            const inCluster = { ArnEquals: { "ecs:cluster": "arn:aws:ecs:eu-west-1:111:cluster/todobackend-dev-cluster" } };
+            assert.deepEqual(on("EcsAgentInOwnCluster"), ["arn:aws:ecs:eu-west-1:111:cluster/todobackend-dev-cluster", undefined]);
+            assert.deepEqual(on("EcsAgentOnOwnInstances"), ["arn:aws:ecs:eu-west-1:111:container-instance/todobackend-dev-cluster/*", inCluster]);
+            assert.deepEqual(on("RunOwnTasks"), ["arn:aws:ecs:eu-west-1:111:task-definition/todobackend-dev*", inCluster]);
+            assert.deepEqual(on("WatchOwnTasks"), ["arn:aws:ecs:eu-west-1:111:task/todobackend-dev-cluster/*", inCluster]);
+            assert.deepEqual(on("ReadOwnSecrets"), ["arn:aws:secretsmanager:eu-west-1:111:secret:todobackend-dev/*", undefined]);
+            assert.deepEqual(on("ReadOwnDatabaseMasterSecret"), ["arn:aws:secretsmanager:eu-west-1:111:secret:rds!db-*",
+                { StringLike: { "aws:ResourceTag/aws:rds:primaryDBInstanceArn": "arn:aws:rds:eu-west-1:111:db:todobackend-dev-*" } }]);
+            assert.deepEqual(on("WriteOwnLogs")[0], ["arn:aws:logs:eu-west-1:111:log-group:/todobackend-dev/*", "arn:aws:logs:eu-west-1:111:log-group:/aws/lambda/todobackend-dev-*"]);
+            // `*` only where AWS takes no resource (or for reads of images and writes of traces).
+            assert.deepEqual(boundary.Statement.filter((x) => x.Resource === "*").map((x) => x.Sid), ["EcsAgentDiscovery", "SsmAgent", "PullImages", "WriteTraces"]);
+            assert.ok(!boundary.Statement.some((x) => x.Action.some((a) => a === "ecs:*" || a === "ecs:UpdateService" || a === "ecs:DeleteService")));
         });
         it("allows no IAM write, no S3, no STS, no KMS key use and no passing of roles outside the environment's path", () => {
             for (const action of ["iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:CreateUser", "iam:CreateAccessKey",

@@ -58,8 +58,11 @@ export function pulumiProject(project: string): RuntimeCall[] {
  */
 export const INSTANCE_AGENTS: RuntimeCall[] = [
     { what: "ECS agent joins the cluster", actions: ["ecs:RegisterContainerInstance", "ecs:DeregisterContainerInstance", "ecs:SubmitContainerStateChange",
-        "ecs:SubmitTaskStateChange"], resource: "{cluster}" },
-    { what: "ECS agent polls", actions: ["ecs:DiscoverPollEndpoint", "ecs:Poll", "ecs:StartTelemetrySession"], resource: "*" },
+        "ecs:SubmitTaskStateChange", "ecs:SubmitAttachmentStateChanges"], resource: "{cluster}" },
+    { what: "ECS agent finds its endpoint", actions: ["ecs:DiscoverPollEndpoint"], resource: "*" },
+    // Authorised on the container instance, with the cluster it is registered in as ecs:cluster.
+    { what: "ECS agent polls and reports", actions: ["ecs:Poll", "ecs:StartTelemetrySession", "ecs:UpdateContainerInstancesState"],
+        resource: "{containerInstance}", context: { "ecs:cluster": "{cluster}" } },
     { what: "ECS agent pulls images for bridge tasks", actions: ["ecr:GetAuthorizationToken"], resource: "*" },
     { what: "ECS agent pulls images for bridge tasks", actions: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
         resource: "arn:aws:ecr:{region}:{account}:repository/docker-in-aws/todobackend" },

@@ -9,6 +9,8 @@ import { mismatches, Policies, REGION, Request } from "./requests";
 import { APP_BUILD, INSTANCE_AGENTS, INSTANCE_MANAGED_POLICIES, PIPELINE, pulumiProject, RuntimeCall, TRACES } from "./runtimeActions";
 
 const DELIVERY = "organization/todobackend/delivery";
+/** An identity policy allowing everything: what a role made under the boundary could be given. */
+const ALLOW_ALL = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] };
 const T = { role: "aws:iam/role:Role", rolePolicy: "aws:iam/rolePolicy:RolePolicy", taskDefinition: "aws:ecs/taskDefinition:TaskDefinition" };
 
 const stacks = startEarly((async () => {
@@ -23,7 +25,8 @@ function requests(origin: string, calls: RuntimeCall[], values: Record<string, s
         if (values[k] === undefined) throw new Error(`no value for {${k}} in ${s}`);
         return values[k];
     });
-    return calls.flatMap((c) => c.actions.map((action) => ({ origin: `${origin}: ${c.what}`, step: "read" as const, action, arn: fill(c.resource), context: c.context ?? {} })));
+    return calls.flatMap((c) => c.actions.map((action) => ({ origin: `${origin}: ${c.what}`, step: "read" as const, action, arn: fill(c.resource),
+        context: Object.fromEntries(Object.entries(c.context ?? {}).map(([k, v]) => [k, fill(v)])) })));
 }
 
 /** The inline policy of the role whose ARN is `roleArn`. */
@@ -35,8 +38,13 @@ function rolePolicyOf(stack: Evaluated, roleArn: string): object {
     return policyDoc(policy.inputs.policy);
 }
 
-/** What ECS does for a task with its execution role: pull its images, write its logs, resolve its secrets. */
-function executionCalls(td: EvaluatedResource): Request[] {
+/**
+ * What ECS does for a task with its execution role: pull its images, write its logs, resolve its
+ * secrets. RDS's master secret carries the tag RDS puts on it, naming the stack's instance.
+ */
+function executionCalls(td: EvaluatedResource, stack?: Evaluated): Request[] {
+    const db = stack?.byType("aws:rds/instance:Instance")[0];
+    const rdsTag = db ? { "aws:ResourceTag/aws:rds:primaryDBInstanceArn": `arn:aws:rds:${REGION}:${MOCK_ACCOUNT}:db:${db.inputs.identifier}` } : {};
     const containers = JSON.parse(String(td.inputs.containerDefinitions)) as Array<{ image: string; logConfiguration?: { options?: Record<string, string> };
         secrets?: Array<{ valueFrom: string }> }>;
     const out: Request[] = [];
@@ -55,7 +63,10 @@ function executionCalls(td: EvaluatedResource): Request[] {
                 out.push({ origin: `${origin}: logs`, step: "read", action, arn: `arn:aws:logs:${REGION}:${MOCK_ACCOUNT}:log-group:${group}:log-stream:x/y/z`, context: {} });
             }
         }
-        for (const s of c.secrets ?? []) out.push({ origin: `${origin}: secret`, step: "read", action: "secretsmanager:GetSecretValue", arn: s.valueFrom.replace(/:[^:]*::$/, ""), context: {} });
+        for (const s of c.secrets ?? []) {
+            const arn = s.valueFrom.replace(/:[^:]*::$/, "");
+            out.push({ origin: `${origin}: secret`, step: "read", action: "secretsmanager:GetSecretValue", arn, context: arn.includes(":secret:rds!") ? rdsTag : {} });
+        }
     }
     return out;
 }
@@ -105,7 +116,7 @@ describe("the running system's roles under a real IAM policy evaluator", functio
             const tds = stack.byType(T.taskDefinition);
             assert.equal(tds.length, 3);
             for (const td of tds) {
-                const calls = executionCalls(td);
+                const calls = executionCalls(td, stack);
                 assert.ok(calls.some((c) => c.action === "logs:PutLogEvents"), `${td.name} logs`);
                 const policies = { identity: [rolePolicyOf(stack, String(td.inputs.executionRoleArn))], boundary: boundary(env) };
                 assert.deepEqual(await mismatches(policies, calls, "Allowed"), [], `${env} ${td.name}`);
@@ -113,7 +124,7 @@ describe("the running system's roles under a real IAM policy evaluator", functio
             const app = stack.one(T.taskDefinition, "app");
             assert.equal(executionCalls(app).filter((c) => c.action === "secretsmanager:GetSecretValue").length, 2, "the app reads its two secrets");
             // The always-running app's execution role may not read the RDS master secret, which only migrate uses.
-            const master = executionCalls(stack.one(T.taskDefinition, "app-migrate")).filter((c) => c.action === "secretsmanager:GetSecretValue" && c.arn.includes("rds!"));
+            const master = executionCalls(stack.one(T.taskDefinition, "app-migrate"), stack).filter((c) => c.action === "secretsmanager:GetSecretValue" && c.arn.includes("rds!"));
             assert.equal(master.length, 1);
             assert.deepEqual(await mismatches({ identity: [rolePolicyOf(stack, String(app.inputs.executionRoleArn))], boundary: boundary(env) }, master,
                 (d) => d !== "Allowed"), [], `${env}: the app's execution role reads the master secret`);
@@ -131,13 +142,63 @@ describe("the running system's roles under a real IAM policy evaluator", functio
         }
     });
 
-    it("lets the container instances' agents join their own cluster and pull images, under the managed policies and the boundary", async () => {
+    /** The ARNs of `env`'s cluster and of one of its container instances. */
+    const clusterOf = (env: string) => ({ cluster: `arn:aws:ecs:${REGION}:${MOCK_ACCOUNT}:cluster/todobackend-${env}-cluster`,
+        containerInstance: `arn:aws:ecs:${REGION}:${MOCK_ACCOUNT}:container-instance/todobackend-${env}-cluster/0123456789abcdef0123456789abcdef` });
+    const instanceRole = (env: string) => `arn:aws:iam::${MOCK_ACCOUNT}:role/todobackend-${env}/todobackend-${env}-ecs-instance`;
+
+    it("lets the container instances' agents join their own cluster and pull images, under the instance role's own policy, SSM's managed one and the boundary", async () => {
         for (const [env, stack] of envs) {
-            const cluster = `arn:aws:ecs:${REGION}:${MOCK_ACCOUNT}:cluster/todobackend-${env}-cluster`;
-            const policies = { identity: INSTANCE_MANAGED_POLICIES, boundary: boundary(env) };
-            assert.deepEqual(await mismatches(policies, requests(`${env} instances`, INSTANCE_AGENTS, { ...values, cluster }), "Allowed"), [], env);
-            assert.equal(stack.byType("aws:iam/rolePolicyAttachment:RolePolicyAttachment").length, 2);
+            const policies = { identity: [rolePolicyOf(stack, instanceRole(env)), INSTANCE_MANAGED_POLICIES[1]], boundary: boundary(env) };
+            assert.deepEqual(await mismatches(policies, requests(`${env} instances`, INSTANCE_AGENTS, { ...values, ...clusterOf(env) }), "Allowed"), [], env);
+            // AmazonEC2ContainerServiceforEC2Role lets an instance join any cluster: only SSM's managed policy is attached.
+            assert.deepEqual(stack.byType("aws:iam/rolePolicyAttachment:RolePolicyAttachment").map((a) => a.inputs.policyArn),
+                ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]);
         }
+    });
+
+    it("lets a container instance join only its own environment's cluster: a dev host cannot register into prod's, poll or report there", async () => {
+        for (const [env, stack] of envs) {
+            const other = env === "dev" ? "prod" : "dev";
+            const ecsCalls = INSTANCE_AGENTS.filter((c) => c.actions.some((a) => a.startsWith("ecs:") && a !== "ecs:DiscoverPollEndpoint"));
+            const intoOther = requests(`${env} instance in ${other}'s cluster`, ecsCalls, { ...values, ...clusterOf(other) });
+            assert.ok(intoOther.length >= 8);
+            // Neither its own policy nor (the second proof) its boundary lets it.
+            assert.deepEqual(await mismatches({ identity: [rolePolicyOf(stack, instanceRole(env)), INSTANCE_MANAGED_POLICIES[1]] }, intoOther, (d) => d !== "Allowed"), [], env);
+            assert.deepEqual(await mismatches({ identity: [ALLOW_ALL], boundary: boundary(env) }, intoOther, (d) => d !== "Allowed"), [], `${env} boundary`);
+        }
+    });
+
+    it("confines any role an environment may create to that environment: the dev boundary under an allow-all policy reaches none of prod's secrets, service, cluster or tasks", async () => {
+        const [[, dev], [, prod]] = envs;
+        const devOnly = { identity: [ALLOW_ALL], boundary: boundary("dev") };
+        const prodCluster = clusterOf("prod").cluster;
+        const prodSecrets = executionCalls(prod.one(T.taskDefinition, "app-migrate"), prod).filter((c) => c.action === "secretsmanager:GetSecretValue");
+        assert.equal(prodSecrets.length, 3, "prod's RDS master password, Django key and app password");
+        const at = (action: string, arn: string, context: Record<string, string> = { "ecs:cluster": prodCluster }): Request =>
+            ({ origin: "dev-bounded role", step: "update", action, arn, context });
+        const prodService = `arn:aws:ecs:${REGION}:${MOCK_ACCOUNT}:service/todobackend-prod-cluster/todobackend`;
+        const attacks: Request[] = [
+            ...prodSecrets,
+            at("ecs:UpdateService", prodService), at("ecs:DeleteService", prodService),
+            at("ecs:RunTask", `arn:aws:ecs:${REGION}:${MOCK_ACCOUNT}:task-definition/${prod.one(T.taskDefinition, "app-migrate").inputs.family}:1`),
+            at("ecs:RunTask", `arn:aws:ecs:${REGION}:${MOCK_ACCOUNT}:task-definition/${dev.one(T.taskDefinition, "app").inputs.family}:1`),
+            at("ecs:StopTask", `arn:aws:ecs:${REGION}:${MOCK_ACCOUNT}:task/todobackend-prod-cluster/0123`),
+            at("ecs:DescribeTasks", `arn:aws:ecs:${REGION}:${MOCK_ACCOUNT}:task/todobackend-prod-cluster/0123`),
+            at("ecs:RegisterContainerInstance", prodCluster, {}), at("ecs:SubmitTaskStateChange", prodCluster, {}),
+            at("ecs:Poll", clusterOf("prod").containerInstance),
+            at("ecs:UpdateContainerInstancesState", clusterOf("prod").containerInstance),
+        ];
+        assert.deepEqual(await mismatches(devOnly, attacks, (d) => d !== "Allowed"), []);
+        // The same role reaches dev's own: the boundary is a fence, not a wall.
+        const devSecrets = executionCalls(dev.one(T.taskDefinition, "app-migrate"), dev).filter((c) => c.action === "secretsmanager:GetSecretValue");
+        const devCluster = clusterOf("dev").cluster;
+        const own: Request[] = [...devSecrets,
+            at("ecs:RunTask", `arn:aws:ecs:${REGION}:${MOCK_ACCOUNT}:task-definition/${dev.one(T.taskDefinition, "app-migrate").inputs.family}:1`, { "ecs:cluster": devCluster }),
+            at("ecs:RegisterContainerInstance", devCluster, {})];
+        assert.deepEqual(await mismatches(devOnly, own, "Allowed"), []);
+        assert.ok(prodSecrets.some((r) => r.context["aws:ResourceTag/aws:rds:primaryDBInstanceArn"] === `arn:aws:rds:${REGION}:${MOCK_ACCOUNT}:db:todobackend-prod-db`),
+            "prod's master secret as RDS tags it");
     });
 
     it("lets the migrations runner run and watch only its task in its cluster and pass only its two roles to ECS", async () => {
