@@ -44,7 +44,7 @@ function rolePolicyOf(stack: Evaluated, roleArn: string): object {
  */
 function executionCalls(td: EvaluatedResource, stack?: Evaluated): Request[] {
     const db = stack?.byType("aws:rds/instance:Instance")[0];
-    const rdsTag = db ? { "aws:ResourceTag/aws:rds:primaryDBInstanceArn": `arn:aws:rds:${REGION}:${MOCK_ACCOUNT}:db:${db.inputs.identifier}` } : {};
+    const rdsTag: Record<string, string> = db ? { "aws:ResourceTag/aws:rds:primaryDBInstanceArn": `arn:aws:rds:${REGION}:${MOCK_ACCOUNT}:db:${db.inputs.identifier}` } : {};
     const containers = JSON.parse(String(td.inputs.containerDefinitions)) as Array<{ image: string; logConfiguration?: { options?: Record<string, string> };
         secrets?: Array<{ valueFrom: string }> }>;
     const out: Request[] = [];
