@@ -35,6 +35,7 @@ import { createRedactor, fileTokens, type TokenVerifier } from "./security";
 import { Checkouts } from "./sources/checkouts";
 import { ensurePassphrase, probeWritable, secureDataDir } from "./storage/dataDir";
 import { lockDataDir, type DataDirLock } from "./storage/dataDirLock";
+import { DatabaseClock, localClock, type ServiceClock } from "./storage/clock";
 import { openStores } from "./storage/stores";
 import { Notifier } from "./notifications/notifier";
 import { notificationsOf } from "./notifications/events";
@@ -116,8 +117,10 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
     if (tightened.length) logger.warn({ dataDir: config.dataDir, tightened }, "the data dir held files others could read; made them private to the service's user (0700/0600)");
     const backendDir = config.backendUrl.startsWith("file://") ? config.backendUrl.slice("file://".length) : undefined;
     if (backendDir) fs.mkdirSync(backendDir, { recursive: true });
-    const now = options.now ?? (() => new Date());
     const stacks = () => listStacks(config.projectDir);
+    // One clock for every time decision: the local one, or the shared database's once it is open (storage/clock.ts).
+    let clock: ServiceClock = localClock(options.now);
+    const now = () => clock.now();
 
     // Stores: the embedded files in the data dir, or one Postgres that any number of instances share.
     const stores = await openStores({
@@ -129,6 +132,14 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
         onAuditError: (err) => logger.error({ err }, "writing an audit entry to the database failed"),
     });
     const { jobs: jobStore, audit } = stores;
+    const dbClock = stores.pool && !options.now ? new DatabaseClock(stores.pool, config.maxClockSkewMs, logger) : undefined;
+    if (dbClock) {
+        await dbClock.sync();
+        clock = dbClock;
+    }
+    // Measured again with every heartbeat's rhythm: a host's time can be set wrong while it runs.
+    const clockTimer = dbClock ? setInterval(() => void dbClock.sync().catch((err: unknown) => logger.warn({ err }, "reading the database's clock failed")), config.instances.heartbeatMs) : undefined;
+    clockTimer?.unref();
     // Notifications go only where the configuration says, off every job's path (notifications/).
     const notifier = new Notifier({ destinations: config.notifications, deliveries: stores.notifications, logger, redact: redactor.redactDeep, now });
     // With a shared database: this instance's name, its messages to the others, and the shared queue.
@@ -298,7 +309,7 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
 
     // What the service starts on its own: the stacks' schedules, and the stacks that follow others.
     const system = { stacks, policyOf: (stack: string) => policies.valid(stack), logger, now, submit: (input: Parameters<typeof jobs.submit>[0]) => jobs.submit(input), notify: (e: Parameters<typeof notifier.notify>[0], p: Record<string, unknown>) => notifier.notify(e, p) };
-    const schedules = new ScheduleService({ ...system, runs: stores.scheduleRuns, jobs, instance: instanceId, tickMs: config.scheduleTickMs });
+    const schedules = new ScheduleService({ ...system, runs: stores.scheduleRuns, jobs, instance: instanceId, tickMs: config.scheduleTickMs, clockTrusted: () => clock.trusted() });
     const dependencies = new DependencyService({ ...system, links: stores.links, jobs });
     jobs.on("finished", (job) => {
         void schedules.finished(job).catch((err: unknown) => logger.warn({ err, jobId: job.id }, "remediating drift failed"));
@@ -312,7 +323,7 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
             ? { ok: versionAtLeast(cachedVersion, PULUMI_VERSION), detail: `pulumi v${cachedVersion} (need ≥ v${PULUMI_VERSION})` }
             : { ok: false, detail: `no working pulumi in ${config.pulumiBin}; run scripts/setup-pulumi.sh` };
         const backend = config.backendUrl.startsWith("file://") ? probeWritable(config.backendUrl.slice("file://".length)) : { ok: true, detail: "remote backend (not probed)" };
-        const checks = { cli, backend, store: await stores.check(), plugins: pluginCheck(config.projectDir, workerEnv) };
+        const checks = { cli, backend, store: await stores.check(), clock: clock.describe(), plugins: pluginCheck(config.projectDir, workerEnv) };
         return { ready: Object.values(checks).every((c) => c.ok), checks };
     };
     const app = createApp({
@@ -373,6 +384,7 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
             await notifier.close();
             await shared?.queue.close();
             await instances?.close();
+            clearInterval(clockTimer);
             await shared?.bus.close();
             pool.close();
             server.closeAllConnections();

@@ -50,6 +50,8 @@ const EnvSchema = z.object({
     AUTOMATION_INSTANCE_ID: z.string().trim().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/, "must be a name of letters, digits and . _ : - (at most 100)").optional(),
     AUTOMATION_HEARTBEAT_MS: int(100, 60_000).default(5000),
     AUTOMATION_SCHEDULE_TICK_MS: int(100, 60_000).default(15_000),
+    /** With a shared database: how far an instance's clock may be off the database's before it makes no schedule decision. @default 5000 */
+    AUTOMATION_MAX_CLOCK_SKEW_MS: int(100, 3_600_000).default(5000),
     AUTOMATION_INSTANCE_SILENCE_MS: int(1000, 600_000).default(30_000),
     /** Jobs that may wait per stack before new ones get 409 QUEUE_FULL. @default 20 */
     AUTOMATION_QUEUE_LIMIT: int(1, 1000).default(20),
@@ -164,6 +166,8 @@ export interface ServiceConfig {
     databaseUrl?: string;
     /** How often the stacks' schedules are looked at (schedules/). */
     scheduleTickMs: number;
+    /** With a shared database: largest tolerated difference between this instance's clock and the database's. */
+    maxClockSkewMs: number;
     /** Where notifications go (notifications/destinations.ts); empty: nowhere. */
     notifications: Destination[];
     /** With a database: this instance's name, kept across restarts if set; the instances' heartbeat and the silence after which one is gone. */
@@ -268,6 +272,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     return {
         notifications,
         scheduleTickMs: e.AUTOMATION_SCHEDULE_TICK_MS,
+        maxClockSkewMs: e.AUTOMATION_MAX_CLOCK_SKEW_MS,
         port: e.PORT,
         host: e.HOST,
         projectDir: e.AUTOMATION_PROJECT_DIR,

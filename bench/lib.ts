@@ -98,7 +98,8 @@ export async function startService(w: Workspace, env: Record<string, string> = {
         };
         child.stdout!.on("data", collect);
         child.stderr!.on("data", collect);
-        child.on("exit", (code) => reject(new Error(`service exited (${code}) before listening:\n${lines.slice(-20).join("\n")}`)));
+        // "close", not "exit": by then what it wrote to stdout and stderr has been read.
+        child.on("close", (code) => reject(new Error(`service exited (${code}) before listening:\n${lines.slice(-20).join("\n")}`)));
         // The address comes from the info-level "listening" line; a quieter LOG_LEVEL hides it.
         setTimeout(() => reject(new Error(`service did not log its address within 60 s:\n${lines.slice(-20).join("\n")}`)), 60_000).unref();
     });

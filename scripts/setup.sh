@@ -21,4 +21,5 @@ bash scripts/setup-browser.sh >/dev/null
 bash scripts/setup-sandbox.sh >/dev/null
 bash scripts/setup-database.sh >/dev/null
 bash scripts/setup-postgres.sh >/dev/null
+bash scripts/setup-faketime.sh >/dev/null
 echo "setup: done (node $(node_modules/.bin/node --version), pulumi $("$(bash scripts/setup-pulumi.sh 2>/dev/null)/pulumi" version))"

@@ -100,8 +100,8 @@ export class PostgresJobStore implements JobStore {
     async createJob(input: NewJob): Promise<Job> {
         const id = input.id ?? randomUUID();
         const { rows } = await this.pool.query<JobRow>(
-            `INSERT INTO automation.jobs (id, stack, op, state, triggered_by, via, created_at, options) VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7) RETURNING ${JOB_COLUMNS}`,
-            [id, input.stack, input.op, noNul(input.triggeredBy), input.triggeredVia, input.now ?? new Date(), json(input.options ?? {})],
+            `INSERT INTO automation.jobs (id, stack, op, state, triggered_by, via, created_at, options) VALUES ($1, $2, $3, 'queued', $4, $5, coalesce($6::timestamptz, clock_timestamp()), $7) RETURNING ${JOB_COLUMNS}`,
+            [id, input.stack, input.op, noNul(input.triggeredBy), input.triggeredVia, input.now ?? null, json(input.options ?? {})],
         );
         return jobFromRow(rows[0]);
     }
@@ -149,27 +149,29 @@ export class PostgresJobStore implements JobStore {
         await this.pool.query("UPDATE automation.jobs SET worker_pid = $2 WHERE id = $1", [id, pid]);
     }
 
-    async markRunning(id: string, instance: string, now = new Date()): Promise<Job | undefined> {
+    // A job's times are the database's, never an instance's (whose clock may be wrong): the
+    // schedules decide by them (a TTL destroy is due from the last update's end).
+    async markRunning(id: string, instance: string, now?: Date): Promise<Job | undefined> {
         const { rows } = await this.pool.query<JobRow>(
-            `UPDATE automation.jobs SET state = 'running', started_at = $2, instance = $3 WHERE id = $1 AND state = 'queued' RETURNING ${JOB_COLUMNS}`,
-            [id, now, instance],
+            `UPDATE automation.jobs SET state = 'running', started_at = coalesce($2::timestamptz, clock_timestamp()), instance = $3 WHERE id = $1 AND state = 'queued' RETURNING ${JOB_COLUMNS}`,
+            [id, now ?? null, instance],
         );
         return rows[0] ? jobFromRow(rows[0]) : undefined;
     }
 
-    async finish(id: string, state: JobState, result: JobResult = {}, now = new Date()): Promise<Job> {
+    async finish(id: string, state: JobState, result: JobResult = {}, now?: Date): Promise<Job> {
         return (await this.settle(id, undefined, state, result, now))!;
     }
 
-    finishIf(id: string, from: JobState, state: JobState, result: JobResult = {}, now = new Date()): Promise<Job | undefined> {
+    finishIf(id: string, from: JobState, state: JobState, result: JobResult = {}, now?: Date): Promise<Job | undefined> {
         return this.settle(id, from, state, result, now);
     }
 
-    private async settle(id: string, from: JobState | undefined, state: JobState, result: JobResult, now: Date): Promise<Job | undefined> {
+    private async settle(id: string, from: JobState | undefined, state: JobState, result: JobResult, now: Date | undefined): Promise<Job | undefined> {
         const { rows } = await this.pool.query<JobRow>(
-            `UPDATE automation.jobs SET state = $2, finished_at = $3, summary = coalesce($4::json, summary), error = $5::json
+            `UPDATE automation.jobs SET state = $2, finished_at = coalesce($3::timestamptz, clock_timestamp()), summary = coalesce($4::json, summary), error = $5::json
              WHERE id = $1 AND ($6::text IS NULL OR state = $6) RETURNING ${JOB_COLUMNS}`,
-            [id, state, now, result.summary ? json(result.summary) : null, result.error ? json(result.error) : null, from ?? null],
+            [id, state, now ?? null, result.summary ? json(result.summary) : null, result.error ? json(result.error) : null, from ?? null],
         );
         return rows[0] ? jobFromRow(rows[0]) : undefined;
     }

@@ -20,6 +20,8 @@ export interface ScheduleDeps {
     instance: string;
     logger: Logger;
     now: () => Date;
+    /** False while this instance's clock disagrees with the shared one: then it decides nothing. @default always true */
+    clockTrusted?: () => boolean;
     /** How often the schedules are looked at. */
     tickMs: number;
 }
@@ -67,8 +69,9 @@ export class ScheduleService {
         await this.ticking;
     }
 
-    /** Runs what is due now; one tick at a time. */
+    /** Runs what is due now; one tick at a time. An instance whose clock is off decides nothing (its peers do). */
     tick(): Promise<void> {
+        if (this.d.clockTrusted && !this.d.clockTrusted()) return Promise.resolve();
         this.ticking ??= this.dueNow(this.d.now()).finally(() => (this.ticking = undefined));
         return this.ticking;
     }

@@ -47,7 +47,7 @@ export function lockDataDir(dataDir: string, now: () => Date = () => new Date())
     const info = path.join(dataDir, "service.lock.json");
     const db = new DatabaseSync(file);
     try {
-        db.exec("PRAGMA busy_timeout = 0; PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = DELETE;");
+        db.exec("PRAGMA busy_timeout = 0; PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = MEMORY;");
         // The first write takes the exclusive lock, which exclusive mode keeps until close.
         db.exec("BEGIN EXCLUSIVE; CREATE TABLE IF NOT EXISTS held (at TEXT); DELETE FROM held; INSERT INTO held VALUES (datetime('now')); COMMIT;");
     } catch (e) {

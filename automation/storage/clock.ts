@@ -1,0 +1,60 @@
+// Time decisions (a TTL destroy, a drift check's moment, a reminder, a freeze window, an
+// approval's age) must not depend on which instance makes them. With a shared database, the
+// database's clock is the service's clock: each instance measures how far its own is off and
+// corrects by it, and one that is off by more than a bound makes no schedule decision at all.
+import type { Pool } from "pg";
+import type { Logger } from "../logger";
+
+export interface ServiceClock {
+    now(): Date;
+    /** Whether this instance may make time decisions (its clock agrees with the reference). */
+    trusted(): boolean;
+    /** For /readyz and refusals: how far off this instance's clock is, in words. */
+    describe(): { ok: boolean; detail: string };
+}
+
+/** The local clock, alone: the embedded service has no other to agree with. */
+export const localClock = (now: () => Date = () => new Date()): ServiceClock => ({ now, trusted: () => true, describe: () => ({ ok: true, detail: "local clock (one instance)" }) });
+
+/**
+ * The shared database's clock, as seen from this instance: `sync` reads `clock_timestamp()`,
+ * takes the midpoint of the round trip as the moment it was read, and keeps the difference;
+ * `now()` is the local clock corrected by it. An instance whose clock is off by more than
+ * `maxSkewMs` still corrects, but is not `trusted`: the schedules refuse to decide there.
+ */
+export class DatabaseClock implements ServiceClock {
+    private offsetMs = 0;
+    private measured = false;
+
+    constructor(
+        private readonly pool: Pool,
+        private readonly maxSkewMs: number,
+        private readonly logger: Logger,
+    ) {}
+
+    async sync(): Promise<void> {
+        const before = Date.now();
+        const { rows } = await this.pool.query<{ ms: string }>("SELECT (extract(epoch FROM clock_timestamp()) * 1000)::float8::text AS ms");
+        const after = Date.now();
+        const offset = Number(rows[0].ms) - (before + after) / 2;
+        const wasTrusted = this.trusted();
+        this.offsetMs = offset;
+        this.measured = true;
+        if (wasTrusted && !this.trusted()) this.logger.error({ skewMs: Math.round(offset), maxSkewMs: this.maxSkewMs }, "this instance's clock disagrees with the database's; it makes no schedule decision until they agree (fix the host's time sync)");
+        else if (!wasTrusted && this.trusted()) this.logger.info({ skewMs: Math.round(offset) }, "this instance's clock agrees with the database's again");
+    }
+
+    now(): Date {
+        return new Date(Date.now() + this.offsetMs);
+    }
+
+    trusted(): boolean {
+        return !this.measured || Math.abs(this.offsetMs) <= this.maxSkewMs;
+    }
+
+    describe(): { ok: boolean; detail: string } {
+        const off = Math.round(this.offsetMs);
+        const words = `this instance's clock is ${Math.abs(off)} ms ${off > 0 ? "behind" : "ahead of"} the database's`;
+        return this.trusted() ? { ok: true, detail: `${words} (corrected)` } : { ok: false, detail: `${words}, more than AUTOMATION_MAX_CLOCK_SKEW_MS (${this.maxSkewMs}); no schedule decisions until the host's time is fixed` };
+    }
+}
