@@ -52,7 +52,7 @@ describe("an instance whose clock is two hours ahead, on a shared database (real
         const jobs = (await api(right.url, "GET", "/v1/jobs?stack=eph&limit=50", w.tokens.viewer)).body.jobs as Job[];
         assert.deepEqual(jobs.map((j) => j.op), ["update"], "no destroy ran");
         const ready = await fetch(`${ahead.url}/readyz`);
-        const body = await ready.json();
+        const body = (await ready.json()) as { checks: Record<string, { ok: boolean; detail: string }> };
         assert.equal(ready.status, 503);
         assert.equal(body.checks.clock.ok, false);
         assert.match(body.checks.clock.detail, /clock is 7\d{6} ms ahead of the database's, more than AUTOMATION_MAX_CLOCK_SKEW_MS \(5000\); no schedule decisions/);
