@@ -18,6 +18,7 @@ import type { Logger } from "./logger";
 import type { ServiceMetrics } from "./metrics";
 import type { RecoveryService } from "./recovery/service";
 import { authenticate, identify, mutationRateLimit, refusalRateLimit, requireRole, type TokenVerifier } from "./security";
+import { isTransient } from "./storage/retry";
 import { webhookBody } from "./webhooks/body";
 import type { WebhookHandler } from "./webhooks/handler";
 
@@ -150,13 +151,27 @@ function fromBodyParser(err: unknown, limit: number): AppError | undefined {
     return undefined;
 }
 
+/**
+ * A store that cannot be reached or written (the database away, its connections used up, the
+ * disk full) is the service's condition, not a fault of the request: 503 with Retry-After, and
+ * nothing was done (a job that cannot be stored is not started).
+ */
+function fromStore(err: unknown): AppError | undefined {
+    if (!isTransient(err)) return undefined;
+    return new AppError("STORE_UNAVAILABLE", 503, "The service's store cannot be reached or written right now (its database is away, out of connections, or its disk is full); nothing was done. Retry in a few seconds.", { retryAfterSeconds: 5 });
+}
+
 function defineErrorHandling(app: express.Application, deps: AppDeps): void {
     // The one place errors become responses: an AppError renders as itself, anything else is
     // logged in full and answered with a generic 500, never with its message or stack.
     const handler: ErrorRequestHandler = (err, req, res, _next) => {
-        const known = isAppError(err) ? err : fromBodyParser(err, deps.bodyLimit);
+        const known = isAppError(err) ? err : (fromBodyParser(err, deps.bodyLimit) ?? fromStore(err));
         const error = known ?? internal();
         if (!known) deps.logger.error({ err, method: req.method, path: req.path }, "unhandled error");
+        else if (known.code === "STORE_UNAVAILABLE") {
+            deps.logger.warn({ err, path: req.path }, known.message);
+            res.set("Retry-After", "5");
+        }
         else if (error.status >= 500) deps.logger.warn({ code: error.code, path: req.path }, error.message);
         if (res.headersSent) {
             res.end();

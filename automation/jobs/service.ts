@@ -787,7 +787,8 @@ export class JobService extends JobReader {
             const job = await this.landed("a job's start", () => store.markRunning(queued.id, this.instance));
             // Cancelled or superseded by another instance while it left the queue.
             if (!job) return;
-            void this.appendEvent(job.id, "state", { state: "running" });
+            // Recorded before anything runs: a job whose record cannot be written waits here, it does not run unrecorded.
+            await this.appendEvent(job.id, "state", { state: "running" });
             this.deps.metrics?.jobStarted(job);
             this.emit("started", job);
             try {

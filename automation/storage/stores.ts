@@ -1,4 +1,6 @@
+import * as fs from "node:fs";
 import * as path from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import type { Pool } from "pg";
 import { ApprovalStore } from "../approvals/store";
 import { AuditLog, type AuditTrail } from "../audit/log";
@@ -105,6 +107,11 @@ export async function openStores(o: StoresOptions): Promise<Stores> {
         }
     }
     const jobsFile = path.join(o.dataDir, "jobs.sqlite");
+    const durableFile = path.join(o.dataDir, "safety.sqlite");
+    // An empty or damaged store in a data dir that was used would start with an empty history
+    // (or answer 500 to every read): refused, naming the file and the way back.
+    const used = usedBefore(o.dataDir);
+    for (const file of [jobsFile, durableFile]) checkStoreFile(file, used);
     const migrating = openSqlite(jobsFile);
     let jobs!: SqliteJobStore;
     try {
@@ -114,7 +121,6 @@ export async function openStores(o: StoresOptions): Promise<Stores> {
     } finally {
         migrating.close();
     }
-    const durableFile = path.join(o.dataDir, "safety.sqlite");
     const durable = openSqlite(durableFile, { durable: true });
     const db = sqliteDb(durable);
     let small!: Awaited<ReturnType<typeof openSmallStores>>;
@@ -171,4 +177,46 @@ async function openPostgresStores(pool: Pool, db: Db, o: StoresOptions) {
     await InstanceRegistry.createSchema(pool);
     const plans = await SharedPlans.open(pool);
     return { jobs, audit, plans, ...(await openSmallStores(db)) };
+}
+
+/** A store the service cannot start on, naming the file and what to do. */
+export class StoreDamaged extends Error {
+    constructor(file: string, what: string) {
+        super(`${file} ${what}. Refusing to start on it: restore it from your backup of the data dir (docs/operations.md), or, to start over with an empty history, move it aside.`);
+        this.name = "StoreDamaged";
+    }
+}
+
+/** What shows the data dir held a service before: its audit log has entries, or the other store exists. */
+function usedBefore(dataDir: string): string | undefined {
+    const audit = path.join(dataDir, "audit.jsonl");
+    if (fs.existsSync(audit) && fs.statSync(audit).size > 0) return "its audit log has entries";
+    for (const f of ["jobs.sqlite", "safety.sqlite"]) {
+        const file = path.join(dataDir, f);
+        if (fs.existsSync(file) && fs.statSync(file).size > 0) return `${f} holds records`;
+    }
+    return undefined;
+}
+
+/**
+ * Refuses a store file that is empty or missing where the data dir was used before, or that
+ * SQLite finds damaged (`PRAGMA quick_check`, which reads every page: a truncated file, pages of
+ * garbage). A new data dir passes: its stores are created.
+ */
+export function checkStoreFile(file: string, used: string | undefined): void {
+    const exists = fs.existsSync(file);
+    if ((!exists || fs.statSync(file).size === 0) && used) throw new StoreDamaged(file, `is ${exists ? "empty" : "missing"}, but this data dir was used before (${used})`);
+    if (!exists || fs.statSync(file).size === 0) return;
+    let db: DatabaseSync | undefined;
+    try {
+        db = new DatabaseSync(file, { readOnly: true });
+        const rows = db.prepare("PRAGMA quick_check").all() as { quick_check: string }[];
+        const problems = rows.map((r) => r.quick_check).filter((r) => r !== "ok");
+        if (problems.length) throw new StoreDamaged(file, `is damaged (${problems.slice(0, 3).join("; ")})`);
+    } catch (e) {
+        if (e instanceof StoreDamaged) throw e;
+        throw new StoreDamaged(file, `cannot be read as a database (${(e as Error).message})`);
+    } finally {
+        db?.close();
+    }
 }
