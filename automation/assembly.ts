@@ -74,8 +74,10 @@ export interface RunningService {
     logger: Logger;
     /** This instance's name (recorded on the jobs it runs). */
     instanceId: string;
-    /** Graceful stop: no new work, running jobs get the shutdown grace, then interrupted. */
+    /** Graceful stop: no new work, running jobs get the shutdown grace, then stop after their in-flight steps. */
     stop(): Promise<void>;
+    /** During a stop: kill the jobs still running now, logging what each abandons. */
+    abandon(): Promise<void>;
 }
 
 function projectName(projectDir: string): string {
@@ -393,7 +395,11 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
             lock?.release();
             logger.info("shut down");
         })());
-    return { url, app, config, jobs, approvals, audit, recovery, policies, store: jobStore, logger, instanceId, stop };
+    const abandon = async () => {
+        const abandoned = await jobs.abandon();
+        logger.error({ abandoned }, abandoned.length ? "told again to stop: killed the running jobs, abandoning their in-flight steps (their stacks will need repair)" : "told again to stop: nothing was running");
+    };
+    return { url, app, config, jobs, approvals, audit, recovery, policies, store: jobStore, logger, instanceId, stop, abandon };
 }
 
 function urlPassword(url: string | undefined): string | undefined {

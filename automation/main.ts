@@ -15,12 +15,16 @@ async function main(): Promise<void> {
         throw e;
     }
     const running = await startService(config);
+    // The first signal stops gracefully (in-flight steps finish); a second one abandons them.
+    let signals = 0;
     const onSignal = (signal: string) => {
-        running.logger.info({ signal }, "signal received");
-        void running.stop().then(() => process.exit(0));
+        if (++signals === 1) {
+            running.logger.info({ signal }, "signal received");
+            void running.stop().then(() => process.exit(0));
+        } else void running.abandon();
     };
-    process.once("SIGTERM", () => onSignal("SIGTERM"));
-    process.once("SIGINT", () => onSignal("SIGINT"));
+    process.on("SIGTERM", () => onSignal("SIGTERM"));
+    process.on("SIGINT", () => onSignal("SIGINT"));
     // A library's promise nobody awaited (graphile-worker completes jobs without awaiting) must
     // not take every running job down with the process: it is logged, and the service goes on.
     process.on("unhandledRejection", (reason) => running.logger.error({ err: reason }, "a promise was rejected and nothing handled it; the service goes on"));

@@ -241,7 +241,7 @@ export class JobService extends JobReader {
      */
     private readonly writes = new Map<string, Promise<void>>();
     private accepting = true;
-    /** Set once a shutdown has waited its grace: writes stop waiting for an absent database. */
+    /** Set once a shutdown is over or abandoned: writes stop waiting for an absent database. */
     private stopped = false;
 
     constructor(private readonly deps: JobServiceDeps) {
@@ -705,9 +705,11 @@ export class JobService extends JobReader {
     }
 
     /**
-     * Stops taking work, lets running jobs finish for `graceMs`, then stops the rest gracefully
-     * (forced after the cancel grace) and marks them interrupted. Queued jobs stay queued in
-     * the store and run after the next start.
+     * Stops taking work and lets running jobs finish for `graceMs`; what still runs then is
+     * stopped the way a cancel stops it: the resource operations in flight finish, however long
+     * they take, and no new one starts, so a restart or a deploy of the service leaves no stack
+     * to repair. Queued jobs stay queued (in the store, or for the other instances). Only
+     * `abandon` (a second signal) kills what has not stopped.
      */
     async shutdown(graceMs: number): Promise<void> {
         this.accepting = false;
@@ -717,15 +719,31 @@ export class JobService extends JobReader {
         const outcome = await Promise.race([this.scheduler.idle().then(() => "idle" as const), graceOver]);
         clearTimeout(timer);
         if (outcome === "timeout") {
-            // Nor on a database that is away: what cannot be recorded now, the next start recovers.
-            this.stopped = true;
-            // A shutdown cannot wait on a stuck step for ever: the stop is forced after the same bound.
-            for (const [id, active] of this.active) {
-                this.stop(id, active, { state: "interrupted", reason: "The service shut down while the job ran." }, graceMs);
-                if (!active.killTimer) this.killAfter(id, active, graceMs);
-            }
+            const running = [...this.active.entries()];
+            for (const [id, active] of running) this.stop(id, active, { state: "interrupted", reason: "The service shut down while the job ran; its steps in flight finished." }, 0);
+            if (running.length) this.deps.logger.warn({ jobs: running.map(([id]) => id) }, "shutting down: waiting for the in-flight steps of the running jobs to finish; a second signal abandons them");
             await this.scheduler.idle();
         }
+        this.stopped = true;
+    }
+
+    /**
+     * A second signal while shutting down: kills every job still running, now, and says what
+     * that abandons (the resource operations each cuts off, which its stack then needs repaired
+     * for). Writes stop waiting for an absent database.
+     */
+    async abandon(): Promise<{ jobId: string; stack: string; op: Op; leavesBehind: LeavesBehind }[]> {
+        this.stopped = true;
+        const abandoned = [];
+        for (const [id, active] of [...this.active.entries()]) {
+            const job = await this.getJob(id).catch(() => undefined);
+            const leavesBehind = job ? await this.leavesBehind(job).catch(() => ({ inFlight: [], needsRepair: true, message: "unknown: the store did not answer" })) : { inFlight: [], needsRepair: true, message: "unknown" };
+            clearTimeout(active.killTimer);
+            active.stopping ??= { state: "interrupted", reason: "The service was told twice to stop; the job was killed." };
+            active.handle.kill();
+            abandoned.push({ jobId: id, stack: job?.stack ?? "?", op: job?.op ?? ("update" as Op), leavesBehind });
+        }
+        return abandoned;
     }
 
     /**

@@ -295,16 +295,37 @@ describe("job service", () => {
         assert.equal((await settled(b.id)).state, "succeeded");
     });
 
-    it("on shutdown stops running jobs after the grace period as interrupted and leaves queued jobs queued", async () => {
-        const { service, store, scripts, tick } = setup({ cancelGraceMs: 20 });
+    it("on shutdown stops running jobs after the grace period, letting their in-flight steps finish, as interrupted, and leaves queued jobs queued", async () => {
+        const { service, store, scripts, tick } = setup({ cancelGraceMs: 0 });
         const running = await service.submit({ stack: "dev", op: "update", principal: as("ada") });
         const queued = await service.submit({ stack: "dev", op: "preview", principal: as("ada") });
         await tick();
-        await service.shutdown(20);
+        const stopping = service.shutdown(20);
+        // Past the grace the worker is asked to stop, not killed: it ends when its steps have.
+        while (!scripts[0].cancelled) await new Promise((r) => setTimeout(r, 5));
+        await new Promise((r) => setTimeout(r, 50));
+        assert.equal(scripts[0].killed, false);
+        scripts[0].finish({ kind: "failed", name: "Cancelled", message: "" });
+        await stopping;
         assert.equal((await store.getJob(running.id))!.state, "interrupted");
         assert.equal((await store.getJob(queued.id))!.state, "queued");
         assert.equal(scripts.length, 1);
         await assert.rejects(service.submit({ stack: "prod", op: "preview", principal: as("ada") }), (e: AppError) => e.code === "SHUTTING_DOWN");
+    });
+
+    it("abandons what still runs when told again to stop: kills it now and says what each leaves behind", async () => {
+        const { service, store, scripts, tick } = setup({ cancelGraceMs: 0 });
+        const running = await service.submit({ stack: "dev", op: "update", principal: as("ada") });
+        await tick();
+        // A create of a provider's resource under way (what a kill cuts off).
+        scripts[0].handlers.onEvent({ sequence: 1, resourcePreEvent: { metadata: { ...step("item-0").resourcePreEvent.metadata, new: { custom: true } } } });
+        const stopping = service.shutdown(20);
+        while (!scripts[0].cancelled) await new Promise((r) => setTimeout(r, 5));
+        const abandoned = await service.abandon();
+        await stopping;
+        assert.equal(scripts[0].killed, true);
+        assert.deepEqual(abandoned.map((a) => [a.jobId, a.stack, a.op, a.leavesBehind.inFlight.length]), [[running.id, "dev", "update", 1]]);
+        assert.equal((await store.getJob(running.id))!.state, "interrupted");
     });
 
     it("records the summary from engine events and redacts the job's secrets from stored events", async () => {
