@@ -44,6 +44,7 @@ import { DependencyService } from "./dependencies/service";
 import { PgBus } from "./storage/bus";
 import { Fences } from "./jobs/fences";
 import { InstanceRegistry } from "./jobs/instances";
+import { Retention } from "./jobs/retention";
 import { SharedQueue } from "./jobs/sharedQueue";
 import type { RunJob } from "./jobs/scheduler";
 import { GitHubClient } from "./webhooks/github";
@@ -374,6 +375,8 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
     const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
     logger.info({ url, projectDir: config.projectDir, stacks: stacks(), dataDir: config.dataDir }, "automation service listening");
     schedules.start();
+    const retention = new Retention({ store: jobStore, sharedPlans: stores.plans, plansDir: path.join(config.dataDir, "plans"), retentionMs: config.jobRetentionMs, now, logger });
+    retention.start();
 
     let stopping: Promise<void> | undefined;
     const stop = () =>
@@ -382,6 +385,7 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
             // Stop accepting connections, but keep serving open ones (SSE watchers see the end).
             server.close();
             await schedules.stop();
+            await retention.stop();
             await jobs.shutdown(config.shutdownGraceMs);
             await notifier.close();
             await shared?.queue.close();

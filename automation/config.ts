@@ -3,6 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { z } from "zod";
 import { loadDestinations, type Destination } from "./notifications/destinations";
+import { parseDuration } from "./jobs/retention";
 import { findBwrap } from "./pulumi/sandbox";
 import { isInsideRepository, REPOSITORY } from "./sources/checkouts";
 
@@ -50,6 +51,19 @@ const EnvSchema = z.object({
     AUTOMATION_INSTANCE_ID: z.string().trim().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/, "must be a name of letters, digits and . _ : - (at most 100)").optional(),
     AUTOMATION_HEARTBEAT_MS: int(100, 60_000).default(5000),
     AUTOMATION_SCHEDULE_TICK_MS: int(100, 60_000).default(15_000),
+    /** How long jobs keep their engine events, logs and plans: `90d`, `12h`, `15m`, `30s`. @default 90d */
+    AUTOMATION_JOB_RETENTION: z
+        .string()
+        .trim()
+        .default("90d")
+        .transform((t, ctx) => {
+            const ms = parseDuration(t);
+            if (ms === undefined || ms < 1000) {
+                ctx.addIssue({ code: "custom", message: "must be a duration such as 90d, 12h, 15m or 30s" });
+                return z.NEVER;
+            }
+            return ms;
+        }),
     /** With a shared database: how far an instance's clock may be off the database's before it makes no schedule decision. @default 5000 */
     AUTOMATION_MAX_CLOCK_SKEW_MS: int(100, 3_600_000).default(5000),
     AUTOMATION_INSTANCE_SILENCE_MS: int(1000, 600_000).default(30_000),
@@ -168,6 +182,8 @@ export interface ServiceConfig {
     scheduleTickMs: number;
     /** With a shared database: largest tolerated difference between this instance's clock and the database's. */
     maxClockSkewMs: number;
+    /** How long jobs keep their events, logs and plans (AUTOMATION_JOB_RETENTION). */
+    jobRetentionMs: number;
     /** Where notifications go (notifications/destinations.ts); empty: nowhere. */
     notifications: Destination[];
     /** With a database: this instance's name, kept across restarts if set; the instances' heartbeat and the silence after which one is gone. */
@@ -273,6 +289,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
         notifications,
         scheduleTickMs: e.AUTOMATION_SCHEDULE_TICK_MS,
         maxClockSkewMs: e.AUTOMATION_MAX_CLOCK_SKEW_MS,
+        jobRetentionMs: e.AUTOMATION_JOB_RETENTION,
         port: e.PORT,
         host: e.HOST,
         projectDir: e.AUTOMATION_PROJECT_DIR,

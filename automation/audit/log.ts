@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as zlib from "node:zlib";
 
 /**
  * Who or what acted. API callers are token principals; GitHub deliveries act as "github";
@@ -118,6 +119,12 @@ export class ChainVerifier {
 
 /** The non-empty lines of `file`, read in chunks: a log of any size never sits whole in memory. */
 export function* readLines(file: string, chunkBytes = 1 << 16): Generator<string> {
+    // A rotated file is kept compressed; it is at most maxBytes when plain.
+    if (file.endsWith(".gz")) {
+        if (!fs.existsSync(file)) return;
+        for (const line of zlib.gunzipSync(fs.readFileSync(file)).toString("utf8").split("\n")) if (line) yield line;
+        return;
+    }
     let fd: number;
     try {
         fd = fs.openSync(file, "r");
@@ -148,6 +155,11 @@ export function* readLines(file: string, chunkBytes = 1 << 16): Generator<string
 /** The last non-empty line of `file`, read from its end. */
 function lastLine(file: string): string | undefined {
     if (!fs.existsSync(file)) return undefined;
+    if (file.endsWith(".gz")) {
+        let last: string | undefined;
+        for (const line of readLines(file)) last = line;
+        return last;
+    }
     const size = fs.statSync(file).size;
     const fd = fs.openSync(file, "r");
     try {
@@ -305,16 +317,18 @@ export class AuditLog implements AuditTrail {
         }
     }
 
-    /** The rotated files, oldest first, then the current one. */
+    /** The rotated files (`<file>.<n>.gz`, or `<file>.<n>` before it was compressed), oldest first, then the current one. */
     files(): string[] {
         const dir = path.dirname(this.file);
         const base = path.basename(this.file);
-        const rotated = fs
-            .readdirSync(dir)
-            .map((f) => ({ f, n: f.startsWith(`${base}.`) ? Number(f.slice(base.length + 1)) : NaN }))
-            .filter((x) => Number.isInteger(x.n) && x.n > 0)
-            .sort((a, b) => a.n - b.n)
-            .map((x) => path.join(dir, x.f));
+        const byNumber = new Map<number, string>();
+        for (const f of fs.readdirSync(dir)) {
+            const m = f.startsWith(`${base}.`) ? /^(\d+)(\.gz)?$/.exec(f.slice(base.length + 1)) : null;
+            if (!m || Number(m[1]) < 1) continue;
+            // A crash between compressing and removing the plain file leaves both: the plain one is read.
+            if (!m[2] || !byNumber.has(Number(m[1]))) byNumber.set(Number(m[1]), path.join(dir, f));
+        }
+        const rotated = [...byNumber.entries()].sort((a, b) => a[0] - b[0]).map(([, f]) => f);
         return [...rotated, this.file];
     }
 
@@ -383,10 +397,21 @@ export class AuditLog implements AuditTrail {
     /** Moves the full file aside as the next `<file>.<n>` and begins an empty one; the chain goes on. */
     private rotate(): void {
         fs.closeSync(this.fd);
-        const rotated = this.files().length; // rotated files + the current one: the next number
-        fs.renameSync(this.file, `${this.file}.${rotated}`);
+        const rotated = `${this.file}.${this.files().length}`; // rotated files + the current one: the next number
+        fs.renameSync(this.file, rotated);
         this.fd = fs.openSync(this.file, "a", 0o600);
         this.bytes = 0;
+        // Never deleted, but kept small: the rotated file compressed, its lines (and so the chain) unchanged.
+        const gz = `${rotated}.gz`;
+        const fd = fs.openSync(`${gz}.tmp`, "w", 0o600);
+        try {
+            fs.writeSync(fd, zlib.gzipSync(fs.readFileSync(rotated)));
+            fs.fsyncSync(fd);
+        } finally {
+            fs.closeSync(fd);
+        }
+        fs.renameSync(`${gz}.tmp`, gz);
+        fs.rmSync(rotated);
     }
 
     async flush(): Promise<void> {

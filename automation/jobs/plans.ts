@@ -38,4 +38,10 @@ export class SharedPlans {
         fs.writeFileSync(file, rows[0].plan, { mode: 0o600 });
         return true;
     }
+
+    /** Retention: the plans of these previews. */
+    async prune(previewIds: readonly string[]): Promise<number> {
+        if (!previewIds.length) return 0;
+        return (await this.pool.query("DELETE FROM automation.plans WHERE preview_id = ANY($1)", [previewIds])).rowCount ?? 0;
+    }
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Pool } from "pg";
 import { openPool } from "../storage/db";
-import { jobFromRow, type JobResult, type JobRow, type JobStore, type LastJobFilter, type ListJobsFilter, type NewJob } from "./store";
+import { jobFromRow, type JobResult, type JobRow, type JobStore, type LastJobFilter, type ListJobsFilter, type NewJob, type PruneResult } from "./store";
 import type { Job, JobState, JobSummary, LogLine, StoredEvent } from "./types";
 
 // `json`, not `jsonb`: the stored text is served back as it was written (key order included),
@@ -91,6 +91,15 @@ export class PostgresJobStore implements JobStore {
             client.release();
         }
         return new PostgresJobStore(pool, typeof target === "string");
+    }
+
+    async prune(before: Date): Promise<PruneResult> {
+        // Finished before the cutoff, and not its stack's newest job (a newer one exists).
+        const old = `SELECT id FROM automation.jobs j WHERE finished_at < $1 AND EXISTS (SELECT 1 FROM automation.jobs k WHERE k.stack = j.stack AND k.n > j.n)`;
+        const jobIds = (await this.pool.query<{ id: string }>(`SELECT id FROM (${old}) o WHERE o.id IN (SELECT job_id FROM automation.job_events UNION SELECT job_id FROM automation.job_log)`, [before])).rows.map((r) => r.id);
+        const events = (await this.pool.query(`DELETE FROM automation.job_events WHERE job_id IN (${old})`, [before])).rowCount ?? 0;
+        const logLines = (await this.pool.query(`DELETE FROM automation.job_log WHERE job_id IN (${old})`, [before])).rowCount ?? 0;
+        return { jobs: jobIds.length, jobIds, events, logLines };
     }
 
     async close(): Promise<void> {

@@ -891,6 +891,8 @@ export class JobService extends JobReader {
             log.info({ pid: handle.pid }, "job started");
             const outcome = await handle.done;
             clearTimeout(overtime);
+            // An update's fetched copy of its preview's plan: the database keeps the plan.
+            if (job.op === "update" && this.deps.sharedPlans && job.options.previewId) fs.rmSync(path.join(this.deps.plansDir, `${job.options.previewId}.json`), { force: true });
             clearTimeout(active.killTimer);
             // The final summary is written when the job settles.
             clearTimeout(summaryTimer);
@@ -969,7 +971,11 @@ export class JobService extends JobReader {
             log.info({ counts: summary.counts }, "job succeeded");
             // Kept for every instance before the preview counts as succeeded (and can be approved).
             const plan = this.planFileOf(job).planFile;
-            if (plan && job.op === "preview" && this.deps.sharedPlans && fs.existsSync(plan)) await this.deps.sharedPlans.save(job.id, plan);
+            if (plan && job.op === "preview" && this.deps.sharedPlans && fs.existsSync(plan)) {
+                await this.landed("a preview's update plan", () => this.deps.sharedPlans!.save(job.id, plan));
+                // Kept once, in the database: the update applying it fetches it from there.
+                fs.rmSync(plan, { force: true });
+            }
             await this.settleRun(job.id, "succeeded", { summary: { ...summary, ...(outcome.outputs ? { outputs: outcome.outputs } : {}) } });
             return;
         }

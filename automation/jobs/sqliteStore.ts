@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { DatabaseSync } from "node:sqlite";
 import { openSqlite } from "../storage/sqlite";
-import { jobFromRow, type JobResult, type JobRow, type JobStore, type LastJobFilter, type ListJobsFilter, type NewJob } from "./store";
+import { jobFromRow, type JobResult, type JobRow, type JobStore, type LastJobFilter, type ListJobsFilter, type NewJob, type PruneResult } from "./store";
 import type { Job, JobState, JobSummary, LogLine, StoredEvent } from "./types";
 
 const SCHEMA = `
@@ -54,6 +54,9 @@ export class SqliteJobStore implements JobStore {
 
     constructor(file: string) {
         this.database = openSqlite(file);
+        // Deleted pages go back to the file system (retention): set before any table exists, or
+        // converted once with a VACUUM for a file made before.
+        if ((this.database.prepare("PRAGMA auto_vacuum").get() as { auto_vacuum: number }).auto_vacuum !== 2) this.database.exec("PRAGMA auto_vacuum = INCREMENTAL; VACUUM;");
         this.database.exec(SCHEMA);
         // Stores created before a column existed gain it in place.
         const columns = (this.database.prepare("PRAGMA table_info(jobs)").all() as { name: string }[]).map((c) => c.name);
@@ -62,6 +65,17 @@ export class SqliteJobStore implements JobStore {
         if (!columns.includes("cancel_requested_by")) this.database.exec("ALTER TABLE jobs ADD COLUMN cancel_requested_by TEXT");
         if (!columns.includes("instance")) this.database.exec("ALTER TABLE jobs ADD COLUMN instance TEXT");
         this.n = (this.database.prepare("SELECT coalesce(max(n), 0) AS n FROM jobs").get() as { n: number }).n;
+    }
+
+    async prune(before: Date): Promise<PruneResult> {
+        const old = `SELECT id FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?1 AND id NOT IN (SELECT id FROM jobs j WHERE n = (SELECT max(n) FROM jobs WHERE stack = j.stack))`;
+        const cutoff = before.toISOString();
+        const jobIds = (this.database.prepare(`SELECT id FROM (${old}) WHERE id IN (SELECT job_id FROM events UNION SELECT job_id FROM log_lines)`).all(cutoff) as { id: string }[]).map((r) => r.id);
+        const events = Number(this.database.prepare(`DELETE FROM events WHERE job_id IN (${old})`).run(cutoff).changes);
+        const logLines = Number(this.database.prepare(`DELETE FROM log_lines WHERE job_id IN (${old})`).run(cutoff).changes);
+        // Gives the freed pages back to the file system, a bounded number at a time.
+        if (events + logLines > 0) this.database.exec("PRAGMA incremental_vacuum");
+        return { jobs: jobIds.length, jobIds, events, logLines };
     }
 
     async close(): Promise<void> {

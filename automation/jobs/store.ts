@@ -66,7 +66,22 @@ export interface JobStore {
     appendLog(jobId: string, text: string, now?: Date): Promise<void>;
     /** One page of the log after `cursor` (a line number; 0 = from the start). */
     logPage(jobId: string, cursor: number, limit?: number): Promise<{ lines: LogLine[]; nextCursor: number }>;
+    /**
+     * Retention: deletes the engine events and log lines of the jobs that finished before
+     * `before`, keeping each job's row and summary (approvals and the audit name jobs by id),
+     * and everything of each stack's newest job. Returns what it deleted; frees the space.
+     */
+    prune(before: Date): Promise<PruneResult>;
     close(): Promise<void>;
+}
+
+export interface PruneResult {
+    /** Jobs whose events and log were deleted. */
+    jobs: number;
+    /** Their ids (their plans go with them). */
+    jobIds: string[];
+    events: number;
+    logLines: number;
 }
 
 /** A job's row as both stores read it: times as ISO text, the JSON columns as text. */

@@ -145,4 +145,34 @@ export function jobStoreContract(open: () => Promise<StoreUnderTest>): void {
         assert.deepEqual((await store.logPage(job.id, 0, 100)).lines.map((l) => l.seq), Array.from({ length: 40 }, (_, i) => i + 1));
         if (other !== store) await other.close();
     });
+
+    it("prunes the events and log of jobs that finished before the cutoff, keeping their rows and summaries and all of each stack's newest job", async () => {
+        const make = async (stack: string, finishedAt: Date | undefined) => {
+            const job = await store.createJob({ stack, op: "preview", triggeredBy: "ada", triggeredVia: "token", now: new Date(finishedAt ? finishedAt.getTime() - 1000 : Date.now()) });
+            await store.markRunning(job.id, "i1", new Date(finishedAt ? finishedAt.getTime() - 500 : Date.now()));
+            await store.appendEvent(job.id, "state", { state: "running" });
+            await store.appendLog(job.id, `log of ${job.id}`);
+            if (finishedAt) await store.finish(job.id, "succeeded", { summary: { counts: { same: 1 }, steps: [], policyViolations: [] } }, finishedAt);
+            return job;
+        };
+        const day = 24 * 3600 * 1000;
+        const oldDev = await make("dev", new Date(Date.now() - 10 * day));
+        const newestDev = await make("dev", new Date(Date.now() - 9 * day));
+        const oldProd = await make("prod", new Date(Date.now() - 10 * day));
+        const recentProd = await make("prod", new Date(Date.now() - 1000));
+        const runningProd = await make("prod", undefined);
+        const result = await store.prune(new Date(Date.now() - 5 * day));
+        assert.deepEqual({ ...result, jobIds: [...result.jobIds].sort() }, { jobs: 2, jobIds: [oldDev.id, oldProd.id].sort(), events: 2, logLines: 2 });
+        for (const job of [oldDev, oldProd]) {
+            assert.deepEqual((await store.eventsAfter(job.id, 0)).length, 0);
+            assert.deepEqual((await store.logPage(job.id, 0)).lines.length, 0);
+            const kept = (await store.getJob(job.id))!;
+            assert.deepEqual([kept.state, kept.summary?.counts], ["succeeded", { same: 1 }], "the row and its summary stay");
+        }
+        for (const job of [newestDev, recentProd, runningProd]) {
+            assert.equal((await store.eventsAfter(job.id, 0)).length, 1, "kept: a stack's newest job, a recent one, a running one");
+            assert.equal((await store.logPage(job.id, 0)).lines.length, 1);
+        }
+        assert.deepEqual(await store.prune(new Date(Date.now() - 5 * day)), { jobs: 0, jobIds: [], events: 0, logLines: 0 }, "twice changes nothing");
+    });
 }

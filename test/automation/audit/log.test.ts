@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as zlib from "node:zlib";
 import { AuditLog, AuditRecord, canonicalJson, MAX_AUDIT_STRING, readLines } from "../../../automation/audit/log";
 import { createRedactor, REDACTED } from "../../../automation/security/redact";
 
@@ -125,13 +126,18 @@ describe("audit log", () => {
     it("hashes the same content the same way whatever the key order", () => {
         assert.equal(canonicalJson({ b: 1, a: { d: [1, { y: 2, x: 1 }], c: null } }), canonicalJson({ a: { c: null, d: [1, { x: 1, y: 2 }] }, b: 1 }));
     });
-    it("rotates past its size limit into numbered files and keeps one chain across them, verified and paged in order", () => {
+    it("rotates past its size limit into numbered, compressed files and keeps one chain across them, verified and paged in order", () => {
         const log = new AuditLog(file, { maxBytes: 2000 });
         for (let i = 0; i < 40; i++) log.append(rec("job.create", "dev", { details: { i } }));
         const files = log.files();
         assert.ok(files.length >= 4, files.join(", "));
-        assert.deepEqual(files.slice(0, 3).map((f) => path.basename(f)), ["audit.jsonl.1", "audit.jsonl.2", "audit.jsonl.3"]);
-        for (const f of files.slice(0, -1)) assert.ok(fs.statSync(f).size < 2000 + 600, `${f} is about the limit`);
+        assert.deepEqual(files.slice(0, 3).map((f) => path.basename(f)), ["audit.jsonl.1.gz", "audit.jsonl.2.gz", "audit.jsonl.3.gz"]);
+        for (const f of files.slice(0, -1)) {
+            const plain = zlib.gunzipSync(fs.readFileSync(f)).length;
+            assert.ok(plain >= 2000 && plain < 2000 + 600, `${f} held about the limit (${plain} bytes)`);
+            assert.ok(fs.statSync(f).size < plain / 2, `${f} is compressed`);
+            assert.ok(!fs.existsSync(f.replace(/\.gz$/, "")), "the plain rotated file is gone");
+        }
         assert.deepEqual(log.verify(), { ok: true, entries: 40 });
         assert.deepEqual(log.page({ after: 10, limit: 5 }).entries.map((e) => e.seq), [11, 12, 13, 14, 15]);
         log.close();
@@ -144,8 +150,8 @@ describe("audit log", () => {
     it("finds an entry edited in a rotated file", () => {
         const log = new AuditLog(file, { maxBytes: 2000 });
         for (let i = 0; i < 30; i++) log.append(rec("job.create", "dev", { details: { i } }));
-        const first = `${file}.1`;
-        fs.writeFileSync(first, fs.readFileSync(first, "utf8").replace('"i":2}', '"i":99}'));
+        const first = `${file}.1.gz`;
+        fs.writeFileSync(first, zlib.gzipSync(zlib.gunzipSync(fs.readFileSync(first)).toString("utf8").replace('"i":2}', '"i":99}')));
         const v = log.verify();
         assert.equal(v.ok, false);
         assert.deepEqual([v.firstBad?.seq, v.firstBad?.reason], [3, "content does not match its hash (entry edited)"]);
