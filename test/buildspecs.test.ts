@@ -56,14 +56,14 @@ describe("app buildspec", () => {
 
 describe("deploy buildspecs", () => {
     it("run only programs the deploy image has (pulumi/pulumi-nodejs: bash, node, npm, pulumi, coreutils), never the aws CLI or jq (the image's contents as Pulumi documents them; not pulled here)", () => {
-        const allowed = new Set(["export", "pulumi", "npm", "node", "bash", "set", "echo", "if", "cat", "tee"]);
+        const allowed = new Set(["export", "pulumi", "npm", "node", "bash", "set", "echo", "if", "cat", "tee", "test", "printf", "sha256sum", "cut"]);
         for (const file of ["deploy-dev.yml", "deploy-changeset.yml", "deploy-execute.yml"]) {
             const s = spec(file);
             const commands = [...s.phases.install.commands, ...s.phases.build.commands] as string[];
             const programs = commands.flatMap((c) => c.split(/;|&&|\|\||\||\$\(/).map((part) => part.trim().split(/\s+/)[0]).filter((w) => w && !w.includes("=") && w !== "then" && w !== "else" && w !== "fi"));
             assert.deepEqual(programs.filter((p) => !allowed.has(p)), [], file);
         }
-        const code = ["deploy-common.sh", "stack-check.sh", "rollout-check.js", "plan-check.js"].flatMap((f) => fs.readFileSync(path.join(dir, f), "utf8").split("\n")
+        const code = ["deploy-common.sh", "stack-check.sh", "approved-tag.sh", "rollout-check.js", "plan-check.js"].flatMap((f) => fs.readFileSync(path.join(dir, f), "utf8").split("\n")
             .filter((l) => !/^\s*(\/\/|#|\*|\/\*)/.test(l)).map((l) => `${f}: ${l}`));
         assert.deepEqual(code.filter((l) => /(^|[\s("'`])(aws|jq)(["'`\s]|$)/.test(l.split(": ").slice(1).join(": "))), []);
         assert.match(fs.readFileSync(path.join(__dirname, "..", "images", "Dockerfile.deploy"), "utf8"), /^FROM pulumi\/pulumi-nodejs:\d+\.\d+\.\d+$/m);
@@ -79,18 +79,104 @@ describe("deploy buildspecs", () => {
         fs.writeFileSync(path.join(tmp, "version.json"), "{}");
         assert.throws(() => execFileSync("bash", [path.join(dir, "deploy-common.sh")], { stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH, CODEBUILD_SRC_DIR_ApplicationVersion: tmp } }));
     });
+    /**
+     * The build phase's commands before `pulumi login`, run as CodeBuild runs a phase: one bash,
+     * stopping at the first command whose exit status is not 0. A stand-in `pulumi` records whether it was reached.
+     */
+    const untilLogin = (file: string, env: Record<string, string>) => {
+        const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bs-"));
+        fs.writeFileSync(path.join(tmp, "pulumi"), `#!/usr/bin/env bash\necho "pulumi $*" >> ${tmp}/pulumi.log\n`, { mode: 0o755 });
+        const c: string[] = spec(file).phases.build.commands;
+        const before = c.slice(0, c.findIndex((x) => x.startsWith("pulumi login")) + 1);
+        const script = [...before.map((x) => `${x}\nstatus=$?; [ $status -eq 0 ] || exit $status`), 'echo "tag=$APP_VERSION"'].join("\n");
+        try {
+            const out = execFileSync("bash", ["-c", script], { cwd: path.join(dir, ".."), stdio: ["ignore", "pipe", "pipe"], env: { PATH: `${tmp}:${process.env.PATH}`, ...env } }).toString();
+            return { code: 0, out, reachedPulumi: fs.existsSync(path.join(tmp, "pulumi.log")) };
+        } catch (e) {
+            const err = e as { status: number; stdout: Buffer; stderr: Buffer };
+            return { code: err.status, out: `${err.stdout}${err.stderr}`, reachedPulumi: fs.existsSync(path.join(tmp, "pulumi.log")) };
+        }
+    };
+    it("fails the build, before any pulumi command, when the tag cannot be read, instead of deploying an empty tag (the old tag, green)", () => {
+        const noVersion = fs.mkdtempSync(path.join(os.tmpdir(), "bs-"));
+        fs.writeFileSync(path.join(noVersion, "version.json"), "{}");
+        for (const file of ["deploy-dev.yml", "deploy-changeset.yml"]) {
+            const r = untilLogin(file, { CODEBUILD_SRC_DIR_ApplicationVersion: noVersion });
+            assert.notEqual(r.code, 0, `${file}: ${r.out}`);
+            assert.match(r.out, /version\.json has no Version/, file);
+            assert.equal(r.reachedPulumi, false, file);
+        }
+        const emptyPlan = fs.mkdtempSync(path.join(os.tmpdir(), "bs-"));
+        fs.writeFileSync(path.join(emptyPlan, "tag.txt"), "");
+        const r = untilLogin("deploy-execute.yml", { CODEBUILD_SRC_DIR_ChangeSetPlan: emptyPlan, CODEBUILD_RESOLVED_SOURCE_VERSION: "abc1234" });
+        assert.notEqual(r.code, 0, r.out);
+        assert.equal(r.reachedPulumi, false);
+        // With a tag, the same commands go on to pulumi with it.
+        const version = fs.mkdtempSync(path.join(os.tmpdir(), "bs-"));
+        fs.writeFileSync(path.join(version, "version.json"), '{"Version": "abc1234.42"}');
+        const ok = untilLogin("deploy-dev.yml", { CODEBUILD_SRC_DIR_ApplicationVersion: version });
+        assert.equal(ok.code, 0, ok.out);
+        assert.match(ok.out, /tag=abc1234\.42/);
+    });
     it("take dev's and the prod preview's tag from version.json, and prod's update from the approved preview", () => {
         for (const file of ["deploy-dev.yml", "deploy-changeset.yml"]) {
             const c: string[] = spec(file).phases.build.commands;
-            assert.equal(c[0], "export APP_VERSION=$(bash buildspecs/deploy-common.sh)", file);
+            assert.deepEqual(c.slice(0, 3), ["APP_VERSION=$(bash buildspecs/deploy-common.sh)", 'test -n "$APP_VERSION"', "export APP_VERSION"], file);
             assert.ok(c.some((x) => x.includes('pulumi config set todobackend:imageTag "$APP_VERSION"')), file);
         }
-        assert.equal(spec("deploy-execute.yml").phases.build.commands[0], 'export APP_VERSION=$(cat "$CODEBUILD_SRC_DIR_ChangeSetPlan/tag.txt")');
+        assert.deepEqual(spec("deploy-execute.yml").phases.build.commands.slice(0, 3),
+            ['APP_VERSION=$(bash buildspecs/approved-tag.sh "$CODEBUILD_SRC_DIR_ChangeSetPlan")', 'test -n "$APP_VERSION"', "export APP_VERSION"]);
+    });
+    describe("ExecuteChangeSet applies only the approved preview's artifact, of the commit it runs (approved-tag.sh, run with bash)", () => {
+        const COMMIT = "0123456789abcdef0123456789abcdef01234567";
+        const sha256 = (text: string) => require("node:crypto").createHash("sha256").update(text).digest("hex") as string;
+        const artifact = (tag: string, plan = '{"resourcePlans":{}}') => {
+            const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bs-"));
+            fs.writeFileSync(path.join(tmp, "tag.txt"), tag);
+            fs.writeFileSync(path.join(tmp, "plan.json"), plan);
+            return tmp;
+        };
+        const approvedTag = (planDir: string, env: Record<string, string>) => {
+            try {
+                return { code: 0, out: execFileSync("bash", [path.join(dir, "approved-tag.sh"), planDir], { stdio: ["ignore", "pipe", "pipe"],
+                    env: { PATH: process.env.PATH, ...env } }).toString() };
+            } catch (e) {
+                const err = e as { status: number; stdout: Buffer; stderr: Buffer };
+                return { code: err.status, out: `${err.stdout}${err.stderr}` };
+            }
+        };
+        const approved = { CODEBUILD_RESOLVED_SOURCE_VERSION: COMMIT, APPROVED_APP_VERSION: "abc1234.42", APPROVED_PLAN_SHA256: sha256('{"resourcePlans":{}}') };
+        it("prints the approved tag when tag, commit and plan are the approved preview's", () => {
+            assert.deepEqual(approvedTag(artifact(`abc1234.42\n${COMMIT}\n`), approved), { code: 0, out: "abc1234.42\n" });
+        });
+        it("fails when the preview ran another commit than this build checked out, naming both", () => {
+            const r = approvedTag(artifact(`abc1234.42\nfedcba9876543210fedcba9876543210fedcba98\n`), approved);
+            assert.equal(r.code, 1);
+            assert.match(r.out, /the approved preview ran commit fedcba98.*, this build checked out 01234567.*Refusing to update prod\. Fix: re-run the pipeline/);
+        });
+        it("fails when the artifact was rewritten after the preview: another tag, another plan, or no commit", () => {
+            assert.match(approvedTag(artifact(`evil.1\n${COMMIT}\n`), approved).out, /tag\.txt names evil\.1, the approved preview exported abc1234\.42/);
+            assert.match(approvedTag(artifact(`abc1234.42\n${COMMIT}\n`, '{"resourcePlans":{"x":{}}}'), approved).out, /plan\.json's SHA-256 is [0-9a-f]{64}, the approved preview's was/);
+            assert.match(approvedTag(artifact("abc1234.42\n"), approved).out, /does not say which commit the preview ran/);
+            assert.match(approvedTag(artifact(`abc1234.42\n${COMMIT}\n`), { CODEBUILD_RESOLVED_SOURCE_VERSION: COMMIT }).out, /APPROVED_APP_VERSION and APPROVED_PLAN_SHA256 are not set/);
+        });
+        it("has the ChangeSet write the tag and its commit into tag.txt and export the plan's SHA-256", () => {
+            const c: string[] = spec("deploy-changeset.yml").phases.build.commands;
+            const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bs-"));
+            fs.writeFileSync(path.join(tmp, "plan.json"), '{"resourcePlans":{}}');
+            const write = c.filter((x) => x.includes("> tag.txt") || x.includes("PLAN_SHA256"));
+            const out = execFileSync("bash", ["-c", [...write, 'echo "$PLAN_SHA256"'].join("\n")], { cwd: tmp, stdio: ["ignore", "pipe", "pipe"],
+                env: { PATH: process.env.PATH, APP_VERSION: "abc1234.42", CODEBUILD_RESOLVED_SOURCE_VERSION: COMMIT } }).toString().trim();
+            assert.equal(out, approved.APPROVED_PLAN_SHA256);
+            assert.deepEqual(approvedTag(tmp, approved), { code: 0, out: "abc1234.42\n" }, "what ChangeSet writes, ExecuteChangeSet accepts");
+            assert.ok(spec("deploy-changeset.yml").env["exported-variables"].includes("PLAN_SHA256"));
+        });
     });
     it("deploys dev with the policy pack on the S3 backend and KMS secrets provider", () => {
         const c: string[] = spec("deploy-dev.yml").phases.build.commands;
         assert.ok(c.includes('pulumi login "$PULUMI_BACKEND_URL"'));
-        assert.deepEqual(c.slice(2, 4), ["bash buildspecs/stack-check.sh dev", "pulumi stack select dev"], "the stack file names its secrets provider before any pulumi command");
+        const login = c.indexOf('pulumi login "$PULUMI_BACKEND_URL"');
+        assert.deepEqual(c.slice(login + 1, login + 3), ["bash buildspecs/stack-check.sh dev", "pulumi stack select dev"], "the stack file names its secrets provider before any pulumi command");
         assert.deepEqual(c.slice(-2), ["pulumi up -s dev --yes --non-interactive --policy-pack policy", "node buildspecs/rollout-check.js dev"]);
     });
     it("saves the prod plan and readable diff as the ChangeSet artifact, failing when the preview fails", () => {
@@ -101,14 +187,14 @@ describe("deploy buildspecs", () => {
     });
     it("exports the tag, a change summary and the build's URL for the approver", () => {
         const s = spec("deploy-changeset.yml");
-        assert.deepEqual(s.env["exported-variables"], ["APP_VERSION", "PREVIEW_SUMMARY", "PREVIEW_URL"]);
+        assert.deepEqual(s.env["exported-variables"], ["APP_VERSION", "PREVIEW_SUMMARY", "PREVIEW_URL", "PLAN_SHA256"]);
         const c: string[] = s.phases.build.commands;
         assert.ok(c.includes('export PREVIEW_SUMMARY="$(node buildspecs/plan-check.js summary plan.json)"'));
         assert.ok(c.includes('export PREVIEW_URL="$CODEBUILD_BUILD_URL"'));
     });
     it("applies prod with the approved tag only after a fresh preview matches the approved plan", () => {
         const c: string[] = spec("deploy-execute.yml").phases.build.commands;
-        assert.match(c[0], /ChangeSetPlan\/tag\.txt/);
+        assert.match(c[0], /approved-tag\.sh "\$CODEBUILD_SRC_DIR_ChangeSetPlan"/);
         const compare = c.indexOf('node buildspecs/plan-check.js compare "$CODEBUILD_SRC_DIR_ChangeSetPlan/plan.json" current-plan.json');
         const preview = c.findIndex((x) => /^pulumi preview -s prod .*--save-plan current-plan\.json/.test(x));
         const up = c.findIndex((x) => x.includes("pulumi up -s prod"));
