@@ -5,7 +5,7 @@
 # the CLI which provider a stack uses: without them it falls back to the passphrase provider and
 # fails "passphrase must be set", and `pulumi stack select --secrets-provider` does nothing for a
 # stack that exists.
-#   bash buildspecs/stack-check.sh <stack>     (PULUMI_SECRETS_PROVIDER: the project's, e.g. awskms://alias/todobackend-pulumi)
+#   bash buildspecs/stack-check.sh <stack>     (PULUMI_SECRETS_PROVIDER: the project's, e.g. awskms://alias/todobackend-dev-pulumi?region=us-east-1)
 set -euo pipefail
 stack=${1:?usage: bash buildspecs/stack-check.sh <stack>}
 file="Pulumi.$stack.yaml"

@@ -6,6 +6,7 @@ import { environmentName, PROJECT, TagsInput } from "./config/common";
 import { environmentBoundaryPolicy } from "./lib/boundaryIam";
 import { appBuildPolicy, assumeRolePolicy } from "./lib/deliveryIam";
 import { appBuildProjectName } from "./lib/deliveryNaming";
+import { artifactObjects, STAGE_ARTIFACTS } from "./lib/pipelineStages";
 import { EnvironmentRoleArgs, environmentDeployPolicy, environmentPreviewPolicy, environmentRolePath } from "./lib/environmentDeployIam";
 import { checkLogRetention, checkWholeNumber, validateNamePrefix } from "./lib/validation";
 
@@ -27,21 +28,31 @@ export interface BuildRepositories {
     deploy: { arn: pulumi.Input<string> };
 }
 
+/** An environment's secrets provider (the StateBackend's key of that environment). */
+export interface SecretsProviderRef {
+    kmsKeyArn: pulumi.Input<string>;
+    /** `awskms://alias/...?region=...`, PULUMI_SECRETS_PROVIDER of the environment's deploy projects. */
+    secretsProvider: pulumi.Input<string>;
+}
+
 /** Where the deploy projects keep Pulumi state and encrypt its secrets (the StateBackend's). */
 export interface StateBackendRef {
     bucketArn: pulumi.Input<string>;
-    /** `s3://...`, PULUMI_BACKEND_URL of the deploy projects. */
+    /** `s3://...?region=...`, PULUMI_BACKEND_URL of the deploy projects. */
     url: pulumi.Input<string>;
+    /** The state bucket's key, also the delivery stack's secrets provider (read through the StackReference). */
     kmsKeyArn: pulumi.Input<string>;
-    /** `awskms://alias/...`, PULUMI_SECRETS_PROVIDER of the deploy projects. */
-    secretsProvider: pulumi.Input<string>;
+    /** Each environment's own secrets provider: no other environment's role may use it. */
+    environments: Record<PipelineEnvironment, SecretsProviderRef>;
 }
 
 export interface BuildProjectsArgs {
     /** Prefix of the project names (`<prefix>build`, `<prefix>deploy-dev`, ...) and of their log groups. */
     namePrefix: string;
-    /** Pipeline artifact bucket the builds read and write. */
+    /** Pipeline artifact bucket the builds read and write (each only its action's artifacts). */
     artifactBucketArn: pulumi.Input<string>;
+    /** The pipeline's name, the first part of its artifacts' object keys. */
+    pipelineName: string;
     repositories: BuildRepositories;
     /** Full build image reference (repository URL with digest). */
     buildImage: pulumi.Input<string>;
@@ -87,9 +98,13 @@ export class BuildProjects extends pulumi.ComponentResource {
         const projectName = (key: string) => `${args.namePrefix}${key}`;
 
         const appRole = codebuildRole("app");
+        // Each build reads and writes only the artifacts of its action (lib/pipelineStages.ts).
+        const artifacts = (bucket: string, stage: keyof typeof STAGE_ARTIFACTS) => ({
+            artifactReads: STAGE_ARTIFACTS[stage].inputs.map((a) => artifactObjects(bucket, args.pipelineName, a)),
+            artifactWrites: STAGE_ARTIFACTS[stage].outputs.map((a) => artifactObjects(bucket, args.pipelineName, a)) });
         new aws.iam.RolePolicy(`${name}-app`, { role: appRole.id, policy: pulumi.all([region.region, identity.accountId, args.artifactBucketArn,
             args.repositories.app.arn, args.repositories.buildImage.arn]).apply(([r, account, bucket, app, img]) => JSON.stringify(appBuildPolicy({
-            region: r, account, projectPrefix: args.namePrefix, artifactBucketArn: bucket, appRepositoryArn: app, buildImageRepositoryArn: img }))) }, { parent: this });
+            region: r, account, projectPrefix: args.namePrefix, ...artifacts(bucket, "app"), appRepositoryArn: app, buildImageRepositoryArn: img }))) }, { parent: this });
 
         this.environmentBoundaries = Object.fromEntries(PIPELINE_ENVIRONMENTS.map((env) => [env, new aws.iam.Policy(`${name}-boundary-${env}`, {
             name: `${environmentName(env)}-boundary`,
@@ -99,13 +114,14 @@ export class BuildProjects extends pulumi.ComponentResource {
             tags: args.tags,
         }, { parent: this })])) as Record<PipelineEnvironment, aws.iam.Policy>;
 
-        const stageRole = (key: string, env: PipelineEnvironment, projects: string[], document: (a: EnvironmentRoleArgs) => object) => {
+        const stageRole = (key: string, env: PipelineEnvironment, stage: "dev" | "changeSet" | "execute", projects: string[], document: (a: EnvironmentRoleArgs) => object) => {
             const role = codebuildRole(key);
             new aws.iam.RolePolicy(`${name}-${key}`, { role: role.id, policy: pulumi.all([region.region, identity.accountId, args.artifactBucketArn,
-                args.state.bucketArn, args.state.kmsKeyArn, args.repositories.deploy.arn, this.environmentBoundaries[env].arn])
-                .apply(([r, account, artifacts, state, key, deployRepo, boundary]) => JSON.stringify(document({
+                args.state.bucketArn, args.state.kmsKeyArn, args.state.environments[env].kmsKeyArn, args.repositories.deploy.arn, this.environmentBoundaries[env].arn])
+                .apply(([r, account, bucket, state, stateKey, secretsKey, deployRepo, boundary]) => JSON.stringify(document({
                     region: r, account, environment: env, envName: environmentName(env), project: PROJECT, buildProjects: projects,
-                    artifactBucketArn: artifacts, stateBucketArn: state, kmsKeyArn: key, deployImageRepositoryArn: deployRepo, boundaryArn: boundary }))) }, { parent: this });
+                    ...artifacts(bucket, stage), stateBucketArn: state, kmsKeyArn: stateKey, secretsKeyArn: secretsKey,
+                    deployImageRepositoryArn: deployRepo, boundaryArn: boundary }))) }, { parent: this });
             return role;
         };
 
@@ -130,7 +146,7 @@ export class BuildProjects extends pulumi.ComponentResource {
                 ] },
             tags: args.tags,
         }, { parent: this, dependsOn: [appLogs] }) };
-        const deploy = (key: string, role: aws.iam.Role, file: string, timeoutMinutes: number,
+        const deploy = (key: string, env: PipelineEnvironment, role: aws.iam.Role, file: string, timeoutMinutes: number,
             extraVariables: aws.types.input.codebuild.ProjectEnvironmentEnvironmentVariable[] = []) => {
             const logs = logGroup(key);
             return { role, project: new aws.codebuild.Project(`${name}-${key}`, {
@@ -142,7 +158,7 @@ export class BuildProjects extends pulumi.ComponentResource {
                 environment: { type: "LINUX_CONTAINER", computeType: "BUILD_GENERAL1_SMALL", image: args.deployImage,
                     imagePullCredentialsType: "SERVICE_ROLE", privilegedMode: false, environmentVariables: [
                         { name: "PULUMI_BACKEND_URL", value: args.state.url },
-                        { name: "PULUMI_SECRETS_PROVIDER", value: args.state.secretsProvider },
+                        { name: "PULUMI_SECRETS_PROVIDER", value: args.state.environments[env].secretsProvider },
                         ...extraVariables,
                     ] },
                 tags: args.tags,
@@ -150,9 +166,9 @@ export class BuildProjects extends pulumi.ComponentResource {
         };
         // An update (and the rollout check after it) may take long; a preview does not.
         const deployTimeout = args.deployTimeoutMinutes ?? 180;
-        this.dev = deploy("deploy-dev", stageRole("deploy-dev", "dev", [projectName("deploy-dev")], environmentDeployPolicy), "deploy-dev.yml", deployTimeout);
-        this.changeSet = deploy("changeset", stageRole("preview-prod", "prod", [projectName("changeset")], environmentPreviewPolicy), "deploy-changeset.yml", 60);
-        this.execute = deploy("execute", stageRole("deploy-prod", "prod", [projectName("execute")], environmentDeployPolicy), "deploy-execute.yml", deployTimeout, [
+        this.dev = deploy("deploy-dev", "dev", stageRole("deploy-dev", "dev", "dev", [projectName("deploy-dev")], environmentDeployPolicy), "deploy-dev.yml", deployTimeout);
+        this.changeSet = deploy("changeset", "prod", stageRole("preview-prod", "prod", "changeSet", [projectName("changeset")], environmentPreviewPolicy), "deploy-changeset.yml", 60);
+        this.execute = deploy("execute", "prod", stageRole("deploy-prod", "prod", "execute", [projectName("execute")], environmentDeployPolicy), "deploy-execute.yml", deployTimeout, [
             { name: "USE_UPDATE_PLAN", value: pulumi.output(args.useUpdatePlan ?? true).apply((use) => String(use)) }]);
         this.registerOutputs({ app: this.app, dev: this.dev, changeSet: this.changeSet, execute: this.execute, environmentBoundaries: this.environmentBoundaries });
     }

@@ -1,6 +1,7 @@
 // The `delivery` stack, once per account: registries, images, state backend, builds and the pipeline.
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { BuildProjects } from "./buildProjects";
+import { BuildProjects, PIPELINE_ENVIRONMENTS, PipelineEnvironment, SecretsProviderRef } from "./buildProjects";
 import { baseTags } from "./config/common";
 import { readDeliveryConfig } from "./config/delivery";
 import { DeliveryImages } from "./images";
@@ -28,13 +29,20 @@ export function deliveryStack() {
     const images = new DeliveryImages("images", { buildImageRepositoryUrl: registry.buildImage.repositoryUrl,
         xrayRepositoryUrl: registry.xray.repositoryUrl, deployRepositoryUrl: registry.deploy.repositoryUrl });
     const artifacts = new PrivateBucket("artifacts", { expireDays: cfg.artifactExpiryDays, tags });
-    const state = new StateBackend("pulumi", { tags });
-    const stateBucketUrl = pulumi.interpolate`s3://${state.bucket.bucket.bucket}`;
-    const secretsProvider = pulumi.interpolate`awskms://${state.alias.name}`;
+    const state = new StateBackend("pulumi", { environments: PIPELINE_ENVIRONMENTS, tags });
+    // With the region in the URLs: the CLI (its Go SDK) reads no region from the stack, and without
+    // AWS_REGION in the environment both would fail (the bootstrap's laptop, the automation service).
+    const region = aws.getRegionOutput().region;
+    const stateBucketUrl = pulumi.interpolate`s3://${state.bucket.bucket.bucket}?region=${region}`;
+    const providerUrl = (alias: aws.kms.Alias) => pulumi.interpolate`awskms://${alias.name}?region=${region}`;
+    const secretsProvider = providerUrl(state.alias);
+    const environmentProviders = Object.fromEntries(PIPELINE_ENVIRONMENTS.map((env) => [env, providerUrl(state.environmentKeys[env].alias)])) as Record<PipelineEnvironment, pulumi.Output<string>>;
     const builds = new BuildProjects("builds", {
-        namePrefix: PROJECT_PREFIX, artifactBucketArn: artifacts.bucket.arn, repositories: registry,
+        namePrefix: PROJECT_PREFIX, artifactBucketArn: artifacts.bucket.arn, pipelineName: PIPELINE_NAME, repositories: registry,
         buildImage: images.buildImage.imageUri, deployImage: images.deploy.imageUri,
-        state: { bucketArn: state.bucket.bucket.arn, url: stateBucketUrl, kmsKeyArn: state.key.arn, secretsProvider },
+        state: { bucketArn: state.bucket.bucket.arn, url: stateBucketUrl, kmsKeyArn: state.key.arn,
+            environments: Object.fromEntries(PIPELINE_ENVIRONMENTS.map((env) => [env, { kmsKeyArn: state.environmentKeys[env].key.arn,
+                secretsProvider: environmentProviders[env] }])) as unknown as Record<PipelineEnvironment, SecretsProviderRef> },
         useUpdatePlan: cfg.useUpdatePlan, deployTimeoutMinutes: cfg.deployTimeoutMinutes, logRetentionDays: cfg.buildLogRetentionDays, tags,
     });
     const notifications = new PipelineNotifications("notifications", { namePrefix: "todobackend-pipeline", watchedPipeline: PIPELINE_NAME,
@@ -57,7 +65,10 @@ export function deliveryStack() {
         connectionArn: pipeline.connection.arn,
         connectionActivation: CONNECTION_ACTIVATION,
         stateBucketUrl,
+        /** The delivery stack's own secrets provider (once moved into the state bucket). */
         secretsProvider,
+        /** Each environment stack's secrets provider (scripts/bootstrap.sh creates dev and prod with theirs). */
+        secretsProviders: environmentProviders,
         kmsKeyAlias: state.alias.name,
         artifactBucketName: artifacts.bucket.bucket,
         /** Every role of an environment stack carries its environment's boundary (read through its StackReference). */

@@ -13,6 +13,8 @@ import { parse } from "yaml";
 
 const ROOT = path.join(__dirname, "..");
 const KMS = "awskms://alias/todobackend-pulumi";
+/** Each environment's own secrets provider, as the delivery stack outputs them (secretsProviders), the region in the URL. */
+const KMS_OF = (env: string) => `awskms://alias/todobackend-${env}-pulumi?region=us-east-1`;
 /** The shape of a KMS-encrypted data key as `stack init --secrets-provider awskms://…` writes it; KMS is never asked here. */
 const ENCRYPTED_KEY = "AQICAHhmb2NrZWQta21zLWRhdGEta2V5LWNpcGhlcnRleHQ=";
 
@@ -52,7 +54,7 @@ function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv) {
 }
 
 /** A stack on `backend` whose state holds `outputs` (what an update on AWS leaves). */
-function importStack(repo: string, env: NodeJS.ProcessEnv, backend: string, stack: string, outputs: Record<string, string>) {
+function importStack(repo: string, env: NodeJS.ProcessEnv, backend: string, stack: string, outputs: Record<string, unknown>) {
     fs.mkdirSync(backend.replace(/^file:\/\//, ""), { recursive: true });
     const pulumi = (...args: string[]) => execFileSync("pulumi", args, { cwd: repo, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
     pulumi("login", backend);
@@ -151,7 +153,7 @@ describe("the account bootstrap and the stacks' secrets provider, with the real 
         const env = environment(home, { PULUMI_CONFIG_PASSPHRASE: "pass" });
         const bucket = `file://${path.join(home, "bucket")}`;
         importStack(dir, env, `file://${path.join(home, ".pulumi-delivery")}`, "delivery",
-            { stateBucketUrl: bucket, secretsProvider: "passphrase", pipelineName: "todobackend" });
+            { stateBucketUrl: bucket, secretsProvider: "passphrase", secretsProviders: { dev: "passphrase", prod: "passphrase" }, pipelineName: "todobackend" });
         const r = run("bash", ["scripts/bootstrap.sh", "environments"], dir, env);
         assert.equal(r.code, 0, r.out);
         const pulumi = (...args: string[]) => execFileSync("pulumi", args, { cwd: dir, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
@@ -170,6 +172,51 @@ describe("the account bootstrap and the stacks' secrets provider, with the real 
         assert.match(again.out, /stack dev exists on .*: left as it is/);
     });
 
+    it("creates each environment stack with its own secrets provider, the region in its URL, up to KMS (a file backend for the bucket; AWS_REGION unset; stand-in credentials and a refusing local proxy, so no request leaves)", () => {
+        const { dir, home } = repoCopy();
+        const env = environment(home, { PULUMI_CONFIG_PASSPHRASE: "pass", AWS_ACCESS_KEY_ID: "AKIASTANDIN000000000", AWS_SECRET_ACCESS_KEY: "stand-in",
+            HTTPS_PROXY: "http://127.0.0.1:9", HTTP_PROXY: "http://127.0.0.1:9", AWS_MAX_ATTEMPTS: "1" });
+        delete env.AWS_REGION;
+        // The delivery stack moved with the passphrase provider (so the move needs no KMS), dev and prod with their own keys.
+        importStack(dir, env, `file://${path.join(home, ".pulumi-delivery")}`, "delivery",
+            { stateBucketUrl: `file://${path.join(home, "bucket")}`, secretsProvider: "passphrase", secretsProviders: { dev: KMS_OF("dev"), prod: KMS_OF("prod") } });
+        const r = run("bash", ["scripts/bootstrap.sh", "environments"], dir, env);
+        assert.notEqual(r.code, 0);
+        assert.match(r.out, /2\/2 environment stacks on file:.*\n.*stack dev: secrets provider awskms:\/\/alias\/todobackend-dev-pulumi\?region=us-east-1/);
+        // KMS is asked in the URL's region (the request stops at the local proxy).
+        assert.match(r.out, /operation error KMS: Encrypt, .*Post "https:\/\/kms\.us-east-1\.amazonaws\.com\/": proxyconnect/);
+        // The control: the same provider without ?region= fails before any request, as the earlier outputs did.
+        const bare = run("pulumi", ["stack", "init", "bare", "--secrets-provider", "awskms://alias/todobackend-dev-pulumi"], dir, env);
+        assert.match(bare.out, /failed to resolve service endpoint, endpoint rule error, Invalid Configuration: Missing Region/);
+    });
+
+    it("refuses to move the delivery stack without the passphrase of its own backend, before anything exists in the bucket", () => {
+        const { dir, home } = repoCopy();
+        const bucket = path.join(home, "bucket");
+        importStack(dir, environment(home, { PULUMI_CONFIG_PASSPHRASE: "pass" }), `file://${path.join(home, ".pulumi-delivery")}`, "delivery",
+            { stateBucketUrl: `file://${bucket}`, secretsProvider: "passphrase", secretsProviders: { dev: "passphrase", prod: "passphrase" } });
+        const r = run("bash", ["scripts/bootstrap.sh", "environments"], dir, environment(home));
+        assert.equal(r.code, 1);
+        assert.match(r.out, /the delivery stack's own backend keeps its secrets with a passphrase, and none is set\. Fix: export PULUMI_CONFIG_PASSPHRASE_FILE=/);
+        assert.equal(fs.existsSync(path.join(bucket, ".pulumi")), false, "nothing created in the bucket");
+    });
+
+    it("refuses to update the stale local copy of the delivery stack once it moved into its state bucket, naming where it lives now", () => {
+        const { dir, home } = repoCopy();
+        const env = environment(home, { PULUMI_CONFIG_PASSPHRASE: "pass" });
+        const bucket = `file://${path.join(home, "bucket")}`;
+        importStack(dir, env, `file://${path.join(home, ".pulumi-delivery")}`, "delivery",
+            { stateBucketUrl: bucket, secretsProvider: "passphrase", secretsProviders: { dev: "passphrase", prod: "passphrase" } });
+        assert.equal(run("bash", ["scripts/bootstrap.sh", "environments"], dir, env).code, 0);
+        const local = path.join(home, ".pulumi-delivery", ".pulumi", "stacks", "todobackend", "delivery.json");
+        const before = fs.readFileSync(local, "utf8");
+        const r = run("bash", ["scripts/bootstrap.sh", "delivery", "--yes"], dir, env);
+        assert.equal(r.code, 1);
+        assert.match(r.out, new RegExp(`the delivery stack now lives in ${bucket.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}.*Fix: PULUMI_BACKEND_URL=`));
+        assert.doesNotMatch(r.out, /Previewing update|no resource plugin/, "no update of the local copy was started");
+        assert.equal(fs.readFileSync(local, "utf8"), before);
+    });
+
     it("pins prod's AMI only from AWS's answer: without the AWS CLI it stops, naming the fix", () => {
         const { dir, home } = repoCopy();
         const r = run("bash", ["scripts/bootstrap.sh", "pin-ami", "prod"], dir, environment(home));
@@ -182,7 +229,7 @@ describe("the account bootstrap and the stacks' secrets provider, with the real 
         const { dir, home } = repoCopy();
         const env = environment(home, { PULUMI_CONFIG_PASSPHRASE: "pass" });
         importStack(dir, env, `file://${path.join(home, ".pulumi-delivery")}`, "delivery",
-            { stateBucketUrl: `file://${path.join(home, "bucket")}`, secretsProvider: KMS });
+            { stateBucketUrl: `file://${path.join(home, "bucket")}`, secretsProvider: KMS, secretsProviders: { dev: KMS_OF("dev"), prod: KMS_OF("prod") } });
         const r = run("bash", ["scripts/bootstrap.sh", "environments"], dir, env);
         assert.notEqual(r.code, 0);
         assert.match(r.out, /1\/2 delivery stack into file:.* \(secrets: awskms:\/\/alias\/todobackend-pulumi\)/);

@@ -43,17 +43,28 @@ function logsStatement(region: string, account: string, projectPrefix: string): 
         Resource: `arn:aws:logs:${region}:${account}:log-group:/aws/codebuild/${projectPrefix}*` };
 }
 
-function artifactStatement(bucketArn: string): Statement {
-    return { Sid: "Artifacts", Effect: "Allow", Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"], Resource: `${bucketArn}/*` };
+/** Pipeline artifacts a build reads and writes, as object ARN patterns (pipelineStages.ts, artifactObjects). */
+export interface ArtifactAccess { artifactReads: string[]; artifactWrites: string[] }
+
+/**
+ * A build's artifacts: only the ones its action consumes and produces. The app build runs the app
+ * repository's Makefile and the deploy builds run this repository's program, both unreviewed:
+ * with the whole bucket, either could rewrite what a later action runs with more rights (the
+ * DeploymentRepository zip ExecuteChangeSet runs with prod's) or read the prod plan.
+ */
+export function artifactStatements(a: ArtifactAccess): Statement[] {
+    const s: Statement[] = [{ Sid: "ArtifactsRead", Effect: "Allow", Action: ["s3:GetObject", "s3:GetObjectVersion"], Resource: a.artifactReads }];
+    if (a.artifactWrites.length > 0) s.push({ Sid: "ArtifactsWrite", Effect: "Allow", Action: ["s3:PutObject"], Resource: a.artifactWrites });
+    return s;
 }
 
-export interface AppBuildPolicyArgs { region: string; account: string; projectPrefix: string; artifactBucketArn: string; appRepositoryArn: string; buildImageRepositoryArn: string }
+export interface AppBuildPolicyArgs extends ArtifactAccess { region: string; account: string; projectPrefix: string; appRepositoryArn: string; buildImageRepositoryArn: string }
 
 /** App build: push to the app repository only; pull the build image; auth token is account-wide by AWS design. */
 export function appBuildPolicy(a: AppBuildPolicyArgs): PolicyDocument {
     return { Version: "2012-10-17", Statement: [
         logsStatement(a.region, a.account, a.projectPrefix),
-        artifactStatement(a.artifactBucketArn),
+        ...artifactStatements(a),
         { Sid: "EcrAuth", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },
         { Sid: "PushApp", Effect: "Allow", Action: [...ECR_PULL, ...ECR_PUSH], Resource: a.appRepositoryArn },
         { Sid: "PullBuildImage", Effect: "Allow", Action: ECR_PULL, Resource: a.buildImageRepositoryArn },

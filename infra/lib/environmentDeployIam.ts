@@ -11,7 +11,7 @@
 //   - by state object: each role reads and writes only its own stack's Pulumi state.
 // The evaluator test (test/infra/iam/) checks these documents with a real IAM policy evaluator
 // against every action the provider calls for every resource the environment stacks declare.
-import { ECR_PULL, PolicyDocument, Statement } from "./deliveryIam";
+import { ArtifactAccess, artifactStatements, ECR_PULL, PolicyDocument, Statement } from "./deliveryIam";
 
 /** The tag that says which environment a resource belongs to (one of the base tags). */
 export const ENVIRONMENT_TAG = "Environment";
@@ -183,7 +183,7 @@ export const ROUTE53_FOR_CLOUD_MAP = ["route53:CreateHostedZone", "route53:Delet
     "route53:CreateHealthCheck", "route53:DeleteHealthCheck", "route53:GetHealthCheck", "route53:UpdateHealthCheck",
     "route53:ChangeTagsForResource", "route53:ListTagsForResource"];
 
-export interface EnvironmentRoleArgs {
+export interface EnvironmentRoleArgs extends ArtifactAccess {
     region: string;
     account: string;
     /** The environment as tagged (`dev`): the stack name. */
@@ -194,22 +194,26 @@ export interface EnvironmentRoleArgs {
     project: string;
     /** Names of the CodeBuild projects that run as this role (their log groups). */
     buildProjects: string[];
-    artifactBucketArn: string;
     stateBucketArn: string;
+    /**
+     * The state bucket's key, also the delivery stack's secrets provider: S3 uses it for the state
+     * objects, and the StackReference to the delivery stack decrypts that stack's data key with it.
+     */
     kmsKeyArn: string;
+    /** The environment's own secrets provider (its data key in Pulumi.<stack>.yaml): no other environment's role may use it. */
+    secretsKeyArn: string;
     /** The deploy image's repository, pulled with the role's own credentials. */
     deployImageRepositoryArn: string;
     /** The environment's permissions boundary: roles are created and edited only with it attached. */
     boundaryArn: string;
 }
 
-function buildBasics(a: EnvironmentRoleArgs, writesArtifacts: boolean): Statement[] {
+function buildBasics(a: EnvironmentRoleArgs): Statement[] {
     return [
         { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
             Resource: a.buildProjects.flatMap((p) => [`arn:aws:logs:${a.region}:${a.account}:log-group:/aws/codebuild/${p}`,
                 `arn:aws:logs:${a.region}:${a.account}:log-group:/aws/codebuild/${p}:*`]) },
-        { Sid: "Artifacts", Effect: "Allow", Action: writesArtifacts ? ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"] : ["s3:GetObject", "s3:GetObjectVersion"],
-            Resource: `${a.artifactBucketArn}/*` },
+        ...artifactStatements(a),
         { Sid: "PullDeployImage", Effect: "Allow", Action: ECR_PULL, Resource: a.deployImageRepositoryArn },
         { Sid: "EcrAuth", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },
     ];
@@ -235,9 +239,14 @@ function stateStatements(a: EnvironmentRoleArgs, writes: boolean): Statement[] {
         { Sid: "StateWrite", Effect: "Allow", Action: ["s3:PutObject", "s3:DeleteObject"],
             Resource: writes ? objects.own : objects.own.filter((o) => o.includes("/.pulumi/locks/")) },
     ];
-    // The stacks' secrets provider (awskms://): the data key in Pulumi.<stack>.yaml is decrypted at every run.
+    // The environment's own secrets provider (awskms://alias/<envName>-pulumi): its data key in
+    // Pulumi.<stack>.yaml is decrypted at every run. One key per environment, so no role can open
+    // another environment's data key, and with it the secrets of its state and saved plans.
     s.push({ Sid: "SecretsKey", Effect: "Allow", Action: writes ? ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"] : ["kms:Decrypt", "kms:DescribeKey"],
-        Resource: a.kmsKeyArn });
+        Resource: a.secretsKeyArn });
+    // The StackReference to the delivery stack: the CLI opens that stack's secrets provider (its
+    // data key, under the state key) before it reads any output.
+    s.push({ Sid: "DeliveryStackKey", Effect: "Allow", Action: ["kms:Decrypt"], Resource: a.kmsKeyArn });
     // The state bucket is SSE-KMS with this key: S3 asks KMS with the caller's rights on every
     // write (GenerateDataKey, the lock included) and read (Decrypt), only for S3.
     s.push({ Sid: "StateObjectsKey", Effect: "Allow", Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: a.kmsKeyArn,
@@ -281,7 +290,7 @@ export function environmentDeployPolicy(a: EnvironmentRoleArgs): PolicyDocument 
     const arn = (service: string, pattern: string) => `arn:aws:${service}:${a.region}:${a.account}:${pattern}`;
     const creates = Object.values(CREATES);
     return { Version: "2012-10-17", Statement: [
-        ...buildBasics(a, false),
+        ...buildBasics(a),
         { Sid: "Read", Effect: "Allow", Action: READS, Resource: "*", Condition: { StringEquals: inRegion(a.region) } },
         // One statement: each action is allowed only on the ARN pattern of the resource it makes,
         // so the new resource's tags never stand in for those of the VPC or cluster it joins.
@@ -360,7 +369,7 @@ export function environmentDeployPolicy(a: EnvironmentRoleArgs): PolicyDocument 
 export function environmentPreviewPolicy(a: EnvironmentRoleArgs): PolicyDocument {
     const path = environmentRolePath(a.envName);
     return { Version: "2012-10-17", Statement: [
-        ...buildBasics(a, true),
+        ...buildBasics(a),
         { Sid: "Read", Effect: "Allow", Action: READS, Resource: "*", Condition: { StringEquals: inRegion(a.region) } },
         { Sid: "RolesInPathRead", Effect: "Allow", Action: ["iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies",
             "iam:ListRoleTags", "iam:GetInstanceProfile", "iam:ListInstanceProfileTags", "iam:ListInstanceProfilesForRole"],

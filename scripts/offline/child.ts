@@ -23,7 +23,7 @@ MockMonitor.prototype.registerResource = function (this: MockMonitor, req: any, 
             resources.push({
                 type: req.getType(), name: req.getName(), urn: resp.getUrn(), parent: req.getParent() || undefined,
                 inputs, id: req.getCustom() ? resp.getId() || undefined : undefined, custom: req.getCustom(),
-                ...(secretPaths.length > 0 ? { secretPaths } : {}),
+                ...(secretPaths.length > 0 ? { secretPaths } : {}), ...(req.getCustom() ? { protect: req.getProtect() === true } : {}),
             });
         }
         callback(err, resp);

@@ -25,6 +25,8 @@ export interface EvaluatedResource extends DeclaredResource {
     read?: boolean;
     /** Paths into `inputs` (`environment[0].value`, `masterPassword`) whose values are Pulumi secrets. */
     secretPaths?: string[];
+    /** The `protect` option as registered (Pulumi refuses to delete the resource). */
+    protect?: boolean;
 }
 
 export interface Evaluation {

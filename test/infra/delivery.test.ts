@@ -60,8 +60,10 @@ describe("delivery stack", function () {
             pipelineName: "todobackend",
             connectionArn: `arn:aws:codestar-connections:us-east-1:${ACCOUNT}:connection/todobackend-source`,
             connectionActivation: d.outputs.connectionActivation,
-            stateBucketUrl: "s3://pulumi-state-bucket",
-            secretsProvider: "awskms://alias/todobackend-pulumi",
+            // With the region: the CLI finds none in the stack, and without AWS_REGION both would fail.
+            stateBucketUrl: "s3://pulumi-state-bucket?region=us-east-1",
+            secretsProvider: "awskms://alias/todobackend-pulumi?region=us-east-1",
+            secretsProviders: { dev: "awskms://alias/todobackend-dev-pulumi?region=us-east-1", prod: "awskms://alias/todobackend-prod-pulumi?region=us-east-1" },
             kmsKeyAlias: "alias/todobackend-pulumi",
             artifactBucketName: "artifacts-bucket",
             environmentRoleBoundaryArns: BOUNDARIES,
@@ -73,7 +75,7 @@ describe("delivery stack", function () {
     it("puts the base tags on every taggable resource it declares", () => {
         const taggable = [T.repo, T.bucket, T.role, T.project, T.pipeline, "aws:kms/key:Key", "aws:codestarconnections/connection:Connection", "aws:iam/policy:Policy"];
         const resources = d.resources.filter((r) => taggable.includes(r.type));
-        assert.equal(resources.length, 20);
+        assert.equal(resources.length, 22);
         for (const r of resources) assert.deepEqual(r.inputs.tags, TAGS, `${r.type} ${r.name}`);
     });
 
@@ -154,10 +156,24 @@ describe("delivery stack", function () {
             assert.deepEqual(inputs("aws:kms/key:Key", "pulumi").enableKeyRotation, true);
         });
 
-        it("expires old artifacts and their old versions after 30 days, and never the state", () => {
+        it("gives each environment a secrets provider key of its own, and protects every key and the state bucket", () => {
+            for (const env of ["dev", "prod"]) {
+                assert.deepEqual(inputs("aws:kms/key:Key", `pulumi-${env}`), { description: `Pulumi secrets provider of the ${env} stack`, enableKeyRotation: true,
+                    deletionWindowInDays: 30, tags: TAGS });
+                assert.deepEqual(inputs("aws:kms/alias:Alias", `pulumi-${env}`), { name: `alias/todobackend-${env}-pulumi`, targetKeyId: "key-1" });
+            }
+            assert.deepEqual(d.byType("aws:kms/key:Key").map((k) => [k.name, k.protect]), [["pulumi", true], ["pulumi-dev", true], ["pulumi-prod", true]]);
+            assert.equal(d.one(T.bucket, "pulumi-state").protect, true);
+            assert.equal(d.one(T.bucket, "artifacts").protect, false);
+        });
+
+        it("expires old artifacts and their old versions after 30 days, and of the state only replaced versions, after 90 days", () => {
             assert.deepEqual(inputs(T.bucketLifecycle, "artifacts"), { bucket: d.one(T.bucket, "artifacts").id, rules: [{ id: "expire-old-artifacts",
                 status: "Enabled", filter: {}, expiration: { days: 30 }, noncurrentVersionExpiration: { noncurrentDays: 30 } }] });
-            assert.deepEqual(d.byType(T.bucketLifecycle).map((r) => r.name), ["artifacts"]);
+            // Every update rewrites the checkpoint: its old versions would otherwise pile up forever.
+            assert.deepEqual(inputs(T.bucketLifecycle, "pulumi-state"), { bucket: d.one(T.bucket, "pulumi-state").id, rules: [{ id: "expire-old-versions",
+                status: "Enabled", filter: {}, noncurrentVersionExpiration: { noncurrentDays: 90 } }] });
+            assert.deepEqual(d.byType(T.bucketLifecycle).map((r) => r.name), ["artifacts", "pulumi-state"]);
         });
     });
 
@@ -190,9 +206,10 @@ describe("delivery stack", function () {
                 // Pulled from this account's ECR with the project's role, not anonymously from Docker Hub.
                 assert.equal(p.environment.image, `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/docker-in-aws/pulumi@sha256:abc`);
                 assert.equal(p.environment.imagePullCredentialsType, "SERVICE_ROLE");
+                // Each project with its environment's own secrets provider.
                 assert.deepEqual(p.environment.environmentVariables.slice(0, 2), [
-                    { name: "PULUMI_BACKEND_URL", value: "s3://pulumi-state-bucket" },
-                    { name: "PULUMI_SECRETS_PROVIDER", value: "awskms://alias/todobackend-pulumi" }]);
+                    { name: "PULUMI_BACKEND_URL", value: "s3://pulumi-state-bucket?region=us-east-1" },
+                    { name: "PULUMI_SECRETS_PROVIDER", value: `awskms://alias/todobackend-${name.endsWith("dev") ? "dev" : "prod"}-pulumi?region=us-east-1` }]);
                 assert.ok(p.source.buildspec.includes(command), `${name} runs ${command}`);
                 assert.equal(p.serviceRole, iamArn(`role/${role}`));
                 const pull = policyDoc(inputs(T.rolePolicy, role).policy).Statement.find((s) => s.Sid === "PullDeployImage");
@@ -222,7 +239,9 @@ describe("delivery stack", function () {
             assert.deepEqual(policyDoc(inputs(T.rolePolicy, "builds-app").policy), { Version: "2012-10-17", Statement: [
                 { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
                     Resource: `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:/aws/codebuild/todobackend-*` },
-                { Sid: "Artifacts", Effect: "Allow", Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"], Resource: `${s3("artifacts")}/*` },
+                // The app build (the app repository's Makefile) reads its source and writes version.json, nothing else of the bucket.
+                { Sid: "ArtifactsRead", Effect: "Allow", Action: ["s3:GetObject", "s3:GetObjectVersion"], Resource: [`${s3("artifacts")}/todobackend/MyApp/*`] },
+                { Sid: "ArtifactsWrite", Effect: "Allow", Action: ["s3:PutObject"], Resource: [`${s3("artifacts")}/todobackend/Applicatio/*`] },
                 { Sid: "EcrAuth", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },
                 { Sid: "PushApp", Effect: "Allow", Action: ["ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage", "ecr:BatchCheckLayerAvailability",
                     "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage"], Resource: arn("ecr", "repository/docker-in-aws/todobackend") },
@@ -254,11 +273,11 @@ describe("delivery stack", function () {
 
         it("gives each Pulumi stage its own role: dev's fenced to dev, the prod preview read-only, the prod apply fenced to prod", () => {
             const sids = (role: string) => policyDoc(inputs(T.rolePolicy, role).policy).Statement.map((s) => s.Sid);
-            const writer = ["Logs", "Artifacts", "PullDeployImage", "EcrAuth", "Read", "CreateEc2", "CreateEcs", "CreateElasticloadbalancing", "CreateRds",
+            const writer = ["Logs", "ArtifactsRead", "PullDeployImage", "EcrAuth", "Read", "CreateEc2", "CreateEcs", "CreateElasticloadbalancing", "CreateRds",
                 "CreateLogs", "CreateLambda", "CreateSecretsmanager", "CreateServicediscovery", "CreateAutoscaling", "CreateApplicationAutoscaling", "CreateEvents",
                 "Ec2TagOnCreate", "TagOnCreate", "TagOnCreateById", "Unfenced", "ChangeOwnResources", "LaunchFromPublicImages", "RdsManagedSecretCreate", "RdsManagedSecretTag",
                 "RdsManagedSecretRotate", "RdsDefaultGroups", "ScalingPolicyAlarms", "RdsManagedSecretKey", "CloudMapDns", "SsmRead", "OwnTopicsAndAlarms", "RoleWritesWithinBoundary", "RolesInPath", "PassRolesInPath", "KeepBoundary", "ServiceLinkedRoles",
-                "StateList", "StateRead", "StateWrite", "SecretsKey", "StateObjectsKey"];
+                "StateList", "StateRead", "StateWrite", "SecretsKey", "DeliveryStackKey", "StateObjectsKey"];
             assert.deepEqual(sids("builds-deploy-dev"), writer);
             assert.deepEqual(sids("builds-deploy-prod"), writer);
             const statement = (role: string, sid: string) => policyDoc(inputs(T.rolePolicy, role).policy).Statement.find((s) => s.Sid === sid)!;
@@ -275,14 +294,23 @@ describe("delivery stack", function () {
             const state = s3("pulumi-state");
             assert.deepEqual(statement("builds-deploy-dev", "StateWrite").Resource, [`${state}/.pulumi/stacks/todobackend/dev.json*`,
                 `${state}/.pulumi/history/todobackend/dev/*`, `${state}/.pulumi/backups/todobackend/dev/*`, `${state}/.pulumi/locks/*/todobackend/dev/*`]);
+            // Each stage reads only the artifacts its action consumes (CodePipeline's keys: pipeline name, artifact name cut to 10).
+            assert.deepEqual(statement("builds-deploy-dev", "ArtifactsRead").Resource, [`${s3("artifacts")}/todobackend/Deployment/*`, `${s3("artifacts")}/todobackend/Applicatio/*`]);
+            assert.deepEqual(statement("builds-deploy-prod", "ArtifactsRead").Resource, [`${s3("artifacts")}/todobackend/Deployment/*`, `${s3("artifacts")}/todobackend/ChangeSetP/*`]);
+            // Its own environment's secrets provider; the delivery stack's key only to decrypt (the StackReference).
+            assert.deepEqual(statement("builds-deploy-dev", "SecretsKey").Resource, arn("kms", "key/pulumi-dev"));
+            assert.deepEqual(statement("builds-deploy-prod", "SecretsKey").Resource, arn("kms", "key/pulumi-prod"));
+            assert.deepEqual(statement("builds-deploy-dev", "DeliveryStackKey"), { Sid: "DeliveryStackKey", Effect: "Allow", Action: ["kms:Decrypt"], Resource: arn("kms", "key/pulumi") });
             assert.deepEqual(statement("builds-deploy-dev", "Logs").Resource, [`arn:aws:logs:us-east-1:${ACCOUNT}:log-group:/aws/codebuild/todobackend-deploy-dev`,
                 `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:/aws/codebuild/todobackend-deploy-dev:*`]);
         });
 
         it("lets the prod preview read, write its plan artifact and its stack's lock, and nothing else", () => {
             const doc = policyDoc(inputs(T.rolePolicy, "builds-preview-prod").policy);
-            assert.deepEqual(doc.Statement.map((s) => s.Sid), ["Logs", "Artifacts", "PullDeployImage", "EcrAuth", "Read", "RolesInPathRead", "SsmRead",
-                "OwnTopicsAndAlarmsRead", "StateList", "StateRead", "StateWrite", "SecretsKey", "StateObjectsKey"]);
+            assert.deepEqual(doc.Statement.map((s) => s.Sid), ["Logs", "ArtifactsRead", "ArtifactsWrite", "PullDeployImage", "EcrAuth", "Read", "RolesInPathRead", "SsmRead",
+                "OwnTopicsAndAlarmsRead", "StateList", "StateRead", "StateWrite", "SecretsKey", "DeliveryStackKey", "StateObjectsKey"]);
+            // Its plan only: not the DeploymentRepository zip that ExecuteChangeSet runs with prod's rights after the approval.
+            assert.deepEqual(doc.Statement.find((s) => s.Sid === "ArtifactsWrite")!.Resource, [`${s3("artifacts")}/todobackend/ChangeSetP/*`]);
             const state = s3("pulumi-state");
             assert.deepEqual(doc.Statement.find((s) => s.Sid === "StateWrite")!.Resource, [`${state}/.pulumi/locks/*/todobackend/prod/*`]);
             assert.deepEqual(doc.Statement.find((s) => s.Sid === "SecretsKey")!.Action, ["kms:Decrypt", "kms:DescribeKey"]);
@@ -389,7 +417,10 @@ describe("delivery stack", function () {
             assert.ok(approve.configuration.CustomData.length <= 500, "CodePipeline caps CustomData at 500 characters");
             assert.deepEqual(action("Production", "ExecuteChangeSet"), { name: "ExecuteChangeSet", category: "Build", owner: "AWS", provider: "CodeBuild",
                 version: "1", runOrder: 3, inputArtifacts: ["DeploymentRepository", "ChangeSetPlan"],
-                configuration: { ProjectName: "todobackend-execute", PrimarySource: "DeploymentRepository" } });
+                configuration: { ProjectName: "todobackend-execute", PrimarySource: "DeploymentRepository",
+                    // The preview's tag and plan hash as CodePipeline keeps them, against which the artifact is checked.
+                    EnvironmentVariables: JSON.stringify([{ name: "APPROVED_APP_VERSION", value: "#{ChangeSet.APP_VERSION}", type: "PLAINTEXT" },
+                        { name: "APPROVED_PLAN_SHA256", value: "#{ChangeSet.PLAN_SHA256}", type: "PLAINTEXT" }]) } });
         });
 
         it("asks for approval on the delivery stack's own notifications topic when none is configured", () => {
@@ -413,7 +444,7 @@ describe("delivery components", function () {
 });
 
 describe("delivery decisions", () => {
-    const base = { region: "eu-west-1", account: "111", projectPrefix: "tb-", artifactBucketArn: "arn:aws:s3:::art" };
+    const base = { region: "eu-west-1", account: "111", projectPrefix: "tb-", artifactReads: ["arn:aws:s3:::art/tb/MyApp/*"], artifactWrites: ["arn:aws:s3:::art/tb/Applicatio/*"] };
 
     it("scopes app pushes to the app repository alone", () => {
         const doc = appBuildPolicy({ ...base, appRepositoryArn: "arn:app", buildImageRepositoryArn: "arn:img" });
@@ -422,8 +453,8 @@ describe("delivery decisions", () => {
     });
 
     const roleArgs = (environment: string): EnvironmentRoleArgs => ({ region: "eu-west-1", account: "111", environment, envName: `tb-${environment}`,
-        project: "tb", buildProjects: [`tb-deploy-${environment}`], artifactBucketArn: "arn:aws:s3:::art", stateBucketArn: "arn:aws:s3:::st",
-        kmsKeyArn: "arn:key", deployImageRepositoryArn: "arn:repo", boundaryArn: `arn:b-${environment}` });
+        project: "tb", buildProjects: [`tb-deploy-${environment}`], artifactReads: ["arn:aws:s3:::art/tb/Deployment/*"], artifactWrites: ["arn:aws:s3:::art/tb/ChangeSetP/*"],
+        stateBucketArn: "arn:aws:s3:::st", kmsKeyArn: "arn:key", secretsKeyArn: `arn:key-${environment}`, deployImageRepositoryArn: "arn:repo", boundaryArn: `arn:b-${environment}` });
 
     it("fences a deploy role's IAM to its environment's path, its services to its tag and region", () => {
         const doc = environmentDeployPolicy(roleArgs("qa"));
@@ -456,7 +487,7 @@ describe("delivery decisions", () => {
     it("gives the preview role no write outside its stack's lock and its plan artifact", () => {
         const doc = environmentPreviewPolicy(roleArgs("qa"));
         const puts = doc.Statement.filter((s) => s.Action.includes("s3:PutObject")).map((s) => [s.Sid, s.Resource]);
-        assert.deepEqual(puts, [["Artifacts", "arn:aws:s3:::art/*"], ["StateWrite", ["arn:aws:s3:::st/.pulumi/locks/*/tb/qa/*"]]]);
+        assert.deepEqual(puts, [["ArtifactsWrite", ["arn:aws:s3:::art/tb/ChangeSetP/*"]], ["StateWrite", ["arn:aws:s3:::st/.pulumi/locks/*/tb/qa/*"]]]);
     });
 
     describe("the environment roles' permissions boundary", () => {

@@ -230,6 +230,43 @@ describe("the pipeline's roles under a real IAM policy evaluator", function () {
         assert.deepEqual(await mismatches(role("builds-deploy-dev"), zone, "Allowed"), []);
     });
 
+    it("lets each stage's role decrypt only its own environment's secrets: one KMS key (secrets provider) per environment", async () => {
+        // The keys' ARNs as the mocks make them (key/<resource name>).
+        const keyArn = (name: string) => `arn:aws:kms:${REGION}:${MOCK_ACCOUNT}:key/${delivery.one("aws:kms/key:Key", name).name}`;
+        const keys = { dev: keyArn("pulumi-dev"), prod: keyArn("pulumi-prod") };
+        const ask = (name: string, action: string, key: string) => decide(role(name), { origin: "t", step: "update", action, arn: key, context: {} });
+        for (const action of ["kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt"]) assert.equal(await ask("builds-deploy-dev", action, keys.dev), "Allowed", action);
+        assert.equal(await ask("builds-preview-prod", "kms:Decrypt", keys.prod), "Allowed");
+        assert.equal(await ask("builds-deploy-prod", "kms:Decrypt", keys.prod), "Allowed");
+        // prod's data key (in Pulumi.prod.yaml) and so every secret of prod's state and plans stay closed to dev.
+        for (const action of ["kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt"]) assert.notEqual(await ask("builds-deploy-dev", action, keys.prod), "Allowed", action);
+        assert.notEqual(await ask("builds-deploy-prod", "kms:Decrypt", keys.dev), "Allowed");
+        // The delivery stack's key (its own secrets, and the state bucket's encryption) decrypts only what a StackReference to it needs.
+        const deliveryKey = keyArn("pulumi");
+        assert.equal(await ask("builds-deploy-dev", "kms:Decrypt", deliveryKey), "Allowed");
+        assert.notEqual(await ask("builds-deploy-dev", "kms:Encrypt", deliveryKey), "Allowed");
+        assert.notEqual(await ask("builds-deploy-dev", "kms:GenerateDataKey", deliveryKey), "Allowed");
+    });
+
+    it("keeps each stage's role to the pipeline artifacts its action consumes and produces", async () => {
+        const artifacts = policyDoc(delivery.one(ROLE_POLICY, "todobackend").inputs.policy).Statement.find((s) => s.Sid === "Artifacts")!.Resource[0] as string;
+        // CodePipeline's object keys: <pipeline name, first 20 characters>/<artifact name, first 10>/<random>.
+        const object = (folder: string) => `${artifacts}/todobackend/${folder}/AbCdEf1`;
+        const ask = (name: string, action: string, folder: string) => decide(role(name), { origin: "t", step: "update", action, arn: object(folder), context: {} });
+        const may: Array<[string, string, string]> = [["builds-deploy-dev", "s3:GetObject", "Deployment"], ["builds-deploy-dev", "s3:GetObject", "Applicatio"],
+            ["builds-preview-prod", "s3:GetObject", "Deployment"], ["builds-preview-prod", "s3:GetObject", "Applicatio"], ["builds-preview-prod", "s3:PutObject", "ChangeSetP"],
+            ["builds-deploy-prod", "s3:GetObject", "Deployment"], ["builds-deploy-prod", "s3:GetObject", "ChangeSetP"],
+            ["builds-app", "s3:GetObject", "MyApp"], ["builds-app", "s3:PutObject", "Applicatio"]];
+        for (const [name, action, folder] of may) assert.equal(await ask(name, action, folder), "Allowed", `${name} ${action} ${folder}`);
+        // The prod plan (prod's state and secret ciphertexts) is not dev's to read; the code ExecuteChangeSet runs
+        // with prod's rights is no earlier action's to rewrite, nor is the approved plan the app build's.
+        const mayNot: Array<[string, string, string]> = [["builds-deploy-dev", "s3:GetObject", "ChangeSetP"], ["builds-deploy-dev", "s3:PutObject", "Deployment"],
+            ["builds-preview-prod", "s3:PutObject", "Deployment"], ["builds-preview-prod", "s3:PutObject", "Applicatio"],
+            ["builds-deploy-prod", "s3:PutObject", "ChangeSetP"], ["builds-deploy-prod", "s3:PutObject", "Deployment"],
+            ["builds-app", "s3:PutObject", "Deployment"], ["builds-app", "s3:PutObject", "ChangeSetP"], ["builds-app", "s3:GetObject", "ChangeSetP"]];
+        for (const [name, action, folder] of mayNot) assert.notEqual(await ask(name, action, folder), "Allowed", `${name} ${action} ${folder}`);
+    });
+
     it("keeps each deploy role to its own stack's Pulumi state", async () => {
         // The state bucket's ARN as the policies name it (under the mocks, not S3's real shape).
         const bucketArn = policyDoc(delivery.one(ROLE_POLICY, "builds-deploy-dev").inputs.policy).Statement.find((s) => s.Sid === "StateList")!.Resource as string;

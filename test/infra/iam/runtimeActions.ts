@@ -18,7 +18,8 @@ export interface RuntimeCall {
 export const APP_BUILD: RuntimeCall[] = [
     { what: "CodeBuild writes the build log", actions: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
         resource: "arn:aws:logs:{region}:{account}:log-group:/aws/codebuild/todobackend-build:log-stream:0123" },
-    { what: "CodeBuild fetches the source and stores version.json", actions: ["s3:GetObject", "s3:PutObject"], resource: "arn:aws:s3:::{artifacts}/todobackend/MyApp/abc" },
+    { what: "CodeBuild fetches the source", actions: ["s3:GetObject", "s3:GetObjectVersion"], resource: "arn:aws:s3:::{artifacts}/todobackend/MyApp/AbCdEf1" },
+    { what: "CodeBuild stores version.json (ApplicationVersion)", actions: ["s3:PutObject"], resource: "arn:aws:s3:::{artifacts}/todobackend/Applicatio/AbCdEf1" },
     { what: "make login", actions: ["ecr:GetAuthorizationToken"], resource: "*" },
     { what: "make publish (docker push)", actions: ["ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart",
         "ecr:CompleteLayerUpload", "ecr:PutImage", "ecr:BatchGetImage"], resource: "arn:aws:ecr:{region}:{account}:repository/docker-in-aws/todobackend" },
@@ -47,7 +48,8 @@ export function pulumiProject(project: string): RuntimeCall[] {
             resource: "arn:aws:ecr:{region}:{account}:repository/docker-in-aws/pulumi" },
         { what: "CodeBuild writes the build log", actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
             resource: `arn:aws:logs:{region}:{account}:log-group:/aws/codebuild/${project}:log-stream:0123` },
-        { what: "CodeBuild fetches the input artifacts", actions: ["s3:GetObject"], resource: "arn:aws:s3:::{artifacts}/todobackend/DeploymentRepository/abc" },
+        // CodePipeline's object keys: the pipeline's name, the artifact's name cut to 10 characters, a random name.
+        { what: "CodeBuild fetches the input artifacts", actions: ["s3:GetObject", "s3:GetObjectVersion"], resource: "arn:aws:s3:::{artifacts}/todobackend/Deployment/AbCdEf1" },
     ];
 }
 
