@@ -5,7 +5,8 @@
 #   bash scripts/postgres.sh stop DIR
 #   bash scripts/postgres.sh pause DIR     stops the server, keeping its data (an outage)
 #   bash scripts/postgres.sh resume DIR    starts it again on the same port and socket
-# PG_SOCKET_DIR puts the unix socket elsewhere (default: DIR).
+# PG_SOCKET_DIR puts the unix socket elsewhere (default: DIR); PG_OPTIONS adds server options
+# (e.g. "-c max_connections=20").
 # initdb refuses to run as root, so as root the cluster belongs to the `postgres` user.
 set -euo pipefail
 cmd=${1:?usage: postgres.sh start|stop|pause|resume DIR} dir=${2:?usage: postgres.sh start|stop|pause|resume DIR}
@@ -26,8 +27,9 @@ case "$cmd" in
     port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
     "${as[@]}" "$bin/initdb" -D "$dir/data" -U automation -A trust --no-sync >"$dir/initdb.log" 2>&1 \
       || { cat "$dir/initdb.log" >&2; exit 1; }
+    echo "${PG_OPTIONS:-}" >"$dir/options"
     "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-p $port -k $sockets -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null \
+      -o "-p $port -k $sockets -c listen_addresses=127.0.0.1 -c fsync=off ${PG_OPTIONS:-}" start >/dev/null \
       || { cat "$dir/server.log" >&2; exit 1; }
     "${as[@]}" "$bin/createdb" -h 127.0.0.1 -p "$port" -U automation automation
     echo "$port" >"$dir/port"
@@ -38,9 +40,9 @@ case "$cmd" in
     "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
     ;;
   resume)
-    port=$(cat "$dir/port") sockets=$(cat "$dir/sockets")
+    port=$(cat "$dir/port") sockets=$(cat "$dir/sockets") options=$(cat "$dir/options" 2>/dev/null || true)
     "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-p $port -k $sockets -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null \
+      -o "-p $port -k $sockets -c listen_addresses=127.0.0.1 -c fsync=off $options" start >/dev/null \
       || { cat "$dir/server.log" >&2; exit 1; }
     ;;
   stop)

@@ -27,11 +27,11 @@ export interface TestPostgres {
  * `socketDir` puts the server's unix socket elsewhere than its cluster directory, e.g. outside
  * /tmp, where a system's own PostgreSQL keeps it (/run/postgresql).
  */
-export function startPostgres(opts: { socketDir?: string } = {}): TestPostgres {
+export function startPostgres(opts: { socketDir?: string; options?: string } = {}): TestPostgres {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "pg-"));
     const dir = path.join(root, "cluster");
     const socketDir = opts.socketDir ?? dir;
-    const url = execFileSync("bash", [SCRIPT, "start", dir], { encoding: "utf8", timeout: 120_000, env: { ...process.env, PG_SOCKET_DIR: socketDir } }).trim();
+    const url = execFileSync("bash", [SCRIPT, "start", dir], { encoding: "utf8", timeout: 120_000, env: { ...process.env, PG_SOCKET_DIR: socketDir, PG_OPTIONS: opts.options ?? "" } }).trim();
     let databases = 0;
     return {
         url,
