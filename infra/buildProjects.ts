@@ -51,8 +51,8 @@ export interface BuildProjectsArgs {
     namePrefix: string;
     /** Pipeline artifact bucket the builds read and write (each only its action's artifacts). */
     artifactBucketArn: pulumi.Input<string>;
-    /** The pipeline's name, the first part of its artifacts' object keys. */
-    pipelineName: string;
+    /** The name of the pipeline whose artifacts the builds read and write: the first part of their object keys. */
+    artifactPipelineName: string;
     repositories: BuildRepositories;
     /** Full build image reference (repository URL with digest). */
     buildImage: pulumi.Input<string>;
@@ -100,8 +100,8 @@ export class BuildProjects extends pulumi.ComponentResource {
         const appRole = codebuildRole("app");
         // Each build reads and writes only the artifacts of its action (lib/pipelineStages.ts).
         const artifacts = (bucket: string, stage: keyof typeof STAGE_ARTIFACTS) => ({
-            artifactReads: STAGE_ARTIFACTS[stage].inputs.map((a) => artifactObjects(bucket, args.pipelineName, a)),
-            artifactWrites: STAGE_ARTIFACTS[stage].outputs.map((a) => artifactObjects(bucket, args.pipelineName, a)) });
+            artifactReads: STAGE_ARTIFACTS[stage].inputs.map((a) => artifactObjects(bucket, args.artifactPipelineName, a)),
+            artifactWrites: STAGE_ARTIFACTS[stage].outputs.map((a) => artifactObjects(bucket, args.artifactPipelineName, a)) });
         new aws.iam.RolePolicy(`${name}-app`, { role: appRole.id, policy: pulumi.all([region.region, identity.accountId, args.artifactBucketArn,
             args.repositories.app.arn, args.repositories.buildImage.arn]).apply(([r, account, bucket, app, img]) => JSON.stringify(appBuildPolicy({
             region: r, account, projectPrefix: args.namePrefix, ...artifacts(bucket, "app"), appRepositoryArn: app, buildImageRepositoryArn: img }))) }, { parent: this });

@@ -38,7 +38,7 @@ export function deliveryStack() {
     const secretsProvider = providerUrl(state.alias);
     const environmentProviders = Object.fromEntries(PIPELINE_ENVIRONMENTS.map((env) => [env, providerUrl(state.environmentKeys[env].alias)])) as Record<PipelineEnvironment, pulumi.Output<string>>;
     const builds = new BuildProjects("builds", {
-        namePrefix: PROJECT_PREFIX, artifactBucketArn: artifacts.bucket.arn, pipelineName: PIPELINE_NAME, repositories: registry,
+        namePrefix: PROJECT_PREFIX, artifactBucketArn: artifacts.bucket.arn, artifactPipelineName: PIPELINE_NAME, repositories: registry,
         buildImage: images.buildImage.imageUri, deployImage: images.deploy.imageUri,
         state: { bucketArn: state.bucket.bucket.arn, url: stateBucketUrl, kmsKeyArn: state.key.arn,
             environments: Object.fromEntries(PIPELINE_ENVIRONMENTS.map((env) => [env, { kmsKeyArn: state.environmentKeys[env].key.arn,

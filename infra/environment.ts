@@ -84,7 +84,7 @@ export function environmentStack() {
 
     const loadBalancer = new LoadBalancer("web", {
         vpcId: network.vpcId, subnetIds: network.publicSubnetIds, securityGroupId: security.albSecurityGroupId,
-        namePrefix: cfg.envName, certificateArn: cfg.certificateArn, tags,
+        namePrefix: cfg.envName, certificateArn: cfg.certificateArn, deletionProtection: cfg.production, tags,
     });
     const database = new Database("db", {
         subnetIds: network.privateSubnetIds, securityGroupId: security.databaseSecurityGroupId, namePrefix: cfg.envName,

@@ -1,6 +1,7 @@
 // The internet-facing entry: ALB in the public subnets, the app's target group (HTTP 8000,
 // instance targets because the app runs in bridge mode with dynamic host ports) and listeners.
-// HTTP only, as the book, unless a certificate is configured: then HTTPS on 443 and a redirect on 80.
+// HTTP only, as the book, unless a certificate is configured: then HTTPS on 443 and a redirect on 80
+// (a production stack requires one, infra/config/environment.ts).
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { TagsInput } from "./config/common";
@@ -31,6 +32,8 @@ export interface LoadBalancerArgs {
     idleTimeoutSeconds?: number;
     /** How long a deregistering target keeps draining. @default 30 (the book's) */
     deregistrationDelaySeconds?: number;
+    /** Refuse deletion of the load balancer (prod: its DNS name is what clients and DNS records point at). @default false */
+    deletionProtection?: boolean;
     /** Tags of every resource. @default - none */
     tags?: TagsInput;
 }
@@ -65,6 +68,7 @@ export class LoadBalancer extends pulumi.ComponentResource implements LoadBalanc
             idleTimeout: args.idleTimeoutSeconds ?? 30,
             // Requests with malformed headers are dropped rather than passed to Django.
             dropInvalidHeaderFields: true,
+            enableDeletionProtection: args.deletionProtection ?? false,
             tags: withNameTag(args.tags, albName),
         }, { parent: this });
 

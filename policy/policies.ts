@@ -207,6 +207,32 @@ export const rdsDeletionProtection = deletionProtection("rds-deletion-protection
 /** The same on other stacks, as advice: dev databases are disposable but losing one still hurts. */
 export const rdsDeletionProtectionAdvisory = deletionProtection("rds-deletion-protection-advisory", "advisory", false);
 
+/**
+ * In a protected stack (prod) the app is served over HTTPS only: a listener that forwards plain
+ * HTTP to it would carry logins and sessions in clear text; HTTP may only redirect.
+ */
+export const albHttpsInProtectedStacks: ResourceValidationPolicy = {
+    name: "alb-https-in-protected-stacks",
+    description: "Load balancer listeners of protected stacks (prod) forward only HTTPS to the app; plain HTTP only redirects.",
+    enforcementLevel: "mandatory",
+    configSchema: {
+        properties: {
+            protectedStacks: stringList("Stacks whose load balancers must serve HTTPS only.", ["prod"]),
+        },
+    },
+    validateResource: (args, report) => {
+        if (args.type !== "aws:lb/listener:Listener") return;
+        const { protectedStacks } = args.getConfig<{ protectedStacks: string[] }>();
+        const stack = stackOfUrn(args.urn);
+        if (!protectedStacks.includes(stack)) return;
+        const protocol = String(args.props.protocol ?? "HTTP").toUpperCase();
+        const actions = (args.props.defaultActions ?? []) as Array<{ type?: string }>;
+        if (protocol === "HTTP" && actions.some((a) => a.type !== "redirect")) {
+            report(`Listener '${args.name}' in stack '${stack}' forwards plain HTTP to the app. Fix: pulumi config set todobackend:certificateArn <ACM certificate ARN> -s ${stack} (HTTPS on 443, 80 redirects to it).`);
+        }
+    },
+};
+
 /** Only the internet-facing load balancer takes traffic from everywhere, and only on 80/443. */
 export const noInternetIngress: ResourceValidationPolicy = {
     name: "no-internet-ingress",
@@ -432,7 +458,7 @@ export const requiredTags: ResourceValidationPolicy = {
 };
 
 export const resourcePolicies: ResourceValidationPolicy[] = [
-    rdsNotPublicAndEncrypted, rdsDeletionProtection, rdsDeletionProtectionAdvisory, noInternetIngress,
+    rdsNotPublicAndEncrypted, rdsDeletionProtection, rdsDeletionProtectionAdvisory, albHttpsInProtectedStacks, noInternetIngress,
     noPublicAdminPorts, noAdminIam, ecrScanOnPush, s3PublicAccessBlockComplete,
     codebuildPrivilegedOnlyForImageBuild, fargateNoPublicIp, logGroupRetention, requiredTags,
 ];

@@ -157,6 +157,7 @@ environments() {
   say "done. Commit the stack files, which now name each stack's secrets provider and carry its encrypted data key:"
   say "  git add Pulumi.delivery.yaml Pulumi.dev.yaml Pulumi.prod.yaml && git commit -m 'Stacks: secrets providers'"
   grep -q '^  todobackend:amiId:' Pulumi.prod.yaml || say "prod has no pinned AMI yet (a production stack requires one): bash scripts/bootstrap.sh pin-ami prod"
+  grep -q '^  todobackend:certificateArn:' Pulumi.prod.yaml || say "prod has no certificate yet (a production stack serves HTTPS only): pulumi config set todobackend:certificateArn <the ACM certificate ARN of the app's domain> -s prod"
 }
 
 AMI_PARAMETER=/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id

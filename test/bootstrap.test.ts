@@ -167,6 +167,7 @@ describe("the account bootstrap and the stacks' secrets provider, with the real 
         }
         assert.match(r.out, /Commit the stack files/);
         assert.match(r.out, /prod has no pinned AMI yet .*: bash scripts\/bootstrap\.sh pin-ami prod/);
+        assert.match(r.out, /prod has no certificate yet .*: pulumi config set todobackend:certificateArn <the ACM certificate ARN of the app's domain> -s prod/);
         const again = run("bash", ["scripts/bootstrap.sh", "environments"], dir, env);
         assert.equal(again.code, 0, again.out);
         assert.match(again.out, /stack dev exists on .*: left as it is/);

@@ -56,7 +56,10 @@ export interface EnvironmentConfig {
     /** @default production */
     dbDeletionProtection: boolean;
 
-    /** ACM certificate for HTTPS on 443 with an 80→443 redirect; unset serves HTTP on 80 only. */
+    /**
+     * ACM certificate for HTTPS on 443 with an 80→443 redirect. Required in a production stack;
+     * unset elsewhere serves HTTP on 80 only.
+     */
     certificateArn?: string;
 
     /** ECS service desired task count (the book's ApplicationDesiredCount). @default 2 when production, else 1 */
@@ -244,6 +247,11 @@ export function validateEnvironmentConfig(raw: Record<string, unknown>, stack: s
     if (production && cfg.imageTag === "latest") {
         fail("imageTag", "is latest in a production stack, which deploys only a tag the pipeline built (latest moves with every build)",
             `pulumi config rm todobackend:imageTag -s ${stack} (the stack keeps the tag it deployed), or pulumi config set todobackend:imageTag <commit>.<build> -s ${stack}`);
+    }
+    // The app's sessions and logins would cross the internet in clear text.
+    if (production && cfg.certificateArn === undefined) {
+        fail("certificateArn", "is required in a production stack: without it the load balancer serves the app over plain HTTP (logins, sessions)",
+            `pulumi config set todobackend:certificateArn arn:aws:acm:<region>:<account>:certificate/<id> -s ${stack} (an ACM certificate for the app's domain, in the stack's region), and commit Pulumi.${stack}.yaml`);
     }
     if (production && cfg.amiId === undefined) {
         fail("amiId", "is required in a production stack: an AMI read from SSM at every run changes whenever AWS publishes one, which voids approved previews",

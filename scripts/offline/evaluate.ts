@@ -11,6 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
 import type { DeclaredResource } from "../../policy/run";
+import { MOCK_ACCOUNT } from "./mocks";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 export const PROJECT = "todobackend";
@@ -159,10 +160,13 @@ async function runInChild(request: Omit<ChildRequest, "outFile">): Promise<Evalu
 
 /** Evaluates the real program (infra/) as `stack`, config from `Pulumi.<stack>.yaml` plus overrides. */
 /**
- * Keys the bootstrap sets from AWS into a production stack's file (scripts/bootstrap.sh pins the
- * ECS AMI): until it has run, an offline evaluation uses the mocks' stand-in AMI.
+ * Keys a production stack's file gets from AWS (scripts/bootstrap.sh pins the ECS AMI; its operator
+ * sets the ACM certificate of the app's domain): until then, an offline evaluation (plan:offline,
+ * policy:offline, the tests) uses the mocks' stand-ins, marked as mock values in its output (the
+ * mocks' account). A value the file sets wins.
  */
-export const OFFLINE_STAND_INS: Record<string, string> = { [`${PROJECT}:amiId`]: "ami-0123456789abcdef0" };
+export const OFFLINE_STAND_INS: Record<string, string> = { [`${PROJECT}:amiId`]: "ami-0123456789abcdef0",
+    [`${PROJECT}:certificateArn`]: `arn:aws:acm:us-east-1:${MOCK_ACCOUNT}:certificate/offline-stand-in` };
 
 export function evaluateStackFull(stack: string, opts: EvaluateOptions = {}): Promise<Evaluation> {
     const file = readStackConfig(stack);

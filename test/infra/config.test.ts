@@ -5,8 +5,9 @@ import { baseTags, environmentName, physicalName } from "../../infra/config/comm
 import { validateEnvironmentConfig } from "../../infra/config/environment";
 
 const DELIVERY = { deliveryStack: "organization/todobackend/delivery" };
-/** prod as the bootstrap leaves it: the ECS AMI pinned. */
-const PROD = { ...DELIVERY, amiId: "ami-0a1b2c3d4e5f60718" };
+/** prod as the bootstrap leaves it, the ECS AMI pinned, with the certificate its operator sets. */
+const CERT = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-0a1b-0a1b-0a1b-0a1b2c3d4e5f";
+const PROD = { ...DELIVERY, amiId: "ami-0a1b2c3d4e5f60718", certificateArn: CERT };
 
 describe("environment config", () => {
     it("gives dev a single NAT gateway, one day of backups and no deletion protection", () => {
@@ -81,8 +82,10 @@ describe("environment config", () => {
         ["a cluster minimum above its maximum", { ...DELIVERY, clusterMinSize: "5" }, "dev", /^todobackend:clusterMinSize \(5\) exceeds clusterMaxSize \(4\)/],
         ["prod with the image tag latest, which moves with every build", { ...PROD, imageTag: "latest" }, "prod",
             /^todobackend:imageTag is latest in a production stack.*Fix: pulumi config rm todobackend:imageTag -s prod \(the stack keeps the tag it deployed\)/],
-        ["prod without a pinned AMI, which SSM would change under an approved preview", DELIVERY, "prod",
+        ["prod without a pinned AMI, which SSM would change under an approved preview", { ...DELIVERY, certificateArn: CERT }, "prod",
             /^todobackend:amiId is required in a production stack: an AMI read from SSM .*Fix: pulumi config set todobackend:amiId "\$\(aws ssm get-parameter --name \/aws\/service\/ecs\/optimized-ami\/amazon-linux-2023\/recommended\/image_id/],
+        ["prod without a certificate, which would serve the app (sessions, passwords) over plain HTTP", { ...PROD, certificateArn: "" }, "prod",
+            /^todobackend:certificateArn is required in a production stack: without it the load balancer serves the app over plain HTTP.*Fix: pulumi config set todobackend:certificateArn arn:aws:acm:<region>:<account>:certificate\/<id> -s prod/],
         ["prod with one task", { ...PROD, appMinCount: "1", desiredCount: "1" }, "prod", /^todobackend:appMinCount is 1 in a production stack, which keeps at least 2 tasks\. Fix: pulumi config rm todobackend:appMinCount -s prod$/],
         ["prod with one instance", { ...PROD, clusterMinSize: "1" }, "prod", /^todobackend:clusterMinSize is 1 in a production stack, which keeps at least 2 instances/],
         ["prod without deletion protection", { ...PROD, dbDeletionProtection: "false" }, "prod",

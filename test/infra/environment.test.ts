@@ -30,8 +30,8 @@ describe("environment stacks", function () {
     const names = (e: Evaluated, type: string) => e.byType(type).map((r) => r.inputs.name).sort();
 
     it("exports the public URL, cluster, service, database endpoint and X-Ray address", () => {
-        for (const [e, env] of [[dev, "dev"], [prod, "prod"]] as const) {
-            assert.match(String(e.outputs.publicUrl), new RegExp(`^http://todobackend-${env}-alb-\\d+\\.us-east-1\\.elb\\.amazonaws\\.com$`));
+        for (const [e, env, scheme] of [[dev, "dev", "http"], [prod, "prod", "https"]] as const) {
+            assert.match(String(e.outputs.publicUrl), new RegExp(`^${scheme}://todobackend-${env}-alb-\\d+\\.us-east-1\\.elb\\.amazonaws\\.com$`));
             assert.equal(e.outputs.clusterName, `todobackend-${env}-cluster`);
             assert.equal(e.outputs.dbEndpoint, `todobackend-${env}-db.abcdefghijkl.us-east-1.rds.amazonaws.com:3306`);
         }
@@ -98,6 +98,16 @@ describe("environment stacks", function () {
             /todobackend:imageTag is not set and the stack dev has deployed no image yet \(no output appImageTag\)\. Fix: pulumi config set todobackend:imageTag/);
         await assert.rejects(evaluateStack("prod", { stackOutputs: { "organization/todobackend/prod": { appImageTag: "latest" } } }),
             /the stack prod last deployed the tag latest, which a production stack refuses\. Fix: pulumi config set todobackend:imageTag/);
+    });
+
+    it("serves prod over HTTPS only (80 redirects) behind a load balancer that refuses deletion; dev may serve plain HTTP", () => {
+        const listeners = (e: Evaluated) => e.byType("aws:lb/listener:Listener").map((l) => [l.inputs.protocol, l.inputs.port, (l.inputs.defaultActions as Array<{ type: string }>)[0].type]);
+        assert.deepEqual(listeners(prod), [["HTTP", 80, "redirect"], ["HTTPS", 443, "forward"]]);
+        assert.deepEqual(listeners(dev), [["HTTP", 80, "forward"]]);
+        // Pulumi.prod.yaml gets its certificate from its operator (docs/infra.md); offline, a stand-in.
+        assert.equal(prod.one("aws:lb/listener:Listener", "web-https").inputs.certificateArn, "arn:aws:acm:us-east-1:123456789012:certificate/offline-stand-in");
+        assert.deepEqual([prod.one("aws:lb/loadBalancer:LoadBalancer", "web-alb").inputs.enableDeletionProtection,
+            dev.one("aws:lb/loadBalancer:LoadBalancer", "web-alb").inputs.enableDeletionProtection], [true, false]);
     });
 
     it("runs prod on at least two tasks and two instances from a pinned AMI; dev on one, from SSM", () => {

@@ -21,8 +21,10 @@ describe("load balancer", function () {
         assert.deepEqual(e.one(LB, "plain-alb").inputs, {
             name: "todobackend-dev-alb", internal: false, loadBalancerType: "application",
             subnets: ["subnet-public-0", "subnet-public-1"], securityGroups: ["sg-alb"], idleTimeout: 30,
-            dropInvalidHeaderFields: true, tags: { ...TAGS, Name: "todobackend-dev-alb" },
+            dropInvalidHeaderFields: true, enableDeletionProtection: false, tags: { ...TAGS, Name: "todobackend-dev-alb" },
         });
+        // Asked for (the environment does in production), the load balancer refuses deletion.
+        assert.equal(e.one(LB, "tls-alb").inputs.enableDeletionProtection, true);
     });
 
     it("targets the app's instances on HTTP 8000 with a 30 s deregistration delay", () => {

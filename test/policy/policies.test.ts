@@ -4,7 +4,7 @@ import * as assert from "node:assert/strict";
 import {
     cidrWithin, codebuildPrivilegedOnlyForImageBuild, ecrScanOnPush, fargateNoPublicIp, grantsEverything,
     isPublicCidr, logGroupRetention, noAdminIam, noInternetIngress, noPublicAdminPorts, policies,
-    rdsDeletionProtection, rdsDeletionProtectionAdvisory, rdsNotPublicAndEncrypted, requiredTags,
+    albHttpsInProtectedStacks, rdsDeletionProtection, rdsDeletionProtectionAdvisory, rdsNotPublicAndEncrypted, requiredTags,
     s3BucketsPrivateAndEncrypted, s3PublicAccessBlockComplete, stackOfUrn,
 } from "../../policy/policies";
 import { DeclaredResource, PackConfig, resolvePolicyConfig, runPolicies } from "../../policy/run";
@@ -93,6 +93,26 @@ describe("rds-deletion-protection", () => {
     it("makes deletion protection mandatory for the stacks named in protectedStacks", async () => {
         const config = { "rds-deletion-protection": { protectedStacks: ["prod", "staging"] } };
         assert.equal((await messages(rdsDeletionProtection, [db({ deletionProtection: false }, "staging")], config)).length, 1);
+    });
+});
+
+describe("alb-https-in-protected-stacks", () => {
+    const listener = (name: string, protocol: string, action: Record<string, unknown>, stack = "prod") => resource("aws:lb/listener:Listener", name,
+        { loadBalancerArn: "arn:lb", protocol, port: protocol === "HTTP" ? 80 : 443, defaultActions: [action], tags }, stack);
+    const forward = { type: "forward", targetGroupArn: "arn:tg" };
+    const redirect = { type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } };
+    it("refuses a prod listener that forwards plain HTTP to the app, naming the fix", async () => {
+        const violations = await runPolicies([listener("web-http", "HTTP", forward)], { policies: [albHttpsInProtectedStacks] });
+        assert.deepEqual(violations.map((v) => [v.policy, v.enforcementLevel]), [["alb-https-in-protected-stacks", "mandatory"]]);
+        assert.match(violations[0].message, /Listener 'web-http' in stack 'prod' forwards plain HTTP to the app\. Fix: .*todobackend:certificateArn/);
+    });
+    it("accepts prod's HTTPS listener and its HTTP redirect, and plain HTTP in other stacks", async () => {
+        assert.deepEqual(await messages(albHttpsInProtectedStacks, [listener("web-http", "HTTP", redirect), listener("web-https", "HTTPS", forward),
+            listener("web-http", "HTTP", forward, "dev")]), []);
+    });
+    it("applies to the stacks named in protectedStacks", async () => {
+        const config = { "alb-https-in-protected-stacks": { protectedStacks: ["prod", "staging"] } };
+        assert.equal((await messages(albHttpsInProtectedStacks, [listener("web-http", "HTTP", forward, "staging")], config)).length, 1);
     });
 });
 

@@ -26,7 +26,7 @@ export function networks() {
 export function loadBalancers() {
     const http = new LoadBalancer("plain", { vpcId: "vpc-1", subnetIds: PUBLIC, securityGroupId: "sg-alb", namePrefix: "todobackend-dev", tags: TAGS });
     const tls = new LoadBalancer("tls", { vpcId: "vpc-1", subnetIds: PUBLIC, securityGroupId: "sg-alb", namePrefix: "todobackend-prod", tags: TAGS,
-        certificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/abc" });
+        certificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/abc", deletionProtection: true });
     return { httpUrl: http.publicUrl, tlsUrl: tls.publicUrl, httpListener: http.listener.urn, tlsListener: tls.listener.urn };
 }
 

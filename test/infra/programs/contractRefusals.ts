@@ -44,7 +44,7 @@ export function refusals() {
         AppService: attempt((namePrefix) => new AppService(`app-${namePrefix.length}`, { namePrefix, cluster,
             loadBalancer: { targetGroupArn: "arn:tg", listenerArn: "arn:l" }, appRepository: "r",
             database: { address: "h", masterUserSecretArn: "arn:s", username: "u", databaseName: "d" }, xrayDaemonAddress: "x:2000" })),
-        BuildProjects: attempt((namePrefix) => new BuildProjects(`b-${namePrefix.length}`, { namePrefix, artifactBucketArn: "arn:a", pipelineName: "p",
+        BuildProjects: attempt((namePrefix) => new BuildProjects(`b-${namePrefix.length}`, { namePrefix, artifactBucketArn: "arn:a", artifactPipelineName: "p",
             repositories: { app: { arn: "arn:r", repositoryUrl: "r" }, buildImage: { arn: "arn:b" }, deploy: { arn: "arn:d" }, baseImageRegistry: "r/ecr-public/docker/library" }, buildImage: "i", deployImage: "i",
             state: { bucketArn: "arn:s", url: "s3://s", kmsKeyArn: "arn:k", environments: { dev: { kmsKeyArn: "arn:kd", secretsProvider: "awskms://alias/kd" },
                 prod: { kmsKeyArn: "arn:kp", secretsProvider: "awskms://alias/kp" } } } })),
