@@ -37,7 +37,7 @@ function main(): void {
         const tests = report.tests.filter((t) => t.file.endsWith(f.file));
         const failed = tests.filter((t) => t.err && Object.keys(t.err).length);
         const seconds = tests.reduce((n, t) => n + (t.duration ?? 0), 0) / 1000;
-        const observed = failed.length ? `FAILED: ${failed.map((t) => `${t.title}: ${(t.err?.message ?? "").split("\n")[0]}`).join("; ")}` : `as expected (${tests.length} checks, ${fmt(seconds, 0)} s)`;
+        const observed = failed.length ? `FAILED: ${failed.map((t) => `${t.title}: ${(t.err?.message ?? "").split("\n")[0]}`).join("; ")}` : `as expected (${tests.length} ${tests.length === 1 ? "check" : "checks"}, ${fmt(seconds, 0)} s)`;
         return [f.fault, f.expected, observed, failed.length ? "see the failure" : "0 lost, 0 duplicated"];
     });
     const md = table(["Fault", "Expected", "Observed", "Lost / duplicated"], rows);
