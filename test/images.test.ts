@@ -23,10 +23,11 @@ describe("delivery images", () => {
         assert.doesNotMatch(d.replace(/^#.*$/gm, ""), /pip/);
     });
 
-    it("the X-Ray image runs daemon 3.x bound to all interfaces on UDP 2000 (its Dockerfile's text; no image is built here)", () => {
+    it("the X-Ray image runs daemon 3.x bound to all interfaces on UDP 2000 (segments) and TCP 2000 (sampling rules, its Dockerfile's text; no image is built here)", () => {
         const d = read("Dockerfile.xray");
         assert.match(d, /XRAY_VERSION=3\.\d+\.\d+/);
-        assert.match(d, /^ENTRYPOINT \["\/usr\/bin\/xray", "-b", "0\.0\.0\.0:2000"\]$/m);
-        assert.match(d, /^EXPOSE 2000\/udp$/m);
+        // Without -t the daemon's TCP proxy listens on 127.0.0.1 only: the SDK's centralised sampling from the app's tasks fails.
+        assert.match(d, /^ENTRYPOINT \["\/usr\/bin\/xray", "-b", "0\.0\.0\.0:2000", "-t", "0\.0\.0\.0:2000"\]$/m);
+        assert.match(d, /^EXPOSE 2000\/udp 2000\/tcp$/m);
     });
 });

@@ -207,10 +207,13 @@ export function migrateContainerDefinitions(a: AppContainerArgs): ContainerDefin
 
 export interface XrayContainerArgs { image: string; region: string; logGroupName: string }
 
-/** The daemon in local mode (`-o`: Fargate has no EC2 metadata), listening on UDP 2000. */
+/**
+ * The daemon in local mode (`-o`: Fargate has no EC2 metadata), listening on UDP 2000 for segments
+ * and TCP 2000 for the SDK's sampling requests, which it proxies to the X-Ray API.
+ */
 export function xrayContainerDefinitions(a: XrayContainerArgs): ContainerDefinition[] {
     return [{ name: "xray", image: a.image, essential: true, command: ["-o"],
-        portMappings: [{ containerPort: XRAY_PORT, protocol: "udp" }],
+        portMappings: [{ containerPort: XRAY_PORT, protocol: "udp" }, { containerPort: XRAY_PORT, protocol: "tcp" }],
         environment: [{ name: "AWS_REGION", value: a.region }], logConfiguration: awslogs(a.logGroupName, a.region) }];
 }
 

@@ -71,8 +71,10 @@ describe("network", function () {
             "instances-sg out tcp 3306-3306 db-sg",
             "instances-sg out tcp 443-443 0.0.0.0/0",
             "instances-sg out udp 2000-2000 xray-sg",
+            "instances-sg out tcp 2000-2000 xray-sg",
             "instances-sg out udp 53-53 0.0.0.0/0",
             "xray-sg in udp 2000-2000 instances-sg",
+            "xray-sg in tcp 2000-2000 instances-sg",
             "xray-sg out tcp 443-443 0.0.0.0/0",
             "xray-sg out udp 53-53 0.0.0.0/0",
         ].sort());

@@ -9,10 +9,10 @@ import { XRAY_WRITE_ACTIONS, xrayExecutionPolicy, xrayTaskPolicy } from "../../i
 const LOG_GROUP_ARN = "arn:aws:logs:us-east-1:123456789012:log-group:/todobackend-dev/ecs/xray";
 
 describe("X-Ray daemon helpers", () => {
-    it("runs the daemon in local mode on UDP 2000 with the region and awslogs", () => {
+    it("runs the daemon in local mode on UDP 2000 (segments) and TCP 2000 (sampling) with the region and awslogs", () => {
         assert.deepEqual(xrayContainerDefinitions({ image: "amazon/aws-xray-daemon:3.3.14", region: "eu-west-1", logGroupName: "/todobackend-dev/ecs/xray" }), [{
             name: "xray", image: "amazon/aws-xray-daemon:3.3.14", essential: true, command: ["-o"],
-            portMappings: [{ containerPort: 2000, protocol: "udp" }],
+            portMappings: [{ containerPort: 2000, protocol: "udp" }, { containerPort: 2000, protocol: "tcp" }],
             environment: [{ name: "AWS_REGION", value: "eu-west-1" }],
             logConfiguration: { logDriver: "awslogs", options: { "awslogs-group": "/todobackend-dev/ecs/xray",
                 "awslogs-region": "eu-west-1", "awslogs-stream-prefix": "docker" } },
@@ -76,7 +76,7 @@ describe("XrayDaemon component", () => {
         const [c] = JSON.parse(t.containerDefinitions);
         assert.deepEqual({ name: c.name, image: c.image, command: c.command, portMappings: c.portMappings, environment: c.environment },
             { name: "xray", image: "public.ecr.aws/xray/aws-xray-daemon:3.3.14", command: ["-o"],
-                portMappings: [{ containerPort: 2000, protocol: "udp" }], environment: [{ name: "AWS_REGION", value: "us-east-1" }] });
+                portMappings: [{ containerPort: 2000, protocol: "udp" }, { containerPort: 2000, protocol: "tcp" }], environment: [{ name: "AWS_REGION", value: "us-east-1" }] });
         assert.equal(c.logConfiguration.options["awslogs-group"], "/todobackend-dev/ecs/xray");
         const logs = inputsOf(T.logs, "xray");
         assert.deepEqual([logs.name, logs.retentionInDays], ["/todobackend-dev/ecs/xray", 7]);

@@ -40,13 +40,15 @@ describe("the X-Ray daemon as a sidecar of the app tasks (xrayMode sidecar)", fu
             "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace::xray-namespace", "aws:servicediscovery/service:Service::xray-discovery",
             "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule::security-instances-out-xray", "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule::security-xray-out-dns",
             "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule::security-xray-out-https", "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule::security-xray-in-instances",
+            "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule::security-instances-out-xray-sampling",
+            "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule::security-xray-in-instances-sampling",
             "todobackend:infra:XrayDaemon::xray",
         ].sort());
         assert.deepEqual(types(sidecar).filter((t) => !types(service).includes(t)), []);
     });
 
     it("keeps the service mode's rules unless told otherwise, and the AppService takes exactly one daemon", () => {
-        assert.equal(securityRules([80]).filter((r) => r.key.includes("xray")).length, 4);
+        assert.equal(securityRules([80]).filter((r) => r.key.includes("xray")).length, 6);
         assert.equal(securityRules([80], false).filter((r) => r.key.includes("xray")).length, 0);
         assert.throws(() => validateAppServiceArgs({ namePrefix: "t" }), /give exactly one of `xrayDaemonAddress` .* and `xraySidecarImage`/);
         assert.throws(() => validateAppServiceArgs({ namePrefix: "t", xrayDaemonAddress: "x:2000", xraySidecarImage: "i" }), /exactly one/);
