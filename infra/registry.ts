@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { TagsInput } from "./config/common";
-import { codebuildPullRepositoryPolicy, untaggedLifecyclePolicy } from "./lib/deliveryIam";
+import { appLifecyclePolicy, codebuildPullRepositoryPolicy } from "./lib/deliveryIam";
 import { appBuildProjectName, keepLastLifecyclePolicy, PULL_THROUGH_PREFIX, repositoryNames } from "./lib/deliveryNaming";
 
 export interface RegistryArgs {
@@ -39,12 +39,13 @@ export class Registry extends pulumi.ComponentResource {
             imageTagMutabilityExclusionFilters: mutability === "IMMUTABLE_WITH_EXCLUSION" ? [{ filter: "latest", filterType: "WILDCARD" }] : undefined,
             imageScanningConfiguration: { scanOnPush: true },
             encryptionConfigurations: [{ encryptionType: "AES256" }], tags: args.tags,
-        }, { parent: this });
+        // The images every stack runs: a refactor that drops a repository must not delete it.
+        }, { parent: this, protect: true });
         this.app = repo("app", "IMMUTABLE_WITH_EXCLUSION");
         this.buildImage = repo("buildImage", "MUTABLE");
         this.xray = repo("xray", "MUTABLE");
         this.deploy = repo("deploy", "MUTABLE");
-        new aws.ecr.LifecyclePolicy(`${name}-app`, { repository: this.app.name, policy: untaggedLifecyclePolicy() }, { parent: this });
+        new aws.ecr.LifecyclePolicy(`${name}-app`, { repository: this.app.name, policy: appLifecyclePolicy() }, { parent: this });
         new aws.ecr.LifecyclePolicy(`${name}-buildImage`, { repository: this.buildImage.name, policy: keepLastLifecyclePolicy() }, { parent: this });
         new aws.ecr.LifecyclePolicy(`${name}-xray`, { repository: this.xray.name, policy: keepLastLifecyclePolicy() }, { parent: this });
         new aws.ecr.LifecyclePolicy(`${name}-deploy`, { repository: this.deploy.name, policy: keepLastLifecyclePolicy() }, { parent: this });

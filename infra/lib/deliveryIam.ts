@@ -12,10 +12,20 @@ export function assumeRolePolicy(service: string): object {
 }
 
 /** The book's lifecycle rule: untagged images expire after 7 days. */
-export function untaggedLifecyclePolicy(days = 7): string {
-    return JSON.stringify({ rules: [{ rulePriority: 10, description: "Untagged images",
-        selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: days },
-        action: { type: "expire" } }] });
+function untaggedRule(days: number) {
+    return { rulePriority: 10, description: "Untagged images",
+        selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: days }, action: { type: "expire" } };
+}
+
+/**
+ * The app repository's rules: the book's (untagged after 7 days), and a bound, since every build
+ * pushes an immutable `<commit>.<build>` image that nothing else removes. An image older than the
+ * last `keep` pushed expires whatever runs it: a stack deployed `keep` builds ago needs a rebuild
+ * to roll back to its tag, and so keep is large (docs/delivery.md).
+ */
+export function appLifecyclePolicy(keep = 200, untaggedDays = 7): string {
+    return JSON.stringify({ rules: [untaggedRule(untaggedDays), { rulePriority: 20, description: `Keep last ${keep} images`,
+        selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: keep }, action: { type: "expire" } }] });
 }
 
 export interface PullPolicyArgs { region: string; account: string; projectName: string }

@@ -81,6 +81,11 @@ export function monthlyCost(resources: EvaluatedResource[], p: Prices = US_EAST_
     const alarmMetrics = of("aws:cloudwatch/metricAlarm:MetricAlarm")
         .reduce((n, a) => n + (Array.isArray(inputs(a).metricQueries) ? inputs(a).metricQueries.filter((q: { metric?: unknown }) => q.metric).length : 1), 0);
     add("CloudWatch alarm metric", alarmMetrics, p.alarmMetricMonth, `$${p.alarmMetricMonth}/metric-month`);
+    // Target tracking makes two alarms per policy (AlarmHigh, AlarmLow) that the stack never declares:
+    // the app's CPU policy, and the policy ECS puts on the Auto Scaling group for managed scaling.
+    const trackingPolicies = of("aws:appautoscaling/policy:Policy").filter((x) => inputs(x).policyType === "TargetTrackingScaling").length
+        + of("aws:ecs/capacityProvider:CapacityProvider").filter((x) => inputs(x).autoScalingGroupProvider?.managedScaling?.status === "ENABLED").length;
+    add("CloudWatch alarm AWS makes for target tracking", trackingPolicies * 2, p.alarmMetricMonth, `$${p.alarmMetricMonth}/metric-month, two per target-tracking policy`);
     const insights = of("aws:ecs/cluster:Cluster").filter((c) => (inputs(c).settings ?? []).some((s: { name: string; value: string }) => s.name === "containerInsights" && s.value === "enabled"));
     add("Container Insights metrics (about)", insights.length * p.containerInsightsMetrics, p.customMetricMonth, `$${p.customMetricMonth}/metric-month`);
     add("KMS key", of("aws:kms/key:Key").length, p.kmsKeyMonth, `$${p.kmsKeyMonth}/key-month`);

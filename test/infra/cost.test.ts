@@ -25,9 +25,16 @@ describe("the monthly cost estimate from a stack's resources", function () {
         assert.equal(dev.find((l) => l.item.startsWith("NAT"))!.monthlyUsd, Math.round(US_EAST_1.natGatewayHour * 730 * 100) / 100);
     });
 
-    it("totals about $117 for dev and $177 for prod, NAT gateways the largest item", () => {
-        assert.ok(Math.abs(total(dev) - 116.66) < 0.01, String(total(dev)));
-        assert.ok(Math.abs(total(prod) - 177.13) < 0.01, String(total(prod)));
+    it("counts the alarms AWS makes for target tracking: two for the service's CPU policy, two for the capacity provider's managed scaling", () => {
+        for (const lines of [dev, prod]) {
+            const line = lines.find((l) => l.item.startsWith("CloudWatch alarm AWS makes for target tracking"));
+            assert.deepEqual([line?.quantity, line?.monthlyUsd], [4, 0.4]);
+        }
+    });
+
+    it("totals about $117 for dev and $178 for prod, NAT gateways the largest item", () => {
+        assert.ok(Math.abs(total(dev) - 117.06) < 0.01, String(total(dev)));
+        assert.ok(Math.abs(total(prod) - 177.53) < 0.01, String(total(prod)));
         for (const lines of [dev, prod]) assert.match([...lines].sort((a, b) => b.monthlyUsd - a.monthlyUsd)[0].item, /^NAT gateway/);
     });
 

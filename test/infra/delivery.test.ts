@@ -96,11 +96,17 @@ describe("delivery stack", function () {
             assert.equal(inputs(T.repo, "registry-buildImage").imageTagMutability, "MUTABLE");
         });
 
-        it("expires untagged app images after 7 days with the book's rule", () => {
+        it("expires untagged app images after 7 days with the book's rule, and keeps the last 200 app images (every build pushes one)", () => {
             const l = inputs(T.lifecycle, "registry-app");
             assert.equal(l.repository, "docker-in-aws/todobackend");
             assert.deepEqual(JSON.parse(l.policy), { rules: [{ rulePriority: 10, description: "Untagged images",
-                selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 7 }, action: { type: "expire" } }] });
+                selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 7 }, action: { type: "expire" } },
+            { rulePriority: 20, description: "Keep last 200 images",
+                selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: 200 }, action: { type: "expire" } }] });
+        });
+
+        it("protects the repositories: deleting one from Pulumi is refused", () => {
+            assert.deepEqual(d.byType(T.repo).map((r) => [r.name, r.protect]).sort(), [["registry-app", true], ["registry-buildImage", true], ["registry-deploy", true], ["registry-xray", true]]);
         });
 
         it("bounds the build, X-Ray and deploy image repositories to their last 10 images", () => {
