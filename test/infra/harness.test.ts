@@ -50,7 +50,7 @@ describe("offline evaluation harness", function () {
     it("evaluates the committed delivery stack with its outputs", async () => {
         const delivery = await evaluateStack("delivery");
         assert.ok(delivery.byType("aws:codepipeline/pipeline:Pipeline").length === 1);
-        assert.equal(delivery.outputs.stateBucketUrl, "s3://pulumi-state-bucket");
+        assert.equal(delivery.outputs.stateBucketUrl, "s3://pulumi-state-bucket?region=us-east-1");
         assert.match(delivery.resources[0].urn, /^urn:pulumi:delivery::todobackend::/);
     });
 });
