@@ -42,7 +42,7 @@ import { notificationsOf } from "./notifications/events";
 import { ScheduleService } from "./schedules/service";
 import { DependencyService } from "./dependencies/service";
 import { PgBus } from "./storage/bus";
-import { Fences } from "./jobs/fences";
+import { Fences, processAlive } from "./jobs/fences";
 import { InstanceRegistry } from "./jobs/instances";
 import { Retention } from "./jobs/retention";
 import { SharedQueue } from "./jobs/sharedQueue";
@@ -272,6 +272,8 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
                   const why = `The service instance running it (${gone.join(", ")}) stopped answering for ${config.instances.silenceMs / 1000} s; the job was not retried, and its stack was scanned for repair.`;
                   // It may be paused, not dead: its jobs' stacks stay fenced until its processes are known gone.
                   await fences!.fence(await jobStore.runningJobsOf(gone), (instance) => ({ host: hosts.get(instance) }), (id) => jobStore.workerPid(id));
+                  // On this host the workers' processes can be looked at: a dead one needs no fence.
+                  await fences!.releaseDead(os.hostname(), processAlive, instanceId);
                   const interrupted = await jobs.interruptAbandoned(gone, why);
                   for (const stack of new Set(interrupted.map((j) => j.stack))) await recovery.settled(stack);
                   await shared.queue.unlock(workerPools, interrupted.map((j) => j.id));

@@ -1,17 +1,7 @@
 import * as os from "node:os";
 import type { Pool } from "pg";
 import type { Logger } from "../logger";
-import type { Fences } from "./fences";
-
-/** Whether a process of this host still exists (signal 0 checks without sending). */
-function processAlive(pid: number): boolean {
-    try {
-        process.kill(pid, 0);
-        return true;
-    } catch (e) {
-        return (e as NodeJS.ErrnoException).code === "EPERM";
-    }
-}
+import { processAlive, type Fences } from "./fences";
 
 const SCHEMA = `
 CREATE SCHEMA IF NOT EXISTS automation;

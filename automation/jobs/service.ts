@@ -823,6 +823,14 @@ export class JobService extends JobReader {
             const pr = checkout ? this.deps.pullRequestWorker : undefined;
             if (checkout && !pr) throw new Error("pull-request checkouts need pullRequestWorker");
             await this.fetchPlan(job);
+            // An update of a preview that saved a plan runs under that plan or not at all.
+            const planned = job.op === "update" && job.options.previewId ? await this.findJob(job.options.previewId) : undefined;
+            if (planned?.options.mode === "plan" && !this.planFileOf(job).planFile) {
+                const message = `The update plan of preview "${planned.id}" is gone (deleted by retention, or never stored); the update would not be bound to what was reviewed. Run a new preview and get it approved.`;
+                void this.appendLog(job.id, `error: ${message}`);
+                await this.settleRun(job.id, "failed", { error: { code: "PLAN_MISSING", message } });
+                return;
+            }
             const summary = emptySummary();
             // Progress for readers, at most every 250 ms (each write is a row), and always
             // within 250 ms of the last event, so a pause in the engine shows the latest steps.

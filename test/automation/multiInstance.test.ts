@@ -171,7 +171,14 @@ describe("several service instances on one Postgres", function () {
         const { done, other } = await applyElsewhere(first);
         assert.equal(done.state, "succeeded", JSON.stringify(done.error));
         assert.equal(done.instance, other);
-        assert.ok(fs.existsSync(path.join(w.root, `data-${other}`, "plans", `${first.id}.json`)), "the plan came from the database");
+        // Kept once, in the database: neither instance keeps a copy, and the update could only have run under the database's.
+        for (const dir of ["a", "b"]) assert.ok(!fs.existsSync(path.join(w.root, `data-${dir}`, "plans", `${first.id}.json`)), `no copy of the plan in data-${dir}`);
+        const plans = new Client({ connectionString: databaseUrl });
+        await plans.connect();
+        assert.equal((await plans.query("SELECT count(*)::int AS n FROM automation.plans WHERE preview_id = $1", [first.id])).rows[0].n, 1, "the plan is in the database");
+        // Without it, the update is refused rather than run unbound to the review.
+        await plans.query("DELETE FROM automation.plans WHERE preview_id = $1", [first.id]);
+        await plans.end();
         // The plan is really used: swapped in the database for another preview's, the update fails on it.
         const stale = await reviewed("p2");
         const swapped = await reviewed("p3");

@@ -35,7 +35,9 @@ describe("the resource plugins a project needs", () => {
         assert.deepEqual(pluginCheck(path.join(root, "project"), env), { ok: true, detail: "aws v7.48.0" });
     });
 
-    it("names this repository's own plugins (aws and awsx at the SDKs' versions)", () => {
-        assert.deepEqual(requiredPlugins(path.join(__dirname, "..", "..")), [{ name: "aws", version: "7.48.0" }, { name: "awsx", version: "3.9.0" }]);
+    it("names this repository's own plugins (aws, awsx and random at the SDKs' versions)", () => {
+        const pinned = (pkg: string) => (JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "package.json"), "utf8")) as { dependencies: Record<string, string> }).dependencies[pkg];
+        assert.equal(pinned("@pulumi/random"), "4.21.2");
+        assert.deepEqual(requiredPlugins(path.join(__dirname, "..", "..")), [{ name: "aws", version: "7.48.0" }, { name: "awsx", version: "3.9.0" }, { name: "random", version: "4.21.2" }]);
     });
 });

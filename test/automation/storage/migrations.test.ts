@@ -8,6 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { Client } from "pg";
+import { SqliteJobStore } from "../../../automation/jobs/sqliteStore";
 import { MIGRATIONS } from "../../../automation/storage/migrations";
 import { openStores, type StoresOptions } from "../../../automation/storage/stores";
 import { startPostgres, type TestPostgres } from "../../support/postgres";
@@ -22,7 +23,9 @@ describe("schema migrations of the embedded data dir", () => {
     afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
     it("upgrades a data dir of the service before numbered migrations, keeping its records, and records each migration once", async () => {
-        // safety.sqlite as the previous version left it: its tables, a delivery, no schema_migrations.
+        // The data dir as the previous version left it: its job store, and safety.sqlite with its
+        // tables and a delivery, no schema_migrations.
+        await new SqliteJobStore(path.join(dir, "jobs.sqlite")).close();
         const old = new DatabaseSync(path.join(dir, "safety.sqlite"));
         old.exec("CREATE TABLE webhook_deliveries (delivery_id TEXT PRIMARY KEY, event TEXT NOT NULL, at TEXT NOT NULL, body_hash TEXT); INSERT INTO webhook_deliveries VALUES ('d-old', 'push', '2026-01-01T00:00:00Z', 'h-old');");
         old.close();
@@ -44,6 +47,7 @@ describe("schema migrations of the embedded data dir", () => {
     });
 
     it("refuses a data dir a newer service wrote, naming the file and the migration, and writes nothing to it", async () => {
+        await new SqliteJobStore(path.join(dir, "jobs.sqlite")).close();
         const newer = new DatabaseSync(path.join(dir, "safety.sqlite"));
         newer.exec(`CREATE TABLE schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL); INSERT INTO schema_migrations VALUES (${latest + 7}, 'jobs get wings', '2027-01-01');`);
         newer.close();
