@@ -156,6 +156,7 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
         : undefined;
     const metrics = createMetrics();
     const fences = shared ? new Fences(shared.pool) : undefined;
+    let stopWhenDisplaced: () => Promise<void> = async () => undefined;
     // Refused requests are counted, and recorded as a sample per window (a flood must not fill the disk).
     const refusals = new RefusalSampler(audit, { onRefused: (status) => metrics.refused(status), now });
 
@@ -263,6 +264,8 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
               heartbeatMs: config.instances.heartbeatMs,
               silenceMs: config.instances.silenceMs,
               fences,
+              // Another live process took this instance's id over while this one was paused: it stops.
+              onDisplaced: () => void stopWhenDisplaced(),
               onLostSelf: async () => {
                   const killed = jobs.fenceOut();
                   await fences!.releaseInstance(instanceId);
@@ -401,6 +404,7 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
             lock?.release();
             logger.info("shut down");
         })());
+    stopWhenDisplaced = stop;
     const abandon = async () => {
         const abandoned = await jobs.abandon();
         logger.error({ abandoned }, abandoned.length ? "told again to stop: killed the running jobs, abandoning their in-flight steps (their stacks will need repair)" : "told again to stop: nothing was running");

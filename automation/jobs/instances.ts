@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import * as os from "node:os";
 import type { Pool } from "pg";
 import type { Logger } from "../logger";
@@ -50,6 +51,22 @@ export interface InstanceRegistryOptions {
     onLostSelf?: () => Promise<void>;
     /** Fences of interrupted jobs; this instance releases those of dead workers on its host. */
     fences?: Fences;
+    /**
+     * Another live process now holds this instance's id (it was started under the same
+     * AUTOMATION_INSTANCE_ID while this one was paused): this one must stop.
+     */
+    onDisplaced?: (by: { host: string; pid: number }) => void;
+}
+
+/** A second live process under one instance id, refused at its start. */
+export class InstanceIdInUse extends Error {
+    constructor(id: string, holder: { host: string; pid: number; silentSeconds: number }) {
+        super(
+            `AUTOMATION_INSTANCE_ID "${id}" is in use by a live instance (pid ${holder.pid} on ${holder.host}, last heartbeat ${holder.silentSeconds.toFixed(1)} s ago); ` +
+                "two processes under one id would settle each other's jobs. Stop that one first, or give this one another id.",
+        );
+        this.name = "InstanceIdInUse";
+    }
 }
 
 /**
@@ -66,6 +83,14 @@ export class InstanceRegistry {
     private readonly silenceMs: number;
     private workerPool?: string;
     private closed = false;
+    /** This process's registration: a beat counts only for the process that registered. */
+    private readonly incarnation = randomUUID();
+    /**
+     * Since when this instance's own beats have all gone through, by the monotonic clock. Others
+     * are taken for dead only after it has watched them for the whole silence: after an outage
+     * of the database nobody could beat, and that is no instance's silence.
+     */
+    private watchingSince = process.hrtime.bigint();
     /** When a beat last found this instance's row, by the monotonic clock (a pause shows as a gap). */
     private confirmedAt = process.hrtime.bigint();
 
@@ -86,10 +111,18 @@ export class InstanceRegistry {
     }
 
     private async register(): Promise<void> {
+        // The same id under a live process is refused: an instance restarted under its id takes
+        // it over only once the old process has been silent for the silence.
+        const { rows } = await this.o.pool.query<{ host: string; pid: number; incarnation: string | null; silent: number }>(
+            "SELECT host, pid, incarnation, extract(epoch FROM now() - heartbeat_at)::float8 AS silent FROM automation.instances WHERE id = $1 AND gone_at IS NULL",
+            [this.o.id],
+        );
+        const held = rows[0];
+        if (held && held.incarnation !== this.incarnation && held.silent * 1000 < this.silenceMs) throw new InstanceIdInUse(this.o.id, { host: held.host, pid: held.pid, silentSeconds: held.silent });
         await this.o.pool.query(
-            `INSERT INTO automation.instances (id, host, pid, worker_pool) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, started_at = now(), heartbeat_at = now(), gone_at = NULL, worker_pool = excluded.worker_pool`,
-            [this.o.id, os.hostname(), process.pid, this.workerPool ?? null],
+            `INSERT INTO automation.instances (id, host, pid, worker_pool, incarnation) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, started_at = now(), heartbeat_at = now(), gone_at = NULL, worker_pool = excluded.worker_pool, incarnation = excluded.incarnation`,
+            [this.o.id, os.hostname(), process.pid, this.workerPool ?? null, this.incarnation],
         );
         this.confirmedAt = process.hrtime.bigint();
     }
@@ -121,19 +154,32 @@ export class InstanceRegistry {
     private async beatNow(): Promise<void> {
         const { pool, id, logger } = this.o;
         try {
-            const mine = await pool.query("UPDATE automation.instances SET heartbeat_at = now() WHERE id = $1 AND gone_at IS NULL RETURNING id", [id]);
+            const mine = await pool.query("UPDATE automation.instances SET heartbeat_at = now() WHERE id = $1 AND incarnation = $2 AND gone_at IS NULL RETURNING id", [id, this.incarnation]);
             if (mine.rowCount === 0 && !this.closed) {
-                // Declared gone while it could not beat: stop what still runs, then come back.
+                // Declared gone while it could not beat, or its id taken over by a new process:
+                // stop what still runs, then come back if the id is free.
                 logger.warn({ instance: id, silentMs: this.silenceMs }, "this instance was declared gone by the others (paused or cut off too long); stopping its jobs and registering again");
                 await this.o.onLostSelf?.();
                 await pool.query("DELETE FROM automation.instances WHERE id = $1 AND gone_at IS NOT NULL", [id]);
-                await this.register();
+                try {
+                    await this.register();
+                } catch (e) {
+                    if (!(e instanceof InstanceIdInUse)) throw e;
+                    logger.error({ instance: id, err: e }, "this instance's id now belongs to another live process; stopping");
+                    this.closed = true;
+                    clearInterval(this.timer);
+                    this.o.onDisplaced?.({ host: "", pid: 0 });
+                    return;
+                }
+                this.watchingSince = process.hrtime.bigint();
                 logger.info({ instance: id }, "registered again; taking work");
             } else this.confirmedAt = process.hrtime.bigint();
             if (this.o.fences) {
                 const released = await this.o.fences.releaseDead(os.hostname(), processAlive, id);
                 if (released) logger.info({ released }, "released the fences of interrupted jobs whose workers are gone from this host");
             }
+            // Others are judged only by an instance that could have seen them beat all along.
+            if (Number(process.hrtime.bigint() - this.watchingSince) / 1e6 < this.silenceMs) return;
             const newlyGone = await pool.query<{ id: string }>(
                 "UPDATE automation.instances SET gone_at = now() WHERE gone_at IS NULL AND id <> $1 AND heartbeat_at < now() - make_interval(secs => $2) RETURNING id",
                 [id, this.silenceMs / 1000],
@@ -149,6 +195,7 @@ export class InstanceRegistry {
             await this.o.onGone(instances, gone.rows.map((r) => r.worker_pool).filter((p): p is string => p !== null), new Map(gone.rows.map((r) => [r.id, r.host])));
             await pool.query("DELETE FROM automation.instances WHERE gone_at IS NOT NULL AND id = ANY($1)", [gone.rows.map((r) => r.id)]);
         } catch (err) {
+            this.watchingSince = process.hrtime.bigint();
             logger.warn({ err }, "heartbeat or failover check failed; trying again on the next beat");
         }
     }

@@ -48,6 +48,11 @@ export const MIGRATIONS = {
             sql: `CREATE TABLE automation.fences (job_id text PRIMARY KEY, stack text NOT NULL, instance text NOT NULL, host text, worker_pid integer, since timestamptz NOT NULL DEFAULT now(), released_at timestamptz, released_by text);
 CREATE INDEX fences_held ON automation.fences (stack) WHERE released_at IS NULL;`,
         },
+        {
+            id: 5,
+            name: "an instance's incarnation: one live process per instance id",
+            sql: "ALTER TABLE automation.instances ADD COLUMN incarnation text",
+        },
     ] as readonly Migration[],
 } as const;
 

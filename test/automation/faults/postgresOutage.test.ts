@@ -73,3 +73,58 @@ describe("a Postgres outage while jobs run (two instances, real processes)", fun
         assert.equal((await waitJob(instances[1].url, w.tokens.viewer, after.body.id, 120_000)).state, "succeeded", "new work runs after the outage");
     });
 });
+
+describe("a Postgres outage longer than the instances' silence (two instances, real processes)", function () {
+    this.timeout(600_000);
+    let pg: TestPostgres;
+    let w: Workspace;
+    const instances: ServiceProcess[] = [];
+    before(async () => {
+        pg = startPostgres();
+        const databaseUrl = await pg.newDatabase();
+        w = prepareWorkspace();
+        for (const name of ["a", "b"]) {
+            instances.push(
+                await startService(w, {
+                    AUTOMATION_DATABASE_URL: databaseUrl,
+                    AUTOMATION_DATA_DIR: path.join(w.root, `data-${name}`),
+                    AUTOMATION_INSTANCE_ID: name,
+                    AUTOMATION_HEARTBEAT_MS: "500",
+                    AUTOMATION_INSTANCE_SILENCE_MS: "4000",
+                }),
+            );
+        }
+    });
+    after(async () => {
+        await Promise.all(instances.map((s) => s.stop()));
+        pg?.stop();
+    });
+
+    it("takes nobody for dead after it: nobody could beat, so no running update is interrupted or killed", async () => {
+        // Longer than the silence: each instance must have watched the others beat again before judging them.
+        await sleep(5000);
+        w.configure("dev", { count: 1, delayMs: 12_000 });
+        w.configure("prod", { count: 1, delayMs: 12_000 });
+        const jobs: Job[] = [];
+        for (const [i, stack] of ["dev", "prod"].entries()) jobs.push((await api(instances[i].url, "POST", `/v1/stacks/${stack}/updates`, w.tokens.operator, {})).body);
+        for (const [i, job] of jobs.entries()) {
+            for (let t = 0; (await api(instances[i].url, "GET", `/v1/jobs/${job.id}`, w.tokens.viewer)).body.state !== "running"; t++) {
+                assert.ok(t < 600, "the job started");
+                await sleep(100);
+            }
+        }
+        pg.pause();
+        try {
+            await sleep(10_000);
+        } finally {
+            pg.resume();
+        }
+        for (const [i, job] of jobs.entries()) {
+            const done = await waitJob(instances[i].url, w.tokens.viewer, job.id, 120_000);
+            assert.equal(done.state, "succeeded", `${job.stack}: ${JSON.stringify(done.error)}`);
+        }
+        for (const s of instances) {
+            assert.ok(!s.lines.some((l) => l.includes("stopped answering") || l.includes("fenced out")), s.lines.filter((l) => l.includes("stopped answering") || l.includes("fenced out")).join("\n"));
+        }
+    });
+});
