@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { AuditTrail } from "../audit/log";
 import { AppError, jobNotFound, planStale, withArticle } from "../errors";
 import type { GuardVerdict } from "../jobs/service";
-import type { Job } from "../jobs/types";
+import type { Job, StoredEvent } from "../jobs/types";
 import type { Principal, Role } from "../security/roles";
 import type { ApprovalStore } from "./store";
 import { compareFingerprint, Fingerprint } from "./fingerprint";
@@ -14,7 +14,41 @@ export interface JobLookup {
     findJob(id: string): Promise<Job | undefined>;
     latestPreview(stack: string): Promise<Job | undefined>;
     listJobs(filter: { stack?: string; limit?: number }): Promise<Job[]>;
+    /** A job's stored events after `afterSeq`, oldest first; without it a preview's resources are not listed. */
+    eventsAfter?(id: string, afterSeq: number, limit?: number): Promise<StoredEvent[]>;
 }
+
+/** Whether the stack still is what a preview saw, as the approvals answer says it. */
+export interface PreviewStaleness {
+    /** When the stack's current fingerprint was taken (reused for STALENESS_CACHE_MS). */
+    checkedAt: string;
+    /** True when the state, program or config changed since the preview: applying it would answer 409 PLAN_STALE. Absent when it could not be checked. */
+    stale?: boolean;
+    /** What changed, worded as the 409 PLAN_STALE answer words it (part: state, program, config, or preview). */
+    changes: { part: string; message: string }[];
+    /** Why it could not be checked (the state could not be read). */
+    error?: string;
+}
+
+/** A resource of the stack's state, as a preview saw it. */
+export interface StateResource {
+    urn: string;
+    type: string;
+}
+
+/**
+ * How long the approvals answer reuses a stack's current fingerprint: taking one reads the state
+ * with the CLI and hashes the program, and a dashboard asks every few seconds while a preview
+ * is open. The admission check never uses it: it takes its own.
+ */
+export const STALENESS_CACHE_MS = 5000;
+
+/** Preview steps of resources already in the state: everything but what it would create or only read. */
+const IN_STATE_OPS = new Set(["same", "update", "replace", "delete", "delete-replaced", "refresh"]);
+/** The stack itself and providers: no cloud resource of their own. */
+const isBookkeeping = (type: string) => type.startsWith("pulumi:pulumi:") || type.startsWith("pulumi:providers:");
+/** Previews whose resources are kept in memory (they never change once the preview ended). */
+const RESOURCE_CACHE_SIZE = 50;
 
 export interface ApprovalServiceDeps {
     store: ApprovalStore;
@@ -51,6 +85,10 @@ export class ApprovalService {
     /** Approval rows already reported as missing from the audit chain. */
     private readonly reported = new Set<string>();
     private readonly now: () => Date;
+    /** Each stack's current fingerprint for the approvals answer, with when it was taken. */
+    private readonly current = new Map<string, { at: number; checkedAt: string; fingerprint: Promise<Fingerprint> }>();
+    /** The state's resources as finished previews saw them. */
+    private readonly resourcesSeen = new Map<string, StateResource[] | undefined>();
 
     constructor(private readonly deps: ApprovalServiceDeps) {
         this.now = deps.now ?? (() => new Date());
@@ -170,9 +208,66 @@ export class ApprovalService {
         return { stop: reason };
     }
 
-    /** A job has ended: its step guard is no longer needed. */
+    /** A job has ended: its step guard is no longer needed, and its stack may have changed. */
     jobFinished(job: Job): void {
         this.eventGuards.delete(job.id);
+        if (job.op !== "preview") this.current.delete(job.stack);
+    }
+
+    /** The stack's fingerprint now, reused for STALENESS_CACHE_MS; concurrent askers share one computation. */
+    private currentFingerprint(stack: string): { checkedAt: string; fingerprint: Promise<Fingerprint> } {
+        const now = performance.now();
+        const hit = this.current.get(stack);
+        if (hit && now - hit.at < STALENESS_CACHE_MS) return hit;
+        const entry = { at: now, checkedAt: this.now().toISOString(), fingerprint: this.deps.fingerprint(stack) };
+        this.current.set(stack, entry);
+        // A failure is not kept: the next asker tries again.
+        entry.fingerprint.catch(() => {
+            if (this.current.get(stack) === entry) this.current.delete(stack);
+        });
+        return entry;
+    }
+
+    /** Whether `preview` would still apply as far as its fingerprint goes, said before anyone approves it. */
+    private async stalenessOf(preview: Job, approved: Fingerprint | undefined): Promise<PreviewStaleness> {
+        const { checkedAt, fingerprint } = this.currentFingerprint(preview.stack);
+        if (!approved) return { checkedAt, stale: true, changes: [{ part: "preview", message: "the preview has no recorded fingerprint (its state could not be read when it ran)" }] };
+        try {
+            const changes = compareFingerprint(approved, await fingerprint);
+            return { checkedAt, stale: changes.length > 0, changes };
+        } catch (err) {
+            this.deps.onFingerprintError?.(err, preview);
+            // The CLI's own words stay in the service log: a response never carries them.
+            return { checkedAt, changes: [], error: "the stack's current state could not be read; the service log says why" };
+        }
+    }
+
+    /**
+     * The resources in the stack's state as a succeeded preview saw them (its steps on existing
+     * resources, deletes included, without the stack and its providers): what a destroy applying
+     * the preview deletes. Undefined when its events are no longer kept (retention).
+     */
+    private async stateResources(preview: Job): Promise<StateResource[] | undefined> {
+        if (preview.state !== "succeeded" || !this.deps.jobs.eventsAfter) return undefined;
+        if (this.resourcesSeen.has(preview.id)) return this.resourcesSeen.get(preview.id);
+        const found = new Map<string, string>();
+        let after = 0;
+        let events = 0;
+        for (;;) {
+            const page = await this.deps.jobs.eventsAfter(preview.id, after, 1000);
+            for (const e of page) {
+                events++;
+                if (e.type !== "resourcePreEvent") continue;
+                const m = (e.data as { resourcePreEvent?: { metadata?: { op?: string; urn?: string; type?: string } } })?.resourcePreEvent?.metadata;
+                if (m?.urn && m.op && IN_STATE_OPS.has(m.op) && !isBookkeeping(m.type ?? "")) found.set(m.urn, m.type ?? "");
+            }
+            if (page.length < 1000) break;
+            after = page[page.length - 1].seq;
+        }
+        const resources = events === 0 ? undefined : [...found].map(([urn, type]) => ({ urn, type })).sort((a, b) => a.urn.localeCompare(b.urn));
+        if (this.resourcesSeen.size >= RESOURCE_CACHE_SIZE) this.resourcesSeen.delete(this.resourcesSeen.keys().next().value as string);
+        this.resourcesSeen.set(preview.id, resources);
+        return resources;
     }
 
     async decide(
@@ -263,12 +358,22 @@ export class ApprovalService {
         return { counted, unrecorded };
     }
 
+    /**
+     * A preview's decisions and what they allow, with what a reader needs before deciding: the
+     * commit it previewed, whether the stack changed since (the latest, unapplied preview of the
+     * service's checkout only: nothing else can be applied), and the resources a destroy
+     * applying it would delete.
+     */
     async list(previewId: string): Promise<{ previewId: string; stack: string; approvals: Approval[]; unrecorded?: Approval[]; update: ApprovalStatus; destroy: ApprovalStatus; latest: boolean;
-        appliedBy?: { jobId: string; op: string; finishedAt?: string } }> {
+        appliedBy?: { jobId: string; op: string; finishedAt?: string }; commit?: string; staleness?: PreviewStaleness; resources?: StateResource[] }> {
         const preview = await this.lookup(previewId);
         const base = await this.context(preview, "update");
         const applied = await this.appliedBy(preview);
         const { unrecorded } = await this.recorded(previewId);
+        const approved = preview.op === "preview" ? ((await this.pending.get(previewId)) ?? (await this.deps.store.fingerprintOf(previewId))) : undefined;
+        const open = preview.op === "preview" && preview.state === "succeeded" && !preview.options.source && base.latestPreviewId === previewId && !applied;
+        const staleness = open ? await this.stalenessOf(preview, approved) : undefined;
+        const resources = preview.op === "preview" ? await this.stateResources(preview) : undefined;
         return {
             previewId,
             stack: preview.stack,
@@ -278,6 +383,9 @@ export class ApprovalService {
             destroy: approvalStatus({ ...base, operation: "destroy" }),
             latest: base.latestPreviewId === previewId,
             ...(applied ? { appliedBy: { jobId: applied.id, op: applied.op, finishedAt: applied.finishedAt } } : {}),
+            ...(approved?.program.commit ? { commit: approved.program.commit } : {}),
+            ...(staleness ? { staleness } : {}),
+            ...(resources ? { resources } : {}),
         };
     }
 
