@@ -102,7 +102,8 @@ export async function readEventStream({ url, token, onEvent, isFinal, signal, fe
         const parser = new SseParser();
         let finished = false;
         try {
-            const response = await fetchImpl(url, { headers, signal });
+            // Same-origin credentials: a signed-in session's cookie goes with it (GET needs no CSRF token).
+            const response = await fetchImpl(url, { headers, signal, credentials: "same-origin" });
             if (response.status >= 400 && response.status < 500) {
                 throw new ApiError(response.status, await readErrorBody(response));
             }
@@ -194,7 +195,44 @@ export function permissions(role) {
         destroy: atLeast("admin"),
         // A kill mid-step can leave the stack needing repair: the API allows it to admins only.
         forceCancel: atLeast("admin"),
+        repair: atLeast("admin"),
+        unlock: atLeast("admin"),
+        audit: atLeast("admin"),
+        notifications: atLeast("admin"),
     };
+}
+
+/**
+ * The fetch() options of an API request: JSON, the same-origin cookie always (a session signed
+ * in with the identity provider lives in it), and either the bearer token or, for a session,
+ * the CSRF token on every request that changes something (the server refuses it otherwise).
+ */
+export function requestInit({ method = "GET", body, token, csrfToken } = {}) {
+    const headers = { accept: "application/json" };
+    if (token) headers.authorization = `Bearer ${token}`;
+    else if (csrfToken && method !== "GET" && method !== "HEAD") headers["x-csrf-token"] = csrfToken;
+    if (body !== undefined) headers["content-type"] = "application/json";
+    return { method, headers, credentials: "same-origin", ...(body === undefined ? {} : { body: JSON.stringify(body) }) };
+}
+
+/**
+ * How a signed-out person can sign in, from `GET /v1/auth`: a link to the identity provider's
+ * login when OpenID Connect is on. Only a path of this service is followed (never another site).
+ */
+export function signInOptions(auth) {
+    const oidc = auth?.oidc;
+    if (!oidc || oidc.enabled !== true) return {};
+    const url = typeof oidc.loginUrl === "string" && oidc.loginUrl.startsWith("/") && !oidc.loginUrl.startsWith("//") ? oidc.loginUrl : "/auth/login";
+    const issuer = typeof oidc.issuer === "string" && oidc.issuer.trim() ? oidc.issuer.trim() : "your identity provider";
+    return { oidc: { href: url, label: `Sign in with ${issuer}` } };
+}
+
+/** The failing checks of a `/readyz` answer, for the banner; empty when the service is ready. */
+export function readinessProblems(report) {
+    if (!report || typeof report !== "object" || report.ready !== false) return [];
+    return Object.entries(report.checks ?? {})
+        .filter(([, check]) => check && check.ok === false)
+        .map(([name, check]) => ({ name, detail: typeof check.detail === "string" && check.detail ? check.detail : "failing" }));
 }
 
 const STATE_LABELS = {
@@ -209,6 +247,7 @@ const STATE_LABELS = {
     "stopped-by-guard": "Stopped by guard",
     superseded: "Superseded",
     "needs-repair": "Needs repair",
+    locked: "Locked by another process",
 };
 
 const TERMINAL = new Set(["succeeded", "failed", "cancelled", "interrupted", "stopped-by-guard", "superseded"]);
@@ -227,7 +266,7 @@ export function stateLabel(state) {
     let tone = "neutral";
     if (state === "succeeded" || state === "idle") tone = "ok";
     else if (state === "running" || state === "queued" || state === "cancelling") tone = "busy";
-    else if (state === "failed" || state === "interrupted" || state === "stopped-by-guard" || state === "needs-repair") tone = "bad";
+    else if (state === "failed" || state === "interrupted" || state === "stopped-by-guard" || state === "needs-repair" || state === "locked") tone = "bad";
     return { text, tone };
 }
 
@@ -236,7 +275,61 @@ export function stateLabel(state) {
  * recovery says so (the service refuses new jobs until an admin repairs it).
  */
 export function stackStates(stack) {
-    return [stack?.state ?? "unknown", ...(stack?.repair?.needed === true ? ["needs-repair"] : [])];
+    return [stack?.state ?? "unknown", ...(stack?.repair?.needed === true ? ["needs-repair"] : []), ...(heldLocks(stack?.repair?.findings).length ? ["locked"] : [])];
+}
+
+const LOCK_KINDS = new Set(["live-lock", "foreign-lock", "unreadable-lock"]);
+/** Locks the service may not clear itself: a live holder, another host's, or an unreadable file. */
+const heldLocks = (findings) => (Array.isArray(findings) ? findings.filter((f) => LOCK_KINDS.has(f?.kind)) : []);
+
+/**
+ * The recovery actions a stack's row offers an admin: repair when the scan says it needs one,
+ * unlock when a lock is held that the service may not clear itself.
+ */
+export function recoveryActions(stack) {
+    return { repair: stack?.repair?.needed === true, unlock: heldLocks(stack?.repair?.findings).length > 0 };
+}
+
+const lockText = (lock) => {
+    const about = [lock?.username ? `user ${lock.username}` : "", lock?.timestamp ? `since ${formatTime(lock.timestamp)}` : ""].filter(Boolean).join(", ");
+    return `pid ${lock?.pid} on ${lock?.hostname}${about ? ` (${about})` : ""}`;
+};
+const PENDING_NOTES = {
+    create: "it may have made a real resource that Pulumi will no longer track: import it (pulumi import) if so",
+    update: "the resource may be half-updated: a refresh reads it back",
+    delete: "the resource may already be gone or still be there: a refresh finds out",
+};
+
+/**
+ * What repair and unlock will do to the stack's state, worded from `GET /v1/stacks/{stack}/repair`
+ * (the findings of the last scan), for the dialogs that ask before either runs. `repairRefused`
+ * says why the service will refuse the repair as things are (a live or foreign lock).
+ *
+ * @returns {{ repair: string[], repairRefused?: string, unlock: string[] }}
+ */
+export function recoveryEffects(health, stack = health?.stack ?? "the stack") {
+    const findings = Array.isArray(health?.findings) ? health.findings : [];
+    const pending = findings.filter((f) => f?.kind === "pending-operations").flatMap((f) => (Array.isArray(f.operations) ? f.operations : []));
+    const locks = heldLocks(findings);
+    const repair = [`Backs up the exported state to backups/${stack}-<time>.json in the data dir (secrets stay encrypted).`];
+    for (const op of pending) {
+        const note = PENDING_NOTES[op.type];
+        repair.push(`Drops the pending ${op.type} of ${resourceName(op.urn) || op.urn}${note ? `: ${note}` : ""}.`);
+    }
+    if (!pending.length) repair.push("Nothing is pending: it only backs up the state and scans the stack again.");
+    for (const f of locks.filter((l) => l.kind === "unreadable-lock")) repair.push(`Leaves the unreadable lock file ${String(f.file).split("/").pop()}: unlock removes it.`);
+    const holder = locks.find((l) => l.kind === "live-lock" || l.kind === "foreign-lock");
+    const repairRefused = holder
+        ? `It will be refused (STACK_LOCKED) while ${lockText(holder.lock)} holds the stack's lock, ${holder.kind === "live-lock" ? "a process that is still running" : "written on another host"}: stop it there, or unlock first.`
+        : undefined;
+    const unlock = locks.map((f) =>
+        f.kind === "unreadable-lock"
+            ? `Removes the unreadable lock file ${String(f.file).split("/").pop()}.`
+            : `Removes the lock of ${lockText(f.lock)}: ${f.kind === "live-lock" ? "that process is still running, and unlocking does not stop it" : "it was written on another host; make sure its pulumi is gone there"}.`,
+    );
+    if (!locks.length) unlock.push(`No lock of ${stack} is recorded; unlock runs pulumi cancel anyway, which removes any lock the service cannot see (on a backend it cannot inspect).`);
+    if (pending.length) unlock.push(`Leaves the ${pending.length} pending operation(s) to the repair.`);
+    return { repair, ...(repairRefused ? { repairRefused } : {}), unlock };
 }
 
 const OPS = ["create", "update", "delete", "replace", "same"];
@@ -351,8 +444,8 @@ export function relativeTime(iso, now = Date.now()) {
 }
 
 /** Whether `me` already decided on the preview (then the page offers no second vote). */
-export function myDecision(record, me) {
-    const mine = (Array.isArray(record?.approvals) ? record.approvals : []).filter((a) => me && a.by === me && (a.operation ?? "update") === "update");
+export function myDecision(record, me, operation = "update") {
+    const mine = (Array.isArray(record?.approvals) ? record.approvals : []).filter((a) => me && a.by === me && (a.operation ?? "update") === operation);
     return mine.length ? mine[mine.length - 1] : undefined;
 }
 
@@ -439,32 +532,120 @@ export function isFinalEvent(stored) {
 }
 
 /**
- * What the approval panel says about a preview, from `GET /v1/jobs/{id}/approvals`: whether
- * the stack's policy wants approvals for an update at all, the decisions so far, and whether
- * deciding still makes sense (a newer preview supersedes this one).
+ * What the approval panel says about a preview for one operation (`update` or `destroy`), from
+ * `GET /v1/jobs/{id}/approvals`: whether the stack's policy wants approvals for it at all, the
+ * decisions so far, and whether deciding still makes sense (not superseded by a newer preview,
+ * not rejected, not stale: a preview whose stack changed since can never be applied).
  *
- * @returns {{ needed: boolean, open: boolean, text: string, decisions: string[] }}
+ * @returns {{ needed: boolean, open: boolean, satisfied: boolean, text: string, decisions: string[] }}
  */
-export function approvalSummary(record) {
-    const status = record?.update;
+export function approvalSummary(record, operation = "update") {
+    const status = record?.[operation];
     const required = Number(status?.required ?? 0);
     const approvals = Array.isArray(record?.approvals) ? record.approvals : [];
     const decisions = approvals
-        .filter((a) => (a.operation ?? "update") === "update")
+        .filter((a) => (a.operation ?? "update") === operation)
         .map((a) => `${a.decision === "reject" ? "Rejected" : "Approved"} by ${a.by}${a.comment ? `: ${a.comment}` : ""} (${formatTime(a.at)})`);
-    if (!(required > 0)) return { needed: false, open: false, text: "The stack's policy needs no approval for an update.", decisions };
+    const destroy = operation === "destroy";
+    if (!(required > 0)) return { needed: false, open: false, satisfied: true, text: `The stack's policy needs no approval for ${destroy ? "a destroy" : "an update"}.`, decisions };
     const approvedBy = Array.isArray(status.approvedBy) ? status.approvedBy : [];
     const rejectedBy = Array.isArray(status.rejectedBy) ? status.rejectedBy : [];
-    let text;
     if (record.appliedBy) {
         const applied = `Applied by job ${record.appliedBy.jobId}${record.appliedBy.finishedAt ? ` (${formatTime(record.appliedBy.finishedAt)})` : ""}: this approval is used up; preview again to change the stack.`;
-        return { needed: true, open: false, text: applied, decisions };
+        return { needed: true, open: false, satisfied: false, text: applied, decisions };
     }
-    if (rejectedBy.length) text = `Rejected by ${rejectedBy.join(", ")}: the update cannot run from this preview.`;
-    else if (status.satisfied) text = `Approved (${approvedBy.length} of ${required}) by ${approvedBy.join(", ")}: the update may run from this preview.`;
-    else text = `Waiting for approval: ${approvedBy.length} of ${required}${approvedBy.length ? ` (${approvedBy.join(", ")})` : ""}.`;
+    let text;
+    if (rejectedBy.length) text = destroy ? `Destroy rejected by ${rejectedBy.join(", ")}: the stack cannot be destroyed from this preview.` : `Rejected by ${rejectedBy.join(", ")}: the update cannot run from this preview.`;
+    else if (status.satisfied) text = destroy ? `Destroy approved (${approvedBy.length} of ${required}) by ${approvedBy.join(", ")}: an admin may destroy the stack with this preview.` : `Approved (${approvedBy.length} of ${required}) by ${approvedBy.join(", ")}: the update may run from this preview.`;
+    else text = `${destroy ? "Destroy waiting" : "Waiting"} for approval: ${approvedBy.length} of ${required}${approvedBy.length ? ` (${approvedBy.join(", ")})` : ""}.`;
     if (record.latest === false) text += " A newer preview of the stack supersedes this one.";
-    return { needed: true, open: record.latest !== false && rejectedBy.length === 0, text, decisions };
+    const stale = record.staleness?.stale === true;
+    return { needed: true, open: record.latest !== false && rejectedBy.length === 0 && !stale, satisfied: status.satisfied === true && record.latest !== false && !stale, text, decisions };
+}
+
+/**
+ * Whether the stack is still what the preview saw, as the approvals answer says it (only for the
+ * latest, unapplied preview): a stale preview is marked before anyone approves it.
+ *
+ * @returns {{ tone: "ok" | "bad" | "neutral", text: string } | undefined}
+ */
+export function stalenessNote(record) {
+    const s = record?.staleness;
+    if (!s || typeof s !== "object") return undefined;
+    if (s.stale === true) {
+        const what = (Array.isArray(s.changes) ? s.changes : []).map((c) => c.message).join("; ");
+        return { tone: "bad", text: `Stale: ${what || "the stack changed"} since this preview ran. Neither an update nor a destroy can apply it (PLAN_STALE): run a new preview.` };
+    }
+    if (s.stale === false) return { tone: "ok", text: `Current: the stack's state, program and config are as this preview saw them (checked ${formatTime(s.checkedAt)}).` };
+    return { tone: "neutral", text: `Could not check whether the stack changed since this preview: ${s.error ?? "no answer"}.` };
+}
+
+/**
+ * What the destroy dialog says a destroy of `stack` deletes and applies, from the approvals answer
+ * of its latest preview (`record`, undefined without one): the resources in its state as that
+ * preview saw them, whether that is still the state, and, where the policy wants approvals for a
+ * destroy, the preview it applies or why it cannot run yet (`blocked`).
+ *
+ * @returns {{ resources: string[], note: string, previewId?: string, blocked?: string }}
+ */
+export function destroyPlan(stack, record) {
+    if (!record) return { resources: [], note: `No succeeded preview of ${stack} lists its resources: preview it to see what a destroy deletes.` };
+    const short = String(record.previewId ?? "").slice(0, 8);
+    const resources = Array.isArray(record.resources) ? record.resources.map((r) => `${resourceName(r.urn) || r.urn} (${r.type})`) : [];
+    let note;
+    if (!Array.isArray(record.resources)) note = `The events of preview ${short} are no longer kept: preview ${stack} again to list its resources.`;
+    else if (record.staleness?.stale === true) note = `As preview ${short} saw them; the stack changed since (${(record.staleness.changes ?? []).map((c) => c.message).join("; ")}): preview again for a current list.`;
+    else if (record.staleness?.stale === false) note = resources.length ? `As preview ${short} saw them; the stack is unchanged since.` : `Preview ${short} saw no resources in ${stack}'s state.`;
+    else note = `As preview ${short} saw them.`;
+    const status = record.destroy;
+    if (!(Number(status?.required ?? 0) > 0)) return { resources, note };
+    const summary = approvalSummary(record, "destroy");
+    if (summary.satisfied && !record.appliedBy) return { resources, note: `${note} The destroy applies preview ${short}, approved for destroy by ${status.approvedBy.join(", ")}.`, previewId: record.previewId };
+    return { resources, note, blocked: `A destroy of ${stack} needs ${status.required} approval(s) of its latest preview, current and unused: ${summary.text}${record.staleness?.stale ? " The preview is stale." : ""} Preview ${stack}, have the preview approved for destroy, then destroy from it.` };
+}
+
+/** The query string of an audit page (`GET /v1/audit`) for the chosen filters; empty ones are left out. */
+export function auditQuery({ after, limit, stack, action } = {}) {
+    const params = new URLSearchParams();
+    if (Number(after) > 0) params.set("after", String(Math.floor(Number(after))));
+    if (Number(limit) > 0) params.set("limit", String(Math.floor(Number(limit))));
+    if (stack) params.set("stack", stack);
+    if (action) params.set("action", action.trim());
+    const text = params.toString();
+    return text ? `?${text}` : "";
+}
+
+/** What the page says about the audit chain's verification: intact, or where it breaks. */
+export function verificationText(v) {
+    if (!v || typeof v !== "object") return { tone: "neutral", text: "The chain was not verified." };
+    if (v.ok) return { tone: "ok", text: `Chain verified: all ${v.entries} entries are intact and linked.` };
+    const bad = v.firstBad ?? {};
+    return { tone: "bad", text: `Chain broken at line ${bad.line ?? "?"}${bad.seq !== undefined ? ` (entry ${bad.seq})` : ""}: ${bad.reason ?? "unknown reason"}. Entries from there on cannot be trusted.` };
+}
+
+/** One audit entry as table cells: who with how, and the details as compact JSON. */
+export function auditRow(e) {
+    const actor = e?.actor ?? {};
+    return {
+        seq: Number(e?.seq ?? 0),
+        at: String(e?.at ?? ""),
+        who: `${actor.name ?? "?"} (${[actor.role, actor.via].filter(Boolean).join(", ")})`,
+        action: String(e?.action ?? ""),
+        stack: String(e?.stack ?? ""),
+        result: String(e?.result ?? ""),
+        from: String(e?.from ?? ""),
+        jobId: typeof e?.jobId === "string" ? e.jobId : undefined,
+        previewId: typeof e?.previewId === "string" ? e.previewId : undefined,
+        details: e?.details && Object.keys(e.details).length ? JSON.stringify(e.details) : "",
+    };
+}
+
+/** A notification delivery's outcome in words: its state, attempts, and the receiver's last answer. */
+export function deliveryText(d) {
+    const answer = d?.lastStatus ? `HTTP ${d.lastStatus}` : d?.lastError ? String(d.lastError) : "";
+    const attempts = `${d?.attempts ?? 0} attempt${d?.attempts === 1 ? "" : "s"}`;
+    const state = d?.status === "delivered" ? "Delivered" : d?.status === "failed" ? "Failed" : "Pending";
+    return `${state} after ${attempts}${answer ? `; last answer ${answer}` : ""}`;
 }
 
 /**

@@ -25,6 +25,17 @@ import {
     driftBadge,
     myDecision,
     relativeTime,
+    requestInit,
+    signInOptions,
+    readinessProblems,
+    recoveryActions,
+    recoveryEffects,
+    stalenessNote,
+    destroyPlan,
+    auditQuery,
+    verificationText,
+    auditRow,
+    deliveryText,
     type SseEvent,
 } from "../../automation/web/lib.mjs";
 
@@ -125,8 +136,11 @@ describe("dashboard event stream reader", () => {
 
 describe("dashboard view decisions", () => {
     it("grants buttons along the role ladder and nothing to an unknown role", () => {
-        assert.deepEqual(permissions("viewer"), { preview: false, refresh: false, update: false, cancel: false, approve: false, destroy: false, forceCancel: false });
-        assert.deepEqual(permissions("operator"), { preview: true, refresh: true, update: true, cancel: true, approve: false, destroy: false, forceCancel: false });
+        const none = { preview: false, refresh: false, update: false, cancel: false, approve: false, destroy: false, forceCancel: false, repair: false, unlock: false, audit: false, notifications: false };
+        assert.deepEqual(permissions("viewer"), none);
+        assert.deepEqual(permissions("operator"), { ...none, preview: true, refresh: true, update: true, cancel: true });
+        assert.deepEqual(permissions("approver"), { ...none, preview: true, refresh: true, update: true, cancel: true, approve: true });
+        assert.deepEqual(permissions("admin"), Object.fromEntries(Object.keys(none).map((k) => [k, true])), "repair, unlock, the audit log and deliveries: admins, as the API says");
         assert.equal(permissions("admin").forceCancel, true);
         assert.equal(permissions("approver").approve, true);
         assert.equal(permissions("approver").destroy, false);
@@ -145,8 +159,11 @@ describe("dashboard view decisions", () => {
         assert.equal(isTerminal("superseded"), true);
     });
 
-    it("shows a stack's queue state, and needs-repair beside it only when recovery says so", () => {
+    it("shows a stack's queue state, and needs-repair or a held lock beside it only when recovery says so", () => {
         assert.deepEqual(stackStates({ state: "idle", repair: { needed: true } }), ["idle", "needs-repair"]);
+        const live = { kind: "live-lock", lock: { pid: 42, hostname: "h", username: "u", timestamp: "2026-12-03T10:00:00Z" } };
+        assert.deepEqual(stackStates({ state: "idle", repair: { needed: false, findings: [live] } }), ["idle", "locked"]);
+        assert.deepEqual(stateLabel("locked"), { text: "Locked by another process", tone: "bad" });
         assert.deepEqual(stackStates({ state: "queued", repair: { needed: false } }), ["queued"]);
         assert.deepEqual(stackStates({ state: "running" }), ["running"]);
         assert.deepEqual(stateLabel("needs-repair"), { text: "Needs repair", tone: "bad" });
@@ -291,10 +308,11 @@ describe("dashboard approval panel", () => {
     const at = "2026-11-25T10:00:00Z";
     it("says no approval is needed when the policy requires none", () => {
         assert.deepEqual(approvalSummary({ approvals: [], update: { required: 1, approvedBy: ["ann"], rejectedBy: [], satisfied: true }, latest: true,
-            appliedBy: { jobId: "j-9" } }), { needed: true, open: false, text: "Applied by job j-9: this approval is used up; preview again to change the stack.", decisions: [] });
+            appliedBy: { jobId: "j-9" } }), { needed: true, open: false, satisfied: false, text: "Applied by job j-9: this approval is used up; preview again to change the stack.", decisions: [] });
         assert.deepEqual(approvalSummary({ approvals: [], update: { required: 0, approvedBy: [], rejectedBy: [], satisfied: true }, latest: true }), {
             needed: false,
             open: false,
+            satisfied: true,
             text: "The stack's policy needs no approval for an update.",
             decisions: [],
         });
@@ -342,5 +360,162 @@ describe("dashboard CLI output pages", () => {
         assert.deepEqual(first, { lines: ["line 1", "line 2"], cursor: 2, more: true });
         const rest = await collectLogPages(fetchPage(2, []), first.cursor, { pageSize: 2 });
         assert.deepEqual(rest.lines, ["line 3", "line 4", "line 5"]);
+    });
+});
+
+describe("dashboard requests and sign-in", () => {
+    it("sends the bearer token when there is one, and never a CSRF token with it", () => {
+        const init = requestInit({ method: "POST", body: { a: 1 }, token: "tbk_x", csrfToken: "c" });
+        assert.deepEqual(init, { method: "POST", headers: { accept: "application/json", authorization: "Bearer tbk_x", "content-type": "application/json" }, credentials: "same-origin", body: '{"a":1}' });
+    });
+
+    it("sends a session's CSRF token on every request that changes something, not on reads, and the cookie always", () => {
+        for (const method of ["POST", "PUT", "PATCH", "DELETE"]) {
+            const init = requestInit({ method, csrfToken: "csrf-1" });
+            assert.equal(init.headers["x-csrf-token"], "csrf-1", method);
+            assert.equal(init.headers.authorization, undefined);
+            assert.equal(init.credentials, "same-origin");
+        }
+        assert.deepEqual(requestInit({ csrfToken: "csrf-1" }), { method: "GET", headers: { accept: "application/json" }, credentials: "same-origin" });
+        assert.equal(requestInit({ method: "POST" }).credentials, "same-origin", "signed out: the cookie still goes, for the server to say no");
+    });
+
+    it("reads a job's events with the same-origin cookie and the bearer token when there is one", async () => {
+        const inits: RequestInit[] = [];
+        const fetchImpl = (async (_url: string, init: RequestInit) => {
+            inits.push(init);
+            return new Response('id: 1\ndata: {"type":"state","data":{"state":"succeeded"}}\n\n', { status: 200 });
+        }) as unknown as typeof fetch;
+        await readEventStream({ url: "/v1/jobs/x/events", token: "tbk_y", fetchImpl, onEvent: () => undefined, isFinal: () => true });
+        await readEventStream({ url: "/v1/jobs/x/events", fetchImpl, onEvent: () => undefined, isFinal: () => true });
+        assert.deepEqual(inits.map((i) => [i.credentials, (i.headers as Record<string, string>).authorization]), [["same-origin", "Bearer tbk_y"], ["same-origin", undefined]]);
+    });
+
+    it("offers the identity provider's sign-in only when OpenID Connect is on, and only to a path of this service", () => {
+        assert.deepEqual(signInOptions(undefined), {});
+        assert.deepEqual(signInOptions({ oidc: { enabled: false, loginUrl: "/auth/login" } }), {});
+        assert.deepEqual(signInOptions({ oidc: { enabled: true, loginUrl: "/auth/login", issuer: "https://idp.example.org/realms/ops" } }),
+            { oidc: { href: "/auth/login", label: "Sign in with https://idp.example.org/realms/ops" } });
+        assert.deepEqual(signInOptions({ oidc: { enabled: true, loginUrl: "//evil.example/login" } }), { oidc: { href: "/auth/login", label: "Sign in with your identity provider" } });
+        assert.equal(signInOptions({ oidc: { enabled: true, loginUrl: "https://evil.example/login", issuer: "x" } }).oidc?.href, "/auth/login");
+    });
+
+    it("lists the failing checks of a /readyz answer, and none when the service is ready", () => {
+        assert.deepEqual(readinessProblems({ ready: true, checks: { cli: { ok: true } } }), []);
+        assert.deepEqual(readinessProblems(undefined), []);
+        assert.deepEqual(readinessProblems({ ready: false, checks: { cli: { ok: true, detail: "pulumi v3" }, plugins: { ok: false, detail: "missing: aws v7.48.0 (pulumi plugin install resource aws v7.48.0)" }, store: { ok: false } } }), [
+            { name: "plugins", detail: "missing: aws v7.48.0 (pulumi plugin install resource aws v7.48.0)" },
+            { name: "store", detail: "failing" },
+        ]);
+    });
+});
+
+describe("dashboard repair and unlock", () => {
+    const create = { kind: "pending-operations", operations: [{ type: "create", urn: "urn:pulumi:dev::fixture::pulumi-nodejs:dynamic:Resource::item-1" }, { type: "update", urn: "urn:pulumi:dev::fixture::pulumi-nodejs:dynamic:Resource::item-0" }] };
+    const live = { kind: "live-lock", lock: { file: "/b/.pulumi/locks/x.json", pid: 4242, hostname: "host-a", username: "ci", timestamp: "2026-12-03T10:00:00Z" } };
+    const foreign = { kind: "foreign-lock", lock: { pid: 7, hostname: "host-b", username: "", timestamp: "" } };
+
+    it("offers repair when the scan says so and unlock when a lock is held that the service may not clear", () => {
+        assert.deepEqual(recoveryActions({ repair: { needed: true, findings: [create] } }), { repair: true, unlock: false });
+        assert.deepEqual(recoveryActions({ repair: { needed: false, findings: [live] } }), { repair: false, unlock: true });
+        assert.deepEqual(recoveryActions({ repair: { needed: true, findings: [{ kind: "unreadable-lock", file: "/l/x.json" }] } }), { repair: true, unlock: true });
+        assert.deepEqual(recoveryActions({}), { repair: false, unlock: false });
+    });
+
+    it("says what a repair does to each pending operation, and that a live lock will make the service refuse it", () => {
+        const effects = recoveryEffects({ stack: "dev", findings: [create, live] });
+        assert.deepEqual(effects.repair, [
+            "Backs up the exported state to backups/dev-<time>.json in the data dir (secrets stay encrypted).",
+            "Drops the pending create of item-1: it may have made a real resource that Pulumi will no longer track: import it (pulumi import) if so.",
+            "Drops the pending update of item-0: the resource may be half-updated: a refresh reads it back.",
+        ]);
+        assert.equal(effects.repairRefused, "It will be refused (STACK_LOCKED) while pid 4242 on host-a (user ci, since 2026-12-03 10:00:00Z) holds the stack's lock, a process that is still running: stop it there, or unlock first.");
+        assert.deepEqual(effects.unlock, [
+            "Removes the lock of pid 4242 on host-a (user ci, since 2026-12-03 10:00:00Z): that process is still running, and unlocking does not stop it.",
+            "Leaves the 2 pending operation(s) to the repair.",
+        ]);
+    });
+
+    it("says a repair with nothing pending only backs up and rescans, and an unlock without a recorded lock still runs pulumi cancel", () => {
+        const effects = recoveryEffects({ stack: "prod", findings: [] });
+        assert.equal(effects.repair[1], "Nothing is pending: it only backs up the state and scans the stack again.");
+        assert.equal(effects.repairRefused, undefined);
+        assert.match(effects.unlock[0], /^No lock of prod is recorded; unlock runs pulumi cancel anyway/);
+        assert.deepEqual(recoveryEffects({ stack: "x", findings: [foreign] }).unlock, ["Removes the lock of pid 7 on host-b: it was written on another host; make sure its pulumi is gone there."]);
+    });
+});
+
+describe("dashboard staleness and destroys", () => {
+    const status = (required: number, approvedBy: string[] = [], rejectedBy: string[] = []) => ({ required, approvedBy, rejectedBy, satisfied: rejectedBy.length === 0 && approvedBy.length >= required });
+    const resources = [{ urn: "urn:pulumi:gone::fixture::pulumi-nodejs:dynamic:Resource::item-0", type: "pulumi-nodejs:dynamic:Resource" }];
+    const fresh = { checkedAt: "2026-12-03T10:00:00Z", stale: false, changes: [] };
+    const stale = { checkedAt: "2026-12-03T10:00:00Z", stale: true, changes: [{ part: "config", message: "the stack config file changed" }] };
+
+    it("marks a stale preview with what changed and closes its approval, before anyone approves it", () => {
+        const record = { previewId: "p1", update: status(1), destroy: status(0), latest: true, staleness: stale };
+        assert.deepEqual(stalenessNote(record), { tone: "bad", text: "Stale: the stack config file changed since this preview ran. Neither an update nor a destroy can apply it (PLAN_STALE): run a new preview." });
+        assert.equal(approvalSummary(record).open, false);
+        assert.equal(approvalSummary({ ...record, staleness: fresh }).open, true);
+        assert.deepEqual(stalenessNote({ staleness: fresh }), { tone: "ok", text: "Current: the stack's state, program and config are as this preview saw them (checked 2026-12-03 10:00:00Z)." });
+        assert.equal(stalenessNote({ staleness: { checkedAt: "x", changes: [], error: "the state could not be read" } })?.tone, "neutral");
+        assert.equal(stalenessNote({}), undefined);
+    });
+
+    it("counts destroy approvals apart from update approvals", () => {
+        const record = { approvals: [{ decision: "approve", by: "bob", operation: "destroy", at: "2026-12-03T10:00:00Z" }, { decision: "approve", by: "ann", at: "2026-12-03T10:00:00Z" }],
+            update: status(1, ["ann"]), destroy: status(1, ["bob"]), latest: true, staleness: fresh };
+        const destroy = approvalSummary(record, "destroy");
+        assert.equal(destroy.text, "Destroy approved (1 of 1) by bob: an admin may destroy the stack with this preview.");
+        assert.deepEqual(destroy.decisions, ["Approved by bob (2026-12-03 10:00:00Z)"]);
+        assert.equal(destroy.satisfied, true);
+        assert.equal(approvalSummary({ ...record, destroy: status(1) }, "destroy").text, "Destroy waiting for approval: 0 of 1.");
+        assert.equal(approvalSummary({ ...record, destroy: status(0) }, "destroy").needed, false);
+        assert.equal(myDecision(record, "bob", "destroy")?.decision, "approve");
+    });
+
+    it("lists what a destroy deletes from the latest preview, and says when that list is stale or missing", () => {
+        assert.deepEqual(destroyPlan("gone", undefined), { resources: [], note: "No succeeded preview of gone lists its resources: preview it to see what a destroy deletes." });
+        const record = { previewId: "0123456789", update: status(0), destroy: status(0), latest: true, staleness: fresh, resources };
+        assert.deepEqual(destroyPlan("gone", record), { resources: ["item-0 (pulumi-nodejs:dynamic:Resource)"], note: "As preview 01234567 saw them; the stack is unchanged since." });
+        assert.match(destroyPlan("gone", { ...record, staleness: stale }).note, /^As preview 01234567 saw them; the stack changed since \(the stack config file changed\)/);
+        assert.match(destroyPlan("gone", { ...record, resources: undefined }).note, /no longer kept/);
+    });
+
+    it("applies the approved preview to a destroy that needs approval, and blocks one without", () => {
+        const approved = { previewId: "0123456789", update: status(0), destroy: status(1, ["bob"]), latest: true, staleness: fresh, resources };
+        const plan = destroyPlan("gone", approved);
+        assert.equal(plan.previewId, "0123456789");
+        assert.equal(plan.blocked, undefined);
+        assert.match(plan.note, /The destroy applies preview 01234567, approved for destroy by bob\.$/);
+        const waiting = destroyPlan("gone", { ...approved, destroy: status(1) });
+        assert.equal(waiting.previewId, undefined);
+        assert.match(waiting.blocked ?? "", /^A destroy of gone needs 1 approval\(s\) of its latest preview, current and unused: Destroy waiting for approval: 0 of 1\./);
+        assert.ok(destroyPlan("gone", { ...approved, staleness: stale }).blocked, "a stale preview cannot be applied");
+        assert.ok(destroyPlan("gone", { ...approved, appliedBy: { jobId: "j" } }).blocked, "nor one already applied");
+    });
+});
+
+describe("dashboard audit log and deliveries", () => {
+    it("builds the audit query from the filters that are set", () => {
+        assert.equal(auditQuery({}), "");
+        assert.equal(auditQuery({ after: "12", limit: 50, stack: "prod", action: " approval " }), "?after=12&limit=50&stack=prod&action=approval");
+        assert.equal(auditQuery({ after: 0, stack: "" }), "");
+    });
+
+    it("says whether the chain is intact, or the line and entry where it breaks", () => {
+        assert.deepEqual(verificationText({ ok: true, entries: 12 }), { tone: "ok", text: "Chain verified: all 12 entries are intact and linked." });
+        assert.deepEqual(verificationText({ ok: false, entries: 12, firstBad: { line: 3, seq: 3, reason: "content does not match its hash (entry edited)" } }),
+            { tone: "bad", text: "Chain broken at line 3 (entry 3): content does not match its hash (entry edited). Entries from there on cannot be trusted." });
+    });
+
+    it("shows an entry's actor with role and channel, and its details as JSON", () => {
+        const row = auditRow({ seq: 7, at: "2026-12-03T10:00:00Z", actor: { name: "ada", role: "admin", via: "token" }, action: "stack.unlock", from: "127.0.0.1", result: "ok", stack: "dev", details: { removedLocks: [] } });
+        assert.deepEqual(row, { seq: 7, at: "2026-12-03T10:00:00Z", who: "ada (admin, token)", action: "stack.unlock", stack: "dev", result: "ok", from: "127.0.0.1", jobId: undefined, previewId: undefined, details: '{"removedLocks":[]}' });
+    });
+
+    it("words a delivery's outcome with its attempts and the receiver's last answer", () => {
+        assert.equal(deliveryText({ status: "delivered", attempts: 1, lastStatus: 200 }), "Delivered after 1 attempt; last answer HTTP 200");
+        assert.equal(deliveryText({ status: "failed", attempts: 4, lastError: "timeout after 5000 ms" }), "Failed after 4 attempts; last answer timeout after 5000 ms");
+        assert.equal(deliveryText({ status: "pending", attempts: 0 }), "Pending after 0 attempts");
     });
 });
