@@ -358,6 +358,11 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
     // Settle what the previous process left before listening, so nobody reads a "running" job
     // that no worker runs and no job starts on a stack a crash left inconsistent.
     const { interrupted, requeued } = await jobs.recover();
+    // Embedded: deliveries the previous process left pending died with it (several instances cannot tell whose they were).
+    if (!shared) {
+        const abandoned = await stores.notifications.failAbandoned(now());
+        if (abandoned) logger.warn({ abandoned }, "notification deliveries the previous process left pending are marked failed (not sent again)");
+    }
     await recovery.scan(async (stack) => shared !== undefined && (await jobStore.lastJob(stack, { states: ["running"] })) !== undefined);
     const leftovers = await checkouts?.pruneLeftovers();
     if (leftovers) logger.info({ removed: leftovers }, "removed pull-request checkouts of jobs the previous process ran");

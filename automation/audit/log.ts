@@ -275,6 +275,10 @@ export class AuditLog implements AuditTrail {
     private readonly redact: <T>(value: T) => T;
     private readonly now: () => Date;
     private readonly maxBytes: number;
+    /** Entries not yet durable (the disk refused them), in order. */
+    private readonly waiting: { record: AuditRecord; at: string }[] = [];
+    private writeError?: Error;
+    private retryTimer?: NodeJS.Timeout;
     /** Approvals by preview, read from the whole chain on first use and kept up to date after. */
     private approvals?: Map<string, RecordedApproval[]>;
 
@@ -377,21 +381,59 @@ export class AuditLog implements AuditTrail {
         for (const f of this.files()) yield* readLines(f);
     }
 
-    append(record: AuditRecord): AuditEntry {
-        const clean = capStrings(this.redact(record));
-        const body: Omit<AuditEntry, "hash"> = { ...clean, seq: this.seq + 1, at: this.now().toISOString(), prev: this.prev };
-        const entry: AuditEntry = { ...body, hash: entryHash(body) };
-        const line = JSON.stringify(entry) + "\n";
-        fs.writeSync(this.fd, line);
-        fs.fsyncSync(this.fd);
-        this.seq = entry.seq;
-        this.prev = entry.hash;
-        this.bytes += Buffer.byteLength(line);
-        this.index(entry);
-        // After the fsync, so the head is never ahead of what the file durably holds.
-        fs.writeFileSync(this.headFile, JSON.stringify({ seq: entry.seq, hash: entry.hash }) + "\n", { mode: 0o600 });
-        if (this.bytes >= this.maxBytes) this.rotate();
-        return entry;
+    /**
+     * Appends an entry; returns it once it is durable. When the disk cannot take it (full, an
+     * I/O error), nothing partial stays in the file (it is cut back to its last whole line), the
+     * entry waits in order with any others, and is written with them on the next append, on
+     * `flush`, or by a retry a second later; then this returns undefined. Never throws.
+     */
+    append(record: AuditRecord): AuditEntry | undefined {
+        this.waiting.push({ record: capStrings(this.redact(record)), at: this.now().toISOString() });
+        return this.drain();
+    }
+
+    /** Writes the waiting entries in order; the last one written, or undefined if one could not be. */
+    private drain(): AuditEntry | undefined {
+        let last: AuditEntry | undefined;
+        while (this.waiting.length) {
+            const { record, at } = this.waiting[0];
+            const body: Omit<AuditEntry, "hash"> = { ...record, seq: this.seq + 1, at, prev: this.prev };
+            const entry: AuditEntry = { ...body, hash: entryHash(body) };
+            const line = Buffer.from(JSON.stringify(entry) + "\n");
+            try {
+                for (let written = 0; written < line.length; ) written += fs.writeSync(this.fd, line, written, line.length - written);
+                fs.fsyncSync(this.fd);
+            } catch (err) {
+                // A short write must not glue half a line to the next entry.
+                try {
+                    fs.ftruncateSync(this.fd, this.bytes);
+                } catch {
+                    /* the next drain cuts it */
+                }
+                this.writeError = err as Error;
+                this.retryTimer ??= setTimeout(() => {
+                    this.retryTimer = undefined;
+                    this.drain();
+                }, 1000);
+                this.retryTimer.unref();
+                return undefined;
+            }
+            this.waiting.shift();
+            this.writeError = undefined;
+            this.seq = entry.seq;
+            this.prev = entry.hash;
+            this.bytes += line.length;
+            this.index(entry);
+            // After the fsync, so the head is never ahead of what the file durably holds.
+            try {
+                fs.writeFileSync(this.headFile, JSON.stringify({ seq: entry.seq, hash: entry.hash }) + "\n", { mode: 0o600 });
+            } catch {
+                /* behind by an entry until the next one: it only serves to detect a cut */
+            }
+            if (this.bytes >= this.maxBytes) this.rotate();
+            last = entry;
+        }
+        return last;
     }
 
     /** Moves the full file aside as the next `<file>.<n>` and begins an empty one; the chain goes on. */
@@ -414,8 +456,10 @@ export class AuditLog implements AuditTrail {
         fs.rmSync(rotated);
     }
 
+    /** Resolves once every entry appended so far is durable; rejects while the disk cannot take them. */
     async flush(): Promise<void> {
-        // Every append is fsync'd before it returns.
+        this.drain();
+        if (this.waiting.length) throw this.writeError ?? new Error("audit entries are waiting to be written");
     }
 
     private index(e: AuditEntry): void {
@@ -481,6 +525,8 @@ export class AuditLog implements AuditTrail {
     }
 
     close(): void {
+        clearTimeout(this.retryTimer);
+        this.drain();
         fs.closeSync(this.fd);
     }
 }

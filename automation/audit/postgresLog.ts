@@ -1,5 +1,6 @@
 import type { Pool } from "pg";
 import { inTransaction } from "../storage/db";
+import { isTransient } from "../storage/retry";
 import { capStrings, ChainVerifier, entryHash, GENESIS, recordedApproval, type AuditEntry, type AuditPage, type AuditQuery, type AuditRecord, type AuditTrail, type RecordedApproval, type VerifyResult } from "./log";
 
 const SCHEMA = `
@@ -31,6 +32,8 @@ const CHAIN_LOCK = 7_130_002;
  */
 export class PostgresAuditLog implements AuditTrail {
     private pending: Promise<void> = Promise.resolve();
+    private failed: unknown;
+    private closing = false;
     private constructor(
         private readonly pool: Pool,
         private readonly options: { redact: <T>(value: T) => T; now: () => Date; onError: (err: unknown) => void },
@@ -47,12 +50,32 @@ export class PostgresAuditLog implements AuditTrail {
     append(record: AuditRecord): void {
         const clean = capStrings(this.options.redact(record));
         const at = this.options.now().toISOString();
-        this.pending = this.pending.then(() => this.write(clean, at)).catch((err: unknown) => this.options.onError(err));
+        // Written until it lands: a database that goes away for a while loses no entry.
+        this.pending = this.pending
+            .then(() => this.writeUntilItLands(clean, at))
+            .catch((err: unknown) => {
+                this.failed = err;
+                this.options.onError(err);
+            });
     }
 
-    /** Resolves once every append made so far is committed. */
-    flush(): Promise<void> {
-        return this.pending;
+    private async writeUntilItLands(record: AuditRecord, at: string): Promise<void> {
+        for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
+            try {
+                return await this.write(record, at);
+            } catch (err) {
+                if (!isTransient(err) || this.closing) throw err;
+                await new Promise((r) => setTimeout(r, delay));
+            }
+        }
+    }
+
+    /** Resolves once every append made so far is committed; rejects if one could not be (and reports it once). */
+    async flush(): Promise<void> {
+        await this.pending;
+        const failed = this.failed;
+        this.failed = undefined;
+        if (failed) throw failed;
     }
 
     private write(record: AuditRecord, at: string): Promise<void> {
@@ -67,7 +90,7 @@ export class PostgresAuditLog implements AuditTrail {
 
     /** Reads the chain in pages of 1,000 rows, keeping only the last hash. */
     async verify(): Promise<VerifyResult> {
-        await this.flush();
+        await this.pending;
         const v = new ChainVerifier();
         let total = 0;
         let broken = false;
@@ -84,7 +107,7 @@ export class PostgresAuditLog implements AuditTrail {
     }
 
     async page(query: AuditQuery = {}): Promise<AuditPage> {
-        await this.flush();
+        await this.pending;
         const limit = Math.min(Math.max(query.limit ?? 100, 1), 500);
         const params: unknown[] = [query.after ?? 0];
         const where = ["seq > $1"];
@@ -96,7 +119,7 @@ export class PostgresAuditLog implements AuditTrail {
     }
 
     async recordedApprovals(previewId: string): Promise<RecordedApproval[]> {
-        await this.flush();
+        await this.pending;
         const { rows } = await this.pool.query<{ entry: string }>(
             "SELECT entry FROM automation.audit WHERE action IN ('approval.approve', 'approval.reject') AND (entry::jsonb)->>'previewId' = $1 ORDER BY seq",
             [previewId],
@@ -105,6 +128,7 @@ export class PostgresAuditLog implements AuditTrail {
     }
 
     async close(): Promise<void> {
-        await this.flush();
+        this.closing = true;
+        await this.flush().catch(() => undefined);
     }
 }

@@ -83,12 +83,16 @@ export class PostgresJobStore implements JobStore {
     static async open(target: string | Pool): Promise<PostgresJobStore> {
         const pool = typeof target === "string" ? openPool(target) : target;
         const client = await pool.connect();
+        let broken: Error | undefined;
+        const onError = (err: Error) => (broken = err);
+        client.on("error", onError);
         try {
             await client.query("SELECT pg_advisory_lock($1)", [SCHEMA_LOCK]);
             await client.query(SCHEMA);
         } finally {
             await client.query("SELECT pg_advisory_unlock($1)", [SCHEMA_LOCK]).catch(() => undefined);
-            client.release();
+            client.off("error", onError);
+            client.release(broken);
         }
         return new PostgresJobStore(pool, typeof target === "string");
     }

@@ -164,7 +164,7 @@ const ORPHAN_GRACE_MS = 15_000;
 /** How long a pull request's preview stopped for running too long gets before it is killed (it writes no state). */
 const PR_STOP_GRACE_MS = 10_000;
 
-const OWN_EVENTS = new Set(["state", "cancelRequested", "forceKill"]);
+const OWN_EVENTS = new Set(["state", "cancelRequested", "forceKill", "finishedAfterInterrupt"]);
 
 /** What a force-cancel kills in the middle, and what that does to the stack. */
 export interface LeavesBehind {
@@ -783,8 +783,17 @@ export class JobService extends JobReader {
      * this instance was silent long enough for the others to interrupt it, its late result
      * changes nothing (the interruption and the repair scan stand).
      */
-    private settleRun(id: string, state: JobState, result: { summary?: JobSummary; error?: { code: string; message: string } }): Promise<Job | undefined> {
-        return this.deps.bus ? this.settle(id, state, result, "running") : this.settle(id, state, result);
+    private async settleRun(id: string, state: JobState, result: { summary?: JobSummary; error?: { code: string; message: string } }): Promise<Job | undefined> {
+        if (!this.deps.bus) return this.settle(id, state, result);
+        const settled = await this.settle(id, state, result, "running");
+        // Interrupted by the others meanwhile, but its worker went on and finished: the record
+        // stands, and says what really happened, so nobody re-runs a change that was applied.
+        if (!settled && state === "succeeded") {
+            await this.appendLog(id, "note: this job's worker finished successfully after the job had been interrupted (its instance was taken for gone); the stack holds the completed change: refresh it before running it again");
+            await this.appendEvent(id, "finishedAfterInterrupt", { state, instance: this.instance });
+            this.deps.logger.warn({ jobId: id }, "a job interrupted by failover finished successfully here; recorded in its log");
+        }
+        return settled;
     }
 
     /** Runs one job to a final state; never throws (the queue moves on either way). */

@@ -62,4 +62,17 @@ export class NotificationDeliveries {
             updatedAt: String(r.updated_at),
         }));
     }
+
+    /**
+     * At the start of the one process of an embedded data dir: deliveries a previous process left
+     * pending (it stopped or died mid-retry; their bodies were in its memory) are marked failed,
+     * saying so, instead of pending for ever. Returns how many.
+     */
+    async failAbandoned(now: Date): Promise<number> {
+        const rows = await this.db.query(
+            "UPDATE notification_deliveries SET status = 'failed', last_error = $1, updated_at = $2 WHERE status = 'pending' RETURNING id",
+            ["the service stopped before this delivery completed; it was not sent again", now.toISOString()],
+        );
+        return rows.length;
+    }
 }

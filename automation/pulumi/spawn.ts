@@ -124,9 +124,10 @@ function forkWorker(env: NodeJS.ProcessEnv, pulumiBin: string): Forked {
     const done = new Promise<WorkerOutcome>((resolve) => {
         child.on("exit", (code, signal) => {
             // A worker that died without reporting leaves its CLI, language host and providers
-            // behind in its group, holding the stack's lock; reap them so the recovery scan sees
-            // a settled stack, not a half-dead update.
-            if (!reported) killJobProcesses(child, tag);
+            // behind in its group, holding the stack's lock; and a CLI killed under a worker that
+            // reported leaves its language host reparented to init. Whatever of the job still
+            // runs once its worker is gone is reaped, so the recovery scan sees a settled stack.
+            killJobProcesses(child, tag);
             resolve(reported ?? { kind: "crashed", code, signal });
         });
         child.on("error", () => resolve(reported ?? { kind: "crashed", code: null, signal: null }));

@@ -10,6 +10,8 @@ import { judgeLock, type Finding, type LockInfo, type ProcessProbe } from "./sca
  */
 export async function scanPostgresLocks(backendUrl: string, project: string, stack: string, opts: { probe: ProcessProbe; clearStale: boolean }): Promise<Finding[]> {
     const client = new Client({ connectionString: withoutPulumiParams(backendUrl) });
+    // A connection cut meanwhile rejects the query; without a listener it would also crash the process.
+    client.on("error", () => undefined);
     await client.connect();
     try {
         const exists = await client.query("SELECT to_regclass('pulumi_state') AS t");

@@ -36,6 +36,8 @@ export class DatabaseClock implements ServiceClock {
         const before = Date.now();
         const { rows } = await this.pool.query<{ ms: string }>("SELECT (extract(epoch FROM clock_timestamp()) * 1000)::float8::text AS ms");
         const after = Date.now();
+        // A reading that took long (a stalled database) could be off by half its round trip: not used.
+        if (after - before > 500) return;
         const offset = Number(rows[0].ms) - (before + after) / 2;
         const wasTrusted = this.trusted();
         this.offsetMs = offset;

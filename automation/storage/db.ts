@@ -44,7 +44,8 @@ export function postgresDb(pool: Pool): Db {
 
 /** A pool on `url`; an idle connection the server drops is replaced, never fatal to the process. */
 export function openPool(url: string, max = 10): Pool {
-    const pool = new Pool({ connectionString: url, max });
+    // A connection that cannot be made in 5 s is an error, not a request that hangs for ever.
+    const pool = new Pool({ connectionString: url, max, connectionTimeoutMillis: 5000 });
     pool.on("error", () => undefined);
     return pool;
 }
@@ -52,6 +53,11 @@ export function openPool(url: string, max = 10): Pool {
 /** Runs `work` in one transaction on one connection of `pool`: committed if it returns, rolled back if it throws. */
 export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await pool.connect();
+    // A connection cut while checked out (the server restarting, a failover) emits "error" on
+    // the client, which would be an uncaught exception without a listener; the query rejects too.
+    let broken: Error | undefined;
+    const onError = (err: Error) => (broken = err);
+    client.on("error", onError);
     try {
         await client.query("BEGIN");
         const result = await work(client);
@@ -61,7 +67,9 @@ export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) =>
         await client.query("ROLLBACK").catch(() => undefined);
         throw e;
     } finally {
-        client.release();
+        client.off("error", onError);
+        // A broken connection goes, not back to the pool.
+        client.release(broken);
     }
 }
 
@@ -71,11 +79,15 @@ export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) =>
  */
 export async function withSchemaLock<T>(pool: Pool, work: () => Promise<T>): Promise<T> {
     const client = await pool.connect();
+    let broken: Error | undefined;
+    const onError = (err: Error) => (broken = err);
+    client.on("error", onError);
     try {
         await client.query("SELECT pg_advisory_lock(7130000)");
         return await work();
     } finally {
         await client.query("SELECT pg_advisory_unlock(7130000)").catch(() => undefined);
-        client.release();
+        client.off("error", onError);
+        client.release(broken);
     }
 }

@@ -34,7 +34,7 @@ export function isTransient(err: unknown): boolean {
     const e = err as { code?: unknown; errcode?: unknown; message?: unknown } | undefined;
     if (typeof e?.code === "string" && TRANSIENT_CODES.has(e.code)) return true;
     const message = typeof e?.message === "string" ? e.message : "";
-    return /Connection terminated|connection timeout|Client has encountered a connection error|database is locked|disk I\/O error|database or disk is full|ENOSPC/i.test(message);
+    return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|database is locked|disk I\/O error|database or disk is full|ENOSPC/i.test(message);
 }
 
 export interface RetryOptions {

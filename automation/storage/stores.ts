@@ -86,11 +86,16 @@ export async function openStores(o: StoresOptions): Promise<Stores> {
                 findings,
                 audit,
                 async check() {
+                    // Bounded: a database that hangs (its processes stopped) must still give a 503.
+                    let timer: NodeJS.Timeout | undefined;
+                    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("no answer within 2 s")), 2000)));
                     try {
-                        await pool.query("SELECT 1");
+                        await Promise.race([pool.query("SELECT 1"), late]);
                         return { ok: true, detail: `postgres ${new URL(o.databaseUrl!).host} answers` };
                     } catch (e) {
                         return { ok: false, detail: `the database does not answer: ${(e as Error).message}` };
+                    } finally {
+                        clearTimeout(timer);
                     }
                 },
                 async close() {
@@ -147,12 +152,13 @@ export async function openStores(o: StoresOptions): Promise<Stores> {
 }
 
 /**
- * The small stores behind the Db door, on `<data dir>/safety.sqlite` or on its own Postgres
- * database (tests), migrated to this version's schema.
+ * The small stores behind the Db door, on `<data dir>/safety.sqlite` or on a Postgres database
+ * of their own (their contract tests), migrated to this version's schema.
  */
 export async function openDurableStores(db: Db, dialect: "sqlite" | "postgres", where: string): Promise<Awaited<ReturnType<typeof openSmallStores>>> {
     let small: Awaited<ReturnType<typeof openSmallStores>> | undefined;
-    await migrateDb(db, dialect, where, dialect === "postgres" ? MIGRATIONS.postgres : MIGRATIONS.safety, async () => {
+    // The small stores' own migrations; the rest of the Postgres schema is openStores' business.
+    await migrateDb(db, dialect, where, MIGRATIONS.safety, async () => {
         small = await openSmallStores(db);
     });
     return small!;

@@ -6,7 +6,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { Pool } from "pg";
+import { Client, type Pool } from "pg";
 import { ApprovalStore } from "../../automation/approvals/store";
 import { PostgresAuditLog } from "../../automation/audit/postgresLog";
 import { FindingsStore } from "../../automation/recovery/findings";
@@ -105,6 +105,34 @@ describe("the durable stores", function () {
             const db = postgresDb(pool);
             await openDurableStores(db, "postgres", "the test's database");
             return { db, close: () => pool.end() };
+        });
+
+        it("writes an audit entry again when its connection is cut while it waits for the chain's lock (a failover, a restart), and flush resolves only once it landed", async () => {
+            const pool = await freshPool();
+            const url = lastUrl;
+            const audit = await PostgresAuditLog.open(pool);
+            const holder = new Client({ connectionString: url });
+            await holder.connect();
+            try {
+                await holder.query("SELECT pg_advisory_lock(7130002)");
+                audit.append({ actor: { name: "ann", via: "token" }, action: "approval.approve", from: "local", result: "ok", previewId: "p1", approvalId: "a1", details: { operation: "update" } });
+                // The append's connection waits on the lock; cut it, as a restart of the database would.
+                let waiting: number | undefined;
+                for (let t = 0; waiting === undefined && t < 100; t++) {
+                    waiting = (await holder.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory' AND pid <> pg_backend_pid()")).rows[0]?.pid;
+                    if (waiting === undefined) await new Promise((r) => setTimeout(r, 50));
+                }
+                assert.ok(waiting, "the append was waiting on the chain's lock");
+                await holder.query("SELECT pg_terminate_backend($1)", [waiting]);
+                await holder.query("SELECT pg_advisory_unlock(7130002)");
+                await audit.flush();
+                assert.deepEqual(await audit.verify(), { ok: true, entries: 1 });
+                assert.deepEqual((await audit.recordedApprovals("p1")).map((r) => r.approvalId), ["a1"]);
+            } finally {
+                await holder.end();
+                await audit.close();
+                await pool.end();
+            }
         });
 
         it("makes one verifying audit chain of the appends of three instances at once", async () => {

@@ -91,6 +91,17 @@ describe("outbound notifications, signed, retried, to receivers on loopback", fu
         assert.ok(dead.some((x: { status: string; attempts: number }) => x.status === "pending" && x.attempts <= 1), JSON.stringify(dead));
     });
 
+    it("marks a delivery the previous process left pending (the receiver still hanging) failed at the next start, saying why, rather than pending for ever", async () => {
+        const pendingBefore = (await h.call("GET", "/v1/notifications/deliveries?limit=500", { token: h.tokens.admin })).body.deliveries.filter((x: { status: string }) => x.status === "pending");
+        assert.ok(pendingBefore.length > 0, "the hanging receiver holds a delivery");
+        await h.restart();
+        const after = (await h.call("GET", "/v1/notifications/deliveries?limit=500", { token: h.tokens.admin })).body.deliveries as { id: string; status: string; lastError?: string }[];
+        for (const p of pendingBefore as { id: string }[]) {
+            const now = after.find((x) => x.id === p.id)!;
+            assert.deepEqual([now.status, now.lastError], ["failed", "the service stopped before this delivery completed; it was not sent again"]);
+        }
+    });
+
     it("shows admins where notifications go without a secret or a webhook's path, and nobody else", async () => {
         const r = await h.call("GET", "/v1/notifications/deliveries", { token: h.tokens.admin });
         assert.equal(r.status, 200);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -26,8 +27,8 @@ describe("audit log", () => {
 
     it("chains each entry to the hash of the one before and verifies a clean log", () => {
         const log = new AuditLog(file);
-        const a = log.append(rec("job.create"));
-        const b = log.append(rec("approval.approve", "prod", { previewId: "p1", approvalId: "a1" }));
+        const a = log.append(rec("job.create"))!;
+        const b = log.append(rec("approval.approve", "prod", { previewId: "p1", approvalId: "a1" }))!;
         assert.equal(b.prev, a.hash);
         assert.equal(b.seq, 2);
         assert.deepEqual(log.verify(), { ok: true, entries: 2 });
@@ -86,7 +87,7 @@ describe("audit log", () => {
         first.append(rec("job.create"));
         first.close();
         const second = new AuditLog(file);
-        assert.equal(second.append(rec("job.cancel")).seq, 2);
+        assert.equal(second.append(rec("job.cancel"))!.seq, 2);
         assert.equal(second.verify().ok, true);
         second.close();
     });
@@ -143,7 +144,7 @@ describe("audit log", () => {
         log.close();
         // a restart continues the chain from the newest file, even when the current one is empty
         const again = new AuditLog(file, { maxBytes: 2000 });
-        assert.equal(again.append(rec("job.create")).seq, 41);
+        assert.equal(again.append(rec("job.create"))!.seq, 41);
         assert.equal(again.verify().ok, true);
         again.close();
     });
@@ -157,9 +158,45 @@ describe("audit log", () => {
         assert.deepEqual([v.firstBad?.seq, v.firstBad?.reason], [3, "content does not match its hash (entry edited)"]);
         log.close();
     });
+    it("leaves no torn line when the disk fills mid-append: the entry waits, flush says so, and it is written once there is room, the chain whole (a real 1 MiB tmpfs)", async () => {
+        const disk = fs.mkdtempSync(path.join(os.tmpdir(), "audit-full-"));
+        execFileSync("mount", ["-t", "tmpfs", "-o", "size=1M", "tmpfs", disk]);
+        let log: AuditLog | undefined;
+        try {
+            log = new AuditLog(path.join(disk, "audit.jsonl"));
+            for (let i = 0; i < 5; i++) log.append(rec("job.create", "dev", { details: { i } }));
+            // Fill what is left, to the last byte.
+            const fd = fs.openSync(path.join(disk, "filler"), "w");
+            try {
+                for (;;) fs.writeSync(fd, Buffer.alloc(4096, 1));
+            } catch {
+                /* full */
+            }
+            try {
+                for (;;) fs.writeSync(fd, Buffer.alloc(64, 1));
+            } catch {
+                /* full to the last bytes */
+            }
+            fs.closeSync(fd);
+            // More than the page the file's tail still has room in (strings are cut at 1 KiB each).
+            const big = { details: Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`note${i}`, "x".repeat(1000)])) };
+            assert.equal(log.append(rec("approval.approve", "prod", big)), undefined, "not durable yet");
+            assert.equal(log.append(rec("job.create", "prod", big)), undefined);
+            await assert.rejects(log.flush(), /ENOSPC/);
+            assert.deepEqual(log.verify(), { ok: true, entries: 5 }, "nothing partial in the file");
+            fs.rmSync(path.join(disk, "filler"));
+            await log.flush();
+            assert.deepEqual(log.verify(), { ok: true, entries: 7 });
+            assert.deepEqual(log.page({ after: 5 }).entries.map((e) => e.action), ["approval.approve", "job.create"], "in the order appended");
+        } finally {
+            log?.close();
+            execFileSync("umount", [disk]);
+            fs.rmSync(disk, { recursive: true, force: true });
+        }
+    });
     it("cuts a 14,000-character string to 1 KiB with a note of what was cut, so a hostile path cannot bloat it", () => {
         const log = new AuditLog(file);
-        const entry = log.append(rec("http.get", "dev", { details: { path: "/v1/" + "a".repeat(14_000) } }));
+        const entry = log.append(rec("http.get", "dev", { details: { path: "/v1/" + "a".repeat(14_000) } }))!;
         const p = entry.details!.path as string;
         assert.equal(p.length, MAX_AUDIT_STRING + `…[${14_005 - MAX_AUDIT_STRING} more characters]`.length);
         assert.ok(fs.statSync(file).size < 2 * MAX_AUDIT_STRING);
