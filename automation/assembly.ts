@@ -35,7 +35,7 @@ import { createRedactor, fileTokens, type TokenVerifier } from "./security";
 import { Checkouts } from "./sources/checkouts";
 import { ensurePassphrase, probeWritable, secureDataDir } from "./storage/dataDir";
 import { lockDataDir, type DataDirLock } from "./storage/dataDirLock";
-import { DatabaseClock, localClock, type ServiceClock } from "./storage/clock";
+import { DatabaseClock, fixedClock, localClock, type ServiceClock } from "./storage/clock";
 import { openStores } from "./storage/stores";
 import { Notifier } from "./notifications/notifier";
 import { notificationsOf } from "./notifications/events";
@@ -122,7 +122,7 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
     if (backendDir) fs.mkdirSync(backendDir, { recursive: true });
     const stacks = () => listStacks(config.projectDir);
     // One clock for every time decision: the local one, or the shared database's once it is open (storage/clock.ts).
-    let clock: ServiceClock = localClock(options.now);
+    let clock: ServiceClock = options.now ? fixedClock(options.now) : localClock(config.maxClockSkewMs);
     const now = () => clock.now();
 
     // Stores: the embedded files in the data dir, or one Postgres that any number of instances share.

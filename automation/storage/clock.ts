@@ -13,8 +13,31 @@ export interface ServiceClock {
     describe(): { ok: boolean; detail: string };
 }
 
-/** The local clock, alone: the embedded service has no other to agree with. */
-export const localClock = (now: () => Date = () => new Date()): ServiceClock => ({ now, trusted: () => true, describe: () => ({ ok: true, detail: "local clock (one instance)" }) });
+/**
+ * The embedded service's clock: the wall clock as it was at start, carried on by the monotonic
+ * clock, so a step of the host's time (a wrong NTP answer, an admin's `date -s`) moves no time
+ * decision. When the wall clock has moved away from it by more than `maxSkewMs`, the service
+ * says so and makes no schedule decision until it is restarted with the host's time right.
+ */
+export function localClock(maxSkewMs = 5000): ServiceClock {
+    const wallAtStart = Date.now();
+    const monoAtStart = process.hrtime.bigint();
+    const now = () => new Date(wallAtStart + Number(process.hrtime.bigint() - monoAtStart) / 1e6);
+    const drift = () => Date.now() - now().getTime();
+    return {
+        now,
+        trusted: () => Math.abs(drift()) <= maxSkewMs,
+        describe: () => {
+            const d = Math.round(drift());
+            return Math.abs(d) <= maxSkewMs
+                ? { ok: true, detail: "local clock (one instance), steady since the start" }
+                : { ok: false, detail: `the host's clock moved ${Math.abs(d)} ms ${d > 0 ? "ahead" : "back"} since the service started; no schedule decisions until it is restarted with the host's time right` };
+        },
+    };
+}
+
+/** A clock a test sets: always trusted. */
+export const fixedClock = (now: () => Date): ServiceClock => ({ now, trusted: () => true, describe: () => ({ ok: true, detail: "the test's clock" }) });
 
 /**
  * The shared database's clock, as seen from this instance: `sync` reads `clock_timestamp()`,

@@ -130,7 +130,7 @@ export async function openStores(o: StoresOptions): Promise<Stores> {
     const db = sqliteDb(durable);
     let small!: Awaited<ReturnType<typeof openSmallStores>>;
     try {
-        small = await openDurableStores(db, "sqlite", durableFile);
+        small = await openDurableStores(db, "sqlite", durableFile, o.now);
     } catch (e) {
         await jobs.close();
         durable.close();
@@ -155,17 +155,17 @@ export async function openStores(o: StoresOptions): Promise<Stores> {
  * The small stores behind the Db door, on `<data dir>/safety.sqlite` or on a Postgres database
  * of their own (their contract tests), migrated to this version's schema.
  */
-export async function openDurableStores(db: Db, dialect: "sqlite" | "postgres", where: string): Promise<Awaited<ReturnType<typeof openSmallStores>>> {
+export async function openDurableStores(db: Db, dialect: "sqlite" | "postgres", where: string, now?: () => Date): Promise<Awaited<ReturnType<typeof openSmallStores>>> {
     let small: Awaited<ReturnType<typeof openSmallStores>> | undefined;
     // The small stores' own migrations; the rest of the Postgres schema is openStores' business.
     await migrateDb(db, dialect, where, MIGRATIONS.safety, async () => {
-        small = await openSmallStores(db);
+        small = await openSmallStores(db, now);
     });
     return small!;
 }
 
 /** The small stores behind the Db door, the same on both databases. */
-async function openSmallStores(db: Db) {
+async function openSmallStores(db: Db, now?: () => Date) {
     return {
         notifications: await NotificationDeliveries.open(db),
         scheduleRuns: await ScheduleRuns.open(db),
@@ -173,7 +173,7 @@ async function openSmallStores(db: Db) {
         approvals: await ApprovalStore.open(db),
         deliveries: await DeliveryStore.open(db),
         findings: await FindingsStore.open(db),
-        idempotency: new IdempotencyKeys(db),
+        idempotency: new IdempotencyKeys(db, now),
     };
 }
 
@@ -182,7 +182,7 @@ async function openPostgresStores(pool: Pool, db: Db, o: StoresOptions) {
     const audit = await PostgresAuditLog.open(pool, { redact: o.redact, now: o.now, onError: o.onAuditError });
     await InstanceRegistry.createSchema(pool);
     const plans = await SharedPlans.open(pool);
-    return { jobs, audit, plans, ...(await openSmallStores(db)) };
+    return { jobs, audit, plans, ...(await openSmallStores(db, o.now)) };
 }
 
 /** A store the service cannot start on, naming the file and what to do. */

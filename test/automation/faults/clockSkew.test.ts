@@ -8,6 +8,8 @@ import * as path from "node:path";
 import { api, prepareWorkspace, sleep, startService, waitJob, type ServiceProcess, type Workspace } from "../../../bench/lib";
 import type { Job } from "../../../automation/jobs/types";
 import { startPostgres, type TestPostgres } from "../../support/postgres";
+import { call, prepareFixture, until } from "../harness";
+import { startServiceProcess, type ServiceProcess as ProcessUnderTest } from "../processes";
 
 describe("an instance whose clock is two hours ahead, on a shared database (real processes, libfaketime)", function () {
     this.timeout(300_000);
@@ -64,5 +66,49 @@ describe("an instance whose clock is two hours ahead, on a shared database (real
             const due = Date.parse(view.schedules.destroy.nextRun);
             assert.ok(Math.abs(due - (Date.parse((jobs[0] as Job).finishedAt!) + 3600_000)) < 5000, `${s.url}: due ${view.schedules.destroy.nextRun}`);
         }
+    });
+});
+
+describe("the host's clock stepped 25 hours ahead under a running embedded service (real process, libfaketime)", function () {
+    this.timeout(300_000);
+    let p: ProcessUnderTest | undefined;
+    after(async () => {
+        if (p && p.child.exitCode === null) {
+            p.child.kill("SIGTERM");
+            await p.exited;
+        }
+    });
+
+    it("runs no TTL destroy early, keeps a retried request's job, and says in /readyz that the clock moved", async () => {
+        const f = prepareFixture();
+        f.configure("eph", { count: 1 });
+        fs.mkdirSync(path.join(f.projectDir, "environments"), { recursive: true });
+        fs.writeFileSync(path.join(f.projectDir, "environments", "eph.yaml"), "schedules:\n  destroy: { ttlMinutes: 480, remindMinutesBefore: 60 }\n");
+        const libfaketime = execFileSync("bash", [path.join(__dirname, "../../../scripts/setup-faketime.sh")], { encoding: "utf8" }).trim();
+        // The offset is read from a file (re-read every second), so the test steps the clock while the service runs.
+        const offset = path.join(path.dirname(f.dataDir), "faketime");
+        fs.writeFileSync(offset, "+0\n");
+        p = await startServiceProcess(f, {
+            AUTOMATION_ENVIRONMENTS_DIR: path.join(f.projectDir, "environments"),
+            AUTOMATION_SCHEDULE_TICK_MS: "200",
+            LD_PRELOAD: libfaketime,
+            FAKETIME_TIMESTAMP_FILE: offset,
+            FAKETIME_CACHE_DURATION: "1",
+            FAKETIME_DONT_FAKE_MONOTONIC: "1",
+        });
+        const up = await call(p.url, "POST", "/v1/stacks/eph/updates", { token: f.tokens.operator, body: {} });
+        await until(async () => (["queued", "running"].includes((await call(p!.url, "GET", `/v1/jobs/${up.body.id}`, { token: f.tokens.viewer })).body.state) ? undefined : true), "the update");
+        const key = "retry-after-the-step";
+        const first = await call(p.url, "POST", "/v1/stacks/dev/previews", { token: f.tokens.operator, body: {}, headers: { "idempotency-key": key } });
+        fs.writeFileSync(offset, "+25h\n");
+        await sleep(4000);
+        const jobs = (await call(p.url, "GET", "/v1/jobs?stack=eph&limit=50", { token: f.tokens.viewer })).body.jobs as Job[];
+        assert.deepEqual(jobs.map((j) => j.op), ["update"], "no destroy ran");
+        const retry = await call(p.url, "POST", "/v1/stacks/dev/previews", { token: f.tokens.operator, body: {}, headers: { "idempotency-key": key } });
+        assert.equal(retry.body.id, first.body.id, "the key still answers its first job");
+        const ready = await fetch(`${p.url}/readyz`);
+        const body = (await ready.json()) as { checks: Record<string, { ok: boolean; detail: string }> };
+        assert.equal(ready.status, 503);
+        assert.match(body.checks.clock.detail, /the host's clock moved 9\d{7} ms ahead since the service started; no schedule decisions/);
     });
 });
