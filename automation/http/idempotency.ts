@@ -4,7 +4,10 @@ import { AppError, badRequest } from "../errors";
 import type { Db } from "../storage/db";
 
 /** What an earlier request with the same key says about this one. */
-export type KeyClaim = { kind: "new" } | { kind: "replay"; jobId: string } | { kind: "mismatch" } | { kind: "in-progress" };
+export type KeyClaim = { kind: "new" } | { kind: "replay"; jobId: string } | { kind: "mismatch" } | { kind: "in-progress"; sinceMs: number };
+
+/** A first attempt still unfinished after this long died (its process was killed): its claim is looked into. */
+export const STUCK_CLAIM_MS = 10_000;
 
 /** Keys are kept this long; a retry comes within minutes. */
 export const IDEMPOTENCY_KEY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -35,10 +38,26 @@ export class IdempotencyKeys {
         await this.db.query("DELETE FROM idempotency_keys WHERE caller = $1 AND key = $2 AND created_at < $3", [caller, key, new Date(at.getTime() - IDEMPOTENCY_KEY_TTL_MS).toISOString()]);
         const inserted = await this.db.query("INSERT INTO idempotency_keys (caller, key, request_hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING key", [caller, key, requestHash, at.toISOString()]);
         if (inserted.length === 1) return { kind: "new" };
-        const [row] = await this.db.query<{ request_hash: string; job_id: string | null }>("SELECT request_hash, job_id FROM idempotency_keys WHERE caller = $1 AND key = $2", [caller, key]);
+        const [row] = await this.db.query<{ request_hash: string; job_id: string | null; created_at: string }>("SELECT request_hash, job_id, created_at FROM idempotency_keys WHERE caller = $1 AND key = $2", [caller, key]);
         if (!row) return this.claim(caller, key, requestHash);
         if (row.request_hash !== requestHash) return { kind: "mismatch" };
-        return row.job_id ? { kind: "replay", jobId: row.job_id } : { kind: "in-progress" };
+        return row.job_id ? { kind: "replay", jobId: row.job_id } : { kind: "in-progress", sinceMs: at.getTime() - Date.parse(row.created_at) };
+    }
+
+    /**
+     * A claim whose first attempt never finished (its process died between claiming the key and
+     * recording the job): taken over, once, by the attempt that finds it stuck. False when
+     * another attempt took it first.
+     */
+    async takeOver(caller: string, key: string): Promise<boolean> {
+        const at = this.now();
+        const rows = await this.db.query("UPDATE idempotency_keys SET created_at = $3 WHERE caller = $1 AND key = $2 AND job_id IS NULL AND created_at < $4 RETURNING key", [
+            caller,
+            key,
+            at.toISOString(),
+            new Date(at.getTime() - STUCK_CLAIM_MS).toISOString(),
+        ]);
+        return rows.length === 1;
     }
 
     async complete(caller: string, key: string, jobId: string): Promise<void> {

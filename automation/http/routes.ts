@@ -6,7 +6,7 @@ import { hasRole, type Role } from "../security/roles";
 import { principalOf } from "../security/middleware";
 import { CancelBody, DestroyBody, JobId, JobsQuery, LogQuery, PreviewBody, RefreshBody, StackName, UpdateBody, parse } from "./schemas";
 import { auditAs } from "./auditNote";
-import { IdempotencyKeys, idempotencyKeyOf, keyInProgress, keyReused } from "./idempotency";
+import { IdempotencyKeys, idempotencyKeyOf, keyInProgress, keyReused, STUCK_CLAIM_MS } from "./idempotency";
 import { streamJobEvents } from "./sse";
 import { caseSensitiveRouter } from "./router";
 
@@ -59,8 +59,16 @@ export function apiRouter(service: JobService, auth: AuthDeps, limits: { streams
                 return;
             }
             // A retried request gets the job its first attempt created, never a second one.
-            const claim = await deps.idempotency.claim(principal.name, key, IdempotencyKeys.requestHash(req.method, req.path, req.body));
+            let claim = await deps.idempotency.claim(principal.name, key, IdempotencyKeys.requestHash(req.method, req.path, req.body));
             if (claim.kind === "mismatch") throw keyReused(key);
+            if (claim.kind === "in-progress" && claim.sinceMs > STUCK_CLAIM_MS) {
+                // Its first attempt died after claiming the key: it may or may not have created the job.
+                const created = await service.jobOfIdempotencyKey(principal.name, key);
+                if (created) {
+                    await deps.idempotency.complete(principal.name, key, created.id);
+                    claim = { kind: "replay", jobId: created.id };
+                } else if (await deps.idempotency.takeOver(principal.name, key)) claim = { kind: "new" };
+            }
             if (claim.kind === "in-progress") {
                 res.set("Retry-After", "1");
                 throw keyInProgress(key);
@@ -72,7 +80,8 @@ export function apiRouter(service: JobService, auth: AuthDeps, limits: { streams
             }
             let job: Job;
             try {
-                job = await service.submit({ stack, op, options, principal });
+                // The key goes with the job, so a retry after this process dies finds it.
+                job = await service.submit({ stack, op, options: { ...options, idempotencyKey: key }, principal });
             } catch (e) {
                 await deps.idempotency.release(principal.name, key);
                 throw e;

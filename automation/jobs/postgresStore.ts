@@ -142,6 +142,11 @@ export class PostgresJobStore implements JobStore {
         return rows.map(jobFromRow);
     }
 
+    async jobOfIdempotencyKey(caller: string, key: string): Promise<Job | undefined> {
+        const { rows } = await this.pool.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM automation.jobs WHERE triggered_by = $1 AND options->>'idempotencyKey' = $2 ORDER BY n DESC LIMIT 1`, [caller, key]);
+        return rows[0] ? jobFromRow(rows[0]) : undefined;
+    }
+
     async lastJob(stack: string, filter: LastJobFilter = {}): Promise<Job | undefined> {
         const params: unknown[] = [stack];
         const where = ["stack = $1"];

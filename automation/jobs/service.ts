@@ -563,6 +563,12 @@ export class JobService extends JobReader {
         active.handle.kill();
     }
 
+    /** The job `caller` created with an Idempotency-Key, if any (a retry after its first attempt died). */
+    async jobOfIdempotencyKey(caller: string, key: string): Promise<Job | undefined> {
+        const job = await this.deps.store.jobOfIdempotencyKey(caller, key);
+        return job && this.view(job);
+    }
+
     override async getJob(id: string): Promise<Job> {
         return this.view(await super.getJob(id));
     }

@@ -122,6 +122,11 @@ export class SqliteJobStore implements JobStore {
         return (this.database.prepare(`SELECT * FROM jobs WHERE state IN (${marks}) ORDER BY n ASC`).all(...states) as unknown as JobRow[]).map(jobFromRow);
     }
 
+    async jobOfIdempotencyKey(caller: string, key: string): Promise<Job | undefined> {
+        const row = this.database.prepare(`SELECT * FROM jobs WHERE triggered_by = ? AND json_extract(options, '$.idempotencyKey') = ? ORDER BY n DESC LIMIT 1`).get(caller, key) as JobRow | undefined;
+        return row ? jobFromRow(row) : undefined;
+    }
+
     async lastJob(stack: string, filter: LastJobFilter = {}): Promise<Job | undefined> {
         const { states, ops } = filter;
         const where = ["stack = ?"];

@@ -43,6 +43,8 @@ export interface JobStore {
     jobsInStates(states: readonly JobState[]): Promise<Job[]>;
     /** The newest job of `stack` matching `filter`. */
     lastJob(stack: string, filter?: LastJobFilter): Promise<Job | undefined>;
+    /** The job `caller` created with an Idempotency-Key (`options.idempotencyKey`), if any. */
+    jobOfIdempotencyKey(caller: string, key: string): Promise<Job | undefined>;
     /**
      * Claims a queued job for `instance` and marks it running; undefined when it is no longer
      * queued (another instance settled it meanwhile: cancelled, superseded).

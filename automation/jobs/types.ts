@@ -50,6 +50,8 @@ export interface JobOptions {
      * person's token, a GitHub delivery, or a schedule of the upstream stack's policy.
      */
     onBehalfOf?: { name: string; via: "token" | "webhook" | "system" };
+    /** The Idempotency-Key of the request that created it (set by the route, never by a body). */
+    idempotencyKey?: string;
 }
 
 /** Jobs of one source supersede each other: the same pull request, or the service's checkout. */

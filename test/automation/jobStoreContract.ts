@@ -88,6 +88,14 @@ export function jobStoreContract(open: () => Promise<StoreUnderTest>): void {
         assert.equal((await store.lastJob("dev", { started: true }))!.id, ran.id);
     });
 
+    it("finds the job a caller created with an Idempotency-Key, and only that caller's", async () => {
+        const job = await store.createJob({ stack: "dev", op: "update", triggeredBy: "ada", triggeredVia: "token", options: { idempotencyKey: "k-1" } });
+        await store.createJob({ stack: "dev", op: "update", triggeredBy: "bob", triggeredVia: "token", options: { idempotencyKey: "k-2" } });
+        assert.equal((await store.jobOfIdempotencyKey("ada", "k-1"))?.id, job.id);
+        assert.equal(await store.jobOfIdempotencyKey("bob", "k-1"), undefined, "another caller's key is not theirs");
+        assert.equal(await store.jobOfIdempotencyKey("ada", "k-2"), undefined);
+    });
+
     it("settles a job with its summary and error, keeping a summary written while it ran when the settle has none", async () => {
         const job = await store.createJob({ stack: "dev", op: "update", triggeredBy: "t", triggeredVia: "token" });
         await store.markRunning(job.id, "i1");

@@ -3,6 +3,9 @@
 // Idempotency-Key, each creates one job or none; the real service, store and CLI.
 import * as assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import * as path from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { IdempotencyKeys } from "../../../automation/http/idempotency";
 import type { Job } from "../../../automation/jobs/types";
 import { addToken } from "../../../automation/security/tokens";
 import { startHarness, type Harness } from "../harness";
@@ -69,6 +72,52 @@ describe("retried requests that create jobs (Idempotency-Key, real service)", fu
         await h.restart();
         const retry = await post("/v1/stacks/dev/previews", key);
         assert.deepEqual([retry.status, retry.body.id], [202, first.body.id]);
+    });
+
+    // A process killed between claiming a key and recording its job leaves the claim "in progress"
+    // forever; the rows are written as that death leaves them (safety.sqlite, beside the live service).
+    const leaveClaim = (key: string, ageMs: number, requestHash?: string) => {
+        const db = new DatabaseSync(path.join(h.dataDir, "safety.sqlite"));
+        try {
+            db.exec("PRAGMA busy_timeout = 5000");
+            const created = new Date(Date.now() - ageMs).toISOString();
+            const changed = db.prepare("UPDATE idempotency_keys SET job_id = NULL, created_at = ? WHERE caller = 'otto-operator' AND key = ?").run(created, key).changes;
+            if (changed === 0) db.prepare("INSERT INTO idempotency_keys (caller, key, request_hash, created_at) VALUES ('otto-operator', ?, ?, ?)").run(key, requestHash ?? "", created);
+        } finally {
+            db.close();
+        }
+    };
+
+    it("answers a retry whose first attempt died after creating its job with that job, not a second one", async () => {
+        const key = randomUUID();
+        const first = await post("/v1/stacks/dev/previews", key, { message: "died" });
+        assert.equal(first.status, 202, JSON.stringify(first.body));
+        await h.waitFor(first.body.id);
+        leaveClaim(key, 60_000); // the job was recorded, the key's completion was not
+        const before = (await jobsOf("dev")).length;
+        const retry = await post("/v1/stacks/dev/previews", key, { message: "died" });
+        assert.deepEqual([retry.status, retry.body.id, retry.headers.get("idempotent-replayed")], [202, first.body.id, "true"]);
+        assert.equal((await jobsOf("dev")).length, before);
+    });
+
+    it("lets a retry take over a claim whose first attempt died before creating a job, and only after 10 s", async () => {
+        const key = randomUUID();
+        leaveClaim(key, 2_000, IdempotencyKeys.requestHash("POST", "/stacks/dev/previews", { message: "x" }) /* the path within /v1 */);
+        const young = await post("/v1/stacks/dev/previews", key, { message: "x" });
+        assert.deepEqual([young.status, young.body.error?.code], [409, "IDEMPOTENCY_IN_PROGRESS"], "a claim 2 s old may still be a live attempt");
+        leaveClaim(key, 30_000);
+        const before = (await jobsOf("dev")).length;
+        const both = await Promise.all([post("/v1/stacks/dev/previews", key, { message: "x" }), post("/v1/stacks/dev/previews", key, { message: "x" })]);
+        const shown = JSON.stringify(both.map((r) => [r.status, r.body.id ?? r.body.error?.code]));
+        // Two retries at once: one takes the claim over and creates the job; the other gets that job or waits.
+        const ids = new Set(both.filter((r) => r.status === 202).map((r) => r.body.id));
+        assert.equal(ids.size, 1, shown);
+        for (const r of both.filter((x) => x.status !== 202)) assert.equal(r.body.error.code, "IDEMPOTENCY_IN_PROGRESS", shown);
+        assert.equal((await jobsOf("dev")).length, before + 1, shown);
+        const created = [...ids];
+        const again = await post("/v1/stacks/dev/previews", key, { message: "x" });
+        assert.deepEqual([again.status, again.body.id], [202, created[0]]);
+        await h.waitFor(created[0]);
     });
 
     it("refuses a key that is not 1 to 255 visible characters", async () => {
