@@ -31,6 +31,15 @@ CREATE TABLE webhook_delivery_jobs (body_hash TEXT NOT NULL, stack TEXT NOT NULL
         name: "idempotency keys of the requests that create jobs",
         sql: `CREATE TABLE idempotency_keys (caller TEXT NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL, job_id TEXT, created_at TEXT NOT NULL, PRIMARY KEY (caller, key));`,
     },
+    {
+        // Numbered after Postgres's own 4 and 5: both databases share one sequence from here on.
+        id: 6,
+        name: "sign-in through OpenID Connect: sign-ins under way, sessions, and each person's role as last seen",
+        sql: `CREATE TABLE sign_ins (id_hash TEXT PRIMARY KEY, state TEXT NOT NULL, nonce TEXT NOT NULL, code_verifier TEXT NOT NULL, return_to TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE sessions (id_hash TEXT PRIMARY KEY, name TEXT NOT NULL, subject TEXT NOT NULL, role TEXT, csrf_token TEXT NOT NULL, access_token TEXT, refresh_token TEXT, id_token TEXT, created_at TEXT NOT NULL, expires_at TEXT NOT NULL, checked_at TEXT NOT NULL);
+CREATE INDEX sessions_by_name ON sessions (name);
+CREATE TABLE people (name TEXT PRIMARY KEY, role TEXT, checked_at TEXT NOT NULL);`,
+    },
 ];
 
 /** Each database and the migrations it gets. */
@@ -53,7 +62,7 @@ CREATE INDEX fences_held ON automation.fences (stack) WHERE released_at IS NULL;
             name: "an instance's incarnation: one live process per instance id",
             sql: "ALTER TABLE automation.instances ADD COLUMN incarnation text",
         },
-    ] as readonly Migration[],
+    ].sort((a, b) => a.id - b.id) as readonly Migration[],
 } as const;
 
 /** A database written by a newer service than this one. */
