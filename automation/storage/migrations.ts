@@ -40,6 +40,11 @@ CREATE TABLE sessions (id_hash TEXT PRIMARY KEY, name TEXT NOT NULL, subject TEX
 CREATE INDEX sessions_by_name ON sessions (name);
 CREATE TABLE people (name TEXT PRIMARY KEY, role TEXT, checked_at TEXT NOT NULL);`,
     },
+    {
+        id: 7,
+        name: "when each bearer token was last used (written by the service, at most once a minute per token)",
+        sql: `CREATE TABLE token_use (name TEXT PRIMARY KEY, generation TEXT NOT NULL, last_used_at TEXT NOT NULL);`,
+    },
 ];
 
 /** Each database and the migrations it gets. */
