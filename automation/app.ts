@@ -13,6 +13,8 @@ import type { IdempotencyKeys } from "./http/idempotency";
 import { apiRouter, type AuthDeps } from "./http/routes";
 import { webhooksRouter } from "./http/webhooks";
 import { whoamiRouter } from "./http/whoami";
+import { tokensRouter } from "./http/tokens";
+import type { TokenAdmin } from "./security/tokenAdmin";
 import type { JobService } from "./jobs/service";
 import type { Logger } from "./logger";
 import type { ServiceMetrics } from "./metrics";
@@ -35,6 +37,8 @@ export interface AppDeps {
     /** Absent when GitHub webhooks are off: the route then answers 404. */
     webhooks?: WebhookHandler;
     tokens: TokenVerifier;
+    /** Listing, creating and revoking tokens over the API (admins). */
+    tokenAdmin: TokenAdmin;
     logger: Logger;
     metrics: ServiceMetrics;
     readiness: () => Promise<Readiness>;
@@ -126,6 +130,7 @@ function defineRoutes(app: express.Application, deps: AppDeps): void {
     app.use("/v1", repairRouter(deps.recovery, deps.jobs, auth));
     app.use("/v1", webhooksRouter(deps.webhooks, { unsignedPerMinute: deps.refusalRateLimitPerMinute, refusals: deps.refusals }));
     app.use("/v1", whoamiRouter(auth));
+    app.use("/v1", tokensRouter(deps.tokenAdmin, auth));
     if (deps.webDir && fs.existsSync(deps.webDir)) {
         app.use(
             "/",

@@ -32,6 +32,8 @@ import { cliVersion, isProjectDir, listStacks, versionAtLeast } from "./pulumi/s
 import { readStackState, type EngineContext } from "./pulumi/state";
 import { RecoveryService } from "./recovery/service";
 import { createRedactor, fileTokens, type TokenVerifier } from "./security";
+import { TokenAdmin } from "./security/tokenAdmin";
+import { recordingUse } from "./security/tokenUse";
 import { Checkouts } from "./sources/checkouts";
 import { ensurePassphrase, probeWritable, secureDataDir } from "./storage/dataDir";
 import { lockDataDir, type DataDirLock } from "./storage/dataDirLock";
@@ -161,7 +163,11 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
     const refusals = new RefusalSampler(audit, { onRefused: (status) => metrics.refused(status), now });
 
     // Who may do what.
-    const tokens = options.tokens ?? fileTokens(config.tokensFile);
+    // Each token's last use goes to the store (at most once a minute), never into the tokens file.
+    const tokens = recordingUse(options.tokens ?? fileTokens(config.tokensFile, now), stores.tokenUse, {
+        now,
+        onError: (err, name) => logger.warn({ err, name }, "recording a token's use failed; tried again in a minute"),
+    });
     const policies = new PolicySet(config.environmentsDir, stacks, {
         onInvalid: (e) => {
             logger.error({ problems: e.problems }, "environment policy files changed and do not validate; stacks keep their last valid policy");
@@ -194,7 +200,7 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
         backendUrl: config.backendUrl, project, stacks, store: stores.findings, audit, engine, dataDir: config.dataDir, now, fences,
         onNeedsRepair: (stack, findings) => notifier.notify("stack.needs-repair", { stack, findings, repair: `/v1/stacks/${stack}/repair` }),
     });
-    const guard = new AdmissionGuard({ policyOf, approvals, repair: recovery, roleOf, now });
+    const guard = new AdmissionGuard({ policyOf, approvals, repair: recovery, roleOf, expiredAt: (name) => tokens.expiredAt?.(name), now });
 
     // The jobs.
     const webhookSettings = config.webhooks;
@@ -343,6 +349,7 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
         notifications: { destinations: config.notifications, deliveries: stores.notifications },
         webhooks,
         tokens,
+        tokenAdmin: new TokenAdmin({ file: config.tokensFile, uses: stores.tokenUse, now }),
         logger,
         metrics,
         readiness,

@@ -42,8 +42,25 @@ export const stackBusy = (stack: string) =>
 export const jobFinished = (id: string, state: string) =>
     new AppError("JOB_FINISHED", 409, `Job "${id}" has already finished (${state}); nothing to cancel.`, { id, state });
 export const unauthenticated = (message: string) => new AppError("UNAUTHENTICATED", 401, message);
+/** Sign-in through the identity provider (security/signIn.ts). */
+export const signInFailed = (why: string) => new AppError("SIGN_IN_FAILED", 401, `Signing in failed: ${why}. Start again from /auth/login.`);
+export const sessionEnded = (why: string) => new AppError("SESSION_ENDED", 401, `${why}; sign in again at /auth/login.`);
+export const noRole = (message: string) => new AppError("NO_ROLE", 403, message);
+export const csrfTokenInvalid = (message: string) => new AppError("CSRF_TOKEN_INVALID", 403, message);
 export const forbidden = (message: string, details?: Record<string, unknown>) =>
     new AppError("FORBIDDEN", 403, message, details);
+/** How a token's holder gets a new one: the answer of every expiry. */
+const rotateHint = (name: string, role: string) =>
+    `Ask an admin to rotate it: npm run token -- --name ${name} --role ${role} --expires 30d (or POST /v1/tokens with {"name": "${name}", "role": "${role}", "expiresIn": "30d", "replace": true}).`;
+export const tokenExpired = (name: string, role: string, expiredAt: string) =>
+    new AppError("TOKEN_EXPIRED", 401, `The bearer token of ${name} expired at ${expiredAt}. ${rotateHint(name, role)}`, { name, expiredAt });
+/** A job queued by a token that has expired since: nothing runs on its behalf (as with TOKEN_REVOKED). */
+export const queuedTokenExpired = (name: string, op: string, expiredAt: string) =>
+    new AppError("TOKEN_EXPIRED", 403, `The token of ${name}, who queued this ${op}, expired at ${expiredAt}; nothing runs on an expired token's behalf. Rotate the token and queue it again.`, { triggeredBy: name, expiredAt });
+export const tokenNotFound = (name: string) =>
+    new AppError("TOKEN_NOT_FOUND", 404, `No token is named "${name}"; GET /v1/tokens (or npm run token -- list) lists the names.`, { name });
+export const tokenExists = (name: string) =>
+    new AppError("TOKEN_EXISTS", 409, `A token named "${name}" exists; send "replace": true to rotate it (its holder's current token then stops working), or choose another name.`, { name });
 export const payloadTooLarge = (limitBytes: number) =>
     new AppError("PAYLOAD_TOO_LARGE", 413, `Request body is larger than ${limitBytes} bytes.`, { limitBytes });
 export const planStale = (message: string, details?: Record<string, unknown>) =>

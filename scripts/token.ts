@@ -1,42 +1,159 @@
 /**
- * Creates (or rotates) an API token of the automation service:
- *   npm run token -- --name <who> --role <viewer|operator|approver|admin> [--file <path>]
- * The token is printed once; only its SHA-256 hash is stored, in the file named by --file, else
- * AUTOMATION_TOKENS_FILE, else `tokens.json` in AUTOMATION_DATA_DIR (default `.automation/`).
+ * The automation service's API tokens:
+ *   npm run token -- --name <who> --role <viewer|operator|approver|admin> [--expires 30d|12h] [--file <path>]
+ *       creates (or, for an existing name, rotates) a token; it is printed once, only its SHA-256
+ *       hash is stored
+ *   npm run token -- list [--json] [--file <path>]
+ *       name, role, created, last used and expiry of each token (never a secret or a hash)
+ *   npm run token -- revoke <name> [--file <path>]
+ * The file is --file, else AUTOMATION_TOKENS_FILE, else `tokens.json` in AUTOMATION_DATA_DIR
+ * (default `.automation/`). "Last used" is what the service recorded: in the data dir's
+ * safety.sqlite, or in the database of AUTOMATION_DATABASE_URL when that is set.
  */
+import * as fs from "node:fs";
 import * as path from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { parseArgs } from "node:util";
-import { loadConfig } from "../automation/config";
+import { loadConfig, type ServiceConfig } from "../automation/config";
 import { ROLES, isRole } from "../automation/security/roles";
-import { addToken, tokenNameProblem } from "../automation/security/tokens";
+import { withLastUse, type ListedToken } from "../automation/security/tokenAdmin";
+import { TokenUse, type TokenUseRow } from "../automation/security/tokenUse";
+import { createToken, expiresInMs, expiresInProblem, readTokenFile, revokeToken, tokenNameProblem } from "../automation/security/tokens";
+import { openPool, postgresDb, sqliteDb } from "../automation/storage/db";
 
-/** The file the service reads: the same rule as its configuration (automation/config.ts). */
-export function defaultTokensFile(env: NodeJS.ProcessEnv = process.env, projectDir = path.resolve(__dirname, "..")): string {
-    const { AUTOMATION_TOKENS_FILE, AUTOMATION_DATA_DIR, AUTOMATION_PROJECT_DIR } = env;
-    return loadConfig({ AUTOMATION_PROJECT_DIR: AUTOMATION_PROJECT_DIR ?? projectDir, AUTOMATION_DATA_DIR, AUTOMATION_TOKENS_FILE }).tokensFile;
+/** The settings the command shares with the service: the same rules as its configuration (automation/config.ts). */
+function settings(env: NodeJS.ProcessEnv, projectDir: string): Pick<ServiceConfig, "tokensFile" | "dataDir" | "databaseUrl"> {
+    const { AUTOMATION_TOKENS_FILE, AUTOMATION_DATA_DIR, AUTOMATION_PROJECT_DIR, AUTOMATION_DATABASE_URL } = env;
+    return loadConfig({ AUTOMATION_PROJECT_DIR: AUTOMATION_PROJECT_DIR ?? projectDir, AUTOMATION_DATA_DIR, AUTOMATION_TOKENS_FILE, AUTOMATION_DATABASE_URL });
 }
 
-export function main(argv: string[], env: NodeJS.ProcessEnv = process.env): { code: number; out: string } {
-    let values: { name?: string; role?: string; file?: string };
+/** The file the service reads. */
+export function defaultTokensFile(env: NodeJS.ProcessEnv = process.env, projectDir = path.resolve(__dirname, "..")): string {
+    return settings(env, projectDir).tokensFile;
+}
+
+const USAGE = [
+    `usage: npm run token -- --name <who> --role <${ROLES.join("|")}> [--expires <30d|12h>] [--file <path>]`,
+    "       npm run token -- list [--json] [--file <path>]",
+    "       npm run token -- revoke <name> [--file <path>]",
+].join("\n");
+
+type Result = { code: number; out: string };
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, projectDir = path.resolve(__dirname, "..")): Promise<Result> {
+    let values: { name?: string; role?: string; file?: string; expires?: string; json?: boolean };
+    let positionals: string[];
     try {
-        ({ values } = parseArgs({ args: argv, options: { name: { type: "string" }, role: { type: "string" }, file: { type: "string" } } }));
+        ({ values, positionals } = parseArgs({
+            args: argv,
+            allowPositionals: true,
+            options: { name: { type: "string" }, role: { type: "string" }, file: { type: "string" }, expires: { type: "string" }, json: { type: "boolean" } },
+        }));
     } catch (e) {
-        return { code: 2, out: `${(e as Error).message}\nusage: npm run token -- --name <who> --role <${ROLES.join("|")}>` };
+        return { code: 2, out: `${(e as Error).message}\n${USAGE}` };
     }
+    const file = values.file ?? settings(env, projectDir).tokensFile;
+    const [command, ...rest] = positionals;
+    if (command === "list") {
+        if (rest.length || values.name || values.role || values.expires) return { code: 2, out: `\`list\` takes no name, role or expiry\n${USAGE}` };
+        return list(file, settings(env, projectDir), values.json === true);
+    }
+    if (command === "revoke") {
+        const name = rest[0] ?? values.name;
+        if (!name || rest.length > 1 || (rest.length && values.name)) return { code: 2, out: `\`revoke\` needs exactly one name, e.g. npm run token -- revoke ci-deploy\n${USAGE}` };
+        if (values.role || values.expires) return { code: 2, out: "`revoke` takes no --role or --expires" };
+        return revoke(file, name);
+    }
+    if (command !== undefined) return { code: 2, out: `unknown command "${command}"\n${USAGE}` };
+    return create(file, values);
+}
+
+function create(file: string, values: { name?: string; role?: string; expires?: string }): Result {
     if (!values.name) return { code: 2, out: "`--name` is required: say who or what will use the token, e.g. --name alice" };
     if (!isRole(values.role)) return { code: 2, out: `\`--role\` must be one of ${ROLES.join(", ")}; got ${values.role ?? "nothing"}` };
-    const file = values.file ?? defaultTokensFile(env);
     const problem = tokenNameProblem(values.name);
     if (problem) return { code: 2, out: `\`--name\` ${problem}; got "${values.name}"` };
-    const token = addToken(file, values.name, values.role);
+    const expiresProblem = values.expires === undefined ? undefined : expiresInProblem(values.expires);
+    if (expiresProblem) return { code: 2, out: `\`--expires\` ${expiresProblem}` };
+    const now = new Date();
+    const expiresAt = values.expires === undefined ? undefined : new Date(now.getTime() + expiresInMs(values.expires));
+    const { token, replaced } = createToken(file, values.name, values.role, { now, expiresAt });
+    const expiry = expiresAt ? `, expires ${seconds(expiresAt.toISOString())}` : ", never expires";
     return {
         code: 0,
-        out: `${token}\n` + `# token for ${values.name} (${values.role}); shown once, only its hash is stored in ${file}\n`,
+        out: `${token}\n# token for ${values.name} (${values.role}${expiry})${replaced ? "; replaces the name's earlier token, which stops working now" : ""}; shown once, only its hash is stored in ${file}\n`,
     };
 }
 
+function revoke(file: string, name: string): Result {
+    const gone = revokeToken(file, name);
+    if (!gone) return { code: 1, out: `no token is named "${name}" in ${file}; npm run token -- list shows the names` };
+    return { code: 0, out: `revoked ${gone.name} (${gone.role}); the service refuses it from its next request, and the jobs it queued do not start\n` };
+}
+
+async function list(file: string, config: Pick<ServiceConfig, "dataDir" | "databaseUrl">, asJson: boolean): Promise<Result> {
+    const tokens = readTokenFile(file);
+    const { uses, note } = await recordedUses(config);
+    const listed = withLastUse(tokens, uses ?? [], new Date());
+    if (asJson) {
+        // Without the recorded uses, "never" would be a guess: lastUsedAt is left out instead.
+        const shown = uses ? listed : listed.map(({ lastUsedAt: _unknown, ...t }) => t);
+        return { code: 0, out: JSON.stringify({ file, tokens: shown, ...(note ? { lastUsedUnknown: note } : {}) }, null, 2) + "\n" };
+    }
+    if (!tokens.length) return { code: 0, out: `no tokens in ${file}; create one with npm run token -- --name <who> --role <role>\n` };
+    const rows = [["NAME", "ROLE", "CREATED", "LAST USED", "EXPIRES"], ...listed.map((t) => row(t, uses !== undefined))];
+    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+    const table = rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
+    return { code: 0, out: `${table}\n${note ? `# last used unknown: ${note}\n` : ""}` };
+}
+
+function row(t: ListedToken, known: boolean): string[] {
+    const expires = !t.expiresAt ? "never" : t.expired ? `expired ${seconds(t.expiresAt)}` : seconds(t.expiresAt);
+    return [t.name, t.role, t.createdAt ? seconds(t.createdAt) : "-", !known ? "unknown" : t.lastUsedAt ? seconds(t.lastUsedAt) : "never", expires];
+}
+
+/** An ISO time to the second. */
+const seconds = (iso: string) => iso.replace(/\.\d{3}Z$/, "Z");
+
+/**
+ * The uses the service recorded, or why they cannot be read: with AUTOMATION_DATABASE_URL its
+ * database, otherwise the data dir's safety.sqlite, read-only (the running service keeps it).
+ */
+async function recordedUses(config: Pick<ServiceConfig, "dataDir" | "databaseUrl">): Promise<{ uses?: TokenUseRow[]; note?: string }> {
+    if (config.databaseUrl) {
+        const where = new URL(config.databaseUrl);
+        const pool = openPool(config.databaseUrl, 1);
+        try {
+            return { uses: await new TokenUse(postgresDb(pool)).all() };
+        } catch (e) {
+            return { note: `the database ${where.host}${where.pathname} (AUTOMATION_DATABASE_URL) could not be read: ${(e as Error).message}` };
+        } finally {
+            await pool.end().catch(() => undefined);
+        }
+    }
+    const file = path.join(config.dataDir, "safety.sqlite");
+    if (!fs.existsSync(file)) return { note: `${file} does not exist: no service has run on this data dir (set AUTOMATION_DATA_DIR, or AUTOMATION_DATABASE_URL for a shared database, to the service's)` };
+    let db: DatabaseSync | undefined;
+    try {
+        db = new DatabaseSync(file, { readOnly: true });
+        return { uses: await new TokenUse(sqliteDb(db)).all() };
+    } catch (e) {
+        const why = /no such table/.test((e as Error).message) ? "the service that wrote it has not recorded token use (it predates that; upgrade and start it)" : (e as Error).message;
+        return { note: `${file} could not be read: ${why}` };
+    } finally {
+        db?.close();
+    }
+}
+
 if (require.main === module) {
-    const { code, out } = main(process.argv.slice(2));
-    (code === 0 ? process.stdout : process.stderr).write(out.endsWith("\n") ? out : out + "\n");
-    process.exitCode = code;
+    main(process.argv.slice(2)).then(
+        ({ code, out }) => {
+            (code === 0 ? process.stdout : process.stderr).write(out.endsWith("\n") ? out : out + "\n");
+            process.exitCode = code;
+        },
+        (e: unknown) => {
+            process.stderr.write(`${(e as Error).message}\n`);
+            process.exitCode = 1;
+        },
+    );
 }

@@ -1,12 +1,12 @@
 import type { ApprovalService } from "../approvals/service";
 import type { EnvironmentPolicy } from "../approvals/policy";
 import { checkFreeze, checkRole } from "../approvals/rules";
-import { AppError, forbidden, needsRepair, withArticle } from "../errors";
+import { AppError, forbidden, needsRepair, queuedTokenExpired, withArticle } from "../errors";
 
 const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 import type { GuardVerdict, JobGuard, RepairStatus } from "../jobs/service";
 import type { Job } from "../jobs/types";
-import { hasRole, type Principal, type Role } from "../security/roles";
+import { actsWithOwnRole, hasRole, type Principal, type Role } from "../security/roles";
 
 export interface AdmissionDeps {
     /** The stack's policy now; throws 503 POLICY_INVALID for a file that never validated. */
@@ -17,8 +17,10 @@ export interface AdmissionDeps {
         /** Resolves when a scan of the stack under way has finished (one follows every failed apply). */
         settled(stack: string): Promise<void>;
     };
-    /** The role a token's name holds now; undefined once it is revoked. */
+    /** The role a token's name holds now; undefined once it is revoked or expired. */
     roleOf: (name: string) => Role | undefined;
+    /** When the token of that name expired, if it has (its queued jobs then say so rather than "revoked"). */
+    expiredAt?: (name: string) => string | undefined;
     now?: () => Date;
 }
 
@@ -54,17 +56,24 @@ export class AdmissionGuard implements JobGuard {
         return this.deps.approvals.onEvent(job, event);
     }
 
-    /** Who started `job`, as the tokens say now: a revoked token starts nothing. */
+    /** Who started `job`, as the tokens say now: a revoked or expired token starts nothing. */
     private principalNow(job: Job): Principal {
         if (job.triggeredVia === "webhook") return { name: job.triggeredBy, role: "operator", via: "webhook" };
         if (job.triggeredVia === "system") return { name: job.triggeredBy, role: "operator", via: "system" };
         const role = this.deps.roleOf(job.triggeredBy);
+        const expiredAt = role ? undefined : this.deps.expiredAt?.(job.triggeredBy);
+        if (expiredAt) throw queuedTokenExpired(job.triggeredBy, job.op, expiredAt);
+        if (!role && job.triggeredVia === "session") {
+            throw new AppError("NO_ROLE", 403, `${job.triggeredBy}, who queued this ${job.op}, no longer holds a role here (the identity provider no longer puts them in a group given one); nothing runs on their behalf.`, {
+                triggeredBy: job.triggeredBy,
+            });
+        }
         if (!role) {
             throw new AppError("TOKEN_REVOKED", 403, `The token of ${job.triggeredBy}, who queued this ${job.op}, no longer exists; nothing runs on a revoked token's behalf.`, {
                 triggeredBy: job.triggeredBy,
             });
         }
-        return { name: job.triggeredBy, role, via: "token" };
+        return { name: job.triggeredBy, role, via: job.triggeredVia };
     }
 
     /**
@@ -83,9 +92,9 @@ export class AdmissionGuard implements JobGuard {
                 op: job.op,
                 onBehalfOf: cause,
             });
-        if (cause.via === "token") {
+        if (actsWithOwnRole(cause.via)) {
             const role = this.deps.roleOf(cause.name);
-            if (!role) throw refuse("no longer holds a token");
+            if (!role) throw refuse(cause.via === "session" ? "no longer holds a role here" : "no longer holds a token");
             const need = policy.operations[job.op].role;
             if (!hasRole(role, need)) throw refuse(`may not do it directly (it needs role ${need}; ${cause.name} has ${role})`);
             return;

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
+import type { Via } from "../security/roles";
 
 /**
  * Who or what acted. API callers are token principals; GitHub deliveries act as "github";
@@ -10,7 +11,7 @@ import * as zlib from "node:zlib";
 export interface AuditActor {
     name: string;
     role?: string;
-    via: "token" | "webhook" | "system";
+    via: Via;
 }
 
 /** What the caller records; the log adds seq, time and the chain. */

@@ -7,6 +7,7 @@ import { AuditQuery } from "./audit";
 import { DeliveriesQuery } from "./notifications";
 import { RepairBody, UnlockBody } from "./repair";
 import { DestroyBody, PreviewBody, RefreshBody, UpdateBody } from "./schemas";
+import { tokensOpenApiPaths } from "./tokens";
 
 // Request bodies come from the same zod schemas the routes validate with, so the document
 // cannot drift from what the service accepts.
@@ -409,6 +410,7 @@ export function openApiDocument(): Record<string, unknown> {
                     responses: { 200: { description: "The caller.", content: json({ type: "object", required: ["name", "role"], properties: { name: { type: "string" }, role: { type: "string", enum: ["viewer", "operator", "approver", "admin"] } } }) }, ...common },
                 },
             },
+            ...tokensOpenApiPaths(),
             "/v1/openapi.json": { get: { summary: "This document", security: [], tags: ["ops"], responses: { 200: { description: "OpenAPI 3.0 JSON." } } } },
             "/healthz": { get: { summary: "Liveness", security: [], tags: ["ops"], responses: { 200: { description: "Alive." } } } },
             "/readyz": { get: { summary: "Readiness: CLI version, backend and store writable", security: [], tags: ["ops"], responses: { 200: { description: "Ready." }, 503: { description: "Not ready; checks say why." } } } },

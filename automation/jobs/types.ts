@@ -1,3 +1,5 @@
+import type { Via } from "../security/roles";
+
 export const OPS = ["preview", "update", "refresh", "destroy"] as const;
 export type Op = (typeof OPS)[number];
 
@@ -49,7 +51,7 @@ export interface JobOptions {
      * for it directly. Carried down a chain of dependencies from the job that began it: a
      * person's token, a GitHub delivery, or a schedule of the upstream stack's policy.
      */
-    onBehalfOf?: { name: string; via: "token" | "webhook" | "system" };
+    onBehalfOf?: { name: string; via: Via };
     /** The Idempotency-Key of the request that created it (set by the route, never by a body). */
     idempotencyKey?: string;
 }
@@ -105,7 +107,7 @@ export interface Job {
     state: JobState;
     triggeredBy: string;
     /** How `triggeredBy` was authenticated: a bearer token, a verified GitHub delivery, or the service itself (a schedule, a dependency: `schedule:…`, `dependency:<stack>`). */
-    triggeredVia: "token" | "webhook" | "system";
+    triggeredVia: Via;
     createdAt: string;
     startedAt?: string;
     finishedAt?: string;

@@ -22,7 +22,8 @@ export function authenticate(tokens: TokenVerifier): RequestHandler {
         }
         const principal = tokens.verify(match[1]);
         if (!principal) {
-            next(unauthenticated("the bearer token is not known to this service"));
+            // An expired token is told so, with how to rotate it (401 TOKEN_EXPIRED).
+            next(tokens.refusal?.(match[1]) ?? unauthenticated("the bearer token is not known to this service"));
             return;
         }
         res.locals.principal = principal;

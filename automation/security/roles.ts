@@ -15,10 +15,19 @@ export function hasRole(held: Role, required: Role): boolean {
     return ROLES.indexOf(held) >= ROLES.indexOf(required);
 }
 
+/**
+ * How a caller was authenticated: "token" a bearer token (machines, scripts), "session" a person
+ * signed in through the identity provider (`sso:` names), "webhook" a verified GitHub delivery,
+ * "system" what the service starts itself (schedules, dependencies).
+ */
+export type Via = "token" | "session" | "webhook" | "system";
+
 /** Who made a request: every mutating request and audit entry is attributed to one. */
 export interface Principal {
     name: string;
     role: Role;
-    /** "token" for API callers, "webhook" for verified GitHub deliveries, "system" for what the service starts itself (schedules, dependencies). */
-    via: "token" | "webhook" | "system";
+    via: Via;
 }
+
+/** True for a person or machine whose role is looked up now (tokens, sessions), rather than a delivery or the service. */
+export const actsWithOwnRole = (via: Via) => via === "token" || via === "session";

@@ -16,6 +16,7 @@ import { ScheduleRuns } from "../schedules/runs";
 import { StackLinks } from "../dependencies/store";
 import { InstanceRegistry } from "../jobs/instances";
 import { SharedPlans } from "../jobs/plans";
+import { TokenUse } from "../security/tokenUse";
 import { openPool, postgresDb, sqliteDb, withSchemaLock, type Db } from "./db";
 import { migrateDb, MIGRATIONS, NewerSchema } from "./migrations";
 import { probeWritable } from "./dataDir";
@@ -42,6 +43,8 @@ export interface Stores {
     links: StackLinks;
     /** Idempotency-Key of job-creating requests. */
     idempotency: IdempotencyKeys;
+    /** When each bearer token was last used. */
+    tokenUse: TokenUse;
     /** For /readyz: the data dir is writable, or the database answers. */
     check(): Promise<{ ok: boolean; detail?: string }>;
     close(): Promise<void>;
@@ -65,7 +68,7 @@ export async function openStores(o: StoresOptions): Promise<Stores> {
         try {
             const db = postgresDb(pool);
             const where = new URL(o.databaseUrl);
-            const { jobs, audit, approvals, deliveries, findings, plans, notifications, scheduleRuns, links, idempotency } = await withSchemaLock(pool, async () => {
+            const { jobs, audit, approvals, deliveries, findings, plans, notifications, scheduleRuns, links, idempotency, tokenUse } = await withSchemaLock(pool, async () => {
                 let opened: Awaited<ReturnType<typeof openPostgresStores>> | undefined;
                 await migrateDb(db, "postgres", `The database ${where.host}${where.pathname}`, MIGRATIONS.postgres, async () => {
                     opened = await openPostgresStores(pool, db, o);
@@ -80,6 +83,7 @@ export async function openStores(o: StoresOptions): Promise<Stores> {
                 scheduleRuns,
                 links,
                 idempotency,
+                tokenUse,
                 jobs,
                 approvals,
                 deliveries,
@@ -174,6 +178,7 @@ async function openSmallStores(db: Db, now?: () => Date) {
         deliveries: await DeliveryStore.open(db),
         findings: await FindingsStore.open(db),
         idempotency: new IdempotencyKeys(db, now),
+        tokenUse: new TokenUse(db),
     };
 }
 
