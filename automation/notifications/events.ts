@@ -1,24 +1,9 @@
 import { driftOf } from "../jobs/summary";
 import type { Job } from "../jobs/types";
 import type { NotificationEvent } from "./destinations";
+import { jobView } from "./envelope";
 
 const FAILED = new Set(["failed", "interrupted", "stopped-by-guard"]);
-
-/** What a notification says of a job: enough to act on, never its log or its options' secrets. */
-function jobView(job: Job) {
-    return {
-        id: job.id,
-        op: job.op,
-        state: job.state,
-        triggeredBy: job.triggeredBy,
-        createdAt: job.createdAt,
-        ...(job.startedAt ? { startedAt: job.startedAt } : {}),
-        ...(job.finishedAt ? { finishedAt: job.finishedAt } : {}),
-        ...(job.summary?.counts ? { counts: job.summary.counts } : {}),
-        ...(job.error ? { error: job.error } : {}),
-        ...(job.options.previewId ? { previewId: job.options.previewId } : {}),
-    };
-}
 
 /**
  * The notifications a finished job gives: always `job.finished`; `job.failed` when it failed,

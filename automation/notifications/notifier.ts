@@ -2,13 +2,17 @@ import { createHmac, randomUUID } from "node:crypto";
 import type { Logger } from "../logger";
 import type { NotificationDeliveries } from "./deliveries";
 import { shownUrl, type Destination, type NotificationEvent } from "./destinations";
+import type { Envelope } from "./envelope";
+import { slackMessage } from "./slack";
 
 export interface NotifierOptions {
     destinations: readonly Destination[];
     deliveries: NotificationDeliveries;
     logger: Logger;
-    /** Applied to every payload and recorded error (the service's redactor). */
+    /** Applied to every payload and recorded error (the service's redactor), after the envelope is added. */
     redact: <T>(value: T) => T;
+    /** Adds what every notification carries (notifications/envelope.ts); without it, payloads go as given. */
+    envelope?: (event: NotificationEvent, payload: Record<string, unknown>) => Promise<Record<string, unknown>>;
     now?: () => Date;
     /** Attempts per delivery, the first backoff (doubled each time) and each attempt's timeout. @default 4, 500 ms, 5000 ms */
     retry?: { attempts: number; baseMs: number; timeoutMs: number };
@@ -18,14 +22,6 @@ export interface NotifierOptions {
 export function signature(secret: string, body: string, at: Date): string {
     const t = Math.floor(at.getTime() / 1000);
     return `t=${t},v1=${createHmac("sha256", secret).update(`${t}.${body}`).digest("hex")}`;
-}
-
-/** A Slack incoming-webhook message for an event. */
-export function slackText(event: NotificationEvent, payload: Record<string, unknown>): string {
-    const stack = typeof payload.stack === "string" ? ` on ${payload.stack}` : "";
-    const job = payload.job as { id?: string; op?: string; state?: string; error?: { code?: string } } | undefined;
-    const what = job ? ` — ${job.op} ${job.id} ${job.state}${job.error?.code ? ` (${job.error.code})` : ""}` : "";
-    return `[${event}]${stack}${what}`;
 }
 
 /**
@@ -47,9 +43,18 @@ export class Notifier {
 
     notify(event: NotificationEvent, payload: Record<string, unknown>): void {
         if (this.closed) return;
-        for (const d of this.o.destinations) {
-            if (!d.events.includes(event)) continue;
-            const p = this.deliver(d, event, this.o.redact(payload)).catch((err: unknown) => this.o.logger.warn({ err, destination: d.name }, "recording a notification failed"));
+        const targets = this.o.destinations.filter((d) => d.events.includes(event));
+        if (targets.length === 0) return;
+        // The envelope is read once for all destinations; what it reads passes the redactor with the rest.
+        const envelope = this.o.envelope;
+        const ready = (envelope ? envelope(event, payload) : Promise.resolve(payload))
+            .catch((err: unknown) => {
+                this.o.logger.warn({ err, event }, "reading a notification's job, counts or approvals failed; it goes without them");
+                return payload;
+            })
+            .then((p) => this.o.redact(p));
+        for (const d of targets) {
+            const p = ready.then((body) => this.deliver(d, event, body)).catch((err: unknown) => this.o.logger.warn({ err, destination: d.name }, "recording a notification failed"));
             this.inFlight.add(p);
             void p.finally(() => this.inFlight.delete(p));
         }
@@ -58,7 +63,8 @@ export class Notifier {
     private async deliver(d: Destination, event: NotificationEvent, payload: Record<string, unknown>): Promise<void> {
         const id = randomUUID();
         const createdAt = this.now().toISOString();
-        const body = JSON.stringify(d.format === "slack" ? { text: slackText(event, payload) } : { id, event, at: createdAt, ...payload });
+        const json = { id, event, at: createdAt, ...payload };
+        const body = JSON.stringify(d.format === "slack" ? slackMessage(event, json) : json);
         const record = { id, destination: d.name, event, status: "pending" as "pending" | "delivered" | "failed", attempts: 0, createdAt, updatedAt: createdAt } as Parameters<NotificationDeliveries["record"]>[0];
         await this.o.deliveries.record(record);
         for (let attempt = 1; attempt <= this.retry.attempts; attempt++) {
