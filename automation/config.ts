@@ -5,6 +5,8 @@ import { z } from "zod";
 import { loadDestinations, type Destination } from "./notifications/destinations";
 import { parseDuration } from "./jobs/retention";
 import { findBwrap } from "./pulumi/sandbox";
+import { AWS_CREDENTIAL_VARIABLES, parseStackRoles, type StackRoles } from "./pulumi/stackRoles";
+import { parseS3BackendUrl } from "./recovery/s3Url";
 import { isInsideRepository, REPOSITORY } from "./sources/checkouts";
 
 /** The repository root: the project the service operates on when none is configured. */
@@ -40,8 +42,39 @@ const EnvSchema = z.object({
     /** Where the job store, the passphrase and the default backend live. @default <project>/.automation */
     AUTOMATION_DATA_DIR: absPath.optional(),
     /** Pulumi state backend. @default file://<data dir>/state */
-    PULUMI_BACKEND_URL: z.string().trim().regex(/^(file|s3|azblob|gs|https?|postgres):\/\//, "must be a backend URL such as file:///abs/dir, s3://bucket or postgres://host/db").optional(),
+    PULUMI_BACKEND_URL: z
+        .string()
+        .trim()
+        .regex(/^(file|s3|azblob|gs|https?|postgres):\/\//, "must be a backend URL such as file:///abs/dir, s3://bucket or postgres://host/db")
+        // An S3 URL is read by the service too (its locks): what the CLI would refuse is refused at start.
+        .superRefine((url, ctx) => {
+            if (!url.startsWith("s3://")) return;
+            try {
+                parseS3BackendUrl(url);
+            } catch (e) {
+                ctx.addIssue({ code: "custom", message: (e as Error).message.replace(/^PULUMI_BACKEND_URL: /, "") });
+            }
+        })
+        .optional(),
     AUTOMATION_DATABASE_URL: z.string().trim().regex(/^postgres(ql)?:\/\/\S+$/, "must be a Postgres URL such as postgres://automation@db.internal:5432/automation").optional(),
+    /** The database password, kept out of AUTOMATION_DATABASE_URL (on ECS: a Secrets Manager secret ECS puts here). @default the URL's own, if any */
+    AUTOMATION_DATABASE_PASSWORD: z.string().min(1, "must not be empty (unset it when the URL carries the password)").optional(),
+    /**
+     * Each stack's AWS role, assumed per job (pulumi/stackRoles.ts): `{"dev": "<role ARN>", "prod":
+     * {"deploy": "<ARN>", "preview": "<ARN>"}}`. Set, no job gets the service's own AWS credentials. @default none
+     */
+    AUTOMATION_STACK_ROLES: z
+        .string()
+        .optional()
+        .transform((s, ctx) => {
+            if (s === undefined) return undefined;
+            try {
+                return parseStackRoles(s);
+            } catch (e) {
+                ctx.addIssue({ code: "custom", message: (e as Error).message });
+                return z.NEVER;
+            }
+        }),
     /** Passphrase of the passphrase secrets provider. @default generated once into <data dir>/passphrase (mode 0600) */
     PULUMI_CONFIG_PASSPHRASE: z.string().min(1, "must not be empty (unset it to use the generated one)").optional(),
     /** Directory holding `pulumi` and `pulumi-language-nodejs`. @default ~/.pulumi/versions/3.259.0/bin (what scripts/setup-pulumi.sh fills) */
@@ -149,7 +182,7 @@ const EnvSchema = z.object({
 
 const KEEP_EMPTY = new Set(["AUTOMATION_POLICY_PACKS"]);
 /** Variables whose values are never echoed in a configuration error. */
-const SECRET_KEYS = new Set(["PULUMI_CONFIG_PASSPHRASE", "AUTOMATION_GITHUB_WEBHOOK_SECRET", "AUTOMATION_GITHUB_TOKEN", "AUTOMATION_NOTIFY_WEBHOOK_SECRET"]);
+const SECRET_KEYS = new Set(["PULUMI_CONFIG_PASSPHRASE", "AUTOMATION_DATABASE_PASSWORD", "AUTOMATION_GITHUB_WEBHOOK_SECRET", "AUTOMATION_GITHUB_TOKEN", "AUTOMATION_NOTIFY_WEBHOOK_SECRET"]);
 
 /**
  * The service's own variables are not the programs' business: a job's worker inherits the
@@ -178,6 +211,8 @@ export interface ServiceConfig {
     backendUrl: string;
     /** The shared Postgres of the job store, approvals, deliveries, findings and audit; undefined: SQLite files in the data dir. */
     databaseUrl?: string;
+    /** Each stack's AWS role, assumed per job; undefined: jobs inherit the service's environment. */
+    stackRoles?: StackRoles;
     /** How often the stacks' schedules are looked at (schedules/). */
     scheduleTickMs: number;
     /** With a shared database: largest tolerated difference between this instance's clock and the database's. */
@@ -284,6 +319,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     } catch (err) {
         throw new ConfigError((err as { problems?: string[] }).problems ?? [String(err)]);
     }
+    let databaseUrl = e.AUTOMATION_DATABASE_URL;
+    if (e.AUTOMATION_DATABASE_PASSWORD !== undefined) {
+        const url = databaseUrl ? new URL(databaseUrl) : undefined;
+        if (!url || url.password) {
+            throw new ConfigError([`AUTOMATION_DATABASE_PASSWORD: ${url ? "AUTOMATION_DATABASE_URL carries a password already; keep one of the two" : "set without AUTOMATION_DATABASE_URL; set the URL it is the password of"}`]);
+        }
+        url.password = e.AUTOMATION_DATABASE_PASSWORD;
+        databaseUrl = url.toString();
+    }
     const dataDir = e.AUTOMATION_DATA_DIR ?? path.join(e.AUTOMATION_PROJECT_DIR, ".automation");
     return {
         notifications,
@@ -295,7 +339,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
         projectDir: e.AUTOMATION_PROJECT_DIR,
         dataDir,
         backendUrl: e.PULUMI_BACKEND_URL ?? `file://${path.join(dataDir, "state")}`,
-        databaseUrl: e.AUTOMATION_DATABASE_URL,
+        databaseUrl,
+        ...(e.AUTOMATION_STACK_ROLES ? { stackRoles: e.AUTOMATION_STACK_ROLES } : {}),
         instances: { id: e.AUTOMATION_INSTANCE_ID, heartbeatMs: e.AUTOMATION_HEARTBEAT_MS, silenceMs: e.AUTOMATION_INSTANCE_SILENCE_MS },
         passphrase: e.PULUMI_CONFIG_PASSPHRASE,
         pulumiBin: e.AUTOMATION_PULUMI_BIN ?? path.join(os.homedir(), ".pulumi", "versions", PULUMI_VERSION, "bin"),
@@ -334,6 +379,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
               }
             : {}),
         ...(e.AUTOMATION_GITHUB_TOKEN ? { github: { token: e.AUTOMATION_GITHUB_TOKEN, ...(e.AUTOMATION_GITHUB_API_URL ? { apiUrl: e.AUTOMATION_GITHUB_API_URL } : {}) } } : {}),
-        inheritedEnv: Object.fromEntries(Object.entries(env).filter((kv): kv is [string, string] => typeof kv[1] === "string" && !isServiceVariable(kv[0]))),
+        // With stack roles, a job's only AWS identity is its stack's role: none of the service's own reaches it.
+        inheritedEnv: Object.fromEntries(Object.entries(env).filter((kv): kv is [string, string] => typeof kv[1] === "string" && !isServiceVariable(kv[0])
+            && !(e.AUTOMATION_STACK_ROLES && AWS_CREDENTIAL_VARIABLES.includes(kv[0])))),
     };
 }

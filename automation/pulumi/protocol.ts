@@ -32,6 +32,11 @@ export interface WorkerSpec {
     pauseLimitMs?: number;
     /** Run the worker inside this bubblewrap sandbox (pull-request previews; see pulumi/sandbox.ts). */
     sandbox?: { bwrap: string; args: string[] };
+    /**
+     * Set in the worker's environment before its CLI starts: the job's own AWS credentials
+     * endpoint (pulumi/stackRoles.ts), so a warm worker serves any stack's job.
+     */
+    env?: Record<string, string>;
 }
 
 export type ParentMessage = { type: "start"; spec: WorkerSpec } | { type: "cancel" };

@@ -12,23 +12,26 @@ export interface EngineContext {
     env: NodeJS.ProcessEnv;
     /** The stacks' config copies (pulumi/stackConfig.ts), where the CLI may write; never the project's files. */
     stackConfigDir: string;
+    /** With stack roles: the variables that give a command on `stack` that stack's role (pulumi/stackRoles.ts). @default none */
+    credentials?: (stack: string, access: "read" | "write") => Promise<Record<string, string>>;
 }
 
 let command: { bin: string; cmd: Promise<PulumiCommand> } | undefined;
 
-/** The CLI and the environment every command here runs with. */
-async function cli(ctx: EngineContext): Promise<{ pulumiCommand: PulumiCommand; envVars: Record<string, string> }> {
+/** The CLI and the environment a command on `stack` runs with. */
+async function cli(ctx: EngineContext, stack: string, access: "read" | "write"): Promise<{ pulumiCommand: PulumiCommand; envVars: Record<string, string> }> {
     // `PulumiCommand.get` runs `pulumi version`; once per process is enough.
     if (command?.bin !== ctx.pulumiBin) command = { bin: ctx.pulumiBin, cmd: PulumiCommand.get({ root: path.dirname(ctx.pulumiBin) }) };
-    return { pulumiCommand: await command.cmd, envVars: Object.fromEntries(Object.entries(ctx.env).filter((e): e is [string, string] => typeof e[1] === "string")) };
+    const env = Object.fromEntries(Object.entries(ctx.env).filter((e): e is [string, string] => typeof e[1] === "string"));
+    return { pulumiCommand: await command.cmd, envVars: { ...env, ...(await ctx.credentials?.(stack, access)) } };
 }
 
 /**
  * The stack, opened in the directory of its config copy: these commands read and write the
  * backend only, and whatever the CLI writes into the stack's config goes to the copy.
  */
-async function openStack(ctx: EngineContext, stackName: string): Promise<Stack | undefined> {
-    const { pulumiCommand, envVars } = await cli(ctx);
+async function openStack(ctx: EngineContext, stackName: string, access: "read" | "write" = "read"): Promise<Stack | undefined> {
+    const { pulumiCommand, envVars } = await cli(ctx, stackName, access);
     prepareStackConfig({ projectDir: ctx.projectDir, stack: stackName, dir: ctx.stackConfigDir });
     try {
         return await LocalWorkspace.selectStack({ stackName, workDir: ctx.stackConfigDir }, { pulumiCommand, envVars });
@@ -54,7 +57,7 @@ export async function exportStackState(ctx: EngineContext, stackName: string): P
 
 /** `pulumi stack import`: replaces the stack's checkpoint. */
 export async function importStackState(ctx: EngineContext, stackName: string, state: Deployment): Promise<void> {
-    const stack = await openStack(ctx, stackName);
+    const stack = await openStack(ctx, stackName, "write");
     if (!stack) throw new Error(`stack ${stackName} does not exist`);
     await stack.importStack(state);
 }
@@ -65,10 +68,10 @@ export async function importStackState(ctx: EngineContext, stackName: string, st
  * so it needs the program's plugins like any refresh.
  */
 export async function refreshClearingPendingCreates(ctx: EngineContext, stackName: string): Promise<void> {
-    const stack = await openStack(ctx, stackName);
+    const stack = await openStack(ctx, stackName, "write");
     if (!stack) throw new Error(`stack ${stackName} does not exist`);
     // The refresh runs the program's providers: in the project, on the config copy.
-    const workspace = await LocalWorkspace.create({ workDir: ctx.projectDir, ...(await cli(ctx)) });
+    const workspace = await LocalWorkspace.create({ workDir: ctx.projectDir, ...(await cli(ctx, stackName, "write")) });
     workspace.selectStack = async () => undefined;
     const inProject = await StackApi.select(stackName, workspace);
     await inProject.refresh({ clearPendingCreates: true, configFile: path.join(ctx.stackConfigDir, `Pulumi.${stackName}.yaml`), showSecrets: false });
@@ -79,7 +82,7 @@ export async function refreshClearingPendingCreates(ctx: EngineContext, stackNam
  * holder, should it still run, is not stopped; the caller decides that it may go.
  */
 export async function removeStackLocks(ctx: EngineContext, stackName: string): Promise<boolean> {
-    const stack = await openStack(ctx, stackName);
+    const stack = await openStack(ctx, stackName, "write");
     if (!stack) return false;
     await stack.cancel();
     return true;

@@ -216,6 +216,8 @@ function fenceOnPause(limitMs: number): void {
 
 async function main(spec: WorkerSpec): Promise<void> {
     if (spec.pauseLimitMs) fenceOnPause(spec.pauseLimitMs);
+    // Before any CLI command: each inherits this process's environment.
+    Object.assign(process.env, spec.env);
     try {
         const pulumiCommand = await prepared;
         if (spec.sandbox) runInSandbox(pulumiCommand, spec.sandbox);

@@ -7,10 +7,11 @@ import type { RepairStatus, RepairView } from "../jobs/service";
 import type { FindingsStore } from "./findings";
 import { EngineContext, exportStackState, importStackState, refreshClearingPendingCreates, removeStackLocks } from "../pulumi/state";
 import { scanPostgresLocks } from "./postgresBackend";
+import { StateBackendError, describeS3Backend, parseS3BackendUrl, scanS3Locks } from "./s3Backend";
 import { Finding, LockInfo, PendingOperation, ProcessProbe, localProbe, needsRepair, scanStack } from "./scan";
 
 export interface RecoveryDeps {
-    /** `file:///dir` backends get lock and checkpoint inspection; others get pending operations via export. */
+    /** `file:///dir` backends get lock and checkpoint inspection; `postgres://` and `s3://` their locks read where the CLI keeps them and pending operations via export; others pending operations only. */
     backendUrl: string;
     project: string;
     stacks: () => string[];
@@ -45,7 +46,7 @@ export interface RepairResult {
 
 export interface UnlockResult {
     stack: string;
-    /** The locks found just before they were removed (file backends; other backends cannot be listed). */
+    /** The locks found just before they were removed (file://, postgres:// and s3:// backends; others cannot be listed). */
     removedLocks: LockInfo[];
     after: StackHealth;
 }
@@ -72,11 +73,59 @@ export class RecoveryService implements RepairView {
         return this.deps.backendUrl.startsWith("file://") ? this.deps.backendUrl.slice("file://".length) : undefined;
     }
 
+    /**
+     * The stack's locks on a backend the service can read (file://, postgres://, s3://), judged
+     * and, with `clearStale`, the proven-stale ones removed; [] on backends it cannot list.
+     */
+    private async locksOf(stack: string, clearStale: boolean): Promise<Finding[]> {
+        const url = this.deps.backendUrl;
+        const opts = { probe: this.probe, clearStale };
+        if (this.backendDir) return scanStack(this.backendDir, this.deps.project, stack, opts).filter((f) => f.kind !== "pending-operations");
+        if (url.startsWith("postgres://")) return this.remote(stack, "Reading the locks", () => scanPostgresLocks(url, this.deps.project, stack, opts));
+        if (url.startsWith("s3://")) return this.remote(stack, "Reading the locks", () => scanS3Locks(url, this.deps.project, stack, opts));
+        return [];
+    }
+
+    /**
+     * Runs a read of a remote backend; when the backend cannot be reached the answer is 503
+     * naming it and what failed, and nothing is decided: a scan that could not read the locks
+     * must not record the stack as free of them.
+     */
+    private async remote<T>(stack: string, what: string, read: () => Promise<T>): Promise<T> {
+        try {
+            return await read();
+        } catch (e) {
+            if (e instanceof AppError) throw e;
+            // Only the failure's code: a CLI's or driver's message is not for responses (the CLI's may quote state).
+            const err = e as { code?: unknown; name?: unknown };
+            const detail = e instanceof StateBackendError ? e.message : `${what} of "${stack}" on the state backend ${this.backendName} failed (${String(err.code ?? err.name ?? "error")})`;
+            throw new AppError("BACKEND_UNAVAILABLE", 503, `${detail}. Nothing was decided or changed; retry once the backend answers.`, { stack, backend: this.backendName });
+        }
+    }
+
+    /** The backend as messages name it: scheme, host and path, never credentials or query. */
+    private get backendName(): string {
+        const url = this.deps.backendUrl;
+        if (url.startsWith("s3://")) {
+            try {
+                return describeS3Backend(parseS3BackendUrl(url));
+            } catch {
+                /* named below */
+            }
+        }
+        try {
+            const u = new URL(url);
+            return `${u.protocol}//${u.host}${u.pathname}`;
+        } catch {
+            return url.split("?")[0].replace(/\/\/[^@/]*@/, "//");
+        }
+    }
+
     private async inspect(stack: string, clearStale: boolean): Promise<Finding[]> {
         if (this.backendDir) return scanStack(this.backendDir, this.deps.project, stack, { probe: this.probe, clearStale });
-        // Other backends: the locks where the service can read them (postgres://), the pending operations from the CLI's export.
-        const locks = this.deps.backendUrl.startsWith("postgres://") ? await scanPostgresLocks(this.deps.backendUrl, this.deps.project, stack, { probe: this.probe, clearStale }) : [];
-        const exported = await exportStackState(this.deps.engine, stack);
+        const locks = await this.locksOf(stack, clearStale);
+        // The pending operations from the CLI's export, as for any backend.
+        const exported = await this.remote(stack, "Exporting the state", () => exportStackState(this.deps.engine, stack));
         const pending = ((exported?.deployment as { pending_operations?: { type?: string; resource?: { urn?: string } }[] } | undefined)?.pending_operations ?? []).map((p) => ({
             type: String(p.type ?? "unknown"),
             urn: String(p.resource?.urn ?? ""),
@@ -181,11 +230,13 @@ export class RecoveryService implements RepairView {
 
     async unlock(stack: string, actor: AuditActor, from: string, opts: { overrideFence?: boolean } = {}): Promise<UnlockResult> {
         const overridden = await this.checkFences(stack, "stack.unlock", actor, from, opts.overrideFence === true);
-        const before = this.backendDir
-            ? scanStack(this.backendDir, this.deps.project, stack, { probe: this.probe })
-            : this.deps.backendUrl.startsWith("postgres://")
-              ? await scanPostgresLocks(this.deps.backendUrl, this.deps.project, stack, { probe: this.probe, clearStale: false })
-              : [];
+        let before: Finding[];
+        try {
+            before = await this.locksOf(stack, false);
+        } catch (e) {
+            this.deps.audit.append({ actor, action: "stack.unlock", from, result: "failed", stack, details: { error: (e as Error).message } });
+            throw e;
+        }
         const removedLocks = before.flatMap((f) => ("lock" in f ? [f.lock] : []));
         let existed: boolean;
         try {
