@@ -14,6 +14,8 @@ import { apiRouter, type AuthDeps } from "./http/routes";
 import { webhooksRouter } from "./http/webhooks";
 import { whoamiRouter } from "./http/whoami";
 import { tokensRouter } from "./http/tokens";
+import { signInRouter } from "./http/signIn";
+import type { SignInService } from "./security/signIn";
 import type { TokenAdmin } from "./security/tokenAdmin";
 import type { JobService } from "./jobs/service";
 import type { Logger } from "./logger";
@@ -37,6 +39,8 @@ export interface AppDeps {
     /** Absent when GitHub webhooks are off: the route then answers 404. */
     webhooks?: WebhookHandler;
     tokens: TokenVerifier;
+    /** People signing in through the identity provider; absent when sign-in is off (tokens only). */
+    signIn?: SignInService;
     /** Listing, creating and revoking tokens over the API (admins). */
     tokenAdmin: TokenAdmin;
     logger: Logger;
@@ -114,15 +118,16 @@ function defineRoutes(app: express.Application, deps: AppDeps): void {
     app.get("/v1/openapi.json", (_req, res) => {
         res.json(openApiDocument());
     });
-    const auth: AuthDeps = { authenticate: authenticate(deps.tokens), requireRole };
+    const auth: AuthDeps = { authenticate: authenticate(deps.tokens, deps.signIn), requireRole };
     // Every /v1 request is recorded when answered and rate-limited per caller before its route runs.
     app.use(
         "/v1",
         auditRequests(deps.audit, deps.refusals),
-        identify(deps.tokens),
+        identify(deps.tokens, deps.signIn),
         refusalRateLimit({ limit: deps.refusalRateLimitPerMinute }),
         mutationRateLimit({ limit: deps.rateLimitPerMinute }),
     );
+    app.use(signInRouter(deps.signIn, { loginsPerMinute: deps.refusalRateLimitPerMinute }));
     app.use("/v1", apiRouter(deps.jobs, auth, { streamsPerCaller: deps.streamsPerCaller }, { idempotency: deps.idempotency }));
     app.use("/v1", approvalsRouter(deps.approvals, auth));
     app.use("/v1", auditRouter(deps.audit, auth));

@@ -34,11 +34,15 @@ import { RecoveryService } from "./recovery/service";
 import { createRedactor, fileTokens, type TokenVerifier } from "./security";
 import { TokenAdmin } from "./security/tokenAdmin";
 import { recordingUse } from "./security/tokenUse";
+import { OidcRelyingParty } from "./security/oidc";
+import { fileRoleMap, readRoleMap } from "./security/roleMap";
+import { SignInService } from "./security/signIn";
+import { SSO_PREFIX } from "./security/tokens";
 import { Checkouts } from "./sources/checkouts";
 import { ensurePassphrase, probeWritable, secureDataDir } from "./storage/dataDir";
 import { lockDataDir, type DataDirLock } from "./storage/dataDirLock";
 import { DatabaseClock, fixedClock, localClock, type ServiceClock } from "./storage/clock";
-import { openStores } from "./storage/stores";
+import { openStores, type Stores } from "./storage/stores";
 import { Notifier } from "./notifications/notifier";
 import { notificationsOf } from "./notifications/events";
 import { ScheduleService } from "./schedules/service";
@@ -179,7 +183,9 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
         },
     });
     const policyOf = (stack: string) => policies.get(stack);
-    const roleOf = (name: string) => tokens.roleOf(name);
+    // People signed in through the identity provider act as `sso:` names; machines as their tokens.
+    const signIn = config.oidc ? await openSignIn(config, stores, audit, logger, now) : undefined;
+    const roleOf = (name: string) => (name.startsWith(SSO_PREFIX) ? signIn?.roleOf(name) : tokens.roleOf(name));
     const engine: EngineContext = { projectDir: config.projectDir, pulumiBin: config.pulumiBin, env: workerEnv, stackConfigDir: path.join(config.dataDir, "stack-config") };
     const approvals = new ApprovalService({
         store: stores.approvals,
@@ -349,6 +355,7 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
         notifications: { destinations: config.notifications, deliveries: stores.notifications },
         webhooks,
         tokens,
+        ...(signIn ? { signIn } : {}),
         tokenAdmin: new TokenAdmin({ file: config.tokensFile, uses: stores.tokenUse, now }),
         logger,
         metrics,
@@ -394,6 +401,9 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
     schedules.start();
     const retention = new Retention({ store: jobStore, sharedPlans: stores.plans, plansDir: path.join(config.dataDir, "plans"), retentionMs: config.jobRetentionMs, now, logger });
     retention.start();
+    // Ended sessions and abandoned sign-ins are dropped; every instance may do it.
+    const sessionPruner = signIn ? setInterval(() => void signIn.prune().catch((err: unknown) => logger.warn({ err }, "dropping ended sessions failed; tried again later")), 10 * 60_000) : undefined;
+    sessionPruner?.unref();
 
     let stopping: Promise<void> | undefined;
     const stop = () =>
@@ -408,6 +418,7 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
             await shared?.queue.close();
             await instances?.close();
             clearInterval(clockTimer);
+            clearInterval(sessionPruner);
             await shared?.bus.close();
             pool.close();
             server.closeAllConnections();
@@ -456,3 +467,21 @@ function jobAuditRecord(job: Job) {
 }
 
 
+
+/**
+ * Sign-in through the identity provider. A role map that cannot be read stops the start (nobody
+ * could get a role); the provider itself may be down: it is asked when someone signs in.
+ */
+async function openSignIn(config: ServiceConfig, stores: Stores, audit: AuditTrail, logger: Logger, now: () => Date): Promise<SignInService> {
+    const settings = config.oidc!;
+    try {
+        readRoleMap(settings.roleMapFile);
+    } catch (e) {
+        throw new ConfigError([`AUTOMATION_OIDC_ROLE_MAP: ${(e as Error).message}`]);
+    }
+    const roleMap = fileRoleMap(settings.roleMapFile, (e) => logger.error({ err: e }, "the role map changed and does not validate; the last valid one stays in force"));
+    const signIn = new SignInService({ relyingParty: new OidcRelyingParty(settings), sessions: stores.sessions, roleMap, audit, logger, now });
+    await signIn.load();
+    logger.info({ issuer: settings.issuer.origin, clientId: settings.clientId, rolesClaim: settings.rolesClaim, roleMap: settings.roleMapFile }, "sign-in through the identity provider is on");
+    return signIn;
+}

@@ -7,6 +7,7 @@ import { parseDuration } from "./jobs/retention";
 import { findBwrap } from "./pulumi/sandbox";
 import { AWS_CREDENTIAL_VARIABLES, parseStackRoles, type StackRoles } from "./pulumi/stackRoles";
 import { parseS3BackendUrl } from "./recovery/s3Url";
+import { issuerProblem, type OidcSettings } from "./security/oidc";
 import { isInsideRepository, REPOSITORY } from "./sources/checkouts";
 
 /** The repository root: the project the service operates on when none is configured. */
@@ -120,6 +121,40 @@ const EnvSchema = z.object({
         .transform((s) => (s === undefined ? undefined : s.split(",").map((p) => p.trim()).filter(Boolean).map((p) => path.resolve(p)))),
     /** Token file (hashed bearer tokens, see `npm run token`). @default <data dir>/tokens.json */
     AUTOMATION_TOKENS_FILE: absPath.optional(),
+    /**
+     * The service's address as people and receivers reach it (https://automation.example.com): links
+     * in notifications, and the return address of sign-in. @default none (notifications carry paths only)
+     */
+    AUTOMATION_PUBLIC_URL: z
+        .string()
+        .trim()
+        .refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol) && !new URL(s).search && !new URL(s).hash, "must be an http(s) URL without a query, such as https://automation.example.com")
+        .transform((s) => s.replace(/\/+$/, ""))
+        .optional(),
+    /** OpenID Connect sign-in for people (security/signIn.ts): the provider's issuer URL; unset, sign-in is off and only tokens work. */
+    AUTOMATION_OIDC_ISSUER: z
+        .string()
+        .trim()
+        .refine((s) => URL.canParse(s), "must be the provider's issuer URL, such as https://login.example.com/realms/main")
+        .refine((s) => !URL.canParse(s) || issuerProblem(new URL(s)) === undefined, "must be an https URL (http only on 127.0.0.1 or localhost)")
+        .optional(),
+    /** The client id registered with the provider for this service. */
+    AUTOMATION_OIDC_CLIENT_ID: z.string().trim().min(1).optional(),
+    /** The client's secret; unset: a public client (PKCE alone). */
+    AUTOMATION_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+    /** The claim holding the groups the role map reads. @default groups */
+    AUTOMATION_OIDC_ROLES_CLAIM: z.string().trim().regex(/^[A-Za-z0-9_:./-]{1,100}$/, "must be a claim name such as groups or roles").default("groups"),
+    /** The role map: a YAML file giving each role the groups whose members hold it (docs/operators.md). */
+    AUTOMATION_OIDC_ROLE_MAP: absPath.optional(),
+    /** Scopes asked of the provider, space-separated; openid is always added. @default "openid profile email" */
+    AUTOMATION_OIDC_SCOPES: z
+        .string()
+        .default("openid profile email")
+        .transform((s) => [...new Set(["openid", ...s.split(/[\s,]+/).filter(Boolean)])]),
+    /** How long a person's groups, as the provider last said, stand for reading; every change asks again. @default 60000 */
+    AUTOMATION_OIDC_RECHECK_MS: int(0, 3_600_000).default(60_000),
+    /** A session's longest life, however active. @default 43200000 (12 h) */
+    AUTOMATION_OIDC_SESSION_TTL_MS: int(60_000, 30 * 86_400_000).default(12 * 3_600_000),
     /** Log lines one job may store; past it a marker says so and the rest is dropped. @default 20000 */
     AUTOMATION_JOB_LOG_LINES: int(100, 10_000_000).default(20_000),
     /** Engine events one job may store (its summary still counts every step). @default 20000 */
@@ -182,7 +217,7 @@ const EnvSchema = z.object({
 
 const KEEP_EMPTY = new Set(["AUTOMATION_POLICY_PACKS"]);
 /** Variables whose values are never echoed in a configuration error. */
-const SECRET_KEYS = new Set(["PULUMI_CONFIG_PASSPHRASE", "AUTOMATION_DATABASE_PASSWORD", "AUTOMATION_GITHUB_WEBHOOK_SECRET", "AUTOMATION_GITHUB_TOKEN", "AUTOMATION_NOTIFY_WEBHOOK_SECRET"]);
+const SECRET_KEYS = new Set(["PULUMI_CONFIG_PASSPHRASE", "AUTOMATION_OIDC_CLIENT_SECRET", "AUTOMATION_DATABASE_PASSWORD", "AUTOMATION_GITHUB_WEBHOOK_SECRET", "AUTOMATION_GITHUB_TOKEN", "AUTOMATION_NOTIFY_WEBHOOK_SECRET"]);
 
 /**
  * The service's own variables are not the programs' business: a job's worker inherits the
@@ -245,6 +280,10 @@ export interface ServiceConfig {
     webhooks?: WebhookSettings;
     /** Present when a GitHub token is configured (PR comments, private fetches). */
     github?: { token: string; apiUrl?: string };
+    /** The service's address as people reach it, without a trailing slash (AUTOMATION_PUBLIC_URL). */
+    publicUrl?: string;
+    /** Present when people sign in through an OpenID provider. */
+    oidc?: OidcSettings;
     /** What every job's worker inherits: the process environment without the service's own variables. */
     inheritedEnv: Readonly<Record<string, string>>;
 }
@@ -264,6 +303,40 @@ export interface WebhookSettings {
     sandbox: { bwrap: string; network: boolean; env: readonly string[]; timeoutMs: number; tmpBytes: number };
     /** Largest head checked out, by the sum of its files' sizes. */
     checkoutMaxBytes: number;
+}
+
+/**
+ * Sign-in's settings, or undefined when it is off. The issuer needs the rest: a client id, a
+ * role map (without one nobody would get a role) and the public URL the provider sends people
+ * back to (it must match the redirect URI registered there).
+ */
+function oidcSettings(e: z.infer<typeof EnvSchema>): OidcSettings | undefined {
+    const set = (["AUTOMATION_OIDC_CLIENT_ID", "AUTOMATION_OIDC_CLIENT_SECRET", "AUTOMATION_OIDC_ROLE_MAP"] as const).filter((k) => e[k] !== undefined);
+    if (!e.AUTOMATION_OIDC_ISSUER) {
+        if (set.length) throw new ConfigError([`AUTOMATION_OIDC_ISSUER: must be set when ${set.join(", ")} ${set.length > 1 ? "are" : "is"} (sign-in needs the provider's issuer URL), or unset ${set.length > 1 ? "them" : "it"}`]);
+        return undefined;
+    }
+    const problems = [
+        ...(e.AUTOMATION_OIDC_CLIENT_ID ? [] : ["AUTOMATION_OIDC_CLIENT_ID: must be set with AUTOMATION_OIDC_ISSUER: the client id registered with the provider for this service"]),
+        ...(e.AUTOMATION_OIDC_ROLE_MAP ? [] : ["AUTOMATION_OIDC_ROLE_MAP: must be set with AUTOMATION_OIDC_ISSUER: the file giving roles to the provider's groups (docs/operators.md shows one)"]),
+        ...(e.AUTOMATION_PUBLIC_URL ? [] : ["AUTOMATION_PUBLIC_URL: must be set with AUTOMATION_OIDC_ISSUER: the address people reach the service at; the provider sends them back to <it>/auth/callback"]),
+        ...(e.AUTOMATION_PUBLIC_URL && issuerProblem(new URL(e.AUTOMATION_PUBLIC_URL))
+            ? ["AUTOMATION_PUBLIC_URL: must be https with sign-in on (the session cookie is Secure), or http on 127.0.0.1 or localhost"]
+            : []),
+    ];
+    if (problems.length) throw new ConfigError(problems);
+    return {
+        issuer: new URL(e.AUTOMATION_OIDC_ISSUER),
+        clientId: e.AUTOMATION_OIDC_CLIENT_ID!,
+        ...(e.AUTOMATION_OIDC_CLIENT_SECRET ? { clientSecret: e.AUTOMATION_OIDC_CLIENT_SECRET } : {}),
+        scopes: e.AUTOMATION_OIDC_SCOPES,
+        rolesClaim: e.AUTOMATION_OIDC_ROLES_CLAIM,
+        roleMapFile: e.AUTOMATION_OIDC_ROLE_MAP!,
+        redirectUrl: `${e.AUTOMATION_PUBLIC_URL}/auth/callback`,
+        postLogoutUrl: `${e.AUTOMATION_PUBLIC_URL}/`,
+        recheckMs: e.AUTOMATION_OIDC_RECHECK_MS,
+        sessionTtlMs: e.AUTOMATION_OIDC_SESSION_TTL_MS,
+    };
 }
 
 export class ConfigError extends Error {
@@ -319,6 +392,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     } catch (err) {
         throw new ConfigError((err as { problems?: string[] }).problems ?? [String(err)]);
     }
+    const oidc = oidcSettings(e);
     let databaseUrl = e.AUTOMATION_DATABASE_URL;
     if (e.AUTOMATION_DATABASE_PASSWORD !== undefined) {
         const url = databaseUrl ? new URL(databaseUrl) : undefined;
@@ -379,6 +453,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
               }
             : {}),
         ...(e.AUTOMATION_GITHUB_TOKEN ? { github: { token: e.AUTOMATION_GITHUB_TOKEN, ...(e.AUTOMATION_GITHUB_API_URL ? { apiUrl: e.AUTOMATION_GITHUB_API_URL } : {}) } } : {}),
+        ...(e.AUTOMATION_PUBLIC_URL ? { publicUrl: e.AUTOMATION_PUBLIC_URL } : {}),
+        ...(oidc ? { oidc } : {}),
         // With stack roles, a job's only AWS identity is its stack's role: none of the service's own reaches it.
         inheritedEnv: Object.fromEntries(Object.entries(env).filter((kv): kv is [string, string] => typeof kv[1] === "string" && !isServiceVariable(kv[0])
             && !(e.AUTOMATION_STACK_ROLES && AWS_CREDENTIAL_VARIABLES.includes(kv[0])))),

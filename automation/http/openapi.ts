@@ -404,10 +404,58 @@ export function openApiDocument(): Record<string, unknown> {
             },
             "/v1/whoami": {
                 get: {
-                    summary: "The caller's token name and role (role viewer)",
-                    description: "For clients that hide what a role cannot do; grants nothing by itself.",
+                    summary: "The caller's name, role and how they are signed in (role viewer)",
+                    description: "For clients that hide what a role cannot do; grants nothing by itself. With a session cookie, also the CSRF token every change made with that cookie must repeat in X-CSRF-Token.",
                     tags: ["auth"],
-                    responses: { 200: { description: "The caller.", content: json({ type: "object", required: ["name", "role"], properties: { name: { type: "string" }, role: { type: "string", enum: ["viewer", "operator", "approver", "admin"] } } }) }, ...common },
+                    responses: {
+                        200: {
+                            description: "The caller.",
+                            content: json({
+                                type: "object",
+                                required: ["name", "role", "via"],
+                                properties: {
+                                    name: { type: "string", description: "A token's name, or sso:<user> for a person signed in." },
+                                    role: { type: "string", enum: ["viewer", "operator", "approver", "admin"] },
+                                    via: { type: "string", enum: ["token", "session"] },
+                                    csrfToken: { type: "string", description: "Only with a session cookie." },
+                                },
+                            }),
+                        },
+                        ...common,
+                    },
+                },
+            },
+            "/v1/auth": {
+                get: {
+                    summary: "How to sign in here: whether sign-in through an identity provider is on, and where it starts",
+                    security: [],
+                    tags: ["auth"],
+                    responses: { 200: { description: "The ways in.", content: json({ type: "object", required: ["signIn", "tokens"], properties: { signIn: { type: "boolean" }, loginUrl: { type: "string" }, issuer: { type: "string" }, tokens: { type: "boolean" } } }) } },
+                },
+            },
+            "/auth/login": {
+                get: {
+                    summary: "Starts signing in at the identity provider (a browser navigation; authorization code flow with PKCE)",
+                    security: [],
+                    tags: ["auth"],
+                    parameters: [{ name: "returnTo", in: "query", required: false, schema: { type: "string" }, description: "A path of this service to come back to; anything else goes to /." }],
+                    responses: { 303: { description: "To the provider, with a short-lived sign-in cookie." }, 404: { description: "Sign-in is not configured." }, 429: { description: "Too many sign-ins started from one address." }, 503: { description: "The provider does not answer." } },
+                },
+            },
+            "/auth/callback": {
+                get: {
+                    summary: "Where the identity provider sends the person back; sets the session cookie",
+                    security: [],
+                    tags: ["auth"],
+                    responses: { 303: { description: "Signed in: to the path the sign-in started from." }, 401: { description: "SIGN_IN_FAILED: the sign-in is unknown, used, too old, or the provider's answer is refused." }, 403: { description: "NO_ROLE: none of the person's groups is given a role." }, 503: { description: "The provider does not answer." } },
+                },
+            },
+            "/auth/logout": {
+                post: {
+                    summary: "Ends the session of the cookie, and offers the provider's own sign-out page",
+                    security: [],
+                    tags: ["auth"],
+                    responses: { 200: { description: "Signed out.", content: json({ type: "object", properties: { signedOut: { type: "boolean" }, providerSignOut: { type: "string" } } }) }, 403: { description: "CSRF_TOKEN_INVALID." } },
                 },
             },
             ...tokensOpenApiPaths(),

@@ -11,7 +11,10 @@ export function whoamiRouter(auth: AuthDeps): Router {
     const r = caseSensitiveRouter();
     r.get("/whoami", auth.authenticate, auth.requireRole("viewer"), (_req, res) => {
         const principal = principalOf(res);
-        res.json({ name: principal?.name, role: principal?.role });
+        // With a session cookie, the CSRF token every change it makes must repeat (X-CSRF-Token).
+        const csrfToken = res.locals.csrfToken as string | undefined;
+        res.set("Cache-Control", "no-store");
+        res.json({ name: principal?.name, role: principal?.role, via: principal?.via, ...(csrfToken ? { csrfToken } : {}) });
     });
     return r;
 }

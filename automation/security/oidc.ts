@@ -87,8 +87,11 @@ export class OidcRelyingParty {
             try {
                 const s = this.settings;
                 const auth = s.clientSecret ? client.ClientSecretBasic(s.clientSecret) : client.None();
-                const insecure = s.issuer.protocol === "http:" ? { execute: [client.allowInsecureRequests] } : {};
-                const config = await client.discovery(s.issuer, s.clientId, s.clientSecret, auth, { timeout: 10, ...insecure });
+                // OpenID Connect lets a client trust an ID token from the token endpoint on TLS alone
+                // (Core 3.1.3.7); its signature is checked against the provider's keys as well, so a
+                // proxy or middlebox between the two cannot put words in the provider's mouth.
+                const execute = [client.enableNonRepudiationChecks, ...(s.issuer.protocol === "http:" ? [client.allowInsecureRequests] : [])];
+                const config = await client.discovery(s.issuer, s.clientId, s.clientSecret, auth, { timeout: 10, execute });
                 this.configuration = config;
                 return config;
             } finally {

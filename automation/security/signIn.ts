@@ -71,6 +71,11 @@ export class SignInService {
         return this.deps.relyingParty.settings;
     }
 
+    /** The origin people reach the service at: changes made with a session cookie must come from it. */
+    get publicOrigin(): string {
+        return new URL(this.settings.redirectUrl).origin;
+    }
+
     /** The role `name` (an `sso:` person) held when the provider was last asked; undefined for no role or no such person. */
     roleOf(name: string): Role | undefined {
         return this.roles.get(name) ?? undefined;

@@ -17,6 +17,7 @@ import { StackLinks } from "../dependencies/store";
 import { InstanceRegistry } from "../jobs/instances";
 import { SharedPlans } from "../jobs/plans";
 import { TokenUse } from "../security/tokenUse";
+import { SessionStore } from "../security/sessions";
 import { openPool, postgresDb, sqliteDb, withSchemaLock, type Db } from "./db";
 import { migrateDb, MIGRATIONS, NewerSchema } from "./migrations";
 import { probeWritable } from "./dataDir";
@@ -45,6 +46,8 @@ export interface Stores {
     idempotency: IdempotencyKeys;
     /** When each bearer token was last used. */
     tokenUse: TokenUse;
+    /** People signed in through the identity provider: sign-ins under way, sessions, roles as last seen. */
+    sessions: SessionStore;
     /** For /readyz: the data dir is writable, or the database answers. */
     check(): Promise<{ ok: boolean; detail?: string }>;
     close(): Promise<void>;
@@ -68,7 +71,7 @@ export async function openStores(o: StoresOptions): Promise<Stores> {
         try {
             const db = postgresDb(pool);
             const where = new URL(o.databaseUrl);
-            const { jobs, audit, approvals, deliveries, findings, plans, notifications, scheduleRuns, links, idempotency, tokenUse } = await withSchemaLock(pool, async () => {
+            const { jobs, audit, approvals, deliveries, findings, plans, notifications, scheduleRuns, links, idempotency, tokenUse, sessions } = await withSchemaLock(pool, async () => {
                 let opened: Awaited<ReturnType<typeof openPostgresStores>> | undefined;
                 await migrateDb(db, "postgres", `The database ${where.host}${where.pathname}`, MIGRATIONS.postgres, async () => {
                     opened = await openPostgresStores(pool, db, o);
@@ -84,6 +87,7 @@ export async function openStores(o: StoresOptions): Promise<Stores> {
                 links,
                 idempotency,
                 tokenUse,
+                sessions,
                 jobs,
                 approvals,
                 deliveries,
@@ -179,6 +183,7 @@ async function openSmallStores(db: Db, now?: () => Date) {
         findings: await FindingsStore.open(db),
         idempotency: new IdempotencyKeys(db, now),
         tokenUse: new TokenUse(db),
+        sessions: new SessionStore(db),
     };
 }
 

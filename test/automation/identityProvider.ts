@@ -172,8 +172,11 @@ interface OidcProvider {
 /** A browser's cookie handling, enough for a sign-in over fetch: cookies by host and path, all ports alike. */
 export class CookieJar {
     private readonly cookies = new Map<string, { value: string; path: string }>();
+    /** Every Set-Cookie line received, in order, for tests of the cookies' attributes. */
+    readonly setCookies: string[] = [];
     store(res: Response): void {
         for (const line of res.headers.getSetCookie()) {
+            this.setCookies.push(line);
             const [pair, ...attrs] = line.split(";");
             const eq = pair.indexOf("=");
             const name = pair.slice(0, eq).trim();
@@ -205,9 +208,12 @@ export async function signIn(serviceUrl: string, login: string, jar = new Cookie
         jar.store(res);
         return res;
     };
+    // The service's answer to the provider's return is what the caller wants, not the page it leads to.
+    const isReturn = (url: string) => url.startsWith(new URL("/auth/callback", serviceUrl).toString());
     let res = await go(new URL(startPath, serviceUrl).toString());
     for (let hop = 0; hop < 20; hop++) {
         const location = res.headers.get("location");
+        if (isReturn(visited[visited.length - 1])) return { jar, last: res, visited };
         if (res.status >= 300 && res.status < 400 && location) {
             res = await go(new URL(location, visited[visited.length - 1]).toString());
             continue;

@@ -66,12 +66,12 @@ describe("the OpenAPI document and the mounted routes", function () {
         assert.deepEqual(Object.keys(r.body.paths).sort(), Object.keys(openApiDocument().paths as object).sort());
     });
 
-    it("answers GET /v1/whoami with the caller's token name and role", async () => {
+    it("answers GET /v1/whoami with the caller's token name, role and that a token signed them in", async () => {
         const viewer = await h.call("GET", "/v1/whoami", { token: h.tokens.viewer });
         assert.equal(viewer.status, 200);
-        assert.deepEqual(viewer.body, { name: "vera-viewer", role: "viewer" });
+        assert.deepEqual(viewer.body, { name: "vera-viewer", role: "viewer", via: "token" });
         const admin = await h.call("GET", "/v1/whoami", { token: h.tokens.admin });
-        assert.deepEqual(admin.body, { name: "ada-admin", role: "admin" });
+        assert.deepEqual(admin.body, { name: "ada-admin", role: "admin", via: "token" });
     });
 
     it("refuses GET /v1/whoami without a token with 401", async () => {
