@@ -430,7 +430,7 @@ export function openApiDocument(): Record<string, unknown> {
                     summary: "How to sign in here: whether sign-in through an identity provider is on, and where it starts",
                     security: [],
                     tags: ["auth"],
-                    responses: { 200: { description: "The ways in.", content: json({ type: "object", required: ["signIn", "tokens"], properties: { signIn: { type: "boolean" }, loginUrl: { type: "string" }, issuer: { type: "string" }, tokens: { type: "boolean" } } }) } },
+                    responses: { 200: { description: "The ways in.", content: json({ type: "object", required: ["oidc", "tokens"], properties: { oidc: { type: "object", required: ["enabled"], properties: { enabled: { type: "boolean" }, loginUrl: { type: "string" }, issuer: { type: "string" } } }, tokens: { type: "boolean" } } }) } },
                 },
             },
             "/auth/login": {

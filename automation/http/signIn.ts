@@ -69,7 +69,7 @@ export function signInRouter(signIn: SignInService | undefined, o: { loginsPerMi
 
     // The landing page asks how one gets in: it needs no credentials, and says nothing else.
     r.get("/v1/auth", (_req: Request, res: Response) => {
-        res.json(signIn ? { signIn: true, loginUrl: "/auth/login", issuer: signIn.settings.issuer.origin, tokens: true } : { signIn: false, tokens: true });
+        res.json({ oidc: signIn ? { enabled: true, loginUrl: "/auth/login", issuer: signIn.settings.issuer.origin } : { enabled: false }, tokens: true });
     });
 
     return r;

@@ -107,7 +107,7 @@ describe("sign-in through an OpenID provider (oidc-provider, in-process) into th
     it("tells a signed-out page where to sign in, without credentials", async () => {
         const res = await call(h.url, "GET", "/v1/auth");
         assert.equal(res.status, 200);
-        assert.deepEqual(res.body, { signIn: true, loginUrl: "/auth/login", issuer: new URL(idp.issuer).origin, tokens: true });
+        assert.deepEqual(res.body, { oidc: { enabled: true, loginUrl: "/auth/login", issuer: new URL(idp.issuer).origin }, tokens: true });
         const whoami = await call(h.url, "GET", "/v1/whoami");
         assert.equal(whoami.status, 401);
         assert.match(whoami.body.error.message, /sign in at \/auth\/login/);
