@@ -69,6 +69,7 @@ describe("sign-in through an OpenID provider (oidc-provider, in-process) into th
         vic: { name: "Vic Viewer", email: "vic@example.com", groups: ["readers"] },
         mallory: { name: "Mallory", email: "mallory@example.com", groups: ["marketing"] },
         gone: { name: "Gone Soon", email: "gone@example.com", groups: ["deployers"] },
+        quinn: { name: "Quinn Queuer", email: "quinn@example.com", groups: ["deployers"] },
     };
 
     before(async () => {
@@ -190,6 +191,19 @@ describe("sign-in through an OpenID provider (oidc-provider, in-process) into th
         assert.equal(ended.status, 401);
         assert.equal(ended.body.error.code, "SESSION_ENDED");
         assert.equal((await asPerson(h, gone.jar, "GET", "/v1/whoami")).status, 401);
+    });
+
+    it("does not start a job the person queued once the provider takes their role away", async () => {
+        const { jar } = await signIn(h.url, "quinn");
+        const { csrfToken } = (await asPerson(h, jar, "GET", "/v1/whoami")).body;
+        const first = await asPerson(h, jar, "POST", "/v1/stacks/dev/previews", { csrf: csrfToken, body: {} });
+        const queued = await asPerson(h, jar, "POST", "/v1/stacks/dev/previews", { csrf: csrfToken, body: {} });
+        assert.equal(queued.status, 202);
+        idp.people.get("quinn")!.groups = ["marketing"];
+        assert.equal((await asPerson(h, jar, "POST", "/v1/stacks/dev/refreshes", { csrf: csrfToken, body: {} })).body.error.code, "NO_ROLE");
+        const done = await h.waitFor(queued.body.id);
+        assert.deepEqual([done.state, done.error?.code], ["failed", "NO_ROLE"]);
+        await h.waitFor(first.body.id);
     });
 
     it("gives someone in no mapped group no session, and says which groups they have and where roles are given", async () => {
