@@ -88,17 +88,26 @@ describe("GitHub Actions workflows", function () {
         }
     });
 
-    it("runs the policy tests and the offline policy check before any preview", () => {
-        const testSteps = workflow.jobs.test.steps.map((s) => s.run ?? "").join("\n");
-        assert.match(testSteps, /npm run policy:test/);
-        assert.match(testSteps, /policy:offline/);
-        assert.equal(workflow.jobs.preview.needs, "test");
+    it("previews after the offline policy check alone, not after the whole suite, and runs the policy tests once (in the suite)", () => {
+        assert.equal(workflow.jobs.preview.needs, "policy");
+        assert.match(workflow.jobs.policy.steps.map((s) => s.run ?? "").join("\n"), /policy:offline/);
+        const runs = Object.values(workflow.jobs).flatMap((j) => j.steps.map((s) => s.run ?? ""));
+        assert.deepEqual(runs.filter((r) => /policy:test|npm test|mocha/.test(r)), [], "the suite (policy tests included) runs only through .ci/run");
+        assert.deepEqual(runs.filter((r) => /\.ci\/run/.test(r)), ["bash .ci/run"]);
+        assert.match(fs.readFileSync(path.join(repo, ".mocharc.json"), "utf8"), /test\/\*\*\/\*\.test\.ts/, "the suite's spec takes in test/policy");
+    });
+
+    it("gives bwrap the user namespaces GitHub's Ubuntu runners restrict, through setup (AppArmor profile for bwrap alone)", () => {
+        const setup = fs.readFileSync(path.join(repo, "scripts/setup-sandbox.sh"), "utf8");
+        assert.match(setup, /apparmor_restrict_unprivileged_userns/);
+        assert.match(setup, /userns,/);
+        assert.match(fs.readFileSync(path.join(repo, ".ci/run"), "utf8"), /npm run setup/);
     });
 
     it("checks dev, prod and delivery offline and fails the job when one of them fails (the step's script with a stand-in npm)", async () => {
         // Runs the step's script the way the runner does (bash -eo pipefail) with a stand-in npm
         // that records each call and fails for the stack named in FAIL_STACK.
-        const step = workflow.jobs.test.steps.find((s) => /policy:offline/.test(s.run ?? ""))!;
+        const step = workflow.jobs.policy.steps.find((s) => /policy:offline/.test(s.run ?? ""))!;
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wf-"));
         const log = path.join(dir, "calls");
         fs.writeFileSync(path.join(dir, "npm"), `#!/usr/bin/env bash\necho "$*" >> "${log}"\n[ "\${@: -1}" != "$FAIL_STACK" ]\n`, { mode: 0o755 });
