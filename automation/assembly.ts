@@ -30,6 +30,7 @@ import { createWorkerPool, workerEnvironment, type StartWorker } from "./pulumi/
 import { previewMounts, sandboxArgs, sandboxEnvironment, type PreviewHost } from "./pulumi/sandbox";
 import { cliVersion, isProjectDir, listStacks, versionAtLeast } from "./pulumi/stacks";
 import { readStackState, type EngineContext } from "./pulumi/state";
+import { StackCredentials } from "./pulumi/stackRoles";
 import { RecoveryService } from "./recovery/service";
 import { createRedactor, fileTokens, type TokenVerifier } from "./security";
 import { TokenAdmin } from "./security/tokenAdmin";
@@ -186,7 +187,16 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
     // People signed in through the identity provider act as `sso:` names; machines as their tokens.
     const signIn = config.oidc ? await openSignIn(config, stores, audit, logger, now) : undefined;
     const roleOf = (name: string) => (name.startsWith(SSO_PREFIX) ? signIn?.roleOf(name) : tokens.roleOf(name));
-    const engine: EngineContext = { projectDir: config.projectDir, pulumiBin: config.pulumiBin, env: workerEnv, stackConfigDir: path.join(config.dataDir, "stack-config") };
+    // Each stack's role, assumed per job and per service-side command; never the service's own rights.
+    const stackCredentials = config.stackRoles ? new StackCredentials({ roles: config.stackRoles }) : undefined;
+    await stackCredentials?.start();
+    const engine: EngineContext = {
+        projectDir: config.projectDir,
+        pulumiBin: config.pulumiBin,
+        env: workerEnv,
+        stackConfigDir: path.join(config.dataDir, "stack-config"),
+        ...(stackCredentials ? { credentials: (stack: string, access: "read" | "write") => stackCredentials.serviceEnv(stack, access) } : {}),
+    };
     const approvals = new ApprovalService({
         store: stores.approvals,
         jobs: new JobReader(jobStore),
@@ -250,6 +260,7 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
         policyPacks: config.policyPacks,
         workerEnv,
         credentials,
+        ...(stackCredentials ? { stackCredentials } : {}),
         plansDir: path.join(config.dataDir, "plans"),
         stackConfigDir: path.join(config.dataDir, "stack-config"),
         policyInWords: (stack) => describePolicy(policyOf(stack)),
@@ -389,6 +400,11 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
     if (interrupted.length || requeued.length) logger.info({ interrupted: interrupted.length, requeued: requeued.length }, "recovered jobs from the store");
     logger.info({ policies: Object.fromEntries(stacks().map((s) => [s, policySource(policies, s)])) }, "environment policies per stack");
     if (policies.unused.length) logger.warn({ files: policies.unused }, "environment policy files name no stack of the project");
+    if (config.stackRoles) {
+        const without = stacks().filter((s) => !config.stackRoles![s]);
+        logger.info({ stacks: Object.keys(config.stackRoles) }, "jobs run with their stack's AWS role (AUTOMATION_STACK_ROLES), never the service's own credentials");
+        if (without.length) logger.warn({ stacks: without }, "stacks without a role in AUTOMATION_STACK_ROLES: their jobs fail before anything runs");
+    }
 
     const server = app.listen(config.port, config.host);
     await new Promise<void>((resolve, reject) => {
@@ -424,6 +440,7 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
             server.closeAllConnections();
             refusals.close();
             await stores.close();
+            await stackCredentials?.close();
             lock?.release();
             logger.info("shut down");
         })());

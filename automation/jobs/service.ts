@@ -21,6 +21,7 @@ import {
 } from "../errors";
 import type { Logger } from "../logger";
 import type { StartWorker, WorkerHandle, WorkerOutcome, WorkerSpec } from "../pulumi/spawn";
+import { accessOf, jobSessionName, type IssuedCredentials, type StackCredentials } from "../pulumi/stackRoles";
 import type { Principal } from "../security/roles";
 import type { Checkout, SourceCheckouts } from "../sources/checkouts";
 import { localScheduler, type JobScheduler, type RunJob } from "./scheduler";
@@ -119,6 +120,11 @@ export interface JobServiceDeps {
     workerEnv: NodeJS.ProcessEnv;
     /** Variables whose credential-named values never reach the store (the workers' and the service's own). @default workerEnv */
     credentials?: Readonly<Record<string, string | undefined>>;
+    /**
+     * With AUTOMATION_STACK_ROLES: each job's own session of its stack's role (pulumi/stackRoles.ts),
+     * issued before its worker starts and revoked when it ends. @default none (jobs use the workers' environment)
+     */
+    stackCredentials?: Pick<StackCredentials, "issue">;
     /** Where previews in mode "plan" save their update plans. */
     plansDir: string;
     /** With several instances: where plans are kept for every instance (jobs/plans.ts). @default the plans dir only */
@@ -807,6 +813,7 @@ export class JobService extends JobReader {
         const { store, logger } = this.deps;
         const log = logger.child({ jobId: queued.id, stack: queued.stack, op: queued.op });
         let checkout: Checkout | undefined;
+        let credentials: IssuedCredentials | undefined;
         try {
             try {
                 await this.deps.guard.beforeStart(queued);
@@ -846,6 +853,17 @@ export class JobService extends JobReader {
                 await this.settleRun(job.id, "failed", { error: { code: "PLAN_MISSING", message } });
                 return;
             }
+            // The stack's role, assumed for this job alone: one AWS refuses runs nothing.
+            try {
+                credentials = await this.credentialsFor(job);
+            } catch (err) {
+                const e = isAppError(err) ? err : engineError.operationFailed(job.stack, job.op);
+                if (!isAppError(err)) log.error(err as Error, "issuing the job's stack role failed");
+                else log.warn({ code: e.code, role: (e.details as { role?: string } | undefined)?.role }, "the job's stack role could not be assumed; nothing ran");
+                void this.appendLog(job.id, `error: ${e.message}`);
+                await this.settleRun(job.id, "failed", { error: { code: e.code, message: e.message } });
+                return;
+            }
             const summary = emptySummary();
             // Progress for readers, at most every 250 ms (each write is a row), and always
             // within 250 ms of the last event, so a pause in the engine shows the latest steps.
@@ -878,6 +896,7 @@ export class JobService extends JobReader {
                     ...(this.deps.lease ? { pauseLimitMs: this.deps.lease.pauseLimitMs } : {}),
                     ...this.planFileOf(job),
                     ...(checkout && pr ? { sandbox: pr.sandbox(checkout, job.stack) } : {}),
+                    ...(credentials ? { env: credentials.env } : {}),
                 },
                 pr ? pr.env : this.deps.workerEnv,
                 {
@@ -928,8 +947,28 @@ export class JobService extends JobReader {
             // is settled by the next start's recovery.
             await this.settle(queued.id, "failed", { error: { code: e.code, message: e.message } }).catch((again: unknown) => log.error({ err: again }, "recording the job's failure failed"));
         } finally {
+            // The job's processes are gone: its endpoint token opens nothing any more.
+            credentials?.revoke();
             await checkout?.release().catch((err: unknown) => log.warn({ err }, "removing the job's checkout failed"));
         }
+    }
+
+    /**
+     * The job's session of its stack's role (read or deploy by what the job does), named after
+     * the job and who asked; its endpoint token and the keys it serves are secrets of the job's log.
+     */
+    private async credentialsFor(job: Job): Promise<IssuedCredentials | undefined> {
+        const issuer = this.deps.stackCredentials;
+        if (!issuer) return undefined;
+        const issued = await issuer.issue({
+            stack: job.stack,
+            access: accessOf(job.op, job.options),
+            session: jobSessionName(job),
+            requestedBy: job.triggeredBy,
+            onSecrets: (values) => this.redactors.learn(job.id, values),
+        });
+        this.redactors.learn(job.id, issued.secrets);
+        return issued;
     }
 
     /** The pull-request head a job runs on, checked out; undefined for the service's own checkout. */

@@ -76,6 +76,17 @@ export function sessionName(name: string): string {
 }
 
 /**
+ * A job's RoleSessionName: its operation, its id whole (CloudTrail's session name then finds the
+ * job) and as much of who asked as fits STS's 64 characters (SourceIdentity carries it whole).
+ */
+export function jobSessionName(job: { id: string; op: Op; triggeredBy: string }): string {
+    const head = sessionName(`${job.op}-${job.id}`);
+    const actor = sessionName(job.triggeredBy.replace(/^(dependency|schedule):/, "automation-"));
+    const room = 64 - head.length - 1;
+    return room >= 2 ? `${head}-${actor.slice(0, room)}` : head;
+}
+
+/**
  * STS's SourceIdentity: who asked for the job (a token's name, a signed-in person), recorded by
  * CloudTrail on every call the session makes and kept by any role it assumes further.
  */
@@ -113,6 +124,8 @@ export interface CredentialsRequest {
     session: string;
     /** Who asked for it (SourceIdentity). */
     requestedBy: string;
+    /** Told each session's secret key and token as it is assumed, so the job's redactor knows them. */
+    onSecrets?: (values: string[]) => void;
 }
 
 interface Session {
@@ -164,6 +177,8 @@ export class StackCredentials {
             server.once("error", reject);
             server.listen(0, "127.0.0.1", () => resolve());
         });
+        // The HTTP server of the service keeps the process alive; this one never holds it up.
+        server.unref();
         this.server = server;
         this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/credentials`;
     }
@@ -251,6 +266,7 @@ export class StackCredentials {
             throw new AppError("STACK_ROLE_UNAVAILABLE", 502, `STS answered AssumeRole of ${session.role} (stack "${stack}") without credentials; nothing ran.`, { stack, role: session.role });
         }
         session.credentials = { AccessKeyId: c.AccessKeyId, SecretAccessKey: c.SecretAccessKey, Token: c.SessionToken, Expiration: new Date(c.Expiration) };
+        session.request.onSecrets?.([c.SecretAccessKey, c.SessionToken]);
     }
 }
 
