@@ -10,7 +10,6 @@ import { createHash, randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
-import { z } from "zod";
 import { AppError } from "../errors";
 import type { JobOptions, Op } from "../jobs/types";
 import { STACK_NAME_PATTERN } from "./stacks";
@@ -26,29 +25,44 @@ export interface StackRole {
 export type StackRoles = Readonly<Record<string, StackRole>>;
 
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
-const RoleArn = z.string().trim().regex(ROLE_ARN, "must be an IAM role ARN such as arn:aws:iam::123456789012:role/deploy-dev");
+const STACK_NAME = new RegExp(`^${STACK_NAME_PATTERN}$`);
+const SHAPE = '{"dev": "arn:aws:iam::123456789012:role/deploy-dev", "prod": {"deploy": "arn:…", "preview": "arn:…"}}';
 
-/** `{"dev": "<arn>", "prod": {"deploy": "<arn>", "preview": "<arn>"}}`: a stack → its role, or its deploy and preview roles. */
-export const StackRolesSchema = z.record(
-    z.string().regex(new RegExp(`^${STACK_NAME_PATTERN}$`), "a stack name must be 1-100 letters, digits, '.', '_' or '-'"),
-    z.union([RoleArn.transform((deploy): StackRole => ({ deploy })), z.strictObject({ deploy: RoleArn, preview: RoleArn.optional() })]),
-);
+/** A role ARN at `where`, or the problem naming it. */
+function roleArn(value: unknown, where: string): string {
+    if (typeof value !== "string" || !ROLE_ARN.test(value.trim())) throw new Error(`"${where}": must be an IAM role ARN such as arn:aws:iam::123456789012:role/deploy-dev`);
+    return value.trim();
+}
 
-/** Parses AUTOMATION_STACK_ROLES; the problem names the stack and what a role must look like. */
+/**
+ * Parses AUTOMATION_STACK_ROLES, `{"dev": "<arn>", "prod": {"deploy": "<arn>", "preview": "<arn>"}}`
+ * (a stack → its role, or its deploy and preview roles); the problem names the stack and the fix.
+ * Checked by hand rather than by a schema: a schema's union says "Invalid input" and no more.
+ */
 export function parseStackRoles(text: string): StackRoles {
     let raw: unknown;
     try {
         raw = JSON.parse(text);
     } catch {
-        throw new Error('must be JSON such as {"dev": "arn:aws:iam::123456789012:role/deploy-dev", "prod": {"deploy": "arn:…", "preview": "arn:…"}}');
+        throw new Error(`must be JSON such as ${SHAPE}`);
     }
-    const parsed = StackRolesSchema.safeParse(raw);
-    if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        throw new Error(`${issue.path.length ? `"${issue.path.join(".")}": ` : ""}${issue.message}`);
+    if (!raw || typeof raw !== "object" || Array.isArray(raw)) throw new Error(`must be a JSON object such as ${SHAPE}`);
+    const roles: Record<string, StackRole> = {};
+    for (const [stack, value] of Object.entries(raw)) {
+        if (!STACK_NAME.test(stack)) throw new Error(`"${stack}": a stack name must be 1-100 letters, digits, '.', '_' or '-'`);
+        if (typeof value === "string") {
+            roles[stack] = { deploy: roleArn(value, stack) };
+            continue;
+        }
+        if (!value || typeof value !== "object" || Array.isArray(value)) throw new Error(`"${stack}": must be a role ARN, or {"deploy": "<ARN>", "preview": "<ARN>"}`);
+        const unknown = Object.keys(value).filter((k) => k !== "deploy" && k !== "preview");
+        if (unknown.length) throw new Error(`"${stack}": unknown key ${unknown.map((k) => `"${k}"`).join(", ")}; a stack's roles are "deploy" (required) and "preview" (optional)`);
+        const v = value as { deploy?: unknown; preview?: unknown };
+        if (v.deploy === undefined) throw new Error(`"${stack}": names no "deploy" role; the deploy role is required, "preview" only serves the jobs that read`);
+        roles[stack] = { deploy: roleArn(v.deploy, `${stack}.deploy`), ...(v.preview !== undefined ? { preview: roleArn(v.preview, `${stack}.preview`) } : {}) };
     }
-    if (Object.keys(parsed.data).length === 0) throw new Error("names no stack; give each stack the service runs its role, or unset it");
-    return parsed.data;
+    if (Object.keys(roles).length === 0) throw new Error("names no stack; give each stack the service runs its role, or unset it");
+    return roles;
 }
 
 /** A preview, or a refresh that only reports drift, reads; everything else may change the stack. */
@@ -83,7 +97,8 @@ export function jobSessionName(job: { id: string; op: Op; triggeredBy: string })
     const head = sessionName(`${job.op}-${job.id}`);
     const actor = sessionName(job.triggeredBy.replace(/^(dependency|schedule):/, "automation-"));
     const room = 64 - head.length - 1;
-    return room >= 2 ? `${head}-${actor.slice(0, room)}` : head;
+    const fitted = actor.slice(0, room).replace(/-+$/, "");
+    return fitted.length >= 2 ? `${head}-${fitted}` : head;
 }
 
 /**
