@@ -267,7 +267,9 @@ export class RecoveryService implements RepairView {
             throw new AppError(
                 "STACK_LOCKED",
                 409,
-                `Stack "${stack}" is locked by pid ${held.lock.pid} on ${held.lock.hostname} (${held.lock.username}, since ${held.lock.timestamp}), which ${held.kind === "live-lock" ? "is still running" : "is another host"}; stop it there or wait.`,
+                `Stack "${stack}" is locked by pid ${held.lock.pid} on ${held.lock.hostname} (${held.lock.username}, since ${held.lock.timestamp}), which ${held.kind === "live-lock" ? "is still running" : "is another host"}; stop it there or wait. ` +
+                    // The override exists; saying what it does keeps it from being mistaken for a way to stop the holder.
+                    `An admin's unlock (POST /v1/stacks/${stack}/unlock {"confirm": "${stack}"}) removes the lock but does not stop its holder: use it once the holder is gone.`,
                 { stack, holder: held.lock },
             );
         }
