@@ -359,7 +359,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
             parsed.error.issues.map((i) => {
                 const key = String(i.path[0]);
                 const got = known[key];
-                const shown = SECRET_KEYS.has(key) || got === undefined ? "" : ` (got "${got}")`;
+                // A URL's user info may hold a password (postgres://user:pw@…, s3://key:secret@…): never echoed.
+                const shown = SECRET_KEYS.has(key) || got === undefined ? "" : ` (got "${String(got).replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/?#]*@/i, "$1…@")}")`;
                 return `${key}: ${i.message}${shown}`;
             }),
         );

@@ -81,6 +81,51 @@ describe("service configuration", () => {
         });
     });
 
+    describe("an s3:// state backend (its locks are read by the service too)", () => {
+        const refused = (url: string, message: RegExp) =>
+            assert.throws(
+                () => loadConfig({ PULUMI_BACKEND_URL: url }),
+                (e: ConfigError) => {
+                    assert.equal(e.problems.length, 1, e.message);
+                    assert.match(e.problems[0], /^PULUMI_BACKEND_URL: /);
+                    assert.match(e.problems[0], message);
+                    return true;
+                },
+            );
+        it("takes what the Pulumi CLI takes: a path, a prefix, an S3-compatible endpoint with or without its scheme", () => {
+            for (const url of ["s3://state", "s3://state/team-a?region=eu-west-1", "s3://state?endpoint=minio.internal:9000&disableSSL=true&s3ForcePathStyle=true&prefix=pulumi/", "s3://state?role=arn:aws:iam::123456789012:role/state&kmskeyid=alias/x&ssetype=aws:kms"]) {
+                assert.equal(loadConfig({ PULUMI_BACKEND_URL: url }).backendUrl, url);
+            }
+        });
+        it("refuses a query parameter the CLI refuses, naming it and listing the ones it takes", () => {
+            refused("s3://state?region=eu-west-1&endpiont=http://minio:9000", /unknown query parameter `endpiont` \(the Pulumi CLI refuses it too\); the CLI's S3 backend takes region, endpoint, /);
+        });
+        it("refuses a boolean the CLI would not parse, naming the parameter", () => {
+            refused("s3://state?s3ForcePathStyle=yes", /`s3ForcePathStyle` must be true or false \(got "yes"\)/);
+        });
+        it("refuses `key=`, which makes the bucket one object that cannot hold a state backend", () => {
+            refused("s3://state?key=state.json", /`key` makes the bucket a single object.*use `prefix=` or a path/);
+        });
+        it("refuses a port on the bucket and says the server's address goes in endpoint=", () => {
+            refused("s3://127.0.0.1:9000/state", /the bucket name cannot have a port \(got "127\.0\.0\.1:9000"\); an S3-compatible server's address goes in `endpoint=`/);
+        });
+        it("refuses a role that is not an ARN, a missing bucket and an endpoint that is no address", () => {
+            refused("s3://state?role=deployer", /`role` must be a role ARN \(arn:aws:iam::<account>:role\/<name>; got "deployer"\)/);
+            refused("s3://?region=eu-west-1", /the bucket is missing; write s3:\/\/<bucket>/);
+            refused("s3://state?endpoint=http://[::1", /`endpoint` must be a server address such as http:\/\/127\.0\.0\.1:9000/);
+        });
+        it("refuses credentials in the URL without echoing them", () => {
+            assert.throws(
+                () => loadConfig({ PULUMI_BACKEND_URL: "s3://AKIAEXAMPLE:wJalrXUtnFEMI@state" }),
+                (e: ConfigError) => {
+                    assert.match(e.message, /an s3:\/\/ URL carries no credentials; give them as AWS_ACCESS_KEY_ID\/AWS_SECRET_ACCESS_KEY, a profile or a role/);
+                    assert.doesNotMatch(e.message, /wJalrXUtnFEMI|AKIAEXAMPLE/);
+                    return true;
+                },
+            );
+        });
+    });
+
     it("treats an empty variable as unset rather than as a bad value", () => {
         assert.throws(() => loadConfig({ PULUMI_CONFIG_PASSPHRASE: "", PORT: "70000" }), (e: ConfigError) => e.problems.length === 1 && /PORT/.test(e.message));
     });
