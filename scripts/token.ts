@@ -24,7 +24,10 @@ import { openPool, postgresDb, sqliteDb } from "../automation/storage/db";
 /** The settings the command shares with the service: the same rules as its configuration (automation/config.ts). */
 function settings(env: NodeJS.ProcessEnv, projectDir: string): Pick<ServiceConfig, "tokensFile" | "dataDir" | "databaseUrl"> {
     const { AUTOMATION_TOKENS_FILE, AUTOMATION_DATA_DIR, AUTOMATION_PROJECT_DIR, AUTOMATION_DATABASE_URL } = env;
-    return loadConfig({ AUTOMATION_PROJECT_DIR: AUTOMATION_PROJECT_DIR ?? projectDir, AUTOMATION_DATA_DIR, AUTOMATION_TOKENS_FILE, AUTOMATION_DATABASE_URL });
+    // The passphrase is the service's business, not this command's; with a database URL the
+    // configuration insists on one, so a stand-in lets an operator list tokens without it.
+    const PULUMI_CONFIG_PASSPHRASE = env.PULUMI_CONFIG_PASSPHRASE || "not-used-by-npm-run-token";
+    return loadConfig({ AUTOMATION_PROJECT_DIR: AUTOMATION_PROJECT_DIR ?? projectDir, AUTOMATION_DATA_DIR, AUTOMATION_TOKENS_FILE, AUTOMATION_DATABASE_URL, PULUMI_CONFIG_PASSPHRASE });
 }
 
 /** The file the service reads. */
