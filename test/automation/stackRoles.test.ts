@@ -4,7 +4,7 @@
 import * as assert from "node:assert/strict";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { fromHttp } from "@aws-sdk/credential-provider-http";
-import { mockClient } from "aws-sdk-client-mock";
+import { mockClient, type AwsClientStub } from "aws-sdk-client-mock";
 import { isAppError } from "../../automation/errors";
 import { accessOf, AWS_CREDENTIAL_VARIABLES, jobSessionName, parseStackRoles, roleFor, sessionName, sourceIdentity, StackCredentials } from "../../automation/pulumi/stackRoles";
 
@@ -97,7 +97,8 @@ describe("per-stack AWS roles", () => {
     });
 
     describe("the credentials endpoint", () => {
-        const sts = mockClient(STSClient);
+        // Made in before(), not when mocha loads the file: another file's mock of the same client may exist then.
+        let sts: AwsClientStub<STSClient>;
         const keys = (role: string, n = 1) => ({
             AccessKeyId: `ASIA${role.endsWith("preview-dev") ? "PREVIEW" : "DEPLOY0"}${"0".repeat(8)}${n}`,
             SecretAccessKey: `secret-of-${role.split("/").pop()}-${n}`,
@@ -107,6 +108,7 @@ describe("per-stack AWS roles", () => {
         let credentials: StackCredentials;
         const answer = (role: string, n = 1, hours = 1) => ({ Credentials: { ...keys(role, n), Expiration: new Date(clock + hours * 3600_000) } });
 
+        before(() => (sts = mockClient(STSClient)));
         beforeEach(async () => {
             sts.reset();
             clock = Date.parse("2026-12-06T12:00:00Z");
