@@ -4,6 +4,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { environmentName, PROJECT, TagsInput } from "./config/common";
 import { environmentBoundaryPolicy } from "./lib/boundaryIam";
+import { stageRoleTrustPolicy } from "./lib/automation";
 import { appBuildPolicy, assumeRolePolicy } from "./lib/deliveryIam";
 import { appBuildProjectName } from "./lib/deliveryNaming";
 import { artifactObjects, STAGE_ARTIFACTS } from "./lib/pipelineStages";
@@ -67,6 +68,12 @@ export interface BuildProjectsArgs {
     logRetentionDays?: number;
     /** Tags for the roles, policies and projects (the stack's base tags). @default - none */
     tags?: TagsInput;
+    /**
+     * The automation service's task role (AutomationService), which runs each stack's jobs with that
+     * stack's stage role: the three stage roles also trust it. An ARN, not the role: the role is made
+     * after these (its policy names them). @default - only CodeBuild assumes them
+     */
+    automationTaskRoleArn?: pulumi.Input<string>;
 }
 
 /** One pipeline stage's CodeBuild project and the role it runs as. */
@@ -93,8 +100,11 @@ export class BuildProjects extends pulumi.ComponentResource {
         super("todobackend:infra:BuildProjects", name, {}, opts);
         const identity = aws.getCallerIdentityOutput({}, { parent: this });
         const region = aws.getRegionOutput({}, { parent: this });
-        const codebuildRole = (key: string) => new aws.iam.Role(`${name}-${key}`, {
-            assumeRolePolicy: JSON.stringify(assumeRolePolicy("codebuild.amazonaws.com")), tags: args.tags }, { parent: this });
+        const codebuildRole = (key: string, trustAutomation = false) => new aws.iam.Role(`${name}-${key}`, {
+            assumeRolePolicy: trustAutomation && args.automationTaskRoleArn !== undefined
+                ? pulumi.all([identity.accountId, args.automationTaskRoleArn]).apply(([account, taskRole]) =>
+                    JSON.stringify(stageRoleTrustPolicy(account, taskRole)))
+                : JSON.stringify(assumeRolePolicy("codebuild.amazonaws.com")), tags: args.tags }, { parent: this });
         const projectName = (key: string) => `${args.namePrefix}${key}`;
 
         const appRole = codebuildRole("app");
@@ -115,7 +125,7 @@ export class BuildProjects extends pulumi.ComponentResource {
         }, { parent: this })])) as Record<PipelineEnvironment, aws.iam.Policy>;
 
         const stageRole = (key: string, env: PipelineEnvironment, stage: "dev" | "changeSet" | "execute", projects: string[], document: (a: EnvironmentRoleArgs) => object) => {
-            const role = codebuildRole(key);
+            const role = codebuildRole(key, true);
             new aws.iam.RolePolicy(`${name}-${key}`, { role: role.id, policy: pulumi.all([region.region, identity.accountId, args.artifactBucketArn,
                 args.state.bucketArn, args.state.kmsKeyArn, args.state.environments[env].kmsKeyArn, args.repositories.deploy.arn, this.environmentBoundaries[env].arn])
                 .apply(([r, account, bucket, state, stateKey, secretsKey, deployRepo, boundary]) => JSON.stringify(document({

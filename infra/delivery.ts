@@ -10,6 +10,10 @@ import { DeliveryPipeline } from "./pipeline";
 import { appBuildProjectName } from "./lib/deliveryNaming";
 import { Registry } from "./registry";
 import { PrivateBucket, StateBackend } from "./stateBackend";
+import { AutomationService, AutomationServiceArgs } from "./automationService";
+import { AutomationConfig, readAutomationConfig } from "./config/automation";
+import { automationTaskRoleArn } from "./lib/automation";
+import { Network } from "./network";
 
 export const CONNECTION_ACTIVATION =
     "The CodeStar connection is created PENDING. Activate it once: AWS console → Developer Tools → Settings → " +
@@ -18,11 +22,15 @@ export const CONNECTION_ACTIVATION =
 /** The pipeline's name (the book's). */
 const PIPELINE_NAME = "todobackend";
 
+/** Prefix of the automation service's physical names (`todobackend-automation-alb`, ...). */
+export const AUTOMATION_PREFIX = "todobackend-automation";
+
 /** Prefix of the CodeBuild project names (`todobackend-build`, `todobackend-deploy-dev`, ...). */
 const PROJECT_PREFIX = "todobackend-";
 
 export function deliveryStack() {
     const cfg = readDeliveryConfig();
+    const automationCfg = readAutomationConfig();
     // On each resource's own `tags`, not provider defaultTags: the policy pack reads declared inputs.
     const tags = baseTags(pulumi.getStack(), pulumi.getStack());
     const registry = new Registry("registry", { namePrefix: cfg.repositoryPrefix, appBuildProjectName: appBuildProjectName(PROJECT_PREFIX), tags });
@@ -44,9 +52,14 @@ export function deliveryStack() {
             environments: Object.fromEntries(PIPELINE_ENVIRONMENTS.map((env) => [env, { kmsKeyArn: state.environmentKeys[env].key.arn,
                 secretsProvider: environmentProviders[env] }])) as unknown as Record<PipelineEnvironment, SecretsProviderRef> },
         useUpdatePlan: cfg.useUpdatePlan, deployTimeoutMinutes: cfg.deployTimeoutMinutes, logRetentionDays: cfg.buildLogRetentionDays, tags,
+        automationTaskRoleArn: automationCfg && aws.getCallerIdentityOutput().accountId.apply((account) => automationTaskRoleArn(account, AUTOMATION_PREFIX)),
     });
     const notifications = new PipelineNotifications("notifications", { namePrefix: "todobackend-pipeline", watchedPipeline: PIPELINE_NAME,
-        email: cfg.notificationEmail, tags });
+        email: cfg.notificationEmail, alarmNamePrefixes: automationCfg ? [AUTOMATION_PREFIX] : [], tags });
+    // Each stack's jobs run with the role of its pipeline stage: dev's deploy role; prod's preview role to read, its execute role to change.
+    const automation = automationCfg && automationService(automationCfg, { stateBucketUrl, stateBucketArn: state.bucket.bucket.arn, stateKeyArn: state.key.arn,
+        stackRoles: { dev: { deploy: builds.dev.role.arn }, prod: { deploy: builds.execute.role.arn, preview: builds.changeSet.role.arn } },
+        alarmTopicArn: notifications.topic.arn, tags });
     const pipeline = new DeliveryPipeline("todobackend", {
         namePrefix: PIPELINE_NAME,
         artifactBucket: artifacts.bucket.bucket, artifactBucketArn: artifacts.bucket.arn,
@@ -73,5 +86,33 @@ export function deliveryStack() {
         artifactBucketName: artifacts.bucket.bucket,
         /** Every role of an environment stack carries its environment's boundary (read through its StackReference). */
         environmentRoleBoundaryArns: { dev: builds.environmentBoundaries.dev.arn, prod: builds.environmentBoundaries.prod.arn },
+        /** With automation:enabled: the service's address, the DNS name its domain points at (CNAME/alias), and its task role. */
+        ...(automation ? { automationUrl: automationCfg!.publicUrl, automationDnsName: automation.dnsName, automationTaskRoleArn: automation.taskRoleArn,
+            automationRepositoryUrl: automation.repository?.repositoryUrl } : {}),
     };
+}
+
+interface AutomationWiring {
+    stateBucketUrl: pulumi.Input<string>;
+    stateBucketArn: pulumi.Input<string>;
+    stateKeyArn: pulumi.Input<string>;
+    stackRoles: Record<string, { deploy: pulumi.Input<string>; preview?: pulumi.Input<string> }>;
+    alarmTopicArn: pulumi.Input<string>;
+    tags: Record<string, string>;
+}
+
+/** The automation service and, unless an existing VPC is configured, a VPC of its own (the delivery stack has none). */
+function automationService(c: AutomationConfig, w: AutomationWiring): AutomationService {
+    const network = new Network("automation-network", c.vpcId !== undefined
+        ? { vpcId: c.vpcId, publicSubnetIds: c.publicSubnetIds, privateSubnetIds: c.privateSubnetIds, tags: w.tags }
+        // A NAT per AZ in production: the tasks reach STS, S3 and the identity provider through it.
+        : { cidrBlock: c.vpcCidr, availabilityZones: 2, natGateways: c.production ? "perAz" : "single", tags: w.tags });
+    return new AutomationService("automation", {
+        namePrefix: AUTOMATION_PREFIX, vpcId: network.vpcId, publicSubnetIds: network.publicSubnetIds, privateSubnetIds: network.privateSubnetIds,
+        certificateArn: c.certificateArn, ingressCidrs: c.ingressCidrs, publicUrl: c.publicUrl, image: c.image, imageTag: c.imageTag,
+        stackRoles: w.stackRoles as AutomationServiceArgs["stackRoles"], backendUrl: w.stateBucketUrl, stateBucketArn: w.stateBucketArn, stateKeyArn: w.stateKeyArn,
+        oidc: c.oidc, desiredCount: c.desiredCount, cpuUnits: c.cpuUnits, memoryMiB: c.memoryMiB, production: c.production, dbMultiAz: c.dbMultiAz,
+        dbInstanceClass: c.dbInstanceClass, dbEngineVersion: c.dbEngineVersion, dbAllocatedStorageGiB: c.dbAllocatedStorageGiB,
+        logRetentionDays: c.logRetentionDays, alarmTopicArn: w.alarmTopicArn, tags: w.tags,
+    });
 }

@@ -28,6 +28,10 @@ export interface LoadBalancerArgs {
     certificateArn?: pulumi.Input<string>;
     /** Port the app container listens on. @default 8000 */
     targetPort?: number;
+    /** `instance` for tasks in bridge mode on EC2 (the app), `ip` for awsvpc tasks (Fargate). @default "instance" */
+    targetType?: "instance" | "ip";
+    /** Path the target group checks; a 200 answer means healthy. @default - the target group's default ("/") */
+    healthCheckPath?: string;
     /** How long an idle connection stays open. @default 30 (the book's) */
     idleTimeoutSeconds?: number;
     /** How long a deregistering target keeps draining. @default 30 (the book's) */
@@ -58,6 +62,9 @@ export class LoadBalancer extends pulumi.ComponentResource implements LoadBalanc
         validateNamePrefix("namePrefix", args.namePrefix, { maxLength: 28, component: "LoadBalancer" });
         checkWholeNumber("idleTimeoutSeconds", args.idleTimeoutSeconds, 1, 4000, "pass 1 to 4000 seconds (the ALB's range).");
         checkWholeNumber("deregistrationDelaySeconds", args.deregistrationDelaySeconds, 0, 3600, "pass 0 to 3600 seconds (the target group's range).");
+        if (args.healthCheckPath !== undefined && !/^\/[\w./-]*$/.test(args.healthCheckPath)) {
+            throw new Error(`LoadBalancer: \`healthCheckPath\` "${args.healthCheckPath}" is not a path. Fix: pass e.g. "/readyz"`);
+        }
         super("todobackend:infra:LoadBalancer", name, {}, opts);
         const https = args.certificateArn !== undefined;
         const albName = `${args.namePrefix}-alb`;
@@ -74,7 +81,8 @@ export class LoadBalancer extends pulumi.ComponentResource implements LoadBalanc
 
         this.targetGroup = new aws.lb.TargetGroup(`${name}-app`, {
             name: `${args.namePrefix}-app`, vpcId: args.vpcId, protocol: "HTTP", port: args.targetPort ?? 8000,
-            targetType: "instance", deregistrationDelay: args.deregistrationDelaySeconds ?? 30,
+            targetType: args.targetType ?? "instance", deregistrationDelay: args.deregistrationDelaySeconds ?? 30,
+            ...(args.healthCheckPath !== undefined ? { healthCheck: { path: args.healthCheckPath, matcher: "200", interval: 15, healthyThreshold: 2, unhealthyThreshold: 3 } } : {}),
             tags: withNameTag(args.tags, `${args.namePrefix}-app`),
         }, { parent: this });
 

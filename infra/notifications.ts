@@ -14,6 +14,8 @@ export interface PipelineNotificationsArgs {
     watchedPipeline: string;
     /** An address subscribed to the topic (it must confirm). @default - no subscription */
     email?: string;
+    /** Name prefixes of CloudWatch alarms that may publish to the topic (the automation service's). @default - none */
+    alarmNamePrefixes?: readonly string[];
     /** Tags of the topic and the rule. @default - none */
     tags?: TagsInput;
 }
@@ -39,7 +41,8 @@ export class PipelineNotifications extends pulumi.ComponentResource {
             eventPattern: JSON.stringify(pipelineFailedPattern(args.watchedPipeline)), tags: args.tags,
         }, parent);
         new aws.sns.TopicPolicy(name, { arn: this.topic.arn, policy: pulumi.all([this.topic.arn, rule.arn, identity.accountId, region])
-            .apply(([topic, ruleArn, account]) => JSON.stringify(topicPolicy({ topicArn: topic, ruleArn, account }))) }, parent);
+            .apply(([topic, ruleArn, account, r]) => JSON.stringify(topicPolicy({ topicArn: topic, ruleArn, account,
+                alarmArnPatterns: (args.alarmNamePrefixes ?? []).map((p) => `arn:aws:cloudwatch:${r}:${account}:alarm:${p}-*`) }))) }, parent);
         new aws.cloudwatch.EventTarget(`${name}-failed`, {
             rule: rule.name, arn: this.topic.arn,
             inputTransformer: {

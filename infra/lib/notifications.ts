@@ -6,7 +6,13 @@ export function pipelineFailedPattern(pipelineName: string): object {
         detail: { pipeline: [pipelineName], state: ["FAILED"] } };
 }
 
-export interface TopicPolicyArgs { topicArn: string; ruleArn: string; account: string }
+export interface TopicPolicyArgs {
+    topicArn: string;
+    ruleArn: string;
+    account: string;
+    /** Alarms that publish to the topic: `arn:aws:cloudwatch:<region>:<account>:alarm:<prefix>-*` for each prefix. @default - none */
+    alarmArnPatterns?: string[];
+}
 
 /**
  * EventBridge publishes for the failure rule only (aws:SourceArn, confused deputy); the account
@@ -19,5 +25,8 @@ export function topicPolicy(a: TopicPolicyArgs): { Version: "2012-10-17"; Statem
             Action: ["sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:Subscribe", "sns:ListSubscriptionsByTopic", "sns:Publish", "sns:DeleteTopic"], Resource: a.topicArn },
         { Sid: "PipelineFailures", Effect: "Allow", Principal: { Service: "events.amazonaws.com" }, Action: ["sns:Publish"], Resource: a.topicArn,
             Condition: { ArnEquals: { "aws:SourceArn": a.ruleArn } } },
+        // CloudWatch publishes an alarm as its service, not as the account: only these alarms, of this account.
+        ...(a.alarmArnPatterns?.length ? [{ Sid: "Alarms", Effect: "Allow", Principal: { Service: "cloudwatch.amazonaws.com" }, Action: ["sns:Publish"],
+            Resource: a.topicArn, Condition: { ArnLike: { "aws:SourceArn": a.alarmArnPatterns }, StringEquals: { "aws:SourceAccount": a.account } } }] : []),
     ] };
 }
