@@ -59,7 +59,7 @@ const EnvSchema = z.object({
         .optional(),
     AUTOMATION_DATABASE_URL: z.string().trim().regex(/^postgres(ql)?:\/\/\S+$/, "must be a Postgres URL such as postgres://automation@db.internal:5432/automation").optional(),
     /** The database password, kept out of AUTOMATION_DATABASE_URL (on ECS: a Secrets Manager secret ECS puts here). @default the URL's own, if any */
-    AUTOMATION_DATABASE_PASSWORD: z.string().min(1, "must not be empty (unset it when the URL carries the password)").optional(),
+    AUTOMATION_DATABASE_PASSWORD: z.string().regex(/\S/, "must not be blank (unset it when the URL carries the password)").optional(),
     /**
      * Each stack's AWS role, assumed per job (pulumi/stackRoles.ts): `{"dev": "<role ARN>", "prod":
      * {"deploy": "<ARN>", "preview": "<ARN>"}}`. Set, no job gets the service's own AWS credentials. @default none
@@ -400,7 +400,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
         if (!url || url.password) {
             throw new ConfigError([`AUTOMATION_DATABASE_PASSWORD: ${url ? "AUTOMATION_DATABASE_URL carries a password already; keep one of the two" : "set without AUTOMATION_DATABASE_URL; set the URL it is the password of"}`]);
         }
-        url.password = e.AUTOMATION_DATABASE_PASSWORD;
+        // Encoded whole: the URL setter leaves "%" as it is, and the driver would decode a "%20" in the password.
+        url.password = encodeURIComponent(e.AUTOMATION_DATABASE_PASSWORD);
         databaseUrl = url.toString();
     }
     const dataDir = e.AUTOMATION_DATA_DIR ?? path.join(e.AUTOMATION_PROJECT_DIR, ".automation");
