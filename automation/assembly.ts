@@ -45,6 +45,7 @@ import { lockDataDir, type DataDirLock } from "./storage/dataDirLock";
 import { DatabaseClock, fixedClock, localClock, type ServiceClock } from "./storage/clock";
 import { openStores, type Stores } from "./storage/stores";
 import { Notifier } from "./notifications/notifier";
+import { approvalProgressOf, withEnvelope, type EnvelopeSources } from "./notifications/envelope";
 import { notificationsOf } from "./notifications/events";
 import { ScheduleService } from "./schedules/service";
 import { DependencyService } from "./dependencies/service";
@@ -151,7 +152,19 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
     const clockTimer = dbClock ? setInterval(() => void dbClock.sync().catch((err: unknown) => logger.warn({ err }, "reading the database's clock failed")), config.instances.heartbeatMs) : undefined;
     clockTimer?.unref();
     // Notifications go only where the configuration says, off every job's path (notifications/).
-    const notifier = new Notifier({ destinations: config.notifications, deliveries: stores.notifications, logger, redact: redactor.redactDeep, now });
+    // Every notification carries the job's link (AUTOMATION_PUBLIC_URL), the actor, the stack, the
+    // change counts and, for approvals, how many are still needed (notifications/envelope.ts); the
+    // approvals are read when a notification goes, after the service is assembled.
+    const envelopeSources: EnvelopeSources = {
+        publicUrl: config.publicUrl,
+        findJob: (id) => jobStore.getJob(id),
+        lastJob: (stack, filter) => jobStore.lastJob(stack, filter),
+        approvalProgress: async (previewId, operation) => approvalProgressOf((await approvals.list(previewId))[operation], operation),
+    };
+    const notifier = new Notifier({
+        destinations: config.notifications, deliveries: stores.notifications, logger, redact: redactor.redactDeep, now,
+        envelope: (event, payload) => withEnvelope(event, payload, envelopeSources),
+    });
     // With a shared database: this instance's name, its messages to the others, and the shared queue.
     const instanceId = config.instances.id ?? `${os.hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
     const shared = stores.pool

@@ -117,3 +117,9 @@ export async function withEnvelope(event: NotificationEvent, payload: Record<str
         ...(approvals ? { approvals } : {}),
     };
 }
+
+/** An approval status (approvals/rules.ts) as the envelope tells it: how many count, and how many are still needed. */
+export function approvalProgressOf(status: { required: number; approvedBy: readonly string[] }, operation: "update" | "destroy"): ApprovalProgress {
+    const given = status.approvedBy.length;
+    return { operation, required: status.required, given, stillNeeded: Math.max(0, status.required - given) };
+}
