@@ -7,6 +7,23 @@ export interface Readiness {
     checks: Record<string, { ok: boolean; detail?: string }>;
 }
 
+/**
+ * The checks a readiness report says fail, each with its detail (the fix, where the check knows
+ * it), for the start-up log; none when the service is ready.
+ */
+export function failingChecks(report: Readiness): Array<{ name: string; detail: string }> {
+    return Object.entries(report.checks)
+        .filter(([, check]) => !check.ok)
+        .map(([name, check]) => ({ name, detail: check.detail ?? "failed" }));
+}
+
+/** The start-up log line of a service that is not ready, or undefined when it is. */
+export function notReadyMessage(report: Readiness): string | undefined {
+    const failing = failingChecks(report);
+    if (!failing.length) return undefined;
+    return `not ready: ${failing.map((c) => `${c.name}: ${c.detail}`).join("; ")}. GET /readyz answers 503 and jobs may fail until these pass`;
+}
+
 /** Liveness, readiness and Prometheus metrics: unauthenticated, for probes and scrapers. */
 export function opsRouter(deps: { readiness: () => Promise<Readiness>; metrics: ServiceMetrics }): Router {
     const r = caseSensitiveRouter();

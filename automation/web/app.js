@@ -3,8 +3,12 @@
 import {
     ApiError,
     approvalSummary,
+    auditQuery,
+    auditRow,
     collectLogPages,
     automationLines,
+    deliveryText,
+    destroyPlan,
     driftBadge,
     durationText,
     eventPayload,
@@ -17,29 +21,46 @@ import {
     logLinesFromEvent,
     permissions,
     readEventStream,
+    readinessProblems,
+    recoveryActions,
+    recoveryEffects,
+    requestInit,
+    signInOptions,
     stackStates,
+    stalenessNote,
     stateLabel,
     summaryTable,
+    verificationText,
 } from "./lib.mjs";
 
 // sessionStorage, not localStorage: the token leaves with the tab.
 const TOKEN_KEY = "todobackend.dashboard.token";
 const POLL_MS = 2000;
+// /readyz reads the plugin cache and probes the store: not on every poll.
+const READINESS_MS = 10_000;
 
 const $ = (id) => document.getElementById(id);
 
 const view = {
     token: sessionStorage.getItem(TOKEN_KEY) ?? "",
+    /** A session signed in with the identity provider: its CSRF token, in memory only. */
+    csrfToken: undefined,
+    /** `GET /v1/auth`: how one may sign in. */
+    auth: undefined,
     me: undefined,
     stacks: [],
     jobId: undefined,
     job: undefined,
+    /** The approvals answer of the open preview. */
+    record: undefined,
     stream: undefined,
     pollTimer: undefined,
     jobRefresh: undefined,
     outputCursor: 0,
     /** URNs whose change list the reader opened. */
     openDiffs: new Set(),
+    /** Where the next audit page starts, when there is one. */
+    auditNext: undefined,
 };
 
 /** Creates an element whose text is set with textContent; attributes are plain strings. */
@@ -50,6 +71,11 @@ function el(tag, { text, className, attrs } = {}, children = []) {
     for (const [name, value] of Object.entries(attrs ?? {})) node.setAttribute(name, String(value));
     for (const child of children) if (child) node.append(child);
     return node;
+}
+
+/** Sets a text only when it changed, so a live region re-read every poll announces changes only. */
+function setText(node, text) {
+    if (node.textContent !== text) node.textContent = text;
 }
 
 /** A time as "5 min ago", the exact time (UTC) and its local form in the element's title and datetime. */
@@ -77,9 +103,7 @@ function clearMessage() {
 }
 
 async function api(path, { method = "GET", body } = {}) {
-    const headers = { accept: "application/json", authorization: `Bearer ${view.token}` };
-    if (body !== undefined) headers["content-type"] = "application/json";
-    const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const response = await fetch(path, requestInit({ method, body, token: view.token, csrfToken: view.csrfToken }));
     const text = await response.text();
     let data;
     try {
@@ -101,29 +125,94 @@ async function act(label, action) {
     }
 }
 
+const stackPath = (stack) => `/v1/stacks/${encodeURIComponent(stack)}`;
+const jobPath = (id) => `/v1/jobs/${encodeURIComponent(id)}`;
+
+// ---- readiness ----------------------------------------------------------------------------
+
+/** Shows the checks /readyz says fail (a missing plugin, an old CLI), signed in or not. */
+async function checkReadiness() {
+    let report;
+    try {
+        const response = await fetch("/readyz", { headers: { accept: "application/json" }, credentials: "same-origin" });
+        report = await response.json();
+    } catch {
+        return; // an unreachable service is said by the sign-in or the next action
+    }
+    const problems = readinessProblems(report);
+    $("readiness").hidden = problems.length === 0;
+    const key = JSON.stringify(problems);
+    if ($("readiness").dataset.shown === key) return;
+    $("readiness").dataset.shown = key;
+    setText($("readiness-text"), problems.length ? "The service is not ready: jobs may fail until these checks pass." : "");
+    $("readiness-checks").replaceChildren(...problems.map((p) => el("li", { text: `${p.name}: ${p.detail}` })));
+}
+
+function scheduleReadiness() {
+    setTimeout(async () => {
+        if (!document.hidden) await checkReadiness();
+        scheduleReadiness();
+    }, READINESS_MS);
+}
+
 // ---- sign-in -------------------------------------------------------------------------------
 
-async function signIn() {
-    if (!view.token) {
-        view.me = undefined;
-        $("whoami").textContent = "Not signed in.";
-        $("content").hidden = true;
-        return;
+/** How one signs in, from GET /v1/auth; a service without it offers tokens only. */
+async function readAuth() {
+    try {
+        const response = await fetch("/v1/auth", { headers: { accept: "application/json" }, credentials: "same-origin" });
+        return response.ok ? await response.json() : undefined;
+    } catch {
+        return undefined;
     }
+}
+
+function renderLanding() {
+    const { oidc } = signInOptions(view.auth);
+    $("oidc-sign-in").hidden = !oidc;
+    if (oidc) {
+        $("oidc-link").textContent = oidc.label;
+        $("oidc-link").setAttribute("href", oidc.href);
+    }
+}
+
+/** The signed-out page: how to sign in or get a token; nothing of the service's data stays. */
+function showSignedOut() {
+    view.me = undefined;
+    view.jobId = undefined;
+    view.record = undefined;
+    stopStream();
+    clearTimeout(view.pollTimer);
+    $("content").hidden = true;
+    $("job").hidden = true;
+    $("landing").hidden = false;
+    $("sign-out").hidden = true;
+    $("whoami").textContent = "Not signed in.";
+}
+
+async function signIn() {
     try {
         view.me = await api("/v1/whoami");
+        // A session carries its CSRF token in the answer; a token needs none.
+        if (!view.token) view.csrfToken = view.me.csrfToken;
         $("whoami").textContent = `Signed in as ${view.me.name} (${view.me.role}).`;
+        $("sign-out").textContent = view.token ? "Forget token" : "Sign out";
+        $("sign-out").hidden = false;
+        $("landing").hidden = true;
         $("content").hidden = false;
+        $("audit").hidden = !can("audit");
+        $("notifications").hidden = !can("notifications");
         clearMessage();
         await refresh();
         schedulePoll();
         openFromHash();
     } catch (err) {
-        // A refused token is forgotten; an unreachable service keeps it for the next try.
-        if (err instanceof ApiError && err.status === 401) return signOut(`The service refused the token — ${err.message}`);
-        view.me = undefined;
-        $("content").hidden = true;
-        $("whoami").textContent = "Not signed in.";
+        if (err instanceof ApiError && err.status === 401) {
+            // A refused token is forgotten; no session cookie is simply the signed-out page.
+            if (view.token) return signOut(`The service refused the token — ${err.message}`);
+            return showSignedOut();
+        }
+        showSignedOut();
         showMessage(err instanceof ApiError ? err.message : `The service cannot be reached: ${err.message ?? err}`);
     }
 }
@@ -135,12 +224,34 @@ function can(action) {
 $("token-form").addEventListener("submit", (event) => {
     event.preventDefault();
     view.token = $("token").value.trim();
+    view.csrfToken = undefined;
     $("token").value = "";
     sessionStorage.setItem(TOKEN_KEY, view.token);
     void signIn();
 });
 
-$("forget-token").addEventListener("click", () => signOut());
+/**
+ * Forgets the token, or ends the session at the service (POST /auth/logout with its CSRF
+ * token), and shows the signed-out page with `reason`.
+ */
+async function signOut(reason, { logout = false } = {}) {
+    if (logout && !view.token && view.csrfToken) {
+        try {
+            const response = await fetch("/auth/logout", requestInit({ method: "POST", csrfToken: view.csrfToken }));
+            if (!response.ok && response.status !== 401) reason = `Signing out failed: the service answered HTTP ${response.status}.`;
+        } catch (err) {
+            reason = `Signing out failed: ${err.message ?? err}`;
+        }
+    }
+    sessionStorage.removeItem(TOKEN_KEY);
+    view.token = "";
+    view.csrfToken = undefined;
+    showSignedOut();
+    if (reason) showMessage(reason);
+    else clearMessage();
+}
+
+$("sign-out").addEventListener("click", () => void signOut(undefined, { logout: true }));
 
 // ---- stacks and jobs -----------------------------------------------------------------------
 
@@ -151,86 +262,211 @@ function schedulePoll() {
             try {
                 await refresh();
             } catch (err) {
-                // A revoked or rotated token: say so and sign out rather than show stale data.
-                if (err instanceof ApiError && err.status === 401) return signOut(`Your token is no longer accepted — ${err.message}`);
+                // A revoked token or an ended session: say so and sign out rather than show stale data.
+                if (err instanceof ApiError && err.status === 401) {
+                    return signOut(view.token ? `Your token is no longer accepted — ${err.message}` : `Your session has ended — ${err.message}`);
+                }
             }
         }
         if (view.me) schedulePoll();
     }, POLL_MS);
 }
 
-function signOut(reason) {
-    sessionStorage.removeItem(TOKEN_KEY);
-    view.token = "";
-    view.me = undefined;
-    view.jobId = undefined;
-    stopStream();
-    clearTimeout(view.pollTimer);
-    $("content").hidden = true;
-    $("whoami").textContent = "Not signed in.";
-    if (reason) showMessage(reason);
-    else clearMessage();
-}
-
 async function refresh() {
     const [stacks, jobs] = await Promise.all([api("/v1/stacks"), api(`/v1/jobs${jobsQuery({ stack: $("filter-stack").value, state: $("filter-state").value })}`)]);
     view.stacks = stacks.stacks ?? [];
     renderStacks(view.stacks);
-    renderStackFilter(view.stacks);
+    renderStackFilter($("filter-stack"), view.stacks);
+    renderStackFilter($("audit-stack"), view.stacks);
     renderJobs(jobs.jobs ?? []);
+    // Decisions made elsewhere, and a stack that changed under the open preview, show without a reload.
+    if (view.job?.op === "preview" && isTerminal(view.job.state)) await renderApproval(view.job);
 }
 
 /**
- * Asks before an action a person should not take by accident. With `typed`, the confirm button
- * stays disabled until that text (the stack's name) is typed. Resolves true when confirmed.
+ * Asks before an action a person should not take by accident, saying what it will do. Options:
+ * `list` (with `listIntro`) what it acts on, `note` a remark, `choices` a radio group, `error` a
+ * refusal to show (with `override`, the label of a checkbox the OK needs), `typed` a text (the
+ * stack's name) the OK waits for. Without `okLabel` the dialog only informs. Resolves
+ * `{ ok, choice, override }`.
  */
-function confirmAction({ title, text, okLabel, typed }) {
+function openDialog({ title, text, listIntro, list = [], note, choices, error, override, typed, okLabel, cancelLabel = "Cancel" }) {
     const dialog = $("confirm-dialog");
     $("confirm-title").textContent = title;
-    $("confirm-text").textContent = text;
-    $("confirm-ok").textContent = okLabel;
+    $("confirm-text").textContent = text ?? "";
+    $("confirm-list-intro").hidden = !listIntro;
+    $("confirm-list-intro").textContent = listIntro ?? "";
+    $("confirm-list").hidden = list.length === 0;
+    $("confirm-list").replaceChildren(...list.map((item) => el("li", { text: item })));
+    $("confirm-note").hidden = !note;
+    $("confirm-note").textContent = note ?? "";
+    const fieldset = $("confirm-choices");
+    fieldset.hidden = !choices;
+    fieldset.replaceChildren(el("legend", { text: choices?.legend ?? "" }), ...(choices?.options ?? []).map((o) => {
+        const input = el("input", { attrs: { type: "radio", name: "confirm-choice", id: `confirm-choice-${o.value}`, value: o.value } });
+        input.checked = o.value === choices.value;
+        return el("p", { className: "choice" }, [input, el("label", { text: o.label, attrs: { for: `confirm-choice-${o.value}` } })]);
+    }));
+    $("confirm-error").hidden = !error;
+    $("confirm-error").textContent = error ?? "";
+    const box = $("confirm-override");
+    $("confirm-override-field").hidden = !override;
+    $("confirm-override-label").textContent = override ?? "";
+    box.checked = false;
     const input = $("confirm-typed");
     $("confirm-typed-field").hidden = typed === undefined;
     input.value = "";
-    $("confirm-ok").disabled = typed !== undefined;
-    input.oninput = () => {
-        $("confirm-ok").disabled = input.value !== typed;
+    const ok = $("confirm-ok");
+    ok.hidden = !okLabel;
+    ok.textContent = okLabel ?? "";
+    $("confirm-cancel").textContent = okLabel ? cancelLabel : "Close";
+    const update = () => {
+        ok.disabled = (typed !== undefined && input.value !== typed) || (override !== undefined && !box.checked);
     };
+    input.oninput = update;
+    box.onchange = update;
+    update();
     return new Promise((resolve) => {
-        dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+        dialog.addEventListener("close", () => {
+            const chosen = fieldset.querySelector("input:checked");
+            resolve({ ok: dialog.returnValue === "ok", choice: chosen?.value, override: box.checked });
+        }, { once: true });
         dialog.returnValue = "";
         dialog.showModal();
-        (typed !== undefined ? input : $("confirm-ok")).focus();
+        (typed !== undefined ? input : override !== undefined ? box : okLabel ? ok : $("confirm-cancel")).focus();
     });
 }
 
-/** What to ask before `op` on `stack`, or undefined when it needs no confirmation. */
-function confirmationOf(stack, op) {
-    if (op === "updates") {
-        return { title: `Update ${stack} without a reviewed preview?`, okLabel: "Update anyway",
-            text: `Nobody has seen what this update will change. To review it first, preview ${stack} and update from that preview.` };
-    }
-    if (op === "destroys") {
-        return { title: `Destroy ${stack}?`, okLabel: `Destroy ${stack}`, typed: stack,
-            text: `Every resource of ${stack} will be deleted. This cannot be undone.` };
-    }
-    return undefined;
+async function confirmAction(question) {
+    return (await openDialog(question)).ok;
 }
 
 function startButton(stack, op, label, body = {}) {
     const button = el("button", { text: label, attrs: { type: "button", "aria-label": `${label} ${stack}`, "data-op": op } });
     button.addEventListener("click", async () => {
-        const question = confirmationOf(stack, op);
-        if (question && !(await confirmAction(question))) return;
-        if (op === "destroys") body = { ...body, confirm: stack };
+        if (op === "updates" && !(await confirmAction({ title: `Update ${stack} without a reviewed preview?`, okLabel: "Update anyway",
+            text: `Nobody has seen what this update will change. To review it first, preview ${stack} and update from that preview.` }))) return;
         button.disabled = true;
-        const job = await act(`${label} of ${stack}`, () => api(`/v1/stacks/${encodeURIComponent(stack)}/${op}`, { method: "POST", body }));
+        await startJob(stack, op, label, body);
         button.disabled = false;
-        if (job) {
-            clearMessage();
-            location.hash = `#/jobs/${job.id}`;
+    });
+    return button;
+}
+
+/** Queues a job and opens it; a refusal is shown with the API's words. */
+async function startJob(stack, op, label, body) {
+    const job = await act(`${label} of ${stack}`, () => api(`${stackPath(stack)}/${op}`, { method: "POST", body }));
+    if (job) {
+        clearMessage();
+        location.hash = `#/jobs/${job.id}`;
+        await refresh().catch(() => undefined);
+    }
+    return job;
+}
+
+/** The approvals answer of the stack's latest succeeded preview of the service's checkout, if any. */
+async function latestPreviewRecord(stack) {
+    const { jobs } = await api(`/v1/jobs${jobsQuery({ stack, state: "succeeded" })}&limit=100`);
+    const preview = (jobs ?? []).find((j) => j.op === "preview" && !j.options?.source);
+    return preview ? api(`${jobPath(preview.id)}/approvals`) : undefined;
+}
+
+/**
+ * The destroy dialog: what will be deleted (the resources in the state as the latest preview saw
+ * them, and whether that is still so), the approved preview it applies where the policy wants
+ * one, and the stack's name to type. `record` is the open preview's approvals answer.
+ */
+async function destroyStack(stack, record) {
+    if (record === undefined) {
+        record = await act(`Reading what a destroy of ${stack} deletes`, () => latestPreviewRecord(stack).then((r) => r ?? null));
+        if (record === undefined) return;
+    }
+    const plan = destroyPlan(stack, record ?? undefined);
+    const ok = await confirmAction({
+        title: `Destroy ${stack}?`,
+        text: `Every resource of ${stack} will be deleted. This cannot be undone.`,
+        listIntro: plan.resources.length ? `${plan.resources.length} resource${plan.resources.length === 1 ? "" : "s"} will be deleted:` : undefined,
+        list: plan.resources,
+        note: plan.blocked ? `${plan.note} ${plan.blocked}` : plan.note,
+        typed: plan.blocked ? undefined : stack,
+        okLabel: plan.blocked ? undefined : `Destroy ${stack}`,
+    });
+    if (!ok) return;
+    await startJob(stack, "destroys", "Destroy", { confirm: stack, ...(plan.previewId ? { previewId: plan.previewId } : {}) });
+}
+
+const FENCE_OVERRIDE = "I made sure that process is gone: override the fence";
+
+/**
+ * Runs an admin's repair or unlock after a dialog that says what it does to the state; a 409
+ * FENCED answer is shown in the dialog with a checkbox that repeats it with {overrideFence: true}.
+ */
+async function recoveryAction(stack, what) {
+    const health = await act(`Reading the findings of ${stack}`, () => api(`${stackPath(stack)}/repair`));
+    if (!health) return;
+    const effects = recoveryEffects(health, stack);
+    let method = "strip";
+    let fenced;
+    for (;;) {
+        const answer = what === "repair"
+            ? await openDialog({
+                title: `Repair ${stack}?`,
+                text: "A repair edits the stack's checkpoint, after backing it up. It:",
+                list: effects.repair,
+                note: effects.repairRefused,
+                choices: { legend: "How", value: method, options: [
+                    { value: "strip", label: "Strip: remove the pending operations from the checkpoint as they are" },
+                    { value: "refresh", label: "Refresh first: read every resource back (refresh --clear-pending-creates), then strip what remains" },
+                ] },
+                error: fenced,
+                override: fenced ? FENCE_OVERRIDE : undefined,
+                okLabel: `Repair ${stack}`,
+            })
+            : await openDialog({
+                title: `Unlock ${stack}?`,
+                text: "Unlocking runs pulumi cancel, which removes every lock of the stack. It does not stop whoever holds one: make sure it is gone, or two writers will meet. It:",
+                list: effects.unlock,
+                error: fenced,
+                override: fenced ? FENCE_OVERRIDE : undefined,
+                typed: stack,
+                okLabel: `Unlock ${stack}`,
+            });
+        if (!answer.ok) return;
+        method = answer.choice ?? method;
+        const body = what === "repair" ? { method } : { confirm: stack };
+        if (answer.override) body.overrideFence = true;
+        try {
+            const result = await api(`${stackPath(stack)}/${what}`, { method: "POST", body });
+            showMessage(recoveryResultText(stack, what, result), "info");
             await refresh().catch(() => undefined);
+            return;
+        } catch (err) {
+            if (err instanceof ApiError && err.code === "FENCED" && !answer.override) {
+                fenced = err.message;
+                continue;
+            }
+            showMessage(err instanceof ApiError ? `${what === "repair" ? "Repair" : "Unlock"} of ${stack} refused — ${err.message}` : `${what} of ${stack} failed: ${err.message ?? err}`);
+            return;
         }
+    }
+}
+
+function recoveryResultText(stack, what, r) {
+    const after = r.after?.state === "ok" ? "the stack is ok now" : `the stack still ${r.after?.state === "needs-repair" ? "needs repair" : `is ${r.after?.state}`}`;
+    if (what === "unlock") {
+        const removed = (r.removedLocks ?? []).map((l) => `pid ${l.pid} on ${l.hostname}`);
+        return `Unlocked ${stack}: ${removed.length ? `removed the lock of ${removed.join(", ")}` : "pulumi cancel removed any lock"}; ${after}.`;
+    }
+    const dropped = (r.droppedOperations ?? []).map((o) => `${o.type} ${o.urn.split("::").pop()}`);
+    return `Repaired ${stack} (${r.method}): ${dropped.length ? `dropped the pending ${dropped.join(", ")}` : "nothing was pending"}; the state before is backed up as ${String(r.backup ?? "").split("/").pop()}; ${after}.`;
+}
+
+function toolButton(stack, label, onClick) {
+    const button = el("button", { text: label, attrs: { type: "button", "aria-label": `${label} ${stack}` } });
+    button.addEventListener("click", async () => {
+        button.disabled = true;
+        await onClick();
+        button.disabled = false;
     });
     return button;
 }
@@ -250,11 +486,14 @@ function renderStacks(stacks) {
         const last = stack.lastJob
             ? el("span", {}, [openJobButton(stack.lastJob.id, stack.lastJob.op), document.createTextNode(" "), stateBadge(stack.lastJob.state), document.createTextNode(" "), timeNode(stack.lastJob.finishedAt ?? stack.lastJob.createdAt)])
             : el("span", { text: "none yet" });
+        const recovery = recoveryActions(stack);
         const actions = el("div", { className: "actions" }, [
             can("preview") && startButton(stack.name, "previews", "Preview"),
             can("refresh") && startButton(stack.name, "refreshes", "Refresh"),
             can("update") && startButton(stack.name, "updates", "Update"),
-            can("destroy") && startButton(stack.name, "destroys", "Destroy"),
+            can("destroy") && toolButton(stack.name, "Destroy", () => destroyStack(stack.name)),
+            can("repair") && recovery.repair && toolButton(stack.name, "Repair", () => recoveryAction(stack.name, "repair")),
+            can("unlock") && recovery.unlock && toolButton(stack.name, "Unlock", () => recoveryAction(stack.name, "unlock")),
         ]);
         if (!actions.childElementCount) actions.append(el("span", { text: "read-only" }));
         return el("tr", { attrs: { "data-stack": stack.name } }, [
@@ -295,8 +534,7 @@ function driftNodes(stack) {
     return nodes;
 }
 
-function renderStackFilter(stacks) {
-    const select = $("filter-stack");
+function renderStackFilter(select, stacks) {
     const chosen = select.value;
     const options = [el("option", { text: "All stacks", attrs: { value: "" } }), ...stacks.map((s) => el("option", { text: s.name, attrs: { value: s.name } }))];
     select.replaceChildren(...options);
@@ -304,15 +542,14 @@ function renderStackFilter(stacks) {
 }
 
 function renderJobs(jobs) {
+    // Five narrow columns (what ran is under the job's id) so the list fits beside the open job at 1280 px.
     const rows = jobs.map((job) =>
         el("tr", { attrs: { "data-job": job.id, "aria-current": job.id === view.jobId ? "true" : "false" } }, [
-            el("td", {}, [openJobButton(job.id, job.id.slice(0, 8))]),
-            el("td", { text: job.stack }),
-            el("td", { text: job.op }),
+            el("td", {}, [openJobButton(job.id, job.id.slice(0, 8)), el("span", { className: "job-what", text: `${job.op} of ${job.stack}` })]),
             el("td", {}, [stateBadge(job.state)]),
-            el("td", { text: job.triggeredBy ?? "" }),
+            el("td", { className: "who", text: job.triggeredBy ?? "" }),
             el("td", {}, [timeNode(job.createdAt)]),
-            el("td", { text: durationText(job.startedAt, job.finishedAt) }),
+            el("td", { className: "took", text: durationText(job.startedAt, job.finishedAt) }),
         ]),
     );
     $("jobs").tBodies[0].replaceChildren(...rows);
@@ -344,12 +581,13 @@ async function openJob(id) {
     stopStream();
     view.jobId = id;
     view.job = undefined;
+    view.record = undefined;
     $("log").replaceChildren();
     $("approval").hidden = true;
     view.outputCursor = 0;
     $("cli-log").replaceChildren();
     $("cli-output").open = false;
-    const job = await act("Opening the job", () => api(`/v1/jobs/${encodeURIComponent(id)}`));
+    const job = await act("Opening the job", () => api(jobPath(id)));
     if (!job || view.jobId !== id) return;
     $("job").hidden = false;
     renderJob(job);
@@ -361,7 +599,7 @@ async function openJob(id) {
 async function reloadJob() {
     const id = view.jobId;
     if (!id) return;
-    const job = await api(`/v1/jobs/${encodeURIComponent(id)}`).catch(() => undefined);
+    const job = await api(jobPath(id)).catch(() => undefined);
     if (job && view.jobId === id) renderJob(job);
 }
 
@@ -377,6 +615,20 @@ function scheduleJobReload() {
 function renderJob(job) {
     view.job = job;
     $("job-heading").textContent = `${job.op[0].toUpperCase()}${job.op.slice(1)} of ${job.stack}`;
+    renderJobMeta(job);
+    $("job").dataset.state = job.state;
+
+    const cancel = $("cancel-job");
+    cancel.hidden = !can("cancel") || isTerminal(job.state) || job.state === "cancelling";
+    // While a cancel is waiting for the engine, a stuck job can be killed at once.
+    $("force-cancel-job").hidden = !can("forceCancel") || job.state !== "cancelling";
+    renderPreviewButtons(job, view.record?.previewId === job.id ? view.record : undefined);
+
+    renderSummary(job.summary);
+    void renderApproval(job);
+}
+
+function renderJobMeta(job) {
     const meta = [
         ["Job", job.id],
         ["State", stateBadge(job.state)],
@@ -386,6 +638,10 @@ function renderJob(job) {
         ["Finished", formatTime(job.finishedAt)],
         ["Duration", durationText(job.startedAt, job.finishedAt)],
     ];
+    // What a preview ran: the pull request's head, or the commit its fingerprint kept.
+    const commit = job.options?.source?.sha ?? (view.record?.previewId === job.id ? view.record.commit : undefined);
+    if (job.op === "preview" && commit) meta.push(["Commit", el("code", { text: commit, attrs: { title: commit } })]);
+    if (job.options?.source) meta.push(["Pull request", `${job.options.source.repository} #${job.options.source.pullRequest}`]);
     // The preview an update applies is one click away: what was reviewed, and who approved it.
     if (job.options?.previewId) meta.push(["From preview", openJobButton(job.options.previewId, job.options.previewId.slice(0, 8))]);
     if (job.options?.message) meta.push(["Message", job.options.message]);
@@ -394,18 +650,17 @@ function renderJob(job) {
     $("job-meta").replaceChildren(
         ...meta.flatMap(([term, value]) => [el("dt", { text: term }), typeof value === "string" || value === undefined ? el("dd", { text: value ?? "—" }) : el("dd", {}, [value])]),
     );
-    $("job").dataset.state = job.state;
+}
 
-    const cancel = $("cancel-job");
-    cancel.hidden = !can("cancel") || isTerminal(job.state) || job.state === "cancelling";
-    // While a cancel is waiting for the engine, a stuck job can be killed at once.
-    $("force-cancel-job").hidden = !can("forceCancel") || job.state !== "cancelling";
-
-    const update = $("update-from-preview");
-    update.hidden = !(job.op === "preview" && job.state === "succeeded" && can("update"));
-
-    renderSummary(job.summary);
-    void renderApproval(job);
+/**
+ * The buttons that apply a succeeded preview, offered only while applying it can work: not
+ * superseded, not used up, not stale; a destroy once the destroy approvals are in.
+ */
+function renderPreviewButtons(job, record) {
+    const usable = job.op === "preview" && job.state === "succeeded" && !job.options?.source && record !== undefined && record.latest !== false && !record.appliedBy && record.staleness?.stale !== true;
+    $("update-from-preview").hidden = !(usable && can("update"));
+    const destroy = record ? approvalSummary(record, "destroy") : undefined;
+    $("destroy-from-preview").hidden = !(usable && can("destroy") && destroy?.needed && destroy.satisfied);
 }
 
 /** A step's changes, collapsible; stays open across the re-renders a running job causes. */
@@ -439,41 +694,78 @@ function renderSummary(summary) {
     );
 }
 
+/** Says the caller's own vote instead of offering a second one. */
+function voteText(mine, what) {
+    return mine ? `You ${mine.decision === "reject" ? "rejected" : "approved"} ${what}${mine.at ? ` (${formatTime(mine.at)})` : ""}.` : "";
+}
+
+/**
+ * The open preview's approvals (read again every poll, so a decision made elsewhere shows), its
+ * staleness before anyone decides, its commit, and for a destroy the resources it would delete.
+ */
 async function renderApproval(job) {
     const panel = $("approval");
-    if (job.op !== "preview" || job.state !== "succeeded") {
+    if (job.op !== "preview") {
         panel.hidden = true;
         return;
     }
     // The approvals route belongs to the safety layer; a service without it has no panel.
     let record;
     try {
-        record = await api(`/v1/jobs/${encodeURIComponent(job.id)}/approvals`);
+        record = await api(`${jobPath(job.id)}/approvals`);
     } catch {
         record = undefined;
     }
     if (view.jobId !== job.id) return;
-    const summary = approvalSummary(record);
-    panel.hidden = !summary.needed;
-    if (!summary.needed) return;
-    $("approval-status").textContent = summary.text;
-    $("approval-list").replaceChildren(...summary.decisions.map((text) => el("li", { text })));
+    const commitBefore = view.record?.commit;
+    view.record = record;
+    if (record?.commit !== commitBefore && view.job) renderJobMeta(view.job);
+    if (view.job) renderPreviewButtons(view.job, record);
+    const update = approvalSummary(record, "update");
+    const destroy = approvalSummary(record, "destroy");
+    const staleness = stalenessNote(record);
+    panel.hidden = job.state !== "succeeded" || !(update.needed || destroy.needed || staleness?.tone === "bad");
+    if (panel.hidden) return;
+
+    $("preview-staleness").hidden = !staleness || (!update.needed && !destroy.needed && staleness.tone !== "bad");
+    $("preview-staleness").className = `staleness ${staleness?.tone ?? ""}`;
+    setText($("preview-staleness"), staleness?.text ?? "");
+
+    $("update-approval").hidden = !update.needed;
+    setText($("approval-status"), update.text);
+    $("approval-list").replaceChildren(...update.decisions.map((text) => el("li", { text })));
+    const mine = myDecision(record, view.me?.name, "update");
+    $("my-decision").hidden = mine === undefined;
+    setText($("my-decision"), voteText(mine, "this preview"));
+
+    $("destroy-approval").hidden = !destroy.needed;
+    setText($("destroy-approval-status"), destroy.text);
+    $("destroy-approval-list").replaceChildren(...destroy.decisions.map((text) => el("li", { text })));
+    const mineDestroy = myDecision(record, view.me?.name, "destroy");
+    $("my-destroy-decision").hidden = mineDestroy === undefined;
+    setText($("my-destroy-decision"), voteText(mineDestroy, "destroying the stack with this preview"));
+    const plan = destroyPlan(job.stack, record);
+    setText($("destroy-resources-summary"), `What a destroy deletes (${plan.resources.length} resource${plan.resources.length === 1 ? "" : "s"})`);
+    setText($("destroy-resources-note"), plan.note);
+    $("destroy-resources-list").replaceChildren(...plan.resources.map((text) => el("li", { text })));
+
     // Only roles that can approve see the form; the service still checks self-approval etc.
     // Whoever has voted sees their vote, not the buttons again.
-    const mine = myDecision(record, view.me?.name);
-    $("approval-form").hidden = !can("approve") || mine !== undefined;
-    $("my-decision").hidden = mine === undefined;
-    $("my-decision").textContent = mine ? `You ${mine.decision === "reject" ? "rejected" : "approved"} this preview${mine.at ? ` (${formatTime(mine.at)})` : ""}.` : "";
-    $("approve").disabled = !summary.open;
-    $("reject").disabled = !summary.open;
+    const offerUpdate = update.needed && mine === undefined;
+    const offerDestroy = destroy.needed && mineDestroy === undefined;
+    $("approval-form").hidden = !can("approve") || !(offerUpdate || offerDestroy);
+    for (const [id, offered, open] of [["approve", offerUpdate, update.open], ["reject", offerUpdate, update.open], ["approve-destroy", offerDestroy, destroy.open], ["reject-destroy", offerDestroy, destroy.open]]) {
+        $(id).hidden = !offered;
+        $(id).disabled = !open;
+    }
 }
 
-async function decide(decision) {
+async function decide(decision, operation) {
     const job = view.job;
     if (!job) return;
     const comment = $("approval-comment").value.trim();
-    const label = decision === "approve" ? "Approval" : "Rejection";
-    const result = await act(label, () => api(`/v1/jobs/${encodeURIComponent(job.id)}/approvals`, { method: "POST", body: comment ? { decision, comment } : { decision } }));
+    const label = `${operation === "destroy" ? "Destroy " : ""}${decision === "approve" ? "approval" : "rejection"}`.replace(/^./, (c) => c.toUpperCase());
+    const result = await act(label, () => api(`${jobPath(job.id)}/approvals`, { method: "POST", body: { decision, operation, ...(comment ? { comment } : {}) } }));
     if (result) {
         $("approval-comment").value = "";
         showMessage(`${label} recorded for preview ${job.id}.`, "info");
@@ -481,13 +773,15 @@ async function decide(decision) {
     }
 }
 
-$("approve").addEventListener("click", () => void decide("approve"));
-$("reject").addEventListener("click", () => void decide("reject"));
+$("approve").addEventListener("click", () => void decide("approve", "update"));
+$("reject").addEventListener("click", () => void decide("reject", "update"));
+$("approve-destroy").addEventListener("click", () => void decide("approve", "destroy"));
+$("reject-destroy").addEventListener("click", () => void decide("reject", "destroy"));
 
 $("force-cancel-job").addEventListener("click", async () => {
     const job = view.job;
     if (!job) return;
-    const url = `/v1/jobs/${encodeURIComponent(job.id)}/cancel`;
+    const url = `${jobPath(job.id)}/cancel`;
     // What the kill would cut off, as the API says it, before anyone confirms it.
     const dry = await act("Force cancel", () => api(url, { method: "POST", body: { force: true, dryRun: true } }));
     if (!dry) return;
@@ -500,18 +794,32 @@ $("force-cancel-job").addEventListener("click", async () => {
 $("cancel-job").addEventListener("click", async () => {
     const job = view.job;
     if (!job) return;
-    const result = await act("Cancel", () => api(`/v1/jobs/${encodeURIComponent(job.id)}/cancel`, { method: "POST", body: {} }));
+    const ok = await confirmAction({
+        title: `Cancel the ${job.op} of ${job.stack}?`,
+        text: job.state === "queued"
+            ? "It leaves the queue and never runs."
+            : "The resource operations under way finish first (a cancel never cuts one off); nothing after them starts, so the stack may be left part-way through the change.",
+        okLabel: "Cancel job",
+        cancelLabel: "Keep it",
+    });
+    if (!ok) return;
+    const result = await act("Cancel", () => api(`${jobPath(job.id)}/cancel`, { method: "POST", body: {} }));
     if (result) renderJob(result);
 });
 
 $("update-from-preview").addEventListener("click", async () => {
     const job = view.job;
     if (!job) return;
-    const update = await act(`Update of ${job.stack}`, () => api(`/v1/stacks/${encodeURIComponent(job.stack)}/updates`, { method: "POST", body: { previewId: job.id } }));
+    const update = await act(`Update of ${job.stack}`, () => api(`${stackPath(job.stack)}/updates`, { method: "POST", body: { previewId: job.id } }));
     if (update) {
         clearMessage();
         location.hash = `#/jobs/${update.id}`;
     }
+});
+
+$("destroy-from-preview").addEventListener("click", () => {
+    const job = view.job;
+    if (job && view.record?.previewId === job.id) void destroyStack(job.stack, view.record);
 });
 
 /** Appends the job's stored CLI output from where the last read stopped. */
@@ -521,7 +829,7 @@ async function loadOutput() {
     const button = $("more-output");
     button.disabled = true;
     const result = await act("Reading the CLI output", () =>
-        collectLogPages((cursor) => api(`/v1/jobs/${encodeURIComponent(id)}/log?cursor=${cursor}&limit=200`), view.outputCursor, { pageSize: 200 }),
+        collectLogPages((cursor) => api(`${jobPath(id)}/log?cursor=${cursor}&limit=200`), view.outputCursor, { pageSize: 200 }),
     );
     button.disabled = false;
     if (!result || view.jobId !== id) return;
@@ -552,7 +860,7 @@ function streamJob(id) {
     // When each step began, to show its duration when it completes.
     const steps = new Map();
     readEventStream({
-        url: `/v1/jobs/${encodeURIComponent(id)}/events`,
+        url: `${jobPath(id)}/events`,
         token: view.token,
         signal: controller.signal,
         onEvent: (event) => {
@@ -578,4 +886,91 @@ function streamJob(id) {
     );
 }
 
-void signIn();
+// ---- the audit log and notification deliveries (admins) -----------------------------------
+
+async function loadAudit(more) {
+    const query = auditQuery({
+        after: more ? view.auditNext : $("audit-after").value,
+        limit: $("audit-limit").value,
+        stack: $("audit-stack").value,
+        action: $("audit-action").value,
+    });
+    const page = await act("Reading the audit log", () => api(`/v1/audit${query}`));
+    if (!page) return;
+    const verdict = verificationText(page.verification);
+    $("audit-verification").className = `verification ${verdict.tone}`;
+    $("audit-verification").textContent = verdict.text;
+    const rows = (page.entries ?? []).map((entry) => {
+        const r = auditRow(entry);
+        const details = el("td", { className: "audit-details" }, [
+            r.jobId && el("span", {}, [document.createTextNode("job "), openJobButton(r.jobId, r.jobId.slice(0, 8)), document.createTextNode(" ")]),
+            r.previewId && el("span", {}, [document.createTextNode("preview "), openJobButton(r.previewId, r.previewId.slice(0, 8)), document.createTextNode(" ")]),
+            r.from && el("span", { className: "from", text: `from ${r.from}` }),
+            r.details && el("details", {}, [el("summary", { text: "details" }), el("code", { text: r.details })]),
+        ]);
+        return el("tr", { attrs: { "data-seq": r.seq } }, [
+            el("td", { text: r.seq }),
+            el("td", { text: formatTime(r.at) }),
+            el("td", { text: r.who }),
+            el("td", { text: r.action }),
+            el("td", { text: r.stack }),
+            el("td", { text: r.result }),
+            details,
+        ]);
+    });
+    const body = $("audit-entries").tBodies[0];
+    if (more) body.append(...rows);
+    else body.replaceChildren(...rows);
+    $("audit-entries").hidden = body.rows.length === 0;
+    $("audit-empty").hidden = body.rows.length > 0;
+    view.auditNext = page.next;
+    $("audit-next").hidden = page.next === undefined;
+}
+
+$("audit-filter").addEventListener("submit", (event) => {
+    event.preventDefault();
+    void loadAudit(false);
+});
+$("audit-next").addEventListener("click", () => void loadAudit(true));
+
+async function loadDeliveries() {
+    const answer = await act("Reading the notification deliveries", () => api("/v1/notifications/deliveries"));
+    if (!answer) return;
+    const destinations = answer.destinations ?? [];
+    const deliveries = answer.deliveries ?? [];
+    $("deliveries-view").hidden = false;
+    $("destinations-empty").hidden = destinations.length > 0;
+    $("destinations").hidden = destinations.length === 0;
+    $("destinations").tBodies[0].replaceChildren(...destinations.map((d) => el("tr", {}, [
+        el("td", { text: d.name }),
+        el("td", { text: d.url }),
+        el("td", { text: d.format ?? "" }),
+        el("td", { text: d.signed ? "yes" : "no" }),
+        el("td", { text: Array.isArray(d.events) && d.events.length ? d.events.join(", ") : "all" }),
+    ])));
+    $("deliveries-empty").hidden = deliveries.length > 0;
+    $("deliveries").hidden = deliveries.length === 0;
+    $("deliveries").tBodies[0].replaceChildren(...deliveries.map((d) => el("tr", { attrs: { "data-delivery": d.id, "data-status": d.status } }, [
+        el("td", {}, [timeNode(d.createdAt)]),
+        el("td", { text: d.destination }),
+        el("td", { text: d.event }),
+        el("td", { text: deliveryText(d) }),
+    ])));
+    $("load-deliveries").textContent = "Reload deliveries";
+}
+
+$("load-deliveries").addEventListener("click", () => void loadDeliveries());
+
+// ---- start ---------------------------------------------------------------------------------
+
+async function start() {
+    void checkReadiness();
+    scheduleReadiness();
+    view.auth = await readAuth();
+    renderLanding();
+    // A token of this tab first; else, where the service signs in with an identity provider, its session cookie.
+    if (view.token || signInOptions(view.auth).oidc) await signIn();
+    else showSignedOut();
+}
+
+void start();
