@@ -4,9 +4,10 @@ import { AppError, jobNotFound, planStale, withArticle } from "../errors";
 import type { GuardVerdict } from "../jobs/service";
 import type { Job, StoredEvent } from "../jobs/types";
 import type { Principal, Role } from "../security/roles";
+import { SSO_PREFIX } from "../security/tokens";
 import type { ApprovalStore } from "./store";
 import { compareFingerprint, Fingerprint } from "./fingerprint";
-import type { EnvironmentPolicy } from "./policy";
+import type { EnvironmentPolicy } from "../environments/policy";
 import { Approval, ApprovalContext, ApprovalStatus, approvalStatus, checkApplyAllowed, checkCanApprove, destroyGuard, stepGuard } from "./rules";
 
 /** The reads of jobs the approvals need (the job service's read side). */
@@ -60,6 +61,8 @@ export interface ApprovalServiceDeps {
     fingerprint: (stack: string) => Promise<Fingerprint>;
     /** The role a name's token holds now; undefined once revoked. */
     roleOf: (name: string) => Role | undefined;
+    /** Asks the identity provider again about a person (`sso:`) before roleOf answers for them. @default none */
+    refreshRole?: (name: string) => Promise<void>;
     now?: () => Date;
     onFingerprintError?: (err: unknown, job: Job) => void;
     /** An approval or rejection was recorded (notifications follow it). */
@@ -138,13 +141,16 @@ export class ApprovalService {
         const preview = previewId ? await this.deps.jobs.findJob(previewId) : undefined;
         // The step guard compares the engine's events with the preview's steps as they are now.
         if (moment === "start" && previewId) this.eventGuards.set(job.id, job.op === "destroy" ? destroyGuard() : stepGuard(preview?.summary?.steps ?? []));
+        const approvals = previewId ? (await this.recorded(previewId)).counted : [];
+        // People who approved are not here when their approval is used: the provider is asked about them now.
+        for (const by of new Set(approvals.filter((a) => a.decision === "approve" && a.by.startsWith(SSO_PREFIX)).map((a) => a.by))) await this.deps.refreshRole?.(by);
         checkApplyAllowed({
             policy,
             operation: job.op,
             previewId,
             preview,
             latestPreviewId: (await this.deps.jobs.latestPreview(job.stack))?.id,
-            approvals: previewId ? (await this.recorded(previewId)).counted : [],
+            approvals,
             now: this.now(),
             roleOf: this.deps.roleOf,
         });

@@ -129,6 +129,32 @@ export class SessionStore {
         await this.db.query("DELETE FROM sign_ins WHERE created_at < $1", [signInsBefore.toISOString()]);
     }
 
+    /**
+     * Binds `name` to the provider's `subject` the first time anyone signs in under it (a row
+     * from before migration 8 is bound by its next sign-in); false when it is another subject's:
+     * providers let people choose their username, or give up one another then takes.
+     */
+    async claimName(name: string, subject: string, at: Date): Promise<boolean> {
+        await this.db.query(
+            "INSERT INTO people (name, role, checked_at, subject) VALUES ($1, NULL, $2, $3) ON CONFLICT (name) DO UPDATE SET subject = excluded.subject WHERE people.subject IS NULL",
+            [name, at.toISOString(), subject],
+        );
+        const [row] = await this.db.query<{ subject: string | null }>("SELECT subject FROM people WHERE name = $1", [name]);
+        return row?.subject === subject;
+    }
+
+    /** The sessions of `name` not yet past their end, the most recently checked first. */
+    async liveOf(name: string, now: Date): Promise<Session[]> {
+        const rows = await this.db.query<SessionRow>("SELECT * FROM sessions WHERE name = $1 AND expires_at > $2 ORDER BY checked_at DESC", [name, now.toISOString()]);
+        return rows.map(fromRow);
+    }
+
+    /** `name`'s role as last recorded by any instance; undefined for someone never seen. */
+    async person(name: string): Promise<{ role: Role | null } | undefined> {
+        const [row] = await this.db.query<{ role: string | null }>("SELECT role FROM people WHERE name = $1", [name]);
+        return row && { role: isRole(row.role) ? row.role : null };
+    }
+
     async recordPerson(name: string, role: Role | null, at: Date): Promise<void> {
         await this.db.query("INSERT INTO people (name, role, checked_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET role = excluded.role, checked_at = excluded.checked_at", [name, role, at.toISOString()]);
     }

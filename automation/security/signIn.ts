@@ -4,7 +4,7 @@
 // guard treat them alike.
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import type { AuditTrail } from "../audit/log";
-import { csrfTokenInvalid, noRole, sessionEnded, signInFailed } from "../errors";
+import { csrfTokenInvalid, isAppError, noRole, sessionEnded, signInFailed } from "../errors";
 import type { Logger } from "../logger";
 import { ProviderRefused, type Claims, type OidcRelyingParty, type ProviderAnswer } from "./oidc";
 import { roleFor, type RoleMap } from "./roleMap";
@@ -107,6 +107,11 @@ export class SignInService {
             throw e;
         }
         const name = personName(answer.claims);
+        // The name comes from claims the person may choose (a username, an email): it stays the
+        // first subject's, or someone could act, approve and be audited as another.
+        if (!(await this.deps.sessions.claimName(name, answer.claims.sub, this.deps.now()))) {
+            throw refuse(`the identity provider calls subject ${answer.claims.sub} ${name}, a name another person (another subject) already signs in under here; one of the two must be renamed at the provider`, name);
+        }
         const role = roleFor(answer.claims[this.settings.rolesClaim], this.deps.roleMap()) ?? null;
         await this.deps.sessions.recordPerson(name, role, this.deps.now());
         this.roles.set(name, role);
@@ -165,6 +170,27 @@ export class SignInService {
         }
     }
 
+    /**
+     * Asks the provider again about `name` when their role decides something they are not here
+     * to ask for (their queued job's start, their approval counted): through their most recently
+     * checked live session. Without one (signed out, expired) the provider cannot be asked, and
+     * the role last recorded by any instance stands.
+     */
+    async refreshRole(name: string): Promise<void> {
+        const [latest] = await this.deps.sessions.liveOf(name, this.deps.now());
+        if (!latest) {
+            const person = await this.deps.sessions.person(name);
+            if (person) this.roles.set(name, person.role);
+            return;
+        }
+        try {
+            await this.recheck(latest);
+        } catch (e) {
+            // The provider dropped them: recheck recorded no role. Anything else (503) fails closed.
+            if (!(isAppError(e) && e.code === "SESSION_ENDED")) throw e;
+        }
+    }
+
     /** Ends the session; the provider's own sign-out page, when it has one. */
     async signOut(secret: string, from: string): Promise<{ providerSignOut?: string }> {
         const ended = await this.deps.sessions.end(secretHash(secret));
@@ -209,6 +235,7 @@ export class SignInService {
             // Another instance checked it at the same moment: its answer stands (a refresh token is used once).
             const current = await this.deps.sessions.find(session.idHash);
             if (!current) throw sessionEnded("The session has ended");
+            this.roles.set(current.name, current.role);
             return current;
         }
         if (role !== session.role) {

@@ -45,6 +45,11 @@ CREATE TABLE people (name TEXT PRIMARY KEY, role TEXT, checked_at TEXT NOT NULL)
         name: "when each bearer token was last used (written by the service, at most once a minute per token)",
         sql: `CREATE TABLE token_use (name TEXT PRIMARY KEY, generation TEXT NOT NULL, last_used_at TEXT NOT NULL);`,
     },
+    {
+        id: 8,
+        name: "each sso: name bound to the one person (the provider's subject) who first signed in under it",
+        sql: "ALTER TABLE people ADD COLUMN subject TEXT",
+    },
 ];
 
 /** Each database and the migrations it gets. */

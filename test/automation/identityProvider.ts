@@ -16,6 +16,8 @@ export interface Person {
     name: string;
     email: string;
     groups: string[];
+    /** The preferred_username the provider states; its subject when absent. Some providers let people choose it. */
+    username?: string;
 }
 
 export interface IdentityProvider {
@@ -102,7 +104,7 @@ export async function startIdentityProvider(opts: { redirectUris: string[]; peop
             const person = idp.people.get(sub);
             // Someone removed from the provider has no account: their tokens answer nothing more.
             if (!person) return undefined;
-            return { accountId: sub, claims: async () => ({ sub, name: person.name, preferred_username: sub, email: person.email, groups: [...idp.people.get(sub)!.groups] }) };
+            return { accountId: sub, claims: async () => ({ sub, name: person.name, preferred_username: person.username ?? sub, email: person.email, groups: [...idp.people.get(sub)!.groups] }) };
         },
         claims: { openid: ["sub"], profile: ["name", "preferred_username"], email: ["email"], groups: ["groups"] },
         scopes: ["openid", "profile", "email", "groups", "offline_access"],

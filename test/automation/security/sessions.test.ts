@@ -67,6 +67,17 @@ function sessionStoreContract(open: () => Promise<Stores>) {
         await stores.sessions.recordPerson("sso:olly", null, new Date("2026-12-06T12:10:00.000Z"));
         assert.deepEqual(await stores.sessions.people(), [{ name: "sso:olly", role: null, checkedAt: "2026-12-06T12:10:00.000Z" }]);
     });
+    it("binds a name to the first subject signing in under it, an older row to its next, and tells any other subject no", async () => {
+        const at = new Date("2026-12-06T12:00:00.000Z");
+        await stores.sessions.recordPerson("sso:ada", "admin", at);
+        // Two subjects at the same moment: one gets the name, for good.
+        const subjects = ["ada-subject", "mal-subject"];
+        const won = await Promise.all(subjects.map((s) => stores.sessions.claimName("sso:ada", s, at)));
+        assert.equal(won.filter(Boolean).length, 1);
+        const [owner, other] = won[0] ? subjects : [...subjects].reverse();
+        assert.deepEqual([await stores.sessions.claimName("sso:ada", owner, at), await stores.sessions.claimName("sso:ada", other, at)], [true, false]);
+        assert.deepEqual(await stores.sessions.person("sso:ada"), { role: "admin" });
+    });
 }
 
 const options = (dataDir: string, databaseUrl?: string): StoresOptions => ({ dataDir, databaseUrl, redact: (v) => v, now: () => new Date(), auditMaxBytes: 1 << 20, onAuditError: () => undefined });
