@@ -13,12 +13,12 @@ import type { Application } from "express";
 import { parse as parseYaml } from "yaml";
 import { AdmissionGuard } from "./admission/guard";
 import { computeFingerprint } from "./approvals/fingerprint";
-import { describePolicy, PolicySet } from "./approvals/policy";
+import { describePolicy, PolicySet } from "./environments/policy";
 import { ApprovalService } from "./approvals/service";
 import { createApp } from "./app";
 import { ConfigError, PULUMI_VERSION, REPO_ROOT, type ServiceConfig } from "./config";
 import { RefusalSampler } from "./http/audit";
-import type { Readiness } from "./http/ops";
+import { failingChecks, notReadyMessage, type Readiness } from "./http/ops";
 import { JobReader } from "./jobs/reader";
 import { JobService } from "./jobs/service";
 import type { JobStore } from "./jobs/store";
@@ -124,7 +124,7 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
         PULUMI_BACKEND_PASSWORD: urlPassword(config.backendUrl),
     };
     const redactor = createRedactor({ env: credentials });
-    const logger = options.logger ?? createLogger({ level: config.logLevel, redactor });
+    const logger = options.logger ?? createLogger({ level: config.logLevel, redactor, format: config.logFormat });
     if (tightened.length) logger.warn({ dataDir: config.dataDir, tightened }, "the data dir held files others could read; made them private to the service's user (0700/0600)");
     const backendDir = config.backendUrl.startsWith("file://") ? config.backendUrl.slice("file://".length) : undefined;
     if (backendDir) fs.mkdirSync(backendDir, { recursive: true });
@@ -200,6 +200,8 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
     // People signed in through the identity provider act as `sso:` names; machines as their tokens.
     const signIn = config.oidc ? await openSignIn(config, stores, audit, logger, now) : undefined;
     const roleOf = (name: string) => (name.startsWith(SSO_PREFIX) ? signIn?.roleOf(name) : tokens.roleOf(name));
+    // A person is asked about again when their queued job starts or their approval is used.
+    const refreshRole = signIn ? { refreshRole: (name: string) => (name.startsWith(SSO_PREFIX) ? signIn.refreshRole(name) : Promise.resolve()) } : {};
     // Each stack's role, assumed per job and per service-side command; never the service's own rights.
     const stackCredentials = config.stackRoles ? new StackCredentials({ roles: config.stackRoles }) : undefined;
     await stackCredentials?.start();
@@ -217,6 +219,7 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
         policyOf,
         fingerprint: (stack) => computeFingerprint(config.projectDir, stack, (s) => readStackState(engine, s)),
         roleOf,
+        ...refreshRole,
         now,
         onFingerprintError: (err, job) => logger.warn({ err, jobId: job.id }, "taking the preview's fingerprint failed; it cannot be applied"),
         onUnrecorded: (a) => logger.error({ approvalId: a.id, previewId: a.previewId, by: a.by }, "an approval row has no entry in the audit chain (written to the database outside the service); it does not count"),
@@ -229,7 +232,7 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
         backendUrl: config.backendUrl, project, stacks, store: stores.findings, audit, engine, dataDir: config.dataDir, now, fences,
         onNeedsRepair: (stack, findings) => notifier.notify("stack.needs-repair", { stack, findings, repair: `/v1/stacks/${stack}/repair` }),
     });
-    const guard = new AdmissionGuard({ policyOf, approvals, repair: recovery, roleOf, expiredAt: (name) => tokens.expiredAt?.(name), now });
+    const guard = new AdmissionGuard({ policyOf, approvals, repair: recovery, roleOf, ...refreshRole, expiredAt: (name) => tokens.expiredAt?.(name), now });
 
     // The jobs.
     const webhookSettings = config.webhooks;
@@ -427,6 +430,15 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
     const { port } = server.address() as AddressInfo;
     const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
     logger.info({ url, projectDir: config.projectDir, stacks: stacks(), dataDir: config.dataDir }, "automation service listening");
+    // Said once where the operator starting the service looks (a missing plugin, an old CLI);
+    // /readyz and the dashboard's banner say it from then on. Not awaited: listening comes first.
+    void readiness().then(
+        (report) => {
+            const message = notReadyMessage(report);
+            if (message) logger.warn({ checks: failingChecks(report) }, message);
+        },
+        (err: unknown) => logger.warn({ err }, "the start-up readiness check failed; GET /readyz says what fails"),
+    );
     schedules.start();
     const retention = new Retention({ store: jobStore, sharedPlans: stores.plans, plansDir: path.join(config.dataDir, "plans"), retentionMs: config.jobRetentionMs, now, logger });
     retention.start();

@@ -167,6 +167,8 @@ const EnvSchema = z.object({
     AUTOMATION_WEBHOOK_BODY_LIMIT: int(1024, 100 * 1024 * 1024).default(25 * 1024 * 1024),
     /** pino level. @default info */
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    /** `json` lines for a supervisor and a log collector; `pretty` (pino-pretty) for a person at a terminal. @default json */
+    AUTOMATION_LOG_FORMAT: z.enum(["json", "pretty"]).default("json"),
     /** Directory of the environment policies (`<stack>.yaml`). @default <project>/environments */
     AUTOMATION_ENVIRONMENTS_DIR: absPath.optional(),
     /** Mutating requests per caller per minute. @default 120 */
@@ -272,6 +274,7 @@ export interface ServiceConfig {
     jobLimits: { logLines: number; events: number };
     streamsPerCaller: number;
     logLevel: z.infer<typeof EnvSchema>["LOG_LEVEL"];
+    logFormat: "json" | "pretty";
     environmentsDir: string;
     rateLimitPerMinute: number;
     refusalRateLimitPerMinute: number;
@@ -431,6 +434,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
         jobLimits: { logLines: e.AUTOMATION_JOB_LOG_LINES, events: e.AUTOMATION_JOB_EVENTS },
         streamsPerCaller: e.AUTOMATION_SSE_STREAMS_PER_CALLER,
         logLevel: e.LOG_LEVEL,
+        logFormat: e.AUTOMATION_LOG_FORMAT,
         environmentsDir: e.AUTOMATION_ENVIRONMENTS_DIR ?? path.join(e.AUTOMATION_PROJECT_DIR, "environments"),
         rateLimitPerMinute: e.AUTOMATION_RATE_LIMIT_PER_MINUTE,
         refusalRateLimitPerMinute: e.AUTOMATION_REFUSAL_RATE_LIMIT_PER_MINUTE,

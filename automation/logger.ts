@@ -1,4 +1,5 @@
 import pino from "pino";
+import pinoPretty from "pino-pretty";
 
 /** What the logger needs from SAFE's redactor; kept narrow so tests can pass a stub. */
 export interface StringRedactor {
@@ -9,10 +10,24 @@ export type Logger = pino.Logger;
 
 /**
  * The one service logger: JSON lines on stdout (or `destination`), every argument passed
- * through `redactor` first, so a secret handed to a log call never reaches the sink.
+ * through `redactor` first, so a secret handed to a log call never reaches the sink. With
+ * `format: "pretty"` (AUTOMATION_LOG_FORMAT) the same entries are written by pino-pretty as
+ * coloured lines for a person at a terminal; it runs in this process after the redaction hook
+ * (not as a transport thread), so what it prints has passed the redactor too.
  */
-export function createLogger(options: { level?: string; redactor: StringRedactor; destination?: pino.DestinationStream }): Logger {
+export function createLogger(options: { level?: string; redactor: StringRedactor; destination?: pino.DestinationStream; format?: "json" | "pretty" }): Logger {
     const { redactor } = options;
+    const destination =
+        options.format === "pretty"
+            ? pinoPretty({
+                  destination: options.destination ?? 1,
+                  sync: true,
+                  // Colours only for a terminal: a pretty log piped to a file stays plain text.
+                  colorize: options.destination === undefined && process.stdout.isTTY === true,
+                  translateTime: "SYS:yyyy-mm-dd HH:MM:ss.l",
+                  ignore: "pid,hostname,service",
+              })
+            : options.destination;
     return pino(
         {
             level: options.level ?? "info",
@@ -25,7 +40,7 @@ export function createLogger(options: { level?: string; redactor: StringRedactor
                 },
             },
         },
-        options.destination,
+        destination,
     );
 }
 

@@ -1,5 +1,5 @@
 import type { ApprovalService } from "../approvals/service";
-import type { EnvironmentPolicy } from "../approvals/policy";
+import type { EnvironmentPolicy } from "../environments/policy";
 import { checkFreeze, checkRole } from "../approvals/rules";
 import { AppError, forbidden, needsRepair, queuedTokenExpired, withArticle } from "../errors";
 
@@ -21,6 +21,8 @@ export interface AdmissionDeps {
     roleOf: (name: string) => Role | undefined;
     /** When the token of that name expired, if it has (its queued jobs then say so rather than "revoked"). */
     expiredAt?: (name: string) => string | undefined;
+    /** Asks the identity provider again about a person (`sso:`) before roleOf answers for them. @default none */
+    refreshRole?: (name: string) => Promise<void>;
     now?: () => Date;
 }
 
@@ -49,6 +51,11 @@ export class AdmissionGuard implements JobGuard {
     async beforeStart(job: Job): Promise<void> {
         // The job ahead of this one may have died mid-apply; its scan decides whether this one may run.
         await this.deps.repair.settled(job.stack);
+        // A person who queued a job is not here when it starts: the provider is asked about them
+        // now, or someone it dropped meanwhile would still act through their queue.
+        for (const who of [job.triggeredVia === "session" ? job.triggeredBy : undefined, job.options.onBehalfOf?.via === "session" ? job.options.onBehalfOf.name : undefined]) {
+            if (who) await this.deps.refreshRole?.(who);
+        }
         await this.check(job, this.principalNow(job), "start");
     }
 

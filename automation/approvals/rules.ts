@@ -1,7 +1,7 @@
 import { AppError, conflict, forbidden, invalidInput, withArticle } from "../errors";
 import type { Job, Op, ResourceStep } from "../jobs/types";
 import { Principal, Role, hasRole } from "../security/roles";
-import type { EnvironmentPolicy, FreezeWindow } from "./policy";
+import type { EnvironmentPolicy, FreezeWindow } from "../environments/policy";
 
 /** One approver's decision on one preview, as stored. */
 export interface Approval {

@@ -1,4 +1,4 @@
-import type { EnvironmentPolicy } from "../approvals/policy";
+import type { EnvironmentPolicy } from "../environments/policy";
 import type { Job } from "../jobs/types";
 
 /** The outputs whose value differs between two snapshots (added and removed ones too), sorted. */

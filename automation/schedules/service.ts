@@ -1,4 +1,4 @@
-import type { EnvironmentPolicy } from "../approvals/policy";
+import type { EnvironmentPolicy } from "../environments/policy";
 import type { JobReader } from "../jobs/reader";
 import { driftOf } from "../jobs/summary";
 import type { Job, JobOptions, Op } from "../jobs/types";

@@ -1,4 +1,4 @@
-import type { EnvironmentPolicy } from "../approvals/policy";
+import type { EnvironmentPolicy } from "../environments/policy";
 import type { AuditTrail, AuditRecord } from "../audit/log";
 import { createHash } from "node:crypto";
 import { AppError } from "../errors";

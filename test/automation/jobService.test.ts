@@ -4,7 +4,7 @@
 import * as assert from "node:assert/strict";
 import { AppError, planStale } from "../../automation/errors";
 import { AdmissionGuard } from "../../automation/admission/guard";
-import { defaultPolicy } from "../../automation/approvals/policy";
+import { defaultPolicy } from "../../automation/environments/policy";
 import { JobGuard, JobService, openGuard, RepairStatus } from "../../automation/jobs/service";
 import { SqliteJobStore } from "../../automation/jobs/sqliteStore";
 import type { Principal } from "../../automation/security/roles";

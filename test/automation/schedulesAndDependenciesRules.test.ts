@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { AdmissionGuard, checkServiceTrigger } from "../../automation/admission/guard";
-import { defaultPolicy, loadPolicies, parsePolicy, PolicyError, PolicySet, type EnvironmentPolicy } from "../../automation/approvals/policy";
+import { defaultPolicy, loadPolicies, parsePolicy, PolicyError, PolicySet, type EnvironmentPolicy } from "../../automation/environments/policy";
 import { changedOutputs, dependentsOf, referenceWarnings, stackReferencesOf } from "../../automation/dependencies/changes";
 import type { Job } from "../../automation/jobs/types";
 import type { Role } from "../../automation/security/roles";

@@ -75,11 +75,11 @@ describe("the automation service in the delivery stack", function () {
             referencedSecurityGroupId: sg("tasks"), description: "Postgres from the service's tasks only" });
         // Every ingress rule of the service's groups: nothing else reaches them, and no group has inline rules.
         const mine = new Set(["alb", "tasks", "database"].map(sg));
-        const ingress = e.byType(T.in).filter((r) => mine.has(r.inputs.securityGroupId)).map((r) => r.name).sort();
+        const ingress = e.byType(T.in).filter((r) => mine.has(String(r.inputs.securityGroupId))).map((r) => r.name).sort();
         assert.deepEqual(ingress, ["automation-alb-in-443-0", "automation-alb-in-443-1", "automation-alb-in-80-0", "automation-alb-in-80-1",
             "automation-database-in-tasks", "automation-tasks-in-alb"]);
         for (const g of ["alb", "tasks", "database"]) assert.equal(e.one(T.sg, `automation-${g}`).inputs.ingress, undefined);
-        const egress = e.byType(T.out).filter((r) => mine.has(r.inputs.securityGroupId)).map((r) => [r.name, r.inputs.cidrIpv4 ?? r.inputs.referencedSecurityGroupId, r.inputs.fromPort]);
+        const egress = e.byType(T.out).filter((r) => mine.has(String(r.inputs.securityGroupId))).map((r) => [r.name, r.inputs.cidrIpv4 ?? r.inputs.referencedSecurityGroupId, r.inputs.fromPort]);
         assert.deepEqual(egress.sort(), [["automation-alb-out-tasks", sg("tasks"), 8080], ["automation-tasks-out-database", sg("database"), 5432],
             ["automation-tasks-out-https", "0.0.0.0/0", 443]]);
     });
@@ -92,7 +92,7 @@ describe("the automation service in the delivery stack", function () {
         const tg = e.one(T.tg, "automation-lb-app").inputs;
         assert.deepEqual([tg.targetType, tg.port, tg.protocol, tg.healthCheck], ["ip", 8080, "HTTP",
             { path: "/readyz", matcher: "200", interval: 15, healthyThreshold: 2, unhealthyThreshold: 3 }]);
-        assert.equal(e.one("aws:lb/loadBalancer:LoadBalancer", "automation-lb-alb").inputs.securityGroups[0], "automation-alb-id");
+        assert.equal((e.one("aws:lb/loadBalancer:LoadBalancer", "automation-lb-alb").inputs.securityGroups as string[])[0], "automation-alb-id");
     });
 
     it("keeps its Postgres private, encrypted and Multi-AZ in production, with a generated password kept secret", () => {
@@ -137,8 +137,8 @@ describe("the automation service in the delivery stack", function () {
         const bucket = e.one(T.bucket, "pulumi-state");
         const bucketName = String(bucket.inputs.bucket ?? "pulumi-state-bucket");
         assert.equal(env.PULUMI_BACKEND_URL, `s3://${bucketName}?region=us-east-1`);
-        assert.equal(e.one("aws:s3/bucketVersioning:BucketVersioning", "pulumi-state").inputs.versioningConfiguration.status, "Enabled");
-        assert.deepEqual(e.one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "pulumi-state").inputs.rules[0]
+        assert.equal((e.one("aws:s3/bucketVersioning:BucketVersioning", "pulumi-state").inputs.versioningConfiguration as { status: string }).status, "Enabled");
+        assert.deepEqual((e.one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "pulumi-state").inputs.rules as { applyServerSideEncryptionByDefault: unknown }[])[0]
             .applyServerSideEncryptionByDefault, { sseAlgorithm: "aws:kms", kmsMasterKeyId: `arn:aws:kms:us-east-1:${MOCK_ACCOUNT}:key/pulumi` });
         const block = e.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "pulumi-state").inputs;
         assert.deepEqual([block.blockPublicAcls, block.blockPublicPolicy, block.ignorePublicAcls, block.restrictPublicBuckets], [true, true, true, true]);
@@ -189,7 +189,7 @@ describe("the automation service in the delivery stack", function () {
         assert.equal(container(t).image, "ghcr.io/example/automation:1.2.3");
         assert.equal(e.one("aws:ecr/repository:Repository", "automation").inputs.imageTagMutability, "IMMUTABLE");
         assert.deepEqual(t.byType("aws:ecr/repository:Repository").filter((r) => r.name === "automation"), [], "an image from elsewhere needs no repository");
-        assert.deepEqual(t.one(T.service, "automation").inputs.networkConfiguration.subnets, ["subnet-0b1", "subnet-0b2"]);
+        assert.deepEqual((t.one(T.service, "automation").inputs.networkConfiguration as { subnets: string[] }).subnets, ["subnet-0b1", "subnet-0b2"]);
         assert.deepEqual(t.byType("awsx:ec2:Vpc").map((r) => r.name), [], "an existing VPC is used as given");
     });
 

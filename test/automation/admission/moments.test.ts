@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { AdmissionGuard } from "../../../automation/admission/guard";
-import { parsePolicy, PolicySet } from "../../../automation/approvals/policy";
+import { parsePolicy, PolicySet } from "../../../automation/environments/policy";
 import { ApprovalService } from "../../../automation/approvals/service";
 import { ApprovalStore } from "../../../automation/approvals/store";
 import { AuditLog } from "../../../automation/audit/log";

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { Fingerprint } from "../../../automation/approvals/fingerprint";
-import { parsePolicy } from "../../../automation/approvals/policy";
+import { parsePolicy } from "../../../automation/environments/policy";
 import { ApprovalService, STALENESS_CACHE_MS } from "../../../automation/approvals/service";
 import { ApprovalStore } from "../../../automation/approvals/store";
 import { AuditLog } from "../../../automation/audit/log";

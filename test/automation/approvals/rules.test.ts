@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { parsePolicy } from "../../../automation/approvals/policy";
+import { parsePolicy } from "../../../automation/environments/policy";
 import { activeFreeze, Approval, approvalStatus, checkApplyAllowed, checkCanApprove, checkFreeze, checkRole, destroyGuard, stepGuard } from "../../../automation/approvals/rules";
-import type { EnvironmentPolicy } from "../../../automation/approvals/policy";
+import type { EnvironmentPolicy } from "../../../automation/environments/policy";
 import type { Op } from "../../../automation/jobs/types";
 import type { Principal } from "../../../automation/security/roles";
 

@@ -5,7 +5,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parsePolicy, PolicyError, policyInvalid } from "../../../automation/approvals/policy";
+import { parsePolicy, PolicyError, policyInvalid } from "../../../automation/environments/policy";
 import { sqliteDb } from "../../../automation/storage/db";
 import { openSqlite } from "../../../automation/storage/sqlite";
 import { openDurableStores } from "../../../automation/storage/stores";

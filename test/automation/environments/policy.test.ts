@@ -3,8 +3,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { AppError } from "../../../automation/errors";
-import { defaultPolicy, describePolicy, loadPolicies, parsePolicy, PolicyError, PolicySet } from "../../../automation/approvals/policy";
-import { policyEditor } from "./editPolicy";
+import { defaultPolicy, describePolicy, loadPolicies, parsePolicy, PolicyError, PolicySet } from "../../../automation/environments/policy";
+import { policyEditor } from "../approvals/editPolicy";
 
 const repoEnvironments = path.resolve(__dirname, "../../../environments");
 
