@@ -6,6 +6,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer } from "node:https";
+import * as net from "node:net";
 import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -233,4 +234,26 @@ export async function signIn(serviceUrl: string, login: string, jar = new Cookie
         return { jar, last: res, visited };
     }
     throw new Error(`sign-in did not finish: ${visited.join(" → ")}`);
+}
+
+/** A port free now, for a service whose public URL the provider must know before it starts. */
+export async function freePort(): Promise<number> {
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const { port } = server.address() as AddressInfo;
+    await new Promise((r) => server.close(r));
+    return port;
+}
+
+/** The service's settings that sign people in through `idp`, the service reached at 127.0.0.1:`port`. */
+export function signInEnv(idp: IdentityProvider, port: number, roleMap: string): Record<string, string> {
+    return {
+        PORT: String(port),
+        AUTOMATION_PUBLIC_URL: `http://127.0.0.1:${port}`,
+        AUTOMATION_OIDC_ISSUER: idp.issuer,
+        AUTOMATION_OIDC_CLIENT_ID: idp.clientId,
+        AUTOMATION_OIDC_CLIENT_SECRET: idp.clientSecret,
+        AUTOMATION_OIDC_ROLE_MAP: roleMap,
+        AUTOMATION_OIDC_SCOPES: "openid profile email groups offline_access",
+    };
 }

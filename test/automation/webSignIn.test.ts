@@ -5,20 +5,11 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { chromium, type BrowserContext } from "playwright-core";
 import { startHarness, type Harness } from "./harness";
-import { startIdentityProvider, type IdentityProvider } from "./identityProvider";
-
-async function freePort(): Promise<number> {
-    const server = net.createServer();
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    const { port } = server.address() as net.AddressInfo;
-    await new Promise((r) => server.close(r));
-    return port;
-}
+import { startIdentityProvider, type IdentityProvider, freePort, signInEnv } from "./identityProvider";
 
 describe("signing in to the dashboard through an OpenID provider, in headless Chromium", function () {
     this.timeout(240_000);

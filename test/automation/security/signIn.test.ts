@@ -4,23 +4,14 @@
 // site gets instead.
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { decodeJwt, decodeProtectedHeader, generateKeyPair, importJWK, SignJWT } from "jose";
 import { addToken } from "../../../automation/security/tokens";
 import { call, startHarness, type Harness } from "../harness";
-import { CookieJar, signIn, startIdentityProvider, type IdentityProvider } from "../identityProvider";
+import { CookieJar, signIn, startIdentityProvider, type IdentityProvider, freePort, signInEnv } from "../identityProvider";
 
 const SESSION = "__Host-automation-session";
-
-async function freePort(): Promise<number> {
-    const server = net.createServer();
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    const { port } = server.address() as net.AddressInfo;
-    await new Promise((r) => server.close(r));
-    return port;
-}
 
 /** A request made as a browser of `jar` would, with the session's CSRF token when given. */
 async function asPerson(h: Harness, jar: CookieJar, method: string, url: string, o: { csrf?: string; body?: unknown; headers?: Record<string, string> } = {}) {
@@ -80,15 +71,7 @@ describe("sign-in through an OpenID provider (oidc-provider, in-process) into th
         const roleMap = path.join(dir, "roles.yaml");
         fs.writeFileSync(roleMap, "admin: [platform-admins]\noperator: [deployers]\nviewer: [readers]\n");
         h = await startHarness({
-            env: {
-                PORT: String(port),
-                AUTOMATION_PUBLIC_URL: publicUrl,
-                AUTOMATION_OIDC_ISSUER: idp.issuer,
-                AUTOMATION_OIDC_CLIENT_ID: idp.clientId,
-                AUTOMATION_OIDC_CLIENT_SECRET: idp.clientSecret,
-                AUTOMATION_OIDC_ROLE_MAP: roleMap,
-                AUTOMATION_OIDC_SCOPES: "openid profile email groups offline_access",
-            },
+            env: signInEnv(idp, port, roleMap),
             overrides: { now: () => new Date(Date.now() + clock.offsetMs) },
             prepare: (copy) => {
                 ciToken = addToken(path.join(copy.dataDir, "tokens.json"), "ci", "operator");
