@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { ROLES, type Role } from "./roles";
+import { fileStamp } from "./tokens";
 
 /** role → the groups whose members get it; `"*"` is everyone the provider signs in. */
 export type RoleMap = Readonly<Partial<Record<Role, readonly string[]>>>;
@@ -59,9 +60,9 @@ export function roleFor(claim: unknown, map: RoleMap): Role | undefined {
  */
 export function fileRoleMap(file: string, onInvalid: (e: Error) => void = () => undefined): () => RoleMap {
     let map = readRoleMap(file);
-    let seen = stamp(file);
+    let seen = fileStamp(file);
     return () => {
-        const now = stamp(file);
+        const now = fileStamp(file);
         if (now !== seen) {
             seen = now;
             try {
@@ -72,13 +73,4 @@ export function fileRoleMap(file: string, onInvalid: (e: Error) => void = () => 
         }
         return map;
     };
-}
-
-function stamp(file: string): string {
-    try {
-        const s = fs.statSync(file);
-        return `${s.ino}:${s.mtimeMs}:${s.size}`;
-    } catch {
-        return "absent";
-    }
 }

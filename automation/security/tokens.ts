@@ -283,9 +283,9 @@ export function revokeToken(file: string, name: string): StoredToken | undefined
  */
 export function fileTokens(file: string, now: () => Date = () => new Date()): TokenVerifier & { count(): number; list(): StoredToken[] } {
     let tokens = readTokenFile(file);
-    let seen = stamp(file);
+    let seen = fileStamp(file);
     const refresh = () => {
-        const current = stamp(file);
+        const current = fileStamp(file);
         if (current === seen) return tokens;
         seen = current;
         try {
@@ -302,7 +302,8 @@ export function fileTokens(file: string, now: () => Date = () => new Date()): To
     };
 }
 
-function stamp(file: string): string {
+/** What changes when a file is replaced or rewritten (inode, mtime, size); "absent" when it is gone. Re-read files key on it. */
+export function fileStamp(file: string): string {
     try {
         const s = fs.statSync(file);
         return `${s.ino}:${s.mtimeMs}:${s.size}`;
