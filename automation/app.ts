@@ -7,6 +7,7 @@ import { approvalsRouter } from "./http/approvals";
 import { auditRequests, auditRouter, type RefusalSampler } from "./http/audit";
 import { notificationsRouter } from "./http/notifications";
 import { opsRouter, type Readiness } from "./http/ops";
+import { apiReferenceRouter } from "./http/apiReference";
 import { openApiDocument } from "./http/openapi";
 import { repairRouter } from "./http/repair";
 import type { IdempotencyKeys } from "./http/idempotency";
@@ -118,6 +119,7 @@ function defineRoutes(app: express.Application, deps: AppDeps): void {
     app.get("/v1/openapi.json", (_req, res) => {
         res.json(openApiDocument());
     });
+    app.use(apiReferenceRouter());
     const auth: AuthDeps = { authenticate: authenticate(deps.tokens, deps.signIn), requireRole };
     // Every /v1 request is recorded when answered and rate-limited per caller before its route runs.
     app.use(

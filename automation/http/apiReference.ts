@@ -1,0 +1,71 @@
+import { randomBytes } from "node:crypto";
+import * as path from "node:path";
+import { caseSensitiveRouter } from "./router";
+import type { Router } from "express";
+
+/** Where the API reference page is served; the dashboard links here. */
+export const API_REFERENCE_PATH = "/api";
+
+// Redoc's standalone bundle from our own node_modules: the page loads nothing from elsewhere.
+const REDOC_BUNDLE = require.resolve("redoc/bundles/redoc.standalone.js");
+const REFERENCE_SCRIPT = path.join(__dirname, "apiReference.browser.js");
+
+/**
+ * The page's policy. As strict as the dashboard's except for what Redoc needs: its styles are
+ * injected <style> elements, admitted by a per-response nonce (Redoc hands it to
+ * styled-components), not by 'unsafe-inline'; its search index runs in a worker made from a blob.
+ */
+export function apiReferencePolicy(nonce: string): string {
+    return [
+        "default-src 'none'",
+        "script-src 'self'",
+        `style-src 'self' 'nonce-${nonce}'`,
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "worker-src blob:",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'none'",
+    ].join("; ");
+}
+
+function page(nonce: string): string {
+    // The nonce travels in a data attribute: the init script is a file, never inline code.
+    return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>todobackend automation: API reference</title>
+<link rel="icon" href="data:,">
+<script src="${API_REFERENCE_PATH}/redoc.standalone.js" defer></script>
+<script src="${API_REFERENCE_PATH}/reference.js" defer></script>
+</head>
+<body>
+<p><a href="/">Back to the dashboard</a> · <a href="/v1/openapi.json">openapi.json</a></p>
+<div id="reference" data-spec-url="/v1/openapi.json" data-nonce="${nonce}"></div>
+</body>
+</html>
+`;
+}
+
+/** The OpenAPI document rendered by Redoc, for people; machines read /v1/openapi.json. Unauthenticated, like the document. */
+export function apiReferenceRouter(): Router {
+    const r = caseSensitiveRouter();
+    r.get(API_REFERENCE_PATH, (_req, res) => {
+        const nonce = randomBytes(16).toString("base64");
+        res.set("Content-Security-Policy", apiReferencePolicy(nonce));
+        res.set("Referrer-Policy", "no-referrer");
+        res.set("Cache-Control", "no-store");
+        res.type("html").send(page(nonce));
+    });
+    r.get(`${API_REFERENCE_PATH}/redoc.standalone.js`, (_req, res) => {
+        res.sendFile(REDOC_BUNDLE, { maxAge: "1h" });
+    });
+    r.get(`${API_REFERENCE_PATH}/reference.js`, (_req, res) => {
+        res.sendFile(REFERENCE_SCRIPT);
+    });
+    return r;
+}
