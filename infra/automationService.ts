@@ -190,8 +190,8 @@ export class AutomationService extends pulumi.ComponentResource {
             namePrefix: args.namePrefix, kind: "service",
             executionPolicy: pulumi.all([this.logGroup.arn, ...secretArns]).apply(([logGroupArn, ...arns]) =>
                 JSON.stringify(automationExecutionPolicy({ logGroupArn, secretArns: arns }))),
-            taskPolicy: pulumi.all([roles, args.stateBucketArn, args.stateKeyArn]).apply(([r, stateBucketArn, stateKeyArn]) =>
-                JSON.stringify(automationTaskPolicy({ stackRoleArns: stackRoleArns(r), stateBucketArn, stateKeyArn }))),
+            taskPolicy: pulumi.all([roles, args.stateBucketArn, args.stateKeyArn, region]).apply(([r, stateBucketArn, stateKeyArn, reg]) =>
+                JSON.stringify(automationTaskPolicy({ stackRoleArns: stackRoleArns(r), stateBucketArn, stateKeyArn, region: reg }))),
             tags: args.tags,
         }, this);
         this.taskRole = iam.taskRole;

@@ -99,22 +99,34 @@ export interface AutomationTaskPolicyArgs {
     stateBucketArn: string;
     /** The state bucket's key (SSE-KMS), also the delivery stack's secrets provider. */
     stateKeyArn: string;
+    /** The bucket's region: S3 there is the only service the key may be used through. */
+    region: string;
 }
 
+/** Where the CLI keeps the stacks' locks in the state bucket (`.pulumi/locks/organization/<project>/<stack>/<id>.json`). */
+export const STATE_LOCKS_PREFIX = ".pulumi/locks/";
+
 /**
- * The service's own identity. It runs nothing with it: each job assumes its stack's role (with the
- * job as source identity, hence sts:SetSourceIdentity). It reads and writes the state bucket itself
- * (lock inspection, stale-lock detection, admin unlock) under its key, and nothing else.
+ * The service's own identity. It runs nothing with it: each job, and each command the service
+ * runs on a stack (state export, import, refresh), assumes that stack's role, with the job as source
+ * identity (hence sts:SetSourceIdentity). With its own rights it only lists, reads and deletes
+ * the CLI's lock objects (lock inspection, stale-lock detection, admin unlock), so it can read no
+ * checkpoint. The state key serves S3's decryption of those objects alone (kms:ViaService): used
+ * directly it would open the delivery stack's secrets, whose provider it also is.
  */
 export function automationTaskPolicy(a: AutomationTaskPolicyArgs): PolicyDocument {
     if (a.stackRoleArns.length === 0) {
         throw new Error("automationTaskPolicy: `stackRoleArns` is empty; the service would run no stack. Fix: pass each stack's deploy role");
     }
+    const locks = `${a.stateBucketArn}/${STATE_LOCKS_PREFIX}*`;
     return { Version: "2012-10-17", Statement: [
         { Sid: "AssumeStackRoles", Effect: "Allow", Action: ["sts:AssumeRole", "sts:SetSourceIdentity"], Resource: a.stackRoleArns },
-        { Sid: "StateBucketList", Effect: "Allow", Action: ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetBucketVersioning"], Resource: a.stateBucketArn },
-        { Sid: "StateObjects", Effect: "Allow", Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject"], Resource: `${a.stateBucketArn}/*` },
-        { Sid: "StateKey", Effect: "Allow", Action: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"], Resource: a.stateKeyArn },
+        { Sid: "StateLocksList", Effect: "Allow", Action: ["s3:ListBucket"], Resource: a.stateBucketArn,
+            Condition: { StringLike: { "s3:prefix": [`${STATE_LOCKS_PREFIX}*`] } } },
+        { Sid: "StateLocks", Effect: "Allow", Action: ["s3:GetObject", "s3:DeleteObject"], Resource: locks },
+        // S3 decrypts a lock it serves with the caller's rights; only S3 may ask, and the role reads no other objects.
+        { Sid: "StateKeyThroughS3", Effect: "Allow", Action: ["kms:Decrypt"], Resource: a.stateKeyArn,
+            Condition: { StringEquals: { "kms:ViaService": `s3.${a.region}.amazonaws.com` } } },
     ] };
 }
 

@@ -152,14 +152,15 @@ describe("the automation service in the delivery stack", function () {
         assert.deepEqual([env.PORT, env.HOST, env.NODE_EXTRA_CA_CERTS], ["8080", "0.0.0.0", "/etc/ssl/certs/rds-global-bundle.pem"]);
     });
 
-    it("lets the task role assume only the stage roles and use only the state bucket and its key", () => {
+    it("lets the task role assume only the stage roles and only list, read and delete the lock objects of the state bucket, decrypting them through S3", () => {
         const state = "arn:aws:s3:::pulumi-state-bucket";
         assert.deepEqual(policyDoc(e.one(T.rolePolicy, "automation-task").inputs.policy).Statement, [
             { Sid: "AssumeStackRoles", Effect: "Allow", Action: ["sts:AssumeRole", "sts:SetSourceIdentity"],
                 Resource: ["builds-deploy-dev", "builds-deploy-prod", "builds-preview-prod"].map((n) => `arn:aws:iam::${MOCK_ACCOUNT}:role/${n}`) },
-            { Sid: "StateBucketList", Effect: "Allow", Action: ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetBucketVersioning"], Resource: state },
-            { Sid: "StateObjects", Effect: "Allow", Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject"], Resource: `${state}/*` },
-            { Sid: "StateKey", Effect: "Allow", Action: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"], Resource: `arn:aws:kms:us-east-1:${MOCK_ACCOUNT}:key/pulumi` },
+            { Sid: "StateLocksList", Effect: "Allow", Action: ["s3:ListBucket"], Resource: state, Condition: { StringLike: { "s3:prefix": [".pulumi/locks/*"] } } },
+            { Sid: "StateLocks", Effect: "Allow", Action: ["s3:GetObject", "s3:DeleteObject"], Resource: `${state}/.pulumi/locks/*` },
+            { Sid: "StateKeyThroughS3", Effect: "Allow", Action: ["kms:Decrypt"], Resource: `arn:aws:kms:us-east-1:${MOCK_ACCOUNT}:key/pulumi`,
+                Condition: { StringEquals: { "kms:ViaService": "s3.us-east-1.amazonaws.com" } } },
         ]);
         assert.equal(e.one(T.role, "automation-task").inputs.name, "todobackend-automation-service-task");
         assert.equal(e.outputs.automationTaskRoleArn, TASK_ROLE);

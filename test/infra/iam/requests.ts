@@ -199,7 +199,12 @@ async function realContext(r: Request): Promise<Record<string, string | string[]
 
 export type Decision = "Allowed" | "ImplicitlyDenied" | "ExplicitlyDenied";
 
-export interface Policies { identity: object[]; boundary?: object }
+export interface Policies {
+    identity: object[];
+    boundary?: object;
+    /** The resource's own policy (a role's trust policy for sts:AssumeRole). @default - a KMS key's default key policy, none elsewhere */
+    resource?: object;
+}
 
 /**
  * A KMS key's own policy decides too (KMS developer guide, "Default key policy"): the keys here
@@ -221,7 +226,7 @@ export async function decide(policies: Policies, request: Request, principal = `
         request: { principal, action: r.action, resource: { resource: r.arn, accountId: MOCK_ACCOUNT }, contextVariables: await realContext(r) },
         identityPolicies: policies.identity.map((policy, i) => ({ name: `policy-${i}`, policy })),
         permissionBoundaryPolicies: policies.boundary ? [{ name: "boundary", policy: policies.boundary }] : undefined,
-        resourcePolicy: service === "kms" ? defaultKeyPolicy() : undefined,
+        resourcePolicy: policies.resource ?? (service === "kms" ? defaultKeyPolicy() : undefined),
         serviceControlPolicies: [], resourceControlPolicies: [],
     };
     if (UNVALIDATED.includes(r.action)) return runUnsafeSimulation(simulation, {}) as Decision;
@@ -231,11 +236,11 @@ export async function decide(policies: Policies, request: Request, principal = `
 }
 
 /** `origin: action on arn → decision` for each request whose decision is not `expected`. */
-export async function mismatches(policies: Policies, requests: Request[], expected: Decision | ((d: Decision) => boolean)): Promise<string[]> {
+export async function mismatches(policies: Policies, requests: Request[], expected: Decision | ((d: Decision) => boolean), principal?: string): Promise<string[]> {
     const test = typeof expected === "function" ? expected : (d: Decision) => d === expected;
     const out: string[] = [];
     for (const r of requests) {
-        const d = await decide(policies, r);
+        const d = await decide(policies, r, principal);
         if (!test(d)) out.push(`${r.origin}: ${r.action} on ${r.arn} → ${d}`);
     }
     return [...new Set(out)];
