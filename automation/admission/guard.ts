@@ -1,6 +1,6 @@
 import type { ApprovalService } from "../approvals/service";
 import type { EnvironmentPolicy } from "../environments/policy";
-import { checkFreeze, checkRole } from "../approvals/rules";
+import { checkFreeze, checkRole } from "./policyChecks";
 import { AppError, forbidden, needsRepair, queuedTokenExpired, withArticle } from "../errors";
 
 const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);

@@ -1,11 +1,9 @@
 import { Router } from "express";
 import { z } from "zod";
 import type { ApprovalService } from "../approvals/service";
-import { unauthenticated } from "../errors";
-import { principalOf } from "../security/middleware";
-import type { AuthDeps } from "./routes";
+import { callerOf } from "../security/middleware";
 import { JobId, parse } from "./schemas";
-import { caseSensitiveRouter } from "./router";
+import { caseSensitiveRouter, type AuthDeps } from "./router";
 
 export const ApprovalBody = z.strictObject({
     decision: z.enum(["approve", "reject"]),
@@ -20,8 +18,7 @@ export function approvalsRouter(approvals: ApprovalService, auth: AuthDeps): Rou
     r.post("/jobs/:id/approvals", auth.authenticate, auth.requireRole("approver"), async (req, res) => {
         const id = parse(JobId, req.params.id, "path.id");
         const body = parse(ApprovalBody, req.body, "body");
-        const principal = principalOf(res);
-        if (!principal) throw unauthenticated("this route needs an authenticated caller");
+        const principal = callerOf(res);
         const result = await approvals.decide(id, principal, { decision: body.decision, operation: body.operation ?? "update", comment: body.comment }, req.ip ?? "unknown");
         res.status(201).json(result);
     });

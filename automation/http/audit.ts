@@ -3,9 +3,8 @@ import { z } from "zod";
 import type { AuditTrail, AuditRecord } from "../audit/log";
 import { principalOf } from "../security/middleware";
 import { auditNoteOf } from "./auditNote";
-import type { AuthDeps } from "./routes";
 import { StackName, parse } from "./schemas";
-import { caseSensitiveRouter } from "./router";
+import { caseSensitiveRouter, type AuthDeps } from "./router";
 
 export const AuditQuery = z.strictObject({
     after: z.coerce.number().int().min(0).optional(),

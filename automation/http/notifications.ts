@@ -2,9 +2,8 @@ import { Router } from "express";
 import { z } from "zod";
 import type { NotificationDeliveries } from "../notifications/deliveries";
 import { shownUrl, type Destination } from "../notifications/destinations";
-import type { AuthDeps } from "./routes";
 import { parse } from "./schemas";
-import { caseSensitiveRouter } from "./router";
+import { caseSensitiveRouter, type AuthDeps } from "./router";
 
 export const DeliveriesQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).optional() }).strict();
 

@@ -1,12 +1,11 @@
 import { Router } from "express";
 import { z } from "zod";
-import { invalidInput, stackBusy, unauthenticated } from "../errors";
+import { invalidInput, stackBusy } from "../errors";
 import type { JobService } from "../jobs/service";
 import type { RecoveryService } from "../recovery/service";
-import { principalOf } from "../security/middleware";
-import type { AuthDeps } from "./routes";
+import { callerOf } from "../security/middleware";
 import { StackName, parse } from "./schemas";
-import { caseSensitiveRouter } from "./router";
+import { caseSensitiveRouter, type AuthDeps } from "./router";
 
 export const RepairBody = z.strictObject({
     /** `strip` removes pending operations from the checkpoint; `refresh` reads resources back first. @default "strip" */
@@ -38,8 +37,7 @@ export function repairRouter(recovery: RecoveryService, service: JobService, aut
         const stack = parse(StackName, req.params.stack, "path.stack");
         service.assertStack(stack);
         const body = parse(RepairBody, req.body, "body");
-        const principal = principalOf(res);
-        if (!principal) throw unauthenticated("this route needs an authenticated caller");
+        const principal = callerOf(res);
         // Repair edits the checkpoint: never beside a job of this service on the same stack.
         if ((await service.stackStatus(stack)).state !== "idle") throw stackBusy(stack);
         res.json(await recovery.repair(stack, body.method ?? "strip", principal, req.ip ?? "unknown", { overrideFence: body.overrideFence }));
@@ -49,8 +47,7 @@ export function repairRouter(recovery: RecoveryService, service: JobService, aut
         service.assertStack(stack);
         const { confirm, overrideFence } = parse(UnlockBody, req.body ?? {}, "body");
         if (confirm !== stack) throw invalidInput(`Unlocking "${stack}" needs {"confirm": "${stack}"} in the body.`, { problems: [{ field: "body.confirm", problem: `must equal "${stack}"` }] });
-        const principal = principalOf(res);
-        if (!principal) throw unauthenticated("this route needs an authenticated caller");
+        const principal = callerOf(res);
         // The lock of this service's own running job is never an override's business.
         if ((await service.stackStatus(stack)).state === "running") throw stackBusy(stack);
         res.json(await recovery.unlock(stack, principal, req.ip ?? "unknown", { overrideFence }));

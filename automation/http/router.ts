@@ -1,4 +1,11 @@
-import { Router } from "express";
+import { Router, type RequestHandler } from "express";
+import type { Role } from "../security/roles";
+
+/** How every router checks its callers: who they are, then the role a route needs. */
+export interface AuthDeps {
+    authenticate: RequestHandler;
+    requireRole: (role: Role) => RequestHandler;
+}
 
 /**
  * Every router of the API: paths match case-sensitively and strictly (no trailing slash), as

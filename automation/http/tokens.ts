@@ -4,9 +4,8 @@ import { ROLES } from "../security/roles";
 import type { TokenAdmin } from "../security/tokenAdmin";
 import { EXPIRES_IN, expiresInProblem, TOKEN_NAME, tokenNameProblem } from "../security/tokens";
 import { auditAs } from "./auditNote";
-import type { AuthDeps } from "./routes";
 import { parse } from "./schemas";
-import { caseSensitiveRouter } from "./router";
+import { caseSensitiveRouter, type AuthDeps } from "./router";
 
 /** A problem function as a zod refinement, its message the function's own. */
 const checkedBy = (problemOf: (s: string) => string | undefined) => (value: string, ctx: z.RefinementCtx) => {

@@ -1,7 +1,6 @@
 import { Router } from "express";
 import { principalOf } from "../security/middleware";
-import type { AuthDeps } from "./routes";
-import { caseSensitiveRouter } from "./router";
+import { caseSensitiveRouter, type AuthDeps } from "./router";
 
 /**
  * `GET /v1/whoami`: the caller's name and role, so the dashboard can hide the buttons a role

@@ -9,6 +9,13 @@ export function principalOf(res: Response): Principal | undefined {
     return res.locals.principal as Principal | undefined;
 }
 
+/** The caller of a route that `authenticate` guards; a 401 if it was mounted without it. */
+export function callerOf(res: Response): Principal {
+    const principal = principalOf(res);
+    if (!principal) throw unauthenticated("this route needs an authenticated caller");
+    return principal;
+}
+
 /** What the middleware needs of sign-in through the identity provider (signIn.ts), when it is on. */
 export interface SessionResolver {
     resolve(secret: string, mutating: boolean): Promise<SessionCaller>;
@@ -121,9 +128,11 @@ export function identify(tokens: TokenVerifier, sessions?: SessionResolver): Req
 /** Fails with 403 unless the authenticated principal ranks at or above `role`. */
 export function requireRole(role: Role): RequestHandler {
     return (_req: Request, res: Response, next: NextFunction) => {
-        const principal = principalOf(res);
-        if (!principal) {
-            next(unauthenticated("this route needs an authenticated caller"));
+        let principal: Principal;
+        try {
+            principal = callerOf(res);
+        } catch (e) {
+            next(e);
             return;
         }
         if (!hasRole(principal.role, role)) {

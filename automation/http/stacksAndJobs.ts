@@ -1,19 +1,14 @@
 import { Router, type RequestHandler, type Response } from "express";
-import { AppError, forbidden, invalidInput, unauthenticated } from "../errors";
+import { AppError, forbidden, invalidInput } from "../errors";
 import type { JobService } from "../jobs/service";
 import type { Job, JobOptions, Op } from "../jobs/types";
-import { hasRole, type Role } from "../security/roles";
-import { principalOf } from "../security/middleware";
+import { hasRole } from "../security/roles";
+import { callerOf, principalOf } from "../security/middleware";
 import { CancelBody, DestroyBody, JobId, JobsQuery, LogQuery, PreviewBody, RefreshBody, StackName, UpdateBody, parse } from "./schemas";
 import { auditAs } from "./auditNote";
 import { IdempotencyKeys, idempotencyKeyOf, keyInProgress, keyReused, STUCK_CLAIM_MS } from "./idempotency";
 import { streamJobEvents } from "./sse";
-import { caseSensitiveRouter } from "./router";
-
-export interface AuthDeps {
-    authenticate: RequestHandler;
-    requireRole: (role: Role) => RequestHandler;
-}
+import { caseSensitiveRouter, type AuthDeps } from "./router";
 
 /** Event streams one caller may hold open at once. */
 export const DEFAULT_STREAMS_PER_CALLER = 10;
@@ -25,7 +20,11 @@ function accepted(res: Response, job: Job): void {
     res.status(202).location(`/v1/jobs/${job.id}`).json(job);
 }
 
-/** The /v1 API: thin handlers that validate, call the job service and render. */
+/**
+ * The stacks and their jobs under /v1: list and read stacks, start previews, updates, refreshes
+ * and destroys, and read, follow and cancel jobs. Thin handlers that validate, call the job
+ * service and render.
+ */
 export function apiRouter(service: JobService, auth: AuthDeps, limits: { streamsPerCaller?: number } = {}, deps: { idempotency?: IdempotencyKeys } = {}): Router {
     const r = caseSensitiveRouter();
     const streams = new Map<string, number>();
@@ -34,11 +33,6 @@ export function apiRouter(service: JobService, auth: AuthDeps, limits: { streams
     const operator = [auth.authenticate, auth.requireRole("operator")];
     const admin = [auth.authenticate, auth.requireRole("admin")];
     const who = (res: Response) => principalOf(res)?.name ?? "unknown";
-    const caller = (res: Response) => {
-        const principal = principalOf(res);
-        if (!principal) throw unauthenticated("this route needs an authenticated caller");
-        return principal;
-    };
 
     r.get("/stacks", ...viewer, async (_req, res) => {
         res.json({ stacks: await service.listStacks() });
@@ -52,7 +46,7 @@ export function apiRouter(service: JobService, auth: AuthDeps, limits: { streams
             const stack = stackParam(req.params.stack);
             service.assertStack(stack);
             const options = body(req.body, stack);
-            const principal = caller(res);
+            const principal = callerOf(res);
             const key = idempotencyKeyOf(req.get("idempotency-key"));
             if (key === undefined || !deps.idempotency) {
                 accepted(res, await service.submit({ stack, op, options, principal }));
@@ -143,7 +137,7 @@ export function apiRouter(service: JobService, auth: AuthDeps, limits: { streams
         const { force, dryRun } = parse(CancelBody, req.body, "body");
         if (force) {
             // A kill mid-step can cut an approved prod update in half: admins only, said first.
-            const principal = caller(res);
+            const principal = callerOf(res);
             if (!hasRole(principal.role, "admin")) {
                 throw forbidden(`Force-cancel kills job "${id}" in the middle of its steps and can leave its stack needing repair, so it needs an admin; a cancel without force lets the running steps finish.`, { id, required: "admin" });
             }
