@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import express, { type ErrorRequestHandler } from "express";
 import type { ApprovalService } from "./approvals/service";
-import type { AuditTrail } from "./audit/log";
+import type { AuditTrail } from "./audit/trail";
 import { AppError, badRequest, internal, isAppError, notFound, payloadTooLarge } from "./errors";
 import { approvalsRouter } from "./http/approvals";
 import { auditRequests, auditRouter, type RefusalSampler } from "./http/audit";

@@ -22,7 +22,7 @@ import { failingChecks, notReadyMessage, type Readiness } from "./http/ops";
 import { JobReader } from "./jobs/reader";
 import { JobService } from "./jobs/service";
 import type { JobStore } from "./jobs/store";
-import type { AuditTrail } from "./audit/log";
+import type { AuditTrail } from "./audit/trail";
 import type { Job } from "./jobs/types";
 import { createLogger, type Logger } from "./logger";
 import { createMetrics } from "./metrics";

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { canonicalJson } from "../audit/log";
+import { canonicalJson } from "../lib/canonicalJson";
 
 /**
  * What a preview saw. An approval of the preview holds only while all three are unchanged:

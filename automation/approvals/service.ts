@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { AuditTrail } from "../audit/log";
+import type { AuditTrail } from "../audit/trail";
 import { AppError, jobNotFound, planStale, withArticle } from "../errors";
 import type { GuardVerdict } from "../jobs/service";
 import type { Job, StoredEvent } from "../jobs/types";

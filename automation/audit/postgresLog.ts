@@ -1,7 +1,8 @@
 import type { Pool } from "pg";
 import { inTransaction } from "../storage/db";
 import { isTransient } from "../storage/retry";
-import { capStrings, ChainVerifier, entryHash, GENESIS, recordedApproval, type AuditEntry, type AuditPage, type AuditQuery, type AuditRecord, type AuditTrail, type RecordedApproval, type VerifyResult } from "./log";
+import { ChainVerifier, entryHash, GENESIS } from "./chain";
+import { capStrings, recordedApproval, type AuditEntry, type AuditPage, type AuditQuery, type AuditRecord, type AuditTrail, type RecordedApproval, type VerifyResult } from "./trail";
 
 const SCHEMA = `
 CREATE SCHEMA IF NOT EXISTS automation;

@@ -1,6 +1,6 @@
 import { Router, type RequestHandler } from "express";
 import { z } from "zod";
-import type { AuditTrail, AuditRecord } from "../audit/log";
+import type { AuditTrail, AuditRecord } from "../audit/trail";
 import { principalOf } from "../security/middleware";
 import { auditNoteOf } from "./auditNote";
 import { StackName, parse } from "./schemas";

@@ -1,5 +1,5 @@
 import type { Response } from "express";
-import type { AuditRecord } from "../audit/log";
+import type { AuditRecord } from "../audit/trail";
 
 /** What a route says of its own request, in place of the audit middleware's plain entry. */
 export type AuditNote = Pick<AuditRecord, "action"> & Partial<Pick<AuditRecord, "stack" | "jobId" | "details">>;

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { canonicalJson } from "../audit/log";
+import { canonicalJson } from "../lib/canonicalJson";
 import { AppError, badRequest } from "../errors";
 import type { Db } from "../storage/db";
 

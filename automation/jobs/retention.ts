@@ -1,7 +1,7 @@
 // What a year of jobs leaves behind is mostly their engine events and logs (24.6 KB a job, 21.8
 // of it events) and update plans (27 KB each): kept for AUTOMATION_JOB_RETENTION, then deleted.
 // Each job's row and summary stay (approvals and the audit log name jobs by id), and each
-// stack's newest job stays whole. The audit log is never deleted (audit/log.ts compresses it).
+// stack's newest job stays whole. The audit log is never deleted (audit/fileLog.ts compresses it).
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Logger } from "../logger";

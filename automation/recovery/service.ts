@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import type { Fence, Fences } from "../jobs/fences";
 import * as path from "node:path";
-import type { AuditActor, AuditTrail } from "../audit/log";
+import type { AuditActor, AuditTrail } from "../audit/trail";
 import { AppError } from "../errors";
 import type { RepairStatus, RepairView } from "../jobs/service";
 import type { FindingsStore } from "./findings";

@@ -3,7 +3,7 @@
 // bearer tokens (tokens.ts); both end in the same Principal, so every route and the admission
 // guard treat them alike.
 import { randomBytes, timingSafeEqual } from "node:crypto";
-import type { AuditTrail } from "../audit/log";
+import type { AuditTrail } from "../audit/trail";
 import { csrfTokenInvalid, isAppError, noRole, sessionEnded, signInFailed } from "../errors";
 import type { Logger } from "../logger";
 import { ProviderRefused, type Claims, type OidcRelyingParty, type ProviderAnswer } from "./oidc";

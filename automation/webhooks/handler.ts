@@ -1,5 +1,5 @@
 import type { EnvironmentPolicy } from "../environments/policy";
-import type { AuditTrail, AuditRecord } from "../audit/log";
+import type { AuditTrail, AuditRecord } from "../audit/trail";
 import { createHash } from "node:crypto";
 import { AppError } from "../errors";
 import type { Job, JobOptions, Op } from "../jobs/types";

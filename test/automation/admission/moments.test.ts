@@ -12,7 +12,7 @@ import { AdmissionGuard } from "../../../automation/admission/guard";
 import { parsePolicy, PolicySet } from "../../../automation/environments/policy";
 import { ApprovalService } from "../../../automation/approvals/service";
 import { ApprovalStore } from "../../../automation/approvals/store";
-import { AuditLog } from "../../../automation/audit/log";
+import { AuditLog } from "../../../automation/audit/fileLog";
 import { AppError } from "../../../automation/errors";
 import { JobReader } from "../../../automation/jobs/reader";
 import { JobService } from "../../../automation/jobs/service";

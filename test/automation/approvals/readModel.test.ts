@@ -10,7 +10,7 @@ import type { Fingerprint } from "../../../automation/approvals/fingerprint";
 import { parsePolicy } from "../../../automation/environments/policy";
 import { ApprovalService, STALENESS_CACHE_MS } from "../../../automation/approvals/service";
 import { ApprovalStore } from "../../../automation/approvals/store";
-import { AuditLog } from "../../../automation/audit/log";
+import { AuditLog } from "../../../automation/audit/fileLog";
 import type { Job } from "../../../automation/jobs/types";
 import { sqliteDb } from "../../../automation/storage/db";
 import { openSqlite } from "../../../automation/storage/sqlite";

@@ -4,7 +4,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
-import { AuditLog, AuditRecord, canonicalJson, MAX_AUDIT_STRING, readLines } from "../../../automation/audit/log";
+import { AuditLog, readLines } from "../../../automation/audit/fileLog";
+import { MAX_AUDIT_STRING, type AuditRecord } from "../../../automation/audit/trail";
+import { canonicalJson } from "../../../automation/lib/canonicalJson";
 import { createRedactor, REDACTED } from "../../../automation/security/redact";
 
 const rec = (action: string, stack = "dev", extra: Partial<AuditRecord> = {}): AuditRecord => ({

@@ -12,7 +12,7 @@ import { openDurableStores } from "../../../automation/storage/stores";
 import { DeliveryStore } from "../../../automation/webhooks/deliveries";
 import type { DatabaseSync } from "node:sqlite";
 import type { Principal } from "../../../automation/security/roles";
-import { AuditLog } from "../../../automation/audit/log";
+import { AuditLog } from "../../../automation/audit/fileLog";
 import { needsRepair } from "../../../automation/errors";
 import type { Job, JobOptions, Op } from "../../../automation/jobs/types";
 import { createRedactor } from "../../../automation/security/redact";
