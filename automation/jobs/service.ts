@@ -17,7 +17,6 @@ import {
     jobFinished,
     repairPath,
     shuttingDown,
-    stackNotFound,
 } from "../errors";
 import type { Logger } from "../logger";
 import type { StartWorker, WorkerHandle, WorkerOutcome, WorkerSpec } from "../pulumi/spawn";
@@ -27,10 +26,11 @@ import type { Checkout, SourceCheckouts } from "../sources/checkouts";
 import { localScheduler, type JobScheduler, type RunJob } from "./scheduler";
 import { JobReader } from "./reader";
 import { JobRedactors } from "./redaction";
+import { StackView, type RepairView, type StackStatus } from "./stackView";
 import { untilItLands } from "../storage/retry";
 import type { JobStore } from "./store";
-import { compactEvent, driftOf, emptySummary, eventType, foldEvent, inFlightSteps, type InFlightStep } from "./summary";
-import { FINAL_STATES, isFinal, Job, JobOptions, JobState, JobSummary, Op, StoredEvent } from "./types";
+import { compactEvent, emptySummary, eventType, foldEvent, inFlightSteps, type InFlightStep } from "./summary";
+import { isFinal, Job, JobOptions, JobState, JobSummary, Op, StoredEvent } from "./types";
 
 /** What a guard may answer to an engine event: nothing, or stop the job (with a reason). */
 export type GuardVerdict = void | undefined | "stop" | { stop: string };
@@ -59,18 +59,7 @@ export interface JobLifecycle {
     finished: Job;
 }
 
-/** A stack's repair status as the crash recovery last found it. */
-export interface RepairStatus {
-    /** True while a run that did not finish has left the stack needing an admin's repair. */
-    needed: boolean;
-    findings: readonly object[];
-    checkedAt?: string;
-}
-
-/** What the stacks' status shows of the crash recovery (the admission guard enforces it). */
-export interface RepairView {
-    repairStatus(stack: string): Promise<RepairStatus>;
-}
+export type { Drift, RepairStatus, RepairView, StackState, StackStatus } from "./stackView";
 
 const noCheckouts = () => invalidInput("This service checks out no pull requests: GitHub webhooks are off.");
 
@@ -189,33 +178,6 @@ interface Active {
     firstError?: string;
 }
 
-export interface StackStatus {
-    name: string;
-    state: "idle" | "running" | "queued";
-    runningJob?: string;
-    queued: number;
-    lastJob?: Pick<Job, "id" | "op" | "state" | "createdAt" | "finishedAt">;
-    /** Outputs after the last successful update, refresh or destroy; secrets masked. */
-    outputs?: Record<string, unknown>;
-    /** Present when crash recovery runs (the safety layer); `needed` blocks new jobs with 409 NEEDS_REPAIR. */
-    repair?: RepairStatus;
-    /** What the last refresh found: resources whose real state differs from the stack's state. */
-    drift?: Drift;
-    /** Who may do what on the stack, in words (environments/<stack>.yaml or the default). */
-    policy?: string;
-}
-
-export interface Drift {
-    /** When the refresh that checked finished. */
-    checkedAt?: string;
-    jobId: string;
-    /** "preview": reported only; "apply": the state was updated to match. */
-    mode: "preview" | "apply";
-    /** Resources that drifted (changed or gone). */
-    drifted: number;
-    resources: Array<{ urn: string; op: string; properties: string[] }>;
-}
-
 /**
  * The service's use cases and the only door to job data: submit (through the one admission
  * guard), list, inspect, page the log, watch the events of, and cancel jobs. Requests become
@@ -226,6 +188,8 @@ export interface Drift {
  */
 export class JobService extends JobReader {
     private readonly scheduler: JobScheduler;
+    /** The stacks as the jobs show them (status, drift, outputs, policy in words). */
+    readonly stacks: StackView;
     private readonly instance: string;
     /** Jobs whose new events are to be announced to the other instances, throttled. */
     private readonly announcing = new Map<string, NodeJS.Timeout>();
@@ -255,6 +219,7 @@ export class JobService extends JobReader {
         this.redactors = new JobRedactors(deps.credentials ?? deps.workerEnv);
         this.scheduler = (deps.scheduler ?? ((run) => localScheduler({ concurrency: deps.concurrency, queueLimit: deps.queueLimit }, run)))((job) => this.run(job));
         this.instance = deps.instance ?? "local";
+        this.stacks = new StackView({ store: deps.store, line: (stack) => this.scheduler.line(stack), stacks: deps.stacks, repair: deps.repair, policyInWords: deps.policyInWords, stackDetails: deps.stackDetails });
         // Another instance wrote events of a job: its watchers here read them from the store.
         deps.bus?.subscribe("events", (jobId) => {
             if (!this.active.has(jobId)) this.streams.emit(jobId);
@@ -292,7 +257,7 @@ export class JobService extends JobReader {
     }
 
     assertStack(stack: string): void {
-        if (!this.deps.stacks().includes(stack)) throw stackNotFound(stack);
+        this.stacks.assertStack(stack);
     }
 
     /**
@@ -405,56 +370,13 @@ export class JobService extends JobReader {
         return this.write(jobId, () => this.deps.store.appendLog(jobId, redacted));
     }
 
-    async stackStatus(stack: string): Promise<StackStatus> {
-        this.assertStack(stack);
-        // Asked at once: on a shared database each is a round trip, and /v1/stacks asks for every stack.
-        const [{ running, waiting: queued }, last, outputs, repair, checked, details] = await Promise.all([
-            this.scheduler.line(stack),
-            // The last job that ran: a job cancelled while queued, or one still waiting, says nothing of the stack.
-            this.deps.store.lastJob(stack, { started: true, states: FINAL_STATES }),
-            this.deps.store.lastJob(stack, { states: ["succeeded"], ops: ["update", "refresh", "destroy"] }).then((j) => this.lastOutputs(stack, j)),
-            this.deps.repair?.repairStatus(stack),
-            this.deps.store.lastJob(stack, { states: ["succeeded"], ops: ["refresh"] }),
-            this.deps.stackDetails?.(stack),
-        ]);
-        const drift: Drift | undefined = checked && {
-            checkedAt: checked.finishedAt, jobId: checked.id, mode: checked.options.mode === "apply" ? "apply" : "preview",
-            drifted: driftOf(checked.summary).length,
-            resources: driftOf(checked.summary),
-        };
-        return {
-            name: stack,
-            state: running ? "running" : queued > 0 ? "queued" : "idle",
-            ...(running ? { runningJob: running.id } : {}),
-            queued,
-            ...(last ? { lastJob: { id: last.id, op: last.op, state: last.state, createdAt: last.createdAt, finishedAt: last.finishedAt } } : {}),
-            ...(outputs ? { outputs } : {}),
-            ...(repair ? { repair } : {}),
-            ...(drift ? { drift } : {}),
-            ...this.policyInWords(stack),
-            ...details,
-        };
-    }
-
-    private policyInWords(stack: string): { policy?: string } {
-        try {
-            const words = this.deps.policyInWords?.(stack);
-            return words ? { policy: words } : {};
-        } catch {
-            return { policy: "the stack's policy file is invalid: every operation is refused until it is fixed" };
-        }
-    }
-
-    private async lastOutputs(stack: string, job: Job | undefined): Promise<Record<string, unknown> | undefined> {
-        // A preview-only refresh records no outputs; look past it to the last job that did.
-        if (!job) return undefined;
-        if (job.summary?.outputs) return job.summary.outputs;
-        const update = await this.deps.store.lastJob(stack, { states: ["succeeded"], ops: ["update", "destroy"] });
-        return update?.summary?.outputs;
+    /** The full status of `stack` (the read model's; `stacks.state` when only whether it is busy matters). */
+    stackStatus(stack: string): Promise<StackStatus> {
+        return this.stacks.status(stack);
     }
 
     listStacks(): Promise<StackStatus[]> {
-        return Promise.all(this.deps.stacks().map((s) => this.stackStatus(s)));
+        return this.stacks.list();
     }
 
     /**
