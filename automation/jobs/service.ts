@@ -1,7 +1,8 @@
 // The job service: the use cases on jobs and the running of each job. Over 300 lines because
 // running a job (guard at start, checkout, worker, events, summary, cancel and kill, settling)
 // is one state machine whose states are easiest to check when they are read in one place; the
-// reads live in reader.ts, the queue in queue.ts, redaction in redaction.ts.
+// reads live in reader.ts, the stacks' read model in stackView.ts, the writing of each job's
+// record (order, limits, redaction) in record.ts, the queue in queue.ts.
 import { EventEmitter } from "node:events";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -25,9 +26,8 @@ import type { Principal } from "../security/roles";
 import type { Checkout, SourceCheckouts } from "../sources/checkouts";
 import { localScheduler, type JobScheduler, type RunJob } from "./scheduler";
 import { JobReader } from "./reader";
-import { JobRedactors } from "./redaction";
+import { JobRecord } from "./record";
 import { StackView, type RepairView, type StackStatus } from "./stackView";
-import { untilItLands } from "../storage/retry";
 import type { JobStore } from "./store";
 import { compactEvent, emptySummary, eventType, foldEvent, inFlightSteps, type InFlightStep } from "./summary";
 import { isFinal, Job, JobOptions, JobState, JobSummary, Op, StoredEvent } from "./types";
@@ -147,9 +147,6 @@ export interface JobServiceDeps {
     limits?: { logLines: number; events: number };
 }
 
-/** Longest log line stored; a longer one is cut with a note (a program can print anything). */
-export const MAX_LOG_LINE = 8192;
-/** Events the job service writes itself: never dropped, whatever the job printed. */
 /**
  * How long a worker that outlived the previous service process gets to stop on its own (it
  * cancels itself when its parent goes) before its group is killed, when no cancel grace is set.
@@ -158,8 +155,6 @@ const ORPHAN_GRACE_MS = 15_000;
 
 /** How long a pull request's preview stopped for running too long gets before it is killed (it writes no state). */
 const PR_STOP_GRACE_MS = 10_000;
-
-const OWN_EVENTS = new Set(["state", "cancelRequested", "forceKill", "finishedAfterInterrupt"]);
 
 /** What a force-cancel kills in the middle, and what that does to the stack. */
 export interface LeavesBehind {
@@ -193,6 +188,8 @@ export class JobService extends JobReader {
     private readonly instance: string;
     /** Jobs whose new events are to be announced to the other instances, throttled. */
     private readonly announcing = new Map<string, NodeJS.Timeout>();
+    /** The writer of every job's log, events and redactions. */
+    private readonly record: JobRecord;
     private readonly active = new Map<string, Active>();
     /** Stacks a job of this process has run on; their workers skip `stack select`. */
     private readonly knownStacks = new Set<string>();
@@ -201,32 +198,19 @@ export class JobService extends JobReader {
     /** Jobs cancelled between leaving the queue and starting their worker, with who cancelled. */
     private readonly cancelledBeforeStart = new Map<string, string>();
     private readonly lifecycle = new EventEmitter();
-    private readonly streams = new EventEmitter();
-    private readonly redactors: JobRedactors;
-    /** Log lines and engine events stored per running job, for the limits. */
-    private readonly stored = new Map<string, { log: number; events: number }>();
-    /**
-     * Each job's pending writes, chained: its events and log lines reach the store in the order
-     * the worker printed them, though the store is asynchronous and the worker does not wait.
-     */
-    private readonly writes = new Map<string, Promise<void>>();
     private accepting = true;
-    /** Set once a shutdown is over or abandoned: writes stop waiting for an absent database. */
-    private stopped = false;
 
     constructor(private readonly deps: JobServiceDeps) {
         super(deps.store);
-        this.redactors = new JobRedactors(deps.credentials ?? deps.workerEnv);
+        this.record = new JobRecord({ store: deps.store, logger: deps.logger, credentials: deps.credentials ?? deps.workerEnv, limits: deps.limits, announce: (jobId) => this.announce(jobId) });
         this.scheduler = (deps.scheduler ?? ((run) => localScheduler({ concurrency: deps.concurrency, queueLimit: deps.queueLimit }, run)))((job) => this.run(job));
         this.instance = deps.instance ?? "local";
         this.stacks = new StackView({ store: deps.store, line: (stack) => this.scheduler.line(stack), stacks: deps.stacks, repair: deps.repair, policyInWords: deps.policyInWords, stackDetails: deps.stackDetails });
         // Another instance wrote events of a job: its watchers here read them from the store.
         deps.bus?.subscribe("events", (jobId) => {
-            if (!this.active.has(jobId)) this.streams.emit(jobId);
+            if (!this.active.has(jobId)) this.record.writtenElsewhere(jobId);
         });
         deps.bus?.subscribe("cancel", (payload) => this.cancelRequested(payload));
-        // Many SSE clients may watch one job; each adds one listener.
-        this.streams.setMaxListeners(0);
         this.lifecycle.setMaxListeners(0);
     }
 
@@ -252,8 +236,7 @@ export class JobService extends JobReader {
      * it, without one when another instance did (read them from the store). Returns the unsubscribe function.
      */
     watch(jobId: string, listener: (e?: StoredEvent) => void): () => void {
-        this.streams.on(jobId, listener);
-        return () => this.streams.off(jobId, listener);
+        return this.record.watch(jobId, listener);
     }
 
     assertStack(stack: string): void {
@@ -276,7 +259,7 @@ export class JobService extends JobReader {
         await this.scheduler.checkAdmission(input.stack, input.op, options.noQueue, options);
         const defaultPlan = input.op === "preview" && !options.mode && !options.source && this.deps.plansByDefault?.(input.stack);
         const { principal } = input;
-        const redactor = this.redactors.of("");
+        const redactor = this.record.redactors.of("");
         const draft = {
             stack: input.stack,
             op: input.op,
@@ -288,7 +271,7 @@ export class JobService extends JobReader {
         const job = await this.scheduler.exclusive(input.stack, async () => {
             await this.scheduler.checkAdmission(input.stack, input.op, options.noQueue, options);
             const created = await this.deps.store.createJob(draft);
-            await this.appendEvent(created.id, "state", { state: "queued" });
+            await this.record.event(created.id, "state", { state: "queued" });
             this.emit("queued", created);
             await this.enqueue(created);
             return created;
@@ -300,56 +283,6 @@ export class JobService extends JobReader {
         this.lifecycle.emit(moment, job);
     }
 
-    private counts(jobId: string): { log: number; events: number } {
-        let c = this.stored.get(jobId);
-        if (!c) this.stored.set(jobId, (c = { log: 0, events: 0 }));
-        return c;
-    }
-
-    /** Queues a write of `jobId` behind its earlier ones; a failed write is logged, never thrown at the worker's callbacks. */
-    private write(jobId: string, work: () => Promise<unknown>): Promise<void> {
-        // In order per job, and waited out while the database is away: a line or event is late, not lost.
-        const next = (this.writes.get(jobId) ?? Promise.resolve()).then(() => this.landed("a job's log or events", work)).then(
-            () => undefined,
-            (err: unknown) => this.deps.logger.error({ err, jobId }, "writing the job's record failed"),
-        );
-        this.writes.set(jobId, next);
-        return next;
-    }
-
-    /** Runs a store write until it lands (storage/retry.ts); gives up only once the service has stopped. */
-    private landed<T>(what: string, work: () => Promise<T>): Promise<T> {
-        return untilItLands(what, work, { logger: this.deps.logger, stopped: () => this.stopped });
-    }
-
-    /** Resolves when every write of `jobId` queued so far has landed. */
-    private async flush(jobId: string): Promise<void> {
-        for (let p = this.writes.get(jobId); p; p = this.writes.get(jobId)) {
-            await p;
-            if (this.writes.get(jobId) === p) {
-                this.writes.delete(jobId);
-                return;
-            }
-        }
-    }
-
-    private appendEvent(jobId: string, type: string, data: unknown): Promise<void> {
-        if (!OWN_EVENTS.has(type)) {
-            const limit = this.deps.limits?.events ?? 20_000;
-            const n = ++this.counts(jobId).events;
-            if (n > limit + 1) return Promise.resolve();
-            if (n === limit + 1) {
-                type = "truncated";
-                data = { message: `The job produced more than ${limit} engine events; the rest is not kept (the summary still counts every step).`, limit };
-            }
-        }
-        const redacted = this.redactors.of(jobId).redactDeep(data);
-        return this.write(jobId, async () => {
-            this.streams.emit(jobId, await this.deps.store.appendEvent(jobId, type, redacted));
-            this.announce(jobId);
-        });
-    }
-
     /** Tells the other instances, at most every 100 ms per job, that `jobId` has new events. */
     private announce(jobId: string): void {
         const bus = this.deps.bus;
@@ -358,16 +291,6 @@ export class JobService extends JobReader {
             this.announcing.delete(jobId);
             bus.publish("events", jobId);
         }, 100));
-    }
-
-    private appendLog(jobId: string, text: string): Promise<void> {
-        const limit = this.deps.limits?.logLines ?? 20_000;
-        const n = ++this.counts(jobId).log;
-        if (n > limit + 1) return Promise.resolve();
-        if (n === limit + 1) text = `[log truncated: the job printed more than ${limit} lines; the rest is not kept]`;
-        else if (text.length > MAX_LOG_LINE) text = `${text.slice(0, MAX_LOG_LINE)}…[line cut: ${text.length - MAX_LOG_LINE} more characters]`;
-        const redacted = this.redactors.of(jobId).redact(text);
-        return this.write(jobId, () => this.deps.store.appendLog(jobId, redacted));
     }
 
     /** The full status of `stack` (the read model's; `stacks.state` when only whether it is busy matters). */
@@ -401,8 +324,8 @@ export class JobService extends JobReader {
             // Another instance runs it: that one stops it, and writes what follows.
             this.deps.bus.publish("cancel", JSON.stringify({ id, by }));
         }
-        void this.appendEvent(id, "cancelRequested", { by });
-        await this.appendEvent(id, "state", { state: "cancelling", by });
+        void this.record.event(id, "cancelRequested", { by });
+        await this.record.event(id, "state", { state: "cancelling", by });
         return this.getJob(id);
     }
 
@@ -486,7 +409,7 @@ export class JobService extends JobReader {
 
     private killNow(id: string, active: Active, by: string): void {
         clearTimeout(active.killTimer);
-        void this.appendEvent(id, "forceKill", { by, early: true });
+        void this.record.event(id, "forceKill", { by, early: true });
         this.deps.logger.warn({ jobId: id, by }, "force-cancel: killing the job's process group now");
         active.handle.kill();
     }
@@ -537,7 +460,7 @@ export class JobService extends JobReader {
         clearTimeout(active.killTimer);
         active.killTimer = setTimeout(() => {
             this.deps.logger.warn({ jobId: id, graceMs: ms }, "job still running after the grace period; killing its process group");
-            void this.appendEvent(id, "forceKill", { afterMs: ms });
+            void this.record.event(id, "forceKill", { afterMs: ms });
             active.handle.kill();
         }, ms);
     }
@@ -614,7 +537,7 @@ export class JobService extends JobReader {
         const until = Date.now() + grace;
         while (alive() && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
         if (alive()) {
-            await this.appendEvent(job.id, "forceKill", { afterMs: grace, orphan: true });
+            await this.record.event(job.id, "forceKill", { afterMs: grace, orphan: true });
             try {
                 process.kill(-pid, "SIGKILL");
             } catch {
@@ -658,7 +581,7 @@ export class JobService extends JobReader {
             if (running.length) this.deps.logger.warn({ jobs: running.map(([id]) => id) }, "shutting down: waiting for the in-flight steps of the running jobs to finish; a second signal abandons them");
             await this.scheduler.idle();
         }
-        this.stopped = true;
+        this.record.stop();
     }
 
     /**
@@ -667,7 +590,7 @@ export class JobService extends JobReader {
      * for). Writes stop waiting for an absent database.
      */
     async abandon(): Promise<{ jobId: string; stack: string; op: Op; leavesBehind: LeavesBehind }[]> {
-        this.stopped = true;
+        this.record.stop();
         const abandoned = [];
         for (const [id, active] of [...this.active.entries()]) {
             const job = await this.getJob(id).catch(() => undefined);
@@ -688,24 +611,23 @@ export class JobService extends JobReader {
     private async settle(id: string, state: JobState, result: { summary?: JobSummary; error?: { code: string; message: string } }): Promise<Job>;
     private async settle(id: string, state: JobState, result: { summary?: JobSummary; error?: { code: string; message: string } }, from: JobState): Promise<Job | undefined>;
     private async settle(id: string, state: JobState, result: { summary?: JobSummary; error?: { code: string; message: string } }, from?: JobState): Promise<Job | undefined> {
-        const redacted = this.redactors.of(id).redactDeep(result);
+        const redacted = this.record.redactors.of(id).redactDeep(result);
         let job: Job;
         // Recorded as what happened, however long the database is away (a job that ran is never left "running").
         if (from) {
-            await this.flush(id);
-            const settled = await this.landed("a job's final state", () => this.deps.store.finishIf(id, from, state, redacted));
+            await this.record.flush(id);
+            const settled = await this.record.landed("a job's final state", () => this.deps.store.finishIf(id, from, state, redacted));
             if (!settled) return undefined;
-            await this.appendEvent(id, "state", { state, ...(result.error ? { error: result.error } : {}) });
+            await this.record.event(id, "state", { state, ...(result.error ? { error: result.error } : {}) });
             job = settled;
         } else {
-            void this.appendEvent(id, "state", { state, ...(result.error ? { error: result.error } : {}) });
-            await this.flush(id);
-            job = await this.landed("a job's final state", () => this.deps.store.finish(id, state, redacted));
+            void this.record.event(id, "state", { state, ...(result.error ? { error: result.error } : {}) });
+            await this.record.flush(id);
+            job = await this.record.landed("a job's final state", () => this.deps.store.finish(id, state, redacted));
         }
         // Cancelling until the store says otherwise, so no reader sees the job "running" meanwhile.
         this.cancelling.delete(id);
-        this.redactors.forget(id);
-        this.stored.delete(id);
+        this.record.forget(id);
         if (job.startedAt) this.deps.metrics?.jobFinished(job, (Date.parse(job.finishedAt!) - Date.parse(job.startedAt)) / 1000);
         else this.deps.metrics?.jobFinished(job, 0);
         this.emit("finished", job);
@@ -723,8 +645,8 @@ export class JobService extends JobReader {
         // Interrupted by the others meanwhile, but its worker went on and finished: the record
         // stands, and says what really happened, so nobody re-runs a change that was applied.
         if (!settled && state === "succeeded") {
-            await this.appendLog(id, "note: this job's worker finished successfully after the job had been interrupted (its instance was taken for gone); the stack holds the completed change: refresh it before running it again");
-            await this.appendEvent(id, "finishedAfterInterrupt", { state, instance: this.instance });
+            await this.record.log(id, "note: this job's worker finished successfully after the job had been interrupted (its instance was taken for gone); the stack holds the completed change: refresh it before running it again");
+            await this.record.event(id, "finishedAfterInterrupt", { state, instance: this.instance });
             this.deps.logger.warn({ jobId: id }, "a job interrupted by failover finished successfully here; recorded in its log");
         }
         return settled;
@@ -746,11 +668,11 @@ export class JobService extends JobReader {
             }
             if (await this.cancelledBefore(queued.id, "before it started")) return;
             await this.deps.lease?.ensureLive();
-            const job = await this.landed("a job's start", () => store.markRunning(queued.id, this.instance));
+            const job = await this.record.landed("a job's start", () => store.markRunning(queued.id, this.instance));
             // Cancelled or superseded by another instance while it left the queue.
             if (!job) return;
             // Recorded before anything runs: a job whose record cannot be written waits here, it does not run unrecorded.
-            await this.appendEvent(job.id, "state", { state: "running" });
+            await this.record.event(job.id, "state", { state: "running" });
             this.deps.metrics?.jobStarted(job);
             this.emit("started", job);
             try {
@@ -771,7 +693,7 @@ export class JobService extends JobReader {
             const planned = job.op === "update" && job.options.previewId ? await this.findJob(job.options.previewId) : undefined;
             if (planned?.options.mode === "plan" && !this.planFileOf(job).planFile) {
                 const message = `The update plan of preview "${planned.id}" is gone (deleted by retention, or never stored); the update would not be bound to what was reviewed. Run a new preview and get it approved.`;
-                void this.appendLog(job.id, `error: ${message}`);
+                void this.record.log(job.id, `error: ${message}`);
                 await this.settleRun(job.id, "failed", { error: { code: "PLAN_MISSING", message } });
                 return;
             }
@@ -782,7 +704,7 @@ export class JobService extends JobReader {
                 const e = isAppError(err) ? err : engineError.operationFailed(job.stack, job.op);
                 if (!isAppError(err)) log.error(err as Error, "issuing the job's stack role failed");
                 else log.warn({ code: e.code, role: (e.details as { role?: string } | undefined)?.role }, "the job's stack role could not be assumed; nothing ran");
-                void this.appendLog(job.id, `error: ${e.message}`);
+                void this.record.log(job.id, `error: ${e.message}`);
                 await this.settleRun(job.id, "failed", { error: { code: e.code, message: e.message } });
                 return;
             }
@@ -794,8 +716,8 @@ export class JobService extends JobReader {
             const writeSummary = () => {
                 summaryTimer = undefined;
                 lastSummaryWrite = Date.now();
-                const snapshot = this.redactors.of(job.id).redactDeep(summary);
-                void this.write(job.id, () => store.updateSummary(job.id, snapshot));
+                const snapshot = this.record.redactors.of(job.id).redactDeep(summary);
+                void this.record.write(job.id, () => store.updateSummary(job.id, snapshot));
             };
             const handle = this.deps.startWorker(
                 {
@@ -822,8 +744,8 @@ export class JobService extends JobReader {
                 },
                 pr ? pr.env : this.deps.workerEnv,
                 {
-                    onSecrets: (values) => this.redactors.learn(job.id, values),
-                    onOutput: (line) => void this.appendLog(job.id, line),
+                    onSecrets: (values) => this.record.redactors.learn(job.id, values),
+                    onOutput: (line) => void this.record.log(job.id, line),
                     onEvent: (raw) => {
                         // The language host's debug chatter is not a change anyone watches.
                         if ((raw.diagnosticEvent as { severity?: string } | undefined)?.severity === "debug") return;
@@ -833,7 +755,7 @@ export class JobService extends JobReader {
                             const current = this.active.get(job.id);
                             if (current && current.firstError === undefined) current.firstError = diagnostic.message;
                         }
-                        void this.appendEvent(job.id, eventType(event), event);
+                        void this.record.event(job.id, eventType(event), event);
                         foldEvent(summary, event);
                         const since = Date.now() - lastSummaryWrite;
                         if (since > 250) writeSummary();
@@ -851,7 +773,7 @@ export class JobService extends JobReader {
             const overtime = limit
                 ? setTimeout(() => this.stop(job.id, active, { state: "stopped-by-guard", reason: `The pull request's preview ran longer than ${limit / 1000} s (AUTOMATION_PR_PREVIEW_TIMEOUT_MS) and was stopped.` }, PR_STOP_GRACE_MS), limit)
                 : undefined;
-            void this.write(job.id, () => store.setWorkerPid(job.id, handle.pid));
+            void this.record.write(job.id, () => store.setWorkerPid(job.id, handle.pid));
             log.info({ pid: handle.pid }, "job started");
             const outcome = await handle.done;
             clearTimeout(overtime);
@@ -887,9 +809,9 @@ export class JobService extends JobReader {
             access: accessOf(job.op, job.options),
             session: jobSessionName(job),
             requestedBy: job.triggeredBy,
-            onSecrets: (values) => this.redactors.learn(job.id, values),
+            onSecrets: (values) => this.record.redactors.learn(job.id, values),
         });
-        this.redactors.learn(job.id, issued.secrets);
+        this.record.redactors.learn(job.id, issued.secrets);
         return issued;
     }
 
@@ -898,7 +820,7 @@ export class JobService extends JobReader {
         if (!job.options.source) return undefined;
         // A job queued before a restart that turned webhooks off.
         if (!this.deps.checkouts) throw noCheckouts();
-        return this.deps.checkouts.prepare(job.id, job.options.source, (line) => void this.appendLog(job.id, line));
+        return this.deps.checkouts.prepare(job.id, job.options.source, (line) => void this.record.log(job.id, line));
     }
 
     /** A preview in mode "plan" saves its update plan; an update of such a preview applies it. */
@@ -946,7 +868,7 @@ export class JobService extends JobReader {
         const stopping = active.stopping;
         if (outcome.kind === "refused") {
             log.warn({ code: outcome.code }, "job refused before its worker started");
-            void this.appendLog(job.id, `error: ${outcome.message}`);
+            void this.record.log(job.id, `error: ${outcome.message}`);
             await this.settleRun(job.id, "failed", { error: { code: outcome.code, message: outcome.message } });
             return;
         }
@@ -956,7 +878,7 @@ export class JobService extends JobReader {
             // Kept for every instance before the preview counts as succeeded (and can be approved).
             const plan = this.planFileOf(job).planFile;
             if (plan && job.op === "preview" && this.deps.sharedPlans && fs.existsSync(plan)) {
-                await this.landed("a preview's update plan", () => this.deps.sharedPlans!.save(job.id, plan));
+                await this.record.landed("a preview's update plan", () => this.deps.sharedPlans!.save(job.id, plan));
                 // Kept once, in the database: the update applying it fetches it from there.
                 fs.rmSync(plan, { force: true });
             }
@@ -970,12 +892,12 @@ export class JobService extends JobReader {
         // The CLI's stdout is in the log already, line by line; add only what it wrote to stderr.
         if (outcome.kind === "failed") {
             const stderr = commandStderr(outcome.message);
-            void this.appendLog(job.id, stderr !== undefined ? `error: ${outcome.name}` : `error: ${outcome.name}: ${outcome.message}`);
+            void this.record.log(job.id, stderr !== undefined ? `error: ${outcome.name}` : `error: ${outcome.name}: ${outcome.message}`);
             // Its stderr repeats what the CLI printed (the command runner quotes its output): keep the rest.
-            await this.flush(job.id);
+            await this.record.flush(job.id);
             const printed = new Set((await this.deps.store.logPage(job.id, 0, 20_000)).lines.map((l) => l.text));
-            const redactor = this.redactors.of(job.id);
-            for (const line of stderr?.split("\n") ?? []) if (line.trim() && !printed.has(redactor.redact(line))) void this.appendLog(job.id, line);
+            const redactor = this.record.redactors.of(job.id);
+            for (const line of stderr?.split("\n") ?? []) if (line.trim() && !printed.has(redactor.redact(line))) void this.record.log(job.id, line);
         }
         if (stopping) {
             if (outcome.kind === "succeeded" && stopping.state !== "stopped-by-guard") {
@@ -998,7 +920,7 @@ export class JobService extends JobReader {
             // A plain failure says why, in the engine's words, with the remedy when the cause is known.
             if (error.code === "OPERATION_FAILED") error = describeFailure(job, active.firstError, outcome.kind === "failed" ? outcome.message : "");
         }
-        const message = this.redactors.of(job.id).redact(error.message);
+        const message = this.record.redactors.of(job.id).redact(error.message);
         await this.settleRun(job.id, "failed", { summary, error: { code: error.code, message } });
     }
 }
