@@ -7,52 +7,50 @@ import * as random from "@pulumi/random";
 import { APP_CONTAINER, APP_PORT, AppContainerArgs, PUBLIC_VOLUME, XRAY_SIDECAR_ADDRESS, appContainerDefinitions, imageReference,
     migrateContainerDefinitions } from "./lib/appContainers";
 import { appExecutionPolicy, appTaskPolicy } from "./lib/appIam";
-import { checkLogRetention, checkWholeNumber, validateNamePrefix } from "./lib/validation";
+import { checkLogRetention, checkWholeNumber } from "./lib/validation";
+import { validateNamePrefix } from "./lib/naming";
 import { namedTags } from "./lib/tags";
 import { Migrations } from "./migrations";
-import { TagsInput } from "./config/common";
+import { EnvironmentComponentArgs } from "./lib/componentArgs";
 import { EcsClusterRef } from "./cluster";
 import { DatabaseRef } from "./database";
 import { LoadBalancerTarget } from "./loadBalancer";
 import { taskRoles } from "./taskRoles";
 
-export interface AppServiceArgs {
-    /** Prefix of physical names, e.g. `todobackend-dev` (book: the stack name); at most 45 characters (the role `<prefix>-migrate-execution` allows 64). */
-    namePrefix: string;
+/** `namePrefix` → e.g. `todobackend-dev` (book: the stack name); at most 45 characters (the role `<prefix>-migrate-execution` allows 64). */
+export interface AppServiceArgs extends EnvironmentComponentArgs {
     /** The cluster the service and the migrate task run on, placed with its EC2 capacity provider. */
-    cluster: EcsClusterRef;
+    readonly cluster: EcsClusterRef;
     /** The ALB target group (HTTP 8000, instance targets) the service registers `todobackend:8000` in, and its listener. */
-    loadBalancer: LoadBalancerTarget;
+    readonly loadBalancer: LoadBalancerTarget;
     /** App image repository without tag, e.g. `<account>.dkr.ecr.<region>.amazonaws.com/docker-in-aws/todobackend`. */
-    appRepository: pulumi.Input<string>;
+    readonly appRepository: pulumi.Input<string>;
     /** Image tag; the pipeline sets it from version.json. @default "latest" */
-    imageTag?: pulumi.Input<string>;
+    readonly imageTag?: pulumi.Input<string>;
     /** The database: its host, schema, and master user with its RDS-managed (and rotated) secret, which only the migrate task uses. */
-    database: DatabaseRef;
+    readonly database: DatabaseRef;
     /** JSON key of the password in the master secret. @default "password" (RDS-managed secrets) */
-    databasePasswordKey?: pulumi.Input<string>;
+    readonly databasePasswordKey?: pulumi.Input<string>;
     /** The app's own database user (data access only), created and kept in step by the migrate task. @default "todobackend_app" */
-    appDatabaseUser?: string;
+    readonly appDatabaseUser?: string;
     /** `<host>:<port>` of the X-Ray daemon service, e.g. `xray.dev.services.dockerinaws.org:2000`. Give this or `xraySidecarImage`. */
-    xrayDaemonAddress?: pulumi.Input<string>;
+    readonly xrayDaemonAddress?: pulumi.Input<string>;
     /** The X-Ray daemon's image, run as a sidecar in each app task instead of a service of its own. Give this or `xrayDaemonAddress`. */
-    xraySidecarImage?: pulumi.Input<string>;
+    readonly xraySidecarImage?: pulumi.Input<string>;
     /** Tasks at creation; autoscaling owns the count afterwards. @default 1 */
-    desiredCount?: pulumi.Input<number>;
+    readonly desiredCount?: pulumi.Input<number>;
     /** Autoscaling bounds. @default 1 and 4 (book) */
-    minCapacity?: pulumi.Input<number>;
-    maxCapacity?: pulumi.Input<number>;
+    readonly minCapacity?: pulumi.Input<number>;
+    readonly maxCapacity?: pulumi.Input<number>;
     /** Average service CPU the target-tracking policy holds. @default 40 (the book's scale-out threshold) */
-    targetCpuPercent?: pulumi.Input<number>;
+    readonly targetCpuPercent?: pulumi.Input<number>;
     /** Days the app's logs are kept. @default 7 */
-    logRetentionDays?: pulumi.Input<number>;
-    /** Tags every taggable child carries (ManagedBy/Project/Stack/Environment). @default - none */
-    tags?: TagsInput;
+    readonly logRetentionDays?: pulumi.Input<number>;
     /**
      * Permissions boundary of the roles this component creates (the delivery stack's
      * `environmentRoleBoundaryArns[<stack>]`, which its deploy role requires). @default - none
      */
-    permissionsBoundary?: pulumi.Input<string>;
+    readonly permissionsBoundary?: pulumi.Input<string>;
 }
 
 /**

@@ -11,7 +11,8 @@ import { AUTOMATION_CONTAINER, AUTOMATION_PORT, AutomationGroup, automationAlarm
     stackRolesJson, validateFargateSize, validateIngressCidrs, AUTOMATION_DATABASE } from "./lib/automation";
 import { keepLastLifecyclePolicy } from "./lib/deliveryNaming";
 import { namedTags, withNameTag } from "./lib/tags";
-import { checkLogRetention, checkWholeNumber, validateNamePrefix } from "./lib/validation";
+import { checkLogRetention, checkWholeNumber } from "./lib/validation";
+import { validateNamePrefix } from "./lib/naming";
 import { LoadBalancer } from "./loadBalancer";
 import { taskRoles } from "./taskRoles";
 

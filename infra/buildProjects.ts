@@ -8,8 +8,9 @@ import { stageRoleTrustPolicy } from "./lib/automation";
 import { appBuildPolicy, assumeRolePolicy } from "./lib/deliveryIam";
 import { appBuildProjectName } from "./lib/deliveryNaming";
 import { artifactObjects, STAGE_ARTIFACTS } from "./lib/pipelineStages";
-import { EnvironmentRoleArgs, environmentDeployPolicy, environmentPreviewPolicy, environmentRolePath } from "./lib/environmentDeployIam";
-import { checkLogRetention, checkWholeNumber, validateNamePrefix } from "./lib/validation";
+import { EnvironmentRoleArgs, environmentDeployPolicy, environmentPreviewPolicy } from "./lib/environmentDeployIam";
+import { checkLogRetention, checkWholeNumber } from "./lib/validation";
+import { environmentRolePath, validateNamePrefix } from "./lib/naming";
 
 export const BUILDSPEC_DIR = path.join(__dirname, "..", "buildspecs");
 export function readBuildspec(file: string): string {

@@ -4,11 +4,10 @@
 // book's capacity and lifecycle-hook Lambdas. No key pair and no SSH: SSM Session Manager instead.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { TagsInput } from "./config/common";
-import { environmentRolePath } from "./lib/environmentDeployIam";
+import { EnvironmentComponentArgs } from "./lib/componentArgs";
 import { clusterUserData, ECS_AMI_PARAMETER, instanceAgentPolicy, instanceAssumeRolePolicy, instanceManagedPolicyArns } from "./lib/cluster";
 import { plainTags, withNameTag } from "./lib/tags";
-import { validateNamePrefix } from "./lib/validation";
+import { environmentRolePath, validateNamePrefix } from "./lib/naming";
 
 /** What the services and tasks placed on a cluster need of it (a Cluster is one). */
 export interface EcsClusterRef {
@@ -18,30 +17,30 @@ export interface EcsClusterRef {
     capacityProviderName: pulumi.Input<string>;
 }
 
-export interface ClusterArgs {
+/**
+ * `namePrefix` → e.g. cluster `todobackend-dev-cluster`; at most 50 characters (the role
+ * `<prefix>-ecs-instance` allows 64). The tags also propagate to the instances and their volumes.
+ */
+export interface ClusterArgs extends EnvironmentComponentArgs {
     /** Private subnets of the Auto Scaling group. */
-    subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
     /** The instances' security group (SecurityGroups.instanceSecurityGroupId). */
-    securityGroupId: pulumi.Input<string>;
-    /** Prefix of physical names, e.g. `todobackend-dev` → cluster `todobackend-dev-cluster`; at most 50 characters (the role `<prefix>-ecs-instance` allows 64). */
-    namePrefix: string;
+    readonly securityGroupId: pulumi.Input<string>;
     /** @default "t3.micro" */
-    instanceType?: pulumi.Input<string>;
+    readonly instanceType?: pulumi.Input<string>;
     /** Auto Scaling group minimum. @default 1 */
-    minSize?: number;
+    readonly minSize?: number;
     /** Auto Scaling group maximum. @default 4 (the book's) */
-    maxSize?: number;
+    readonly maxSize?: number;
     /** AMI of the instances. @default the ECS-optimised AL2023 AMI read from SSM at each deploy */
-    amiId?: pulumi.Input<string>;
+    readonly amiId?: pulumi.Input<string>;
     /** Percent of cluster capacity managed scaling aims to use. @default 100 */
-    targetCapacity?: number;
-    /** Tags of every resource; also propagated to the instances and their volumes. @default - none */
-    tags?: TagsInput;
+    readonly targetCapacity?: number;
     /**
      * Permissions boundary of the roles this component creates (the delivery stack's
      * `environmentRoleBoundaryArns[<stack>]`, which its deploy role requires). @default - none
      */
-    permissionsBoundary?: pulumi.Input<string>;
+    readonly permissionsBoundary?: pulumi.Input<string>;
 }
 
 export function validateClusterArgs(args: ClusterArgs): void {

@@ -4,9 +4,9 @@
 // through config, code or Pulumi state.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { TagsInput } from "./config/common";
+import { EnvironmentComponentArgs } from "./lib/componentArgs";
 import { withNameTag } from "./lib/tags";
-import { validateNamePrefix } from "./lib/validation";
+import { validateNamePrefix } from "./lib/naming";
 
 /** What the app needs of its database (a Database is one). */
 export interface DatabaseRef {
@@ -19,37 +19,34 @@ export interface DatabaseRef {
     databaseName: pulumi.Input<string>;
 }
 
-export interface DatabaseArgs {
+/** `namePrefix` → e.g. `todobackend-dev-db`; at most 40 characters (the final snapshot's name allows 63). */
+export interface DatabaseArgs extends EnvironmentComponentArgs {
     /** Private subnets in ≥ 2 AZs. */
-    subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
     /** The database security group (SecurityGroups.databaseSecurityGroupId). */
-    securityGroupId: pulumi.Input<string>;
-    /** Prefix of physical names, e.g. `todobackend-dev` → `todobackend-dev-db`; at most 40 characters (the final snapshot's name allows 63). */
-    namePrefix: string;
+    readonly securityGroupId: pulumi.Input<string>;
     /** @default "db.t4g.micro" */
-    instanceClass?: string;
+    readonly instanceClass?: string;
     /**
      * MySQL 8.4 or 8.0. 8.0 left RDS standard support on 2026-07-31: a new 8.0 instance would be
      * enrolled in (and billed for) Extended Support, which this component turns off, so only an
      * existing 8.0 instance keeps it until its upgrade (docs/infra.md). @default "8.4"
      */
-    engineVersion?: string;
+    readonly engineVersion?: string;
     /** gp3 storage; RDS needs ≥ 20 GiB. @default 20 */
-    allocatedStorageGiB?: number;
+    readonly allocatedStorageGiB?: number;
     /** Standby in a second AZ. @default false */
-    multiAz?: boolean;
+    readonly multiAz?: boolean;
     /** Days of automated backups. @default 7 */
-    backupRetentionDays?: number;
+    readonly backupRetentionDays?: number;
     /** Refuse deletion (prod). @default false */
-    deletionProtection?: boolean;
+    readonly deletionProtection?: boolean;
     /** Take a final snapshot when the instance is deleted (prod); dev skips it. @default false */
-    finalSnapshot?: boolean;
+    readonly finalSnapshot?: boolean;
     /** Master user (the app connects as its own user, see AppService). @default "todobackend" (the book's) */
-    username?: string;
+    readonly username?: string;
     /** Schema the app uses, its MYSQL_DATABASE. @default "todobackend" (the book's) */
-    databaseName?: string;
-    /** Tags of every resource. @default - none */
-    tags?: TagsInput;
+    readonly databaseName?: string;
 }
 
 /** Refuses settings RDS would reject or that break the book's intent, before anything is registered. */

@@ -4,9 +4,10 @@
 // (a production stack requires one, infra/config/environment.ts).
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { TagsInput } from "./config/common";
+import { EnvironmentComponentArgs } from "./lib/componentArgs";
 import { plainTags, withNameTag } from "./lib/tags";
-import { checkWholeNumber, validateNamePrefix } from "./lib/validation";
+import { checkWholeNumber } from "./lib/validation";
+import { validateNamePrefix } from "./lib/naming";
 
 /** Where an ECS service registers its tasks (a LoadBalancer is one). */
 export interface LoadBalancerTarget {
@@ -15,31 +16,28 @@ export interface LoadBalancerTarget {
     listenerArn: pulumi.Input<string>;
 }
 
-export interface LoadBalancerArgs {
+/** `namePrefix` → e.g. `todobackend-dev-alb`; at most 28 characters (ALB names ≤ 32). */
+export interface LoadBalancerArgs extends EnvironmentComponentArgs {
     /** VPC of the target group. */
-    vpcId: pulumi.Input<string>;
+    readonly vpcId: pulumi.Input<string>;
     /** Public subnets in ≥ 2 AZs. */
-    subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
     /** The ALB security group (SecurityGroups.albSecurityGroupId). */
-    securityGroupId: pulumi.Input<string>;
-    /** Prefix of physical names, e.g. `todobackend-dev` → `todobackend-dev-alb`. At most 28 characters (ALB names ≤ 32). */
-    namePrefix: string;
+    readonly securityGroupId: pulumi.Input<string>;
     /** ACM certificate ARN; turns on HTTPS with an 80→443 redirect. */
-    certificateArn?: pulumi.Input<string>;
+    readonly certificateArn?: pulumi.Input<string>;
     /** Port the app container listens on. @default 8000 */
-    targetPort?: number;
+    readonly targetPort?: number;
     /** `instance` for tasks in bridge mode on EC2 (the app), `ip` for awsvpc tasks (Fargate). @default "instance" */
-    targetType?: "instance" | "ip";
+    readonly targetType?: "instance" | "ip";
     /** Path the target group checks; a 200 answer means healthy. @default - the target group's default ("/") */
-    healthCheckPath?: string;
+    readonly healthCheckPath?: string;
     /** How long an idle connection stays open. @default 30 (the book's) */
-    idleTimeoutSeconds?: number;
+    readonly idleTimeoutSeconds?: number;
     /** How long a deregistering target keeps draining. @default 30 (the book's) */
-    deregistrationDelaySeconds?: number;
+    readonly deregistrationDelaySeconds?: number;
     /** Refuse deletion of the load balancer (prod: its DNS name is what clients and DNS records point at). @default false */
-    deletionProtection?: boolean;
-    /** Tags of every resource. @default - none */
-    tags?: TagsInput;
+    readonly deletionProtection?: boolean;
 }
 
 /** TLS 1.3 with TLS 1.2 fallback: AWS's recommended policy for new HTTPS listeners. */

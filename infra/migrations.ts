@@ -5,12 +5,12 @@
 import * as aws from "@pulumi/aws";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { environmentRolePath } from "./lib/environmentDeployIam";
 import { assumeRolePolicy } from "./lib/deliveryIam";
 import { migrationRunnerPolicy } from "./lib/appIam";
 import { withNameTag } from "./lib/tags";
-import { checkLogRetention, validateNamePrefix } from "./lib/validation";
-import { TagsInput } from "./config/common";
+import { checkLogRetention } from "./lib/validation";
+import { environmentRolePath, validateNamePrefix } from "./lib/naming";
+import { EnvironmentComponentArgs } from "./lib/componentArgs";
 import { EcsClusterRef } from "./cluster";
 
 export const RUNNER_SOURCE = path.join(__dirname, "functions", "runMigrations", "index.mjs");
@@ -19,27 +19,24 @@ export const RUNNER_RUNTIME = "nodejs22.x";
 /** Lambda's maximum: a migration may wait for the capacity provider to start an instance first. */
 export const RUNNER_TIMEOUT_SECONDS = 900;
 
-export interface MigrationsArgs {
-    /** Prefix of physical names, e.g. `todobackend-dev` → function `todobackend-dev-migrations`; at most 50 characters (role names allow 64). */
-    namePrefix: string;
+/** `namePrefix` → e.g. function `todobackend-dev-migrations`; at most 50 characters (role names allow 64). */
+export interface MigrationsArgs extends EnvironmentComponentArgs {
     /** The cluster the migrate task runs in, placed with its EC2 capacity provider. */
-    cluster: EcsClusterRef;
+    readonly cluster: EcsClusterRef;
     /** ARN (with revision) of the migrate task definition; every new revision re-runs the migrations. */
-    taskDefinitionArn: pulumi.Input<string>;
+    readonly taskDefinitionArn: pulumi.Input<string>;
     /** Family of that task definition; the runner may start no other. */
-    taskDefinitionFamily: pulumi.Input<string>;
+    readonly taskDefinitionFamily: pulumi.Input<string>;
     /** The task definition's execution and task roles, which the runner passes to ECS. */
-    executionRoleArn: pulumi.Input<string>;
-    taskRoleArn: pulumi.Input<string>;
+    readonly executionRoleArn: pulumi.Input<string>;
+    readonly taskRoleArn: pulumi.Input<string>;
     /** Days the runner's logs are kept. @default 7 */
-    logRetentionDays?: pulumi.Input<number>;
-    /** Tags every taggable child carries. @default - none */
-    tags?: TagsInput;
+    readonly logRetentionDays?: pulumi.Input<number>;
     /**
      * Permissions boundary of the roles this component creates (the delivery stack's
      * `environmentRoleBoundaryArns[<stack>]`, which its deploy role requires). @default - none
      */
-    permissionsBoundary?: pulumi.Input<string>;
+    readonly permissionsBoundary?: pulumi.Input<string>;
 }
 
 /** The runner Lambda, its role and log group, and the invocation that runs the migrations. */

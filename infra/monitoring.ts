@@ -3,22 +3,19 @@
 // (database CPU, storage, connections). The book had none; its only alarms drove scaling.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { TagsInput } from "./config/common";
+import { EnvironmentComponentArgs } from "./lib/componentArgs";
 import { alarmDefinitions, AlarmTargets, AlarmThresholds } from "./lib/alarms";
 import { withNameTag } from "./lib/tags";
-import { validateNamePrefix } from "./lib/validation";
+import { validateNamePrefix } from "./lib/naming";
 
-export interface MonitoringArgs {
-    /** Prefix of physical names: topic `<prefix>-alarms`, alarms `<prefix>-<what>`; at most 200 characters. */
-    namePrefix: string;
+/** `namePrefix` → topic `<prefix>-alarms`, alarms `<prefix>-<what>`; at most 200 characters. */
+export interface MonitoringArgs extends EnvironmentComponentArgs {
     /** What the alarms watch: the load balancer and target group (ARN suffixes), the ECS cluster and service, the DB instance. */
-    targets: pulumi.Input<AlarmTargets>;
+    readonly targets: pulumi.Input<AlarmTargets>;
     /** Thresholds. @default - see DEFAULT_THRESHOLDS in infra/lib/alarms.ts */
-    thresholds?: Partial<AlarmThresholds>;
+    readonly thresholds?: Partial<AlarmThresholds>;
     /** An address subscribed to the topic (it must confirm the subscription). @default - no subscription */
-    email?: string;
-    /** Tags of the topic and alarms. @default - none */
-    tags?: TagsInput;
+    readonly email?: string;
 }
 
 /** The environment's notification topic, an optional e-mail subscription, and its alarms. */

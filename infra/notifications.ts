@@ -5,7 +5,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { TagsInput } from "./config/common";
 import { pipelineFailedPattern, topicPolicy } from "./lib/notifications";
-import { validateNamePrefix } from "./lib/validation";
+import { validateNamePrefix } from "./lib/naming";
 
 export interface PipelineNotificationsArgs {
     /** Prefix of physical names: topic `<prefix>-notifications`, rule `<prefix>-failed`; at most 200 characters. */

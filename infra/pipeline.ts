@@ -4,7 +4,7 @@ import { TagsInput } from "./config/common";
 import { assumeRolePolicy, pipelinePolicy } from "./lib/deliveryIam";
 import { CONNECTION_PROVIDERS } from "./config/delivery";
 import { pipelineStages, StageNames } from "./lib/pipelineStages";
-import { validateNamePrefix } from "./lib/validation";
+import { validateNamePrefix } from "./lib/naming";
 
 /** A CodeBuild project as the pipeline needs it. */
 export interface ProjectRef { name: pulumi.Input<string>; arn: pulumi.Input<string> }

@@ -3,22 +3,19 @@
 // (load balancer, cluster, database, X-Ray) only take the group ids.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { TagsInput } from "./config/common";
+import { EnvironmentComponentArgs } from "./lib/componentArgs";
 import { Group, securityRules } from "./lib/securityRules";
 import { withNameTag } from "./lib/tags";
-import { validateNamePrefix } from "./lib/validation";
+import { validateNamePrefix } from "./lib/naming";
 
-export interface SecurityGroupsArgs {
+/** `namePrefix` → the groups' names, e.g. `todobackend-dev-alb-sg`; at most 200 characters (group names allow 255). */
+export interface SecurityGroupsArgs extends EnvironmentComponentArgs {
     /** VPC of the groups. */
-    vpcId: pulumi.Input<string>;
-    /** Prefix of the groups' physical names, e.g. `todobackend-dev` → `todobackend-dev-alb-sg`; at most 200 characters (group names allow 255). */
-    namePrefix: string;
+    readonly vpcId: pulumi.Input<string>;
     /** Ports the ALB listens on; each is opened to the internet. @default [80] */
-    listenerPorts?: number[];
+    readonly listenerPorts?: number[];
     /** The X-Ray daemon runs as its own service (a group of its own, UDP 2000 from the instances); false when it is a sidecar of the app tasks. @default true */
-    xrayDaemonService?: boolean;
-    /** Tags of every group and rule. @default - none */
-    tags?: TagsInput;
+    readonly xrayDaemonService?: boolean;
 }
 
 const DESCRIPTIONS: Record<Group, string> = {

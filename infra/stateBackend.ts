@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { TagsInput } from "./config/common";
 import { denyInsecureTransportPolicy } from "./lib/deliveryIam";
-import { validateNamePrefix } from "./lib/validation";
+import { validateNamePrefix } from "./lib/naming";
 
 export interface PrivateBucketArgs {
     /** Days after which objects (and noncurrent versions) expire. @default - objects are kept */

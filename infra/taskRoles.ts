@@ -4,7 +4,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { TagsInput } from "./config/common";
 import { assumeRolePolicy } from "./lib/deliveryIam";
-import { environmentRolePath } from "./lib/environmentDeployIam";
+import { environmentRolePath } from "./lib/naming";
 import { namedTags } from "./lib/tags";
 
 

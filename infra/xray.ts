@@ -5,43 +5,41 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { xrayContainerDefinitions, xrayDaemonAddress } from "./lib/appContainers";
-import { checkLogRetention, checkWholeNumber, validateNamePrefix } from "./lib/validation";
+import { checkLogRetention, checkWholeNumber } from "./lib/validation";
+import { validateNamePrefix } from "./lib/naming";
 import { xrayExecutionPolicy, xrayTaskPolicy } from "./lib/xrayIam";
-import { TagsInput } from "./config/common";
+import { EnvironmentComponentArgs } from "./lib/componentArgs";
 import { EcsClusterRef } from "./cluster";
 import { namedTags } from "./lib/tags";
 import { taskRoles } from "./taskRoles";
 
-export interface XrayDaemonArgs {
-    /** Prefix of physical names, e.g. `todobackend-dev` → service `todobackend-dev-xray`; at most 45 characters (the role `<prefix>-xray-execution` allows 64). */
-    namePrefix: string;
+/** `namePrefix` → e.g. service `todobackend-dev-xray`; at most 45 characters (the role `<prefix>-xray-execution` allows 64). */
+export interface XrayDaemonArgs extends EnvironmentComponentArgs {
     /** VPC the namespace's private hosted zone is attached to. */
-    vpcId: pulumi.Input<string>;
+    readonly vpcId: pulumi.Input<string>;
     /** Subnets of the daemon tasks; private, reaching AWS APIs through NAT. */
-    privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    readonly privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
     /** ECS cluster the service runs in (the environment's cluster; Fargate needs no instances). */
-    cluster: Pick<EcsClusterRef, "clusterArn">;
+    readonly cluster: Pick<EcsClusterRef, "clusterArn">;
     /**
      * Security group of the daemon tasks. The environment's SecurityGroups component owns it and its
      * rules (UDP 2000 in from the app's instances only; HTTPS and DNS out), because they reference the
      * app's group and vice versa.
      */
-    securityGroupId: pulumi.Input<string>;
+    readonly securityGroupId: pulumi.Input<string>;
     /** Private DNS namespace, e.g. `dev.services.dockerinaws.org`; must differ between environments sharing a VPC. */
-    namespaceName: pulumi.Input<string>;
+    readonly namespaceName: pulumi.Input<string>;
     /** Daemon image: the delivery stack's build, or the official image (config `xrayImage`). */
-    image: pulumi.Input<string>;
+    readonly image: pulumi.Input<string>;
     /** Running daemons. @default 2 */
-    desiredCount?: pulumi.Input<number>;
+    readonly desiredCount?: pulumi.Input<number>;
     /** Days the daemon's logs are kept. @default 7 */
-    logRetentionDays?: pulumi.Input<number>;
-    /** Tags every taggable child carries (ManagedBy/Project/Stack/Environment). @default - none */
-    tags?: TagsInput;
+    readonly logRetentionDays?: pulumi.Input<number>;
     /**
      * Permissions boundary of the roles this component creates (the delivery stack's
      * `environmentRoleBoundaryArns[<stack>]`, which its deploy role requires). @default - none
      */
-    permissionsBoundary?: pulumi.Input<string>;
+    readonly permissionsBoundary?: pulumi.Input<string>;
 }
 
 /** Cloud Map namespace + `xray` service, Fargate task and service, roles and log group of the daemon. */

@@ -2,7 +2,7 @@
 // its security rules, IAM documents, database settings, container definition and alarms, so every
 // statement, port and setting is unit-tested without the provider.
 import { assumeRolePolicy, PolicyDocument, Statement } from "./deliveryIam";
-import { environmentRolePath } from "./environmentDeployIam";
+import { environmentRolePath } from "./naming";
 import { executionBaseStatements } from "./xrayIam";
 
 /** The port the service listens on inside its task (its PORT). */

@@ -12,17 +12,10 @@
 // The evaluator test (test/infra/iam/) checks these documents with a real IAM policy evaluator
 // against every action the provider calls for every resource the environment stacks declare.
 import { ArtifactAccess, artifactStatements, ECR_PULL, PolicyDocument, Statement } from "./deliveryIam";
+import { environmentRolePath } from "./naming";
 
 /** The tag that says which environment a resource belongs to (one of the base tags). */
 export const ENVIRONMENT_TAG = "Environment";
-
-/** IAM path of an environment's roles and instance profiles: `/todobackend-dev/`. */
-export function environmentRolePath(envName: string): string {
-    if (!/^[A-Za-z0-9+=,.@_-]+$/.test(envName)) {
-        throw new Error(`envName "${envName}" cannot be an IAM path segment. Fix: use letters, digits and + = , . @ _ - only`);
-    }
-    return `/${envName}/`;
-}
 
 /**
  * What each create action makes, as the ARN pattern of the new resource. A create statement is

@@ -16,19 +16,3 @@ export function checkWholeNumber(arg: string, value: unknown, min: number, max: 
         throw new Error(`\`${arg}\` must be a whole number from ${min} to ${max}, got ${value}. Fix: ${fix}`);
     }
 }
-
-/**
- * The one rule for a component's `namePrefix`: the start of every physical name it makes
- * (`todobackend-dev` → `todobackend-dev-alb`). Letters, digits and hyphens (the narrowest set the
- * names share: ALB and target group names allow no more), starting with a letter, at most
- * `maxLength` so the longest name the component derives still fits AWS's limit.
- */
-export function validateNamePrefix(arg: string, value: string, opts: { maxLength: number; component?: string }): void {
-    const who = opts.component ? `${opts.component}: ` : "";
-    if (typeof value !== "string" || !/^[A-Za-z][A-Za-z0-9-]*$/.test(value)) {
-        throw new Error(`${who}\`${arg}\` "${String(value)}" must start with a letter and hold only letters, digits and hyphens. Fix: use a stack name like "dev" or "prod-eu"`);
-    }
-    if (value.length > opts.maxLength) {
-        throw new Error(`${who}\`${arg}\` "${value}" is longer than ${opts.maxLength} characters, so the names made from it would exceed AWS's limits. Fix: use a shorter stack name`);
-    }
-}

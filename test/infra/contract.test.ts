@@ -9,13 +9,45 @@ import { EVALUATION_WAIT_MS, evaluateProgram, startEarly } from "./harness";
 const INFRA = path.join(__dirname, "..", "..", "infra");
 const refusals = startEarly(evaluateProgram(path.join(__dirname, "programs", "contractRefusals.ts"), "refusals"));
 
-interface ComponentInfo { file: string; name: string; doc: string; args?: ts.InterfaceDeclaration; fields: string[]; registered: string[] }
+interface ComponentInfo {
+    file: string; name: string; doc: string; args?: ts.InterfaceDeclaration;
+    /** The args' members, with those of every interface they extend. */
+    members: ts.TypeElement[];
+    fields: string[]; registered: string[];
+}
+
+const parse = (file: string) => ts.createSourceFile(file, fs.readFileSync(file, "utf8"), ts.ScriptTarget.Latest, true);
+
+/** Interface `name` as declared in `file`, or as imported into it from another file of the program. */
+function interfaceIn(file: string, name: string): ts.InterfaceDeclaration | undefined {
+    let found: ts.InterfaceDeclaration | undefined;
+    parse(file).forEachChild((n) => {
+        if (ts.isInterfaceDeclaration(n) && n.name.text === name) found = n;
+        const bindings = ts.isImportDeclaration(n) ? n.importClause?.namedBindings : undefined;
+        if (found || !bindings || !ts.isNamedImports(bindings) || !ts.isStringLiteral((n as ts.ImportDeclaration).moduleSpecifier)) return;
+        const specifier = ((n as ts.ImportDeclaration).moduleSpecifier as ts.StringLiteral).text;
+        const imported = bindings.elements.find((e) => e.name.text === name);
+        if (imported && specifier.startsWith(".")) found = interfaceIn(`${path.resolve(path.dirname(file), specifier)}.ts`, (imported.propertyName ?? imported.name).text);
+    });
+    return found;
+}
+
+/** The members of `decl` and of every interface it extends, its own first; a base that cannot be found fails the test. */
+function membersOf(decl: ts.InterfaceDeclaration): ts.TypeElement[] {
+    const file = decl.getSourceFile().fileName;
+    const inherited = (decl.heritageClauses ?? []).flatMap((h) => h.types).flatMap((t) => {
+        const base = interfaceIn(file, t.expression.getText());
+        assert.ok(base, `${decl.name.text} extends ${t.expression.getText()}, which ${path.relative(INFRA, file)} neither declares nor imports from the program`);
+        return membersOf(base);
+    });
+    return [...decl.members, ...inherited];
+}
 
 /** Every class extending pulumi.ComponentResource in infra/*.ts, with its doc, args interface, public fields and registered outputs. */
 function components(): ComponentInfo[] {
     const out: ComponentInfo[] = [];
     for (const file of fs.readdirSync(INFRA).filter((f) => f.endsWith(".ts"))) {
-        const source = ts.createSourceFile(file, fs.readFileSync(path.join(INFRA, file), "utf8"), ts.ScriptTarget.Latest, true);
+        const source = parse(path.join(INFRA, file));
         const interfaces = new Map<string, ts.InterfaceDeclaration>();
         source.forEachChild((n) => { if (ts.isInterfaceDeclaration(n)) interfaces.set(n.name.text, n); });
         source.forEachChild((n) => {
@@ -32,7 +64,8 @@ function components(): ComponentInfo[] {
                 node.forEachChild(visit);
             };
             n.forEachChild(visit);
-            out.push({ file, name: n.name.text, doc, args: interfaces.get(`${n.name.text}Args`), fields, registered });
+            const args = interfaces.get(`${n.name.text}Args`);
+            out.push({ file, name: n.name.text, doc, args, members: args ? membersOf(args) : [], fields, registered });
         });
     }
     return out;
@@ -55,7 +88,7 @@ describe("the component contract", function () {
     it("takes `tags?: TagsInput` in every component's args, and `namePrefix` in every one that makes physical names", () => {
         for (const c of all) {
             assert.ok(c.args, `${c.name} has an ${c.name}Args interface`);
-            const member = (name: string) => c.args!.members.find((m): m is ts.PropertySignature => ts.isPropertySignature(m) && m.name.getText() === name);
+            const member = (name: string) => c.members.find((m): m is ts.PropertySignature => ts.isPropertySignature(m) && m.name.getText() === name);
             const tags = member("tags");
             if (c.name !== "DeliveryImages") {
                 assert.ok(tags && tags.questionToken && tags.type?.getText() === "TagsInput", `${c.name}.tags is \`tags?: TagsInput\``);
@@ -65,9 +98,22 @@ describe("the component contract", function () {
         }
     });
 
+    it("gives the environment components their namePrefix and tags from one base, EnvironmentComponentArgs, with both readonly", () => {
+        const ENVIRONMENT = ["SecurityGroups", "LoadBalancer", "Database", "Cluster", "XrayDaemon", "Migrations", "AppService", "Monitoring"];
+        for (const c of all.filter((x) => ENVIRONMENT.includes(x.name))) {
+            assert.deepEqual(c.args?.heritageClauses?.flatMap((h) => h.types.map((t) => t.expression.getText())), ["EnvironmentComponentArgs"], c.name);
+            const own = c.args!.members.map((m) => m.name?.getText());
+            assert.ok(!own.includes("namePrefix") && !own.includes("tags"), `${c.name}Args declares namePrefix or tags again instead of inheriting them`);
+            for (const name of ["namePrefix", "tags"]) {
+                const m = c.members.find((x) => x.name?.getText() === name);
+                assert.ok(m && ts.getCombinedModifierFlags(m as ts.Declaration) & ts.ModifierFlags.Readonly, `${c.name}.${name} is readonly`);
+            }
+        }
+    });
+
     it("names the unit of every duration or size arg", () => {
         for (const c of all) {
-            for (const m of c.args?.members ?? []) {
+            for (const m of c.members) {
                 const name = m.name?.getText() ?? "";
                 if (/(Timeout|Delay|Storage|Retention|Interval|Duration|MaxAge)$/.test(name)) {
                     assert.fail(`${c.name}.${name} has no unit in its name (Seconds, GiB, Days)`);
