@@ -1,5 +1,6 @@
 // Process entry (`npm start`): configuration from the environment, the assembled service,
 // and the signals that stop it gracefully.
+import "./nodeVersion";
 import { startService } from "./assembly";
 import { ConfigError, loadConfig, type ServiceConfig } from "./config";
 

@@ -10,6 +10,7 @@
  * (default `.automation/`). "Last used" is what the service recorded: in the data dir's
  * safety.sqlite, or in the database of AUTOMATION_DATABASE_URL when that is set.
  */
+import "../automation/nodeVersion";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DatabaseSync } from "node:sqlite";

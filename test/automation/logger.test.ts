@@ -35,4 +35,20 @@ describe("service logger", () => {
         log.warn("loud");
         assert.deepEqual(lines.map((l) => JSON.parse(l).msg), ["loud"]);
     });
+
+    it("writes readable lines for a person with format pretty, level and message first, the same secrets replaced, no colour codes into a file", () => {
+        const { lines, destination } = capture();
+        const log = createLogger({ format: "pretty", redactor: createRedactor({ env: { PULUMI_CONFIG_PASSPHRASE: "correct-horse" } }), destination });
+        log.info({ stack: "dev", detail: { pass: "correct-horse" } }, "using correct-horse");
+        log.error(new Error("failed with correct-horse"));
+        const text = lines.join("");
+        assert.doesNotMatch(text, /correct-horse/);
+        assert.doesNotMatch(text, /\u001b\[/, "plain text when the destination is not a terminal");
+        assert.throws(() => JSON.parse(lines[0]), "not JSON");
+        assert.match(text, /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] INFO: using \[secret\]$/m);
+        assert.match(text, /^\s+stack: "dev"$/m);
+        assert.match(text, /^\[[^\]]+\] ERROR: /m);
+        assert.match(text, /failed with \[secret\]/);
+        assert.doesNotMatch(text, /pid|hostname|todobackend-automation/, "the fields a person at a terminal does not need are left out");
+    });
 });

@@ -61,8 +61,9 @@ export async function startServiceProcess(f: Pick<FixtureCopy, "projectDir" | "d
     child.stderr!.on("data", (chunk: Buffer) => (buffer += chunk.toString()));
     const url = await new Promise<string>((resolve, reject) => {
         const look = () => {
-            const m = /"url":"(http:[^"]+)"/.exec(buffer);
-            if (m) resolve(m[1]);
+            // a JSON log line, or a pretty one (AUTOMATION_LOG_FORMAT=pretty)
+            const m = /"url":"(http:[^"]+)"|^\s+url: "(http:[^"]+)"$/m.exec(buffer);
+            if (m) resolve(m[1] ?? m[2]);
         };
         child.stdout!.on("data", look);
         child.on("exit", (code) => reject(Object.assign(new Error(`service exited (${code}) before listening: ${buffer}`), { code, output: buffer })));
