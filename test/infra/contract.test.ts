@@ -75,7 +75,7 @@ describe("the component contract", function () {
     this.timeout(EVALUATION_WAIT_MS);
     const all = components();
     const NAMING = ["SecurityGroups", "LoadBalancer", "Database", "Cluster", "XrayDaemon", "Migrations", "AppService", "BuildProjects",
-        "DeliveryPipeline", "StateBackend", "Registry", "Monitoring", "PipelineNotifications"];
+        "DeliveryPipeline", "StateBackend", "Registry", "Monitoring", "PipelineNotifications", "AutomationService"];
 
     it("finds every component of the program", () => {
         assert.deepEqual(all.map((c) => c.name).sort(), [...NAMING, "DeliveryImages", "Network", "PrivateBucket"].sort());

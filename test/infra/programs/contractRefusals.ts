@@ -1,6 +1,7 @@
 // Every component that makes physical names, given a name prefix it must refuse. Each attempt is
 // caught so one evaluation reports every message; none may have registered a child.
 import { AppService } from "../../../infra/appService";
+import { AutomationService } from "../../../infra/automationService";
 import { BuildProjects } from "../../../infra/buildProjects";
 import { Cluster } from "../../../infra/cluster";
 import { Database } from "../../../infra/database";
@@ -55,5 +56,8 @@ export function refusals() {
             targetGroupArnSuffix: "targetgroup/t/1", clusterName: "c", serviceName: "s", dbInstanceIdentifier: "d" } })),
         PipelineNotifications: attempt((namePrefix) => new PipelineNotifications(`n-${namePrefix.length}`, { namePrefix, watchedPipeline: "todobackend" })),
         Registry: attempt((namePrefix) => new Registry(`r-${namePrefix.length}`, { namePrefix })),
+        AutomationService: attempt((namePrefix) => new AutomationService(`svc-${namePrefix.length}`, { namePrefix, vpcId: "vpc-1",
+            publicSubnetIds: [], privateSubnetIds: [], certificateArn: "arn:cert", ingressCidrs: ["10.0.0.0/8"], image: "img:1",
+            publicUrl: "https://automation.example.com", stackRoles: {}, backendUrl: "s3://b", stateBucketArn: "arn:b", stateKeyArn: "arn:k" })),
     };
 }
