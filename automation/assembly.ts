@@ -19,6 +19,7 @@ import { createApp } from "./app";
 import { ConfigError, PULUMI_VERSION, REPO_ROOT, type ServiceConfig } from "./config";
 import { RefusalSampler } from "./http/audit";
 import { failingChecks, notReadyMessage, type Readiness } from "./http/ops";
+import { SharedCluster } from "./jobs/cluster";
 import { JobReader } from "./jobs/reader";
 import { JobService } from "./jobs/service";
 import type { JobStore } from "./jobs/store";
@@ -262,7 +263,19 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
     const pool = createWorkerPool(config.concurrency);
     const jobs = new JobService({
         store: jobStore,
-        ...(shared ? { scheduler: (run: RunJob) => shared.queue.scheduler(run), bus: shared.bus, instance: instanceId, sharedPlans: stores.plans } : {}),
+        // The registry below says whether this instance is still counted alive (jobs start only then).
+        ...(shared
+            ? {
+                  cluster: new SharedCluster({
+                      store: jobStore,
+                      instance: instanceId,
+                      scheduler: (run: RunJob) => shared.queue.scheduler(run),
+                      bus: shared.bus,
+                      plans: stores.plans!,
+                      lease: { ensureLive: () => instances!.ensureLive(), pauseLimitMs: config.instances.silenceMs },
+                  }),
+              }
+            : {}),
         logger,
         startWorker: options.startWorker ?? pool.start,
         guard,
@@ -289,8 +302,6 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
         queueLimit: config.queueLimit,
         cancelGraceMs: config.cancelGraceMs,
         limits: config.jobLimits,
-        // The registry below says whether this instance is still counted alive (jobs start only then).
-        ...(shared ? { lease: { ensureLive: () => instances!.ensureLive(), pauseLimitMs: config.instances.silenceMs } } : {}),
     });
     metrics.watchQueue(() => jobs.queueDepth());
     // Instances that stop answering: their running jobs are interrupted (never retried), each

@@ -24,7 +24,8 @@ import type { StartWorker, WorkerHandle, WorkerOutcome, WorkerSpec } from "../pu
 import { accessOf, jobSessionName, type IssuedCredentials, type StackCredentials } from "../pulumi/stackRoles";
 import type { Principal } from "../security/roles";
 import type { Checkout, SourceCheckouts } from "../sources/checkouts";
-import { localScheduler, type JobScheduler, type RunJob } from "./scheduler";
+import { singleProcess, type CancelMessage, type Cluster } from "./cluster";
+import type { JobScheduler } from "./scheduler";
 import { JobReader } from "./reader";
 import { JobRecord } from "./record";
 import { StackView, type RepairView, type StackStatus } from "./stackView";
@@ -68,23 +69,14 @@ export interface JobMetrics {
     jobFinished(job: Job, seconds: number): void;
 }
 
-/**
- * How the instances sharing one database tell each other what their store cannot: a job has new
- * events (its watchers elsewhere read them), and a job running elsewhere is to be cancelled.
- */
-export interface JobBus {
-    publish(channel: "events" | "cancel", payload: string): void;
-    subscribe(channel: "events" | "cancel", listener: (payload: string) => void): void;
-}
-
 export interface JobServiceDeps {
     store: JobStore;
-    /** Who decides when jobs run. @default this process's queue (concurrency, queueLimit) */
-    scheduler?: (run: RunJob) => JobScheduler;
-    /** This service instance's name, recorded on the jobs it runs. @default "local" */
-    instance?: string;
-    /** With several instances: events and cancels between them. @default none (one process) */
-    bus?: JobBus;
+    /**
+     * Alone or one of several instances on a shared database (jobs/cluster.ts): the scheduler,
+     * the messages between instances, where plans are kept, the lease on life.
+     * @default one process (its own queue of `concurrency` and `queueLimit`)
+     */
+    cluster?: Cluster;
     logger: Logger;
     startWorker: StartWorker;
     guard: JobGuard;
@@ -116,8 +108,6 @@ export interface JobServiceDeps {
     stackCredentials?: Pick<StackCredentials, "issue">;
     /** Where previews in mode "plan" save their update plans. */
     plansDir: string;
-    /** With several instances: where plans are kept for every instance (jobs/plans.ts). @default the plans dir only */
-    sharedPlans?: { save(previewId: string, file: string): Promise<void>; restore(previewId: string, file: string): Promise<boolean> };
     /**
      * Where each stack's config copy lives (pulumi/stackConfig.ts): the CLI writes its secrets
      * provider's state there, never into the project's tracked stack files. @default `<plansDir>/../stack-config`
@@ -137,12 +127,6 @@ export interface JobServiceDeps {
     queueLimit: number;
     /** After a graceful stop, how long before the job's process group is killed; 0: never (only a force-cancel kills). */
     cancelGraceMs: number;
-    /**
-     * With several instances: this instance's standing with the others. A job starts only once
-     * the instance knows it is still counted alive, and a worker that finds itself paused longer
-     * than `pauseLimitMs` (the others have given up on it by then) kills its CLI and leaves.
-     */
-    lease?: { ensureLive(): Promise<void>; pauseLimitMs: number };
     /** What one job may store; past it a marker says so and the rest is dropped. @default 20,000 log lines, 20,000 engine events */
     limits?: { logLines: number; events: number };
 }
@@ -183,11 +167,9 @@ interface Active {
  */
 export class JobService extends JobReader {
     private readonly scheduler: JobScheduler;
+    private readonly cluster: Cluster;
     /** The stacks as the jobs show them (status, drift, outputs, policy in words). */
     readonly stacks: StackView;
-    private readonly instance: string;
-    /** Jobs whose new events are to be announced to the other instances, throttled. */
-    private readonly announcing = new Map<string, NodeJS.Timeout>();
     /** The writer of every job's log, events and redactions. */
     private readonly record: JobRecord;
     private readonly active = new Map<string, Active>();
@@ -202,15 +184,17 @@ export class JobService extends JobReader {
 
     constructor(private readonly deps: JobServiceDeps) {
         super(deps.store);
-        this.record = new JobRecord({ store: deps.store, logger: deps.logger, credentials: deps.credentials ?? deps.workerEnv, limits: deps.limits, announce: (jobId) => this.announce(jobId) });
-        this.scheduler = (deps.scheduler ?? ((run) => localScheduler({ concurrency: deps.concurrency, queueLimit: deps.queueLimit }, run)))((job) => this.run(job));
-        this.instance = deps.instance ?? "local";
+        this.cluster = deps.cluster ?? singleProcess({ store: deps.store, concurrency: deps.concurrency, queueLimit: deps.queueLimit });
+        this.record = new JobRecord({ store: deps.store, logger: deps.logger, credentials: deps.credentials ?? deps.workerEnv, limits: deps.limits, announce: (jobId) => this.cluster.announce(jobId) });
+        this.scheduler = this.cluster.scheduler((job) => this.run(job));
         this.stacks = new StackView({ store: deps.store, line: (stack) => this.scheduler.line(stack), stacks: deps.stacks, repair: deps.repair, policyInWords: deps.policyInWords, stackDetails: deps.stackDetails });
-        // Another instance wrote events of a job: its watchers here read them from the store.
-        deps.bus?.subscribe("events", (jobId) => {
-            if (!this.active.has(jobId)) this.record.writtenElsewhere(jobId);
+        this.cluster.listen({
+            // Another instance wrote events of a job: its watchers here read them from the store.
+            events: (jobId) => {
+                if (!this.active.has(jobId)) this.record.writtenElsewhere(jobId);
+            },
+            cancel: (message) => this.cancelRequested(message),
         });
-        deps.bus?.subscribe("cancel", (payload) => this.cancelRequested(payload));
         this.lifecycle.setMaxListeners(0);
     }
 
@@ -283,16 +267,6 @@ export class JobService extends JobReader {
         this.lifecycle.emit(moment, job);
     }
 
-    /** Tells the other instances, at most every 100 ms per job, that `jobId` has new events. */
-    private announce(jobId: string): void {
-        const bus = this.deps.bus;
-        if (!bus || this.announcing.has(jobId)) return;
-        this.announcing.set(jobId, setTimeout(() => {
-            this.announcing.delete(jobId);
-            bus.publish("events", jobId);
-        }, 100));
-    }
-
     /** The full status of `stack` (the read model's; `stacks.state` when only whether it is busy matters). */
     stackStatus(stack: string): Promise<StackStatus> {
         return this.stacks.status(stack);
@@ -318,20 +292,15 @@ export class JobService extends JobReader {
         // A second cancel of a job already stopping changes nothing and says so.
         if (this.cancelling.has(id) || job.cancelRequestedBy !== undefined) return this.getJob(id);
         await this.deps.store.requestCancel(id, by);
-        if (this.active.has(id) || !this.deps.bus || !(await this.runsElsewhere(id))) {
+        if (this.active.has(id) || !(await this.cluster.runsElsewhere(id))) {
             this.cancelHere(id, by);
         } else {
             // Another instance runs it: that one stops it, and writes what follows.
-            this.deps.bus.publish("cancel", JSON.stringify({ id, by }));
+            this.cluster.sendCancel({ id, by });
         }
         void this.record.event(id, "cancelRequested", { by });
         await this.record.event(id, "state", { state: "cancelling", by });
         return this.getJob(id);
-    }
-
-    private async runsElsewhere(id: string): Promise<boolean> {
-        const job = await this.deps.store.getJob(id);
-        return job?.state === "running" && job.instance !== undefined && job.instance !== this.instance;
     }
 
     private cancelHere(id: string, by: string, force = false): void {
@@ -346,14 +315,8 @@ export class JobService extends JobReader {
     }
 
     /** A cancel another instance received for a job that runs here. */
-    private cancelRequested(payload: string): void {
-        let message: { id?: unknown; by?: unknown; force?: unknown };
-        try {
-            message = JSON.parse(payload) as typeof message;
-        } catch {
-            return;
-        }
-        if (typeof message.id !== "string" || typeof message.by !== "string" || !this.active.has(message.id)) return;
+    private cancelRequested(message: CancelMessage): void {
+        if (!this.active.has(message.id)) return;
         if (message.force === true && this.cancelling.has(message.id)) this.killNow(message.id, this.active.get(message.id)!, message.by);
         else if (!this.cancelling.has(message.id)) this.cancelHere(message.id, message.by, message.force === true);
     }
@@ -381,7 +344,7 @@ export class JobService extends JobReader {
         const { leavesBehind } = await this.forceCancelPreview(id);
         const active = this.active.get(id);
         if (active) this.killNow(id, active, by);
-        else if (this.deps.bus) this.deps.bus.publish("cancel", JSON.stringify({ id, by, force: true }));
+        else this.cluster.sendCancel({ id, by, force: true });
         return { job: await this.getJob(id), leavesBehind };
     }
 
@@ -472,16 +435,13 @@ export class JobService extends JobReader {
      * so the next job on that stack does not meet a live lock.
      */
     async recover(): Promise<{ interrupted: Job[]; requeued: Job[] }> {
-        // With a shared database, only this instance's own jobs (under a name kept across
-        // restarts); the failover settles those of instances that went silent.
-        const running = this.deps.bus ? await this.deps.store.runningJobsOf([this.instance]) : await this.deps.store.jobsInStates(["running"]);
+        const running = await this.cluster.leftRunning();
         await Promise.all(running.map((j) => this.reapOrphan(j)));
         const interrupted = await Promise.all(running.map((j) => {
             const e = engineError.interrupted();
             return this.settle(j.id, "interrupted", { error: { code: e.code, message: e.message } }, "running");
         }));
-        // The shared queue keeps its waiting jobs itself.
-        const requeued = this.deps.bus ? [] : await this.deps.store.jobsInStates(["queued"]);
+        const requeued = await this.cluster.leftQueued();
         return { interrupted: interrupted.filter((j): j is Job => j !== undefined), requeued };
     }
 
@@ -635,18 +595,18 @@ export class JobService extends JobReader {
     }
 
     /**
-     * Settles a job this process ran. With a shared database, only while it is still running: if
-     * this instance was silent long enough for the others to interrupt it, its late result
-     * changes nothing (the interruption and the repair scan stand).
+     * Settles a job this process ran. Where the others may settle it (failover), only while it is
+     * still running: if this instance was silent long enough for the others to interrupt it, its
+     * late result changes nothing (the interruption and the repair scan stand).
      */
     private async settleRun(id: string, state: JobState, result: { summary?: JobSummary; error?: { code: string; message: string } }): Promise<Job | undefined> {
-        if (!this.deps.bus) return this.settle(id, state, result);
+        if (!this.cluster.failover) return this.settle(id, state, result);
         const settled = await this.settle(id, state, result, "running");
         // Interrupted by the others meanwhile, but its worker went on and finished: the record
         // stands, and says what really happened, so nobody re-runs a change that was applied.
         if (!settled && state === "succeeded") {
             await this.record.log(id, "note: this job's worker finished successfully after the job had been interrupted (its instance was taken for gone); the stack holds the completed change: refresh it before running it again");
-            await this.record.event(id, "finishedAfterInterrupt", { state, instance: this.instance });
+            await this.record.event(id, "finishedAfterInterrupt", { state, instance: this.cluster.instance });
             this.deps.logger.warn({ jobId: id }, "a job interrupted by failover finished successfully here; recorded in its log");
         }
         return settled;
@@ -667,8 +627,8 @@ export class JobService extends JobReader {
                 return;
             }
             if (await this.cancelledBefore(queued.id, "before it started")) return;
-            await this.deps.lease?.ensureLive();
-            const job = await this.record.landed("a job's start", () => store.markRunning(queued.id, this.instance));
+            await this.cluster.ensureLive();
+            const job = await this.record.landed("a job's start", () => store.markRunning(queued.id, this.cluster.instance));
             // Cancelled or superseded by another instance while it left the queue.
             if (!job) return;
             // Recorded before anything runs: a job whose record cannot be written waits here, it does not run unrecorded.
@@ -737,7 +697,7 @@ export class JobService extends JobReader {
                     pulumiBin: this.deps.pulumiBin,
                     policyPacks: job.op === "preview" || job.op === "update" ? this.deps.policyPacks : [],
                     stackKnown: this.knownStacks.has(job.stack),
-                    ...(this.deps.lease ? { pauseLimitMs: this.deps.lease.pauseLimitMs } : {}),
+                    ...(this.cluster.pauseLimitMs !== undefined ? { pauseLimitMs: this.cluster.pauseLimitMs } : {}),
                     ...this.planFileOf(job),
                     ...(checkout && pr ? { sandbox: pr.sandbox(checkout, job.stack) } : {}),
                     ...(credentials ? { env: credentials.env } : {}),
@@ -777,8 +737,8 @@ export class JobService extends JobReader {
             log.info({ pid: handle.pid }, "job started");
             const outcome = await handle.done;
             clearTimeout(overtime);
-            // An update's fetched copy of its preview's plan: the database keeps the plan.
-            if (job.op === "update" && this.deps.sharedPlans && job.options.previewId) fs.rmSync(path.join(this.deps.plansDir, `${job.options.previewId}.json`), { force: true });
+            // An update's fetched copy of its preview's plan.
+            if (job.op === "update" && job.options.previewId) this.cluster.releasePlan(path.join(this.deps.plansDir, `${job.options.previewId}.json`));
             clearTimeout(active.killTimer);
             // The final summary is written when the job settles.
             clearTimeout(summaryTimer);
@@ -831,9 +791,8 @@ export class JobService extends JobReader {
     /** An update of a preview that ran on another instance: its plan, from the database. */
     private async fetchPlan(job: Job): Promise<void> {
         const previewId = job.op === "update" ? job.options.previewId : undefined;
-        if (!previewId || !this.deps.sharedPlans) return;
-        const file = path.join(this.deps.plansDir, `${previewId}.json`);
-        if (!fs.existsSync(file)) await this.deps.sharedPlans.restore(previewId, file);
+        if (!previewId) return;
+        await this.cluster.fetchPlan(previewId, path.join(this.deps.plansDir, `${previewId}.json`));
     }
 
     private planFileOf(job: Job): { planFile?: string } {
@@ -877,11 +836,7 @@ export class JobService extends JobReader {
             log.info({ counts: summary.counts }, "job succeeded");
             // Kept for every instance before the preview counts as succeeded (and can be approved).
             const plan = this.planFileOf(job).planFile;
-            if (plan && job.op === "preview" && this.deps.sharedPlans && fs.existsSync(plan)) {
-                await this.record.landed("a preview's update plan", () => this.deps.sharedPlans!.save(job.id, plan));
-                // Kept once, in the database: the update applying it fetches it from there.
-                fs.rmSync(plan, { force: true });
-            }
+            if (plan && job.op === "preview") await this.record.landed("a preview's update plan", () => this.cluster.keepPlan(job.id, plan));
             await this.settleRun(job.id, "succeeded", { summary: { ...summary, ...(outcome.outputs ? { outputs: outcome.outputs } : {}) } });
             return;
         }

@@ -1,5 +1,5 @@
 import { Client, type Pool } from "pg";
-import type { JobBus } from "../jobs/service";
+import type { JobBus } from "../jobs/cluster";
 import type { Logger } from "../logger";
 
 /**
