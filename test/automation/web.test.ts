@@ -6,7 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { Client } from "pg";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import type { Job } from "../../automation/jobs/types";
 import { createLogger } from "../../automation/logger";
 import { backendPaths, localProbe } from "../../automation/recovery/scan";
@@ -14,19 +14,10 @@ import { createRedactor } from "../../automation/security";
 import { addToken } from "../../automation/security/tokens";
 import { stripColour } from "../../automation/web/lib.mjs";
 import { startPostgres, type TestPostgres } from "../support/postgres";
+import { launchBrowser, newTab } from "./browser";
 import { startHarness, until, type Harness } from "./harness";
 import { receiver } from "./receivers";
 
-const CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-];
 // Generous: each job runs the real CLI, and the test machine is shared by several test runs.
 const JOB_TIMEOUT_MS = 180_000;
 
@@ -35,34 +26,6 @@ interface PageGlobals {
     document: { querySelector(selector: string): { textContent: string | null } | null };
     location: { hash: string };
     __injected?: number;
-}
-
-/** Chromium with a fresh profile (nothing cached or stored from an earlier run can help the page), and the problems its pages report. */
-async function launchBrowser(): Promise<{ browser: BrowserContext; problems: string[]; close(): Promise<void> }> {
-    const executablePath = execFileSync("bash", [path.resolve(__dirname, "../../scripts/setup-browser.sh")], { encoding: "utf8" }).trim();
-    const profileDir = fs.mkdtempSync(path.join(os.tmpdir(), "dashboard-profile-"));
-    const launch = () => chromium.launchPersistentContext(profileDir, { executablePath, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 900 } });
-    // Chromium has been seen to crash at start-up once on this loaded, shared machine: one retry.
-    const browser = await launch().catch(() => launch());
-    return {
-        browser,
-        problems: [],
-        async close() {
-            await browser.close();
-            fs.rmSync(profileDir, { recursive: true, force: true });
-        },
-    };
-}
-
-/** A new tab (its own sessionStorage) on the service, its script errors and CSP violations recorded in `problems`. */
-async function newTab(browser: BrowserContext, problems: string[], url: string): Promise<Page> {
-    const page = await browser.newPage();
-    page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
-    page.on("console", (msg) => {
-        if (/Content.Security.Policy|Refused to/i.test(msg.text())) problems.push(`console: ${msg.text()}`);
-    });
-    await page.goto(url);
-    return page;
 }
 
 /** A new tab signed in with `token`, as a person does it on the signed-out page. */
