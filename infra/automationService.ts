@@ -185,18 +185,6 @@ export class AutomationService extends pulumi.ComponentResource {
             name: `/ecs/${args.namePrefix}`, retentionInDays: args.logRetentionDays ?? 30, tags: tags("logs"),
         }, parent);
 
-        const secretArns = [dbPassword.secret.arn, passphrase.secret.arn, ...(args.oidc?.clientSecretArn ? [args.oidc.clientSecretArn] : [])];
-        const roles = pulumi.output(args.stackRoles) as pulumi.Output<Record<string, StackRoleArns>>;
-        const iam = taskRoles(`${name}`, {
-            namePrefix: args.namePrefix, kind: "service",
-            executionPolicy: pulumi.all([this.logGroup.arn, ...secretArns]).apply(([logGroupArn, ...arns]) =>
-                JSON.stringify(automationExecutionPolicy({ logGroupArn, secretArns: arns }))),
-            taskPolicy: pulumi.all([roles, args.stateBucketArn, args.stateKeyArn, region]).apply(([r, stateBucketArn, stateKeyArn, reg]) =>
-                JSON.stringify(automationTaskPolicy({ stackRoleArns: stackRoleArns(r), stateBucketArn, stateKeyArn, region: reg }))),
-            tags: args.tags,
-        }, this);
-        this.taskRole = iam.taskRole;
-
         // Immutable tags, so a tag names one build for good; scanned on push like the pipeline's repositories.
         this.repository = args.imageTag === undefined ? undefined : new aws.ecr.Repository(`${name}`, {
             name: args.repositoryName ?? args.namePrefix, imageTagMutability: "IMMUTABLE", forceDelete: false,
@@ -204,6 +192,18 @@ export class AutomationService extends pulumi.ComponentResource {
         }, parent);
         if (this.repository) new aws.ecr.LifecyclePolicy(`${name}`, { repository: this.repository.name, policy: keepLastLifecyclePolicy(20) }, parent);
         const image = this.repository ? pulumi.interpolate`${this.repository.repositoryUrl}:${args.imageTag}` : pulumi.output(args.image!);
+
+        const secretArns = [dbPassword.secret.arn, passphrase.secret.arn, ...(args.oidc?.clientSecretArn ? [args.oidc.clientSecretArn] : [])];
+        const roles = pulumi.output(args.stackRoles) as pulumi.Output<Record<string, StackRoleArns>>;
+        const iam = taskRoles(`${name}`, {
+            namePrefix: args.namePrefix, kind: "service",
+            executionPolicy: pulumi.all([this.logGroup.arn, image, ...secretArns]).apply(([logGroupArn, img, ...arns]) =>
+                JSON.stringify(automationExecutionPolicy({ logGroupArn, image: img, secretArns: arns }))),
+            taskPolicy: pulumi.all([roles, args.stateBucketArn, args.stateKeyArn, region]).apply(([r, stateBucketArn, stateKeyArn, reg]) =>
+                JSON.stringify(automationTaskPolicy({ stackRoleArns: stackRoleArns(r), stateBucketArn, stateKeyArn, region: reg }))),
+            tags: args.tags,
+        }, this);
+        this.taskRole = iam.taskRole;
 
         this.cluster = new aws.ecs.Cluster(`${name}`, {
             name: args.namePrefix, settings: [{ name: "containerInsights", value: "enabled" }], tags: tags("cluster"),

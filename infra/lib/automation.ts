@@ -134,12 +134,33 @@ export interface AutomationExecutionPolicyArgs {
     logGroupArn: string;
     /** Exactly the secrets the container's `secrets` name (without their `:key::` suffixes). */
     secretArns: string[];
+    /** The image the task runs: ECR's pull is granted on its repository alone, and not at all for another registry. */
+    image: string;
 }
 
-/** ECS's identity for the task: pull, write the log group, resolve the container's secrets; the service itself never reads them. */
+/** The ECR repository an image reference names (`<account>.dkr.ecr.<region>.amazonaws.com/<name>:<tag>`), undefined for any other registry. */
+export function ecrRepositoryArn(image: string): string | undefined {
+    const m = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com\/([^:@]+)/.exec(image);
+    return m ? `arn:aws:ecr:${m[2]}:${m[1]}:repository/${m[3]}` : undefined;
+}
+
+/**
+ * ECS's identity for the task: pull its image, write its log group, resolve the container's
+ * secrets; the service itself never reads them. Pulling is limited to the image's repository
+ * (the shared execution statements allow every repository), so the role cannot fetch another
+ * image of the account, such as the deploy image with its tooling.
+ */
 export function automationExecutionPolicy(a: AutomationExecutionPolicyArgs): PolicyDocument {
-    const statements: Statement[] = [...executionBaseStatements(a.logGroupArn),
-        { Sid: "ReadServiceSecrets", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [...new Set(a.secretArns)] }];
+    const repository = ecrRepositoryArn(a.image);
+    const statements: Statement[] = [
+        ...(repository ? [
+            // GetAuthorizationToken has no resource-level permission.
+            { Sid: "EcrLogin", Effect: "Allow" as const, Action: ["ecr:GetAuthorizationToken"], Resource: "*" },
+            { Sid: "PullServiceImage", Effect: "Allow" as const, Action: ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"], Resource: repository },
+        ] : []),
+        ...executionBaseStatements(a.logGroupArn).filter((st) => st.Sid !== "EcrPermissions"),
+        { Sid: "ReadServiceSecrets", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [...new Set(a.secretArns)] },
+    ];
     return { Version: "2012-10-17", Statement: statements };
 }
 

@@ -8,6 +8,7 @@ import * as assert from "node:assert/strict";
 import { EVALUATION_WAIT_MS, Evaluated, evaluateStack, policyDoc, startEarly } from "../harness";
 import { MOCK_ACCOUNT } from "../../../scripts/offline/mocks";
 import { parseStackRoles } from "../../../automation/pulumi/stackRoles";
+import { automationExecutionPolicy } from "../../../infra/lib/automation";
 import { mismatches, Policies, REGION, Request } from "./requests";
 
 const CLIENT_SECRET = `arn:aws:secretsmanager:${REGION}:${MOCK_ACCOUNT}:secret:automation/oidc-AbCdEf`;
@@ -192,6 +193,18 @@ describe("the automation service's roles under a real IAM policy evaluator", fun
                 r("iam:PassRole", TASK_ROLE), r("ecs:RunTask", `arn:aws:ecs:${REGION}:${MOCK_ACCOUNT}:task-definition/todobackend-automation:1`),
             ];
             assert.deepEqual(await mismatches(execution, requests, (d) => d !== "Allowed"), []);
+        });
+
+        it("pulls from the service's repository only: not the deploy image's, the app's, or a repository named like its own", async () => {
+            const r = at("pull another image");
+            const repo = (name: string) => `arn:aws:ecr:${REGION}:${MOCK_ACCOUNT}:repository/${name}`;
+            const others = [repo("docker-in-aws/todobackend-deploy"), repo("docker-in-aws/todobackend"), repo("todobackend-automation-x"), repo("todobackend-automation/x"),
+                `arn:aws:ecr:${REGION}:210987654321:repository/todobackend-automation`];
+            const requests = others.flatMap((arn) => ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"].map((a) => r(a, arn)));
+            assert.deepEqual(await mismatches(execution, requests, (d) => d !== "Allowed"), []);
+            // An image from another registry gets no ECR rights at all.
+            const elsewhere = automationExecutionPolicy({ logGroupArn: "arn:aws:logs:us-east-1:123456789012:log-group:/ecs/x", secretArns: [CLIENT_SECRET], image: "ghcr.io/example/automation:1.2.3" });
+            assert.deepEqual(elsewhere.Statement.flatMap((st) => st.Action).filter((a) => a.startsWith("ecr:")), []);
         });
     });
 });
