@@ -39,7 +39,7 @@ export function repairRouter(recovery: RecoveryService, service: JobService, aut
         const body = parse(RepairBody, req.body, "body");
         const principal = callerOf(res);
         // Repair edits the checkpoint: never beside a job of this service on the same stack.
-        if ((await service.stackStatus(stack)).state !== "idle") throw stackBusy(stack);
+        if ((await service.stacks.state(stack)) !== "idle") throw stackBusy(stack);
         res.json(await recovery.repair(stack, body.method ?? "strip", principal, req.ip ?? "unknown", { overrideFence: body.overrideFence }));
     });
     r.post("/stacks/:stack/unlock", auth.authenticate, auth.requireRole("admin"), async (req, res) => {
@@ -49,7 +49,7 @@ export function repairRouter(recovery: RecoveryService, service: JobService, aut
         if (confirm !== stack) throw invalidInput(`Unlocking "${stack}" needs {"confirm": "${stack}"} in the body.`, { problems: [{ field: "body.confirm", problem: `must equal "${stack}"` }] });
         const principal = callerOf(res);
         // The lock of this service's own running job is never an override's business.
-        if ((await service.stackStatus(stack)).state === "running") throw stackBusy(stack);
+        if ((await service.stacks.state(stack)) === "running") throw stackBusy(stack);
         res.json(await recovery.unlock(stack, principal, req.ip ?? "unknown", { overrideFence }));
     });
     return r;
