@@ -4,14 +4,15 @@ import { checkFreeze, checkRole } from "./policyChecks";
 import { AppError, forbidden, needsRepair, queuedTokenExpired, withArticle } from "../errors";
 
 const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
-import type { GuardVerdict, JobGuard, RepairStatus } from "../jobs/service";
+import type { ApprovedPreview, JobGuard } from "../jobs/guard";
+import type { RepairStatus } from "../jobs/stackView";
 import type { Job } from "../jobs/types";
 import { actsWithOwnRole, hasRole, type Principal, type Role } from "../security/roles";
 
 export interface AdmissionDeps {
     /** The stack's policy now; throws 503 POLICY_INVALID for a file that never validated. */
     policyOf: (stack: string) => EnvironmentPolicy;
-    approvals: Pick<ApprovalService, "checkApply" | "onEvent">;
+    approvals: Pick<ApprovalService, "checkApply">;
     repair: {
         repairStatus(stack: string): Promise<RepairStatus>;
         /** Resolves when a scan of the stack under way has finished (one follows every failed apply). */
@@ -44,11 +45,12 @@ export class AdmissionGuard implements JobGuard {
         this.now = deps.now ?? (() => new Date());
     }
 
-    admit(job: Job, principal: Principal): Promise<void> {
-        return this.check(job, principal, "submit");
+    async admit(job: Job, principal: Principal): Promise<void> {
+        await this.check(job, principal, "submit");
     }
 
-    async beforeStart(job: Job): Promise<void> {
+    /** Answers the approved preview an update or destroy applies (its plan, refresh and step guard). */
+    async beforeStart(job: Job): Promise<ApprovedPreview | undefined> {
         // The job ahead of this one may have died mid-apply; its scan decides whether this one may run.
         await this.deps.repair.settled(job.stack);
         // A person who queued a job is not here when it starts: the provider is asked about them
@@ -56,11 +58,7 @@ export class AdmissionGuard implements JobGuard {
         for (const who of [job.triggeredVia === "session" ? job.triggeredBy : undefined, job.options.onBehalfOf?.via === "session" ? job.options.onBehalfOf.name : undefined]) {
             if (who) await this.deps.refreshRole?.(who);
         }
-        await this.check(job, this.principalNow(job), "start");
-    }
-
-    onEvent(job: Job, event: Record<string, unknown>): GuardVerdict {
-        return this.deps.approvals.onEvent(job, event);
+        return this.check(job, this.principalNow(job), "start");
     }
 
     /** Who started `job`, as the tokens say now: a revoked or expired token starts nothing. */
@@ -111,7 +109,7 @@ export class AdmissionGuard implements JobGuard {
         if (!hasRole("operator", need)) throw refuse(`acts with an operator's rights at most (it needs role ${need})`);
     }
 
-    private async check(job: Job, principal: Principal, moment: Moment): Promise<void> {
+    private async check(job: Job, principal: Principal, moment: Moment): Promise<ApprovedPreview | undefined> {
         const policy = this.deps.policyOf(job.stack);
         if (principal.via === "webhook") checkGitHubTrigger(policy, job);
         else if (principal.via === "system") {
@@ -122,7 +120,7 @@ export class AdmissionGuard implements JobGuard {
         checkFreeze(policy, job.op, this.now());
         const repair = await this.deps.repair.repairStatus(job.stack);
         if (repair.needed) throw needsRepair(job.stack, job.op, repair.findings);
-        await this.deps.approvals.checkApply(job, policy, moment);
+        return this.deps.approvals.checkApply(job, policy, moment);
     }
 }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { AuditTrail } from "../audit/trail";
 import { AppError, jobNotFound, planStale, withArticle } from "../errors";
-import type { GuardVerdict } from "../jobs/service";
+import type { ApprovedPreview, GuardVerdict } from "../jobs/guard";
 import type { Job, StoredEvent } from "../jobs/types";
 import type { Principal, Role } from "../security/roles";
 import { SSO_PREFIX } from "../security/tokens";
@@ -79,12 +79,12 @@ export const isApplyOp = (op: Job["op"]): op is ApplyOp => op === "update" || op
 /**
  * Approvals bound to previews: decisions, their status under the current policy and tokens,
  * the check that an update or destroy applies an approved, unchanged preview (run by the
- * admission guard at both moments), and the step guard over the engine events of such a job.
+ * admission guard at both moments), which answers the preview the job is admitted to apply,
+ * with the step guard over the job's engine events.
  */
 export class ApprovalService {
     /** Fingerprints being computed for previews that are running. */
     private readonly pending = new Map<string, Promise<Fingerprint | undefined>>();
-    private readonly eventGuards = new Map<string, (event: Record<string, unknown>) => string | undefined>();
     /** Approval rows already reported as missing from the audit chain. */
     private readonly reported = new Set<string>();
     private readonly now: () => Date;
@@ -133,14 +133,14 @@ export class ApprovalService {
     /**
      * Throws why an update or destroy may not apply now: the named preview must be the stack's
      * latest succeeded, unexpired one, approved enough by approvers eligible under the current
-     * policy and tokens, and the stack, program and config unchanged since it ran.
+     * policy and tokens, and the stack, program and config unchanged since it ran. Answers that
+     * preview as the job is to apply it (undefined when it names none): the one lookup of the
+     * preview between admission and the end of the run.
      */
-    async checkApply(job: Job, policy: EnvironmentPolicy, moment: "submit" | "start"): Promise<void> {
-        if (!isApplyOp(job.op)) return;
+    async checkApply(job: Job, policy: EnvironmentPolicy, moment: "submit" | "start"): Promise<ApprovedPreview | undefined> {
+        if (!isApplyOp(job.op)) return undefined;
         const previewId = job.options.previewId;
         const preview = previewId ? await this.deps.jobs.findJob(previewId) : undefined;
-        // The step guard compares the engine's events with the preview's steps as they are now.
-        if (moment === "start" && previewId) this.eventGuards.set(job.id, job.op === "destroy" ? destroyGuard() : stepGuard(preview?.summary?.steps ?? []));
         const approvals = previewId ? (await this.recorded(previewId)).counted : [];
         // People who approved are not here when their approval is used: the provider is asked about them now.
         for (const by of new Set(approvals.filter((a) => a.decision === "approve" && a.by.startsWith(SSO_PREFIX)).map((a) => a.by))) await this.deps.refreshRole?.(by);
@@ -154,7 +154,7 @@ export class ApprovalService {
             now: this.now(),
             roleOf: this.deps.roleOf,
         });
-        if (!preview) return;
+        if (!preview) return undefined;
         // Said before the staleness, which it would explain wrongly ("the state changed").
         const applied = await this.appliedBy(preview);
         if (applied) {
@@ -178,6 +178,13 @@ export class ApprovalService {
                 changes,
             });
         }
+        return {
+            id: preview.id,
+            refresh: preview.options.refresh === true,
+            plan: preview.options.mode === "plan",
+            // The step guard compares the engine's events with the preview's steps as they are now.
+            onEvent: this.stepGuardOf(job, preview),
+        };
     }
 
     /** What changed since `preview` ran; a preview without a fingerprint counts as stale. */
@@ -188,35 +195,31 @@ export class ApprovalService {
     }
 
     /**
-     * The step guard of an update or destroy applying a preview, prepared when the job started
-     * (checkApply at "start"); a job that skipped that check is held to a preview of no steps.
+     * The step guard of an update or destroy applying `preview`: each stop is audited, and after
+     * one the job is held to a preview of no steps.
      */
-    onEvent(job: Job, event: Record<string, unknown>): GuardVerdict {
-        if (!isApplyOp(job.op) || !job.options.previewId) return undefined;
-        let guard = this.eventGuards.get(job.id);
-        if (!guard) {
+    private stepGuardOf(job: Job, preview: Job): (event: Record<string, unknown>) => GuardVerdict {
+        let guard = job.op === "destroy" ? destroyGuard() : stepGuard(preview.summary?.steps ?? []);
+        return (event) => {
+            const reason = guard(event);
+            if (!reason) return undefined;
             guard = job.op === "destroy" ? destroyGuard() : stepGuard([]);
-            this.eventGuards.set(job.id, guard);
-        }
-        const reason = guard(event);
-        if (!reason) return undefined;
-        this.eventGuards.delete(job.id);
-        this.deps.audit.append({
-            actor: { name: "step-guard", via: "system" },
-            action: "guard.stop",
-            from: "service",
-            result: "stopped",
-            stack: job.stack,
-            jobId: job.id,
-            previewId: job.options.previewId,
-            details: { reason },
-        });
-        return { stop: reason };
+            this.deps.audit.append({
+                actor: { name: "step-guard", via: "system" },
+                action: "guard.stop",
+                from: "service",
+                result: "stopped",
+                stack: job.stack,
+                jobId: job.id,
+                previewId: preview.id,
+                details: { reason },
+            });
+            return { stop: reason };
+        };
     }
 
-    /** A job has ended: its step guard is no longer needed, and its stack may have changed. */
+    /** A job has ended: its stack may have changed. */
     jobFinished(job: Job): void {
-        this.eventGuards.delete(job.id);
         if (job.op !== "preview") this.current.delete(job.stack);
     }
 

@@ -25,6 +25,7 @@ import { accessOf, jobSessionName, type IssuedCredentials, type StackCredentials
 import type { Principal } from "../security/roles";
 import type { Checkout, SourceCheckouts } from "../sources/checkouts";
 import { singleProcess, type CancelMessage, type Cluster } from "./cluster";
+import type { ApprovedPreview, JobGuard } from "./guard";
 import type { JobScheduler } from "./scheduler";
 import { JobReader } from "./reader";
 import { JobRecord } from "./record";
@@ -33,25 +34,7 @@ import type { JobStore } from "./store";
 import { compactEvent, emptySummary, eventType, foldEvent, inFlightSteps, type InFlightStep } from "./summary";
 import { isFinal, Job, JobOptions, JobState, JobSummary, Op, StoredEvent } from "./types";
 
-/** What a guard may answer to an engine event: nothing, or stop the job (with a reason). */
-export type GuardVerdict = void | undefined | "stop" | { stop: string };
-
-/**
- * The one admission path of every operation, with its two moments. `admit` runs at submit,
- * before anything is stored: an AppError is the caller's answer. `beforeStart` runs when the
- * job leaves the queue: the same checks against the policy, tokens, approvals and repair state
- * as they are then (the stack, the policy or the caller's token may have changed while the job
- * waited); an AppError fails the job with its code. `onEvent` sees each engine event of a
- * running job and may stop it.
- */
-export interface JobGuard {
-    admit(job: Job, principal: Principal): void | Promise<void>;
-    beforeStart(job: Job): void | Promise<void>;
-    onEvent(job: Job, event: Record<string, unknown>): GuardVerdict;
-}
-
-/** A guard that admits everything, for tests of the job machinery alone. */
-export const openGuard: JobGuard = { admit: () => undefined, beforeStart: () => undefined, onEvent: () => undefined };
+export { openGuard, type ApprovedPreview, type GuardVerdict, type JobGuard } from "./guard";
 
 /** The moments of a job other modules follow (audit, PR comments, recovery scans, fingerprints). */
 export interface JobLifecycle {
@@ -619,8 +602,10 @@ export class JobService extends JobReader {
         let checkout: Checkout | undefined;
         let credentials: IssuedCredentials | undefined;
         try {
+            // What an update or destroy was admitted to apply: its plan, refresh and step guard.
+            let approved: ApprovedPreview | undefined;
             try {
-                await this.deps.guard.beforeStart(queued);
+                approved = (await this.deps.guard.beforeStart(queued)) ?? undefined;
             } catch (err) {
                 const e = isAppError(err) ? err : fromAutomationError(err, queued);
                 await this.settle(queued.id, "failed", { error: { code: e.code, message: e.message } }, "queued");
@@ -648,11 +633,12 @@ export class JobService extends JobReader {
             // A pull request's code runs sandboxed, never with the service's environment.
             const pr = checkout ? this.deps.pullRequestWorker : undefined;
             if (checkout && !pr) throw new Error("pull-request checkouts need pullRequestWorker");
-            await this.fetchPlan(job);
             // An update of a preview that saved a plan runs under that plan or not at all.
-            const planned = job.op === "update" && job.options.previewId ? await this.findJob(job.options.previewId) : undefined;
-            if (planned?.options.mode === "plan" && !this.planFileOf(job).planFile) {
-                const message = `The update plan of preview "${planned.id}" is gone (deleted by retention, or never stored); the update would not be bound to what was reviewed. Run a new preview and get it approved.`;
+            const applied = job.op === "update" ? approved : undefined;
+            if (applied?.plan) await this.cluster.fetchPlan(applied.id, this.savedPlan(applied.id));
+            const planFile = this.planFileOf(job, applied);
+            if (applied?.plan && !planFile) {
+                const message = `The update plan of preview "${applied.id}" is gone (deleted by retention, or never stored); the update would not be bound to what was reviewed. Run a new preview and get it approved.`;
                 void this.record.log(job.id, `error: ${message}`);
                 await this.settleRun(job.id, "failed", { error: { code: "PLAN_MISSING", message } });
                 return;
@@ -692,13 +678,13 @@ export class JobService extends JobReader {
                     stack: job.stack,
                     op: job.op,
                     // An update applying a preview that refreshed refreshes too, or its plan would not match.
-                    options: job.op === "update" && job.options.previewId && (await this.findJob(job.options.previewId))?.options.refresh ? { ...job.options, refresh: true } : job.options,
+                    options: applied?.refresh ? { ...job.options, refresh: true } : job.options,
                     projectDir: checkout?.projectDir ?? this.deps.projectDir,
                     pulumiBin: this.deps.pulumiBin,
                     policyPacks: job.op === "preview" || job.op === "update" ? this.deps.policyPacks : [],
                     stackKnown: this.knownStacks.has(job.stack),
                     ...(this.cluster.pauseLimitMs !== undefined ? { pauseLimitMs: this.cluster.pauseLimitMs } : {}),
-                    ...this.planFileOf(job),
+                    ...(planFile ? { planFile } : {}),
                     ...(checkout && pr ? { sandbox: pr.sandbox(checkout, job.stack) } : {}),
                     ...(credentials ? { env: credentials.env } : {}),
                 },
@@ -720,7 +706,7 @@ export class JobService extends JobReader {
                         const since = Date.now() - lastSummaryWrite;
                         if (since > 250) writeSummary();
                         else summaryTimer ??= setTimeout(writeSummary, 250 - since);
-                        const verdict = this.guardVerdict(job, event, log);
+                        const verdict = approved && this.guardVerdict(approved, event, log);
                         const active = this.active.get(job.id);
                         if (verdict && active) this.stop(job.id, active, { state: "stopped-by-guard", reason: verdict });
                     },
@@ -738,7 +724,7 @@ export class JobService extends JobReader {
             const outcome = await handle.done;
             clearTimeout(overtime);
             // An update's fetched copy of its preview's plan.
-            if (job.op === "update" && job.options.previewId) this.cluster.releasePlan(path.join(this.deps.plansDir, `${job.options.previewId}.json`));
+            if (applied?.plan) this.cluster.releasePlan(this.savedPlan(applied.id));
             clearTimeout(active.killTimer);
             // The final summary is written when the job settles.
             clearTimeout(summaryTimer);
@@ -788,17 +774,16 @@ export class JobService extends JobReader {
         return this.deps.stackConfigDir ?? path.join(this.deps.plansDir, "..", "stack-config");
     }
 
-    /** An update of a preview that ran on another instance: its plan, from the database. */
-    private async fetchPlan(job: Job): Promise<void> {
-        const previewId = job.op === "update" ? job.options.previewId : undefined;
-        if (!previewId) return;
-        await this.cluster.fetchPlan(previewId, path.join(this.deps.plansDir, `${previewId}.json`));
+    /** Where the update plan of preview `previewId` is (or is fetched to) on this instance. */
+    private savedPlan(previewId: string): string {
+        return path.join(this.deps.plansDir, `${previewId}.json`);
     }
 
-    private planFileOf(job: Job): { planFile?: string } {
-        if (job.op === "preview" && job.options.mode === "plan") return { planFile: path.join(this.deps.plansDir, `${job.id}.json`) };
-        const saved = job.op === "update" && job.options.previewId ? path.join(this.deps.plansDir, `${job.options.previewId}.json`) : undefined;
-        return saved && fs.existsSync(saved) ? { planFile: saved } : {};
+    /** The plan a preview in mode "plan" saves, or the saved plan an update of such a preview applies (if it is here). */
+    private planFileOf(job: Job, applied?: ApprovedPreview): string | undefined {
+        if (job.op === "preview" && job.options.mode === "plan") return this.savedPlan(job.id);
+        const saved = job.op === "update" && applied?.plan ? this.savedPlan(applied.id) : undefined;
+        return saved && fs.existsSync(saved) ? saved : undefined;
     }
 
     /** Settles a job cancelled while it had no worker yet; true when it was. */
@@ -810,9 +795,9 @@ export class JobService extends JobReader {
         return true;
     }
 
-    private guardVerdict(job: Job, event: Record<string, unknown>, log: Logger): string | undefined {
+    private guardVerdict(approved: ApprovedPreview, event: Record<string, unknown>, log: Logger): string | undefined {
         try {
-            const v = this.deps.guard.onEvent(job, event);
+            const v = approved.onEvent(event);
             if (v === "stop") return "A guard stopped the job.";
             if (v && typeof v === "object") return v.stop;
         } catch (err) {
@@ -835,7 +820,7 @@ export class JobService extends JobReader {
         if (outcome.kind === "succeeded" && !stopping) {
             log.info({ counts: summary.counts }, "job succeeded");
             // Kept for every instance before the preview counts as succeeded (and can be approved).
-            const plan = this.planFileOf(job).planFile;
+            const plan = this.planFileOf(job);
             if (plan && job.op === "preview") await this.record.landed("a preview's update plan", () => this.cluster.keepPlan(job.id, plan));
             await this.settleRun(job.id, "succeeded", { summary: { ...summary, ...(outcome.outputs ? { outputs: outcome.outputs } : {}) } });
             return;

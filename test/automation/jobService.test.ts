@@ -104,7 +104,7 @@ function scriptedRepair() {
         repairStatus: async (stack: string) => ({ needed: broken.has(stack), findings: broken.has(stack) ? [{ kind: "pending-operations" }] : [] }),
         settled: async () => scan,
     };
-    const guard = new AdmissionGuard({ policyOf: defaultPolicy, approvals: { checkApply: async () => undefined, onEvent: () => undefined }, repair: gate, roleOf: () => "admin" });
+    const guard = new AdmissionGuard({ policyOf: defaultPolicy, approvals: { checkApply: async () => undefined }, repair: gate, roleOf: () => "admin" });
     return {
         gate,
         guard,
@@ -229,6 +229,31 @@ describe("job service", () => {
         assert.equal(scripts.length, 0, "no worker was started");
     });
 
+    it("runs an update with the refresh of the preview admission approved, from that one value: the preview is not looked up again", async () => {
+        const approved = { id: "approved-preview", refresh: true, plan: false, onEvent: () => undefined };
+        const { service, store, scripts, specs, settled, tick } = setup({ guard: { ...openGuard, beforeStart: () => approved } });
+        const lookedUp: string[] = [];
+        const getJob = store.getJob.bind(store);
+        store.getJob = (id) => (lookedUp.push(id), getJob(id));
+        const job = await service.submit({ stack: "dev", op: "update", options: { previewId: approved.id }, principal: as("ada") });
+        while (!scripts.length) await tick();
+        assert.equal(specs[0].options.refresh, true, "the update refreshes as its preview did");
+        assert.equal(specs[0].planFile, undefined, "a preview that saved no plan binds the update to none");
+        scripts[0].finish({ kind: "succeeded" });
+        assert.equal((await settled(job.id)).state, "succeeded");
+        assert.deepEqual(lookedUp.filter((id) => id === approved.id), []);
+    });
+
+    it("fails an update whose approved preview saved a plan that is gone with PLAN_MISSING, starting no worker", async () => {
+        const { service, scripts, settled } = setup({ guard: { ...openGuard, beforeStart: () => ({ id: "planned-preview", refresh: false, plan: true, onEvent: () => undefined }) } });
+        const job = await service.submit({ stack: "dev", op: "update", options: { previewId: "planned-preview" }, principal: as("ada") });
+        const done = await settled(job.id);
+        assert.equal(done.state, "failed");
+        assert.equal(done.error?.code, "PLAN_MISSING");
+        assert.match(done.error?.message ?? "", /preview "planned-preview" is gone/);
+        assert.equal(scripts.length, 0, "no worker was started");
+    });
+
     it("cancels an update whose start guard is still deciding, without starting its worker", async () => {
         let release!: () => void;
         const deciding = new Promise<void>((r) => (release = r));
@@ -242,20 +267,25 @@ describe("job service", () => {
         assert.equal(scripts.length, 0);
     });
 
-    it("stops a job gracefully when a guard says stop, marking it stopped-by-guard with the reason", async () => {
+    it("stops a job gracefully when the step guard of the preview it was admitted to apply says stop, marking it stopped-by-guard with the reason", async () => {
         const seen: string[] = [];
         const { service, settled, scripts, tick } = setup({
             guard: {
                 ...openGuard,
-                onEvent: (_job, e) => {
-                    const urn = (e.resourcePreEvent as { metadata: { urn: string } } | undefined)?.metadata.urn ?? "";
-                    seen.push(urn);
-                    return urn.endsWith("surprise") ? { stop: "step not in the approved preview: surprise" } : undefined;
-                },
+                beforeStart: () => ({
+                    id: "approved-preview",
+                    refresh: false,
+                    plan: false,
+                    onEvent: (e) => {
+                        const urn = (e.resourcePreEvent as { metadata: { urn: string } } | undefined)?.metadata.urn ?? "";
+                        seen.push(urn);
+                        return urn.endsWith("surprise") ? { stop: "step not in the approved preview: surprise" } : undefined;
+                    },
+                }),
             },
             cancelGraceMs: 10_000,
         });
-        const job = await service.submit({ stack: "dev", op: "update", principal: as("ada") });
+        const job = await service.submit({ stack: "dev", op: "update", options: { previewId: "approved-preview" }, principal: as("ada") });
         await tick();
         scripts[0].handlers.onEvent(step("expected"));
         assert.equal(scripts[0].cancelled, false);

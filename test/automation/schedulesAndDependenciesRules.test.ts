@@ -183,7 +183,7 @@ describe("the authority a job started because of another one carries", () => {
     const guard = (policy: EnvironmentPolicy) =>
         new AdmissionGuard({
             policyOf: () => policy,
-            approvals: { checkApply: async () => undefined, onEvent: () => undefined },
+            approvals: { checkApply: async () => undefined },
             repair: { repairStatus: async () => ({ needed: false, findings: [] }), settled: async () => undefined },
             roleOf: (name) => roles.get(name),
         });
@@ -198,7 +198,7 @@ describe("the authority a job started because of another one carries", () => {
         options: onBehalfOf ? { onBehalfOf } : {},
     });
     const system = { name: "dependency:staging", role: "operator" as const, via: "system" as const };
-    const refusal = (p: Promise<void>) =>
+    const refusal = (p: Promise<unknown>) =>
         p.then(
             () => "admitted",
             (e: Error & { code?: string }) => `${e.code}: ${e.message}`,
