@@ -1,5 +1,3 @@
-import type { ErrorCode } from "./errorCodes";
-
 /**
  * The service's one error taxonomy. Every failure a client can see is an AppError with a
  * stable machine `code`, an HTTP `status` and a human message; the error middleware renders
@@ -7,7 +5,7 @@ import type { ErrorCode } from "./errorCodes";
  */
 export class AppError extends Error {
     constructor(
-        readonly code: ErrorCode,
+        readonly code: string,
         readonly status: number,
         message: string,
         readonly details?: Record<string, unknown>,
