@@ -12,7 +12,7 @@ import { openApiDocument } from "./http/openapi";
 import { repairRouter } from "./http/repair";
 import type { IdempotencyKeys } from "./http/idempotency";
 import type { AuthDeps } from "./http/router";
-import { apiRouter } from "./http/stacksAndJobs";
+import { stacksAndJobsRouter } from "./http/stacksAndJobs";
 import { webhooksRouter } from "./http/webhooks";
 import { whoamiRouter } from "./http/whoami";
 import { tokensRouter } from "./http/tokens";
@@ -131,7 +131,7 @@ function defineRoutes(app: express.Application, deps: AppDeps): void {
         mutationRateLimit({ limit: deps.rateLimitPerMinute }),
     );
     app.use(signInRouter(deps.signIn, { loginsPerMinute: deps.refusalRateLimitPerMinute }));
-    app.use("/v1", apiRouter(deps.jobs, auth, { streamsPerCaller: deps.streamsPerCaller }, { idempotency: deps.idempotency }));
+    app.use("/v1", stacksAndJobsRouter(deps.jobs, auth, { streamsPerCaller: deps.streamsPerCaller }, { idempotency: deps.idempotency }));
     app.use("/v1", approvalsRouter(deps.approvals, auth));
     app.use("/v1", auditRouter(deps.audit, auth));
     app.use("/v1", notificationsRouter(deps.notifications, auth));

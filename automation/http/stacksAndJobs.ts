@@ -25,7 +25,7 @@ function accepted(res: Response, job: Job): void {
  * and destroys, and read, follow and cancel jobs. Thin handlers that validate, call the job
  * service and render.
  */
-export function apiRouter(service: JobService, auth: AuthDeps, limits: { streamsPerCaller?: number } = {}, deps: { idempotency?: IdempotencyKeys } = {}): Router {
+export function stacksAndJobsRouter(service: JobService, auth: AuthDeps, limits: { streamsPerCaller?: number } = {}, deps: { idempotency?: IdempotencyKeys } = {}): Router {
     const r = caseSensitiveRouter();
     const streams = new Map<string, number>();
     const streamsPerCaller = limits.streamsPerCaller ?? DEFAULT_STREAMS_PER_CALLER;
