@@ -1,3 +1,5 @@
+import type { ErrorCode } from "./errorCodes";
+
 /**
  * The service's one error taxonomy. Every failure a client can see is an AppError with a
  * stable machine `code`, an HTTP `status` and a human message; the error middleware renders
@@ -5,7 +7,7 @@
  */
 export class AppError extends Error {
     constructor(
-        readonly code: string,
+        readonly code: ErrorCode,
         readonly status: number,
         message: string,
         readonly details?: Record<string, unknown>,

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ERROR_CODES } from "../errorCodes";
 import { withArticle } from "../errors";
 import { JOB_STATES, OPS } from "../jobs/types";
 import { STACK_NAME_PATTERN } from "../pulumi/stacks";
@@ -75,7 +76,7 @@ export function openApiDocument(): Record<string, unknown> {
                 Error: {
                     type: "object",
                     required: ["error"],
-                    properties: { error: { type: "object", required: ["code", "message"], properties: { code: { type: "string" }, message: { type: "string" }, details: { type: "object" } } } },
+                    properties: { error: { type: "object", required: ["code", "message"], properties: { code: { type: "string", enum: Object.keys(ERROR_CODES), description: "Stable, for machines; each is explained in docs/errors.md." }, message: { type: "string" }, details: { type: "object" } } } },
                 },
                 Job: {
                     type: "object",
@@ -86,7 +87,7 @@ export function openApiDocument(): Record<string, unknown> {
                         op: { type: "string", enum: [...OPS] },
                         state: { type: "string", enum: [...JOB_STATES] },
                         triggeredBy: { type: "string" },
-                        triggeredVia: { type: "string", enum: ["token", "webhook", "system"], description: "How triggeredBy was authenticated (system: the service's own schedules and stack dependencies, triggeredBy schedule:… or dependency:<stack>); when the job leaves the queue it is checked again as the tokens (or the policy's github section) say then." },
+                        triggeredVia: { type: "string", enum: ["token", "session", "webhook", "system"], description: "How triggeredBy was authenticated (system: the service's own schedules and stack dependencies, triggeredBy schedule:… or dependency:<stack>); when the job leaves the queue it is checked again as the tokens (or the policy's github section) say then." },
                         createdAt: { type: "string", format: "date-time" },
                         startedAt: { type: "string", format: "date-time" },
                         finishedAt: { type: "string", format: "date-time" },
@@ -460,6 +461,9 @@ export function openApiDocument(): Record<string, unknown> {
             },
             ...tokensOpenApiPaths(),
             "/v1/openapi.json": { get: { summary: "This document", security: [], tags: ["ops"], responses: { 200: { description: "OpenAPI 3.0 JSON." } } } },
+            "/api": { get: { summary: "This document for people: the API reference page (Redoc)", security: [], tags: ["docs"], responses: { 200: { description: "text/html" } } } },
+            "/api/redoc.standalone.js": { get: { summary: "The API reference page's renderer (Redoc, from the service's node_modules)", security: [], tags: ["docs"], responses: { 200: { description: "text/javascript" } } } },
+            "/api/reference.js": { get: { summary: "The API reference page's start-up script", security: [], tags: ["docs"], responses: { 200: { description: "text/javascript" } } } },
             "/healthz": { get: { summary: "Liveness", security: [], tags: ["ops"], responses: { 200: { description: "Alive." } } } },
             "/readyz": { get: { summary: "Readiness: CLI version, backend and store writable", security: [], tags: ["ops"], responses: { 200: { description: "Ready." }, 503: { description: "Not ready; checks say why." } } } },
             "/metrics": { get: { summary: "Prometheus metrics", security: [], tags: ["ops"], responses: { 200: { description: "text/plain exposition format" } } } },

@@ -1,6 +1,7 @@
 import type { EnvironmentPolicy } from "../environments/policy";
 import type { AuditTrail, AuditRecord } from "../audit/trail";
 import { createHash } from "node:crypto";
+import type { ErrorCode } from "../errorCodes";
 import { AppError } from "../errors";
 import type { Job, JobOptions, Op } from "../jobs/types";
 import type { Principal } from "../security/roles";
@@ -62,7 +63,7 @@ export interface WebhookResult {
 export interface Refusal {
     stack: string;
     op: Op;
-    code: string;
+    code: ErrorCode;
     message: string;
 }
 
@@ -85,7 +86,7 @@ export class WebhookHandler {
     constructor(private readonly deps: WebhookDeps) {}
 
     /** A rejection of a signed delivery (it came from GitHub): audited in full. */
-    private reject(code: string, status: number, message: string, from: string, headers: WebhookHeaders, details: Record<string, unknown> = {}): never {
+    private reject(code: ErrorCode, status: number, message: string, from: string, headers: WebhookHeaders, details: Record<string, unknown> = {}): never {
         this.deps.audit.append({ actor: { name: "github", via: "webhook" }, action: "webhook.rejected", from, result: code, details: { event: headers.event, delivery: headers.delivery, ...details } });
         throw new AppError(code, status, message, details);
     }
