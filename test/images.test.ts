@@ -6,7 +6,7 @@ import { validate } from "dockerfile-utils";
 const read = (f: string) => fs.readFileSync(path.join(__dirname, "..", "images", f), "utf8");
 
 describe("delivery images", () => {
-    for (const file of ["Dockerfile.codebuild", "Dockerfile.xray", "Dockerfile.deploy"]) {
+    for (const file of ["Dockerfile.codebuild", "Dockerfile.xray", "Dockerfile.deploy", "Dockerfile.automation"]) {
         it(`${file} has no linter findings`, () => {
             assert.deepEqual(validate(read(file)).map((d) => `${d.range.start.line + 1}: ${d.message}`), []);
         });
