@@ -1,0 +1,10 @@
+// `npm run test:fast`: the fast tier (test/tiers.js), in parallel.
+module.exports = {
+    require: ["ts-node/register/transpile-only"],
+    extension: ["ts"],
+    spec: require("./tiers").fast,
+    parallel: true,
+    jobs: 2,
+    timeout: 60000,
+    exit: true,
+};
