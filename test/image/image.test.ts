@@ -19,7 +19,6 @@ const run = promisify(execFile);
 const podman = async (...args: string[]) => (await run("podman", args, { env: podmanEnv, maxBuffer: 64 << 20 })).stdout.trim();
 
 describe("the automation service's container image, run with podman", function () {
-    // A cold build installs every npm package: minutes on two cores.
     this.timeout(120_000);
     const tag = `${process.pid}-${Date.now().toString(36)}`;
     const image = `localhost/todobackend-automation:test-${tag}`;
@@ -30,6 +29,7 @@ describe("the automation service's container image, run with podman", function (
     let token = "";
 
     before(async function () {
+        // The build runs every step each time (npm ci, the compile): minutes on two cores.
         this.timeout(1_500_000);
         execFileSync("bash", [path.join(repo, "scripts/build-image.sh")], { env: { ...process.env, IMAGE: image, IMAGE_LAYER_CACHE: "false" }, stdio: ["ignore", "ignore", "inherit"] });
         fixture = prepareFixture();
