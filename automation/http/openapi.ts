@@ -26,6 +26,9 @@ const stackParam = { name: "stack", in: "path", required: true, schema: { type: 
 const idParam = { name: "id", in: "path", required: true, schema: { type: "string", format: "uuid" } };
 
 const common = {
+    // Any /v1 request with a body: checked before its route (app.ts), whatever the operation.
+    400: errorResponse("The body is not valid JSON (BAD_REQUEST)."),
+    415: errorResponse("A body that is not JSON (UNSUPPORTED_MEDIA_TYPE)."),
     401: errorResponse("No or unknown bearer token (UNAUTHENTICATED)."),
     403: errorResponse("The token's role is too low (FORBIDDEN)."),
     429: errorResponse("Too many mutating or refused requests from this caller (RATE_LIMITED)."),

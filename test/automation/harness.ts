@@ -11,6 +11,7 @@ import type { Job } from "../../automation/jobs/types";
 import { silentLogger } from "../../automation/logger";
 import { AssemblyOptions, RunningService, startService } from "../../automation/assembly";
 import { addToken } from "../../automation/security/tokens";
+import { conformanceProblem } from "./conformance";
 
 const fixture = path.resolve(__dirname, "../fixture/project");
 const stateRoot = path.join(__dirname, ".state");
@@ -142,6 +143,9 @@ export async function call(base: string, method: string, url: string, o: { token
     } catch {
         /* not JSON */
     }
+    // Every answer a test gets is held to the OpenAPI document (test/automation/conformance.ts).
+    const problem = conformanceProblem(method, url, res.status, res.headers.get("content-type"), parsed);
+    if (problem) throw new Error(`The answer breaks the API's documented contract: ${problem}. Body: ${text.slice(0, 500)}`);
     return { status: res.status, body: parsed, headers: res.headers };
 }
 
