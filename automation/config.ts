@@ -144,7 +144,7 @@ const EnvSchema = z.object({
     AUTOMATION_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
     /** The claim holding the groups the role map reads. @default groups */
     AUTOMATION_OIDC_ROLES_CLAIM: z.string().trim().regex(/^[A-Za-z0-9_:./-]{1,100}$/, "must be a claim name such as groups or roles").default("groups"),
-    /** The role map: a YAML file giving each role the groups whose members hold it (docs/operators.md). */
+    /** The role map: a YAML file giving each role the groups whose members hold it (docs/sign-in.md). */
     AUTOMATION_OIDC_ROLE_MAP: absPath.optional(),
     /** Scopes asked of the provider, space-separated; openid is always added. @default "openid profile email" */
     AUTOMATION_OIDC_SCOPES: z
@@ -321,7 +321,7 @@ function oidcSettings(e: z.infer<typeof EnvSchema>): OidcSettings | undefined {
     }
     const problems = [
         ...(e.AUTOMATION_OIDC_CLIENT_ID ? [] : ["AUTOMATION_OIDC_CLIENT_ID: must be set with AUTOMATION_OIDC_ISSUER: the client id registered with the provider for this service"]),
-        ...(e.AUTOMATION_OIDC_ROLE_MAP ? [] : ["AUTOMATION_OIDC_ROLE_MAP: must be set with AUTOMATION_OIDC_ISSUER: the file giving roles to the provider's groups (docs/operators.md shows one)"]),
+        ...(e.AUTOMATION_OIDC_ROLE_MAP ? [] : ["AUTOMATION_OIDC_ROLE_MAP: must be set with AUTOMATION_OIDC_ISSUER: the file giving roles to the provider's groups (docs/sign-in.md shows one)"]),
         ...(e.AUTOMATION_PUBLIC_URL ? [] : ["AUTOMATION_PUBLIC_URL: must be set with AUTOMATION_OIDC_ISSUER: the address people reach the service at; the provider sends them back to <it>/auth/callback"]),
         ...(e.AUTOMATION_PUBLIC_URL && issuerProblem(new URL(e.AUTOMATION_PUBLIC_URL))
             ? ["AUTOMATION_PUBLIC_URL: must be https with sign-in on (the session cookie is Secure), or http on 127.0.0.1 or localhost"]

@@ -33,15 +33,35 @@ export function createLogger(options: { level?: string; redactor: StringRedactor
             level: options.level ?? "info",
             base: { service: "todobackend-automation" },
             timestamp: pino.stdTimeFunctions.isoTime,
+            // Errors were made plain (and redacted) by the hook below; pino's own serializer would relabel them "Object".
+            serializers: { err: (e: unknown) => e },
             hooks: {
                 logMethod(args, method) {
-                    const safe = args.map((a) => (a instanceof Error ? { err: { type: a.name, message: a.message, stack: a.stack } } : a));
+                    const safe = args.map((a) => (a instanceof Error ? { err: plainErrors(a) } : plainErrors(a)));
                     method.apply(this, redactor.redactDeep(safe) as Parameters<typeof method>);
                 },
             },
         },
         destination,
     );
+}
+
+/**
+ * Errors anywhere in a log call's arguments (`{ err }`, `{ cause: { err } }`) as plain objects:
+ * the redactor copies only enumerable fields, and an Error's message and stack are not
+ * enumerable, so `{ err: e }` would otherwise reach the log as `"err": {}`.
+ */
+export function plainErrors(value: unknown, depth = 0): unknown {
+    if (depth > 6) return value;
+    if (value instanceof Error) {
+        const extra = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plainErrors(v, depth + 1)]));
+        return { type: value.name, message: value.message, stack: value.stack, ...extra, ...(value.cause !== undefined ? { cause: plainErrors(value.cause, depth + 1) } : {}) };
+    }
+    if (Array.isArray(value)) return value.map((v) => plainErrors(v, depth + 1));
+    if (value && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plainErrors(v, depth + 1)]));
+    }
+    return value;
 }
 
 /** A logger that writes nothing, for tests that do not look at the log. */

@@ -51,4 +51,22 @@ describe("service logger", () => {
         assert.match(text, /failed with \[secret\]/);
         assert.doesNotMatch(text, /pid|hostname|todobackend-automation/, "the fields a person at a terminal does not need are left out");
     });
+
+    it("keeps the message, stack and fields of an error logged inside an object, with its secrets replaced", () => {
+        const { lines, destination } = capture();
+        const log = createLogger({ redactor: createRedactor({ env: { PULUMI_CONFIG_PASSPHRASE: "correct-horse" } }), destination });
+        const cause = new Error("socket closed");
+        const err = Object.assign(new Error("role map /etc/roles.yaml: bad YAML near correct-horse", { cause }), { code: "EROLEMAP" });
+        log.error({ err, file: "/etc/roles.yaml" }, "the role map changed and does not validate");
+        log.warn({ detail: { nested: [new TypeError("deep")] } }, "nested");
+        const [entry, nested] = lines.map((l) => JSON.parse(l));
+        assert.equal(entry.err.type, "Error");
+        assert.equal(entry.err.message, "role map /etc/roles.yaml: bad YAML near [secret]");
+        assert.match(entry.err.stack, /^Error: role map .*\n\s+at /);
+        assert.doesNotMatch(lines.join(""), /correct-horse/);
+        assert.equal(entry.err.code, "EROLEMAP");
+        assert.equal(entry.err.cause.message, "socket closed");
+        assert.equal(nested.detail.nested[0].type, "TypeError");
+        assert.equal(nested.detail.nested[0].message, "deep");
+    });
 });
