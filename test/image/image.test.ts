@@ -9,7 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { freePort } from "../automation/identityProvider";
-import { call, prepareFixture, until, type FixtureCopy } from "../automation/harness";
+import { call, prepareFixture, publishPullRequest, pullRequestDelivery, until, type FixtureCopy } from "../automation/harness";
 
 const repo = path.resolve(__dirname, "../..");
 const cache = process.env.TODOBACKEND_IMAGE_CACHE ?? path.join(os.homedir(), ".cache", "todobackend-image");
@@ -25,14 +25,31 @@ describe("the automation service's container image, run with podman", function (
     const container = `todobackend-automation-test-${tag}`;
     const volume = `todobackend-automation-test-${tag}`;
     let fixture: FixtureCopy;
+    let remotes = "";
+    let pr = { mainSha: "", headSha: "" };
     let base = "";
     let token = "";
+    const webhookSecret = "image-test-webhook-secret";
 
     before(async function () {
         // The build runs every step each time (npm ci, the compile): minutes on two cores.
         this.timeout(1_500_000);
         execFileSync("bash", [path.join(repo, "scripts/build-image.sh")], { env: { ...process.env, IMAGE: image, IMAGE_LAYER_CACHE: "false" }, stdio: ["ignore", "ignore", "inherit"] });
         fixture = prepareFixture();
+        // Pull requests of "acme/infra" preview dev; a local bare repository stands in for GitHub.
+        fs.mkdirSync(path.join(fixture.projectDir, "environments"));
+        fs.writeFileSync(path.join(fixture.projectDir, "environments", "dev.yaml"), "stack: dev\ngithub: { previewOnPullRequest: true }\n");
+        // The project's node_modules, which a pull request's worktree borrows, are the image's own.
+        fs.symlinkSync("/app/node_modules", path.join(fixture.projectDir, "node_modules"));
+        fs.appendFileSync(path.join(fixture.projectDir, ".gitignore"), "node_modules\n");
+        remotes = fs.mkdtempSync(path.join(os.tmpdir(), "image-test-remotes-"));
+        pr = publishPullRequest(fixture.projectDir, remotes, {
+            repository: "acme/infra",
+            number: 3,
+            change: () => fs.appendFileSync(path.join(fixture.projectDir, "index.js"), 'new Item("from-pull-request", { ...common, fileName: "pr.txt" });\n'),
+        });
+        // Owned by the service's user, as GitHub's repositories are by GitHub's: git refuses another uid's.
+        execFileSync("chown", ["-R", "10001:10001", remotes]);
         await podman("volume", "create", volume);
         // The documented way to make a token: the image's own token command, into the data volume.
         const minted = await podman("run", "--rm", "--no-healthcheck", "-v", `${volume}:/data`, "-v", `${fixture.projectDir}:/project:ro`, image,
@@ -46,6 +63,12 @@ describe("the automation service's container image, run with podman", function (
             "-v", `${fixture.projectDir}:/project:ro`,
             "-e", "PULUMI_BACKEND_URL=file:///data/state",
             "-e", "AUTOMATION_SHUTDOWN_GRACE_MS=3000",
+            "-v", `${remotes}:/remotes:ro`,
+            "-e", `AUTOMATION_GITHUB_WEBHOOK_SECRET=${webhookSecret}`,
+            "-e", "AUTOMATION_GITHUB_REPOSITORIES=acme/infra",
+            "-e", "AUTOMATION_GITHUB_GIT_URL=file:///remotes/{repository}.git",
+            // What bubblewrap needs here (docs/image.md): a /proc it may mount.
+            "--security-opt", "unmask=/proc/*",
             image);
         base = `http://127.0.0.1:${port}`;
         await until(async () => {
@@ -63,6 +86,7 @@ describe("the automation service's container image, run with podman", function (
         await podman("volume", "rm", "-f", volume).catch(() => undefined);
         await podman("rmi", "-f", image).catch(() => undefined);
         if (fixture) fs.rmSync(path.dirname(fixture.projectDir), { recursive: true, force: true });
+        if (remotes) fs.rmSync(remotes, { recursive: true, force: true });
     });
 
     it("answers /healthz and reports ready on /readyz with the image's Pulumi CLI and the data volume", async () => {
@@ -98,6 +122,23 @@ describe("the automation service's container image, run with podman", function (
         assert.equal(approvals.body.commit, execFileSync("git", ["rev-parse", "HEAD"], { cwd: fixture.projectDir, encoding: "utf8" }).trim(), JSON.stringify(approvals.body));
     });
 
+    it("previews a pull request from a GitHub webhook inside bubblewrap: the pull request's program, fetched into the data volume", async () => {
+        const { raw, headers } = pullRequestDelivery(webhookSecret, { repository: "acme/infra", number: 3, sha: pr.headSha });
+        const r = await call(base, "POST", "/v1/webhooks/github", { raw, headers });
+        assert.equal(r.status, 202, JSON.stringify(r.body));
+        const id = r.body.jobs[0].id;
+        const job = await until(async () => {
+            const j = (await call(base, "GET", `/v1/jobs/${id}`, { token })).body;
+            return ["queued", "running"].includes(j.state) ? undefined : j;
+        }, `pull-request preview ${id}`, 90_000);
+        const log = (await call(base, "GET", `/v1/jobs/${id}/log?limit=100`, { token })).body.lines.map((l: { text: string }) => l.text);
+        assert.equal(job.state, "succeeded", `${JSON.stringify(job.error)}\n${log.join("\n")}`);
+        assert.deepEqual(job.options.source, { repository: "acme/infra", pullRequest: 3, sha: pr.headSha });
+        const created = job.summary.steps.filter((s: { op: string; type: string }) => s.op === "create" && s.type !== "pulumi:pulumi:Stack");
+        assert.deepEqual(created.map((s: { urn: string }) => s.urn.split("::").pop()).sort(), ["from-pull-request", "item-0", "item-1"]);
+        assert.ok(log.includes(`previewing pull request #3 of acme/infra at ${pr.headSha}`), log.join("\n"));
+    });
+
     it("runs every process as the unprivileged user automation (uid 10001) and writes the data volume as that user", async () => {
         const table = await podman("exec", container, "sh", "-c",
             `for p in /proc/[0-9]*; do [ -r "$p/cmdline" ] && echo "$(awk '/^Uid:/ { print $2 }' "$p/status") $(tr '\\0' ' ' < "$p/cmdline")"; done`);
@@ -114,11 +155,11 @@ describe("the automation service's container image, run with podman", function (
     const sandboxProbe = `
         const { sandboxArgs, previewMounts, findBwrap } = require("/app/automation/pulumi/sandbox.js");
         const host = { repoRoot: "/app", projectDir: "/project", project: "fixture", execPath: process.execPath, pulumiBin: "/opt/pulumi/bin", policyPacks: [], backendDir: "/data/state", home: require("os").homedir() };
-        const args = sandboxArgs(previewMounts(host, { root: "/project", configDir: "/tmp", stack: "dev" }, false));
+        const args = sandboxArgs(previewMounts(host, { root: "/data", configDir: "/tmp", stack: "dev" }, false));
         const r = require("child_process").spawnSync(findBwrap(), [...args, "--remount-ro", "/", "--", process.execPath, "-e", "process.stdout.write('sandboxed as ' + process.getuid())"], { encoding: "utf8" });
         process.stdout.write(r.status === 0 ? r.stdout : "bwrap failed: " + r.stderr);`;
     const probeSandbox = (...options: string[]) =>
-        podman("run", "--rm", "--no-healthcheck", ...options, "-v", `${fixture.projectDir}:/project:ro`, image, "node", "-e", sandboxProbe);
+        podman("run", "--rm", "--no-healthcheck", ...options, image, "node", "-e", sandboxProbe);
 
     it("makes the pull-request preview sandbox with its bubblewrap when run with --security-opt unmask=/proc/*, and cannot without", async () => {
         assert.equal(await probeSandbox("--security-opt", "unmask=/proc/*"), "sandboxed as 10001");
