@@ -6,6 +6,7 @@
 // lines, on purpose: the order of construction is the point, and it reads in one place.
 import * as fs from "node:fs";
 import type { AddressInfo } from "node:net";
+import { probeBackend } from "./recovery/backendProbe";
 import { randomBytes } from "node:crypto";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -380,7 +381,7 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
         const cli = cachedVersion
             ? { ok: versionAtLeast(cachedVersion, PULUMI_VERSION), detail: `pulumi v${cachedVersion} (need ≥ v${PULUMI_VERSION})` }
             : { ok: false, detail: `no working pulumi in ${config.pulumiBin}; run scripts/setup-pulumi.sh` };
-        const backend = config.backendUrl.startsWith("file://") ? probeWritable(config.backendUrl.slice("file://".length)) : { ok: true, detail: "remote backend (not probed)" };
+        const backend = await probeBackend(config.backendUrl);
         const checks = { cli, backend, store: await stores.check(), clock: clock.describe(), plugins: pluginCheck(config.projectDir, workerEnv) };
         return { ready: Object.values(checks).every((c) => c.ok), checks };
     };

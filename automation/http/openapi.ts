@@ -95,12 +95,23 @@ export function openApiDocument(): Record<string, unknown> {
                         startedAt: { type: "string", format: "date-time" },
                         finishedAt: { type: "string", format: "date-time" },
                         cancelRequestedBy: { type: "string", description: "Who asked to cancel the job, while it is cancelling." },
+                        leavesBehind: {
+                            type: "object",
+                            description: "Only in the answer to a force-cancel (or its dryRun): the resource operations the kill cuts off and whether the stack then needs repair.",
+                            required: ["inFlight", "needsRepair", "message"],
+                            properties: {
+                                inFlight: { type: "array", items: { type: "object", required: ["urn", "op"], properties: { urn: { type: "string" }, op: { type: "string" } } } },
+                                needsRepair: { type: "boolean" },
+                                message: { type: "string" },
+                            },
+                        },
                         instance: { type: "string", description: "The service instance that runs or ran the job (AUTOMATION_INSTANCE_ID, or host-pid-random)." },
                         options: {
                             type: "object",
                             properties: {
                                 previewId: { type: "string", format: "uuid" },
                                 mode: { type: "string", enum: ["preview", "apply", "plan"] },
+                                refresh: { type: "boolean", description: "Preview/update: the state was read from the cloud first (--refresh)." },
                                 noQueue: { type: "boolean" },
                                 message: { type: "string" },
                                 source: {
@@ -111,7 +122,7 @@ export function openApiDocument(): Record<string, unknown> {
                                 onBehalfOf: {
                                     type: "object",
                                     description: "Set by the service on a job a stack dependency started: whose authority it runs with (the caller, GitHub delivery or schedule that began the chain).",
-                                    properties: { name: { type: "string" }, via: { type: "string", enum: ["token", "webhook", "system"] } },
+                                    properties: { name: { type: "string" }, via: { type: "string", enum: ["token", "session", "webhook", "system"] } },
                                 },
                             },
                         },
@@ -119,13 +130,34 @@ export function openApiDocument(): Record<string, unknown> {
                             type: "object",
                             properties: {
                                 counts: { type: "object", additionalProperties: { type: "integer" } },
-                                steps: { type: "array", items: { type: "object", properties: { urn: { type: "string" }, type: { type: "string" }, op: { type: "string" } } } },
+                                steps: {
+                                    type: "array",
+                                    items: {
+                                        type: "object",
+                                        required: ["urn", "type", "op"],
+                                        properties: {
+                                            urn: { type: "string" },
+                                            type: { type: "string" },
+                                            op: { type: "string", description: "create, update, delete, replace, create-replacement, delete-replaced, …; for a refresh: update (drift) or delete (gone)" },
+                                            diffs: {
+                                                type: "array",
+                                                description: "The properties the step changes (for a refresh: the drifted ones), as `pulumi preview --diff` shows them; secrets [secret], long values elided.",
+                                                items: {
+                                                    type: "object",
+                                                    required: ["path", "kind"],
+                                                    properties: { path: { type: "string" }, kind: { type: "string", enum: ["add", "delete", "update", "replace"] }, old: { description: "Before (absent for add)." }, new: { description: "After (absent for delete)." } },
+                                                },
+                                            },
+                                            replaceReasons: { type: "array", items: { type: "string" }, description: "For a replacement: the properties that force it." },
+                                        },
+                                    },
+                                },
                                 policyViolations: { type: "array", items: { type: "object" } },
                                 outputs: { type: "object", description: "Secret outputs are shown as [secret]." },
                                 stopReason: { type: "string" },
                             },
                         },
-                        error: { type: "object", properties: { code: { type: "string" }, message: { type: "string" } } },
+                        error: { type: "object", required: ["code", "message"], properties: { code: { type: "string", enum: Object.keys(ERROR_CODES), description: "docs/errors.md" }, message: { type: "string" }, details: { type: "object" } } },
                     },
                 },
                 StackStatus: {

@@ -56,7 +56,7 @@ export function blobText(data: string): string {
 }
 
 /** The backend URL as node-postgres takes it (Pulumi's own query parameters dropped). */
-function withoutPulumiParams(url: string): string {
+export function withoutPulumiParams(url: string): string {
     const u = new URL(url);
     for (const p of [...u.searchParams.keys()]) if (p !== "sslmode") u.searchParams.delete(p);
     if (u.searchParams.get("sslmode") === "disable") u.searchParams.delete("sslmode");

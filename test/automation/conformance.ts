@@ -12,7 +12,9 @@ const validators = new Map<string, ValidateFunction>();
 
 function documentOnce() {
     if (!compiled) {
-        const doc = openApiDocument() as { paths: Paths };
+        const doc = structuredClone(openApiDocument()) as { paths: Paths; components: { schemas: Record<string, unknown> } };
+        // The job, the API's main record, is held to the fields the document declares, at every level.
+        closeObjects(doc.components.schemas.Job);
         // OpenAPI 3.0 schemas: `nullable`, formats and examples are not JSON Schema's business here.
         const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
         ajv.addSchema(doc, "openapi.json");
@@ -23,6 +25,14 @@ function documentOnce() {
         compiled = { ajv, routes, paths: doc.paths };
     }
     return compiled;
+}
+
+/** Marks every object schema under `schema` that lists its properties as allowing no others. */
+function closeObjects(schema: unknown): void {
+    if (!schema || typeof schema !== "object") return;
+    const o = schema as Record<string, unknown>;
+    if (o.type === "object" && o.properties && o.additionalProperties === undefined) o.additionalProperties = false;
+    for (const v of Object.values(o)) closeObjects(v);
 }
 
 const pointer = (...parts: string[]) => parts.map((p) => p.replace(/~/g, "~0").replace(/\//g, "~1")).join("/");
