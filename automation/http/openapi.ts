@@ -114,6 +114,7 @@ export function openApiDocument(): Record<string, unknown> {
                                 refresh: { type: "boolean", description: "Preview/update: the state was read from the cloud first (--refresh)." },
                                 noQueue: { type: "boolean" },
                                 message: { type: "string" },
+                                idempotencyKey: { type: "string", description: "The Idempotency-Key header of the request that created the job." },
                                 source: {
                                     type: "object",
                                     description: "Set by the GitHub webhook: the preview ran this pull request's head commit, checked out for the job, and cannot be approved.",
