@@ -24,7 +24,7 @@ if ! works; then
   if ! works; then
     echo "setup-sandbox: $bwrap cannot create user namespaces on this machine (a container without them," >&2
     echo "  or a kernel that forbids them); pull-request previews cannot run here, and their tests fail." >&2
-    echo "  In a container: podman run --security-opt seccomp=unconfined (docs/running.md)." >&2
+    echo "  In a container: podman run --security-opt 'unmask=/proc/*' (docs/image.md)." >&2
   fi
 fi
 echo "$bwrap"
