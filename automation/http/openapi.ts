@@ -66,15 +66,18 @@ function startOp(op: string, role: string, body: z.ZodType, extra = "") {
 
 /** The OpenAPI 3.0 description of the /v1 API, served at /v1/openapi.json. */
 export function openApiDocument(): Record<string, unknown> {
-    return {
+    return withPathParameterRefusals({
         openapi: "3.0.3",
         info: {
             title: "todobackend automation service",
             version: "1",
-            description: "Runs Pulumi previews, updates, refreshes and destroys of this project's stacks as queued jobs. Bearer tokens; roles viewer < operator < approver < admin.",
+            description: "Runs Pulumi previews, updates, refreshes and destroys of this project's stacks as queued jobs. Bearer tokens for machines, or a person's session cookie from sign-in (/auth/login; changes also carry X-CSRF-Token); roles viewer < operator < approver < admin. Every error code: docs/errors.md.",
         },
         components: {
-            securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
+            securitySchemes: {
+                bearer: { type: "http", scheme: "bearer" },
+                session: { type: "apiKey", in: "cookie", name: "__Host-automation-session", description: "A person signed in through the identity provider; every change made with it repeats the session's CSRF token in X-CSRF-Token (GET /v1/whoami gives it)." },
+            },
             schemas: {
                 Error: {
                     type: "object",
@@ -223,7 +226,7 @@ export function openApiDocument(): Record<string, unknown> {
                 },
             },
         },
-        security: [{ bearer: [] }],
+        security: [{ bearer: [] }, { session: [] }],
         paths: {
             "/v1/stacks": { get: { summary: "List stacks (role viewer)", tags: ["stacks"], responses: { 200: { description: "Stacks.", content: json({ type: "object", properties: { stacks: { type: "array", items: ref("StackStatus") } } }) }, ...common } } },
             "/v1/stacks/{stack}": { get: { summary: "One stack's state, last job and outputs (role viewer)", tags: ["stacks"], parameters: [stackParam], responses: { 200: { description: "Stack.", content: json(ref("StackStatus")) }, ...common, 404: errorResponse("Unknown stack.") } } },
@@ -504,5 +507,20 @@ export function openApiDocument(): Record<string, unknown> {
             "/readyz": { get: { summary: "Readiness: CLI version, backend and store writable", security: [], tags: ["ops"], responses: { 200: { description: "Ready." }, 503: { description: "Not ready; checks say why." } } } },
             "/metrics": { get: { summary: "Prometheus metrics", security: [], tags: ["ops"], responses: { 200: { description: "text/plain exposition format" } } } },
         },
-    };
+    });
+}
+
+/**
+ * Every operation with a path parameter answers 422 INVALID_INPUT for a malformed one (a stack
+ * name outside the pattern, an id that is not a UUID) before it looks anything up.
+ */
+function withPathParameterRefusals(doc: Record<string, unknown>): Record<string, unknown> {
+    for (const item of Object.values(doc.paths as Record<string, Record<string, { parameters?: Array<{ in?: string }>; responses?: Record<string, unknown> }>>)) {
+        for (const op of Object.values(item)) {
+            if (op.parameters?.some((p) => p.in === "path") && op.responses && !op.responses["422"]) {
+                op.responses["422"] = errorResponse("A malformed path parameter (INVALID_INPUT).");
+            }
+        }
+    }
+    return doc;
 }

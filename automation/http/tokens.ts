@@ -1,5 +1,6 @@
 import { Router } from "express";
 import { z } from "zod";
+import { tokenNotFound } from "../errors";
 import { ROLES } from "../security/roles";
 import type { TokenAdmin } from "../security/tokenAdmin";
 import { EXPIRES_IN, expiresInProblem, TOKEN_NAME, tokenNameProblem } from "../security/tokens";
@@ -41,6 +42,13 @@ export function tokensRouter(admin: TokenAdmin, auth: AuthDeps): Router {
         const { token, info, replaced } = admin.create(body);
         auditAs(res, { action: "token.create", details: { name: info.name, role: info.role, expiresAt: info.expiresAt ?? null, replaced } });
         res.status(201).set("Cache-Control", "no-store").location(`/v1/tokens/${encodeURIComponent(info.name)}`).json({ ...info, token, replaced });
+    });
+    // Where a created token's Location points: the one token, as the list shows it.
+    r.get("/tokens/:name", auth.authenticate, auth.requireRole("admin"), async (req, res) => {
+        const name = parse(z.string().min(1).max(100), req.params.name, "path.name");
+        const found = (await admin.list()).find((t) => t.name === name);
+        if (!found) throw tokenNotFound(name);
+        res.json(found);
     });
     r.delete("/tokens/:name", auth.authenticate, auth.requireRole("admin"), (req, res) => {
         // Any name the file may hold, even one today's rules would refuse: an old token must stay revocable.
@@ -97,6 +105,16 @@ export function tokensOpenApiPaths(): Record<string, unknown> {
             },
         },
         "/v1/tokens/{name}": {
+            get: {
+                summary: "One token: name, role, created, last used, expiry; never the secret (role admin)",
+                tags: ["auth"],
+                parameters: [{ name: "name", in: "path", required: true, schema: { type: "string", minLength: 1, maxLength: 100 } }],
+                responses: {
+                    200: { description: "The token.", content: json({ type: "object", properties: tokenProperties }) },
+                    ...common,
+                    404: error("No token of that name (TOKEN_NOT_FOUND)."),
+                },
+            },
             delete: {
                 summary: "Revoke a token (role admin)",
                 description: "Its holder is refused from the next request on, and the jobs it queued do not start (TOKEN_REVOKED). Audited as token.revoke.",

@@ -71,6 +71,11 @@ describe("tokens over the API (/v1/tokens)", function () {
         assert.ok(!fs.readFileSync(h.tokensFile, "utf8").includes(r.body.token), "only the hash is stored");
         const entry = (await listed()).find((t) => t.name === "ci-deploy")!;
         assert.deepEqual([entry.role, entry.expiresAt, entry.expired], ["operator", r.body.expiresAt, false]);
+        const located = await h.call("GET", r.headers.get("location")!, { token: h.tokens.admin });
+        assert.equal(located.status, 200, "the Location answers");
+        assert.deepEqual(located.body, entry);
+        assert.equal((await h.call("GET", "/v1/tokens/no-such-token", { token: h.tokens.admin })).body.error.code, "TOKEN_NOT_FOUND");
+        assert.equal((await h.call("GET", "/v1/tokens/ci-deploy", { token: h.tokens.operator })).status, 403);
         const [created] = await audit("token.create");
         assert.equal(created.actor.name, "ada-admin");
         assert.deepEqual(created.details, { name: "ci-deploy", role: "operator", expiresAt: r.body.expiresAt, replaced: false, path: "/v1/tokens", status: 201 });
