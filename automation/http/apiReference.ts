@@ -86,3 +86,12 @@ export function apiReferenceRouter(): Router {
     });
     return r;
 }
+
+/** This router's routes in the OpenAPI document (put together by http/openapi.ts). */
+export function apiReferenceOpenApiPaths(): Record<string, unknown> {
+    return {
+        "/api": { get: { summary: "This document for people: the API reference page (Redoc)", security: [], tags: ["docs"], responses: { 200: { description: "text/html" } } } },
+        "/api/redoc.standalone.js": { get: { summary: "The API reference page's renderer (Redoc, from the service's node_modules)", security: [], tags: ["docs"], responses: { 200: { description: "text/javascript" } } } },
+        "/api/reference.js": { get: { summary: "The API reference page's start-up script", security: [], tags: ["docs"], responses: { 200: { description: "text/javascript" } } } },
+    };
+}

@@ -5,6 +5,7 @@ import { principalOf } from "../security/middleware";
 import { auditNoteOf } from "./auditNote";
 import { StackName, parse } from "./schemas";
 import { caseSensitiveRouter, type AuthDeps } from "./router";
+import { common, errorResponse, json, queryParams } from "./openapiParts";
 
 export const AuditQuery = z.strictObject({
     after: z.coerce.number().int().min(0).optional(),
@@ -134,5 +135,26 @@ export function auditRequests(audit: AuditTrail, refusals: RefusalSampler): Requ
             }
         });
         next();
+    };
+}
+
+/** This router's routes in the OpenAPI document (put together by http/openapi.ts). */
+export function auditOpenApiPaths(): Record<string, unknown> {
+    return {
+        "/v1/audit": {
+            get: {
+                summary: "A page of the audit log and the verification of its hash chain (role admin)",
+                tags: ["audit"],
+                parameters: queryParams(AuditQuery),
+                responses: {
+                    200: {
+                        description: "Entries after `after`; continue with `next`. verification.ok is false with firstBad {line, seq, reason} when a line was edited, removed or inserted.",
+                        content: json({ type: "object", properties: { entries: { type: "array", items: { type: "object" } }, next: { type: "integer" }, verification: { type: "object", properties: { ok: { type: "boolean" }, entries: { type: "integer" }, firstBad: { type: "object" } } } } }),
+                    },
+                    ...common,
+                    422: errorResponse("Invalid query."),
+                },
+            },
+        },
     };
 }

@@ -4,6 +4,7 @@ import type { NotificationDeliveries } from "../notifications/deliveries";
 import { shownUrl, type Destination } from "../notifications/destinations";
 import { parse } from "./schemas";
 import { caseSensitiveRouter, type AuthDeps } from "./router";
+import { common, errorResponse, json, queryParams } from "./openapiParts";
 
 export const DeliveriesQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).optional() }).strict();
 
@@ -19,4 +20,25 @@ export function notificationsRouter(o: { destinations: readonly Destination[]; d
         });
     });
     return r;
+}
+
+/** This router's routes in the OpenAPI document (put together by http/openapi.ts). */
+export function notificationsOpenApiPaths(): Record<string, unknown> {
+    return {
+        "/v1/notifications/deliveries": {
+            get: {
+                summary: "Where notifications go (URLs shown as scheme and host only, never a secret) and the latest deliveries (role admin)",
+                tags: ["audit"],
+                parameters: queryParams(DeliveriesQuery),
+                responses: {
+                    200: {
+                        description: "destinations [{name, url, format, signed, events}]; deliveries newest first [{id, destination, event, status pending|delivered|failed, attempts, lastStatus, lastError, createdAt, updatedAt}].",
+                        content: json({ type: "object", properties: { destinations: { type: "array", items: { type: "object" } }, deliveries: { type: "array", items: { type: "object" } } } }),
+                    },
+                    ...common,
+                    422: errorResponse("Invalid query."),
+                },
+            },
+        },
+    };
 }

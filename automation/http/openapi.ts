@@ -1,68 +1,21 @@
-import { z } from "zod";
 import { ERROR_CODES } from "../errorCodes";
-import { withArticle } from "../errors";
 import { JOB_STATES, OPS } from "../jobs/types";
-import { STACK_NAME_PATTERN } from "../pulumi/stacks";
-import { ApprovalBody } from "./approvals";
-import { AuditQuery } from "./audit";
-import { DeliveriesQuery } from "./notifications";
-import { RepairBody, UnlockBody } from "./repair";
-import { DestroyBody, PreviewBody, RefreshBody, UpdateBody } from "./schemas";
+import { apiReferenceOpenApiPaths } from "./apiReference";
+import { approvalsOpenApiPaths } from "./approvals";
+import { auditOpenApiPaths } from "./audit";
+import { notificationsOpenApiPaths } from "./notifications";
+import { opsOpenApiPaths } from "./ops";
+import { errorResponse, json, ref } from "./openapiParts";
+import { repairOpenApiPaths } from "./repair";
+import { signInOpenApiPaths } from "./signIn";
+import { stacksAndJobsOpenApiPaths } from "./stacksAndJobs";
 import { tokensOpenApiPaths } from "./tokens";
+import { webhooksOpenApiPaths } from "./webhooks";
+import { whoamiOpenApiPaths } from "./whoami";
 
-// Request bodies come from the same zod schemas the routes validate with, so the document
-// cannot drift from what the service accepts.
-const bodySchema = (schema: z.ZodType) => z.toJSONSchema(schema, { target: "openapi-3.0", io: "input" });
-
-/** Query parameters from a zod object schema, one per field. */
-function queryParams(schema: z.ZodObject): Record<string, unknown>[] {
-    const properties = (bodySchema(schema) as { properties?: Record<string, unknown> }).properties ?? {};
-    return Object.entries(properties).map(([name, schema]) => ({ name, in: "query", schema }));
-}
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const json = (schema: unknown) => ({ "application/json": { schema } });
-const errorResponse = (description: string) => ({ description, content: json(ref("Error")) });
-const stackParam = { name: "stack", in: "path", required: true, schema: { type: "string", pattern: `^${STACK_NAME_PATTERN}$` }, description: "A stack with a Pulumi.<stack>.yaml in the project." };
-const idParam = { name: "id", in: "path", required: true, schema: { type: "string", format: "uuid" } };
-
-const common = {
-    // Any /v1 request with a body: checked before its route (app.ts), whatever the operation.
-    400: errorResponse("The body is not valid JSON (BAD_REQUEST)."),
-    415: errorResponse("A body that is not JSON (UNSUPPORTED_MEDIA_TYPE)."),
-    401: errorResponse("No or unknown bearer token (UNAUTHENTICATED)."),
-    403: errorResponse("The token's role is too low (FORBIDDEN)."),
-    429: errorResponse("Too many mutating or refused requests from this caller (RATE_LIMITED)."),
-};
-
-function startOp(op: string, role: string, body: z.ZodType, extra = "") {
-    return {
-        post: {
-            summary: `Queue ${withArticle(op)}${extra}`,
-            description: `Role: ${role}. Answers 202 with the job and its Location; the job runs when its stack is free.`,
-            tags: ["jobs"],
-            parameters: [
-                stackParam,
-                {
-                    name: "Idempotency-Key",
-                    in: "header",
-                    required: false,
-                    schema: { type: "string", pattern: "^[\\x21-\\x7e]{1,255}$" },
-                    description: "Send the same key when retrying: the same caller, path and body answer the job the first request created (Idempotent-Replayed: true), another body 409 IDEMPOTENCY_KEY_REUSED. A refused request keeps nothing. Kept 24 h.",
-                },
-            ],
-            requestBody: { required: false, content: json(bodySchema(body)) },
-            responses: {
-                202: { description: "Queued.", headers: { Location: { schema: { type: "string" } } }, content: json(ref("Job")) },
-                ...common,
-                404: errorResponse("Unknown stack (STACK_NOT_FOUND)."),
-                409: errorResponse("Stack busy with noQueue (STACK_BUSY), queue full (QUEUE_FULL), stack needs repair (NEEDS_REPAIR: see /v1/stacks/{stack}/repair), a guard refused (e.g. PLAN_STALE, FROZEN), or the Idempotency-Key was used for another request (IDEMPOTENCY_KEY_REUSED) or its first request is still being admitted (IDEMPOTENCY_IN_PROGRESS)."),
-                413: errorResponse("Body too large (PAYLOAD_TOO_LARGE)."),
-                422: errorResponse("Invalid input (INVALID_INPUT), or an approval the stack's policy needs is missing (APPROVAL_REQUIRED)."),
-                503: errorResponse("The service is shutting down (SHUTTING_DOWN), or the stack's policy file has never validated (POLICY_INVALID)."),
-            },
-        },
-    };
-}
+// The document is put together from each router's own part (its …OpenApiPaths(), next to the
+// routes it describes) and the shared schemas below; request bodies and queries come from the
+// zod schemas the routes validate with (openapiParts.ts), so neither can drift from the service.
 
 /** The OpenAPI 3.0 description of the /v1 API, served at /v1/openapi.json. */
 export function openApiDocument(): Record<string, unknown> {
@@ -228,284 +181,17 @@ export function openApiDocument(): Record<string, unknown> {
         },
         security: [{ bearer: [] }, { session: [] }],
         paths: {
-            "/v1/stacks": { get: { summary: "List stacks (role viewer)", tags: ["stacks"], responses: { 200: { description: "Stacks.", content: json({ type: "object", properties: { stacks: { type: "array", items: ref("StackStatus") } } }) }, ...common } } },
-            "/v1/stacks/{stack}": { get: { summary: "One stack's state, last job and outputs (role viewer)", tags: ["stacks"], parameters: [stackParam], responses: { 200: { description: "Stack.", content: json(ref("StackStatus")) }, ...common, 404: errorResponse("Unknown stack.") } } },
-            "/v1/stacks/{stack}/previews": startOp("preview", "operator", PreviewBody, "; a newer preview supersedes a waiting one"),
-            "/v1/stacks/{stack}/updates": startOp("update", "operator", UpdateBody, "; previewId binds it to an approved preview"),
-            "/v1/stacks/{stack}/refreshes": startOp("refresh", "operator", RefreshBody, "; mode preview (default) only reports drift"),
-            "/v1/stacks/{stack}/destroys": startOp("destroy", "admin", DestroyBody, '; needs {"confirm": "<stack>"}'),
-            "/v1/jobs": {
-                get: {
-                    summary: "List jobs, newest first (role viewer)",
-                    tags: ["jobs"],
-                    parameters: [
-                        { name: "stack", in: "query", schema: { type: "string" } },
-                        { name: "state", in: "query", schema: { type: "string", enum: [...JOB_STATES] } },
-                        { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 500, default: 50 } },
-                    ],
-                    responses: { 200: { description: "Jobs.", content: json({ type: "object", properties: { jobs: { type: "array", items: ref("Job") } } }) }, ...common, 422: errorResponse("Invalid query.") },
-                },
-            },
-            "/v1/jobs/{id}": { get: { summary: "A job with its change summary (role viewer)", tags: ["jobs"], parameters: [idParam], responses: { 200: { description: "Job.", content: json(ref("Job")) }, ...common, 404: errorResponse("Unknown job (JOB_NOT_FOUND).") } } },
-            "/v1/jobs/{id}/log": {
-                get: {
-                    summary: "A page of the job's log (role viewer)",
-                    tags: ["jobs"],
-                    parameters: [idParam, { name: "cursor", in: "query", schema: { type: "integer", minimum: 0, default: 0 } }, { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 1000, default: 200 } }],
-                    responses: {
-                        200: { description: "Lines after the cursor; pass nextCursor to continue.", content: json({ type: "object", properties: { jobId: { type: "string" }, state: { type: "string" }, lines: { type: "array", items: { type: "object", properties: { seq: { type: "integer" }, at: { type: "string" }, text: { type: "string" } } } }, nextCursor: { type: "integer" } } }) },
-                        ...common,
-                        404: errorResponse("Unknown job."),
-                    },
-                },
-            },
-            "/v1/jobs/{id}/events": {
-                get: {
-                    summary: "Server-Sent Events of the job (role viewer)",
-                    description: "Stored engine events and state changes, then live ones; each `id` is the event's sequence number. Reconnect with Last-Event-ID (header or ?lastEventId=) to resume. Ends after the final state event.",
-                    tags: ["jobs"],
-                    parameters: [idParam, { name: "Last-Event-ID", in: "header", schema: { type: "integer" } }],
-                    responses: {
-                        200: { description: "text/event-stream", content: { "text/event-stream": { schema: { type: "string" } } } },
-                        ...common,
-                        404: errorResponse("Unknown job."),
-                        429: errorResponse("The caller already holds AUTOMATION_SSE_STREAMS_PER_CALLER open streams (TOO_MANY_STREAMS), or too many refused requests (RATE_LIMITED)."),
-                    },
-                },
-            },
-            "/v1/jobs/{id}/cancel": {
-                post: {
-                    summary: "Cancel a job (role operator)",
-                    description: "Queued: removed at once (200, cancelled). Running: graceful stop, the resource operations in flight finish (202); killed only after AUTOMATION_CANCEL_GRACE_MS when set. force (admin): kills a cancelling job now; with dryRun only says what that leaves behind (leavesBehind).",
-                    tags: ["jobs"],
-                    parameters: [idParam],
-                    requestBody: { required: false, content: json({ type: "object", additionalProperties: false, properties: { force: { type: "boolean", description: "Admin: kill a job already cancelling now." }, dryRun: { type: "boolean", description: "With force: only say what the kill would leave behind." } } }) },
-                    responses: {
-                        200: { description: "Cancelled; or, for a dry run, the job with leavesBehind {inFlight: [{urn, op}], needsRepair, message}.", content: json(ref("Job")) },
-                        202: { description: "Stopping; a force-cancel adds leavesBehind.", content: json(ref("Job")) },
-                        ...common,
-                        403: errorResponse("force without the admin role (FORBIDDEN)."),
-                        404: errorResponse("Unknown job."),
-                        409: errorResponse("Already finished (JOB_FINISHED), or force on a job not being cancelled (CONFLICT)."),
-                    },
-                },
-            },
-            "/v1/jobs/{id}/approvals": {
-                get: {
-                    summary: "A preview's approvals and whether they suffice for an update or destroy (role viewer)",
-                    tags: ["approvals"],
-                    parameters: [idParam],
-                    responses: {
-                        200: {
-                            description: "Approvals of the preview.",
-                            content: json({ type: "object", properties: { previewId: { type: "string" }, stack: { type: "string" }, approvals: { type: "array", items: ref("Approval") }, unrecorded: { type: "array", items: ref("Approval"), description: "Rows the audit chain does not record (written outside the service): they never count." }, update: ref("ApprovalStatus"), destroy: ref("ApprovalStatus"), latest: { type: "boolean", description: "False once a newer preview of the stack exists (approvals of this one are void)." },
-                                appliedBy: { type: "object", description: "The update or destroy that applied the preview (its approval is used up).", properties: { jobId: { type: "string" }, op: { type: "string" }, finishedAt: { type: "string", format: "date-time" } } },
-                                commit: { type: "string", description: "The git commit of the project when the preview ran (kept with its fingerprint; the fingerprint also pins uncommitted files)." },
-                                staleness: {
-                                    type: "object",
-                                    description: "For the latest, unapplied preview of the service's checkout: whether the stack's state, program or config changed since it ran, i.e. whether an update or destroy applying it would be refused with 409 PLAN_STALE. The stack's current fingerprint is reused for 5 s (it reads the state); the admission check takes its own.",
-                                    required: ["checkedAt", "changes"],
-                                    properties: {
-                                        checkedAt: { type: "string", format: "date-time" },
-                                        stale: { type: "boolean", description: "Absent when the state could not be read (error)." },
-                                        changes: { type: "array", items: { type: "object", properties: { part: { type: "string", enum: ["state", "program", "config", "preview"] }, message: { type: "string" } } } },
-                                        error: { type: "string" },
-                                    },
-                                },
-                                resources: {
-                                    type: "array",
-                                    description: "The resources in the stack's state as the succeeded preview saw them (every step but creates and reads; the stack and providers left out): what a destroy applying it deletes. Absent once its events are pruned (AUTOMATION_JOB_RETENTION).",
-                                    items: { type: "object", properties: { urn: { type: "string" }, type: { type: "string" } } },
-                                },
-                            } }),
-                        },
-                        ...common,
-                        404: errorResponse("Unknown job."),
-                    },
-                },
-                post: {
-                    summary: "Approve or reject a preview (role approver; the stack's policy may name the approvers)",
-                    description: "The preview's author cannot approve it. Approvals expire (approvalTtlMinutes) and are void once a newer preview of the stack exists.",
-                    tags: ["approvals"],
-                    parameters: [idParam],
-                    requestBody: { required: true, content: json(bodySchema(ApprovalBody)) },
-                    responses: {
-                        201: { description: "Recorded.", content: json({ type: "object", properties: { approval: ref("Approval"), status: ref("ApprovalStatus") } }) },
-                        ...common,
-                        403: errorResponse("Role too low or not a listed approver (FORBIDDEN), or the preview's own author (SELF_APPROVAL)."),
-                        404: errorResponse("Unknown job."),
-                        409: errorResponse("Not a preview that can be approved now (CONFLICT: not succeeded, superseded, expired) or already decided by this caller (ALREADY_DECIDED)."),
-                        422: errorResponse("Invalid body (INVALID_INPUT)."),
-                    },
-                },
-            },
-            "/v1/stacks/{stack}/repair": {
-                get: {
-                    summary: "What crash recovery last found on the stack (role viewer)",
-                    tags: ["stacks"],
-                    parameters: [stackParam],
-                    responses: {
-                        200: { description: "Findings.", content: json({ type: "object", properties: { stack: { type: "string" }, state: { type: "string", enum: ["ok", "needs-repair"] }, findings: { type: "array", items: ref("Finding") }, checkedAt: { type: "string", format: "date-time" } } }) },
-                        ...common,
-                        404: errorResponse("Unknown stack."),
-                    },
-                },
-                post: {
-                    summary: "Repair the stack (role admin): back up the exported state, then clear pending operations",
-                    description: "method strip (default) removes pending operations and imports the state; refresh runs refresh --clear-pending-creates first. Audited.",
-                    tags: ["stacks"],
-                    parameters: [stackParam],
-                    requestBody: { required: false, content: json(bodySchema(RepairBody)) },
-                    responses: {
-                        200: {
-                            description: "Repaired; lists what was dropped (a pending create may have made a resource Pulumi no longer tracks: import it).",
-                            content: json({ type: "object", properties: { stack: { type: "string" }, method: { type: "string" }, backup: { type: "string" }, clearedLocks: { type: "array", items: { type: "string" } }, droppedOperations: { type: "array", items: { type: "object" } }, after: { type: "object" } } }),
-                        },
-                        ...common,
-                        404: errorResponse("Unknown stack (STACK_NOT_FOUND)."),
-                        409: errorResponse("A job of the stack runs (STACK_BUSY) or a live process holds its lock (STACK_LOCKED, with the holder)."),
-                        422: errorResponse("Invalid body."),
-                        500: errorResponse("The repair failed (REPAIR_FAILED); the state before it is backed up."),
-                    },
-                },
-            },
-            "/v1/stacks/{stack}/unlock": {
-                post: {
-                    summary: "Remove the stack's locks (role admin): the override for a lock the service may not clear itself",
-                    description:
-                        'For a lock held by a live process or another host (repair answers 409 STACK_LOCKED), or on a backend the service cannot inspect. Runs pulumi cancel; does not stop the holder, so make sure it is gone. Needs {"confirm": "<stack>"}. Audited with the holders removed.',
-                    tags: ["stacks"],
-                    parameters: [stackParam],
-                    requestBody: { required: true, content: json(bodySchema(UnlockBody)) },
-                    responses: {
-                        200: {
-                            description: "Unlocked; the locks removed (file backends) and the stack's health after.",
-                            content: json({ type: "object", properties: { stack: { type: "string" }, removedLocks: { type: "array", items: { type: "object" } }, after: { type: "object" } } }),
-                        },
-                        ...common,
-                        404: errorResponse("Unknown stack, or not in the backend (STACK_NOT_FOUND)."),
-                        409: errorResponse("A job of this service runs on the stack (STACK_BUSY)."),
-                        422: errorResponse("Missing or wrong confirm (INVALID_INPUT)."),
-                        500: errorResponse("pulumi cancel failed (UNLOCK_FAILED)."),
-                    },
-                },
-            },
-            "/v1/audit": {
-                get: {
-                    summary: "A page of the audit log and the verification of its hash chain (role admin)",
-                    tags: ["audit"],
-                    parameters: queryParams(AuditQuery),
-                    responses: {
-                        200: {
-                            description: "Entries after `after`; continue with `next`. verification.ok is false with firstBad {line, seq, reason} when a line was edited, removed or inserted.",
-                            content: json({ type: "object", properties: { entries: { type: "array", items: { type: "object" } }, next: { type: "integer" }, verification: { type: "object", properties: { ok: { type: "boolean" }, entries: { type: "integer" }, firstBad: { type: "object" } } } } }),
-                        },
-                        ...common,
-                        422: errorResponse("Invalid query."),
-                    },
-                },
-            },
-            "/v1/notifications/deliveries": {
-                get: {
-                    summary: "Where notifications go (URLs shown as scheme and host only, never a secret) and the latest deliveries (role admin)",
-                    tags: ["audit"],
-                    parameters: queryParams(DeliveriesQuery),
-                    responses: {
-                        200: {
-                            description: "destinations [{name, url, format, signed, events}]; deliveries newest first [{id, destination, event, status pending|delivered|failed, attempts, lastStatus, lastError, createdAt, updatedAt}].",
-                            content: json({ type: "object", properties: { destinations: { type: "array", items: { type: "object" } }, deliveries: { type: "array", items: { type: "object" } } } }),
-                        },
-                        ...common,
-                        422: errorResponse("Invalid query."),
-                    },
-                },
-            },
-            "/v1/webhooks/github": {
-                post: {
-                    summary: "GitHub webhook: pull_request → previews, push to the policy's branch → updates",
-                    description: "Authenticated by the HMAC X-Hub-Signature-256 over the raw body, not a bearer token. 404 WEBHOOKS_DISABLED without AUTOMATION_GITHUB_WEBHOOK_SECRET.",
-                    security: [],
-                    tags: ["webhooks"],
-                    parameters: [
-                        { name: "X-Hub-Signature-256", in: "header", required: true, schema: { type: "string" } },
-                        { name: "X-GitHub-Event", in: "header", required: true, schema: { type: "string" } },
-                        { name: "X-GitHub-Delivery", in: "header", required: true, schema: { type: "string" } },
-                    ],
-                    requestBody: { required: true, content: json({ type: "object", description: "GitHub's event payload." }) },
-                    responses: {
-                        200: { description: "Handled; lists the jobs started (or why none)." },
-                        202: { description: "Jobs started." },
-                        401: errorResponse("Bad or missing signature (BAD_SIGNATURE)."),
-                        403: errorResponse("Repository not on the allow-list (REPOSITORY_NOT_ALLOWED)."),
-                        404: errorResponse("Webhooks are off (WEBHOOKS_DISABLED)."),
-                        409: errorResponse("Delivery id seen before (DUPLICATE_DELIVERY)."),
-                    },
-                },
-            },
-            "/v1/whoami": {
-                get: {
-                    summary: "The caller's name, role and how they are signed in (role viewer)",
-                    description: "For clients that hide what a role cannot do; grants nothing by itself. With a session cookie, also the CSRF token every change made with that cookie must repeat in X-CSRF-Token.",
-                    tags: ["auth"],
-                    responses: {
-                        200: {
-                            description: "The caller.",
-                            content: json({
-                                type: "object",
-                                required: ["name", "role", "via"],
-                                properties: {
-                                    name: { type: "string", description: "A token's name, or sso:<user> for a person signed in." },
-                                    role: { type: "string", enum: ["viewer", "operator", "approver", "admin"] },
-                                    via: { type: "string", enum: ["token", "session"] },
-                                    csrfToken: { type: "string", description: "Only with a session cookie." },
-                                },
-                            }),
-                        },
-                        ...common,
-                    },
-                },
-            },
-            "/v1/auth": {
-                get: {
-                    summary: "How to sign in here: whether sign-in through an identity provider is on, and where it starts",
-                    security: [],
-                    tags: ["auth"],
-                    responses: { 200: { description: "The ways in.", content: json({ type: "object", required: ["oidc", "tokens"], properties: { oidc: { type: "object", required: ["enabled"], properties: { enabled: { type: "boolean" }, loginUrl: { type: "string" }, issuer: { type: "string" } } }, tokens: { type: "boolean" } } }) } },
-                },
-            },
-            "/auth/login": {
-                get: {
-                    summary: "Starts signing in at the identity provider (a browser navigation; authorization code flow with PKCE)",
-                    security: [],
-                    tags: ["auth"],
-                    parameters: [{ name: "returnTo", in: "query", required: false, schema: { type: "string" }, description: "A path of this service to come back to; anything else goes to /." }],
-                    responses: { 303: { description: "To the provider, with a short-lived sign-in cookie." }, 404: { description: "Sign-in is not configured." }, 429: { description: "Too many sign-ins started from one address." }, 503: { description: "The provider does not answer." } },
-                },
-            },
-            "/auth/callback": {
-                get: {
-                    summary: "Where the identity provider sends the person back; sets the session cookie",
-                    security: [],
-                    tags: ["auth"],
-                    responses: { 303: { description: "Signed in: to the path the sign-in started from." }, 401: { description: "SIGN_IN_FAILED: the sign-in is unknown, used, too old, or the provider's answer is refused." }, 403: { description: "NO_ROLE: none of the person's groups is given a role." }, 503: { description: "The provider does not answer." } },
-                },
-            },
-            "/auth/logout": {
-                post: {
-                    summary: "Ends the session of the cookie, and offers the provider's own sign-out page",
-                    security: [],
-                    tags: ["auth"],
-                    responses: { 200: { description: "Signed out.", content: json({ type: "object", properties: { signedOut: { type: "boolean" }, providerSignOut: { type: "string" } } }) }, 403: { description: "CSRF_TOKEN_INVALID." } },
-                },
-            },
+            ...stacksAndJobsOpenApiPaths(),
+            ...approvalsOpenApiPaths(),
+            ...repairOpenApiPaths(),
+            ...auditOpenApiPaths(),
+            ...notificationsOpenApiPaths(),
+            ...webhooksOpenApiPaths(),
+            ...whoamiOpenApiPaths(),
+            ...signInOpenApiPaths(),
             ...tokensOpenApiPaths(),
-            "/v1/openapi.json": { get: { summary: "This document", security: [], tags: ["ops"], responses: { 200: { description: "OpenAPI 3.0 JSON." } } } },
-            "/api": { get: { summary: "This document for people: the API reference page (Redoc)", security: [], tags: ["docs"], responses: { 200: { description: "text/html" } } } },
-            "/api/redoc.standalone.js": { get: { summary: "The API reference page's renderer (Redoc, from the service's node_modules)", security: [], tags: ["docs"], responses: { 200: { description: "text/javascript" } } } },
-            "/api/reference.js": { get: { summary: "The API reference page's start-up script", security: [], tags: ["docs"], responses: { 200: { description: "text/javascript" } } } },
-            "/healthz": { get: { summary: "Liveness", security: [], tags: ["ops"], responses: { 200: { description: "Alive." } } } },
-            "/readyz": { get: { summary: "Readiness: CLI version, backend and store writable", security: [], tags: ["ops"], responses: { 200: { description: "Ready." }, 503: { description: "Not ready; checks say why." } } } },
-            "/metrics": { get: { summary: "Prometheus metrics", security: [], tags: ["ops"], responses: { 200: { description: "text/plain exposition format" } } } },
+            ...apiReferenceOpenApiPaths(),
+            ...opsOpenApiPaths(),
         },
     });
 }

@@ -1,6 +1,7 @@
 import { Router } from "express";
 import type { ServiceMetrics } from "../metrics";
 import { caseSensitiveRouter } from "./router";
+import { json } from "./openapiParts";
 
 export interface Readiness {
     ready: boolean;
@@ -38,4 +39,14 @@ export function opsRouter(deps: { readiness: () => Promise<Readiness>; metrics: 
         res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
     });
     return r;
+}
+
+/** This router's routes in the OpenAPI document (put together by http/openapi.ts). */
+export function opsOpenApiPaths(): Record<string, unknown> {
+    return {
+        "/v1/openapi.json": { get: { summary: "This document", security: [], tags: ["ops"], responses: { 200: { description: "OpenAPI 3.0 JSON." } } } },
+        "/healthz": { get: { summary: "Liveness", security: [], tags: ["ops"], responses: { 200: { description: "Alive." } } } },
+        "/readyz": { get: { summary: "Readiness: CLI version, backend and store writable", security: [], tags: ["ops"], responses: { 200: { description: "Ready." }, 503: { description: "Not ready; checks say why." } } } },
+        "/metrics": { get: { summary: "Prometheus metrics", security: [], tags: ["ops"], responses: { 200: { description: "text/plain exposition format" } } } },
+    };
 }

@@ -6,6 +6,7 @@ import type { RecoveryService } from "../recovery/service";
 import { callerOf } from "../security/middleware";
 import { StackName, parse } from "./schemas";
 import { caseSensitiveRouter, type AuthDeps } from "./router";
+import { bodySchema, common, errorResponse, json, ref, stackPathParam } from "./openapiParts";
 
 export const RepairBody = z.strictObject({
     /** `strip` removes pending operations from the checkpoint; `refresh` reads resources back first. @default "strip" */
@@ -53,4 +54,61 @@ export function repairRouter(recovery: RecoveryService, service: JobService, aut
         res.json(await recovery.unlock(stack, principal, req.ip ?? "unknown", { overrideFence }));
     });
     return r;
+}
+
+/** This router's routes in the OpenAPI document (put together by http/openapi.ts). */
+export function repairOpenApiPaths(): Record<string, unknown> {
+    return {
+        "/v1/stacks/{stack}/repair": {
+            get: {
+                summary: "What crash recovery last found on the stack (role viewer)",
+                tags: ["stacks"],
+                parameters: [stackPathParam],
+                responses: {
+                    200: { description: "Findings.", content: json({ type: "object", properties: { stack: { type: "string" }, state: { type: "string", enum: ["ok", "needs-repair"] }, findings: { type: "array", items: ref("Finding") }, checkedAt: { type: "string", format: "date-time" } } }) },
+                    ...common,
+                    404: errorResponse("Unknown stack."),
+                },
+            },
+            post: {
+                summary: "Repair the stack (role admin): back up the exported state, then clear pending operations",
+                description: "method strip (default) removes pending operations and imports the state; refresh runs refresh --clear-pending-creates first. Audited.",
+                tags: ["stacks"],
+                parameters: [stackPathParam],
+                requestBody: { required: false, content: json(bodySchema(RepairBody)) },
+                responses: {
+                    200: {
+                        description: "Repaired; lists what was dropped (a pending create may have made a resource Pulumi no longer tracks: import it).",
+                        content: json({ type: "object", properties: { stack: { type: "string" }, method: { type: "string" }, backup: { type: "string" }, clearedLocks: { type: "array", items: { type: "string" } }, droppedOperations: { type: "array", items: { type: "object" } }, after: { type: "object" } } }),
+                    },
+                    ...common,
+                    404: errorResponse("Unknown stack (STACK_NOT_FOUND)."),
+                    409: errorResponse("A job of the stack runs (STACK_BUSY) or a live process holds its lock (STACK_LOCKED, with the holder)."),
+                    422: errorResponse("Invalid body."),
+                    500: errorResponse("The repair failed (REPAIR_FAILED); the state before it is backed up."),
+                },
+            },
+        },
+        "/v1/stacks/{stack}/unlock": {
+            post: {
+                summary: "Remove the stack's locks (role admin): the override for a lock the service may not clear itself",
+                description:
+                    'For a lock held by a live process or another host (repair answers 409 STACK_LOCKED), or on a backend the service cannot inspect. Runs pulumi cancel; does not stop the holder, so make sure it is gone. Needs {"confirm": "<stack>"}. Audited with the holders removed.',
+                tags: ["stacks"],
+                parameters: [stackPathParam],
+                requestBody: { required: true, content: json(bodySchema(UnlockBody)) },
+                responses: {
+                    200: {
+                        description: "Unlocked; the locks removed (file backends) and the stack's health after.",
+                        content: json({ type: "object", properties: { stack: { type: "string" }, removedLocks: { type: "array", items: { type: "object" } }, after: { type: "object" } } }),
+                    },
+                    ...common,
+                    404: errorResponse("Unknown stack, or not in the backend (STACK_NOT_FOUND)."),
+                    409: errorResponse("A job of this service runs on the stack (STACK_BUSY)."),
+                    422: errorResponse("Missing or wrong confirm (INVALID_INPUT)."),
+                    500: errorResponse("pulumi cancel failed (UNLOCK_FAILED)."),
+                },
+            },
+        },
+    };
 }

@@ -7,6 +7,7 @@ import { AppError, notFound } from "../errors";
 import { readCookie } from "../security/middleware";
 import { CSRF_HEADER, SESSION_COOKIE, SIGN_IN_COOKIE, SIGN_IN_TTL_MS, type SignInService } from "../security/signIn";
 import { caseSensitiveRouter } from "./router";
+import { json } from "./openapiParts";
 
 /**
  * The session cookie: httpOnly (no script reads it), Secure with the `__Host-` prefix (this host
@@ -73,4 +74,43 @@ export function signInRouter(signIn: SignInService | undefined, o: { loginsPerMi
     });
 
     return r;
+}
+
+/** This router's routes in the OpenAPI document (put together by http/openapi.ts). */
+export function signInOpenApiPaths(): Record<string, unknown> {
+    return {
+        "/v1/auth": {
+            get: {
+                summary: "How to sign in here: whether sign-in through an identity provider is on, and where it starts",
+                security: [],
+                tags: ["auth"],
+                responses: { 200: { description: "The ways in.", content: json({ type: "object", required: ["oidc", "tokens"], properties: { oidc: { type: "object", required: ["enabled"], properties: { enabled: { type: "boolean" }, loginUrl: { type: "string" }, issuer: { type: "string" } } }, tokens: { type: "boolean" } } }) } },
+            },
+        },
+        "/auth/login": {
+            get: {
+                summary: "Starts signing in at the identity provider (a browser navigation; authorization code flow with PKCE)",
+                security: [],
+                tags: ["auth"],
+                parameters: [{ name: "returnTo", in: "query", required: false, schema: { type: "string" }, description: "A path of this service to come back to; anything else goes to /." }],
+                responses: { 303: { description: "To the provider, with a short-lived sign-in cookie." }, 404: { description: "Sign-in is not configured." }, 429: { description: "Too many sign-ins started from one address." }, 503: { description: "The provider does not answer." } },
+            },
+        },
+        "/auth/callback": {
+            get: {
+                summary: "Where the identity provider sends the person back; sets the session cookie",
+                security: [],
+                tags: ["auth"],
+                responses: { 303: { description: "Signed in: to the path the sign-in started from." }, 401: { description: "SIGN_IN_FAILED: the sign-in is unknown, used, too old, or the provider's answer is refused." }, 403: { description: "NO_ROLE: none of the person's groups is given a role." }, 503: { description: "The provider does not answer." } },
+            },
+        },
+        "/auth/logout": {
+            post: {
+                summary: "Ends the session of the cookie, and offers the provider's own sign-out page",
+                security: [],
+                tags: ["auth"],
+                responses: { 200: { description: "Signed out.", content: json({ type: "object", properties: { signedOut: { type: "boolean" }, providerSignOut: { type: "string" } } }) }, 403: { description: "CSRF_TOKEN_INVALID." } },
+            },
+        },
+    };
 }

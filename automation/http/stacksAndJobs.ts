@@ -1,7 +1,7 @@
 import { Router, type RequestHandler, type Response } from "express";
 import { AppError, forbidden, invalidInput } from "../errors";
 import type { JobService } from "../jobs/service";
-import type { Job, JobOptions, Op } from "../jobs/types";
+import { JOB_STATES, type Job, type JobOptions, type Op } from "../jobs/types";
 import { hasRole } from "../security/roles";
 import { callerOf, principalOf } from "../security/middleware";
 import { CancelBody, DestroyBody, JobId, JobsQuery, LogQuery, PreviewBody, RefreshBody, StackName, UpdateBody, parse } from "./schemas";
@@ -9,6 +9,7 @@ import { auditAs } from "./auditNote";
 import { IdempotencyKeys, idempotencyKeyOf, keyInProgress, keyReused, STUCK_CLAIM_MS } from "./idempotency";
 import { streamJobEvents } from "./sse";
 import { caseSensitiveRouter, type AuthDeps } from "./router";
+import { common, errorResponse, idPathParam, json, ref, stackPathParam, startOp } from "./openapiParts";
 
 /** Event streams one caller may hold open at once. */
 export const DEFAULT_STREAMS_PER_CALLER = 10;
@@ -151,4 +152,72 @@ export function stacksAndJobsRouter(service: JobService, auth: AuthDeps, limits:
         res.status(job.state === "cancelled" ? 200 : 202).json(job);
     });
     return r;
+}
+
+/** This router's routes in the OpenAPI document (put together by http/openapi.ts). */
+export function stacksAndJobsOpenApiPaths(): Record<string, unknown> {
+    return {
+        "/v1/stacks": { get: { summary: "List stacks (role viewer)", tags: ["stacks"], responses: { 200: { description: "Stacks.", content: json({ type: "object", properties: { stacks: { type: "array", items: ref("StackStatus") } } }) }, ...common } } },
+        "/v1/stacks/{stack}": { get: { summary: "One stack's state, last job and outputs (role viewer)", tags: ["stacks"], parameters: [stackPathParam], responses: { 200: { description: "Stack.", content: json(ref("StackStatus")) }, ...common, 404: errorResponse("Unknown stack.") } } },
+        "/v1/stacks/{stack}/previews": startOp("preview", "operator", PreviewBody, "; a newer preview supersedes a waiting one"),
+        "/v1/stacks/{stack}/updates": startOp("update", "operator", UpdateBody, "; previewId binds it to an approved preview"),
+        "/v1/stacks/{stack}/refreshes": startOp("refresh", "operator", RefreshBody, "; mode preview (default) only reports drift"),
+        "/v1/stacks/{stack}/destroys": startOp("destroy", "admin", DestroyBody, '; needs {"confirm": "<stack>"}'),
+        "/v1/jobs": {
+            get: {
+                summary: "List jobs, newest first (role viewer)",
+                tags: ["jobs"],
+                parameters: [
+                    { name: "stack", in: "query", schema: { type: "string" } },
+                    { name: "state", in: "query", schema: { type: "string", enum: [...JOB_STATES] } },
+                    { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 500, default: 50 } },
+                ],
+                responses: { 200: { description: "Jobs.", content: json({ type: "object", properties: { jobs: { type: "array", items: ref("Job") } } }) }, ...common, 422: errorResponse("Invalid query.") },
+            },
+        },
+        "/v1/jobs/{id}": { get: { summary: "A job with its change summary (role viewer)", tags: ["jobs"], parameters: [idPathParam], responses: { 200: { description: "Job.", content: json(ref("Job")) }, ...common, 404: errorResponse("Unknown job (JOB_NOT_FOUND).") } } },
+        "/v1/jobs/{id}/log": {
+            get: {
+                summary: "A page of the job's log (role viewer)",
+                tags: ["jobs"],
+                parameters: [idPathParam, { name: "cursor", in: "query", schema: { type: "integer", minimum: 0, default: 0 } }, { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 1000, default: 200 } }],
+                responses: {
+                    200: { description: "Lines after the cursor; pass nextCursor to continue.", content: json({ type: "object", properties: { jobId: { type: "string" }, state: { type: "string" }, lines: { type: "array", items: { type: "object", properties: { seq: { type: "integer" }, at: { type: "string" }, text: { type: "string" } } } }, nextCursor: { type: "integer" } } }) },
+                    ...common,
+                    404: errorResponse("Unknown job."),
+                },
+            },
+        },
+        "/v1/jobs/{id}/events": {
+            get: {
+                summary: "Server-Sent Events of the job (role viewer)",
+                description: "Stored engine events and state changes, then live ones; each `id` is the event's sequence number. Reconnect with Last-Event-ID (header or ?lastEventId=) to resume. Ends after the final state event.",
+                tags: ["jobs"],
+                parameters: [idPathParam, { name: "Last-Event-ID", in: "header", schema: { type: "integer" } }],
+                responses: {
+                    200: { description: "text/event-stream", content: { "text/event-stream": { schema: { type: "string" } } } },
+                    ...common,
+                    404: errorResponse("Unknown job."),
+                    429: errorResponse("The caller already holds AUTOMATION_SSE_STREAMS_PER_CALLER open streams (TOO_MANY_STREAMS), or too many refused requests (RATE_LIMITED)."),
+                },
+            },
+        },
+        "/v1/jobs/{id}/cancel": {
+            post: {
+                summary: "Cancel a job (role operator)",
+                description: "Queued: removed at once (200, cancelled). Running: graceful stop, the resource operations in flight finish (202); killed only after AUTOMATION_CANCEL_GRACE_MS when set. force (admin): kills a cancelling job now; with dryRun only says what that leaves behind (leavesBehind).",
+                tags: ["jobs"],
+                parameters: [idPathParam],
+                requestBody: { required: false, content: json({ type: "object", additionalProperties: false, properties: { force: { type: "boolean", description: "Admin: kill a job already cancelling now." }, dryRun: { type: "boolean", description: "With force: only say what the kill would leave behind." } } }) },
+                responses: {
+                    200: { description: "Cancelled; or, for a dry run, the job with leavesBehind {inFlight: [{urn, op}], needsRepair, message}.", content: json(ref("Job")) },
+                    202: { description: "Stopping; a force-cancel adds leavesBehind.", content: json(ref("Job")) },
+                    ...common,
+                    403: errorResponse("force without the admin role (FORBIDDEN)."),
+                    404: errorResponse("Unknown job."),
+                    409: errorResponse("Already finished (JOB_FINISHED), or force on a job not being cancelled (CONFLICT)."),
+                },
+            },
+        },
+    };
 }

@@ -4,6 +4,7 @@ import type { RefusalSampler } from "./audit";
 import { AppError } from "../errors";
 import type { WebhookHandler } from "../webhooks/handler";
 import { caseSensitiveRouter } from "./router";
+import { errorResponse, json } from "./openapiParts";
 
 /**
  * `POST /v1/webhooks/github`: authenticated by the HMAC signature, not a bearer token. Without
@@ -40,4 +41,32 @@ export function webhooksRouter(handler: WebhookHandler | undefined, options: { u
         res.status(result.status).json(result.body);
     });
     return r;
+}
+
+/** This router's routes in the OpenAPI document (put together by http/openapi.ts). */
+export function webhooksOpenApiPaths(): Record<string, unknown> {
+    return {
+        "/v1/webhooks/github": {
+            post: {
+                summary: "GitHub webhook: pull_request → previews, push to the policy's branch → updates",
+                description: "Authenticated by the HMAC X-Hub-Signature-256 over the raw body, not a bearer token. 404 WEBHOOKS_DISABLED without AUTOMATION_GITHUB_WEBHOOK_SECRET.",
+                security: [],
+                tags: ["webhooks"],
+                parameters: [
+                    { name: "X-Hub-Signature-256", in: "header", required: true, schema: { type: "string" } },
+                    { name: "X-GitHub-Event", in: "header", required: true, schema: { type: "string" } },
+                    { name: "X-GitHub-Delivery", in: "header", required: true, schema: { type: "string" } },
+                ],
+                requestBody: { required: true, content: json({ type: "object", description: "GitHub's event payload." }) },
+                responses: {
+                    200: { description: "Handled; lists the jobs started (or why none)." },
+                    202: { description: "Jobs started." },
+                    401: errorResponse("Bad or missing signature (BAD_SIGNATURE)."),
+                    403: errorResponse("Repository not on the allow-list (REPOSITORY_NOT_ALLOWED)."),
+                    404: errorResponse("Webhooks are off (WEBHOOKS_DISABLED)."),
+                    409: errorResponse("Delivery id seen before (DUPLICATE_DELIVERY)."),
+                },
+            },
+        },
+    };
 }
