@@ -1,5 +1,6 @@
 import { ERROR_CODES } from "../errorCodes";
-import { JOB_STATES, OPS } from "../jobs/types";
+import { z } from "zod";
+import { JobSchema } from "../jobs/types";
 import { apiReferenceOpenApiPaths } from "./apiReference";
 import { approvalsOpenApiPaths } from "./approvals";
 import { auditOpenApiPaths } from "./audit";
@@ -37,86 +38,7 @@ export function openApiDocument(): Record<string, unknown> {
                     required: ["error"],
                     properties: { error: { type: "object", required: ["code", "message"], properties: { code: { type: "string", enum: Object.keys(ERROR_CODES), description: "Stable, for machines; each is explained in docs/errors.md." }, message: { type: "string" }, details: { type: "object" } } } },
                 },
-                Job: {
-                    type: "object",
-                    required: ["id", "stack", "op", "state", "triggeredBy", "triggeredVia", "createdAt", "options"],
-                    properties: {
-                        id: { type: "string", format: "uuid" },
-                        stack: { type: "string" },
-                        op: { type: "string", enum: [...OPS] },
-                        state: { type: "string", enum: [...JOB_STATES] },
-                        triggeredBy: { type: "string" },
-                        triggeredVia: { type: "string", enum: ["token", "session", "webhook", "system"], description: "How triggeredBy was authenticated (system: the service's own schedules and stack dependencies, triggeredBy schedule:… or dependency:<stack>); when the job leaves the queue it is checked again as the tokens (or the policy's github section) say then." },
-                        createdAt: { type: "string", format: "date-time" },
-                        startedAt: { type: "string", format: "date-time" },
-                        finishedAt: { type: "string", format: "date-time" },
-                        cancelRequestedBy: { type: "string", description: "Who asked to cancel the job, while it is cancelling." },
-                        leavesBehind: {
-                            type: "object",
-                            description: "Only in the answer to a force-cancel (or its dryRun): the resource operations the kill cuts off and whether the stack then needs repair.",
-                            required: ["inFlight", "needsRepair", "message"],
-                            properties: {
-                                inFlight: { type: "array", items: { type: "object", required: ["urn", "op"], properties: { urn: { type: "string" }, op: { type: "string" } } } },
-                                needsRepair: { type: "boolean" },
-                                message: { type: "string" },
-                            },
-                        },
-                        instance: { type: "string", description: "The service instance that runs or ran the job (AUTOMATION_INSTANCE_ID, or host-pid-random)." },
-                        options: {
-                            type: "object",
-                            properties: {
-                                previewId: { type: "string", format: "uuid" },
-                                mode: { type: "string", enum: ["preview", "apply", "plan"] },
-                                refresh: { type: "boolean", description: "Preview/update: the state was read from the cloud first (--refresh)." },
-                                noQueue: { type: "boolean" },
-                                message: { type: "string" },
-                                idempotencyKey: { type: "string", description: "The Idempotency-Key header of the request that created the job." },
-                                source: {
-                                    type: "object",
-                                    description: "Set by the GitHub webhook: the preview ran this pull request's head commit, checked out for the job, and cannot be approved.",
-                                    properties: { repository: { type: "string" }, pullRequest: { type: "integer" }, sha: { type: "string" } },
-                                },
-                                onBehalfOf: {
-                                    type: "object",
-                                    description: "Set by the service on a job a stack dependency started: whose authority it runs with (the caller, GitHub delivery or schedule that began the chain).",
-                                    properties: { name: { type: "string" }, via: { type: "string", enum: ["token", "session", "webhook", "system"] } },
-                                },
-                            },
-                        },
-                        summary: {
-                            type: "object",
-                            properties: {
-                                counts: { type: "object", additionalProperties: { type: "integer" } },
-                                steps: {
-                                    type: "array",
-                                    items: {
-                                        type: "object",
-                                        required: ["urn", "type", "op"],
-                                        properties: {
-                                            urn: { type: "string" },
-                                            type: { type: "string" },
-                                            op: { type: "string", description: "create, update, delete, replace, create-replacement, delete-replaced, …; for a refresh: update (drift) or delete (gone)" },
-                                            diffs: {
-                                                type: "array",
-                                                description: "The properties the step changes (for a refresh: the drifted ones), as `pulumi preview --diff` shows them; secrets [secret], long values elided.",
-                                                items: {
-                                                    type: "object",
-                                                    required: ["path", "kind"],
-                                                    properties: { path: { type: "string" }, kind: { type: "string", enum: ["add", "delete", "update", "replace"] }, old: { description: "Before (absent for add)." }, new: { description: "After (absent for delete)." } },
-                                                },
-                                            },
-                                            replaceReasons: { type: "array", items: { type: "string" }, description: "For a replacement: the properties that force it." },
-                                        },
-                                    },
-                                },
-                                policyViolations: { type: "array", items: { type: "object" } },
-                                outputs: { type: "object", description: "Secret outputs are shown as [secret]." },
-                                stopReason: { type: "string" },
-                            },
-                        },
-                        error: { type: "object", required: ["code", "message"], properties: { code: { type: "string", enum: Object.keys(ERROR_CODES), description: "docs/errors.md" }, message: { type: "string" }, details: { type: "object" } } },
-                    },
-                },
+                Job: jobDocumentSchema(),
                 StackStatus: {
                     type: "object",
                     properties: {
@@ -209,4 +131,23 @@ function withPathParameterRefusals(doc: Record<string, unknown>): Record<string,
         }
     }
     return doc;
+}
+
+/**
+ * The Job schema, generated from the zod schema the job's TypeScript type is inferred from, with
+ * what a force-cancel's answer adds. Closed (no undeclared field), as the answers are.
+ */
+function jobDocumentSchema(): Record<string, unknown> {
+    const answer = JobSchema.extend({
+        leavesBehind: z
+            .object({
+                inFlight: z.array(z.object({ urn: z.string(), op: z.string() })),
+                needsRepair: z.boolean(),
+                message: z.string(),
+            })
+            .optional()
+            .meta({ description: "Only in the answer to a force-cancel (or its dryRun): the resource operations the kill cuts off and whether the stack then needs repair." }),
+    });
+    const { $schema: _, ...schema } = z.toJSONSchema(answer, { target: "openapi-3.0", io: "output" }) as Record<string, unknown>;
+    return schema;
 }

@@ -1,4 +1,5 @@
-import type { Via } from "../security/roles";
+import { z } from "zod";
+import { VIAS } from "../security/roles";
 
 export const OPS = ["preview", "update", "refresh", "destroy"] as const;
 export type Op = (typeof OPS)[number];
@@ -12,113 +13,94 @@ export type JobState = (typeof JOB_STATES)[number];
 export const FINAL_STATES: readonly JobState[] = ["succeeded", "failed", "cancelled", "interrupted", "stopped-by-guard", "superseded"];
 export const isFinal = (s: JobState) => FINAL_STATES.includes(s);
 
+// A job as the API answers it and the store keeps it, in zod: the TypeScript types are inferred
+// from these schemas, and the OpenAPI document's Job schema is generated from them (io "output"),
+// so the three cannot drift apart.
+
+const d = (description: string) => ({ description });
+// As the store gives them back (SQLite's text, Postgres's timestamps): an ISO 8601 instant.
+const instant = () => z.string().meta({ format: "date-time" });
+
 /** A pull request's head commit a job runs on instead of the service's own checkout. */
-export interface PullRequestSource {
-    /** `owner/name`, one of AUTOMATION_GITHUB_REPOSITORIES. */
-    repository: string;
-    pullRequest: number;
-    /** The full head commit sha the delivery named. */
-    sha: string;
-}
+export const PullRequestSourceSchema = z.object({
+    repository: z.string().meta(d("`owner/name`, one of AUTOMATION_GITHUB_REPOSITORIES.")),
+    pullRequest: z.number().int(),
+    sha: z.string().meta(d("The full head commit sha the delivery named.")),
+});
+export type PullRequestSource = z.infer<typeof PullRequestSourceSchema>;
 
 /** What the caller asked for beyond the operation itself. */
-export interface JobOptions {
-    /** Update: the preview job whose approval this update applies (SAFE's guards check it). */
-    previewId?: string;
-    /**
-     * Refresh: "preview" reports drift only (default); "apply" writes the refreshed state.
-     * Preview: "plan" also saves a Pulumi update plan, which an update naming the preview
-     * then applies with `--plan` (SAFE's approvals).
-     */
-    mode?: "preview" | "apply" | "plan";
-    /**
-     * Preview/update: read the state from the cloud first (`--refresh`), so the run puts drift
-     * right. An update applying an approved preview takes the preview's.
-     */
-    refresh?: boolean;
-    /** Refuse with 409 rather than wait when the stack is busy. */
-    noQueue?: boolean;
-    /** Free-form note from the caller (shown in the dashboard and audit). */
-    message?: string;
-    /**
-     * Preview only, set by the GitHub webhook: run on this pull request's head, checked out
-     * for the job. Such a preview can never be approved (updates run the service's checkout).
-     */
-    source?: PullRequestSource;
-    /**
-     * Set by the service on a job it starts because of someone else's job (a stack dependency):
-     * whose authority it runs with, which the admission guard checks as if that caller had asked
-     * for it directly. Carried down a chain of dependencies from the job that began it: a
-     * person's token, a GitHub delivery, or a schedule of the upstream stack's policy.
-     */
-    onBehalfOf?: { name: string; via: Via };
-    /** The Idempotency-Key of the request that created it (set by the route, never by a body). */
-    idempotencyKey?: string;
-}
+export const JobOptionsSchema = z.object({
+    previewId: z.uuid().optional().meta(d("Update or destroy: the preview job whose approval it applies.")),
+    mode: z.enum(["preview", "apply", "plan"]).optional().meta(d('Refresh: "preview" reports drift only (default); "apply" writes the refreshed state. Preview: "plan" also saves a Pulumi update plan, which an update naming the preview then applies with --plan.')),
+    refresh: z.boolean().optional().meta(d("Preview/update: the state was read from the cloud first (--refresh); an update applying an approved preview takes the preview's.")),
+    noQueue: z.boolean().optional().meta(d("Refuse with 409 rather than wait when the stack is busy.")),
+    message: z.string().optional().meta(d("Free-form note from the caller (shown in the dashboard and audit).")),
+    source: PullRequestSourceSchema.optional().meta(d("Set by the GitHub webhook: the preview ran this pull request's head commit, checked out for the job, and cannot be approved.")),
+    onBehalfOf: z
+        .object({ name: z.string(), via: z.enum(VIAS) })
+        .optional()
+        .meta(d("Set by the service on a job a stack dependency started: whose authority it runs with (the caller, GitHub delivery or schedule that began the chain).")),
+    idempotencyKey: z.string().optional().meta(d("The Idempotency-Key header of the request that created the job (set by the route, never by a body).")),
+});
+export type JobOptions = z.infer<typeof JobOptionsSchema>;
 
 /** Jobs of one source supersede each other: the same pull request, or the service's checkout. */
 export const sourceKey = (options: JobOptions): string => (options.source ? `${options.source.repository}#${options.source.pullRequest}` : "");
 
 /** One changed property of a step, as `pulumi preview --diff` shows it. */
-export interface PropertyDiff {
-    /** `content`, `tags.Name`, `ingress[0].fromPort`. */
-    path: string;
-    kind: "add" | "delete" | "update" | "replace";
-    /** Before (for a refresh: in the state); secrets `[secret]`, long values elided. Absent for add. */
-    old?: unknown;
-    /** After (for a refresh: what the provider reads now). Absent for delete. */
-    new?: unknown;
-}
+export const PropertyDiffSchema = z.object({
+    path: z.string().meta(d("`content`, `tags.Name`, `ingress[0].fromPort`.")),
+    kind: z.enum(["add", "delete", "update", "replace"]),
+    old: z.unknown().optional().meta(d("Before (for a refresh: in the state); secrets [secret], long values elided. Absent for add.")),
+    new: z.unknown().optional().meta(d("After (for a refresh: what the provider reads now). Absent for delete.")),
+});
+export type PropertyDiff = z.infer<typeof PropertyDiffSchema>;
 
-export interface ResourceStep {
-    urn: string;
-    type: string;
-    op: string;
-    /** The properties the step changes (for a refresh: the drifted ones), when the engine showed both sides. */
-    diffs?: PropertyDiff[];
-    /** For a replacement: the properties that force it. */
-    replaceReasons?: string[];
-}
+export const ResourceStepSchema = z.object({
+    urn: z.string(),
+    type: z.string(),
+    op: z.string().meta(d("create, update, delete, replace, create-replacement, delete-replaced, …; for a refresh: update (drift) or delete (gone)")),
+    diffs: z.array(PropertyDiffSchema).optional().meta(d("The properties the step changes (for a refresh: the drifted ones), when the engine showed both sides.")),
+    replaceReasons: z.array(z.string()).optional().meta(d("For a replacement: the properties that force it.")),
+});
+export type ResourceStep = z.infer<typeof ResourceStepSchema>;
 
-export interface PolicyViolation {
-    policyPack: string;
-    policyName: string;
-    enforcementLevel: string;
-    message: string;
-    urn?: string;
-}
+export const PolicyViolationSchema = z.object({
+    policyPack: z.string(),
+    policyName: z.string(),
+    enforcementLevel: z.string(),
+    message: z.string(),
+    urn: z.string().optional(),
+});
+export type PolicyViolation = z.infer<typeof PolicyViolationSchema>;
 
-export interface JobSummary {
-    /** Resources per engine operation, e.g. {"create": 2, "same": 1}. */
-    counts: Record<string, number>;
-    /** Every resource step the engine took or planned, with its operation. */
-    steps: ResourceStep[];
-    policyViolations: PolicyViolation[];
-    /** Stack outputs after a successful update/refresh/destroy, secrets masked. */
-    outputs?: Record<string, unknown>;
-    /** For stopped-by-guard: why the guard stopped the job. */
-    stopReason?: string;
-}
+export const JobSummarySchema = z.object({
+    counts: z.record(z.string(), z.number().int()).meta(d('Resources per engine operation, e.g. {"create": 2, "same": 1}.')),
+    steps: z.array(ResourceStepSchema).meta(d("Every resource step the engine took or planned, with its operation.")),
+    policyViolations: z.array(PolicyViolationSchema),
+    outputs: z.record(z.string(), z.unknown()).optional().meta(d("Stack outputs after a successful update/refresh/destroy; secrets [secret].")),
+    stopReason: z.string().optional().meta(d("For stopped-by-guard: why the guard stopped the job.")),
+});
+export type JobSummary = z.infer<typeof JobSummarySchema>;
 
-export interface Job {
-    id: string;
-    stack: string;
-    op: Op;
-    state: JobState;
-    triggeredBy: string;
-    /** How `triggeredBy` was authenticated: a bearer token, a verified GitHub delivery, or the service itself (a schedule, a dependency: `schedule:…`, `dependency:<stack>`). */
-    triggeredVia: Via;
-    createdAt: string;
-    startedAt?: string;
-    finishedAt?: string;
-    /** Who asked to cancel it, while it is `cancelling`. */
-    cancelRequestedBy?: string;
-    /** The service instance that runs or ran it (several share one database). */
-    instance?: string;
-    options: JobOptions;
-    summary?: JobSummary;
-    error?: { code: string; message: string };
-}
+export const JobSchema = z.object({
+    id: z.uuid(),
+    stack: z.string(),
+    op: z.enum(OPS),
+    state: z.enum(JOB_STATES),
+    triggeredBy: z.string(),
+    triggeredVia: z.enum(VIAS).meta(d("How triggeredBy was authenticated (system: the service's own schedules and stack dependencies, triggeredBy schedule:… or dependency:<stack>); when the job leaves the queue it is checked again as the tokens (or the policy's github section) say then.")),
+    createdAt: instant(),
+    startedAt: instant().optional(),
+    finishedAt: instant().optional(),
+    cancelRequestedBy: z.string().optional().meta(d("Who asked to cancel the job, while it is cancelling.")),
+    instance: z.string().optional().meta(d("The service instance that runs or ran the job (AUTOMATION_INSTANCE_ID, or host-pid-random).")),
+    options: JobOptionsSchema,
+    summary: JobSummarySchema.optional(),
+    error: z.object({ code: z.string().meta(d("docs/errors.md")), message: z.string(), details: z.record(z.string(), z.unknown()).optional() }).optional(),
+});
+export type Job = z.infer<typeof JobSchema>;
 
 /** A structured event as stored and streamed: the engine's own events plus the job's state changes. */
 export interface StoredEvent {

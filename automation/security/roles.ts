@@ -20,7 +20,8 @@ export function hasRole(held: Role, required: Role): boolean {
  * signed in through the identity provider (`sso:` names), "webhook" a verified GitHub delivery,
  * "system" what the service starts itself (schedules, dependencies).
  */
-export type Via = "token" | "session" | "webhook" | "system";
+export const VIAS = ["token", "session", "webhook", "system"] as const;
+export type Via = (typeof VIAS)[number];
 
 /** Who made a request: every mutating request and audit entry is attributed to one. */
 export interface Principal {
