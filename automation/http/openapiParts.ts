@@ -23,9 +23,11 @@ export const common = {
     // Any /v1 request with a body: checked before its route (app.ts), whatever the operation.
     400: errorResponse("The body is not valid JSON (BAD_REQUEST)."),
     415: errorResponse("A body that is not JSON (UNSUPPORTED_MEDIA_TYPE)."),
-    401: errorResponse("No or unknown bearer token (UNAUTHENTICATED)."),
-    403: errorResponse("The token's role is too low (FORBIDDEN)."),
+    401: errorResponse("No or unknown bearer token or session (UNAUTHENTICATED), an expired token (TOKEN_EXPIRED), an ended session (SESSION_ENDED)."),
+    403: errorResponse("The caller's role is too low (FORBIDDEN), a change made with the session cookie without its CSRF token (CSRF_TOKEN_INVALID), or a person with no role (NO_ROLE)."),
     429: errorResponse("Too many mutating or refused requests from this caller (RATE_LIMITED)."),
+    // Any route that reads the store or the state backend, whatever it is for.
+    503: errorResponse("The database or the state backend does not answer, or the service is stopping (STORE_UNAVAILABLE, BACKEND_UNAVAILABLE, SHUTTING_DOWN); Retry-After says when to retry where it can."),
 };
 
 export function startOp(op: string, role: string, body: z.ZodType, extra = "") {

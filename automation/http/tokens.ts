@@ -7,6 +7,7 @@ import { EXPIRES_IN, expiresInProblem, TOKEN_NAME, tokenNameProblem } from "../s
 import { auditAs } from "./auditNote";
 import { parse } from "./schemas";
 import { caseSensitiveRouter, type AuthDeps } from "./router";
+import { common as sharedAnswers, errorResponse as error, json } from "./openapiParts";
 
 /** A problem function as a zod refinement, its message the function's own. */
 const checkedBy = (problemOf: (s: string) => string | undefined) => (value: string, ctx: z.RefinementCtx) => {
@@ -60,12 +61,11 @@ export function tokensRouter(admin: TokenAdmin, auth: AuthDeps): Router {
     return r;
 }
 
-const json = (schema: unknown) => ({ "application/json": { schema } });
-const error = (description: string) => ({ description, content: json({ $ref: "#/components/schemas/Error" }) });
+// The shared answers of every route, the admin-only wording for 401/403.
 const common = {
+    ...sharedAnswers,
     401: error("No, unknown or expired bearer token (UNAUTHENTICATED, TOKEN_EXPIRED)."),
     403: error("Not an admin (FORBIDDEN)."),
-    429: error("Too many mutating or refused requests from this caller (RATE_LIMITED)."),
 };
 const tokenProperties = {
     name: { type: "string" },
