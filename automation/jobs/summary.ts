@@ -5,8 +5,6 @@ const REPLACE_OPS = new Set(["replace", "create-replacement", "delete-replaced"]
 
 /** Summaries whose counts came from the engine's own summaryEvent (authoritative). */
 const sawSummary = new WeakSet<JobSummary>();
-/** Steps that are a refresh's outcome (drift) rather than a change of the program. */
-const fromRefresh = new WeakSet<object>();
 
 function countSteps(steps: JobSummary["steps"]): Record<string, number> {
     const counts: Record<string, number> = {};
@@ -46,9 +44,6 @@ export function foldEvent(summary: JobSummary, event: Record<string, unknown>): 
         const m = body.metadata as (StepMetadata & { urn?: string; type?: string }) | undefined;
         // Provider registrations are bookkeeping, not changes: the engine leaves them out of its counts too.
         if (m?.op && m.urn && m.op !== "same" && !m.type?.startsWith("pulumi:providers:")) {
-            // A preview or update run with refresh: the change to a resource replaces what its
-            // refresh found, or the resource would be listed twice.
-            if (m.op !== "refresh") summary.steps = summary.steps.filter((s) => !(s.urn === m.urn && fromRefresh.has(s)));
             // A refresh step's changes are known only with its outputs (below).
             const changed = m.op === "update" || REPLACE_OPS.has(m.op) ? stepDiffs(m) : undefined;
             summary.steps.push({ urn: m.urn, type: m.type ?? "", op: m.op,
@@ -66,7 +61,6 @@ export function foldEvent(summary: JobSummary, event: Record<string, unknown>): 
                 // Drift: what the state holds against what the provider reads now.
                 const drift = m.op === "update" ? stepDiffs(m, true).diffs : [];
                 summary.steps[i] = { ...summary.steps[i], op: m.op, ...(drift.length ? { diffs: drift } : {}) };
-                fromRefresh.add(summary.steps[i]);
             }
             if (!sawSummary.has(summary)) summary.counts = countSteps(summary.steps);
         }

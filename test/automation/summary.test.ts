@@ -31,13 +31,6 @@ describe("change summary from engine events", () => {
         assert.deepEqual(s.counts, { update: 1 });
     });
 
-    it("lists a resource once in a preview run with refresh: its change replaces what the refresh found", () => {
-        const s = emptySummary();
-        [pre("refresh", "a"), pre("refresh", "b"), pre("refresh", "d"), outs("update", "a"), outs("update", "b"), outs("same", "d"), pre("update", "a"), pre("update", "b"), pre("create", "c")].forEach((e) => foldEvent(s, e));
-        assert.deepEqual(s.steps.map((x) => [x.urn.split("::").pop(), x.op]), [["a", "update"], ["b", "update"], ["c", "create"]]);
-        assert.deepEqual(s.counts, { update: 2, create: 1 });
-    });
-
     it("collects policy violations with their pack, policy, level and message", () => {
         const s = foldEvent(emptySummary(), { sequence: 3, policyEvent: { policyPackName: "fixture-policy", policyName: "no-forbidden-files", enforcementLevel: "mandatory", message: "nope", resourceUrn: "urn:x" } });
         assert.deepEqual(s.policyViolations, [{ policyPack: "fixture-policy", policyName: "no-forbidden-files", enforcementLevel: "mandatory", message: "nope", urn: "urn:x" }]);
