@@ -44,13 +44,21 @@ export function conformanceProblem(method: string, url: string, status: number, 
     const { ajv, routes, paths } = documentOnce();
     const m = method.toLowerCase();
     const route = routes.find((r) => r.re.test(path) && paths[r.template][m]);
-    if (!route) return status === 404 || status === 405 ? undefined : `${method} ${path} answered ${status}, but the document has no such operation`;
+    // A path or method the document has no operation for (a probe, a flood, garbage): whatever the
+    // middleware answers must be an error, in the one error shape.
+    if (!route) {
+        if (status < 400) return `${method} ${path} answered ${status}, but the document has no such operation`;
+        return contentType?.includes("application/json") ? schemaProblem(ajv, "openapi.json#/components/schemas/Error", body, `${method} ${path} (no such operation) answered ${status}`) : undefined;
+    }
     const responses = paths[route.template][m].responses ?? {};
     const key = String(status) in responses ? String(status) : "default" in responses ? "default" : undefined;
     if (!key) return `${method} ${route.template} answered ${status}, which the document does not list (it lists ${Object.keys(responses).join(", ")})`;
     const schema = responses[key].content?.["application/json"]?.schema;
     if (!schema || !contentType?.includes("application/json")) return undefined;
-    const id = `openapi.json#/${pointer("paths", route.template, m, "responses", key, "content", "application/json", "schema")}`;
+    return schemaProblem(ajv, `openapi.json#/${pointer("paths", route.template, m, "responses", key, "content", "application/json", "schema")}`, body, `${method} ${route.template} answered ${status}`);
+}
+
+function schemaProblem(ajv: Ajv, id: string, body: unknown, what: string): string | undefined {
     let validate = validators.get(id);
     if (!validate) {
         validate = ajv.compile({ $ref: id });
@@ -58,5 +66,5 @@ export function conformanceProblem(method: string, url: string, status: number, 
     }
     if (validate(body)) return undefined;
     const errors = (validate.errors ?? []).slice(0, 5).map((e) => `${e.instancePath || "/"} ${e.message}${e.params && "additionalProperty" in e.params ? ` (${String(e.params.additionalProperty)})` : ""}`);
-    return `${method} ${route.template} answered ${status} with a body the document's schema refuses: ${errors.join("; ")}`;
+    return `${what} with a body the document's schema refuses: ${errors.join("; ")}`;
 }
