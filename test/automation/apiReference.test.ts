@@ -56,7 +56,7 @@ describe("the API reference page", function () {
 
     it("is linked from the dashboard, for a signed-out person too", async () => {
         const page = await newTab(chrome.browser, chrome.problems, `${h.url}/`);
-        await page.getByRole("banner").getByRole("link", { name: "API reference" }).click();
+        await page.getByRole("contentinfo").getByRole("link", { name: "API reference" }).click();
         await page.waitForURL(`${h.url}/api`);
         await page.getByRole("heading", { name: /todobackend automation service/ }).first().waitFor({ timeout: 60_000 });
         await page.goto(`${h.url}/`);
