@@ -69,7 +69,7 @@ describe("the pull-request sandbox's arguments and environment (real bubblewrap)
 
     it("shows nothing of the data dir but the previewed stack's state, nor another stack's, nor the project's .env, the host's home, /run, /var or /etc/ssl/private", () => {
         const seen = JSON.parse(
-            inside(`const fs = require("fs"); const probe = (p) => { try { return fs.readdirSync(p).length >= 0 ? "listed" : ""; } catch (e) { try { fs.readFileSync(p); return "read"; } catch (e2) { return e2.code; } } };
+            inside(`const fs = require("fs"); const probe = (p) => { try { return "listed:" + fs.readdirSync(p).sort().join(","); } catch (e) { try { fs.readFileSync(p); return "read"; } catch (e2) { return e2.code; } } };
             console.log(JSON.stringify(Object.fromEntries(${JSON.stringify([path.join(data, "tokens.json"), path.join(project, ".env"), path.join(stacksDir, "dev.json"), path.join(stacksDir, "prod.json"), path.join(state, "stack.json"), os.homedir(), "/run", "/var", "/etc/ssl/private", "/etc/shadow", "/srv", "/home", path.join(REPO_ROOT, "automation", "main.ts"), path.join(REPO_ROOT, "package.json")])}.map((p) => [p, probe(p)]))));`),
         );
         assert.deepEqual(seen, {
@@ -78,7 +78,9 @@ describe("the pull-request sandbox's arguments and environment (real bubblewrap)
             [path.join(stacksDir, "dev.json")]: "read",
             [path.join(stacksDir, "prod.json")]: "ENOENT",
             [path.join(state, "stack.json")]: "ENOENT",
-            [os.homedir()]: "ENOENT",
+            // The home exists in the sandbox only as the way to a bound path under it (a checkout under
+            // the home: its node_modules), and then holds nothing but that way.
+            [os.homedir()]: REPO_ROOT.startsWith(`${os.homedir()}/`) ? `listed:${path.relative(os.homedir(), REPO_ROOT).split(path.sep)[0]}` : "ENOENT",
             "/run": "ENOENT",
             "/var": "ENOENT",
             "/etc/ssl/private": "ENOENT",
