@@ -47,8 +47,11 @@ func main() {
 	go func() { <-ctx.Done(); close(cancel) }()
 
 	if engineAddress != "" {
-		// Exit when the engine goes away instead of lingering as an orphan.
-		if err := rpcutil.Healthcheck(ctx, engineAddress, 5*time.Minute, stop); err != nil {
+		// Exit when the engine goes away instead of lingering as an orphan. Checked every 10 s, not
+		// the official host's 5 min: a CLI that died (killed, crashed) otherwise leaves this host
+		// behind for minutes, seen as a process outliving the test suite. A check only fails when
+		// the engine's socket refuses the connection, so a busy engine is not mistaken for a gone one.
+		if err := rpcutil.Healthcheck(ctx, engineAddress, 10*time.Second, stop); err != nil {
 			cmdutil.Exit(fmt.Errorf("could not start engine health check: %w", err))
 		}
 	}
