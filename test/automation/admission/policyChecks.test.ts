@@ -4,6 +4,7 @@ import { parsePolicy } from "../../../automation/environments/policy";
 import type { EnvironmentPolicy } from "../../../automation/environments/policy";
 import type { Op } from "../../../automation/jobs/types";
 import type { Principal } from "../../../automation/security/roles";
+import { codeOf } from "../../support/codeOf";
 
 /** Both checks the admission guard makes of a token's caller, in its order. */
 const checkMayStart = (policy: EnvironmentPolicy, op: Op, who: Pick<Principal, "name" | "role">, now: Date) => {
@@ -11,14 +12,6 @@ const checkMayStart = (policy: EnvironmentPolicy, op: Op, who: Pick<Principal, "
     checkFreeze(policy, op, now);
 };
 const now = new Date("2026-11-25T10:00:00Z");
-const codeOf = (fn: () => void) => {
-    try {
-        fn();
-    } catch (e) {
-        return (e as { code: string }).code;
-    }
-    return "none";
-};
 
 describe("who may start what, and when", () => {
     const frozen = parsePolicy(

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { parsePolicy } from "../../../automation/environments/policy";
 import { Approval, approvalStatus, checkApplyAllowed, checkCanApprove, destroyGuard, stepGuard } from "../../../automation/approvals/rules";
 import type { Job } from "../../../automation/jobs/types";
+import { codeOf } from "../../support/codeOf";
 
 const prod = parsePolicy("prod", "operations:\n  update: { approvals: 1, approverRole: approver }\n  destroy: { role: admin, approvals: 2 }\napprovalTtlMinutes: 60\n");
 const now = new Date("2026-11-25T10:00:00Z");
@@ -27,14 +28,6 @@ const approval = (by: string, extra: Partial<Approval> = {}): Approval => ({
     ...extra,
 });
 const ctx = (extra: Partial<Parameters<typeof checkCanApprove>[0]> = {}) => ({ policy: prod, operation: "update" as const, preview, latestPreviewId: "p1", approvals: [], now, ...extra });
-const codeOf = (fn: () => void) => {
-    try {
-        fn();
-    } catch (e) {
-        return (e as { code: string }).code;
-    }
-    return "none";
-};
 
 describe("approval rules", () => {
     it("forbids the author of a preview from approving it", () => {
