@@ -36,11 +36,12 @@ import { StackCredentials } from "./pulumi/stackRoles";
 import { RecoveryService } from "./recovery/service";
 import { createRedactor, fileTokens, type TokenVerifier } from "./security";
 import { TokenAdmin } from "./security/tokenAdmin";
+import { databaseTokens, fileTokenStore, type DatabaseTokenStore } from "./security/tokenStore";
 import { recordingUse } from "./security/tokenUse";
 import { OidcRelyingParty } from "./security/oidc";
 import { fileRoleMap, readRoleMap } from "./security/roleMap";
 import { SignInService } from "./security/signIn";
-import { SSO_PREFIX } from "./security/tokens";
+import { readTokenFile, SSO_PREFIX } from "./security/tokens";
 import { Checkouts } from "./sources/checkouts";
 import { ensurePassphrase, probeWritable, secureDataDir } from "./storage/dataDir";
 import { lockDataDir, type DataDirLock } from "./storage/dataDirLock";
@@ -184,7 +185,11 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
 
     // Who may do what.
     // Each token's last use goes to the store (at most once a minute), never into the tokens file.
-    const tokens = recordingUse(options.tokens ?? fileTokens(config.tokensFile, now), stores.tokenUse, {
+    // With a shared database the tokens live in it (every instance knows the same ones); the tokens
+    // file then only seeds it: its tokens the database never held are copied in at start.
+    const tokenStore = stores.tokens ?? fileTokenStore(config.tokensFile);
+    const sharedTokens = stores.tokens && !options.tokens ? await openSharedTokens(stores.tokens, config.tokensFile, { now, logger }) : undefined;
+    const tokens = recordingUse(options.tokens ?? sharedTokens ?? fileTokens(config.tokensFile, now), stores.tokenUse, {
         now,
         onError: (err, name) => logger.warn({ err, name }, "recording a token's use failed; tried again in a minute"),
     });
@@ -395,7 +400,7 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
         webhooks,
         tokens,
         ...(signIn ? { signIn } : {}),
-        tokenAdmin: new TokenAdmin({ file: config.tokensFile, uses: stores.tokenUse, now }),
+        tokenAdmin: new TokenAdmin({ store: tokenStore, uses: stores.tokenUse, now, changed: () => sharedTokens?.refresh() }),
         logger,
         metrics,
         readiness,
@@ -473,6 +478,7 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
             clearInterval(clockTimer);
             clearInterval(sessionPruner);
             await shared?.bus.close();
+            sharedTokens?.close();
             pool.close();
             server.closeAllConnections();
             refusals.close();
@@ -538,4 +544,15 @@ async function openSignIn(config: ServiceConfig, stores: Stores, audit: AuditTra
     await signIn.load();
     logger.info({ issuer: settings.issuer.origin, clientId: settings.clientId, rolesClaim: settings.rolesClaim, roleMap: settings.roleMapFile }, "sign-in through the identity provider is on");
     return signIn;
+}
+
+/**
+ * The database's tokens for this instance: the tokens file's tokens the database never held
+ * copied in (a revoked one is not brought back), then a copy re-read every second. A tokens file
+ * that cannot be read stops the start, as it does without a database.
+ */
+async function openSharedTokens(store: DatabaseTokenStore, file: string, o: { now: () => Date; logger: Logger }) {
+    const imported = await store.importFrom(readTokenFile(file), o.now());
+    if (imported.length) o.logger.info({ file, names: imported }, `copied ${imported.length} token(s) from the tokens file into the shared database, where every instance reads them; manage them there with npm run token or /v1/tokens`);
+    return databaseTokens(store, { now: o.now, onError: (err) => o.logger.warn({ err }, "re-reading the tokens from the database failed; requests are judged on the last list read") });
 }

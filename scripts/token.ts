@@ -6,9 +6,11 @@
  *   npm run token -- list [--json] [--file <path>]
  *       name, role, created, last used and expiry of each token (never a secret or a hash)
  *   npm run token -- revoke <name> [--file <path>]
- * The file is --file, else AUTOMATION_TOKENS_FILE, else `tokens.json` in AUTOMATION_DATA_DIR
- * (default `.automation/`). "Last used" is what the service recorded: in the data dir's
- * safety.sqlite, or in the database of AUTOMATION_DATABASE_URL when that is set.
+ * The tokens are where the service reads them: with AUTOMATION_DATABASE_URL in that database
+ * (every instance reads them there; the service migrates it at its first start), otherwise in the
+ * file --file, else AUTOMATION_TOKENS_FILE, else `tokens.json` in AUTOMATION_DATA_DIR (default
+ * `.automation/`). --file always means that file. "Last used" is what the service recorded: in
+ * the data dir's safety.sqlite, or in the database of AUTOMATION_DATABASE_URL when that is set.
  */
 import "../automation/nodeVersion";
 import * as fs from "node:fs";
@@ -16,10 +18,11 @@ import * as path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { parseArgs } from "node:util";
 import { loadConfig, type ServiceConfig } from "../automation/config";
-import { ROLES, isRole } from "../automation/security/roles";
+import { ROLES, isRole, type Role } from "../automation/security/roles";
 import { withLastUse, type ListedToken } from "../automation/security/tokenAdmin";
 import { TokenUse, type TokenUseRow } from "../automation/security/tokenUse";
-import { createToken, expiresInMs, expiresInProblem, readTokenFile, revokeToken, tokenNameProblem } from "../automation/security/tokens";
+import { DatabaseTokenStore, fileTokenStore, type TokenStore } from "../automation/security/tokenStore";
+import { expiresInMs, expiresInProblem, tokenNameProblem } from "../automation/security/tokens";
 import { openPool, postgresDb, sqliteDb } from "../automation/storage/db";
 
 /** The settings the command shares with the service: the same rules as its configuration (automation/config.ts). */
@@ -56,23 +59,43 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     } catch (e) {
         return { code: 2, out: `${(e as Error).message}\n${USAGE}` };
     }
-    const file = values.file ?? settings(env, projectDir).tokensFile;
+    const config = settings(env, projectDir);
     const [command, ...rest] = positionals;
+    let usage: string | undefined;
     if (command === "list") {
-        if (rest.length || values.name || values.role || values.expires) return { code: 2, out: `\`list\` takes no name, role or expiry\n${USAGE}` };
-        return list(file, settings(env, projectDir), values.json === true);
-    }
-    if (command === "revoke") {
+        if (rest.length || values.name || values.role || values.expires) usage = "`list` takes no name, role or expiry";
+    } else if (command === "revoke") {
         const name = rest[0] ?? values.name;
-        if (!name || rest.length > 1 || (rest.length && values.name)) return { code: 2, out: `\`revoke\` needs exactly one name, e.g. npm run token -- revoke ci-deploy\n${USAGE}` };
-        if (values.role || values.expires) return { code: 2, out: "`revoke` takes no --role or --expires" };
-        return revoke(file, name);
+        if (!name || rest.length > 1 || (rest.length && values.name)) usage = "`revoke` needs exactly one name, e.g. npm run token -- revoke ci-deploy";
+        else if (values.role || values.expires) return { code: 2, out: "`revoke` takes no --role or --expires" };
+    } else if (command !== undefined) usage = `unknown command "${command}"`;
+    if (usage) return { code: 2, out: `${usage}\n${USAGE}` };
+    const checked = command === undefined ? checkCreate(values) : undefined;
+    if (checked && "code" in checked) return checked;
+    const { store, close } = openStore(values.file, config);
+    try {
+        if (command === "list") return await list(store, config, values.json === true);
+        if (command === "revoke") return await revoke(store, (rest[0] ?? values.name)!);
+        return await create(store, checked!);
+    } catch (e) {
+        if ((e as { code?: string }).code === "42P01") return { code: 1, out: `${store.where} has no tokens table yet: start the automation service (this version) on it once, which migrates it, then run this again` };
+        throw e;
+    } finally {
+        await close();
     }
-    if (command !== undefined) return { code: 2, out: `unknown command "${command}"\n${USAGE}` };
-    return create(file, values);
 }
 
-function create(file: string, values: { name?: string; role?: string; expires?: string }): Result {
+/** The service's store: the database of AUTOMATION_DATABASE_URL, unless --file names a file. */
+function openStore(file: string | undefined, config: Pick<ServiceConfig, "tokensFile" | "databaseUrl">): { store: TokenStore; close: () => Promise<void> } {
+    if (file !== undefined || !config.databaseUrl) return { store: fileTokenStore(file ?? config.tokensFile), close: async () => undefined };
+    const where = new URL(config.databaseUrl);
+    const pool = openPool(config.databaseUrl, 1);
+    return { store: new DatabaseTokenStore(pool, `the database ${where.host}${where.pathname} (AUTOMATION_DATABASE_URL)`), close: () => pool.end().catch(() => undefined) };
+}
+
+type CreateInput = { name: string; role: Role; expiresAt?: Date; now: Date };
+
+function checkCreate(values: { name?: string; role?: string; expires?: string }): CreateInput | Result {
     if (!values.name) return { code: 2, out: "`--name` is required: say who or what will use the token, e.g. --name alice" };
     if (!isRole(values.role)) return { code: 2, out: `\`--role\` must be one of ${ROLES.join(", ")}; got ${values.role ?? "nothing"}` };
     const problem = tokenNameProblem(values.name);
@@ -80,31 +103,36 @@ function create(file: string, values: { name?: string; role?: string; expires?: 
     const expiresProblem = values.expires === undefined ? undefined : expiresInProblem(values.expires);
     if (expiresProblem) return { code: 2, out: `\`--expires\` ${expiresProblem}` };
     const now = new Date();
-    const expiresAt = values.expires === undefined ? undefined : new Date(now.getTime() + expiresInMs(values.expires));
-    const { token, replaced } = createToken(file, values.name, values.role, { now, expiresAt });
-    const expiry = expiresAt ? `, expires ${seconds(expiresAt.toISOString())}` : ", never expires";
+    return { name: values.name, role: values.role, now, ...(values.expires === undefined ? {} : { expiresAt: new Date(now.getTime() + expiresInMs(values.expires)) }) };
+}
+
+async function create(store: TokenStore, input: CreateInput): Promise<Result> {
+    const { token, replaced } = await store.create(input.name, input.role, { now: input.now, expiresAt: input.expiresAt });
+    const expiry = input.expiresAt ? `, expires ${seconds(input.expiresAt.toISOString())}` : ", never expires";
     return {
         code: 0,
-        out: `${token}\n# token for ${values.name} (${values.role}${expiry})${replaced ? "; replaces the name's earlier token, which stops working now" : ""}; shown once, only its hash is stored in ${file}\n`,
+        out: `${token}\n# token for ${input.name} (${input.role}${expiry})${replaced ? "; replaces the name's earlier token, which stops working now" : ""}; shown once, only its hash is stored in ${store.where.replace(/^the tokens file /, "")}\n`,
     };
 }
 
-function revoke(file: string, name: string): Result {
-    const gone = revokeToken(file, name);
-    if (!gone) return { code: 1, out: `no token is named "${name}" in ${file}; npm run token -- list shows the names` };
+async function revoke(store: TokenStore, name: string): Promise<Result> {
+    const gone = await store.revoke(name);
+    if (!gone) return { code: 1, out: `no token is named "${name}" in ${store.where}; npm run token -- list shows the names` };
     return { code: 0, out: `revoked ${gone.name} (${gone.role}); the service refuses it from its next request, and the jobs it queued do not start\n` };
 }
 
-async function list(file: string, config: Pick<ServiceConfig, "dataDir" | "databaseUrl">, asJson: boolean): Promise<Result> {
-    const tokens = readTokenFile(file);
+async function list(store: TokenStore, config: Pick<ServiceConfig, "dataDir" | "databaseUrl">, asJson: boolean): Promise<Result> {
+    const tokens = await store.list();
     const { uses, note } = await recordedUses(config);
     const listed = withLastUse(tokens, uses ?? [], new Date());
+    const file = store.where.replace(/^the tokens file /, "");
+    const isFile = file !== store.where;
     if (asJson) {
         // Without the recorded uses, "never" would be a guess: lastUsedAt is left out instead.
         const shown = uses ? listed : listed.map(({ lastUsedAt: _unknown, ...t }) => t);
-        return { code: 0, out: JSON.stringify({ file, tokens: shown, ...(note ? { lastUsedUnknown: note } : {}) }, null, 2) + "\n" };
+        return { code: 0, out: JSON.stringify({ ...(isFile ? { file } : { store: store.where }), tokens: shown, ...(note ? { lastUsedUnknown: note } : {}) }, null, 2) + "\n" };
     }
-    if (!tokens.length) return { code: 0, out: `no tokens in ${file}; create one with npm run token -- --name <who> --role <role>\n` };
+    if (!tokens.length) return { code: 0, out: `no tokens in ${isFile ? file : store.where}; create one with npm run token -- --name <who> --role <role>\n` };
     const rows = [["NAME", "ROLE", "CREATED", "LAST USED", "EXPIRES"], ...listed.map((t) => row(t, uses !== undefined))];
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
     const table = rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd()).join("\n");

@@ -38,9 +38,9 @@ export function tokensRouter(admin: TokenAdmin, auth: AuthDeps): Router {
     r.get("/tokens", auth.authenticate, auth.requireRole("admin"), async (_req, res) => {
         res.json({ tokens: await admin.list() });
     });
-    r.post("/tokens", auth.authenticate, auth.requireRole("admin"), (req, res) => {
+    r.post("/tokens", auth.authenticate, auth.requireRole("admin"), async (req, res) => {
         const body = parse(CreateTokenBody, req.body, "body");
-        const { token, info, replaced } = admin.create(body);
+        const { token, info, replaced } = await admin.create(body);
         auditAs(res, { action: "token.create", details: { name: info.name, role: info.role, expiresAt: info.expiresAt ?? null, replaced } });
         res.status(201).set("Cache-Control", "no-store").location(`/v1/tokens/${encodeURIComponent(info.name)}`).json({ ...info, token, replaced });
     });
@@ -51,10 +51,10 @@ export function tokensRouter(admin: TokenAdmin, auth: AuthDeps): Router {
         if (!found) throw tokenNotFound(name);
         res.json(found);
     });
-    r.delete("/tokens/:name", auth.authenticate, auth.requireRole("admin"), (req, res) => {
+    r.delete("/tokens/:name", auth.authenticate, auth.requireRole("admin"), async (req, res) => {
         // Any name the file may hold, even one today's rules would refuse: an old token must stay revocable.
         const name = parse(z.string().min(1).max(100), req.params.name, "path.name");
-        const gone = admin.revoke(name);
+        const gone = await admin.revoke(name);
         auditAs(res, { action: "token.revoke", details: { name: gone.name, role: gone.role } });
         res.json({ ...gone, revoked: true });
     });

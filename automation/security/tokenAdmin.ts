@@ -1,7 +1,8 @@
 import { AppError, invalidInput, tokenNotFound, unavailable } from "../errors";
 import type { Role } from "./roles";
+import type { CreatedToken, TokenStore } from "./tokenStore";
 import { generationOf, type TokenUseRow } from "./tokenUse";
-import { createToken, expiresInMs, expiresInProblem, readTokenFile, revokeToken, tokenInfo, tokenNameProblem, type StoredToken, type TokenInfo } from "./tokens";
+import { expiresInMs, expiresInProblem, tokenInfo, tokenNameProblem, type StoredToken, type TokenInfo } from "./tokens";
 
 /** A token as the list shows it: what it is, and when it was last used (null: never, as far as the store knows). */
 export interface ListedToken extends TokenInfo {
@@ -18,25 +19,27 @@ export function withLastUse(tokens: readonly StoredToken[], uses: readonly Token
 }
 
 export interface TokenAdminDeps {
-    /** The file the service's verifier reads (AUTOMATION_TOKENS_FILE). */
-    file: string;
+    /** Where the service's verifier reads tokens: the tokens file, or the shared database. */
+    store: TokenStore;
     uses: { all(): Promise<TokenUseRow[]> };
     now: () => Date;
+    /** After a change: this instance re-reads at once rather than at its next refresh. */
+    changed?: () => Promise<void> | undefined;
 }
 
 /**
- * Listing, creating and revoking tokens over the API: the same file and lock as `npm run token`,
- * so a token made either way works at the next request of every instance reading that file.
+ * Listing, creating and revoking tokens over the API: the same store as `npm run token`, so a
+ * token made either way works at the next request of every instance reading that store.
  */
 export class TokenAdmin {
     constructor(private readonly deps: TokenAdminDeps) {}
 
     async list(): Promise<ListedToken[]> {
-        return withLastUse(this.read(), await this.deps.uses.all(), this.deps.now());
+        return withLastUse(await this.read(), await this.deps.uses.all(), this.deps.now());
     }
 
     /** A new token for `name`; its secret is in the answer and nowhere else. */
-    create(input: { name: string; role: Role; expiresIn?: string; replace?: boolean }): { token: string; info: TokenInfo; replaced: boolean } {
+    async create(input: { name: string; role: Role; expiresIn?: string; replace?: boolean }): Promise<CreatedToken> {
         const problems: { field: string; problem: string }[] = [];
         const nameProblem = tokenNameProblem(input.name);
         if (nameProblem) problems.push({ field: "body.name", problem: nameProblem });
@@ -45,31 +48,35 @@ export class TokenAdmin {
         if (problems.length) throw invalidInput(`Invalid body: ${problems.map((p) => `${p.field} ${p.problem}`).join("; ")}.`, { problems });
         const now = this.deps.now();
         const expiresAt = input.expiresIn ? new Date(now.getTime() + expiresInMs(input.expiresIn)) : undefined;
-        return this.writing(() => createToken(this.deps.file, input.name, input.role, { now, expiresAt, replace: input.replace ?? false }));
+        return this.writing(() => this.deps.store.create(input.name, input.role, { now, expiresAt, replace: input.replace ?? false }));
     }
 
-    /** Removes the token named `name`: it is refused from the next request on, and its queued jobs do not start. */
-    revoke(name: string): TokenInfo {
-        const gone = this.writing(() => revokeToken(this.deps.file, name));
+    /** Revokes the token named `name`: it is refused from the next request on, and its queued jobs do not start. */
+    async revoke(name: string): Promise<TokenInfo> {
+        const now = this.deps.now();
+        const gone = await this.writing(() => this.deps.store.revoke(name, now));
         if (!gone) throw tokenNotFound(name);
-        return tokenInfo(gone, this.deps.now());
+        return tokenInfo(gone, now);
     }
 
-    private read(): StoredToken[] {
+    private async read(): Promise<StoredToken[]> {
         try {
-            return readTokenFile(this.deps.file);
+            return await this.deps.store.list();
         } catch (e) {
-            throw unavailable(`The tokens file cannot be read: ${(e as Error).message}.`, { file: this.deps.file });
+            throw unavailable(`The tokens cannot be read from ${this.deps.store.where}: ${(e as Error).message}.`, { where: this.deps.store.where });
         }
     }
 
-    /** A file the service cannot write (a read-only mount, a full disk) is the service's condition, named; the request changed nothing. */
-    private writing<T>(work: () => T): T {
+    /** A store the service cannot write (a read-only mount, a full disk, a database outage) is the service's condition, named; the request changed nothing. */
+    private async writing<T>(work: () => Promise<T>): Promise<T> {
+        let result: T;
         try {
-            return work();
+            result = await work();
         } catch (e) {
             if (e instanceof AppError) throw e;
-            throw unavailable(`The tokens file could not be changed (${(e as Error).message}); nothing was changed. Fix the file or its directory, or change tokens with npm run token where the file is writable.`, { file: this.deps.file });
+            throw unavailable(`The tokens could not be changed in ${this.deps.store.where} (${(e as Error).message}); nothing was changed. Fix it, or change tokens with npm run token where it is writable.`, { where: this.deps.store.where });
         }
+        await this.deps.changed?.();
+        return result;
     }
 }

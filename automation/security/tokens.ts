@@ -94,7 +94,7 @@ export interface TokenVerifier {
 }
 
 /** The verifier over whatever `current` lists at each call, judged at `now`. */
-function verifierOver(current: () => readonly StoredToken[], now: () => Date): TokenVerifier {
+export function verifierOver(current: () => readonly StoredToken[], now: () => Date): TokenVerifier {
     const live = (t: StoredToken | undefined) => (t && !isExpired(t, now()) ? t : undefined);
     return {
         verify: (token) => {

@@ -72,6 +72,13 @@ CREATE INDEX fences_held ON automation.fences (stack) WHERE released_at IS NULL;
             name: "an instance's incarnation: one live process per instance id",
             sql: "ALTER TABLE automation.instances ADD COLUMN incarnation text",
         },
+        {
+            // Postgres only: on the embedded database one process owns the tokens file.
+            id: 9,
+            name: "bearer tokens in the shared database, so a token created or revoked on one instance counts on all",
+            sql: `CREATE TABLE api_tokens (hash text PRIMARY KEY, name text NOT NULL, role text NOT NULL, created_at text NOT NULL, expires_at text, revoked_at text, source text NOT NULL);
+CREATE UNIQUE INDEX api_tokens_live_name ON api_tokens (name) WHERE revoked_at IS NULL;`,
+        },
     ].sort((a, b) => a.id - b.id) as readonly Migration[],
 } as const;
 

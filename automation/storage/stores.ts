@@ -18,6 +18,7 @@ import { StackLinks } from "../dependencies/store";
 import { InstanceRegistry } from "../jobs/instances";
 import { SharedPlans } from "../jobs/plans";
 import { TokenUse } from "../security/tokenUse";
+import { DatabaseTokenStore } from "../security/tokenStore";
 import { SessionStore } from "../security/sessions";
 import { openPool, postgresDb, sqliteDb, withSchemaLock, type Db } from "./db";
 import { migrateDb, MIGRATIONS, NewerSchema } from "./migrations";
@@ -47,6 +48,8 @@ export interface Stores {
     idempotency: IdempotencyKeys;
     /** When each bearer token was last used. */
     tokenUse: TokenUse;
+    /** The bearer tokens, with a shared database; undefined with SQLite (the tokens file holds them). */
+    tokens?: DatabaseTokenStore;
     /** People signed in through the identity provider: sign-ins under way, sessions, roles as last seen. */
     sessions: SessionStore;
     /** For /readyz: the data dir is writable, or the database answers. */
@@ -83,6 +86,7 @@ export async function openStores(o: StoresOptions): Promise<Stores> {
                 kind: "postgres",
                 pool,
                 plans,
+                tokens: new DatabaseTokenStore(pool, `the database ${where.host}${where.pathname}`),
                 notifications,
                 scheduleRuns,
                 links,

@@ -167,6 +167,8 @@ export interface Harness extends FixtureCopy {
     waitFor(jobId: string, done?: (job: Job) => boolean | Promise<boolean>, timeoutMs?: number): Promise<Job>;
     restart(overrides?: AssemblyOptions): Promise<void>;
     stop(): Promise<void>;
+    /** A new token, made as an admin makes one (POST /v1/tokens), so it lands wherever the service keeps tokens: its file, or the shared database. */
+    addToken(name: string, role: string, o?: { replace?: boolean }): Promise<string>;
 }
 
 export interface HarnessOptions {
@@ -217,6 +219,11 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
         },
         async stop() {
             await h.server.stop();
+        },
+        async addToken(name, role, o = {}) {
+            const r = await h.call("POST", "/v1/tokens", { token: h.tokens.admin, body: { name, role, ...(o.replace ? { replace: true } : {}) } });
+            if (r.status !== 201) throw new Error(`POST /v1/tokens ${name}: ${r.status} ${JSON.stringify(r.body)}`);
+            return r.body.token as string;
         },
     };
     h.server = await startService(config, { logger: silentLogger(), ...opts.overrides });

@@ -7,7 +7,6 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Client } from "pg";
 import { loadConfig } from "../../automation/config";
-import { addToken } from "../../automation/security/tokens";
 import { startPostgres, type TestPostgres } from "../support/postgres";
 import { startHarness, type Harness } from "./harness";
 
@@ -32,7 +31,8 @@ describe("the service on a shared Postgres (AUTOMATION_DATABASE_URL)", function 
             env: { AUTOMATION_DATABASE_URL: pg.url },
             policies: { "dev.yaml": "operations:\n  update: { approvals: 1, approverRole: approver }\n" },
         });
-        approver = addToken(h.tokensFile, "ann-approver", "approver");
+        // Through the API: on a shared database the tokens live there, not in the file.
+        approver = await h.addToken("ann-approver", "approver");
     });
     after(async () => {
         await h?.stop();
