@@ -2,7 +2,8 @@
 // running a job (guard at start, checkout, worker, events, summary, cancel and kill, settling)
 // is one state machine whose states are easiest to check when they are read in one place; the
 // reads live in reader.ts, the stacks' read model in stackView.ts, the writing of each job's
-// record (order, limits, redaction) in record.ts, the queue in queue.ts.
+// record (order, limits, redaction) in record.ts, restart and failover in restart.ts, the
+// queue in queue.ts.
 import { EventEmitter } from "node:events";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -29,6 +30,7 @@ import type { ApprovedPreview, JobGuard } from "./guard";
 import type { JobScheduler } from "./scheduler";
 import { JobReader } from "./reader";
 import { JobRecord } from "./record";
+import { JobRestart } from "./restart";
 import { StackView, type RepairView, type StackStatus } from "./stackView";
 import type { JobStore } from "./store";
 import { compactEvent, emptySummary, eventType, foldEvent, inFlightSteps, type InFlightStep } from "./summary";
@@ -114,12 +116,6 @@ export interface JobServiceDeps {
     limits?: { logLines: number; events: number };
 }
 
-/**
- * How long a worker that outlived the previous service process gets to stop on its own (it
- * cancels itself when its parent goes) before its group is killed, when no cancel grace is set.
- */
-const ORPHAN_GRACE_MS = 15_000;
-
 /** How long a pull request's preview stopped for running too long gets before it is killed (it writes no state). */
 const PR_STOP_GRACE_MS = 10_000;
 
@@ -155,6 +151,8 @@ export class JobService extends JobReader {
     readonly stacks: StackView;
     /** The writer of every job's log, events and redactions. */
     private readonly record: JobRecord;
+    /** What a start after a crash, and a failover, do with the jobs left running. */
+    private readonly restart: JobRestart;
     private readonly active = new Map<string, Active>();
     /** Stacks a job of this process has run on; their workers skip `stack select`. */
     private readonly knownStacks = new Set<string>();
@@ -170,6 +168,7 @@ export class JobService extends JobReader {
         this.cluster = deps.cluster ?? singleProcess({ store: deps.store, concurrency: deps.concurrency, queueLimit: deps.queueLimit });
         this.record = new JobRecord({ store: deps.store, logger: deps.logger, credentials: deps.credentials ?? deps.workerEnv, limits: deps.limits, announce: (jobId) => this.cluster.announce(jobId) });
         this.scheduler = this.cluster.scheduler((job) => this.run(job));
+        this.restart = new JobRestart({ cluster: this.cluster, store: deps.store, record: this.record, logger: deps.logger, cancelGraceMs: deps.cancelGraceMs, settleIf: (id, state, error) => this.settle(id, state, { error }, "running") });
         this.stacks = new StackView({ store: deps.store, line: (stack) => this.scheduler.line(stack), stacks: deps.stacks, repair: deps.repair, policyInWords: deps.policyInWords, stackDetails: deps.stackDetails });
         this.cluster.listen({
             // Another instance wrote events of a job: its watchers here read them from the store.
@@ -412,27 +411,18 @@ export class JobService extends JobReader {
     }
 
     /**
-     * After a restart: settle jobs the dead process was running, and list the queued ones to
-     * line up again. A worker that outlived the old service (it cancels itself when its parent
-     * goes) gets the cancel grace period to release its stack's lock, then its group is killed,
-     * so the next job on that stack does not meet a live lock.
+     * After a restart: settles the jobs the dead process was running (their orphaned workers
+     * reaped first) and lists the queued ones to line up again (jobs/restart.ts).
      */
-    async recover(): Promise<{ interrupted: Job[]; requeued: Job[] }> {
-        const running = await this.cluster.leftRunning();
-        await Promise.all(running.map((j) => this.reapOrphan(j)));
-        const interrupted = await Promise.all(running.map((j) => {
-            const e = engineError.interrupted();
-            return this.settle(j.id, "interrupted", { error: { code: e.code, message: e.message } }, "running");
-        }));
-        const requeued = await this.cluster.leftQueued();
-        return { interrupted: interrupted.filter((j): j is Job => j !== undefined), requeued };
+    recover(): Promise<{ interrupted: Job[]; requeued: Job[] }> {
+        return this.restart.recover();
     }
 
-    /**
-     * Settles the running jobs of instances that stopped answering (failover): `interrupted`,
-     * never retried, since a half-applied update must be looked at; the `finished` moment then
-     * has the stack scanned for repair. Their workers ran on other hosts: nothing to reap here.
-     */
+    /** Failover: settles the running jobs of instances that stopped answering (jobs/restart.ts). */
+    interruptAbandoned(instances: readonly string[], why: string): Promise<Job[]> {
+        return this.restart.interruptAbandoned(instances, why);
+    }
+
     /**
      * This instance was declared gone while it still ran jobs (it was paused, or cut off): the
      * others have interrupted them, and another job may own their stacks now. Their process
@@ -448,45 +438,6 @@ export class JobService extends JobReader {
             active.handle.kill();
         }
         return killed.length;
-    }
-
-    async interruptAbandoned(instances: readonly string[], why: string): Promise<Job[]> {
-        const out: Job[] = [];
-        for (const job of await this.deps.store.runningJobsOf(instances)) {
-            const settled = await this.settle(job.id, "interrupted", { error: { code: "INTERRUPTED", message: why } }, "running");
-            if (settled) out.push(settled);
-        }
-        return out;
-    }
-
-    private async reapOrphan(job: Job): Promise<void> {
-        const pid = await this.deps.store.workerPid(job.id);
-        const alive = () => {
-            try {
-                process.kill(-pid!, 0);
-                return true;
-            } catch {
-                return false;
-            }
-        };
-        if (!pid || !alive()) return;
-        this.deps.logger.warn({ jobId: job.id, pid }, "worker of an interrupted job still running; giving it the cancel grace period");
-        try {
-            process.kill(pid, "SIGINT");
-        } catch {
-            /* gone meanwhile */
-        }
-        const grace = this.deps.cancelGraceMs || ORPHAN_GRACE_MS;
-        const until = Date.now() + grace;
-        while (alive() && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
-        if (alive()) {
-            await this.record.event(job.id, "forceKill", { afterMs: grace, orphan: true });
-            try {
-                process.kill(-pid, "SIGKILL");
-            } catch {
-                /* gone meanwhile */
-            }
-        }
     }
 
     /** Re-admits stored queued jobs (after `recover` and any lock repair). */
