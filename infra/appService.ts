@@ -11,14 +11,14 @@ import { checkLogRetention, checkWholeNumber } from "./lib/validation";
 import { validateNamePrefix } from "./lib/naming";
 import { namedTags } from "./lib/tags";
 import { Migrations } from "./migrations";
-import { EnvironmentComponentArgs } from "./lib/componentArgs";
+import { NamedComponentArgs } from "./lib/componentArgs";
 import { EcsClusterRef } from "./cluster";
 import { DatabaseRef } from "./database";
 import { LoadBalancerTarget } from "./loadBalancer";
 import { taskRoles } from "./taskRoles";
 
 /** `namePrefix` → e.g. `todobackend-dev` (book: the stack name); at most 45 characters (the role `<prefix>-migrate-execution` allows 64). */
-export interface AppServiceArgs extends EnvironmentComponentArgs {
+export interface AppServiceArgs extends NamedComponentArgs {
     /** The cluster the service and the migrate task run on, placed with its EC2 capacity provider. */
     readonly cluster: EcsClusterRef;
     /** The ALB target group (HTTP 8000, instance targets) the service registers `todobackend:8000` in, and its listener. */

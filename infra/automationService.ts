@@ -5,7 +5,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { TagsInput } from "./config/common";
 import { AUTOMATION_CONTAINER, AUTOMATION_PORT, AutomationGroup, automationAlarms, automationContainerDefinitions, automationDatabaseSettings,
     automationDatabaseUrl, automationExecutionPolicy, automationSecurityRules, automationTaskPolicy, POSTGRES_PORT, StackRoleArns, stackRoleArns,
     stackRolesJson, validateFargateSize, validateIngressCidrs, AUTOMATION_DATABASE } from "./lib/automation";
@@ -13,6 +12,7 @@ import { keepLastLifecyclePolicy } from "./lib/deliveryNaming";
 import { namedTags, withNameTag } from "./lib/tags";
 import { checkLogRetention, checkWholeNumber } from "./lib/validation";
 import { validateNamePrefix } from "./lib/naming";
+import { NamedComponentArgs } from "./lib/componentArgs";
 import { LoadBalancer } from "./loadBalancer";
 import { taskRoles } from "./taskRoles";
 
@@ -28,9 +28,8 @@ export interface AutomationOidcArgs {
     readonly roleMapFile: string;
 }
 
-export interface AutomationServiceArgs {
-    /** Prefix of physical names: `<prefix>-alb`, `<prefix>-db`, `<prefix>-service-task`; at most 28 characters (ALB names allow 32). */
-    readonly namePrefix: string;
+/** `namePrefix` → `<prefix>-alb`, `<prefix>-db`, `<prefix>-service-task`, ...; at most 28 characters (ALB names ≤ 32). */
+export interface AutomationServiceArgs extends NamedComponentArgs {
     readonly vpcId: pulumi.Input<string>;
     /** Subnets of the load balancer, in ≥ 2 AZs. */
     readonly publicSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
@@ -76,8 +75,6 @@ export interface AutomationServiceArgs {
     readonly logRetentionDays?: number;
     /** SNS topic the alarms notify (the delivery stack's notifications topic). @default - no alarm actions */
     readonly alarmTopicArn?: pulumi.Input<string>;
-    /** Tags of every resource. @default - none */
-    readonly tags?: TagsInput;
 }
 
 /** Refuses values AWS or the service would refuse, before anything is registered. */

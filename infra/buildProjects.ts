@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { environmentName, PROJECT, TagsInput } from "./config/common";
+import { environmentName, PROJECT } from "./config/common";
 import { environmentBoundaryPolicy } from "./lib/boundaryIam";
 import { stageRoleTrustPolicy } from "./lib/automation";
 import { appBuildPolicy, assumeRolePolicy } from "./lib/deliveryIam";
@@ -11,6 +11,7 @@ import { artifactObjects, STAGE_ARTIFACTS } from "./lib/pipelineStages";
 import { EnvironmentRoleArgs, environmentDeployPolicy, environmentPreviewPolicy } from "./lib/environmentDeployIam";
 import { checkLogRetention, checkWholeNumber } from "./lib/validation";
 import { environmentRolePath, validateNamePrefix } from "./lib/naming";
+import { NamedComponentArgs } from "./lib/componentArgs";
 
 export const BUILDSPEC_DIR = path.join(__dirname, "..", "buildspecs");
 export function readBuildspec(file: string): string {
@@ -48,33 +49,30 @@ export interface StateBackendRef {
     environments: Record<PipelineEnvironment, SecretsProviderRef>;
 }
 
-export interface BuildProjectsArgs {
-    /** Prefix of the project names (`<prefix>build`, `<prefix>deploy-dev`, ...) and of their log groups. */
-    namePrefix: string;
+/** `namePrefix` → projects `<prefix>build`, `<prefix>deploy-dev`, ... and their log groups `/aws/codebuild/<project>`; at most 40 characters. */
+export interface BuildProjectsArgs extends NamedComponentArgs {
     /** Pipeline artifact bucket the builds read and write (each only its action's artifacts). */
-    artifactBucketArn: pulumi.Input<string>;
+    readonly artifactBucketArn: pulumi.Input<string>;
     /** The name of the pipeline whose artifacts the builds read and write: the first part of their object keys. */
-    artifactPipelineName: string;
-    repositories: BuildRepositories;
+    readonly artifactPipelineName: string;
+    readonly repositories: BuildRepositories;
     /** Full build image reference (repository URL with digest). */
-    buildImage: pulumi.Input<string>;
+    readonly buildImage: pulumi.Input<string>;
     /** Full deploy image reference (the ECR copy of Pulumi's image, by digest). */
-    deployImage: pulumi.Input<string>;
-    state: StateBackendRef;
+    readonly deployImage: pulumi.Input<string>;
+    readonly state: StateBackendRef;
     /** ExecuteChangeSet applies with `pulumi up --plan <approved plan>` (USE_UPDATE_PLAN). @default true */
-    useUpdatePlan?: pulumi.Input<boolean>;
+    readonly useUpdatePlan?: pulumi.Input<boolean>;
     /** Minutes Dev/Deploy and ExecuteChangeSet may run; CodeBuild's 60 is less than a first prod update. @default 180 */
-    deployTimeoutMinutes?: number;
+    readonly deployTimeoutMinutes?: number;
     /** Days the projects' logs are kept in their log groups, which this component creates. @default 30 */
-    logRetentionDays?: number;
-    /** Tags for the roles, policies and projects (the stack's base tags). @default - none */
-    tags?: TagsInput;
+    readonly logRetentionDays?: number;
     /**
      * The automation service's task role (AutomationService), which runs each stack's jobs with that
      * stack's stage role: the three stage roles also trust it. An ARN, not the role: the role is made
      * after these (its policy names them). @default - only CodeBuild assumes them
      */
-    automationTaskRoleArn?: pulumi.Input<string>;
+    readonly automationTaskRoleArn?: pulumi.Input<string>;
 }
 
 /** One pipeline stage's CodeBuild project and the role it runs as. */
@@ -95,7 +93,7 @@ export class BuildProjects extends pulumi.ComponentResource {
     public readonly environmentBoundaries: Record<PipelineEnvironment, aws.iam.Policy>;
 
     constructor(name: string, args: BuildProjectsArgs, opts?: pulumi.ComponentResourceOptions) {
-        validateNamePrefix("namePrefix", args.namePrefix, { maxLength: 40 });
+        validateNamePrefix("namePrefix", args.namePrefix, { maxLength: 40, component: "BuildProjects" });
         checkWholeNumber("deployTimeoutMinutes", args.deployTimeoutMinutes, 60, 2160, "give a first prod update time: 180 minutes.");
         checkLogRetention("logRetentionDays", args.logRetentionDays);
         super("todobackend:infra:BuildProjects", name, {}, opts);

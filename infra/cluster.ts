@@ -4,7 +4,7 @@
 // book's capacity and lifecycle-hook Lambdas. No key pair and no SSH: SSM Session Manager instead.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { EnvironmentComponentArgs } from "./lib/componentArgs";
+import { NamedComponentArgs } from "./lib/componentArgs";
 import { clusterUserData, ECS_AMI_PARAMETER, instanceAgentPolicy, instanceAssumeRolePolicy, instanceManagedPolicyArns } from "./lib/cluster";
 import { plainTags, withNameTag } from "./lib/tags";
 import { environmentRolePath, validateNamePrefix } from "./lib/naming";
@@ -21,7 +21,7 @@ export interface EcsClusterRef {
  * `namePrefix` → e.g. cluster `todobackend-dev-cluster`; at most 50 characters (the role
  * `<prefix>-ecs-instance` allows 64). The tags also propagate to the instances and their volumes.
  */
-export interface ClusterArgs extends EnvironmentComponentArgs {
+export interface ClusterArgs extends NamedComponentArgs {
     /** Private subnets of the Auto Scaling group. */
     readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
     /** The instances' security group (SecurityGroups.instanceSecurityGroupId). */

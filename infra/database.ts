@@ -4,7 +4,7 @@
 // through config, code or Pulumi state.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { EnvironmentComponentArgs } from "./lib/componentArgs";
+import { NamedComponentArgs } from "./lib/componentArgs";
 import { withNameTag } from "./lib/tags";
 import { validateNamePrefix } from "./lib/naming";
 
@@ -20,7 +20,7 @@ export interface DatabaseRef {
 }
 
 /** `namePrefix` → e.g. `todobackend-dev-db`; at most 40 characters (the final snapshot's name allows 63). */
-export interface DatabaseArgs extends EnvironmentComponentArgs {
+export interface DatabaseArgs extends NamedComponentArgs {
     /** Private subnets in ≥ 2 AZs. */
     readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
     /** The database security group (SecurityGroups.databaseSecurityGroupId). */

@@ -37,7 +37,7 @@ export function deliveryStack() {
     const images = new DeliveryImages("images", { buildImageRepositoryUrl: registry.buildImage.repositoryUrl,
         xrayRepositoryUrl: registry.xray.repositoryUrl, deployRepositoryUrl: registry.deploy.repositoryUrl });
     const artifacts = new PrivateBucket("artifacts", { expireDays: cfg.artifactExpiryDays, tags });
-    const state = new StateBackend("pulumi", { environments: PIPELINE_ENVIRONMENTS, tags });
+    const state = new StateBackend("pulumi", { namePrefix: "todobackend", environments: PIPELINE_ENVIRONMENTS, tags });
     // With the region in the URLs: the CLI (its Go SDK) reads no region from the stack, and without
     // AWS_REGION in the environment both would fail (the bootstrap's laptop, the automation service).
     const region = aws.getRegionOutput().region;

@@ -2,16 +2,18 @@ import * as awsx from "@pulumi/awsx";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { ComponentArgs } from "./lib/componentArgs";
 
-export interface DeliveryImagesArgs {
+/** `tags` reach no resource: an awsx image pushes to a repository (the Registry's, tagged there) and makes nothing taggable of its own. */
+export interface DeliveryImagesArgs extends ComponentArgs {
     /** Repository URL for the Docker-in-Docker build image. */
-    buildImageRepositoryUrl: pulumi.Input<string>;
+    readonly buildImageRepositoryUrl: pulumi.Input<string>;
     /** Repository for the X-Ray daemon image. */
-    xrayRepositoryUrl: pulumi.Input<string>;
+    readonly xrayRepositoryUrl: pulumi.Input<string>;
     /** Repository for the deploy projects' Pulumi image. */
-    deployRepositoryUrl: pulumi.Input<string>;
+    readonly deployRepositoryUrl: pulumi.Input<string>;
     /** Directory holding the Dockerfiles. @default "<repo>/images" */
-    contextDir?: string;
+    readonly contextDir?: string;
 }
 
 /**

@@ -4,7 +4,7 @@
 // (a production stack requires one, infra/config/environment.ts).
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { EnvironmentComponentArgs } from "./lib/componentArgs";
+import { NamedComponentArgs } from "./lib/componentArgs";
 import { plainTags, withNameTag } from "./lib/tags";
 import { checkWholeNumber } from "./lib/validation";
 import { validateNamePrefix } from "./lib/naming";
@@ -17,7 +17,7 @@ export interface LoadBalancerTarget {
 }
 
 /** `namePrefix` → e.g. `todobackend-dev-alb`; at most 28 characters (ALB names ≤ 32). */
-export interface LoadBalancerArgs extends EnvironmentComponentArgs {
+export interface LoadBalancerArgs extends NamedComponentArgs {
     /** VPC of the target group. */
     readonly vpcId: pulumi.Input<string>;
     /** Public subnets in ≥ 2 AZs. */

@@ -10,7 +10,7 @@ import { migrationRunnerPolicy } from "./lib/appIam";
 import { withNameTag } from "./lib/tags";
 import { checkLogRetention } from "./lib/validation";
 import { environmentRolePath, validateNamePrefix } from "./lib/naming";
-import { EnvironmentComponentArgs } from "./lib/componentArgs";
+import { NamedComponentArgs } from "./lib/componentArgs";
 import { EcsClusterRef } from "./cluster";
 
 export const RUNNER_SOURCE = path.join(__dirname, "functions", "runMigrations", "index.mjs");
@@ -20,7 +20,7 @@ export const RUNNER_RUNTIME = "nodejs22.x";
 export const RUNNER_TIMEOUT_SECONDS = 900;
 
 /** `namePrefix` → e.g. function `todobackend-dev-migrations`; at most 50 characters (role names allow 64). */
-export interface MigrationsArgs extends EnvironmentComponentArgs {
+export interface MigrationsArgs extends NamedComponentArgs {
     /** The cluster the migrate task runs in, placed with its EC2 capacity provider. */
     readonly cluster: EcsClusterRef;
     /** ARN (with revision) of the migrate task definition; every new revision re-runs the migrations. */

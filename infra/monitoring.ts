@@ -3,13 +3,13 @@
 // (database CPU, storage, connections). The book had none; its only alarms drove scaling.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { EnvironmentComponentArgs } from "./lib/componentArgs";
+import { NamedComponentArgs } from "./lib/componentArgs";
 import { alarmDefinitions, AlarmTargets, AlarmThresholds } from "./lib/alarms";
 import { withNameTag } from "./lib/tags";
 import { validateNamePrefix } from "./lib/naming";
 
 /** `namePrefix` → topic `<prefix>-alarms`, alarms `<prefix>-<what>`; at most 200 characters. */
-export interface MonitoringArgs extends EnvironmentComponentArgs {
+export interface MonitoringArgs extends NamedComponentArgs {
     /** What the alarms watch: the load balancer and target group (ARN suffixes), the ECS cluster and service, the DB instance. */
     readonly targets: pulumi.Input<AlarmTargets>;
     /** Thresholds. @default - see DEFAULT_THRESHOLDS in infra/lib/alarms.ts */

@@ -3,24 +3,22 @@
 // book's default-VPC mode. Consumers only see ids, so both modes look alike to them.
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
-import { TagsInput } from "./config/common";
 import type { NatGateways } from "./config/environment";
+import { ComponentArgs } from "./lib/componentArgs";
 
-export interface NetworkArgs {
+export interface NetworkArgs extends ComponentArgs {
     /** CIDR of the created VPC. @default "10.0.0.0/16" */
-    cidrBlock?: string;
+    readonly cidrBlock?: string;
     /** Availability zones of the created VPC (at least 2: the ALB and the RDS subnet group need them). @default 2 */
-    availabilityZones?: number;
+    readonly availabilityZones?: number;
     /** "single" NAT gateway (cheap, dev) or one "perAz" (an AZ outage keeps the others online, prod). @default "single" */
-    natGateways?: NatGateways;
+    readonly natGateways?: NatGateways;
     /** Use this existing VPC instead of creating one; then publicSubnetIds and privateSubnetIds are required. */
-    vpcId?: pulumi.Input<string>;
+    readonly vpcId?: pulumi.Input<string>;
     /** Existing public subnets, used only with vpcId. */
-    publicSubnetIds?: pulumi.Input<pulumi.Input<string>[]>;
+    readonly publicSubnetIds?: pulumi.Input<pulumi.Input<string>[]>;
     /** Existing private subnets, used only with vpcId. */
-    privateSubnetIds?: pulumi.Input<pulumi.Input<string>[]>;
-    /** Tags of every resource. */
-    tags?: TagsInput;
+    readonly privateSubnetIds?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
 /** The awsx NAT strategy for our two settings. */

@@ -3,21 +3,18 @@
 // Without it, nobody learned that a prod preview waited for approval or that Dev failed.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { TagsInput } from "./config/common";
 import { pipelineFailedPattern, topicPolicy } from "./lib/notifications";
 import { validateNamePrefix } from "./lib/naming";
+import { NamedComponentArgs } from "./lib/componentArgs";
 
-export interface PipelineNotificationsArgs {
-    /** Prefix of physical names: topic `<prefix>-notifications`, rule `<prefix>-failed`; at most 200 characters. */
-    namePrefix: string;
+/** `namePrefix` → topic `<prefix>-notifications`, rule `<prefix>-failed`; at most 200 characters. */
+export interface PipelineNotificationsArgs extends NamedComponentArgs {
     /** Name of the pipeline whose failed runs are told (fixed by the program, so no cycle with the pipeline, which names the topic). */
-    watchedPipeline: string;
+    readonly watchedPipeline: string;
     /** An address subscribed to the topic (it must confirm). @default - no subscription */
-    email?: string;
+    readonly email?: string;
     /** Name prefixes of CloudWatch alarms that may publish to the topic (the automation service's). @default - none */
-    alarmNamePrefixes?: readonly string[];
-    /** Tags of the topic and the rule. @default - none */
-    tags?: TagsInput;
+    readonly alarmNamePrefixes?: readonly string[];
 }
 
 /** The SNS topic, the rule sending failed pipeline runs to it, and who may publish there. */

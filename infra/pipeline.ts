@@ -1,10 +1,10 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { TagsInput } from "./config/common";
 import { assumeRolePolicy, pipelinePolicy } from "./lib/deliveryIam";
 import { CONNECTION_PROVIDERS } from "./config/delivery";
 import { pipelineStages, StageNames } from "./lib/pipelineStages";
 import { validateNamePrefix } from "./lib/naming";
+import { NamedComponentArgs } from "./lib/componentArgs";
 
 /** A CodeBuild project as the pipeline needs it. */
 export interface ProjectRef { name: pulumi.Input<string>; arn: pulumi.Input<string> }
@@ -12,27 +12,24 @@ export interface ProjectRef { name: pulumi.Input<string>; arn: pulumi.Input<stri
 /** Build: the app image; Dev/Deploy: `pulumi up -s dev`; Production: ChangeSet (`pulumi preview -s prod --save-plan`), then ExecuteChangeSet (`pulumi up -s prod --plan`). */
 export interface PipelineProjects { app: ProjectRef; dev: ProjectRef; changeSet: ProjectRef; execute: ProjectRef }
 
-export interface DeliveryPipelineArgs {
-    /** The pipeline's name (the book's `todobackend`), also the start of its connection's name; at most 25 characters (connection names allow 32). */
-    namePrefix: string;
+/** `namePrefix`: the pipeline's name (the book's `todobackend`), also the start of its connection's, `<prefix>-source`; at most 25 characters (connection names ≤ 32). */
+export interface DeliveryPipelineArgs extends NamedComponentArgs {
     /** Name of the bucket the pipeline stores artifacts in. */
-    artifactBucket: pulumi.Input<string>;
+    readonly artifactBucket: pulumi.Input<string>;
     /** ARN of that bucket, for the pipeline role's policy. */
-    artifactBucketArn: pulumi.Input<string>;
+    readonly artifactBucketArn: pulumi.Input<string>;
     /** The app repository as "owner/name" (source action `MyApp`). */
-    appRepository: pulumi.Input<string>;
+    readonly appRepository: pulumi.Input<string>;
     /** This infrastructure repository as "owner/name" (source action `DeploymentRepository`). */
-    deploymentRepository: pulumi.Input<string>;
+    readonly deploymentRepository: pulumi.Input<string>;
     /** Branch both source actions follow. */
-    branch: pulumi.Input<string>;
+    readonly branch: pulumi.Input<string>;
     /** Provider of the CodeStar connection, one of CONNECTION_PROVIDERS. @default "GitHub" */
-    connectionProvider?: pulumi.Input<string>;
+    readonly connectionProvider?: pulumi.Input<string>;
     /** SNS topic the approval action notifies. @default - no notification */
-    approvalTopicArn?: pulumi.Input<string>;
+    readonly approvalTopicArn?: pulumi.Input<string>;
     /** The CodeBuild projects of the stages (BuildProjects'); the pipeline role may start exactly these. */
-    projects: PipelineProjects;
-    /** Tags for the connection, role and pipeline (the stack's base tags). @default - none */
-    tags?: TagsInput;
+    readonly projects: PipelineProjects;
 }
 
 /** The CodeStar connection and the V2 pipeline Source → Build → Dev → Production. */

@@ -1,16 +1,13 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { TagsInput } from "./config/common";
 import { appLifecyclePolicy, codebuildPullRepositoryPolicy } from "./lib/deliveryIam";
+import { NamedComponentArgs } from "./lib/componentArgs";
 import { appBuildProjectName, keepLastLifecyclePolicy, PULL_THROUGH_PREFIX, repositoryNames } from "./lib/deliveryNaming";
 
-export interface RegistryArgs {
-    /** Prefix of the repository names: `<namePrefix>/todobackend`, `<namePrefix>/codebuild`, ... @default "docker-in-aws" (the book's) */
-    namePrefix?: string;
+/** `namePrefix`: the repositories' namespace, `<prefix>/todobackend`, `<prefix>/codebuild`, ... (the book's `docker-in-aws`, config `repositoryPrefix`); an ECR name, at most 200 characters. */
+export interface RegistryArgs extends NamedComponentArgs {
     /** The app build project, the only one that may pull the build image. @default "todobackend-build" */
-    appBuildProjectName?: string;
-    /** Tags put on every repository (the stack's base tags). @default - none */
-    tags?: TagsInput;
+    readonly appBuildProjectName?: string;
 }
 
 /** The ECR repositories (book §2, plus the deploy image's) with scanning, lifecycle rules and the CodeBuild pull policy. */
@@ -24,7 +21,7 @@ export class Registry extends pulumi.ComponentResource {
     public readonly baseImageRegistry: pulumi.Output<string>;
 
     constructor(name: string, args: RegistryArgs, opts?: pulumi.ComponentResourceOptions) {
-        const namePrefix = args.namePrefix ?? "docker-in-aws";
+        const namePrefix = args.namePrefix;
         // ECR names: lowercase letters, digits and separators; the prefix is a namespace of them.
         if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/.test(namePrefix) || namePrefix.length > 200) {
             throw new Error(`Registry: \`namePrefix\` "${namePrefix}" is not an ECR namespace. Fix: use lowercase letters, digits, '.', '_', '-' and '/', at most 200 characters`);

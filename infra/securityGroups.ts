@@ -3,13 +3,13 @@
 // (load balancer, cluster, database, X-Ray) only take the group ids.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { EnvironmentComponentArgs } from "./lib/componentArgs";
+import { NamedComponentArgs } from "./lib/componentArgs";
 import { Group, securityRules } from "./lib/securityRules";
 import { withNameTag } from "./lib/tags";
 import { validateNamePrefix } from "./lib/naming";
 
 /** `namePrefix` → the groups' names, e.g. `todobackend-dev-alb-sg`; at most 200 characters (group names allow 255). */
-export interface SecurityGroupsArgs extends EnvironmentComponentArgs {
+export interface SecurityGroupsArgs extends NamedComponentArgs {
     /** VPC of the groups. */
     readonly vpcId: pulumi.Input<string>;
     /** Ports the ALB listens on; each is opened to the internet. @default [80] */

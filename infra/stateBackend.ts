@@ -1,24 +1,22 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { TagsInput } from "./config/common";
 import { denyInsecureTransportPolicy } from "./lib/deliveryIam";
 import { validateNamePrefix } from "./lib/naming";
+import { ComponentArgs, NamedComponentArgs } from "./lib/componentArgs";
 
-export interface PrivateBucketArgs {
+export interface PrivateBucketArgs extends ComponentArgs {
     /** Days after which objects (and noncurrent versions) expire. @default - objects are kept */
-    expireDays?: pulumi.Input<number>;
+    readonly expireDays?: pulumi.Input<number>;
     /**
      * Days a replaced or deleted version is kept (current objects are kept), for a bucket whose
      * objects are rewritten in place (Pulumi state: every update writes the checkpoint again).
      * Only without `expireDays`. @default - noncurrent versions are kept
      */
-    keepNoncurrentDays?: number;
+    readonly keepNoncurrentDays?: number;
     /** Refuse to delete the bucket from Pulumi (`protect`). @default false */
-    protect?: boolean;
+    readonly protect?: boolean;
     /** KMS key for SSE. @default - S3-managed keys (AES256) */
-    kmsKeyArn?: pulumi.Input<string>;
-    /** Tags for the bucket (the stack's base tags). @default - none */
-    tags?: TagsInput;
+    readonly kmsKeyArn?: pulumi.Input<string>;
 }
 
 /** A versioned, encrypted bucket with every public access path blocked and plain-HTTP access denied. */
@@ -57,13 +55,10 @@ export class PrivateBucket extends pulumi.ComponentResource {
     }
 }
 
-export interface StateBackendArgs {
-    /** Prefix of the keys' aliases: `alias/<namePrefix>-pulumi`, `alias/<namePrefix>-<env>-pulumi`. @default "todobackend" */
-    namePrefix?: string;
+/** `namePrefix` → key aliases `alias/<prefix>-pulumi`, `alias/<prefix>-<env>-pulumi` (the program's `todobackend`); at most 200 characters. */
+export interface StateBackendArgs extends NamedComponentArgs {
     /** Environments (stacks) that get a secrets provider key of their own. @default - none */
-    environments?: readonly string[];
-    /** Tags for the keys and the state bucket (the stack's base tags). @default - none */
-    tags?: TagsInput;
+    readonly environments?: readonly string[];
 }
 
 /** One environment's secrets provider: its KMS key and alias. */
@@ -84,7 +79,7 @@ export class StateBackend extends pulumi.ComponentResource {
     public readonly environmentKeys: Record<string, EnvironmentKey>;
 
     constructor(name: string, args: StateBackendArgs, opts?: pulumi.ComponentResourceOptions) {
-        const namePrefix = args.namePrefix ?? "todobackend";
+        const namePrefix = args.namePrefix;
         validateNamePrefix("namePrefix", namePrefix, { maxLength: 200, component: "StateBackend" });
         for (const env of args.environments ?? []) validateNamePrefix("environments", env, { maxLength: 40, component: "StateBackend" });
         super("todobackend:infra:StateBackend", name, {}, opts);

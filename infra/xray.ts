@@ -8,13 +8,13 @@ import { xrayContainerDefinitions, xrayDaemonAddress } from "./lib/appContainers
 import { checkLogRetention, checkWholeNumber } from "./lib/validation";
 import { validateNamePrefix } from "./lib/naming";
 import { xrayExecutionPolicy, xrayTaskPolicy } from "./lib/xrayIam";
-import { EnvironmentComponentArgs } from "./lib/componentArgs";
+import { NamedComponentArgs } from "./lib/componentArgs";
 import { EcsClusterRef } from "./cluster";
 import { namedTags } from "./lib/tags";
 import { taskRoles } from "./taskRoles";
 
 /** `namePrefix` → e.g. service `todobackend-dev-xray`; at most 45 characters (the role `<prefix>-xray-execution` allows 64). */
-export interface XrayDaemonArgs extends EnvironmentComponentArgs {
+export interface XrayDaemonArgs extends NamedComponentArgs {
     /** VPC the namespace's private hosted zone is attached to. */
     readonly vpcId: pulumi.Input<string>;
     /** Subnets of the daemon tasks; private, reaching AWS APIs through NAT. */
