@@ -80,7 +80,8 @@ describe("the app's own database user, provisioned by the migrate task against a
     const provision = (env: Record<string, string>, driver: "mysql.connector" | "MySQLdb" = "mysql.connector") => spawnSync(PYTHON,
         ["-c", PROVISION_APP_USER_SCRIPT, "sh", "-c", "echo migrated"], {
             encoding: "utf8",
-            env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...(driver === "mysql.connector" ? { PYTHONPATH: CONNECTOR_STANDIN } : {}),
+            // No bytecode: Python would otherwise write __pycache__ into the stand-in's tracked directory.
+            env: { PATH: process.env.PATH ?? "/usr/bin:/bin", PYTHONDONTWRITEBYTECODE: "1", ...(driver === "mysql.connector" ? { PYTHONPATH: CONNECTOR_STANDIN } : {}),
                 MYSQL_HOST: "127.0.0.1", MYSQL_PORT: String(port), MYSQL_DATABASE: "todobackend",
                 MYSQL_USER: MASTER.user, MYSQL_PASSWORD: MASTER.password, APP_MYSQL_USER: "todobackend_app", ...env },
         });
