@@ -5,7 +5,9 @@ import { principalOf } from "../security/middleware";
 import { auditNoteOf } from "./auditNote";
 import { StackName, parse } from "./schemas";
 import { caseSensitiveRouter, type AuthDeps } from "./router";
-import { common, errorResponse, json, queryParams } from "./openapiParts";
+import { common, errorResponse, json, queryParams, ref } from "./openapiParts";
+import { AuditPageSchema } from "./responses/audit";
+import { send } from "./responses/registry";
 
 export const AuditQuery = z.strictObject({
     after: z.coerce.number().int().min(0).optional(),
@@ -19,7 +21,7 @@ export function auditRouter(audit: AuditTrail, auth: AuthDeps): Router {
     const r = caseSensitiveRouter();
     r.get("/audit", auth.authenticate, auth.requireRole("admin"), async (req, res) => {
         const q = parse(AuditQuery, req.query, "query");
-        res.json({ ...(await audit.page(q)), verification: await audit.verify() });
+        send(res, AuditPageSchema, { ...(await audit.page(q)), verification: await audit.verify() });
     });
     return r;
 }
@@ -149,7 +151,7 @@ export function auditOpenApiPaths(): Record<string, unknown> {
                 responses: {
                     200: {
                         description: "Entries after `after`; continue with `next`. verification.ok is false with firstBad {line, seq, reason} when a line was edited, removed or inserted.",
-                        content: json({ type: "object", properties: { entries: { type: "array", items: { type: "object" } }, next: { type: "integer" }, verification: { type: "object", properties: { ok: { type: "boolean" }, entries: { type: "integer" }, firstBad: { type: "object" } } } } }),
+                        content: json(ref("AuditPage")),
                     },
                     ...common,
                     422: errorResponse("Invalid query."),

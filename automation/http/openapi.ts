@@ -6,8 +6,9 @@ import { approvalsOpenApiPaths } from "./approvals";
 import { auditOpenApiPaths } from "./audit";
 import { notificationsOpenApiPaths } from "./notifications";
 import { opsOpenApiPaths } from "./ops";
-import { errorResponse, json, ref } from "./openapiParts";
+import { errorResponse } from "./openapiParts";
 import { repairOpenApiPaths } from "./repair";
+import { responseComponents } from "./responses";
 import { signInOpenApiPaths } from "./signIn";
 import { stacksAndJobsOpenApiPaths } from "./stacksAndJobs";
 import { tokensOpenApiPaths } from "./tokens";
@@ -15,8 +16,9 @@ import { webhooksOpenApiPaths } from "./webhooks";
 import { whoamiOpenApiPaths } from "./whoami";
 
 // The document is put together from each router's own part (its …OpenApiPaths(), next to the
-// routes it describes) and the shared schemas below; request bodies and queries come from the
-// zod schemas the routes validate with (openapiParts.ts), so neither can drift from the service.
+// routes it describes) and the shared schemas below. Request bodies and queries come from the
+// zod schemas the routes validate with (openapiParts.ts), and the answers from the zod schemas
+// the routes' answers are typed with (http/responses/), so neither can drift from the service.
 
 /** The OpenAPI 3.0 description of the /v1 API, served at /v1/openapi.json. */
 export function openApiDocument(): Record<string, unknown> {
@@ -39,66 +41,7 @@ export function openApiDocument(): Record<string, unknown> {
                     properties: { error: { type: "object", required: ["code", "message"], properties: { code: { type: "string", enum: Object.keys(ERROR_CODES), description: "Stable, for machines; each is explained in docs/errors.md." }, message: { type: "string" }, details: { type: "object" } } } },
                 },
                 Job: jobDocumentSchema(),
-                StackStatus: {
-                    type: "object",
-                    properties: {
-                        name: { type: "string" },
-                        state: { type: "string", enum: ["idle", "running", "queued"] },
-                        runningJob: { type: "string" },
-                        queued: { type: "integer" },
-                        lastJob: { type: "object" },
-                        policy: { type: "string", description: "who may do what on the stack, in words" },
-                        drift: { type: "object", description: "What the last successful refresh found: checkedAt, jobId, mode, drifted (count), resources [{urn, op, properties}]" },
-                        outputs: { type: "object" },
-                        schedules: {
-                            type: "object",
-                            description: "The stack's schedules (schedules: in its policy file), each with its next run and its last run (at, jobId, state, drifted resources for a drift check, or a note why no job started).",
-                            properties: {
-                                driftCheck: { type: "object", properties: { cron: { type: "string" }, remediate: { type: "boolean" }, nextRun: { type: "string", format: "date-time" }, last: { type: "object" } } },
-                                destroy: { type: "object", properties: { ttlMinutes: { type: "integer" }, remindMinutesBefore: { type: "integer" }, nextRun: { type: "string", format: "date-time" }, last: { type: "object" } } },
-                            },
-                        },
-                        dependencies: {
-                            type: "object",
-                            description: "The stacks this one follows (dependsOn: [{stack, outputs?, run}]), the StackReferences its program was last seen making, and warnings where the two disagree.",
-                            properties: { dependsOn: { type: "array", items: { type: "object" } }, references: { type: "array", items: { type: "string" } }, warnings: { type: "array", items: { type: "string" } } },
-                        },
-                        repair: {
-                            type: "object",
-                            description: "Present when crash recovery runs (npm start). needed: a run that did not finish left pending operations or a lock nobody may clear; new jobs get 409 NEEDS_REPAIR until POST /v1/stacks/{stack}/repair clears it.",
-                            required: ["needed", "findings"],
-                            properties: { needed: { type: "boolean" }, findings: { type: "array", items: ref("Finding") }, checkedAt: { type: "string", format: "date-time" } },
-                        },
-                    },
-                },
-                Finding: {
-                    type: "object",
-                    required: ["kind"],
-                    properties: {
-                        kind: { type: "string", enum: ["stale-lock", "live-lock", "foreign-lock", "unreadable-lock", "pending-operations"] },
-                        lock: { type: "object", properties: { file: { type: "string" }, pid: { type: "integer" }, username: { type: "string" }, hostname: { type: "string" }, timestamp: { type: "string" } } },
-                        cleared: { type: "boolean" },
-                        operations: { type: "array", items: { type: "object", properties: { type: { type: "string" }, urn: { type: "string" } } } },
-                    },
-                },
-                Approval: {
-                    type: "object",
-                    properties: {
-                        id: { type: "string" },
-                        previewId: { type: "string", format: "uuid" },
-                        stack: { type: "string" },
-                        operation: { type: "string", enum: ["update", "destroy"] },
-                        decision: { type: "string", enum: ["approve", "reject"] },
-                        by: { type: "string" },
-                        role: { type: "string" },
-                        comment: { type: "string" },
-                        at: { type: "string", format: "date-time" },
-                    },
-                },
-                ApprovalStatus: {
-                    type: "object",
-                    properties: { required: { type: "integer" }, approvedBy: { type: "array", items: { type: "string" } }, rejectedBy: { type: "array", items: { type: "string" } }, satisfied: { type: "boolean" } },
-                },
+                ...responseComponents(),
             },
         },
         security: [{ bearer: [] }, { session: [] }],

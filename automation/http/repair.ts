@@ -7,6 +7,8 @@ import { callerOf } from "../security/middleware";
 import { StackName, parse } from "./schemas";
 import { caseSensitiveRouter, type AuthDeps } from "./router";
 import { bodySchema, common, errorResponse, json, ref, stackPathParam } from "./openapiParts";
+import { RepairResultSchema, StackHealthSchema, UnlockResultSchema } from "./responses/recovery";
+import { send } from "./responses/registry";
 
 export const RepairBody = z.strictObject({
     /** `strip` removes pending operations from the checkpoint; `refresh` reads resources back first. @default "strip" */
@@ -32,7 +34,7 @@ export function repairRouter(recovery: RecoveryService, service: JobService, aut
     r.get("/stacks/:stack/repair", auth.authenticate, auth.requireRole("viewer"), async (req, res) => {
         const stack = parse(StackName, req.params.stack, "path.stack");
         service.assertStack(stack);
-        res.json(await recovery.health(stack));
+        send(res, StackHealthSchema, await recovery.health(stack));
     });
     r.post("/stacks/:stack/repair", auth.authenticate, auth.requireRole("admin"), async (req, res) => {
         const stack = parse(StackName, req.params.stack, "path.stack");
@@ -41,7 +43,7 @@ export function repairRouter(recovery: RecoveryService, service: JobService, aut
         const principal = callerOf(res);
         // Repair edits the checkpoint: never beside a job of this service on the same stack.
         if ((await service.stacks.state(stack)) !== "idle") throw stackBusy(stack);
-        res.json(await recovery.repair(stack, body.method ?? "strip", principal, req.ip ?? "unknown", { overrideFence: body.overrideFence }));
+        send(res, RepairResultSchema, await recovery.repair(stack, body.method ?? "strip", principal, req.ip ?? "unknown", { overrideFence: body.overrideFence }));
     });
     r.post("/stacks/:stack/unlock", auth.authenticate, auth.requireRole("admin"), async (req, res) => {
         const stack = parse(StackName, req.params.stack, "path.stack");
@@ -51,7 +53,7 @@ export function repairRouter(recovery: RecoveryService, service: JobService, aut
         const principal = callerOf(res);
         // The lock of this service's own running job is never an override's business.
         if ((await service.stacks.state(stack)) === "running") throw stackBusy(stack);
-        res.json(await recovery.unlock(stack, principal, req.ip ?? "unknown", { overrideFence }));
+        send(res, UnlockResultSchema, await recovery.unlock(stack, principal, req.ip ?? "unknown", { overrideFence }));
     });
     return r;
 }
@@ -65,7 +67,7 @@ export function repairOpenApiPaths(): Record<string, unknown> {
                 tags: ["stacks"],
                 parameters: [stackPathParam],
                 responses: {
-                    200: { description: "Findings.", content: json({ type: "object", properties: { stack: { type: "string" }, state: { type: "string", enum: ["ok", "needs-repair"] }, findings: { type: "array", items: ref("Finding") }, checkedAt: { type: "string", format: "date-time" } } }) },
+                    200: { description: "Findings.", content: json(ref("StackHealth")) },
                     ...common,
                     404: errorResponse("Unknown stack."),
                 },
@@ -79,7 +81,7 @@ export function repairOpenApiPaths(): Record<string, unknown> {
                 responses: {
                     200: {
                         description: "Repaired; lists what was dropped (a pending create may have made a resource Pulumi no longer tracks: import it).",
-                        content: json({ type: "object", properties: { stack: { type: "string" }, method: { type: "string" }, backup: { type: "string" }, clearedLocks: { type: "array", items: { type: "string" } }, droppedOperations: { type: "array", items: { type: "object" } }, after: { type: "object" } } }),
+                        content: json(ref("RepairResult")),
                     },
                     ...common,
                     404: errorResponse("Unknown stack (STACK_NOT_FOUND)."),
@@ -100,7 +102,7 @@ export function repairOpenApiPaths(): Record<string, unknown> {
                 responses: {
                     200: {
                         description: "Unlocked; the locks removed (file backends) and the stack's health after.",
-                        content: json({ type: "object", properties: { stack: { type: "string" }, removedLocks: { type: "array", items: { type: "object" } }, after: { type: "object" } } }),
+                        content: json(ref("UnlockResult")),
                     },
                     ...common,
                     404: errorResponse("Unknown stack, or not in the backend (STACK_NOT_FOUND)."),

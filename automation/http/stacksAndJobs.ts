@@ -10,6 +10,8 @@ import { IdempotencyKeys, idempotencyKeyOf, keyInProgress, keyReused, STUCK_CLAI
 import { streamJobEvents } from "./sse";
 import { caseSensitiveRouter, type AuthDeps } from "./router";
 import { common, errorResponse, idPathParam, json, ref, stackPathParam, startOp } from "./openapiParts";
+import { send } from "./responses/registry";
+import { StackListSchema, StackStatusSchema } from "./responses/stacks";
 
 /** Event streams one caller may hold open at once. */
 export const DEFAULT_STREAMS_PER_CALLER = 10;
@@ -36,10 +38,10 @@ export function stacksAndJobsRouter(service: JobService, auth: AuthDeps, limits:
     const who = (res: Response) => principalOf(res)?.name ?? "unknown";
 
     r.get("/stacks", ...viewer, async (_req, res) => {
-        res.json({ stacks: await service.listStacks() });
+        send(res, StackListSchema, { stacks: await service.listStacks() });
     });
     r.get("/stacks/:stack", ...viewer, async (req, res) => {
-        res.json(await service.stackStatus(stackParam(req.params.stack)));
+        send(res, StackStatusSchema, await service.stackStatus(stackParam(req.params.stack)));
     });
 
     const start = (op: Op, body: (raw: unknown, stack: string) => { noQueue?: boolean; message?: string; previewId?: string; mode?: JobOptions["mode"] }): RequestHandler =>
@@ -157,7 +159,7 @@ export function stacksAndJobsRouter(service: JobService, auth: AuthDeps, limits:
 /** This router's routes in the OpenAPI document (put together by http/openapi.ts). */
 export function stacksAndJobsOpenApiPaths(): Record<string, unknown> {
     return {
-        "/v1/stacks": { get: { summary: "List stacks (role viewer)", tags: ["stacks"], responses: { 200: { description: "Stacks.", content: json({ type: "object", properties: { stacks: { type: "array", items: ref("StackStatus") } } }) }, ...common } } },
+        "/v1/stacks": { get: { summary: "List stacks (role viewer)", tags: ["stacks"], responses: { 200: { description: "Stacks.", content: json(ref("StackList")) }, ...common } } },
         "/v1/stacks/{stack}": { get: { summary: "One stack's state, last job and outputs (role viewer)", tags: ["stacks"], parameters: [stackPathParam], responses: { 200: { description: "Stack.", content: json(ref("StackStatus")) }, ...common, 404: errorResponse("Unknown stack.") } } },
         "/v1/stacks/{stack}/previews": startOp("preview", "operator", PreviewBody, "; a newer preview supersedes a waiting one"),
         "/v1/stacks/{stack}/updates": startOp("update", "operator", UpdateBody, "; previewId binds it to an approved preview"),

@@ -7,7 +7,9 @@ import { EXPIRES_IN, expiresInProblem, TOKEN_NAME, tokenNameProblem } from "../s
 import { auditAs } from "./auditNote";
 import { parse } from "./schemas";
 import { caseSensitiveRouter, type AuthDeps } from "./router";
-import { common as sharedAnswers, errorResponse as error, json } from "./openapiParts";
+import { common as sharedAnswers, errorResponse as error, json, ref } from "./openapiParts";
+import { send } from "./responses/registry";
+import { CreatedTokenSchema, RevokedTokenSchema, TokenListSchema, TokenSchema } from "./responses/tokens";
 
 /** A problem function as a zod refinement, its message the function's own. */
 const checkedBy = (problemOf: (s: string) => string | undefined) => (value: string, ctx: z.RefinementCtx) => {
@@ -36,27 +38,28 @@ export const CreateTokenBody = z.strictObject({
 export function tokensRouter(admin: TokenAdmin, auth: AuthDeps): Router {
     const r = caseSensitiveRouter();
     r.get("/tokens", auth.authenticate, auth.requireRole("admin"), async (_req, res) => {
-        res.json({ tokens: await admin.list() });
+        send(res, TokenListSchema, { tokens: await admin.list() });
     });
     r.post("/tokens", auth.authenticate, auth.requireRole("admin"), async (req, res) => {
         const body = parse(CreateTokenBody, req.body, "body");
         const { token, info, replaced } = await admin.create(body);
         auditAs(res, { action: "token.create", details: { name: info.name, role: info.role, expiresAt: info.expiresAt ?? null, replaced } });
-        res.status(201).set("Cache-Control", "no-store").location(`/v1/tokens/${encodeURIComponent(info.name)}`).json({ ...info, token, replaced });
+        res.status(201).set("Cache-Control", "no-store").location(`/v1/tokens/${encodeURIComponent(info.name)}`);
+        send(res, CreatedTokenSchema, { ...info, token, replaced });
     });
     // Where a created token's Location points: the one token, as the list shows it.
     r.get("/tokens/:name", auth.authenticate, auth.requireRole("admin"), async (req, res) => {
         const name = parse(z.string().min(1).max(100), req.params.name, "path.name");
         const found = (await admin.list()).find((t) => t.name === name);
         if (!found) throw tokenNotFound(name);
-        res.json(found);
+        send(res, TokenSchema, found);
     });
     r.delete("/tokens/:name", auth.authenticate, auth.requireRole("admin"), async (req, res) => {
         // Any name the file may hold, even one today's rules would refuse: an old token must stay revocable.
         const name = parse(z.string().min(1).max(100), req.params.name, "path.name");
         const gone = await admin.revoke(name);
         auditAs(res, { action: "token.revoke", details: { name: gone.name, role: gone.role } });
-        res.json({ ...gone, revoked: true });
+        send(res, RevokedTokenSchema, { ...gone, revoked: true as const });
     });
     return r;
 }
@@ -66,13 +69,6 @@ const common = {
     ...sharedAnswers,
     401: error("No, unknown or expired bearer token (UNAUTHENTICATED, TOKEN_EXPIRED)."),
     403: error("Not an admin (FORBIDDEN)."),
-};
-const tokenProperties = {
-    name: { type: "string" },
-    role: { type: "string", enum: [...ROLES] },
-    createdAt: { type: "string", format: "date-time" },
-    expiresAt: { type: "string", format: "date-time", description: "Absent: never expires." },
-    expired: { type: "boolean" },
 };
 
 /** The document's entries for these routes, merged into /v1/openapi.json (http/openapi.ts). */
@@ -85,7 +81,7 @@ export function tokensOpenApiPaths(): Record<string, unknown> {
                 description: "Name, role, created, last used and expiry of each token; never a secret or a hash. lastUsedAt is recorded at most once a minute per token (null: not used since it was created or rotated).",
                 tags: ["auth"],
                 responses: {
-                    200: { description: "Tokens.", content: json({ type: "object", properties: { tokens: { type: "array", items: { type: "object", properties: { ...tokenProperties, lastUsedAt: { type: "string", format: "date-time", nullable: true } } } } } }) },
+                    200: { description: "Tokens.", content: json(ref("TokenList")) },
                     ...common,
                     503: error("The tokens file cannot be read (UNAVAILABLE)."),
                 },
@@ -96,7 +92,7 @@ export function tokensOpenApiPaths(): Record<string, unknown> {
                 tags: ["auth"],
                 requestBody: { required: true, content: json(body) },
                 responses: {
-                    201: { description: "Created; `token` is the secret.", headers: { Location: { schema: { type: "string" } } }, content: json({ type: "object", properties: { ...tokenProperties, token: { type: "string" }, replaced: { type: "boolean" } } }) },
+                    201: { description: "Created; `token` is the secret.", headers: { Location: { schema: { type: "string" } } }, content: json(ref("CreatedToken")) },
                     ...common,
                     409: error("A token of that name exists and replace was not sent (TOKEN_EXISTS)."),
                     422: error("Invalid name (a reserved sso: name, a credential-shaped one), role or expiresIn (INVALID_INPUT)."),
@@ -110,7 +106,7 @@ export function tokensOpenApiPaths(): Record<string, unknown> {
                 tags: ["auth"],
                 parameters: [{ name: "name", in: "path", required: true, schema: { type: "string", minLength: 1, maxLength: 100 } }],
                 responses: {
-                    200: { description: "The token.", content: json({ type: "object", properties: tokenProperties }) },
+                    200: { description: "The token.", content: json(ref("Token")) },
                     ...common,
                     404: error("No token of that name (TOKEN_NOT_FOUND)."),
                 },
@@ -121,7 +117,7 @@ export function tokensOpenApiPaths(): Record<string, unknown> {
                 tags: ["auth"],
                 parameters: [{ name: "name", in: "path", required: true, schema: { type: "string", minLength: 1, maxLength: 100 } }],
                 responses: {
-                    200: { description: "Revoked.", content: json({ type: "object", properties: { ...tokenProperties, revoked: { type: "boolean" } } }) },
+                    200: { description: "Revoked.", content: json(ref("RevokedToken")) },
                     ...common,
                     404: error("No token of that name (TOKEN_NOT_FOUND)."),
                     503: error("The tokens file cannot be written (UNAVAILABLE); nothing changed."),
