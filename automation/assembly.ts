@@ -36,7 +36,7 @@ import { StackCredentials } from "./pulumi/stackRoles";
 import { RecoveryService } from "./recovery/service";
 import { createRedactor, fileTokens, type TokenVerifier } from "./security";
 import { TokenAdmin } from "./security/tokenAdmin";
-import { databaseTokens, fileTokenStore, type DatabaseTokenStore } from "./security/tokenStore";
+import { databaseTokens, fileTokenStore, tokenReader, type DatabaseTokenStore } from "./security/tokenStore";
 import { recordingUse } from "./security/tokenUse";
 import { OidcRelyingParty } from "./security/oidc";
 import { fileRoleMap, readRoleMap } from "./security/roleMap";
@@ -186,9 +186,9 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
     // Who may do what.
     // Each token's last use goes to the store (at most once a minute), never into the tokens file.
     // With a shared database the tokens live in it (every instance knows the same ones); the tokens
-    // file then only seeds it: its tokens the database never held are copied in at start.
+    // file only seeds a new database.
     const tokenStore = stores.tokens ?? fileTokenStore(config.tokensFile);
-    const sharedTokens = stores.tokens && !options.tokens ? await openSharedTokens(stores.tokens, config.tokensFile, { now, logger }) : undefined;
+    const sharedTokens = stores.tokens && !options.tokens ? await openSharedTokens(stores.tokens, config.tokensFile, { url: config.databaseUrl!, now, logger }) : undefined;
     const tokens = recordingUse(options.tokens ?? sharedTokens ?? fileTokens(config.tokensFile, now), stores.tokenUse, {
         now,
         onError: (err, name) => logger.warn({ err, name }, "recording a token's use failed; tried again in a minute"),
@@ -387,7 +387,7 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
             ? { ok: versionAtLeast(cachedVersion, PULUMI_VERSION), detail: `pulumi v${cachedVersion} (need ≥ v${PULUMI_VERSION})` }
             : { ok: false, detail: `no working pulumi in ${config.pulumiBin}; run scripts/setup-pulumi.sh` };
         const backend = await probeBackend(config.backendUrl);
-        const checks = { cli, backend, store: await stores.check(), clock: clock.describe(), plugins: pluginCheck(config.projectDir, workerEnv) };
+        const checks = { cli, backend, store: await stores.check(), clock: clock.describe(), plugins: pluginCheck(config.projectDir, workerEnv), ...(sharedTokens ? { tokens: sharedTokens.freshness() } : {}) };
         return { ready: Object.values(checks).every((c) => c.ok), checks };
     };
     const app = createApp({
@@ -473,16 +473,19 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
             await retention.stop();
             await jobs.shutdown(config.shutdownGraceMs);
             await notifier.close();
-            await shared?.queue.close();
-            await instances?.close();
+            // A database that stopped answering (a silently dropped connection) must not keep the
+            // process from ending: each close gets 5 s, then is left behind, logged.
+            const closing = (what: string, work: Promise<unknown> | undefined) => settleWithin(5000, work, () => logger.warn({ what }, "shutting down: the database did not answer within 5 s; not waiting for it"));
+            await closing("the shared queue", shared?.queue.close());
+            await closing("the instance registry", instances?.close());
             clearInterval(clockTimer);
             clearInterval(sessionPruner);
-            await shared?.bus.close();
-            sharedTokens?.close();
+            await closing("the instance messages", shared?.bus.close());
+            await closing("the tokens reader", sharedTokens?.close());
             pool.close();
             server.closeAllConnections();
             refusals.close();
-            await stores.close();
+            await closing("the stores", stores.close());
             await stackCredentials?.close();
             lock?.release();
             logger.info("shut down");
@@ -547,12 +550,37 @@ async function openSignIn(config: ServiceConfig, stores: Stores, audit: AuditTra
 }
 
 /**
- * The database's tokens for this instance: the tokens file's tokens the database never held
- * copied in (a revoked one is not brought back), then a copy re-read every second. A tokens file
- * that cannot be read stops the start, as it does without a database.
+ * The database's tokens for this instance. A new database is seeded from the tokens file, once;
+ * after that the file is not read into it (its tokens the database lacks are named in the log),
+ * so a token put in a file later never goes live by a restart. A tokens file that cannot be read
+ * stops the start, as it does without a database.
  */
-async function openSharedTokens(store: DatabaseTokenStore, file: string, o: { now: () => Date; logger: Logger }) {
-    const imported = await store.importFrom(readTokenFile(file), o.now());
-    if (imported.length) o.logger.info({ file, names: imported }, `copied ${imported.length} token(s) from the tokens file into the shared database, where every instance reads them; manage them there with npm run token or /v1/tokens`);
-    return databaseTokens(store, { now: o.now, onError: (err) => o.logger.warn({ err }, "re-reading the tokens from the database failed; requests are judged on the last list read") });
+async function openSharedTokens(store: DatabaseTokenStore, file: string, o: { url: string; now: () => Date; logger: Logger }) {
+    const seeded = await store.seedFrom(readTokenFile(file), o.now());
+    if (seeded.imported.length) o.logger.info({ file, names: seeded.imported }, `copied ${seeded.imported.length} token(s) from the tokens file into the new shared database, where every instance reads them; from now on manage them there (npm run token with AUTOMATION_DATABASE_URL set, or /v1/tokens)`);
+    if (seeded.refused.length) o.logger.warn({ file, refused: seeded.refused }, "tokens in the tokens file whose names the service refuses were not copied into the database; create them again under valid names");
+    if (seeded.ignored.length) o.logger.warn({ file, names: seeded.ignored }, "the tokens file lists tokens the shared database does not have; they do not work: with a shared database the tokens live in it (npm run token with AUTOMATION_DATABASE_URL set, or /v1/tokens), and the file only seeds a new database");
+    const reader = tokenReader(o.url);
+    const verifier = await databaseTokens(reader, {
+        now: o.now,
+        onError: (err) => o.logger.warn({ err }, "re-reading the tokens from the database failed; requests are judged on the last list read for 15 s, then answered 503 until a read succeeds"),
+        onRecovered: (downMs) => o.logger.info({ downMs: Math.round(downMs) }, "the tokens are read from the database again"),
+    });
+    return {
+        ...verifier,
+        close: async () => {
+            verifier.close();
+            await reader.close();
+        },
+    };
+}
+
+/** Waits for `work` at most `ms`; past that calls `late` and goes on (the work is left to finish or fail on its own). */
+async function settleWithin(ms: number, work: Promise<unknown> | undefined, late: () => void): Promise<void> {
+    if (!work) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<"late">((r) => (timer = setTimeout(() => r("late"), ms)));
+    const outcome = await Promise.race([work.then(() => "done" as const, () => "done" as const), timedOut]);
+    clearTimeout(timer);
+    if (outcome === "late") late();
 }

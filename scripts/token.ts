@@ -9,7 +9,7 @@
  * The tokens are where the service reads them: with AUTOMATION_DATABASE_URL in that database
  * (every instance reads them there; the service migrates it at its first start), otherwise in the
  * file --file, else AUTOMATION_TOKENS_FILE, else `tokens.json` in AUTOMATION_DATA_DIR (default
- * `.automation/`). --file always means that file. "Last used" is what the service recorded: in
+ * `.automation/`); with AUTOMATION_DATABASE_URL set, --file is refused. "Last used" is what the service recorded: in
  * the data dir's safety.sqlite, or in the database of AUTOMATION_DATABASE_URL when that is set.
  */
 import "../automation/nodeVersion";
@@ -70,6 +70,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
         else if (values.role || values.expires) return { code: 2, out: "`revoke` takes no --role or --expires" };
     } else if (command !== undefined) usage = `unknown command "${command}"`;
     if (usage) return { code: 2, out: `${usage}\n${USAGE}` };
+    if (values.file !== undefined && config.databaseUrl) {
+        // The service reads the database then; a file changed here would do nothing, or go live by surprise.
+        return { code: 2, out: "AUTOMATION_DATABASE_URL is set, so the service's tokens are in that database and a tokens file only seeds a new one: drop --file to change the database's tokens (or unset AUTOMATION_DATABASE_URL to edit a file on purpose)" };
+    }
     const checked = command === undefined ? checkCreate(values) : undefined;
     if (checked && "code" in checked) return checked;
     const { store, close } = openStore(values.file, config);
@@ -78,14 +82,25 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
         if (command === "revoke") return await revoke(store, (rest[0] ?? values.name)!);
         return await create(store, checked!);
     } catch (e) {
-        if ((e as { code?: string }).code === "42P01") return { code: 1, out: `${store.where} has no tokens table yet: start the automation service (this version) on it once, which migrates it, then run this again` };
+        const problem = databaseProblem(e, store.where);
+        if (problem) return { code: 1, out: problem };
         throw e;
     } finally {
         await close();
     }
 }
 
-/** The service's store: the database of AUTOMATION_DATABASE_URL, unless --file names a file. */
+/** What an operator can do about a database error, in words; undefined for anything else. */
+function databaseProblem(e: unknown, where: string): string | undefined {
+    const { code, message } = e as { code?: string; message?: string };
+    if (code === "42P01") return `${where} has no table api_tokens on its user's search path: start the automation service (this version) on it once, which migrates it (schema migration 9), or connect as the user the service uses`;
+    if (code === "42501") return `${where}: its user may not change the tokens (${message}); use the service's database user`;
+    if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "ETIMEDOUT" || /timeout|terminated|connect/i.test(message ?? "")) return `${where} cannot be reached (${message}); start it or fix AUTOMATION_DATABASE_URL, then run this again; nothing was changed`;
+    if (code === "28P01" || code === "28000") return `${where} refused the credentials in AUTOMATION_DATABASE_URL (${message})`;
+    return undefined;
+}
+
+/** The service's store: the database of AUTOMATION_DATABASE_URL, else the tokens file (--file, or the service's). */
 function openStore(file: string | undefined, config: Pick<ServiceConfig, "tokensFile" | "databaseUrl">): { store: TokenStore; close: () => Promise<void> } {
     if (file !== undefined || !config.databaseUrl) return { store: fileTokenStore(file ?? config.tokensFile), close: async () => undefined };
     const where = new URL(config.databaseUrl);

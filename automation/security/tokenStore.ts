@@ -1,5 +1,5 @@
-import { tokenExists } from "../errors";
-import type { Pool } from "pg";
+import { AppError, tokenExists } from "../errors";
+import { Client, type Pool, type PoolClient } from "pg";
 import { inTransaction, postgresDb, type Db } from "../storage/db";
 import type { Role } from "./roles";
 import { createToken, generateToken, hashToken, readTokenFile, revokeToken, tokenInfo, tokenNameProblem, type AddTokenOptions, type StoredToken, type TokenInfo, type TokenVerifier, verifierOver } from "./tokens";
@@ -46,6 +46,8 @@ interface TokenRow {
 
 const fromRow = (r: TokenRow): StoredToken => ({ name: r.name, role: r.role, hash: r.hash, createdAt: r.created_at, ...(r.expires_at ? { expiresAt: r.expires_at } : {}) });
 
+const LIVE_TOKENS = "SELECT name, role, hash, created_at, expires_at FROM api_tokens WHERE revoked_at IS NULL ORDER BY created_at, name";
+
 const isUniqueViolation = (e: unknown) => (e as { code?: string }).code === "23505";
 
 /**
@@ -66,8 +68,7 @@ export class DatabaseTokenStore implements TokenStore {
     }
 
     async list(): Promise<StoredToken[]> {
-        const rows = await this.db.query<TokenRow>("SELECT name, role, hash, created_at, expires_at FROM api_tokens WHERE revoked_at IS NULL ORDER BY created_at, name");
-        return rows.map(fromRow);
+        return (await this.db.query<TokenRow>(LIVE_TOKENS)).map(fromRow);
     }
 
     async create(name: string, role: Role, options: AddTokenOptions = {}): Promise<CreatedToken> {
@@ -81,7 +82,7 @@ export class DatabaseTokenStore implements TokenStore {
         // name's live token and inserts the new one together, so no instance ever sees the name
         // with no token or with two, and rotations at once each rotate over the one before.
         return inTransaction(this.pool, async (client) => {
-            await client.query("SELECT pg_advisory_xact_lock(hashtext('api_tokens:' || $1))", [name]);
+            await lockName(client, name);
             const gone = await client.query("UPDATE api_tokens SET revoked_at = $2 WHERE name = $1 AND revoked_at IS NULL AND $3::boolean RETURNING hash", [name, entry.createdAt!, options.replace !== false]);
             try {
                 await client.query("INSERT INTO api_tokens (hash, name, role, created_at, expires_at, source) VALUES ($1, $2, $3, $4, $5, 'created')", values);
@@ -93,59 +94,181 @@ export class DatabaseTokenStore implements TokenStore {
         });
     }
 
+    /** Under the name's lock, as a rotation: a revoke that meets one revokes the token it made. */
     async revoke(name: string, at: Date = new Date()): Promise<StoredToken | undefined> {
-        const [row] = await this.db.query<TokenRow>("UPDATE api_tokens SET revoked_at = $2 WHERE name = $1 AND revoked_at IS NULL RETURNING name, role, hash, created_at, expires_at", [name, at.toISOString()]);
-        return row ? fromRow(row) : undefined;
+        return inTransaction(this.pool, async (client) => {
+            await lockName(client, name);
+            const { rows } = await client.query<TokenRow>("UPDATE api_tokens SET revoked_at = $2 WHERE name = $1 AND revoked_at IS NULL RETURNING name, role, hash, created_at, expires_at", [name, at.toISOString()]);
+            return rows[0] ? fromRow(rows[0]) : undefined;
+        });
     }
 
     /**
-     * Copies the tokens of a tokens file that the database has never held (by hash) and whose
-     * name has no live token here; answers the names copied. A token revoked in the database
-     * stays revoked though the file still lists it; a name rotated here keeps its new token.
+     * Seeds an empty table from a tokens file, once: the first instance to start on a new
+     * database copies the file's tokens in (names the service would refuse are left out and
+     * listed). Once the table holds any token, ever, the file is not read into it again, so a
+     * token written to a file later (an operator without AUTOMATION_DATABASE_URL in their
+     * shell) never goes live by a task being replaced; its names are answered as `ignored`.
      */
-    async importFrom(tokens: readonly StoredToken[], at: Date = new Date()): Promise<string[]> {
-        const imported: string[] = [];
-        for (const t of tokens) {
-            const rows = await this.db.query<{ name: string }>(
-                "INSERT INTO api_tokens (hash, name, role, created_at, expires_at, source) VALUES ($1, $2, $3, $4, $5, 'imported') ON CONFLICT DO NOTHING RETURNING name",
-                [t.hash, t.name, t.role, t.createdAt ?? at.toISOString(), t.expiresAt ?? null],
-            );
-            if (rows.length) imported.push(t.name);
-        }
-        return imported;
+    async seedFrom(tokens: readonly StoredToken[], at: Date = new Date()): Promise<{ imported: string[]; refused: { name: string; problem: string }[]; ignored: string[] }> {
+        const refused = tokens.flatMap((t) => {
+            const problem = tokenNameProblem(t.name);
+            return problem ? [{ name: t.name, problem }] : [];
+        });
+        const usable = tokens.filter((t) => !tokenNameProblem(t.name));
+        return inTransaction(this.pool, async (client) => {
+            // Instances starting together on one new database seed it once.
+            await client.query("SELECT pg_advisory_xact_lock(hashtext('api_tokens:seed'))");
+            const { rows } = await client.query<{ hash: string }>("SELECT hash FROM api_tokens");
+            if (rows.length) {
+                const held = new Set(rows.map((r) => r.hash));
+                return { imported: [], refused, ignored: usable.filter((t) => !held.has(t.hash)).map((t) => t.name) };
+            }
+            const imported: string[] = [];
+            for (const t of usable) {
+                const r = await client.query(
+                    "INSERT INTO api_tokens (hash, name, role, created_at, expires_at, source) VALUES ($1, $2, $3, $4, $5, 'imported') ON CONFLICT DO NOTHING",
+                    [t.hash, t.name, t.role, t.createdAt ?? at.toISOString(), t.expiresAt ?? null],
+                );
+                if (r.rowCount) imported.push(t.name);
+            }
+            return { imported, refused, ignored: [] };
+        });
     }
+}
+
+/** One change of a name's tokens at a time, across instances, until the transaction ends. */
+async function lockName(client: PoolClient, name: string): Promise<void> {
+    await client.query("SELECT pg_advisory_xact_lock(hashtext('api_tokens:' || $1))", [name]);
+}
+
+/**
+ * Reads the live tokens over one connection of its own, outside the pool: a read that does not
+ * answer in `timeoutMs` destroys that connection and the next read opens a new one. A
+ * connection that was dropped silently (a NAT or load balancer forgetting it, a failover) never
+ * answers; through the pool, each such idle connection would hang one read in turn.
+ */
+export function tokenReader(url: string, timeoutMs = TOKEN_READ_TIMEOUT_MS): { list(): Promise<StoredToken[]>; close(): Promise<void> } {
+    let client: Client | undefined;
+    const drop = (c: Client) => {
+        if (client === c) client = undefined;
+        // end() waits for the server's goodbye, which a silent connection never sends.
+        (c as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+    };
+    return {
+        async list() {
+            let c = client;
+            let timer: NodeJS.Timeout | undefined;
+            try {
+                const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`the database did not answer within ${timeoutMs} ms`)), timeoutMs)));
+                if (!c) {
+                    const fresh = new Client({ connectionString: url, keepAlive: true });
+                    fresh.on("error", () => drop(fresh));
+                    c = client = fresh;
+                    await Promise.race([fresh.connect(), late]);
+                }
+                const { rows } = await Promise.race([c.query<TokenRow>(LIVE_TOKENS), late]);
+                return rows.map(fromRow);
+            } catch (e) {
+                if (c) drop(c);
+                throw e;
+            } finally {
+                clearTimeout(timer);
+            }
+        },
+        async close() {
+            if (client) drop(client);
+        },
+    };
 }
 
 /** How often an instance re-reads the database's tokens: a token revoked on another instance is refused here within about this long. */
 export const TOKEN_REFRESH_EVERY_MS = 1000;
+/** A read that has not answered in this long counts as failed, and the next one starts on another connection (a silently dropped one never answers). */
+export const TOKEN_READ_TIMEOUT_MS = 2000;
+/**
+ * How long requests are judged on the last list read while the database cannot be read: an
+ * outage of a few seconds (a failover) locks nobody out; past it a token is answered 503
+ * STORE_UNAVAILABLE, not judged on a list in which a revoked token could still pass.
+ */
+export const TOKEN_STALE_AFTER_MS = 15_000;
+
+export interface DatabaseTokensOptions {
+    now: () => Date;
+    everyMs?: number;
+    readTimeoutMs?: number;
+    staleAfterMs?: number;
+    /** A read failed after reads that worked: once per outage, not once a second. */
+    onError?: (err: unknown) => void;
+    /** The database answered again after failed reads. */
+    onRecovered?: (downMs: number) => void;
+    /** Monotonic milliseconds, for how old the list is (never the wall clock, which can be stepped). */
+    monotonicMs?: () => number;
+}
+
+/** What `/readyz` says of the tokens: ok while the list read is fresh enough to judge requests on. */
+export interface TokenFreshness {
+    ok: boolean;
+    detail: string;
+}
 
 /**
  * A verifier over the database's tokens. Requests are judged against an in-memory copy (the auth
- * middleware does not wait on the database), re-read every `everyMs` and at once after a change
- * made through `store`. A read that fails keeps the last good copy (and is reported once per
- * outage): an outage neither locks everyone out nor brings back a revoked token.
+ * middleware does not wait on the database), re-read every `everyMs` and, after a change made
+ * through the service, read again before the change is answered. A read that fails or hangs
+ * keeps the last good copy for `staleAfterMs`; past that, tokens are answered 503 and
+ * readiness fails, so a task cut off from its database (a dropped connection that never
+ * answers) stops serving instead of honouring revoked tokens.
  */
 export async function databaseTokens(
     store: Pick<DatabaseTokenStore, "list">,
-    o: { now: () => Date; everyMs?: number; onError?: (err: unknown) => void },
-): Promise<TokenVerifier & { refresh(): Promise<void>; close(): void }> {
+    o: DatabaseTokensOptions,
+): Promise<TokenVerifier & { refresh(): Promise<void>; freshness(): TokenFreshness; close(): void }> {
+    const clock = o.monotonicMs ?? (() => performance.now());
+    const timeoutMs = o.readTimeoutMs ?? TOKEN_READ_TIMEOUT_MS;
+    const staleAfterMs = o.staleAfterMs ?? TOKEN_STALE_AFTER_MS;
     let current: readonly StoredToken[] = await store.list();
+    let readAt = clock();
+    let failingSince: number | undefined;
     let reading: Promise<void> | undefined;
-    let failing = false;
-    const refresh = () =>
-        (reading ??= store
-            .list()
-            .then((tokens) => {
-                current = tokens;
-                failing = false;
-            })
-            .catch((err: unknown) => {
-                // Once per outage, not once a second.
-                if (!failing) o.onError?.(err);
-                failing = true;
-            })
-            .finally(() => (reading = undefined)));
+    const readOnce = async () => {
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`the database did not answer within ${timeoutMs} ms`)), timeoutMs)));
+        try {
+            current = await Promise.race([store.list(), late]);
+            readAt = clock();
+            if (failingSince !== undefined) o.onRecovered?.(readAt - failingSince);
+            failingSince = undefined;
+        } catch (err) {
+            if (failingSince === undefined) o.onError?.(err);
+            failingSince ??= clock();
+        } finally {
+            clearTimeout(timer);
+        }
+    };
+    const refresh = () => (reading ??= readOnce().finally(() => (reading = undefined)));
+    /** A read that starts now: one already under way may have begun before the change to see. */
+    const readAfterChange = async () => {
+        await reading;
+        await refresh();
+    };
     const timer = setInterval(() => void refresh(), o.everyMs ?? TOKEN_REFRESH_EVERY_MS);
     timer.unref();
-    return { ...verifierOver(() => current, o.now), refresh, close: () => clearInterval(timer) };
+    const staleMs = () => clock() - readAt;
+    const stale = () => staleMs() > staleAfterMs;
+    const judged = verifierOver(() => current, o.now);
+    const notJudged = () =>
+        new AppError("STORE_UNAVAILABLE", 503, `The tokens could not be re-read from the database for ${Math.round(staleMs() / 1000)} s; a token is not judged on a list that old (a revoked one could pass). Retry in a few seconds.`, { retryAfterSeconds: 5 });
+    return {
+        verify: (token) => (stale() ? undefined : judged.verify(token)),
+        roleOf: (name) => judged.roleOf(name),
+        refusal: (token) => (stale() ? notJudged() : judged.refusal?.(token)),
+        expiredAt: (name) => judged.expiredAt?.(name),
+        refresh: readAfterChange,
+        freshness: () =>
+            stale()
+                ? { ok: false, detail: `the tokens were last read from the database ${Math.round(staleMs() / 1000)} s ago; tokens are answered 503 until a read succeeds` }
+                : { ok: true, detail: failingSince === undefined ? "tokens read from the database" : `re-reading the tokens fails; requests are judged on the list read ${Math.round(staleMs() / 1000)} s ago` },
+        close: () => clearInterval(timer),
+    };
 }

@@ -5,6 +5,7 @@
 // service processes (what `npm start` runs); the command is `npm run token`'s own main.
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Client } from "pg";
@@ -55,25 +56,53 @@ describe("bearer tokens in the shared database (AUTOMATION_DATABASE_URL)", funct
             assert.notEqual(live[0].hash, hashToken(first.token), "the first secret is gone");
         });
 
-        it("revokes by marking the row: the token leaves the list, a second revoke finds nothing, and a tokens file that still lists it does not bring it back", async () => {
-            const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tokens-")), "tokens.json");
-            addToken(file, "leaver", "approver");
-            addToken(file, "stayer", "viewer");
-            assert.deepEqual((await store.importFrom(readTokenFile(file))).sort(), ["leaver", "stayer"]);
+        it("revokes by marking the row: the token leaves the list, a second revoke finds nothing", async () => {
+            await store.create("leaver", "approver");
             const gone = await store.revoke("leaver");
             assert.equal(gone?.role, "approver");
             assert.equal(await store.revoke("leaver"), undefined);
-            assert.deepEqual(await store.importFrom(readTokenFile(file)), [], "neither is copied again: one is here, the other was revoked here");
-            const names = (await store.list()).map((t) => t.name);
-            assert.ok(names.includes("stayer") && !names.includes("leaver"), names.join(","));
+            assert.equal((await store.list()).some((t) => t.name === "leaver"), false);
         });
 
-        it("imports a file's token only where the database has no live token of that name: a name rotated here keeps its new secret", async () => {
-            const here = await store.create("rotated-here", "admin");
-            const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tokens-")), "tokens.json");
-            addToken(file, "rotated-here", "admin");
-            assert.deepEqual(await store.importFrom(readTokenFile(file)), []);
-            assert.equal((await store.list()).find((t) => t.name === "rotated-here")!.hash, hashToken(here.token));
+        it("never answers 'not found' to a revoke that meets a rotation of the name: 30 rounds, each revoke finds the token it raced", async () => {
+            for (let round = 0; round < 30; round++) {
+                await store.create("raced", "operator");
+                const [, revoked] = await Promise.all([store.create("raced", "operator"), store.revoke("raced")]);
+                assert.notEqual(revoked, undefined, `round ${round}: the revoke found no token while one was live`);
+                await store.revoke("raced");
+            }
+        });
+    });
+
+    describe("seeding a new database from the tokens file", () => {
+        let stores: Stores;
+        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tokens-")), "tokens.json");
+        before(async () => {
+            const url = await pg.newDatabase();
+            stores = await openStores({ dataDir: fs.mkdtempSync(path.join(os.tmpdir(), "tokens-")), databaseUrl: url, redact: (v) => v, now: () => new Date(), auditMaxBytes: 1e6, onAuditError: () => undefined });
+        });
+        after(async () => stores?.close());
+
+        it("copies an empty table's tokens from the file once, leaving out names the service refuses (an sso: name, a space), and names them", async () => {
+            addToken(file, "seed-admin", "admin");
+            addToken(file, "seed-viewer", "viewer");
+            // Written as an older service or a hand-edited file could hold them: the CLI refuses such names.
+            const text = JSON.parse(fs.readFileSync(file, "utf8"));
+            text.tokens.push({ name: "sso:ada@example.com", role: "admin", hash: "a".repeat(64) }, { name: "ada admin", role: "admin", hash: "b".repeat(64) });
+            fs.writeFileSync(file, JSON.stringify(text));
+            const seeded = await stores.tokens!.seedFrom(readTokenFile(file));
+            assert.deepEqual(seeded.imported.sort(), ["seed-admin", "seed-viewer"]);
+            assert.deepEqual(seeded.refused.map((r) => r.name), ["sso:ada@example.com", "ada admin"]);
+            assert.deepEqual((await stores.tokens!.list()).map((t) => t.name).sort(), ["seed-admin", "seed-viewer"]);
+        });
+
+        it("reads the file into the table never again: a token added to the file later stays out and is named as ignored, and one revoked in the table stays revoked", async () => {
+            await stores.tokens!.revoke("seed-viewer");
+            addToken(file, "late-comer", "admin");
+            const again = await stores.tokens!.seedFrom(readTokenFile(file));
+            assert.deepEqual(again.imported, []);
+            assert.deepEqual(again.ignored, ["late-comer"], "the revoked one is held (revoked), not ignored");
+            assert.deepEqual((await stores.tokens!.list()).map((t) => t.name), ["seed-admin"]);
         });
     });
 
@@ -126,7 +155,7 @@ describe("bearer tokens in the shared database (AUTOMATION_DATABASE_URL)", funct
                 ["vera-viewer", "viewer", "imported", null],
             ]);
             for (const on of ["a", "b"]) assert.equal(await whoami(on, w.tokens.operator), 200);
-            assert.ok(running.get("a")!.lines.some((l) => l.includes("copied 4 token(s) from the tokens file into the shared database")) !== running.get("b")!.lines.some((l) => l.includes("copied 4 token(s)")), "one instance copied them, the other found them there");
+            assert.ok(running.get("a")!.lines.some((l) => l.includes("copied 4 token(s) from the tokens file")) !== running.get("b")!.lines.some((l) => l.includes("copied 4 token(s)")), "one instance copied them, the other found them there");
         });
 
         it("a token created over the API of one instance is accepted by the other, and one revoked on the other is refused by the first, within seconds", async () => {
@@ -166,6 +195,11 @@ describe("bearer tokens in the shared database (AUTOMATION_DATABASE_URL)", funct
             const again = await tokenCommand(["revoke", "deployer"], env());
             assert.equal(again.code, 1);
             assert.match(again.out, /no token is named "deployer" in the database/);
+            // A file would do nothing while the database holds the tokens, or go live by surprise.
+            const filed = await tokenCommand(["revoke", "otto-operator", "--file", w.tokensFile], env());
+            assert.equal(filed.code, 2);
+            assert.match(filed.out, /AUTOMATION_DATABASE_URL is set, so the service's tokens are in that database .* drop --file/);
+            assert.equal(await whoami("a", w.tokens.operator), 200, "nothing was revoked");
         });
 
         it("does not bring back, on a restart, a token revoked in the database that the tokens file still lists", async () => {
@@ -203,4 +237,127 @@ describe("bearer tokens in the shared database (AUTOMATION_DATABASE_URL)", funct
             assert.ok(warned.length >= 1 && warned.length <= 2, `warned once per outage, not once a second: ${warned.length}`);
         });
     });
+
+    describe("an instance whose database connections go silent (a TCP proxy that stops passing bytes, as a dropped NAT entry or a failover does)", () => {
+        let w: Workspace;
+        let databaseUrl: string;
+        let direct: ServiceProcess;
+        let cutOff: ServiceProcess | undefined;
+        const proxy = silentProxy();
+
+        before(async () => {
+            databaseUrl = await pg.newDatabase();
+            w = prepareWorkspace();
+            direct = await startService(w, { AUTOMATION_DATABASE_URL: databaseUrl, AUTOMATION_DATA_DIR: path.join(w.root, "data-direct"), AUTOMATION_INSTANCE_ID: "direct" });
+            const via = new URL(databaseUrl);
+            via.port = String(await proxy.listen(pg.port));
+            cutOff = await startService(w, { AUTOMATION_DATABASE_URL: via.toString(), AUTOMATION_DATA_DIR: path.join(w.root, "data-cut"), AUTOMATION_INSTANCE_ID: "cut" });
+        });
+        after(async () => {
+            proxy.close();
+            await Promise.all([direct?.stop(), cutOff?.stop()]);
+        });
+        const status = async (s: ServiceProcess, token: string) => (await api(s.url, "GET", "/v1/whoami", token)).status;
+        const until = async (what: string, check: () => Promise<boolean>, limitMs: number): Promise<number> => {
+            const began = Date.now();
+            while (!(await check())) {
+                if (Date.now() - began > limitMs) throw new Error(`${what}: not within ${limitMs / 1000} s`);
+                await sleep(100);
+            }
+            return Date.now() - began;
+        };
+
+        it("refuses a token revoked elsewhere within seconds though its open connections never answer again", async () => {
+            const made = await api(direct.url, "POST", "/v1/tokens", w.tokens.admin, { name: "cut-ci", role: "operator" });
+            assert.equal(made.status, 201);
+            await until("the cut-off instance accepts the new token", async () => (await status(cutOff!, made.body.token)) === 200, 5000);
+            assert.ok(proxy.silenceOpen() > 0, "connections were open through the proxy");
+            assert.equal((await api(direct.url, "DELETE", "/v1/tokens/cut-ci", w.tokens.admin)).status, 200);
+            const tookMs = await until("the cut-off instance refuses the revoked token", async () => (await status(cutOff!, made.body.token)) !== 200, 10_000);
+            assert.equal(await status(cutOff!, made.body.token), 401);
+            assert.ok(tookMs < 6000, `refused after ${tookMs} ms`);
+        });
+
+        it("past 15 s without a read it answers tokens 503 STORE_UNAVAILABLE and /readyz 503, rather than judge them on an old list; then recovers", async () => {
+            proxy.silenceAll();
+            await sleep(16_500);
+            const r = await api(cutOff!.url, "GET", "/v1/whoami", w.tokens.operator);
+            assert.equal(r.status, 503, JSON.stringify(r.body));
+            assert.equal(r.body.error.code, "STORE_UNAVAILABLE");
+            assert.match(r.body.error.message, /The tokens could not be re-read from the database for \d+ s/);
+            const ready = await api(cutOff!.url, "GET", "/readyz");
+            assert.equal(ready.status, 503);
+            assert.equal(ready.body.checks.tokens.ok, false, JSON.stringify(ready.body.checks.tokens));
+            assert.equal(await status(direct, w.tokens.operator), 200, "the instance that reaches the database is unaffected");
+            proxy.restore();
+            await until("the cut-off instance judges tokens again", async () => (await status(cutOff!, w.tokens.operator)) === 200, 15_000);
+            assert.ok(cutOff!.lines.some((l) => l.includes("re-reading the tokens from the database failed")));
+            assert.ok(cutOff!.lines.some((l) => l.includes("the tokens are read from the database again")));
+        });
+
+        it("stops on SIGTERM within seconds while its database connections are silent", async () => {
+            proxy.silenceAll();
+            const began = Date.now();
+            await cutOff!.stop();
+            cutOff = undefined;
+            assert.ok(Date.now() - began < 30_000, `stopped after ${Date.now() - began} ms`);
+            proxy.restore();
+        });
+    });
 });
+
+/**
+ * A TCP proxy to Postgres that can go silent: `silenceOpen` stops passing bytes on the open
+ * connections (they stay open, as a connection whose NAT entry was dropped does); `silenceAll`
+ * also holds new ones unanswered; `restore` resets the silent ones and passes again.
+ */
+function silentProxy() {
+    let target = 0;
+    let silent = false;
+    const open = new Set<[net.Socket, net.Socket]>();
+    const held: net.Socket[] = [];
+    const server = net.createServer((client) => {
+        client.on("error", () => undefined);
+        if (silent) {
+            held.push(client.pause());
+            return;
+        }
+        const up = net.connect(target, "127.0.0.1");
+        up.on("error", () => undefined);
+        const pair: [net.Socket, net.Socket] = [client, up];
+        open.add(pair);
+        client.pipe(up);
+        up.pipe(client);
+    });
+    const silence = () => {
+        for (const pair of open) {
+            const [a, b] = pair;
+            a.unpipe(b);
+            b.unpipe(a);
+            held.push(a.pause(), b.pause());
+        }
+        const n = open.size;
+        open.clear();
+        return n;
+    };
+    return {
+        listen: (port: number) => {
+            target = port;
+            return new Promise<number>((r) => server.listen(0, "127.0.0.1", () => r((server.address() as net.AddressInfo).port)));
+        },
+        silenceOpen: silence,
+        silenceAll() {
+            silent = true;
+            silence();
+        },
+        restore() {
+            silent = false;
+            for (const s of held.splice(0)) s.destroy();
+        },
+        close() {
+            this.restore();
+            for (const [a, b] of open) a.destroy(), b.destroy();
+            server.close();
+        },
+    };
+}
