@@ -393,7 +393,8 @@ describe("the dashboard in headless Chromium", function () {
         await dialog.getByRole("button", { name: "Repair slowweb" }).click();
         // Whatever the page answers (a refusal says why), so a failure shows it rather than a timeout.
         const answer = page.locator("#message", { hasText: /^(Repaired|Repair of|repair of) slowweb/ });
-        await answer.waitFor();
+        // A repair is several CLI runs (export, the backup, import): on a loaded machine more than the default 30 s.
+        await answer.waitFor({ timeout: 90_000 });
         assert.equal(await answer.getAttribute("role"), "status", (await answer.textContent()) ?? "");
         assert.match((await answer.textContent()) ?? "", /^Repaired slowweb \(strip\): dropped the pending .*; the state before is backed up as slowweb-.*\.json; the stack is ok now\.$/);
         await row.getByText("Needs repair").waitFor({ state: "detached" });

@@ -13,7 +13,6 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Client } from "pg";
-import { addToken } from "../../../automation/security/tokens";
 import { startPostgres, type TestPostgres } from "../../support/postgres";
 import { commentSink, environmentsDirOf, Harness, publishPullRequest, pullRequestDelivery, startHarness } from "../harness";
 import { ATTEMPT_PRELUDE, attemptIn } from "./helpers";
@@ -94,7 +93,8 @@ describe("pull requests that attack through committed files and the host's socke
                 AUTOMATION_GITHUB_GIT_URL: `file://${remotes}/{repository}.git`,
             },
         });
-        approver = addToken(h.tokensFile, "ann-approver", "approver");
+        // Through the API: on a shared database the tokens live there, not in the file.
+        approver = await h.addToken("ann-approver", "approver");
         fs.writeFileSync(path.join(h.dataDir, "planted.yaml"), `secret: ${PLANTED}\n`, { mode: 0o600 });
         // The stacks exist before a PR previews them (the state is read-only to a PR).
         const dev = await h.call("POST", "/v1/stacks/dev/previews", { token: h.tokens.operator, body: {} });
