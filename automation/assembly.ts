@@ -58,6 +58,7 @@ import { InstanceRegistry } from "./jobs/instances";
 import { Retention } from "./jobs/retention";
 import { SharedQueue } from "./jobs/sharedQueue";
 import type { RunJob } from "./jobs/scheduler";
+import type { StackDetails } from "./jobs/stackView";
 import { GitHubClient } from "./webhooks/github";
 import { WebhookHandler } from "./webhooks/handler";
 import { pluginCheck } from "./pulumi/plugins";
@@ -299,8 +300,8 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
         plansDir: path.join(config.dataDir, "plans"),
         stackConfigDir: path.join(config.dataDir, "stack-config"),
         policyInWords: (stack) => describePolicy(policyOf(stack)),
-        stackDetails: async (stack): Promise<Record<string, unknown>> => {
-            const [s, d]: Array<Record<string, unknown> | undefined> = await Promise.all([schedules.view(stack), dependencies.view(stack)]);
+        stackDetails: async (stack): Promise<StackDetails> => {
+            const [s, d] = await Promise.all([schedules.view(stack), dependencies.view(stack)]);
             return { ...(s ? { schedules: s } : {}), ...(d ? { dependencies: d } : {}) };
         },
         plansByDefault: (stack) => (policies.valid(stack)?.operations.update.approvals ?? 0) > 0,

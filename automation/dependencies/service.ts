@@ -19,6 +19,15 @@ export interface DependencyDeps {
     now: () => Date;
 }
 
+/** What a stack follows and reads, as its status shows it (the `dependencies` of GET /v1/stacks/{stack}). */
+export type DependencyStatus = {
+    dependsOn: EnvironmentPolicy["dependsOn"];
+    /** The stacks its program was last seen reading through a StackReference. */
+    references?: string[];
+    /** Where dependsOn and the references disagree. */
+    warnings?: string[];
+};
+
 /** Jobs whose success changes a stack's outputs. */
 const changesOutputs = (job: Job) => job.op === "update" || job.op === "destroy" || (job.op === "refresh" && job.options.mode === "apply");
 
@@ -114,7 +123,7 @@ export class DependencyService {
     }
 
     /** What the stack follows, the StackReferences its program was last seen making, and where the two disagree. */
-    async view(stack: string): Promise<Record<string, unknown> | undefined> {
+    async view(stack: string): Promise<DependencyStatus | undefined> {
         const policy = this.d.policyOf(stack);
         const references = (await this.d.links.get(stack))?.references;
         if (!policy?.dependsOn.length && !references?.length) return undefined;

@@ -1,7 +1,9 @@
 // The stacks as the jobs show them: the read model behind GET /v1/stacks and the repair routes.
 // Kept apart from the job service's state machine: a caller that needs only whether a stack is
 // busy asks `state` (one lookup), not the full status (seven).
+import type { DependencyStatus } from "../dependencies/service";
 import { stackNotFound } from "../errors";
+import type { ScheduleStatus } from "../schedules/service";
 import type { JobScheduler } from "./scheduler";
 import type { JobStore } from "./store";
 import { driftOf } from "./summary";
@@ -37,7 +39,14 @@ export interface StackStatus {
     drift?: Drift;
     /** Who may do what on the stack, in words (environments/<stack>.yaml or the default). */
     policy?: string;
+    /** Its schedules, each with its next and last run (schedules/). */
+    schedules?: ScheduleStatus;
+    /** The stacks it follows and reads, and where the two disagree (dependencies/). */
+    dependencies?: DependencyStatus;
 }
+
+/** What the modules that act on a stack add to its status. A type alias: JobServiceDeps still passes it as a plain record. */
+export type StackDetails = Pick<StackStatus, "schedules" | "dependencies">;
 
 export interface Drift {
     /** When the refresh that checked finished. */
@@ -61,7 +70,7 @@ export interface StackViewDeps {
     /** The stack's policy in words, shown with its status. @default none */
     policyInWords?: (stack: string) => string | undefined;
     /** More of the stack's status from the modules that act on it (its schedules, its dependencies). @default none */
-    stackDetails?: (stack: string) => Promise<Record<string, unknown>>;
+    stackDetails?: (stack: string) => Promise<StackDetails>;
 }
 
 /** The stacks' status, drift, outputs and policy in words, read from the jobs and the modules that act on stacks. */

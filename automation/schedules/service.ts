@@ -1,7 +1,7 @@
 import type { EnvironmentPolicy } from "../environments/policy";
 import type { JobReader } from "../jobs/reader";
 import { driftOf } from "../jobs/summary";
-import type { Job, JobOptions, Op } from "../jobs/types";
+import type { Job, JobOptions, JobState, Op } from "../jobs/types";
 import type { Logger } from "../logger";
 import type { NotificationEvent } from "../notifications/destinations";
 import type { Principal } from "../security/roles";
@@ -25,6 +25,24 @@ export interface ScheduleDeps {
     /** How often the schedules are looked at. */
     tickMs: number;
 }
+
+/** What a schedule's last run did, as the stack's status shows it. */
+export type ScheduleRunStatus = {
+    /** The moment the run was for (ISO). */
+    at: string;
+    jobId?: string;
+    state?: JobState;
+    /** For a drift check that succeeded: the resources that drifted. */
+    drifted?: ReturnType<typeof driftOf>;
+    /** Why no job started. */
+    note?: string;
+};
+
+/** A stack's schedules as its status shows them (the `schedules` of GET /v1/stacks/{stack}). */
+export type ScheduleStatus = {
+    driftCheck?: { cron: string; remediate: boolean; nextRun: string; last?: ScheduleRunStatus };
+    destroy?: { ttlMinutes: number; remindMinutesBefore: number; nextRun?: string; last?: ScheduleRunStatus };
+};
 
 /** The service's own principal for a kind of scheduled run; the admission guard checks the policy still declares it. */
 const scheduler = (what: "drift-check" | "remediation" | "destroy"): Principal => ({ name: `schedule:${what}`, role: "operator", via: "system" });
@@ -164,11 +182,11 @@ export class ScheduleService {
     }
 
     /** Each schedule of the stack: what it is, when it runs next, and what its last run did. */
-    async view(stack: string): Promise<Record<string, unknown> | undefined> {
+    async view(stack: string): Promise<ScheduleStatus | undefined> {
         const policy = this.d.policyOf(stack);
         if (!policy) return undefined;
         const now = this.d.now();
-        const out: Record<string, unknown> = {};
+        const out: ScheduleStatus = {};
         const { driftCheck, destroy } = policy.schedules;
         if (driftCheck) {
             const last = await this.lastRun(stack, "drift-check");
@@ -182,7 +200,7 @@ export class ScheduleService {
         return Object.keys(out).length ? out : undefined;
     }
 
-    private async lastRun(stack: string, kind: string): Promise<Record<string, unknown> | undefined> {
+    private async lastRun(stack: string, kind: string): Promise<ScheduleRunStatus | undefined> {
         const run = await this.d.runs.last(stack, kind);
         if (!run) return undefined;
         const job = run.jobId ? await this.d.jobs.findJob(run.jobId) : undefined;
