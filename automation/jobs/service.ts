@@ -31,7 +31,7 @@ import type { JobScheduler } from "./scheduler";
 import { JobReader } from "./reader";
 import { JobRecord } from "./record";
 import { JobRestart } from "./restart";
-import { StackView, type RepairView, type StackStatus } from "./stackView";
+import { StackView, type RepairView, type StackStatus, type StackViewDeps } from "./stackView";
 import type { JobStore } from "./store";
 import { compactEvent, emptySummary, eventType, foldEvent, inFlightSteps, type InFlightStep } from "./summary";
 import { isFinal, Job, JobOptions, JobState, JobSummary, Op, StoredEvent } from "./types";
@@ -107,7 +107,7 @@ export interface JobServiceDeps {
     /** The stack's policy in words, shown with its status. @default none */
     policyInWords?: (stack: string) => string | undefined;
     /** More of the stack's status from the modules that act on it (its schedules, its dependencies). @default none */
-    stackDetails?: (stack: string) => Promise<Record<string, unknown>>;
+    stackDetails?: StackViewDeps["stackDetails"];
     concurrency: number;
     queueLimit: number;
     /** After a graceful stop, how long before the job's process group is killed; 0: never (only a force-cancel kills). */

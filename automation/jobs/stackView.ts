@@ -3,6 +3,7 @@
 // busy asks `state` (one lookup), not the full status (seven).
 import type { DependencyStatus } from "../dependencies/service";
 import { stackNotFound } from "../errors";
+import type { Finding } from "../recovery/scan";
 import type { ScheduleStatus } from "../schedules/service";
 import type { JobScheduler } from "./scheduler";
 import type { JobStore } from "./store";
@@ -13,7 +14,7 @@ import { FINAL_STATES, type Job } from "./types";
 export interface RepairStatus {
     /** True while a run that did not finish has left the stack needing an admin's repair. */
     needed: boolean;
-    findings: readonly object[];
+    findings: Finding[];
     checkedAt?: string;
 }
 
@@ -45,7 +46,7 @@ export interface StackStatus {
     dependencies?: DependencyStatus;
 }
 
-/** What the modules that act on a stack add to its status. A type alias: JobServiceDeps still passes it as a plain record. */
+/** What the modules that act on a stack add to its status. */
 export type StackDetails = Pick<StackStatus, "schedules" | "dependencies">;
 
 export interface Drift {

@@ -101,7 +101,7 @@ function scriptedRepair() {
     let finishScan: (() => void) | undefined;
     let scan: Promise<void> | undefined;
     const gate = {
-        repairStatus: async (stack: string) => ({ needed: broken.has(stack), findings: broken.has(stack) ? [{ kind: "pending-operations" }] : [] }),
+        repairStatus: async (stack: string) => ({ needed: broken.has(stack), findings: broken.has(stack) ? [{ kind: "pending-operations" as const, operations: [] }] : [] }),
         settled: async () => scan,
     };
     const guard = new AdmissionGuard({ policyOf: defaultPolicy, approvals: { checkApply: async () => undefined }, repair: gate, roleOf: () => "admin" });
@@ -140,7 +140,7 @@ describe("job service", () => {
     it("shows the repair status on the stack only when a repair gate is present", async () => {
         const repair = scriptedRepair();
         repair.broken.add("dev");
-        assert.deepEqual((await setup({ repair: repair.gate }).service.stackStatus("dev")).repair, { needed: true, findings: [{ kind: "pending-operations" }] });
+        assert.deepEqual((await setup({ repair: repair.gate }).service.stackStatus("dev")).repair, { needed: true, findings: [{ kind: "pending-operations", operations: [] }] });
         assert.equal((await setup().service.stackStatus("dev")).repair, undefined);
     });
 

@@ -70,7 +70,7 @@ async function world(): Promise<World> {
         roleOf: (name) => roles.get(name),
         redact: createRedactor().redact,
     });
-    const repair = { repairStatus: async (s: string) => ({ needed: broken.has(s), findings: broken.has(s) ? [{ kind: "pending-operations" }] : [] }), settled: async () => undefined };
+    const repair = { repairStatus: async (s: string) => ({ needed: broken.has(s), findings: broken.has(s) ? [{ kind: "pending-operations" as const, operations: [] }] : [] }), settled: async () => undefined };
     const guard = new AdmissionGuard({ policyOf: (s) => policies.get(s), approvals, repair, roleOf: (name) => roles.get(name) });
     const workers: World["workers"] = [];
     const startWorker: StartWorker = (spec) => {
