@@ -26,6 +26,7 @@ import { JobService } from "./jobs/service";
 import type { JobStore } from "./jobs/store";
 import type { AuditTrail } from "./audit/trail";
 import type { Job } from "./jobs/types";
+import { settleWithin } from "./lib/within";
 import { createLogger, type Logger } from "./logger";
 import { createMetrics } from "./metrics";
 import { createWorkerPool, workerEnvironment, type StartWorker } from "./pulumi/spawn";
@@ -574,14 +575,4 @@ async function openSharedTokens(store: DatabaseTokenStore, file: string, o: { ur
             await reader.close();
         },
     };
-}
-
-/** Waits for `work` at most `ms`; past that calls `late` and goes on (the work is left to finish or fail on its own). */
-async function settleWithin(ms: number, work: Promise<unknown> | undefined, late: () => void): Promise<void> {
-    if (!work) return;
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<"late">((r) => (timer = setTimeout(() => r("late"), ms)));
-    const outcome = await Promise.race([work.then(() => "done" as const, () => "done" as const), timedOut]);
-    clearTimeout(timer);
-    if (outcome === "late") late();
 }

@@ -32,6 +32,7 @@ const fast = [
     "test/automation/store.test.ts",
     "test/automation/summary.test.ts",
     "test/automation/webLib.test.ts",
+    "test/automation/within.test.ts",
     "test/automation/webhooks/comment.test.ts",
     "test/automation/webhooks/handler.test.ts",
     "test/images.test.ts",

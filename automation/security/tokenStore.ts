@@ -1,5 +1,6 @@
 import { AppError, tokenExists } from "../errors";
 import { Client, type Pool, type PoolClient } from "pg";
+import { answerWithin } from "../lib/within";
 import { inTransaction, postgresDb, type Db } from "../storage/db";
 import type { Role } from "./roles";
 import { createToken, generateToken, hashToken, readTokenFile, revokeToken, tokenInfo, tokenNameProblem, type AddTokenOptions, type StoredToken, type TokenInfo, type TokenVerifier, verifierOver } from "./tokens";
@@ -158,22 +159,18 @@ export function tokenReader(url: string, timeoutMs = TOKEN_READ_TIMEOUT_MS): { l
     return {
         async list() {
             let c = client;
-            let timer: NodeJS.Timeout | undefined;
             try {
-                const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`the database did not answer within ${timeoutMs} ms`)), timeoutMs)));
                 if (!c) {
-                    const fresh = new Client({ connectionString: url, keepAlive: true });
+                    const fresh = new Client({ connectionString: url, keepAlive: true, connectionTimeoutMillis: timeoutMs });
                     fresh.on("error", () => drop(fresh));
                     c = client = fresh;
-                    await Promise.race([fresh.connect(), late]);
+                    await answerWithin(fresh.connect(), timeoutMs, "the database");
                 }
-                const { rows } = await Promise.race([c.query<TokenRow>(LIVE_TOKENS), late]);
+                const { rows } = await answerWithin(c.query<TokenRow>(LIVE_TOKENS), timeoutMs, "the database");
                 return rows.map(fromRow);
             } catch (e) {
                 if (c) drop(c);
                 throw e;
-            } finally {
-                clearTimeout(timer);
             }
         },
         async close() {
@@ -232,18 +229,14 @@ export async function databaseTokens(
     let failingSince: number | undefined;
     let reading: Promise<void> | undefined;
     const readOnce = async () => {
-        let timer: NodeJS.Timeout | undefined;
-        const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`the database did not answer within ${timeoutMs} ms`)), timeoutMs)));
         try {
-            current = await Promise.race([store.list(), late]);
+            current = await answerWithin(store.list(), timeoutMs, "the database");
             readAt = clock();
             if (failingSince !== undefined) o.onRecovered?.(readAt - failingSince);
             failingSince = undefined;
         } catch (err) {
             if (failingSince === undefined) o.onError?.(err);
             failingSince ??= clock();
-        } finally {
-            clearTimeout(timer);
         }
     };
     const refresh = () => (reading ??= readOnce().finally(() => (reading = undefined)));

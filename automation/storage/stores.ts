@@ -20,6 +20,7 @@ import { SharedPlans } from "../jobs/plans";
 import { TokenUse } from "../security/tokenUse";
 import { DatabaseTokenStore } from "../security/tokenStore";
 import { SessionStore } from "../security/sessions";
+import { answerWithin } from "../lib/within";
 import { openPool, postgresDb, sqliteDb, withSchemaLock, type Db } from "./db";
 import { migrateDb, MIGRATIONS, NewerSchema } from "./migrations";
 import { probeWritable } from "./dataDir";
@@ -100,15 +101,11 @@ export async function openStores(o: StoresOptions): Promise<Stores> {
                 audit,
                 async check() {
                     // Bounded: a database that hangs (its processes stopped) must still give a 503.
-                    let timer: NodeJS.Timeout | undefined;
-                    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("no answer within 2 s")), 2000)));
                     try {
-                        await Promise.race([pool.query("SELECT 1"), late]);
+                        await answerWithin(pool.query("SELECT 1"), 2000, "the database");
                         return { ok: true, detail: `postgres ${new URL(o.databaseUrl!).host} answers` };
                     } catch (e) {
                         return { ok: false, detail: `the database does not answer: ${(e as Error).message}` };
-                    } finally {
-                        clearTimeout(timer);
                     }
                 },
                 async close() {
