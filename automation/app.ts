@@ -182,7 +182,8 @@ function defineErrorHandling(app: express.Application, deps: AppDeps): void {
         const error = known ?? internal();
         if (!known) deps.logger.error({ err, method: req.method, path: req.path }, "unhandled error");
         else if (known.code === "STORE_UNAVAILABLE") {
-            deps.logger.warn({ err, path: req.path }, known.message);
+            // The database's own error says why; an answer the service made itself has no more to say than its message.
+            deps.logger.warn(isAppError(err) ? { code: known.code, path: req.path } : { err, path: req.path }, known.message);
             res.set("Retry-After", "5");
         }
         else if (error.status >= 500) deps.logger.warn({ code: error.code, path: req.path }, error.message);

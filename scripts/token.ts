@@ -94,7 +94,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
 function databaseProblem(e: unknown, where: string): string | undefined {
     const { code, message } = e as { code?: string; message?: string };
     if (code === "42P01") return `${where} has no table api_tokens on its user's search path: start the automation service (this version) on it once, which migrates it (schema migration 9), or connect as the user the service uses`;
-    if (code === "42501") return `${where}: its user may not change the tokens (${message}); use the service's database user`;
+    if (code === "42501") return `${where}: its user may not read or change the tokens (${message}); use the service's database user`;
+    if (code === "3D000") return `${where} does not exist (${message}); fix the database name in AUTOMATION_DATABASE_URL`;
     if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "ETIMEDOUT" || /timeout|terminated|connect/i.test(message ?? "")) return `${where} cannot be reached (${message}); start it or fix AUTOMATION_DATABASE_URL, then run this again; nothing was changed`;
     if (code === "28P01" || code === "28000") return `${where} refused the credentials in AUTOMATION_DATABASE_URL (${message})`;
     return undefined;

@@ -161,10 +161,12 @@ export function tokenReader(url: string, timeoutMs = TOKEN_READ_TIMEOUT_MS): { l
             let c = client;
             try {
                 if (!c) {
-                    const fresh = new Client({ connectionString: url, keepAlive: true, connectionTimeoutMillis: timeoutMs });
+                    // A new connection takes several round trips (TLS, password exchange): on a slow
+                    // link it needs more than a read does, or every reconnect would time out.
+                    const fresh = new Client({ connectionString: url, keepAlive: true, connectionTimeoutMillis: TOKEN_CONNECT_TIMEOUT_MS });
                     fresh.on("error", () => drop(fresh));
                     c = client = fresh;
-                    await answerWithin(fresh.connect(), timeoutMs, "the database");
+                    await answerWithin(fresh.connect(), TOKEN_CONNECT_TIMEOUT_MS, "the database (connecting)");
                 }
                 const { rows } = await answerWithin(c.query<TokenRow>(LIVE_TOKENS), timeoutMs, "the database");
                 return rows.map(fromRow);
@@ -183,6 +185,8 @@ export function tokenReader(url: string, timeoutMs = TOKEN_READ_TIMEOUT_MS): { l
 export const TOKEN_REFRESH_EVERY_MS = 1000;
 /** A read that has not answered in this long counts as failed, and the next one starts on another connection (a silently dropped one never answers). */
 export const TOKEN_READ_TIMEOUT_MS = 2000;
+/** How long the reader's new connection may take to open. */
+export const TOKEN_CONNECT_TIMEOUT_MS = 10_000;
 /**
  * How long requests are judged on the last list read while the database cannot be read: an
  * outage of a few seconds (a failover) locks nobody out; past it a token is answered 503
@@ -222,7 +226,8 @@ export async function databaseTokens(
     o: DatabaseTokensOptions,
 ): Promise<TokenVerifier & { refresh(): Promise<void>; freshness(): TokenFreshness; close(): void }> {
     const clock = o.monotonicMs ?? (() => performance.now());
-    const timeoutMs = o.readTimeoutMs ?? TOKEN_READ_TIMEOUT_MS;
+    // The reader bounds each step itself; this bound is for any other store's list.
+    const timeoutMs = o.readTimeoutMs ?? TOKEN_CONNECT_TIMEOUT_MS + TOKEN_READ_TIMEOUT_MS;
     const staleAfterMs = o.staleAfterMs ?? TOKEN_STALE_AFTER_MS;
     let current: readonly StoredToken[] = await store.list();
     let readAt = clock();

@@ -74,6 +74,21 @@ describe("bearer tokens in the shared database (AUTOMATION_DATABASE_URL)", funct
         });
     });
 
+    it("npm run token names the database it cannot use and what to do, exit code 1, never a stack trace: no such database, nobody listening, no tokens table", async () => {
+        const at = (pathname: string, port = pg.port) => {
+            const u = new URL(pg.url);
+            u.pathname = pathname;
+            u.port = String(port);
+            return { AUTOMATION_DATABASE_URL: u.toString(), PULUMI_CONFIG_PASSPHRASE: "x", AUTOMATION_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "tokens-")) };
+        };
+        const missing = await tokenCommand(["list"], at("/no_such_database"));
+        assert.deepEqual([missing.code, /does not exist .*fix the database name in AUTOMATION_DATABASE_URL/.test(missing.out)], [1, true], missing.out);
+        const closed = await tokenCommand(["revoke", "anyone"], at("/automation", 1));
+        assert.deepEqual([closed.code, /cannot be reached .*nothing was changed/.test(closed.out)], [1, true], closed.out);
+        const unmigrated = await tokenCommand(["--name", "first", "--role", "admin"], at(new URL(await pg.newDatabase()).pathname));
+        assert.deepEqual([unmigrated.code, /has no table api_tokens .*start the automation service \(this version\) on it once/.test(unmigrated.out)], [1, true], unmigrated.out);
+    });
+
     describe("seeding a new database from the tokens file", () => {
         let stores: Stores;
         const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tokens-")), "tokens.json");
@@ -295,12 +310,32 @@ describe("bearer tokens in the shared database (AUTOMATION_DATABASE_URL)", funct
             assert.ok(cutOff!.lines.some((l) => l.includes("the tokens are read from the database again")));
         });
 
+        it("keeps judging tokens when the database answers slowly (1.1 s a reply, so a new connection plus a read take 2.2 s) and its connections were reset: reconnecting is not held to a read's 2 s", async () => {
+            proxy.slow(1100);
+            try {
+                proxy.resetOpen();
+                const until = Date.now() + 18_000;
+                const answers = new Map<number, number>();
+                while (Date.now() < until) {
+                    const s = await status(cutOff!, w.tokens.operator);
+                    answers.set(s, (answers.get(s) ?? 0) + 1);
+                    await sleep(500);
+                }
+                assert.deepEqual([...answers.keys()], [200], JSON.stringify(Object.fromEntries(answers)));
+                const ready = await api(cutOff!.url, "GET", "/readyz");
+                assert.equal(ready.body.checks.tokens.ok, true, JSON.stringify(ready.body.checks.tokens));
+            } finally {
+                proxy.slow(0);
+            }
+        });
+
         it("stops on SIGTERM within seconds while its database connections are silent", async () => {
             proxy.silenceAll();
             const began = Date.now();
             await cutOff!.stop();
             cutOff = undefined;
-            assert.ok(Date.now() - began < 30_000, `stopped after ${Date.now() - began} ms`);
+            // 5 s for the database's clients together, 5 s for the stores: under a platform's 30 s.
+            assert.ok(Date.now() - began < 12_000, `stopped after ${Date.now() - began} ms`);
             proxy.restore();
         });
     });
@@ -309,11 +344,13 @@ describe("bearer tokens in the shared database (AUTOMATION_DATABASE_URL)", funct
 /**
  * A TCP proxy to Postgres that can go silent: `silenceOpen` stops passing bytes on the open
  * connections (they stay open, as a connection whose NAT entry was dropped does); `silenceAll`
- * also holds new ones unanswered; `restore` resets the silent ones and passes again.
+ * also holds new ones unanswered; `restore` resets the silent ones and passes again; `slow`
+ * delays every answer.
  */
 function silentProxy() {
     let target = 0;
     let silent = false;
+    let delayMs = 0;
     const open = new Set<[net.Socket, net.Socket]>();
     const held: net.Socket[] = [];
     const server = net.createServer((client) => {
@@ -327,7 +364,11 @@ function silentProxy() {
         const pair: [net.Socket, net.Socket] = [client, up];
         open.add(pair);
         client.pipe(up);
-        up.pipe(client);
+        // The database's answers, each after `delayMs` (in order: equal delays fire in order).
+        const answer = (chunk: Buffer) => {
+            if (open.has(pair) && !client.destroyed) client.write(chunk);
+        };
+        up.on("data", (chunk: Buffer) => (delayMs ? setTimeout(() => answer(chunk), delayMs) : answer(chunk)));
     });
     const silence = () => {
         for (const pair of open) {
@@ -346,6 +387,15 @@ function silentProxy() {
             return new Promise<number>((r) => server.listen(0, "127.0.0.1", () => r((server.address() as net.AddressInfo).port)));
         },
         silenceOpen: silence,
+        /** Every answer of the database from now on arrives `ms` late: a slow link, not a dead one. */
+        slow(ms: number) {
+            delayMs = ms;
+        },
+        /** Resets the open connections, as a network blip does; new ones are made through the proxy. */
+        resetOpen() {
+            for (const [a, b] of open) a.destroy(), b.destroy();
+            open.clear();
+        },
         silenceAll() {
             silent = true;
             silence();
