@@ -43,8 +43,9 @@ describe("the s3:// state backend on a real S3-compatible server (s3rver), with 
         try {
             doc = JSON.parse(await s3.read(`.pulumi/stacks/fixture/${stack}.json`));
         } catch (e) {
-            // s3rver writes an object in place: a read while the CLI rewrites it can end mid-document.
-            if (e instanceof SyntaxError) return [];
+            // s3rver writes an object in place: a read while the CLI rewrites it can end
+            // mid-document, or its response be cut off ("aborted"); the next poll reads it whole.
+            if (e instanceof SyntaxError || /aborted/i.test((e as Error).message)) return [];
             throw e;
         }
         return doc.checkpoint?.latest?.pending_operations ?? [];
