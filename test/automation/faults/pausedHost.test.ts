@@ -62,6 +62,9 @@ describe("an instance paused past the silence, then resumed (real processes)", f
     };
 
     let job: Job;
+    // Whichever instance's worker takes the job from the shared queue is the one paused.
+    let victim = "a";
+    let observer = "b";
     let paused: number[] = [];
     let jobTree: number[] = [];
     let workerPid: number;
@@ -73,19 +76,22 @@ describe("an instance paused past the silence, then resumed (real processes)", f
             assert.ok(t < 600, "the update started creating");
             await sleep(100);
         }
-        workerPid = (await sql<{ worker_pid: number }>("SELECT worker_pid FROM automation.jobs WHERE id = $1", [job.id]))[0].worker_pid;
-        const a = instances.get("a")!;
-        paused = [a.pid, ...descendants(a.pid).map((p) => p.pid)];
+        const [running] = await sql<{ worker_pid: number; instance: string }>("SELECT worker_pid, instance FROM automation.jobs WHERE id = $1", [job.id]);
+        workerPid = running.worker_pid;
+        victim = running.instance;
+        observer = victim === "a" ? "b" : "a";
+        const host = instances.get(victim)!;
+        paused = [host.pid, ...descendants(host.pid).map((p) => p.pid)];
         // The job's worker, its CLI, the language host and the provider (the rest are idle workers of the pool).
         jobTree = [workerPid, ...descendants(workerPid).map((p) => p.pid)];
         assert.ok(jobTree.length >= 3, `the job's processes: ${jobTree.join(",")}`);
         for (const pid of paused) process.kill(pid, "SIGSTOP");
-        const interrupted = await waitJob(url("b"), w.tokens.viewer, job.id, 60_000);
+        const interrupted = await waitJob(url(observer), w.tokens.viewer, job.id, 60_000);
         assert.equal(interrupted.state, "interrupted");
         for (const [route, body] of [["unlock", { confirm: "dev" }], ["repair", {}]] as const) {
-            const r = await api(url("b"), "POST", `/v1/stacks/dev/${route}`, w.tokens.admin, body);
+            const r = await api(url(observer), "POST", `/v1/stacks/dev/${route}`, w.tokens.admin, body);
             assert.deepEqual([r.status, r.body.error?.code], [409, "FENCED"], `${route}: ${JSON.stringify(r.body)}`);
-            assert.match(r.body.error.message, new RegExp(`running job ${job.id} on instance a \\(host \\S+, worker pid ${workerPid}\\)`));
+            assert.match(r.body.error.message, new RegExp(`running job ${job.id} on instance ${victim} \\(host \\S+, worker pid ${workerPid}\\)`));
             assert.match(r.body.error.message, /"overrideFence": true/);
         }
     });
@@ -101,23 +107,23 @@ describe("an instance paused past the silence, then resumed (real processes)", f
             assert.ok(t < 50, `processes of the paused job still alive: ${jobTree.filter(alive).join(",")}`);
             await sleep(100);
         }
-        const a = instances.get("a")!;
-        for (let t = 0; !a.lines.some((l) => l.includes("registered again; taking work")); t++) {
-            assert.ok(t < 100, "a registered again");
+        const resumed = instances.get(victim)!;
+        for (let t = 0; !resumed.lines.some((l) => l.includes("registered again; taking work")); t++) {
+            assert.ok(t < 100, `${victim} registered again`);
             await sleep(100);
         }
         assert.equal((await sql<{ n: string }>("SELECT count(*) AS n FROM automation.fences WHERE stack = 'dev' AND released_at IS NULL"))[0].n, "0");
-        assert.deepEqual((await sql<{ released_by: string }>("SELECT released_by FROM automation.fences WHERE job_id = $1", [job.id])).map((r) => r.released_by), ["a"]);
+        assert.deepEqual((await sql<{ released_by: string }>("SELECT released_by FROM automation.fences WHERE job_id = $1", [job.id])).map((r) => r.released_by), [victim]);
     });
 
     it("lets the stack be unlocked and repaired then, and its next update runs with one writer: no two updates overlap in the stack's history", async () => {
-        const unlock = await api(url("b"), "POST", "/v1/stacks/dev/unlock", w.tokens.admin, { confirm: "dev" });
+        const unlock = await api(url(observer), "POST", "/v1/stacks/dev/unlock", w.tokens.admin, { confirm: "dev" });
         assert.ok([200, 404].includes(unlock.status), JSON.stringify(unlock.body));
-        const repair = await api(url("b"), "POST", "/v1/stacks/dev/repair", w.tokens.admin, {});
+        const repair = await api(url(observer), "POST", "/v1/stacks/dev/repair", w.tokens.admin, {});
         assert.equal(repair.status, 200, JSON.stringify(repair.body));
         w.configure("dev", { count: 1 });
-        const next = (await api(url("a"), "POST", "/v1/stacks/dev/updates", w.tokens.operator, {})).body as Job;
-        const done = await waitJob(url("a"), w.tokens.viewer, next.id, 120_000);
+        const next = (await api(url(victim), "POST", "/v1/stacks/dev/updates", w.tokens.operator, {})).body as Job;
+        const done = await waitJob(url(victim), w.tokens.viewer, next.id, 120_000);
         assert.equal(done.state, "succeeded", JSON.stringify(done.error));
         const historyDir = path.join(w.backendDir, ".pulumi", "history", "fixture", "dev");
         const updates = fs
