@@ -103,7 +103,8 @@ function databaseProblem(e: unknown, where: string): string | undefined {
 
 /** The service's store: the database of AUTOMATION_DATABASE_URL, else the tokens file (--file, or the service's). */
 function openStore(file: string | undefined, config: Pick<ServiceConfig, "tokensFile" | "databaseUrl">): { store: TokenStore; close: () => Promise<void> } {
-    if (file !== undefined || !config.databaseUrl) return { store: fileTokenStore(file ?? config.tokensFile), close: async () => undefined };
+    // --file with a database URL was refused before: a file here is the service's own store.
+    if (!config.databaseUrl) return { store: fileTokenStore(file ?? config.tokensFile), close: async () => undefined };
     const where = new URL(config.databaseUrl);
     const pool = openPool(config.databaseUrl, 1);
     return { store: new DatabaseTokenStore(pool, `the database ${where.host}${where.pathname} (AUTOMATION_DATABASE_URL)`), close: () => pool.end().catch(() => undefined) };

@@ -196,15 +196,10 @@ export const TOKEN_STALE_AFTER_MS = 15_000;
 
 export interface DatabaseTokensOptions {
     now: () => Date;
-    everyMs?: number;
-    readTimeoutMs?: number;
-    staleAfterMs?: number;
     /** A read failed after reads that worked: once per outage, not once a second. */
     onError?: (err: unknown) => void;
     /** The database answered again after failed reads. */
     onRecovered?: (downMs: number) => void;
-    /** Monotonic milliseconds, for how old the list is (never the wall clock, which can be stepped). */
-    monotonicMs?: () => number;
 }
 
 /** What `/readyz` says of the tokens: ok while the list read is fresh enough to judge requests on. */
@@ -215,9 +210,9 @@ export interface TokenFreshness {
 
 /**
  * A verifier over the database's tokens. Requests are judged against an in-memory copy (the auth
- * middleware does not wait on the database), re-read every `everyMs` and, after a change made
+ * middleware does not wait on the database), re-read every second and, after a change made
  * through the service, read again before the change is answered. A read that fails or hangs
- * keeps the last good copy for `staleAfterMs`; past that, tokens are answered 503 and
+ * keeps the last good copy for 15 s; past that, tokens are answered 503 and
  * readiness fails, so a task cut off from its database (a dropped connection that never
  * answers) stops serving instead of honouring revoked tokens.
  */
@@ -225,10 +220,10 @@ export async function databaseTokens(
     store: Pick<DatabaseTokenStore, "list">,
     o: DatabaseTokensOptions,
 ): Promise<TokenVerifier & { refresh(): Promise<void>; freshness(): TokenFreshness; close(): void }> {
-    const clock = o.monotonicMs ?? (() => performance.now());
+    // How old the list is, on a monotonic clock: a stepped wall clock must not make it fresh or stale.
+    const clock = () => performance.now();
     // The reader bounds each step itself; this bound is for any other store's list.
-    const timeoutMs = o.readTimeoutMs ?? TOKEN_CONNECT_TIMEOUT_MS + TOKEN_READ_TIMEOUT_MS;
-    const staleAfterMs = o.staleAfterMs ?? TOKEN_STALE_AFTER_MS;
+    const timeoutMs = TOKEN_CONNECT_TIMEOUT_MS + TOKEN_READ_TIMEOUT_MS;
     let current: readonly StoredToken[] = await store.list();
     let readAt = clock();
     let failingSince: number | undefined;
@@ -250,10 +245,10 @@ export async function databaseTokens(
         await reading;
         await refresh();
     };
-    const timer = setInterval(() => void refresh(), o.everyMs ?? TOKEN_REFRESH_EVERY_MS);
+    const timer = setInterval(() => void refresh(), TOKEN_REFRESH_EVERY_MS);
     timer.unref();
     const staleMs = () => clock() - readAt;
-    const stale = () => staleMs() > staleAfterMs;
+    const stale = () => staleMs() > TOKEN_STALE_AFTER_MS;
     const judged = verifierOver(() => current, o.now);
     const notJudged = () =>
         new AppError("STORE_UNAVAILABLE", 503, `The tokens could not be re-read from the database for ${Math.round(staleMs() / 1000)} s; a token is not judged on a list that old (a revoked one could pass). Retry in a few seconds.`, { retryAfterSeconds: 5 });
