@@ -1,4 +1,5 @@
 // `npm run test:cli`: every test file outside the fast tier (test/tiers.js), one at a time.
+require("./compileCache");
 module.exports = {
     require: ["ts-node/register/transpile-only"],
     extension: ["ts"],

@@ -1,4 +1,5 @@
 // `npm run test:fast`: the fast tier (test/tiers.js), in parallel.
+require("./compileCache");
 module.exports = {
     require: ["ts-node/register/transpile-only"],
     extension: ["ts"],
