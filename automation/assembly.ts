@@ -31,7 +31,7 @@ import { createLogger, type Logger } from "./logger";
 import { createMetrics } from "./metrics";
 import { createWorkerPool, workerEnvironment, type StartWorker } from "./pulumi/spawn";
 import { previewMounts, sandboxArgs, sandboxEnvironment, type PreviewHost } from "./pulumi/sandbox";
-import { cliVersion, isProjectDir, listStacks, versionAtLeast } from "./pulumi/stacks";
+import { cliVersion, isProjectDir, knownCliVersion, listStacks, versionAtLeast } from "./pulumi/stacks";
 import { readStackState, type EngineContext } from "./pulumi/state";
 import { StackCredentials } from "./pulumi/stackRoles";
 import { RecoveryService } from "./recovery/service";
@@ -382,11 +382,10 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
         void dependencies.finished(job);
     });
 
-    let cachedVersion: string | undefined;
     const readiness = async (): Promise<Readiness> => {
-        cachedVersion ??= await cliVersion(config.pulumiBin);
-        const cli = cachedVersion
-            ? { ok: versionAtLeast(cachedVersion, PULUMI_VERSION), detail: `pulumi v${cachedVersion} (need ≥ v${PULUMI_VERSION})` }
+        const version = knownCliVersion(config.pulumiBin) ?? (await cliVersion(config.pulumiBin));
+        const cli = version
+            ? { ok: versionAtLeast(version, PULUMI_VERSION), detail: `pulumi v${version} (need ≥ v${PULUMI_VERSION})` }
             : { ok: false, detail: `no working pulumi in ${config.pulumiBin}; run scripts/setup-pulumi.sh` };
         const backend = await probeBackend(config.backendUrl);
         const checks = { cli, backend, store: await stores.check(), clock: clock.describe(), plugins: pluginCheck(config.projectDir, workerEnv), ...(sharedTokens ? { tokens: sharedTokens.freshness() } : {}) };
@@ -426,7 +425,8 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
     await recovery.scan(async (stack) => shared !== undefined && (await jobStore.lastJob(stack, { states: ["running"] })) !== undefined);
     const leftovers = await checkouts?.pruneLeftovers();
     if (leftovers) logger.info({ removed: leftovers }, "removed pull-request checkouts of jobs the previous process ran");
-    if (!options.startWorker) pool.prewarm(workerEnv, config.pulumiBin);
+    // After the CLI's version is known, so the warm workers need not ask it themselves.
+    if (!options.startWorker) void cliVersion(config.pulumiBin).then(() => pool.prewarm(workerEnv, config.pulumiBin));
     await jobs.resume(requeued);
     if (shared) {
         await shared.queue.start();

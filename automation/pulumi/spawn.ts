@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { isAppError } from "../errors";
 import type { ParentMessage, WorkerMessage, WorkerSpec } from "./protocol";
 import { prepareStackConfig } from "./stackConfig";
+import { knownCliVersion } from "./stacks";
 
 export type { WorkerSpec } from "./protocol";
 
@@ -50,8 +51,8 @@ interface Forked {
  * Forks a worker in its own process group (`detached`), so the group can be killed as one
  * without touching the service. The worker is TypeScript with only type imports of this
  * project, so Node's type stripping runs it without a compiler in the way. It loads the
- * Automation API and asks the CLI its version at once, before it has a job: that start-up is
- * what a warm worker saves a job.
+ * Automation API (and asks the CLI its version, unless the service knows it) at once, before
+ * it has a job: that start-up is what a warm worker saves a job.
  */
 /** Niceness of job processes: below the service, which must keep answering reads. */
 const WORKER_NICENESS = 10;
@@ -62,7 +63,9 @@ function forkWorker(env: NodeJS.ProcessEnv, pulumiBin: string): Forked {
     const tag = randomUUID();
     // A sandboxed job's worker runs here too, with the job's environment: only the CLI commands
     // it starts go into the sandbox (worker.ts), so the IPC channel never does.
-    const child = fork(WORKER_ENTRY, [pulumiBin], {
+    // The CLI's version when the service already knows it, so the worker need not ask the CLI.
+    const version = knownCliVersion(pulumiBin);
+    const child = fork(WORKER_ENTRY, [pulumiBin, ...(version ? [version] : [])], {
         detached: true,
         env: { ...env, [WORKER_TAG]: tag },
         execArgv: NODE_FLAGS,

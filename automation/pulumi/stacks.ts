@@ -31,13 +31,46 @@ export function isProjectDir(dir: string): boolean {
 const run = promisify(execFile);
 
 /** `pulumi version` of the CLI in `bin` (e.g. "3.259.0"), or undefined when it does not run. */
-export async function cliVersion(bin: string): Promise<string | undefined> {
+export function cliVersion(bin: string): Promise<string | undefined> {
+    // Callers at the same moment (the warm workers, /readyz at start) share one probe.
+    let probe = probing.get(bin);
+    if (!probe) {
+        probe = probeVersion(bin).finally(() => probing.delete(bin));
+        probing.set(bin, probe);
+    }
+    return probe;
+}
+
+async function probeVersion(bin: string): Promise<string | undefined> {
+    const stamp = binaryStamp(bin);
     try {
         const { stdout } = await run(path.join(bin, "pulumi"), ["version"], { timeout: 10_000, env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" } });
-        return stdout.trim().replace(/^v/, "") || undefined;
+        const version = stdout.trim().replace(/^v/, "") || undefined;
+        if (version && stamp) probed.set(bin, { stamp, version });
+        return version;
     } catch {
         return undefined;
     }
+}
+
+// `pulumi version` costs the CLI's whole start (0.4 s of CPU here), and every job's worker would
+// otherwise ask it again: the answer is kept for as long as the binary is the one that gave it.
+const probed = new Map<string, { stamp: string; version: string }>();
+const probing = new Map<string, Promise<string | undefined>>();
+
+function binaryStamp(bin: string): string | undefined {
+    try {
+        const s = fs.statSync(path.join(bin, "pulumi"));
+        return `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}`;
+    } catch {
+        return undefined;
+    }
+}
+
+/** The version `cliVersion` last found for `bin`, if that binary has not changed since; runs nothing. */
+export function knownCliVersion(bin: string): string | undefined {
+    const p = probed.get(bin);
+    return p && p.stamp === binaryStamp(bin) ? p.version : undefined;
 }
 
 /** True when `have` ≥ `want` (both "x.y.z"). */

@@ -1,20 +1,41 @@
 // Entry of a job's worker process: runs ONE Pulumi operation through the Automation API and
 // reports over IPC. A separate process per job keeps an engine crash or hang away from the
 // service and gives force-cancel a process group to kill.
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as cmd from "@pulumi/pulumi/automation/cmd.js";
 import * as errors from "@pulumi/pulumi/automation/errors.js";
+import * as minimum from "@pulumi/pulumi/automation/minimumVersion.js";
 import { LocalWorkspace, PulumiCommand, Stack as StackApi } from "@pulumi/pulumi/automation/index.js";
 import type { EngineEvent, OutputMap, Stack } from "@pulumi/pulumi/automation/index.js";
 import type { ParentMessage, WorkerMessage, WorkerSpec } from "./protocol";
 
 const abort = new AbortController();
 let started = false;
-// Started before any job arrives (a warm worker waits with this done): `pulumi version` runs once here.
-const pulumiBin = process.argv[2];
-const prepared = PulumiCommand.get({ root: path.dirname(pulumiBin) });
+
+/** `pulumi version` of the CLI in `bin` (PulumiCommand.get would look in `bin`'s parent's bin/ instead). */
+function askVersion(bin: string): Promise<string> {
+    return new Promise((resolve, reject) =>
+        execFile(path.join(bin, "pulumi"), ["version"], { env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" } }, (err, stdout) => (err ? reject(err) : resolve(stdout.trim()))),
+    );
+}
+
+/** What `PulumiCommand.get` makes of the CLI's version (checked as it checks it), without asking the CLI again. */
+function commandOf(bin: string, version: string): PulumiCommand {
+    const parsed = parseAndValidatePulumiVersion(minimumVersion, version, !!process.env.PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK);
+    const Command = PulumiCommand as unknown as new (command: string, version: unknown) => PulumiCommand;
+    return new Command(path.join(bin, "pulumi"), parsed);
+}
+
+// Both internal to the Automation API (not in its types); the worker's tests run them.
+const { minimumVersion } = minimum as unknown as { minimumVersion: unknown };
+const parseAndValidatePulumiVersion = (cmd as unknown as { parseAndValidatePulumiVersion: (min: unknown, current: string, optOut: boolean) => unknown }).parseAndValidatePulumiVersion;
+
+// Started before any job arrives (a warm worker waits with this done). The service passes the
+// CLI's version when it knows it (asking the CLI costs its whole start); otherwise it is asked here.
+const [pulumiBin, knownVersion] = process.argv.slice(2);
+const prepared = (async () => commandOf(pulumiBin, knownVersion ?? (await askVersion(pulumiBin))))();
 prepared.catch(() => undefined); // reported by the job that awaits it
 const send = (m: WorkerMessage) => new Promise<void>((resolve) => (process.send ? process.send(m, () => resolve()) : resolve()));
 
@@ -55,7 +76,11 @@ async function openStack(spec: WorkerSpec, pulumiCommand: PulumiCommand): Promis
     // Config reads go to the copy, not to the project's tracked stack file.
     const admin = await LocalWorkspace.create({ workDir: configDir, pulumiCommand });
     workspace.getAllConfig = (stackName: string) => admin.getAllConfig(stackName);
-    return StackApi.select(spec.stack, workspace);
+    const stack = await StackApi.select(spec.stack, workspace);
+    // `up`, `refresh` and `destroy` end with `stack history` for a summary nothing here reads: one
+    // CLI start saved per job (and, on a bucket, a listing of the stack's whole history).
+    (stack as unknown as { info(): Promise<undefined> }).info = async () => undefined;
+    return stack;
 }
 
 /** Only stack files that hold a `secure:` value need the (slower) decrypting config call. */
