@@ -46,7 +46,7 @@ async function probeVersion(bin: string): Promise<string | undefined> {
     try {
         const { stdout } = await run(path.join(bin, "pulumi"), ["version"], { timeout: 10_000, env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" } });
         const version = stdout.trim().replace(/^v/, "") || undefined;
-        if (version && stamp) probed.set(bin, { stamp, version });
+        if (version && stamp) probed.set(bin, { stamp, version, at: performance.now() });
         return version;
     } catch {
         return undefined;
@@ -54,8 +54,10 @@ async function probeVersion(bin: string): Promise<string | undefined> {
 }
 
 // `pulumi version` costs the CLI's whole start (0.4 s of CPU here), and every job's worker would
-// otherwise ask it again: the answer is kept for as long as the binary is the one that gave it.
-const probed = new Map<string, { stamp: string; version: string }>();
+// otherwise ask it again: the answer is kept while the binary is the one that gave it, and for
+// at most VERSION_TTL_MS, for a `pulumi` that is a wrapper choosing the CLI from elsewhere.
+const VERSION_TTL_MS = 5 * 60_000;
+const probed = new Map<string, { stamp: string; version: string; at: number }>();
 const probing = new Map<string, Promise<string | undefined>>();
 
 function binaryStamp(bin: string): string | undefined {
@@ -67,10 +69,15 @@ function binaryStamp(bin: string): string | undefined {
     }
 }
 
-/** The version `cliVersion` last found for `bin`, if that binary has not changed since; runs nothing. */
+/**
+ * The version `cliVersion` last found for `bin`, if that binary has not changed since and the
+ * answer is fresh; otherwise undefined, and the CLI is asked again in the background.
+ */
 export function knownCliVersion(bin: string): string | undefined {
     const p = probed.get(bin);
-    return p && p.stamp === binaryStamp(bin) ? p.version : undefined;
+    if (p && p.stamp === binaryStamp(bin) && performance.now() - p.at < VERSION_TTL_MS) return p.version;
+    void cliVersion(bin);
+    return undefined;
 }
 
 /** True when `have` ≥ `want` (both "x.y.z"). */

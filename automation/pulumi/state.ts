@@ -2,7 +2,10 @@
 // process. None of them runs the program: they read or write the backend through the CLI.
 import * as path from "node:path";
 import { LocalWorkspace, PulumiCommand, Stack as StackApi, type Deployment, type Stack } from "@pulumi/pulumi/automation";
+import * as cmd from "@pulumi/pulumi/automation/cmd";
+import * as minimum from "@pulumi/pulumi/automation/minimumVersion";
 import { prepareStackConfig } from "./stackConfig";
+import { cliVersion, knownCliVersion } from "./stacks";
 
 export interface EngineContext {
     projectDir: string;
@@ -16,14 +19,26 @@ export interface EngineContext {
     credentials?: (stack: string, access: "read" | "write") => Promise<Record<string, string>>;
 }
 
-let command: { bin: string; cmd: Promise<PulumiCommand> } | undefined;
+/**
+ * The CLI in `bin` (the very binary the jobs run) as the Automation API's command, with the
+ * version the service asked once per binary, checked as `PulumiCommand.get` checks it; the
+ * worker's twin is `commandOf` in worker.ts.
+ */
+async function commandIn(bin: string): Promise<PulumiCommand> {
+    const version = knownCliVersion(bin) ?? (await cliVersion(bin));
+    if (!version) throw new Error(`no working pulumi in ${bin}; run scripts/setup-pulumi.sh`);
+    const parsed = parseAndValidatePulumiVersion(minimumVersion, version, !!process.env.PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK);
+    const Command = PulumiCommand as unknown as new (command: string, version: unknown) => PulumiCommand;
+    return new Command(path.join(bin, "pulumi"), parsed);
+}
+// Both internal to the Automation API (not in its types).
+const { minimumVersion } = minimum as unknown as { minimumVersion: unknown };
+const { parseAndValidatePulumiVersion } = cmd as unknown as { parseAndValidatePulumiVersion: (min: unknown, current: string, optOut: boolean) => unknown };
 
 /** The CLI and the environment a command on `stack` runs with. */
 async function cli(ctx: EngineContext, stack: string, access: "read" | "write"): Promise<{ pulumiCommand: PulumiCommand; envVars: Record<string, string> }> {
-    // `PulumiCommand.get` runs `pulumi version`; once per process is enough.
-    if (command?.bin !== ctx.pulumiBin) command = { bin: ctx.pulumiBin, cmd: PulumiCommand.get({ root: path.dirname(ctx.pulumiBin) }) };
     const env = Object.fromEntries(Object.entries(ctx.env).filter((e): e is [string, string] => typeof e[1] === "string"));
-    return { pulumiCommand: await command.cmd, envVars: { ...env, ...(await ctx.credentials?.(stack, access)) } };
+    return { pulumiCommand: await commandIn(ctx.pulumiBin), envVars: { ...env, ...(await ctx.credentials?.(stack, access)) } };
 }
 
 /**

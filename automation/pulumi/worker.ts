@@ -17,11 +17,15 @@ let started = false;
 /** `pulumi version` of the CLI in `bin` (PulumiCommand.get would look in `bin`'s parent's bin/ instead). */
 function askVersion(bin: string): Promise<string> {
     return new Promise((resolve, reject) =>
-        execFile(path.join(bin, "pulumi"), ["version"], { env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" } }, (err, stdout) => (err ? reject(err) : resolve(stdout.trim()))),
+        execFile(path.join(bin, "pulumi"), ["version"], { timeout: 30_000, env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" } }, (err, stdout) => (err ? reject(err) : resolve(stdout.trim()))),
     );
 }
 
-/** What `PulumiCommand.get` makes of the CLI's version (checked as it checks it), without asking the CLI again. */
+/**
+ * What `PulumiCommand.get` makes of the CLI's version (checked as it checks it), without asking
+ * the CLI again. Its twin for the service's own commands is in state.ts (this file imports no
+ * code of the project, so Node's type stripping can run it).
+ */
 function commandOf(bin: string, version: string): PulumiCommand {
     const parsed = parseAndValidatePulumiVersion(minimumVersion, version, !!process.env.PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK);
     const Command = PulumiCommand as unknown as new (command: string, version: unknown) => PulumiCommand;
