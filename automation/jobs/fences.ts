@@ -1,15 +1,5 @@
 import type { Pool } from "pg";
 
-/** Whether a process of this host still exists (signal 0 checks without sending). */
-export function processAlive(pid: number): boolean {
-    try {
-        process.kill(pid, 0);
-        return true;
-    } catch (e) {
-        return (e as NodeJS.ErrnoException).code === "EPERM";
-    }
-}
-
 /** A job a failover interrupted while the instance running it may still be alive (paused, cut off). */
 export interface Fence {
     jobId: string;

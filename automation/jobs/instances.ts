@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
 import * as os from "node:os";
 import type { Pool } from "pg";
+import { processAlive } from "../lib/processes";
 import type { Logger } from "../logger";
-import { processAlive, type Fences } from "./fences";
+import type { Fences } from "./fences";
 
 const SCHEMA = `
 CREATE SCHEMA IF NOT EXISTS automation;

@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
+import { processAlive } from "../lib/processes";
 
 /** A lock file of the file backend, as `pulumi` writes it. */
 export interface LockInfo {
@@ -43,14 +44,7 @@ let bootMs: number | undefined;
 
 export const localProbe: ProcessProbe = {
     hostname: os.hostname(),
-    alive(pid) {
-        try {
-            process.kill(pid, 0);
-            return true;
-        } catch (e) {
-            return (e as NodeJS.ErrnoException).code === "EPERM";
-        }
-    },
+    alive: processAlive,
     startedAt(pid) {
         try {
             bootMs ??= Number(/^btime (\d+)$/m.exec(fs.readFileSync("/proc/stat", "utf8"))![1]) * 1000;
@@ -65,8 +59,8 @@ export const localProbe: ProcessProbe = {
     },
     commandLine(pid) {
         try {
-            // Empty while the process is between exec images (or a zombie): that proves nothing,
-            // so it reads as "unknown", never as "not pulumi".
+            // Empty while the process is between exec images: that proves nothing, so it reads
+            // as "unknown", never as "not pulumi". (A zombie's is empty too; `alive` says no to it.)
             const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim();
             return cmd === "" ? undefined : cmd;
         } catch {

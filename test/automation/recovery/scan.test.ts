@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
+import { processAlive } from "../../../automation/lib/processes";
 import { backendPaths, judgeLock, localProbe, LockInfo, needsRepair, ProcessProbe, readPendingOperations, scanStack } from "../../../automation/recovery/scan";
 
 const probe = (alive: number[], cmd: Record<number, string> = {}): ProcessProbe => ({
@@ -38,19 +39,23 @@ describe("lock judgement", () => {
         assert.ok(Math.abs(started.getTime() - expected) < 3000, `${started.toISOString()} vs ${new Date(expected).toISOString()}`);
         assert.equal(localProbe.startedAt!(2 ** 22 + 1), undefined);
     });
-    it("keeps a lock whose live pid's command line cannot be read", () => {
+    it("keeps a lock whose live pid's command line cannot be read (or is empty, between exec images)", () => {
         assert.equal(judgeLock(lock(10), probe([10])), "live");
     });
-    it("keeps a lock whose live pid shows an empty command line, as a process between exec images or a zombie does", async () => {
-        // The inner sleep ends after bash has exec'd into the outer one, which never reaps it: a
-        // real zombie with an empty cmdline. (A `sleep 0` could end, and be reaped by bash, first.)
+    it("calls a lock stale when its holder is a zombie: it has exited, only nobody has reaped it yet", async () => {
+        // A killed job's CLI is an orphan: it stays a zombie until pid 1 reaps it (1.2 s here,
+        // in a container perhaps never). Here the inner sleep ends after bash has exec'd into
+        // the outer one, which never reaps it: a real zombie, for 30 s.
         const parent = spawn("bash", ["-c", "sleep 0.3 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] });
         try {
             const zombie = Number((await once(parent.stdout!, "data"))[0].toString().trim());
+            const holder = { ...lock(zombie), hostname: os.hostname(), timestamp: new Date().toISOString() };
+            assert.equal(processAlive(zombie), true, "still running");
             for (let i = 0; i < 150 && !fs.readFileSync(`/proc/${zombie}/stat`, "utf8").includes(") Z "); i++) await new Promise((r) => setTimeout(r, 20));
-            assert.equal(fs.readFileSync(`/proc/${zombie}/cmdline`, "utf8"), "");
-            assert.equal(localProbe.commandLine!(zombie), undefined);
-            assert.equal(judgeLock({ ...lock(zombie), hostname: os.hostname() }, localProbe), "live");
+            assert.match(fs.readFileSync(`/proc/${zombie}/stat`, "utf8"), /\) Z /, "a zombie now");
+            assert.equal(processAlive(zombie), false);
+            assert.equal(judgeLock(holder, localProbe), "stale");
+            assert.equal(processAlive(parent.pid!), true, "its parent, which runs");
         } finally {
             parent.kill("SIGKILL");
         }
