@@ -30,6 +30,15 @@ describe("bearer tokens", () => {
         assert.equal(findToken(stored, token)?.name, "alice");
         assert.equal(findToken(stored, generateToken()), undefined);
     });
+    it("finds a token in the list given, not in an earlier list's index: one created, one revoked, a hash in capitals", () => {
+        const [a, b] = [generateToken(), generateToken()];
+        const before: StoredToken[] = [{ name: "a", role: "viewer", hash: hashToken(a) }];
+        assert.equal(findToken(before, b), undefined);
+        const after: StoredToken[] = [{ name: "b", role: "admin", hash: hashToken(b).toUpperCase() }];
+        assert.equal(findToken(after, b)?.name, "b");
+        assert.equal(findToken(after, a), undefined, "revoked");
+        assert.equal(findToken(before, a)?.name, "a");
+    });
     it("generates distinct tokens carrying 256 random bits", () => {
         const a = generateToken();
         assert.notEqual(a, generateToken());
