@@ -14,13 +14,18 @@ export function processAlive(pid: number): boolean {
     return !exited(pid);
 }
 
-/** True for a zombie (or a process being torn down), from /proc/<pid>/stat; false where /proc does not tell. */
+/**
+ * True for a zombie (or a process being torn down), from /proc; false where /proc does not tell.
+ * A process whose main thread ended while other threads run shows as a zombie too: it counts as
+ * exited only with no thread left but that one.
+ */
 function exited(pid: number): boolean {
     try {
         const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
         // The state follows the command name, which may itself hold spaces and parentheses.
         const state = stat.charAt(stat.lastIndexOf(")") + 2);
-        return state === "Z" || state === "X";
+        if (state !== "Z" && state !== "X") return false;
+        return /^Threads:\s*1$/m.test(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
     } catch {
         return false;
     }

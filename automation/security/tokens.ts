@@ -56,7 +56,7 @@ export const roleAtLeast = hasRole;
 
 /**
  * Finds the holder of `token` by the SHA-256 of it, in an index of the list (built once per list:
- * the stores replace their list, never change it). Looking a hash up, rather than comparing it
+ * the stores replace their list, never change it; the database's is re-read each second). Looking a hash up, rather than comparing it
  * with every stored one in constant time, tells a timing attacker at most how a guess's hash
  * begins, which brings no closer a secret of 256 random bits; and it costs the same at 200 000
  * tokens as at 5 (a scan took 77 ms a request there).
@@ -64,7 +64,9 @@ export const roleAtLeast = hasRole;
 export function findToken(tokens: readonly StoredToken[], token: string): StoredToken | undefined {
     let index = indexes.get(tokens);
     if (!index) {
-        index = new Map(tokens.map((t) => [t.hash.toLowerCase(), t]));
+        // The hex digits a stored hash begins with, as reading it as hex always took them
+        // (a hash pasted with `sha256sum`'s trailing "  -" still matches).
+        index = new Map(tokens.map((t) => [/^[0-9a-f]*/i.exec(t.hash)![0].toLowerCase(), t]));
         indexes.set(tokens, index);
     }
     return index.get(hashToken(token));
@@ -120,7 +122,9 @@ export function verifierOver(current: () => readonly StoredToken[], now: () => D
 
 /** A verifier over a fixed list, for tests and for embedding. */
 export function staticTokens(tokens: readonly StoredToken[], now: () => Date = () => new Date()): TokenVerifier {
-    return verifierOver(() => tokens, now);
+    // A copy: findToken indexes a list once, so a caller's later edits of theirs must not reach it.
+    const fixed = Object.freeze(tokens.map((t) => Object.freeze({ ...t })));
+    return verifierOver(() => fixed, now);
 }
 
 /** Parses a token file's text; the error names the file and the offending entry. */

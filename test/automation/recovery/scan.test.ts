@@ -60,6 +60,18 @@ describe("lock judgement", () => {
             parent.kill("SIGKILL");
         }
     });
+    it("keeps alive a process whose main thread ended while another runs on, though /proc shows it as a zombie", async () => {
+        const script = "import ctypes, sys, threading, time\nthreading.Thread(target=time.sleep, args=(30,)).start()\nprint(flush=True)\nctypes.CDLL(None).pthread_exit(None)";
+        const p = spawn("python3", ["-c", script], { stdio: ["ignore", "pipe", "ignore"] });
+        try {
+            await once(p.stdout!, "data");
+            for (let i = 0; i < 150 && !fs.readFileSync(`/proc/${p.pid}/stat`, "utf8").includes(") Z "); i++) await new Promise((r) => setTimeout(r, 20));
+            assert.match(fs.readFileSync(`/proc/${p.pid}/stat`, "utf8"), /\) Z /, "its leader a zombie");
+            assert.equal(processAlive(p.pid!), true, "its other thread still runs");
+        } finally {
+            p.kill("SIGKILL");
+        }
+    });
 });
 
 describe("stack scan of a file backend", () => {

@@ -39,6 +39,15 @@ describe("bearer tokens", () => {
         assert.equal(findToken(after, a), undefined, "revoked");
         assert.equal(findToken(before, a)?.name, "a");
     });
+    it("judges a static list as it was given, whatever its caller edits later, and a hash pasted with sha256sum's trailing '  -'", () => {
+        const [a, b] = [generateToken(), generateToken()];
+        const list: StoredToken[] = [{ name: "a", role: "viewer", hash: `${hashToken(a)}  -` }];
+        const verifier = staticTokens(list);
+        assert.equal(verifier.verify(a)?.name, "a");
+        list.splice(0, 1, { name: "b", role: "admin", hash: hashToken(b) });
+        assert.equal(verifier.verify(a)?.name, "a");
+        assert.equal(verifier.verify(b), undefined);
+    });
     it("generates distinct tokens carrying 256 random bits", () => {
         const a = generateToken();
         assert.notEqual(a, generateToken());
