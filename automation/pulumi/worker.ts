@@ -32,7 +32,7 @@ function commandOf(bin: string, version: string): PulumiCommand {
     return new Command(path.join(bin, "pulumi"), parsed);
 }
 
-// Both internal to the Automation API (not in its types); the worker's tests run them.
+// Both internal to the Automation API (not in its types): test/automation/cliVersion.test.ts runs jobs through them.
 const { minimumVersion } = minimum as unknown as { minimumVersion: unknown };
 const parseAndValidatePulumiVersion = (cmd as unknown as { parseAndValidatePulumiVersion: (min: unknown, current: string, optOut: boolean) => unknown }).parseAndValidatePulumiVersion;
 
