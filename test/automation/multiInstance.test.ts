@@ -27,7 +27,9 @@ describe("several service instances on one Postgres", function () {
             AUTOMATION_INSTANCE_ID: name,
             AUTOMATION_HEARTBEAT_MS: "250",
             AUTOMATION_INSTANCE_SILENCE_MS: String(SILENCE_MS),
-            AUTOMATION_CANCEL_GRACE_MS: "3000",
+            // Far above the cancel test's 1-s steps: on a loaded runner a 3-s grace ran out
+            // before the engine finished them, and the kill left the stack needing repair.
+            AUTOMATION_CANCEL_GRACE_MS: "30000",
             ...env,
         });
         running.set(name, s);
@@ -100,8 +102,8 @@ describe("several service instances on one Postgres", function () {
     });
 
     it("cancels from one instance a job another instance runs, showing it cancelling from both", async () => {
-        // Steps of 1 s, well inside the 3-s cancel grace: the cancel lets them finish, and the
-        // stack is left whole for the tests after (steps as long as the grace raced the kill).
+        // Steps of 1 s, well inside the cancel grace: the cancel lets them finish, and the stack
+        // is left whole for the tests after (asserted below: a kill would leave it needing repair).
         w.configure("dev", { count: 3, delayMs: 1000, content: "v3" });
         const job = await submit("b", "dev", "updates");
         const started = await until("the update to start", async () => {
@@ -119,6 +121,8 @@ describe("several service instances on one Postgres", function () {
         });
         assert.equal(done.state, "cancelled", JSON.stringify(done.error));
         assert.match(done.error!.message, /Cancelled by otto-operator/);
+        const stack = (await api(url(other), "GET", "/v1/stacks/dev", w.tokens.viewer)).body;
+        assert.notEqual(stack.repair?.needed, true, `a graceful cancel leaves nothing to repair: ${JSON.stringify(stack.repair)}`);
     });
 
     it("holds each stack's line limit across instances, even for requests sent to both at once: past it, either answers 409 QUEUE_FULL", async () => {
