@@ -43,15 +43,24 @@ async function cli(ctx: EngineContext, stack: string, access: "read" | "write"):
 
 /**
  * The stack, opened in the directory of its config copy: these commands read and write the
- * backend only, and whatever the CLI writes into the stack's config goes to the copy.
+ * backend only, and whatever the CLI writes into the stack's config goes to the copy. No
+ * `stack select` first (one CLI start saved per call): every command names `--stack` itself,
+ * and a stack that does not exist fails it as `StackNotFoundError` (see `unlessAbsent`).
  */
-async function openStack(ctx: EngineContext, stackName: string, access: "read" | "write" = "read"): Promise<Stack | undefined> {
+async function openStack(ctx: EngineContext, stackName: string, access: "read" | "write" = "read"): Promise<Stack> {
     const { pulumiCommand, envVars } = await cli(ctx, stackName, access);
     prepareStackConfig({ projectDir: ctx.projectDir, stack: stackName, dir: ctx.stackConfigDir });
+    const workspace = await LocalWorkspace.create({ workDir: ctx.stackConfigDir, pulumiCommand, envVars });
+    workspace.selectStack = async () => undefined;
+    return StackApi.select(stackName, workspace);
+}
+
+/** `run`'s answer, or `absent` when the stack does not exist in the backend. */
+async function unlessAbsent<T, A>(run: () => Promise<T>, absent: A): Promise<T | A> {
     try {
-        return await LocalWorkspace.selectStack({ stackName, workDir: ctx.stackConfigDir }, { pulumiCommand, envVars });
+        return await run();
     } catch (e) {
-        if ((e as { name?: string }).name === "StackNotFoundError") return undefined;
+        if ((e as { name?: string }).name === "StackNotFoundError") return absent;
         throw e;
     }
 }
@@ -59,22 +68,23 @@ async function openStack(ctx: EngineContext, stackName: string, access: "read" |
 /** The version of the stack's last update (0 if none or no stack) and its exported deployment. */
 export async function readStackState(ctx: EngineContext, stackName: string): Promise<{ version: number; deployment: unknown }> {
     const stack = await openStack(ctx, stackName);
-    if (!stack) return { version: 0, deployment: null };
-    const [history, exported] = await Promise.all([stack.history(1, 1, false), stack.exportStack()]);
-    return { version: history[0]?.version ?? 0, deployment: exported.deployment };
+    return unlessAbsent(async () => {
+        const [history, exported] = await Promise.all([stack.history(1, 1, false), stack.exportStack()]);
+        return { version: history[0]?.version ?? 0, deployment: exported.deployment as unknown };
+    }, { version: 0, deployment: null });
 }
 
 /** `pulumi stack export`: the whole checkpoint, secrets still encrypted. */
 export async function exportStackState(ctx: EngineContext, stackName: string): Promise<Deployment | undefined> {
     const stack = await openStack(ctx, stackName);
-    return stack ? stack.exportStack() : undefined;
+    return unlessAbsent(() => stack.exportStack(), undefined);
 }
 
 /** `pulumi stack import`: replaces the stack's checkpoint. */
 export async function importStackState(ctx: EngineContext, stackName: string, state: Deployment): Promise<void> {
     const stack = await openStack(ctx, stackName, "write");
-    if (!stack) throw new Error(`stack ${stackName} does not exist`);
-    await stack.importStack(state);
+    const imported = await unlessAbsent(() => stack.importStack(state).then(() => true), false);
+    if (!imported) throw new Error(`stack ${stackName} does not exist`);
 }
 
 /**
@@ -83,13 +93,14 @@ export async function importStackState(ctx: EngineContext, stackName: string, st
  * so it needs the program's plugins like any refresh.
  */
 export async function refreshClearingPendingCreates(ctx: EngineContext, stackName: string): Promise<void> {
-    const stack = await openStack(ctx, stackName, "write");
-    if (!stack) throw new Error(`stack ${stackName} does not exist`);
+    prepareStackConfig({ projectDir: ctx.projectDir, stack: stackName, dir: ctx.stackConfigDir });
     // The refresh runs the program's providers: in the project, on the config copy.
     const workspace = await LocalWorkspace.create({ workDir: ctx.projectDir, ...(await cli(ctx, stackName, "write")) });
     workspace.selectStack = async () => undefined;
     const inProject = await StackApi.select(stackName, workspace);
-    await inProject.refresh({ clearPendingCreates: true, configFile: path.join(ctx.stackConfigDir, `Pulumi.${stackName}.yaml`), showSecrets: false });
+    const configFile = path.join(ctx.stackConfigDir, `Pulumi.${stackName}.yaml`);
+    const refreshed = await unlessAbsent(() => inProject.refresh({ clearPendingCreates: true, configFile, showSecrets: false }).then(() => true), false);
+    if (!refreshed) throw new Error(`stack ${stackName} does not exist`);
 }
 
 /**
@@ -98,7 +109,5 @@ export async function refreshClearingPendingCreates(ctx: EngineContext, stackNam
  */
 export async function removeStackLocks(ctx: EngineContext, stackName: string): Promise<boolean> {
     const stack = await openStack(ctx, stackName, "write");
-    if (!stack) return false;
-    await stack.cancel();
-    return true;
+    return unlessAbsent(() => stack.cancel().then(() => true), false);
 }

@@ -69,7 +69,7 @@ describe("the Pulumi CLI's version, asked once per binary", function () {
         });
         after(async () => h?.stop());
 
-        it("runs previews, an update and a refresh in warm workers that never ask the CLI its version or the stack's history", async () => {
+        it("runs previews, an update and a refresh in warm workers that never ask the CLI its version or the stack's history, and reads state without selecting the stack", async () => {
             // The warm workers are forked once the service knows the version.
             await h.call("GET", "/readyz");
             for (const op of ["previews", "updates", "previews", "refreshes"]) {
@@ -82,11 +82,12 @@ describe("the Pulumi CLI's version, asked once per binary", function () {
             const calls = cli.calls();
             assert.deepEqual(calls.filter((c) => c === "version"), ["version"], calls.join("\n"));
             assert.equal(calls.filter((c) => /^(preview|up|refresh) /.test(c)).length, 4, calls.join("\n"));
-            // The service's own reads (a preview's fingerprint: history and export, once the stack
-            // exists, so for the second preview) run this binary, not one in its parent's bin/;
-            // the jobs ask no history.
-            assert.equal(calls.filter((c) => c.startsWith("stack export")).length, 1, calls.join("\n"));
-            assert.equal(calls.filter((c) => c.startsWith("stack history")).length, 1, calls.join("\n"));
+            // The service's own reads (each preview's fingerprint: history and export) run this
+            // binary, not one in its parent's bin/, and open the stack without a `stack select`
+            // (the one select is the first job's, creating the stack); the jobs ask no history.
+            assert.equal(calls.filter((c) => c.startsWith("stack export")).length, 2, calls.join("\n"));
+            assert.equal(calls.filter((c) => c.startsWith("stack history")).length, 2, calls.join("\n"));
+            assert.deepEqual(calls.filter((c) => c.startsWith("stack select")), ["stack select --stack dev --non-interactive"], calls.join("\n"));
         });
     });
 });
