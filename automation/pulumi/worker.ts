@@ -84,6 +84,8 @@ async function openStack(spec: WorkerSpec, pulumiCommand: PulumiCommand): Promis
     // `up`, `refresh` and `destroy` end with `stack history` for a summary nothing here reads: one
     // CLI start saved per job (and, on a bucket, a listing of the stack's whole history).
     (stack as unknown as { info(): Promise<undefined> }).info = async () => undefined;
+    // Nor the two `stack output` runs `up` ends with: the outputs are read once, by stackOutputs.
+    (stack as unknown as { outputs(): Promise<OutputMap> }).outputs = async () => ({});
     return stack;
 }
 
@@ -96,15 +98,35 @@ function hasSecureConfig(spec: WorkerSpec): boolean {
     }
 }
 
-function maskOutputs(outputs: OutputMap): { masked: Record<string, unknown>; secrets: string[] } {
-    const masked: Record<string, unknown> = {};
+/** How Pulumi's state marks a secret value (the secret signature of its apitype). */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+/**
+ * The stack's outputs, read with one `stack export --show-secrets` (the Automation API's
+ * `outputs()` runs `stack output` twice), with every secret masked where it sits, and the
+ * secrets' plain text for the job's redactor. The state marks each secret value, so a secret
+ * inside a plain output is masked too: `outputs()` marks only whole outputs secret, and gave
+ * such an inner secret (a generated password in an object) in plain text.
+ */
+async function stackOutputs(stack: Stack): Promise<{ masked: Record<string, unknown>; secrets: string[] }> {
+    const exported = await stack.exportStack();
+    const resources = (exported.deployment as { resources?: Array<{ type?: string; outputs?: Record<string, unknown> }> } | undefined)?.resources ?? [];
+    const outputs = resources.find((r) => r.type === "pulumi:pulumi:Stack")?.outputs ?? {};
     const secrets: string[] = [];
-    for (const [k, o] of Object.entries(outputs)) {
-        if (o.secret) {
-            masked[k] = "[secret]";
-            secrets.push(typeof o.value === "string" ? o.value : JSON.stringify(o.value));
-        } else masked[k] = o.value;
-    }
+    const mask = (value: unknown): unknown => {
+        if (Array.isArray(value)) return value.map(mask);
+        if (value === null || typeof value !== "object") return value;
+        const o = value as Record<string, unknown>;
+        if (o[SECRET_SIG] !== SECRET_SIG_VALUE) return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, mask(v)]));
+        // `plaintext` is the value as JSON; without it (no --show-secrets) nothing is learnt, and still nothing shown.
+        if (typeof o.plaintext === "string") {
+            const plain: unknown = JSON.parse(o.plaintext);
+            secrets.push(typeof plain === "string" ? plain : JSON.stringify(plain));
+        }
+        return "[secret]";
+    };
+    const masked = mask(outputs) as Record<string, unknown>;
     return { masked, secrets };
 }
 
@@ -129,8 +151,8 @@ async function run(spec: WorkerSpec, stack: Stack): Promise<Record<string, unkno
             await stack.preview({ ...common, ...policy, ...planned, ...refreshed });
             return undefined;
         case "update": {
-            const r = await stack.up({ ...common, ...policy, ...planned, ...refreshed });
-            const { masked, secrets } = maskOutputs(r.outputs);
+            await stack.up({ ...common, ...policy, ...planned, ...refreshed });
+            const { masked, secrets } = await stackOutputs(stack);
             if (secrets.length) await send({ type: "secrets", values: secrets });
             return masked;
         }
@@ -138,7 +160,7 @@ async function run(spec: WorkerSpec, stack: Stack): Promise<Record<string, unkno
             const apply = spec.options.mode === "apply";
             await stack.refresh({ ...common, previewOnly: !apply });
             if (!apply) return undefined;
-            const { masked, secrets } = maskOutputs(await stack.outputs());
+            const { masked, secrets } = await stackOutputs(stack);
             if (secrets.length) await send({ type: "secrets", values: secrets });
             return masked;
         }

@@ -84,9 +84,11 @@ describe("the Pulumi CLI's version, asked once per binary", function () {
             assert.equal(calls.filter((c) => /^(preview|up|refresh) /.test(c)).length, 4, calls.join("\n"));
             // The service's own reads (each preview's fingerprint: history and export) run this
             // binary, not one in its parent's bin/, and open the stack without a `stack select`
-            // (the one select is the first job's, creating the stack); the jobs ask no history.
-            assert.equal(calls.filter((c) => c.startsWith("stack export")).length, 2, calls.join("\n"));
+            // (the one select is the first job's, creating the stack); the jobs ask no history,
+            // and the update reads its outputs with one export instead of two `stack output`.
+            assert.equal(calls.filter((c) => c.startsWith("stack export")).length, 3, calls.join("\n"));
             assert.equal(calls.filter((c) => c.startsWith("stack history")).length, 2, calls.join("\n"));
+            assert.deepEqual(calls.filter((c) => c.startsWith("stack output")), [], calls.join("\n"));
             assert.deepEqual(calls.filter((c) => c.startsWith("stack select")), ["stack select --stack dev --non-interactive"], calls.join("\n"));
         });
     });

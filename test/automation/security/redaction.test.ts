@@ -18,6 +18,8 @@ describe("redaction of planted secrets from every sink (real CLI)", function () 
     this.timeout(300_000);
     const SECRET_CONFIG = `cfgsecret${randomUUID().slice(0, 8)}`;
     const ENV_CREDENTIAL = `envcred${randomUUID().slice(0, 12)}`;
+    // The fixture's tokenNested.token: a secret output no config value gives away.
+    const DERIVED_SECRET = [...SECRET_CONFIG].reverse().join("");
     const WEBHOOK_SECRET = "webhook-secret-0123456789abcdef";
     const fx = prepareFixture();
     const serverLog: string[] = [];
@@ -36,6 +38,7 @@ describe("redaction of planted secrets from every sink (real CLI)", function () 
     const assertClean = (what: string, text: string) => {
         assert.ok(!text.includes(SECRET_CONFIG), `${what} holds the secret config value`);
         assert.ok(!text.includes(ENV_CREDENTIAL), `${what} holds the environment credential`);
+        assert.ok(!text.includes(DERIVED_SECRET), `${what} holds the secret the program derived`);
     };
 
     before(async () => {
@@ -106,6 +109,9 @@ describe("redaction of planted secrets from every sink (real CLI)", function () 
         assert.equal(job.state, "succeeded", JSON.stringify(job.error));
         const json = await api("GET", `/v1/jobs/${updateId}`, { token: fx.tokens.viewer });
         assert.equal(json.body.summary.outputs.tokenEcho, "[secret]");
+        // A secret inside a plain output is masked where it sits; the rest of the output stays.
+        // (The planted config value is masked by the redactor anyway; this one only by its mark.)
+        assert.deepEqual(json.body.summary.outputs.tokenNested, { token: "[secret]", note: "plain" });
         // the planted value really reached the engine: the files exist under the secret-bearing names
         assert.ok(fs.readdirSync(path.join(fx.projectDir, "out", "prod")).some((f) => f.includes(SECRET_CONFIG)));
         assertClean("job JSON", JSON.stringify(json.body));
