@@ -216,6 +216,16 @@ export interface TokenFreshness {
  * readiness fails, so a task cut off from its database (a dropped connection that never
  * answers) stops serving instead of honouring revoked tokens.
  */
+/** Every field of a stored token; a field added to StoredToken and not here fails the type check. */
+const TOKEN_FIELDS = ["name", "role", "hash", "createdAt", "expiresAt"] as const satisfies readonly (keyof StoredToken)[];
+const everyFieldCompared: Exclude<keyof StoredToken, (typeof TOKEN_FIELDS)[number]> extends never ? true : never = true;
+void everyFieldCompared;
+
+/** The same tokens, every field alike, in the same order (the read is ordered). */
+export function sameTokens(a: readonly StoredToken[], b: readonly StoredToken[]): boolean {
+    return a.length === b.length && a.every((t, i) => TOKEN_FIELDS.every((f) => t[f] === b[i][f]));
+}
+
 export async function databaseTokens(
     store: Pick<DatabaseTokenStore, "list">,
     o: DatabaseTokensOptions,
@@ -230,7 +240,11 @@ export async function databaseTokens(
     let reading: Promise<void> | undefined;
     const readOnce = async () => {
         try {
-            current = await answerWithin(store.list(), timeoutMs, "the database");
+            const read = await answerWithin(store.list(), timeoutMs, "the database");
+            // Read every second, mostly unchanged: the list read before is kept when the new one
+            // holds the same tokens, and with it the hash index built on it (tokens.ts findToken;
+            // rebuilding it took 17–36 ms at 50 000 tokens).
+            if (!sameTokens(current, read)) current = read;
             readAt = clock();
             if (failingSince !== undefined) o.onRecovered?.(readAt - failingSince);
             failingSince = undefined;

@@ -14,6 +14,7 @@ import {
     staticTokens,
     StoredToken,
 } from "../../../automation/security/tokens";
+import { sameTokens } from "../../../automation/security/tokenStore";
 import { createRedactor, REDACTED } from "../../../automation/security/redact";
 import { verifyGithubSignature } from "../../../automation/security/signature";
 import { authenticate, principalOf, requireRole } from "../../../automation/security/middleware";
@@ -47,6 +48,31 @@ describe("bearer tokens", () => {
         list.splice(0, 1, { name: "b", role: "admin", hash: hashToken(b) });
         assert.equal(verifier.verify(a)?.name, "a");
         assert.equal(verifier.verify(b), undefined);
+    });
+    it("tells a re-read list of the same tokens from one where any field of any token changed, a token was added, or the order moved", () => {
+        const list = (): StoredToken[] => [
+            { name: "ci", role: "operator", hash: hashToken("a"), createdAt: "2026-01-01T00:00:00.000Z" },
+            { name: "bo", role: "viewer", hash: hashToken("b"), createdAt: "2026-01-02T00:00:00.000Z", expiresAt: "2027-01-01T00:00:00.000Z" },
+        ];
+        assert.ok(sameTokens(list(), list()));
+        const changed: Array<(l: StoredToken[]) => void> = [
+            (l) => (l[1].role = "admin"),
+            (l) => (l[0].hash = hashToken("c")),
+            (l) => (l[0].name = "cj"),
+            (l) => (l[1].expiresAt = "2026-06-01T00:00:00.000Z"),
+            (l) => delete l[1].expiresAt,
+            (l) => (l[0].expiresAt = "2027-01-01T00:00:00.000Z"),
+            (l) => (l[0].createdAt = "2026-03-01T00:00:00.000Z"),
+            (l) => l.push({ name: "new", role: "viewer", hash: hashToken("d") }),
+            (l) => l.pop(),
+            (l) => l.reverse(),
+        ];
+        for (const [i, change] of changed.entries()) {
+            const l = list();
+            change(l);
+            assert.equal(sameTokens(list(), l), false, `change ${i}`);
+            assert.equal(sameTokens(l, list()), false, `change ${i}, the other way`);
+        }
     });
     it("generates distinct tokens carrying 256 random bits", () => {
         const a = generateToken();

@@ -68,6 +68,33 @@ describe("token last use on Postgres (AUTOMATION_DATABASE_URL)", function () {
         assert.equal(listed.tokens.find((t) => t.name === "vera-viewer")!.lastUsedAt, null, "a token never used");
     });
 
+    it("judges by a change made in the table behind its back within seconds, one that keeps the token's hash too: a role lowered, an expiry reached, a revoke", async () => {
+        const op = await h.addToken("pg-op", "operator");
+        const sql = async (text: string) => {
+            const c = new Client({ connectionString: pg.url });
+            await c.connect();
+            try {
+                await c.query(text, ["pg-op"]);
+            } finally {
+                await c.end();
+            }
+        };
+        const whoami = async () => {
+            const r = await h.call("GET", "/v1/whoami", { token: op });
+            return r.status === 200 ? `200 ${r.body.role}` : `${r.status} ${r.body.error?.code}`;
+        };
+        assert.equal(await whoami(), "200 operator");
+        // Unchanged re-reads (one a second) keep judging it so.
+        await new Promise((r) => setTimeout(r, 2500));
+        assert.equal(await whoami(), "200 operator");
+        await sql("UPDATE api_tokens SET role = 'viewer' WHERE name = $1 AND revoked_at IS NULL");
+        await until(async () => ((await whoami()) === "200 viewer" ? true : undefined), "the lowered role", 10_000);
+        await sql("UPDATE api_tokens SET expires_at = '2000-01-01T00:00:00.000Z' WHERE name = $1 AND revoked_at IS NULL");
+        await until(async () => ((await whoami()) === "401 TOKEN_EXPIRED" ? true : undefined), "the expiry", 10_000);
+        await sql("UPDATE api_tokens SET revoked_at = '2026-01-01T00:00:00.000Z' WHERE name = $1 AND revoked_at IS NULL");
+        await until(async () => ((await whoami()) === "401 UNAUTHENTICATED" ? true : undefined), "the revoke", 10_000);
+    });
+
     it("keeps no SQLite file in the data dir for it", () => {
         assert.deepEqual(fs.readdirSync(h.dataDir).filter((f) => f.endsWith(".sqlite")), []);
     });
