@@ -6,9 +6,15 @@ const REPLACE_OPS = new Set(["replace", "create-replacement", "delete-replaced"]
 /** Summaries whose counts came from the engine's own summaryEvent (authoritative). */
 const sawSummary = new WeakSet<JobSummary>();
 
+/**
+ * Counts per operation until the engine's own arrive. Once a preview or update with refresh is
+ * past its refresh, the drift found is not among its changes (the engine does not count it
+ * either); a refresh job's steps are all drift, and count.
+ */
 function countSteps(steps: JobSummary["steps"]): Record<string, number> {
+    const planned = steps.filter((s) => !s.drift);
     const counts: Record<string, number> = {};
-    for (const s of steps) counts[s.op] = (counts[s.op] ?? 0) + 1;
+    for (const s of planned.length ? planned : steps) counts[s.op] = (counts[s.op] ?? 0) + 1;
     return counts;
 }
 
@@ -46,15 +52,18 @@ export function foldEvent(summary: JobSummary, event: Record<string, unknown>): 
         if (m?.op && m.urn && m.op !== "same" && !m.type?.startsWith("pulumi:providers:")) {
             // A refresh step's changes are known only with its outputs (below).
             const changed = m.op === "update" || REPLACE_OPS.has(m.op) ? stepDiffs(m) : undefined;
+            // A refresh step is marked: with refresh, a preview or update lists the resource again
+            // for what it then plans, and the two must not read as one change made twice.
             summary.steps.push({ urn: m.urn, type: m.type ?? "", op: m.op,
-                ...(changed?.diffs.length ? { diffs: changed.diffs } : {}), ...(changed?.replaceReasons ? { replaceReasons: changed.replaceReasons } : {}) });
+                ...(changed?.diffs.length ? { diffs: changed.diffs } : {}), ...(changed?.replaceReasons ? { replaceReasons: changed.replaceReasons } : {}),
+                ...(m.op === "refresh" ? { drift: true as const } : {}) });
             if (!sawSummary.has(summary)) summary.counts = countSteps(summary.steps);
         }
     } else if (type === "resOutputsEvent") {
         // A refresh step only says "refresh"; its outcome (same, update = drift, delete = gone)
         // arrives with the resource's outputs.
         const m = body.metadata as (StepMetadata & { urn?: string }) | undefined;
-        const i = summary.steps.findIndex((s) => s.urn === m?.urn && s.op === "refresh");
+        const i = summary.steps.findIndex((s) => s.urn === m?.urn && s.drift && s.op === "refresh");
         if (i >= 0 && m?.op) {
             if (m.op === "same") summary.steps.splice(i, 1);
             else {
@@ -82,9 +91,15 @@ export function foldEvent(summary: JobSummary, event: Record<string, unknown>): 
     return summary;
 }
 
-/** What a refresh found drifted: each resource whose state differs from the cloud, with the properties that differ. */
+/**
+ * What a refresh found drifted: each resource whose state differs from the cloud, with the
+ * properties that differ. Jobs stored before steps were marked `drift` are refresh jobs whose
+ * every step is drift.
+ */
 export function driftOf(summary: JobSummary | undefined): Array<{ urn: string; op: string; properties: string[] }> {
-    return (summary?.steps ?? []).filter((s) => s.op !== "refresh" && s.op !== "same").map((s) => ({ urn: s.urn, op: s.op, properties: (s.diffs ?? []).map((d) => d.path) }));
+    const steps = summary?.steps ?? [];
+    const marked = steps.some((s) => s.drift);
+    return steps.filter((s) => s.op !== "refresh" && s.op !== "same" && (s.drift || !marked)).map((s) => ({ urn: s.urn, op: s.op, properties: (s.diffs ?? []).map((d) => d.path) }));
 }
 
 /** A resource operation the engine started and has not reported finished. */

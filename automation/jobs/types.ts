@@ -63,6 +63,7 @@ export const ResourceStepSchema = z.object({
     op: z.string().meta(d("create, update, delete, replace, create-replacement, delete-replaced, …; for a refresh: update (drift) or delete (gone)")),
     diffs: z.array(PropertyDiffSchema).optional().meta(d("The properties the step changes (for a refresh: the drifted ones), when the engine showed both sides.")),
     replaceReasons: z.array(z.string()).optional().meta(d("For a replacement: the properties that force it.")),
+    drift: z.literal(true).optional().meta(d("Found by a refresh (a refresh job, or the refresh a preview or update with refresh runs first): op is the drift, the state against the cloud (update: changed, delete: gone). The step the preview or update then plans for the resource is listed on its own.")),
 });
 export type ResourceStep = z.infer<typeof ResourceStepSchema>;
 

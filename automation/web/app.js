@@ -669,10 +669,10 @@ function diffDetails(row) {
         el("summary", { text: `${row.changes.length} change${row.changes.length === 1 ? "" : "s"}` }),
         el("ul", {}, row.changes.map((c) => el("li", { className: `diff-${c.kind}`, text: c.text }))),
     ]);
-    details.open = view.openDiffs.has(row.urn);
+    details.open = view.openDiffs.has(row.key);
     details.addEventListener("toggle", () => {
-        if (details.open) view.openDiffs.add(row.urn);
-        else view.openDiffs.delete(row.urn);
+        if (details.open) view.openDiffs.add(row.key);
+        else view.openDiffs.delete(row.key);
     });
     return details;
 }
@@ -681,7 +681,7 @@ function renderSummary(summary) {
     const { countRows, stepRows } = summaryTable(summary);
     $("summary-counts").tBodies[0].replaceChildren(...countRows.map((r) => el("tr", {}, [el("td", { text: r.op }), el("td", { text: r.count })])));
     $("summary-steps").tBodies[0].replaceChildren(
-        ...stepRows.map((r) => el("tr", { attrs: { title: r.urn } }, [el("td", { text: r.op }), el("td", { text: r.name }), el("td", { text: r.type }),
+        ...stepRows.map((r) => el("tr", { attrs: { title: r.urn } }, [el("td", { text: r.label }), el("td", { text: r.name }), el("td", { text: r.type }),
             el("td", {}, r.changes.length ? [diffDetails(r)] : [])])),
     );
     $("summary-counts").hidden = countRows.length === 0;

@@ -68,7 +68,7 @@ export declare function stackStates(stack: { state?: string; repair?: { needed?:
 export declare function resourceName(urn: unknown): string;
 
 export interface DiffInput { path: string; kind: string; old?: unknown; new?: unknown }
-export interface StepInput { urn?: string; type?: string; op?: string; diffs?: DiffInput[]; replaceReasons?: string[] }
+export interface StepInput { urn?: string; type?: string; op?: string; diffs?: DiffInput[]; replaceReasons?: string[]; drift?: boolean }
 export interface SummaryInput {
     counts?: Record<string, number>;
     steps?: StepInput[];
@@ -77,7 +77,8 @@ export interface DiffLine { kind: string; text: string }
 
 export declare function summaryTable(summary: SummaryInput | undefined | null): {
     countRows: Array<{ op: string; count: number }>;
-    stepRows: Array<{ op: string; type: string; name: string; urn: string; changes: DiffLine[] }>;
+    /** label: the operation, "(drift)" after a refresh's finding; key: the row's identity (a resource may have a drift row and a planned one). */
+    stepRows: Array<{ op: string; drift: boolean; label: string; key: string; type: string; name: string; urn: string; changes: DiffLine[] }>;
 };
 export declare function diffLines(step: StepInput | undefined): DiffLine[];
 export declare function driftBadge(stack: { drift?: { drifted?: number; mode?: string } } | undefined): { text: string; tone: "ok" | "bad" | "neutral" } | undefined;

@@ -343,7 +343,9 @@ export function resourceName(urn) {
 
 /**
  * The change summary as table data: counts in a fixed operation order (then any other
- * operation the engine reported), and one row per resource step sorted by operation and name.
+ * operation the engine reported), and one row per resource step sorted by operation and name,
+ * the drift a refresh found first (it ran first), its operation labelled as drift: with
+ * refresh, a preview or update lists a drifted resource again for the change it plans.
  */
 export function summaryTable(summary) {
     const counts = summary?.counts && typeof summary.counts === "object" ? summary.counts : {};
@@ -352,8 +354,13 @@ export function summaryTable(summary) {
     const steps = Array.isArray(summary?.steps) ? summary.steps : [];
     const rank = (op) => (OPS.includes(op) ? OPS.indexOf(op) : OPS.length);
     const stepRows = steps
-        .map((step) => ({ op: String(step.op ?? ""), type: String(step.type ?? ""), name: resourceName(step.urn), urn: String(step.urn ?? ""), changes: diffLines(step) }))
-        .sort((a, b) => rank(a.op) - rank(b.op) || a.op.localeCompare(b.op) || a.name.localeCompare(b.name));
+        .map((step) => {
+            const op = String(step.op ?? "");
+            const drift = step.drift === true;
+            const urn = String(step.urn ?? "");
+            return { op, drift, label: drift ? `${op} (drift)` : op, key: drift ? `drift ${urn}` : urn, type: String(step.type ?? ""), name: resourceName(step.urn), urn, changes: diffLines(step) };
+        })
+        .sort((a, b) => Number(b.drift) - Number(a.drift) || rank(a.op) - rank(b.op) || a.op.localeCompare(b.op) || a.name.localeCompare(b.name));
     return { countRows, stepRows };
 }
 

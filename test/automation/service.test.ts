@@ -86,6 +86,13 @@ describe("automation service over HTTP with the real Pulumi CLI", function () {
             assert.deepEqual({ ...stack.body.drift, checkedAt: undefined }, { checkedAt: undefined, jobId: job.id, mode: "preview", drifted: 1,
                 resources: [{ urn: item!.urn, op: "update", properties: ["content"] }] });
             assert.ok(Date.parse(stack.body.drift.checkedAt) > 0);
+            assert.equal(item?.drift, true, "a refresh's step is marked as drift");
+            // With refresh, a preview lists the drift it found and, apart, the update it plans.
+            const previewed = await h.waitFor((await start("drift", "previews", { refresh: true })).id);
+            assert.equal(previewed.state, "succeeded", JSON.stringify(previewed.error));
+            const onItem = previewed.summary!.steps.filter((st) => st.urn.endsWith("::item-1")).map((st) => [st.op, st.drift ?? false]);
+            assert.deepEqual(onItem, [["update", true], ["update", false]], JSON.stringify(previewed.summary!.steps));
+            assert.equal(previewed.summary!.counts.update, 1, "the engine counts the planned update once");
         });
 
         it("detects a file changed behind Pulumi's back with a refresh, and leaves the file alone", async () => {

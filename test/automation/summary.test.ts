@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { compactEvent, emptySummary, foldEvent } from "../../automation/jobs/summary";
+import { compactEvent, driftOf, emptySummary, foldEvent } from "../../automation/jobs/summary";
 import { listStacks, versionAtLeast } from "../../automation/pulumi/stacks";
 
 const pre = (op: string, name: string, type = "pulumi-nodejs:dynamic:Resource") => ({ sequence: 1, resourcePreEvent: { metadata: { op, urn: `urn:pulumi:dev::p::${type}::${name}`, type } } });
@@ -29,6 +29,21 @@ describe("change summary from engine events", () => {
         [pre("refresh", "a"), pre("refresh", "b"), outs("update", "a"), outs("same", "b")].forEach((e) => foldEvent(s, e));
         assert.deepEqual(s.steps.map((x) => [x.urn.split("::").pop(), x.op]), [["a", "update"]]);
         assert.deepEqual(s.counts, { update: 1 });
+    });
+
+    it("marks what a refresh found as drift, apart from the change a preview with refresh then plans for the same resource, and counts only the plan", () => {
+        const s = emptySummary();
+        [pre("refresh", "a"), pre("refresh", "b"), outs("update", "a"), outs("same", "b"), pre("update", "a"), pre("same", "b")].forEach((e) => foldEvent(s, e));
+        assert.deepEqual(s.steps.map((x) => [x.urn.split("::").pop(), x.op, x.drift ?? false]), [["a", "update", true], ["a", "update", false]]);
+        assert.deepEqual(s.counts, { update: 1 }, "the engine counts the planned update once");
+        assert.deepEqual(driftOf(s).map((x) => x.urn.split("::").pop()), ["a"]);
+        // A refresh job: every step is drift, and counts.
+        const r = emptySummary();
+        [pre("refresh", "a"), pre("refresh", "c"), outs("update", "a"), outs("delete", "c")].forEach((e) => foldEvent(r, e));
+        assert.deepEqual(r.counts, { update: 1, delete: 1 });
+        assert.deepEqual(driftOf(r).map((x) => [x.urn.split("::").pop(), x.op]), [["a", "update"], ["c", "delete"]]);
+        // A refresh job stored before the mark: its steps are all drift still.
+        assert.deepEqual(driftOf({ counts: {}, policyViolations: [], steps: [{ urn: "u::a", type: "t", op: "update" }] }).map((x) => x.op), ["update"]);
     });
 
     it("collects policy violations with their pack, policy, level and message", () => {

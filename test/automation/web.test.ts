@@ -315,6 +315,8 @@ describe("the dashboard in headless Chromium", function () {
         await waitForStreamEnd(page, "succeeded");
         const applied = await apiJob(openJobId(page));
         assert.deepEqual([applied.op, applied.options.mode], ["refresh", "apply"]);
+        // What the refresh found is labelled as drift, not as a change anyone planned.
+        assert.equal(await page.locator("#summary-steps tbody tr", { hasText: "item-0" }).locator("td").first().textContent(), "update (drift)");
         assert.deepEqual(await accessibilityViolations(page), [], "no WCAG 2 A/AA violations on the applied refresh");
         await page.close();
     });

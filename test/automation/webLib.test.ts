@@ -183,6 +183,17 @@ describe("dashboard view decisions", () => {
         assert.deepEqual(summaryTable(undefined), { countRows: [], stepRows: [] });
     });
 
+    it("lists a refresh's drift first and labelled as drift, apart from the change planned for the same resource", () => {
+        const urn = "urn:pulumi:dev::fixture::fixture:File::a";
+        const rows = summaryTable({ steps: [
+            { urn, type: "fixture:File", op: "update", diffs: [{ path: "content", kind: "update", old: "v1", new: "edited" }] },
+            { urn: "urn:pulumi:dev::fixture::fixture:File::b", type: "fixture:File", op: "create" },
+            { urn, type: "fixture:File", op: "update", drift: true, diffs: [{ path: "content", kind: "update", old: "v1", new: "edited" }] },
+        ] }).stepRows;
+        assert.deepEqual(rows.map((r) => `${r.label} ${r.name}`), ["update (drift) a", "create b", "update a"]);
+        assert.equal(new Set(rows.map((r) => r.key)).size, 3, "each row opens and closes on its own");
+    });
+
     it("prints a step's changed properties like pulumi preview --diff, a replacement's reasons first", () => {
         assert.deepEqual(diffLines({ op: "replace", replaceReasons: ["identifier"], diffs: [
             { path: "identifier", kind: "replace", old: "db-a", new: "db-b" },
