@@ -387,7 +387,7 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
         const version = knownCliVersion(config.pulumiBin) ?? (await cliVersion(config.pulumiBin));
         const cli = version
             ? { ok: versionAtLeast(version, PULUMI_VERSION), detail: `pulumi v${version} (need ≥ v${PULUMI_VERSION})` }
-            : { ok: false, detail: `no working pulumi in ${config.pulumiBin}; run scripts/setup-pulumi.sh` };
+            : { ok: false, detail: `no working pulumi in ${config.pulumiBin} (it does not run, or \`pulumi version\` answers something else than a version); run scripts/setup-pulumi.sh` };
         const backend = await probeBackend(config.backendUrl);
         const checks = { cli, backend, store: await stores.check(), clock: clock.describe(), plugins: pluginCheck(config.projectDir, workerEnv), ...(sharedTokens ? { tokens: sharedTokens.freshness() } : {}) };
         return { ready: Object.values(checks).every((c) => c.ok), checks };

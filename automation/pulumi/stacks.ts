@@ -45,7 +45,8 @@ async function probeVersion(bin: string): Promise<string | undefined> {
     const stamp = binaryStamp(bin);
     try {
         const { stdout } = await run(path.join(bin, "pulumi"), ["version"], { timeout: 10_000, env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" } });
-        const version = stdout.trim().replace(/^v/, "") || undefined;
+        // Only an answer that is a version alone: anything else is not a CLI this service knows.
+        const version = /^v?(\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?)$/.exec(stdout.trim())?.[1];
         if (version && stamp) probed.set(bin, { stamp, version, at: performance.now() });
         return version;
     } catch {

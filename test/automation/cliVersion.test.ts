@@ -54,10 +54,15 @@ describe("the Pulumi CLI's version, asked once per binary", function () {
         assert.equal(knownCliVersion(cli.bin), "3.300.2");
     });
 
-    it("knows no version of a directory without a working CLI", async () => {
+    it("knows no version of a directory without a working CLI, nor of a pulumi answering more than a version", async () => {
         const empty = fs.mkdtempSync(path.join(os.tmpdir(), "cli-version-none-"));
         assert.equal(await cliVersion(empty), undefined);
         assert.equal(knownCliVersion(empty), undefined);
+        for (const answer of ["v3.300.3\\nextra", "not a version", "3.300", "v3.300.3 (a wrapper)"]) {
+            const cli = loggingBin({ fixed: `"${answer}"` });
+            assert.equal(await cliVersion(cli.bin), undefined, answer);
+        }
+        assert.equal(await cliVersion(loggingBin({ fixed: "v3.301.0-alpha.1+dev" }).bin), "3.301.0-alpha.1+dev");
     });
 
     describe("on the real service", () => {
