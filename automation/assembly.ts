@@ -64,6 +64,7 @@ import type { StackDetails } from "./jobs/stackView";
 import { GitHubClient } from "./webhooks/github";
 import { WebhookHandler } from "./webhooks/handler";
 import { pluginCheck } from "./pulumi/plugins";
+import { makeDirs } from "./lib/dirs";
 
 /** What tests and tools may put in place of the real part; everything has a working default. */
 export interface AssemblyOptions {
@@ -133,7 +134,7 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
     const logger = options.logger ?? createLogger({ level: config.logLevel, redactor, format: config.logFormat });
     if (tightened.length) logger.warn({ dataDir: config.dataDir, tightened }, "the data dir held files others could read; made them private to the service's user (0700/0600)");
     const backendDir = config.backendUrl.startsWith("file://") ? config.backendUrl.slice("file://".length) : undefined;
-    if (backendDir) fs.mkdirSync(backendDir, { recursive: true });
+    if (backendDir) makeDirs(backendDir);
     const stacks = () => listStacks(config.projectDir);
     // One clock for every time decision: the local one, or the shared database's once it is open (storage/clock.ts).
     let clock: ServiceClock = options.now ? fixedClock(options.now) : localClock(config.maxClockSkewMs);

@@ -3,6 +3,7 @@ import * as path from "node:path";
 import * as zlib from "node:zlib";
 import { ChainVerifier, entryHash, GENESIS, TRUNCATED } from "./chain";
 import { capStrings, recordedApproval, type AuditEntry, type AuditPage, type AuditQuery, type AuditRecord, type AuditTrail, type RecordedApproval, type VerifyResult } from "./trail";
+import { makeDirs } from "../lib/dirs";
 
 /** The non-empty lines of `file`, read in chunks: a log of any size never sits whole in memory. */
 export function* readLines(file: string, chunkBytes = 1 << 16): Generator<string> {
@@ -111,7 +112,7 @@ export class AuditLog implements AuditTrail {
         this.redact = options.redact ?? (<T>(v: T) => v);
         this.now = options.now ?? (() => new Date());
         this.maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
-        fs.mkdirSync(path.dirname(file), { recursive: true });
+        makeDirs(path.dirname(file));
         const tornBytes = this.dropTornTail();
         const files = this.files();
         const last = files.reduceRight<string | undefined>((found, f) => found ?? lastLine(f), undefined);

@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Pool } from "pg";
+import { makeDirs } from "../lib/dirs";
 
 const SCHEMA = `
 CREATE SCHEMA IF NOT EXISTS automation;
@@ -34,7 +35,7 @@ export class SharedPlans {
     async restore(previewId: string, file: string): Promise<boolean> {
         const { rows } = await this.pool.query<{ plan: Buffer }>("SELECT plan FROM automation.plans WHERE preview_id = $1", [previewId]);
         if (!rows[0]) return false;
-        fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+        makeDirs(path.dirname(file), 0o700);
         fs.writeFileSync(file, rows[0].plan, { mode: 0o600 });
         return true;
     }

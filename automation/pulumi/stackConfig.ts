@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseDocument, stringify } from "yaml";
 import { readConfined, writeNoFollow } from "../sources/confined";
+import { makeDirs } from "../lib/dirs";
 
 /** The keys the CLI writes for a stack's secrets provider. */
 export const PROVIDER_KEYS = ["secretsprovider", "encryptedkey", "encryptionsalt"] as const;
@@ -41,7 +42,7 @@ export interface StackConfigOptions {
 
 /** Writes the job's stack config copy (and Pulumi.yaml beside it) into `dir`; returns the copy's path. */
 export function prepareStackConfig(o: StackConfigOptions): string {
-    fs.mkdirSync(o.dir, { recursive: true, mode: 0o700 });
+    makeDirs(o.dir, 0o700);
     const root = o.checkoutRoot;
     // Undefined when absent; in a checkout, a symlink, a non-file or a path out of it throws.
     const read = (f: string) => (root ? readConfined(root, path.relative(root, f)) : fs.existsSync(f) ? fs.readFileSync(f, "utf8") : undefined);

@@ -9,6 +9,7 @@ import { EngineContext, exportStackState, importStackState, refreshClearingPendi
 import { scanPostgresLocks } from "./postgresBackend";
 import { StateBackendError, describeS3Backend, parseS3BackendUrl, scanS3Locks } from "./s3Backend";
 import { Finding, LockInfo, PendingOperation, ProcessProbe, localProbe, needsRepair, scanStack } from "./scan";
+import { makeDirs } from "../lib/dirs";
 
 export interface RecoveryDeps {
     /** `file:///dir` backends get lock and checkpoint inspection; `postgres://` and `s3://` their locks read where the CLI keeps them and pending operations via export; others pending operations only. */
@@ -276,7 +277,7 @@ export class RecoveryService implements RepairView {
         const exported = await exportStackState(this.deps.engine, stack);
         if (!exported) throw new AppError("STACK_NOT_FOUND", 404, `Stack "${stack}" does not exist in the backend; nothing to repair.`, { stack });
         const dir = path.join(this.deps.dataDir, "backups");
-        fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+        makeDirs(dir, 0o700);
         const backup = path.join(dir, `${stack}-${this.now().toISOString().replace(/[:.]/g, "-")}.json`);
         // Secrets in an export stay encrypted; the file is still kept private.
         fs.writeFileSync(backup, JSON.stringify(exported, null, 2), { mode: 0o600, flag: "wx" });

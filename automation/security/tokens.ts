@@ -6,6 +6,7 @@ import { z } from "zod";
 import { AppError, tokenExists, tokenExpired } from "../errors";
 import { createRedactor } from "./redact";
 import { Principal, ROLES, Role, hasRole } from "./roles";
+import { makeDirs } from "../lib/dirs";
 
 /** One configured caller. Only the hash of the token is ever written anywhere. */
 export interface StoredToken {
@@ -196,7 +197,7 @@ export function expiresInMs(text: string): number {
  * Waits up to 10 s for another writer.
  */
 function withFileLock<T>(file: string, work: () => T): T {
-    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+    makeDirs(path.dirname(path.resolve(file)), 0o700);
     const lockFile = `${file}.lock`;
     const db = new DatabaseSync(lockFile);
     try {

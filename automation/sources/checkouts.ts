@@ -5,6 +5,7 @@ import { promisify } from "node:util";
 import { AppError } from "../errors";
 import type { PullRequestSource } from "../jobs/types";
 import { confinedPath, readConfined } from "./confined";
+import { makeDirs } from "../lib/dirs";
 
 const run = promisify(execFile);
 
@@ -140,7 +141,7 @@ export class Checkouts implements SourceCheckouts {
         return this.serialised(mirror, async () => {
             if (!this.lastGc.has(mirror)) this.lastGc.set(mirror, Date.now());
             if (!fs.existsSync(path.join(mirror, "HEAD"))) {
-                fs.mkdirSync(mirror, { recursive: true });
+                makeDirs(mirror);
                 await this.git(["init", "--quiet", "--bare", mirror], url);
             }
             const has = () => this.git(["--git-dir", mirror, "cat-file", "-e", `${source.sha}^{commit}`], url).then(() => true, () => false);
@@ -168,7 +169,7 @@ export class Checkouts implements SourceCheckouts {
         const mirror = await this.fetch(source, url, log);
         const dir = path.join(this.checkoutsDir, jobId);
         const configDir = `${dir}.config`;
-        fs.mkdirSync(this.checkoutsDir, { recursive: true, mode: 0o700 });
+        makeDirs(this.checkoutsDir, 0o700);
         // Serialised with fetches and adds: a prune must not meet a worktree being added. The
         // worktree is deleted before git looks at it: the sandboxed program could write its
         // `.git` (a config with hooks), and `rmSync` follows no link it finds in there.

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import type { ServiceConfig } from "../config";
 import * as path from "node:path";
+import { makeDirs } from "../lib/dirs";
 
 /**
  * Makes the data dir private to the service's user: the directory 0700 and every file in it
@@ -9,7 +10,7 @@ import * as path from "node:path";
  * under a umask of 022 makes them readable by all). Returns what had to be tightened, for the log.
  */
 export function secureDataDir(dir: string): string[] {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeDirs(dir, 0o700);
     const fixed: string[] = [];
     const tighten = (p: string, mode: number) => {
         const st = fs.lstatSync(p);
@@ -33,7 +34,7 @@ export function ensurePassphrase(config: ServiceConfig): string {
     if (config.passphrase) return config.passphrase;
     const file = path.join(config.dataDir, "passphrase");
     if (fs.existsSync(file)) return fs.readFileSync(file, "utf8").trim();
-    fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    makeDirs(config.dataDir, 0o700);
     const passphrase = randomBytes(32).toString("base64url");
     fs.writeFileSync(file, passphrase + "\n", { mode: 0o600, flag: "wx" });
     return passphrase;
@@ -42,7 +43,7 @@ export function ensurePassphrase(config: ServiceConfig): string {
 /** Whether `dir` can be written (for /readyz), and why not. */
 export function probeWritable(dir: string): { ok: boolean; detail?: string } {
     try {
-        fs.mkdirSync(dir, { recursive: true });
+        makeDirs(dir);
         const probe = path.join(dir, `.ready-${process.pid}`);
         fs.writeFileSync(probe, "ok");
         fs.rmSync(probe);

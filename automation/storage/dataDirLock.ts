@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { makeDirs } from "../lib/dirs";
 
 /** Who holds a data dir, as it wrote down when it took the lock. */
 export interface LockHolder {
@@ -42,7 +43,7 @@ export interface DataDirLock {
  * in `service.lock.json`, for the refusal's message.
  */
 export function lockDataDir(dataDir: string, now: () => Date = () => new Date()): DataDirLock {
-    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    makeDirs(dataDir, 0o700);
     const file = path.join(dataDir, "service.lock");
     const info = path.join(dataDir, "service.lock.json");
     const db = new DatabaseSync(file);
