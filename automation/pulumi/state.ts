@@ -1,11 +1,15 @@
 // Stack-state operations the safety layer needs (fingerprints, repair), run from the service
 // process. None of them runs the program: they read or write the backend through the CLI.
+import { execFile } from "node:child_process";
 import * as path from "node:path";
+import { promisify } from "node:util";
 import { LocalWorkspace, PulumiCommand, Stack as StackApi, type Deployment, type Stack } from "@pulumi/pulumi/automation";
 import * as cmd from "@pulumi/pulumi/automation/cmd";
 import * as minimum from "@pulumi/pulumi/automation/minimumVersion";
 import { prepareStackConfig } from "./stackConfig";
 import { cliVersion, knownCliVersion } from "./stacks";
+
+const execFileAsync = promisify(execFile);
 
 export interface EngineContext {
     projectDir: string;
@@ -45,7 +49,7 @@ async function cli(ctx: EngineContext, stack: string, access: "read" | "write"):
  * The stack, opened in the directory of its config copy: these commands read and write the
  * backend only, and whatever the CLI writes into the stack's config goes to the copy. No
  * `stack select` first (one CLI start saved per call): every command names `--stack` itself,
- * and a stack that does not exist fails it as `StackNotFoundError` (see `unlessAbsent`).
+ * and a stack that does not exist fails it (see `unlessAbsent`).
  */
 async function openStack(ctx: EngineContext, stackName: string, access: "read" | "write" = "read"): Promise<Stack> {
     const { pulumiCommand, envVars } = await cli(ctx, stackName, access);
@@ -55,35 +59,70 @@ async function openStack(ctx: EngineContext, stackName: string, access: "read" |
     return StackApi.select(stackName, workspace);
 }
 
-/** `run`'s answer, or `absent` when the stack does not exist in the backend. */
-async function unlessAbsent<T, A>(run: () => Promise<T>, absent: A): Promise<T | A> {
+/**
+ * Whether the CLI itself said the stack does not exist: its own closing line, naming this stack.
+ * The Automation API's StackNotFoundError matches the phrase anywhere in stderr, and a refresh's
+ * stderr carries what providers said (a provider's error quoting "no stack named … found").
+ */
+function saysMissing(stderr: string, stackName: string): boolean {
+    const escaped = stackName.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    return new RegExp(`^error: no stack named '(?:[^'\\s]*/)?${escaped}' found$`, "m").test(stderr);
+}
+
+const stderrOf = (e: unknown): string => (e as { commandResult?: { stderr?: string }; stderr?: string }).commandResult?.stderr ?? (e as { stderr?: string }).stderr ?? "";
+
+/** `run`'s answer, or `absent` when the CLI said the stack does not exist in the backend. */
+async function unlessAbsent<T, A>(stackName: string, run: () => Promise<T>, absent: A): Promise<T | A> {
     try {
         return await run();
     } catch (e) {
-        if ((e as { name?: string }).name === "StackNotFoundError") return absent;
+        if (saysMissing(stderrOf(e), stackName)) return absent;
         throw e;
     }
 }
 
-/** The version of the stack's last update (0 if none or no stack) and its exported deployment. */
+/**
+ * The version of the stack's last update (0 if none or no stack) and its deployment with the
+ * secrets decrypted, for a fingerprint's hash only (never stored): every update or refresh
+ * encrypts each secret afresh, so a hash of the ciphertext would call a no-op refresh (a
+ * scheduled drift check) a change of state and void the approvals of the stack.
+ */
 export async function readStackState(ctx: EngineContext, stackName: string): Promise<{ version: number; deployment: unknown }> {
     const stack = await openStack(ctx, stackName);
-    return unlessAbsent(async () => {
+    return unlessAbsent(stackName, async () => {
         const [history, exported] = await Promise.all([stack.history(1, 1, false), stack.exportStack()]);
         return { version: history[0]?.version ?? 0, deployment: exported.deployment as unknown };
     }, { version: 0, deployment: null });
 }
 
-/** `pulumi stack export`: the whole checkpoint, secrets still encrypted. */
+/**
+ * `pulumi stack export`: the whole checkpoint with its secrets encrypted, as the backend holds
+ * it (repair's backups are written from it). Run directly: the Automation API's `exportStack`
+ * always adds `--show-secrets`, and would decrypt every secret into the service's memory and
+ * the backup file.
+ */
 export async function exportStackState(ctx: EngineContext, stackName: string): Promise<Deployment | undefined> {
-    const stack = await openStack(ctx, stackName);
-    return unlessAbsent(() => stack.exportStack(), undefined);
+    const { pulumiCommand, envVars } = await cli(ctx, stackName, "read");
+    prepareStackConfig({ projectDir: ctx.projectDir, stack: stackName, dir: ctx.stackConfigDir });
+    try {
+        const { stdout } = await execFileAsync(pulumiCommand.command, ["stack", "export", "--stack", stackName, "--non-interactive"], {
+            cwd: ctx.stackConfigDir,
+            env: { ...process.env, ...envVars },
+            maxBuffer: 1024 ** 3,
+        });
+        return JSON.parse(stdout) as Deployment;
+    } catch (e) {
+        const stderr = stderrOf(e);
+        if (saysMissing(stderr, stackName)) return undefined;
+        const said = stderr.trim().split("\n").filter((l) => l.startsWith("error:")).pop();
+        throw new Error(`pulumi stack export --stack ${stackName} failed: ${said ?? (e as Error).message}`);
+    }
 }
 
 /** `pulumi stack import`: replaces the stack's checkpoint. */
 export async function importStackState(ctx: EngineContext, stackName: string, state: Deployment): Promise<void> {
     const stack = await openStack(ctx, stackName, "write");
-    const imported = await unlessAbsent(() => stack.importStack(state).then(() => true), false);
+    const imported = await unlessAbsent(stackName, () => stack.importStack(state).then(() => true), false);
     if (!imported) throw new Error(`stack ${stackName} does not exist`);
 }
 
@@ -99,7 +138,7 @@ export async function refreshClearingPendingCreates(ctx: EngineContext, stackNam
     workspace.selectStack = async () => undefined;
     const inProject = await StackApi.select(stackName, workspace);
     const configFile = path.join(ctx.stackConfigDir, `Pulumi.${stackName}.yaml`);
-    const refreshed = await unlessAbsent(() => inProject.refresh({ clearPendingCreates: true, configFile, showSecrets: false }).then(() => true), false);
+    const refreshed = await unlessAbsent(stackName, () => inProject.refresh({ clearPendingCreates: true, configFile, showSecrets: false }).then(() => true), false);
     if (!refreshed) throw new Error(`stack ${stackName} does not exist`);
 }
 
@@ -109,5 +148,5 @@ export async function refreshClearingPendingCreates(ctx: EngineContext, stackNam
  */
 export async function removeStackLocks(ctx: EngineContext, stackName: string): Promise<boolean> {
     const stack = await openStack(ctx, stackName, "write");
-    return unlessAbsent(() => stack.cancel().then(() => true), false);
+    return unlessAbsent(stackName, () => stack.cancel().then(() => true), false);
 }

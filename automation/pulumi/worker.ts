@@ -126,7 +126,8 @@ async function stackOutputs(stack: Stack): Promise<{ masked: Record<string, unkn
         }
         return "[secret]";
     };
-    const masked = mask(outputs) as Record<string, unknown>;
+    // Each output on its own: an outputs map that itself looks like a secret is still a map.
+    const masked = Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, mask(v)]));
     return { masked, secrets };
 }
 

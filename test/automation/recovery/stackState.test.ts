@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { PULUMI_VERSION } from "../../../automation/config";
 import { workerEnvironment } from "../../../automation/pulumi/spawn";
 import { exportStackState, importStackState, readStackState, refreshClearingPendingCreates, removeStackLocks, type EngineContext } from "../../../automation/pulumi/state";
+import { stateHash } from "../../../automation/approvals/fingerprint";
 import { prepareFixture } from "../harness";
 
 const PULUMI_BIN = path.join(os.homedir(), ".pulumi", "versions", PULUMI_VERSION, "bin");
@@ -49,6 +50,42 @@ describe("the service's state commands, opening a stack without selecting it (re
         assert.ok(state.deployment && typeof state.deployment === "object", JSON.stringify(state));
         assert.equal(await removeStackLocks(ctx, "dev"), true);
         const broken = { ...ctx, env: { ...ctx.env, PULUMI_BACKEND_URL: "file:///proc/no-such-backend" } };
-        await assert.rejects(readStackState(broken, "dev"), (e: Error) => e.name !== "StackNotFoundError");
+        await assert.rejects(readStackState(broken, "dev"), (e: Error) => !/does not exist/.test(e.message) && e.name !== "StackNotFoundError");
+    });
+
+    describe("on a stack holding a secret, whose provider's read fails quoting the CLI's missing-stack words", () => {
+        const SECRET = "plain-secret-4f1c9e";
+        before(function () {
+            this.timeout(120_000);
+            // The program of this copy only: one resource whose refresh fails, and a secret output.
+            fs.writeFileSync(path.join(ctx.projectDir, "index.js"), `"use strict";
+const pulumi = require("@pulumi/pulumi");
+const provider = {
+    async create(inputs) { return { id: "r1", outs: inputs }; },
+    async read() { throw new Error("upstream said: no stack named 'dev' found"); },
+};
+new pulumi.dynamic.Resource(provider, "flaky", { n: 1 }, {});
+exports.password = pulumi.secret(${JSON.stringify(SECRET)});
+`);
+            execFileSync(path.join(PULUMI_BIN, "pulumi"), ["up", "--yes", "--stack", "dev", "--non-interactive"], { cwd: ctx.projectDir, env: ctx.env, stdio: "ignore" });
+        });
+
+        it("exports the state with its secrets encrypted, as repair's backup keeps it", async () => {
+            const exported = JSON.stringify(await exportStackState(ctx, "dev"));
+            assert.ok(!exported.includes(SECRET), "the secret is not in the export");
+            assert.match(exported, /"ciphertext"/);
+        });
+
+        it("reads the same state for a fingerprint before and after an update that changed nothing, though it encrypted every secret afresh", async () => {
+            const before = await readStackState(ctx, "dev");
+            const encrypted = JSON.stringify(await exportStackState(ctx, "dev"));
+            execFileSync(path.join(PULUMI_BIN, "pulumi"), ["up", "--yes", "--stack", "dev", "--non-interactive"], { cwd: ctx.projectDir, env: ctx.env, stdio: "ignore" });
+            assert.notEqual(JSON.stringify(await exportStackState(ctx, "dev")), encrypted, "new ciphertext");
+            assert.equal(stateHash((await readStackState(ctx, "dev")).deployment), stateHash(before.deployment));
+        });
+
+        it("passes on the provider's error of a refresh, not taking it for a missing stack", async () => {
+            await assert.rejects(refreshClearingPendingCreates(ctx, "dev"), (e: Error) => !/does not exist/.test(e.message) && /upstream said/.test(e.message));
+        });
     });
 });
