@@ -26,7 +26,7 @@ import { JobService } from "./jobs/service";
 import type { JobStore } from "./jobs/store";
 import type { AuditTrail } from "./audit/trail";
 import type { Job } from "./jobs/types";
-import { processAlive } from "./lib/processes";
+import { jobProcessesAlive } from "./lib/processes";
 import { settleWithin } from "./lib/within";
 import { createLogger, type Logger } from "./logger";
 import { createMetrics } from "./metrics";
@@ -336,7 +336,7 @@ async function assemble(config: ServiceConfig, options: AssemblyOptions, lock: D
                   // It may be paused, not dead: its jobs' stacks stay fenced until its processes are known gone.
                   await fences!.fence(await jobStore.runningJobsOf(gone), (instance) => ({ host: hosts.get(instance) }), (id) => jobStore.workerPid(id));
                   // On this host the workers' processes can be looked at: a dead one needs no fence.
-                  await fences!.releaseDead(os.hostname(), processAlive, instanceId);
+                  await fences!.releaseDead(os.hostname(), jobProcessesAlive, instanceId);
                   const interrupted = await jobs.interruptAbandoned(gone, why);
                   for (const stack of new Set(interrupted.map((j) => j.stack))) await recovery.settled(stack);
                   await shared.queue.unlock(workerPools, interrupted.map((j) => j.id));

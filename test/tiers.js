@@ -17,6 +17,7 @@ const fast = [
     "test/automation/errors.test.ts",
     "test/automation/jobService.test.ts",
     "test/automation/lib/dirs.test.ts",
+    "test/automation/lib/processes.test.ts",
     "test/automation/logger.test.ts",
     "test/automation/queue.test.ts",
     "test/automation/readiness.test.ts",

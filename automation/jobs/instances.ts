@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import * as os from "node:os";
 import type { Pool } from "pg";
-import { processAlive } from "../lib/processes";
+import { jobProcessesAlive } from "../lib/processes";
 import type { Logger } from "../logger";
 import type { Fences } from "./fences";
 
@@ -176,7 +176,7 @@ export class InstanceRegistry {
                 logger.info({ instance: id }, "registered again; taking work");
             } else this.confirmedAt = process.hrtime.bigint();
             if (this.o.fences) {
-                const released = await this.o.fences.releaseDead(os.hostname(), processAlive, id);
+                const released = await this.o.fences.releaseDead(os.hostname(), jobProcessesAlive, id);
                 if (released) logger.info({ released }, "released the fences of interrupted jobs whose workers are gone from this host");
             }
             // Others are judged only by an instance that could have seen them beat all along.

@@ -30,3 +30,37 @@ function exited(pid: number): boolean {
         return false;
     }
 }
+
+/**
+ * Whether anything of a job still runs on this host, judged by its worker's pid: the worker
+ * itself, or any process left in the worker's process group (the worker leads its own group,
+ * and its CLI runs in it). A worker that died, or is a zombie under a paused service, may leave
+ * its CLI writing the stack: the job's fence holds until that is gone too. (A sandboxed
+ * preview's CLI runs in a session of its own, but bubblewrap ends it with the worker, and a
+ * preview writes no state.)
+ */
+export function jobProcessesAlive(workerPid: number): boolean {
+    return processAlive(workerPid) || groupAlive(workerPid);
+}
+
+/** Whether a live process (not a zombie) is in process group `pgid` (Linux /proc; elsewhere none is found). */
+function groupAlive(pgid: number): boolean {
+    let entries: string[];
+    try {
+        entries = fs.readdirSync("/proc");
+    } catch {
+        return false;
+    }
+    for (const entry of entries) {
+        if (!/^\d+$/.test(entry)) continue;
+        try {
+            const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+            // After the command name: state, ppid, pgrp, ...
+            const pgrp = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+            if (pgrp === pgid && !exited(Number(entry))) return true;
+        } catch {
+            /* gone meanwhile */
+        }
+    }
+    return false;
+}
