@@ -178,10 +178,11 @@ const HARMLESS_OPS = new Set(["same", "read", "refresh"]);
 
 /**
  * A guard over the engine events of an update applying an approved preview: the first
- * resource step whose (urn, op) the preview did not contain yields the stop reason.
+ * resource step whose (urn, op) the preview did not contain yields the stop reason. What the
+ * preview's refresh found (drift: a resource gone is a `delete`) is not a step it planned.
  */
 export function stepGuard(approved: readonly ResourceStep[]): (event: Record<string, unknown>) => string | undefined {
-    const allowed = new Set(approved.map((s) => `${s.op} ${s.urn}`));
+    const allowed = new Set(approved.filter((s) => !s.drift).map((s) => `${s.op} ${s.urn}`));
     return (event) => {
         const pre = event.resourcePreEvent as { metadata?: { op?: string; urn?: string } } | undefined;
         const m = pre?.metadata;

@@ -60,16 +60,22 @@ export function foldEvent(summary: JobSummary, event: Record<string, unknown>): 
             if (!sawSummary.has(summary)) summary.counts = countSteps(summary.steps);
         }
     } else if (type === "resOutputsEvent") {
-        // A refresh step only says "refresh"; its outcome (same, update = drift, delete = gone)
-        // arrives with the resource's outputs.
+        // A refresh step only says "refresh"; its outcome arrives with the resource's outputs. A
+        // refresh job's engine names it (same, update = drift, delete = gone); the refresh a
+        // preview or update with refresh runs first says "refresh" again, and its outcome is read
+        // the engine's way: the state's outputs (old) against what the provider read (new; none
+        // when the resource is gone). Outputs of a step the operation then planned for the same
+        // resource never touch its drift step.
         const m = body.metadata as (StepMetadata & { urn?: string }) | undefined;
         const i = summary.steps.findIndex((s) => s.urn === m?.urn && s.drift && s.op === "refresh");
-        if (i >= 0 && m?.op) {
-            if (m.op === "same") summary.steps.splice(i, 1);
+        const planned = summary.steps.some((s) => s.urn === m?.urn && !s.drift);
+        if (i >= 0 && m?.op && !planned) {
+            const found = m.op !== "refresh" ? m.op : !m.new ? "delete" : stepDiffs(m, true).diffs.length ? "update" : "same";
+            if (found === "same") summary.steps.splice(i, 1);
             else {
                 // Drift: what the state holds against what the provider reads now.
-                const drift = m.op === "update" ? stepDiffs(m, true).diffs : [];
-                summary.steps[i] = { ...summary.steps[i], op: m.op, ...(drift.length ? { diffs: drift } : {}) };
+                const drift = found === "update" ? stepDiffs(m, true).diffs : [];
+                summary.steps[i] = { ...summary.steps[i], op: found, ...(drift.length ? { diffs: drift } : {}) };
             }
             if (!sawSummary.has(summary)) summary.counts = countSteps(summary.steps);
         }

@@ -18,7 +18,8 @@ export function formatPreviewComment(input: { job: Job; log: readonly string[]; 
     lines.push(counts.length ? `| operation | resources |\n|---|---|\n${counts.map(([op, n]) => `| ${op} | ${n} |`).join("\n")}` : "No changes.", "");
     if (s?.steps.length) {
         lines.push("<details><summary>Steps</summary>", "", FENCE + "diff");
-        for (const step of s.steps) lines.push(`${step.op === "create" ? "+" : step.op === "delete" ? "-" : "~"} ${step.op} ${step.urn}`);
+        // What a refresh found is labelled drift: with refresh, the resource is listed again for the change planned.
+        for (const step of s.steps) lines.push(`${step.op === "create" ? "+" : step.op === "delete" ? "-" : "~"} ${step.op}${step.drift ? " (drift)" : ""} ${step.urn}`);
         lines.push(FENCE, "</details>", "");
     }
     if (s?.policyViolations.length) {

@@ -90,8 +90,10 @@ describe("automation service over HTTP with the real Pulumi CLI", function () {
             // With refresh, a preview lists the drift it found and, apart, the update it plans.
             const previewed = await h.waitFor((await start("drift", "previews", { refresh: true })).id);
             assert.equal(previewed.state, "succeeded", JSON.stringify(previewed.error));
-            const onItem = previewed.summary!.steps.filter((st) => st.urn.endsWith("::item-1")).map((st) => [st.op, st.drift ?? false]);
-            assert.deepEqual(onItem, [["update", true], ["update", false]], JSON.stringify(previewed.summary!.steps));
+            const onItem = previewed.summary!.steps.filter((st) => st.urn.endsWith("::item-1"));
+            assert.deepEqual(onItem.map((st) => [st.op, st.drift ?? false]), [["update", true], ["update", false]], JSON.stringify(previewed.summary!.steps));
+            assert.deepEqual(onItem[0].diffs, [{ path: "content", kind: "update", old: "v1", new: "edited behind Pulumi's back" }], "the drift: state against the file");
+            assert.deepEqual(previewed.summary!.steps.filter((st) => st.drift).map((st) => st.urn.split("::").pop()), ["item-1"], "only what drifted");
             assert.equal(previewed.summary!.counts.update, 1, "the engine counts the planned update once");
         });
 

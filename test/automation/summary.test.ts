@@ -31,13 +31,31 @@ describe("change summary from engine events", () => {
         assert.deepEqual(s.counts, { update: 1 });
     });
 
-    it("marks what a refresh found as drift, apart from the change a preview with refresh then plans for the same resource, and counts only the plan", () => {
+    it("marks what the refresh before a preview found as drift, apart from the change it then plans for the same resource, and counts only the plan", () => {
+        // The events of `preview --refresh` as the CLI sends them (test/automation/service.test.ts
+        // runs the real one): the refresh's outcome comes back as op "refresh", with the state's
+        // outputs (old) and what the provider read (new; none for a resource gone).
+        const st = (content: string) => ({ outputs: { content } });
+        const urn = (name: string) => `urn:pulumi:dev::p::pulumi-nodejs:dynamic:Resource::${name}`;
+        const ev = (kind: string, op: string, name: string, old?: string, now?: string) => ({
+            sequence: 1,
+            [kind]: { metadata: { op, urn: urn(name), type: "pulumi-nodejs:dynamic:Resource", ...(old ? { old: st(old) } : {}), ...(now ? { new: st(now) } : {}) } },
+        });
         const s = emptySummary();
-        [pre("refresh", "a"), pre("refresh", "b"), outs("update", "a"), outs("same", "b"), pre("update", "a"), pre("same", "b")].forEach((e) => foldEvent(s, e));
-        assert.deepEqual(s.steps.map((x) => [x.urn.split("::").pop(), x.op, x.drift ?? false]), [["a", "update", true], ["a", "update", false]]);
-        assert.deepEqual(s.counts, { update: 1 }, "the engine counts the planned update once");
-        assert.deepEqual(driftOf(s).map((x) => x.urn.split("::").pop()), ["a"]);
-        // A refresh job: every step is drift, and counts.
+        [
+            ev("resourcePreEvent", "refresh", "edited", "v1", "v1"), ev("resourcePreEvent", "refresh", "untouched", "v1", "v1"), ev("resourcePreEvent", "refresh", "gone", "v1", "v1"),
+            ev("resOutputsEvent", "refresh", "edited", "v1", "by hand"), ev("resOutputsEvent", "refresh", "untouched", "v1", "v1"), ev("resOutputsEvent", "refresh", "gone", "v1"),
+            ev("resourcePreEvent", "update", "edited", "by hand"), ev("resOutputsEvent", "update", "edited", "by hand", "v1"),
+            ev("resourcePreEvent", "update", "untouched", "v1"), ev("resOutputsEvent", "update", "untouched", "v1", "v2"),
+            ev("resourcePreEvent", "create", "gone"), ev("resOutputsEvent", "create", "gone", undefined, "v1"),
+        ].forEach((e) => foldEvent(s, e));
+        assert.deepEqual(s.steps.map((x) => [x.urn.split("::").pop(), x.op, x.drift ?? false]), [
+            ["edited", "update", true], ["gone", "delete", true], ["edited", "update", false], ["untouched", "update", false], ["gone", "create", false],
+        ]);
+        assert.deepEqual(s.steps[0].diffs, [{ path: "content", kind: "update", old: "v1", new: "by hand" }], "the drift, state against the cloud");
+        assert.deepEqual(s.counts, { update: 2, create: 1 }, "the plan, as the engine counts it");
+        assert.deepEqual(driftOf(s).map((x) => [x.urn.split("::").pop(), x.op]), [["edited", "update"], ["gone", "delete"]]);
+        // A refresh job: the engine names each outcome; every step is drift, and counts.
         const r = emptySummary();
         [pre("refresh", "a"), pre("refresh", "c"), outs("update", "a"), outs("delete", "c")].forEach((e) => foldEvent(r, e));
         assert.deepEqual(r.counts, { update: 1, delete: 1 });

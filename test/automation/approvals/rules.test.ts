@@ -103,6 +103,11 @@ describe("step guard", () => {
     it("lets the default provider's create through although previews do not list it", () => {
         assert.equal(guard(ev("create", "urn:pulumi:prod::fixture::pulumi:providers:pulumi-nodejs::default")), undefined);
     });
+    it("does not take what the preview's refresh found for a step it planned: a resource gone behind Pulumi's back is no approved delete", () => {
+        const withDrift = stepGuard([{ urn: "urn:gone", type: "t", op: "delete", drift: true }, { urn: "urn:gone", type: "t", op: "create" }]);
+        assert.equal(withDrift(ev("create", "urn:gone")), undefined);
+        assert.match(withDrift(ev("delete", "urn:gone")) ?? "", /did not contain: delete urn:gone/);
+    });
     it("stops at a step the preview did not contain, naming it", () => {
         assert.equal(guard(ev("create", "urn:c")), "The engine started a step the approved preview did not contain: create urn:c.");
     });

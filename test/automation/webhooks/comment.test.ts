@@ -30,6 +30,14 @@ describe("PR comment", () => {
         assert.match(text, /\+ create urn:pulumi:prod::p::t::item-1/);
         assert.match(text, /- \[advisory\] pack\/no-public-db: db is public$/m);
     });
+    it("labels what a refresh found as drift, apart from the change planned for the same resource", () => {
+        const { job: j } = job(0, 0);
+        const urn = "urn:pulumi:prod::p::t::item-0";
+        j.summary!.steps = [{ urn, type: "t", op: "update", drift: true }, { urn, type: "t", op: "update" }];
+        const text = formatPreviewComment({ job: j, log: [] });
+        assert.match(text, /^~ update \(drift\) urn:pulumi:prod::p::t::item-0$/m);
+        assert.match(text, /^~ update urn:pulumi:prod::p::t::item-0$/m);
+    });
     it("fits a short report in one part that starts with the stack's marker", () => {
         const parts = splitComment(formatPreviewComment(job(1, 1)), markerFor("prod"));
         assert.equal(parts.length, 1);
