@@ -38,7 +38,7 @@ export class Fences {
         return r.rowCount ?? 0;
     }
 
-    /** Fences of jobs on `host` whose processes are all gone (`alive` judges a worker pid), released by `by`, an instance on that host. */
+    /** Fences of jobs on `host` whose processes are all gone (`alive` judges a worker pid and its session), released by `by`, an instance on that host. */
     async releaseDead(host: string, alive: (pid: number) => boolean, by: string): Promise<number> {
         const { rows } = await this.pool.query<{ job_id: string; worker_pid: number | null }>("SELECT job_id, worker_pid FROM automation.fences WHERE host = $1 AND released_at IS NULL", [host]);
         const dead = rows.filter((r) => r.worker_pid === null || !alive(r.worker_pid)).map((r) => r.job_id);

@@ -33,18 +33,19 @@ function exited(pid: number): boolean {
 
 /**
  * Whether anything of a job still runs on this host, judged by its worker's pid: the worker
- * itself, or any process left in the worker's process group (the worker leads its own group,
- * and its CLI runs in it). A worker that died, or is a zombie under a paused service, may leave
- * its CLI writing the stack: the job's fence holds until that is gone too. (A sandboxed
- * preview's CLI runs in a session of its own, but bubblewrap ends it with the worker, and a
- * preview writes no state.)
+ * itself, or any process left in the worker's session. The worker is forked into a session of
+ * its own; its CLI runs in its process group, and the CLI starts the language host and the
+ * providers in groups of their own, still in that session. A worker that died, or is a zombie
+ * under a paused service, may leave them writing the stack: the job's fence holds until they
+ * are gone too. (A sandboxed preview's CLI runs in a session of its own, but bubblewrap ends
+ * it with the worker, and a preview writes no state.)
  */
 export function jobProcessesAlive(workerPid: number): boolean {
-    return processAlive(workerPid) || groupAlive(workerPid);
+    return processAlive(workerPid) || sessionAlive(workerPid);
 }
 
-/** Whether a live process (not a zombie) is in process group `pgid` (Linux /proc; elsewhere none is found). */
-function groupAlive(pgid: number): boolean {
+/** Whether a live process (not a zombie) is in session `sid` (Linux /proc; elsewhere none is found). */
+function sessionAlive(sid: number): boolean {
     let entries: string[];
     try {
         entries = fs.readdirSync("/proc");
@@ -55,9 +56,9 @@ function groupAlive(pgid: number): boolean {
         if (!/^\d+$/.test(entry)) continue;
         try {
             const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-            // After the command name: state, ppid, pgrp, ...
-            const pgrp = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
-            if (pgrp === pgid && !exited(Number(entry))) return true;
+            // After the command name: state, ppid, pgrp, session, ...
+            const session = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[3]);
+            if (session === sid && !exited(Number(entry))) return true;
         } catch {
             /* gone meanwhile */
         }
