@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
+import * as cmd from "@pulumi/pulumi/automation/cmd";
 
 /** A stack name as the service accepts it (Pulumi allows these); the one copy of the pattern. */
 export const STACK_NAME_PATTERN = "[A-Za-z0-9][A-Za-z0-9_.-]{0,99}";
@@ -45,8 +46,10 @@ async function probeVersion(bin: string): Promise<string | undefined> {
     const stamp = binaryStamp(bin);
     try {
         const { stdout } = await run(path.join(bin, "pulumi"), ["version"], { timeout: 10_000, env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" } });
-        // Only an answer that is a version alone: anything else is not a CLI this service knows.
-        const version = /^v?(\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?)$/.exec(stdout.trim())?.[1];
+        // Only an answer that is a version alone, as the Automation API parses it for every job:
+        // anything else is not a CLI this service knows, and would fail each job.
+        const answer = stdout.trim().replace(/^v/, "");
+        const version = semverOf(answer) ? answer : undefined;
         if (version && stamp) probed.set(bin, { stamp, version, at: performance.now() });
         return version;
     } catch {
@@ -81,10 +84,19 @@ export function knownCliVersion(bin: string): string | undefined {
     return undefined;
 }
 
-/** True when `have` ≥ `want` (both "x.y.z"). */
+/** The Automation API's own parse of a CLI version (semver; null when it is none). */
+function semverOf(version: string): { compare(other: unknown): number } | null {
+    return parseAndValidatePulumiVersion(undefined, version, true);
+}
+/**
+ * The Automation API's check of a CLI version against the SDK's minimum, internal to it (not in
+ * its types); with opt-out set it only parses.
+ */
+export const { parseAndValidatePulumiVersion } = cmd as unknown as { parseAndValidatePulumiVersion: (min: unknown, current: string, optOut: boolean) => { compare(other: unknown): number } | null };
+
+/** True when `have` ≥ `want` by semver's order (a pre-release comes before its release). */
 export function versionAtLeast(have: string, want: string): boolean {
-    const a = have.split(/[.-]/).map((x) => parseInt(x, 10) || 0);
-    const b = want.split(/[.-]/).map((x) => parseInt(x, 10) || 0);
-    for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
-    return true;
+    const a = semverOf(have);
+    const b = semverOf(want);
+    return !!a && !!b && a.compare(b) >= 0;
 }

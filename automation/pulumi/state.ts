@@ -4,10 +4,9 @@ import { execFile } from "node:child_process";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { LocalWorkspace, PulumiCommand, Stack as StackApi, type Deployment, type Stack } from "@pulumi/pulumi/automation";
-import * as cmd from "@pulumi/pulumi/automation/cmd";
 import * as minimum from "@pulumi/pulumi/automation/minimumVersion";
 import { prepareStackConfig } from "./stackConfig";
-import { cliVersion, knownCliVersion } from "./stacks";
+import { cliVersion, knownCliVersion, parseAndValidatePulumiVersion } from "./stacks";
 
 const execFileAsync = promisify(execFile);
 
@@ -35,9 +34,8 @@ async function commandIn(bin: string): Promise<PulumiCommand> {
     const Command = PulumiCommand as unknown as new (command: string, version: unknown) => PulumiCommand;
     return new Command(path.join(bin, "pulumi"), parsed);
 }
-// Both internal to the Automation API (not in its types).
+// Internal to the Automation API (not in its types), as is the version check (stacks.ts).
 const { minimumVersion } = minimum as unknown as { minimumVersion: unknown };
-const { parseAndValidatePulumiVersion } = cmd as unknown as { parseAndValidatePulumiVersion: (min: unknown, current: string, optOut: boolean) => unknown };
 
 /** The CLI and the environment a command on `stack` runs with. */
 async function cli(ctx: EngineContext, stack: string, access: "read" | "write"): Promise<{ pulumiCommand: PulumiCommand; envVars: Record<string, string> }> {

@@ -58,7 +58,7 @@ describe("the Pulumi CLI's version, asked once per binary", function () {
         const empty = fs.mkdtempSync(path.join(os.tmpdir(), "cli-version-none-"));
         assert.equal(await cliVersion(empty), undefined);
         assert.equal(knownCliVersion(empty), undefined);
-        for (const answer of ["v3.300.3\\nextra", "not a version", "3.300", "v3.300.3 (a wrapper)"]) {
+        for (const answer of ["v3.300.3\\nextra", "not a version", "3.300", "v3.300.3 (a wrapper)", "3.259.0+a+b", "99999999999999999999.0.0"]) {
             const cli = loggingBin({ fixed: `"${answer}"` });
             assert.equal(await cliVersion(cli.bin), undefined, answer);
         }

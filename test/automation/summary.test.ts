@@ -89,5 +89,8 @@ describe("stack allow-list and CLI version", () => {
         assert.equal(versionAtLeast("3.1000.0", "3.259.0"), true);
         assert.equal(versionAtLeast("3.99.9", "3.259.0"), false);
         assert.equal(versionAtLeast("4.0.0", "3.259.0"), true);
+        assert.equal(versionAtLeast("3.259.0-alpha.1", "3.259.0"), false, "a pre-release comes before its release");
+        assert.equal(versionAtLeast("3.259.1-alpha.1", "3.259.0"), true);
+        assert.equal(versionAtLeast("not a version", "3.259.0"), false);
     });
 });
