@@ -653,7 +653,7 @@ export class JobService extends JobReader {
                             if (current && current.firstError === undefined) current.firstError = diagnostic.message;
                         }
                         void this.record.event(job.id, eventType(event), event);
-                        foldEvent(summary, event);
+                        foldEvent(summary, event, job.op);
                         const since = Date.now() - lastSummaryWrite;
                         if (since > 250) writeSummary();
                         else summaryTimer ??= setTimeout(writeSummary, 250 - since);

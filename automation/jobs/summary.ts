@@ -7,14 +7,16 @@ const REPLACE_OPS = new Set(["replace", "create-replacement", "delete-replaced"]
 const sawSummary = new WeakSet<JobSummary>();
 
 /**
- * Counts per operation until the engine's own arrive. Once a preview or update with refresh is
- * past its refresh, the drift found is not among its changes (the engine does not count it
- * either); a refresh job's steps are all drift, and count.
+ * Counts per operation until the engine's own arrive. A refresh job's steps are all drift, and
+ * count; a preview or update with refresh counts only what it plans (the engine does not count
+ * the drift its refresh found either), also while its refresh or program still runs. Without
+ * the job's operation: the planned steps once there are any.
  */
-function countSteps(steps: JobSummary["steps"]): Record<string, number> {
+function countSteps(steps: JobSummary["steps"], op?: string): Record<string, number> {
     const planned = steps.filter((s) => !s.drift);
+    const counted = op === "refresh" ? steps : op !== undefined || planned.length ? planned : steps;
     const counts: Record<string, number> = {};
-    for (const s of planned.length ? planned : steps) counts[s.op] = (counts[s.op] ?? 0) + 1;
+    for (const s of counted) counts[s.op] = (counts[s.op] ?? 0) + 1;
     return counts;
 }
 
@@ -40,9 +42,10 @@ export function eventType(event: Record<string, unknown>): string {
 /**
  * Folds one engine event into the job's change summary. Steps come from `resourcePreEvent`
  * (what the engine is about to do, in previews too); the counts from the engine's closing
- * `summaryEvent` when it arrives, else from the steps, so a cancelled job still has counts.
+ * `summaryEvent` when it arrives, else from the steps, so a cancelled job still has counts
+ * (`op`, the job's operation, says which steps count until then).
  */
-export function foldEvent(summary: JobSummary, event: Record<string, unknown>): JobSummary {
+export function foldEvent(summary: JobSummary, event: Record<string, unknown>, op?: string): JobSummary {
     const type = eventType(event);
     const body = event[type] as Record<string, any> | undefined;
     if (!body) return summary;
@@ -57,7 +60,7 @@ export function foldEvent(summary: JobSummary, event: Record<string, unknown>): 
             summary.steps.push({ urn: m.urn, type: m.type ?? "", op: m.op,
                 ...(changed?.diffs.length ? { diffs: changed.diffs } : {}), ...(changed?.replaceReasons ? { replaceReasons: changed.replaceReasons } : {}),
                 ...(m.op === "refresh" ? { drift: true as const } : {}) });
-            if (!sawSummary.has(summary)) summary.counts = countSteps(summary.steps);
+            if (!sawSummary.has(summary)) summary.counts = countSteps(summary.steps, op);
         }
     } else if (type === "resOutputsEvent") {
         // A refresh step only says "refresh"; its outcome arrives with the resource's outputs. A
@@ -70,6 +73,8 @@ export function foldEvent(summary: JobSummary, event: Record<string, unknown>): 
         const i = summary.steps.findIndex((s) => s.urn === m?.urn && s.drift && s.op === "refresh");
         const planned = summary.steps.some((s) => s.urn === m?.urn && !s.drift);
         if (i >= 0 && m?.op && !planned) {
+            // (Events mask secrets: a drift of a secret output alone reads as "same" here, where
+            // the engine, comparing real values, would say update; a refresh job reports it.)
             const found = m.op !== "refresh" ? m.op : !m.new ? "delete" : stepDiffs(m, true).diffs.length ? "update" : "same";
             if (found === "same") summary.steps.splice(i, 1);
             else {
@@ -77,7 +82,7 @@ export function foldEvent(summary: JobSummary, event: Record<string, unknown>): 
                 const drift = found === "update" ? stepDiffs(m, true).diffs : [];
                 summary.steps[i] = { ...summary.steps[i], op: found, ...(drift.length ? { diffs: drift } : {}) };
             }
-            if (!sawSummary.has(summary)) summary.counts = countSteps(summary.steps);
+            if (!sawSummary.has(summary)) summary.counts = countSteps(summary.steps, op);
         }
     } else if (type === "summaryEvent") {
         const changes = body.resourceChanges as Record<string, number> | undefined;

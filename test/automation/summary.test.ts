@@ -54,10 +54,14 @@ describe("change summary from engine events", () => {
         ]);
         assert.deepEqual(s.steps[0].diffs, [{ path: "content", kind: "update", old: "v1", new: "by hand" }], "the drift, state against the cloud");
         assert.deepEqual(s.counts, { update: 2, create: 1 }, "the plan, as the engine counts it");
+        // While its refresh or program still runs, a preview counts nothing it has not planned.
+        const running = emptySummary();
+        [ev("resourcePreEvent", "refresh", "edited", "v1", "v1"), ev("resOutputsEvent", "refresh", "edited", "v1", "by hand")].forEach((e) => foldEvent(running, e, "preview"));
+        assert.deepEqual([running.steps.length, running.counts], [1, {}]);
         assert.deepEqual(driftOf(s).map((x) => [x.urn.split("::").pop(), x.op]), [["edited", "update"], ["gone", "delete"]]);
         // A refresh job: the engine names each outcome; every step is drift, and counts.
         const r = emptySummary();
-        [pre("refresh", "a"), pre("refresh", "c"), outs("update", "a"), outs("delete", "c")].forEach((e) => foldEvent(r, e));
+        [pre("refresh", "a"), pre("refresh", "c"), outs("update", "a"), outs("delete", "c")].forEach((e) => foldEvent(r, e, "refresh"));
         assert.deepEqual(r.counts, { update: 1, delete: 1 });
         assert.deepEqual(driftOf(r).map((x) => [x.urn.split("::").pop(), x.op]), [["a", "update"], ["c", "delete"]]);
         // A refresh job stored before the mark: its steps are all drift still.
