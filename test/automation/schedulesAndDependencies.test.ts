@@ -14,7 +14,14 @@ describe("schedules and stack dependencies, on a clock the test moves", function
     this.timeout(600_000);
     let h: Harness;
     let hook: Awaited<ReturnType<typeof receiver>>;
-    let clock = Date.now();
+    // From today's UTC midnight, whatever the hour the suite runs: the crons below (06:00 for
+    // dev, 07:00 for prod) come due that same day, so the clock stays within a day of the time
+    // the jobs record (finishedAt is the wall clock). Started at the hour it ran, a run between
+    // 06:00 and 07:00 UTC moved the clock to tomorrow 07:00, more than the approvals' 24 h
+    // past the remediation preview's finish, and its approval was refused as expired.
+    const midnight = new Date();
+    midnight.setUTCHours(0, 0, 0, 0);
+    let clock = midnight.getTime();
     const events = () => hook.got.map((g) => JSON.parse(g.body) as Record<string, any>);
     const jobsOf = async (stack: string): Promise<Job[]> => (await h.call("GET", `/v1/jobs?stack=${stack}&limit=100`, { token: h.tokens.viewer })).body.jobs;
     const stackView = async (stack: string) => (await h.call("GET", `/v1/stacks/${stack}`, { token: h.tokens.viewer })).body;
@@ -104,13 +111,15 @@ describe("schedules and stack dependencies, on a clock the test moves", function
         assert.deepEqual([plan.op, plan.options.mode, plan.options.refresh], ["preview", "plan", true]);
         const planned = await h.waitFor(plan.id);
         assert.equal(planned.state, "succeeded");
-        // The plan puts the hand-edited file back (the refresh's own reading of it is a step too, without a diff).
-        assert.deepEqual(planned.summary!.steps.filter((st) => st.op === "update" && st.diffs).map((st) => [st.urn.split("::").pop(), st.diffs!.map((d) => d.path)]), [["item-0", ["content"]]]);
+        // The plan puts the hand-edited file back: its refresh's finding (the drift, with its diff) and the update planned.
+        assert.deepEqual(planned.summary!.steps.map((st) => [st.urn.split("::").pop(), st.op, st.drift ?? false]), [["item-0", "update", true], ["item-0", "update", false]]);
+        assert.deepEqual(planned.summary!.steps[0].diffs, [{ path: "content", kind: "update", old: "p1", new: "changed by hand" }]);
         await until(async () => events().find((e) => e.event === "approval.requested" && e.job.id === plan.id), "the approvers to be asked");
         // Nothing is applied before a person approves and applies it.
         assert.equal(fs.readFileSync(file, "utf8"), "changed by hand");
         assert.equal((await jobsOf("prod")).filter((j) => j.op === "update").length, 1);
-        assert.equal((await h.call("POST", `/v1/jobs/${plan.id}/approvals`, { token: approver, body: { decision: "approve" } })).status, 201);
+        const approval = await h.call("POST", `/v1/jobs/${plan.id}/approvals`, { token: approver, body: { decision: "approve" } });
+        assert.equal(approval.status, 201, JSON.stringify(approval.body));
         const applied = await h.waitFor((await h.call("POST", "/v1/stacks/prod/updates", { token: h.tokens.operator, body: { previewId: plan.id } })).body.id);
         assert.equal(applied.state, "succeeded", JSON.stringify(applied.error));
         assert.equal(fs.readFileSync(file, "utf8"), "p1");
