@@ -63,6 +63,13 @@ describe("automation service over HTTP with the real Pulumi CLI", function () {
             assert.equal(rest.body.lines[0].seq, 4, "the next page starts after the cursor");
         });
 
+        it("reports the outputs of a program whose outputs map looks like a secret as a map, each output on its own", async () => {
+            h.configure("mimic", { count: 0, mimicSecret: "true" });
+            const job = await h.waitFor((await start("mimic", "updates")).id);
+            assert.equal(job.state, "succeeded", JSON.stringify(job.error));
+            assert.deepEqual(job.summary!.outputs, { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", plaintext: '"not a secret"', count: 0, files: [] });
+        });
+
         it("shows each changed property of a preview with its old and new value", async () => {
             h.configure("diffs", { count: 1 });
             assert.equal((await h.waitFor((await start("diffs", "updates")).id)).state, "succeeded");
